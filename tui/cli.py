@@ -1,0 +1,61 @@
+"""`chaoying`: the till, demo mode and the back-office commands.
+
+Each group of subcommands lives in its own module and registers itself here.
+Nothing heavy (Textual, escpos, peewee models) is imported before a handler
+runs, so back-office commands start fast.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Callable, Optional, Sequence
+
+
+class CliError(Exception):
+    """Bad input or a state the user must fix: one sentence on stderr, exit code."""
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tui import cli_printer, cli_store, cli_till
+
+    parser = argparse.ArgumentParser(
+        prog="chaoying", description="超赢 Chaoying cash register"
+    )
+    parser.add_argument("--config", metavar="PATH", help="settings file (TOML)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    cli_till.register(sub)
+    cli_store.register(sub)
+    cli_printer.register(sub)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Optional[Callable[[argparse.Namespace], Optional[int]]] = getattr(
+        args, "handler", None
+    )
+    if handler is None:
+        from tui.cli_till import run_till
+
+        handler = run_till
+    try:
+        return int(handler(args) or 0)
+    except CliError as exc:
+        print(f"chaoying: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # last resort: never a traceback at a user
+        logging.getLogger("chaoying").exception("unexpected error")
+        print(f"chaoying: unexpected error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
