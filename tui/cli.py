@@ -31,7 +31,21 @@ def build_parser() -> argparse.ArgumentParser:
     cli_till.register(sub)
     cli_store.register(sub)
     cli_printer.register(sub)
+    _one_line_errors(parser)
     return parser
+
+
+def _one_line_errors(parser: argparse.ArgumentParser) -> None:
+    """Usage mistakes get one line on stderr and exit 2, in every subcommand."""
+
+    def error(message: str):
+        parser.exit(2, f"{parser.prog}: {message} (see {parser.prog} --help)\n")
+
+    parser.error = error  # type: ignore[method-assign]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _one_line_errors(child)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -44,6 +58,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from tui.cli_till import run_till
 
         handler = run_till
+    from tui.logs import setup_logging
+
+    setup_logging()
     try:
         return int(handler(args) or 0)
     except CliError as exc:

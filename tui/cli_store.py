@@ -1,5 +1,493 @@
+"""Back-office commands: init, products, sales, receipts, journal.
+
+Nothing here imports Textual or escpos, and store modules are imported
+inside the handlers, so ``chaoying products list`` starts fast. Every
+user mistake becomes one ``CliError`` sentence and exit code 2, with
+nothing written.
+"""
 from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 
 def register(sub) -> None:
-    """Add this module's subcommands."""
+    """Add init, products, sales, receipts and journal."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", metavar="PATH", default=argparse.SUPPRESS,
+        help="settings file (TOML); same as chaoying --config PATH",
+    )
+
+    p = _add(sub, "init", common, "write a commented default settings file and create the database")
+    p.add_argument("--force", action="store_true", help="overwrite an existing settings file")
+    p.set_defaults(handler=cmd_init)
+
+    products = _add(sub, "products", None, "add, import and list products")
+    actions = products.add_subparsers(dest="action", metavar="ACTION")
+    products.set_defaults(handler=_choose(products, "add, import or list"))
+    p = _add(actions, "add", common, "add one product")
+    p.add_argument("--barcode", required=True, help="barcode or PLU code")
+    p.add_argument("--name", required=True, help="product name")
+    p.add_argument("--price", required=True, metavar="YUAN", help="price in yuan, e.g. 3.50")
+    p.add_argument("--unit", default="", help="unit, e.g. 个, 瓶, kg")
+    p.set_defaults(handler=cmd_products_add)
+    p = _add(actions, "import", common, "import products from a CSV file, all or nothing")
+    p.add_argument("file", metavar="FILE.csv", help="UTF-8 CSV with header barcode,name,price[,unit]; price in yuan")
+    p.set_defaults(handler=cmd_products_import)
+    p = _add(actions, "list", common, "list products")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_products_list)
+
+    sales = _add(sub, "sales", None, "list sales")
+    actions = sales.add_subparsers(dest="action", metavar="ACTION")
+    sales.set_defaults(handler=_choose(sales, "list"))
+    p = _add(actions, "list", common, "list the sales of one day on this till")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="day to list (default: today)")
+    p.add_argument("--till", metavar="ID", help="till id (default: [till] id from the settings)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_sales_list)
+
+    receipts = _add(sub, "receipts", None, "list receipt outcomes")
+    actions = receipts.add_subparsers(dest="action", metavar="ACTION")
+    receipts.set_defaults(handler=_choose(receipts, "list"))
+    p = _add(actions, "list", common, "list receipts of this till and what the customer got")
+    p.add_argument("--unresolved", action="store_true", help="only receipts still pending, printing or failed")
+    p.add_argument("--till", metavar="ID", help="till id (default: [till] id from the settings)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_receipts_list)
+
+    journal = _add(sub, "journal", None, "check the hash-chained sales journal")
+    actions = journal.add_subparsers(dest="action", metavar="ACTION")
+    journal.set_defaults(handler=_choose(journal, "verify"))
+    p = _add(actions, "verify", common, "walk the journal; exit 1 naming the first bad receipt")
+    p.set_defaults(handler=cmd_journal_verify)
+
+
+def _add(sub, name: str, common: Optional[argparse.ArgumentParser], help_text: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, parents=[common] if common else [], help=help_text, description=help_text)
+
+
+def _choose(parser: argparse.ArgumentParser, actions: str) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        from tui.cli import CliError
+
+        raise CliError(f"{parser.prog} needs an action: {actions} (see {parser.prog} --help)", 2)
+    return handler
+
+
+# ---------------------------------------------------------------- shared steps
+
+def _error(message: str, code: int = 2) -> Exception:
+    from tui.cli import CliError
+
+    return CliError(message, code)
+
+
+def _settings(args: argparse.Namespace):
+    """Load the settings the user pointed at; a broken file is exit 2 with its one sentence."""
+    from store.settings import SettingsError, find_config_path, load_settings
+
+    _setup_logging("")
+    cli_path = getattr(args, "config", None)
+    path = find_config_path(cli_path)
+    named = bool(cli_path) or bool(os.environ.get("CHAOYING_CONFIG", "").strip())
+    if named and not path.exists():
+        # A mistyped --config must not quietly run on the default database.
+        raise _error(f"settings file {path} does not exist; create it with: chaoying --config {path} init")
+    try:
+        settings = load_settings(path)
+    except SettingsError as exc:
+        raise _error(str(exc).rstrip("."), 2)
+    _setup_logging(settings.database_url)
+    return settings
+
+
+def _setup_logging(database_url: str) -> None:
+    """Log to the user log dir; if that cannot be written, next to the SQLite database."""
+    from tui.logs import default_log_path, log_path_for_database, setup_logging
+
+    current = getattr(_setup_logging, "used", None)
+    if database_url and current == default_log_path():
+        return  # already where it should be
+    fallback = log_path_for_database(database_url) if database_url else None
+    _setup_logging.used = setup_logging(fallback=fallback)  # type: ignore[attr-defined]
+
+
+def _open_database(url: str, create: bool = False):
+    """Open (and migrate) the database; failures become one sentence, exit 1.
+
+    Only init creates a SQLite file: a command pointed at a file that does not
+    exist (a typo in DATABASE_URL, a missing init) stops instead of working on
+    a new, empty database.
+    """
+    from store.db import open_database, redact
+
+    sqlite_file = _sqlite_file(url)
+    if not create and sqlite_file is not None and not sqlite_file.exists():
+        raise _error(f"database {sqlite_file} does not exist; create it with: chaoying init", 2)
+    try:
+        return open_database(url)
+    except ImportError as exc:
+        raise _error(f"cannot open database {redact(url)}: the driver is not installed ({exc})", 1)
+    except Exception as exc:  # peewee, sqlite3, psycopg2, a bad URL: all one sentence
+        import logging
+
+        logging.getLogger("chaoying.cli").exception("cannot open database %s", redact(url))
+        raise _error(f"cannot open database {redact(url)}: {_one_line(exc)}", _db_error_code(exc))
+
+
+def _sqlite_file(url: str) -> Optional[Path]:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    file = url[len(prefix):].split("?", 1)[0]
+    if not file or file == ":memory:" or file.startswith("file:"):
+        return None
+    return Path(file).expanduser()
+
+
+def _db_error_code(exc: Exception) -> int:
+    # A URL the user typed wrong is bad input (2); a server or file that will not open is 1.
+    return 2 if isinstance(exc, (ValueError, RuntimeError)) else 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text.rstrip(".")
+
+
+def _close_database() -> None:
+    try:
+        from store.db import close_database
+
+        close_database()
+    except Exception:  # closing must never hide the real result
+        pass
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+def _text_width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in text)
+
+
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> None:
+    """Columns padded by display width (a Chinese character takes two columns)."""
+    widths = [_text_width(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], _text_width(cell))
+    out = []
+    for row in [list(headers)] + [list(r) for r in rows]:
+        cells = []
+        for i, cell in enumerate(row):
+            pad = " " * (widths[i] - _text_width(cell))
+            cells.append(pad + cell if i in right else cell + pad)
+        out.append("  ".join(cells).rstrip())
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+def _run(args: argparse.Namespace, body: Callable[[Any], int], settings: Any = None) -> int:
+    """Load settings (unless given), open the database, run ``body(settings)``, close."""
+    if settings is None:
+        settings = _settings(args)
+    _open_database(settings.database_url)
+    try:
+        return _translate_db_errors(lambda: body(settings))
+    finally:
+        _close_database()
+
+
+def _translate_db_errors(call: Callable[[], int]) -> int:
+    import peewee
+
+    try:
+        return call()
+    except (peewee.DatabaseError, peewee.InterfaceError) as exc:
+        import logging
+
+        logging.getLogger("chaoying.cli").exception("database error")
+        if isinstance(exc, peewee.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+            raise _error("the database stayed busy (a till is writing); nothing was changed, try again", 1)
+        raise _error(f"database error: {_one_line(exc)}; nothing was changed", 1)
+
+
+# ---------------------------------------------------------------- init
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Write the default settings (unless present) and create the database."""
+    from store.settings import find_config_path, load_settings, write_default
+
+    path = find_config_path(getattr(args, "config", None))
+    if path.is_dir():
+        raise _error(f"{path} is a folder; give --config the path of a .toml file")
+    if path.exists() and not args.force:
+        raise _error(f"{path} already exists; use chaoying init --force to overwrite it")
+    # The database comes first: if it cannot be created, no settings file is left behind.
+    settings = load_settings(None)
+    _setup_logging(settings.database_url)
+    _open_database(settings.database_url, create=True)
+    _close_database()
+    try:
+        write_default(path)
+    except OSError as exc:
+        raise _error(f"cannot write {path}: {exc.strerror or exc}", 1)
+    from store.db import redact
+
+    print(f"settings: {path}")
+    print(f"database: {redact(settings.database_url)}")
+    return 0
+
+
+# ---------------------------------------------------------------- products
+
+def cmd_products_add(args: argparse.Namespace) -> int:
+    from store.money import parse_yuan
+
+    settings = _settings(args)
+    try:
+        price_fen = parse_yuan(args.price)
+    except ValueError:
+        raise _error(f"--price {args.price!r} is not an amount in yuan like 3.50")
+
+    def body(settings) -> int:
+        from store import queries
+
+        try:
+            product = queries.add_product(barcode=args.barcode, name=args.name, price_fen=price_fen, unit=args.unit)
+        except queries.ProductError as exc:
+            raise _error(_sentence(exc))
+        print(f"added {product['barcode']} {product['name']} {product['price']}")
+        return 0
+
+    return _run(args, body, settings)
+
+
+def _sentence(exc: BaseException) -> str:
+    """The store's one-sentence message, shaped for "chaoying: ..." (lower case start, no full stop)."""
+    text = _one_line(exc)
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def cmd_products_import(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    path = Path(args.file).expanduser()
+    rows, broken = read_products_csv(path)
+    if not rows and not broken:
+        raise _error(f"{path} has no product rows; nothing imported")
+
+    def body(settings) -> int:
+        from store import queries
+
+        # Rows the CSV reader could not split go in as None: the store then
+        # reports them with the others and imports nothing.
+        items = rows + [(line_no, None) for line_no in broken]
+        items.sort(key=lambda item: item[0])
+        report = queries.import_products(items)
+        if report.errors:
+            problems = [(line_no, broken.get(line_no) or _sentence(reason)) for line_no, reason in report.errors]
+            for line_no, reason in sorted(problems):
+                print(f"chaoying: {path} line {line_no}: {reason}", file=sys.stderr)
+            count = len(problems)
+            raise _error(f"nothing imported: {count} bad row{'s' if count != 1 else ''} in {path}")
+        print(f"imported {report.added + report.updated} products from {path}: "
+              f"{report.added} added, {report.updated} updated")
+        return 0
+
+    return _run(args, body, settings)
+
+
+CSV_COLUMNS = ("barcode", "name", "price", "unit")
+
+
+def read_products_csv(path: Path) -> Tuple[List[Tuple[int, Dict[str, str]]], Dict[int, str]]:
+    """(line_no, row) for each CSV record, and {line_no: reason} for records that cannot be split.
+
+    UTF-8 with or without BOM; header barcode,name,price[,unit]; blank lines
+    are skipped. Values are checked by the store, not here.
+    """
+    import csv
+    import io
+
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise _error(f"{path} does not exist")
+    except IsADirectoryError:
+        raise _error(f"{path} is a folder, not a CSV file")
+    except OSError as exc:
+        raise _error(f"cannot read {path}: {exc.strerror or exc}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise _error(f"{path} line {line}: not UTF-8 text (save the file as CSV UTF-8)")
+
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise _error(f"{path} is empty; it needs the header barcode,name,price[,unit]")
+    except csv.Error as exc:
+        raise _error(f"{path} line 1: {_one_line(exc)}")
+    columns = [h.strip().lower() for h in header]
+    if (any(c not in CSV_COLUMNS for c in columns) or any(c not in columns for c in CSV_COLUMNS[:3])
+            or len(set(columns)) != len(columns)):
+        raise _error(f"{path} line 1: the header must be barcode,name,price[,unit], not {','.join(header)!r}")
+
+    rows: List[Tuple[int, Dict[str, str]]] = []
+    broken: Dict[int, str] = {}
+    while True:
+        line_no = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            broken[line_no] = _one_line(exc)
+            break
+        if not any(c.strip() for c in cells):
+            continue  # a blank line is not a row
+        if len(cells) != len(columns):
+            broken[line_no] = f"{len(cells)} fields where the header has {len(columns)} ({','.join(columns)})"
+            continue
+        rows.append((line_no, dict(zip(columns, cells))))
+    return rows, broken
+
+
+def cmd_products_list(args: argparse.Namespace) -> int:
+    def body(settings) -> int:
+        from store import queries
+
+        products = queries.list_products()
+        if args.json:
+            _print_json(products)
+        elif not products:
+            print("no products yet: add them with chaoying products add or chaoying products import")
+        else:
+            _print_table(["barcode", "name", "price", "unit"],
+                         [[p["barcode"], p["name"], p["price"], p["unit"]] for p in products], right=(2,))
+        return 0
+
+    return _run(args, body)
+
+
+# ---------------------------------------------------------------- sales and receipts
+
+def _day(text: Optional[str]):
+    import datetime as dt
+
+    if not text:
+        return dt.date.today()
+    try:
+        return dt.datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise _error(f"--date {text!r} is not a date like 2024-05-31")
+
+
+def _till(args: argparse.Namespace, settings) -> str:
+    import re
+
+    till = args.till if args.till is not None else settings.till_id
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,8}", till):
+        raise _error(f"--till {till!r} is not a till id (1 to 8 letters, digits, '-' or '_')")
+    return till
+
+
+def cmd_sales_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    day = _day(args.date)
+    till = _till(args, settings)
+
+    def body(settings) -> int:
+        from store import queries
+        from store.money import format_yuan
+
+        sales = queries.sales_on(day, till)
+        if args.json:
+            _print_json(sales)
+            return 0
+        if sales:
+                _print_table(
+                ["receipt", "time", "cashier", "total", "paid by", "receipt outcome"],
+                [[s["receipt"], (s["sold_at"] or "")[11:19], s["cashier"] or "", s["total"],
+                  ", ".join(p["method"] for p in s["payments"] if p["status"] == "ok"), s["outcome"] or ""]
+                 for s in sales],
+                right=(3,),
+            )
+        total = sum(s["total_fen"] for s in sales)
+        print(f"{len(sales)} sales on till {till} on {day.isoformat()}, total {format_yuan(total)}")
+        return 0
+
+    return _run(args, body, settings)
+
+
+def cmd_receipts_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    till = _till(args, settings)
+
+    def body(settings) -> int:
+        from store import queries
+
+        receipts = queries.receipts(args.unresolved, till)
+        if args.json:
+            _print_json(receipts)
+            return 0
+        if receipts:
+            _print_table(
+                ["receipt", "sold at", "total", "receipt outcome", "reason", "prints"],
+                [[r["receipt"], (r["sold_at"] or "")[:19], r["total"], r["outcome"] or "", r["reason"] or "",
+                  str(r["print_attempts"])] for r in receipts],
+                right=(2, 5),
+            )
+        kind = "unresolved receipts" if args.unresolved else "receipts"
+        print(f"{len(receipts)} {kind} on till {till}")
+        return 0
+
+    return _run(args, body, settings)
+
+
+# ---------------------------------------------------------------- journal
+
+def cmd_journal_verify(args: argparse.Namespace) -> int:
+    def body(settings) -> int:
+        from store import journal
+
+        result = journal.verify()
+        if result.ok:
+            count = getattr(result, "sales_checked", None)
+            if count is None:
+                from store.models import Sale
+
+                count = Sale.select().count()
+            print(f"journal ok: {count} sales")
+            return 0
+        message = _sentence(result.message) if result.message else ""
+        receipt = _bad_receipt_name(result)
+        if receipt and receipt not in message:
+            message = f"receipt {receipt}: {message}" if message else f"receipt {receipt}"
+        raise _error(f"journal broken: {message}", 1)
+
+    return _run(args, body)
+
+
+def _bad_receipt_name(result: Any) -> str:
+    till = getattr(result, "bad_till", None)
+    number = getattr(result, "bad_receipt_no", None)
+    if number is None:
+        return ""
+    try:
+        from store.sales import format_receipt_no
+
+        return format_receipt_no(till, number)
+    except Exception:
+        return f"{till}-{number}"

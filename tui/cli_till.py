@@ -1,11 +1,113 @@
+"""`chaoying` / `chaoying run`: the till; `chaoying demo`: the till on a throw-away shop."""
 from __future__ import annotations
+
+import argparse
+import shutil
+from typing import Any, Optional
 
 
 def register(sub) -> None:
-    """Add this module's subcommands."""
+    """Add `run` (also what `chaoying` alone does) and `demo`."""
+    run = sub.add_parser("run", help="run the till (what `chaoying` alone does)")
+    _ui_options(run)
+    run.set_defaults(handler=run_till)
+
+    demo = sub.add_parser(
+        "demo", help="run the till on a throw-away shop with a virtual printer",
+        description="Run the till on a demo catalogue, a throw-away database and a virtual "
+                    "printer on a pty. F8 throws printer faults, F7 shows the printed paper.",
+    )
+    demo.add_argument("--dir", metavar="FOLDER",
+                      help="keep the demo shop in FOLDER (reused next time) instead of a temp dir")
+    _ui_options(demo)
+    demo.set_defaults(handler=run_demo)
 
 
-def run_till(args) -> int:
+def _ui_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--language", choices=("auto", "zh", "en"), help="UI language (default: settings)")
+    parser.add_argument("--theme", metavar="NAME", help="theme from themes/ (default: settings)")
+
+
+def _settings(args: Any):
+    from store.settings import SettingsError, find_config_path, load_settings
     from tui.cli import CliError
 
-    raise CliError("the till is not built yet", 1)
+    try:
+        settings = load_settings(find_config_path(getattr(args, "config", None)))
+    except SettingsError as exc:
+        raise CliError(str(exc), 2) from None
+    import dataclasses
+
+    changes = {}
+    if getattr(args, "language", None):
+        changes["language"] = args.language
+    if getattr(args, "theme", None):
+        changes["theme"] = args.theme
+    return dataclasses.replace(settings, **changes) if changes else settings
+
+
+def _check_printers(settings: Any) -> None:
+    from printing.config import PrinterConfig
+    from tui.cli import CliError
+
+    for name, table in (("printer", settings.printer), ("backup_printer", settings.backup_printer)):
+        if table is None:
+            continue
+        try:
+            PrinterConfig.from_dict(dict(table), name=name)
+        except ValueError as exc:
+            raise CliError(f"[{name}] in the settings: {exc}.", 2) from None
+
+
+def _open_database(url: str) -> None:
+    from store.db import open_database, redact
+    from tui.cli import CliError
+
+    try:
+        open_database(url)
+    except Exception as exc:
+        raise CliError(f"cannot open the database {redact(url)}: {exc}", 1) from None
+
+
+def run_till(args: Any) -> int:
+    """Run the till with the settings file."""
+    from tui.logs import log_path_for_database, setup_logging
+
+    settings = _settings(args)
+    setup_logging(fallback=log_path_for_database(settings.database_url))
+    _check_printers(settings)
+    _open_database(settings.database_url)
+    from tui.app import ChaoyingApp
+
+    ChaoyingApp(settings).run()
+    return 0
+
+
+def run_demo(args: Any) -> int:
+    """Run the till on a demo shop with a virtual printer."""
+    import tempfile
+    from pathlib import Path
+
+    from tui.cli import CliError
+    from tui.logs import setup_logging
+
+    base = _settings(args)
+    keep = bool(getattr(args, "dir", None))
+    folder: Optional[Path] = Path(args.dir) if keep else Path(tempfile.mkdtemp(prefix="chaoying-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    setup_logging(path=folder / "chaoying.log")
+    from tui.demo import start_demo
+
+    try:
+        settings, demo = start_demo(base, folder)
+    except Exception as exc:
+        raise CliError(f"cannot start the demo in {folder}: {exc}", 1) from None
+    try:
+        from tui.app import ChaoyingApp
+
+        ChaoyingApp(settings, demo=demo).run()
+    finally:
+        demo.stop()
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    return 0

@@ -1,0 +1,290 @@
+"""Printer truth: did the receipt really print?
+
+Status is read byte by byte with DLE EOT (real-time: answered even while the
+printer is busy), never with python-escpos's helpers (they wait the full
+timeout and call silence "paper adequate"). A print is `printed` only when
+the printer said so after the cut.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, Optional, Tuple
+
+from printing.config import PrinterConfig
+from printing.receipt import Receipt
+from printing.transport import REASONS, PrinterError, SerialTransport, fault
+
+__all__ = [
+    "PrinterError", "PrinterStatus", "PrintResult", "read_status", "print_receipt", "open_drawer",
+    "probe", "job_deadline", "print_deadline", "REASONS",
+]
+
+log = logging.getLogger("chaoying.printing.printer")
+
+DLE_EOT = b"\x10\x04"
+GS_R1 = b"\x1dr\x01"
+STATUS_TIMEOUT = 0.4   # one DLE EOT round trip; a printer answers within milliseconds
+LINE_MARGIN = 1.5      # multiplier on the line-rate time of the job
+_job_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class PrinterStatus:
+    online: bool
+    cover_open: bool
+    paper_end: bool
+    paper_near_end: bool
+    error: bool
+    raw: Dict[int, int] = field(default_factory=dict)
+
+    @property
+    def fault(self) -> str:
+        """The reason code that forbids printing now, or ""."""
+        if self.cover_open:
+            return "cover_open"
+        if self.paper_end:
+            return "paper_out"
+        if self.error:
+            return "error"
+        if not self.online:
+            return "offline"
+        return ""
+
+    def describe(self) -> str:
+        parts = ["online" if self.online else "offline"]
+        parts.append("cover open" if self.cover_open else "cover closed")
+        parts.append("paper out" if self.paper_end else "paper near end" if self.paper_near_end else "paper ok")
+        if self.error:
+            parts.append("error")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class PrintResult:
+    ok: bool
+    code: str
+    reason_zh: str
+    reason_en: str
+    warning: str = ""
+    printer: str = ""
+    bytes_sent: int = 0
+    seconds: float = 0.0
+    evidence: str = ""
+
+
+def status_shape_ok(byte: int) -> bool:
+    """DLE EOT replies look like 0xx1xx10."""
+    return byte & 0x93 == 0x12
+
+
+def decode_status(raw: Dict[int, int]) -> PrinterStatus:
+    """PrinterStatus from DLE EOT replies keyed by n (1 printer, 2 offline cause, 4 paper)."""
+    s1, s2, s4 = raw.get(1, 0x12), raw.get(2, 0x12), raw.get(4, 0x12)
+    return PrinterStatus(
+        online=not s1 & 0x08,
+        cover_open=bool(s2 & 0x04),
+        paper_end=bool(s4 & 0x60) or bool(s2 & 0x20),
+        paper_near_end=bool(s4 & 0x0C),
+        error=bool(s2 & 0x40),
+        raw=dict(raw),
+    )
+
+
+def _query(t: SerialTransport, n: int, timeout: float = STATUS_TIMEOUT) -> int:
+    t.reset_input()
+    t.write(DLE_EOT + bytes((n,)), timeout)
+    byte = t.read_byte(timeout)
+    if byte is None:
+        raise fault("no_answer", "no reply to DLE EOT %d within %.1f s" % (n, timeout))
+    if not status_shape_ok(byte):
+        raise fault("garbage", "DLE EOT %d answered 0x%02x" % (n, byte))
+    return byte
+
+
+def _status(t: SerialTransport, ns: Iterable[int] = (1, 2, 4)) -> PrinterStatus:
+    return decode_status({n: _query(t, n) for n in ns})
+
+
+def read_status(config: PrinterConfig) -> PrinterStatus:
+    """Current status via DLE EOT 1, 2, 4; raises PrinterError when the printer cannot tell."""
+    with SerialTransport(config) as t:
+        return _status(t)
+
+
+def job_deadline(nbytes: int, config: PrinterConfig) -> float:
+    """Seconds allowed to send nbytes and get the confirmation: slack + line-rate time x margin."""
+    return config.slack_seconds + nbytes / (config.baudrate / 10.0) * LINE_MARGIN
+
+
+def print_deadline(nbytes: int, config: PrinterConfig) -> float:
+    """Upper bound on print_receipt's wall time for a job of nbytes."""
+    return job_deadline(nbytes, config) + 6 * STATUS_TIMEOUT + 0.5
+
+
+def _confirm_request(config: PrinterConfig) -> Tuple[bytes, bytes]:
+    """(command, expected reply) for the configured confirmation mode."""
+    if config.confirm == "epson":
+        ident = ("%04d" % (next(_job_ids) % 10000)).encode("ascii")
+        return b"\x1d(H\x06\x0000" + ident, b"\x37\x22" + ident + b"\x00"
+    if config.confirm == "gs_r":
+        return GS_R1, b""
+    return b"", b""
+
+
+def _gs_r_ok(data: bytes) -> bool:
+    # Epson GS r 1: bits 4 and 7 are 0; some printers answer in the DLE EOT shape instead.
+    return any(b & 0x90 == 0 or status_shape_ok(b) for b in data)
+
+
+def _result(code: str, config: PrinterConfig, t0: float, sent: int, evidence: str = "",
+            warning: str = "", exc: Optional[PrinterError] = None) -> PrintResult:
+    zh, en = (exc.reason_zh, exc.reason_en) if exc else REASONS.get(code, REASONS["error"])
+    result = PrintResult(ok=code == "printed", code=code, reason_zh=zh, reason_en=en, warning=warning,
+                         printer=config.name, bytes_sent=sent, seconds=round(time.monotonic() - t0, 3),
+                         evidence=evidence)
+    log.info("print on %s (%s): %s in %.3f s, %d bytes; %s", config.name, config.port, code,
+             result.seconds, sent, evidence)
+    return result
+
+
+def print_receipt(receipt: Receipt, config: PrinterConfig, open_drawer: bool = False) -> PrintResult:
+    """Print and confirm; never raises for printer faults, returns within print_deadline()."""
+    t0 = time.monotonic()
+    try:
+        from printing.encode import encode_receipt
+
+        job = encode_receipt(receipt, config, open_drawer=open_drawer)
+    except Exception as exc:  # a layout/encoding bug must not crash the till
+        log.exception("cannot encode receipt %s", getattr(receipt, "receipt_no", "?"))
+        return _result("error", config, t0, 0, evidence="encoding failed: %s" % exc)
+    return send_job(job, config, t0=t0)
+
+
+def send_job(job: bytes, config: PrinterConfig, t0: Optional[float] = None) -> PrintResult:
+    """Check status, send job bytes (ending with a cut), confirm, re-check. Never raises for printer faults."""
+    t0 = time.monotonic() if t0 is None else t0
+    t = SerialTransport(config)
+    stage = "open"
+    try:
+        t.open()
+        stage = "status"
+        before = _status(t)
+        if before.fault:
+            return _result(before.fault, config, t0, t.bytes_sent, "before the job: " + before.describe())
+        request, expected = _confirm_request(config)
+        stage = "job"
+        t.reset_input()
+        job_start = time.monotonic()
+        deadline = job_start + job_deadline(len(job) + len(request), config)
+        t.write(job + request, deadline - time.monotonic())
+        stage = "confirm"
+        evidence = _confirm(t, config, expected, deadline)
+        stage = "after"
+        try:
+            after = _status(t, (1, 2, 4))
+        except PrinterError as exc:
+            if exc.code == "no_answer":  # it answered before the job, and stopped mid-job
+                raise fault("stalled", "no confirmation and no status after the job") from exc
+            raise
+        if after.fault:
+            return _result(after.fault, config, t0, t.bytes_sent, "after the job: " + after.describe())
+        if not evidence:
+            return _result("not_confirmed", config, t0, t.bytes_sent,
+                           "no %s confirmation within the deadline; status after: %s"
+                           % (config.confirm, after.describe()))
+        warning = "paper_near_end" if after.paper_near_end or before.paper_near_end else ""
+        return _result("printed", config, t0, t.bytes_sent, evidence + "; status after: " + after.describe(),
+                       warning=warning)
+    except PrinterError as exc:
+        t.close(discard=True)
+        return _result(exc.code, config, t0, t.bytes_sent, "%s: %s" % (stage, exc.detail or exc), exc=exc)
+    except Exception as exc:  # pyserial surprises: report, never raise into the till
+        t.close(discard=True)
+        log.exception("unexpected error printing on %s", config.port)
+        return _result("error", config, t0, t.bytes_sent, "%s: %r" % (stage, exc))
+    finally:
+        t.close()
+
+
+def _confirm(t: SerialTransport, config: PrinterConfig, expected: bytes, deadline: float) -> str:
+    """Evidence text when the printer confirmed the job, "" when it did not."""
+    if config.confirm == "epson":
+        data = t.read_until(lambda d: expected in d, deadline)
+        if expected in data:
+            return "printer reported printing completed (GS ( H process ID %s)" % expected[2:6].decode()
+        log.info("no GS ( H reply on %s; got %r", config.port, data[:32])
+        return ""
+    if config.confirm == "gs_r":
+        data = t.read_until(_gs_r_ok, deadline)
+        if _gs_r_ok(data):
+            return "printer reported data processed (GS r 1)"
+        log.info("no GS r reply on %s; got %r", config.port, data[:32])
+        return ""
+    t.drain(deadline)
+    return "status only: the printer is online with paper after the job, but cannot confirm printing (weakest)"
+
+
+def open_drawer(config: PrinterConfig) -> PrintResult:
+    """Kick the cash drawer (ESC p) if the printer answers and is online."""
+    t0 = time.monotonic()
+    t = SerialTransport(config)
+    try:
+        t.open()
+        status = _status(t, (1,))
+        if not status.online:
+            return _result("offline", config, t0, t.bytes_sent, status.describe())
+        t.write(b"\x1bp\x00\x32\x32", STATUS_TIMEOUT)
+        return _result("printed", config, t0, t.bytes_sent, "drawer kick sent; printer online")
+    except PrinterError as exc:
+        t.close(discard=True)
+        return _result(exc.code, config, t0, t.bytes_sent, exc.detail, exc=exc)
+    except Exception as exc:
+        log.exception("unexpected error opening the drawer on %s", config.port)
+        return _result("error", config, t0, t.bytes_sent, repr(exc))
+    finally:
+        t.close()
+
+
+def probe(port: str, baudrate: int = 9600) -> dict:
+    """Which status and confirmation commands the printer on port answers, and the settings to use."""
+    config = PrinterConfig(port=port, baudrate=baudrate, confirm="status", name="probe")
+    report: dict = {"port": port, "baudrate": baudrate, "dle_eot": {}, "gs_r": None, "gs_paren_h": False,
+                    "status": None, "suggested": {}, "error": ""}
+    try:
+        with SerialTransport(config) as t:
+            for n in (1, 2, 3, 4):
+                t.reset_input()
+                t.write(DLE_EOT + bytes((n,)), STATUS_TIMEOUT)
+                byte = t.read_byte(STATUS_TIMEOUT)
+                report["dle_eot"][n] = None if byte is None else "0x%02x" % byte
+            t.reset_input()
+            t.write(GS_R1, STATUS_TIMEOUT)
+            data = t.read_some(STATUS_TIMEOUT * 2)
+            report["gs_r"] = "0x%02x" % data[0] if data and _gs_r_ok(data[:1]) else None
+            t.reset_input()
+            expected = b"\x37\x22" + b"9876" + b"\x00"
+            t.write(b"\x1d(H\x06\x0000" + b"9876", STATUS_TIMEOUT)
+            data = t.read_until(lambda d: expected in d, time.monotonic() + STATUS_TIMEOUT * 2)
+            report["gs_paren_h"] = expected in data
+    except PrinterError as exc:
+        report["error"] = exc.code
+        report["reason_zh"], report["reason_en"] = exc.reason_zh, exc.reason_en
+    answers = {n: int(v, 16) for n, v in report["dle_eot"].items() if v is not None}
+    status_ok = all(n in answers and status_shape_ok(answers[n]) for n in (1, 2, 4))
+    if status_ok:
+        report["status"] = decode_status(answers).describe()
+    if report["gs_paren_h"]:
+        confirm = "epson"
+    elif report["gs_r"]:
+        confirm = "gs_r"
+    else:
+        confirm = "status"
+    report["status_ok"] = status_ok
+    report["suggested"] = {"port": port, "baudrate": baudrate, "confirm": confirm} if status_ok else {}
+    if not status_ok and not report["error"]:
+        report["error"] = "no_answer" if not answers else "garbage"
+        report["reason_zh"], report["reason_en"] = REASONS[report["error"]]
+    return report

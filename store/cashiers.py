@@ -1,0 +1,90 @@
+"""Cashiers and their PINs. A PIN is stored only as a salted slow hash.
+
+Stored form: ``"pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>"``. The
+iteration count travels with the hash, so it can be raised later without
+breaking existing PINs. A short PIN is weak whatever the hash; the slow hash
+keeps a copied database from giving PINs away at a glance.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from typing import Optional
+
+from store.db import db
+from store.models import Cashier
+
+ALGORITHM = "pbkdf2_sha256"
+ITERATIONS = 200_000
+SALT_BYTES = 16
+
+
+class CashierError(ValueError):
+    """Bad cashier data (code taken, PIN too short, ...); str() is one sentence."""
+
+
+def hash_pin(pin: str, iterations: int = ITERATIONS, salt: Optional[bytes] = None) -> str:
+    """Hash ``pin`` with a fresh random salt."""
+    if not pin:
+        raise CashierError("A PIN cannot be empty.")
+    salt = os.urandom(SALT_BYTES) if salt is None else salt
+    digest = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
+    return f"{ALGORITHM}${iterations}${salt.hex()}${digest.hex()}"
+
+
+def verify_pin(pin: str, stored: str) -> bool:
+    """True when ``pin`` matches the stored hash; False for any malformed hash."""
+    try:
+        algorithm, iterations, salt_hex, digest_hex = stored.split("$")
+        if algorithm != ALGORITHM:
+            return False
+        salt = bytes.fromhex(salt_hex)
+        expected = bytes.fromhex(digest_hex)
+        rounds = int(iterations)
+    except (ValueError, AttributeError):
+        return False
+    digest = hashlib.pbkdf2_hmac("sha256", (pin or "").encode("utf-8"), salt, rounds)
+    return hmac.compare_digest(digest, expected)
+
+
+def add_cashier(code: str, name: str, pin: str) -> Cashier:
+    """Create a cashier; the PIN must have at least 4 characters."""
+    code, name = (code or "").strip(), (name or "").strip()
+    if not code or len(code) > 16:
+        raise CashierError("A cashier code needs 1 to 16 characters.")
+    if not name:
+        raise CashierError("A cashier needs a name.")
+    if len(pin or "") < 4:
+        raise CashierError("A PIN needs at least 4 characters.")
+    with db.atomic():
+        if Cashier.select().where(Cashier.code == code).exists():
+            raise CashierError(f"Cashier code {code} is already taken.")
+        return Cashier.create(code=code, name=name, pin_hash=hash_pin(pin))
+
+
+def set_pin(code: str, pin: str) -> None:
+    """Replace a cashier's PIN."""
+    if len(pin or "") < 4:
+        raise CashierError("A PIN needs at least 4 characters.")
+    updated = Cashier.update(pin_hash=hash_pin(pin)).where(Cashier.code == code).execute()
+    if not updated:
+        raise CashierError(f"There is no cashier with code {code}.")
+
+
+def check_cashier(code: str, pin: str) -> Optional[Cashier]:
+    """The active cashier with ``code`` if ``pin`` is right, else None."""
+    cashier = Cashier.get_or_none((Cashier.code == code) & (Cashier.active == True))  # noqa: E712
+    if cashier is None:
+        verify_pin(pin, hash_pin("x", salt=b"0" * SALT_BYTES))  # same time either way
+        return None
+    return cashier if verify_pin(pin, cashier.pin_hash) else None
+
+
+def cashier_code(cashier) -> str:
+    """The code to record for ``cashier`` (a Cashier, a code string or None)."""
+    if cashier is None:
+        return ""
+    if isinstance(cashier, Cashier):
+        return cashier.code
+    return str(getattr(cashier, "code", cashier))

@@ -1,0 +1,184 @@
+"""Numbered schema migrations, recorded in the ``schema_version`` table.
+
+``MIGRATIONS`` is an ordered list of ``(number, name, function)``. Each
+function takes ``(database, migrator)`` (a ``playhouse.migrate``
+``SchemaMigrator``) and must never change once released: migration 1
+declares its own frozen copy of the first tables instead of using
+``store.models``, so later model changes go into new migrations.
+
+All pending migrations and their ``schema_version`` rows are applied in one
+write transaction; PostgreSQL additionally takes an advisory lock so two
+tills starting at once do not race.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import Callable, List, Tuple
+
+import peewee
+from peewee import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+from playhouse.migrate import SchemaMigrator
+
+from store.db import is_sqlite
+
+log = logging.getLogger("chaoying.store.migrations")
+
+_PG_LOCK_KEY = 0x63686179  # "chay": any constant shared by all tills
+
+
+def _m001_create_tables(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """The first schema: products, cashiers, sales and everything a receipt needs."""
+    now = datetime.datetime.now
+
+    class Base(Model):
+        class Meta:
+            legacy_table_names = False
+
+    class Product(Base):
+        barcode = CharField(max_length=32, unique=True)
+        name = CharField(max_length=100)
+        price_fen = BigIntegerField()
+        unit = CharField(max_length=10, default="")
+        active = BooleanField(default=True)
+        pinyin = CharField(max_length=255, default="")
+        initials = CharField(max_length=100, default="", index=True)
+
+    class Cashier(Base):
+        code = CharField(max_length=16, unique=True)
+        name = CharField(max_length=50)
+        pin_hash = CharField(max_length=255)
+        active = BooleanField(default=True)
+
+    class TillCounter(Base):
+        till_id = CharField(max_length=8, primary_key=True)
+        last_receipt_no = IntegerField(default=0)
+        last_hash = CharField(max_length=64, default="0" * 64)
+
+        class Meta:
+            table_name = "till_counter"
+
+    class Sale(Base):
+        till_id = CharField(max_length=8)
+        receipt_no = IntegerField()
+        sold_at = DateTimeField(index=True)
+        cashier = CharField(max_length=16, default="")
+        total_fen = BigIntegerField()
+        change_fen = BigIntegerField(default=0)
+        prev_hash = CharField(max_length=64)
+        hash = CharField(max_length=64)
+
+        class Meta:
+            indexes = ((("till_id", "receipt_no"), True),)
+
+    class Line(Base):
+        sale = ForeignKeyField(Sale)
+        position = IntegerField()
+        product = ForeignKeyField(Product, null=True, on_delete="SET NULL")
+        barcode = CharField(max_length=32, default="")
+        name = CharField(max_length=100)
+        unit = CharField(max_length=10, default="")
+        unit_price_fen = BigIntegerField()
+        qty_milli = IntegerField()
+        amount_fen = BigIntegerField()
+
+    class Payment(Base):
+        sale = ForeignKeyField(Sale)
+        position = IntegerField()
+        method = CharField(max_length=16)
+        amount_fen = BigIntegerField()
+        reference = CharField(max_length=64, default="")
+        status = CharField(max_length=8, default="ok")
+        reason = CharField(max_length=255, default="")
+
+    class ReceiptOutcome(Base):
+        sale = ForeignKeyField(Sale, unique=True)
+        state = CharField(max_length=12, index=True)
+        reason_code = CharField(max_length=32, default="")
+        reason = CharField(max_length=255, default="")
+        updated_at = DateTimeField(default=now)
+
+        class Meta:
+            table_name = "receipt_outcome"
+
+    class PrintAttempt(Base):
+        sale = ForeignKeyField(Sale)
+        printer = CharField(max_length=64)
+        cashier = CharField(max_length=16, default="")
+        started_at = DateTimeField(default=now)
+        finished_at = DateTimeField(null=True)
+        result = CharField(max_length=12, default="")
+        reason_code = CharField(max_length=32, default="")
+        reason = CharField(max_length=255, default="")
+        reprint_no = IntegerField(default=0)
+        prior_state = CharField(max_length=12, default="")
+
+        class Meta:
+            table_name = "print_attempt"
+
+    class Event(Base):
+        at = DateTimeField(default=now, index=True)
+        till_id = CharField(max_length=8)
+        cashier = CharField(max_length=16, default="")
+        kind = CharField(max_length=32, index=True)
+        sale = ForeignKeyField(Sale, null=True)
+        printer = CharField(max_length=64, default="")
+        detail = TextField(default="")
+
+    tables = [Product, Cashier, TillCounter, Sale, Line, Payment, ReceiptOutcome, PrintAttempt, Event]
+    with database.bind_ctx(tables):
+        database.create_tables(tables)
+
+
+MigrationFn = Callable[[peewee.Database, SchemaMigrator], None]
+
+MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
+    (1, "create tables", _m001_create_tables),
+]
+
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(database: peewee.Database) -> int:
+    """Highest applied migration number; 0 for an empty database."""
+    if not database.table_exists("schema_version"):
+        return 0
+    cursor = database.execute_sql('SELECT MAX(version) FROM "schema_version"')
+    row = cursor.fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(database: peewee.Database) -> List[int]:
+    """Apply every pending migration to ``database``; return the numbers applied."""
+    if current_version(database) >= LATEST:
+        return []  # the common case: no write lock taken
+    from store.models import SchemaVersion
+
+    if is_sqlite(database):
+        transaction = database.atomic(lock_type="IMMEDIATE")
+    else:
+        transaction = database.atomic()
+    applied: List[int] = []
+    with transaction, database.bind_ctx([SchemaVersion]):
+        if not is_sqlite(database):
+            database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
+        database.create_tables([SchemaVersion], safe=True)
+        version = current_version(database)  # again, under the lock
+        migrator = SchemaMigrator.from_database(database)
+        for number, name, function in MIGRATIONS:
+            if number <= version:
+                continue
+            log.info("applying migration %d: %s", number, name)
+            function(database, migrator)
+            SchemaVersion.create(version=number, name=name)
+            applied.append(number)
+    return applied

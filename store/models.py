@@ -1,0 +1,176 @@
+"""peewee models. Money in integer fen, quantities in integer thousandths.
+
+The tables themselves are created and changed only by ``store.migrations``;
+a test checks that the migrated schema matches these models.
+"""
+from __future__ import annotations
+
+import datetime
+
+from peewee import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from store.db import db
+
+#: Receipt outcome states (DESIGN.md, "Receipt outcome").
+PENDING = "pending"
+PRINTING = "printing"
+PRINTED = "printed"
+FAILED = "failed"
+HANDWRITTEN = "handwritten"
+E_RECEIPT = "e_receipt"
+DECLINED = "declined"
+STATES = (PENDING, PRINTING, PRINTED, FAILED, HANDWRITTEN, E_RECEIPT, DECLINED)
+UNRESOLVED_STATES = (PENDING, PRINTING, FAILED)
+
+#: prev_hash of the first sale of a till.
+GENESIS_HASH = "0" * 64
+
+
+def now() -> datetime.datetime:
+    """Local wall-clock time to the second: what a receipt shows."""
+    return datetime.datetime.now().replace(microsecond=0)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class SchemaVersion(BaseModel):
+    version = IntegerField(primary_key=True)
+    name = CharField()
+    applied_at = DateTimeField(default=now)
+
+    class Meta:
+        table_name = "schema_version"
+
+
+class Product(BaseModel):
+    barcode = CharField(max_length=32, unique=True)  # a PLU is a barcode too
+    name = CharField(max_length=100)
+    price_fen = BigIntegerField()
+    unit = CharField(max_length=10, default="")
+    active = BooleanField(default=True)
+    pinyin = CharField(max_length=255, default="")
+    initials = CharField(max_length=100, default="", index=True)
+
+
+class Cashier(BaseModel):
+    code = CharField(max_length=16, unique=True)
+    name = CharField(max_length=50)
+    pin_hash = CharField(max_length=255)
+    active = BooleanField(default=True)
+
+
+class TillCounter(BaseModel):
+    """Last receipt number and journal hash per till; locked while committing."""
+
+    till_id = CharField(max_length=8, primary_key=True)
+    last_receipt_no = IntegerField(default=0)
+    last_hash = CharField(max_length=64, default=GENESIS_HASH)
+
+    class Meta:
+        table_name = "till_counter"
+
+
+class Sale(BaseModel):
+    till_id = CharField(max_length=8)
+    receipt_no = IntegerField()
+    sold_at = DateTimeField(index=True)
+    cashier = CharField(max_length=16, default="")  # cashier code, a snapshot
+    total_fen = BigIntegerField()
+    change_fen = BigIntegerField(default=0)
+    prev_hash = CharField(max_length=64)
+    hash = CharField(max_length=64)
+
+    class Meta:
+        indexes = ((("till_id", "receipt_no"), True),)
+
+
+class Line(BaseModel):
+    """One row of a sale: a snapshot of the product as it was sold."""
+
+    sale = ForeignKeyField(Sale, backref="lines")
+    position = IntegerField()
+    product = ForeignKeyField(Product, null=True, on_delete="SET NULL")
+    barcode = CharField(max_length=32, default="")
+    name = CharField(max_length=100)
+    unit = CharField(max_length=10, default="")
+    unit_price_fen = BigIntegerField()
+    qty_milli = IntegerField()
+    amount_fen = BigIntegerField()
+
+
+class Payment(BaseModel):
+    sale = ForeignKeyField(Sale, backref="payments")
+    position = IntegerField()
+    method = CharField(max_length=16)
+    amount_fen = BigIntegerField()
+    reference = CharField(max_length=64, default="")
+    status = CharField(max_length=8, default="ok")  # ok | failed
+    reason = CharField(max_length=255, default="")
+
+
+class ReceiptOutcome(BaseModel):
+    sale = ForeignKeyField(Sale, unique=True, backref="outcomes")
+    state = CharField(max_length=12, index=True)
+    reason_code = CharField(max_length=32, default="")
+    reason = CharField(max_length=255, default="")
+    updated_at = DateTimeField(default=now)
+
+    class Meta:
+        table_name = "receipt_outcome"
+
+
+class PrintAttempt(BaseModel):
+    sale = ForeignKeyField(Sale, backref="print_attempts")
+    printer = CharField(max_length=64)
+    cashier = CharField(max_length=16, default="")
+    started_at = DateTimeField(default=now)
+    finished_at = DateTimeField(null=True)
+    result = CharField(max_length=12, default="")  # "" while printing, then printed | failed
+    reason_code = CharField(max_length=32, default="")
+    reason = CharField(max_length=255, default="")
+    reprint_no = IntegerField(default=0)
+    # Outcome state before this attempt: a failed reprint of an already
+    # resolved receipt goes back to it instead of blocking the till.
+    prior_state = CharField(max_length=12, default="")
+
+    class Meta:
+        table_name = "print_attempt"
+
+
+class Event(BaseModel):
+    """Event log: exceptions and notable actions, for later analysis."""
+
+    at = DateTimeField(default=now, index=True)
+    till_id = CharField(max_length=8)
+    cashier = CharField(max_length=16, default="")
+    kind = CharField(max_length=32, index=True)
+    sale = ForeignKeyField(Sale, null=True, backref="events")
+    printer = CharField(max_length=64, default="")
+    detail = TextField(default="")
+
+
+ALL_MODELS = (
+    SchemaVersion,
+    Product,
+    Cashier,
+    TillCounter,
+    Sale,
+    Line,
+    Payment,
+    ReceiptOutcome,
+    PrintAttempt,
+    Event,
+)

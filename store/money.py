@@ -1,0 +1,84 @@
+"""Money and quantity rules: integer fen, integer thousandths, one rounding rule.
+
+Every amount in Chaoying is an ``int`` of fen (1 yuan = 100 fen) and every
+quantity an ``int`` of thousandths (1 piece = 1000). Floats never appear;
+text is converted here and nowhere else.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_YUAN = re.compile(r"(?P<whole>[0-9]+)(?:\.(?P<frac>[0-9]{0,2}))?", re.ASCII)
+_QTY = re.compile(r"(?P<whole>[0-9]+)(?:\.(?P<frac>[0-9]{0,3}))?", re.ASCII)
+_CURRENCY_SIGNS = "¥￥"
+
+#: Largest amount accepted from text: 100 million yuan. Anything above is a typo.
+MAX_FEN = 100_000_000 * 100
+#: Largest quantity accepted from text: one million units.
+MAX_QTY_MILLI = 1_000_000 * 1000
+
+
+def _normalise(text: str) -> str:
+    # NFKC turns full-width digits and the full-width point from a Chinese
+    # input method ("３．５") into ASCII.
+    return unicodedata.normalize("NFKC", str(text)).strip()
+
+
+def parse_yuan(text: str) -> int:
+    """Parse a yuan amount ("3.5", "3.50", "12", "￥12") into fen.
+
+    Raises ValueError for empty, negative, malformed input or more than two
+    decimals.
+    """
+    cleaned = _normalise(text).lstrip(_CURRENCY_SIGNS).strip()
+    match = _YUAN.fullmatch(cleaned)
+    if match is None:
+        raise ValueError(f"{text!r} is not an amount in yuan (like 3.50)")
+    fen = int(match.group("whole")) * 100 + int((match.group("frac") or "").ljust(2, "0"))
+    if fen > MAX_FEN:
+        raise ValueError(f"{text!r} is too large an amount")
+    return fen
+
+
+def format_yuan(fen: int) -> str:
+    """Format fen as yuan with two decimals: 350 -> "3.50", -5 -> "-0.05"."""
+    fen = int(fen)
+    sign = "-" if fen < 0 else ""
+    whole, frac = divmod(abs(fen), 100)
+    return f"{sign}{whole}.{frac:02d}"
+
+
+def line_amount(unit_price_fen: int, qty_milli: int) -> int:
+    """Amount of a line in fen: unit price x quantity, rounded half up.
+
+    Negative products round symmetrically (half away from zero), so a
+    returned line is exactly the negative of the sold one.
+    """
+    product = int(unit_price_fen) * int(qty_milli)
+    sign = -1 if product < 0 else 1
+    return sign * ((abs(product) + 500) // 1000)
+
+
+def parse_qty(text: str) -> int:
+    """Parse a quantity ("2", "1.5", "0.255") into thousandths; ValueError if bad."""
+    cleaned = _normalise(text)
+    match = _QTY.fullmatch(cleaned)
+    if match is None:
+        raise ValueError(f"{text!r} is not a quantity (like 2 or 1.5)")
+    qty = int(match.group("whole")) * 1000 + int((match.group("frac") or "").ljust(3, "0"))
+    if qty <= 0:
+        raise ValueError(f"{text!r}: quantity must be more than zero")
+    if qty > MAX_QTY_MILLI:
+        raise ValueError(f"{text!r} is too large a quantity")
+    return qty
+
+
+def format_qty(qty_milli: int) -> str:
+    """Format thousandths without trailing zeros: 1000 -> "1", 1500 -> "1.5"."""
+    qty_milli = int(qty_milli)
+    sign = "-" if qty_milli < 0 else ""
+    whole, frac = divmod(abs(qty_milli), 1000)
+    if frac == 0:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{frac:03d}".rstrip("0")

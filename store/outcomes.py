@@ -1,0 +1,225 @@
+"""Receipt outcomes: the state machine of DESIGN.md, print attempts and the event log.
+
+::
+
+    pending  -> printing -> printed | failed(reason)
+    failed   -> printing (reprint) | handwritten | e_receipt | declined
+
+A reprint (补打) of an already resolved receipt (printed, handwritten,
+e_receipt, declined) is allowed with ``reprint=True``; if that reprint fails
+the receipt goes back to its earlier state instead of blocking the till.
+Every change is one write transaction and leaves an event.
+"""
+from __future__ import annotations
+
+import logging
+from typing import List, Optional
+
+from peewee import fn
+
+from store.cashiers import cashier_code
+from store.db import db, is_sqlite, write_transaction
+from store.models import (
+    DECLINED,
+    E_RECEIPT,
+    FAILED,
+    HANDWRITTEN,
+    PENDING,
+    PRINTED,
+    PRINTING,
+    STATES,
+    UNRESOLVED_STATES,
+    Event,
+    PrintAttempt,
+    ReceiptOutcome,
+    Sale,
+    now,
+)
+
+log = logging.getLogger("chaoying.store.outcomes")
+
+RESOLVED_STATES = (PRINTED, HANDWRITTEN, E_RECEIPT, DECLINED)
+MANUAL_RESOLUTIONS = (HANDWRITTEN, E_RECEIPT, DECLINED)
+
+INTERRUPTED = "interrupted"
+INTERRUPTED_REASON = "Printing was interrupted: the till stopped before the printer confirmed."
+
+# Event kinds written by the store. Other parts may add their own
+# (drawer_open, void, printer_fault, ...).
+EVENT_OUTCOME = "outcome"
+EVENT_REPRINT = "reprint"
+EVENT_PRINT_FAILED = "print_failed"
+EVENT_PAYMENT_FAILED = "payment_failed"
+
+
+class IllegalTransition(Exception):
+    """A receipt outcome change that the state machine does not allow."""
+
+    def __init__(self, sale_id: int, current: str, wanted: str, why: str = ""):
+        self.sale_id, self.current, self.wanted = sale_id, current, wanted
+        message = f"Sale {sale_id}: a receipt cannot go from {current} to {wanted}"
+        super().__init__(message + (f" ({why})." if why else "."))
+
+
+def log_event(kind: str, till_id: str, cashier=None, sale=None, printer=None, detail: str = "") -> Event:
+    """Append one row to the event log."""
+    sale_id = getattr(sale, "id", sale)
+    return Event.create(
+        at=now(), till_id=str(till_id), cashier=cashier_code(cashier), kind=kind,
+        sale=sale_id, printer=printer or "", detail=detail or "",
+    )
+
+
+def get_outcome(sale_id: int) -> ReceiptOutcome:
+    """The receipt outcome of a sale (raises ReceiptOutcome.DoesNotExist)."""
+    return ReceiptOutcome.get(ReceiptOutcome.sale == sale_id)
+
+
+def _locked_outcome(sale_id: int) -> ReceiptOutcome:
+    """The outcome row, locked until the transaction ends (SQLite: BEGIN IMMEDIATE already is)."""
+    query = ReceiptOutcome.select().where(ReceiptOutcome.sale == sale_id)
+    if not is_sqlite(db.obj):
+        query = query.for_update()
+    outcome = query.first()
+    if outcome is None:
+        raise ReceiptOutcome.DoesNotExist(f"sale {sale_id} has no receipt outcome")
+    return outcome
+
+
+def _change(outcome: ReceiptOutcome, state: str, reason_code: str = "", reason: str = "") -> None:
+    ReceiptOutcome.update(state=state, reason_code=reason_code, reason=reason, updated_at=now()).where(
+        ReceiptOutcome.id == outcome.id
+    ).execute()
+    previous = outcome.state
+    outcome.state, outcome.reason_code, outcome.reason = state, reason_code, reason
+    outcome._dirty.clear()
+    outcome.previous_state = previous  # for the caller's event
+
+
+def start_printing(sale_id: int, printer: str, cashier=None, reprint: bool = False) -> PrintAttempt:
+    """pending|failed -> printing; with ``reprint=True`` also from a resolved state.
+
+    Returns the new PrintAttempt; a reprint gets the next reprint number.
+    """
+    sale_id = int(getattr(sale_id, "id", sale_id))
+    with write_transaction():
+        outcome = _locked_outcome(sale_id)
+        allowed = (PENDING, FAILED) + (RESOLVED_STATES if reprint else ())
+        if outcome.state not in allowed:
+            why = "use a reprint" if outcome.state in RESOLVED_STATES else ""
+            raise IllegalTransition(sale_id, outcome.state, PRINTING, why)
+        reprint_no = 0
+        if reprint:
+            last = PrintAttempt.select(fn.MAX(PrintAttempt.reprint_no)).where(
+                PrintAttempt.sale == sale_id
+            ).scalar()
+            reprint_no = (last or 0) + 1
+        prior = outcome.state
+        attempt = PrintAttempt.create(
+            sale=sale_id, printer=printer or "", cashier=cashier_code(cashier), started_at=now(),
+            reprint_no=reprint_no, prior_state=prior,
+        )
+        _change(outcome, PRINTING)
+        sale = Sale.get_by_id(sale_id)
+        log_event(EVENT_OUTCOME, sale.till_id, cashier, sale_id, printer, f"{prior} -> {PRINTING}")
+        if reprint:
+            log_event(EVENT_REPRINT, sale.till_id, cashier, sale_id, printer, f"reprint {reprint_no}")
+    return attempt
+
+
+def finish_printing(attempt_id: int, ok: bool, reason_code: str = "", reason: str = "") -> ReceiptOutcome:
+    """printing -> printed (ok, confirmed by the printer) or failed(reason)."""
+    attempt_id = int(getattr(attempt_id, "id", attempt_id))
+    with write_transaction():
+        attempt = PrintAttempt.get_by_id(attempt_id)
+        outcome = _locked_outcome(attempt.sale_id)
+        wanted = PRINTED if ok else FAILED
+        if attempt.finished_at is not None or outcome.state != PRINTING:
+            raise IllegalTransition(attempt.sale_id, outcome.state, wanted, f"print attempt {attempt_id} is already finished")
+        return _finish(attempt, outcome, ok, reason_code, reason)
+
+
+def _finish(attempt: PrintAttempt, outcome: ReceiptOutcome, ok: bool, reason_code: str, reason: str) -> ReceiptOutcome:
+    if ok:
+        state, reason_code, reason = PRINTED, "", ""
+    elif attempt.prior_state in RESOLVED_STATES:
+        state = attempt.prior_state  # a failed reprint must not block the till
+    else:
+        state = FAILED
+    reason_code = reason_code or ("" if ok else "error")
+    PrintAttempt.update(
+        finished_at=now(), result=PRINTED if ok else FAILED, reason_code=reason_code, reason=reason
+    ).where(PrintAttempt.id == attempt.id).execute()
+    if ok or state == FAILED:
+        _change(outcome, state, "" if ok else reason_code, "" if ok else reason)
+    else:
+        _change(outcome, state, outcome.reason_code, outcome.reason)
+    sale = Sale.get_by_id(attempt.sale_id)
+    detail = f"{PRINTING} -> {state}" + ("" if ok else f" ({reason_code}: {reason})" if reason else f" ({reason_code})")
+    log_event(EVENT_OUTCOME, sale.till_id, attempt.cashier, sale.id, attempt.printer, detail)
+    if not ok:
+        log_event(EVENT_PRINT_FAILED, sale.till_id, attempt.cashier, sale.id, attempt.printer,
+                  f"{reason_code}: {reason}" if reason else reason_code)
+    return outcome
+
+
+def resolve(sale_id: int, state: str, cashier=None) -> ReceiptOutcome:
+    """failed -> handwritten | e_receipt | declined."""
+    sale_id = int(getattr(sale_id, "id", sale_id))
+    if state not in MANUAL_RESOLUTIONS:
+        current = get_outcome(sale_id).state
+        raise IllegalTransition(sale_id, current, state, "not a way to resolve a failed receipt")
+    with write_transaction():
+        outcome = _locked_outcome(sale_id)
+        if outcome.state != FAILED:
+            raise IllegalTransition(sale_id, outcome.state, state, "only a failed receipt can be resolved this way")
+        _change(outcome, state, outcome.reason_code, outcome.reason)
+        sale = Sale.get_by_id(sale_id)
+        log_event(EVENT_OUTCOME, sale.till_id, cashier, sale_id, None, f"{FAILED} -> {state}")
+    return outcome
+
+
+def unresolved_sales(till_id: str) -> List[Sale]:
+    """This till's sales whose receipt is pending, printing or failed; oldest first."""
+    return list(
+        Sale.select()
+        .join(ReceiptOutcome)
+        .where((Sale.till_id == str(till_id)) & (ReceiptOutcome.state.in_(UNRESOLVED_STATES)))
+        .order_by(Sale.receipt_no)
+    )
+
+
+def recover_interrupted(till_id: str) -> int:
+    """At start-up: every ``printing`` receipt of this till becomes failed("interrupted").
+
+    A reprint of an already resolved receipt goes back to its earlier state.
+    Returns how many receipts were recovered.
+    """
+    count = 0
+    with write_transaction():
+        outcomes = list(
+            ReceiptOutcome.select()
+            .join(Sale)
+            .where((Sale.till_id == str(till_id)) & (ReceiptOutcome.state == PRINTING))
+        )
+        for outcome in outcomes:
+            attempts = list(
+                PrintAttempt.select()
+                .where((PrintAttempt.sale == outcome.sale_id) & PrintAttempt.finished_at.is_null())
+                .order_by(PrintAttempt.id)
+            )
+            if attempts:
+                for attempt in attempts[:-1]:
+                    PrintAttempt.update(finished_at=now(), result=FAILED, reason_code=INTERRUPTED,
+                                        reason=INTERRUPTED_REASON).where(PrintAttempt.id == attempt.id).execute()
+                _finish(attempts[-1], outcome, False, INTERRUPTED, INTERRUPTED_REASON)
+            else:  # no open attempt (should not happen): fail it anyway
+                _change(outcome, FAILED, INTERRUPTED, INTERRUPTED_REASON)
+                log_event(EVENT_OUTCOME, till_id, None, outcome.sale_id, None, f"{PRINTING} -> {FAILED} ({INTERRUPTED})")
+            count += 1
+    if count:
+        log.info("till %s: %d interrupted print(s) marked failed", till_id, count)
+    return count
+
+
+assert set(RESOLVED_STATES + UNRESOLVED_STATES) == set(STATES)

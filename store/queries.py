@@ -1,0 +1,363 @@
+"""Queries and catalogue changes for the back office, the CLI (--json) and the TUI.
+
+Everything returned here is a plain dict (JSON-ready: ints, strings, lists),
+so callers never hold model instances across threads.
+"""
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from peewee import IntegrityError, fn
+
+from store import money
+from store.db import db, write_transaction
+from store.models import (
+    UNRESOLVED_STATES,
+    Event,
+    Line,
+    Payment,
+    PrintAttempt,
+    Product,
+    ReceiptOutcome,
+    Sale,
+)
+from store.sales import format_receipt_no
+
+_BARCODE = re.compile(r"[0-9A-Za-z._-]{1,32}", re.ASCII)
+
+
+class ProductError(ValueError):
+    """A product that cannot be stored; str() is one sentence."""
+
+
+def _time(value: Optional[datetime.datetime]) -> Optional[str]:
+    return value.isoformat(sep=" ") if value is not None else None
+
+
+def _sale_dict(sale: Mapping[str, Any]) -> Dict[str, Any]:
+    return {
+        "id": sale["id"],
+        "till_id": sale["till_id"],
+        "receipt_no": sale["receipt_no"],
+        "receipt": format_receipt_no(sale["till_id"], sale["receipt_no"]),
+        "sold_at": _time(sale["sold_at"]),
+        "cashier": sale["cashier"],
+        "total_fen": sale["total_fen"],
+        "total": money.format_yuan(sale["total_fen"]),
+        "change_fen": sale["change_fen"],
+    }
+
+
+# --- sales and receipts ----------------------------------------------------
+
+def sales_on(date: datetime.date, till_id: Optional[str] = None) -> List[Dict[str, Any]]:
+    """Sales of one calendar day (local time), oldest first, with payments and outcome."""
+    start = datetime.datetime.combine(date, datetime.time())
+    end = start + datetime.timedelta(days=1)
+    query = (
+        Sale.select(Sale, ReceiptOutcome.state)
+        .join(ReceiptOutcome)
+        .where((Sale.sold_at >= start) & (Sale.sold_at < end))
+        .order_by(Sale.sold_at, Sale.till_id, Sale.receipt_no)
+    )
+    if till_id is not None:
+        query = query.where(Sale.till_id == str(till_id))
+    rows = list(query.dicts())
+    ids = [row["id"] for row in rows]
+    payments: Dict[int, list] = {sale_id: [] for sale_id in ids}
+    line_counts: Dict[int, int] = {}
+    for chunk in _chunks(ids):
+        for payment in Payment.select().where(Payment.sale.in_(chunk)).order_by(Payment.position).dicts():
+            payments[payment["sale"]].append(_payment_dict(payment))
+        for sale_id, count in (
+            Line.select(Line.sale, fn.COUNT(Line.id)).where(Line.sale.in_(chunk)).group_by(Line.sale).tuples()
+        ):
+            line_counts[sale_id] = count
+    result = []
+    for row in rows:
+        item = _sale_dict(row)
+        item["outcome"] = row["state"]
+        item["lines"] = line_counts.get(row["id"], 0)
+        item["payments"] = payments[row["id"]]
+        result.append(item)
+    return result
+
+
+def receipts(unresolved_only: bool = False, till_id: Optional[str] = None,
+             limit: Optional[int] = None) -> List[Dict[str, Any]]:
+    """Receipt outcome per sale, oldest first; ``limit`` keeps only the newest N."""
+    query = (
+        Sale.select(
+            Sale, ReceiptOutcome.state, ReceiptOutcome.reason_code, ReceiptOutcome.reason,
+            ReceiptOutcome.updated_at,
+        )
+        .join(ReceiptOutcome)
+        .order_by(Sale.id.desc())
+    )
+    if unresolved_only:
+        query = query.where(ReceiptOutcome.state.in_(UNRESOLVED_STATES))
+    if till_id is not None:
+        query = query.where(Sale.till_id == str(till_id))
+    if limit is not None:
+        query = query.limit(int(limit))
+    rows = list(query.dicts())
+    rows.reverse()
+    ids = [row["id"] for row in rows]
+    attempts: Dict[int, Dict[str, Any]] = {}
+    for chunk in _chunks(ids):
+        for sale_id, count, reprints in (
+            PrintAttempt.select(PrintAttempt.sale, fn.COUNT(PrintAttempt.id), fn.MAX(PrintAttempt.reprint_no))
+            .where(PrintAttempt.sale.in_(chunk))
+            .group_by(PrintAttempt.sale)
+            .tuples()
+        ):
+            attempts[sale_id] = {"print_attempts": count, "reprints": reprints or 0}
+    result = []
+    for row in rows:
+        item = _sale_dict(row)
+        item.update(
+            outcome=row["state"], reason_code=row["reason_code"], reason=row["reason"],
+            outcome_updated_at=_time(row["updated_at"]),
+        )
+        item.update(attempts.get(row["id"], {"print_attempts": 0, "reprints": 0}))
+        result.append(item)
+    return result
+
+
+def find_sale(till_id: str, receipt_no: int) -> Optional[int]:
+    """Id of the sale with this till and receipt number, or None."""
+    sale = Sale.get_or_none((Sale.till_id == str(till_id)) & (Sale.receipt_no == int(receipt_no)))
+    return sale.id if sale is not None else None
+
+
+def sale_detail(sale_id: int) -> Optional[Dict[str, Any]]:
+    """Everything about one sale (lines, payments, outcome, print attempts, events); None if unknown."""
+    sale = Sale.select().where(Sale.id == int(sale_id)).dicts().first()
+    if sale is None:
+        return None
+    detail = _sale_dict(sale)
+    detail["prev_hash"], detail["hash"] = sale["prev_hash"], sale["hash"]
+    detail["lines"] = [
+        {
+            "position": line["position"], "product_id": line["product"], "barcode": line["barcode"],
+            "name": line["name"], "unit": line["unit"], "unit_price_fen": line["unit_price_fen"],
+            "qty_milli": line["qty_milli"], "amount_fen": line["amount_fen"],
+        }
+        for line in Line.select().where(Line.sale == sale["id"]).order_by(Line.position).dicts()
+    ]
+    detail["payments"] = [
+        _payment_dict(payment)
+        for payment in Payment.select().where(Payment.sale == sale["id"]).order_by(Payment.position).dicts()
+    ]
+    outcome = ReceiptOutcome.select().where(ReceiptOutcome.sale == sale["id"]).dicts().first() or {}
+    detail["outcome"] = outcome.get("state")
+    detail["reason_code"] = outcome.get("reason_code", "")
+    detail["reason"] = outcome.get("reason", "")
+    detail["print_attempts"] = [
+        {
+            "id": attempt["id"], "printer": attempt["printer"], "cashier": attempt["cashier"],
+            "started_at": _time(attempt["started_at"]), "finished_at": _time(attempt["finished_at"]),
+            "result": attempt["result"], "reason_code": attempt["reason_code"],
+            "reason": attempt["reason"], "reprint_no": attempt["reprint_no"],
+        }
+        for attempt in PrintAttempt.select().where(PrintAttempt.sale == sale["id"]).order_by(PrintAttempt.id).dicts()
+    ]
+    detail["events"] = [
+        {
+            "at": _time(event["at"]), "kind": event["kind"], "cashier": event["cashier"],
+            "printer": event["printer"], "detail": event["detail"],
+        }
+        for event in Event.select().where(Event.sale == sale["id"]).order_by(Event.id).dicts()
+    ]
+    return detail
+
+
+def _payment_dict(payment: Mapping[str, Any]) -> Dict[str, Any]:
+    return {
+        "method": payment["method"], "amount_fen": payment["amount_fen"],
+        "reference": payment["reference"], "status": payment["status"], "reason": payment["reason"],
+    }
+
+
+def _chunks(ids: List[int], size: int = 500) -> Iterable[List[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+# --- products ----------------------------------------------------------------
+
+def _product_dict(product: Mapping[str, Any]) -> Dict[str, Any]:
+    return {
+        "id": product["id"], "barcode": product["barcode"], "name": product["name"],
+        "price_fen": product["price_fen"], "price": money.format_yuan(product["price_fen"]),
+        "unit": product["unit"], "active": bool(product["active"]),
+    }
+
+
+def list_products(include_inactive: bool = False) -> List[Dict[str, Any]]:
+    """The catalogue, ordered by barcode."""
+    query = Product.select().order_by(Product.barcode)
+    if not include_inactive:
+        query = query.where(Product.active == True)  # noqa: E712
+    return [_product_dict(product) for product in query.dicts()]
+
+
+def search_products(text: str, limit: int = 20) -> List[Dict[str, Any]]:
+    """Active products whose barcode starts with, or name / pinyin initials contain, ``text``."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    query = (
+        Product.select()
+        .where(
+            (Product.active == True)  # noqa: E712
+            & (
+                Product.barcode.startswith(text)
+                | Product.name.contains(text)
+                | Product.initials.startswith(text.lower())
+                | Product.pinyin.contains(text.lower())
+            )
+        )
+        .order_by(Product.name)
+        .limit(limit)
+    )
+    return [_product_dict(product) for product in query.dicts()]
+
+
+def _pinyin(name: str) -> Tuple[str, str]:
+    try:
+        from pypinyin import Style, lazy_pinyin
+    except ImportError:  # pinyin search is a convenience, not a requirement
+        return "", ""
+    syllables = [s.lower() for s in lazy_pinyin(name) if s.strip()]
+    initials = "".join(s[0] for s in lazy_pinyin(name, style=Style.FIRST_LETTER) if s.strip())
+    return "".join(syllables)[:255], initials.lower()[:100]
+
+
+def _validate(barcode: Any, name: Any, price: Any, unit: Any, price_is_yuan: bool) -> Tuple[Dict[str, Any], List[str]]:
+    problems: List[str] = []
+    barcode = str(barcode if barcode is not None else "").strip()
+    name = str(name if name is not None else "").strip()
+    unit = str(unit if unit is not None else "").strip()
+    if not barcode:
+        problems.append("the barcode is empty")
+    elif not _BARCODE.fullmatch(barcode):
+        problems.append(f"barcode {barcode!r} may only use letters, digits, '.', '_' or '-' (at most 32)")
+    if not name:
+        problems.append("the name is empty")
+    elif len(name) > 100:
+        problems.append("the name is longer than 100 characters")
+    if len(unit) > 10:
+        problems.append("the unit is longer than 10 characters")
+    price_fen = None
+    if price_is_yuan:
+        try:
+            price_fen = money.parse_yuan(str(price if price is not None else ""))
+        except ValueError:
+            problems.append(f"price {price!r} is not an amount in yuan like 3.50")
+    elif isinstance(price, int) and not isinstance(price, bool) and 0 <= price <= money.MAX_FEN:
+        price_fen = price
+    else:
+        problems.append(f"price {price!r} must be a whole number of fen, zero or more")
+    return {"barcode": barcode, "name": name, "price_fen": price_fen, "unit": unit}, problems
+
+
+def add_product(barcode: str, name: str, price_fen: int, unit: str = "") -> Dict[str, Any]:
+    """Add one product; ProductError (one sentence) if invalid or the barcode exists."""
+    values, problems = _validate(barcode, name, price_fen, unit, price_is_yuan=False)
+    if problems:
+        raise ProductError(_sentence(problems))
+    values["pinyin"], values["initials"] = _pinyin(values["name"])
+    try:
+        with write_transaction():
+            if Product.select().where(Product.barcode == values["barcode"]).exists():
+                raise ProductError(f"A product with barcode {values['barcode']} already exists.")
+            product_id = Product.insert(**values).execute()
+    except IntegrityError:
+        raise ProductError(f"A product with barcode {values['barcode']} already exists.") from None
+    return _product_dict(Product.select().where(Product.id == product_id).dicts().get())
+
+
+def _sentence(problems: List[str]) -> str:
+    text = "; ".join(problems)
+    return text[0].upper() + text[1:] + "."
+
+
+@dataclass
+class ImportReport:
+    """Outcome of a catalogue import: counts, or every bad row with its line number."""
+
+    added: int = 0
+    updated: int = 0
+    errors: List[Tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def message(self) -> str:
+        if self.errors:
+            plural = "" if len(self.errors) == 1 else "s"
+            return f"Nothing was imported: {len(self.errors)} bad row{plural}."
+        return f"Imported {self.added + self.updated} products: {self.added} added, {self.updated} updated."
+
+
+def import_products(rows: Iterable[Any], first_line: int = 2) -> ImportReport:
+    """Import rows (mappings with barcode, name, price in yuan, optional unit), all or nothing.
+
+    A row may also be a ``(line_no, mapping)`` pair; otherwise rows are
+    numbered from ``first_line`` (2: line 1 is the CSV header). Existing
+    barcodes are updated (and re-activated); new ones added. Any bad row
+    imports nothing, and every bad row is reported.
+    """
+    report = ImportReport()
+    valid: List[Dict[str, Any]] = []
+    seen: Dict[str, int] = {}
+    for index, item in enumerate(rows):
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], int):
+            line_no, row = item
+        else:
+            line_no, row = first_line + index, item
+        if not isinstance(row, Mapping):
+            report.errors.append((line_no, "the row is not a barcode,name,price record"))
+            continue
+        values, problems = _validate(row.get("barcode"), row.get("name"), row.get("price"), row.get("unit"), True)
+        barcode = values["barcode"]
+        if barcode and barcode in seen:
+            problems.append(f"barcode {barcode} already appears on line {seen[barcode]}")
+        elif barcode:
+            seen[barcode] = line_no
+        if problems:
+            report.errors.append((line_no, _sentence(problems)))
+        else:
+            valid.append(values)
+    if report.errors:
+        return report
+    with write_transaction():
+        existing = {
+            product.barcode: product.id
+            for chunk in _chunks([v["barcode"] for v in valid])
+            for product in Product.select(Product.id, Product.barcode).where(Product.barcode.in_(chunk))
+        }
+        new_rows = []
+        for values in valid:
+            values["pinyin"], values["initials"] = _pinyin(values["name"])
+            if values["barcode"] in existing:
+                Product.update(active=True, **values).where(Product.id == existing[values["barcode"]]).execute()
+                report.updated += 1
+            else:
+                new_rows.append(values)
+        for start in range(0, len(new_rows), 200):
+            Product.insert_many(new_rows[start:start + 200]).execute()
+        report.added = len(new_rows)
+    return report
+
+
+def deactivate_product(barcode: str) -> bool:
+    """Hide a product from sale (its past lines keep their snapshot); False if unknown."""
+    with db.atomic():
+        return bool(Product.update(active=False).where(Product.barcode == barcode).execute())

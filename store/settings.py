@@ -1,0 +1,518 @@
+"""Settings: one TOML file, every key with a default, errors that name file, line and key.
+
+Lookup order: ``--config PATH``, then ``CHAOYING_CONFIG``, then
+``platformdirs.user_config_dir("chaoying")/chaoying.toml``. A missing file
+means all defaults. ``DATABASE_URL`` overrides ``[database] url``; an empty
+url means a SQLite file in ``platformdirs.user_data_dir("chaoying")``.
+"""
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11
+    import tomli as tomllib  # type: ignore[no-redef]
+
+APP_NAME = "chaoying"
+CONFIG_FILE_NAME = "chaoying.toml"
+
+BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+
+# A checker returns an error phrase ("must be ...") or None when the value is fine.
+Checker = Callable[[Any], Optional[str]]
+
+
+class SettingsError(Exception):
+    """A settings file that cannot be used; str() is one sentence naming file, line and key."""
+
+    def __init__(self, message: str, path: Optional[Path] = None,
+                 line: Optional[int] = None, key: str = ""):
+        super().__init__(message)
+        self.path = path
+        self.line = line
+        self.key = key
+
+
+# ---------------------------------------------------------------- checkers
+
+def _string(value: Any) -> Optional[str]:
+    return None if isinstance(value, str) else "must be text in quotes"
+
+
+def _whole(minimum: int = 0) -> Checker:
+    def check(value: Any) -> Optional[str]:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "must be a whole number"
+        if value < minimum:
+            return f"must be {minimum} or more"
+        return None
+    return check
+
+
+def _boolean(value: Any) -> Optional[str]:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def _choice(*choices: Any) -> Checker:
+    numbers = all(isinstance(c, (int, float)) for c in choices)
+
+    def check(value: Any) -> Optional[str]:
+        if numbers and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            return "must be a whole number" if all(isinstance(c, int) for c in choices) else "must be a number"
+        if not numbers and not isinstance(value, str):
+            return "must be text in quotes"
+        # 9600.0 equals 9600 but is not what the file should say; compare types too.
+        if not any(value == c and type(value) is type(c) for c in choices):
+            return "must be one of " + ", ".join(_show(c) for c in choices)
+        return None
+    return check
+
+
+def _till_id(value: Any) -> Optional[str]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,8}", value):
+        return "must be 1 to 8 letters, digits, '-' or '_'"
+    return None
+
+
+def _encoding(value: Any) -> Optional[str]:
+    if not isinstance(value, str):
+        return "must be text in quotes"
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        return "must be a text encoding Python knows, such as \"gb18030\""
+    return None
+
+
+def _database_url(value: Any) -> Optional[str]:
+    if not isinstance(value, str):
+        return "must be text in quotes"
+    if value and "://" not in value:
+        return "must be empty or a URL such as \"sqlite:////path/shop.db\" or \"postgresql://user@host/db\""
+    return None
+
+
+def _printer_spec(drawer: bool) -> Dict[str, Tuple[Any, Checker]]:
+    return {
+        "port": ("/dev/ttyUSB0" if drawer else "", _string),
+        "baudrate": (9600, _choice(*BAUDRATES)),
+        "bytesize": (8, _choice(5, 6, 7, 8)),
+        "parity": ("N", _choice("N", "E", "O", "M", "S")),
+        "stopbits": (1, _choice(1, 1.5, 2)),
+        "rtscts": (False, _boolean),
+        "xonxoff": (False, _boolean),
+        "width": (80, _choice(58, 80)),
+        "encoding": ("gb18030", _encoding),
+        "qr": ("native", _choice("native", "image", "none")),
+        "confirm": ("epson", _choice("epson", "gs_r", "status")),
+        "barcode": ("code128", _choice("code128", "ean13", "none")),
+        "drawer": (drawer, _boolean),
+    }
+
+
+# section -> key -> (default, checker)
+SPEC: Dict[str, Dict[str, Tuple[Any, Checker]]] = {
+    "shop": {
+        "name": ("超赢小店", _string),
+        "address": ("", _string),
+        "phone": ("", _string),
+        "tax_id": ("", _string),
+    },
+    "till": {"id": ("1", _till_id)},
+    "ui": {
+        "language": ("auto", _choice("auto", "zh", "en")),
+        "theme": ("auto", _string),
+    },
+    "database": {"url": ("", _database_url)},
+    "printer": _printer_spec(drawer=True),
+    # The cash drawer hangs off the main printer, so the backup does not kick it.
+    "backup_printer": _printer_spec(drawer=False),
+    "receipt": {
+        "header": ("", _string),
+        "footer": ("谢谢惠顾，欢迎再次光临", _string),
+        "language": ("zh", _choice("zh", "en")),
+    },
+}
+
+
+def defaults() -> Dict[str, Dict[str, Any]]:
+    """A fresh copy of every section with its default values."""
+    return {section: {key: spec[0] for key, spec in keys.items()} for section, keys in SPEC.items()}
+
+
+# ---------------------------------------------------------------- the Settings value
+
+@dataclass(frozen=True)
+class Settings:
+    path: Optional[Path]
+    shop: dict
+    till_id: str
+    language: str
+    theme: str
+    database_url: str
+    printer: dict
+    backup_printer: Optional[dict]  # None when [backup_printer] port == ""
+    receipt: dict
+    raw: dict = field(repr=False)
+
+
+def find_config_path(cli_path: Optional[str]) -> Path:
+    """The settings file to use: --config, then CHAOYING_CONFIG, then the platform config dir."""
+    if cli_path:
+        return Path(cli_path).expanduser()
+    env = os.environ.get("CHAOYING_CONFIG", "").strip()
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME)) / CONFIG_FILE_NAME
+
+
+def default_database_url() -> str:
+    """A SQLite file in the platform's user data dir."""
+    import platformdirs
+
+    from store.db import default_sqlite_url
+
+    return default_sqlite_url(platformdirs.user_data_dir(APP_NAME))
+
+
+def load_settings(path: Optional[Path]) -> Settings:
+    """Read and check the settings file; None or a missing file gives all defaults."""
+    values = defaults()
+    if path is not None:
+        path = Path(path)
+        text = _read_text(path)
+        if text is not None:
+            _merge(values, _parse(path, text), path, text)
+    return _build(path, values)
+
+
+def _read_text(path: Path) -> Optional[str]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise SettingsError(f"{path} is a folder, not a settings file.", path)
+    except OSError as exc:
+        raise SettingsError(f"{path} cannot be read: {exc.strerror or exc}.", path)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SettingsError(f"{path} line {line}: the file is not UTF-8 text.", path, line)
+
+
+def _parse(path: Path, text: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _syntax_error(path, text, exc) from None
+
+
+def _syntax_error(path: Path, text: str, exc: Exception) -> SettingsError:
+    message = str(exc)
+    reason = re.sub(r"\s*\((at line \d+, column \d+|at end of document)\)\s*$", "", message)
+    line = getattr(exc, "lineno", None)
+    found = re.search(r"at line (\d+)", message)
+    if line is None and found:
+        line = int(found.group(1))
+    if line is None:  # "at end of document": most often a key given twice
+        line = _duplicate_key_line(text) or max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
+    section, key = _key_at(text, line)
+    if key:
+        what = f"{_name(section, key)} is not valid TOML"
+    elif key is None:
+        what = f"[{section}] is not valid TOML"
+    else:
+        what = f"not valid TOML in [{section}]" if section else "not valid TOML"
+    name = f"{section}.{key}" if key and section else (key or section)
+    return SettingsError(f"{path} line {line}: {what} ({reason.rstrip('.')}).", path, line, name)
+
+
+# ---------------------------------------------------------------- checking
+
+def _merge(values: dict, data: dict, path: Path, text: str) -> None:
+    for section, table in data.items():
+        if section not in SPEC:
+            if not isinstance(table, dict):
+                line = _line_of(text, "", section)
+                raise _error(path, line, section, f"{section} is not a known setting; settings belong in sections such as [shop] or [printer]")
+            line = _line_of(text, section, None)
+            hint = _did_you_mean(section, SPEC, brackets=True)
+            raise _error(path, line, section, f"[{section}] is not a known section{hint}")
+        if not isinstance(table, dict):
+            line = _line_of(text, "", section)
+            raise _error(path, line, section, f"{section} must be a section [{section}], not {_show(table)}")
+        for key, value in table.items():
+            line = _line_of(text, section, key)
+            if key not in SPEC[section]:
+                hint = _did_you_mean(key, SPEC[section])
+                raise _error(path, line, f"{section}.{key}", f"{_name(section, key)} is not a known setting{hint}")
+            problem = SPEC[section][key][1](value)
+            if problem:
+                raise _error(path, line, f"{section}.{key}", f"{_name(section, key)} {problem}, not {_show(value)}")
+            values[section][key] = value
+
+
+def _error(path: Path, line: Optional[int], key: str, what: str) -> SettingsError:
+    where = f"{path} line {line}" if line else str(path)
+    end = "" if what.endswith(("?", ".")) else "."
+    return SettingsError(f"{where}: {what}{end}", path, line, key)
+
+
+def _did_you_mean(word: str, known, brackets: bool = False) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    if not close:
+        return ""
+    return f"; did you mean [{close[0]}]?" if brackets else f"; did you mean {close[0]}?"
+
+
+def _name(section: str, key: str) -> str:
+    return f"[{section}] {key}" if section else key
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _build(path: Optional[Path], values: dict) -> Settings:
+    till_id = values["till"]["id"]
+    values["till"]["id"] = str(till_id)
+    backup = dict(values["backup_printer"])
+    return Settings(
+        path=path,
+        shop=dict(values["shop"]),
+        till_id=str(till_id),
+        language=values["ui"]["language"],
+        theme=values["ui"]["theme"],
+        database_url=_resolve_database_url(values["database"]["url"], path),
+        printer=dict(values["printer"]),
+        backup_printer=backup if backup["port"] else None,
+        receipt=dict(values["receipt"]),
+        raw=values,
+    )
+
+
+def _resolve_database_url(url: str, path: Optional[Path]) -> str:
+    env = os.environ.get("DATABASE_URL", "").strip()
+    if env:
+        return env
+    if not url:
+        return default_database_url()
+    # A relative SQLite file is relative to the settings file, not to wherever the till was started.
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and path is not None:
+        file = url[len(prefix):]
+        if file and file != ":memory:" and not file.startswith(("/", "~")) and not file.startswith("file:"):
+            return prefix + str((path.parent / file).resolve())
+    if url.startswith(prefix + "~"):
+        return prefix + str(Path(url[len(prefix):]).expanduser())
+    return url
+
+
+# ---------------------------------------------------------------- finding lines in the text
+
+_TABLE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
+_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.\- ]+?)\s*=""")
+
+
+def _scan(text: str) -> List[Tuple[int, str, Optional[str]]]:
+    """(line number, section, key or None for a [section] header) for each table and key line."""
+    found: List[Tuple[int, str, Optional[str]]] = []
+    section = ""
+    in_multiline: Optional[str] = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if in_multiline:
+            if line.count(in_multiline) % 2 == 1:
+                in_multiline = None
+            continue
+        table = _TABLE.match(line)
+        if table and not line.lstrip().startswith("[["):
+            section = _unquote(table.group(1))
+            found.append((number, section, None))
+            continue
+        key = _KEY.match(line)
+        if key:
+            dotted = _unquote(key.group(1))
+            if "." in dotted and not key.group(1).startswith(("'", '"')):
+                head, _, rest = dotted.partition(".")
+                found.append((number, ".".join(filter(None, [section, head.strip()])), rest.strip()))
+            else:
+                found.append((number, section, dotted.strip()))
+            for quote in ('"""', "'''"):
+                if line.count(quote) % 2 == 1:
+                    in_multiline = quote
+    return found
+
+
+def _unquote(name: str) -> str:
+    name = name.strip()
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in "\"'":
+        return name[1:-1]
+    return name
+
+
+def _line_of(text: str, section: str, key: Optional[str]) -> Optional[int]:
+    """The line where [section] key (or the [section] header when key is None) is written."""
+    entries = _scan(text)
+    for number, sec, k in entries:
+        if sec == section and k == key:
+            return number
+    if key is not None:
+        # An inline table (printer = {baudrate = "fast"}) or a dotted key (printer.baudrate = ...).
+        for number, sec, k in entries:
+            if (sec == "" and k == section) or (sec == section and k is None):
+                for line_no, line in enumerate(text.splitlines(), start=1):
+                    if line_no >= number and re.search(rf"\b{re.escape(key)}\s*=", line):
+                        return line_no
+                return number
+    return None
+
+
+def _key_at(text: str, line: int) -> Tuple[str, Optional[str]]:
+    """The section and key written on a line: key None for a [section] line, "" for any other line."""
+    section = ""
+    for number, sec, key in _scan(text):
+        if number > line:
+            break
+        section = sec
+        if number == line:
+            return sec, key
+    return section, ""
+
+
+def _duplicate_key_line(text: str) -> Optional[int]:
+    seen = set()
+    for number, section, key in _scan(text):
+        if (section, key) in seen:
+            return number
+        seen.add((section, key))
+    return None
+
+
+# ---------------------------------------------------------------- the default file
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _commented(setting: str, note: str) -> str:
+    """setting, padded to column 28 counting CJK characters as two columns, then # note."""
+    import unicodedata
+
+    width = sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in setting)
+    return setting + " " * max(1, 28 - width) + "# " + note
+
+
+def _printer_block(section: str, values: dict, intro: List[str]) -> List[str]:
+    notes = {
+        "port": "串口设备 / serial port, e.g. /dev/ttyUSB0, /dev/ttyS0",
+        "baudrate": "波特率 / baud rate: " + ", ".join(str(b) for b in BAUDRATES),
+        "bytesize": "数据位 / data bits: 5, 6, 7, 8",
+        "parity": "校验 / parity: N, E, O, M, S",
+        "stopbits": "停止位 / stop bits: 1, 1.5, 2",
+        "rtscts": "硬件流控 / hardware flow control (RTS/CTS)",
+        "xonxoff": "软件流控 / software flow control (XON/XOFF)",
+        "width": "纸宽毫米 / paper width in mm: 58 or 80",
+        "encoding": "中文编码 / text encoding for Chinese",
+        "qr": "二维码 / QR code: native (fast), image (slow, any printer), none",
+        "confirm": "打印确认 / print confirmation: epson (GS ( H), gs_r (GS r 1), status (weakest)",
+        "barcode": "小票条码 / receipt barcode: code128, ean13, none",
+        "drawer": "打印后弹钱箱 / open the cash drawer wired to this printer",
+    }
+    lines = intro + [f"[{section}]"]
+    for key, value in values.items():
+        lines.append(_commented(f"{key} = {_toml(value)}", notes[key]))
+    return lines + [""]
+
+
+def default_text() -> str:
+    """The commented default settings file (Chinese and English comments)."""
+    d = defaults()
+    lines = [
+        "# 超赢收银机设置 / Chaoying cash register settings",
+        "# 每一项都有默认值，删掉的项按默认处理。",
+        "# Every key has a default; a key you delete takes its default.",
+        "",
+        "# 店铺信息，印在小票上 / Shop details printed on the receipt",
+        "[shop]",
+        _commented(f"name = {_toml(d['shop']['name'])}", "店名 / shop name"),
+        _commented('address = ""', "地址 / address"),
+        _commented('phone = ""', "电话 / phone"),
+        _commented('tax_id = ""', "税号 / tax id"),
+        "",
+        "# 收银台编号：1 到 8 个字母、数字、- 或 _，每台收银机不同",
+        "# Till id: 1 to 8 letters, digits, - or _; different on every till",
+        "[till]",
+        f"id = {_toml(d['till']['id'])}",
+        "",
+        "[ui]",
+        _commented('language = "auto"', "界面语言 / language: auto, zh, en (auto = English on the Linux console)"),
+        _commented('theme = "auto"', "主题 / theme"),
+        "",
+        "# 数据库 / Database",
+        "# 留空 = 用户数据目录里的 SQLite 文件；多台收银机共用时填 PostgreSQL 地址。",
+        "# Empty = a SQLite file in the user data dir; several tills share a PostgreSQL URL:",
+        '#   url = "postgresql://chaoying:secret@192.168.1.10/shop"',
+        "# 环境变量 DATABASE_URL 优先 / the DATABASE_URL environment variable wins.",
+        "[database]",
+        'url = ""',
+        "",
+    ]
+    lines += _printer_block("printer", d["printer"], ["# 小票打印机（ESC/POS 串口）/ Receipt printer (ESC/POS, serial)"])
+    lines += _printer_block("backup_printer", d["backup_printer"], [
+        "# 备用打印机：port 留空表示没有 / Backup printer: empty port = none",
+    ])
+    lines += [
+        "# 小票 / Receipt",
+        "[receipt]",
+        _commented('header = ""', "票头 / header text"),
+        _commented(f"footer = {_toml(d['receipt']['footer'])}", "票尾 / footer text"),
+        _commented('language = "zh"', "小票语言 / receipt language: zh, en"),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_default(path: Path) -> None:
+    """Write the commented default settings file (atomically, creating its folder)."""
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".chaoying-", suffix=".toml", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(default_text())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,196 @@
+"""The fault matrix: every printer fault, striking before, during or after the job.
+
+Real pty, real virtual printer, the real print_receipt(). The story each case
+checks: a fault is never reported as printed (paper near end prints, with a
+warning), every failure carries a reason code and a sentence in Chinese and
+English, and the call comes back within its deadline.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from printing.config import PrinterConfig
+from printing.encode import encode_receipt
+from printing.printer import PrintResult, print_deadline, print_receipt, send_job
+from printing.sample import sample_receipt
+from printing.virtual import VirtualPrinter
+
+BAUD = 38400  # fast enough for a quick matrix, slow enough that "during" lands mid-job
+SLACK = 0.5   # the fixed part of the job deadline
+STATUS_BYTES = 9  # DLE EOT 1, 2, 4 before the job
+
+CODES = {"printed", "paper_out", "cover_open", "offline", "no_answer", "garbage", "port_missing",
+         "stalled", "not_confirmed", "error"}
+
+# (state, when) -> reason codes that tell the truth. "silent" after the printer
+# already answered is reported as a printer that stopped taking data.
+RIGHT_CODES = {
+    "paper-out": {"paper_out"},
+    "cover-open": {"cover_open"},
+    "offline": {"offline"},
+    "silent": {"no_answer", "stalled"},
+    "stall": {"no_answer", "stalled"},
+    "no-confirm": {"not_confirmed"},
+}
+BEFORE_CODES = {"silent": {"no_answer"}, "stall": {"no_answer"}}
+STOPS_PRINTING = {"paper-out", "cover-open", "offline", "silent", "stall"}
+STATES = ["paper-out", "cover-open", "offline", "silent", "stall", "no-confirm", "near-end"]
+
+
+@pytest.fixture
+def printer(tmp_path):
+    vp = VirtualPrinter(tmp_path / "printer", tmp_path / "paper", state_file=tmp_path / "state", baud=BAUD)
+    vp.start()
+    yield vp
+    vp.stop()
+
+
+def config_for(vp: VirtualPrinter, confirm: str = "epson") -> PrinterConfig:
+    return PrinterConfig(port=str(vp.link), baudrate=BAUD, confirm=confirm, slack_seconds=SLACK)
+
+
+def bound(nbytes: int) -> float:
+    """Our own ceiling, independent of printer.py: slack + twice the line time + room for status reads."""
+    return SLACK + 2 * nbytes / (BAUD / 10.0) + 3.0
+
+
+def check_truth(result: PrintResult, state: str, when: str, elapsed: float, nbytes: int,
+                config: PrinterConfig) -> None:
+    story = f"{state} {when} the job -> {result.code} ({result.evidence})"
+    assert result.code in CODES, story
+    if state == "near-end":
+        assert result.ok and result.code == "printed", story
+        assert result.warning == "paper_near_end", story
+    else:
+        assert not result.ok, "a fault was reported as printed: " + story
+        assert result.code != "printed", story
+        right = BEFORE_CODES.get(state, RIGHT_CODES[state]) if when == "before" else RIGHT_CODES[state]
+        assert result.code in right, story
+        assert result.reason_zh.strip() and any("\u4e00" <= ch <= "\u9fff" for ch in result.reason_zh), story
+        assert result.reason_en.strip() and result.reason_en.isascii(), story
+    assert elapsed < print_deadline(nbytes, config) + 0.5, f"{story}: {elapsed:.2f} s, over print_deadline"
+    assert elapsed < bound(nbytes), f"{story}: {elapsed:.2f} s, over {bound(nbytes):.2f} s"
+
+
+def strike_during(vp: VirtualPrinter, state: str, job_len: int) -> threading.Thread:
+    """Switch the state from another thread once a third of the job has arrived."""
+    mark = vp.bytes_received + STATUS_BYTES + job_len // 3
+
+    def switch() -> None:
+        if vp.wait_for(lambda v: v.bytes_received >= mark, 10):
+            vp.set_state(state)
+
+    thread = threading.Thread(target=switch, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("when", ["before", "during", "after"])
+@pytest.mark.parametrize("state", STATES)
+def test_fault_matrix(printer, state, when):
+    config = config_for(printer)
+    receipt = sample_receipt()
+    job_len = len(encode_receipt(receipt, config))
+    thread = None
+    if when == "before":
+        printer.set_state(state)
+    elif when == "during":
+        thread = strike_during(printer, state, job_len)
+    else:
+        printer.switch_state_at(state, at_cut=True)
+
+    start = time.monotonic()
+    result = print_receipt(receipt, config)
+    elapsed = time.monotonic() - start
+    if thread is not None:
+        thread.join(5)
+
+    check_truth(result, state, when, elapsed, job_len, config)
+    if when == "during":
+        # The fault really struck mid-job: a printer that stopped never cut the receipt.
+        cut = 0 if state in STOPS_PRINTING else 1
+        assert printer.receipts == cut, f"{state} struck too late (receipts {printer.receipts})"
+    if when == "before" and state in STOPS_PRINTING:
+        assert printer.receipts == 0
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_fault_after_the_job_with_gs_r_confirmation(printer, state):
+    config = config_for(printer, confirm="gs_r")
+    receipt = sample_receipt()
+    job_len = len(encode_receipt(receipt, config))
+    printer.switch_state_at(state, at_cut=True)
+    start = time.monotonic()
+    result = print_receipt(receipt, config)
+    check_truth(result, state, "after", time.monotonic() - start, job_len, config)
+
+
+@pytest.mark.parametrize("state,code", [("garbage", "garbage"), ("error", "error")])
+def test_garbage_and_error_printers(printer, state, code):
+    printer.set_state(state)
+    config = config_for(printer)
+    start = time.monotonic()
+    result = print_receipt(sample_receipt(), config)
+    elapsed = time.monotonic() - start
+    assert not result.ok and result.code == code
+    assert result.reason_zh and result.reason_en
+    assert elapsed < bound(len(encode_receipt(sample_receipt(), config)))
+
+
+def test_stuck_port_with_a_big_job_returns_within_its_deadline(tmp_path):
+    """The printer stops reading mid-job and the line fills up: the write times out."""
+    baud = 921600  # keeps the deadline of a 64 KB job short
+    with VirtualPrinter(tmp_path / "lp", tmp_path / "paper", baud=baud) as vp:
+        config = PrinterConfig(port=str(vp.link), baudrate=baud, slack_seconds=SLACK)
+        line = b"x" * 47 + b"\n"
+        job = b"\x1b@" + line * (64 * 1024 // len(line)) + b"\x1dV\x00"  # far more than a pty holds
+        vp.switch_state_at("stall", after_bytes=STATUS_BYTES + 4096)
+        start = time.monotonic()
+        result = send_job(job, config)
+        elapsed = time.monotonic() - start
+    assert not result.ok and result.code == "stalled", result.evidence
+    assert result.bytes_sent < len(job)
+    line_time = len(job) / (baud / 10.0)
+    assert elapsed < print_deadline(len(job), config) + 0.5
+    assert elapsed < SLACK + 2 * line_time + 3.0
+
+
+def test_printer_vanishes_mid_job(printer):
+    config = config_for(printer)
+    receipt = sample_receipt()
+    job_len = len(encode_receipt(receipt, config))
+    mark = printer.bytes_received + STATUS_BYTES + job_len // 3
+    unplug = threading.Thread(
+        target=lambda: printer.wait_for(lambda v: v.bytes_received >= mark, 10) and printer.stop(),
+        daemon=True,
+    )
+    unplug.start()
+    start = time.monotonic()
+    result = print_receipt(receipt, config)
+    elapsed = time.monotonic() - start
+    unplug.join(5)
+    assert not result.ok and result.code in {"port_missing", "stalled", "no_answer"}, result.evidence
+    assert result.reason_zh and result.reason_en
+    assert elapsed < bound(job_len)
+
+
+def test_port_missing_before_the_job(printer):
+    config = config_for(printer)
+    printer.stop()  # the link is gone
+    result = print_receipt(sample_receipt(), config)
+    assert not result.ok and result.code == "port_missing"
+    assert result.reason_zh and result.reason_en
+
+
+def test_the_till_prints_again_once_the_fault_is_cleared(printer):
+    config = config_for(printer)
+    printer.set_state("paper-out")
+    assert print_receipt(sample_receipt(), config).code == "paper_out"
+    printer.set_state("ok")
+    result = print_receipt(sample_receipt(reprint_no=1), config)
+    assert result.ok and result.code == "printed" and not result.warning
+    assert printer.receipts == 1
+    assert "补打" in printer.receipt_path(1).read_text(encoding="utf-8")

@@ -1,0 +1,110 @@
+"""A throw-away PostgreSQL 15 server for tests and benchmarks.
+
+``initdb`` + ``pg_ctl start`` from /usr/lib/postgresql/15/bin on a free port,
+listening only on a unix socket in a temporary directory, trust auth. When
+running as root the server commands run as user ``postgres`` (PostgreSQL
+refuses to run as root).
+"""
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+from typing import List, Optional
+
+PG_BIN = Path(os.environ.get("CHAOYING_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+class PostgresUnavailable(RuntimeError):
+    """The PostgreSQL binaries (or the postgres user, when root) are missing."""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PostgresServer:
+    def __init__(self, fsync: bool = False) -> None:
+        self.fsync = fsync
+        self.dir: Optional[Path] = None
+        self.port = 0
+        self._prefix: List[str] = []
+
+    def _check(self) -> None:
+        for name in ("initdb", "pg_ctl", "postgres"):
+            if not (PG_BIN / name).exists():
+                raise PostgresUnavailable(f"{PG_BIN / name} is missing")
+        if os.geteuid() == 0:
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError:
+                raise PostgresUnavailable("running as root but there is no postgres user") from None
+            if shutil.which("runuser") is None:
+                raise PostgresUnavailable("running as root but runuser is missing")
+            self._prefix = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, *args: str) -> None:
+        subprocess.run(self._prefix + list(args), check=True, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, cwd=str(self.dir))
+
+    def start(self) -> "PostgresServer":
+        self._check()
+        self.dir = Path(tempfile.mkdtemp(prefix="chaoying-pg-"))
+        os.chmod(self.dir, 0o755)
+        if self._prefix:
+            entry = pwd.getpwnam("postgres")
+            os.chown(self.dir, entry.pw_uid, entry.pw_gid)
+        data = self.dir / "data"
+        self._run(str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
+                  "-E", "UTF8", "--locale=C", "--no-sync")
+        self.port = _free_port()
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses='' -c max_connections=50"
+        if not self.fsync:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "server.log"),
+                  "-o", options, "-w", "-t", "60", "start")
+        return self
+
+    def stop(self) -> None:
+        if self.dir is None:
+            return
+        try:
+            self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@/{database}?host={self.dir}&port={self.port}"
+
+    def create_database(self, name: Optional[str] = None) -> str:
+        """Create a fresh database; return its URL."""
+        import psycopg2
+
+        name = name or "t_" + uuid.uuid4().hex[:12]
+        conn = psycopg2.connect(dbname="postgres", user="postgres", host=str(self.dir), port=self.port)
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cursor:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            conn.close()
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        import psycopg2
+
+        conn = psycopg2.connect(dbname="postgres", user="postgres", host=str(self.dir), port=self.port)
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            conn.close()

@@ -1,0 +1,114 @@
+"""Journal: the hash chain catches an edited amount, a deleted sale and a broken link."""
+from __future__ import annotations
+
+import pytest
+
+from store import journal
+from store.models import Line, Payment, ReceiptOutcome, Sale, TillCounter
+from tests.store.helpers import catalogue, ring_up
+
+
+@pytest.fixture
+def five_sales(database):
+    products = catalogue()
+    made = [ring_up(products, ("6901234567890", 1000 * (n + 1))) for n in range(5)]
+    ring_up(products, till_id="2")
+    return made
+
+
+def _delete_sale(sale_id):
+    for model in (Line, Payment, ReceiptOutcome):
+        model.delete().where(model.sale == sale_id).execute()
+    Sale.delete().where(Sale.id == sale_id).execute()
+
+
+def test_intact_journal(five_sales):
+    result = journal.verify()
+    assert result.ok and result.bad_receipt_no is None
+    assert result.sales_checked == 6 and result.tills_checked == 2
+    assert "intact" in result.message
+
+
+def test_empty_journal(database):
+    assert journal.verify().ok
+
+
+def test_edited_line_amount_is_caught(five_sales):
+    Line.update(amount_fen=1).where(Line.sale == five_sales[2].id).execute()
+    result = journal.verify()
+    assert (result.ok, result.bad_till, result.bad_receipt_no) == (False, "1", 3)
+    assert "1-000003" in result.message and "changed" in result.message
+
+
+def test_edited_sale_total_is_caught(five_sales):
+    Sale.update(total_fen=Sale.total_fen - 100).where(Sale.id == five_sales[1].id).execute()
+    result = journal.verify()
+    assert (result.ok, result.bad_receipt_no) == (False, 2)
+
+
+def test_edited_payment_is_caught(five_sales):
+    Payment.update(method="card").where(Payment.sale == five_sales[4].id).execute()
+    assert journal.verify().bad_receipt_no == 5
+
+
+def test_recomputed_hash_breaks_the_next_link(five_sales):
+    """Someone edits a sale and recomputes its hash: the next sale no longer follows it."""
+    sale = five_sales[1]
+    Sale.update(total_fen=1).where(Sale.id == sale.id).execute()
+    row = Sale.select().where(Sale.id == sale.id).dicts().get()
+    content = journal.canonical_content(
+        row, list(Line.select().where(Line.sale == sale.id).dicts()),
+        list(Payment.select().where(Payment.sale == sale.id).dicts()))
+    Sale.update(hash=journal.chain_hash(row["prev_hash"], content)).where(Sale.id == sale.id).execute()
+    result = journal.verify()
+    assert (result.ok, result.bad_receipt_no) == (False, 3)
+    assert "1-000003" in result.message
+
+
+def test_deleted_sale_is_caught(five_sales):
+    _delete_sale(five_sales[2].id)
+    result = journal.verify()
+    assert (result.ok, result.bad_till, result.bad_receipt_no) == (False, "1", 4)
+    assert "1-000003 is missing" in result.message
+
+
+def test_deleted_first_sale_is_caught(five_sales):
+    _delete_sale(five_sales[0].id)
+    result = journal.verify()
+    assert (result.ok, result.bad_receipt_no) == (False, 2)
+    assert "1-000001 is missing" in result.message
+
+
+def test_deleted_last_sale_is_caught(five_sales):
+    _delete_sale(five_sales[4].id)
+    result = journal.verify()
+    assert (result.ok, result.bad_till, result.bad_receipt_no) == (False, "1", 5)
+    assert "1-000005 is missing" in result.message
+
+
+def test_renumbered_tail_is_caught(five_sales):
+    """Delete the last sale and wind the counter back: the counter's hash gives it away."""
+    _delete_sale(five_sales[4].id)
+    TillCounter.update(last_receipt_no=4).where(TillCounter.till_id == "1").execute()
+    result = journal.verify()
+    assert (result.ok, result.bad_receipt_no) == (False, 4)
+
+
+def test_other_till_checked_too(five_sales):
+    Line.update(qty_milli=5000).where(Line.sale.in_(Sale.select(Sale.id).where(Sale.till_id == "2"))).execute()
+    result = journal.verify()
+    assert (result.ok, result.bad_till, result.bad_receipt_no) == (False, "2", 1)
+
+
+def test_canonical_content_is_stable():
+    sale = {"till_id": "1", "receipt_no": 1, "sold_at": "2026-01-01 10:00:00", "cashier": "c1",
+            "total_fen": 350, "change_fen": 0}
+    line = {"position": 1, "barcode": "1", "name": "可乐", "unit": "", "unit_price_fen": 350,
+            "qty_milli": 1000, "amount_fen": 350}
+    payment = {"position": 1, "method": "cash", "amount_fen": 350, "reference": "", "status": "ok"}
+    text = journal.canonical_content(sale, [line], [payment])
+    assert text == ('{"cashier":"c1","change_fen":0,"lines":[[1,"1","可乐","",350,1000,350]],'
+                    '"payments":[[1,"cash",350,"","ok"]],"receipt_no":1,"sold_at":"2026-01-01 10:00:00",'
+                    '"till_id":"1","total_fen":350}')
+    assert journal.chain_hash("0" * 64, text) == journal.chain_hash("0" * 64, text)
+    assert journal.chain_hash("0" * 64, text) != journal.chain_hash("1" * 64, text)

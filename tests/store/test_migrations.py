@@ -1,0 +1,113 @@
+"""Migrations: an empty database reaches the latest schema, re-opening changes nothing."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from store import migrations
+from store.db import close_database, db, open_database
+from store.models import ALL_MODELS, SchemaVersion
+
+
+def _tables(database):
+    return set(database.get_tables())
+
+
+def test_empty_database_migrates_to_latest(db_url):
+    database = open_database(db_url)
+    try:
+        assert migrations.current_version(database) == migrations.LATEST
+        expected = {model._meta.table_name for model in ALL_MODELS}
+        assert expected <= _tables(database)
+        versions = [row.version for row in SchemaVersion.select().order_by(SchemaVersion.version)]
+        assert versions == [number for number, _, _ in migrations.MIGRATIONS]
+    finally:
+        close_database()
+
+
+def test_reopening_is_idempotent(db_url):
+    database = open_database(db_url)
+    tables = _tables(database)
+    close_database()
+    database = open_database(db_url)
+    try:
+        assert migrations.migrate(database) == []
+        assert _tables(database) == tables
+        assert SchemaVersion.select().count() == len(migrations.MIGRATIONS)
+    finally:
+        close_database()
+
+
+def test_migrated_schema_matches_the_models(db_url):
+    """Migration 1 is a frozen copy of the models: they must not drift apart."""
+    database = open_database(db_url)
+    try:
+        for model in ALL_MODELS:
+            columns = {column.name for column in database.get_columns(model._meta.table_name)}
+            fields = {field.column_name for field in model._meta.sorted_fields}
+            assert columns == fields, model.__name__
+            indexes = database.get_indexes(model._meta.table_name)
+            unique_sets = {tuple(index.columns) for index in indexes if index.unique}
+            for index_fields, unique in model._meta.indexes:
+                if unique:
+                    assert tuple(index_fields) in unique_sets, model.__name__
+    finally:
+        close_database()
+
+
+def test_pending_migration_is_applied_once(db_url, monkeypatch):
+    database = open_database(db_url)
+    calls = []
+
+    def m002(database, migrator):
+        from peewee import IntegerField
+        from playhouse.migrate import migrate
+        calls.append(1)
+        migrate(migrator.add_column("product", "test_extra", IntegerField(default=0)))
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [(2, "test column", m002)])
+    monkeypatch.setattr(migrations, "LATEST", 2)
+    try:
+        assert migrations.migrate(database) == [2]
+        assert migrations.migrate(database) == []
+        assert calls == [1]
+        assert "test_extra" in {c.name for c in database.get_columns("product")}
+        assert migrations.current_version(database) == 2
+    finally:
+        close_database()
+
+
+def test_sqlite_pragmas(sqlite_url):
+    database = open_database(sqlite_url)
+    try:
+        pragma = lambda name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+        assert pragma("journal_mode") == "wal"
+        assert pragma("synchronous") == 2
+        assert pragma("foreign_keys") == 1
+        assert pragma("busy_timeout") >= 5000
+    finally:
+        close_database()
+    # the file is a real SQLite file in WAL mode for any other reader too
+    path = sqlite_url[len("sqlite:///"):]
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_models_follow_the_proxy(sqlite_url, tmp_path):
+    """Each open re-binds the models: the second database does not see the first's rows."""
+    from store import queries
+
+    open_database(sqlite_url)
+    queries.add_product("1", "one", 100)
+    close_database()
+    open_database("sqlite:///" + str(tmp_path / "other.sqlite3"))
+    try:
+        assert queries.list_products() == []
+    finally:
+        close_database()
+
+
+def test_bad_url_scheme():
+    with pytest.raises(RuntimeError):
+        open_database("nosuchdb://x/y")

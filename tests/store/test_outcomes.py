@@ -1,0 +1,159 @@
+"""Receipt outcome state machine: every legal transition, and every illegal one raises."""
+from __future__ import annotations
+
+import pytest
+
+from store import outcomes
+from store.models import (
+    DECLINED, E_RECEIPT, FAILED, HANDWRITTEN, PENDING, PRINTED, PRINTING, STATES,
+    Event, PrintAttempt, ReceiptOutcome,
+)
+from tests.store.helpers import catalogue, ring_up
+
+
+@pytest.fixture
+def sale(database):
+    return ring_up(catalogue())
+
+
+def state(sale):
+    return ReceiptOutcome.get(ReceiptOutcome.sale == sale.id).state
+
+
+def _drive_to(sale, target):
+    """Bring a fresh sale's receipt to ``target`` through legal steps."""
+    if target == PENDING:
+        return None
+    attempt = outcomes.start_printing(sale.id, "main", cashier="c1")
+    if target == PRINTING:
+        return attempt
+    if target == PRINTED:
+        outcomes.finish_printing(attempt.id, True)
+        return attempt
+    outcomes.finish_printing(attempt.id, False, "paper_out", "printer out of paper")
+    if target != FAILED:
+        outcomes.resolve(sale.id, target, cashier="c1")
+    return attempt
+
+
+def test_printed_on_confirmation(sale):
+    attempt = outcomes.start_printing(sale.id, "main", cashier="c1")
+    assert state(sale) == PRINTING
+    outcome = outcomes.finish_printing(attempt.id, True)
+    assert outcome.state == PRINTED == state(sale)
+    row = PrintAttempt.get_by_id(attempt.id)
+    assert (row.printer, row.result, row.reprint_no) == ("main", "printed", 0)
+    assert row.started_at is not None and row.finished_at is not None
+    assert outcomes.unresolved_sales("1") == []
+
+
+def test_paper_out_then_reprint_on_backup_printer(sale):
+    """paper runs out mid-receipt -> failed -> R on the backup printer -> printed, one reprint recorded."""
+    first = outcomes.start_printing(sale.id, "main", cashier="c1")
+    outcome = outcomes.finish_printing(first.id, False, "paper_out", "printer out of paper")
+    assert (outcome.state, outcome.reason_code) == (FAILED, "paper_out")
+    assert [s.id for s in outcomes.unresolved_sales("1")] == [sale.id]
+    second = outcomes.start_printing(sale.id, "backup", cashier="c1", reprint=True)
+    assert second.reprint_no == 1
+    outcomes.finish_printing(second.id, True)
+    assert state(sale) == PRINTED
+    reprints = list(Event.select().where(Event.kind == "reprint"))
+    assert [(e.cashier, e.printer, e.sale_id) for e in reprints] == [("c1", "backup", sale.id)]
+    assert Event.select().where(Event.kind == "print_failed").count() == 1
+    changes = [e.detail for e in Event.select().where(Event.kind == "outcome").order_by(Event.id)]
+    assert changes == ["pending -> printing", "printing -> failed (paper_out: printer out of paper)",
+                       "failed -> printing", "printing -> printed"]
+
+
+@pytest.mark.parametrize("resolution", [HANDWRITTEN, E_RECEIPT, DECLINED])
+def test_failed_resolved_by_cashier(sale, resolution):
+    _drive_to(sale, FAILED)
+    outcome = outcomes.resolve(sale.id, resolution, cashier="c1")
+    assert outcome.state == resolution == state(sale)
+    assert outcomes.unresolved_sales("1") == []
+    last = Event.select().where(Event.kind == "outcome").order_by(Event.id.desc()).get()
+    assert (last.detail, last.cashier) == (f"failed -> {resolution}", "c1")
+
+
+LEGAL_START = {PENDING, FAILED}
+ALL_TARGETS = [PRINTING, PRINTED, FAILED, HANDWRITTEN, E_RECEIPT, DECLINED]
+
+
+@pytest.mark.parametrize("current", STATES)
+@pytest.mark.parametrize("wanted", [HANDWRITTEN, E_RECEIPT, DECLINED, PRINTED, PENDING, PRINTING])
+def test_resolve_only_from_failed(sale, current, wanted):
+    _drive_to(sale, current)
+    if current == FAILED and wanted in (HANDWRITTEN, E_RECEIPT, DECLINED):
+        outcomes.resolve(sale.id, wanted)
+        assert state(sale) == wanted
+    else:
+        with pytest.raises(outcomes.IllegalTransition):
+            outcomes.resolve(sale.id, wanted)
+        assert state(sale) == current
+
+
+@pytest.mark.parametrize("current", STATES)
+def test_start_printing_only_from_pending_or_failed(sale, current):
+    _drive_to(sale, current)
+    if current in LEGAL_START:
+        outcomes.start_printing(sale.id, "main")
+        assert state(sale) == PRINTING
+    else:
+        with pytest.raises(outcomes.IllegalTransition):
+            outcomes.start_printing(sale.id, "main")
+        assert state(sale) == current
+
+
+@pytest.mark.parametrize("current", [PRINTED, HANDWRITTEN, E_RECEIPT, DECLINED])
+def test_reprint_of_resolved_receipt(sale, current):
+    _drive_to(sale, current)
+    attempt = outcomes.start_printing(sale.id, "main", cashier="c2", reprint=True)
+    assert state(sale) == PRINTING
+    # a failed reprint of an old receipt must not block the till
+    outcomes.finish_printing(attempt.id, False, "offline", "printer not answering")
+    assert state(sale) == current
+    assert outcomes.unresolved_sales("1") == []
+    again = outcomes.start_printing(sale.id, "main", cashier="c2", reprint=True)
+    assert again.reprint_no == attempt.reprint_no + 1
+    outcomes.finish_printing(again.id, True)
+    assert state(sale) == PRINTED
+
+
+def test_cannot_print_twice_at_once(sale):
+    _drive_to(sale, PRINTING)
+    for reprint in (False, True):
+        with pytest.raises(outcomes.IllegalTransition):
+            outcomes.start_printing(sale.id, "main", reprint=reprint)
+
+
+@pytest.mark.parametrize("ok", [True, False])
+def test_finish_only_once(sale, ok):
+    attempt = _drive_to(sale, PRINTING)
+    outcomes.finish_printing(attempt.id, ok, "" if ok else "no_answer")
+    with pytest.raises(outcomes.IllegalTransition):
+        outcomes.finish_printing(attempt.id, True)
+    assert state(sale) == (PRINTED if ok else FAILED)
+
+
+def test_recover_interrupted_on_start_up(database):
+    products = catalogue()
+    a, b, c = (ring_up(products) for _ in range(3))
+    other_till = ring_up(products, till_id="2")
+    outcomes.start_printing(a.id, "main")
+    outcomes.start_printing(c.id, "main")
+    outcomes.start_printing(other_till.id, "main")
+    assert outcomes.recover_interrupted("1") == 2
+    assert (state(a), state(b), state(c), state(other_till)) == (FAILED, PENDING, FAILED, PRINTING)
+    outcome = ReceiptOutcome.get(ReceiptOutcome.sale == a.id)
+    assert outcome.reason_code == "interrupted"
+    assert PrintAttempt.select().where(PrintAttempt.finished_at.is_null()).count() == 1
+    assert [s.id for s in outcomes.unresolved_sales("1")] == [a.id, b.id, c.id]
+    assert outcomes.recover_interrupted("1") == 0
+
+
+def test_log_event(database):
+    sale = ring_up(catalogue())
+    event = outcomes.log_event("drawer_open", "1", cashier="c1", sale=sale, printer="main", detail="no sale")
+    row = Event.get_by_id(event.id)
+    assert (row.kind, row.till_id, row.cashier, row.sale_id, row.printer, row.detail) == (
+        "drawer_open", "1", "c1", sale.id, "main", "no sale")

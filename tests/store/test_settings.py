@@ -1,0 +1,270 @@
+"""Settings: defaults, lookup order, and one sentence naming file, line and key for every mistake."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from store import settings as settings_mod
+from store.settings import (
+    SettingsError,
+    default_text,
+    defaults,
+    find_config_path,
+    load_settings,
+    write_default,
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    """No settings or database from the machine running the tests leaks in."""
+    monkeypatch.delenv("CHAOYING_CONFIG", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
+def write(tmp_path: Path, text: str, name: str = "settings.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_for(path: Path) -> str:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.count(". ") == 0, f"more than one sentence: {message}"
+    return message
+
+
+# ---------------------------------------------------------------- defaults
+
+def test_missing_file_gives_every_default(tmp_path):
+    s = load_settings(tmp_path / "nope.toml")
+    assert s.path == tmp_path / "nope.toml"
+    assert s.till_id == "1"
+    assert s.language == "auto" and s.theme == "auto"
+    assert s.printer["port"] == "/dev/ttyUSB0"
+    assert s.printer["baudrate"] == 9600 and s.printer["width"] == 80
+    assert s.printer["encoding"] == "gb18030" and s.printer["qr"] == "native"
+    assert s.printer["confirm"] == "epson" and s.printer["barcode"] == "code128"
+    assert s.printer["drawer"] is True and s.printer["rtscts"] is False
+    assert s.backup_printer is None
+    assert s.receipt == {"header": "", "footer": "谢谢惠顾，欢迎再次光临", "language": "zh"}
+    assert s.raw == defaults()
+
+
+def test_none_gives_defaults_without_a_file():
+    assert load_settings(None).path is None
+    assert load_settings(None).raw == defaults()
+
+
+def test_every_key_has_a_default_and_the_written_default_reads_back(tmp_path):
+    path = tmp_path / "deep" / "folder" / "chaoying.toml"
+    write_default(path)
+    text = path.read_text(encoding="utf-8")
+    # Chinese and English comments for what a shop owner fills in.
+    for phrase in ("店名", "shop name", "地址", "电话", "税号", "tax id", "收银台", "Till id",
+                   "界面语言", "主题", "数据库", "Database", "打印机", "Backup printer", "票头", "票尾"):
+        assert phrase in text, phrase
+    for section, keys in settings_mod.SPEC.items():
+        assert f"[{section}]" in text
+        for key in keys:
+            assert any(line.startswith(f"{key} = ") for line in text.splitlines()), (section, key)
+    assert load_settings(path).raw == defaults()
+    assert default_text() == text
+
+
+def test_a_partial_file_keeps_the_other_defaults(tmp_path):
+    path = write(tmp_path, '[shop]\nname = "好又多便利店"\n[till]\nid = "A2"\n'
+                           '[printer]\nwidth = 58\n[backup_printer]\nport = "/dev/ttyS1"\n')
+    s = load_settings(path)
+    assert s.shop["name"] == "好又多便利店" and s.shop["address"] == ""
+    assert s.till_id == "A2"
+    assert s.printer["width"] == 58 and s.printer["baudrate"] == 9600
+    assert s.backup_printer is not None
+    assert s.backup_printer["port"] == "/dev/ttyS1" and s.backup_printer["baudrate"] == 9600
+    # The cash drawer is wired to the main printer.
+    assert s.backup_printer["drawer"] is False
+
+
+def test_till_id_written_as_a_number_is_text(tmp_path):
+    assert load_settings(write(tmp_path, "[till]\nid = 3\n")).till_id == "3"
+
+
+def test_stopbits_one_and_a_half(tmp_path):
+    assert load_settings(write(tmp_path, "[printer]\nstopbits = 1.5\n")).printer["stopbits"] == 1.5
+
+
+def test_a_utf8_bom_is_fine(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes("\ufeff[shop]\nname = \"超赢\"\n".encode("utf-8"))
+    assert load_settings(path).shop["name"] == "超赢"
+
+
+# ---------------------------------------------------------------- lookup order
+
+def test_lookup_cli_path_wins(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAOYING_CONFIG", str(tmp_path / "env.toml"))
+    assert find_config_path(str(tmp_path / "cli.toml")) == tmp_path / "cli.toml"
+
+
+def test_lookup_env_before_platform_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAOYING_CONFIG", str(tmp_path / "env.toml"))
+    assert find_config_path(None) == tmp_path / "env.toml"
+
+
+def test_lookup_platform_config_dir_last(tmp_path):
+    assert find_config_path(None) == tmp_path / "xdg-config" / "chaoying" / "chaoying.toml"
+
+
+def test_lookup_expands_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert find_config_path("~/x.toml") == tmp_path / "x.toml"
+
+
+# ---------------------------------------------------------------- database url
+
+def test_empty_url_is_a_sqlite_file_in_the_user_data_dir(tmp_path):
+    url = load_settings(None).database_url
+    assert url.startswith("sqlite:///")
+    assert Path(url[len("sqlite:///"):]).parent == (tmp_path / "xdg-data" / "chaoying").resolve()
+
+
+def test_database_url_from_the_file(tmp_path):
+    path = write(tmp_path, '[database]\nurl = "postgresql://till@db.local/shop"\n')
+    assert load_settings(path).database_url == "postgresql://till@db.local/shop"
+
+
+def test_relative_sqlite_file_is_next_to_the_settings_file(tmp_path):
+    path = write(tmp_path, '[database]\nurl = "sqlite:///shop.db"\n')
+    assert load_settings(path).database_url == "sqlite:///" + str((tmp_path / "shop.db").resolve())
+
+
+def test_env_database_url_overrides_the_file(tmp_path, monkeypatch):
+    path = write(tmp_path, '[database]\nurl = "sqlite:////tmp/from-file.db"\n')
+    monkeypatch.setenv("DATABASE_URL", "postgresql://x@y/z")
+    assert load_settings(path).database_url == "postgresql://x@y/z"
+    monkeypatch.setenv("DATABASE_URL", "")
+    assert load_settings(path).database_url == "sqlite:////tmp/from-file.db"
+
+
+# ---------------------------------------------------------------- broken files: file, line, key
+
+def test_wrong_type_names_file_line_and_key(tmp_path):
+    path = write(tmp_path, "# shop\n[shop]\nname = \"x\"\n\n[printer]\nport = \"/dev/ttyS0\"\nbaudrate = \"fast\"\n")
+    assert error_for(path) == f'{path} line 7: [printer] baudrate must be a whole number, not "fast".'
+
+
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ('[printer]\nbaudrate = 96000\n', 2, ["[printer] baudrate", "9600", "96000"]),
+        ('[printer]\nwidth = 76\n', 2, ["[printer] width", "58", "80", "76"]),
+        ('[printer]\nrtscts = "yes"\n', 2, ["[printer] rtscts", "true or false", '"yes"']),
+        ('[printer]\nstopbits = 1.0\n', 2, ["[printer] stopbits", "1.0"]),
+        ('[printer]\nparity = "X"\n', 2, ["[printer] parity", '"X"']),
+        ('[printer]\nencoding = "klingon"\n', 2, ["[printer] encoding", '"klingon"']),
+        ('[printer]\nqr = "big"\n', 2, ["[printer] qr", '"native"']),
+        ('[printer]\nconfirm = "maybe"\n', 2, ["[printer] confirm", '"gs_r"']),
+        ('[printer]\nbarcode = "qr"\n', 2, ["[printer] barcode", '"ean13"']),
+        ('[printer]\ndrawer = 1\n', 2, ["[printer] drawer", "true or false"]),
+        ('[backup_printer]\nport = 5\n', 2, ["[backup_printer] port", "text"]),
+        ('[shop]\nname = 5\n', 2, ["[shop] name", "text", "5"]),
+        ('[till]\nid = "有点长的收银台"\n', 2, ["[till] id", "1 to 8"]),
+        ('[till]\nid = "a b"\n', 2, ["[till] id"]),
+        ('[ui]\nlanguage = "fr"\n', 2, ["[ui] language", '"zh"', '"fr"']),
+        ('[ui]\ntheme = false\n', 2, ["[ui] theme", "false"]),
+        ('[receipt]\nlanguage = "de"\n', 2, ["[receipt] language", '"de"']),
+        ('[receipt]\nfooter = ["a"]\n', 2, ["[receipt] footer", "a list"]),
+        ('[database]\nurl = "shop.db"\n', 2, ["[database] url", '"shop.db"']),
+    ],
+)
+def test_wrong_value(tmp_path, text, line, words):
+    path = write(tmp_path, "# comment\n\n" + text)
+    message = error_for(path)
+    assert message.startswith(f"{path} line {line + 2}: "), message
+    for word in words:
+        assert word in message, (word, message)
+
+
+def test_unknown_key_names_file_line_and_key(tmp_path):
+    path = write(tmp_path, '[printer]\nport = "/dev/ttyS0"\nbaud = 9600\n')
+    message = error_for(path)
+    assert message == f"{path} line 3: [printer] baud is not a known setting; did you mean baudrate?"
+
+
+def test_unknown_section_names_file_and_line(tmp_path):
+    path = write(tmp_path, '[shop]\nname = "a"\n\n[printr]\nport = "x"\n')
+    assert error_for(path) == f"{path} line 4: [printr] is not a known section; did you mean [printer]?"
+
+
+def test_unknown_top_level_key(tmp_path):
+    path = write(tmp_path, '# settings\nname = "a"\n')
+    message = error_for(path)
+    assert message.startswith(f"{path} line 2: name is not a known setting")
+
+
+def test_section_that_is_not_a_table(tmp_path):
+    message = error_for(write(tmp_path, '\nprinter = "/dev/ttyS0"\n'))
+    assert " line 2: printer must be a section [printer]" in message
+
+
+def test_inline_table_and_dotted_keys_are_checked_too(tmp_path):
+    message = error_for(write(tmp_path, '\nprinter = { port = "x", baudrate = "fast" }\n'))
+    assert " line 2: [printer] baudrate must be a whole number" in message
+    message = error_for(write(tmp_path, '\n\nprinter.width = 76\n'))
+    assert " line 3: [printer] width must be one of 58, 80, not 76" in message
+
+
+def test_key_line_is_found_in_the_right_section(tmp_path):
+    # "port" appears in both printer sections; the bad one is the second.
+    path = write(tmp_path, '[printer]\nport = "/dev/ttyS0"\n\n[backup_printer]\nport = 7\n')
+    assert error_for(path).startswith(f"{path} line 5: [backup_printer] port ")
+
+
+def test_toml_syntax_error_names_file_line_and_key(tmp_path):
+    path = write(tmp_path, '[shop]\nname = "a"\n\n[printer]\nbaudrate = fast\n')
+    message = error_for(path)
+    assert message.startswith(f"{path} line 5: [printer] baudrate is not valid TOML")
+
+
+def test_unterminated_string(tmp_path):
+    path = write(tmp_path, '[shop]\nname = "超赢\n')
+    assert error_for(path).startswith(f"{path} line 2: [shop] name is not valid TOML")
+
+
+def test_key_given_twice(tmp_path):
+    path = write(tmp_path, '[shop]\nname = "a"\nphone = "1"\nname = "b"\n')
+    assert error_for(path).startswith(f"{path} line 4: [shop] name is not valid TOML")
+
+
+def test_section_given_twice(tmp_path):
+    path = write(tmp_path, '[printer]\nwidth = 58\n\n[printer]\nport = "x"\n')
+    assert error_for(path).startswith(f"{path} line 4: [printer] is not valid TOML")
+
+
+def test_not_utf8(tmp_path):
+    path = tmp_path / "gbk.toml"
+    path.write_bytes('[shop]\nname = "超赢"\n'.encode("gbk"))
+    assert error_for(path).startswith(f"{path} line 2: ")
+
+
+def test_a_folder_is_not_a_settings_file(tmp_path):
+    assert str(tmp_path) in error_for(tmp_path)
+
+
+def test_errors_carry_path_line_and_key(tmp_path):
+    path = write(tmp_path, '[printer]\n\nbaudrate = "fast"\n')
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    assert (caught.value.path, caught.value.line, caught.value.key) == (path, 3, "printer.baudrate")
+
+
+def test_syntax_errors_carry_the_key_too(tmp_path):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(write(tmp_path, '[printer]\nwidth = 58\nbaudrate = fast\n'))
+    assert (caught.value.line, caught.value.key) == (3, "printer.baudrate")

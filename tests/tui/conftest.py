@@ -1,0 +1,64 @@
+"""Fixtures for the till: a real SQLite file and the virtual printer on a real pty."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import List
+
+import pytest
+
+
+@dataclasses.dataclass
+class Shop:
+    """A demo shop in a temp folder: settings, database, virtual printer."""
+
+    settings: object
+    demo: object
+    folder: Path
+
+    def app(self, **kwargs):
+        from tui.app import ChaoyingApp
+
+        return ChaoyingApp(self.settings, demo=self.demo, **kwargs)
+
+    def paper(self) -> List[str]:
+        """Text of every receipt the virtual printer has cut, oldest first."""
+        return [p.read_text(encoding="utf-8") for p in sorted(self.demo.paper_dir.glob("*.txt"))]
+
+
+def make_shop(folder: Path, language: str = "zh", **changes) -> Shop:
+    from store.settings import load_settings
+    from tui.demo import start_demo
+
+    base = dataclasses.replace(load_settings(None), language=language, theme="dark", **changes)
+    settings, demo = start_demo(base, folder)
+    return Shop(settings, demo, folder)
+
+
+def close_shop(shop: Shop) -> None:
+    from store.db import close_database, db
+
+    shop.demo.stop()
+    close_database()
+    db.initialize(None)
+
+
+@pytest.fixture
+def shop(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("CHAOYING_CONFIG", raising=False)
+    shop = make_shop(tmp_path / "shop")
+    try:
+        yield shop
+    finally:
+        close_shop(shop)
+
+
+@pytest.fixture
+def shop_en(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    shop = make_shop(tmp_path / "shop", language="en")
+    try:
+        yield shop
+    finally:
+        close_shop(shop)

@@ -1,0 +1,278 @@
+"""The till: a Textual app over the store and the printer worker.
+
+The app holds what spans screens: the settings, the printer worker, which
+sales are being printed, and the blocking banner. Store calls are small and
+run on the UI thread; printing runs on the worker thread and comes back as
+PrintStarted / PrintFinished messages.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, List, Optional, Set
+
+from textual.app import App
+
+from tui import i18n, keymap
+from tui.i18n import t
+from tui.printer_worker import MAIN, PrintFinished, PrinterWorker, PrintStarted
+
+log = logging.getLogger("chaoying.tui.app")
+
+THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
+DEFAULT_THEME = "dark"
+
+
+def theme_path(name: str) -> Path:
+    """The .tcss file for a theme name; unknown names fall back to the default."""
+    if name in ("", "auto"):
+        name = DEFAULT_THEME
+    path = THEMES_DIR / f"{name}.tcss"
+    if not path.is_file():
+        log.warning("theme %r not found in %s, using %r", name, THEMES_DIR, DEFAULT_THEME)
+        path = THEMES_DIR / f"{DEFAULT_THEME}.tcss"
+    return path
+
+
+@dataclass(frozen=True)
+class SaleFacts:
+    """What the banner says about a sale."""
+
+    number: str
+    total: str
+    state: str
+    reason: str
+
+
+class ChaoyingApp(App):
+    """One till: sale screen, tender, the banner, and one printer worker."""
+
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = keymap.bindings("app") + keymap.bindings("demo")
+
+    def __init__(self, settings: Any, demo: Any = None, cashier: str = "",
+                 language: Optional[str] = None) -> None:
+        self.settings = settings
+        self.demo = demo
+        self.cashier = cashier
+        self.language = i18n.resolve_language(language or settings.language)
+        i18n.set_language(self.language)
+        super().__init__(css_path=[theme_path(settings.theme)])
+        self.title = t("app.title")
+        self.till_id: str = settings.till_id
+        self.in_flight: Set[int] = set()
+        self.reasons = {}  # sale id -> the reason of its last failed print, in the UI language
+        self.worker: Optional[PrinterWorker] = None
+        self.sale_screen: Any = None
+
+    # ------------------------------------------------------------ start and stop
+
+    def on_mount(self) -> None:
+        from store import outcomes
+        from tui.screens.sale import SaleScreen
+
+        recovered = outcomes.recover_interrupted(self.till_id)
+        if recovered:
+            log.warning("%d receipts were printing when the till stopped", recovered)
+        self.worker = PrinterWorker(self.settings, self.post_message, cashier=self.cashier,
+                                    language=lambda: self.language)
+        self.worker.start()
+        self.sale_screen = SaleScreen()
+        self.push_screen(self.sale_screen)
+        # A sale committed just before a crash never reached the printer: print it now.
+        for sale in outcomes.unresolved_sales(self.till_id):
+            if self.outcome_of(sale.id).state == "pending":
+                self.print_sale(sale.id)
+        self.check_banner()
+
+    def on_unmount(self) -> None:
+        if self.worker is not None:
+            self.worker.stop(timeout=2.0)
+
+    # ------------------------------------------------------------ store helpers
+
+    def outcome_of(self, sale_id: int) -> Any:
+        from store.models import ReceiptOutcome
+
+        return ReceiptOutcome.get(ReceiptOutcome.sale == sale_id)
+
+    def commit_sale(self, basket: Any, tender: Any) -> Any:
+        from store.sales import commit_sale
+
+        sale = commit_sale(basket, tender, self.till_id, self.cashier or None)
+        log.info("sale %s committed, total %s", sale.receipt_no, sale.total_fen)
+        return sale
+
+    def log_event(self, kind: str, detail: str = "", sale: Any = None) -> None:
+        from store import outcomes
+
+        try:
+            outcomes.log_event(kind, self.till_id, cashier=self.cashier or None, sale=sale, detail=detail)
+        except Exception:  # the event log must never stop a sale
+            log.exception("could not log event %s", kind)
+
+    def unresolved(self) -> List[Any]:
+        from store import outcomes
+
+        return list(outcomes.unresolved_sales(self.till_id))
+
+    def unresolved_count(self) -> int:
+        return len(self.unresolved())
+
+    def till_blocked(self) -> bool:
+        """True while any sale of this till has no known receipt outcome."""
+        return bool(self.in_flight) or bool(self.unresolved())
+
+    def sale_facts(self, sale_id: int) -> SaleFacts:
+        from store.models import Sale
+        from store.money import format_yuan
+        from store.sales import format_receipt_no
+
+        sale = Sale.get_by_id(sale_id)
+        outcome = self.outcome_of(sale_id)
+        reason = self.reasons.get(sale_id) or self.stored_reason(outcome)
+        return SaleFacts(format_receipt_no(sale.till_id, sale.receipt_no), format_yuan(sale.total_fen),
+                         outcome.state, reason)
+
+    @staticmethod
+    def stored_reason(outcome: Any) -> str:
+        code = outcome.reason_code or ""
+        if code == "interrupted" or outcome.state == "pending":
+            return t("reason.interrupted" if code == "interrupted" else "reason.pending")
+        return outcome.reason or t("reason.unknown")
+
+    def receipt(self, sale_id: int) -> Any:
+        from store.models import Sale
+        from tui.printer_worker import receipt_for_sale
+
+        return receipt_for_sale(Sale.get_by_id(sale_id), self.settings)
+
+    # ------------------------------------------------------------ printing
+
+    def print_sale(self, sale_id: int, printer: str = MAIN, open_drawer: bool = False) -> None:
+        """Hand a sale to the printer worker; the answer comes back as messages."""
+        self.in_flight.add(sale_id)
+        if self.worker is not None:
+            self.worker.submit(sale_id, printer, open_drawer)
+
+    def on_print_started(self, message: PrintStarted) -> None:
+        if self.sale_screen is not None:
+            self.sale_screen.receipt_status(message.sale_id, "printing")
+        banner = self.banner_for(message.sale_id)
+        if banner is not None:
+            banner.show_printing()
+
+    def on_print_finished(self, message: PrintFinished) -> None:
+        self.in_flight.discard(message.sale_id)
+        state = message.state or self.outcome_of(message.sale_id).state
+        reason = "" if message.ok else message.reason(self.language)
+        if reason:
+            self.reasons[message.sale_id] = reason
+        if self.sale_screen is not None:
+            self.sale_screen.receipt_status(message.sale_id, state, reason, message.warning)
+        banner = self.banner_for(message.sale_id)
+        if banner is not None:
+            if state == "failed":
+                banner.show_reason(reason or t("reason.unknown"))
+            else:
+                banner.dismiss(True)
+            return
+        self.check_banner()
+
+    # ------------------------------------------------------------ the banner
+
+    def banner_for(self, sale_id: int) -> Any:
+        from tui.screens.banner import BannerScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, BannerScreen) and screen.sale_id == sale_id:
+                return screen
+        return None
+
+    def check_banner(self) -> None:
+        """Cover the till with the banner for the oldest failed receipt, if any."""
+        from tui.screens.banner import BannerScreen
+
+        if any(isinstance(screen, BannerScreen) for screen in self.screen_stack):
+            return
+        for sale in self.unresolved():
+            if sale.id in self.in_flight:
+                continue
+            if self.outcome_of(sale.id).state == "failed":
+                self.push_screen(BannerScreen(sale.id), self.banner_closed)
+                return
+
+    def banner_closed(self, _result: Any = None) -> None:
+        self.check_banner()
+
+    def resolve_from_banner(self, banner: Any, state: str) -> None:
+        """H, Q or D on the banner: record the outcome first, then show what goes with it."""
+        from store import outcomes
+        from tui.screens.views import HandwrittenView, QrView
+
+        sale_id = banner.sale_id
+        facts = self.sale_facts(sale_id)
+        outcomes.resolve(sale_id, state, cashier=self.cashier or None)
+        self.reasons.pop(sale_id, None)
+        log.info("receipt %s resolved as %s", facts.number, state)
+        if self.sale_screen is not None:
+            self.sale_screen.receipt_status(sale_id, state)
+        if state == "handwritten":
+            self.push_screen(HandwrittenView(facts.number, self.receipt_lines(sale_id)),
+                             lambda _: banner.dismiss(True))
+        elif state == "e_receipt":
+            self.push_screen(QrView(facts.number, self.receipt(sale_id)), lambda _: banner.dismiss(True))
+        else:
+            self.notify(t("decline.recorded", number=facts.number))
+            banner.dismiss(True)
+
+    def receipt_lines(self, sale_id: int) -> List[str]:
+        """The receipt as the printer would lay it out, for copying by hand."""
+        from printing.layout import layout
+        from tui.printer_worker import printer_config
+
+        try:
+            columns = printer_config(self.settings, MAIN).columns
+        except ValueError:
+            columns = 48
+        return layout(self.receipt(sale_id), columns)
+
+    # ------------------------------------------------------------ keys
+
+    def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
+        if action in ("paper", "faults"):
+            return self.demo is not None
+        return True
+
+    def action_help(self) -> None:
+        from tui.screens.views import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+        else:
+            self.push_screen(HelpScreen())
+
+    def action_paper(self) -> None:
+        from tui.screens.views import PaperView
+
+        if isinstance(self.screen, PaperView):
+            self.screen.dismiss(None)
+        elif self.demo is not None:
+            self.push_screen(PaperView(self.demo.paper_dir))
+
+    def action_faults(self) -> None:
+        from tui.screens.views import FaultMenu
+
+        if isinstance(self.screen, FaultMenu):
+            self.screen.dismiss(None)
+            return
+        if self.demo is None:
+            return
+
+        def chosen(name: Optional[str]) -> None:
+            if name:
+                self.demo.set_fault(name)
+                self.notify(t("demo.fault.set", state=t("demo.fault." + name)))
+
+        self.push_screen(FaultMenu(self.demo.fault), chosen)

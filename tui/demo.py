@@ -1,0 +1,130 @@
+"""Demo mode: a throw-away shop with a catalogue and a virtual printer on a pty.
+
+Everything lives in one folder (a fresh temp dir unless ``--dir`` names one,
+which is then kept and reused): chaoying.sqlite3, the printer link, the
+printer state file, paper/NNNN.txt and chaoying.log.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+log = logging.getLogger("chaoying.tui.demo")
+
+# barcode, name (Chinese and English), price in fen, unit
+CATALOGUE = (
+    ("6901234567892", "可口可乐 Coca-Cola 330ml", 300, "瓶"),
+    ("6902538005141", "农夫山泉 Spring Water 550ml", 200, "瓶"),
+    ("6901028075831", "康师傅红烧牛肉面 Beef Noodles", 450, "袋"),
+    ("6920202888883", "旺旺雪饼 Rice Crackers 84g", 650, "包"),
+    ("6903148042441", "蒙牛纯牛奶 Mengniu Milk 250ml", 350, "盒"),
+    ("6921168509256", "青岛啤酒 Tsingtao Beer 500ml", 600, "罐"),
+    ("6954767410388", "奥利奥 Oreo 97g", 890, "包"),
+    ("6901939621301", "双汇火腿肠 Ham Sausage", 150, "根"),
+    ("6925303721367", "统一冰红茶 Iced Tea 500ml", 300, "瓶"),
+    ("6917878007441", "雀巢咖啡 Nescafe 1+2", 1800, "盒"),
+    ("1", "苹果 Apple", 890, "斤"),
+    ("2", "香蕉 Banana", 450, "斤"),
+    ("3", "鸡蛋 Eggs", 650, "斤"),
+    ("4", "大白菜 Chinese Cabbage", 180, "斤"),
+    ("5", "西红柿 Tomato", 560, "斤"),
+    ("6", "土豆 Potato", 250, "斤"),
+    ("7", "馒头 Steamed Bun", 100, "个"),
+    ("8", "包子 Baozi", 200, "个"),
+    ("9", "豆浆 Soy Milk", 300, "杯"),
+    ("10", "油条 Youtiao", 250, "根"),
+    ("11", "大米 Rice 5kg", 3990, "袋"),
+    ("12", "花生油 Peanut Oil 1.8L", 4590, "桶"),
+    ("13", "酱油 Soy Sauce 500ml", 890, "瓶"),
+    ("14", "白糖 Sugar 400g", 590, "包"),
+    ("15", "纸巾 Tissues", 990, "提"),
+    ("16", "牙膏 Toothpaste", 1290, "支"),
+    ("17", "电池 AA Batteries", 1500, "板"),
+    ("18", "塑料袋 Plastic Bag", 20, "个"),
+    ("19", "口香糖 Chewing Gum", 1000, "瓶"),
+    ("20", "棒棒糖 Lollipop", 50, "支"),
+)
+
+FAULT_STATES = {
+    "ok": "ok",
+    "paper_out": "paper-out",
+    "near_end": "near-end",
+    "cover_open": "cover-open",
+    "offline": "offline",
+    "silent": "silent",
+    "no_confirm": "no-confirm",
+}
+
+
+@dataclasses.dataclass
+class Demo:
+    """The demo's folder, its virtual printer and the fault it is in."""
+
+    folder: Path
+    paper_dir: Path
+    printer_link: Path
+    state_file: Path
+    printer: Any = None  # printing.virtual.VirtualPrinter
+    fault: str = "ok"
+
+    def set_fault(self, name: str) -> None:
+        self.printer.set_state(FAULT_STATES[name])
+        self.fault = name
+
+    def stop(self) -> None:
+        if self.printer is not None:
+            self.printer.stop()
+            self.printer = None
+
+
+def demo_settings(base: Any, folder: Path) -> Any:
+    """The settings of the demo: the user's shop and UI, our database and printer."""
+    printer = dict(base.printer)
+    printer.update(port=str(folder / "printer"), width=80, confirm="epson", baudrate=9600,
+                   rtscts=False, xonxoff=False)
+    shop = dict(base.shop)
+    if base.path is None or not Path(base.path).exists():
+        shop["name"] = "超赢便利店 Chaoying Demo"
+    return dataclasses.replace(
+        base, database_url="sqlite:///" + str(folder / "chaoying.sqlite3"),
+        printer=printer, backup_printer=None, shop=shop,
+    )
+
+
+def seed_catalogue() -> int:
+    """Add the demo products that are not there yet; return how many were added."""
+    from store.models import Product
+    from store.queries import add_product
+
+    known = {row.barcode for row in Product.select(Product.barcode)}
+    added = 0
+    for barcode, name, price_fen, unit in CATALOGUE:
+        if barcode not in known:
+            add_product(barcode, name, price_fen, unit)
+            added += 1
+    return added
+
+
+def start_demo(base_settings: Any, folder: Optional[Path] = None) -> "tuple[Any, Demo]":
+    """Create (or reuse) the demo folder, open and seed its database, start its printer."""
+    from printing.virtual import VirtualPrinter
+    from store.db import open_database
+
+    if folder is None:
+        folder = Path(tempfile.mkdtemp(prefix="chaoying-demo-"))
+    folder = Path(folder).expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = demo_settings(base_settings, folder)
+    open_database(settings.database_url)
+    seed_catalogue()
+    demo = Demo(folder=folder, paper_dir=folder / "paper", printer_link=folder / "printer",
+                state_file=folder / "printer-state")
+    demo.printer = VirtualPrinter(demo.printer_link, demo.paper_dir, state_file=demo.state_file, width=80)
+    demo.printer.start()
+    state = demo.printer.state
+    demo.fault = next((name for name, word in FAULT_STATES.items() if word == state), "ok")
+    log.info("demo in %s", folder)
+    return settings, demo

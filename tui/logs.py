@@ -1,0 +1,103 @@
+"""Logging to a rotating file, never to the terminal.
+
+The till owns the whole screen, and escpos calls ``logging.basicConfig()`` on
+import; once the root logger has our file handler, that call does nothing,
+and ``remove_terminal_handlers()`` cleans up after anything that added one
+anyway.
+"""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+LOG_FILE_NAME = "chaoying.log"
+MAX_BYTES = 1_000_000
+BACKUP_COUNT = 5
+FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
+
+_MARK = "_chaoying_handler"
+
+
+def default_log_path() -> Path:
+    """chaoying.log in platformdirs' user log dir (CHAOYING_LOG_DIR overrides the folder)."""
+    folder = os.environ.get("CHAOYING_LOG_DIR", "").strip()
+    if not folder:
+        import platformdirs
+
+        folder = platformdirs.user_log_dir("chaoying")
+    return Path(folder).expanduser() / LOG_FILE_NAME
+
+
+def log_path_for_database(database_url: str) -> Optional[Path]:
+    """chaoying.log next to a SQLite database file; None for other databases."""
+    prefix = "sqlite:///"
+    if not database_url.startswith(prefix):
+        return None
+    file = database_url[len(prefix):].split("?", 1)[0]
+    if not file or file == ":memory:" or file.startswith("file:"):
+        return None
+    return Path(file).expanduser().parent / LOG_FILE_NAME
+
+
+def setup_logging(path: Optional[Path] = None, level: int = logging.INFO,
+                  fallback: Optional[Path] = None) -> Optional[Path]:
+    """Send all logging to a rotating file; return the file used (None if no file could be opened).
+
+    ``path`` defaults to ``default_log_path()``; when it cannot be written,
+    ``fallback`` (e.g. next to the database), then the temp dir are tried.
+    Calling it again replaces the previous chaoying handler.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, _MARK, False):
+            root.removeHandler(handler)
+            handler.close()
+    remove_terminal_handlers()
+
+    candidates = [path or default_log_path()]
+    if fallback is not None:
+        candidates.append(fallback)
+    candidates.append(Path(tempfile.gettempdir()) / f"chaoying-{_user()}.log")
+    used: Optional[Path] = None
+    handler: logging.Handler = logging.NullHandler()
+    for candidate in candidates:
+        try:
+            candidate.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.handlers.RotatingFileHandler(
+                str(candidate), maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT,
+                encoding="utf-8", delay=False,
+            )
+        except OSError:
+            continue
+        used = candidate
+        break
+    handler.setFormatter(logging.Formatter(FORMAT))
+    setattr(handler, _MARK, True)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Python's last-resort handler writes to stderr when no handler is found; with
+    # ours on the root it is never reached, but warnings must go to the file too.
+    logging.captureWarnings(True)
+    return used
+
+
+def remove_terminal_handlers() -> int:
+    """Drop handlers on the root logger that write to a terminal stream (what basicConfig adds)."""
+    root = logging.getLogger()
+    removed = 0
+    for handler in list(root.handlers):
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            root.removeHandler(handler)
+            removed += 1
+    return removed
+
+
+def _user() -> str:
+    try:
+        return str(os.getuid())
+    except AttributeError:  # Windows
+        return os.environ.get("USERNAME", "user")

@@ -1,0 +1,1 @@
+"""Screens of the till: sale, tender, banner, viewers."""

@@ -1,0 +1,103 @@
+"""The blocking banner: a receipt was not confirmed; one key resolves it.
+
+Esc does nothing here. The banner stays until the receipt outcome of the sale
+is printed, handwritten, e_receipt or declined.
+"""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from tui import keymap
+from tui.i18n import t
+from tui.screens.widgets import KeyBar
+
+
+class BannerScreen(ModalScreen):
+    """Covers the till for one unresolved sale."""
+
+    BINDINGS = keymap.bindings("banner")
+
+    def __init__(self, sale_id: int) -> None:
+        super().__init__()
+        self.sale_id = sale_id
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        hidden = () if self.app.settings.backup_printer else ("banner.backup",)
+        with Vertical(id="banner-box"):
+            yield Static(t("banner.title"), id="banner-title")
+            with Grid(id="banner-facts"):
+                yield Static(t("banner.receipt_no"), classes="fact-label")
+                yield Static("", id="banner-number", classes="fact-value")
+                yield Static(t("banner.total"), classes="fact-label")
+                yield Static("", id="banner-total", classes="fact-value")
+                yield Static(t("banner.reason"), classes="fact-label")
+                yield Static("", id="banner-reason", classes="fact-value")
+            yield Static("", id="banner-status")
+            yield Static("", id="banner-more")
+            yield KeyBar("banner", hidden=hidden, id="banner-keys")
+
+    def on_mount(self) -> None:
+        self.refresh_facts()
+
+    def refresh_facts(self) -> None:
+        facts = self.app.sale_facts(self.sale_id)
+        self.query_one("#banner-number", Static).update(facts.number)
+        self.query_one("#banner-total", Static).update("￥" + facts.total)
+        self.query_one("#banner-reason", Static).update(facts.reason)
+        more = self.app.unresolved_count() - 1
+        self.query_one("#banner-more", Static).update(t("banner.more", count=more) if more > 0 else "")
+
+    def show_reason(self, reason: str) -> None:
+        self.busy = False
+        self.query_one("#banner-reason", Static).update(reason)
+        self.query_one("#banner-status", Static).update("")
+
+    def show_printing(self) -> None:
+        self.busy = True
+        self.query_one("#banner-status", Static).update(t("banner.printing"))
+
+    def check_action(self, action: str, parameters: tuple) -> bool:
+        if action == "backup" and not self.app.settings.backup_printer:
+            return False
+        return True
+
+    def _blocked(self) -> bool:
+        if self.busy:
+            self.query_one("#banner-status", Static).update(t("banner.busy"))
+            self.app.bell()
+        return self.busy
+
+    def action_reprint(self) -> None:
+        if not self._blocked():
+            self.show_printing()
+            self.app.print_sale(self.sale_id)
+
+    def action_backup(self) -> None:
+        if not self._blocked():
+            self.show_printing()
+            self.app.print_sale(self.sale_id, printer="backup")
+
+    def action_handwritten(self) -> None:
+        if not self._blocked():
+            self.app.resolve_from_banner(self, "handwritten")
+
+    def action_qr(self) -> None:
+        if not self._blocked():
+            self.app.resolve_from_banner(self, "e_receipt")
+
+    def action_declined(self) -> None:
+        from tui.screens.views import ConfirmScreen
+
+        if self._blocked():
+            return
+        number = self.app.sale_facts(self.sale_id).number
+
+        def answered(yes: bool) -> None:
+            if yes:
+                self.app.resolve_from_banner(self, "declined")
+
+        self.app.push_screen(ConfirmScreen(t("decline.question", number=number)), answered)

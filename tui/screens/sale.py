@@ -1,0 +1,247 @@
+"""The sale screen: entry line, basket, running total, success panel."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional, Tuple
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, DataTable, Digits, Input, Static
+
+from tui import keymap
+from tui.i18n import t
+from tui.screens.widgets import KeyBar, TopBar
+
+log = logging.getLogger("chaoying.tui.sale")
+
+
+def parse_entry(text: str) -> Tuple[int, str]:
+    """'3*6901234567892' -> (3000, '6901234567892'); ValueError on a bad quantity."""
+    from store.money import parse_qty
+
+    text = text.strip()
+    if "*" in text:
+        qty_text, code = text.split("*", 1)
+        return parse_qty(qty_text), code.strip()
+    return 1000, text
+
+
+class SuccessPanel(Vertical):
+    """After a sale: amount, big change, receipt number and receipt status."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(t("done.title"), id="done-title")
+        yield Static("", id="done-amount")
+        with Horizontal(id="done-change-row"):
+            yield Static(t("done.change"), id="done-change-label")
+            yield Digits("0.00", id="done-change")
+        yield Static("", id="done-number")
+        yield Static("", id="done-status")
+        yield Static(t("done.next"), id="done-next")
+
+    def show_sale(self, sale: Any, paid_fen: int) -> None:
+        from store.money import format_yuan
+        from store.sales import format_receipt_no
+
+        self.sale_id = sale.id
+        self.query_one("#done-amount", Static).update(t("done.amount", amount=format_yuan(paid_fen)))
+        self.query_one("#done-change", Digits).update(format_yuan(sale.change_fen))
+        self.query_one("#done-number", Static).update(
+            t("done.receipt_no", number=format_receipt_no(sale.till_id, sale.receipt_no)))
+        self.set_status("pending")
+
+    def set_status(self, state: str, reason: str = "", warning: str = "") -> None:
+        text = t("status.failed", reason=reason) if state == "failed" else t(f"status.{state}")
+        if warning == "paper_near_end":
+            text += "  " + t("status.near_end")
+        status = self.query_one("#done-status", Static)
+        status.update(text)
+        status.set_class(state == "failed", "-failed")
+        status.set_class(state == "printed", "-ok")
+
+
+class SaleScreen(Screen):
+    """Scan, see the basket and total, F12 to pay."""
+
+    BINDINGS = keymap.bindings("sale")
+    AUTO_FOCUS = "#entry"
+
+    def __init__(self) -> None:
+        super().__init__()
+        from store.sales import Basket
+
+        self.basket = Basket()
+        self.tender: Optional[Any] = None
+        self.last_sale_id: Optional[int] = None
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(id="topbar")
+        yield Input(placeholder=t("sale.entry_placeholder"), id="entry")
+        yield Static("", id="message")
+        with ContentSwitcher(initial="basket", id="main"):
+            yield DataTable(id="basket", cursor_type="row", zebra_stripes=True)
+            yield SuccessPanel(id="done")
+        with Horizontal(id="totalbar"):
+            yield Static("", id="items")
+            yield Static(t("sale.total"), id="total-label")
+            yield Digits("0.00", id="total")
+        yield KeyBar("sale", "app", "demo", id="keybar")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#basket", DataTable)
+        table.can_focus = False  # the entry line keeps the focus, always
+        table.add_column(Text(t("sale.col.no"), justify="right"), width=3, key="no")
+        table.add_column(t("sale.col.name"), width=34, key="name")
+        table.add_column(Text(t("sale.col.qty"), justify="right"), width=7, key="qty")
+        table.add_column(Text(t("sale.col.price"), justify="right"), width=9, key="price")
+        table.add_column(Text(t("sale.col.amount"), justify="right"), width=10, key="amount")
+        self.refresh_basket()
+
+    # ------------------------------------------------------------ entry
+
+    @property
+    def entry(self) -> Input:
+        return self.query_one("#entry", Input)
+
+    def say(self, text: str, error: bool = False) -> None:
+        message = self.query_one("#message", Static)
+        message.update(text)
+        message.set_class(error, "-error")
+
+    @on(Input.Submitted, "#entry")
+    def entry_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        self.entry.value = ""
+        if text:
+            self.add_code(text)
+
+    def add_code(self, text: str) -> None:
+        from store.sales import find_product
+
+        if self.tender is not None and self.tender.paid_fen > 0:
+            self.refuse(t("sale.payment_in_progress"))
+            return
+        try:
+            qty_milli, code = parse_entry(text)
+        except ValueError:
+            self.refuse(t("sale.bad_quantity", text=text))
+            return
+        product = find_product(code) if code else None
+        if product is None:
+            self.refuse(t("sale.unknown_code", code=code or text))
+            return
+        self.show_basket()
+        index = self.basket.add(product, qty_milli)
+        self.refresh_basket(select=index)
+        self.say(t("sale.added", name=product.name))
+
+    def refuse(self, text: str) -> None:
+        self.say(text, error=True)
+        self.app.bell()
+
+    def action_clear_entry(self) -> None:
+        self.entry.value = ""
+        self.say("")
+
+    # ------------------------------------------------------------ basket
+
+    def show_basket(self) -> None:
+        switcher = self.query_one("#main", ContentSwitcher)
+        if switcher.current != "basket":
+            switcher.current = "basket"
+            self.last_sale_id = None
+            self.refresh_basket()
+
+    def refresh_basket(self, select: Optional[int] = None) -> None:
+        from store.money import format_qty, format_yuan
+
+        table = self.query_one("#basket", DataTable)
+        table.clear()
+        for number, line in enumerate(self.basket.lines, start=1):
+            table.add_row(
+                Text(str(number), justify="right"),
+                Text(line.name, no_wrap=True, overflow="ellipsis"),
+                Text(format_qty(line.qty_milli) + (line.unit or ""), justify="right", no_wrap=True),
+                Text(format_yuan(line.unit_price_fen), justify="right"),
+                Text(format_yuan(line.amount_fen), justify="right"),
+            )
+        if table.row_count:
+            row = table.row_count - 1 if select is None else min(select, table.row_count - 1)
+            table.move_cursor(row=row)
+        self.query_one("#total", Digits).update(format_yuan(self.basket.total_fen))
+        count = len(self.basket.lines)
+        self.query_one("#items", Static).update(t("sale.items", count=count) if count else t("sale.empty"))
+
+    def action_cursor_up(self) -> None:
+        self.query_one("#basket", DataTable).action_cursor_up()
+
+    def action_cursor_down(self) -> None:
+        self.query_one("#basket", DataTable).action_cursor_down()
+
+    def action_void_line(self) -> None:
+        table = self.query_one("#basket", DataTable)
+        if self.query_one("#main", ContentSwitcher).current != "basket" or not table.row_count:
+            self.refuse(t("sale.nothing_to_void"))
+            return
+        if self.tender is not None and self.tender.paid_fen > 0:
+            self.refuse(t("sale.payment_in_progress"))
+            return
+        index = table.cursor_row
+        name = self.basket.lines[index].name
+        self.basket.void(index)
+        self.app.log_event("void_line", detail=name)
+        self.refresh_basket(select=max(0, index - 1) if index else 0)
+        self.say(t("sale.voided", name=name))
+
+    # ------------------------------------------------------------ paying
+
+    def action_tender(self) -> None:
+        from store.sales import Tender
+        from tui.screens.tender import TenderScreen
+
+        if self.query_one("#main", ContentSwitcher).current != "basket" or self.basket.is_empty:
+            self.refuse(t("sale.basket_empty"))
+            return
+        if self.app.till_blocked():
+            self.refuse(t("sale.waiting_receipt"))
+            return
+        if self.tender is None or self.tender.total_fen != self.basket.total_fen:
+            # The basket changed since the last try: failed payments stay on record.
+            carried = self.tender.failed_payments if self.tender is not None else []
+            self.tender = Tender(self.basket.total_fen)
+            self.tender.payments.extend(carried)
+        self.say("")
+        self.app.push_screen(TenderScreen(self.basket, self.tender), self.tender_done)
+
+    def tender_done(self, sale: Optional[Any]) -> None:
+        from store.sales import Basket
+
+        if sale is None:  # back to the basket; the tender keeps its payments for F12
+            return
+        tender = self.tender
+        self.basket = Basket()
+        self.tender = None
+        self.last_sale_id = sale.id
+        self.query_one("#done", SuccessPanel).show_sale(sale, tender.paid_fen if tender else sale.total_fen)
+        self.query_one("#main", ContentSwitcher).current = "done"
+        self.query_one("#total", Digits).update(_yuan(sale.total_fen))
+        self.query_one("#items", Static).update("")
+        self.say("")
+        cash = any(p.method == "cash" for p in tender.payments if p.status == "ok") if tender else False
+        self.app.print_sale(sale.id, open_drawer=cash)
+
+    def receipt_status(self, sale_id: int, state: str, reason: str = "", warning: str = "") -> None:
+        """The printer worker reported on a sale; update the success panel if it is shown."""
+        if sale_id == self.last_sale_id:
+            self.query_one("#done", SuccessPanel).set_status(state, reason, warning)
+        elif warning == "paper_near_end":
+            self.say(t("status.near_end"), error=True)
+
+
+def _yuan(fen: int) -> str:
+    from store.money import format_yuan
+
+    return format_yuan(fen)

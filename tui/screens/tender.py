@@ -1,0 +1,185 @@
+"""Tender: one key per method, typed amount, split until covered, then commit."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Digits, Input, Static
+
+from tui import keymap
+from tui.i18n import t
+from tui.screens.widgets import KeyBar
+
+log = logging.getLogger("chaoying.tui.tender")
+
+
+class TenderScreen(ModalScreen):
+    """Take payments for a basket; dismiss with the committed Sale, or None (Esc)."""
+
+    BINDINGS = keymap.bindings("tender")
+    AUTO_FOCUS = "#amount"
+
+    def __init__(self, basket: Any, tender: Any) -> None:
+        super().__init__()
+        self.basket = basket
+        self.tender = tender
+        self.method = "cash"
+        self.pending_amount: Optional[int] = None  # non-cash amount waiting for its reference
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="tender-dialog"):
+            yield Static(t("tender.title"), id="tender-title")
+            with Grid(id="tender-sums"):
+                yield Static(t("tender.total"), classes="sum-label")
+                yield Static("", id="sum-total", classes="sum-value")
+                yield Static(t("tender.paid"), classes="sum-label")
+                yield Static("", id="sum-paid", classes="sum-value")
+            with Vertical(id="tender-remaining-box"):
+                yield Static(t("tender.remaining"), id="remaining-label")
+                yield Digits("0.00", id="remaining")
+            yield Static("", id="tender-payments")
+            yield Static("", id="tender-method")
+            yield Input(placeholder=t("tender.amount_placeholder"), id="amount")
+            yield Input(placeholder=t("tender.reference_placeholder"), id="reference")
+            yield Static("", id="tender-message")
+            yield KeyBar("tender", id="tender-keys")
+
+    def on_mount(self) -> None:
+        self.set_method("cash")
+        self.refresh_sums()
+
+    # ------------------------------------------------------------ display
+
+    def refresh_sums(self) -> None:
+        from store.money import format_yuan
+
+        tender = self.tender
+        self.query_one("#sum-total", Static).update("￥" + format_yuan(tender.total_fen))
+        self.query_one("#sum-paid", Static).update("￥" + format_yuan(tender.paid_fen))
+        self.query_one("#remaining", Digits).update(format_yuan(tender.remaining_fen))
+        rows = []
+        for payment in tender.payments:
+            key = "tender.payment_failed" if payment.status == "failed" else "tender.payment_ok"
+            rows.append(t(key, method=t(f"method.{payment.method}"), amount=format_yuan(payment.amount_fen),
+                          reference=payment.reference or ""))
+        self.query_one("#tender-payments", Static).update("\n".join(rows[-4:]) if rows else t("tender.none_yet"))
+
+    def say(self, text: str, error: bool = False) -> None:
+        message = self.query_one("#tender-message", Static)
+        message.update(text)
+        message.set_class(error, "-error")
+        if error:
+            self.app.bell()
+
+    def set_method(self, method: str) -> None:
+        self.method = method
+        self.pending_amount = None
+        self.query_one("#tender-method", Static).update(t("tender.method", method=t(f"method.{method}")))
+        reference = self.query_one("#reference", Input)
+        reference.value = ""
+        reference.display = method != "cash"
+        reference.placeholder = t("tender.card_reference_placeholder" if method == "card"
+                                  else "tender.reference_placeholder")
+        amount = self.query_one("#amount", Input)
+        amount.value = ""
+        amount.focus()
+
+    # ------------------------------------------------------------ keys
+
+    def action_method(self, method: str) -> None:
+        self.set_method(method)
+        self.say("")
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def _amount(self) -> Optional[int]:
+        """The typed amount in fen (empty = what is still to pay); None after saying why not."""
+        from store.money import parse_yuan
+
+        text = self.query_one("#amount", Input).value.strip()
+        if not text:
+            return self.tender.remaining_fen
+        try:
+            return parse_yuan(text)
+        except ValueError:
+            self.say(t("tender.bad_amount", text=text), error=True)
+            return None
+
+    @on(Input.Submitted, "#amount")
+    def amount_submitted(self, event: Input.Submitted) -> None:
+        from store.money import format_yuan
+
+        if self.tender.covered:  # an earlier commit failed: try again, add nothing
+            self.commit()
+            return
+        amount = self._amount()
+        if amount is None:
+            return
+        if amount <= 0:
+            self.say(t("tender.bad_amount", text=event.value), error=True)
+            return
+        if self.method == "cash":
+            self.pay(amount, "")
+            return
+        if amount > self.tender.remaining_fen:
+            self.say(t("tender.too_much", method=t(f"method.{self.method}"),
+                       amount=format_yuan(self.tender.remaining_fen)), error=True)
+            return
+        self.pending_amount = amount
+        self.query_one("#reference", Input).focus()
+
+    @on(Input.Submitted, "#reference")
+    def reference_submitted(self, event: Input.Submitted) -> None:
+        reference = event.value.strip()
+        if self.method == "card" and not reference:
+            self.say(t("tender.reference_needed"), error=True)
+            return
+        amount = self.pending_amount if self.pending_amount is not None else self._amount()
+        if amount is None:
+            return
+        self.pay(amount, reference)
+
+    def pay(self, amount: int, reference: str) -> None:
+        try:
+            self.tender.add_payment(self.method, amount, reference)
+        except ValueError as exc:
+            self.say(str(exc), error=True)
+            return
+        log.info("payment %s %s", self.method, amount)
+        if self.tender.covered:
+            self.commit()
+            return
+        self.set_method("cash")
+        self.refresh_sums()
+        self.say("")
+
+    def action_payment_failed(self) -> None:
+        """The terminal or the phone said no: record it, then another method."""
+        from store.money import format_yuan
+
+        amount = self.pending_amount if self.pending_amount is not None else self._amount()
+        if amount is None:
+            return
+        reference = self.query_one("#reference", Input).value.strip()
+        method = self.method
+        self.tender.record_failed(method, amount, reference, "payment failed")
+        self.app.log_event("payment_failed", detail=f"{method} {format_yuan(amount)} {reference}".strip())
+        self.set_method("cash")
+        self.refresh_sums()
+        self.say(t("tender.failed_recorded", method=t(f"method.{method}"), amount=format_yuan(amount)), error=True)
+
+    def commit(self) -> None:
+        """Payments cover the total: the sale becomes durable now, before any printing."""
+        try:
+            sale = self.app.commit_sale(self.basket, self.tender)
+        except Exception as exc:  # the database said no: keep everything, let the cashier retry
+            log.exception("commit failed")
+            self.refresh_sums()
+            self.say(t("tender.commit_failed", error=exc), error=True)
+            return
+        self.dismiss(sale)
