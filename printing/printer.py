@@ -94,9 +94,11 @@ def decode_status(raw: Dict[int, int]) -> PrinterStatus:
 
 
 def _query(t: SerialTransport, n: int, timeout: float = STATUS_TIMEOUT) -> int:
+    """One DLE EOT n round trip; write and reply share one timeout, so 5 queries cost <= 5 timeouts."""
+    start = time.monotonic()
     t.reset_input()
     t.write(DLE_EOT + bytes((n,)), timeout)
-    byte = t.read_byte(timeout)
+    byte = t.read_byte(max(0.0, start + timeout - time.monotonic()))
     if byte is None:
         raise fault("no_answer", "no reply to DLE EOT %d within %.1f s" % (n, timeout))
     if not status_shape_ok(byte):
@@ -275,7 +277,16 @@ def probe(port: str, baudrate: int = 9600) -> dict:
     answers = {n: int(v, 16) for n, v in report["dle_eot"].items() if v is not None}
     status_ok = all(n in answers and status_shape_ok(answers[n]) for n in (1, 2, 4))
     if status_ok:
-        report["status"] = decode_status(answers).describe()
+        status = decode_status(answers)
+        report["status"] = status.describe()
+        if status.fault:
+            # GS r and GS ( H wait behind the fault, so their silence proves nothing yet.
+            report["error"] = status.fault
+            report["reason_zh"], report["reason_en"] = REASONS[status.fault]
+            report["hint"] = "fix the printer (%s) and probe again" % REASONS[status.fault][1]
+            report["status_ok"] = True
+            report["suggested"] = {}
+            return report
     if report["gs_paren_h"]:
         confirm = "epson"
     elif report["gs_r"]:

@@ -146,6 +146,8 @@ class VirtualPrinter:
         if self.link.exists() or self.link.is_symlink():
             if not self.link.is_symlink():
                 raise VirtualPrinterError(f"{self.link} exists and is not a symbolic link")
+            if os.path.exists(self.link):
+                log.warning("link %s pointed at %s; taking it over", self.link, os.readlink(self.link))
             self.link.unlink()  # a stale link from an earlier run
         self._next_no = self._first_free_number()
         if self.state_file is not None:
@@ -372,7 +374,12 @@ class VirtualPrinter:
             state = self._read_state()
             if state == "stall":
                 break
-            got = next_command(buf, i)
+            try:
+                got = next_command(buf, i)
+            except Exception:  # a decoder bug must not kill the printer: skip a byte
+                log.exception("virtual printer: cannot decode %r", buf[i:i + 16])
+                i += 1
+                continue
             if got is None:
                 break  # incomplete: wait for more bytes
             cmd, i = got

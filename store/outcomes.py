@@ -13,7 +13,7 @@ Every change is one write transaction and leaves an event.
 from __future__ import annotations
 
 import logging
-from typing import List, Optional
+from typing import List
 
 from peewee import fn
 
@@ -90,10 +90,8 @@ def _change(outcome: ReceiptOutcome, state: str, reason_code: str = "", reason: 
     ReceiptOutcome.update(state=state, reason_code=reason_code, reason=reason, updated_at=now()).where(
         ReceiptOutcome.id == outcome.id
     ).execute()
-    previous = outcome.state
     outcome.state, outcome.reason_code, outcome.reason = state, reason_code, reason
     outcome._dirty.clear()
-    outcome.previous_state = previous  # for the caller's event
 
 
 def start_printing(sale_id: int, printer: str, cashier=None, reprint: bool = False) -> PrintAttempt:
@@ -155,7 +153,9 @@ def _finish(attempt: PrintAttempt, outcome: ReceiptOutcome, ok: bool, reason_cod
     else:
         _change(outcome, state, outcome.reason_code, outcome.reason)
     sale = Sale.get_by_id(attempt.sale_id)
-    detail = f"{PRINTING} -> {state}" + ("" if ok else f" ({reason_code}: {reason})" if reason else f" ({reason_code})")
+    detail = f"{PRINTING} -> {state}"
+    if not ok:
+        detail += f" ({reason_code}: {reason})" if reason else f" ({reason_code})"
     log_event(EVENT_OUTCOME, sale.till_id, attempt.cashier, sale.id, attempt.printer, detail)
     if not ok:
         log_event(EVENT_PRINT_FAILED, sale.till_id, attempt.cashier, sale.id, attempt.printer,

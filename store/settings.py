@@ -101,6 +101,24 @@ def _database_url(value: Any) -> Optional[str]:
     return None
 
 
+def _scale_prefixes(value: Any) -> Optional[str]:
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        return "must be a list of two-digit prefixes in quotes, such as [\"20\", \"21\"]"
+    if any(not re.fullmatch(r"2[0-9]", p) for p in value):
+        return "must only hold the in-store prefixes \"20\" to \"29\""
+    return None
+
+
+def _range(low: int, high: int) -> Checker:
+    def check(value: Any) -> Optional[str]:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "must be a whole number"
+        if not low <= value <= high:
+            return f"must be from {low} to {high}"
+        return None
+    return check
+
+
 def _printer_spec(drawer: bool) -> Dict[str, Tuple[Any, Checker]]:
     return {
         "port": ("/dev/ttyUSB0" if drawer else "", _string),
@@ -136,6 +154,14 @@ SPEC: Dict[str, Dict[str, Tuple[Any, Checker]]] = {
     "printer": _printer_spec(drawer=True),
     # The cash drawer hangs off the main printer, so the backup does not kick it.
     "backup_printer": _printer_spec(drawer=False),
+    # Label scales print EAN-13 codes: prefix, PLU, [price check digit], value, check digit.
+    "scale": {
+        "prefixes": ([str(n) for n in range(20, 30)], _scale_prefixes),
+        "plu_digits": (5, _range(1, 8)),
+        "value": ("price", _choice("price", "weight")),
+        "value_digits": (5, _range(1, 8)),
+        "price_check": (False, _boolean),
+    },
     "receipt": {
         "header": ("", _string),
         "footer": ("谢谢惠顾，欢迎再次光临", _string),
@@ -146,7 +172,8 @@ SPEC: Dict[str, Dict[str, Tuple[Any, Checker]]] = {
 
 def defaults() -> Dict[str, Dict[str, Any]]:
     """A fresh copy of every section with its default values."""
-    return {section: {key: spec[0] for key, spec in keys.items()} for section, keys in SPEC.items()}
+    return {section: {key: list(spec[0]) if isinstance(spec[0], list) else spec[0] for key, spec in keys.items()}
+            for section, keys in SPEC.items()}
 
 
 # ---------------------------------------------------------------- the Settings value
@@ -163,6 +190,7 @@ class Settings:
     backup_printer: Optional[dict]  # None when [backup_printer] port == ""
     receipt: dict
     raw: dict = field(repr=False)
+    scale: dict = field(default_factory=dict)  # [scale]: label scale barcode layout
 
 
 def find_config_path(cli_path: Optional[str]) -> Path:
@@ -194,6 +222,7 @@ def load_settings(path: Optional[Path]) -> Settings:
         text = _read_text(path)
         if text is not None:
             _merge(values, _parse(path, text), path, text)
+            _check_scale(values["scale"], path, text)
     return _build(path, values)
 
 
@@ -265,6 +294,17 @@ def _merge(values: dict, data: dict, path: Path, text: str) -> None:
             values[section][key] = value
 
 
+def _check_scale(scale: dict, path: Path, text: str) -> None:
+    """The PLU, the value and the price check digit must fill the 10 digits between prefix and check digit."""
+    used = scale["plu_digits"] + scale["value_digits"] + (1 if scale["price_check"] else 0)
+    if used != 10:
+        line = _line_of(text, "scale", "value_digits") or _line_of(text, "scale", "plu_digits")
+        check = " + 1 for the price check digit" if scale["price_check"] else ""
+        raise _error(path, line, "scale.value_digits",
+                     f"[scale] plu_digits ({scale['plu_digits']}) + value_digits ({scale['value_digits']}){check} "
+                     f"must make 10, the digits of an EAN-13 between the prefix and the check digit")
+
+
 def _error(path: Path, line: Optional[int], key: str, what: str) -> SettingsError:
     where = f"{path} line {line}" if line else str(path)
     end = "" if what.endswith(("?", ".")) else "."
@@ -311,6 +351,7 @@ def _build(path: Optional[Path], values: dict) -> Settings:
         backup_printer=backup if backup["port"] else None,
         receipt=dict(values["receipt"]),
         raw=values,
+        scale=dict(values["scale"]),
     )
 
 
@@ -489,6 +530,16 @@ def default_text() -> str:
         "# 备用打印机：port 留空表示没有 / Backup printer: empty port = none",
     ])
     lines += [
+        "# 电子秤条码（EAN-13，前缀 20-29）/ Label scale barcodes (EAN-13, prefix 20-29)",
+        "# 前缀 + 商品码(PLU) + [价格校验位] + 重量或金额 + 校验位；plu_digits + value_digits (+1) = 10",
+        "# prefix + PLU + [price check digit] + weight or price + check digit",
+        "[scale]",
+        _commented(f"prefixes = {json.dumps(d['scale']['prefixes'])}", "条码前缀 / prefixes; [] = no scale"),
+        _commented("plu_digits = 5", "商品码位数 / PLU digits"),
+        _commented('value = "price"', "price = 金额(分) / price in fen; weight = 重量(克) / grams"),
+        _commented("value_digits = 5", "金额或重量位数 / value digits"),
+        _commented("price_check = false", "价格校验位 / price check digit"),
+        "",
         "# 小票 / Receipt",
         "[receipt]",
         _commented('header = ""', "票头 / header text"),

@@ -317,6 +317,9 @@ def test_probe_finds_what_the_printer_answers(virtual, tmp_path):
     assert report["suggested"]["confirm"] == "epson"
     vp.set_state("no-confirm")
     assert probe(str(vp.link), 115200)["suggested"]["confirm"] == "status"
+    vp.set_state("paper-out")
+    faulty = probe(str(vp.link), 115200)
+    assert faulty["error"] == "paper_out" and faulty["suggested"] == {}  # confirmation cannot be judged now
     vp.set_state("silent")
     silent = probe(str(vp.link), 115200)
     assert not silent["status_ok"] and silent["error"] == "no_answer" and silent["suggested"] == {}

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 import serial
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from printing.escpos_decode import next_command
 from printing.virtual import STATES, VirtualPrinter, VirtualPrinterError
 
 ESC_INIT = b"\x1b@"
@@ -172,6 +175,24 @@ def test_unknown_and_unused_commands_are_skipped_without_losing_text(vp, port):
            + gb("仍然可读") + b"\n" + CUT)
     port.write(job)
     assert receipt_text(vp) == "仍然可读\n"
+
+
+def test_without_chinese_mode_text_is_a_code_page(vp, port):
+    port.write(ESC_INIT + b"\x1c.Caf\x82 ? \x9c1.50\n" + CUT)  # cp437: e-acute, pound sign
+    assert receipt_text(vp) == "Café ? £1.50\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=120), st.binary(max_size=40))
+def test_any_bytes_decode_without_error_or_getting_stuck(junk, tail):
+    data = junk + b"\x1b@" + tail
+    i = 0
+    while i < len(data):
+        got = next_command(data, i)
+        if got is None:  # only an incomplete command at the end may wait for more bytes
+            break
+        assert got[1] > i
+        i = got[1]
 
 
 def test_long_lines_wrap_at_the_paper_width(tmp_path):

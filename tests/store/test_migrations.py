@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from store import migrations
-from store.db import close_database, db, open_database
+from store.db import close_database, open_database
 from store.models import ALL_MODELS, SchemaVersion
 
 

@@ -1,0 +1,254 @@
+"""Codes a till reads: EAN-13 / EAN-8 / UPC-A check digits, shop PLUs, scale labels.
+
+A label scale prints an EAN-13 starting with 20-29 that carries a PLU (the
+shop's short code for a weighed product) and either the weight in grams or
+the price in fen. Which digits mean what is a setting (``[scale]``), turned
+into ``ScaleLayout`` values by ``scale_layouts``. ``resolve_code`` is what
+the till calls for a scanned or typed code: catalogue barcode first, then
+the other spelling of a UPC-A, then a scale label.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+
+#: Lengths of numeric codes that end in a GS1 check digit (EAN-8, UPC-A, EAN-13, GTIN-14).
+CHECKED_LENGTHS = (8, 12, 13, 14)
+
+#: How many thousandths of its unit one gram is, by unit name; a weight label
+#: only fits products sold by weight.
+GRAMS_TO_MILLI = {
+    "kg": 1, "公斤": 1, "千克": 1,
+    "斤": 2,          # 500 g
+    "两": 20,         # 50 g
+    "g": 1000, "克": 1000,
+}
+
+
+class CodeError(ValueError):
+    """A code that cannot be sold as read; str() is one sentence a cashier understands."""
+
+
+# ---------------------------------------------------------------- check digits
+
+def gs1_check_digit(body: str) -> int:
+    """The GS1 check digit for ``body`` (the code without its last digit)."""
+    total = 0
+    for position, char in enumerate(reversed(body)):
+        digit = ord(char) - 48
+        total += digit * 3 if position % 2 == 0 else digit
+    return (10 - total % 10) % 10
+
+
+def has_check_digit(code: str) -> bool:
+    """True when ``code`` is all digits and as long as an EAN-8, UPC-A, EAN-13 or GTIN-14."""
+    return code.isascii() and code.isdigit() and len(code) in CHECKED_LENGTHS
+
+
+def check_digit_ok(code: str) -> bool:
+    """True when the last digit of an EAN-8 / UPC-A / EAN-13 / GTIN-14 is right."""
+    return has_check_digit(code) and gs1_check_digit(code[:-1]) == ord(code[-1]) - 48
+
+
+def check_digit_problem(code: str) -> Optional[str]:
+    """None if ``code`` is fine; else one sentence (no full stop) saying the check digit is wrong.
+
+    Codes that are not EAN/UPC shaped (PLUs, letters, other lengths) have no
+    check digit and are fine.
+    """
+    if not has_check_digit(code) or check_digit_ok(code):
+        return None
+    kind = {8: "EAN-8", 12: "UPC-A", 13: "EAN-13", 14: "GTIN-14"}[len(code)]
+    return (f"barcode {code} is not a valid {kind}: its last digit should be "
+            f"{gs1_check_digit(code[:-1])}, so it was probably mistyped")
+
+
+def with_check_digit(body: str) -> str:
+    """``body`` plus its GS1 check digit (for tests, demos and label printing)."""
+    return body + str(gs1_check_digit(body))
+
+
+def is_plu(code: str) -> bool:
+    """A shop PLU: a short numeric code (1 to 6 digits) typed by the cashier."""
+    return code.isascii() and code.isdigit() and 1 <= len(code) <= 6
+
+
+# ---------------------------------------------------------------- scale labels
+
+@dataclass(frozen=True)
+class ScaleLayout:
+    """Where a label scale puts the PLU and the weight or price inside an EAN-13.
+
+    EAN-13 = prefix (2) + PLU (plu_digits) + [price check digit] + value
+    (value_digits) + EAN check digit, so plu_digits + value_digits +
+    price_check == 10.
+    """
+
+    prefixes: Tuple[str, ...] = tuple(str(n) for n in range(20, 30))
+    plu_digits: int = 5
+    value: str = "price"        # "price" (fen) or "weight" (grams)
+    value_digits: int = 5
+    price_check: bool = False
+
+    def __post_init__(self) -> None:
+        if self.value not in ("price", "weight"):
+            raise ValueError("a scale layout value is 'price' or 'weight'")
+        if self.plu_digits + self.value_digits + int(self.price_check) != 10:
+            raise ValueError("plu_digits + value_digits (+1 with a price check digit) must be 10")
+
+    def matches(self, code: str) -> bool:
+        return len(code) == 13 and code.isascii() and code.isdigit() and code[:2] in self.prefixes
+
+
+class ScaleLabel(NamedTuple):
+    plu: str            # as printed, with leading zeros
+    value: str          # "price" or "weight"
+    amount: int         # fen for a price label, grams for a weight label
+
+
+def scale_layouts(settings: Any) -> List[ScaleLayout]:
+    """The scale layouts of a Settings value (its ``[scale]`` section); [] when none are set."""
+    section = getattr(settings, "scale", None)
+    if section is None:
+        section = (getattr(settings, "raw", None) or {}).get("scale") or {}
+    if not section or not section.get("prefixes"):
+        return []
+    return [ScaleLayout(
+        prefixes=tuple(str(p) for p in section["prefixes"]),
+        plu_digits=int(section.get("plu_digits", 5)),
+        value=str(section.get("value", "price")),
+        value_digits=int(section.get("value_digits", 5)),
+        price_check=bool(section.get("price_check", False)),
+    )]
+
+
+def price_check_digit(price: str) -> int:
+    """The GS1 price check digit of a 4- or 5-digit price (weighting factors 2-, 3, 5+, 5-)."""
+    if len(price) == 4:
+        digits = [ord(c) - 48 for c in price]
+        total = _W2M[digits[0]] + _W2M[digits[1]] + _W3[digits[2]] + _W5M[digits[3]]
+        return (total * 3) % 10
+    if len(price) == 5:
+        digits = [ord(c) - 48 for c in price]
+        total = (_W5P[digits[0]] + _W2M[digits[1]] + _W5M[digits[2]] + _W5P[digits[3]]
+                 + _W2M[digits[4]])
+        return _W5M_INVERSE[(10 - total % 10) % 10]
+    raise ValueError("a price check digit covers 4 or 5 digits")
+
+
+# GS1 General Specifications 7.9.5: weighting factor tables for the price check digit.
+_W2M = (0, 2, 4, 6, 8, 9, 1, 3, 5, 7)          # 2-
+_W3 = (0, 3, 6, 9, 2, 5, 8, 1, 4, 7)           # 3
+_W5P = (0, 5, 1, 6, 2, 7, 3, 8, 4, 9)          # 5+
+_W5M = (0, 5, 9, 4, 8, 3, 7, 2, 6, 1)          # 5-
+_W5M_INVERSE = tuple(_W5M.index(n) for n in range(10))
+
+
+def parse_scale_label(code: str, layouts: Sequence[ScaleLayout]) -> Optional[ScaleLabel]:
+    """Read a scale label: None if no layout matches the code; CodeError if one matches but the code is bad."""
+    code = (code or "").strip()
+    for layout in layouts:
+        if not layout.matches(code):
+            continue
+        if not check_digit_ok(code):
+            raise CodeError(f"Scale label {code} has a wrong check digit; scan it again or type the PLU.")
+        start = 2 + layout.plu_digits
+        plu = code[2:start]
+        if layout.price_check:
+            check, start = code[start], start + 1
+        value = code[start:start + layout.value_digits]
+        if layout.price_check and price_check_digit(value) != ord(check) - 48:
+            raise CodeError(f"Scale label {code} has a wrong price check digit; scan it again.")
+        return ScaleLabel(plu, layout.value, int(value))
+    return None
+
+
+# ---------------------------------------------------------------- the till's lookup
+
+class Resolved(NamedTuple):
+    """What a code adds to the basket: the product, a quantity, and a fixed amount from a price label."""
+
+    product: Any
+    qty_milli: int
+    amount_fen: Optional[int]  # the label's price; None: price x quantity
+
+
+def resolve_code(code: str, scale_layouts: Sequence[ScaleLayout] = (), find=None) -> Optional[Resolved]:
+    """The product a scanned or typed code stands for, with quantity and label price.
+
+    Order: the catalogue barcode (or PLU) as typed; the same item in its
+    other GS1 spelling (UPC-A 12 digits <-> EAN-13 with a leading 0); a
+    scale label (prefix 20-29, per ``scale_layouts``). Returns None for an
+    unknown code and raises CodeError (one sentence) for a code that was
+    misread or mistyped (bad check digit) or a scale label that does not fit
+    its product.
+    """
+    if find is None:
+        from store.sales import find_product as find
+    code = (code or "").strip()
+    if not code:
+        return None
+    product = find(code)
+    if product is not None:
+        return Resolved(product, 1000, None)
+    problem = check_digit_problem(code)
+    if problem:
+        raise CodeError(problem[0].upper() + problem[1:] + ".")
+    for other in _other_spellings(code):
+        product = find(other)
+        if product is not None:
+            return Resolved(product, 1000, None)
+    label = parse_scale_label(code, scale_layouts)
+    if label is None:
+        return None
+    product = _find_plu(label.plu, find)
+    if product is None:
+        raise CodeError(f"Scale label {code}: PLU {label.plu} is not in the catalogue.")
+    return _scale_line(code, product, label)
+
+
+def _other_spellings(code: str) -> Iterable[str]:
+    if code.isdigit():
+        if len(code) == 12:
+            yield "0" + code
+        elif len(code) == 13 and code.startswith("0"):
+            yield code[1:]
+
+
+def _find_plu(plu: str, find) -> Any:
+    short = plu.lstrip("0") or "0"
+    for candidate in dict.fromkeys((short, plu)):
+        product = find(candidate)
+        if product is not None:
+            return product
+    return None
+
+
+def _scale_line(code: str, product: Any, label: ScaleLabel) -> Resolved:
+    unit = (getattr(product, "unit", "") or "").strip().lower()
+    price = int(product.price_fen)
+    if label.value == "weight":
+        factor = GRAMS_TO_MILLI.get(unit)
+        if factor is None:
+            raise CodeError(f"Scale label {code} weighs {product.name}, which is sold by "
+                            f"{unit or 'the piece'}, not by weight; check its unit in the catalogue.")
+        if label.amount <= 0:
+            raise CodeError(f"Scale label {code} shows no weight; weigh the item again.")
+        return Resolved(product, label.amount * factor, None)
+    if label.amount <= 0:
+        raise CodeError(f"Scale label {code} shows no price; weigh the item again.")
+    # The label's price is what the customer pays; the quantity is derived for the receipt.
+    qty = (label.amount * 1000 + price // 2) // price if price > 0 else 1000
+    return Resolved(product, max(1, qty), label.amount)
+
+
+def make_scale_label(plu: str, amount: int, layout: ScaleLayout, prefix: Optional[str] = None) -> str:
+    """An EAN-13 a scale with ``layout`` would print (demo, tests)."""
+    prefix = prefix or layout.prefixes[0]
+    value = str(int(amount)).zfill(layout.value_digits)
+    if len(value) > layout.value_digits:
+        raise ValueError(f"{amount} does not fit in {layout.value_digits} digits")
+    body = prefix + str(plu).zfill(layout.plu_digits)
+    if layout.price_check:
+        body += str(price_check_digit(value))
+    return with_check_digit(body + value)

@@ -1,0 +1,120 @@
+"""Pinyin search keys for product names, computed once when a product is saved.
+
+``name_keys("可口可乐330ml")`` gives the full pinyin ``kekoukele330ml``, the
+initials ``kkkl3`` and, for names with polyphonic characters, the other
+plausible initials (``行`` reads xing or hang). Everything is lowercase ASCII
+so the search can use plain index range scans.
+
+pypinyin spends most of its time converting each word's readings; product
+names share words (brands, 可乐, 矿泉水), so readings are cached per word,
+which makes a 100,000-row import several times faster than calling
+``lazy_pinyin`` per name, with the same result.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from typing import Dict, List, NamedTuple, Tuple
+
+PINYIN_MAX = 255
+INITIALS_MAX = 100
+#: At most this many alternative initials per name (polyphones multiply).
+ALTERNATIVES_MAX = 4
+
+_WORD = re.compile(r"[0-9a-z]+")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+class NameKeys(NamedTuple):
+    pinyin: str
+    initials: str
+    alternatives: Tuple[str, ...]  # other initials readings, never the default one
+
+
+_word_cache: Dict[str, Tuple[str, ...]] = {}
+_char_initials: Dict[str, Tuple[str, ...]] = {}
+_CACHE_MAX = 200_000
+
+
+def _segments(name: str) -> List[str]:
+    try:
+        from pypinyin.seg.simpleseg import seg
+    except ImportError:  # an older or newer pypinyin: one segment, no cache benefit
+        return [name]
+    return list(seg(name))
+
+
+def _readings(word: str) -> Tuple[str, ...]:
+    """Toneless default readings of a Han word (phrase-aware), cached."""
+    cached = _word_cache.get(word)
+    if cached is None:
+        from pypinyin import lazy_pinyin
+
+        cached = tuple(s.lower() for s in lazy_pinyin(word))
+        if len(_word_cache) >= _CACHE_MAX:
+            _word_cache.clear()
+        _word_cache[word] = cached
+    return cached
+
+
+def _initials_of(char: str) -> Tuple[str, ...]:
+    """Every distinct initial letter a Han character can be read with."""
+    cached = _char_initials.get(char)
+    if cached is None:
+        from pypinyin.pinyin_dict import pinyin_dict
+
+        letters = []
+        for reading in pinyin_dict.get(ord(char), "").split(","):
+            plain = unicodedata.normalize("NFKD", reading)
+            first = next((c for c in plain if "a" <= c <= "z"), "")
+            if first and first not in letters:
+                letters.append(first)
+        cached = _char_initials[char] = tuple(letters)
+    return cached
+
+
+def name_keys(name: str) -> NameKeys:
+    """Full pinyin, initials and alternative initials of a product name (lowercase ASCII)."""
+    text = unicodedata.normalize("NFKC", name or "").lower()
+    syllables: List[str] = []
+    choices: List[Tuple[str, ...]] = []  # initials per syllable, default first
+    for segment in _segments(text):
+        if _HAN.match(segment):
+            readings = _readings(segment)
+            if len(segment) == 1 and len(readings) == 1:
+                # A lone character is where pypinyin guesses; a phrase it found in
+                # its dictionary (银行, 重庆) is read right, so only lone ones vary.
+                first = readings[0][:1]
+                syllables.append(readings[0])
+                choices.append((first,) + tuple(i for i in _initials_of(segment) if i != first))
+                continue
+            for reading in readings:
+                syllables.append(reading)
+                choices.append((reading[:1],))
+            continue
+        for word in _WORD.findall(segment):
+            syllables.append(word)
+            choices.append((word[0],))
+    pinyin = "".join(s for s in syllables if s.isascii())[:PINYIN_MAX]
+    initials = "".join(c[0] for c in choices if c[0].isascii())[:INITIALS_MAX]
+    return NameKeys(pinyin, initials, _alternatives(choices, initials))
+
+
+def _alternatives(choices: List[Tuple[str, ...]], default: str) -> Tuple[str, ...]:
+    if all(len(c) == 1 for c in choices):
+        return ()
+    found: List[str] = []
+    for combo in itertools.product(*choices):
+        key = "".join(combo)[:INITIALS_MAX]
+        if key != default and key.isascii() and key not in found:
+            found.append(key)
+            if len(found) >= ALTERNATIVES_MAX:
+                break
+    return tuple(found)
+
+
+def search_key(text: str) -> str:
+    """What a cashier typed, as a pinyin / initials key: lowercase ASCII letters and digits only."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    return "".join(_WORD.findall(text))
