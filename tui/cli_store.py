@@ -27,9 +27,9 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing settings file")
     p.set_defaults(handler=cmd_init)
 
-    products = _add(sub, "products", None, "add, import and list products")
+    products = _add(sub, "products", None, "add, import, export, search and list products")
     actions = products.add_subparsers(dest="action", metavar="ACTION")
-    products.set_defaults(handler=_choose(products, "add, import or list"))
+    products.set_defaults(handler=_choose(products, "add, import, export, list, search, price or history"))
     p = _add(actions, "add", common, "add one product")
     p.add_argument("--barcode", required=True, help="barcode or PLU code")
     p.add_argument("--name", required=True, help="product name")
@@ -37,8 +37,32 @@ def register(sub) -> None:
     p.add_argument("--unit", default="", help="unit, e.g. 个, 瓶, kg")
     p.set_defaults(handler=cmd_products_add)
     p = _add(actions, "import", common, "import products from a CSV file, all or nothing")
-    p.add_argument("file", metavar="FILE.csv", help="UTF-8 CSV with header barcode,name,price[,unit]; price in yuan")
+    p.add_argument("file", metavar="FILE.csv",
+                   help="CSV (UTF-8, UTF-8 with BOM or GBK) with header barcode,name,price[,unit][,active] "
+                        "(or 条码,品名,售价,单位); price in yuan; existing barcodes are updated")
+    p.add_argument("--keep-going", action="store_true",
+                   help="import the good rows even if some are bad (bad rows are listed, exit 1)")
+    p.add_argument("--by", metavar="NAME", help="who changes the prices (default: your login name)")
     p.set_defaults(handler=cmd_products_import)
+    p = _add(actions, "export", common, "write every product as CSV that products import reads back")
+    p.add_argument("file", metavar="FILE", nargs="?", default="-", help="CSV file to write, - for stdout (default)")
+    p.add_argument("--encoding", choices=("utf-8", "gbk"), default="utf-8",
+                   help="utf-8 (a file gets a BOM, for Excel) or gbk (GB18030)")
+    p.set_defaults(handler=cmd_products_export)
+    p = _add(actions, "search", common, "find products as the till's search popup does")
+    p.add_argument("text", help="part of the name, pinyin (kekou), initials (kkkl) or the start of a code")
+    p.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_products_search)
+    p = _add(actions, "price", common, "change the price of one product (recorded with who and when)")
+    p.add_argument("barcode", help="barcode or PLU")
+    p.add_argument("price", metavar="YUAN", help="new price in yuan, e.g. 3.50")
+    p.add_argument("--by", metavar="NAME", help="who changes the price (default: your login name)")
+    p.set_defaults(handler=cmd_products_price)
+    p = _add(actions, "history", common, "list the price changes of one product")
+    p.add_argument("barcode", help="barcode or PLU")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_products_history)
     p = _add(actions, "list", common, "list products")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_products_list)
@@ -260,11 +284,11 @@ def cmd_products_add(args: argparse.Namespace) -> int:
         raise _error(f"--price {args.price!r} is not an amount in yuan like 3.50")
 
     def body(settings) -> int:
-        from store import queries
+        from store import catalogue
 
         try:
-            product = queries.add_product(barcode=args.barcode, name=args.name, price_fen=price_fen, unit=args.unit)
-        except queries.ProductError as exc:
+            product = catalogue.add_product(barcode=args.barcode, name=args.name, price_fen=price_fen, unit=args.unit)
+        except catalogue.CatalogueError as exc:
             raise _error(_sentence(exc))
         print(f"added {product['barcode']} {product['name']} {product['price']}")
         return 0
@@ -279,89 +303,208 @@ def _sentence(exc: BaseException) -> str:
 
 
 def cmd_products_import(args: argparse.Namespace) -> int:
+    """Check every row, then import all of them in one transaction (or only the good ones)."""
     settings = _settings(args)
     path = Path(args.file).expanduser()
-    rows, broken = read_products_csv(path)
-    if not rows and not broken:
-        raise _error(f"{path} has no product rows; nothing imported")
+    data = _read_file(path)
 
     def body(settings) -> int:
-        from store import queries
+        from store import catalogue
 
-        # Rows the CSV reader could not split go in as None: the store then
-        # reports them with the others and imports nothing.
-        items = rows + [(line_no, None) for line_no in broken]
-        items.sort(key=lambda item: item[0])
-        report = queries.import_products(items)
-        if report.errors:
-            problems = [(line_no, broken.get(line_no) or _sentence(reason)) for line_no, reason in report.errors]
-            for line_no, reason in sorted(problems):
-                print(f"chaoying: {path} line {line_no}: {reason}", file=sys.stderr)
-            count = len(problems)
-            raise _error(f"nothing imported: {count} bad row{'s' if count != 1 else ''} in {path}")
-        print(f"imported {report.added + report.updated} products from {path}: "
-              f"{report.added} added, {report.updated} updated")
+        progress = ImportProgress(sys.stderr)
+        try:
+            result = catalogue.import_file(data, keep_going=args.keep_going, changed_by=_who(args),
+                                           progress=progress)
+        except catalogue.CatalogueError as exc:
+            raise _error(f"{path}: {_one_line(exc)}")
+        finally:
+            progress.close()
+        for line_no, reason in result.errors:
+            print(f"chaoying: {path} line {line_no}: {reason}", file=sys.stderr)
+        bad = len(result.errors)
+        rows = f"{bad} bad row{'s' if bad != 1 else ''}"
+        if not result.imported:
+            raise _error(f"nothing imported: {rows} in {path}")
+        imported = result.added + result.updated
+        if imported == 0 and bad == 0:
+            raise _error(f"{path} has no product rows; nothing imported")
+        note = f", {result.price_changes} price changes" if result.price_changes else ""
+        skipped = f"; ignored columns: {', '.join(result.ignored_columns)}" if result.ignored_columns else ""
+        print(f"imported {imported} products from {path} ({result.encoding}): "
+              f"{result.added} added, {result.updated} updated{note}{skipped}")
+        if bad:
+            raise _error(f"{rows} in {path} not imported (--keep-going)", 1)
         return 0
 
     return _run(args, body, settings)
 
 
-CSV_COLUMNS = ("barcode", "name", "price", "unit")
-
-
-def read_products_csv(path: Path) -> Tuple[List[Tuple[int, Dict[str, str]]], Dict[int, str]]:
-    """(line_no, row) for each CSV record, and {line_no: reason} for records that cannot be split.
-
-    UTF-8 with or without BOM; header barcode,name,price[,unit]; blank lines
-    are skipped. Values are checked by the store, not here.
-    """
-    import csv
-    import io
-
+def _read_file(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise _error(f"{path} does not exist")
     except IsADirectoryError:
         raise _error(f"{path} is a folder, not a CSV file")
     except OSError as exc:
         raise _error(f"cannot read {path}: {exc.strerror or exc}")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise _error(f"{path} line {line}: not UTF-8 text (save the file as CSV UTF-8)")
 
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise _error(f"{path} is empty; it needs the header barcode,name,price[,unit]")
-    except csv.Error as exc:
-        raise _error(f"{path} line 1: {_one_line(exc)}")
-    columns = [h.strip().lower() for h in header]
-    if (any(c not in CSV_COLUMNS for c in columns) or any(c not in columns for c in CSV_COLUMNS[:3])
-            or len(set(columns)) != len(columns)):
-        raise _error(f"{path} line 1: the header must be barcode,name,price[,unit], not {','.join(header)!r}")
 
-    rows: List[Tuple[int, Dict[str, str]]] = []
-    broken: Dict[int, str] = {}
-    while True:
-        line_no = reader.line_num + 1
+def _who(args: argparse.Namespace) -> str:
+    if getattr(args, "by", None):
+        return args.by
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (a container without passwd entry)
+        return ""
+
+
+class ImportProgress:
+    """A progress bar on a terminal, a few percentages otherwise, silence for small files."""
+
+    def __init__(self, stream, min_rows: int = 10_000, interval: float = 0.1) -> None:
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.min_rows = min_rows
+        self.interval = interval
+        self.last_time = 0.0
+        self.last_step = -1
+        self.drawn = False
+
+    def __call__(self, done: int, total: int, phase: str) -> None:
+        import time
+
+        if total < self.min_rows:
+            return
+        percent = done * 100 // total
+        if self.tty:
+            now = time.monotonic()
+            if done < total and now - self.last_time < self.interval:
+                return
+            self.last_time = now
+            filled = percent * 30 // 100
+            self.stream.write(f"\rimporting [{'#' * filled}{'.' * (30 - filled)}] {percent:3d}%  "
+                              f"{done:,}/{total:,} rows")
+            self.drawn = True
+        else:
+            step = percent // 25
+            if step == self.last_step:
+                return
+            self.last_step = step
+            self.stream.write(f"importing: {percent}%\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.drawn = False
+
+
+def cmd_products_export(args: argparse.Namespace) -> int:
+    """CSV of every product (inactive ones too), as products import reads it."""
+    settings = _settings(args)
+    to_stdout = args.file == "-"
+    encoding = "gb18030" if args.encoding == "gbk" else ("utf-8" if to_stdout else "utf-8-sig")
+
+    def body(settings) -> int:
+        import io
+
+        from store import catalogue
+
+        if to_stdout:
+            out = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="", write_through=True)
+            try:
+                catalogue.export_csv(out)
+            finally:
+                out.detach()
+            return 0
+        path = Path(args.file).expanduser()
+        import tempfile
+
         try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            broken[line_no] = _one_line(exc)
-            break
-        if not any(c.strip() for c in cells):
-            continue  # a blank line is not a row
-        if len(cells) != len(columns):
-            broken[line_no] = f"{len(cells)} fields where the header has {len(columns)} ({','.join(columns)})"
-            continue
-        rows.append((line_no, dict(zip(columns, cells))))
-    return rows, broken
+            fd, tmp = tempfile.mkstemp(prefix=".chaoying-", suffix=".csv", dir=str(path.parent.resolve()))
+        except OSError as exc:
+            raise _error(f"cannot write {path}: {exc.strerror or exc}", 1)
+        try:
+            with open(fd, "w", encoding=encoding, newline="") as handle:
+                count = catalogue.export_csv(handle)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        print(f"exported {count} products to {path} ({args.encoding})")
+        return 0
+
+    return _run(args, body, settings)
+
+
+def cmd_products_search(args: argparse.Namespace) -> int:
+    def body(settings) -> int:
+        from store import catalogue
+
+        found = catalogue.search_products(args.text, limit=max(1, args.limit))
+        if args.json:
+            _print_json(found)
+        elif not found:
+            print(f"no products match {args.text!r}")
+        else:
+            _print_table(["barcode", "name", "price", "unit"],
+                         [[p["barcode"], p["name"], p["price"], p["unit"]] for p in found], right=(2,))
+        return 0
+
+    return _run(args, body)
+
+
+def cmd_products_price(args: argparse.Namespace) -> int:
+    from store.money import format_yuan, parse_yuan
+
+    settings = _settings(args)
+    try:
+        price_fen = parse_yuan(args.price)
+    except ValueError:
+        raise _error(f"price {args.price!r} is not an amount in yuan like 3.50")
+
+    def body(settings) -> int:
+        from store import catalogue
+
+        try:
+            old, new = catalogue.set_price(args.barcode, price_fen, changed_by=_who(args))
+        except catalogue.CatalogueError as exc:
+            raise _error(_sentence(exc))
+        if old == new:
+            print(f"{args.barcode} already costs {format_yuan(new)}; nothing changed")
+        else:
+            print(f"{args.barcode}: {format_yuan(old)} -> {format_yuan(new)}")
+        return 0
+
+    return _run(args, body, settings)
+
+
+def cmd_products_history(args: argparse.Namespace) -> int:
+    def body(settings) -> int:
+        from store import catalogue
+        from store.models import Product
+
+        if not Product.select().where(Product.barcode == args.barcode).exists():
+            raise _error(f"no product has barcode {args.barcode}")
+        changes = catalogue.price_history(args.barcode)
+        if args.json:
+            _print_json(changes)
+        elif not changes:
+            print(f"no price changes for {args.barcode}")
+        else:
+            _print_table(["changed at", "by", "from", "old", "new"],
+                         [[c["changed_at"] or "", c["changed_by"], c["source"], c["old_price"], c["new_price"]]
+                          for c in changes], right=(3, 4))
+        return 0
+
+    return _run(args, body)
 
 
 def cmd_products_list(args: argparse.Namespace) -> int:

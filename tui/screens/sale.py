@@ -32,6 +32,12 @@ def parse_entry(text: str) -> Tuple[int, str]:
 class SuccessPanel(Vertical):
     """After a sale: amount, big change, receipt number and receipt status."""
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.sale_id: Optional[int] = None
+        self.amount = self.change = self.number = ""
+        self.status: Tuple[str, str, str] = ("pending", "", "")
+
     def compose(self) -> ComposeResult:
         yield Static(t("done.title"), id="done-title")
         yield Static("", id="done-amount")
@@ -42,18 +48,29 @@ class SuccessPanel(Vertical):
         yield Static("", id="done-status")
         yield Static(t("done.next"), id="done-next")
 
+    def on_mount(self) -> None:
+        self._show()
+
     def show_sale(self, sale: Any, paid_fen: int) -> None:
         from store.money import format_yuan
         from store.sales import format_receipt_no
 
         self.sale_id = sale.id
-        self.query_one("#done-amount", Static).update(t("done.amount", amount=format_yuan(paid_fen)))
-        self.query_one("#done-change", Digits).update(format_yuan(sale.change_fen))
-        self.query_one("#done-number", Static).update(
-            t("done.receipt_no", number=format_receipt_no(sale.till_id, sale.receipt_no)))
+        self.amount = t("done.amount", amount=format_yuan(paid_fen))
+        self.change = format_yuan(sale.change_fen)
+        self.number = t("done.receipt_no", number=format_receipt_no(sale.till_id, sale.receipt_no))
         self.set_status("pending")
 
     def set_status(self, state: str, reason: str = "", warning: str = "") -> None:
+        self.status = (state, reason, warning)
+        if self.is_mounted:
+            self._show()
+
+    def _show(self) -> None:
+        state, reason, warning = self.status
+        self.query_one("#done-amount", Static).update(self.amount)
+        self.query_one("#done-change", Digits).update(self.change or "0.00")
+        self.query_one("#done-number", Static).update(self.number)
         text = t("status.failed", reason=reason) if state == "failed" else t(f"status.{state}")
         if warning == "paper_near_end":
             text += "  " + t("status.near_end")
@@ -71,11 +88,18 @@ class SaleScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        from store.sales import Basket
-
-        self.basket = Basket()
+        self._basket: Optional[Any] = None
         self.tender: Optional[Any] = None
         self.last_sale_id: Optional[int] = None
+
+    @property
+    def basket(self) -> Any:
+        """The store Basket being rung up (created at first use: a faster start)."""
+        if self._basket is None:
+            from store.sales import Basket
+
+            self._basket = Basket()
+        return self._basket
 
     def compose(self) -> ComposeResult:
         yield TopBar(id="topbar")
@@ -83,7 +107,7 @@ class SaleScreen(Screen):
         yield Static("", id="message")
         with ContentSwitcher(initial="basket", id="main"):
             yield DataTable(id="basket", cursor_type="row", zebra_stripes=True)
-            yield SuccessPanel(id="done")
+            # the success panel is mounted after the first sale: a faster start
         with Horizontal(id="totalbar"):
             yield Static("", id="items")
             yield Static(t("sale.total"), id="total-label")
@@ -98,7 +122,7 @@ class SaleScreen(Screen):
         table.add_column(Text(t("sale.col.qty"), justify="right"), width=7, key="qty")
         table.add_column(Text(t("sale.col.price"), justify="right"), width=9, key="price")
         table.add_column(Text(t("sale.col.amount"), justify="right"), width=10, key="amount")
-        self.refresh_basket()
+        self.query_one("#items", Static).update(t("sale.empty"))
 
     # ------------------------------------------------------------ entry
 
@@ -154,6 +178,14 @@ class SaleScreen(Screen):
             switcher.current = "basket"
             self.last_sale_id = None
             self.refresh_basket()
+
+    def success_panel(self) -> "SuccessPanel":
+        panels = self.query("#done")
+        if panels:
+            return panels.first(SuccessPanel)
+        panel = SuccessPanel(id="done")
+        self.query_one("#main", ContentSwitcher).mount(panel)
+        return panel
 
     def refresh_basket(self, select: Optional[int] = None) -> None:
         from store.money import format_qty, format_yuan
@@ -222,10 +254,10 @@ class SaleScreen(Screen):
         if sale is None:  # back to the basket; the tender keeps its payments for F12
             return
         tender = self.tender
-        self.basket = Basket()
+        self._basket = Basket()
         self.tender = None
         self.last_sale_id = sale.id
-        self.query_one("#done", SuccessPanel).show_sale(sale, tender.paid_fen if tender else sale.total_fen)
+        self.success_panel().show_sale(sale, tender.paid_fen if tender else sale.total_fen)
         self.query_one("#main", ContentSwitcher).current = "done"
         self.query_one("#total", Digits).update(_yuan(sale.total_fen))
         self.query_one("#items", Static).update("")
@@ -236,7 +268,7 @@ class SaleScreen(Screen):
     def receipt_status(self, sale_id: int, state: str, reason: str = "", warning: str = "") -> None:
         """The printer worker reported on a sale; update the success panel if it is shown."""
         if sale_id == self.last_sale_id:
-            self.query_one("#done", SuccessPanel).set_status(state, reason, warning)
+            self.success_panel().set_status(state, reason, warning)
         elif warning == "paper_near_end":
             self.say(t("status.near_end"), error=True)
 
