@@ -298,7 +298,9 @@ def _check_scale(scale: dict, path: Path, text: str) -> None:
     """The PLU, the value and the price check digit must fill the 10 digits between prefix and check digit."""
     used = scale["plu_digits"] + scale["value_digits"] + (1 if scale["price_check"] else 0)
     if used != 10:
-        line = _line_of(text, "scale", "value_digits") or _line_of(text, "scale", "plu_digits")
+        written = {key: number for number, sec, key in _scan(text) if sec == "scale" and key}
+        line = next((written[k] for k in ("value_digits", "plu_digits", "price_check") if k in written),
+                    _line_of(text, "scale", None))
         check = " + 1 for the price check digit" if scale["price_check"] else ""
         raise _error(path, line, "scale.value_digits",
                      f"[scale] plu_digits ({scale['plu_digits']}) + value_digits ({scale['value_digits']}){check} "
