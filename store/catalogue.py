@@ -35,7 +35,7 @@ log = logging.getLogger("chaoying.store.catalogue")
 #: Progress callback: (rows done, rows in all, phase "check" | "write").
 Progress = Callable[[int, int, str], None]
 
-BATCH = 500
+BATCH = 900  # rows per upsert batch; IN lists stay under old SQLite's 999 variables
 NAME_MAX = 100
 UNIT_MAX = 10
 BARCODE_MAX = 32
@@ -232,10 +232,12 @@ def _one_line(exc: BaseException) -> str:
 
 # ---------------------------------------------------------------- search keys
 
-def product_keys(name: str) -> List[Tuple[str, str]]:
+def product_keys(name: str, alternatives: Optional[Sequence[str]] = None) -> List[Tuple[str, str]]:
     """(kind, key) rows of ``product_key`` for a name: "n" name grams, "i" other initials."""
     keys: List[Tuple[str, str]] = [("n", gram) for gram in name_grams(name)]
-    keys.extend(("i", alternative) for alternative in name_keys(name).alternatives)
+    if alternatives is None:
+        alternatives = name_keys(name).alternatives
+    keys.extend(("i", alternative) for alternative in alternatives)
     return keys
 
 
@@ -271,7 +273,7 @@ def _upsert_sql(database) -> str:
 
 
 def _key_sql(database) -> str:
-    from store.catalogue_models import ProductKey
+    from store.models import ProductKey
 
     with database.bind_ctx([ProductKey]):
         query = ProductKey.insert(kind="", key="", product=0).on_conflict_ignore()
@@ -327,7 +329,7 @@ def import_products(rows: Sequence[ProductRow], changed_by: str = "", source: st
 
 def _write_batch(database, batch: Sequence[ProductRow], upsert: str, keyed: bool,
                  changed_by: str, source: str, counts: ImportCounts) -> None:
-    from store.catalogue_models import PriceChange
+    from store.models import PriceChange
 
     barcodes = [row.barcode for row in batch]
     existing = {
@@ -339,9 +341,11 @@ def _write_batch(database, batch: Sequence[ProductRow], upsert: str, keyed: bool
     values = []
     renamed: List[int] = []
     changes = []
+    alternatives: Dict[str, Tuple[str, ...]] = {}
     at = now()
     for row in batch:
         keys = name_keys(row.name)
+        alternatives[row.barcode] = keys.alternatives
         values.append((row.barcode, row.name, row.price_fen, row.unit, row.active, keys.pinyin, keys.initials))
         old = existing.get(row.barcode)
         if old is None:
@@ -363,24 +367,26 @@ def _write_batch(database, batch: Sequence[ProductRow], upsert: str, keyed: bool
     ids = dict(Product.select(Product.barcode, Product.id).where(Product.barcode.in_(new)).tuples()) if new else {}
     ids.update((barcode, old[0]) for barcode, old in existing.items() if old[0] in set(renamed))
     if renamed:
-        from store.catalogue_models import ProductKey
+        from store.models import ProductKey
 
         ProductKey.delete().where(ProductKey.product.in_(renamed)).execute()
     key_rows = [(kind, key, ids[row.barcode]) for row in batch if row.barcode in ids
-                for kind, key in product_keys(row.name)]
+                for kind, key in product_keys(row.name, alternatives[row.barcode])]
     _execute_many(database, _key_sql(database), key_rows)
 
 
-def index_product(product_id: int, name: str) -> None:
-    """(Re)write the search keys of one product, e.g. after ``store.queries.add_product``."""
+def index_products(products: Sequence[Tuple[int, str]]) -> None:
+    """(Re)write the search keys of (product id, name) pairs, e.g. from ``store.queries.add_product``."""
     database = db.obj
-    if not has_keys_table(database):
+    if not products or not has_keys_table(database):
         return
-    from store.catalogue_models import ProductKey
+    from store.models import ProductKey
 
     with database.atomic():
-        ProductKey.delete().where(ProductKey.product == product_id).execute()
-        _execute_many(database, _key_sql(database), [(k, v, product_id) for k, v in product_keys(name)])
+        for chunk in iter_chunks([product_id for product_id, _ in products]):
+            ProductKey.delete().where(ProductKey.product.in_(list(chunk))).execute()
+        _execute_many(database, _key_sql(database),
+                      [(k, v, product_id) for product_id, name in products for k, v in product_keys(name)])
 
 
 def reindex() -> int:
@@ -392,7 +398,7 @@ def reindex() -> int:
             keys = name_keys(name)
             Product.update(pinyin=keys.pinyin, initials=keys.initials).where(Product.id == product_id).execute()
         if has_keys_table(database):
-            from store.catalogue_models import ProductKey
+            from store.models import ProductKey
 
             ProductKey.delete().execute()
             _execute_many(database, _key_sql(database),
@@ -408,19 +414,15 @@ def add_product(barcode: str, name: str, price_fen: int, unit: str = "") -> Dict
     from store import queries
 
     try:
-        product = queries.add_product(barcode=barcode, name=name, price_fen=price_fen, unit=unit)
+        # queries.add_product stores the pinyin keys and calls index_products
+        return queries.add_product(barcode=barcode, name=name, price_fen=price_fen, unit=unit)
     except queries.ProductError as exc:
         raise CatalogueError(str(exc)) from None
-    keys = name_keys(product["name"])
-    with write_transaction():
-        Product.update(pinyin=keys.pinyin, initials=keys.initials).where(Product.id == product["id"]).execute()
-        index_product(product["id"], product["name"])
-    return product
 
 
 def set_price(barcode: str, price_fen: int, changed_by: str = "", source: str = "cli") -> Tuple[int, int]:
     """Change one product's price and record who and when; (old, new) in fen."""
-    from store.catalogue_models import PriceChange
+    from store.models import PriceChange
 
     with write_transaction():
         product = Product.get_or_none(Product.barcode == barcode)
@@ -436,7 +438,7 @@ def set_price(barcode: str, price_fen: int, changed_by: str = "", source: str = 
 
 def price_history(barcode: str) -> List[Dict[str, Any]]:
     """Price changes of one product, oldest first."""
-    from store.catalogue_models import PriceChange
+    from store.models import PriceChange
 
     query = (PriceChange.select(PriceChange).join(Product)
              .where(Product.barcode == barcode).order_by(PriceChange.id))
@@ -550,7 +552,7 @@ def search_products(text: str, limit: int = 20) -> List[Dict[str, Any]]:
 
 
 def _key_query(kind: str, key: str, sqlite: bool, exact: bool, extra=None):
-    from store.catalogue_models import ProductKey
+    from store.models import ProductKey
 
     match = (ProductKey.key == key) if exact else _starts(ProductKey.key, key, sqlite)
     where = (ProductKey.kind == kind) & match & (Product.active == True)  # noqa: E712

@@ -12,6 +12,8 @@ import peewee
 from peewee import BigIntegerField, CharField, CompositeKey, DateTimeField, ForeignKeyField, Model
 from playhouse.migrate import SchemaMigrator, migrate
 
+from store.db import is_sqlite
+
 
 def create_catalogue_tables(database: peewee.Database, migrator: SchemaMigrator) -> None:
     """product_key (search keys), price_change, an index on product.pinyin; keys for existing products."""
@@ -34,7 +36,8 @@ def create_catalogue_tables(database: peewee.Database, migrator: SchemaMigrator)
         class Meta:
             table_name = "product_key"
             primary_key = CompositeKey("kind", "key", "product")
-            without_rowid = True
+            # SQLite: the primary key IS the table, no second copy in a rowid table
+            without_rowid = is_sqlite(database)
 
     class PriceChange(Base):
         product = ForeignKeyField(Product, on_delete="CASCADE")

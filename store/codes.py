@@ -184,7 +184,7 @@ def resolve_code(code: str, scale_layouts: Sequence[ScaleLayout] = (), find=None
     its product.
     """
     if find is None:
-        from store.sales import find_product as find
+        from store.catalogue import find_active as find  # store.sales.find_product, without query building
     code = (code or "").strip()
     if not code:
         return None

@@ -29,6 +29,7 @@ from peewee import (
 )
 from playhouse.migrate import SchemaMigrator
 
+from store.catalogue_migration import create_catalogue_tables
 from store.db import is_sqlite
 
 log = logging.getLogger("chaoying.store.migrations")
@@ -143,6 +144,7 @@ MigrationFn = Callable[[peewee.Database, SchemaMigrator], None]
 
 MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (1, "create tables", _m001_create_tables),
+    (2, "catalogue: search keys, price changes, pinyin index", create_catalogue_tables),
 ]
 
 LATEST = MIGRATIONS[-1][0]

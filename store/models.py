@@ -11,6 +11,7 @@ from peewee import (
     BigIntegerField,
     BooleanField,
     CharField,
+    CompositeKey,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
@@ -162,6 +163,37 @@ class Event(BaseModel):
     detail = TextField(default="")
 
 
+class ProductKey(BaseModel):
+    """A search key of a product: a name gram (kind "n") or other initials of a polyphone name (kind "i").
+
+    The primary key (kind, key, product) is the search index: a prefix of
+    ``key`` is one range scan (store.catalogue). On SQLite the migration
+    creates the table WITHOUT ROWID.
+    """
+
+    kind = CharField(max_length=1)
+    key = CharField(max_length=100)
+    product = ForeignKeyField(Product, on_delete="CASCADE", column_name="product_id")
+
+    class Meta:
+        table_name = "product_key"
+        primary_key = CompositeKey("kind", "key", "product")
+
+
+class PriceChange(BaseModel):
+    """One change of a product's price: old and new price, who, when, and from where."""
+
+    product = ForeignKeyField(Product, on_delete="CASCADE", backref="price_changes")
+    old_price_fen = BigIntegerField()
+    new_price_fen = BigIntegerField()
+    changed_at = DateTimeField(default=now, index=True)
+    changed_by = CharField(max_length=50, default="")
+    source = CharField(max_length=16, default="")  # import | cli | till
+
+    class Meta:
+        table_name = "price_change"
+
+
 ALL_MODELS = (
     SchemaVersion,
     Product,
@@ -173,4 +205,6 @@ ALL_MODELS = (
     ReceiptOutcome,
     PrintAttempt,
     Event,
+    ProductKey,
+    PriceChange,
 )

@@ -23,7 +23,6 @@ INITIALS_MAX = 100
 ALTERNATIVES_MAX = 4
 
 _WORD = re.compile(r"[0-9a-z]+")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 class NameKeys(NamedTuple):
@@ -79,26 +78,47 @@ def name_keys(name: str) -> NameKeys:
     text = unicodedata.normalize("NFKC", name or "").lower()
     syllables: List[str] = []
     choices: List[Tuple[str, ...]] = []  # initials per syllable, default first
-    for segment in _segments(text):
-        if _HAN.match(segment):
-            readings = _readings(segment)
-            if len(segment) == 1 and len(readings) == 1:
-                # A lone character is where pypinyin guesses; a phrase it found in
-                # its dictionary (银行, 重庆) is read right, so only lone ones vary.
-                first = readings[0][:1]
-                syllables.append(readings[0])
-                choices.append((first,) + tuple(i for i in _initials_of(segment) if i != first))
-                continue
-            for reading in readings:
-                syllables.append(reading)
-                choices.append((reading[:1],))
+    for index, part in enumerate(_HAN_RUN.split(text)):
+        if index % 2:
+            run_syllables, run_choices = _han_run(part)
+            syllables.extend(run_syllables)
+            choices.extend(run_choices)
             continue
-        for word in _WORD.findall(segment):
+        for word in _WORD.findall(part):
             syllables.append(word)
             choices.append((word[0],))
-    pinyin = "".join(s for s in syllables if s.isascii())[:PINYIN_MAX]
-    initials = "".join(c[0] for c in choices if c[0].isascii())[:INITIALS_MAX]
+    pinyin = "".join(syllables)[:PINYIN_MAX]
+    initials = "".join(c[0] for c in choices)[:INITIALS_MAX]
     return NameKeys(pinyin, initials, _alternatives(choices, initials))
+
+
+_HAN_RUN = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)")
+_run_cache: Dict[str, Tuple[Tuple[str, ...], Tuple[Tuple[str, ...], ...]]] = {}
+
+
+def _han_run(run: str) -> Tuple[Tuple[str, ...], Tuple[Tuple[str, ...], ...]]:
+    """Syllables and initials choices of a run of Han characters, cached (brands and words repeat)."""
+    cached = _run_cache.get(run)
+    if cached is not None:
+        return cached
+    syllables: List[str] = []
+    choices: List[Tuple[str, ...]] = []
+    for segment in _segments(run):
+        readings = [r for r in _readings(segment) if r.isascii() and r.isalpha()]
+        if len(segment) == 1 and len(readings) == 1:
+            # A lone character is where pypinyin guesses; a phrase it found in
+            # its dictionary (银行, 重庆) is read right, so only lone ones vary.
+            first = readings[0][:1]
+            syllables.append(readings[0])
+            choices.append((first,) + tuple(i for i in _initials_of(segment) if i != first))
+            continue
+        for reading in readings:
+            syllables.append(reading)
+            choices.append((reading[:1],))
+    if len(_run_cache) >= _CACHE_MAX:
+        _run_cache.clear()
+    cached = _run_cache[run] = (tuple(syllables), tuple(choices))
+    return cached
 
 
 def _alternatives(choices: List[Tuple[str, ...]], default: str) -> Tuple[str, ...]:

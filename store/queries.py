@@ -206,35 +206,20 @@ def list_products(include_inactive: bool = False) -> List[Dict[str, Any]]:
 
 
 def search_products(text: str, limit: int = 20) -> List[Dict[str, Any]]:
-    """Active products whose barcode starts with, or name / pinyin initials contain, ``text``."""
-    text = (text or "").strip()
-    if not text:
-        return []
-    query = (
-        Product.select()
-        .where(
-            (Product.active == True)  # noqa: E712
-            & (
-                Product.barcode.startswith(text)
-                | Product.name.contains(text)
-                | Product.initials.startswith(text.lower())
-                | Product.pinyin.contains(text.lower())
-            )
-        )
-        .order_by(Product.name)
-        .limit(limit)
-    )
-    return [_product_dict(product) for product in query.dicts()]
+    """Active products by code prefix, pinyin initials or full pinyin prefix, or part of the name.
+
+    The indexed search lives in ``store.catalogue``; kept here for callers of the back-office API.
+    """
+    from store.catalogue import search_products as catalogue_search
+
+    return [dict(product, active=True) for product in catalogue_search(text, limit=limit)]
 
 
 def _pinyin(name: str) -> Tuple[str, str]:
-    try:
-        from pypinyin import Style, lazy_pinyin
-    except ImportError:  # pinyin search is a convenience, not a requirement
-        return "", ""
-    syllables = [s.lower() for s in lazy_pinyin(name) if s.strip()]
-    initials = "".join(s[0] for s in lazy_pinyin(name, style=Style.FIRST_LETTER) if s.strip())
-    return "".join(syllables)[:255], initials.lower()[:100]
+    from store.pinyin import name_keys
+
+    keys = name_keys(name)
+    return keys.pinyin, keys.initials
 
 
 def _validate(barcode: Any, name: Any, price: Any, unit: Any, price_is_yuan: bool) -> Tuple[Dict[str, Any], List[str]]:
@@ -276,6 +261,9 @@ def add_product(barcode: str, name: str, price_fen: int, unit: str = "") -> Dict
             if Product.select().where(Product.barcode == values["barcode"]).exists():
                 raise ProductError(f"A product with barcode {values['barcode']} already exists.")
             product_id = Product.insert(**values).execute()
+            from store.catalogue import index_products
+
+            index_products([(product_id, values["name"])])
     except IntegrityError:
         raise ProductError(f"A product with barcode {values['barcode']} already exists.") from None
     return _product_dict(Product.select().where(Product.id == product_id).dicts().get())
@@ -354,6 +342,14 @@ def import_products(rows: Iterable[Any], first_line: int = 2) -> ImportReport:
         for start in range(0, len(new_rows), 200):
             Product.insert_many(new_rows[start:start + 200]).execute()
         report.added = len(new_rows)
+        from store.catalogue import index_products
+
+        names = {values["barcode"]: values["name"] for values in valid}
+        index_products([
+            (product.id, names[product.barcode])
+            for chunk in _chunks(list(names))
+            for product in Product.select(Product.id, Product.barcode).where(Product.barcode.in_(chunk))
+        ])
     return report
 
 

@@ -54,12 +54,19 @@ class Basket:
     def __init__(self) -> None:
         self.lines: List[BasketLine] = []
 
-    def add(self, product, qty_milli: int = 1000) -> int:
-        """Add a line for ``product`` (a Product or anything with its fields); return its index."""
+    def add(self, product, qty_milli: int = 1000, amount_fen: Optional[int] = None) -> int:
+        """Add a line for ``product`` (a Product or anything with its fields); return its index.
+
+        ``amount_fen`` fixes the line amount instead of price x quantity: a
+        price-embedded scale label says what the customer pays (store.codes).
+        """
         _check_qty(qty_milli)
         price = int(product.price_fen)
         if price < 0:
             raise SaleError(f"{product.name} has a negative price.")
+        if amount_fen is not None and (not isinstance(amount_fen, int) or isinstance(amount_fen, bool)
+                                       or amount_fen < 0):
+            raise SaleError("A line amount must be a whole number of fen, zero or more.")
         self.lines.append(
             BasketLine(
                 product_id=getattr(product, "id", None),
@@ -68,7 +75,7 @@ class Basket:
                 unit=getattr(product, "unit", "") or "",
                 unit_price_fen=price,
                 qty_milli=qty_milli,
-                amount_fen=money.line_amount(price, qty_milli),
+                amount_fen=money.line_amount(price, qty_milli) if amount_fen is None else amount_fen,
             )
         )
         return len(self.lines) - 1

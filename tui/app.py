@@ -22,6 +22,7 @@ log = logging.getLogger("chaoying.tui.app")
 
 THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
 DEFAULT_THEME = "dark"
+RETRY_SECONDS = 2.0  # a failed database check of the receipts is tried again after this
 
 
 def theme_path(name: str) -> Path:
@@ -69,22 +70,38 @@ class ChaoyingApp(App):
     # ------------------------------------------------------------ start and stop
 
     def on_mount(self) -> None:
-        from store import outcomes
         from tui.screens.sale import SaleScreen
 
-        recovered = outcomes.recover_interrupted(self.till_id)
-        if recovered:
-            log.warning("%d receipts were printing when the till stopped", recovered)
         self.worker = PrinterWorker(self.settings, self.post_message, cashier=self.cashier,
                                     language=lambda: self.language)
         self.worker.start()
         self.sale_screen = SaleScreen()
         self.push_screen(self.sale_screen)
-        # A sale committed just before a crash never reached the printer: print it now.
-        for sale in outcomes.unresolved_sales(self.till_id):
-            if self.outcome_of(sale.id).state == "pending":
-                self.print_sale(sale.id)
+        self.recover()
+
+    def recover(self) -> None:
+        """After a crash: interrupted prints become failed (banner); never-printed sales print now."""
+        from store import outcomes
+
+        try:
+            recovered = outcomes.recover_interrupted(self.till_id)
+            pending = [sale.id for sale in outcomes.unresolved_sales(self.till_id)
+                       if self.outcome_of(sale.id).state == "pending"]
+        except Exception as exc:  # the database is away: say so, try again shortly
+            self.store_error(exc)
+            self.set_timer(RETRY_SECONDS, self.recover)
+            return
+        if recovered:
+            log.warning("%d receipts were printing when the till stopped", recovered)
+        for sale_id in pending:
+            self.print_sale(sale_id)
         self.check_banner()
+
+    def store_error(self, exc: Exception) -> None:
+        """A database call failed on the UI thread: log it, tell the cashier, keep running."""
+        log.error("store error: %s", exc, exc_info=exc)
+        self.bell()
+        self.notify(t("sale.db_error", error=exc), severity="error", timeout=6)
 
     def on_unmount(self) -> None:
         if self.worker is not None:
@@ -121,8 +138,14 @@ class ChaoyingApp(App):
         return len(self.unresolved())
 
     def till_blocked(self) -> bool:
-        """True while any sale of this till has no known receipt outcome."""
-        return bool(self.in_flight) or bool(self.unresolved())
+        """True while any sale of this till has no known receipt outcome (or the store cannot say)."""
+        if self.in_flight:
+            return True
+        try:
+            return bool(self.unresolved())
+        except Exception as exc:
+            self.store_error(exc)
+            return True
 
     def sale_facts(self, sale_id: int) -> SaleFacts:
         from store.models import Sale
@@ -165,7 +188,13 @@ class ChaoyingApp(App):
 
     def on_print_finished(self, message: PrintFinished) -> None:
         self.in_flight.discard(message.sale_id)
-        state = message.state or self.outcome_of(message.sale_id).state
+        state = message.state
+        if not state:
+            try:
+                state = self.outcome_of(message.sale_id).state
+            except Exception as exc:
+                self.store_error(exc)
+                state = "failed"
         reason = "" if message.ok else message.reason(self.language)
         if reason:
             self.reasons[message.sale_id] = reason
@@ -196,12 +225,15 @@ class ChaoyingApp(App):
 
         if any(isinstance(screen, BannerScreen) for screen in self.screen_stack):
             return
-        for sale in self.unresolved():
-            if sale.id in self.in_flight:
-                continue
-            if self.outcome_of(sale.id).state == "failed":
-                self.push_screen(BannerScreen(sale.id), self.banner_closed)
-                return
+        try:
+            failed = [sale.id for sale in self.unresolved()
+                      if sale.id not in self.in_flight and self.outcome_of(sale.id).state == "failed"]
+        except Exception as exc:  # never lose a failed receipt to a database hiccup
+            self.store_error(exc)
+            self.set_timer(RETRY_SECONDS, self.check_banner)
+            return
+        if failed:
+            self.push_screen(BannerScreen(failed[0]), self.banner_closed)
 
     def banner_closed(self, _result: Any = None) -> None:
         self.check_banner()
@@ -212,8 +244,16 @@ class ChaoyingApp(App):
         from tui.screens.views import HandwrittenView, QrView
 
         sale_id = banner.sale_id
-        facts = self.sale_facts(sale_id)
-        outcomes.resolve(sale_id, state, cashier=self.cashier or None)
+        try:
+            facts = self.sale_facts(sale_id)
+            outcomes.resolve(sale_id, state, cashier=self.cashier or None)
+        except outcomes.IllegalTransition as exc:  # resolved elsewhere meanwhile: show what is true now
+            log.warning("%s", exc)
+            banner.dismiss(True)
+            return
+        except Exception as exc:
+            self.store_error(exc)
+            return
         self.reasons.pop(sale_id, None)
         log.info("receipt %s resolved as %s", facts.number, state)
         if self.sale_screen is not None:

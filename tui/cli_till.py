@@ -66,7 +66,8 @@ def _open_database(url: str) -> None:
     try:
         open_database(url)
     except Exception as exc:
-        raise CliError(f"cannot open the database {redact(url)}: {exc}", 1) from None
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CliError(f"cannot open the database {redact(url)}: {first_line}", 1) from None
 
 
 def run_till(args: Any) -> int:

@@ -35,6 +35,7 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
     ),
     "sale": (
         Key("sale.tender", "f12", "tender", "key.tender"),
+        Key("sale.search", "f2", "search", "key.search"),
         Key("sale.void", "f4", "void_line", "key.void"),
         Key("sale.up", "up", "cursor_up", "key.up", show=False),
         Key("sale.down", "down", "cursor_down", "key.down", show=False),
@@ -87,6 +88,8 @@ def display_key(key: str) -> str:
         return names[first]
     if first.startswith("f") and first[1:].isdigit():
         return first.upper()
+    if first.startswith("ctrl+") and len(first) == 6:
+        return "^" + first[-1].upper()  # ^Q: the terminal way, and short enough for 80 columns
     if "+" in first:
         return "+".join(part.capitalize() for part in first.split("+"))
     return first.upper() if len(first) == 1 else first

@@ -8,7 +8,7 @@ on screen and the app taking keys (App Ready + one refresh), in a real pty at
 the same way in the same run. Peak memory is ru_maxrss at that moment. The
 till is run through the real CLI (`chaoying --config ... run`) on a SQLite
 shop with a catalogue. Keystroke latency is measured with Pilot: Enter after
-a scanned code until the basket row is on the table.
+a scanned code until the basket holds the new row.
 """
 from __future__ import annotations
 
@@ -134,32 +134,47 @@ def run_in_pty(args: list, folder: Path) -> dict:
 
 
 async def keystroke_latency(folder: Path, scans: int) -> dict:
-    """Enter after a scanned code -> the new row is in the basket table (Pilot, headless)."""
+    """Enter after a scanned code -> the basket table holds the new row (Pilot, headless).
+
+    ``enter_ms``: from pressing Enter to the end of the basket update (the app's own work:
+    key dispatch, product lookup, table refresh). ``round_ms``: Pilot's whole round trip
+    for the Enter key, which also waits for the screen to settle.
+    """
     import dataclasses
 
     from store.settings import load_settings
     from textual.widgets import DataTable
     from tui.app import ChaoyingApp
     from tui.demo import start_demo
+    from tui.screens.sale import SaleScreen
 
     settings, demo = start_demo(dataclasses.replace(load_settings(None), language="zh"), folder / "pilot")
-    enter, whole = [], []
+    updated = []
+    original = SaleScreen.refresh_basket
+
+    def timed(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        updated.append(time.perf_counter())
+
+    SaleScreen.refresh_basket = timed
+    enter, round_trip = [], []
     try:
         app = ChaoyingApp(settings, demo=demo)
         async with app.run_test(size=(80, 24)) as pilot:
             table = app.sale_screen.query_one("#basket", DataTable)
             for number in range(scans):
-                t0 = time.perf_counter()
                 await pilot.press(*"6901234567892")
-                t1 = time.perf_counter()
+                updated.clear()
+                t0 = time.perf_counter()
                 await pilot.press("enter")
-                t2 = time.perf_counter()
-                assert table.row_count == number + 1
-                enter.append(t2 - t1)
-                whole.append(t2 - t0)
+                t1 = time.perf_counter()
+                assert table.row_count == number + 1 and updated
+                enter.append(updated[0] - t0)
+                round_trip.append(t1 - t0)
     finally:
+        SaleScreen.refresh_basket = original
         demo.stop()
-    return {"enter_ms": [s * 1000 for s in enter], "scan_ms": [s * 1000 for s in whole]}
+    return {"enter_ms": [s * 1000 for s in enter], "round_ms": [s * 1000 for s in round_trip]}
 
 
 def p95(values: list) -> float:
@@ -195,10 +210,10 @@ def main() -> int:
          f"<= {TARGET_STARTUP}x", "ok" if start_ratio <= TARGET_STARTUP else "MISSED"),
         ("peak memory (MB)", f"{mem_bare:.1f}", f"{mem_till:.1f}", f"{mem_ratio:.2f}x",
          f"<= {TARGET_MEMORY}x", "ok" if mem_ratio <= TARGET_MEMORY else "MISSED"),
-        ("Enter -> basket row (ms)", "", f"{statistics.median(latency['enter_ms']):.1f} "
+        ("Enter -> basket updated (ms)", "", f"{statistics.median(latency['enter_ms']):.1f} "
          f"(p95 {p95(latency['enter_ms']):.1f})", "", "", ""),
-        ("13 digits + Enter (ms)", "", f"{statistics.median(latency['scan_ms']):.1f} "
-         f"(p95 {p95(latency['scan_ms']):.1f})", "", "", ""),
+        ("Enter, Pilot round trip (ms)", "", f"{statistics.median(latency['round_ms']):.1f} "
+         f"(p95 {p95(latency['round_ms']):.1f})", "", "", ""),
     ]
     header = ("measure", "bare Textual", "Chaoying till", "ratio", "target", "")
     widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]

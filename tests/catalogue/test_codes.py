@@ -185,12 +185,13 @@ def test_price_label_adds_the_weighed_item_at_the_label_price(products):
     product, qty, amount = resolve_code(code, [PRICE])
     assert product.name == "苹果" and amount == 1234
     assert qty == 1387  # 12.34 / 8.90 = 1.3865 斤, for the receipt
-    from store.sales import Basket
+    from store.sales import Basket, SaleError
 
     basket = Basket()
-    basket.add(product, qty)
-    # Basket.add has no amount override yet; price x derived qty is within a fen of the label
-    assert abs(basket.total_fen - amount) <= 1
+    basket.add(product, qty, amount_fen=amount)
+    assert basket.total_fen == 1234 and basket.lines[0].qty_milli == 1387 and basket.lines[0].unit == "斤"
+    with pytest.raises(SaleError):
+        basket.add(product, qty, amount_fen=-1)
 
 
 def test_weight_label_in_grams_becomes_the_product_unit(products):
@@ -217,3 +218,21 @@ def test_a_catalogue_barcode_wins_over_a_scale_layout(products):
     catalogue.add_product(code, "店内码商品", 999, "个")
     assert resolve_code(code, [PRICE]) == (resolve_code(code, [PRICE]).product, 1000, None)
     assert resolve_code(code, [PRICE]).product.name == "店内码商品"
+
+
+def test_a_price_label_sale_is_stored_at_the_label_amount(products):
+    from store import journal
+    from store.models import Line
+    from store.sales import Basket, Tender, commit_sale
+
+    found = resolve_code(make_scale_label("1", 1234, PRICE), [PRICE])
+    basket = Basket()
+    basket.add(found.product, found.qty_milli, amount_fen=found.amount_fen)
+    basket.add(resolve_code("6901234567892", [PRICE]).product)
+    tender = Tender(basket.total_fen)
+    tender.add_payment("cash", 2000)
+    sale = commit_sale(basket, tender, "1")
+    lines = [(l.name, l.qty_milli, l.unit_price_fen, l.amount_fen) for l in Line.select().order_by(Line.position)]
+    assert lines == [("苹果", 1387, 890, 1234), ("可口可乐 330ml", 1000, 300, 300)]
+    assert sale.total_fen == 1534 and sale.change_fen == 466
+    assert journal.verify().ok

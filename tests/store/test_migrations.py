@@ -66,14 +66,15 @@ def test_pending_migration_is_applied_once(db_url, monkeypatch):
         calls.append(1)
         migrate(migrator.add_column("product", "test_extra", IntegerField(default=0)))
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [(2, "test column", m002)])
-    monkeypatch.setattr(migrations, "LATEST", 2)
+    following = migrations.LATEST + 1  # the next number, whatever the latest released one is
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [(following, "test column", m002)])
+    monkeypatch.setattr(migrations, "LATEST", following)
     try:
-        assert migrations.migrate(database) == [2]
+        assert migrations.migrate(database) == [following]
         assert migrations.migrate(database) == []
         assert calls == [1]
         assert "test_extra" in {c.name for c in database.get_columns("product")}
-        assert migrations.current_version(database) == 2
+        assert migrations.current_version(database) == following
     finally:
         close_database()
 

@@ -10,6 +10,12 @@ from tests.tui.helpers import APPLE, BUN, COLA, WATER, printed_all, scan, wait_u
 SIZE = (80, 24)
 
 
+async def settle(pilot) -> None:
+    """Let class changes made by the last message be styled and drawn."""
+    for _ in range(3):
+        await pilot.pause(0.05)
+
+
 async def fill_basket(pilot) -> None:
     await scan(pilot, COLA)
     await scan(pilot, "3*" + APPLE)
@@ -43,6 +49,7 @@ def test_success_panel_after_cash(shop, snap_compare):
         await fill_basket(pilot)
         await pilot.press("f12", *"100", "enter")
         await printed_all(pilot, pilot.app)
+        await settle(pilot)
 
     assert snap_compare(shop.app(), terminal_size=SIZE, run_before=run_before)
 
@@ -56,6 +63,7 @@ def test_banner_paper_out(shop, snap_compare):
         await pilot.press("f12", "enter")
         await printed_all(pilot, pilot.app)
         await wait_until(pilot, lambda: isinstance(pilot.app.screen, BannerScreen))
+        await settle(pilot)
 
     assert snap_compare(shop.app(), terminal_size=SIZE, run_before=run_before)
 

@@ -472,3 +472,68 @@ def decode_half_blocks(lines):
         rows.append([c in top for c in line])
         rows.append([c in bottom for c in line])
     return rows
+
+
+async def test_backup_printer_prints_when_the_main_one_is_out_of_paper(shop):
+    import dataclasses
+
+    from printing.virtual import VirtualPrinter
+
+    backup = VirtualPrinter(shop.folder / "backup", shop.folder / "backup-paper", width=80).start()
+    try:
+        table = dict(shop.settings.printer, port=str(shop.folder / "backup"), drawer=False)
+        settings = dataclasses.replace(shop.settings, backup_printer=table)
+        from tui.app import ChaoyingApp
+
+        app = ChaoyingApp(settings, demo=shop.demo)
+        async with app.run_test(size=(80, 24)) as pilot:
+            shop.demo.set_fault("paper_out")
+            await sell_cash(pilot, COLA)
+            await wait_until(pilot, lambda: banner_up(app))
+            assert "备用打印机" in screen_text(app)
+            await pilot.press("b")
+            await printed_all(pilot, app)
+            await wait_until(pilot, lambda: not banner_up(app))
+            sale = last_sale()
+            assert outcome(sale.id).state == "printed"
+            papers = sorted((shop.folder / "backup-paper").glob("*.txt"))
+            assert len(papers) == 1 and "1-000001" in papers[0].read_text(encoding="utf-8")
+            assert shop.paper() == []
+    finally:
+        backup.stop()
+
+
+async def test_unplugged_printer_banner_names_the_port_problem(shop):
+    import dataclasses
+
+    from tui.app import ChaoyingApp
+
+    settings = dataclasses.replace(shop.settings, printer=dict(shop.settings.printer, port=str(shop.folder / "gone")))
+    app = ChaoyingApp(settings, demo=shop.demo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sell_cash(pilot, COLA)
+        await wait_until(pilot, lambda: banner_up(app))
+        assert "找不到打印机" in text_of(app.screen.query_one("#banner-reason"))
+        assert outcome(last_sale().id).reason_code == "port_missing"
+
+
+async def test_a_database_error_on_scan_is_said_and_the_till_keeps_going(shop, monkeypatch):
+    import peewee
+
+    import store.catalogue
+
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, COLA)
+
+        def broken(code):
+            raise peewee.OperationalError("disk I/O error")
+
+        monkeypatch.setattr(store.catalogue, "find_active", broken)
+        await scan(pilot, WATER)
+        assert "disk I/O error" in text_of(app.screen.query_one("#message"))
+        assert len(app.screen.basket.lines) == 1
+        monkeypatch.undo()
+        await sell_cash(pilot, WATER)
+        await printed_all(pilot, app)
+        assert last_sale().total_fen == 500

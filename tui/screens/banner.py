@@ -44,11 +44,16 @@ class BannerScreen(ModalScreen):
         self.refresh_facts()
 
     def refresh_facts(self) -> None:
-        facts = self.app.sale_facts(self.sale_id)
+        try:
+            facts = self.app.sale_facts(self.sale_id)
+            more = self.app.unresolved_count() - 1
+        except Exception as exc:  # keep the banner up, say why the facts are missing
+            self.app.store_error(exc)
+            self.set_timer(2.0, self.refresh_facts)
+            return
         self.query_one("#banner-number", Static).update(facts.number)
         self.query_one("#banner-total", Static).update("￥" + facts.total)
         self.query_one("#banner-reason", Static).update(facts.reason)
-        more = self.app.unresolved_count() - 1
         self.query_one("#banner-more", Static).update(t("banner.more", count=more) if more > 0 else "")
 
     def show_reason(self, reason: str) -> None:
@@ -94,7 +99,7 @@ class BannerScreen(ModalScreen):
 
         if self._blocked():
             return
-        number = self.app.sale_facts(self.sale_id).number
+        number = str(self.query_one("#banner-number", Static).render())
 
         def answered(yes: bool) -> None:
             if yes:

@@ -143,8 +143,7 @@ class SaleScreen(Screen):
             self.add_code(text)
 
     def add_code(self, text: str) -> None:
-        from store.sales import find_product
-
+        """Add what a scanned or typed code stands for: a product, a PLU or a scale label."""
         if self.tender is not None and self.tender.paid_fen > 0:
             self.refuse(t("sale.payment_in_progress"))
             return
@@ -153,14 +152,49 @@ class SaleScreen(Screen):
         except ValueError:
             self.refuse(t("sale.bad_quantity", text=text))
             return
-        product = find_product(code) if code else None
-        if product is None:
-            self.refuse(t("sale.unknown_code", code=code or text))
+        found = self.lookup(code)
+        if found is None:
+            return
+        product, label_qty, amount_fen = found
+        if "*" in text and (label_qty != 1000 or amount_fen is not None):
+            self.refuse(t("sale.bad_quantity", text=text))  # a scale label carries its own quantity
             return
         self.show_basket()
-        index = self.basket.add(product, qty_milli)
+        index = self.basket.add(product, qty_milli if "*" in text else label_qty, amount_fen)
         self.refresh_basket(select=index)
         self.say(t("sale.added", name=product.name))
+
+    def lookup(self, code: str) -> Optional[Tuple[Any, int, Optional[int]]]:
+        """(product, qty_milli, fixed amount) for a code; None after telling the cashier why not."""
+        from store.codes import CodeError, resolve_code, scale_layouts
+
+        try:
+            resolved = resolve_code(code, scale_layouts(self.app.settings)) if code else None
+        except CodeError as exc:  # misread or mistyped: one sentence naming the code
+            self.refuse(str(exc))
+            return None
+        except Exception as exc:  # the database is away: the basket stays as it is
+            log.error("product lookup failed: %s", exc, exc_info=exc)
+            self.refuse(t("sale.db_error", error=exc))
+            return None
+        if resolved is None:
+            self.refuse(t("sale.unknown_code", code=code))
+            return None
+        return resolved.product, resolved.qty_milli, resolved.amount_fen
+
+    def action_search(self) -> None:
+        """F2: find a product by name, pinyin or code; '3*' typed first still sets the quantity."""
+        from tui.screens.search import SearchScreen
+
+        text = self.entry.value.strip()
+        prefix = text if text.endswith("*") else ""
+        self.entry.value = ""
+
+        def chosen(barcode: Optional[str]) -> None:
+            if barcode:
+                self.add_code(prefix + barcode)
+
+        self.app.push_screen(SearchScreen("" if prefix else text), chosen)
 
     def refuse(self, text: str) -> None:
         self.say(text, error=True)

@@ -1,0 +1,74 @@
+"""Stories on the real till (demo shop, virtual printer): F2 search, scale labels, mistyped codes."""
+from __future__ import annotations
+
+import pytest
+
+from tests.tui.conftest import close_shop, make_shop
+from tests.tui.helpers import printed_all, scan
+
+
+@pytest.fixture
+def shop(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("CHAOYING_CONFIG", raising=False)
+    shop = make_shop(tmp_path / "shop")
+    try:
+        yield shop
+    finally:
+        close_shop(shop)
+
+
+def basket(app):
+    return [(line.name, line.qty_milli, line.amount_fen) for line in app.screen.basket.lines]
+
+
+async def test_f2_kkkl_enter_adds_coca_cola(shop):
+    from tui.screens.search import SearchScreen
+
+    app = shop.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f2")
+        assert isinstance(app.screen, SearchScreen)
+        await pilot.press(*"kkkl")
+        await pilot.press("enter")
+        assert not isinstance(app.screen, SearchScreen)
+        assert [name for name, _, _ in basket(app)] == ["可口可乐 Coca-Cola 330ml"]
+        # Esc closes the popup and the basket is as it was; the entry line has the focus again
+        await pilot.press("f2", *"xue", "escape")
+        assert len(basket(app)) == 1 and app.focused.id == "entry"
+
+
+async def test_a_price_label_from_the_scale_sells_at_the_label_price(shop):
+    from store.codes import ScaleLayout, make_scale_label
+
+    label = make_scale_label("1", 1234, ScaleLayout())     # PLU 1 = 苹果 8.90/斤, label 12.34
+    app = shop.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan(pilot, label)
+        assert basket(app) == [("苹果 Apple", 1387, 1234)]
+        await pilot.press("f12", "enter")
+        await printed_all(pilot, app)
+        assert "12.34" in shop.paper()[-1]
+
+
+async def test_a_weight_label_adds_the_weighed_quantity(shop):
+    import dataclasses
+
+    from store.codes import ScaleLayout, make_scale_label
+
+    scale = {"prefixes": ["28"], "plu_digits": 5, "value": "weight", "value_digits": 5, "price_check": False}
+    shop.settings = dataclasses.replace(shop.settings, scale=scale)
+    label = make_scale_label("1", 750, ScaleLayout(("28",), 5, "weight", 5, False))   # 750 g = 1.5 斤
+    app = shop.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan(pilot, label)
+        assert basket(app) == [("苹果 Apple", 1500, 1335)]
+
+
+async def test_a_mistyped_barcode_is_refused_with_its_check_digit(shop):
+    app = shop.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan(pilot, "6901234567893")
+        assert basket(app) == []
+        message = str(app.screen.query_one("#message").render())
+        assert "6901234567893" in message
