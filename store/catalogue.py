@@ -436,6 +436,12 @@ def set_price(barcode: str, price_fen: int, changed_by: str = "", source: str = 
     return old, price_fen
 
 
+def set_active(barcode: str, active: bool) -> bool:
+    """Offer a product for sale again, or stop selling it (past lines keep their snapshot); False if unknown."""
+    with write_transaction():
+        return bool(Product.update(active=bool(active)).where(Product.barcode == barcode).execute())
+
+
 def price_history(barcode: str) -> List[Dict[str, Any]]:
     """Price changes of one product, oldest first."""
     from store.models import PriceChange

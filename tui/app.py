@@ -23,6 +23,7 @@ log = logging.getLogger("chaoying.tui.app")
 THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
 DEFAULT_THEME = "dark"
 RETRY_SECONDS = 2.0  # a failed database check of the receipts is tried again after this
+WARM_UP_SECONDS = 0.3  # after the first frame: load the modules a scan needs
 
 
 def theme_path(name: str) -> Path:
@@ -96,6 +97,13 @@ class ChaoyingApp(App):
         for sale_id in pending:
             self.print_sale(sale_id)
         self.check_banner()
+        self.set_timer(WARM_UP_SECONDS, self.warm_up)
+
+    def warm_up(self) -> None:
+        """Import what the first scan and the first sale need while the cashier looks at the screen."""
+        import store.catalogue  # noqa: F401
+        import store.codes  # noqa: F401
+        import store.sales  # noqa: F401
 
     def store_error(self, exc: Exception) -> None:
         """A database call failed on the UI thread: log it, tell the cashier, keep running."""
@@ -104,8 +112,18 @@ class ChaoyingApp(App):
         self.notify(t("sale.db_error", error=exc), severity="error", timeout=6)
 
     def on_unmount(self) -> None:
+        self.log_abandoned_payments()
         if self.worker is not None:
             self.worker.stop(timeout=2.0)
+
+    def log_abandoned_payments(self) -> None:
+        """Failed payments of a sale that was never finished still go to the event log."""
+        from store.money import format_yuan
+
+        tender = getattr(self.sale_screen, "tender", None)
+        for payment in getattr(tender, "failed_payments", []):
+            self.log_event("payment_failed", detail=f"{payment.method} {format_yuan(payment.amount_fen)} "
+                                                    f"{payment.reference} (sale not finished)".strip())
 
     # ------------------------------------------------------------ store helpers
 

@@ -29,7 +29,7 @@ def register(sub) -> None:
 
     products = _add(sub, "products", None, "add, import, export, search and list products")
     actions = products.add_subparsers(dest="action", metavar="ACTION")
-    products.set_defaults(handler=_choose(products, "add, import, export, list, search, price or history"))
+    products.set_defaults(handler=_choose(products, "add, import, export, list, search, price, history, activate or deactivate"))
     p = _add(actions, "add", common, "add one product")
     p.add_argument("--barcode", required=True, help="barcode or PLU code")
     p.add_argument("--name", required=True, help="product name")
@@ -59,6 +59,11 @@ def register(sub) -> None:
     p.add_argument("price", metavar="YUAN", help="new price in yuan, e.g. 3.50")
     p.add_argument("--by", metavar="NAME", help="who changes the price (default: your login name)")
     p.set_defaults(handler=cmd_products_price)
+    for name, help_text in (("deactivate", "stop selling a product (the till no longer finds it)"),
+                            ("activate", "sell a deactivated product again")):
+        p = _add(actions, name, common, help_text)
+        p.add_argument("barcode", help="barcode or PLU")
+        p.set_defaults(handler=cmd_products_active, active=name == "activate")
     p = _add(actions, "history", common, "list the price changes of one product")
     p.add_argument("barcode", help="barcode or PLU")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -484,6 +489,18 @@ def cmd_products_price(args: argparse.Namespace) -> int:
         return 0
 
     return _run(args, body, settings)
+
+
+def cmd_products_active(args: argparse.Namespace) -> int:
+    def body(settings) -> int:
+        from store import catalogue
+
+        if not catalogue.set_active(args.barcode, args.active):
+            raise _error(f"no product has barcode {args.barcode}")
+        print(f"{args.barcode} {'is sold again' if args.active else 'is no longer sold'}")
+        return 0
+
+    return _run(args, body)
 
 
 def cmd_products_history(args: argparse.Namespace) -> int:

@@ -105,3 +105,14 @@ def test_adding_a_mistyped_barcode_is_refused_in_one_sentence(shop):
     line = one_line(result.stderr)
     assert "6901234567893" in line and "should be 2" in line
     assert products(shop) == {}
+
+
+def test_a_deactivated_product_is_not_found_until_activated(shop):
+    shop.ok("products", "add", "--barcode", "1", "--name", "苹果", "--price", "8.9", "--unit", "斤")
+    assert "no longer sold" in shop.ok("products", "deactivate", "1").stdout
+    assert products(shop) == {}
+    assert json.loads(shop.ok("products", "search", "pg", "--json").stdout) == []
+    shop.ok("products", "activate", "1")
+    assert products(shop) == {"1": ("苹果", 890, "斤")}
+    result = shop.run("products", "deactivate", "404")
+    assert result.returncode == 2 and "404" in one_line(result.stderr)

@@ -157,6 +157,19 @@ async def test_failed_payment_is_recorded_and_another_method_pays(shop):
                     for p in Payment.select().where(Payment.sale == sale.id).order_by(Payment.position)]
         assert payments == [("alipay", 300, "88", "failed"), ("cash", 300, "", "ok")]
         assert Event.select().where((Event.kind == "payment_failed") & (Event.sale == sale.id)).count() == 1
+        assert Event.select().where(Event.kind == "payment_failed").count() == 1
+
+
+async def test_a_failed_payment_of_an_unfinished_sale_is_still_logged(shop):
+    from store.models import Event
+
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, COLA)
+        await pilot.press("f12", "f4", "enter", "f6", "escape")
+        await pilot.press("ctrl+q")
+    events = list(Event.select().where(Event.kind == "payment_failed"))
+    assert len(events) == 1 and "wechat 3.00" in events[0].detail and events[0].sale_id is None
 
 
 async def test_esc_in_tender_keeps_payments_taken(shop):

@@ -167,8 +167,8 @@ class TenderScreen(ModalScreen):
             return
         reference = self.query_one("#reference", Input).value.strip()
         method = self.method
+        # Kept with the tender: commit_sale stores it with the sale and logs the event.
         self.tender.record_failed(method, amount, reference, "payment failed")
-        self.app.log_event("payment_failed", detail=f"{method} {format_yuan(amount)} {reference}".strip())
         self.set_method("cash")
         self.refresh_sums()
         self.say(t("tender.failed_recorded", method=t(f"method.{method}"), amount=format_yuan(amount)), error=True)
