@@ -230,14 +230,21 @@ def _confirm(t: SerialTransport, config: PrinterConfig, expected: bytes, deadlin
 
 
 def open_drawer(config: PrinterConfig) -> PrintResult:
-    """Kick the cash drawer (ESC p) if the printer answers and is online."""
+    """Kick the cash drawer if the printer answers: ESC p when online, else DLE DC4 (real time).
+
+    A printer out of paper or with its cover open is offline and drops ESC p,
+    but a serial ESC/POS printer executes the real-time pulse DLE DC4 1 m t
+    even then, and the cashier still needs the drawer for change.
+    """
     t0 = time.monotonic()
     t = SerialTransport(config)
     try:
         t.open()
         status = _status(t, (1,))
         if not status.online:
-            return _result("offline", config, t0, t.bytes_sent, status.describe())
+            t.write(b"\x10\x14\x01\x00\x05", STATUS_TIMEOUT)  # DLE DC4 1: pin 2, 500 ms
+            return _result("printed", config, t0, t.bytes_sent,
+                           "real-time drawer pulse (DLE DC4) sent; printer offline")
         t.write(b"\x1bp\x00\x32\x32", STATUS_TIMEOUT)
         return _result("printed", config, t0, t.bytes_sent, "drawer kick sent; printer online")
     except PrinterError as exc:

@@ -48,8 +48,8 @@ def verify_pin(pin: str, stored: str) -> bool:
     return hmac.compare_digest(digest, expected)
 
 
-def add_cashier(code: str, name: str, pin: str) -> Cashier:
-    """Create a cashier; the PIN must have at least 4 characters."""
+def add_cashier(code: str, name: str, pin: str, manager: bool = False) -> Cashier:
+    """Create a cashier (a manager with ``manager=True``); the PIN must have at least 4 characters."""
     code, name = (code or "").strip(), (name or "").strip()
     if not code or len(code) > 16:
         raise CashierError("A cashier code needs 1 to 16 characters.")
@@ -60,7 +60,7 @@ def add_cashier(code: str, name: str, pin: str) -> Cashier:
     with db.atomic():
         if Cashier.select().where(Cashier.code == code).exists():
             raise CashierError(f"Cashier code {code} is already taken.")
-        return Cashier.create(code=code, name=name, pin_hash=hash_pin(pin))
+        return Cashier.create(code=code, name=name, pin_hash=hash_pin(pin), manager=bool(manager))
 
 
 def set_pin(code: str, pin: str) -> None:
@@ -79,6 +79,15 @@ def check_cashier(code: str, pin: str) -> Optional[Cashier]:
         verify_pin(pin, hash_pin("x", salt=b"0" * SALT_BYTES))  # same time either way
         return None
     return cashier if verify_pin(pin, cashier.pin_hash) else None
+
+
+def check_manager(pin: str) -> Optional[Cashier]:
+    """The active manager whose PIN this is, or None (every manager's hash is tried: same time either way)."""
+    found = None
+    for manager in Cashier.select().where((Cashier.active == True) & (Cashier.manager == True)):  # noqa: E712
+        if verify_pin(pin, manager.pin_hash) and found is None:
+            found = manager
+    return found
 
 
 def cashier_code(cashier) -> str:

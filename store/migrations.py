@@ -27,7 +27,7 @@ from peewee import (
     Model,
     TextField,
 )
-from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import SchemaMigrator, migrate as run_migration
 
 from store.catalogue_migration import create_catalogue_tables
 from store.db import is_sqlite
@@ -140,11 +140,17 @@ def _m001_create_tables(database: peewee.Database, migrator: SchemaMigrator) -> 
         database.create_tables(tables)
 
 
+def _m003_cashier_manager(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """cashier.manager: a manager's PIN can allow what a cashier alone may not (reprints)."""
+    run_migration(migrator.add_column("cashier", "manager", BooleanField(default=False)))
+
+
 MigrationFn = Callable[[peewee.Database, SchemaMigrator], None]
 
 MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (1, "create tables", _m001_create_tables),
     (2, "catalogue: search keys, price changes, pinyin index", create_catalogue_tables),
+    (3, "cashier: manager flag", _m003_cashier_manager),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -71,6 +71,7 @@ class Cashier(BaseModel):
     name = CharField(max_length=50)
     pin_hash = CharField(max_length=255)
     active = BooleanField(default=True)
+    manager = BooleanField(default=False)  # may allow reprints when [reprint] manager_pin is on
 
 
 class TillCounter(BaseModel):

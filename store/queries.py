@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
-from peewee import IntegrityError, fn
+from peewee import JOIN, IntegrityError, fn
 
 from store import money
 from store.db import db, write_transaction
@@ -173,6 +173,110 @@ def sale_detail(sale_id: int) -> Optional[Dict[str, Any]]:
         for event in Event.select().where(Event.sale == sale["id"]).order_by(Event.id).dicts()
     ]
     return detail
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_AMOUNT = re.compile(r"[￥¥]?\s*(\d+\.\d{1,2}|\d+)")
+_RECEIPT = re.compile(r"(?:([A-Za-z0-9_]{1,8})-)?(\d+)")
+
+
+def receipt_filter(text: str, till_id: str):
+    """The peewee condition on Sale for what a cashier typed in the history search box.
+
+    ``2026-11-22`` a day; ``12.50`` or ``￥12`` an amount; ``1-000012``, ``000012`` or ``12`` a
+    receipt number; anything else part of a product name (or a barcode, or pinyin) on a line.
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    if _DATE.fullmatch(text):
+        try:
+            day = datetime.date.fromisoformat(text)
+        except ValueError:
+            day = None
+        if day is not None:
+            start = datetime.datetime.combine(day, datetime.time())
+            return (Sale.sold_at >= start) & (Sale.sold_at < start + datetime.timedelta(days=1))
+    if "." in text or text[:1] in "￥¥":
+        found = _AMOUNT.fullmatch(text)
+        if found:
+            return Sale.total_fen == money.parse_yuan(found.group(1))
+    found = _RECEIPT.fullmatch(text)
+    if found and (found.group(1) is None or found.group(1) == str(till_id)):
+        return Sale.receipt_no == int(found.group(2))
+    lines = Line.select(Line.sale).where(Line.name.contains(text) | (Line.barcode == text))
+    condition = Sale.id.in_(lines)
+    try:
+        from store.catalogue import search_products as catalogue_search
+
+        product_ids = [p["id"] for p in catalogue_search(text, limit=50)]
+    except Exception:  # pinyin search is a bonus; the name match above still works
+        product_ids = []
+    if product_ids:
+        condition = condition | Sale.id.in_(Line.select(Line.sale).where(Line.product.in_(product_ids)))
+    return condition
+
+
+def search_receipts(till_id: str, text: str = "", limit: int = 200) -> List[Dict[str, Any]]:
+    """This till's receipts matching the history search box (see receipt_filter), newest first.
+
+    Each has the sale, its receipt outcome, and ``reprints`` (reprints that printed).
+    """
+    query = (
+        Sale.select(Sale, ReceiptOutcome.state, ReceiptOutcome.reason)
+        .join(ReceiptOutcome)
+        .where(Sale.till_id == str(till_id))
+        .order_by(Sale.receipt_no.desc())
+        .limit(int(limit))
+    )
+    condition = receipt_filter(text, till_id)
+    if condition is not None:
+        query = query.where(condition)
+    rows = list(query.dicts())
+    reprinted = reprint_counts([row["id"] for row in rows])
+    result = []
+    for row in rows:
+        item = _sale_dict(row)
+        item.update(outcome=row["state"], reason=row["reason"], reprints=reprinted.get(row["id"], 0))
+        result.append(item)
+    return result
+
+
+def reprint_counts(sale_ids: List[int]) -> Dict[int, int]:
+    """sale id -> how many reprints (补打) of it printed."""
+    counts: Dict[int, int] = {}
+    for chunk in _chunks(list(sale_ids)):
+        for sale_id, count in (
+            PrintAttempt.select(PrintAttempt.sale, fn.COUNT(PrintAttempt.id))
+            .where(PrintAttempt.sale.in_(chunk) & (PrintAttempt.reprint_no > 0) & (PrintAttempt.result == "printed"))
+            .group_by(PrintAttempt.sale)
+            .tuples()
+        ):
+            counts[sale_id] = count
+    return counts
+
+
+def events(till_id: Optional[str] = None, limit: int = 500, kinds: Optional[Iterable[str]] = None) -> List[Dict[str, Any]]:
+    """The event log, newest first: time, kind, receipt number, cashier, printer, detail."""
+    query = (
+        Event.select(Event, Sale.till_id.alias("sale_till"), Sale.receipt_no)
+        .join(Sale, join_type=JOIN.LEFT_OUTER)
+        .order_by(Event.at.desc(), Event.id.desc())
+        .limit(int(limit))
+    )
+    if till_id is not None:
+        query = query.where(Event.till_id == str(till_id))
+    if kinds is not None:
+        query = query.where(Event.kind.in_(list(kinds)))
+    return [
+        {
+            "id": row["id"], "at": _time(row["at"]), "till_id": row["till_id"], "kind": row["kind"],
+            "sale_id": row["sale"],
+            "receipt": format_receipt_no(row["sale_till"], row["receipt_no"]) if row["sale"] else "",
+            "cashier": row["cashier"], "printer": row["printer"], "detail": row["detail"],
+        }
+        for row in query.dicts()
+    ]
 
 
 def _payment_dict(payment: Mapping[str, Any]) -> Dict[str, Any]:

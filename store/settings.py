@@ -167,6 +167,11 @@ SPEC: Dict[str, Dict[str, Tuple[Any, Checker]]] = {
         "footer": ("谢谢惠顾，欢迎再次光临", _string),
         "language": ("zh", _choice("zh", "en")),
     },
+    # 补打: reprints of past receipts from the history (F9).
+    "reprint": {
+        "manager_pin": (False, _boolean),  # a manager's PIN allows each reprint
+        "max": (0, _whole(0)),             # reprints per receipt; 0 = no cap
+    },
 }
 
 
@@ -191,6 +196,7 @@ class Settings:
     receipt: dict
     raw: dict = field(repr=False)
     scale: dict = field(default_factory=dict)  # [scale]: label scale barcode layout
+    reprint: dict = field(default_factory=lambda: {"manager_pin": False, "max": 0})  # [reprint]
 
 
 def find_config_path(cli_path: Optional[str]) -> Path:
@@ -354,6 +360,7 @@ def _build(path: Optional[Path], values: dict) -> Settings:
         receipt=dict(values["receipt"]),
         raw=values,
         scale=dict(values["scale"]),
+        reprint=dict(values["reprint"]),
     )
 
 
@@ -547,6 +554,11 @@ def default_text() -> str:
         _commented('header = ""', "票头 / header text"),
         _commented(f"footer = {_toml(d['receipt']['footer'])}", "票尾 / footer text"),
         _commented('language = "zh"', "小票语言 / receipt language: zh, en"),
+        "",
+        "# 补打小票 / Reprints of past receipts (F9)",
+        "[reprint]",
+        _commented("manager_pin = false", "补打要店长密码 / a manager's PIN allows each reprint"),
+        _commented("max = 0", "每张小票最多补打次数，0 = 不限 / reprints per receipt, 0 = no cap"),
         "",
     ]
     return "\n".join(lines)

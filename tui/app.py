@@ -14,27 +14,15 @@ from typing import Any, List, Optional, Set
 
 from textual.app import App
 
+import themes
 from tui import i18n, keymap
 from tui.i18n import t
-from tui.printer_worker import MAIN, PrintFinished, PrinterWorker, PrintStarted
+from tui.printer_worker import MAIN, DrawerResult, PrinterHealth, PrintFinished, PrinterWorker, PrintStarted
 
 log = logging.getLogger("chaoying.tui.app")
 
-THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
-DEFAULT_THEME = "dark"
 RETRY_SECONDS = 2.0  # a failed database check of the receipts is tried again after this
 WARM_UP_SECONDS = 0.3  # after the first frame: load the modules a scan needs
-
-
-def theme_path(name: str) -> Path:
-    """The .tcss file for a theme name; unknown names fall back to the default."""
-    if name in ("", "auto"):
-        name = DEFAULT_THEME
-    path = THEMES_DIR / f"{name}.tcss"
-    if not path.is_file():
-        log.warning("theme %r not found in %s, using %r", name, THEMES_DIR, DEFAULT_THEME)
-        path = THEMES_DIR / f"{DEFAULT_THEME}.tcss"
-    return path
 
 
 @dataclass(frozen=True)
@@ -51,7 +39,7 @@ class ChaoyingApp(App):
     """One till: sale screen, tender, the banner, and one printer worker."""
 
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS = keymap.bindings("app") + keymap.bindings("demo")
+    BINDINGS = keymap.bindings("app") + keymap.bindings("demo") + keymap.bindings("till")
 
     def __init__(self, settings: Any, demo: Any = None, cashier: str = "",
                  language: Optional[str] = None) -> None:
@@ -60,13 +48,23 @@ class ChaoyingApp(App):
         self.cashier = cashier
         self.language = i18n.resolve_language(language or settings.language)
         i18n.set_language(self.language)
-        super().__init__(css_path=[theme_path(settings.theme)])
+        keymap.configure(getattr(settings, "keys", None) or {})  # checked again here: tests build apps directly
+        self.theme_name, self.unknown_theme = themes.choose(settings.theme)
+        super().__init__(css_path=themes.css_paths(self.theme_name))
+        self.set_keymap(keymap.current())
+        # All till themes in one dict; registered before the first CSS parse so it happens once.
+        for spec in themes.THEMES.values():
+            self.register_theme(spec.theme)
+        self.theme = self.theme_name
+        self.ascii_only = themes.THEMES[self.theme_name].ascii
         self.title = t("app.title")
         self.till_id: str = settings.till_id
         self.in_flight: Set[int] = set()
         self.reasons = {}  # sale id -> the reason of its last failed print, in the UI language
         self.worker: Optional[PrinterWorker] = None
         self.sale_screen: Any = None
+        self.printer_state = ""  # what the idle printer last said (PrinterHealth); "" = not asked yet
+        self.printer_reason = ""
 
     # ------------------------------------------------------------ start and stop
 
@@ -78,7 +76,28 @@ class ChaoyingApp(App):
         self.worker.start()
         self.sale_screen = SaleScreen()
         self.push_screen(self.sale_screen)
+        self.warn_unknown_theme()
         self.recover()
+
+    def get_line_filters(self):
+        """On the Linux console (linux16) also swap glyphs its fonts lack for ones they have."""
+        filters = list(super().get_line_filters())
+        if getattr(self, "ascii_only", False):
+            from tui.console import ConsoleGlyphs
+
+            if not hasattr(self, "_console_glyphs"):
+                self._console_glyphs = ConsoleGlyphs()
+            filters.append(self._console_glyphs)
+        return filters
+
+    def warn_unknown_theme(self) -> None:
+        """An unknown [ui] theme / --theme: the till runs on the fallback and says so, once."""
+        if not self.unknown_theme:
+            return
+        log.warning("unknown theme %r, using %r (themes: %s)", self.unknown_theme, self.theme_name,
+                    ", ".join(themes.names()))
+        self.notify(t("theme.unknown", name=self.unknown_theme, fallback=self.theme_name,
+                      names=", ".join(themes.names())), severity="warning", timeout=8)
 
     def recover(self) -> None:
         """After a crash: interrupted prints become failed (banner); never-printed sales print now."""
@@ -216,6 +235,10 @@ class ChaoyingApp(App):
         reason = "" if message.ok else message.reason(self.language)
         if reason:
             self.reasons[message.sale_id] = reason
+        if message.reprint_no:
+            from tui.screens.history import reprint_finished
+
+            reprint_finished(self, message, state, reason)
         if self.sale_screen is not None:
             self.sale_screen.receipt_status(message.sale_id, state, reason, message.warning)
         banner = self.banner_for(message.sale_id)
@@ -309,7 +332,34 @@ class ChaoyingApp(App):
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
         else:
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_history(self) -> None:
+        from tui.screens.history import open_history
+
+        open_history(self)
+
+    def action_events(self) -> None:
+        from tui.screens.events import open_events
+
+        open_events(self)
+
+    def on_printer_health(self, message: PrinterHealth) -> None:
+        """The idle printer's state for the sale screen's status strip."""
+        from tui.screens.status import PrinterStrip
+
+        self.printer_state = message.state
+        self.printer_reason = message.reason_zh if self.language == "zh" else message.reason_en
+        if self.sale_screen is not None:
+            for strip in self.sale_screen.query(PrinterStrip):
+                strip.show(self.printer_state, self.printer_reason)
+
+    def on_drawer_result(self, message: DrawerResult) -> None:
+        """A drawer kicked on its own after a cash receipt failed: if it did not open, say so."""
+        if not message.ok:
+            self.bell()
+            reason = message.reason_zh if self.language == "zh" else message.reason_en
+            self.notify(t("drawer.failed", reason=reason), severity="error", timeout=10)
 
     def action_paper(self) -> None:
         from tui.screens.views import PaperView

@@ -1,13 +1,16 @@
 """Every key of the till, in one place, each with an id.
 
 A screen takes its bindings with ``bindings("sale")``; the description of a
-binding is an i18n key (the key bar and F1 translate it). Ids let a settings
-file remap keys later through ``App.set_keymap`` (issue 5).
+binding is an i18n key (the key bar and F1 translate it). The settings
+file's ``[keys]`` table remaps binding ids to other keys; ``check`` refuses
+unknown ids, key names Textual does not know and collisions on a screen,
+``configure`` makes the map current (the app hands it to ``App.set_keymap``)
+and ``key_of`` is what the key bar and F1 show.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 from textual.binding import Binding
 
@@ -65,8 +68,47 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("confirm.yes", "y,enter", "yes", "key.yes"),
         Key("confirm.no", "n,escape", "no", "key.no"),
     ),
+    "till": (
+        # priority: the history and the event log open over the banner too
+        Key("till.history", "f9", "history", "key.history", priority=True),
+        Key("till.events", "f10", "events", "key.events", priority=True),
+    ),
+    "history": (
+        Key("history.reprint", "r", "reprint", "key.reprint"),
+        Key("history.qr", "q", "qr", "key.qr_again"),
+        Key("history.search", "slash", "focus_search", "key.find_receipt"),
+        Key("history.up", "up", "cursor(-1)", "key.up", show=False),
+        Key("history.down", "down", "cursor(1)", "key.down", show=False),
+        Key("history.close", "escape", "close", "key.close"),
+    ),
+    "events": (
+        Key("events.up", "up", "cursor(-1)", "key.up", show=False),
+        Key("events.down", "down", "cursor(1)", "key.down", show=False),
+        Key("events.close", "escape", "close", "key.close"),
+    ),
+    "pin": (
+        Key("pin.cancel", "escape", "cancel", "key.back"),
+    ),
     "faults": (
         Key("faults.close", "escape", "close", "key.close"),
+        Key("faults.ok", "1", "fault('ok')", "demo.fault.ok"),
+        Key("faults.paper_out", "2", "fault('paper_out')", "demo.fault.paper_out"),
+        Key("faults.near_end", "3", "fault('near_end')", "demo.fault.near_end"),
+        Key("faults.cover_open", "4", "fault('cover_open')", "demo.fault.cover_open"),
+        Key("faults.offline", "5", "fault('offline')", "demo.fault.offline"),
+        Key("faults.silent", "6", "fault('silent')", "demo.fault.silent"),
+        Key("faults.no_confirm", "7", "fault('no_confirm')", "demo.fault.no_confirm"),
+    ),
+    "search": (
+        Key("search.close", "escape", "close", "key.close"),
+        Key("search.down", "down", "move(1)", "key.down", show=False),
+        Key("search.up", "up", "move(-1)", "key.up", show=False),
+        Key("search.pagedown", "pagedown", "move(10)", "key.page_down", show=False),
+        Key("search.pageup", "pageup", "move(-10)", "key.page_up", show=False),
+    ),
+    "help": (
+        # F1 (app.help) closes the help too
+        Key("help.close", "escape,enter", "close", "key.close"),
     ),
 }
 
@@ -93,3 +135,160 @@ def display_key(key: str) -> str:
     if "+" in first:
         return "+".join(part.capitalize() for part in first.split("+"))
     return first.upper() if len(first) == 1 else first
+
+
+# ---------------------------------------------------------------- remapping ([keys] in the settings)
+
+MODIFIERS = ("ctrl", "shift", "alt", "meta")
+# Screens that type text into an input: a plain printable key would be swallowed
+# by the input or steal its letters. App (and demo) keys are active on every screen.
+TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin"}
+GLOBAL_GROUPS = ("app", "demo", "till")
+
+_overrides: Dict[str, str] = {}
+
+
+class KeymapError(ValueError):
+    """A [keys] table that cannot be used; str() is one sentence naming the id and the key."""
+
+    def __init__(self, message: str, binding_id: str = "") -> None:
+        super().__init__(message)
+        self.binding_id = binding_id
+
+
+def by_id(binding_id: str) -> Optional[Key]:
+    for group in KEYS.values():
+        for key in group:
+            if key.id == binding_id:
+                return key
+    return None
+
+
+def group_of(binding_id: str) -> Optional[str]:
+    for name, group in KEYS.items():
+        if any(key.id == binding_id for key in group):
+            return name
+    return None
+
+
+def key_of(key: Key) -> str:
+    """The key(s) of a binding now: the settings' [keys] override, else the default."""
+    return _overrides.get(key.id, key.key)
+
+
+def current() -> Dict[str, str]:
+    """The overrides in force (binding id -> keys), for App.set_keymap."""
+    return dict(_overrides)
+
+
+def configure(overrides: Mapping[str, str]) -> Dict[str, str]:
+    """Check the [keys] table and make it the keymap in force; KeymapError if it cannot be used."""
+    global _overrides
+    _overrides = check(overrides)
+    return dict(_overrides)
+
+
+def _named_keys() -> set:
+    from textual.keys import Keys
+
+    return {k.value for k in Keys if "+" not in k.value and not k.value.startswith("<")} - {"ctrl-at", "return"}
+
+
+def normalise(key: str) -> str:
+    """'F11' -> 'f11', 'Ctrl+P' -> 'ctrl+p', '?' -> 'question_mark' (Textual's names)."""
+    from textual.keys import _character_to_key
+
+    key = key.strip()
+    if len(key) == 1:
+        return _character_to_key(key)
+    parts = [part.strip() for part in key.split("+")]
+    base = parts[-1]
+    if len(base) == 1:
+        base = _character_to_key(base)
+    else:
+        base = base.lower()
+    return "+".join([m.lower() for m in parts[:-1]] + [base])
+
+
+def valid_key(key: str) -> bool:
+    """True for a key name Textual can bind: f11, ctrl+p, escape, a, question_mark, shift+tab ..."""
+    from textual.keys import key_to_character
+
+    parts = key.split("+")
+    base, mods = parts[-1], parts[:-1]
+    if not base or any(m not in MODIFIERS for m in mods) or len(set(mods)) != len(mods):
+        return False
+    if len(base) == 1:
+        return base.isprintable() and not base.isspace()
+    return base in _named_keys() or key_to_character(base) is not None
+
+
+def types_text(key: str) -> bool:
+    """True for a key an input would take as typing (a letter, digit, sign, space)."""
+    from textual.keys import key_to_character
+
+    parts = key.split("+")
+    if any(m != "shift" for m in parts[:-1]):
+        return False
+    base = parts[-1]
+    return len(base) == 1 or base == "space" or key_to_character(base) is not None
+
+
+def _keys(value: str) -> List[str]:
+    return [normalise(k) for k in value.split(",") if k.strip()]
+
+
+def check(overrides: Mapping[str, str]) -> Dict[str, str]:
+    """Validated overrides (id -> normalised keys); KeymapError (one sentence) on the first problem."""
+    import difflib
+
+    result: Dict[str, str] = {}
+    ids = [key.id for group in KEYS.values() for key in group]
+    for binding_id, value in overrides.items():
+        if by_id(binding_id) is None:
+            close = difflib.get_close_matches(binding_id, ids, n=1, cutoff=0.6)
+            hint = f'; did you mean "{close[0]}"?' if close else " (see the key ids in F1 or tui/keymap.py)."
+            raise KeymapError(f'[keys] "{binding_id}" is not a key of the till{hint}', binding_id)
+        if not isinstance(value, str) or not _keys(value):
+            raise KeymapError(f'[keys] "{binding_id}" must be a key name in quotes, such as "f11".', binding_id)
+        keys = _keys(value)
+        for key in keys:
+            if not valid_key(key):
+                raise KeymapError(f'[keys] "{binding_id}" = "{value}": "{key}" is not a key name '
+                                  f'(use names such as "f11", "ctrl+p", "escape", "r").', binding_id)
+            if types_text(key) and group_of(binding_id) in TYPING_GROUPS:
+                raise KeymapError(f'[keys] "{binding_id}" = "{value}": "{key}" would be typed into the entry '
+                                  f'line; use a function key or a ctrl+ key.', binding_id)
+        if len(set(keys)) != len(keys):
+            raise KeymapError(f'[keys] "{binding_id}" = "{value}" names the same key twice.', binding_id)
+        result[binding_id] = ",".join(keys)
+    _check_collisions(result)
+    return result
+
+
+def _check_collisions(overrides: Mapping[str, str]) -> None:
+    """Two ids that would answer the same key on one screen (app keys count on every screen)."""
+    screens = [tuple(GLOBAL_GROUPS)] + [(name,) + GLOBAL_GROUPS for name in KEYS if name not in GLOBAL_GROUPS]
+    for groups in screens:
+        owner: Dict[str, Key] = {}
+        for group in groups:
+            for key in KEYS.get(group, ()):
+                for name in _keys(overrides.get(key.id, key.key)):
+                    other = owner.get(name)
+                    if other is not None and other.id != key.id:
+                        mine, theirs = (key, other) if key.id in overrides else (other, key)
+                        screen = groups[0] if groups[0] not in GLOBAL_GROUPS else "every"
+                        raise KeymapError(
+                            f'[keys] "{mine.id}" = "{overrides.get(mine.id, mine.key)}" collides with '
+                            f'"{theirs.id}" ({display_key(name)}) on the {screen} screen.', mine.id)
+                    owner[name] = key
+
+
+def help_groups(binding_ids: Iterable[str]) -> List[str]:
+    """The keymap groups a screen's bindings come from, in first-seen order."""
+    groups: List[str] = []
+    for binding_id in binding_ids:
+        group = group_of(binding_id)
+        if group and group not in groups:
+            groups.append(group)
+    return groups

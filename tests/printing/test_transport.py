@@ -306,8 +306,13 @@ def test_drawer_kick(virtual):
     vp = virtual()
     assert open_drawer(config_for(vp.link)).ok
     assert vp.wait_for(lambda p: p.drawer_kicks == 1, 2)
-    vp.set_state("offline")
-    assert open_drawer(config_for(vp.link)).code == "offline"
+    # Offline (paper out, cover open) drops ESC p; the real-time DLE DC4 pulse still opens the drawer.
+    vp.set_state("paper-out")
+    assert open_drawer(config_for(vp.link)).ok
+    assert vp.wait_for(lambda p: p.drawer_kicks == 2, 2)
+    vp.set_state("silent")
+    assert open_drawer(config_for(vp.link)).code == "no_answer"
+    assert vp.drawer_kicks == 2
 
 
 def test_probe_finds_what_the_printer_answers(virtual, tmp_path):

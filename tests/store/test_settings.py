@@ -268,3 +268,33 @@ def test_syntax_errors_carry_the_key_too(tmp_path):
     with pytest.raises(SettingsError) as caught:
         load_settings(write(tmp_path, '[printer]\nwidth = 58\nbaudrate = fast\n'))
     assert (caught.value.line, caught.value.key) == (3, "printer.baudrate")
+
+
+# ---------------------------------------------------------------- [reprint]
+
+def test_reprint_defaults_allow_every_reprint_without_a_pin(tmp_path):
+    s = load_settings(tmp_path / "nope.toml")
+    assert s.reprint == {"manager_pin": False, "max": 0}
+
+
+def test_reprint_cap_and_manager_pin_from_the_file(tmp_path):
+    s = load_settings(write(tmp_path, "[reprint]\nmanager_pin = true\nmax = 2\n"))
+    assert s.reprint == {"manager_pin": True, "max": 2}
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("[reprint]\nmax = -1\n", ["[reprint] max", "0 or more", "-1"]),
+        ("[reprint]\nmax = 1.5\n", ["[reprint] max", "whole number"]),
+        ('[reprint]\nmax = "2"\n', ["[reprint] max", "whole number"]),
+        ('[reprint]\nmanager_pin = "yes"\n', ["[reprint] manager_pin", "true or false"]),
+        ("[reprint]\nmanager = true\n", ["[reprint] manager", "not a known setting", "manager_pin"]),
+    ],
+)
+def test_bad_reprint_settings_name_file_line_and_key(tmp_path, text, words):
+    path = write(tmp_path, "# reprints\n" + text)
+    message = error_for(path)
+    assert message.startswith(f"{path} line 3: "), message
+    for word in words:
+        assert word in message, (word, message)

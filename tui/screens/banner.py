@@ -52,7 +52,7 @@ class BannerScreen(ModalScreen):
             self.set_timer(2.0, self.refresh_facts)
             return
         self.query_one("#banner-number", Static).update(facts.number)
-        self.query_one("#banner-total", Static).update("￥" + facts.total)
+        self.query_one("#banner-total", Static).update(t("money.amount", amount=facts.total))
         self.query_one("#banner-reason", Static).update(facts.reason)
         self.query_one("#banner-more", Static).update(t("banner.more", count=more) if more > 0 else "")
 

@@ -13,7 +13,8 @@ from textual.widgets import ContentSwitcher, DataTable, Digits, Input, Static
 
 from tui import keymap
 from tui.i18n import t
-from tui.screens.widgets import KeyBar, TopBar
+from tui.screens.status import PrinterStrip
+from tui.screens.widgets import Amount, KeyBar, TopBar
 
 log = logging.getLogger("chaoying.tui.sale")
 
@@ -43,7 +44,7 @@ class SuccessPanel(Vertical):
         yield Static("", id="done-amount")
         with Horizontal(id="done-change-row"):
             yield Static(t("done.change"), id="done-change-label")
-            yield Digits("0.00", id="done-change")
+            yield Amount("0.00", id="done-change")
         yield Static("", id="done-number")
         yield Static("", id="done-status")
         yield Static(t("done.next"), id="done-next")
@@ -102,7 +103,9 @@ class SaleScreen(Screen):
         return self._basket
 
     def compose(self) -> ComposeResult:
-        yield TopBar(id="topbar")
+        with Horizontal(id="topline"):
+            yield TopBar(id="topbar")
+            yield PrinterStrip(id="printer-strip")
         yield Input(placeholder=t("sale.entry_placeholder"), id="entry")
         yield Static("", id="message")
         with ContentSwitcher(initial="basket", id="main"):
@@ -111,8 +114,8 @@ class SaleScreen(Screen):
         with Horizontal(id="totalbar"):
             yield Static("", id="items")
             yield Static(t("sale.total"), id="total-label")
-            yield Digits("0.00", id="total")
-        yield KeyBar("sale", "app", "demo", id="keybar")
+            yield Amount("0.00", id="total")
+        yield KeyBar("sale", "till", "app", "demo", id="keybar")
 
     def on_mount(self) -> None:
         table = self.query_one("#basket", DataTable)
@@ -171,7 +174,9 @@ class SaleScreen(Screen):
         try:
             resolved = resolve_code(code, scale_layouts(self.app.settings)) if code else None
         except CodeError as exc:  # misread or mistyped: one sentence naming the code
-            self.refuse(str(exc))
+            from tui.errors import describe
+
+            self.refuse(describe(exc))
             return None
         except Exception as exc:  # the database is away: the basket stays as it is
             log.error("product lookup failed: %s", exc, exc_info=exc)

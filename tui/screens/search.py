@@ -14,60 +14,32 @@ from typing import Any, Dict, List, Optional
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui import i18n
+from tui import keymap
+from tui.i18n import t
 
 log = logging.getLogger("chaoying.tui.search")
 
 LIMIT = 30
 
-# Own strings until they move into tui/i18n.py (same keys, both languages).
-TEXT: Dict[str, Dict[str, str]] = {
-    "zh": {
-        "search.title": "查找商品",
-        "search.placeholder": "商品名、拼音（kekou）、首字母（kkkl）或条码开头",
-        "search.hint": "↑↓ 选择  Enter 加入  Esc 关闭",
-        "search.none": "没有找到：{text}",
-        "search.count": "{count} 个结果",
-        "search.more": "{count}+ 个结果，继续输入可缩小范围",
-        "search.error": "查找出错：{error}",
-    },
-    "en": {
-        "search.title": "Find a product",
-        "search.placeholder": "Name, pinyin (kekou), initials (kkkl) or the start of a code",
-        "search.hint": "Up/Down choose  Enter add  Esc close",
-        "search.none": "Nothing found for {text}",
-        "search.count": "{count} found",
-        "search.more": "{count}+ found, type more to narrow",
-        "search.error": "Search failed: {error}",
-    },
-}
 
+def search_hint() -> str:
+    """'Up/Down choose  Enter add  Esc close', with the keys as remapped."""
+    def shown(binding_id: str) -> str:
+        return keymap.display_key(keymap.key_of(keymap.by_id(binding_id)))
 
-def tr(key: str, **values: object) -> str:
-    """The till's catalogue when it has the key, else this screen's own."""
-    language = i18n.language()
-    text = i18n.CATALOGUES.get(language, {}).get(key)
-    if text is None:
-        text = TEXT.get(language, TEXT["en"]).get(key, key)
-    return text.format(**values) if values else text
+    return t("search.hint", updown=f"{shown('search.up')}/{shown('search.down')}",
+             enter=keymap.display_key("enter"), close=shown("search.close"))
 
 
 class SearchScreen(ModalScreen[Optional[str]]):
     """Search as you type; dismisses with the chosen barcode, or None on Esc."""
 
-    BINDINGS = [
-        Binding("escape", "close", "Esc", id="search.close"),
-        Binding("down", "move(1)", "Down", show=False, id="search.down"),
-        Binding("up", "move(-1)", "Up", show=False, id="search.up"),
-        Binding("pagedown", "move(10)", "PgDn", show=False, id="search.pagedown"),
-        Binding("pageup", "move(-10)", "PgUp", show=False, id="search.pageup"),
-    ]
+    BINDINGS = keymap.bindings("search")
     AUTO_FOCUS = "#search-input"
     DEFAULT_CSS = """
     SearchScreen { align: center top; background: $background 60%; }
@@ -87,11 +59,11 @@ class SearchScreen(ModalScreen[Optional[str]]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="search-box"):
-            yield Static(tr("search.title"), id="search-title")
-            yield Input(value=self.initial, placeholder=tr("search.placeholder"), id="search-input")
+            yield Static(t("search.title"), id="search-title")
+            yield Input(value=self.initial, placeholder=t("search.placeholder"), id="search-input")
             yield OptionList(id="search-results")
             yield Static("", id="search-status")
-            yield Static(tr("search.hint"), id="search-hint")
+            yield Static(search_hint(), id="search-hint")
 
     def on_mount(self) -> None:
         self.query_one("#search-results", OptionList).can_focus = False  # typing never leaves the input
@@ -119,7 +91,7 @@ class SearchScreen(ModalScreen[Optional[str]]):
         except Exception as exc:  # a database hiccup must not close the till
             log.exception("search for %r failed", text)
             self.results = []
-            status.update(tr("search.error", error=str(exc).split("\n")[0]))
+            status.update(t("search.error", error=st(exc).split("\n")[0]))
             options.clear_options()
             return
         options.clear_options()
@@ -129,17 +101,17 @@ class SearchScreen(ModalScreen[Optional[str]]):
         if not text.strip():
             status.update("")
         elif not self.results:
-            status.update(tr("search.none", text=text.strip()))
+            status.update(t("search.none", text=text.strip()))
         elif len(self.results) >= LIMIT:
-            status.update(tr("search.more", count=len(self.results)))
+            status.update(t("search.more", count=len(self.results)))
         else:
-            status.update(tr("search.count", count=len(self.results)))
+            status.update(t("search.count", count=len(self.results)))
 
     @staticmethod
     def _option(product: Dict[str, Any]) -> Option:
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(product["name"], style="bold")
-        line.append(f"  ￥{product['price']}")
+        line.append("  " + t("money.amount", amount=product["price"]))
         if product.get("unit"):
             line.append(f"/{product['unit']}")
         line.append(f"  {product['barcode']}", style="dim")

@@ -12,7 +12,7 @@ from textual.widgets import Digits, Input, Static
 
 from tui import keymap
 from tui.i18n import t
-from tui.screens.widgets import KeyBar
+from tui.screens.widgets import Amount, KeyBar
 
 log = logging.getLogger("chaoying.tui.tender")
 
@@ -40,7 +40,7 @@ class TenderScreen(ModalScreen):
                 yield Static("", id="sum-paid", classes="sum-value")
             with Vertical(id="tender-remaining-box"):
                 yield Static(t("tender.remaining"), id="remaining-label")
-                yield Digits("0.00", id="remaining")
+                yield Amount("0.00", id="remaining")
             yield Static("", id="tender-payments")
             yield Static("", id="tender-method")
             yield Input(placeholder=t("tender.amount_placeholder"), id="amount")
@@ -58,8 +58,8 @@ class TenderScreen(ModalScreen):
         from store.money import format_yuan
 
         tender = self.tender
-        self.query_one("#sum-total", Static).update("￥" + format_yuan(tender.total_fen))
-        self.query_one("#sum-paid", Static).update("￥" + format_yuan(tender.paid_fen))
+        self.query_one("#sum-total", Static).update(t("money.amount", amount=format_yuan(tender.total_fen)))
+        self.query_one("#sum-paid", Static).update(t("money.amount", amount=format_yuan(tender.paid_fen)))
         self.query_one("#remaining", Digits).update(format_yuan(tender.remaining_fen))
         rows = []
         for payment in tender.payments:
@@ -147,8 +147,10 @@ class TenderScreen(ModalScreen):
     def pay(self, amount: int, reference: str) -> None:
         try:
             self.tender.add_payment(self.method, amount, reference)
-        except ValueError as exc:
-            self.say(str(exc), error=True)
+        except ValueError as exc:  # SaleError: said in the cashier's language
+            from tui.errors import describe
+
+            self.say(describe(exc), error=True)
             return
         log.info("payment %s %s", self.method, amount)
         if self.tender.covered:

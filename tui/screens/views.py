@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -90,44 +90,60 @@ class ConfirmScreen(ModalScreen):
         self.dismiss(False)
 
 
-SCREEN_GROUPS = (
-    ("help.screen.sale", ("sale",)),
-    ("help.screen.tender", ("tender",)),
-    ("help.screen.banner", ("banner",)),
-    ("help.screen.view", ("view",)),
-    ("help.screen.confirm", ("confirm",)),
-    ("help.screen.app", ("app", "demo")),
-)
+def screen_keys(screen) -> List[Tuple[str, str]]:
+    """(key as written, i18n label) for every binding of one screen, in its own order."""
+    rows: List[Tuple[str, str]] = []
+    for binding in getattr(screen, "BINDINGS", []):
+        if not isinstance(binding, Binding):
+            continue
+        key = keymap.by_id(binding.id) if binding.id else None
+        keys = keymap.key_of(key) if key is not None else binding.key
+        rows.append((keys, key.label if key is not None else binding.description))
+    return rows
 
 
-def help_text(demo: bool) -> Text:
-    """Every key of every screen, grouped by screen."""
+def _key_rows(text: Text, rows: List[Tuple[str, str]]) -> None:
+    for keys, label in rows:
+        shown = " / ".join(keymap.display_key(k) for k in keys.split(","))
+        text.append(f"  {shown:<14}", style="bold")
+        text.append(t(label) + "\n")
+
+
+def help_text(screen, demo: bool) -> Text:
+    """The keys of the screen F1 was pressed on, then the keys that work anywhere."""
+    ids = [b.id for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding) and b.id]
+    groups = keymap.help_groups(ids)
     text = Text()
-    text.append(t("help.entry") + "\n")
-    for title, groups in SCREEN_GROUPS:
-        text.append("\n" + t(title) + "\n", style="bold underline")
-        for group in groups:
-            if group == "demo" and not demo:
-                continue
-            for key in keymap.KEYS[group]:
-                keys = " / ".join(keymap.display_key(k) for k in key.key.split(","))
-                text.append(f"  {keys:<14}", style="bold")
-                text.append(t(key.label) + "\n")
+    if "sale" in groups:
+        text.append(t("help.entry") + "\n")
+    if groups:
+        text.append("\n" + t("help.screen." + groups[0]) + "\n", style="bold underline")
+        _key_rows(text, screen_keys(screen))
+    text.append("\n" + t("help.screen.app") + "\n", style="bold underline")
+    for group in keymap.GLOBAL_GROUPS:
+        if group == "demo" and not demo:
+            continue
+        _key_rows(text, [(keymap.key_of(key), key.label) for key in keymap.KEYS[group]])
     return text
 
 
 class HelpScreen(ModalScreen):
-    """F1: every key."""
+    """F1: every key of the screen below, and the keys that work anywhere."""
 
-    BINDINGS = [Binding("escape,enter,f1", "close", "key.close", id="help.close")]
+    BINDINGS = keymap.bindings("help")
     AUTO_FOCUS = "#help-scroll"
+
+    def __init__(self, screen=None) -> None:
+        super().__init__()
+        self.for_screen = screen
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box", classes="viewer"):
             yield Static(t("help.title"), classes="viewer-title")
             with VerticalScroll(id="help-scroll", classes="viewer-body"):
-                yield Static(help_text(getattr(self.app, "demo", None) is not None), id="help-text")
-            yield KeyBar("view", hidden=("view.prev", "view.next"))
+                yield Static(help_text(self.for_screen, getattr(self.app, "demo", None) is not None),
+                             id="help-text")
+            yield KeyBar("help")
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -187,10 +203,7 @@ FAULTS = ("ok", "paper_out", "near_end", "cover_open", "offline", "silent", "no_
 class FaultMenu(ModalScreen):
     """Demo: put the virtual printer into a fault (or back to OK)."""
 
-    BINDINGS = keymap.bindings("faults") + [
-        Binding(str(number), f"fault('{name}')", f"demo.fault.{name}", id=f"faults.{name}")
-        for number, name in enumerate(FAULTS, start=1)
-    ]
+    BINDINGS = keymap.bindings("faults")
 
     def __init__(self, current: Optional[str] = None) -> None:
         super().__init__()
@@ -198,14 +211,15 @@ class FaultMenu(ModalScreen):
 
     def compose(self) -> ComposeResult:
         text = Text()
-        for number, name in enumerate(FAULTS, start=1):
+        for name in FAULTS:
             mark = "*" if name == self.current else " "
-            text.append(f" {number} ", style="bold reverse")
+            key = keymap.by_id(f"faults.{name}")
+            text.append(f" {keymap.display_key(keymap.key_of(key))} ", style="bold reverse")
             text.append(f" {mark} {t('demo.fault.' + name)}\n")
         with Vertical(id="faults-box"):
             yield Static(t("demo.fault.title"), classes="viewer-title")
             yield Static(text, id="faults-list")
-            yield KeyBar("faults")
+            yield KeyBar("faults", hidden=[f"faults.{name}" for name in FAULTS])
 
     def action_fault(self, name: str) -> None:
         self.dismiss(name)

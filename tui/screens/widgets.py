@@ -1,10 +1,10 @@
-"""Small widgets shared by the screens: the top bar and the key bar."""
+"""Small widgets shared by the screens: the top bar, the key bar, big amounts."""
 from __future__ import annotations
 
 from typing import Iterable, List
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widgets import Digits, Static
 
 from tui import keymap
 from tui.i18n import t
@@ -31,7 +31,7 @@ def key_text(groups: Iterable[str], hidden: Iterable[str] = ()) -> Text:
                 continue
             if text:
                 text.append("  ")
-            text.append(keymap.display_key(key.key), style="bold reverse")
+            text.append(keymap.display_key(keymap.key_of(key)), style="bold reverse")
             text.append(" " + t(key.label))
     return text
 
@@ -47,3 +47,40 @@ class KeyBar(Static):
     def on_mount(self) -> None:
         groups = [g for g in self.groups if g != "demo" or getattr(self.app, "demo", None) is not None]
         self.update(key_text(groups, self.hidden))
+
+
+# Seven-segment digits in plain ASCII, 3 rows x 3 columns: what the Linux console can draw.
+_ASCII_ROWS = {
+    "0": (" _ ", "| |", "|_|"), "1": ("   ", "  |", "  |"), "2": (" _ ", " _|", "|_ "),
+    "3": (" _ ", " _|", " _|"), "4": ("   ", "|_|", "  |"), "5": (" _ ", "|_ ", " _|"),
+    "6": (" _ ", "|_ ", "|_|"), "7": (" _ ", "  |", "  |"), "8": (" _ ", "|_|", "|_|"),
+    "9": (" _ ", "|_|", " _|"), ".": ("  ", "  ", "o "), "-": ("   ", " _ ", "   "),
+    " ": ("   ", "   ", "   "),
+}
+
+
+def ascii_digits(value: str) -> List[str]:
+    """Three lines drawing value ('12.50') in ASCII seven-segment digits."""
+    rows = ["", "", ""]
+    for char in value:
+        glyph = _ASCII_ROWS.get(char, (" ", char, " "))
+        for i in range(3):
+            rows[i] += glyph[i]
+    return rows
+
+
+class Amount(Digits):
+    """A big amount: Textual's box-drawing digits, or ASCII ones when the theme asks (Linux console)."""
+
+    def _ascii(self) -> bool:
+        return bool(getattr(self.app, "ascii_only", False))
+
+    def render(self):
+        if not self._ascii():
+            return super().render()
+        return Text("\n".join(ascii_digits(self.value)), style=self.rich_style, no_wrap=True)
+
+    def get_content_width(self, container, viewport) -> int:
+        if not self._ascii():
+            return super().get_content_width(container, viewport)
+        return len(ascii_digits(self.value)[0])

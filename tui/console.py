@@ -1,0 +1,82 @@
+"""Glyphs the Linux console can draw.
+
+The console's fonts (VGA / CP437-like, 256 or 512 glyphs) have single and
+double box lines, four block shapes and the shades, but not Textual's heavy
+and rounded lines or eighth blocks. The linux16 theme's CSS uses ASCII
+borders; this line filter is the safety net for everything else drawn on
+screen (scrollbars, built-in widgets), swapping each glyph for one of the
+same width the console has. The QR code's half blocks are kept as they are.
+"""
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from typing import Dict, List
+
+from rich.segment import Segment
+from textual.filter import LineFilter
+
+KEEP = set("\u2580\u2584\u2588\u258c\u2590\u2591\u2592\u2593")  # half blocks, full block, shades
+OTHER: Dict[str, str] = {
+    "\u2026": ".",  # ellipsis
+    "\u2022": "*", "\u25cf": "*", "\u25cb": "o",
+    "\u2191": "^", "\u2193": "v", "\u2190": "<", "\u2192": ">",
+    "\u2714": "v", "\u2713": "v", "\u2716": "x", "\u2715": "x",
+    "\u23ce": "<",  # return symbol
+    "\u00a0": " ",
+}
+
+
+def _box(char: str) -> str:
+    name = unicodedata.name(char, "")
+    if "DIAGONAL" in name:
+        return "X" if "CROSS" in name else ("/" if "UPPER RIGHT TO LOWER LEFT" in name else "\\")
+    across = any(word in name for word in ("HORIZONTAL", "LEFT", "RIGHT"))
+    down = any(word in name for word in ("VERTICAL", " UP", "DOWN"))
+    if across and down:
+        return "+"
+    return "|" if down else "-"
+
+
+def _block(char: str) -> str:
+    code = ord(char)
+    if char in KEEP:
+        return char
+    if 0x2581 <= code <= 0x2583:  # lower one to three eighths
+        return " "
+    if 0x2585 <= code <= 0x2587 or 0x2589 <= code <= 0x258B:
+        return "\u2588"
+    if 0x258D <= code <= 0x258F:
+        return "\u258c"
+    if code == 0x2594:  # upper one eighth
+        return "\u2580"
+    if code == 0x2595:  # right one eighth
+        return "\u2590"
+    return "\u2588"
+
+
+@lru_cache(4096)
+def console_text(text: str) -> str:
+    """text with every glyph the console lacks replaced by one of the same width it has."""
+    if text.isascii():
+        return text
+    out = []
+    for char in text:
+        code = ord(char)
+        if 0x2500 <= code <= 0x257F:
+            out.append(_box(char))
+        elif 0x2580 <= code <= 0x259F:
+            out.append(_block(char))
+        else:
+            out.append(OTHER.get(char, char))
+    return "".join(out)
+
+
+class ConsoleGlyphs(LineFilter):
+    """Line filter: box drawing to ASCII, odd blocks to the ones CP437 has."""
+
+    def apply(self, segments: List[Segment], background) -> List[Segment]:
+        return [
+            Segment(console_text(text), style, control) if not control else Segment(text, style, control)
+            for text, style, control in segments
+        ]

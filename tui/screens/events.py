@@ -1,0 +1,136 @@
+"""F10: the event log of this till, newest first.
+
+Printer faults, failed payments, reprints, drawer opens, receipt outcome
+choices ...: time, kind, receipt number, cashier and detail, so the owner can
+see what went wrong and when. The line under the list shows the selected
+event's whole detail.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Static
+
+from tui import keymap
+from tui.i18n import CATALOGUES, language, t
+from tui.screens.widgets import KeyBar
+
+log = logging.getLogger("chaoying.tui.events")
+
+LIMIT = 500
+# Kinds worth a colour: something went wrong.
+TROUBLE = ("print_failed", "payment_failed", "drawer_failed", "printer_status", "paper_near_end",
+           "reprint_refused", "pin_refused")
+
+
+def kind_label(kind: str) -> str:
+    """The event kind in the UI language; an unknown kind as it is stored."""
+    key = "event." + kind
+    return t(key) if key in CATALOGUES.get(language(), {}) else kind
+
+
+def open_events(app: Any) -> None:
+    """F10: open the event log (or close it when it is open)."""
+    from tui.screens.banner import BannerScreen
+    from tui.screens.history import HistoryScreen
+    from tui.screens.sale import SaleScreen
+
+    screen = app.screen
+    if isinstance(screen, EventsScreen):
+        screen.dismiss(None)
+        return
+    if isinstance(screen, HistoryScreen):
+        screen.dismiss(None)
+    elif not isinstance(screen, (SaleScreen, BannerScreen)):
+        app.bell()
+        return
+    app.push_screen(EventsScreen())
+
+
+class EventsScreen(Screen):
+    """The event log as a table; Esc closes."""
+
+    BINDINGS = keymap.bindings("events")
+    AUTO_FOCUS = "#events-table"
+    DEFAULT_CSS = """
+    EventsScreen { layout: vertical; }
+    #events-title { height: 1; background: $primary; color: $text; padding: 0 1; text-style: bold; }
+    #events-table { height: 1fr; }
+    #events-detail { height: 2; padding: 0 1; background: $panel; }
+    EventsScreen KeyBar { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: List[Dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(t("events.title", till=self.app.till_id), id="events-title")
+        yield DataTable(id="events-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="events-detail")
+        yield KeyBar("events")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#events-table", DataTable)
+        table.add_column(t("events.col.time"), width=14, key="time")
+        table.add_column(t("events.col.kind"), width=10, key="kind")
+        table.add_column(t("events.col.receipt"), width=8, key="receipt")
+        table.add_column(t("events.col.cashier"), width=6, key="cashier")
+        table.add_column(t("events.col.detail"), width=23, key="detail")
+        self.reload()
+
+    def reload(self) -> None:
+        from store.queries import events
+
+        table = self.query_one("#events-table", DataTable)
+        try:
+            self.rows = events(self.app.till_id, limit=LIMIT)
+        except Exception as exc:
+            log.exception("event log query failed")
+            self.query_one("#events-detail", Static).update(t("sale.db_error", error=str(exc).split("\n")[0]))
+            return
+        table.clear()
+        for row in self.rows:
+            style = "bold" if row["kind"] in TROUBLE else ""
+            table.add_row(
+                (row["at"] or "")[5:19],
+                Text(kind_label(row["kind"]), style=style, no_wrap=True, overflow="ellipsis"),
+                row["receipt"],
+                Text(row["cashier"], no_wrap=True, overflow="ellipsis"),
+                Text(self.detail_of(row), no_wrap=True, overflow="ellipsis"),
+                key=str(row["id"]),
+            )
+        self.show_detail()
+
+    @staticmethod
+    def detail_of(row: Dict[str, Any]) -> str:
+        printer = f"[{row['printer']}] " if row["printer"] else ""
+        return printer + (row["detail"] or "")
+
+    @on(DataTable.RowHighlighted, "#events-table")
+    def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        detail = self.query_one("#events-detail", Static)
+        table = self.query_one("#events-table", DataTable)
+        if not self.rows:
+            detail.update(t("events.empty"))
+            return
+        row = self.rows[min(table.cursor_row, len(self.rows) - 1)]
+        who = t("events.cashier", cashier=row["cashier"]) if row["cashier"] else ""
+        detail.update(Text(f"{row['at']}  {kind_label(row['kind'])}  {row['receipt']}  {who}\n"
+                           f"{self.detail_of(row)}", overflow="ellipsis"))
+
+    def action_cursor(self, step: int) -> None:
+        table = self.query_one("#events-table", DataTable)
+        if table.row_count:
+            table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + step)))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,353 @@
+"""F9: this till's receipts, newest first, searchable; R reprints (补打), Q shows the QR again.
+
+One search box takes a receipt number (``1-000012``, ``12``), a day
+(``2026-11-22``), an amount (``12.50``, ``￥12``) or part of a product name
+(``store.queries.receipt_filter``). The detail pane shows the lines, the
+payments, the receipt outcome and every print attempt with its reason.
+
+A reprint goes through the printer worker like any receipt: the store gives
+it the next reprint number and the paper says ``补打 REPRINT n`` with the
+original time and the reprint time. ``[reprint] max`` caps reprints per
+receipt; ``[reprint] manager_pin`` asks a manager's PIN for each one.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional
+
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Input, Static
+
+from tui import keymap
+from tui.i18n import t
+from tui.screens.views import QrView
+from tui.screens.widgets import KeyBar
+
+log = logging.getLogger("chaoying.tui.history")
+
+LIMIT = 200
+UNRESOLVED = ("pending", "printing", "failed")
+
+
+def outcome_label(state: str, reprints: int = 0) -> str:
+    """'已打印', '补打2次', '手写小票' ...: what the customer got, in a few characters."""
+    if reprints:
+        return t("history.reprinted", count=reprints)
+    return t("history.outcome." + state) if state else ""
+
+
+def reprint_settings(settings: Any) -> Dict[str, Any]:
+    table = dict(getattr(settings, "reprint", None) or {})
+    return {"manager_pin": bool(table.get("manager_pin", False)), "max": int(table.get("max", 0) or 0)}
+
+
+def open_history(app: Any) -> None:
+    """F9: open the history (or close it when it is open)."""
+    from tui.screens.banner import BannerScreen
+    from tui.screens.events import EventsScreen
+    from tui.screens.sale import SaleScreen
+
+    screen = app.screen
+    if isinstance(screen, HistoryScreen):
+        screen.dismiss(None)
+        return
+    if isinstance(screen, EventsScreen):
+        screen.dismiss(None)
+        screen = app.screen_stack[-2] if len(app.screen_stack) > 1 else screen
+    elif not isinstance(screen, (SaleScreen, BannerScreen)):
+        app.bell()  # in the middle of a payment or a question: finish that first
+        return
+    app.push_screen(HistoryScreen())
+
+
+def reprint_finished(app: Any, message: Any, state: str, reason: str) -> None:
+    """The worker answered a reprint: tell the cashier, refresh an open history."""
+    try:
+        number = app.sale_facts(message.sale_id).number
+    except Exception:
+        number = str(message.sale_id)
+    if message.ok:
+        app.notify(t("history.reprinted_ok", number=number, n=message.reprint_no))
+    else:
+        app.bell()
+        app.notify(t("history.reprint_failed", number=number, reason=reason or t("reason.unknown")),
+                   severity="error", timeout=8)
+    for screen in app.screen_stack:
+        if isinstance(screen, HistoryScreen):
+            screen.reload()
+
+
+class QrAgainView(QrView):
+    """The banner's QR view, for a receipt that is shown again from the history."""
+
+    def on_mount(self) -> None:
+        self.query_one("#qr-recorded", Static).update(t("history.qr_again", number=self.number))
+
+
+class HistoryScreen(Screen):
+    """Receipts of this till, newest first, with a search box and a detail pane."""
+
+    BINDINGS = keymap.bindings("history")
+    AUTO_FOCUS = "#history-table"
+    DEFAULT_CSS = """
+    HistoryScreen { layout: vertical; }
+    #history-title { height: 1; background: $primary; color: $text; padding: 0 1; text-style: bold; }
+    #history-search { height: 3; }
+    #history-main { height: 1fr; }
+    #history-table { width: 49; height: 1fr; }
+    #history-detail-scroll { width: 1fr; height: 1fr; padding: 0 1; border-left: vkey $primary; }
+    #history-message { height: 1; padding: 0 1; }
+    #history-message.-error { color: $text-error; text-style: bold; }
+    HistoryScreen KeyBar { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
+    """
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self.initial = text
+        self.rows: List[Dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(t("history.title", till=self.app.till_id), id="history-title")
+        yield Input(value=self.initial, placeholder=t("history.placeholder"), id="history-search")
+        with Horizontal(id="history-main"):
+            yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="history-detail-scroll"):
+                yield Static("", id="history-detail")
+        yield Static("", id="history-message")
+        yield KeyBar("history")
+
+    def on_mount(self) -> None:
+        table = self.table
+        table.add_column(t("history.col.number"), width=8, key="number")
+        table.add_column(t("history.col.time"), width=11, key="time")
+        table.add_column(Text(t("history.col.total"), justify="right"), width=8, key="total")
+        table.add_column(t("history.col.outcome"), width=14, key="outcome")
+        self.reload()
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#history-table", DataTable)
+
+    @property
+    def search(self) -> Input:
+        return self.query_one("#history-search", Input)
+
+    # ------------------------------------------------------------ rows and detail
+
+    def reload(self, keep: bool = True) -> None:
+        """Search again with what the box says; keep the selected receipt when it is still listed."""
+        from store.queries import search_receipts
+
+        selected = self.selected()
+        text = self.search.value
+        try:
+            self.rows = search_receipts(self.app.till_id, text, limit=LIMIT)
+        except Exception as exc:  # a database hiccup must not close the till
+            log.exception("history search for %r failed", text)
+            self.say(t("sale.db_error", error=str(exc).split("\n")[0]), error=True)
+            return
+        table = self.table
+        table.clear()
+        for row in self.rows:
+            table.add_row(
+                row["receipt"],
+                (row["sold_at"] or "")[5:16],
+                Text(row["total"], justify="right"),
+                Text(outcome_label(row["outcome"], row["reprints"]), no_wrap=True, overflow="ellipsis"),
+                key=str(row["id"]),
+            )
+        if keep and selected is not None:
+            for index, row in enumerate(self.rows):
+                if row["id"] == selected["id"]:
+                    table.move_cursor(row=index)
+                    break
+        if not self.rows:
+            self.say(t("history.none", text=text.strip()) if text.strip() else t("history.empty"))
+        else:
+            self.say(t("history.count", count=len(self.rows)) if text.strip() else "")
+        self.show_detail()
+
+    def selected(self) -> Optional[Dict[str, Any]]:
+        if not self.rows or not self.is_mounted:
+            return None
+        index = self.table.cursor_row
+        return self.rows[index] if 0 <= index < len(self.rows) else None
+
+    @on(DataTable.RowHighlighted, "#history-table")
+    def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        from store.queries import sale_detail
+
+        detail = self.query_one("#history-detail", Static)
+        row = self.selected()
+        if row is None:
+            detail.update("")
+            return
+        try:
+            sale = sale_detail(row["id"])
+        except Exception as exc:
+            detail.update(t("sale.db_error", error=exc))
+            return
+        detail.update(detail_text(sale, row["reprints"]) if sale else "")
+
+    # ------------------------------------------------------------ searching
+
+    @on(Input.Changed, "#history-search")
+    def search_changed(self, event: Input.Changed) -> None:
+        self.reload(keep=False)
+
+    @on(Input.Submitted, "#history-search")
+    def search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.table.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing on the list goes to the search box (R and Q are keys of their own)."""
+        if self.search.has_focus or not event.is_printable or not event.character:
+            return
+        if any(event.key in keymap.key_of(k).split(",") for k in keymap.KEYS["history"]):
+            return
+        event.stop()
+        event.prevent_default()
+        self.search.focus()
+        self.search.insert_text_at_cursor(event.character)
+
+    def action_focus_search(self) -> None:
+        self.search.focus()
+
+    def action_cursor(self, step: int) -> None:
+        table = self.table
+        if table.row_count:
+            table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + step)))
+
+    def action_close(self) -> None:
+        if self.search.has_focus and self.search.value:
+            self.search.value = ""  # Esc in the box: clear it first, then Esc again closes
+            self.table.focus()
+            return
+        self.dismiss(None)
+
+    def say(self, text: str, error: bool = False) -> None:
+        message = self.query_one("#history-message", Static)
+        message.update(text)
+        message.set_class(error, "-error")
+        if error:
+            self.app.bell()
+
+    # ------------------------------------------------------------ R and Q
+
+    def action_reprint(self) -> None:
+        """R: reprint (补打) the selected receipt, after the cap and the manager's PIN allow it."""
+        from store.queries import reprint_counts
+
+        row = self.selected()
+        if row is None:
+            self.say(t("history.nothing_selected"), error=True)
+            return
+        app = self.app
+        sale_id, number = row["id"], row["receipt"]
+        if sale_id in app.in_flight:
+            self.say(t("history.busy", number=number), error=True)
+            return
+        try:
+            state = app.outcome_of(sale_id).state
+            reprints = reprint_counts([sale_id]).get(sale_id, 0)
+        except Exception as exc:
+            app.store_error(exc)
+            return
+        if state in UNRESOLVED:
+            self.say(t("history.unresolved", number=number), error=True)
+            return
+        rules = reprint_settings(app.settings)
+        if rules["max"] and reprints >= rules["max"]:
+            app.log_event("reprint_refused", sale=sale_id,
+                          detail=f"cap reached: {reprints} of {rules['max']} reprints already printed")
+            self.say(t("history.cap", number=number, max=rules["max"]), error=True)
+            return
+        if not rules["manager_pin"]:
+            self.submit_reprint(sale_id, number)
+            return
+        from tui.screens.pin import PinScreen
+
+        def answered(manager: Optional[str]) -> None:
+            if manager:
+                self.submit_reprint(sale_id, number, approved_by=manager)
+            else:
+                self.say(t("history.reprint_cancelled", number=number))
+
+        app.push_screen(PinScreen(t("pin.why_reprint", number=number)), answered)
+
+    def submit_reprint(self, sale_id: int, number: str, approved_by: str = "") -> None:
+        from tui.printer_worker import MAIN
+
+        app = self.app
+        app.in_flight.add(sale_id)
+        if app.worker is not None:
+            app.worker.submit(sale_id, MAIN, reprint=True, approved_by=approved_by)
+        self.say(t("history.reprinting", number=number))
+
+    def action_qr(self) -> None:
+        """Q: the receipt as a QR code again (the banner's QR view)."""
+        row = self.selected()
+        if row is None:
+            self.say(t("history.nothing_selected"), error=True)
+            return
+        try:
+            receipt = self.app.receipt(row["id"])
+        except Exception as exc:
+            self.app.store_error(exc)
+            return
+        self.app.log_event("qr_shown", sale=row["id"], detail="receipt shown again as a QR code from the history")
+        self.app.push_screen(QrAgainView(row["receipt"], receipt))
+
+
+def detail_text(sale: Dict[str, Any], reprints: int = 0) -> Text:
+    """The detail pane: number, time, cashier, lines, payments, outcome, print attempts."""
+    from store.money import format_qty, format_yuan
+
+    text = Text()
+    text.append(f"{sale['receipt']}  ", style="bold")
+    text.append(f"{sale['sold_at'] or ''}\n")
+    if sale.get("cashier"):
+        text.append(t("history.cashier", cashier=sale["cashier"]) + "\n")
+    for line in sale["lines"]:
+        text.append(line["name"] + "\n")
+        qty = format_qty(line["qty_milli"]) + (line["unit"] or "")
+        left = f"  {qty} × {format_yuan(line['unit_price_fen'])}"
+        text.append(f"{left:<18}{format_yuan(line['amount_fen']):>10}\n")
+    text.append(t("history.total", total=sale["total"]) + "\n", style="bold")
+    for payment in sale["payments"]:
+        method = t("method." + payment["method"])
+        line = f"{method} ￥{format_yuan(payment['amount_fen'])} {payment['reference']}".rstrip()
+        if payment["status"] != "ok":
+            text.append(t("history.payment_failed", payment=line) + "\n", style="dim")
+        else:
+            text.append(line + "\n")
+    if sale.get("change_fen"):
+        text.append(t("history.change", change=format_yuan(sale["change_fen"])) + "\n")
+    text.append("\n" + t("history.outcome", outcome=outcome_label(sale["outcome"] or "", 0)), style="bold")
+    if reprints:
+        text.append("  " + t("history.reprinted", count=reprints), style="bold")
+    text.append("\n")
+    text.append(t("history.attempts") + "\n", style="underline")
+    if not sale["print_attempts"]:
+        text.append("  " + t("history.no_attempts") + "\n")
+    for attempt in sale["print_attempts"]:
+        when = (attempt["started_at"] or "")[5:19]
+        mark = t("history.reprint_mark", n=attempt["reprint_no"]) + " " if attempt["reprint_no"] else ""
+        result = attempt["result"] or "printing"
+        text.append(f"  {when} {attempt['printer']} {mark}", style="dim")
+        text.append(t("history.attempt." + result) if result in ("printed", "failed", "printing") else result,
+                    style="bold" if result == "failed" else "")
+        if attempt["cashier"]:
+            text.append(f" ({attempt['cashier']})", style="dim")
+        text.append("\n")
+        if attempt["reason"]:
+            text.append(f"    {attempt['reason']}\n")
+    return text

@@ -1,0 +1,46 @@
+"""The printer status strip of the sale screen: ready, paper near end, offline, not answering ...
+
+The printer worker asks the idle printer how it is (never during a job, never
+on the UI thread) and posts PrinterHealth; the app hands it to this strip.
+"""
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from tui.i18n import t
+
+OK_STATES = ("ready",)
+WARNING_STATES = ("paper_near_end", "")
+
+
+def health_text(state: str, reason: str = "") -> str:
+    """One short phrase for a printer state, in the UI language."""
+    if not state:
+        return t("printer.checking")
+    if state in ("ready", "paper_near_end"):
+        return t("printer." + state)
+    if reason:
+        return reason[:1].upper() + reason[1:]
+    return t("printer.fault", code=state)
+
+
+class PrinterStrip(Static):
+    """One line, right of the title: green when ready, yellow near paper end, red on a fault."""
+
+    DEFAULT_CSS = """
+    #topline { height: 1; }
+    #topline #topbar { width: 1fr; }
+    PrinterStrip { width: auto; height: 1; padding: 0 1; background: $primary; color: $text; }
+    PrinterStrip.-ok { background: $success; color: $text; }
+    PrinterStrip.-warning { background: $warning; color: $text; text-style: bold; }
+    PrinterStrip.-error { background: $error; color: $text; text-style: bold; }
+    """
+
+    def on_mount(self) -> None:
+        self.show(getattr(self.app, "printer_state", ""), getattr(self.app, "printer_reason", ""))
+
+    def show(self, state: str, reason: str = "") -> None:
+        self.update(health_text(state, reason))
+        self.set_class(state in OK_STATES, "-ok")
+        self.set_class(state == "paper_near_end", "-warning")
+        self.set_class(bool(state) and state not in OK_STATES and state != "paper_near_end", "-error")
