@@ -137,6 +137,9 @@ def _printer_spec(drawer: bool) -> Dict[str, Tuple[Any, Checker]]:
     }
 
 
+# [keys] is free-form (binding id -> key names): the till knows its ids, the store does not.
+KEYS_SECTION = "keys"
+
 # section -> key -> (default, checker)
 SPEC: Dict[str, Dict[str, Tuple[Any, Checker]]] = {
     "shop": {
@@ -177,8 +180,10 @@ SPEC: Dict[str, Dict[str, Tuple[Any, Checker]]] = {
 
 def defaults() -> Dict[str, Dict[str, Any]]:
     """A fresh copy of every section with its default values."""
-    return {section: {key: list(spec[0]) if isinstance(spec[0], list) else spec[0] for key, spec in keys.items()}
-            for section, keys in SPEC.items()}
+    values = {section: {key: list(spec[0]) if isinstance(spec[0], list) else spec[0] for key, spec in keys.items()}
+              for section, keys in SPEC.items()}
+    values[KEYS_SECTION] = {}
+    return values
 
 
 # ---------------------------------------------------------------- the Settings value
@@ -196,6 +201,7 @@ class Settings:
     receipt: dict
     raw: dict = field(repr=False)
     scale: dict = field(default_factory=dict)  # [scale]: label scale barcode layout
+    keys: dict = field(default_factory=dict)  # [keys]: binding id -> key(s), checked by tui.keymap
     reprint: dict = field(default_factory=lambda: {"manager_pin": False, "max": 0})  # [reprint]
 
 
@@ -279,6 +285,9 @@ def _syntax_error(path: Path, text: str, exc: Exception) -> SettingsError:
 
 def _merge(values: dict, data: dict, path: Path, text: str) -> None:
     for section, table in data.items():
+        if section == KEYS_SECTION and isinstance(table, dict):
+            values[KEYS_SECTION] = _keys_table(table, path, text)
+            continue
         if section not in SPEC:
             if not isinstance(table, dict):
                 line = _line_of(text, "", section)
@@ -298,6 +307,22 @@ def _merge(values: dict, data: dict, path: Path, text: str) -> None:
             if problem:
                 raise _error(path, line, f"{section}.{key}", f"{_name(section, key)} {problem}, not {_show(value)}")
             values[section][key] = value
+
+
+def _keys_table(table: dict, path: Path, text: str, prefix: str = "") -> Dict[str, str]:
+    """[keys]: binding id -> key(s), both text. Which ids and keys exist is the till's to check (tui.keymap)."""
+    found: Dict[str, str] = {}
+    for key, value in table.items():
+        name = prefix + key
+        if isinstance(value, dict):  # sale.tender = "f11" without quotes is a nested table in TOML
+            found.update(_keys_table(value, path, text, name + "."))
+            continue
+        if not isinstance(value, str) or not value.strip():
+            line = _line_of(text, KEYS_SECTION, name) or _line_of(text, KEYS_SECTION, None)
+            raise _error(path, line, f"{KEYS_SECTION}.{name}",
+                         f'[keys] "{name}" must be a key name in quotes, such as "f11", not {_show(value)}')
+        found[name] = value
+    return found
 
 
 def _check_scale(scale: dict, path: Path, text: str) -> None:
@@ -360,6 +385,7 @@ def _build(path: Optional[Path], values: dict) -> Settings:
         receipt=dict(values["receipt"]),
         raw=values,
         scale=dict(values["scale"]),
+        keys=dict(values.get(KEYS_SECTION, {})),
         reprint=dict(values["reprint"]),
     )
 
@@ -523,7 +549,7 @@ def default_text() -> str:
         "",
         "[ui]",
         _commented('language = "auto"', "界面语言 / language: auto, zh, en (auto = English on the Linux console)"),
-        _commented('theme = "auto"', "主题 / theme"),
+        _commented('theme = "auto"', "主题 / theme: auto, dark, light, high-contrast, linux16 (auto = linux16 on the Linux console)"),
         "",
         "# 数据库 / Database",
         "# 留空 = 用户数据目录里的 SQLite 文件；多台收银机共用时填 PostgreSQL 地址。",
@@ -559,6 +585,12 @@ def default_text() -> str:
         "[reprint]",
         _commented("manager_pin = false", "补打要店长密码 / a manager's PIN allows each reprint"),
         _commented("max = 0", "每张小票最多补打次数，0 = 不限 / reprints per receipt, 0 = no cap"),
+        "",
+        "# 改键：按键编号 = 新按键（F1 帮助里有每个界面的按键）/ Remap keys: binding id = key(s)",
+        "# 例 / e.g.:",
+        '#   "sale.tender" = "f11"',
+        '#   "view.close" = "escape,q"',
+        "[keys]",
         "",
     ]
     return "\n".join(lines)

@@ -90,6 +90,20 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_receipts_list)
 
+    cashiers = _add(sub, "cashiers", None, "add and list cashiers (and managers)")
+    actions = cashiers.add_subparsers(dest="action", metavar="ACTION")
+    cashiers.set_defaults(handler=_choose(cashiers, "add or list"))
+    p = _add(actions, "add", common, "add a cashier; --manager lets their PIN allow reprints")
+    p.add_argument("--code", required=True, help="cashier code, 1 to 16 characters")
+    p.add_argument("--name", required=True, help="cashier name")
+    p.add_argument("--pin", help="PIN, at least 4 characters (asked for, hidden, when left out)")
+    p.add_argument("--manager", action="store_true", help="a manager: their PIN allows reprints when "
+                                                          "[reprint] manager_pin = true")
+    p.set_defaults(handler=cmd_cashiers_add)
+    p = _add(actions, "list", common, "list cashiers")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_cashiers_list)
+
     journal = _add(sub, "journal", None, "check the hash-chained sales journal")
     actions = journal.add_subparsers(dest="action", metavar="ACTION")
     journal.set_defaults(handler=_choose(journal, "verify"))
@@ -617,6 +631,50 @@ def cmd_receipts_list(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- journal
+
+def cmd_cashiers_add(args: argparse.Namespace) -> int:
+    pin = args.pin
+    if pin is None:
+        import getpass
+
+        try:
+            pin = getpass.getpass("PIN: ")
+            again = getpass.getpass("PIN again: ")
+        except (EOFError, KeyboardInterrupt):
+            raise _error("no PIN given; nothing was changed", 2)
+        if pin != again:
+            raise _error("the two PINs differ; nothing was changed", 2)
+
+    def body(settings) -> int:
+        from store.cashiers import CashierError, add_cashier
+
+        try:
+            cashier = add_cashier(args.code, args.name, pin, manager=args.manager)
+        except CashierError as exc:
+            raise _error(_sentence(exc).rstrip("."), 2)
+        role = "manager" if cashier.manager else "cashier"
+        print(f"added {role} {cashier.code} ({cashier.name})")
+        return 0
+
+    return _run(args, body)
+
+
+def cmd_cashiers_list(args: argparse.Namespace) -> int:
+    def body(settings) -> int:
+        from store.models import Cashier
+
+        rows = [{"code": c.code, "name": c.name, "manager": bool(c.manager), "active": bool(c.active)}
+                for c in Cashier.select().order_by(Cashier.code)]
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False, indent=2))
+            return 0
+        for row in rows:
+            flags = ", ".join(f for f, on in (("manager", row["manager"]), ("inactive", not row["active"])) if on)
+            print(f"{row['code']:<16} {row['name']}" + (f"  ({flags})" if flags else ""))
+        return 0
+
+    return _run(args, body)
+
 
 def cmd_journal_verify(args: argparse.Namespace) -> int:
     def body(settings) -> int:

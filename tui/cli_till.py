@@ -25,7 +25,9 @@ def register(sub) -> None:
 
 def _ui_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--language", choices=("auto", "zh", "en"), help="UI language (default: settings)")
-    parser.add_argument("--theme", metavar="NAME", help="theme from themes/ (default: settings)")
+    parser.add_argument("--theme", metavar="NAME",
+                        help="auto, dark, light, high-contrast or linux16 (default: settings; "
+                             "auto = linux16 on the Linux console, else dark)")
 
 
 def _settings(args: Any):
@@ -43,7 +45,39 @@ def _settings(args: Any):
         changes["language"] = args.language
     if getattr(args, "theme", None):
         changes["theme"] = args.theme
-    return dataclasses.replace(settings, **changes) if changes else settings
+    settings = dataclasses.replace(settings, **changes) if changes else settings
+    _check_keys(settings)
+    return settings
+
+
+def _check_keys(settings: Any) -> None:
+    """[keys] names ids and keys the till knows, with no two ids on one key: else one sentence, exit 2."""
+    from tui import keymap
+    from tui.cli import CliError
+
+    try:
+        keymap.check(getattr(settings, "keys", None) or {})
+    except keymap.KeymapError as exc:
+        where = str(settings.path) if settings.path else "the settings"
+        line = _keys_line(settings.path, exc.binding_id)
+        raise CliError(f"{where}{f' line {line}' if line else ''}: {exc}", 2) from None
+
+
+def _keys_line(path: Any, binding_id: str) -> Optional[int]:
+    """The line of the settings file where [keys] sets binding_id (quoted or dotted)."""
+    import re
+
+    if path is None or not binding_id:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    pattern = re.compile(r"""^\s*(["']?)%s\1\s*=""" % re.escape(binding_id))
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return number
+    return None
 
 
 def _check_printers(settings: Any) -> None:

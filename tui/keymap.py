@@ -74,7 +74,7 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("till.events", "f10", "events", "key.events", priority=True),
     ),
     "history": (
-        Key("history.reprint", "r", "reprint", "key.reprint"),
+        Key("history.reprint", "r", "reprint", "key.reprint_past"),
         Key("history.qr", "q", "qr", "key.qr_again"),
         Key("history.search", "slash", "focus_search", "key.find_receipt"),
         Key("history.up", "up", "cursor(-1)", "key.up", show=False),
@@ -125,7 +125,7 @@ def display_key(key: str) -> str:
     """How a key is written for people: F12, Esc, Ctrl+Q, Enter."""
     first = key.split(",")[0]
     names = {"escape": "Esc", "enter": "Enter", "up": "Up", "down": "Down",
-             "left": "Left", "right": "Right", "pageup": "PgUp", "pagedown": "PgDn"}
+             "left": "Left", "right": "Right", "pageup": "PgUp", "pagedown": "PgDn", "slash": "/"}
     if first in names:
         return names[first]
     if first.startswith("f") and first[1:].isdigit():

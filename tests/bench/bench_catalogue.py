@@ -134,6 +134,7 @@ def main() -> int:
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--lookups", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=5, help="times each typed search is repeated")
+    parser.add_argument("--keep", action="store_true", help="keep the database file (printed at the end)")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="chaoying-bench-catalogue-"))
@@ -224,7 +225,14 @@ def main() -> int:
     for row in table:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
     print(f"kkkl finds: {', '.join(found)}")
-    print(f"(import rows: time in s and rows/s; database {path.stat().st_size / 1e6:.1f} MB at {path})")
+    size = path.stat().st_size / 1e6
+    if args.keep:
+        print(f"(import rows: time in s and rows/s; database {size:.1f} MB kept at {path})")
+    else:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"(import rows: time in s and rows/s; database was {size:.1f} MB)")
     return 0
 
 

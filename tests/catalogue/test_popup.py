@@ -91,3 +91,19 @@ async def test_no_match_says_so_and_enter_does_nothing(shop):
         assert "zzzz" in status
         await pilot.press("enter")
         assert isinstance(app.screen, SearchScreen) and app.closed == []
+
+
+async def test_a_database_error_is_shown_and_the_popup_stays(shop):
+    def broken(text, limit):
+        raise RuntimeError("database is locked\nmore detail")
+
+    class BrokenHost(Host):
+        def action_search(self) -> None:
+            self.push_screen(SearchScreen(search=broken), self.chosen)
+
+    app = BrokenHost()
+    async with app.run_test() as pilot:
+        await pilot.press("f2", "k")
+        assert isinstance(app.screen, SearchScreen) and results(app) == []
+        status = str(app.screen.query_one("#search-status", Static).render())
+        assert "database is locked" in status and "more detail" not in status

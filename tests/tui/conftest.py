@@ -30,7 +30,7 @@ def make_shop(folder: Path, language: str = "zh", **changes) -> Shop:
     from store.settings import load_settings
     from tui.demo import start_demo
 
-    base = dataclasses.replace(load_settings(None), language=language, theme="dark", **changes)
+    base = dataclasses.replace(load_settings(None), **{"language": language, "theme": "dark", **changes})
     settings, demo = start_demo(base, folder)
     return Shop(settings, demo, folder)
 

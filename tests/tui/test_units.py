@@ -160,13 +160,6 @@ def test_the_till_starts_without_printing_escpos_or_qrcode():
     assert out.stdout.strip() == "[]"
 
 
-def test_unknown_theme_falls_back_to_the_default():
-    from tui.app import DEFAULT_THEME, theme_path
-
-    assert theme_path("no-such-theme").name == f"{DEFAULT_THEME}.tcss"
-    assert theme_path("auto").is_file()
-
-
 def test_every_method_state_and_fault_has_words():
     from store.models import STATES
     from store.sales import METHODS

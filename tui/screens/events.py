@@ -81,7 +81,7 @@ class EventsScreen(Screen):
         table.add_column(t("events.col.kind"), width=10, key="kind")
         table.add_column(t("events.col.receipt"), width=8, key="receipt")
         table.add_column(t("events.col.cashier"), width=6, key="cashier")
-        table.add_column(t("events.col.detail"), width=23, key="detail")
+        table.add_column(t("events.col.detail"), width=30, key="detail")
         self.reload()
 
     def reload(self) -> None:
@@ -102,7 +102,7 @@ class EventsScreen(Screen):
                 Text(kind_label(row["kind"]), style=style, no_wrap=True, overflow="ellipsis"),
                 row["receipt"],
                 Text(row["cashier"], no_wrap=True, overflow="ellipsis"),
-                Text(self.detail_of(row), no_wrap=True, overflow="ellipsis"),
+                Text(row["detail"] or "", no_wrap=True, overflow="ellipsis"),
                 key=str(row["id"]),
             )
         self.show_detail()

@@ -112,7 +112,8 @@ class HistoryScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(t("history.title", till=self.app.till_id), id="history-title")
-        yield Input(value=self.initial, placeholder=t("history.placeholder"), id="history-search")
+        yield Input(value=self.initial, placeholder=t("history.placeholder"), id="history-search",
+                    select_on_focus=False)
         with Horizontal(id="history-main"):
             yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="history-detail-scroll"):
@@ -215,8 +216,10 @@ class HistoryScreen(Screen):
             return
         event.stop()
         event.prevent_default()
-        self.search.focus()
-        self.search.insert_text_at_cursor(event.character)
+        search = self.search
+        search.focus()
+        search.value += event.character
+        search.cursor_position = len(search.value)
 
     def action_focus_search(self) -> None:
         self.search.focus()
@@ -312,7 +315,7 @@ def detail_text(sale: Dict[str, Any], reprints: int = 0) -> Text:
     from store.money import format_qty, format_yuan
 
     text = Text()
-    text.append(f"{sale['receipt']}  ", style="bold")
+    text.append(f"{sale['receipt']}\n", style="bold")
     text.append(f"{sale['sold_at'] or ''}\n")
     if sale.get("cashier"):
         text.append(t("history.cashier", cashier=sale["cashier"]) + "\n")
@@ -320,7 +323,7 @@ def detail_text(sale: Dict[str, Any], reprints: int = 0) -> Text:
         text.append(line["name"] + "\n")
         qty = format_qty(line["qty_milli"]) + (line["unit"] or "")
         left = f"  {qty} × {format_yuan(line['unit_price_fen'])}"
-        text.append(f"{left:<18}{format_yuan(line['amount_fen']):>10}\n")
+        text.append(f"{left:<15}{format_yuan(line['amount_fen']):>9}\n")
     text.append(t("history.total", total=sale["total"]) + "\n", style="bold")
     for payment in sale["payments"]:
         method = t("method." + payment["method"])
@@ -339,10 +342,11 @@ def detail_text(sale: Dict[str, Any], reprints: int = 0) -> Text:
     if not sale["print_attempts"]:
         text.append("  " + t("history.no_attempts") + "\n")
     for attempt in sale["print_attempts"]:
-        when = (attempt["started_at"] or "")[5:19]
+        when = (attempt["started_at"] or "")[5:16]
         mark = t("history.reprint_mark", n=attempt["reprint_no"]) + " " if attempt["reprint_no"] else ""
+        printer = "" if attempt["printer"] == "main" else attempt["printer"] + " "
         result = attempt["result"] or "printing"
-        text.append(f"  {when} {attempt['printer']} {mark}", style="dim")
+        text.append(f"  {when} {printer}{mark}", style="dim")
         text.append(t("history.attempt." + result) if result in ("printed", "failed", "printing") else result,
                     style="bold" if result == "failed" else "")
         if attempt["cashier"]:

@@ -91,7 +91,7 @@ class SearchScreen(ModalScreen[Optional[str]]):
         except Exception as exc:  # a database hiccup must not close the till
             log.exception("search for %r failed", text)
             self.results = []
-            status.update(t("search.error", error=st(exc).split("\n")[0]))
+            status.update(t("search.error", error=str(exc).split("\n")[0]))
             options.clear_options()
             return
         options.clear_options()

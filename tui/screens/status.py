@@ -27,6 +27,7 @@ def health_text(state: str, reason: str = "") -> str:
 class PrinterStrip(Static):
     """One line, right of the title: green when ready, yellow near paper end, red on a fault."""
 
+    SCOPED_CSS = False  # the rules below also place the title line around the strip
     DEFAULT_CSS = """
     #topline { height: 1; }
     #topline #topbar { width: 1fr; }
