@@ -119,10 +119,11 @@ def _fmt_time(dt) -> str:
 def _item_lines(line: ReceiptLine, columns: int, labels: dict) -> List[str]:
     qw, pw, aw = _NUMBER_COLUMNS[columns]
     nw = columns - qw - pw - aw - 3
-    qty, price, amount = format_qty(line.qty_milli), format_fen(line.unit_price_fen), format_fen(line.amount_fen)
+    qty = format_qty(line.qty_milli) + line.unit.strip()
+    price, amount = format_fen(line.unit_price_fen), format_fen(line.amount_fen)
     out: List[str] = []
     name = " ".join(line.name.split()) or "-"
-    if len(qty) <= qw and len(price) <= pw and len(amount) <= aw:
+    if text_width(qty) <= qw and len(price) <= pw and len(amount) <= aw:
         numbers = " ".join((rjust(qty, qw), rjust(price, pw), rjust(amount, aw)))
         if text_width(name) <= nw:
             out.append(ljust(name, nw) + " " + numbers)

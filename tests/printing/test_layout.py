@@ -105,6 +105,17 @@ def test_short_name_shares_its_line_with_the_numbers():
     assert any(line.startswith("散装鸡蛋") and "1.250" in line and line.endswith("16.00") for line in lines)
 
 
+@pytest.mark.parametrize("columns", [32, 48])
+def test_quantity_carries_the_unit(columns):
+    line = ReceiptLine(name="苹果", qty_milli=1387, unit_price_fen=890, amount_fen=1234, unit="斤")
+    bottles = ReceiptLine(name="可乐", qty_milli=3000, unit_price_fen=300, amount_fen=900, unit="瓶")
+    receipt = Receipt(shop_name="店", receipt_no="1-000001", till_id="1", cashier="", lines=(line, bottles),
+                      sold_at=datetime(2024, 5, 1, 10, 30), total_fen=2134)
+    text = "\n".join(layout(receipt, columns))
+    assert "1.387斤" in text and "3瓶" in text
+    assert all(text_width(row) <= columns for row in text.splitlines())
+
+
 def test_reprint_mark_shows_number_original_and_reprint_time():
     receipt = sample_receipt(reprint_no=3, reprinted_at=datetime(2024, 6, 1, 8, 0, 0))
     text = "\n".join(layout(receipt, 32))

@@ -43,16 +43,22 @@ async def ring_up_a_day(pilot, shop) -> None:
 
 
 def fix_the_clock() -> None:
+    from store.db import db
     from store.models import Event, PrintAttempt, Sale
 
-    for number, sale in enumerate(Sale.select().order_by(Sale.id)):
+    with db.atomic():
+        _fix_times(Event, PrintAttempt, Sale)
+
+
+def _fix_times(Event, PrintAttempt, Sale) -> None:
+    for number, sale in enumerate(list(Sale.select().order_by(Sale.id))):
         Sale.update(sold_at=DAY + datetime.timedelta(minutes=5 * number)).where(Sale.id == sale.id).execute()
-    for attempt in PrintAttempt.select():
+    for attempt in list(PrintAttempt.select()):
         at = DAY + datetime.timedelta(minutes=1, seconds=attempt.id)
         PrintAttempt.update(started_at=at, finished_at=at).where(PrintAttempt.id == attempt.id).execute()
     # The idle printer's polls may or may not have seen the paper run out: not part of the picture.
     Event.delete().where(Event.kind == "printer_status").execute()
-    for event in Event.select():
+    for event in list(Event.select()):
         Event.update(at=DAY + datetime.timedelta(seconds=event.id)).where(Event.id == event.id).execute()
 
 
