@@ -177,7 +177,7 @@ def sale_detail(sale_id: int) -> Optional[Dict[str, Any]]:
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _AMOUNT = re.compile(r"[￥¥]?\s*(\d+\.\d{1,2}|\d+)")
-_RECEIPT = re.compile(r"(?:([A-Za-z0-9_]{1,8})-)?(\d+)")
+_RECEIPT = re.compile(r"(?:([A-Za-z0-9_]{1,8})-)?(\d{1,9})")  # longer digit runs are barcodes
 
 
 def receipt_filter(text: str, till_id: str):

@@ -25,6 +25,7 @@ BACKUP = "backup"
 
 STATUS_POLL_SECONDS = 6.0  # how often an idle worker asks the printer how it is
 AFTER_JOB_POLL_SECONDS = 0.5
+FIRST_POLL_SECONDS = 0.5
 
 # Stages of a failed print at which the job (whose first command is the drawer kick) never left.
 _NOT_SENT = ("before the job", "open:", "status:", "encoding failed")
@@ -173,7 +174,9 @@ class PrinterWorker:
         return self._jobs.empty() and not self._busy.is_set()
 
     def _run(self) -> None:
-        wait = 0.0  # ask the printer at once, then every poll_seconds while idle
+        # First ask shortly after start (the first frame and the warm-up imports come first),
+        # then every poll_seconds while idle.
+        wait = min(FIRST_POLL_SECONDS, self.poll_seconds)
         while True:
             try:
                 job = self._jobs.get(timeout=wait) if self.poll_seconds > 0 else self._jobs.get()

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import datetime
 
+import pytest
+
 from tests.tui.helpers import COLA, WATER, printed_all, scan, wait_until
 
 SIZE = (80, 24)
 DAY = datetime.datetime(2026, 11, 22, 9, 15, 0)
+
+
+@pytest.fixture(autouse=True)
+def no_status_polls(monkeypatch):
+    """The idle printer is not asked how it is: its answers would land in the event log at any time."""
+    from tui import printer_worker
+
+    monkeypatch.setattr(printer_worker, "STATUS_POLL_SECONDS", 0)
 
 
 async def settle(pilot) -> None:

@@ -14,9 +14,35 @@ import pytest
 
 from tests.tui.conftest import close_shop, make_shop
 from tests.tui.helpers import APPLE, BUN, COLA, WATER, printed_all, scan, wait_until
+from tests.tui.language import assert_one_language
 
 SIZE = (80, 24)
 HISTORY_DONE = Path("/tmp/history-done")
+
+
+@pytest.fixture
+def snap_compare(snap_compare):
+    """Every picture is also checked for words of the other language (after run_before)."""
+    def compare(app, run_before=None, **kwargs):
+        async def checked(pilot):
+            if run_before is not None:
+                await run_before(pilot)
+            steady_cursors(pilot.app)
+            await pilot.pause()
+            assert_one_language(pilot.app, pilot.app.language)
+
+        return snap_compare(app, run_before=checked, **kwargs)
+
+    return compare
+
+
+def steady_cursors(app) -> None:
+    """Input cursors blink every half second: a picture must not depend on when it was taken."""
+    from textual.widgets import Input
+
+    for screen in app.screen_stack:
+        for field in screen.query(Input):
+            field.cursor_blink = False
 
 
 @pytest.fixture(params=["zh", "en"])
@@ -200,12 +226,24 @@ def test_unknown_code_message(shop_lang, snap_compare):
     assert snap_compare(shop_lang.app(), terminal_size=SIZE, run_before=run_before)
 
 
+def freeze_times() -> None:
+    """Every stored time becomes one fixed moment: the history and the event log show times."""
+    from store.models import Event, PrintAttempt, ReceiptOutcome, Sale
+
+    moment = datetime(2026, 1, 2, 3, 4, 5)
+    Sale.update(sold_at=moment).execute()
+    PrintAttempt.update(started_at=moment, finished_at=moment).execute()
+    ReceiptOutcome.update(updated_at=moment).execute()
+    Event.update(at=moment).execute()
+
+
 @pytest.mark.skipif(not HISTORY_DONE.exists(), reason="the history screen (F9) is not there yet")
 def test_history(shop_lang, snap_compare):
     async def run_before(pilot):
         await fill_basket(pilot)
         await pilot.press("f12", *"100", "enter")
         await printed_all(pilot, pilot.app)
+        freeze_times()
         await pilot.press("f9")
         await settle(pilot)
 
@@ -215,7 +253,10 @@ def test_history(shop_lang, snap_compare):
 @pytest.mark.skipif(not HISTORY_DONE.exists(), reason="the event log (F10) is not there yet")
 def test_event_log(shop_lang, snap_compare):
     async def run_before(pilot):
-        await ready(pilot)
+        await fill_basket(pilot)
+        await pilot.press("f4")  # a voided line: one row in the event log
+        await settle(pilot)
+        freeze_times()
         await pilot.press("f10")
         await settle(pilot)
 

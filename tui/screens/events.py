@@ -78,10 +78,10 @@ class EventsScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one("#events-table", DataTable)
         table.add_column(t("events.col.time"), width=14, key="time")
-        table.add_column(t("events.col.kind"), width=10, key="kind")
+        table.add_column(t("events.col.kind"), width=12, key="kind")
         table.add_column(t("events.col.receipt"), width=8, key="receipt")
-        table.add_column(t("events.col.cashier"), width=6, key="cashier")
-        table.add_column(t("events.col.detail"), width=30, key="detail")
+        table.add_column(t("events.col.cashier"), width=7, key="cashier")
+        table.add_column(t("events.col.detail"), width=27, key="detail")
         self.reload()
 
     def reload(self) -> None:

@@ -327,7 +327,8 @@ def detail_text(sale: Dict[str, Any], reprints: int = 0) -> Text:
     text.append(t("history.total", total=sale["total"]) + "\n", style="bold")
     for payment in sale["payments"]:
         method = t("method." + payment["method"])
-        line = f"{method} ￥{format_yuan(payment['amount_fen'])} {payment['reference']}".rstrip()
+        amount = t("money.amount", amount=format_yuan(payment["amount_fen"]))
+        line = f"{method} {amount} {payment['reference']}".rstrip()
         if payment["status"] != "ok":
             text.append(t("history.payment_failed", payment=line) + "\n", style="dim")
         else:

@@ -1,0 +1,31 @@
+"""`chaoying cashiers add|list`: cashiers and managers, as a real process on a real SQLite file."""
+from __future__ import annotations
+
+import json
+
+from tests.cli.test_cli_store import Shop, home, one_line, shop  # noqa: F401  (fixtures)
+
+
+def test_add_a_manager_and_a_cashier_then_list_them(shop):
+    assert "added manager M1" in shop.ok("cashiers", "add", "--code", "M1", "--name", "王店长",
+                                         "--pin", "4321", "--manager").stdout
+    assert "added cashier C1" in shop.ok("cashiers", "add", "--code", "C1", "--name", "小李", "--pin", "1111").stdout
+    listed = json.loads(shop.ok("cashiers", "list", "--json").stdout)
+    assert listed == [
+        {"code": "C1", "name": "小李", "manager": False, "active": True},
+        {"code": "M1", "name": "王店长", "manager": True, "active": True},
+    ]
+    pin_hash = shop.sql("select pin_hash from cashier where code = 'M1'")[0][0]
+    assert "4321" not in pin_hash and pin_hash.startswith("pbkdf2_sha256$")
+
+
+def test_bad_cashier_input_is_one_sentence_and_changes_nothing(shop):
+    shop.ok("cashiers", "add", "--code", "M1", "--name", "王店长", "--pin", "4321", "--manager")
+    for args, words in (
+        (("--code", "M1", "--name", "别人", "--pin", "9999"), "already taken"),
+        (("--code", "C2", "--name", "小王", "--pin", "12"), "at least 4"),
+    ):
+        result = shop.run("cashiers", "add", *args)
+        assert result.returncode == 2
+        assert words in one_line(result.stderr)
+    assert shop.sql("select count(*) from cashier")[0][0] == 1

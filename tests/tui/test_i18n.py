@@ -1,0 +1,225 @@
+"""Both catalogues walked: same keys, no empty text, same placeholders, every key used exists,
+no Chinese text written into a screen, store errors said in the cashier's language."""
+from __future__ import annotations
+
+import ast
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from tests.tui.language import CJK, assert_one_language, console_drawable
+
+ROOT = Path(__file__).resolve().parents[2]
+TUI = ROOT / "tui"
+
+
+def placeholders(text: str) -> set:
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+
+
+def test_the_catalogues_have_the_same_keys():
+    from tui.i18n import CATALOGUES
+
+    zh, en = CATALOGUES["zh"], CATALOGUES["en"]
+    assert sorted(set(zh) - set(en)) == [], "keys only in Chinese"
+    assert sorted(set(en) - set(zh)) == [], "keys only in English"
+
+
+def test_no_catalogue_text_is_empty():
+    from tui.i18n import CATALOGUES
+
+    for language, catalogue in CATALOGUES.items():
+        empty = [key for key, text in catalogue.items() if not text.strip()]
+        assert empty == [], f"{language}: {empty}"
+
+
+def test_each_key_has_the_same_placeholders_in_both_languages():
+    from tui.i18n import CATALOGUES
+
+    zh, en = CATALOGUES["zh"], CATALOGUES["en"]
+    wrong = {key: (placeholders(zh[key]), placeholders(en[key]))
+             for key in zh if key in en and placeholders(zh[key]) != placeholders(en[key])}
+    assert wrong == {}
+
+
+def test_english_can_be_drawn_on_the_linux_console():
+    """auto picks English on the console, which has no CJK glyphs (and no full-width yuan sign)."""
+    from tui.i18n import CATALOGUES
+
+    wide = {key: text for key, text in CATALOGUES["en"].items() if not console_drawable(text)}
+    assert wide == {}
+
+
+def used_keys():
+    """Every t("key") and t(f"prefix.{...}") in tui/: (literal keys, f-string prefixes)."""
+    literal, prefixes = set(), set()
+    for path in TUI.rglob("*.py"):
+        if path.name == "i18n.py":  # its docstring shows how t() is called
+            continue
+        source = path.read_text(encoding="utf-8")
+        literal |= set(re.findall(r"""\bt\(\s*["']([A-Za-z0-9_.]+)["']\s*[,)]""", source))
+        prefixes |= set(re.findall(r"""\bt\(\s*f["']([A-Za-z0-9_.]+\.)\{""", source))
+        prefixes |= set(re.findall(r"""\bt\(\s*["']([A-Za-z0-9_.]+\.)["']\s*\+""", source))
+    return literal, prefixes
+
+
+def test_every_key_the_till_asks_for_exists():
+    from tui.i18n import CATALOGUES
+
+    literal, prefixes = used_keys()
+    assert len(literal) > 100  # the scan finds the calls
+    for language, catalogue in CATALOGUES.items():
+        missing = sorted(key for key in literal if key not in catalogue)
+        assert missing == [], f"{language}: {missing}"
+        for prefix in prefixes:
+            assert any(key.startswith(prefix) for key in catalogue), f"{language}: nothing under {prefix}"
+
+
+def test_every_key_label_and_help_section_is_translated():
+    from store.models import STATES
+    from store.sales import METHODS
+    from tui import keymap
+    from tui.i18n import CATALOGUES
+
+    needed = {key.label for group in keymap.KEYS.values() for key in group}
+    needed |= {f"help.screen.{group}" for group in keymap.KEYS if group not in keymap.GLOBAL_GROUPS}
+    needed.add("help.screen.app")  # F1 puts every global group under this title
+    needed |= {f"method.{m}" for m in METHODS} | {f"status.{s}" for s in STATES}
+    for language, catalogue in CATALOGUES.items():
+        assert sorted(needed - set(catalogue)) == [], language
+
+
+def test_every_printer_reason_code_is_translated():
+    from printing.transport import REASONS
+    from tui.i18n import CATALOGUES
+
+    for language, catalogue in CATALOGUES.items():
+        assert sorted(f"printer.{code}" for code in REASONS if f"printer.{code}" not in catalogue) == [], language
+
+
+def string_literals(path: Path):
+    """(line, text) of every string literal in a Python file, f-strings too; docstrings and comments are not UI."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                docstrings.add(id(first.value))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            yield node.lineno, node.value
+
+
+def test_no_chinese_is_written_into_a_screen():
+    found = [f"{path.name}:{line}: {text[:40]}"
+             for path in sorted((TUI / "screens").glob("*.py"))
+             for line, text in string_literals(path) if CJK.search(text)]
+    assert found == []
+
+
+def test_the_scan_for_chinese_can_find_it(tmp_path):
+    sample = tmp_path / "screen.py"
+    sample.write_text('"""屏幕 docstrings are fine."""\n# 注释 too\nlabel = "付款"\ntitle = f"{label} 合计"\n',
+                      encoding="utf-8")
+    assert [line for line, text in string_literals(sample) if CJK.search(text)] == [3, 4]
+
+
+# ---------------------------------------------------------------- store errors at the edge
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_mistyped_barcode_is_said_in_the_ui_language(language):
+    from store.codes import CodeError, resolve_code
+    from tui import i18n
+    from tui.errors import describe
+
+    i18n.set_language(language)
+    try:
+        with pytest.raises(CodeError) as caught:
+            resolve_code("6901234567893", find=lambda code: None)
+        text = describe(caught.value)
+    finally:
+        i18n.set_language("zh")
+    assert "6901234567893" in text and "2" in text
+    assert bool(CJK.search(text)) == (language == "zh"), text
+
+
+def test_every_store_error_pattern_still_matches_the_store_sentence():
+    """The patterns read store's English sentences: if store rewords one, this fails, not the cashier."""
+    from store.codes import CodeError, ScaleLayout, resolve_code
+    from store.sales import SaleError, Tender
+    from tui.errors import key_for
+
+    class Product:
+        name, unit, price_fen = "苹果", "个", 890
+
+    layout = ScaleLayout(prefixes=("20",), plu_digits=5, value="weight", value_digits=5, price_check=False)
+    from store.codes import make_scale_label
+
+    cases = []
+    for code, find in (("6901234567893", lambda c: None),
+                       (make_scale_label("12345", 500, layout), lambda c: None),
+                       (make_scale_label("12345", 500, layout), lambda c: Product() if c == "12345" else None),
+                       (make_scale_label("12345", 0, layout), lambda c: Product() if c == "12345" else None)):
+        with pytest.raises(CodeError) as caught:
+            resolve_code(code, [layout], find=find)
+        cases.append(caught.value)
+    tender = Tender(1000)
+    with pytest.raises(SaleError) as caught:
+        tender.add_payment("card", 2000)
+    cases.append(caught.value)
+    keys = [key_for(exc)[0] for exc in cases]
+    assert keys == ["error.check_digit", "error.scale_unknown_plu", "error.scale_not_by_weight",
+                    "error.scale_not_by_weight", "error.non_cash_too_much"]
+
+
+def test_an_unknown_error_is_still_shown_in_a_translated_frame():
+    from store.sales import SaleError
+    from tui import i18n
+    from tui.errors import describe
+
+    i18n.set_language("zh")
+    assert describe(SaleError("Something new went wrong.")) == "这一单不能保存：Something new went wrong."
+    assert describe(RuntimeError("boom")) == "出错了：boom"
+
+
+def test_printer_reasons_follow_the_ui_language():
+    from tui import i18n
+    from tui.errors import printer_reason
+
+    i18n.set_language("en")
+    try:
+        assert printer_reason("paper_out", "打印机缺纸") == "printer out of paper"
+        assert printer_reason("mystery", "something odd") == "something odd"
+    finally:
+        i18n.set_language("zh")
+
+
+# ---------------------------------------------------------------- the screen check itself
+
+async def test_the_screen_check_finds_a_hard_coded_string(shop):
+    from textual.widgets import Static
+
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert_one_language(app, "zh")
+        app.screen.query_one("#message", Static).update("Please scan the next item")
+        await pilot.pause()
+        with pytest.raises(AssertionError):
+            assert_one_language(app, "zh")
+
+
+async def test_the_screen_check_finds_chinese_on_an_english_screen(shop_en):
+    from textual.widgets import Static
+
+    app = shop_en.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert_one_language(app, "en")
+        app.screen.query_one("#message", Static).update("请扫码")
+        await pilot.pause()
+        with pytest.raises(AssertionError):
+            assert_one_language(app, "en")
