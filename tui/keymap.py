@@ -204,15 +204,21 @@ def normalise(key: str) -> str:
     parts = [part.strip() for part in key.split("+")]
     base = parts[-1]
     if len(base) == 1:
-        base = _character_to_key(base)
+        base = _character_to_key(base.lower() if len(parts) > 1 else base)
     else:
         base = base.lower()
     return "+".join([m.lower() for m in parts[:-1]] + [base])
 
 
+def _character(name: str) -> Optional[str]:
+    """The character a key name types ('slash' -> '/'), else None."""
+    from textual.keys import REPLACED_KEYS, key_to_character
+
+    return key_to_character(name) or key_to_character(REPLACED_KEYS.get(name, name))
+
+
 def valid_key(key: str) -> bool:
     """True for a key name Textual can bind: f11, ctrl+p, escape, a, question_mark, shift+tab ..."""
-    from textual.keys import key_to_character
 
     parts = key.split("+")
     base, mods = parts[-1], parts[:-1]
@@ -220,18 +226,16 @@ def valid_key(key: str) -> bool:
         return False
     if len(base) == 1:
         return base.isprintable() and not base.isspace()
-    return base in _named_keys() or key_to_character(base) is not None
+    return base in _named_keys() or _character(base) is not None
 
 
 def types_text(key: str) -> bool:
     """True for a key an input would take as typing (a letter, digit, sign, space)."""
-    from textual.keys import key_to_character
-
     parts = key.split("+")
     if any(m != "shift" for m in parts[:-1]):
         return False
     base = parts[-1]
-    return len(base) == 1 or base == "space" or key_to_character(base) is not None
+    return len(base) == 1 or base == "space" or _character(base) is not None
 
 
 def _keys(value: str) -> List[str]:

@@ -6,6 +6,7 @@ Screens that show the time of day (handwritten copy, QR) are checked by the stor
 from __future__ import annotations
 
 from tests.tui.helpers import APPLE, BUN, COLA, WATER, printed_all, scan, wait_until
+from tests.tui.test_snapshots_all import snap_compare  # noqa: F401  (steady cursors, printer strip answered)
 
 SIZE = (80, 24)
 

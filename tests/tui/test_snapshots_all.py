@@ -27,6 +27,7 @@ def snap_compare(snap_compare):
         async def checked(pilot):
             if run_before is not None:
                 await run_before(pilot)
+            await ready(pilot)
             steady_cursors(pilot.app)
             await pilot.pause()
             assert_one_language(pilot.app, pilot.app.language)

@@ -1,0 +1,232 @@
+"""Keys: [keys] in the settings remaps binding ids; a bad keymap is one sentence and exit 2;
+F1 shows the keys of the screen it was pressed on."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.tui.conftest import close_shop, make_shop
+from tests.tui.helpers import COLA, printed_all, scan, screen_text, wait_until
+
+CHAOYING = Path(sys.executable).parent / "chaoying"
+
+
+@pytest.fixture(autouse=True)
+def default_keymap():
+    from tui import keymap
+
+    keymap.configure({})
+    yield
+    keymap.configure({})
+
+
+# ---------------------------------------------------------------- checking a keymap
+
+def refused(overrides) -> str:
+    from tui import keymap
+
+    with pytest.raises(keymap.KeymapError) as caught:
+        keymap.check(overrides)
+    return str(caught.value)
+
+
+def test_a_remap_is_normalised():
+    from tui import keymap
+
+    assert keymap.check({"sale.tender": "F11", "view.close": "Escape, q", "app.quit": "Ctrl+X"}) == \
+        {"sale.tender": "f11", "view.close": "escape,q", "app.quit": "ctrl+x"}
+
+
+def test_an_unknown_id_is_named_with_a_guess():
+    assert refused({"sale.tendr": "f11"}) == '[keys] "sale.tendr" is not a key of the till; did you mean "sale.tender"?'
+
+
+def test_a_key_name_textual_does_not_know_is_refused():
+    message = refused({"sale.tender": "f99"})
+    assert '"sale.tender"' in message and '"f99" is not a key name' in message
+    assert "is not a key name" in refused({"banner.reprint": "hyper+r"})
+
+
+def test_two_ids_on_one_screen_may_not_share_a_key():
+    assert refused({"sale.tender": "f2"}) == \
+        '[keys] "sale.tender" = "f2" collides with "sale.search" (F2) on the sale screen.'
+    assert refused({"banner.reprint": "h"}).startswith('[keys] "banner.reprint" = "h" collides with "banner.handwritten"')
+
+
+def test_a_screen_key_may_not_take_an_app_key():
+    assert "collides with \"app.help\" (F1)" in refused({"tender.cash": "f1"})
+    assert "app.quit" in refused({"app.quit": "f12"})  # F12 is the sale screen's pay key
+
+
+def test_two_remapped_ids_may_swap_keys():
+    from tui import keymap
+
+    assert keymap.check({"sale.tender": "f2", "sale.search": "f12"}) == {"sale.tender": "f2", "sale.search": "f12"}
+
+
+def test_the_same_key_on_different_screens_is_fine():
+    from tui import keymap
+
+    assert keymap.check({"banner.reprint": "f4"})  # F4 voids on the sale screen, the banner is another screen
+
+
+def test_a_letter_would_type_into_the_entry_line():
+    assert "typed into the entry line" in refused({"sale.tender": "t"})
+    assert "typed into the entry line" in refused({"app.help": "question_mark"})
+
+
+def test_a_letter_is_fine_on_the_banner():
+    from tui import keymap
+
+    assert keymap.check({"banner.reprint": "p"}) == {"banner.reprint": "p"}
+
+
+def test_every_default_key_is_valid_and_the_defaults_do_not_collide():
+    from tui import keymap
+
+    assert keymap.check({}) == {}
+    for group in keymap.KEYS.values():
+        for key in group:
+            for name in key.key.split(","):
+                assert keymap.valid_key(name), (key.id, name)
+
+
+# ---------------------------------------------------------------- the settings file
+
+def test_keys_section_reads_quoted_and_dotted_ids(tmp_path):
+    from store.settings import load_settings
+
+    path = tmp_path / "chaoying.toml"
+    path.write_text('[keys]\n"sale.tender" = "f11"\nview.close = "escape,q"\n', encoding="utf-8")
+    assert load_settings(path).keys == {"sale.tender": "f11", "view.close": "escape,q"}
+    assert load_settings(None).keys == {}
+
+
+def test_a_key_that_is_not_text_names_file_line_and_id(tmp_path):
+    from store.settings import SettingsError, load_settings
+
+    path = tmp_path / "chaoying.toml"
+    path.write_text('[keys]\n"sale.tender" = 11\n', encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(path)
+    assert str(caught.value) == f'{path} line 2: [keys] "sale.tender" must be a key name in quotes, such as "f11", not 11.'
+
+
+def run_cli(*args: str, tmp_path: Path):
+    env = dict(os.environ)
+    env.pop("DATABASE_URL", None)
+    env["CHAOYING_LOG_DIR"] = str(tmp_path / "logs")
+    return subprocess.run([str(CHAOYING), *args], capture_output=True, text=True, env=env, timeout=60,
+                          stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("table, words", [
+    ('"sale.tender" = "f2"', ['line 3', '"sale.tender" = "f2" collides with "sale.search"', "sale screen"]),
+    ('sale.tendr = "f11"', ['line 3', '"sale.tendr" is not a key of the till', 'did you mean "sale.tender"']),
+    ('"banner.reprint" = "f99"', ['line 3', '"f99" is not a key name']),
+])
+@pytest.mark.parametrize("command", ["run", "demo"])
+def test_a_broken_keymap_stops_the_cli_with_one_sentence(tmp_path, table, words, command):
+    config = tmp_path / "broken.toml"
+    config.write_text(f"# the shop's keys\n[keys]\n{table}\n", encoding="utf-8")
+    result = run_cli("--config", str(config), command, "--dir", str(tmp_path / "d"), tmp_path=tmp_path) \
+        if command == "demo" else run_cli("--config", str(config), command, tmp_path=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"chaoying: {config} line 3: [keys] ")
+    for word in words:
+        assert word in lines[0]
+    assert not (tmp_path / "d").exists()  # nothing started
+
+
+# ---------------------------------------------------------------- remapped keys in the till
+
+@pytest.fixture
+def remapped_shop(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    shop = make_shop(tmp_path / "shop", language="en")
+    shop.settings = dataclasses.replace(shop.settings, keys={"sale.tender": "f11", "tender.cash": "f9,f2",
+                                                             "till.history": "ctrl+o"})
+    try:
+        yield shop
+    finally:
+        close_shop(shop)
+
+
+async def test_a_remapped_key_works_and_the_old_one_does_not(remapped_shop):
+    from tui.screens.tender import TenderScreen
+
+    app = remapped_shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, COLA)
+        await pilot.press("f12")  # the old pay key: nothing happens
+        await pilot.pause()
+        assert not isinstance(app.screen, TenderScreen)
+        assert "F11 Pay" in screen_text(app)  # the key bar says the new key
+        assert "F12" not in screen_text(app)
+        await pilot.press("f11")
+        await wait_until(pilot, lambda: isinstance(app.screen, TenderScreen))
+        await pilot.press("f3", "f9")  # card, then cash again on the new second key (F9 no longer opens the history)
+        await pilot.pause()
+        assert app.screen.method == "cash"
+        assert isinstance(app.screen, TenderScreen)
+        await pilot.press("enter")
+        await printed_all(pilot, app)
+        assert not isinstance(app.screen, TenderScreen)
+
+
+async def test_help_shows_the_remapped_keys_of_the_current_screen(remapped_shop):
+    from tui.screens.views import HelpScreen
+
+    app = remapped_shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = str(app.screen.query_one("#help-text").render())
+        assert "F11" in text and "Pay" in text and "F12" not in text
+        assert "^O" in text  # the history, moved
+        assert "Reprint" not in text  # the banner's keys are not the sale screen's
+
+
+async def test_help_on_the_banner_shows_the_banner_keys(shop_en):
+    from tui.screens.banner import BannerScreen
+    from tui.screens.views import HelpScreen
+
+    app = shop_en.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        shop_en.demo.set_fault("paper_out")
+        await scan(pilot, COLA)
+        await pilot.press("f12", "enter")
+        await printed_all(pilot, app)
+        await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen))
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = str(app.screen.query_one("#help-text").render())
+        for words in ("Receipt not printed", "R ", "Reprint", "Handwritten", "Declined", "F1", "Help", "Quit"):
+            assert words in text, words
+        assert "Void" not in text and "Scan or type" not in text
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen))
+
+
+async def test_help_is_one_keypress_away_on_every_screen(shop_en):
+    """F1 from the sale screen, the tender, the search, the fault menu: each shows its own keys first."""
+    from tui.screens.views import HelpScreen
+
+    app = shop_en.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, COLA)
+        for opener, expected in ((), "Void"), (("f12",), "WeChat"), (("escape", "f2"), "Find a product"), \
+                                (("escape", "f8"), "Paper out"):
+            await pilot.press(*opener, "f1")
+            await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+            assert expected in str(app.screen.query_one("#help-text").render()), expected
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen))
