@@ -200,7 +200,10 @@ class ChaoyingApp(App):
         code = outcome.reason_code or ""
         if code == "interrupted" or outcome.state == "pending":
             return t("reason.interrupted" if code == "interrupted" else "reason.pending")
-        return outcome.reason or t("reason.unknown")
+        from tui.errors import printer_reason
+
+        # stored in the language of the day it failed: say it in today's by its code
+        return printer_reason(code, outcome.reason) or t("reason.unknown")
 
     def receipt(self, sale_id: int) -> Any:
         from store.models import Sale

@@ -223,3 +223,28 @@ async def test_the_screen_check_finds_chinese_on_an_english_screen(shop_en):
         await pilot.pause()
         with pytest.raises(AssertionError):
             assert_one_language(app, "en")
+
+
+# ---------------------------------------------------------------- receipts follow [receipt] language
+
+@pytest.mark.parametrize("ui, receipt_language", [("en", "zh"), ("zh", "en")])
+async def test_the_receipt_follows_the_receipt_language_not_the_ui(tmp_path, monkeypatch, ui, receipt_language):
+    from store.settings import load_settings
+    from tests.tui.conftest import close_shop, make_shop
+    from tests.tui.helpers import COLA, printed_all, scan
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    receipt = dict(load_settings(None).receipt, language=receipt_language)
+    shop = make_shop(tmp_path / "shop", language=ui, receipt=receipt)
+    try:
+        app = shop.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await scan(pilot, COLA)
+            await pilot.press("f12", "enter")
+            await printed_all(pilot, app)
+            assert app.language == ui
+        paper = shop.paper()[-1]
+        assert ("合计" in paper) == (receipt_language == "zh"), paper
+        assert ("TOTAL" in paper.upper()) == (receipt_language == "en"), paper
+    finally:
+        close_shop(shop)

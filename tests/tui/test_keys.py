@@ -230,3 +230,28 @@ async def test_help_is_one_keypress_away_on_every_screen(shop_en):
             assert expected in str(app.screen.query_one("#help-text").render()), expected
             await pilot.press("escape")
             await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen))
+
+
+def test_every_binding_of_the_till_has_an_id_from_the_keymap():
+    import importlib
+    import inspect
+    import pkgutil
+
+    import tui.screens
+    from textual.binding import Binding
+    from textual.dom import DOMNode
+    from tui import keymap
+    from tui.app import ChaoyingApp
+
+    classes = [ChaoyingApp]
+    for module in pkgutil.iter_modules(tui.screens.__path__):
+        mod = importlib.import_module(f"tui.screens.{module.name}")
+        classes += [c for _, c in inspect.getmembers(mod, inspect.isclass)
+                    if issubclass(c, DOMNode) and c.__module__ == mod.__name__]
+    checked = 0
+    for cls in classes:
+        for binding in cls.__dict__.get("BINDINGS", []):
+            assert isinstance(binding, Binding), (cls, binding)
+            assert binding.id and keymap.by_id(binding.id) is not None, (cls.__name__, binding)
+            checked += 1
+    assert checked > 40

@@ -160,13 +160,14 @@ async def test_the_ascii_check_sees_a_fancy_border(console_shop):
             assert_ascii_borders(app.screen)
 
 
+@pytest.mark.parametrize("size", [(80, 24), (132, 43)])
 @pytest.mark.parametrize("name", ["dark", "light", "high-contrast", "linux16"])
-async def test_every_theme_loads_and_draws_the_till(tmp_path, monkeypatch, name):
+async def test_every_theme_loads_and_draws_the_till(tmp_path, monkeypatch, name, size):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     shop = make_shop(tmp_path / "shop", theme=name)
     try:
         app = shop.app()
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with app.run_test(size=size) as pilot:
             await scan(pilot, COLA)
             await pilot.pause()
             assert app.theme == name
