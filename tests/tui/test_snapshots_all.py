@@ -8,7 +8,6 @@ paper) are opened on a fixed receipt, so the pictures do not change by the minut
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,6 @@ from tests.tui.helpers import APPLE, BUN, COLA, WATER, printed_all, scan, wait_u
 from tests.tui.language import assert_one_language
 
 SIZE = (80, 24)
-HISTORY_DONE = Path("/tmp/history-done")
 
 
 @pytest.fixture
@@ -238,7 +236,6 @@ def freeze_times() -> None:
     Event.update(at=moment).execute()
 
 
-@pytest.mark.skipif(not HISTORY_DONE.exists(), reason="the history screen (F9) is not there yet")
 def test_history(shop_lang, snap_compare):
     async def run_before(pilot):
         await fill_basket(pilot)
@@ -251,7 +248,6 @@ def test_history(shop_lang, snap_compare):
     assert snap_compare(shop_lang.app(), terminal_size=SIZE, run_before=run_before)
 
 
-@pytest.mark.skipif(not HISTORY_DONE.exists(), reason="the event log (F10) is not there yet")
 def test_event_log(shop_lang, snap_compare):
     async def run_before(pilot):
         await fill_basket(pilot)
