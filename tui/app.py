@@ -44,7 +44,9 @@ class ChaoyingApp(App):
                  language: Optional[str] = None) -> None:
         self.settings = settings
         self.demo = demo
-        self.cashier = cashier
+        self.cashier = cashier  # given here: already signed in (tests, scripts); else the sign-in decides
+        self.cashier_name = ""
+        self.sign_in_used = False  # the shop has active cashiers: sign-in at start and after a sign-out
         self.language = i18n.resolve_language(language or settings.language)
         i18n.set_language(self.language)
         keymap.configure(getattr(settings, "keys", None) or {})  # checked again here: tests build apps directly
@@ -73,8 +75,12 @@ class ChaoyingApp(App):
         self.worker = PrinterWorker(self.settings, self.post_message, cashier=self.cashier,
                                     language=lambda: self.language)
         self.worker.start()
+        self.sign_in_used = self.cashiers_exist()
+        self.set_cashier(self.cashier)
         self.sale_screen = SaleScreen()
         self.push_screen(self.sale_screen)
+        if self.sign_in_used and not self.cashier:
+            self.ask_sign_in()
         self.warn_unknown_theme()
         self.recover()
 
@@ -88,6 +94,16 @@ class ChaoyingApp(App):
                 self._console_glyphs = ConsoleGlyphs()
             filters.append(self._console_glyphs)
         return filters
+
+    def cashiers_exist(self) -> bool:
+        """Does this shop have active cashiers? If the store cannot say, ask who sells anyway."""
+        from tui.screens.signin import active_cashiers_exist
+
+        try:
+            return active_cashiers_exist()
+        except Exception as exc:
+            self.store_error(exc)
+            return True
 
     def warn_unknown_theme(self) -> None:
         """An unknown [ui] theme / --theme: the till runs on the fallback and says so, once."""
@@ -266,8 +282,8 @@ class ChaoyingApp(App):
         """Cover the till with the banner for the oldest failed receipt, if any."""
         from tui.screens.banner import BannerScreen
 
-        if any(isinstance(screen, BannerScreen) for screen in self.screen_stack):
-            return
+        if self.signing_in() or any(isinstance(screen, BannerScreen) for screen in self.screen_stack):
+            return  # while signing in: the banner comes after, so its choice is recorded with a cashier
         try:
             failed = [sale.id for sale in self.unresolved()
                       if sale.id not in self.in_flight and self.outcome_of(sale.id).state == "failed"]
@@ -326,7 +342,76 @@ class ChaoyingApp(App):
     def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
         if action in ("paper", "faults"):
             return self.demo is not None
+        if action in ("history", "events", "sign_out"):
+            return not self.signing_in() and (action != "sign_out" or self.sign_in_used)
         return True
+
+    # ------------------------------------------------------------ cashier sign-in and sign-out
+
+    def hidden_keys(self) -> tuple:
+        """Binding ids the key bar and F1 leave out: no sign-out in a shop without cashiers."""
+        return () if self.sign_in_used else ("app.sign_out",)
+
+    def signing_in(self) -> bool:
+        from tui.screens.signin import SignInScreen
+
+        return any(isinstance(screen, SignInScreen) for screen in self.screen_stack)
+
+    def ask_sign_in(self) -> None:
+        from tui.screens.signin import SignInScreen
+
+        self.push_screen(SignInScreen(), self.signed_in)
+
+    def signed_in(self, cashier: Any) -> None:
+        """The sign-in screen closed: this cashier sells from now on (None: no cashier left)."""
+        self.set_cashier(cashier.code if cashier is not None else "", cashier.name if cashier is not None else "")
+        if cashier is not None:
+            self.log_event("sign_in", detail=cashier.name)
+            log.info("cashier %s signed in", cashier.code)
+        else:
+            self.sign_in_used = False
+        self.check_banner()
+
+    def set_cashier(self, code: str, name: str = "") -> None:
+        """Who sells now: the sale, the print attempts, the banner choices and events carry the code."""
+        from tui.screens.widgets import TopBar
+
+        self.cashier, self.cashier_name = code, name
+        if self.worker is not None:
+            self.worker.cashier = code  # only between sales: no print job is in flight
+        self.sub_title = t("app.cashier", code=code, name=name).strip() if code else ""
+        if self.sale_screen is not None:
+            for bar in self.sale_screen.query(TopBar):
+                bar.show()
+
+    def action_sign_out(self) -> None:
+        """Shift hand-over: back to the sign-in screen, only between sales."""
+        from tui.screens.banner import BannerScreen
+
+        screen = self.screen
+        sale_screen = self.sale_screen
+        basket = getattr(sale_screen, "_basket", None)
+        if isinstance(screen, BannerScreen) or self.till_blocked():
+            refusal = t("signout.receipt_open")
+        elif basket is not None and not basket.is_empty:
+            refusal = t("signout.sale_open")
+        elif screen is not sale_screen:
+            refusal = t("signout.close_first")
+        else:
+            refusal = ""
+        if refusal:
+            self.bell()
+            self.notify(refusal, severity="warning", timeout=6)
+            return
+        self.log_abandoned_payments()  # a failed payment of an emptied basket: still this cashier's
+        sale_screen.tender = None
+        self.log_event("sign_out")
+        log.info("cashier %s signed out", self.cashier)
+        self.set_cashier("")
+        sale_screen.show_basket()  # the next cashier starts on an empty basket, not the last change
+        sale_screen.entry.value = ""
+        sale_screen.say("")
+        self.ask_sign_in()
 
     def action_help(self) -> None:
         from tui.screens.views import HelpScreen

@@ -279,6 +279,16 @@ ZH: Dict[str, str] = {
     "printer.error": "打印机故障",
     "printer.no_permission": "没有权限打开打印机端口",
     "printer.interrupted": "打印时收银机被关掉了",
+    "app.cashier": "收银员 {code} {name}",
+    "key.sign_out": "换班",
+    "signin.title": "收银员登录",
+    "signin.code": "收银员编号",
+    "signin.pin": "密码",
+    "signin.hint": "输入编号，按 Enter，再输入密码，按 Enter",
+    "signin.wrong": "编号或密码不对，请重新输入",
+    "signout.sale_open": "这一单还没结束：先收款或删掉商品，再换班",
+    "signout.receipt_open": "还有小票没有处理完：处理后再换班",
+    "signout.close_first": "请先回到收银画面，再换班",
 }
 
 EN: Dict[str, str] = {
@@ -533,6 +543,16 @@ EN: Dict[str, str] = {
     "printer.error": "printer reports an error",
     "printer.no_permission": "no permission to open the printer port",
     "printer.interrupted": "the till was closed while printing",
+    "app.cashier": "Cashier {code} {name}",
+    "key.sign_out": "Sign out",
+    "signin.title": "Cashier sign-in",
+    "signin.code": "Cashier code",
+    "signin.pin": "PIN",
+    "signin.hint": "Type your code, Enter, then your PIN, Enter",
+    "signin.wrong": "Wrong cashier code or PIN, try again",
+    "signout.sale_open": "A sale is open: take the payment or void its lines before signing out",
+    "signout.receipt_open": "A receipt is not resolved yet: resolve it before signing out",
+    "signout.close_first": "Go back to the sale screen before signing out",
 }
 
 CATALOGUES: Dict[str, Dict[str, str]] = {"zh": ZH, "en": EN}

@@ -31,6 +31,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         # priority: app keys work on modal screens too (the banner, the tender)
         Key("app.help", "f1", "help", "key.help", priority=True),
         Key("app.quit", "ctrl+q", "quit", "key.quit", priority=True),
+        # priority so the banner and the tender hear it too: the action itself refuses mid-sale
+        Key("app.sign_out", "ctrl+l", "sign_out", "key.sign_out", priority=True),
     ),
     "demo": (
         Key("demo.paper", "f7", "paper", "key.paper", priority=True),

@@ -260,6 +260,22 @@ def test_event_log(shop_lang, snap_compare):
     assert snap_compare(shop_lang.app(), terminal_size=SIZE, run_before=run_before)
 
 
+def test_signin(shop_lang, snap_compare):
+    """A shop with cashiers starts on the sign-in; the picture shows a refused PIN (code kept, PIN gone)."""
+    from store.cashiers import add_cashier
+    from tui.screens.signin import SignInScreen
+
+    add_cashier("C1", "小李", "1111")
+
+    async def run_before(pilot):
+        await ready(pilot)
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, SignInScreen))
+        await pilot.press("C", "1", "enter", "9", "9", "9", "9", "enter")
+        await settle(pilot)
+
+    assert snap_compare(shop_lang.app(), terminal_size=SIZE, run_before=run_before)
+
+
 # ---------------------------------------------------------------- the Linux console
 
 @pytest.fixture

@@ -462,7 +462,8 @@ async def test_f1_lists_every_key_of_the_current_screen(shop):
         shown = screen_text(app)
         for group in ("sale",) + keymap.GLOBAL_GROUPS:
             for key in keymap.KEYS[group]:
-                assert t(key.label) in shown, key.id
+                if key.id != "app.sign_out":  # no cashiers in this shop: nobody to sign out (test_signin)
+                    assert t(key.label) in shown, key.id
         assert t("key.pay_failed") not in shown  # the tender's keys are on the tender's F1
         await pilot.press("f1")
         assert app.screen is app.sale_screen

@@ -111,8 +111,8 @@ def _key_rows(text: Text, rows: List[Tuple[str, str]]) -> None:
         text.append(t(label) + "\n")
 
 
-def help_text(screen, demo: bool) -> Text:
-    """The keys of the screen F1 was pressed on, then the keys that work anywhere."""
+def help_text(screen, demo: bool, hidden=()) -> Text:
+    """The keys of the screen F1 was pressed on, then the keys that work anywhere (but ``hidden`` ids)."""
     ids = [b.id for b in getattr(screen, "BINDINGS", []) if isinstance(b, Binding) and b.id]
     groups = keymap.help_groups(ids)
     text = Text()
@@ -125,7 +125,7 @@ def help_text(screen, demo: bool) -> Text:
     for group in keymap.GLOBAL_GROUPS:
         if group == "demo" and not demo:
             continue
-        _key_rows(text, [(keymap.key_of(key), key.label) for key in keymap.KEYS[group]])
+        _key_rows(text, [(keymap.key_of(key), key.label) for key in keymap.KEYS[group] if key.id not in hidden])
     return text
 
 
@@ -143,8 +143,8 @@ class HelpScreen(ModalScreen):
         with Vertical(id="help-box", classes="viewer"):
             yield Static(t("help.title"), classes="viewer-title")
             with VerticalScroll(id="help-scroll", classes="viewer-body"):
-                yield Static(help_text(self.for_screen, getattr(self.app, "demo", None) is not None),
-                             id="help-text")
+                yield Static(help_text(self.for_screen, getattr(self.app, "demo", None) is not None,
+                                       getattr(self.app, "hidden_keys", lambda: ())()), id="help-text")
             yield KeyBar("help")
 
     def action_close(self) -> None:

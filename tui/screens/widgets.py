@@ -11,11 +11,16 @@ from tui.i18n import t
 
 
 class TopBar(Static):
-    """Title line: app name, till id, demo mark."""
+    """Title line: app name, till id, the signed-in cashier, demo mark."""
 
     def on_mount(self) -> None:
+        self.show()
+
+    def show(self) -> None:
         app = self.app
         parts = [t("app.title"), t("app.subtitle", till=app.settings.till_id)]
+        if getattr(app, "cashier", ""):
+            parts.append(t("app.cashier", code=app.cashier, name=getattr(app, "cashier_name", "")).strip())
         if getattr(app, "demo", None) is not None:
             parts.append(t("app.demo"))
         self.update("  ".join(parts))
@@ -46,7 +51,8 @@ class KeyBar(Static):
 
     def on_mount(self) -> None:
         groups = [g for g in self.groups if g != "demo" or getattr(self.app, "demo", None) is not None]
-        self.update(key_text(groups, self.hidden))
+        hidden = list(self.hidden) + list(getattr(self.app, "hidden_keys", lambda: ())())
+        self.update(key_text(groups, hidden))
 
 
 # Seven-segment digits in plain ASCII, 3 rows x 3 columns: what the Linux console can draw.

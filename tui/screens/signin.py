@@ -1,0 +1,93 @@
+"""Cashier sign-in: code and masked PIN, Enter.
+
+Shown at start when the shop has active cashiers, and again after a sign-out
+(shift hand-over). Dismisses with the Cashier that signed in, or None when no
+active cashier is left (the till then runs without one, as a fresh shop does).
+A wrong code or PIN is refused (one sentence, a beep, an event) and the
+screen stays.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Input, Static
+
+from tui.i18n import t
+from tui.screens.widgets import KeyBar, TopBar
+
+log = logging.getLogger("chaoying.tui.signin")
+
+
+def active_cashiers_exist() -> bool:
+    """True when at least one active cashier is in the store: the till then asks who sells."""
+    from store.models import Cashier
+
+    return Cashier.select().where(Cashier.active == True).exists()  # noqa: E712
+
+
+class SignInScreen(Screen[Optional[Any]]):
+    """Who sells on this till: cashier code and PIN."""
+
+    AUTO_FOCUS = "#signin-code"
+    DEFAULT_CSS = """
+    SignInScreen { align: center middle; }
+    SignInScreen #topbar { dock: top; }
+    SignInScreen KeyBar { dock: bottom; height: 1; color: $text-muted; }
+    #signin-box { width: 50; max-width: 100%; height: auto; border: thick $primary; background: $surface; padding: 0 1; }
+    #signin-title { text-style: bold; width: 100%; content-align: center middle; }
+    #signin-message { height: auto; }
+    #signin-message.-error { color: $text-error; text-style: bold; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(id="topbar")
+        with Vertical(id="signin-box"):
+            yield Static(t("signin.title"), id="signin-title")
+            yield Input(placeholder=t("signin.code"), id="signin-code")
+            yield Input(password=True, placeholder=t("signin.pin"), id="signin-pin")
+            yield Static(t("signin.hint"), id="signin-message")
+        yield KeyBar("app", "demo", hidden=("app.sign_out",))
+
+    @on(Input.Submitted, "#signin-code")
+    def code_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value.strip():
+            self.query_one("#signin-pin", Input).focus()
+
+    @on(Input.Submitted, "#signin-pin")
+    def pin_submitted(self, event: Input.Submitted) -> None:
+        from store.cashiers import check_cashier
+
+        event.stop()
+        code_input = self.query_one("#signin-code", Input)
+        code, pin = code_input.value.strip(), event.value
+        event.input.value = ""
+        if not code:
+            code_input.focus()
+            return
+        try:
+            cashier = check_cashier(code, pin)
+            if cashier is None and not active_cashiers_exist():
+                self.dismiss(None)  # every cashier was deactivated meanwhile: run without one
+                return
+        except Exception as exc:  # the database is away: say so, stay
+            log.error("cashier sign-in check failed: %s", exc, exc_info=exc)
+            self.say(t("sale.db_error", error=exc))
+            return
+        if cashier is None:
+            self.app.log_event("sign_in_refused", detail=f"wrong code or PIN for code {code!r}")
+            self.say(t("signin.wrong"))
+            code_input.focus()
+            return
+        self.dismiss(cashier)
+
+    def say(self, text: str) -> None:
+        message = self.query_one("#signin-message", Static)
+        message.update(text)
+        message.set_class(True, "-error")
+        self.app.bell()
