@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Union
 
 import peewee
 from peewee import DatabaseProxy
@@ -71,12 +70,6 @@ def close_database() -> None:
     """Close this thread's connection of the bound database, if any."""
     if db.obj is not None and not db.obj.is_closed():
         db.obj.close()
-
-
-def default_sqlite_url(data_dir: Union[str, Path]) -> str:
-    """URL of the default SQLite file inside ``data_dir``."""
-    path = Path(data_dir).expanduser().resolve() / "chaoying.sqlite3"
-    return "sqlite:///" + str(path)
 
 
 def write_transaction():

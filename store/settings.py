@@ -221,9 +221,12 @@ def default_database_url() -> str:
     """A SQLite file in the platform's user data dir."""
     import platformdirs
 
-    from store.db import default_sqlite_url
-
     return default_sqlite_url(platformdirs.user_data_dir(APP_NAME))
+
+
+def default_sqlite_url(data_dir: Any) -> str:
+    """URL of the default SQLite file inside ``data_dir`` (here, not in store.db: no peewee import)."""
+    return "sqlite:///" + str(Path(data_dir).expanduser().resolve() / "chaoying.sqlite3")
 
 
 def load_settings(path: Optional[Path]) -> Settings:

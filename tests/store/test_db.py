@@ -1,7 +1,8 @@
 """Database URLs: the default SQLite file, passwords kept out of messages."""
 from __future__ import annotations
 
-from store.db import close_database, db, default_sqlite_url, open_database, redact
+from store.db import close_database, db, open_database, redact
+from store.settings import default_sqlite_url
 from store.models import Product
 
 
