@@ -295,39 +295,23 @@ def _execute_many(database, sql: str, rows: List[tuple]) -> None:
         execute_batch(cursor, sql, rows, page_size=BATCH)
 
 
-def has_keys_table(database=None) -> bool:
-    """True once the catalogue migration has created ``product_key``."""
-    database = database or db.obj
-    cache = (id(database), database.database)
-    known = _tables_seen.get(cache)
-    if known is None:
-        known = database.table_exists("product_key")
-        if known:  # once there, it stays; a missing one is looked for again
-            _tables_seen[cache] = known
-    return known
-
-
-_tables_seen: Dict[tuple, bool] = {}
-
-
 def import_products(rows: Sequence[ProductRow], changed_by: str = "", source: str = "import",
                     progress: Optional[Progress] = None) -> ImportCounts:
     """Write checked rows in ONE transaction: update existing barcodes, add new ones."""
     database = db.obj
     counts = ImportCounts()
     upsert = _upsert_sql(database)
-    keyed = has_keys_table(database)
     total = len(rows)
     with write_transaction():
         for start in range(0, total, BATCH):
             batch = rows[start:start + BATCH]
-            _write_batch(database, batch, upsert, keyed, changed_by, source, counts)
+            _write_batch(database, batch, upsert, changed_by, source, counts)
             if progress is not None:
                 progress(min(total, start + BATCH), total, "write")
     return counts
 
 
-def _write_batch(database, batch: Sequence[ProductRow], upsert: str, keyed: bool,
+def _write_batch(database, batch: Sequence[ProductRow], upsert: str,
                  changed_by: str, source: str, counts: ImportCounts) -> None:
     from store.models import PriceChange
 
@@ -358,11 +342,9 @@ def _write_batch(database, batch: Sequence[ProductRow], upsert: str, keyed: bool
     _execute_many(database, upsert, values)
     counts.updated += len(existing)
     counts.added += len(batch) - len(existing)
-    if changes and keyed:
+    if changes:
         PriceChange.insert_many(changes).execute()
         counts.price_changes += len(changes)
-    if not keyed:
-        return
     new = [row.barcode for row in batch if row.barcode not in existing]
     ids = dict(Product.select(Product.barcode, Product.id).where(Product.barcode.in_(new)).tuples()) if new else {}
     ids.update((barcode, old[0]) for barcode, old in existing.items() if old[0] in set(renamed))
@@ -378,7 +360,7 @@ def _write_batch(database, batch: Sequence[ProductRow], upsert: str, keyed: bool
 def index_products(products: Sequence[Tuple[int, str]]) -> None:
     """(Re)write the search keys of (product id, name) pairs, e.g. from ``store.queries.add_product``."""
     database = db.obj
-    if not products or not has_keys_table(database):
+    if not products:
         return
     from store.models import ProductKey
 
@@ -397,12 +379,11 @@ def reindex() -> int:
         for product_id, name in rows:
             keys = name_keys(name)
             Product.update(pinyin=keys.pinyin, initials=keys.initials).where(Product.id == product_id).execute()
-        if has_keys_table(database):
-            from store.models import ProductKey
+        from store.models import ProductKey
 
-            ProductKey.delete().execute()
-            _execute_many(database, _key_sql(database),
-                          [(k, v, product_id) for product_id, name in rows for k, v in product_keys(name)])
+        ProductKey.delete().execute()
+        _execute_many(database, _key_sql(database),
+                      [(k, v, product_id) for product_id, name in rows for k, v in product_keys(name)])
     return len(rows)
 
 
@@ -551,7 +532,7 @@ def search_products(text: str, limit: int = 20) -> List[Dict[str, Any]]:
             query = Product.select(*_RESULT_FIELDS).where(_starts(column, key, sqlite) & active)
             if take(query.order_by(column)):
                 return list(found.values())
-        if has_keys_table(database) and take(_key_query("i", key, sqlite, exact=False), spare=4):
+        if take(_key_query("i", key, sqlite, exact=False), spare=4):
             return list(found.values())
     _search_name(text, sqlite, take, database)
     return list(found.values())
@@ -578,9 +559,6 @@ def _search_name(text: str, sqlite: bool, take, database) -> None:
     for word in words:
         position = fn.INSTR(fn.LOWER(Product.name), word) if sqlite else fn.STRPOS(fn.LOWER(Product.name), word)
         contains = (position > 0) if contains is None else contains & (position > 0)
-    if not has_keys_table(database):
-        take(Product.select(*_RESULT_FIELDS).where(contains & (Product.active == True)))  # noqa: E712
-        return
     longest = max(words, key=len)
     if len(longest) == 1:
         take(_key_query("n", longest, sqlite, exact=False, extra=contains), spare=4)

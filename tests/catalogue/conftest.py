@@ -4,31 +4,21 @@ from __future__ import annotations
 import pytest
 
 
-def _open(url: str):
-    from store import catalogue
-    from store.db import close_database, db, open_database
-
-    database = open_database(url)
+def _catalogue(database):
     assert database.table_exists("product_key") and database.table_exists("price_change")
-    catalogue._tables_seen.clear()
-    try:
-        yield database
-    finally:
-        close_database()
-        db.initialize(None)
-        catalogue._tables_seen.clear()
+    return database
 
 
 @pytest.fixture
-def shop_db(sqlite_url):
+def shop_db(sqlite_database):
     """A fresh SQLite catalogue."""
-    yield from _open(sqlite_url)
+    return _catalogue(sqlite_database)
 
 
 @pytest.fixture
-def any_db(db_url):
+def any_db(database):
     """A fresh catalogue on SQLite and on PostgreSQL."""
-    yield from _open(db_url)
+    return _catalogue(database)
 
 
 def csv_bytes(text: str, encoding: str = "utf-8") -> bytes:

@@ -1,21 +1,8 @@
 """Stories on the real till (demo shop, virtual printer): F2 search, scale labels, mistyped codes."""
 from __future__ import annotations
 
-import pytest
-
-from tests.tui.conftest import close_shop, make_shop
+from tests.tui.conftest import shop  # noqa: F401 (the till's demo-shop fixture)
 from tests.tui.helpers import printed_all, scan
-
-
-@pytest.fixture
-def shop(tmp_path, monkeypatch):
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("CHAOYING_CONFIG", raising=False)
-    shop = make_shop(tmp_path / "shop")
-    try:
-        yield shop
-    finally:
-        close_shop(shop)
 
 
 def basket(app):
