@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence
 
 
 def register(sub) -> None:
@@ -135,7 +135,6 @@ def _settings(args: argparse.Namespace):
     """Load the settings the user pointed at; a broken file is exit 2 with its one sentence."""
     from store.settings import SettingsError, find_config_path, load_settings
 
-    _setup_logging("")
     cli_path = getattr(args, "config", None)
     path = find_config_path(cli_path)
     named = bool(cli_path) or bool(os.environ.get("CHAOYING_CONFIG", "").strip())
@@ -152,13 +151,9 @@ def _settings(args: argparse.Namespace):
 
 def _setup_logging(database_url: str) -> None:
     """Log to the user log dir; if that cannot be written, next to the SQLite database."""
-    from tui.logs import default_log_path, log_path_for_database, setup_logging
+    from tui.logs import log_path_for_database, setup_logging
 
-    current = getattr(_setup_logging, "used", None)
-    if database_url and current == default_log_path():
-        return  # already where it should be
-    fallback = log_path_for_database(database_url) if database_url else None
-    _setup_logging.used = setup_logging(fallback=fallback)  # type: ignore[attr-defined]
+    setup_logging(fallback=log_path_for_database(database_url))
 
 
 def _open_database(url: str, create: bool = False):

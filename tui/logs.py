@@ -49,16 +49,21 @@ def setup_logging(path: Optional[Path] = None, level: int = logging.INFO,
 
     ``path`` defaults to ``default_log_path()``; when it cannot be written,
     ``fallback`` (e.g. next to the database), then the temp dir are tried.
-    Calling it again replaces the previous chaoying handler.
+    Calling it again keeps a handler already writing to the wanted file, else
+    replaces it: commands may call it at each step without reopening files.
     """
     root = logging.getLogger()
+    wanted = path or default_log_path()
+    remove_terminal_handlers()
     for handler in list(root.handlers):
         if getattr(handler, _MARK, False):
+            if getattr(handler, "baseFilename", None) == os.path.abspath(wanted):
+                root.setLevel(level)
+                return wanted
             root.removeHandler(handler)
             handler.close()
-    remove_terminal_handlers()
 
-    candidates = [path or default_log_path()]
+    candidates = [wanted]
     if fallback is not None:
         candidates.append(fallback)
     candidates.append(Path(tempfile.gettempdir()) / f"chaoying-{_user()}.log")
