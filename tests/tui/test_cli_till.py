@@ -39,7 +39,7 @@ def test_an_unreachable_database_is_one_line(tmp_path):
 
 def test_demo_and_run_are_registered():
     from tui.cli import build_parser
-    from tui.cli_till import run_demo, run_till
+    from tui.cli.till import run_demo, run_till
 
     parser = build_parser()
     assert parser.parse_args(["run"]).handler is run_till

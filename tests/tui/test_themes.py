@@ -200,7 +200,7 @@ async def test_an_unknown_theme_warns_once_and_the_till_runs(tmp_path, monkeypat
 def test_the_theme_option_wins_over_the_settings(tmp_path):
     import argparse
 
-    from tui.cli_till import _settings
+    from tui.cli.till import _settings
 
     config = tmp_path / "chaoying.toml"
     config.write_text('[ui]\ntheme = "light"\n', encoding="utf-8")

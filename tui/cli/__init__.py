@@ -25,17 +25,17 @@ TILL_COMMANDS = (None, "run", "demo")
 
 def build_parser(till_only: bool = False) -> argparse.ArgumentParser:
     """The whole CLI; ``till_only`` leaves out the back office (~20 ms of the till's start-up)."""
-    from tui import cli_printer, cli_store, cli_till
+    from tui.cli import backoffice, printer, till
 
     parser = argparse.ArgumentParser(
         prog="chaoying", description="超赢 Chaoying cash register"
     )
     parser.add_argument("--config", metavar="PATH", help="settings file (TOML)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    cli_till.register(sub)
+    till.register(sub)
     if not till_only:
-        cli_store.register(sub)
-        cli_printer.register(sub)
+        backoffice.register(sub)
+        printer.register(sub)
     _one_line_errors(parser)
     return parser
 
@@ -74,7 +74,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args, "handler", None
     )
     if handler is None:
-        from tui.cli_till import run_till
+        from tui.cli.till import run_till
 
         handler = run_till
     from tui.logs import setup_logging
@@ -92,6 +92,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"chaoying: unexpected error: {exc}", file=sys.stderr)
         return 1
 
-
-if __name__ == "__main__":
-    sys.exit(main())
