@@ -1,11 +1,14 @@
-"""Printer settings as a checked value."""
+"""Printer settings as a checked value: the one place that knows what a printer setting may be."""
 from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
+
+BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 
 _CHOICES = {
+    "baudrate": BAUDRATES,
     "bytesize": (5, 6, 7, 8),
     "parity": ("N", "E", "O", "M", "S"),
     "stopbits": (1, 1.5, 2),
@@ -14,6 +17,42 @@ _CHOICES = {
     "confirm": ("epson", "gs_r", "status"),
     "barcode": ("code128", "ean13", "none"),
 }
+_FLAGS = ("rtscts", "xonxoff", "drawer")
+
+
+class ConfigError(ValueError):
+    """A printer setting with a value it cannot take; ``key`` and ``problem`` ("must be ...") apart."""
+
+    def __init__(self, key: str, problem: str, value: Any):
+        super().__init__(f"printer setting {key!r} {problem}, not {value!r}")
+        self.key, self.problem, self.value = key, problem, value
+
+
+def problem(key: str, value: Any) -> Optional[str]:
+    """What is wrong with ``value`` for printer setting ``key`` ("must be ..."), or None."""
+    if key in ("port", "encoding") and not isinstance(value, str):
+        return "must be text in quotes"
+    if key in _FLAGS:
+        return None if isinstance(value, bool) else "must be true or false"
+    if key == "encoding":
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            return "must be a text encoding Python knows, such as \"gb18030\""
+    if key == "slack_seconds" and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+        return "must be a positive number of seconds"
+    choices = _CHOICES.get(key)
+    if choices is None:
+        return None
+    numbers = all(isinstance(c, (int, float)) for c in choices)
+    if numbers and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return "must be a whole number" if all(isinstance(c, int) for c in choices) else "must be a number"
+    if not numbers and not isinstance(value, str):
+        return "must be text in quotes"
+    # 9600.0 equals 9600 but is not what a settings file should say; compare types too.
+    if not any(value == c and type(value) is type(c) for c in choices):
+        return "must be one of " + ", ".join(f'"{c}"' if isinstance(c, str) else str(c) for c in choices)
+    return None
 
 
 @dataclass(frozen=True)
@@ -37,7 +76,10 @@ class PrinterConfig:
     slack_seconds: float = 3.0
 
     def __post_init__(self) -> None:
-        _check(self)
+        for f in fields(self):
+            wrong = problem(f.name, getattr(self, f.name))
+            if wrong:
+                raise ConfigError(f.name, wrong, getattr(self, f.name))
 
     @property
     def columns(self) -> int:
@@ -46,9 +88,9 @@ class PrinterConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], name: str = "main") -> "PrinterConfig":
-        """Build from a settings table; ValueError with one clear sentence on bad values."""
-        known = {f.name for f in fields(cls)} - {"name"}
-        unknown = sorted(set(d) - known)
+        """Build from a plain table; ValueError with one clear sentence on bad values."""
+        known = setting_keys()
+        unknown = sorted(set(d) - set(known))
         if unknown:
             raise ValueError(
                 "unknown printer setting %r (known: %s)" % (unknown[0], ", ".join(sorted(known)))
@@ -61,25 +103,6 @@ class PrinterConfig:
         return cls(name=name, **values)
 
 
-def _check(c: PrinterConfig) -> None:
-    if not isinstance(c.port, str):
-        raise ValueError("printer setting 'port' must be a text such as \"/dev/ttyUSB0\"")
-    if isinstance(c.baudrate, bool) or not isinstance(c.baudrate, int) or not 300 <= c.baudrate <= 4000000:
-        raise ValueError("printer setting 'baudrate' must be a whole number such as 9600 or 115200, not %r" % (c.baudrate,))
-    for key, allowed in _CHOICES.items():
-        value = getattr(c, key)
-        if isinstance(value, bool) or value not in allowed:
-            raise ValueError(
-                "printer setting %r must be one of %s, not %r" % (key, ", ".join(str(a) for a in allowed), value)
-            )
-    for key in ("rtscts", "xonxoff", "drawer"):
-        if not isinstance(getattr(c, key), bool):
-            raise ValueError("printer setting %r must be true or false, not %r" % (key, getattr(c, key)))
-    if not isinstance(c.encoding, str):
-        raise ValueError("printer setting 'encoding' must be a text such as \"gb18030\"")
-    try:
-        codecs.lookup(c.encoding)
-    except LookupError:
-        raise ValueError("printer setting 'encoding' names an unknown encoding %r" % c.encoding) from None
-    if isinstance(c.slack_seconds, bool) or not isinstance(c.slack_seconds, (int, float)) or c.slack_seconds <= 0:
-        raise ValueError("printer setting 'slack_seconds' must be a positive number of seconds")
+def setting_keys() -> tuple:
+    """The keys a settings file may give a printer (all fields but the name and the deadline slack)."""
+    return tuple(f.name for f in fields(PrinterConfig) if f.name not in ("name", "slack_seconds"))

@@ -82,16 +82,13 @@ class Demo:
 
 def demo_settings(base: Any, folder: Path) -> Any:
     """The settings of the demo: the user's shop and UI, our database and printer."""
-    printer = dict(base.printer)
-    printer.update(port=str(folder / "printer"), width=80, confirm="epson", baudrate=9600,
-                   rtscts=False, xonxoff=False)
-    shop = dict(base.shop)
+    printer = dataclasses.replace(base.printer, port=str(folder / "printer"), width=80, confirm="epson",
+                                  baudrate=9600, rtscts=False, xonxoff=False)
+    shop = base.shop
     if base.path is None or not Path(base.path).exists():
-        shop["name"] = "超赢便利店 Chaoying Demo"
-    return dataclasses.replace(
-        base, database_url="sqlite:///" + str(folder / "chaoying.sqlite3"),
-        printer=printer, backup_printer=None, shop=shop,
-    )
+        shop = dataclasses.replace(shop, name="超赢便利店 Chaoying Demo")
+    database = dataclasses.replace(base.database, url="sqlite:///" + str(folder / "chaoying.sqlite3"))
+    return dataclasses.replace(base, database=database, printer=printer, backup_printer=None, shop=shop)
 
 
 def seed_catalogue() -> int:
@@ -118,7 +115,7 @@ def start_demo(base_settings: Any, folder: Optional[Path] = None) -> "tuple[Any,
     folder = Path(folder).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)
     settings = demo_settings(base_settings, folder)
-    open_database(settings.database_url)
+    open_database(settings.database.url)
     seed_catalogue()
     demo = Demo(folder=folder, paper_dir=folder / "paper", printer_link=folder / "printer",
                 state_file=folder / "printer-state")

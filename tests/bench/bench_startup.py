@@ -142,13 +142,13 @@ async def keystroke_latency(folder: Path, scans: int) -> dict:
     """
     import dataclasses
 
-    from store.settings import load_settings
+    from tui.settings import load_settings
     from textual.widgets import DataTable
     from tui.app import ChaoyingApp
     from tui.demo import start_demo
     from tui.screens.sale import SaleScreen
 
-    settings, demo = start_demo(dataclasses.replace(load_settings(None), language="zh"), folder / "pilot")
+    settings, demo = start_demo(load_settings(None).with_ui(language="zh"), folder / "pilot")
     updated = []
     original = SaleScreen.refresh_basket
 

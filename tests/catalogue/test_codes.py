@@ -107,7 +107,7 @@ def test_layout_must_fill_ten_digits():
 
 
 def test_scale_layouts_from_settings(tmp_path):
-    from store.settings import load_settings
+    from tui.settings import load_settings
 
     path = tmp_path / "s.toml"
     path.write_text('[scale]\nprefixes = ["28"]\nvalue = "weight"\nplu_digits = 4\nvalue_digits = 5\n'
@@ -126,7 +126,7 @@ def test_scale_layouts_from_settings(tmp_path):
     ("[scale]\nprice_check = true\n", ["price check", "10"]),
 ])
 def test_bad_scale_settings_are_one_sentence(tmp_path, text, words):
-    from store.settings import SettingsError, load_settings
+    from tui.settings import SettingsError, load_settings
 
     path = tmp_path / "s.toml"
     path.write_text(text, encoding="utf-8")

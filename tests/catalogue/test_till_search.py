@@ -43,7 +43,9 @@ async def test_a_weight_label_adds_the_weighed_quantity(shop):
 
     from store.codes import ScaleLayout, make_scale_label
 
-    scale = {"prefixes": ["28"], "plu_digits": 5, "value": "weight", "value_digits": 5, "price_check": False}
+    from tui.settings import ScaleSettings
+
+    scale = ScaleSettings(prefixes=("28",), plu_digits=5, value="weight", value_digits=5, price_check=False)
     shop.settings = dataclasses.replace(shop.settings, scale=scale)
     label = make_scale_label("1", 750, ScaleLayout(("28",), 5, "weight", 5, False))   # 750 g = 1.5 斤
     app = shop.app()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from store.db import close_database, db, open_database, redact
-from store.settings import default_sqlite_url
+from tui.settings import default_sqlite_url
 from store.models import Product
 
 

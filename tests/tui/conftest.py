@@ -27,10 +27,11 @@ class Shop:
 
 
 def make_shop(folder: Path, language: str = "zh", **changes) -> Shop:
-    from store.settings import load_settings
     from tui.demo import start_demo
+    from tui.settings import load_settings
 
-    base = dataclasses.replace(load_settings(None), **{"language": language, "theme": "dark", **changes})
+    theme = changes.pop("theme", "dark")
+    base = dataclasses.replace(load_settings(None).with_ui(language, theme), **changes)
     settings, demo = start_demo(base, folder)
     return Shop(settings, demo, folder)
 

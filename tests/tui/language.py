@@ -27,7 +27,7 @@ def data_strings(app) -> List[str]:
     """Text on screen that comes from the shop, not the till: products, units, shop, receipts."""
     from tui.demo import CATALOGUE
 
-    found = [str(app.settings.shop.get("name", ""))] + FIXTURE_DATA
+    found = [app.settings.shop.name] + FIXTURE_DATA
     for row in CATALOGUE:
         found += [str(part) for part in row[1:] if isinstance(part, str)]
     return [text for text in found if text]

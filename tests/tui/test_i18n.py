@@ -229,12 +229,13 @@ async def test_the_screen_check_finds_chinese_on_an_english_screen(shop_en):
 
 @pytest.mark.parametrize("ui, receipt_language", [("en", "zh"), ("zh", "en")])
 async def test_the_receipt_follows_the_receipt_language_not_the_ui(tmp_path, monkeypatch, ui, receipt_language):
-    from store.settings import load_settings
     from tests.tui.conftest import close_shop, make_shop
     from tests.tui.helpers import COLA, printed_all, scan
 
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    receipt = dict(load_settings(None).receipt, language=receipt_language)
+    from tui.settings import ReceiptSettings
+
+    receipt = ReceiptSettings(language=receipt_language)
     shop = make_shop(tmp_path / "shop", language=ui, receipt=receipt)
     try:
         app = shop.app()

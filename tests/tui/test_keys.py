@@ -99,7 +99,7 @@ def test_every_default_key_is_valid_and_the_defaults_do_not_collide():
 # ---------------------------------------------------------------- the settings file
 
 def test_keys_section_reads_quoted_and_dotted_ids(tmp_path):
-    from store.settings import load_settings
+    from tui.settings import load_settings
 
     path = tmp_path / "chaoying.toml"
     path.write_text('[keys]\n"sale.tender" = "f11"\nview.close = "escape,q"\n', encoding="utf-8")
@@ -108,7 +108,7 @@ def test_keys_section_reads_quoted_and_dotted_ids(tmp_path):
 
 
 def test_a_key_that_is_not_text_names_file_line_and_id(tmp_path):
-    from store.settings import SettingsError, load_settings
+    from tui.settings import SettingsError, load_settings
 
     path = tmp_path / "chaoying.toml"
     path.write_text('[keys]\n"sale.tender" = 11\n', encoding="utf-8")

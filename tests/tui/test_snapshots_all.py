@@ -155,7 +155,7 @@ def test_handwritten(shop_lang, snap_compare):
 
     async def run_before(pilot):
         await ready(pilot)
-        receipt = fixed_receipt(shop_lang.settings.receipt["language"])
+        receipt = fixed_receipt(shop_lang.settings.receipt.language)
         await pilot.app.push_screen(HandwrittenView("1-000042", layout(receipt, 48)))
         await settle(pilot)
 
@@ -167,7 +167,7 @@ def test_qr(shop_lang, snap_compare):
 
     async def run_before(pilot):
         await ready(pilot)
-        await pilot.app.push_screen(QrView("1-000042", fixed_receipt(shop_lang.settings.receipt["language"])))
+        await pilot.app.push_screen(QrView("1-000042", fixed_receipt(shop_lang.settings.receipt.language)))
         await settle(pilot)
 
     assert snap_compare(shop_lang.app(), terminal_size=SIZE, run_before=run_before)
@@ -196,7 +196,7 @@ def test_paper_viewer(shop_lang, snap_compare, tmp_path):
 
     paper = tmp_path / "paper"
     paper.mkdir()
-    receipt = fixed_receipt(shop_lang.settings.receipt["language"])
+    receipt = fixed_receipt(shop_lang.settings.receipt.language)
     (paper / "0001.txt").write_text("\n".join(layout(receipt, 48)) + "\n", encoding="utf-8")
 
     async def run_before(pilot):

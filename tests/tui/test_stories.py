@@ -496,7 +496,7 @@ async def test_backup_printer_prints_when_the_main_one_is_out_of_paper(shop):
 
     backup = VirtualPrinter(shop.folder / "backup", shop.folder / "backup-paper", width=80).start()
     try:
-        table = dict(shop.settings.printer, port=str(shop.folder / "backup"), drawer=False)
+        table = dataclasses.replace(shop.settings.printer, port=str(shop.folder / "backup"), drawer=False, name="backup")
         settings = dataclasses.replace(shop.settings, backup_printer=table)
         from tui.app import ChaoyingApp
 
@@ -523,7 +523,7 @@ async def test_unplugged_printer_banner_names_the_port_problem(shop):
 
     from tui.app import ChaoyingApp
 
-    settings = dataclasses.replace(shop.settings, printer=dict(shop.settings.printer, port=str(shop.folder / "gone")))
+    settings = dataclasses.replace(shop.settings, printer=dataclasses.replace(shop.settings.printer, port=str(shop.folder / "gone")))
     app = ChaoyingApp(settings, demo=shop.demo)
     async with app.run_test(size=(80, 24)) as pilot:
         await sell_cash(pilot, COLA)

@@ -132,21 +132,9 @@ def _error(message: str, code: int = 2) -> Exception:
 
 
 def _settings(args: argparse.Namespace):
-    """Load the settings the user pointed at; a broken file is exit 2 with its one sentence."""
-    from store.settings import SettingsError, find_config_path, load_settings
+    from tui.cli import load_settings
 
-    cli_path = getattr(args, "config", None)
-    path = find_config_path(cli_path)
-    named = bool(cli_path) or bool(os.environ.get("CHAOYING_CONFIG", "").strip())
-    if named and not path.exists():
-        # A mistyped --config must not quietly run on the default database.
-        raise _error(f"settings file {path} does not exist; create it with: chaoying --config {path} init")
-    try:
-        settings = load_settings(path)
-    except SettingsError as exc:
-        raise _error(str(exc).rstrip("."), 2)
-    _setup_logging(settings.database_url)
-    return settings
+    return load_settings(args)
 
 
 def _setup_logging(database_url: str) -> None:
@@ -238,7 +226,7 @@ def _run(args: argparse.Namespace, body: Callable[[Any], int], settings: Any = N
     """Load settings (unless given), open the database, run ``body(settings)``, close."""
     if settings is None:
         settings = _settings(args)
-    _open_database(settings.database_url)
+    _open_database(settings.database.url)
     try:
         return _translate_db_errors(lambda: body(settings))
     finally:
@@ -263,7 +251,7 @@ def _translate_db_errors(call: Callable[[], int]) -> int:
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Write the default settings (unless present) and create the database."""
-    from store.settings import find_config_path, load_settings, write_default
+    from tui.settings import find_config_path, load_settings, write_default
 
     path = find_config_path(getattr(args, "config", None))
     if path.is_dir():
@@ -272,8 +260,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise _error(f"{path} already exists; use chaoying init --force to overwrite it")
     # The database comes first: if it cannot be created, no settings file is left behind.
     settings = load_settings(None)
-    _setup_logging(settings.database_url)
-    _open_database(settings.database_url, create=True)
+    _setup_logging(settings.database.url)
+    _open_database(settings.database.url, create=True)
     _close_database()
     try:
         write_default(path)
@@ -282,7 +270,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from store.db import redact
 
     print(f"settings: {path}")
-    print(f"database: {redact(settings.database_url)}")
+    print(f"database: {redact(settings.database.url)}")
     return 0
 
 
@@ -566,7 +554,7 @@ def _day(text: Optional[str]):
 def _till(args: argparse.Namespace, settings) -> str:
     import re
 
-    till = args.till if args.till is not None else settings.till_id
+    till = args.till if args.till is not None else settings.till.id
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,8}", till):
         raise _error(f"--till {till!r} is not a till id (1 to 8 letters, digits, '-' or '_')")
     return till

@@ -5,6 +5,7 @@ Printing modules are imported inside the handlers, so other commands start fast.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from typing import Any, Optional
@@ -92,13 +93,9 @@ def _width(value: Optional[str]) -> Optional[int]:
 
 def _config(args: argparse.Namespace) -> Any:
     """The [printer] settings with --port, --baud, --width and --confirm applied."""
-    from store.settings import SettingsError, find_config_path, load_settings
+    from tui.cli import load_settings
 
-    try:
-        settings = load_settings(find_config_path(getattr(args, "config", None)))
-    except SettingsError as exc:
-        raise CliError(str(exc), 2) from None
-    values = dict(settings.printer)
+    values = dataclasses.asdict(load_settings(args).printer)
     if args.port is not None:
         if not args.port.strip():
             raise CliError("--port must name a serial device such as /dev/ttyUSB0", 2)
@@ -120,7 +117,7 @@ def _config(args: argparse.Namespace) -> Any:
     from printing.config import PrinterConfig
 
     try:
-        return PrinterConfig.from_dict(values)
+        return PrinterConfig(**values)
     except ValueError as exc:
         raise CliError(str(exc), 2) from None
 

@@ -32,21 +32,10 @@ def _ui_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: Any):
-    from store.settings import SettingsError, find_config_path, load_settings
-    from tui.cli import CliError
+    """The settings with --language and --theme applied, and [keys] checked against the till's bindings."""
+    from tui.cli import load_settings
 
-    try:
-        settings = load_settings(find_config_path(getattr(args, "config", None)))
-    except SettingsError as exc:
-        raise CliError(str(exc), 2) from None
-    import dataclasses
-
-    changes = {}
-    if getattr(args, "language", None):
-        changes["language"] = args.language
-    if getattr(args, "theme", None):
-        changes["theme"] = args.theme
-    settings = dataclasses.replace(settings, **changes) if changes else settings
+    settings = load_settings(args).with_ui(getattr(args, "language", None), getattr(args, "theme", None))
     _check_keys(settings)
     return settings
 
@@ -57,7 +46,7 @@ def _check_keys(settings: Any) -> None:
     from tui.cli import CliError
 
     try:
-        keymap.check(getattr(settings, "keys", None) or {})
+        keymap.check(settings.keys)
     except keymap.KeymapError as exc:
         where = str(settings.path) if settings.path else "the settings"
         line = _keys_line(settings.path, exc.binding_id)
@@ -81,19 +70,6 @@ def _keys_line(path: Any, binding_id: str) -> Optional[int]:
     return None
 
 
-def _check_printers(settings: Any) -> None:
-    from printing.config import PrinterConfig
-    from tui.cli import CliError
-
-    for name, table in (("printer", settings.printer), ("backup_printer", settings.backup_printer)):
-        if table is None:
-            continue
-        try:
-            PrinterConfig.from_dict(dict(table), name=name)
-        except ValueError as exc:
-            raise CliError(f"[{name}] in the settings: {exc}.", 2) from None
-
-
 def _open_database(url: str) -> None:
     if url.startswith("sqlite"):
         # peewee imports every database driver it can find; a SQLite till uses
@@ -112,12 +88,8 @@ def _open_database(url: str) -> None:
 
 def run_till(args: Any) -> int:
     """Run the till with the settings file."""
-    from tui.logs import log_path_for_database, setup_logging
-
     settings = _settings(args)
-    setup_logging(fallback=log_path_for_database(settings.database_url))
-    _check_printers(settings)
-    _open_database(settings.database_url)
+    _open_database(settings.database.url)
     from tui.app import ChaoyingApp
 
     ChaoyingApp(settings).run()

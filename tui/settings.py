@@ -1,19 +1,26 @@
-"""Settings: one TOML file, every key with a default, errors that name file, line and key.
+"""Settings: one TOML file, read and checked once, handed out as typed, frozen sections.
 
+Every command loads them with ``load(--config value)``; code reads
+``settings.printer.width`` or ``settings.receipt.footer``, never a dict.
 Lookup order: ``--config PATH``, then ``CHAOYING_CONFIG``, then
-``platformdirs.user_config_dir("chaoying")/chaoying.toml``. A missing file
-means all defaults. ``DATABASE_URL`` overrides ``[database] url``; an empty
-url means a SQLite file in ``platformdirs.user_data_dir("chaoying")``.
+``platformdirs.user_config_dir("chaoying")/chaoying.toml``. A file named by
+``--config`` or ``CHAOYING_CONFIG`` must exist; the default file may be
+missing (all defaults). ``DATABASE_URL`` overrides ``[database] url``; an
+empty url means a SQLite file in ``platformdirs.user_data_dir("chaoying")``.
+Mistakes are one sentence naming the file, the line and the key.
 """
 from __future__ import annotations
 
-import codecs
+import dataclasses
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+from printing import config as printer_config
+from printing.config import BAUDRATES, PrinterConfig
 
 try:
     import tomllib
@@ -22,8 +29,6 @@ except ImportError:  # Python < 3.11
 
 APP_NAME = "chaoying"
 CONFIG_FILE_NAME = "chaoying.toml"
-
-BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 
 # A checker returns an error phrase ("must be ...") or None when the value is fine.
 Checker = Callable[[Any], Optional[str]]
@@ -46,32 +51,27 @@ def _string(value: Any) -> Optional[str]:
     return None if isinstance(value, str) else "must be text in quotes"
 
 
-def _whole(minimum: int = 0) -> Checker:
-    def check(value: Any) -> Optional[str]:
-        if isinstance(value, bool) or not isinstance(value, int):
-            return "must be a whole number"
-        if value < minimum:
-            return f"must be {minimum} or more"
-        return None
-    return check
-
-
 def _boolean(value: Any) -> Optional[str]:
     return None if isinstance(value, bool) else "must be true or false"
 
 
-def _choice(*choices: Any) -> Checker:
-    numbers = all(isinstance(c, (int, float)) for c in choices)
-
+def _range(low: int, high: Optional[int] = None) -> Checker:
     def check(value: Any) -> Optional[str]:
-        if numbers and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            return "must be a whole number" if all(isinstance(c, int) for c in choices) else "must be a number"
-        if not numbers and not isinstance(value, str):
-            return "must be text in quotes"
-        # 9600.0 equals 9600 but is not what the file should say; compare types too.
-        if not any(value == c and type(value) is type(c) for c in choices):
-            return "must be one of " + ", ".join(_show(c) for c in choices)
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "must be a whole number"
+        if high is None and value < low:
+            return f"must be {low} or more"
+        if high is not None and not low <= value <= high:
+            return f"must be from {low} to {high}"
         return None
+    return check
+
+
+def _choice(*choices: str) -> Checker:
+    def check(value: Any) -> Optional[str]:
+        if not isinstance(value, str):
+            return "must be text in quotes"
+        return None if value in choices else "must be one of " + ", ".join(_show(c) for c in choices)
     return check
 
 
@@ -80,16 +80,6 @@ def _till_id(value: Any) -> Optional[str]:
         value = str(value)
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,8}", value):
         return "must be 1 to 8 letters, digits, '-' or '_'"
-    return None
-
-
-def _encoding(value: Any) -> Optional[str]:
-    if not isinstance(value, str):
-        return "must be text in quotes"
-    try:
-        codecs.lookup(value)
-    except LookupError:
-        return "must be a text encoding Python knows, such as \"gb18030\""
     return None
 
 
@@ -102,119 +92,165 @@ def _database_url(value: Any) -> Optional[str]:
 
 
 def _scale_prefixes(value: Any) -> Optional[str]:
-    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(p, str) for p in value):
         return "must be a list of two-digit prefixes in quotes, such as [\"20\", \"21\"]"
     if any(not re.fullmatch(r"2[0-9]", p) for p in value):
         return "must only hold the in-store prefixes \"20\" to \"29\""
     return None
 
 
-def _range(low: int, high: int) -> Checker:
-    def check(value: Any) -> Optional[str]:
-        if isinstance(value, bool) or not isinstance(value, int):
-            return "must be a whole number"
-        if not low <= value <= high:
-            return f"must be from {low} to {high}"
-        return None
-    return check
+def _setting(default: Any, check: Checker, note: str) -> Any:
+    """A settings field: its default, its checker and the note the default file prints beside it."""
+    return field(default=default, metadata={"check": check, "note": note})
 
 
-def _printer_spec(drawer: bool) -> Dict[str, Tuple[Any, Checker]]:
-    return {
-        "port": ("/dev/ttyUSB0" if drawer else "", _string),
-        "baudrate": (9600, _choice(*BAUDRATES)),
-        "bytesize": (8, _choice(5, 6, 7, 8)),
-        "parity": ("N", _choice("N", "E", "O", "M", "S")),
-        "stopbits": (1, _choice(1, 1.5, 2)),
-        "rtscts": (False, _boolean),
-        "xonxoff": (False, _boolean),
-        "width": (80, _choice(58, 80)),
-        "encoding": ("gb18030", _encoding),
-        "qr": ("native", _choice("native", "image", "none")),
-        "confirm": ("epson", _choice("epson", "gs_r", "status")),
-        "barcode": ("code128", _choice("code128", "ean13", "none")),
-        "drawer": (drawer, _boolean),
-    }
+# ---------------------------------------------------------------- the sections
+
+@dataclass(frozen=True)
+class ShopSettings:
+    """[shop]: who the shop is, printed at the top of every receipt."""
+
+    name: str = _setting("超赢小店", _string, "店名 / shop name")
+    address: str = _setting("", _string, "地址 / address")
+    phone: str = _setting("", _string, "电话 / phone")
+    tax_id: str = _setting("", _string, "税号 / tax id")
 
 
-# [keys] is free-form (binding id -> key names): the till knows its ids, the store does not.
-KEYS_SECTION = "keys"
+@dataclass(frozen=True)
+class TillSettings:
+    """[till]: this register; receipt numbers are gapless per till id."""
 
-# section -> key -> (default, checker)
-SPEC: Dict[str, Dict[str, Tuple[Any, Checker]]] = {
-    "shop": {
-        "name": ("超赢小店", _string),
-        "address": ("", _string),
-        "phone": ("", _string),
-        "tax_id": ("", _string),
-    },
-    "till": {"id": ("1", _till_id)},
-    "ui": {
-        "language": ("auto", _choice("auto", "zh", "en")),
-        "theme": ("auto", _string),
-    },
-    "database": {"url": ("", _database_url)},
-    "printer": _printer_spec(drawer=True),
-    # The cash drawer hangs off the main printer, so the backup does not kick it.
-    "backup_printer": _printer_spec(drawer=False),
-    # Label scales print EAN-13 codes: prefix, PLU, [price check digit], value, check digit.
-    "scale": {
-        "prefixes": ([str(n) for n in range(20, 30)], _scale_prefixes),
-        "plu_digits": (5, _range(1, 8)),
-        "value": ("price", _choice("price", "weight")),
-        "value_digits": (5, _range(1, 8)),
-        "price_check": (False, _boolean),
-    },
-    "receipt": {
-        "header": ("", _string),
-        "footer": ("谢谢惠顾，欢迎再次光临", _string),
-        "language": ("zh", _choice("zh", "en")),
-    },
-    # 补打: reprints of past receipts from the history (F9).
-    "reprint": {
-        "manager_pin": (False, _boolean),  # a manager's PIN allows each reprint
-        "max": (0, _whole(0)),             # reprints per receipt; 0 = no cap
-    },
-}
+    id: str = _setting("1", _till_id, "收银台编号 / till id")
 
 
-def defaults() -> Dict[str, Dict[str, Any]]:
-    """A fresh copy of every section with its default values."""
-    values = {section: {key: list(spec[0]) if isinstance(spec[0], list) else spec[0] for key, spec in keys.items()}
-              for section, keys in SPEC.items()}
-    values[KEYS_SECTION] = {}
-    return values
+@dataclass(frozen=True)
+class UiSettings:
+    """[ui]: the screen's language and theme (``auto`` = English and linux16 on the Linux console)."""
+
+    language: str = _setting("auto", _choice("auto", "zh", "en"),
+                             "界面语言 / language: auto, zh, en (auto = English on the Linux console)")
+    theme: str = _setting("auto", _string, "主题 / theme: auto, dark, light, high-contrast, linux16 "
+                                           "(auto = linux16 on the Linux console)")
 
 
-# ---------------------------------------------------------------- the Settings value
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """[database]: where sales are stored; ``url`` is resolved (DATABASE_URL, default SQLite file)."""
+
+    url: str = _setting("", _database_url, "空 = 默认 SQLite 文件 / empty = the default SQLite file")
+
+
+@dataclass(frozen=True)
+class ScaleSettings:
+    """[scale]: label scale EAN-13 codes: prefix, PLU, [price check digit], value, check digit."""
+
+    prefixes: Tuple[str, ...] = _setting(tuple(str(n) for n in range(20, 30)), _scale_prefixes,
+                                         "条码前缀 / prefixes; [] = no scale")
+    plu_digits: int = _setting(5, _range(1, 8), "商品码位数 / PLU digits")
+    value: str = _setting("price", _choice("price", "weight"),
+                          "price = 金额(分) / price in fen; weight = 重量(克) / grams")
+    value_digits: int = _setting(5, _range(1, 8), "金额或重量位数 / value digits")
+    price_check: bool = _setting(False, _boolean, "价格校验位 / price check digit")
+
+
+@dataclass(frozen=True)
+class ReceiptSettings:
+    """[receipt]: the text around every receipt, and its language (whatever the screen's)."""
+
+    header: str = _setting("", _string, "票头 / header text")
+    footer: str = _setting("谢谢惠顾，欢迎再次光临", _string, "票尾 / footer text")
+    language: str = _setting("zh", _choice("zh", "en"), "小票语言 / receipt language: zh, en")
+
+
+@dataclass(frozen=True)
+class ReprintSettings:
+    """[reprint]: reprints of past receipts (补打) from the history."""
+
+    manager_pin: bool = _setting(False, _boolean, "补打要店长密码 / a manager's PIN allows each reprint")
+    max: int = _setting(0, _range(0), "每张小票最多补打次数，0 = 不限 / reprints per receipt, 0 = no cap")
+
+
+# The cash drawer hangs off the main printer, so the backup does not kick it.
+MAIN_PRINTER = PrinterConfig(port="/dev/ttyUSB0", name="main")
+BACKUP_PRINTER = PrinterConfig(port="", drawer=False, name="backup")
+
 
 @dataclass(frozen=True)
 class Settings:
-    path: Optional[Path]
-    shop: dict
-    till_id: str
-    language: str
-    theme: str
-    database_url: str
-    printer: dict
-    backup_printer: Optional[dict]  # None when [backup_printer] port == ""
-    receipt: dict
-    raw: dict = field(repr=False)
-    scale: dict = field(default_factory=dict)  # [scale]: label scale barcode layout
-    keys: dict = field(default_factory=dict)  # [keys]: binding id -> key(s), checked by tui.keymap
-    reprint: dict = field(default_factory=lambda: {"manager_pin": False, "max": 0})  # [reprint]
+    """Everything the settings file says, checked."""
 
+    path: Optional[Path] = None
+    shop: ShopSettings = ShopSettings()
+    till: TillSettings = TillSettings()
+    ui: UiSettings = UiSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    printer: PrinterConfig = MAIN_PRINTER
+    backup_printer: Optional[PrinterConfig] = None  # None when [backup_printer] port is empty
+    scale: ScaleSettings = ScaleSettings()
+    receipt: ReceiptSettings = ReceiptSettings()
+    reprint: ReprintSettings = ReprintSettings()
+    keys: Mapping[str, str] = field(default_factory=dict)  # [keys]: binding id -> key(s), checked by tui.keymap
+
+    def with_ui(self, language: Optional[str] = None, theme: Optional[str] = None) -> "Settings":
+        """The same settings with --language / --theme from the command line applied."""
+        ui = dataclasses.replace(self.ui, language=language or self.ui.language, theme=theme or self.ui.theme)
+        return dataclasses.replace(self, ui=ui)
+
+
+SECTIONS: Dict[str, Any] = {
+    "shop": ShopSettings, "till": TillSettings, "ui": UiSettings, "database": DatabaseSettings,
+    "printer": MAIN_PRINTER, "backup_printer": BACKUP_PRINTER,
+    "scale": ScaleSettings, "receipt": ReceiptSettings, "reprint": ReprintSettings,
+}
+# [keys] is free-form (binding id -> key names): the till knows its ids (tui.keymap checks them).
+KEYS_SECTION = "keys"
+
+
+def _checkers(section: str) -> Dict[str, Checker]:
+    """key -> checker of one section; printers are checked by printing.config, their one home."""
+    spec = SECTIONS[section]
+    if isinstance(spec, PrinterConfig):
+        return {key: (lambda value, key=key: printer_config.problem(key, value))
+                for key in printer_config.setting_keys()}
+    return {f.name: f.metadata["check"] for f in fields(spec)}
+
+
+def defaults() -> Dict[str, Dict[str, Any]]:
+    """A fresh copy of every section with its default values, as a settings file would hold them."""
+    values: Dict[str, Dict[str, Any]] = {}
+    for section, spec in SECTIONS.items():
+        base = spec if isinstance(spec, PrinterConfig) else spec()
+        values[section] = {key: getattr(base, key) for key in _checkers(section)}
+    values["scale"]["prefixes"] = list(values["scale"]["prefixes"])
+    return values
+
+
+# ---------------------------------------------------------------- loading
 
 def find_config_path(cli_path: Optional[str]) -> Path:
     """The settings file to use: --config, then CHAOYING_CONFIG, then the platform config dir."""
-    if cli_path:
-        return Path(cli_path).expanduser()
-    env = os.environ.get("CHAOYING_CONFIG", "").strip()
-    if env:
-        return Path(env).expanduser()
+    return _named_config_path(cli_path) or _platform_config_path()
+
+
+def _named_config_path(cli_path: Optional[str]) -> Optional[Path]:
+    """The file the user named (--config, else CHAOYING_CONFIG), or None."""
+    named = cli_path or os.environ.get("CHAOYING_CONFIG", "").strip()
+    return Path(named).expanduser() if named else None
+
+
+def _platform_config_path() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir(APP_NAME)) / CONFIG_FILE_NAME
+
+
+def load(cli_path: Optional[str]) -> Settings:
+    """The settings every command uses; a file the user named that does not exist is an error."""
+    named = _named_config_path(cli_path)
+    if named is not None and not named.exists():
+        raise SettingsError(f"settings file {named} does not exist; "
+                            f"create it with: chaoying --config {named} init", named)
+    return load_settings(named or _platform_config_path())
 
 
 def default_database_url() -> str:
@@ -230,15 +266,16 @@ def default_sqlite_url(data_dir: Any) -> str:
 
 
 def load_settings(path: Optional[Path]) -> Settings:
-    """Read and check the settings file; None or a missing file gives all defaults."""
+    """Read and check one settings file; None or a missing file gives all defaults."""
     values = defaults()
+    keys: Dict[str, str] = {}
     if path is not None:
         path = Path(path)
         text = _read_text(path)
         if text is not None:
-            _merge(values, _parse(path, text), path, text)
+            keys = _merge(values, _parse(path, text), path, text)
             _check_scale(values["scale"], path, text)
-    return _build(path, values)
+    return _build(path, values, keys)
 
 
 def _read_text(path: Path) -> Optional[str]:
@@ -286,30 +323,34 @@ def _syntax_error(path: Path, text: str, exc: Exception) -> SettingsError:
 
 # ---------------------------------------------------------------- checking
 
-def _merge(values: dict, data: dict, path: Path, text: str) -> None:
+def _merge(values: dict, data: dict, path: Path, text: str) -> Dict[str, str]:
+    """Check every table of the file into ``values``; returns the [keys] table."""
+    keys: Dict[str, str] = {}
     for section, table in data.items():
         if section == KEYS_SECTION and isinstance(table, dict):
-            values[KEYS_SECTION] = _keys_table(table, path, text)
+            keys = _keys_table(table, path, text)
             continue
-        if section not in SPEC:
+        if section not in SECTIONS:
             if not isinstance(table, dict):
                 line = _line_of(text, "", section)
                 raise _error(path, line, section, f"{section} is not a known setting; settings belong in sections such as [shop] or [printer]")
             line = _line_of(text, section, None)
-            hint = _did_you_mean(section, SPEC, brackets=True)
+            hint = _did_you_mean(section, SECTIONS, brackets=True)
             raise _error(path, line, section, f"[{section}] is not a known section{hint}")
         if not isinstance(table, dict):
             line = _line_of(text, "", section)
             raise _error(path, line, section, f"{section} must be a section [{section}], not {_show(table)}")
+        checkers = _checkers(section)
         for key, value in table.items():
             line = _line_of(text, section, key)
-            if key not in SPEC[section]:
-                hint = _did_you_mean(key, SPEC[section])
+            if key not in checkers:
+                hint = _did_you_mean(key, checkers)
                 raise _error(path, line, f"{section}.{key}", f"{_name(section, key)} is not a known setting{hint}")
-            problem = SPEC[section][key][1](value)
+            problem = checkers[key](value)
             if problem:
                 raise _error(path, line, f"{section}.{key}", f"{_name(section, key)} {problem}, not {_show(value)}")
             values[section][key] = value
+    return keys
 
 
 def _keys_table(table: dict, path: Path, text: str, prefix: str = "") -> Dict[str, str]:
@@ -372,24 +413,23 @@ def _show(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-def _build(path: Optional[Path], values: dict) -> Settings:
-    till_id = values["till"]["id"]
-    values["till"]["id"] = str(till_id)
-    backup = dict(values["backup_printer"])
+def _build(path: Optional[Path], values: dict, keys: Dict[str, str]) -> Settings:
+    values["till"]["id"] = str(values["till"]["id"])
+    values["scale"]["prefixes"] = tuple(values["scale"]["prefixes"])
+    values["database"]["url"] = _resolve_database_url(values["database"]["url"], path)
+    backup = values["backup_printer"]
     return Settings(
         path=path,
-        shop=dict(values["shop"]),
-        till_id=str(till_id),
-        language=values["ui"]["language"],
-        theme=values["ui"]["theme"],
-        database_url=_resolve_database_url(values["database"]["url"], path),
-        printer=dict(values["printer"]),
-        backup_printer=backup if backup["port"] else None,
-        receipt=dict(values["receipt"]),
-        raw=values,
-        scale=dict(values["scale"]),
-        keys=dict(values.get(KEYS_SECTION, {})),
-        reprint=dict(values["reprint"]),
+        shop=ShopSettings(**values["shop"]),
+        till=TillSettings(**values["till"]),
+        ui=UiSettings(**values["ui"]),
+        database=DatabaseSettings(**values["database"]),
+        printer=PrinterConfig(name="main", **values["printer"]),
+        backup_printer=PrinterConfig(name="backup", **backup) if backup["port"] else None,
+        scale=ScaleSettings(**values["scale"]),
+        receipt=ReceiptSettings(**values["receipt"]),
+        reprint=ReprintSettings(**values["reprint"]),
+        keys=keys,
     )
 
 
@@ -490,13 +530,52 @@ def _duplicate_key_line(text: str) -> Optional[int]:
     return None
 
 
+
+
 # ---------------------------------------------------------------- the default file
+
+# Comment lines above each section of the default file (Chinese and English).
+_INTROS: Dict[str, List[str]] = {
+    "shop": ["# 店铺信息，印在小票上 / Shop details printed on the receipt"],
+    "till": ["# 收银台编号：1 到 8 个字母、数字、- 或 _，每台收银机不同",
+             "# Till id: 1 to 8 letters, digits, - or _; different on every till"],
+    "ui": [],
+    "database": ["# 数据库 / Database",
+                 "# 留空 = 用户数据目录里的 SQLite 文件；多台收银机共用时填 PostgreSQL 地址。",
+                 "# Empty = a SQLite file in the user data dir; several tills share a PostgreSQL URL:",
+                 '#   url = "postgresql://chaoying:secret@192.168.1.10/shop"',
+                 "# 环境变量 DATABASE_URL 优先 / the DATABASE_URL environment variable wins."],
+    "printer": ["# 小票打印机（ESC/POS 串口）/ Receipt printer (ESC/POS, serial)"],
+    "backup_printer": ["# 备用打印机：port 留空表示没有 / Backup printer: empty port = none"],
+    "scale": ["# 电子秤条码（EAN-13，前缀 20-29）/ Label scale barcodes (EAN-13, prefix 20-29)",
+              "# 前缀 + 商品码(PLU) + [价格校验位] + 重量或金额 + 校验位；plu_digits + value_digits (+1) = 10",
+              "# prefix + PLU + [price check digit] + weight or price + check digit"],
+    "receipt": ["# 小票 / Receipt"],
+    "reprint": ["# 补打小票 / Reprints of past receipts (F9)"],
+}
+
+_PRINTER_NOTES = {
+    "port": "串口设备 / serial port, e.g. /dev/ttyUSB0, /dev/ttyS0",
+    "baudrate": "波特率 / baud rate: " + ", ".join(str(b) for b in BAUDRATES),
+    "bytesize": "数据位 / data bits: 5, 6, 7, 8",
+    "parity": "校验 / parity: N, E, O, M, S",
+    "stopbits": "停止位 / stop bits: 1, 1.5, 2",
+    "rtscts": "硬件流控 / hardware flow control (RTS/CTS)",
+    "xonxoff": "软件流控 / software flow control (XON/XOFF)",
+    "width": "纸宽毫米 / paper width in mm: 58 or 80",
+    "encoding": "中文编码 / text encoding for Chinese",
+    "qr": "二维码 / QR code: native (fast), image (slow, any printer), none",
+    "confirm": "打印确认 / print confirmation: epson (GS ( H), gs_r (GS r 1), status (weakest)",
+    "barcode": "小票条码 / receipt barcode: code128, ean13, none",
+    "drawer": "打印后弹钱箱 / open the cash drawer wired to this printer",
+}
+
 
 def _toml(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (str, list, tuple)):
+        return json.dumps(list(value) if isinstance(value, tuple) else value, ensure_ascii=False)
     return str(value)
 
 
@@ -508,92 +587,32 @@ def _commented(setting: str, note: str) -> str:
     return setting + " " * max(1, 28 - width) + "# " + note
 
 
-def _printer_block(section: str, values: dict, intro: List[str]) -> List[str]:
-    notes = {
-        "port": "串口设备 / serial port, e.g. /dev/ttyUSB0, /dev/ttyS0",
-        "baudrate": "波特率 / baud rate: " + ", ".join(str(b) for b in BAUDRATES),
-        "bytesize": "数据位 / data bits: 5, 6, 7, 8",
-        "parity": "校验 / parity: N, E, O, M, S",
-        "stopbits": "停止位 / stop bits: 1, 1.5, 2",
-        "rtscts": "硬件流控 / hardware flow control (RTS/CTS)",
-        "xonxoff": "软件流控 / software flow control (XON/XOFF)",
-        "width": "纸宽毫米 / paper width in mm: 58 or 80",
-        "encoding": "中文编码 / text encoding for Chinese",
-        "qr": "二维码 / QR code: native (fast), image (slow, any printer), none",
-        "confirm": "打印确认 / print confirmation: epson (GS ( H), gs_r (GS r 1), status (weakest)",
-        "barcode": "小票条码 / receipt barcode: code128, ean13, none",
-        "drawer": "打印后弹钱箱 / open the cash drawer wired to this printer",
-    }
-    lines = intro + [f"[{section}]"]
-    for key, value in values.items():
-        lines.append(_commented(f"{key} = {_toml(value)}", notes[key]))
-    return lines + [""]
+def _notes(section: str) -> Dict[str, str]:
+    spec = SECTIONS[section]
+    if isinstance(spec, PrinterConfig):
+        return _PRINTER_NOTES
+    return {f.name: f.metadata["note"] for f in fields(spec)}
 
 
 def default_text() -> str:
     """The commented default settings file (Chinese and English comments)."""
-    d = defaults()
     lines = [
         "# 超赢收银机设置 / Chaoying cash register settings",
         "# 每一项都有默认值，删掉的项按默认处理。",
         "# Every key has a default; a key you delete takes its default.",
         "",
-        "# 店铺信息，印在小票上 / Shop details printed on the receipt",
-        "[shop]",
-        _commented(f"name = {_toml(d['shop']['name'])}", "店名 / shop name"),
-        _commented('address = ""', "地址 / address"),
-        _commented('phone = ""', "电话 / phone"),
-        _commented('tax_id = ""', "税号 / tax id"),
-        "",
-        "# 收银台编号：1 到 8 个字母、数字、- 或 _，每台收银机不同",
-        "# Till id: 1 to 8 letters, digits, - or _; different on every till",
-        "[till]",
-        f"id = {_toml(d['till']['id'])}",
-        "",
-        "[ui]",
-        _commented('language = "auto"', "界面语言 / language: auto, zh, en (auto = English on the Linux console)"),
-        _commented('theme = "auto"', "主题 / theme: auto, dark, light, high-contrast, linux16 (auto = linux16 on the Linux console)"),
-        "",
-        "# 数据库 / Database",
-        "# 留空 = 用户数据目录里的 SQLite 文件；多台收银机共用时填 PostgreSQL 地址。",
-        "# Empty = a SQLite file in the user data dir; several tills share a PostgreSQL URL:",
-        '#   url = "postgresql://chaoying:secret@192.168.1.10/shop"',
-        "# 环境变量 DATABASE_URL 优先 / the DATABASE_URL environment variable wins.",
-        "[database]",
-        'url = ""',
-        "",
     ]
-    lines += _printer_block("printer", d["printer"], ["# 小票打印机（ESC/POS 串口）/ Receipt printer (ESC/POS, serial)"])
-    lines += _printer_block("backup_printer", d["backup_printer"], [
-        "# 备用打印机：port 留空表示没有 / Backup printer: empty port = none",
-    ])
+    for section, values in defaults().items():
+        notes = _notes(section)
+        lines += _INTROS[section] + [f"[{section}]"]
+        lines += [_commented(f"{key} = {_toml(value)}", notes[key]) for key, value in values.items()]
+        lines.append("")
     lines += [
-        "# 电子秤条码（EAN-13，前缀 20-29）/ Label scale barcodes (EAN-13, prefix 20-29)",
-        "# 前缀 + 商品码(PLU) + [价格校验位] + 重量或金额 + 校验位；plu_digits + value_digits (+1) = 10",
-        "# prefix + PLU + [price check digit] + weight or price + check digit",
-        "[scale]",
-        _commented(f"prefixes = {json.dumps(d['scale']['prefixes'])}", "条码前缀 / prefixes; [] = no scale"),
-        _commented("plu_digits = 5", "商品码位数 / PLU digits"),
-        _commented('value = "price"', "price = 金额(分) / price in fen; weight = 重量(克) / grams"),
-        _commented("value_digits = 5", "金额或重量位数 / value digits"),
-        _commented("price_check = false", "价格校验位 / price check digit"),
-        "",
-        "# 小票 / Receipt",
-        "[receipt]",
-        _commented('header = ""', "票头 / header text"),
-        _commented(f"footer = {_toml(d['receipt']['footer'])}", "票尾 / footer text"),
-        _commented('language = "zh"', "小票语言 / receipt language: zh, en"),
-        "",
-        "# 补打小票 / Reprints of past receipts (F9)",
-        "[reprint]",
-        _commented("manager_pin = false", "补打要店长密码 / a manager's PIN allows each reprint"),
-        _commented("max = 0", "每张小票最多补打次数，0 = 不限 / reprints per receipt, 0 = no cap"),
-        "",
         "# 改键：按键编号 = 新按键（F1 帮助里有每个界面的按键）/ Remap keys: binding id = key(s)",
         "# 例 / e.g.:",
         '#   "sale.tender" = "f11"',
         '#   "view.close" = "escape,q"',
-        "[keys]",
+        f"[{KEYS_SECTION}]",
         "",
     ]
     return "\n".join(lines)

@@ -5,12 +5,17 @@ from pathlib import Path
 
 import pytest
 
-from store import settings as settings_mod
-from store.settings import (
+from printing.config import PrinterConfig
+from tui import settings as settings_mod
+from tui.settings import (
+    ReceiptSettings,
+    ReprintSettings,
+    Settings,
     SettingsError,
     default_text,
     defaults,
     find_config_path,
+    load,
     load_settings,
     write_default,
 )
@@ -45,21 +50,22 @@ def error_for(path: Path) -> str:
 def test_missing_file_gives_every_default(tmp_path):
     s = load_settings(tmp_path / "nope.toml")
     assert s.path == tmp_path / "nope.toml"
-    assert s.till_id == "1"
-    assert s.language == "auto" and s.theme == "auto"
-    assert s.printer["port"] == "/dev/ttyUSB0"
-    assert s.printer["baudrate"] == 9600 and s.printer["width"] == 80
-    assert s.printer["encoding"] == "gb18030" and s.printer["qr"] == "native"
-    assert s.printer["confirm"] == "epson" and s.printer["barcode"] == "code128"
-    assert s.printer["drawer"] is True and s.printer["rtscts"] is False
+    assert s.till.id == "1"
+    assert s.ui.language == "auto" and s.ui.theme == "auto"
+    assert s.printer.port == "/dev/ttyUSB0"
+    assert s.printer.baudrate == 9600 and s.printer.width == 80
+    assert s.printer.encoding == "gb18030" and s.printer.qr == "native"
+    assert s.printer.confirm == "epson" and s.printer.barcode == "code128"
+    assert s.printer.drawer is True and s.printer.rtscts is False
     assert s.backup_printer is None
-    assert s.receipt == {"header": "", "footer": "谢谢惠顾，欢迎再次光临", "language": "zh"}
-    assert s.raw == defaults()
+    assert s.receipt == ReceiptSettings(header="", footer="谢谢惠顾，欢迎再次光临", language="zh")
+    assert s.printer == PrinterConfig(port="/dev/ttyUSB0", name="main")
 
 
 def test_none_gives_defaults_without_a_file():
-    assert load_settings(None).path is None
-    assert load_settings(None).raw == defaults()
+    s = load_settings(None)
+    assert s.path is None
+    assert s == Settings(database=s.database)
 
 
 def test_every_key_has_a_default_and_the_written_default_reads_back(tmp_path):
@@ -70,11 +76,11 @@ def test_every_key_has_a_default_and_the_written_default_reads_back(tmp_path):
     for phrase in ("店名", "shop name", "地址", "电话", "税号", "tax id", "收银台", "Till id",
                    "界面语言", "主题", "数据库", "Database", "打印机", "Backup printer", "票头", "票尾"):
         assert phrase in text, phrase
-    for section, keys in settings_mod.SPEC.items():
+    for section, keys in defaults().items():
         assert f"[{section}]" in text
         for key in keys:
             assert any(line.startswith(f"{key} = ") for line in text.splitlines()), (section, key)
-    assert load_settings(path).raw == defaults()
+    assert load_settings(path) == Settings(path=path, database=load_settings(path).database)
     assert default_text() == text
 
 
@@ -82,27 +88,27 @@ def test_a_partial_file_keeps_the_other_defaults(tmp_path):
     path = write(tmp_path, '[shop]\nname = "好又多便利店"\n[till]\nid = "A2"\n'
                            '[printer]\nwidth = 58\n[backup_printer]\nport = "/dev/ttyS1"\n')
     s = load_settings(path)
-    assert s.shop["name"] == "好又多便利店" and s.shop["address"] == ""
-    assert s.till_id == "A2"
-    assert s.printer["width"] == 58 and s.printer["baudrate"] == 9600
+    assert s.shop.name == "好又多便利店" and s.shop.address == ""
+    assert s.till.id == "A2"
+    assert s.printer.width == 58 and s.printer.baudrate == 9600
     assert s.backup_printer is not None
-    assert s.backup_printer["port"] == "/dev/ttyS1" and s.backup_printer["baudrate"] == 9600
+    assert s.backup_printer.port == "/dev/ttyS1" and s.backup_printer.baudrate == 9600
     # The cash drawer is wired to the main printer.
-    assert s.backup_printer["drawer"] is False
+    assert s.backup_printer.drawer is False
 
 
 def test_till_id_written_as_a_number_is_text(tmp_path):
-    assert load_settings(write(tmp_path, "[till]\nid = 3\n")).till_id == "3"
+    assert load_settings(write(tmp_path, "[till]\nid = 3\n")).till.id == "3"
 
 
 def test_stopbits_one_and_a_half(tmp_path):
-    assert load_settings(write(tmp_path, "[printer]\nstopbits = 1.5\n")).printer["stopbits"] == 1.5
+    assert load_settings(write(tmp_path, "[printer]\nstopbits = 1.5\n")).printer.stopbits == 1.5
 
 
 def test_a_utf8_bom_is_fine(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes("\ufeff[shop]\nname = \"超赢\"\n".encode("utf-8"))
-    assert load_settings(path).shop["name"] == "超赢"
+    assert load_settings(path).shop.name == "超赢"
 
 
 # ---------------------------------------------------------------- lookup order
@@ -121,6 +127,20 @@ def test_lookup_platform_config_dir_last(tmp_path):
     assert find_config_path(None) == tmp_path / "xdg-config" / "chaoying" / "chaoying.toml"
 
 
+def test_a_named_file_that_does_not_exist_is_refused(tmp_path, monkeypatch):
+    for named in (str(tmp_path / "typo.toml"), None):
+        if named is None:
+            monkeypatch.setenv("CHAOYING_CONFIG", str(tmp_path / "env-typo.toml"))
+        with pytest.raises(SettingsError) as caught:
+            load(named)
+        assert "does not exist" in str(caught.value) and "typo.toml" in str(caught.value)
+
+
+def test_a_missing_default_file_gives_the_defaults(tmp_path):
+    assert load(None).path == tmp_path / "xdg-config" / "chaoying" / "chaoying.toml"
+    assert load(None).till.id == "1"
+
+
 def test_lookup_expands_home(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))
     assert find_config_path("~/x.toml") == tmp_path / "x.toml"
@@ -129,27 +149,27 @@ def test_lookup_expands_home(monkeypatch, tmp_path):
 # ---------------------------------------------------------------- database url
 
 def test_empty_url_is_a_sqlite_file_in_the_user_data_dir(tmp_path):
-    url = load_settings(None).database_url
+    url = load_settings(None).database.url
     assert url.startswith("sqlite:///")
     assert Path(url[len("sqlite:///"):]).parent == (tmp_path / "xdg-data" / "chaoying").resolve()
 
 
 def test_database_url_from_the_file(tmp_path):
     path = write(tmp_path, '[database]\nurl = "postgresql://till@db.local/shop"\n')
-    assert load_settings(path).database_url == "postgresql://till@db.local/shop"
+    assert load_settings(path).database.url == "postgresql://till@db.local/shop"
 
 
 def test_relative_sqlite_file_is_next_to_the_settings_file(tmp_path):
     path = write(tmp_path, '[database]\nurl = "sqlite:///shop.db"\n')
-    assert load_settings(path).database_url == "sqlite:///" + str((tmp_path / "shop.db").resolve())
+    assert load_settings(path).database.url == "sqlite:///" + str((tmp_path / "shop.db").resolve())
 
 
 def test_env_database_url_overrides_the_file(tmp_path, monkeypatch):
     path = write(tmp_path, '[database]\nurl = "sqlite:////tmp/from-file.db"\n')
     monkeypatch.setenv("DATABASE_URL", "postgresql://x@y/z")
-    assert load_settings(path).database_url == "postgresql://x@y/z"
+    assert load_settings(path).database.url == "postgresql://x@y/z"
     monkeypatch.setenv("DATABASE_URL", "")
-    assert load_settings(path).database_url == "sqlite:////tmp/from-file.db"
+    assert load_settings(path).database.url == "sqlite:////tmp/from-file.db"
 
 
 # ---------------------------------------------------------------- broken files: file, line, key
@@ -274,12 +294,12 @@ def test_syntax_errors_carry_the_key_too(tmp_path):
 
 def test_reprint_defaults_allow_every_reprint_without_a_pin(tmp_path):
     s = load_settings(tmp_path / "nope.toml")
-    assert s.reprint == {"manager_pin": False, "max": 0}
+    assert s.reprint == ReprintSettings(manager_pin=False, max=0)
 
 
 def test_reprint_cap_and_manager_pin_from_the_file(tmp_path):
     s = load_settings(write(tmp_path, "[reprint]\nmanager_pin = true\nmax = 2\n"))
-    assert s.reprint == {"manager_pin": True, "max": 2}
+    assert s.reprint == ReprintSettings(manager_pin=True, max=2)
 
 
 @pytest.mark.parametrize(
