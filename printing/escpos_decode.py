@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import unicodedata
-from typing import List, NamedTuple, Optional, Tuple
+from typing import Any, List, NamedTuple, Optional, Tuple
 
 ESC = 0x1B
 GS = 0x1D
@@ -25,7 +25,7 @@ class Command(NamedTuple):
     """One decoded command: `kind` names it, `arg` carries its parameters."""
 
     kind: str
-    arg: object
+    arg: Any  # shape depends on kind: bytes, an int, a tuple of parameters
     raw: bytes
 
 

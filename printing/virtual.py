@@ -263,7 +263,7 @@ class VirtualPrinter:
             if at_cut:
                 self._triggers.append(("cut", 0, name))
             else:
-                self._triggers.append(("bytes", self.bytes_received + int(after_bytes), name))
+                self._triggers.append(("bytes", self.bytes_received + int(after_bytes or 0), name))
 
     def _fire(self, kind: str) -> None:
         with self._cond:
@@ -274,6 +274,7 @@ class VirtualPrinter:
 
     def _write_state_file(self, name: str) -> None:
         # Write and rename, so a reader never sees an empty file.
+        assert self.state_file is not None
         folder = self.state_file.parent
         fd, tmp = tempfile.mkstemp(dir=str(folder), prefix=".state-")
         os.fchmod(fd, 0o644)  # mkstemp makes it private; the shop owner edits this file

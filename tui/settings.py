@@ -12,6 +12,7 @@ Mistakes are one sentence naming the file, the line and the key.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import re
@@ -210,8 +211,7 @@ def _checkers(section: str) -> Dict[str, Checker]:
     """key -> checker of one section; printers are checked by printing.config, their one home."""
     spec = SECTIONS[section]
     if isinstance(spec, PrinterConfig):
-        return {key: (lambda value, key=key: printer_config.problem(key, value))
-                for key in printer_config.setting_keys()}
+        return {key: functools.partial(printer_config.problem, key) for key in printer_config.setting_keys()}
     return {f.name: f.metadata["check"] for f in fields(spec)}
 
 
