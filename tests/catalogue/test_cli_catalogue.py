@@ -3,16 +3,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from tests.cli.test_cli_store import Shop, one_line
-
-
-@pytest.fixture
-def shop(tmp_path):
-    shop = Shop(tmp_path)
-    shop.ok("init")
-    return shop
+from tests.cli.helpers import cli, home, one_line, shop  # noqa: F401  (fixtures)
 
 
 def write(shop, name: str, text: str, encoding: str = "utf-8"):
