@@ -3,7 +3,14 @@ from __future__ import annotations
 
 import json
 
-from tests.cli.helpers import cli, home, one_line, shop  # noqa: F401  (fixtures)
+import pytest
+
+from tests.cli.helpers import Shop, one_line, open_shop
+
+
+@pytest.fixture
+def shop(tmp_path, capsys, monkeypatch) -> Shop:
+    return open_shop(tmp_path, capsys, monkeypatch)
 
 
 def write(shop, name: str, text: str, encoding: str = "utf-8"):

@@ -7,7 +7,7 @@ command leaves behind process-wide (logging handlers, the bound database,
 the UI language, environment variables), so the next call, and the next
 test, starts clean.
 
-Fixtures for test modules to import: ``home``, ``cli``, ``shop``.
+The fixtures ``home``, ``cli`` and ``shop`` live in tests/cli/conftest.py.
 """
 from __future__ import annotations
 
@@ -226,22 +226,9 @@ def one_line(stderr: str) -> str:
     return lines[0]
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    """The shop owner's home folder; this process runs in it (HOME, XDG folders, cwd)."""
-    home = tmp_path / "home"
-    home.mkdir()
+def open_shop(home: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> Shop:
+    """A shop made with `chaoying init` in ``home``, this process at home there."""
     enter_home(monkeypatch, home)
-    return home
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch) -> Cli:
-    return Cli(capsys, monkeypatch)
-
-
-@pytest.fixture
-def shop(home, cli) -> Shop:
-    shop = Shop(home, cli)
+    shop = Shop(home, Cli(capsys, monkeypatch))
     shop.ok("init")
     return shop

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from tests.cli.helpers import cli, home, one_line, shop  # noqa: F401  (fixtures)
+from tests.cli.helpers import one_line
 
 
 def test_add_a_manager_and_a_cashier_then_list_them(shop):

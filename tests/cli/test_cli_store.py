@@ -3,11 +3,13 @@
 Commands run in this process through ``tests.cli.helpers.Cli`` (``main(argv)``,
 output read with capsys), which fails the test if a traceback ever reaches
 stdout or stderr. What only a real process shows (start-up imports, the
-terminal staying free of log lines, ``python -m tui.cli`` itself) runs as one.
+terminal staying free of log lines, a closed pipe, ``python -m tui.cli`` itself)
+runs as one.
 """
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -16,8 +18,7 @@ import time
 
 import pytest
 
-from tests.cli.helpers import Shop, cli, home, one_line, process_env, run_process, shop  # noqa: F401  (fixtures)
-
+from tests.cli.helpers import Shop, command, one_line, process_env, run_process
 
 # ---------------------------------------------------------------- init
 
@@ -427,8 +428,8 @@ def test_back_office_commands_import_neither_textual_nor_escpos(shop):
 def test_help_as_a_real_process(home):
     result = run_process([sys.executable, "-m", "tui.cli", "--help"], home)
     assert result.returncode == 0 and result.stderr == ""
-    for command in ("init", "products", "sales", "receipts", "journal", "cashiers", "printer"):
-        assert command in result.stdout
+    for name in ("init", "products", "sales", "receipts", "journal", "cashiers", "printer"):
+        assert name in result.stdout
 
 
 def test_bad_input_as_a_real_process_is_one_line_exit_2(shop):
@@ -451,3 +452,18 @@ def test_a_shop_end_to_end_through_python_m_tui_cli(home):
     listed = json.loads(chaoying("products", "list", "--json").stdout)
     assert [(p["barcode"], p["name"], p["price_fen"]) for p in listed] == [("6901234567892", "农夫山泉", 200)]
     assert chaoying("journal", "verify").stdout.strip() == "journal ok: 0 sales"
+
+
+def test_a_closed_pipe_is_at_most_one_line_never_a_traceback(shop):
+    # `chaoying products list --json | head -0`: the reader is gone before the first write.
+    shop.ok("products", "add", "--barcode", "1", "--name", "苹果", "--price", "1")
+    for args in (["products", "list", "--json"], ["products", "export"]):
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            result = subprocess.run(command() + shop.argv(args), cwd=str(shop.home), env=process_env(shop.home),
+                                    stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+        finally:
+            os.close(write_end)
+        assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr
+        assert len(result.stderr.splitlines()) <= 1, result.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import os
 
-from tests.cli.helpers import cli, home, process_state, shop  # noqa: F401  (fixtures)
+from tests.cli.helpers import process_state
 
 
 def _state():
