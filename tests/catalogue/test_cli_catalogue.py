@@ -5,14 +5,12 @@ import json
 
 import pytest
 
-from tests.cli.test_cli_store import Shop, one_line
+from tests.cli.helpers import Shop, one_line, open_shop
 
 
 @pytest.fixture
-def shop(tmp_path):
-    shop = Shop(tmp_path)
-    shop.ok("init")
-    return shop
+def shop(tmp_path, capsys, monkeypatch) -> Shop:
+    return open_shop(tmp_path, capsys, monkeypatch)
 
 
 def write(shop, name: str, text: str, encoding: str = "utf-8"):

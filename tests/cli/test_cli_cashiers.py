@@ -1,9 +1,9 @@
-"""`chaoying cashiers add|list`: cashiers and managers, as a real process on a real SQLite file."""
+"""`chaoying cashiers add|list`: cashiers and managers, on a real SQLite file."""
 from __future__ import annotations
 
 import json
 
-from tests.cli.test_cli_store import Shop, home, one_line, shop  # noqa: F401  (fixtures)
+from tests.cli.helpers import one_line
 
 
 def test_add_a_manager_and_a_cashier_then_list_them(shop):

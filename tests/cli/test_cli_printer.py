@@ -1,7 +1,8 @@
-"""`chaoying printer ...` as a shop owner runs it: real processes, a real pty.
+"""`chaoying printer ...` as a shop owner runs it, against a real pty.
 
-`printer simulate` runs as a subprocess; `printer test|status|probe` talk to it
-through its link. No run may show a traceback.
+`printer simulate` runs as its own process (it lives until SIGTERM);
+`printer test|status|probe` run in this process (``tests.cli.helpers.Cli``)
+and talk to it through its link. No run may show a traceback.
 """
 from __future__ import annotations
 
@@ -9,39 +10,20 @@ import os
 import selectors
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Dict, List
 
 import pytest
 
 from printing.printer import REASONS
 from printing.sample import sample_receipt
+from tests.cli.helpers import Cli, Result, command, enter_home, process_env
 
-REPO = Path(__file__).resolve().parents[2]
 BAUD = "115200"
 
 
-def _command() -> List[str]:
-    script = Path(sys.executable).parent / "chaoying"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "tui.cli"]
-
-
-def _env(home: Path) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("CHAOYING_CONFIG", "DATABASE_URL")}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        PYTHONPATH=str(REPO),
-        PYTHONIOENCODING="utf-8",
-        CHAOYING_CONFIG=str(home / "missing.toml"),  # no settings file: all defaults
-    )
-    return env
+def _env(home: Path) -> dict:
+    return {"CHAOYING_CONFIG": str(home / "missing.toml")}  # no settings file: all defaults
 
 
 class Simulator:
@@ -51,10 +33,10 @@ class Simulator:
         self.home = home
         self.link = home / "printer"
         self.paper = home / "paper"
-        self.state = home / "state"
-        argv = _command() + ["printer", "simulate", "--link", str(self.link), "--paper", str(self.paper),
-                             "--state-file", str(self.state), "--baud", BAUD, *extra]
-        self.proc = subprocess.Popen(argv, cwd=str(home), env=_env(home), stdout=subprocess.PIPE,
+        self.state = home / "printer-state"  # not "state": that is XDG_STATE_HOME
+        argv = command() + ["printer", "simulate", "--link", str(self.link), "--paper", str(self.paper),
+                            "--state-file", str(self.state), "--baud", BAUD, *extra]
+        self.proc = subprocess.Popen(argv, cwd=str(home), env=process_env(home, _env(home)), stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True, encoding="utf-8")
         self.banner = self._first_line(15)
 
@@ -91,16 +73,15 @@ def sim(tmp_path):
     assert "Traceback" not in done.stderr, done.stderr
 
 
-def chaoying(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    result = subprocess.run(_command() + list(args), cwd=str(home), env=_env(home), capture_output=True,
-                            text=True, encoding="utf-8", timeout=timeout)
-    assert "Traceback" not in result.stderr, result.stderr
-    assert "Traceback" not in result.stdout, result.stdout
-    return result
+@pytest.fixture
+def chaoying(tmp_path, capsys, monkeypatch) -> Cli:
+    """`chaoying ARGS` in this process, at home in tmp_path (where the simulator lives)."""
+    enter_home(monkeypatch, tmp_path, **_env(tmp_path))
+    return Cli(capsys, monkeypatch)
 
 
-def printer_test(sim: Simulator, *extra: str) -> subprocess.CompletedProcess:
-    return chaoying(sim.home, "printer", "test", "--port", str(sim.link), "--baud", BAUD, *extra)
+def printer_test(chaoying: Cli, sim: Simulator, *extra: str) -> Result:
+    return chaoying("printer", "test", "--port", str(sim.link), "--baud", BAUD, *extra)
 
 
 # ------------------------------------------------------------------ simulate + test
@@ -113,8 +94,8 @@ def test_simulate_says_where_the_device_is(sim):
     assert sim.state.read_text().strip() == "ok"
 
 
-def test_printer_test_prints_the_chinese_sample_receipt(sim):
-    result = printer_test(sim)
+def test_printer_test_prints_the_chinese_sample_receipt(sim, chaoying):
+    result = printer_test(chaoying, sim)
     assert result.returncode == 0, (result.stdout, result.stderr)
     assert result.stdout.startswith("printed: sample receipt confirmed by the printer")
     text = (sim.paper / "0001.txt").read_text(encoding="utf-8")
@@ -140,10 +121,10 @@ FAULTS = {
 
 
 @pytest.mark.parametrize("state", sorted(FAULTS))
-def test_printer_test_fails_with_the_reason_within_its_deadline(sim, state):
+def test_printer_test_fails_with_the_reason_within_its_deadline(sim, state, chaoying):
     sim.set_state(state)
     start = time.monotonic()
-    result = printer_test(sim)
+    result = printer_test(chaoying, sim)
     elapsed = time.monotonic() - start
     code, reason = FAULTS[state]
     zh, en = REASONS[reason]
@@ -155,25 +136,25 @@ def test_printer_test_fails_with_the_reason_within_its_deadline(sim, state):
         assert not list(sim.paper.glob("*.txt"))
 
 
-def test_printer_test_with_paper_near_end_prints_and_warns(sim):
+def test_printer_test_with_paper_near_end_prints_and_warns(sim, chaoying):
     sim.set_state("near-end")
-    result = printer_test(sim)
+    result = printer_test(chaoying, sim)
     assert result.returncode == 0, (result.stdout, result.stderr)
     assert "warning: 纸将用完 / paper near end" in result.stdout
     assert (sim.paper / "0001.txt").exists()
 
 
-def test_printer_test_uses_the_settings_without_port(sim):
+def test_printer_test_uses_the_settings_without_port(sim, chaoying):
     config = sim.home / "shop.toml"
     config.write_text(f'[printer]\nport = "{sim.link}"\nbaudrate = {BAUD}\nwidth = 58\n', encoding="utf-8")
-    result = chaoying(sim.home, "--config", str(config), "printer", "test")
+    result = chaoying("--config", str(config), "printer", "test")
     assert result.returncode == 0, (result.stdout, result.stderr)
     lines = (sim.paper / "0001.txt").read_text(encoding="utf-8").splitlines()
     assert max(len(line) for line in lines if not line.startswith("[")) <= 32
 
 
-def test_printer_test_with_gs_r_confirmation(sim):
-    result = printer_test(sim, "--confirm", "gs_r")
+def test_printer_test_with_gs_r_confirmation(sim, chaoying):
+    result = printer_test(chaoying, sim, "--confirm", "gs_r")
     assert result.returncode == 0, (result.stdout, result.stderr)
     assert "confirm gs_r" in result.stdout
 
@@ -181,8 +162,8 @@ def test_printer_test_with_gs_r_confirmation(sim):
 # ------------------------------------------------------------------ status
 
 
-def test_status_of_a_ready_printer(sim):
-    result = chaoying(sim.home, "printer", "status", "--port", str(sim.link), "--baud", BAUD)
+def test_status_of_a_ready_printer(sim, chaoying):
+    result = chaoying("printer", "status", "--port", str(sim.link), "--baud", BAUD)
     assert result.returncode == 0, (result.stdout, result.stderr)
     assert result.stdout.splitlines()[:5] == [
         f"printer {sim.link}: ready (就绪)",
@@ -199,22 +180,22 @@ def test_status_of_a_ready_printer(sim):
     ("offline", 1, "  online: no"),
     ("near-end", 0, "  paper: near end"),
 ])
-def test_status_decodes_each_state(sim, state, code, line):
+def test_status_decodes_each_state(sim, state, code, line, chaoying):
     sim.set_state(state)
-    result = chaoying(sim.home, "printer", "status", "--port", str(sim.link), "--baud", BAUD)
+    result = chaoying("printer", "status", "--port", str(sim.link), "--baud", BAUD)
     assert result.returncode == code, (result.stdout, result.stderr)
     assert line in result.stdout.splitlines()
 
 
-def test_status_of_a_silent_printer(sim):
+def test_status_of_a_silent_printer(sim, chaoying):
     sim.set_state("silent")
-    result = chaoying(sim.home, "printer", "status", "--port", str(sim.link), "--baud", BAUD)
+    result = chaoying("printer", "status", "--port", str(sim.link), "--baud", BAUD)
     assert result.returncode == 1
     assert "打印机没有响应 / printer not answering (no_answer)" in result.stdout
 
 
-def test_status_of_a_missing_port(tmp_path):
-    result = chaoying(tmp_path, "printer", "status", "--port", str(tmp_path / "nothing-here"))
+def test_status_of_a_missing_port(tmp_path, chaoying):
+    result = chaoying("printer", "status", "--port", str(tmp_path / "nothing-here"))
     assert result.returncode == 1
     assert "printer port not found" in result.stdout
 
@@ -222,8 +203,8 @@ def test_status_of_a_missing_port(tmp_path):
 # ------------------------------------------------------------------ probe
 
 
-def test_probe_an_epson_like_printer(sim):
-    result = chaoying(sim.home, "printer", "probe", "--port", str(sim.link), "--baud", BAUD)
+def test_probe_an_epson_like_printer(sim, chaoying):
+    result = chaoying("printer", "probe", "--port", str(sim.link), "--baud", BAUD)
     assert result.returncode == 0, (result.stdout, result.stderr)
     out = result.stdout
     assert "DLE EOT 1 (printer status)" in out and "answered 0x12" in out
@@ -232,18 +213,18 @@ def test_probe_an_epson_like_printer(sim):
                                      'confirm = "epson"']
 
 
-def test_probe_a_cheap_printer_that_cannot_confirm(sim):
+def test_probe_a_cheap_printer_that_cannot_confirm(sim, chaoying):
     sim.set_state("no-confirm")
-    result = chaoying(sim.home, "printer", "probe", "--port", str(sim.link), "--baud", BAUD)
+    result = chaoying("printer", "probe", "--port", str(sim.link), "--baud", BAUD)
     assert result.returncode == 0, (result.stdout, result.stderr)
     assert "GS ( H (printing completed)  no answer" in result.stdout
     assert 'confirm = "status"' in result.stdout
     assert "weakest evidence" in result.stdout
 
 
-def test_probe_a_silent_printer(sim):
+def test_probe_a_silent_printer(sim, chaoying):
     sim.set_state("silent")
-    result = chaoying(sim.home, "printer", "probe", "--port", str(sim.link), "--baud", BAUD)
+    result = chaoying("printer", "probe", "--port", str(sim.link), "--baud", BAUD)
     assert result.returncode == 1
     assert "no settings to suggest: 打印机没有响应 / printer not answering" in result.stdout
 
@@ -260,10 +241,10 @@ def test_sigterm_ends_simulate_cleanly(tmp_path):
     assert done.stderr == ""
 
 
-def test_simulate_refuses_a_link_path_that_is_a_file(tmp_path):
+def test_simulate_refuses_a_link_path_that_is_a_file(tmp_path, chaoying):
     (tmp_path / "printer").write_text("keep me")
-    result = chaoying(tmp_path, "printer", "simulate", "--link", str(tmp_path / "printer"),
-                      "--paper", str(tmp_path / "paper"), timeout=20)
+    result = chaoying("printer", "simulate", "--link", str(tmp_path / "printer"),
+                      "--paper", str(tmp_path / "paper"))
     assert result.returncode == 1
     assert result.stderr.startswith("chaoying: cannot start the virtual printer:")
     assert len(result.stderr.strip().splitlines()) == 1
@@ -278,8 +259,8 @@ def test_simulate_refuses_a_link_path_that_is_a_file(tmp_path):
     (["printer", "test", "--port", "/dev/null", "--confirm", "maybe"], "--confirm must be"),
     (["printer", "status", "--port", "/dev/null", "--baud", "-5"], "--baud must be a positive"),
 ])
-def test_bad_input_is_one_sentence(tmp_path, args, message):
-    result = chaoying(tmp_path, *args, timeout=20)
+def test_bad_input_is_one_sentence(tmp_path, args, message, chaoying):
+    result = chaoying(*args)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("chaoying: ") and message in lines[0], result.stderr

@@ -1,7 +1,10 @@
-"""The back-office CLI, run as a real process against real SQLite files (and once PostgreSQL).
+"""The back-office CLI against real SQLite files (and once PostgreSQL).
 
-Every run goes through ``run()``, which fails the test if a traceback ever
-reaches stderr.
+Commands run in this process through ``tests.cli.helpers.Cli`` (``main(argv)``,
+output read with capsys), which fails the test if a traceback ever reaches
+stdout or stderr. What only a real process shows (start-up imports, the
+terminal staying free of log lines, a closed pipe, ``python -m tui.cli`` itself)
+runs as one.
 """
 from __future__ import annotations
 
@@ -10,106 +13,17 @@ import os
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import threading
 import time
-from pathlib import Path
-from typing import Dict, Optional
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _command() -> list:
-    script = Path(sys.executable).parent / "chaoying"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "tui.cli"]
-
-
-def _env(home: Path, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("CHAOYING_CONFIG", "DATABASE_URL")}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_DATA_HOME=str(home / "data"),
-        XDG_STATE_HOME=str(home / "state"),
-        XDG_CACHE_HOME=str(home / "cache"),
-        PYTHONPATH=str(REPO),
-        PYTHONIOENCODING="utf-8",
-    )
-    env.update(extra or {})
-    return env
-
-
-class Shop:
-    """A shop on disk: a home folder, a settings file and a SQLite database."""
-
-    def __init__(self, home: Path):
-        self.home = home
-        self.config = home / "shop.toml"
-        self.db_path = home / "data" / "chaoying" / "chaoying.sqlite3"
-        self.url = "sqlite:///" + str(self.db_path)
-
-    def run(self, *args: str, env: Optional[Dict[str, str]] = None, config: bool = True,
-            input: Optional[str] = None) -> subprocess.CompletedProcess:
-        argv = _command() + (["--config", str(self.config)] if config else []) + list(args)
-        result = subprocess.run(
-            argv, cwd=str(self.home), env=_env(self.home, env), input=input,
-            capture_output=True, text=True, encoding="utf-8", timeout=60,
-        )
-        assert "Traceback" not in result.stderr, result.stderr
-        assert "Traceback" not in result.stdout, result.stdout
-        return result
-
-    def ok(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
-        result = self.run(*args, **kwargs)
-        assert result.returncode == 0, (result.returncode, result.stdout, result.stderr)
-        return result
-
-    def products(self) -> list:
-        return json.loads(self.ok("products", "list", "--json").stdout)
-
-    def csv(self, name: str, text: str, bom: bool = False) -> Path:
-        path = self.home / name
-        data = textwrap.dedent(text).lstrip("\n").encode("utf-8")
-        path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
-        return path
-
-    def sql(self, statement: str, *params) -> list:
-        con = sqlite3.connect(str(self.db_path), timeout=10)
-        try:
-            with con:
-                return con.execute(statement, params).fetchall()
-        finally:
-            con.close()
-
-
-@pytest.fixture
-def home(tmp_path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
-
-
-@pytest.fixture
-def shop(home) -> Shop:
-    shop = Shop(home)
-    shop.ok("init")
-    return shop
-
-
-def one_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, stderr
-    return lines[0]
-
+from tests.cli.helpers import Shop, command, one_line, process_env, run_process
 
 # ---------------------------------------------------------------- init
 
-def test_init_writes_commented_settings_and_creates_the_database(home):
-    shop = Shop(home)
+def test_init_writes_commented_settings_and_creates_the_database(home, cli):
+    shop = Shop(home, cli)
     result = shop.ok("init")
     assert shop.config.exists() and shop.db_path.exists()
     text = shop.config.read_text(encoding="utf-8")
@@ -130,23 +44,23 @@ def test_init_refuses_to_overwrite_without_force(shop):
     assert "baudrate = 9600" in shop.config.read_text(encoding="utf-8")
 
 
-def test_init_uses_the_platform_config_dir_without_config(home):
-    shop = Shop(home)
+def test_init_uses_the_platform_config_dir_without_config(home, cli):
+    shop = Shop(home, cli)
     shop.ok("init", config=False)
     assert (home / "config" / "chaoying" / "chaoying.toml").exists()
     assert shop.db_path.exists()
 
 
-def test_init_honours_chaoying_config_and_config_after_the_subcommand(home):
-    shop = Shop(home)
+def test_init_honours_chaoying_config_and_config_after_the_subcommand(home, cli):
+    shop = Shop(home, cli)
     shop.ok("init", env={"CHAOYING_CONFIG": str(home / "env.toml")}, config=False)
     assert (home / "env.toml").exists()
     shop.ok("init", "--config", str(home / "after.toml"), config=False)
     assert (home / "after.toml").exists()
 
 
-def test_init_with_database_url_creates_that_database(home):
-    shop = Shop(home)
+def test_init_with_database_url_creates_that_database(home, cli):
+    shop = Shop(home, cli)
     other = home / "elsewhere" / "shop.db"
     shop.ok("init", env={"DATABASE_URL": "sqlite:///" + str(other)})
     assert other.exists() and not shop.db_path.exists()
@@ -300,51 +214,8 @@ def test_import_missing_file(shop):
 
 # ---------------------------------------------------------------- sales, receipts, journal
 
-SEED = r"""
-import sys
-from store.db import open_database, close_database
-from store import outcomes, queries
-from store.sales import Basket, Tender, commit_sale, find_product
-
-open_database(sys.argv[1])
-till = sys.argv[2]
-count = int(sys.argv[3])
-for code, name, price in (("100", "可乐", 300), ("200", "面包", 650)):
-    if find_product(code) is None:
-        queries.add_product(barcode=code, name=name, price_fen=price, unit="个")
-sales = []
-for i in range(count):
-    basket = Basket()
-    basket.add(find_product("100"), 2000)
-    basket.add(find_product("200"))
-    tender = Tender(basket.total_fen)
-    if i % 2:
-        tender.record_failed("wechat", basket.total_fen, "wx1", "customer cancelled")
-        tender.add_payment("cash", 2000)
-    else:
-        tender.add_payment("alipay", basket.total_fen, "ali-%d" % i)
-    sales.append(commit_sale(basket, tender, till, None))
-# receipt 1 printed, receipt 2 failed, the rest pending
-if count >= 1:
-    attempt = outcomes.start_printing(sales[0].id, "main")
-    outcomes.finish_printing(attempt.id, True)
-if count >= 2:
-    attempt = outcomes.start_printing(sales[1].id, "main")
-    outcomes.finish_printing(attempt.id, False, "paper_out", "printer out of paper")
-close_database()
-"""
-
-
-def seed(shop: Shop, count: int = 3, till: str = "1", url: Optional[str] = None) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", SEED, url or shop.url, till, str(count)],
-        env=_env(shop.home), capture_output=True, text=True, timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-
-
 def test_sales_list_json_and_text(shop):
-    seed(shop, 3)
+    shop.seed(3)
     sales = json.loads(shop.ok("sales", "list", "--json").stdout)
     assert [s["receipt_no"] for s in sales] == [1, 2, 3]
     assert all(s["total_fen"] == 1250 for s in sales)
@@ -356,21 +227,21 @@ def test_sales_list_json_and_text(shop):
 
 
 def test_sales_list_other_day_and_bad_date(shop):
-    seed(shop, 1)
+    shop.seed(1)
     assert json.loads(shop.ok("sales", "list", "--date", "2001-01-01", "--json").stdout) == []
     result = shop.run("sales", "list", "--date", "31/12/2024")
     assert result.returncode == 2 and "31/12/2024" in one_line(result.stderr)
 
 
 def test_sales_list_is_per_till(shop):
-    seed(shop, 2, till="1")
-    seed(shop, 1, till="B")
+    shop.seed(2, till="1")
+    shop.seed(1, till="B")
     assert len(json.loads(shop.ok("sales", "list", "--json").stdout)) == 2
     assert len(json.loads(shop.ok("sales", "list", "--till", "B", "--json").stdout)) == 1
 
 
 def test_receipts_list_unresolved(shop):
-    seed(shop, 3)
+    shop.seed(3)
     everything = json.loads(shop.ok("receipts", "list", "--json").stdout)
     assert [(r["receipt"], r["outcome"]) for r in everything] == [
         ("1-000001", "printed"), ("1-000002", "failed"), ("1-000003", "pending"),
@@ -383,7 +254,7 @@ def test_receipts_list_unresolved(shop):
 
 
 def test_journal_verify_ok_then_an_edited_amount_names_the_receipt(shop):
-    seed(shop, 4)
+    shop.seed(4)
     result = shop.ok("journal", "verify")
     assert result.stdout.strip() == "journal ok: 4 sales"
     sale_id = shop.sql("select id from sale where till_id = '1' and receipt_no = 3")[0][0]
@@ -394,7 +265,7 @@ def test_journal_verify_ok_then_an_edited_amount_names_the_receipt(shop):
 
 
 def test_journal_verify_deleted_sale(shop):
-    seed(shop, 3)
+    shop.seed(3)
     sale_id = shop.sql("select id from sale where receipt_no = 2")[0][0]
     for table in ("line", "payment", "receipt_outcome", "print_attempt", "event"):
         shop.sql(f"delete from {table} where sale_id = ?", sale_id)
@@ -448,15 +319,18 @@ def test_unreachable_database_is_one_line(shop):
 
 
 def test_log_goes_to_a_file_not_the_terminal(shop):
-    result = shop.ok("products", "list")
+    log = shop.home / "state" / "chaoying" / "log" / "chaoying.log"
+    log.unlink()  # init (in this process) made it; the process below must make its own
+    result = shop.process("products", "list")
+    assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    assert (shop.home / "state" / "chaoying" / "log" / "chaoying.log").exists()
+    assert log.exists()
 
 
 # ---------------------------------------------------------------- next to a running till
 
 def test_cli_works_while_a_till_holds_a_read_transaction(shop):
-    seed(shop, 2)
+    shop.seed(2)
     till = sqlite3.connect(str(shop.db_path), timeout=10, isolation_level=None)
     try:
         till.execute("begin")
@@ -491,8 +365,8 @@ def test_cli_waits_for_a_till_that_is_writing(shop):
 
 def test_cli_next_to_a_till_process_selling(shop):
     till = subprocess.Popen(
-        [sys.executable, "-c", SEED, shop.url, "1", "40"],
-        env=_env(shop.home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "tests.cli.seed", shop.url, "1", "40"],
+        cwd=str(shop.home), env=process_env(shop.home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
         shop.ok("products", "import", str(shop.csv("g.csv", GOOD_CSV)))
@@ -508,8 +382,8 @@ def test_cli_next_to_a_till_process_selling(shop):
 
 # ---------------------------------------------------------------- PostgreSQL
 
-def test_products_import_on_postgresql(home, postgres_url):
-    shop = Shop(home)
+def test_products_import_on_postgresql(home, cli, postgres_url):
+    shop = Shop(home, cli)
     env = {"DATABASE_URL": postgres_url}
     shop.ok("init", env=env)
     shop.ok("products", "import", str(shop.csv("good.csv", GOOD_CSV)), env=env)
@@ -521,8 +395,8 @@ def test_products_import_on_postgresql(home, postgres_url):
     assert not shop.db_path.exists()
 
 
-def test_commands_other_than_init_do_not_create_a_database(home):
-    shop = Shop(home)
+def test_commands_other_than_init_do_not_create_a_database(home, cli):
+    shop = Shop(home, cli)
     shop.config.write_text("[till]\nid = \"1\"\n", encoding="utf-8")
     for args in (["products", "list"], ["products", "add", "--barcode", "1", "--name", "x", "--price", "1"],
                  ["journal", "verify"]):
@@ -532,8 +406,8 @@ def test_commands_other_than_init_do_not_create_a_database(home):
     assert not shop.db_path.exists()
 
 
-def test_init_with_an_unreachable_database_writes_no_settings(home):
-    shop = Shop(home)
+def test_init_with_an_unreachable_database_writes_no_settings(home, cli):
+    shop = Shop(home, cli)
     result = shop.run("init", env={"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
     assert result.returncode == 1 and "127.0.0.1" in one_line(result.stderr)
     assert not shop.config.exists()
@@ -542,9 +416,53 @@ def test_init_with_an_unreachable_database_writes_no_settings(home):
 def test_back_office_commands_import_neither_textual_nor_escpos(shop):
     argv = [sys.executable, "-X", "importtime", "-m", "tui.cli", "--config", str(shop.config)]
     for args in (["products", "list"], ["sales", "list"], ["journal", "verify"]):
-        result = subprocess.run(argv + args, cwd=str(shop.home), env=_env(shop.home),
-                                capture_output=True, text=True, timeout=60)
+        result = run_process(argv + args, shop.home)
         assert result.returncode == 0, result.stderr
         imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
         assert "store.db" in imported  # the check sees what was imported
         assert not {m for m in imported if m.split(".")[0] in ("textual", "escpos", "printing")}, args
+
+
+# ---------------------------------------------------------------- as a real process
+
+def test_help_as_a_real_process(home):
+    result = run_process([sys.executable, "-m", "tui.cli", "--help"], home)
+    assert result.returncode == 0 and result.stderr == ""
+    for name in ("init", "products", "sales", "receipts", "journal", "cashiers", "printer"):
+        assert name in result.stdout
+
+
+def test_bad_input_as_a_real_process_is_one_line_exit_2(shop):
+    result = shop.process("products", "add", "--barcode", "1", "--name", "x", "--price", "abc")
+    assert result.returncode == 2
+    assert "abc" in one_line(result.stderr)
+    result = shop.process("products", "add", "--barcode", "1")
+    assert result.returncode == 2 and "--name" in one_line(result.stderr)
+    assert shop.products() == []
+
+
+def test_a_shop_end_to_end_through_python_m_tui_cli(home):
+    def chaoying(*args: str) -> subprocess.CompletedProcess:
+        result = run_process([sys.executable, "-m", "tui.cli", "--config", str(home / "shop.toml"), *args], home)
+        assert result.returncode == 0, (result.stdout, result.stderr)
+        return result
+
+    assert "settings: " in chaoying("init").stdout
+    chaoying("products", "add", "--barcode", "6901234567892", "--name", "农夫山泉", "--price", "2")
+    listed = json.loads(chaoying("products", "list", "--json").stdout)
+    assert [(p["barcode"], p["name"], p["price_fen"]) for p in listed] == [("6901234567892", "农夫山泉", 200)]
+
+
+def test_a_closed_pipe_is_at_most_one_line_never_a_traceback(shop):
+    # `chaoying products list --json | head -0`: the reader is gone before the first write.
+    shop.ok("products", "add", "--barcode", "1", "--name", "苹果", "--price", "1")
+    for args in (["products", "list", "--json"], ["products", "export"]):
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            result = subprocess.run(command() + shop.argv(args), cwd=str(shop.home), env=process_env(shop.home),
+                                    stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+        finally:
+            os.close(write_end)
+        assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr
+        assert len(result.stderr.splitlines()) <= 1, result.stderr

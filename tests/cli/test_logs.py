@@ -1,11 +1,16 @@
 """Logging goes to a rotating file, never to the terminal (escpos's basicConfig included)."""
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
+
+from tests.cli.helpers import process_state
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,40 +52,38 @@ def test_everything_goes_to_the_file_and_nothing_to_the_terminal(tmp_path):
         assert text in log
 
 
-def test_a_terminal_handler_added_later_is_removed(tmp_path):
-    result = run_python(
-        """
-        import logging, sys
-        from tui.logs import remove_terminal_handlers, setup_logging
-        setup_logging()
-        logging.getLogger().addHandler(logging.StreamHandler(sys.stderr))
-        assert remove_terminal_handlers() == 1
-        logging.getLogger("x").warning("only in the file")
-        setup_logging()  # again: still one file handler
-        file_handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
-        assert len(file_handlers) == 1, file_handlers
-        """,
-        tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
+@pytest.fixture
+def fresh_logging(tmp_path, monkeypatch):
+    """Logging in this process as a new process has it: nothing on the root logger (all put back after)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("CHAOYING_LOG_DIR", "")
+    with process_state():
+        logging.getLogger().handlers.clear()  # pytest's capture handlers, until the test ends
+        yield tmp_path / "state" / "chaoying" / "log" / "chaoying.log"
 
 
-def test_unwritable_log_dir_falls_back_next_to_the_database(tmp_path):
+def test_a_terminal_handler_added_later_is_removed(fresh_logging, capsys):
+    from tui.logs import remove_terminal_handlers, setup_logging
+
+    setup_logging()
+    logging.getLogger().addHandler(logging.StreamHandler(sys.stderr))
+    assert remove_terminal_handlers() == 1
+    logging.getLogger("x").warning("only in the file")
+    setup_logging()  # again: still one file handler
+    file_handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
+    assert len(file_handlers) == 1, file_handlers
+    assert capsys.readouterr().err == ""
+    assert "only in the file" in fresh_logging.read_text(encoding="utf-8")
+
+
+def test_unwritable_log_dir_falls_back_next_to_the_database(fresh_logging, tmp_path):
+    from tui.logs import log_path_for_database, setup_logging
+
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     db_dir = tmp_path / "shop"
-    result = run_python(
-        f"""
-        from pathlib import Path
-        from tui.logs import log_path_for_database, setup_logging
-        fallback = log_path_for_database("sqlite:///{db_dir}/chaoying.sqlite3")
-        print(setup_logging(Path("{blocker}") / "chaoying.log", fallback=fallback))
-        """,
-        tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
-    assert Path(result.stdout.strip()) == db_dir / "chaoying.log"
+    fallback = log_path_for_database(f"sqlite:///{db_dir}/chaoying.sqlite3")
+    assert setup_logging(blocker / "chaoying.log", fallback=fallback) == db_dir / "chaoying.log"
     assert (db_dir / "chaoying.log").exists()
 
 
