@@ -6,16 +6,13 @@ import pytest
 from store.codes import (
     CodeError,
     ScaleLayout,
-    check_digit_ok,
-    check_digit_problem,
-    gs1_check_digit,
     make_scale_label,
     parse_scale_label,
     price_check_digit,
     resolve_code,
     scale_layouts,
-    with_check_digit,
 )
+from store.gs1 import check_digit_ok, check_digit_problem, gs1_check_digit, with_check_digit
 
 
 @pytest.mark.parametrize("code", [
@@ -149,9 +146,7 @@ def products(shop_db):
     catalogue.add_product("2", "猪肉", 2600, "kg")
     catalogue.add_product("3", "馒头", 100, "个")
     catalogue.add_product("6902538005141", "农夫山泉 550ml", 200, "瓶")
-    from store.queries import deactivate_product
-
-    deactivate_product("6902538005141")
+    catalogue.set_active("6902538005141", False)
     return shop_db
 
 

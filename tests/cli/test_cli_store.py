@@ -303,7 +303,7 @@ def test_import_missing_file(shop):
 SEED = r"""
 import sys
 from store.db import open_database, close_database
-from store import outcomes, queries
+from store import catalogue, outcomes, queries
 from store.sales import Basket, Tender, commit_sale, find_product
 
 open_database(sys.argv[1])
@@ -311,7 +311,7 @@ till = sys.argv[2]
 count = int(sys.argv[3])
 for code, name, price in (("100", "可乐", 300), ("200", "面包", 650)):
     if find_product(code) is None:
-        queries.add_product(barcode=code, name=name, price_fen=price, unit="个")
+        catalogue.add_product(barcode=code, name=name, price_fen=price, unit="个")
 sales = []
 for i in range(count):
     basket = Basket()

@@ -4,10 +4,8 @@ from __future__ import annotations
 import pytest
 
 from store import outcomes
-from store.models import (
-    DECLINED, E_RECEIPT, FAILED, HANDWRITTEN, PENDING, PRINTED, PRINTING, STATES,
-    Event, PrintAttempt, ReceiptOutcome,
-)
+from store.models import Event, PrintAttempt, ReceiptOutcome
+from store.outcomes import DECLINED, E_RECEIPT, FAILED, HANDWRITTEN, PENDING, PRINTED, PRINTING, STATES
 from tests.store.helpers import catalogue, ring_up
 
 

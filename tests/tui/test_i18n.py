@@ -78,7 +78,7 @@ def test_every_key_the_till_asks_for_exists():
 
 
 def test_every_key_label_and_help_section_is_translated():
-    from store.models import STATES
+    from store.outcomes import STATES
     from store.sales import METHODS
     from tui import keymap
     from tui.i18n import CATALOGUES

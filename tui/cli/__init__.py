@@ -11,13 +11,7 @@ import logging
 import sys
 from typing import Callable, Optional, Sequence
 
-
-class CliError(Exception):
-    """Bad input or a state the user must fix: one sentence on stderr, exit code."""
-
-    def __init__(self, message: str, exit_code: int = 2):
-        super().__init__(message)
-        self.exit_code = exit_code
+from tui.cli.errors import CliError
 
 
 TILL_COMMANDS = (None, "run", "demo")

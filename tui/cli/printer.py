@@ -9,7 +9,7 @@ import logging
 import sys
 from typing import Any, Optional
 
-from tui.cli import CliError
+from tui.cli.errors import CliError
 
 WIDTHS = ("58", "80")
 CONFIRMS = ("epson", "gs_r", "status")

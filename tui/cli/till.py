@@ -33,7 +33,7 @@ def _ui_options(parser: argparse.ArgumentParser) -> None:
 
 def _settings(args: Any):
     from store.settings import SettingsError, find_config_path, load_settings
-    from tui.cli import CliError
+    from tui.cli.errors import CliError
 
     try:
         settings = load_settings(find_config_path(getattr(args, "config", None)))
@@ -54,7 +54,7 @@ def _settings(args: Any):
 def _check_keys(settings: Any) -> None:
     """[keys] names ids and keys the till knows, with no two ids on one key: else one sentence, exit 2."""
     from tui import keymap
-    from tui.cli import CliError
+    from tui.cli.errors import CliError
 
     try:
         keymap.check(getattr(settings, "keys", None) or {})
@@ -83,7 +83,7 @@ def _keys_line(path: Any, binding_id: str) -> Optional[int]:
 
 def _check_printers(settings: Any) -> None:
     from printing.config import PrinterConfig
-    from tui.cli import CliError
+    from tui.cli.errors import CliError
 
     for name, table in (("printer", settings.printer), ("backup_printer", settings.backup_printer)):
         if table is None:
@@ -101,7 +101,7 @@ def _open_database(url: str) -> None:
         for driver in ("psycopg2", "psycopg", "pymysql"):
             sys.modules.setdefault(driver, None)  # type: ignore[arg-type]
     from store.db import open_database, redact
-    from tui.cli import CliError
+    from tui.cli.errors import CliError
 
     try:
         open_database(url)
@@ -129,7 +129,7 @@ def run_demo(args: Any) -> int:
     import tempfile
     from pathlib import Path
 
-    from tui.cli import CliError
+    from tui.cli.errors import CliError
     from tui.logs import setup_logging
 
     base = _settings(args)
