@@ -100,6 +100,7 @@ class ImportResult:
 
 def decode(data: bytes) -> Tuple[str, str]:
     """(text, encoding name) of a CSV file: UTF-8 with or without BOM, else GB18030 (GBK's superset)."""
+    encodings: Tuple[str, ...]
     if data.startswith(b"\xef\xbb\xbf"):
         encodings = ("utf-8-sig",)
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -151,7 +152,7 @@ def read_products(data: bytes) -> ParsedFile:
             first = seen.setdefault(row.barcode, line_no)
             if first != line_no:
                 problems.append(f"barcode {row.barcode} already appears on line {first}")
-        if problems:
+        if row is None or problems:
             parsed.errors.append((line_no, _sentence(problems)))
         else:
             parsed.rows.append(row)
@@ -206,7 +207,7 @@ def check_row(line_no: int, cells: Dict[str, str]) -> Tuple[Optional[ProductRow]
             active = False
         else:
             problems.append(f"active {cells['active']!r} is not 1 or 0")
-    if problems:
+    if problems or price_fen is None:
         return None, problems
     return ProductRow(line_no, barcode, name, price_fen, unit, active), problems
 

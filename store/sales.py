@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from store import journal, money, numbering, outcomes
 from store.cashiers import cashier_code
@@ -273,7 +273,7 @@ def commit_sale(basket: Basket, tender: Tender, till_id: str, cashier=None) -> S
     database = db.obj
     with write_transaction():
         last_no, last_hash = numbering.lock_counter(database, till_id)
-        fields = dict(
+        fields: Dict[str, Any] = dict(
             till_id=till_id, receipt_no=last_no + 1, sold_at=now(), cashier=code,
             total_fen=basket.total_fen, change_fen=tender.change_fen, prev_hash=last_hash,
         )
