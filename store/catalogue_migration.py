@@ -4,7 +4,7 @@ Listed in ``store.migrations.MIGRATIONS``. Like every migration it never
 changes once released: it declares frozen copies of its tables and of the
 search-key code it runs (as ``store.catalogue`` and ``store.pinyin`` were
 when it was released), so changing the catalogue later needs a new
-migration (or ``chaoying products reindex``), never an edit here.
+migration (``store.catalogue.reindex`` recomputes every key), never an edit here.
 """
 from __future__ import annotations
 
