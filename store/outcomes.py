@@ -70,6 +70,7 @@ def can_change(current: str, wanted: str, reprint: bool = False) -> bool:
         return True
     return reprint and wanted == PRINTING and current in RESOLVED_STATES
 
+
 INTERRUPTED = "interrupted"
 INTERRUPTED_REASON = "Printing was interrupted: the till stopped before the printer confirmed."
 
