@@ -32,11 +32,12 @@ REASONS = {
 
 
 class PrinterError(Exception):
-    """A printer fault with a reason code and one sentence in Chinese and English."""
+    """A printer fault: a reason ``code`` (a key of REASONS), ``values`` and one sentence in Chinese and English."""
 
     def __init__(self, code: str, reason_zh: str = "", reason_en: str = "", detail: str = "") -> None:
         zh, en = REASONS.get(code, REASONS["error"])
         self.code = code
+        self.values = {"detail": detail}
         self.reason_zh = reason_zh or zh
         self.reason_en = reason_en or en
         self.detail = detail

@@ -13,6 +13,7 @@ import os
 from typing import Optional
 
 from store.db import db
+from store.errors import StoreError
 from store.models import Cashier
 
 ALGORITHM = "pbkdf2_sha256"
@@ -20,14 +21,14 @@ ITERATIONS = 200_000
 SALT_BYTES = 16
 
 
-class CashierError(ValueError):
-    """Bad cashier data (code taken, PIN too short, ...); str() is one sentence."""
+class CashierError(StoreError, ValueError):
+    """Bad cashier data (code taken, PIN too short, ...): ``code``, ``values`` and one sentence."""
 
 
 def hash_pin(pin: str, iterations: int = ITERATIONS, salt: Optional[bytes] = None) -> str:
     """Hash ``pin`` with a fresh random salt."""
     if not pin:
-        raise CashierError("A PIN cannot be empty.")
+        raise CashierError("A PIN cannot be empty.", "pin_empty")
     salt = os.urandom(SALT_BYTES) if salt is None else salt
     digest = hashlib.pbkdf2_hmac("sha256", pin.encode("utf-8"), salt, iterations)
     return f"{ALGORITHM}${iterations}${salt.hex()}${digest.hex()}"
@@ -52,24 +53,24 @@ def add_cashier(code: str, name: str, pin: str, manager: bool = False) -> Cashie
     """Create a cashier (a manager with ``manager=True``); the PIN must have at least 4 characters."""
     code, name = (code or "").strip(), (name or "").strip()
     if not code or len(code) > 16:
-        raise CashierError("A cashier code needs 1 to 16 characters.")
+        raise CashierError("A cashier code needs 1 to 16 characters.", "cashier_code_length")
     if not name:
-        raise CashierError("A cashier needs a name.")
+        raise CashierError("A cashier needs a name.", "cashier_name_empty")
     if len(pin or "") < 4:
-        raise CashierError("A PIN needs at least 4 characters.")
+        raise CashierError("A PIN needs at least 4 characters.", "pin_short", min=4)
     with db.atomic():
         if Cashier.select().where(Cashier.code == code).exists():
-            raise CashierError(f"Cashier code {code} is already taken.")
+            raise CashierError(f"Cashier code {code} is already taken.", "cashier_code_taken", cashier=code)
         return Cashier.create(code=code, name=name, pin_hash=hash_pin(pin), manager=bool(manager))
 
 
 def set_pin(code: str, pin: str) -> None:
     """Replace a cashier's PIN."""
     if len(pin or "") < 4:
-        raise CashierError("A PIN needs at least 4 characters.")
+        raise CashierError("A PIN needs at least 4 characters.", "pin_short", min=4)
     updated = Cashier.update(pin_hash=hash_pin(pin)).where(Cashier.code == code).execute()
     if not updated:
-        raise CashierError(f"There is no cashier with code {code}.")
+        raise CashierError(f"There is no cashier with code {code}.", "unknown_cashier", cashier=code)
 
 
 def check_cashier(code: str, pin: str) -> Optional[Cashier]:

@@ -22,10 +22,13 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from peewee import IntegrityError
 
 from store import money
-from store.codes import check_digit_problem
+from store.errors import StoreError
+from store.gs1 import check_digit_problem
 from store.db import db, is_sqlite, write_transaction
 from store.models import Product, now
 from store.pinyin import name_keys, search_key
@@ -53,8 +56,8 @@ _TRUE = {"1", "true", "yes", "y", "是", "在售", "启用"}
 _FALSE = {"0", "false", "no", "n", "否", "停售", "停用"}
 
 
-class CatalogueError(ValueError):
-    """A file or product that cannot be used as a whole; str() is one sentence."""
+class CatalogueError(StoreError, ValueError):
+    """A file or product that cannot be used as a whole: ``code``, ``values`` and one sentence."""
 
 
 @dataclass(frozen=True)
@@ -97,10 +100,11 @@ class ImportResult:
 
 def decode(data: bytes) -> Tuple[str, str]:
     """(text, encoding name) of a CSV file: UTF-8 with or without BOM, else GB18030 (GBK's superset)."""
+    encodings: Tuple[str, ...]
     if data.startswith(b"\xef\xbb\xbf"):
         encodings = ("utf-8-sig",)
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise CatalogueError("the file is UTF-16 text; save it as CSV (UTF-8 or GBK) instead")
+        raise CatalogueError("the file is UTF-16 text; save it as CSV (UTF-8 or GBK) instead", "utf16_file")
     else:
         encodings = ("utf-8", "gb18030")
     failure: Optional[UnicodeDecodeError] = None
@@ -111,7 +115,8 @@ def decode(data: bytes) -> Tuple[str, str]:
         except UnicodeDecodeError as exc:
             failure = exc if failure is None or exc.start > failure.start else failure
     line = data[: failure.start].count(b"\n") + 1 if failure else 1
-    raise CatalogueError(f"line {line} is neither UTF-8 nor GBK text; save the file as CSV UTF-8")
+    raise CatalogueError(f"line {line} is neither UTF-8 nor GBK text; save the file as CSV UTF-8",
+                         "not_text", line=line)
 
 
 def read_products(data: bytes) -> ParsedFile:
@@ -121,9 +126,10 @@ def read_products(data: bytes) -> ParsedFile:
     try:
         header = next(reader)
     except StopIteration:
-        raise CatalogueError("the file is empty; it needs the header barcode,name,price[,unit]") from None
+        raise CatalogueError("the file is empty; it needs the header barcode,name,price[,unit]",
+                             "empty_file") from None
     except csv.Error as exc:
-        raise CatalogueError(f"line 1: {_one_line(exc)}") from None
+        raise CatalogueError(f"line 1: {_one_line(exc)}", "bad_csv", line=1, detail=_one_line(exc)) from None
     columns, ignored = _columns(header)
     parsed = ParsedFile(encoding, [], [], ignored)
     seen: Dict[str, int] = {}
@@ -146,7 +152,7 @@ def read_products(data: bytes) -> ParsedFile:
             first = seen.setdefault(row.barcode, line_no)
             if first != line_no:
                 problems.append(f"barcode {row.barcode} already appears on line {first}")
-        if problems:
+        if row is None or problems:
             parsed.errors.append((line_no, _sentence(problems)))
         else:
             parsed.rows.append(row)
@@ -162,14 +168,14 @@ def _columns(header: Sequence[str]) -> Tuple[Dict[str, int], List[str]]:
         if ours is None:
             ignored.append(raw.strip())
         elif ours in columns:
-            raise CatalogueError(f"line 1: the header names the {ours} column twice")
+            raise CatalogueError(f"line 1: the header names the {ours} column twice", "column_twice", column=ours)
         else:
             columns[ours] = index
     missing = [c for c in ("barcode", "name", "price") if c not in columns]
     if missing:
         raise CatalogueError(
             f"line 1: the header has no {' or '.join(missing)} column; it needs barcode,name,price[,unit] "
-            f"(or 条码,品名,售价,单位), not {','.join(header)!r}")
+            f"(or 条码,品名,售价,单位), not {','.join(header)!r}", "missing_columns", columns=missing)
     return columns, ignored
 
 
@@ -180,12 +186,7 @@ def check_row(line_no: int, cells: Dict[str, str]) -> Tuple[Optional[ProductRow]
     name = " ".join(cells.get("name", "").split())
     unit = cells.get("unit", "").strip()
     problems.extend(barcode_problems(barcode))
-    if not name:
-        problems.append("the name is empty")
-    elif len(name) > NAME_MAX:
-        problems.append(f"the name is longer than {NAME_MAX} characters")
-    if len(unit) > UNIT_MAX:
-        problems.append(f"the unit is longer than {UNIT_MAX} characters")
+    problems.extend(_name_unit_problems(name, unit))
     price_text = cells.get("price", "").strip()
     price_fen = None
     try:
@@ -206,9 +207,20 @@ def check_row(line_no: int, cells: Dict[str, str]) -> Tuple[Optional[ProductRow]
             active = False
         else:
             problems.append(f"active {cells['active']!r} is not 1 or 0")
-    if problems:
+    if problems or price_fen is None:
         return None, problems
     return ProductRow(line_no, barcode, name, price_fen, unit, active), problems
+
+
+def _name_unit_problems(name: str, unit: str) -> List[str]:
+    problems = []
+    if not name:
+        problems.append("the name is empty")
+    elif len(name) > NAME_MAX:
+        problems.append(f"the name is longer than {NAME_MAX} characters")
+    if len(unit) > UNIT_MAX:
+        problems.append(f"the unit is longer than {UNIT_MAX} characters")
+    return problems
 
 
 def barcode_problems(barcode: str) -> List[str]:
@@ -357,20 +369,6 @@ def _write_batch(database, batch: Sequence[ProductRow], upsert: str,
     _execute_many(database, _key_sql(database), key_rows)
 
 
-def index_products(products: Sequence[Tuple[int, str]]) -> None:
-    """(Re)write the search keys of (product id, name) pairs, e.g. from ``store.queries.add_product``."""
-    database = db.obj
-    if not products:
-        return
-    from store.models import ProductKey
-
-    with database.atomic():
-        for chunk in iter_chunks([product_id for product_id, _ in products]):
-            ProductKey.delete().where(ProductKey.product.in_(list(chunk))).execute()
-        _execute_many(database, _key_sql(database),
-                      [(k, v, product_id) for product_id, name in products for k, v in product_keys(name)])
-
-
 def reindex() -> int:
     """Recompute pinyin, initials and search keys of every product; return how many."""
     database = db.obj
@@ -389,16 +387,39 @@ def reindex() -> int:
 
 def add_product(barcode: str, name: str, price_fen: int, unit: str = "") -> Dict[str, Any]:
     """Add one product with its search keys; CatalogueError (one sentence) if invalid or taken."""
-    problems = barcode_problems((barcode or "").strip())
+    barcode = unicodedata.normalize("NFKC", barcode or "").strip()
+    name, unit = " ".join((name or "").split()), (unit or "").strip()
+    problems = barcode_problems(barcode) + _name_unit_problems(name, unit)
+    if not isinstance(price_fen, int) or isinstance(price_fen, bool) or not 0 <= price_fen <= money.MAX_FEN:
+        problems.append(f"price {price_fen!r} must be a whole number of fen, zero or more")
     if problems:
-        raise CatalogueError(_sentence(problems))
-    from store import queries
-
+        raise CatalogueError(_sentence(problems), "bad_product", barcode=barcode, problems=problems)
+    taken = CatalogueError(f"A product with barcode {barcode} already exists.", "barcode_taken", barcode=barcode)
+    keys = name_keys(name)
+    database = db.obj
     try:
-        # queries.add_product stores the pinyin keys and calls index_products
-        return queries.add_product(barcode=barcode, name=name, price_fen=price_fen, unit=unit)
-    except queries.ProductError as exc:
-        raise CatalogueError(str(exc)) from None
+        with write_transaction():
+            if Product.select().where(Product.barcode == barcode).exists():
+                raise taken
+            product_id = Product.insert(barcode=barcode, name=name, price_fen=price_fen, unit=unit, active=True,
+                                        pinyin=keys.pinyin, initials=keys.initials).execute()
+            _execute_many(database, _key_sql(database),
+                          [(kind, key, product_id) for kind, key in product_keys(name, keys.alternatives)])
+    except IntegrityError:
+        raise taken from None
+    return {"id": product_id, "barcode": barcode, "name": name, "price_fen": price_fen,
+            "price": money.format_yuan(price_fen), "unit": unit, "active": True}
+
+
+def list_products(include_inactive: bool = False) -> List[Dict[str, Any]]:
+    """The catalogue, ordered by barcode: dicts with id, barcode, name, price_fen, price, unit, active."""
+    query = Product.select(Product.id, Product.barcode, Product.name, Product.price_fen, Product.unit,
+                           Product.active).order_by(Product.barcode)
+    if not include_inactive:
+        query = query.where(Product.active == True)  # noqa: E712
+    return [{"id": product_id, "barcode": barcode, "name": name, "price_fen": price_fen,
+             "price": money.format_yuan(price_fen), "unit": unit, "active": bool(active)}
+            for product_id, barcode, name, price_fen, unit, active in query.tuples()]
 
 
 def set_price(barcode: str, price_fen: int, changed_by: str = "", source: str = "cli") -> Tuple[int, int]:
@@ -408,7 +429,7 @@ def set_price(barcode: str, price_fen: int, changed_by: str = "", source: str = 
     with write_transaction():
         product = Product.get_or_none(Product.barcode == barcode)
         if product is None:
-            raise CatalogueError(f"No product has barcode {barcode}.")
+            raise CatalogueError(f"No product has barcode {barcode}.", "unknown_barcode", barcode=barcode)
         old = int(product.price_fen)
         if old != price_fen:
             Product.update(price_fen=price_fen).where(Product.id == product.id).execute()
@@ -584,8 +605,3 @@ def find_active(code: str) -> Optional[Product]:
 
 _find_sql: Dict[str, str] = {}
 _FIELD_NAMES = tuple(f.name for f in Product._meta.sorted_fields)
-
-
-def iter_chunks(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]

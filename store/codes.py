@@ -1,4 +1,4 @@
-"""Codes a till reads: EAN-13 / EAN-8 / UPC-A check digits, shop PLUs, scale labels.
+"""Codes a till reads: catalogue barcodes (check digits in ``store.gs1``), shop PLUs, scale labels.
 
 A label scale prints an EAN-13 starting with 20-29 that carries a PLU (the
 shop's short code for a weighed product) and either the weight in grams or
@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
-#: Lengths of numeric codes that end in a GS1 check digit (EAN-8, UPC-A, EAN-13, GTIN-14).
-CHECKED_LENGTHS = (8, 12, 13, 14)
+from store.errors import StoreError
+from store.gs1 import KINDS, check_digit_ok, check_digit_problem, gs1_check_digit, with_check_digit
 
 #: How many thousandths of its unit one gram is, by unit name; a weight label
 #: only fits products sold by weight.
@@ -25,48 +25,11 @@ GRAMS_TO_MILLI = {
 }
 
 
-class CodeError(ValueError):
-    """A code that cannot be sold as read; str() is one sentence a cashier understands."""
+class CodeError(StoreError, ValueError):
+    """A code that cannot be sold as read; ``code`` says why, ``values["barcode"]`` is the code read."""
 
 
-# ---------------------------------------------------------------- check digits
-
-def gs1_check_digit(body: str) -> int:
-    """The GS1 check digit for ``body`` (the code without its last digit)."""
-    total = 0
-    for position, char in enumerate(reversed(body)):
-        digit = ord(char) - 48
-        total += digit * 3 if position % 2 == 0 else digit
-    return (10 - total % 10) % 10
-
-
-def has_check_digit(code: str) -> bool:
-    """True when ``code`` is all digits and as long as an EAN-8, UPC-A, EAN-13 or GTIN-14."""
-    return code.isascii() and code.isdigit() and len(code) in CHECKED_LENGTHS
-
-
-def check_digit_ok(code: str) -> bool:
-    """True when the last digit of an EAN-8 / UPC-A / EAN-13 / GTIN-14 is right."""
-    return has_check_digit(code) and gs1_check_digit(code[:-1]) == ord(code[-1]) - 48
-
-
-def check_digit_problem(code: str) -> Optional[str]:
-    """None if ``code`` is fine; else one sentence (no full stop) saying the check digit is wrong.
-
-    Codes that are not EAN/UPC shaped (PLUs, letters, other lengths) have no
-    check digit and are fine.
-    """
-    if not has_check_digit(code) or check_digit_ok(code):
-        return None
-    kind = {8: "EAN-8", 12: "UPC-A", 13: "EAN-13", 14: "GTIN-14"}[len(code)]
-    return (f"barcode {code} is not a valid {kind}: its last digit should be "
-            f"{gs1_check_digit(code[:-1])}, so it was probably mistyped")
-
-
-def with_check_digit(body: str) -> str:
-    """``body`` plus its GS1 check digit (for tests, demos and label printing)."""
-    return body + str(gs1_check_digit(body))
-
+# ---------------------------------------------------------------- PLUs
 
 def is_plu(code: str) -> bool:
     """A shop PLU: a short numeric code (1 to 6 digits) typed by the cashier."""
@@ -106,20 +69,13 @@ class ScaleLabel(NamedTuple):
     amount: int         # fen for a price label, grams for a weight label
 
 
-def scale_layouts(settings: Any) -> List[ScaleLayout]:
-    """The scale layouts of a Settings value (its ``[scale]`` section); [] when none are set."""
-    section = getattr(settings, "scale", None)
-    if section is None:
-        section = (getattr(settings, "raw", None) or {}).get("scale") or {}
-    if not section or not section.get("prefixes"):
+def scale_layouts(scale: Any) -> List[ScaleLayout]:
+    """The scale layouts of the ``[scale]`` settings (prefixes, plu_digits, value, value_digits,
+    price_check); [] when it names no prefixes."""
+    if not scale.prefixes:
         return []
-    return [ScaleLayout(
-        prefixes=tuple(str(p) for p in section["prefixes"]),
-        plu_digits=int(section.get("plu_digits", 5)),
-        value=str(section.get("value", "price")),
-        value_digits=int(section.get("value_digits", 5)),
-        price_check=bool(section.get("price_check", False)),
-    )]
+    return [ScaleLayout(tuple(scale.prefixes), scale.plu_digits, scale.value, scale.value_digits,
+                        scale.price_check)]
 
 
 def price_check_digit(price: str) -> int:
@@ -151,14 +107,16 @@ def parse_scale_label(code: str, layouts: Sequence[ScaleLayout]) -> Optional[Sca
         if not layout.matches(code):
             continue
         if not check_digit_ok(code):
-            raise CodeError(f"Scale label {code} has a wrong check digit; scan it again or type the PLU.")
+            raise CodeError(f"Scale label {code} has a wrong check digit; scan it again or type the PLU.",
+                            "scale_check_digit", barcode=code)
         start = 2 + layout.plu_digits
         plu = code[2:start]
         if layout.price_check:
             check, start = code[start], start + 1
         value = code[start:start + layout.value_digits]
         if layout.price_check and price_check_digit(value) != ord(check) - 48:
-            raise CodeError(f"Scale label {code} has a wrong price check digit; scan it again.")
+            raise CodeError(f"Scale label {code} has a wrong price check digit; scan it again.",
+                            "scale_price_check", barcode=code)
         return ScaleLabel(plu, layout.value, int(value))
     return None
 
@@ -193,7 +151,8 @@ def resolve_code(code: str, scale_layouts: Sequence[ScaleLayout] = (), find=None
         return Resolved(product, 1000, None)
     problem = check_digit_problem(code)
     if problem:
-        raise CodeError(problem[0].upper() + problem[1:] + ".")
+        raise CodeError(problem[0].upper() + problem[1:] + ".", "check_digit",
+                        barcode=code, kind=KINDS[len(code)], digit=gs1_check_digit(code[:-1]))
     for other in _other_spellings(code):
         product = find(other)
         if product is not None:
@@ -203,7 +162,8 @@ def resolve_code(code: str, scale_layouts: Sequence[ScaleLayout] = (), find=None
         return None
     product = _find_plu(label.plu, find)
     if product is None:
-        raise CodeError(f"Scale label {code}: PLU {label.plu} is not in the catalogue.")
+        raise CodeError(f"Scale label {code}: PLU {label.plu} is not in the catalogue.",
+                        "scale_unknown_plu", barcode=code, plu=label.plu)
     return _scale_line(code, product, label)
 
 
@@ -231,12 +191,15 @@ def _scale_line(code: str, product: Any, label: ScaleLabel) -> Resolved:
         factor = GRAMS_TO_MILLI.get(unit)
         if factor is None:
             raise CodeError(f"Scale label {code} weighs {product.name}, which is sold by "
-                            f"{unit or 'the piece'}, not by weight; check its unit in the catalogue.")
+                            f"{unit or 'the piece'}, not by weight; check its unit in the catalogue.",
+                            "scale_not_by_weight", barcode=code, name=product.name, unit=unit)
         if label.amount <= 0:
-            raise CodeError(f"Scale label {code} shows no weight; weigh the item again.")
+            raise CodeError(f"Scale label {code} shows no weight; weigh the item again.",
+                            "scale_no_weight", barcode=code)
         return Resolved(product, label.amount * factor, None)
     if label.amount <= 0:
-        raise CodeError(f"Scale label {code} shows no price; weigh the item again.")
+        raise CodeError(f"Scale label {code} shows no price; weigh the item again.",
+                        "scale_no_price", barcode=code)
     # The label's price is what the customer pays; the quantity is derived for the receipt.
     qty = (label.amount * 1000 + price // 2) // price if price > 0 else 1000
     return Resolved(product, max(1, qty), label.amount)

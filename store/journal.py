@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 from store.models import GENESIS_HASH, Line, Payment, Sale, TillCounter
+from store.numbering import format_receipt_no
 
 CHUNK = 2000
 
@@ -72,12 +73,6 @@ class VerifyResult:
     tills_checked: int = 0
 
 
-def _receipt(till_id: str, receipt_no: int) -> str:
-    from store.sales import format_receipt_no
-
-    return format_receipt_no(till_id, receipt_no)
-
-
 def _tills() -> List[str]:
     tills = {row.till_id for row in Sale.select(Sale.till_id).distinct()}
     tills.update(row.till_id for row in TillCounter.select(TillCounter.till_id))
@@ -116,9 +111,9 @@ def _verify_till(till_id: str) -> "tuple[Optional[VerifyResult], int]":
     for chunk in _sale_chunks(till_id):
         for sale in chunk:
             no = sale["receipt_no"]
-            name = _receipt(till_id, no)
+            name = format_receipt_no(till_id, no)
             if no != expected_no:
-                missing = _receipt(till_id, expected_no)
+                missing = format_receipt_no(till_id, expected_no)
                 return VerifyResult(
                     False, till_id, no,
                     f"Receipt {name} has no predecessor: receipt {missing} is missing from the journal.",
@@ -140,17 +135,17 @@ def _verify_till(till_id: str) -> "tuple[Optional[VerifyResult], int]":
             prev_hash, expected_no, checked = sale["hash"], no + 1, checked + 1
     counter = TillCounter.get_or_none(TillCounter.till_id == till_id)
     if counter is not None and counter.last_receipt_no >= expected_no:
-        missing = _receipt(till_id, expected_no)
+        missing = format_receipt_no(till_id, expected_no)
         return VerifyResult(
             False, till_id, expected_no,
-            f"Receipt {missing} is missing from the journal: till {till_id} issued receipts up to {_receipt(till_id, counter.last_receipt_no)}.",
+            f"Receipt {missing} is missing from the journal: till {till_id} issued receipts up to {format_receipt_no(till_id, counter.last_receipt_no)}.",
             checked,
         ), checked
     if counter is not None and counter.last_hash != prev_hash:
         last = expected_no - 1
         return VerifyResult(
             False, till_id, last,
-            f"Receipt {_receipt(till_id, last)} does not match the last journal hash of till {till_id}.",
+            f"Receipt {format_receipt_no(till_id, last)} does not match the last journal hash of till {till_id}.",
             checked,
         ), checked
     return None, checked

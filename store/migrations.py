@@ -2,9 +2,10 @@
 
 ``MIGRATIONS`` is an ordered list of ``(number, name, function)``. Each
 function takes ``(database, migrator)`` (a ``playhouse.migrate``
-``SchemaMigrator``) and must never change once released: migration 1
-declares its own frozen copy of the first tables instead of using
-``store.models``, so later model changes go into new migrations.
+``SchemaMigrator``) and must never change once released: each declares
+frozen copies of its tables (and of any code it runs) instead of using
+``store.models`` or the catalogue code, so later changes go into new
+migrations. Nothing here imports the rest of ``store``.
 
 All pending migrations and their ``schema_version`` rows are applied in one
 write transaction; PostgreSQL additionally takes an advisory lock so two
@@ -30,11 +31,21 @@ from peewee import (
 from playhouse.migrate import SchemaMigrator, migrate as run_migration
 
 from store.catalogue_migration import create_catalogue_tables
-from store.db import is_sqlite
 
 log = logging.getLogger("chaoying.store.migrations")
 
 _PG_LOCK_KEY = 0x63686179  # "chay": any constant shared by all tills
+
+
+class SchemaVersion(Model):
+    """The applied migrations (``store.models.SchemaVersion`` reads the same table)."""
+
+    version = IntegerField(primary_key=True)
+    name = CharField()
+    applied_at = DateTimeField(default=datetime.datetime.now)
+
+    class Meta:
+        table_name = "schema_version"
 
 
 def _m001_create_tables(database: peewee.Database, migrator: SchemaMigrator) -> None:
@@ -169,15 +180,14 @@ def migrate(database: peewee.Database) -> List[int]:
     """Apply every pending migration to ``database``; return the numbers applied."""
     if current_version(database) >= LATEST:
         return []  # the common case: no write lock taken
-    from store.models import SchemaVersion
-
-    if is_sqlite(database):
+    sqlite = isinstance(database, peewee.SqliteDatabase)
+    if sqlite:
         transaction = database.atomic(lock_type="IMMEDIATE")
     else:
         transaction = database.atomic()
     applied: List[int] = []
     with transaction, database.bind_ctx([SchemaVersion]):
-        if not is_sqlite(database):
+        if not sqlite:
             database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
         database.create_tables([SchemaVersion], safe=True)
         version = current_version(database)  # again, under the lock

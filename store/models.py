@@ -21,17 +21,6 @@ from peewee import (
 
 from store.db import db
 
-#: Receipt outcome states (DESIGN.md, "Receipt outcome").
-PENDING = "pending"
-PRINTING = "printing"
-PRINTED = "printed"
-FAILED = "failed"
-HANDWRITTEN = "handwritten"
-E_RECEIPT = "e_receipt"
-DECLINED = "declined"
-STATES = (PENDING, PRINTING, PRINTED, FAILED, HANDWRITTEN, E_RECEIPT, DECLINED)
-UNRESOLVED_STATES = (PENDING, PRINTING, FAILED)
-
 #: prev_hash of the first sale of a till.
 GENESIS_HASH = "0" * 64
 
@@ -124,6 +113,8 @@ class Payment(BaseModel):
 
 
 class ReceiptOutcome(BaseModel):
+    """What the customer got for a sale; its states and their changes live in ``store.outcomes``."""
+
     sale = ForeignKeyField(Sale, unique=True, backref="outcomes")
     state = CharField(max_length=12, index=True)
     reason_code = CharField(max_length=32, default="")

@@ -1,4 +1,4 @@
-"""Receipt outcomes: the state machine of DESIGN.md, print attempts and the event log.
+"""Receipt outcomes: the state machine of DESIGN.md, print attempts, the reprint rule, the event log.
 
 ::
 
@@ -8,38 +8,68 @@
 A reprint (补打) of an already resolved receipt (printed, handwritten,
 e_receipt, declined) is allowed with ``reprint=True``; if that reprint fails
 the receipt goes back to its earlier state instead of blocking the till.
-Every change is one write transaction and leaves an event.
+Every change is one write transaction and leaves an event. The first state,
+``pending``, is written by ``store.sales.commit_sale`` (through
+``add_pending``) in the transaction that stores the sale.
+
+This module is the one home of the state names, the transition table, what
+"unresolved" means, and the reprint rule (cap and manager PIN).
 """
 from __future__ import annotations
 
 import logging
-from typing import List
+from typing import Dict, List, Tuple
 
+import peewee
 from peewee import fn
 
 from store.cashiers import cashier_code
 from store.db import db, is_sqlite, write_transaction
-from store.models import (
-    DECLINED,
-    E_RECEIPT,
-    FAILED,
-    HANDWRITTEN,
-    PENDING,
-    PRINTED,
-    PRINTING,
-    STATES,
-    UNRESOLVED_STATES,
-    Event,
-    PrintAttempt,
-    ReceiptOutcome,
-    Sale,
-    now,
-)
+from store.errors import StoreError
+from store.models import Event, PrintAttempt, ReceiptOutcome, Sale, now
 
 log = logging.getLogger("chaoying.store.outcomes")
 
+#: Receipt outcome states (DESIGN.md, "Receipt outcome").
+PENDING = "pending"
+PRINTING = "printing"
+PRINTED = "printed"
+FAILED = "failed"
+HANDWRITTEN = "handwritten"
+E_RECEIPT = "e_receipt"
+DECLINED = "declined"
+STATES = (PENDING, PRINTING, PRINTED, FAILED, HANDWRITTEN, E_RECEIPT, DECLINED)
+
+#: While a sale of a till is in one of these, the till shows the blocking banner.
+UNRESOLVED_STATES = (PENDING, PRINTING, FAILED)
 RESOLVED_STATES = (PRINTED, HANDWRITTEN, E_RECEIPT, DECLINED)
 MANUAL_RESOLUTIONS = (HANDWRITTEN, E_RECEIPT, DECLINED)
+
+#: state -> the states it may change to. Besides these, a reprint (补打)
+#: takes a resolved receipt to printing (``can_change(..., reprint=True)``),
+#: and a failed reprint goes back to the resolved state it came from.
+TRANSITIONS: Dict[str, Tuple[str, ...]] = {
+    PENDING: (PRINTING,),
+    PRINTING: (PRINTED, FAILED),
+    FAILED: (PRINTING,) + MANUAL_RESOLUTIONS,
+    PRINTED: (),
+    HANDWRITTEN: (),
+    E_RECEIPT: (),
+    DECLINED: (),
+}
+
+
+def is_unresolved(state: str) -> bool:
+    """True while the customer has no known receipt: the till must not start a new sale."""
+    return state in UNRESOLVED_STATES
+
+
+def can_change(current: str, wanted: str, reprint: bool = False) -> bool:
+    """True when the state machine lets a receipt go from ``current`` to ``wanted``."""
+    if wanted in TRANSITIONS.get(current, ()):
+        return True
+    return reprint and wanted == PRINTING and current in RESOLVED_STATES
+
 
 INTERRUPTED = "interrupted"
 INTERRUPTED_REASON = "Printing was interrupted: the till stopped before the printer confirmed."
@@ -52,13 +82,43 @@ EVENT_PRINT_FAILED = "print_failed"
 EVENT_PAYMENT_FAILED = "payment_failed"
 
 
-class IllegalTransition(Exception):
-    """A receipt outcome change that the state machine does not allow."""
+class IllegalTransition(StoreError):
+    """A receipt outcome change that the state machine does not allow (code ``illegal_transition``)."""
 
     def __init__(self, sale_id: int, current: str, wanted: str, why: str = ""):
         self.sale_id, self.current, self.wanted = sale_id, current, wanted
         message = f"Sale {sale_id}: a receipt cannot go from {current} to {wanted}"
-        super().__init__(message + (f" ({why})." if why else "."))
+        super().__init__(message + (f" ({why})." if why else "."), "illegal_transition",
+                         sale_id=sale_id, current=current, wanted=wanted)
+
+
+# --- the reprint rule ([reprint] max and manager_pin) -------------------------
+
+REPRINT_UNRESOLVED = "reprint_unresolved"
+REPRINT_CAP = "reprint_cap"
+REPRINT_NEEDS_MANAGER = "reprint_needs_manager"
+
+
+class ReprintRefused(StoreError):
+    """A reprint (补打) the rule does not allow: ``code`` is one of the REPRINT_* names."""
+
+
+def check_reprint(state: str, reprints: int, max_reprints: int = 0, manager_pin: bool = False,
+                  approved_by: str = "") -> None:
+    """Raise ReprintRefused unless a reprint of a receipt in ``state`` may go ahead.
+
+    ``reprints``: reprints of it that already printed; ``max_reprints``: the
+    cap (0: none); ``manager_pin``: each reprint needs a manager's approval;
+    ``approved_by``: the manager who approved this one ("" for nobody).
+    """
+    if is_unresolved(state):
+        raise ReprintRefused(f"The receipt is still {state}: resolve it on the banner, not with a reprint.",
+                             REPRINT_UNRESOLVED, state=state)
+    if max_reprints and reprints >= max_reprints:
+        raise ReprintRefused(f"The receipt was already reprinted {reprints} times; at most {max_reprints} "
+                             f"reprints are allowed.", REPRINT_CAP, reprints=reprints, max_reprints=max_reprints)
+    if manager_pin and not approved_by:
+        raise ReprintRefused("A reprint needs a manager's PIN.", REPRINT_NEEDS_MANAGER)
 
 
 def log_event(kind: str, till_id: str, cashier=None, sale=None, printer=None, detail: str = "") -> Event:
@@ -68,6 +128,29 @@ def log_event(kind: str, till_id: str, cashier=None, sale=None, printer=None, de
         at=now(), till_id=str(till_id), cashier=cashier_code(cashier), kind=kind,
         sale=sale_id, printer=printer or "", detail=detail or "",
     )
+
+
+_pending_sql: Dict[tuple, str] = {}
+
+
+def add_pending(database: peewee.Database, sale_id: int, at: object) -> None:
+    """The first outcome of a new sale, ``pending``; inside ``commit_sale``'s transaction.
+
+    ``at`` is the sale time as the commit writes it. The statement is built
+    once per dialect: it runs on every sale while the customer waits.
+    """
+    key = (type(database), database.param, database.quote)
+    sql = _pending_sql.get(key)
+    if sql is None:
+        def q(identifier: str) -> str:
+            return database.quote[0] + identifier + database.quote[1]
+
+        fields = (ReceiptOutcome.sale, ReceiptOutcome.state, ReceiptOutcome.reason_code,
+                  ReceiptOutcome.reason, ReceiptOutcome.updated_at)
+        columns = ", ".join(q(field.column_name) for field in fields)
+        values = ", ".join([database.param] * len(fields))
+        sql = _pending_sql[key] = f"INSERT INTO {q(ReceiptOutcome._meta.table_name)} ({columns}) VALUES ({values})"
+    database.execute_sql(sql, (sale_id, PENDING, "", "", at))
 
 
 def get_outcome(sale_id: int) -> ReceiptOutcome:
@@ -102,8 +185,7 @@ def start_printing(sale_id: int, printer: str, cashier=None, reprint: bool = Fal
     sale_id = int(getattr(sale_id, "id", sale_id))
     with write_transaction():
         outcome = _locked_outcome(sale_id)
-        allowed = (PENDING, FAILED) + (RESOLVED_STATES if reprint else ())
-        if outcome.state not in allowed:
+        if not can_change(outcome.state, PRINTING, reprint):
             why = "use a reprint" if outcome.state in RESOLVED_STATES else ""
             raise IllegalTransition(sale_id, outcome.state, PRINTING, why)
         reprint_no = 0
@@ -132,7 +214,7 @@ def finish_printing(attempt_id: int, ok: bool, reason_code: str = "", reason: st
         attempt = PrintAttempt.get_by_id(attempt_id)
         outcome = _locked_outcome(attempt.sale_id)
         wanted = PRINTED if ok else FAILED
-        if attempt.finished_at is not None or outcome.state != PRINTING:
+        if attempt.finished_at is not None or not can_change(outcome.state, wanted):
             raise IllegalTransition(attempt.sale_id, outcome.state, wanted, f"print attempt {attempt_id} is already finished")
         return _finish(attempt, outcome, ok, reason_code, reason)
 
@@ -167,11 +249,11 @@ def resolve(sale_id: int, state: str, cashier=None) -> ReceiptOutcome:
     """failed -> handwritten | e_receipt | declined."""
     sale_id = int(getattr(sale_id, "id", sale_id))
     if state not in MANUAL_RESOLUTIONS:
-        current = get_outcome(sale_id).state
+        current = get_outcome(sale_id).state  # the state names the error; nothing changes
         raise IllegalTransition(sale_id, current, state, "not a way to resolve a failed receipt")
     with write_transaction():
         outcome = _locked_outcome(sale_id)
-        if outcome.state != FAILED:
+        if not can_change(outcome.state, state):
             raise IllegalTransition(sale_id, outcome.state, state, "only a failed receipt can be resolved this way")
         _change(outcome, state, outcome.reason_code, outcome.reason)
         sale = Sale.get_by_id(sale_id)
@@ -222,4 +304,4 @@ def recover_interrupted(till_id: str) -> int:
     return count
 
 
-assert set(RESOLVED_STATES + UNRESOLVED_STATES) == set(STATES)
+assert set(RESOLVED_STATES + UNRESOLVED_STATES) == set(STATES) == set(TRANSITIONS)

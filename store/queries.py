@@ -1,4 +1,6 @@
-"""Queries and catalogue changes for the back office, the CLI (--json) and the TUI.
+"""Queries about sales, receipts and events for the back office, the CLI (--json) and the TUI.
+
+Products (add, import, search, list) live in ``store.catalogue``.
 
 Everything returned here is a plain dict (JSON-ready: ints, strings, lists),
 so callers never hold model instances across threads.
@@ -7,31 +9,14 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from peewee import JOIN, IntegrityError, fn
+from peewee import JOIN, fn
 
 from store import money
-from store.db import db, write_transaction
-from store.models import (
-    UNRESOLVED_STATES,
-    Event,
-    Line,
-    Payment,
-    PrintAttempt,
-    Product,
-    ReceiptOutcome,
-    Sale,
-)
-from store.sales import format_receipt_no
-
-_BARCODE = re.compile(r"[0-9A-Za-z._-]{1,32}", re.ASCII)
-
-
-class ProductError(ValueError):
-    """A product that cannot be stored; str() is one sentence."""
-
+from store.models import Event, Line, Payment, PrintAttempt, ReceiptOutcome, Sale
+from store.numbering import format_receipt_no
+from store.outcomes import PRINTED, UNRESOLVED_STATES
 
 def _time(value: Optional[datetime.datetime]) -> Optional[str]:
     return value.isoformat(sep=" ") if value is not None else None
@@ -248,7 +233,7 @@ def reprint_counts(sale_ids: List[int]) -> Dict[int, int]:
     for chunk in _chunks(list(sale_ids)):
         for sale_id, count in (
             PrintAttempt.select(PrintAttempt.sale, fn.COUNT(PrintAttempt.id))
-            .where(PrintAttempt.sale.in_(chunk) & (PrintAttempt.reprint_no > 0) & (PrintAttempt.result == "printed"))
+            .where(PrintAttempt.sale.in_(chunk) & (PrintAttempt.reprint_no > 0) & (PrintAttempt.result == PRINTED))
             .group_by(PrintAttempt.sale)
             .tuples()
         ):
@@ -289,175 +274,3 @@ def _payment_dict(payment: Mapping[str, Any]) -> Dict[str, Any]:
 def _chunks(ids: List[int], size: int = 500) -> Iterable[List[int]]:
     for start in range(0, len(ids), size):
         yield ids[start:start + size]
-
-
-# --- products ----------------------------------------------------------------
-
-def _product_dict(product: Mapping[str, Any]) -> Dict[str, Any]:
-    return {
-        "id": product["id"], "barcode": product["barcode"], "name": product["name"],
-        "price_fen": product["price_fen"], "price": money.format_yuan(product["price_fen"]),
-        "unit": product["unit"], "active": bool(product["active"]),
-    }
-
-
-def list_products(include_inactive: bool = False) -> List[Dict[str, Any]]:
-    """The catalogue, ordered by barcode."""
-    query = Product.select().order_by(Product.barcode)
-    if not include_inactive:
-        query = query.where(Product.active == True)  # noqa: E712
-    return [_product_dict(product) for product in query.dicts()]
-
-
-def search_products(text: str, limit: int = 20) -> List[Dict[str, Any]]:
-    """Active products by code prefix, pinyin initials or full pinyin prefix, or part of the name.
-
-    The indexed search lives in ``store.catalogue``; kept here for callers of the back-office API.
-    """
-    from store.catalogue import search_products as catalogue_search
-
-    return [dict(product, active=True) for product in catalogue_search(text, limit=limit)]
-
-
-def _pinyin(name: str) -> Tuple[str, str]:
-    from store.pinyin import name_keys
-
-    keys = name_keys(name)
-    return keys.pinyin, keys.initials
-
-
-def _validate(barcode: Any, name: Any, price: Any, unit: Any, price_is_yuan: bool) -> Tuple[Dict[str, Any], List[str]]:
-    problems: List[str] = []
-    barcode = str(barcode if barcode is not None else "").strip()
-    name = str(name if name is not None else "").strip()
-    unit = str(unit if unit is not None else "").strip()
-    if not barcode:
-        problems.append("the barcode is empty")
-    elif not _BARCODE.fullmatch(barcode):
-        problems.append(f"barcode {barcode!r} may only use letters, digits, '.', '_' or '-' (at most 32)")
-    if not name:
-        problems.append("the name is empty")
-    elif len(name) > 100:
-        problems.append("the name is longer than 100 characters")
-    if len(unit) > 10:
-        problems.append("the unit is longer than 10 characters")
-    price_fen = None
-    if price_is_yuan:
-        try:
-            price_fen = money.parse_yuan(str(price if price is not None else ""))
-        except ValueError:
-            problems.append(f"price {price!r} is not an amount in yuan like 3.50")
-    elif isinstance(price, int) and not isinstance(price, bool) and 0 <= price <= money.MAX_FEN:
-        price_fen = price
-    else:
-        problems.append(f"price {price!r} must be a whole number of fen, zero or more")
-    return {"barcode": barcode, "name": name, "price_fen": price_fen, "unit": unit}, problems
-
-
-def add_product(barcode: str, name: str, price_fen: int, unit: str = "") -> Dict[str, Any]:
-    """Add one product; ProductError (one sentence) if invalid or the barcode exists."""
-    values, problems = _validate(barcode, name, price_fen, unit, price_is_yuan=False)
-    if problems:
-        raise ProductError(_sentence(problems))
-    values["pinyin"], values["initials"] = _pinyin(values["name"])
-    try:
-        with write_transaction():
-            if Product.select().where(Product.barcode == values["barcode"]).exists():
-                raise ProductError(f"A product with barcode {values['barcode']} already exists.")
-            product_id = Product.insert(**values).execute()
-            from store.catalogue import index_products
-
-            index_products([(product_id, values["name"])])
-    except IntegrityError:
-        raise ProductError(f"A product with barcode {values['barcode']} already exists.") from None
-    return _product_dict(Product.select().where(Product.id == product_id).dicts().get())
-
-
-def _sentence(problems: List[str]) -> str:
-    text = "; ".join(problems)
-    return text[0].upper() + text[1:] + "."
-
-
-@dataclass
-class ImportReport:
-    """Outcome of a catalogue import: counts, or every bad row with its line number."""
-
-    added: int = 0
-    updated: int = 0
-    errors: List[Tuple[int, str]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def message(self) -> str:
-        if self.errors:
-            plural = "" if len(self.errors) == 1 else "s"
-            return f"Nothing was imported: {len(self.errors)} bad row{plural}."
-        return f"Imported {self.added + self.updated} products: {self.added} added, {self.updated} updated."
-
-
-def import_products(rows: Iterable[Any], first_line: int = 2) -> ImportReport:
-    """Import rows (mappings with barcode, name, price in yuan, optional unit), all or nothing.
-
-    A row may also be a ``(line_no, mapping)`` pair; otherwise rows are
-    numbered from ``first_line`` (2: line 1 is the CSV header). Existing
-    barcodes are updated (and re-activated); new ones added. Any bad row
-    imports nothing, and every bad row is reported.
-    """
-    report = ImportReport()
-    valid: List[Dict[str, Any]] = []
-    seen: Dict[str, int] = {}
-    for index, item in enumerate(rows):
-        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], int):
-            line_no, row = item
-        else:
-            line_no, row = first_line + index, item
-        if not isinstance(row, Mapping):
-            report.errors.append((line_no, "the row is not a barcode,name,price record"))
-            continue
-        values, problems = _validate(row.get("barcode"), row.get("name"), row.get("price"), row.get("unit"), True)
-        barcode = values["barcode"]
-        if barcode and barcode in seen:
-            problems.append(f"barcode {barcode} already appears on line {seen[barcode]}")
-        elif barcode:
-            seen[barcode] = line_no
-        if problems:
-            report.errors.append((line_no, _sentence(problems)))
-        else:
-            valid.append(values)
-    if report.errors:
-        return report
-    with write_transaction():
-        existing = {
-            product.barcode: product.id
-            for chunk in _chunks([v["barcode"] for v in valid])
-            for product in Product.select(Product.id, Product.barcode).where(Product.barcode.in_(chunk))
-        }
-        new_rows = []
-        for values in valid:
-            values["pinyin"], values["initials"] = _pinyin(values["name"])
-            if values["barcode"] in existing:
-                Product.update(active=True, **values).where(Product.id == existing[values["barcode"]]).execute()
-                report.updated += 1
-            else:
-                new_rows.append(values)
-        for start in range(0, len(new_rows), 200):
-            Product.insert_many(new_rows[start:start + 200]).execute()
-        report.added = len(new_rows)
-        from store.catalogue import index_products
-
-        names = {values["barcode"]: values["name"] for values in valid}
-        index_products([
-            (product.id, names[product.barcode])
-            for chunk in _chunks(list(names))
-            for product in Product.select(Product.id, Product.barcode).where(Product.barcode.in_(chunk))
-        ])
-    return report
-
-
-def deactivate_product(barcode: str) -> bool:
-    """Hide a product from sale (its past lines keep their snapshot); False if unknown."""
-    with db.atomic():
-        return bool(Product.update(active=False).where(Product.barcode == barcode).execute())

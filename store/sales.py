@@ -2,7 +2,7 @@
 
 ``commit_sale`` writes the sale, its lines, its payments (failed ones too),
 the receipt outcome ``pending`` and the journal link in ONE transaction, and
-takes the next receipt number of the till from its ``TillCounter`` row while
+takes the next receipt number of the till (``store.numbering``) while
 holding the write lock, so numbers are gapless per till even with several
 processes selling on one database.
 """
@@ -10,31 +10,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
-from store import journal, money
+from store import journal, money, numbering, outcomes
 from store.cashiers import cashier_code
 from store.db import db, is_sqlite, write_transaction
-from store.models import (
-    GENESIS_HASH,
-    PENDING,
-    Event,
-    Line,
-    Payment,
-    Product,
-    ReceiptOutcome,
-    Sale,
-    TillCounter,
-    now,
-)
+from store.errors import StoreError
+from store.models import Event, Line, Payment, Product, Sale, now
 
 log = logging.getLogger("chaoying.store.sales")
 
 METHODS = ("cash", "card", "wechat", "alipay")
 
 
-class SaleError(ValueError):
-    """A sale that cannot be committed as it stands; str() is one sentence."""
+class SaleError(StoreError, ValueError):
+    """A sale that cannot be committed as it stands: ``code``, ``values`` and one sentence."""
 
 
 @dataclass(frozen=True)
@@ -63,10 +53,10 @@ class Basket:
         _check_qty(qty_milli)
         price = int(product.price_fen)
         if price < 0:
-            raise SaleError(f"{product.name} has a negative price.")
+            raise SaleError(f"{product.name} has a negative price.", "negative_price", name=product.name)
         if amount_fen is not None and (not isinstance(amount_fen, int) or isinstance(amount_fen, bool)
                                        or amount_fen < 0):
-            raise SaleError("A line amount must be a whole number of fen, zero or more.")
+            raise SaleError("A line amount must be a whole number of fen, zero or more.", "bad_line_amount")
         self.lines.append(
             BasketLine(
                 product_id=getattr(product, "id", None),
@@ -107,7 +97,7 @@ class Basket:
 
 def _check_qty(qty_milli: int) -> None:
     if not isinstance(qty_milli, int) or isinstance(qty_milli, bool) or qty_milli <= 0:
-        raise SaleError("A quantity must be a whole number of thousandths above zero.")
+        raise SaleError("A quantity must be a whole number of thousandths above zero.", "bad_qty")
 
 
 @dataclass(frozen=True)
@@ -128,7 +118,7 @@ class Tender:
 
     def __init__(self, total_fen: int) -> None:
         if int(total_fen) < 0:
-            raise SaleError("A sale total cannot be negative.")
+            raise SaleError("A sale total cannot be negative.", "negative_total")
         self.total_fen = int(total_fen)
         self.payments: List[TenderPayment] = []
 
@@ -136,11 +126,12 @@ class Tender:
         """Record a successful payment; only cash may exceed what is still due."""
         self._check(method, amount_fen)
         if self.covered and self.total_fen > 0:
-            raise SaleError("The sale is already paid in full.")
+            raise SaleError("The sale is already paid in full.", "paid_in_full")
         if method != "cash" and amount_fen > self.remaining_fen:
             raise SaleError(
                 f"A {method} payment of {money.format_yuan(amount_fen)} is more than the "
-                f"{money.format_yuan(self.remaining_fen)} still due; only cash gives change."
+                f"{money.format_yuan(self.remaining_fen)} still due; only cash gives change.",
+                "non_cash_too_much", method=method, amount_fen=amount_fen, due_fen=self.remaining_fen,
             )
         payment = TenderPayment(method, int(amount_fen), reference or "")
         self.payments.append(payment)
@@ -163,9 +154,10 @@ class Tender:
     @staticmethod
     def _check(method: str, amount_fen: int) -> None:
         if method not in METHODS:
-            raise SaleError(f"Unknown payment method {method!r}; use one of {', '.join(METHODS)}.")
+            raise SaleError(f"Unknown payment method {method!r}; use one of {', '.join(METHODS)}.",
+                            "unknown_method", method=method)
         if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
-            raise SaleError("A payment must be a whole number of fen above zero.")
+            raise SaleError("A payment must be a whole number of fen above zero.", "bad_payment")
 
     @property
     def ok_payments(self) -> List[TenderPayment]:
@@ -192,11 +184,6 @@ class Tender:
         return self.paid_fen >= self.total_fen
 
 
-def format_receipt_no(till_id: str, receipt_no: int) -> str:
-    """Printed form of a receipt number: till and six digits, e.g. "1-000042"."""
-    return f"{till_id}-{int(receipt_no):06d}"
-
-
 def find_product(code: str) -> Optional[Product]:
     """The active product with this barcode (a PLU is a barcode too), or None."""
     code = (code or "").strip()
@@ -219,8 +206,6 @@ _LINE_FIELDS = (Line.sale, Line.position, Line.product, Line.barcode, Line.name,
                 Line.unit_price_fen, Line.qty_milli, Line.amount_fen)
 _PAYMENT_FIELDS = (Payment.sale, Payment.position, Payment.method, Payment.amount_fen,
                    Payment.reference, Payment.status, Payment.reason)
-_OUTCOME_FIELDS = (ReceiptOutcome.sale, ReceiptOutcome.state, ReceiptOutcome.reason_code,
-                   ReceiptOutcome.reason, ReceiptOutcome.updated_at)
 _EVENT_FIELDS = (Event.at, Event.till_id, Event.cashier, Event.kind, Event.sale, Event.printer, Event.detail)
 _MAX_ROWS = 100  # rows per multi-row INSERT, far below any bound-parameter limit
 
@@ -247,16 +232,8 @@ def _build_sql(database, name: str, rows: int) -> str:
             sql += f" RETURNING {q(model._meta.primary_key.column_name)}"
         return sql
 
-    counter = q(TillCounter._meta.table_name)
-    if name == "lock_counter":
-        sql = (f"SELECT {q('last_receipt_no')}, {q('last_hash')} FROM {counter} "
-               f"WHERE {q('till_id')} = {database.param}")
-        return sql if is_sqlite(database) else sql + " FOR UPDATE"  # SQLite: BEGIN IMMEDIATE
-    if name == "update_counter":
-        return (f"UPDATE {counter} SET {q('last_receipt_no')} = {database.param}, "
-                f"{q('last_hash')} = {database.param} WHERE {q('till_id')} = {database.param}")
     models = {"sale": (Sale, _SALE_FIELDS), "line": (Line, _LINE_FIELDS), "payment": (Payment, _PAYMENT_FIELDS),
-              "outcome": (ReceiptOutcome, _OUTCOME_FIELDS), "event": (Event, _EVENT_FIELDS)}
+              "event": (Event, _EVENT_FIELDS)}
     model, fields = models[name]
     return insert(model, fields, returning=name == "sale")
 
@@ -267,15 +244,6 @@ def _insert_rows(database, name: str, rows: List[tuple]) -> None:
         database.execute_sql(_sql(database, name, len(chunk)), [value for row in chunk for value in row])
 
 
-def _lock_counter(database, till_id: str) -> Tuple[int, str]:
-    """Read the till's counter row, holding it until the transaction ends."""
-    row = database.execute_sql(_sql(database, "lock_counter"), (till_id,)).fetchone()
-    if row is None:
-        TillCounter.insert(till_id=till_id, last_receipt_no=0, last_hash=GENESIS_HASH).on_conflict_ignore().execute()
-        row = database.execute_sql(_sql(database, "lock_counter"), (till_id,)).fetchone()
-    return int(row[0]), row[1]
-
-
 def commit_sale(basket: Basket, tender: Tender, till_id: str, cashier=None) -> Sale:
     """Store a paid sale durably, in one transaction; return the Sale.
 
@@ -283,11 +251,12 @@ def commit_sale(basket: Basket, tender: Tender, till_id: str, cashier=None) -> S
     outcome ``pending``, an event per failed payment and the journal link.
     """
     if basket.is_empty:
-        raise SaleError("The basket is empty.")
+        raise SaleError("The basket is empty.", "basket_empty")
     if tender.total_fen != basket.total_fen:
-        raise SaleError("The payments were taken for a different total than the basket's.")
+        raise SaleError("The payments were taken for a different total than the basket's.", "tender_mismatch")
     if not tender.covered:
-        raise SaleError(f"{money.format_yuan(tender.remaining_fen)} is still due.")
+        raise SaleError(f"{money.format_yuan(tender.remaining_fen)} is still due.", "still_due",
+                        due_fen=tender.remaining_fen)
     till_id = str(till_id)
     code = cashier_code(cashier)
     lines = [
@@ -303,8 +272,8 @@ def commit_sale(basket: Basket, tender: Tender, till_id: str, cashier=None) -> S
     ]
     database = db.obj
     with write_transaction():
-        last_no, last_hash = _lock_counter(database, till_id)
-        fields = dict(
+        last_no, last_hash = numbering.lock_counter(database, till_id)
+        fields: Dict[str, Any] = dict(
             till_id=till_id, receipt_no=last_no + 1, sold_at=now(), cashier=code,
             total_fen=basket.total_fen, change_fen=tender.change_fen, prev_hash=last_hash,
         )
@@ -321,12 +290,12 @@ def commit_sale(basket: Basket, tender: Tender, till_id: str, cashier=None) -> S
         _insert_rows(database, "payment", [
             (sale_id, r["position"], r["method"], r["amount_fen"], r["reference"], r["status"], r["reason"])
             for r in payments])
-        _insert_rows(database, "outcome", [(sale_id, PENDING, "", "", at)])
+        outcomes.add_pending(database, sale_id, at)
         _insert_rows(database, "event", [
-            (at, till_id, code, "payment_failed", sale_id, "",
+            (at, till_id, code, outcomes.EVENT_PAYMENT_FAILED, sale_id, "",
              f"{p.method} {money.format_yuan(p.amount_fen)} {p.reason}".strip())
             for p in tender.failed_payments])
-        database.execute_sql(_sql(database, "update_counter"), (fields["receipt_no"], fields["hash"], till_id))
+        numbering.advance(database, till_id, fields["receipt_no"], fields["hash"])
     sale = Sale(id=sale_id, **fields)
     sale._dirty.clear()
     return sale

@@ -6,6 +6,7 @@ must not load ``store``, and neither loads ``escpos`` at import time.
 """
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -57,3 +58,123 @@ def test_probe_can_fail():
         cwd=str(ROOT), capture_output=True, text=True, timeout=60,
     )
     assert "peewee" in json.loads(result.stdout)
+
+
+# ---------------------------------------------------------------- no import circles
+
+# tui joins when tui.screens.history and tui.screens.events no longer import each other
+# (the screens work); every other circle in tui is gone.
+CYCLE_FREE = ("store", "printing")
+
+
+def _modules(root: Path, packages) -> dict:
+    """Dotted module name -> file, for every module of ``packages`` under ``root``."""
+    found = {}
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            parts = list(path.relative_to(root).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = path
+    return found
+
+
+def _imported(name: str, path: Path, modules: dict) -> set:
+    """Modules of ``modules`` that ``name`` imports anywhere in its file (inside functions too)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    targets = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            targets.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            for alias in node.names:
+                submodule = f"{base}.{alias.name}"
+                targets.add(submodule if submodule in modules else base)
+    return {target for target in targets if target in modules and target != name}
+
+
+def import_graph(root: Path, packages=CYCLE_FREE) -> dict:
+    """module -> set of modules it imports, within ``packages``."""
+    modules = _modules(root, packages)
+    return {name: _imported(name, path, modules) for name, path in modules.items()}
+
+
+def import_cycles(graph: dict) -> list:
+    """Every import circle, one per strongly connected group, as a path "a -> b -> a" (Tarjan)."""
+    index, low, stack, on_stack, groups = {}, {}, [], set(), []
+
+    def visit(start):
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                group = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.add(member)
+                    if member == node:
+                        break
+                if len(group) > 1:
+                    groups.append(group)
+
+    for name in sorted(graph):
+        if name not in index:
+            visit(name)
+    return [_cycle_path(graph, group) for group in groups]
+
+
+def _cycle_path(graph: dict, group: set) -> str:
+    """One concrete circle through the smallest member of ``group`` (breadth first: a shortest one)."""
+    start = min(group)
+    paths = {start: [start]}
+    queue = [start]
+    while queue:
+        node = queue.pop(0)
+        for child in sorted(graph[node] & group):
+            if child == start:
+                return " -> ".join(paths[node] + [start])
+            if child not in paths:
+                paths[child] = paths[node] + [child]
+                queue.append(child)
+    return " -> ".join(sorted(group))  # not reached: a strongly connected group has a circle
+
+
+def test_no_import_circles():
+    """No module of store/ or printing/ imports itself through others, even lazily."""
+    cycles = import_cycles(import_graph(ROOT))
+    assert not cycles, "import circles:\n" + "\n".join(cycles)
+
+
+def test_the_circle_check_can_fail(tmp_path):
+    """A tiny package with a circle made only of an import inside a function is caught and named."""
+    package = tmp_path / "tiny"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from tiny import b\n")
+    (package / "b.py").write_text("from . import c\n")
+    (package / "c.py").write_text("def late():\n    import tiny.a\n")
+    (package / "d.py").write_text("from tiny.a import something\n")
+    graph = import_graph(tmp_path, ("tiny",))
+    assert graph["tiny.d"] == {"tiny.a"}
+    assert import_cycles(graph) == ["tiny.a -> tiny.b -> tiny.c -> tiny.a"]

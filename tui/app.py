@@ -202,7 +202,7 @@ class ChaoyingApp(App):
     def sale_facts(self, sale_id: int) -> SaleFacts:
         from store.models import Sale
         from store.money import format_yuan
-        from store.sales import format_receipt_no
+        from store.numbering import format_receipt_no
 
         sale = Sale.get_by_id(sale_id)
         outcome = self.outcome_of(sale_id)

@@ -1,46 +1,33 @@
 """Errors from store/ and printing/, said in the cashier's language.
 
-store/ raises specific exceptions whose str() is one English sentence (it
-knows no catalogue). At the edge the till turns them into i18n keys: by
-exception type, and for the sentences that carry facts (a code, a PLU, a
-digit) by their shape, so the values land in the translated sentence. An
-error that matches nothing is still shown, inside a translated frame.
+store/ raises exceptions that carry a ``code`` (what happened) and ``values``
+(the facts: a barcode, a PLU, an amount in fen); their str() is an English
+sentence for logs. Here the code picks an i18n key (``error.<code>`` unless
+KEYS says otherwise) and the values fill it, so nothing reads English text.
+A code without words of its own is still shown, inside a translated frame
+chosen by the exception's type.
 """
 from __future__ import annotations
 
-import re
-from typing import List, Optional, Pattern, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from tui.i18n import t
+from tui.i18n import EN, t
 
-# (exception class name, pattern of its English sentence, i18n key); first match wins.
-PATTERNS: List[Tuple[str, Pattern, str]] = [
-    ("CodeError", re.compile(r"barcode (?P<code>\S+) is not a valid (?P<kind>[\w-]+): its last digit should be "
-                             r"(?P<digit>\d)", re.I), "error.check_digit"),
-    ("CodeError", re.compile(r"scale label (?P<code>\d+) has a wrong check digit", re.I), "error.scale_check_digit"),
-    ("CodeError", re.compile(r"scale label (?P<code>\d+) has a wrong price check digit", re.I),
-     "error.scale_price_check"),
-    ("CodeError", re.compile(r"scale label (?P<code>\d+): PLU (?P<plu>\S+) is not in the catalogue", re.I),
-     "error.scale_unknown_plu"),
-    ("CodeError", re.compile(r"scale label (?P<code>\d+) weighs (?P<name>.+?), which is sold by", re.I),
-     "error.scale_not_by_weight"),
-    ("CodeError", re.compile(r"scale label (?P<code>\d+) shows no weight", re.I), "error.scale_no_weight"),
-    ("CodeError", re.compile(r"scale label (?P<code>\d+) shows no price", re.I), "error.scale_no_price"),
-    ("SaleError", re.compile(r"already paid in full", re.I), "error.paid_in_full"),
-    ("SaleError", re.compile(r"A (?P<method>\w+) payment of (?P<amount>[\d.]+) is more than the "
-                             r"(?P<due>[\d.]+) still due", re.I), "error.non_cash_too_much"),
-    ("SaleError", re.compile(r"The basket is empty", re.I), "sale.basket_empty"),
-    ("SaleError", re.compile(r"(?P<due>[\d.]+) is still due", re.I), "error.still_due"),
-]
+#: Error codes said by a key other than "error." + code.
+KEYS = {"basket_empty": "sale.basket_empty"}
 
-# exception class name -> i18n key of the frame for sentences no pattern knows
+#: Values that are names of things the UI says in its own words: value name -> key prefix.
+WORDS = {"method": "method.", "state": "history.outcome.", "current": "history.outcome.",
+         "wanted": "history.outcome."}
+
+# exception class name -> i18n key of the frame for codes with no words of their own
 FRAMES = {
     "CodeError": "error.code",
     "SaleError": "error.sale",
-    "ProductError": "error.product",
     "CatalogueError": "error.product",
     "CashierError": "error.cashier",
     "IllegalTransition": "error.receipt_state",
+    "ReprintRefused": "error.receipt_state",
     "PrinterError": "error.printer",
 }
 
@@ -51,20 +38,29 @@ def _names(exc: BaseException) -> List[str]:
 
 def key_for(exc: BaseException) -> Tuple[str, dict]:
     """(i18n key, values) for an exception from store/ or printing/."""
-    names = _names(exc)
+    code, values = getattr(exc, "code", None), getattr(exc, "values", None)
+    if isinstance(code, str) and isinstance(values, dict):
+        key = KEYS.get(code, "error." + code)
+        if key in EN:
+            return key, words(values)
     text = str(exc).strip()
-    for name, pattern, key in PATTERNS:
-        if name in names:
-            found = pattern.search(text)
-            if found:
-                values = found.groupdict()
-                if "method" in values:
-                    values["method"] = t("method." + values["method"]) if values["method"] else ""
-                return key, values
-    frame = next((FRAMES[name] for name in names if name in FRAMES), None)
+    frame = next((FRAMES[name] for name in _names(exc) if name in FRAMES), None)
     if frame is None and _is_database_error(exc):
         return "sale.db_error", {"error": _first_line(text)}
     return frame or "error.other", {"detail": _first_line(text) or type(exc).__name__}
+
+
+def words(values: Dict[str, Any]) -> Dict[str, Any]:
+    """An error's values ready for a sentence: fen as yuan (``due_fen`` -> ``due``), names in the UI language."""
+    from store.money import format_yuan
+
+    said = dict(values)
+    for name, value in values.items():
+        if name.endswith("_fen") and isinstance(value, int):
+            said[name[:-len("_fen")]] = format_yuan(value)
+        elif name in WORDS and value:
+            said[name] = t(WORDS[name] + str(value))
+    return said
 
 
 def describe(exc: BaseException) -> str:

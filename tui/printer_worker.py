@@ -103,7 +103,7 @@ def printer_config(settings: Any, printer: str):
 def receipt_for_sale(sale: Any, settings: Any, reprint_no: int = 0, reprinted_at=None):
     """The printing.receipt.Receipt value for a stored sale (needs a DB connection)."""
     from printing.receipt import Receipt, ReceiptLine, ReceiptPayment
-    from store.sales import format_receipt_no
+    from store.numbering import format_receipt_no
 
     lines = tuple(
         ReceiptLine(name=line.name, qty_milli=line.qty_milli, unit_price_fen=line.unit_price_fen,

@@ -44,7 +44,7 @@ from store import journal, sales  # noqa: E402
 from store.db import SQLITE_PRAGMAS, close_database, open_database  # noqa: E402
 
 PRODUCTS = [
-    ("6901234567890", "可口可乐 330ml", 350, "瓶"),
+    ("6901234567892", "可口可乐 330ml", 350, "瓶"),
     ("6902538004045", "康师傅红烧牛肉面", 450, "袋"),
     ("6920202888883", "农夫山泉 550ml", 200, "瓶"),
     ("2001", "苹果", 1280, "kg"),
@@ -86,7 +86,7 @@ def _seed_rows(n: int, first_line_id: int = 1):
 
 
 def _create_schema(url: str) -> None:
-    from store.queries import add_product
+    from store.catalogue import add_product
 
     open_database(url)
     for barcode, name, price, unit in PRODUCTS:

@@ -6,16 +6,13 @@ import pytest
 from store.codes import (
     CodeError,
     ScaleLayout,
-    check_digit_ok,
-    check_digit_problem,
-    gs1_check_digit,
     make_scale_label,
     parse_scale_label,
     price_check_digit,
     resolve_code,
     scale_layouts,
-    with_check_digit,
 )
+from store.gs1 import check_digit_ok, check_digit_problem, gs1_check_digit, with_check_digit
 
 
 @pytest.mark.parametrize("code", [
@@ -112,11 +109,11 @@ def test_scale_layouts_from_settings(tmp_path):
     path = tmp_path / "s.toml"
     path.write_text('[scale]\nprefixes = ["28"]\nvalue = "weight"\nplu_digits = 4\nvalue_digits = 5\n'
                     'price_check = true\n', encoding="utf-8")
-    layouts = scale_layouts(load_settings(path))
+    layouts = scale_layouts(load_settings(path).scale)
     assert layouts == [ScaleLayout(("28",), 4, "weight", 5, True)]
-    assert scale_layouts(load_settings(None))[0].prefixes == tuple(str(n) for n in range(20, 30))
+    assert scale_layouts(load_settings(None).scale)[0].prefixes == tuple(str(n) for n in range(20, 30))
     path.write_text("[scale]\nprefixes = []\n", encoding="utf-8")
-    assert scale_layouts(load_settings(path)) == []
+    assert scale_layouts(load_settings(path).scale) == []
 
 
 @pytest.mark.parametrize("text, words", [
@@ -149,9 +146,7 @@ def products(shop_db):
     catalogue.add_product("2", "猪肉", 2600, "kg")
     catalogue.add_product("3", "馒头", 100, "个")
     catalogue.add_product("6902538005141", "农夫山泉 550ml", 200, "瓶")
-    from store.queries import deactivate_product
-
-    deactivate_product("6902538005141")
+    catalogue.set_active("6902538005141", False)
     return shop_db
 
 

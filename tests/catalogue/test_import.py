@@ -136,7 +136,7 @@ def test_thousands_of_rows_import_in_one_go_with_progress(any_db):
 
 
 def catalogue_code(i: int) -> str:
-    from store.codes import with_check_digit
+    from store.gs1 import with_check_digit
 
     return with_check_digit(f"690{i:09d}")
 

@@ -22,7 +22,7 @@ CATALOGUE = [
 
 @pytest.fixture
 def shop(any_db):
-    from store.codes import check_digit_ok
+    from store.gs1 import check_digit_ok
 
     for barcode, name, price, unit in CATALOGUE:
         assert len(barcode) < 8 or check_digit_ok(barcode), barcode
@@ -75,9 +75,7 @@ def test_other_readings_of_a_polyphone_also_find_it(shop):
 
 
 def test_inactive_products_are_not_found(shop):
-    from store.queries import deactivate_product
-
-    deactivate_product("6902538005141")
+    catalogue.set_active("6902538005141", False)
     assert names("nongfu") == [] and names("农夫") == [] and names("690253") == []
 
 
@@ -101,10 +99,8 @@ def test_reindex_rebuilds_every_key(shop):
 
 
 def test_find_active_is_exact_and_skips_inactive(shop):
-    from store.queries import deactivate_product
-
     assert catalogue.find_active("1").name == "苹果"
     assert catalogue.find_active("1").price_fen == 890
     assert catalogue.find_active("6901") is None
-    deactivate_product("1")
+    catalogue.set_active("1", False)
     assert catalogue.find_active("1") is None

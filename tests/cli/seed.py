@@ -10,7 +10,7 @@ import sys
 
 def sell(url: str, till: str, count: int) -> None:
     """``count`` sales of 可乐 + 面包 on ``till``: receipt 1 printed, receipt 2 failed, the rest pending."""
-    from store import outcomes, queries
+    from store import catalogue, outcomes
     from store.db import close_database, open_database
     from store.sales import Basket, Tender, commit_sale, find_product
 
@@ -18,7 +18,7 @@ def sell(url: str, till: str, count: int) -> None:
     try:
         for code, name, price in (("100", "可乐", 300), ("200", "面包", 650)):
             if find_product(code) is None:
-                queries.add_product(barcode=code, name=name, price_fen=price, unit="个")
+                catalogue.add_product(barcode=code, name=name, price_fen=price, unit="个")
         sales = []
         for i in range(count):
             basket = Basket()

@@ -42,7 +42,7 @@ def receipts(text: str):
     ("可乐", ["1-000001"]),
     ("苹", ["1-000002"]),
     ("pingguo", ["1-000002"]),      # pinyin, through the catalogue search
-    ("6901234567890", ["1-000001"]),
+    ("6901234567892", ["1-000001"]),
     ("2026-13-45", []),             # not a day: searched as a product name, found nowhere
 ])
 def test_search_by_number_day_amount_and_product(three_sales, text, expected):

@@ -11,7 +11,7 @@ from tests.store.helpers import catalogue, ring_up
 @pytest.fixture
 def five_sales(database):
     products = catalogue()
-    made = [ring_up(products, ("6901234567890", 1000 * (n + 1))) for n in range(5)]
+    made = [ring_up(products, ("6901234567892", 1000 * (n + 1))) for n in range(5)]
     ring_up(products, till_id="2")
     return made
 

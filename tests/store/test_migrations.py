@@ -97,14 +97,14 @@ def test_sqlite_pragmas(sqlite_url):
 
 def test_models_follow_the_proxy(sqlite_url, tmp_path):
     """Each open re-binds the models: the second database does not see the first's rows."""
-    from store import queries
+    from store import catalogue
 
     open_database(sqlite_url)
-    queries.add_product("1", "one", 100)
+    catalogue.add_product("1", "one", 100)
     close_database()
     open_database("sqlite:///" + str(tmp_path / "other.sqlite3"))
     try:
-        assert queries.list_products() == []
+        assert catalogue.list_products() == []
     finally:
         close_database()
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 import pytest
 
 from store import outcomes
-from store.models import (
-    DECLINED, E_RECEIPT, FAILED, HANDWRITTEN, PENDING, PRINTED, PRINTING, STATES,
-    Event, PrintAttempt, ReceiptOutcome,
-)
+from store.models import Event, PrintAttempt, ReceiptOutcome
+from store.outcomes import DECLINED, E_RECEIPT, FAILED, HANDWRITTEN, PENDING, PRINTED, PRINTING, STATES
 from tests.store.helpers import catalogue, ring_up
 
 
@@ -157,3 +155,56 @@ def test_log_event(database):
     row = Event.get_by_id(event.id)
     assert (row.kind, row.till_id, row.cashier, row.sale_id, row.printer, row.detail) == (
         "drawer_open", "1", "c1", sale.id, "main", "no sale")
+
+
+# ---------------------------------------------------------------- the table and the reprint rule
+
+def test_the_transition_table_is_the_state_machine_of_the_design():
+    assert outcomes.UNRESOLVED_STATES == (PENDING, PRINTING, FAILED)
+    assert [state for state in STATES if outcomes.is_unresolved(state)] == [PENDING, PRINTING, FAILED]
+    allowed = {(a, b) for a in STATES for b in STATES if outcomes.can_change(a, b)}
+    assert allowed == {(PENDING, PRINTING), (PRINTING, PRINTED), (PRINTING, FAILED), (FAILED, PRINTING),
+                       (FAILED, HANDWRITTEN), (FAILED, E_RECEIPT), (FAILED, DECLINED)}
+    reprints = {(a, b) for a in STATES for b in STATES if outcomes.can_change(a, b, reprint=True)} - allowed
+    assert reprints == {(state, PRINTING) for state in outcomes.RESOLVED_STATES}
+
+
+def test_an_illegal_transition_carries_a_code_and_the_states(sale):
+    _drive_to(sale, PRINTED)
+    with pytest.raises(outcomes.IllegalTransition) as caught:
+        outcomes.start_printing(sale.id, "main")
+    assert caught.value.code == "illegal_transition"
+    assert caught.value.values == {"sale_id": sale.id, "current": PRINTED, "wanted": PRINTING}
+    assert "cannot go from printed to printing" in str(caught.value)
+
+
+def _refused(*args, **kwargs):
+    with pytest.raises(outcomes.ReprintRefused) as caught:
+        outcomes.check_reprint(*args, **kwargs)
+    return caught.value
+
+
+@pytest.mark.parametrize("state", [PENDING, PRINTING, FAILED])
+def test_an_unresolved_receipt_is_resolved_on_the_banner_not_reprinted(state):
+    refused = _refused(state, 0)
+    assert (refused.code, refused.values) == (outcomes.REPRINT_UNRESOLVED, {"state": state})
+
+
+def test_the_reprint_cap_refuses_the_reprint_after_the_last_allowed_one():
+    outcomes.check_reprint(PRINTED, 1, max_reprints=2)
+    refused = _refused(PRINTED, 2, max_reprints=2, manager_pin=True, approved_by="M1")
+    assert refused.code == outcomes.REPRINT_CAP
+    assert refused.values == {"reprints": 2, "max_reprints": 2}
+    assert "at most 2 reprints" in str(refused)
+    outcomes.check_reprint(HANDWRITTEN, 50, max_reprints=0)  # 0: no cap
+
+
+def test_a_manager_pin_rule_needs_who_approved():
+    assert _refused(DECLINED, 0, manager_pin=True).code == outcomes.REPRINT_NEEDS_MANAGER
+    outcomes.check_reprint(DECLINED, 0, manager_pin=True, approved_by="M1")
+    outcomes.check_reprint(DECLINED, 0, manager_pin=False)
+
+
+def test_a_new_sale_starts_pending_in_the_commit(sale):
+    assert state(sale) == PENDING
+    assert outcomes.unresolved_sales("1") == [sale]

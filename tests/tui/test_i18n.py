@@ -78,7 +78,7 @@ def test_every_key_the_till_asks_for_exists():
 
 
 def test_every_key_label_and_help_section_is_translated():
-    from store.models import STATES
+    from store.outcomes import STATES
     from store.sales import METHODS
     from tui import keymap
     from tui.i18n import CATALOGUES
@@ -146,33 +146,68 @@ def test_a_mistyped_barcode_is_said_in_the_ui_language(language):
     assert bool(CJK.search(text)) == (language == "zh"), text
 
 
-def test_every_store_error_pattern_still_matches_the_store_sentence():
-    """The patterns read store's English sentences: if store rewords one, this fails, not the cashier."""
-    from store.codes import CodeError, ScaleLayout, resolve_code
-    from store.sales import SaleError, Tender
-    from tui.errors import key_for
+def _store_errors():
+    """One of each error a cashier meets at the till, raised by the store itself."""
+    from store.codes import CodeError, ScaleLayout, make_scale_label, resolve_code
+    from store.sales import Basket, SaleError, Tender, commit_sale
 
     class Product:
-        name, unit, price_fen = "苹果", "个", 890
+        name, unit, price_fen, barcode = "苹果", "个", 890, "1"
 
     layout = ScaleLayout(prefixes=("20",), plu_digits=5, value="weight", value_digits=5, price_check=False)
-    from store.codes import make_scale_label
-
-    cases = []
+    errors = []
     for code, find in (("6901234567893", lambda c: None),
                        (make_scale_label("12345", 500, layout), lambda c: None),
                        (make_scale_label("12345", 500, layout), lambda c: Product() if c == "12345" else None),
                        (make_scale_label("12345", 0, layout), lambda c: Product() if c == "12345" else None)):
         with pytest.raises(CodeError) as caught:
             resolve_code(code, [layout], find=find)
-        cases.append(caught.value)
+        errors.append(caught.value)
     tender = Tender(1000)
-    with pytest.raises(SaleError) as caught:
-        tender.add_payment("card", 2000)
-    cases.append(caught.value)
-    keys = [key_for(exc)[0] for exc in cases]
+    for call in (lambda: tender.add_payment("card", 2000), lambda: tender.add_payment("cash", 0),
+                 lambda: commit_sale(Basket(), tender, "1")):
+        with pytest.raises(SaleError) as caught:
+            call()
+        errors.append(caught.value)
+    basket = Basket()
+    basket.add(Product())
+    for call in (lambda: commit_sale(basket, Tender(890), "1"), lambda: commit_sale(basket, Tender(5), "1")):
+        with pytest.raises(SaleError) as caught:
+            call()
+        errors.append(caught.value)
+    return errors
+
+
+def test_store_errors_are_translated_by_code_with_their_values():
+    from tui import i18n
+    from tui.errors import describe, key_for
+
+    errors = _store_errors()
+    keys = [key_for(exc)[0] for exc in errors]
     assert keys == ["error.check_digit", "error.scale_unknown_plu", "error.scale_not_by_weight",
-                    "error.scale_not_by_weight", "error.non_cash_too_much"]
+                    "error.scale_not_by_weight", "error.non_cash_too_much", "error.bad_payment",
+                    "sale.basket_empty", "error.still_due", "error.tender_mismatch"]
+    for language in ("zh", "en"):
+        i18n.set_language(language)
+        try:
+            said = [describe(exc) for exc in errors]
+        finally:
+            i18n.set_language("zh")
+        assert all("{" not in text for text in said), said
+        assert "6901234567893" in said[0] and "2" in said[0]
+        assert "12345" in said[1] and "苹果" in said[2]
+        assert "20.00" in said[4] and "10.00" in said[4] and "8.90" in said[7]
+    i18n.set_language("zh")
+    assert describe(errors[4]).startswith("银行卡")
+
+
+def test_the_translation_reads_no_english():
+    """Same code and values, any sentence: the cashier's words do not change."""
+    from store.codes import CodeError
+    from tui.errors import describe
+
+    assert describe(CodeError("whatever the store says", "scale_no_price", barcode="2012345000007")) == \
+        "电子秤条码 2012345000007 没有金额，请重新称重"
 
 
 def test_an_unknown_error_is_still_shown_in_a_translated_frame():
@@ -181,7 +216,7 @@ def test_an_unknown_error_is_still_shown_in_a_translated_frame():
     from tui.errors import describe
 
     i18n.set_language("zh")
-    assert describe(SaleError("Something new went wrong.")) == "这一单不能保存：Something new went wrong."
+    assert describe(SaleError("Something new went wrong.", "something_new")) == "这一单不能保存：Something new went wrong."
     assert describe(RuntimeError("boom")) == "出错了：boom"
 
 

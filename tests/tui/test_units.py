@@ -161,7 +161,7 @@ def test_the_till_starts_without_printing_escpos_or_qrcode():
 
 
 def test_every_method_state_and_fault_has_words():
-    from store.models import STATES
+    from store.outcomes import STATES
     from store.sales import METHODS
     from tui.demo import FAULT_STATES
     from tui.i18n import CATALOGUES

@@ -117,7 +117,7 @@ def _add(sub, name: str, common: Optional[argparse.ArgumentParser], help_text: s
 
 def _choose(parser: argparse.ArgumentParser, actions: str) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
-        from tui.cli import CliError
+        from tui.cli.common import CliError
 
         raise CliError(f"{parser.prog} needs an action: {actions} (see {parser.prog} --help)", 2)
     return handler
@@ -126,13 +126,13 @@ def _choose(parser: argparse.ArgumentParser, actions: str) -> Callable[[argparse
 # ---------------------------------------------------------------- shared steps
 
 def _error(message: str, code: int = 2) -> Exception:
-    from tui.cli import CliError
+    from tui.cli.common import CliError
 
     return CliError(message, code)
 
 
 def _settings(args: argparse.Namespace):
-    from tui.cli import load_settings
+    from tui.cli.common import load_settings
 
     return load_settings(args)
 
@@ -523,9 +523,9 @@ def cmd_products_history(args: argparse.Namespace) -> int:
 
 def cmd_products_list(args: argparse.Namespace) -> int:
     def body(settings) -> int:
-        from store import queries
+        from store import catalogue
 
-        products = queries.list_products()
+        products = catalogue.list_products()
         if args.json:
             _print_json(products)
         elif not products:
@@ -687,7 +687,7 @@ def _bad_receipt_name(result: Any) -> str:
     if number is None:
         return ""
     try:
-        from store.sales import format_receipt_no
+        from store.numbering import format_receipt_no
 
         return format_receipt_no(till, number)
     except Exception:

@@ -10,7 +10,7 @@ import logging
 import sys
 from typing import Any, Optional
 
-from tui.cli import CliError
+from tui.cli.common import CliError
 
 WIDTHS = ("58", "80")
 CONFIRMS = ("epson", "gs_r", "status")
@@ -93,7 +93,7 @@ def _width(value: Optional[str]) -> Optional[int]:
 
 def _config(args: argparse.Namespace) -> Any:
     """The [printer] settings with --port, --baud, --width and --confirm applied."""
-    from tui.cli import load_settings
+    from tui.cli.common import load_settings
 
     values = dataclasses.asdict(load_settings(args).printer)
     if args.port is not None:

@@ -33,7 +33,7 @@ def _ui_options(parser: argparse.ArgumentParser) -> None:
 
 def _settings(args: Any):
     """The settings with --language and --theme applied, and [keys] checked against the till's bindings."""
-    from tui.cli import load_settings
+    from tui.cli.common import load_settings
 
     settings = load_settings(args).with_ui(getattr(args, "language", None), getattr(args, "theme", None))
     _check_keys(settings)
@@ -43,7 +43,7 @@ def _settings(args: Any):
 def _check_keys(settings: Any) -> None:
     """[keys] names ids and keys the till knows, with no two ids on one key: else one sentence, exit 2."""
     from tui import keymap
-    from tui.cli import CliError
+    from tui.cli.common import CliError
 
     try:
         keymap.check(settings.keys)
@@ -77,7 +77,7 @@ def _open_database(url: str) -> None:
         for driver in ("psycopg2", "psycopg", "pymysql"):
             sys.modules.setdefault(driver, None)  # type: ignore[arg-type]
     from store.db import open_database, redact
-    from tui.cli import CliError
+    from tui.cli.common import CliError
 
     try:
         open_database(url)
@@ -101,7 +101,7 @@ def run_demo(args: Any) -> int:
     import tempfile
     from pathlib import Path
 
-    from tui.cli import CliError
+    from tui.cli.common import CliError
     from tui.logs import setup_logging
 
     base = _settings(args)

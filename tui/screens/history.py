@@ -8,7 +8,8 @@ payments, the receipt outcome and every print attempt with its reason.
 A reprint goes through the printer worker like any receipt: the store gives
 it the next reprint number and the paper says ``补打 REPRINT n`` with the
 original time and the reprint time. ``[reprint] max`` caps reprints per
-receipt; ``[reprint] manager_pin`` asks a manager's PIN for each one.
+receipt; ``[reprint] manager_pin`` asks a manager's PIN for each one (the
+rule itself is ``store.outcomes.check_reprint``).
 """
 from __future__ import annotations
 
@@ -30,7 +31,6 @@ from tui.screens.widgets import KeyBar
 log = logging.getLogger("chaoying.tui.history")
 
 LIMIT = 200
-UNRESOLVED = ("pending", "printing", "failed")
 
 
 def outcome_label(state: str, reprints: int = 0) -> str:
@@ -247,6 +247,7 @@ class HistoryScreen(Screen):
 
     def action_reprint(self) -> None:
         """R: reprint (补打) the selected receipt, after the cap and the manager's PIN allow it."""
+        from store import outcomes
         from store.queries import reprint_counts
 
         row = self.selected()
@@ -264,18 +265,18 @@ class HistoryScreen(Screen):
         except Exception as exc:
             app.store_error(exc)
             return
-        if state in UNRESOLVED:
-            self.say(t("history.unresolved", number=number), error=True)
-            return
         rules = reprint_settings(app.settings)
-        if rules["max"] and reprints >= rules["max"]:
-            app.log_event("reprint_refused", sale=sale_id,
-                          detail=f"cap reached: {reprints} of {rules['max']} reprints already printed")
-            self.say(t("history.cap", number=number, max=rules["max"]), error=True)
+        try:
+            outcomes.check_reprint(state, reprints, rules["max"], rules["manager_pin"])
+        except outcomes.ReprintRefused as refused:
+            if refused.code == outcomes.REPRINT_NEEDS_MANAGER:
+                self.ask_manager(sale_id, number)  # the rest of the rule already holds
+            else:
+                self.refuse(refused, sale_id, number)
             return
-        if not rules["manager_pin"]:
-            self.submit_reprint(sale_id, number)
-            return
+        self.submit_reprint(sale_id, number)
+
+    def ask_manager(self, sale_id: int, number: str) -> None:
         from tui.screens.pin import PinScreen
 
         def answered(manager: Optional[str]) -> None:
@@ -284,7 +285,19 @@ class HistoryScreen(Screen):
             else:
                 self.say(t("history.reprint_cancelled", number=number))
 
-        app.push_screen(PinScreen(t("pin.why_reprint", number=number)), answered)
+        self.app.push_screen(PinScreen(t("pin.why_reprint", number=number)), answered)
+
+    def refuse(self, refused: Any, sale_id: int, number: str) -> None:
+        """Say why the rule refused a reprint; a reached cap is an event."""
+        from store import outcomes
+
+        if refused.code == outcomes.REPRINT_CAP:
+            cap = refused.values["max_reprints"]
+            self.app.log_event("reprint_refused", sale=sale_id,
+                               detail=f"cap reached: {refused.values['reprints']} of {cap} reprints already printed")
+            self.say(t("history.cap", number=number, max=cap), error=True)
+        else:
+            self.say(t("history.unresolved", number=number), error=True)
 
     def submit_reprint(self, sale_id: int, number: str, approved_by: str = "") -> None:
         from tui.printer_worker import MAIN
@@ -312,6 +325,7 @@ class HistoryScreen(Screen):
 
 def detail_text(sale: Dict[str, Any], reprints: int = 0) -> Text:
     """The detail pane: number, time, cashier, lines, payments, outcome, print attempts."""
+    from store import outcomes
     from store.money import format_qty, format_yuan
 
     text = Text()
@@ -346,10 +360,11 @@ def detail_text(sale: Dict[str, Any], reprints: int = 0) -> Text:
         when = (attempt["started_at"] or "")[5:16]
         mark = t("history.reprint_mark", n=attempt["reprint_no"]) + " " if attempt["reprint_no"] else ""
         printer = "" if attempt["printer"] == "main" else attempt["printer"] + " "
-        result = attempt["result"] or "printing"
+        result = attempt["result"] or outcomes.PRINTING
         text.append(f"  {when} {printer}{mark}", style="dim")
-        text.append(t("history.attempt." + result) if result in ("printed", "failed", "printing") else result,
-                    style="bold" if result == "failed" else "")
+        known = result in (outcomes.PRINTED, outcomes.FAILED, outcomes.PRINTING)
+        text.append(t("history.attempt." + result) if known else result,
+                    style="bold" if result == outcomes.FAILED else "")
         if attempt["cashier"]:
             text.append(f" ({attempt['cashier']})", style="dim")
         text.append("\n")

@@ -54,7 +54,7 @@ class SuccessPanel(Vertical):
 
     def show_sale(self, sale: Any, paid_fen: int) -> None:
         from store.money import format_yuan
-        from store.sales import format_receipt_no
+        from store.numbering import format_receipt_no
 
         self.sale_id = sale.id
         self.amount = t("done.amount", amount=format_yuan(paid_fen))

@@ -1,0 +1,18 @@
+"""The store's errors: a stable ``code``, the facts as ``values``, and one English sentence.
+
+The UI says an error in the cashier's language from ``code`` and ``values``
+(``tui.errors``); str() is the English sentence for logs and the back-office
+CLI. Nothing ever reads the sentence to find out what happened.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+
+class StoreError(Exception):
+    """An error a cashier or shop owner can meet: ``code``, ``values`` and one sentence."""
+
+    def __init__(self, message: str, code: str, **values: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values: Dict[str, Any] = values
