@@ -23,7 +23,7 @@ BAUD = "115200"
 
 
 def _env(home: Path) -> dict:
-    return {"CHAOYING_CONFIG": str(home / "missing.toml")}  # no settings file: all defaults
+    return {}  # no settings file in the XDG config folder of this home: all defaults
 
 
 class Simulator:
