@@ -275,9 +275,9 @@ async def test_esc_on_the_pin_prompt_prints_nothing(shop_with):
 
 @pytest.fixture
 def quick_polls(monkeypatch):
-    from tui import printer_worker
+    from tui import till
 
-    monkeypatch.setattr(printer_worker, "STATUS_POLL_SECONDS", 0.2)
+    monkeypatch.setattr(till, "STATUS_POLL_SECONDS", 0.2)
 
 
 @pytest.mark.parametrize("fault, words, css", [

@@ -287,12 +287,10 @@ class HistoryScreen(Screen):
         app.push_screen(PinScreen(t("pin.why_reprint", number=number)), answered)
 
     def submit_reprint(self, sale_id: int, number: str, approved_by: str = "") -> None:
-        from tui.printer_worker import MAIN
+        from tui.till import MAIN
 
         app = self.app
-        app.in_flight.add(sale_id)
-        if app.worker is not None:
-            app.worker.submit(sale_id, MAIN, reprint=True, approved_by=approved_by)
+        app.till.print_sale(sale_id, MAIN, reprint=True, approved_by=approved_by)
         self.say(t("history.reprinting", number=number))
 
     def action_qr(self) -> None:
