@@ -34,7 +34,7 @@ class TillReport(Message):
 
 
 class ChaoyingApp(App):
-    """One till: sale screen, tender, the banner, and one printer worker."""
+    """One till: sale screen, tender, the banner, and the till's service (tui/till.py)."""
 
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = keymap.bindings("app") + keymap.bindings("demo") + keymap.bindings("till")

@@ -1,4 +1,4 @@
-"""Story helpers: scan, wait for the printer worker, read the screen."""
+"""Story helpers: scan, wait for the printer thread, read the screen."""
 from __future__ import annotations
 
 import time
