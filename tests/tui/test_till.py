@@ -162,3 +162,22 @@ def test_the_idle_printer_is_polled_and_a_change_is_reported_and_logged(shop):
     finally:
         owner.stop()
     assert [e.detail for e in Event.select().where(Event.kind == "printer_status")] == ["ready -> paper_out"]
+
+
+def test_the_service_and_everything_it_imports_load_no_textual():
+    """Every module tui/till.py imports, also inside functions, in a fresh interpreter: no Textual."""
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import tui.till
+
+    tree = ast.parse(Path(tui.till.__file__).read_text(encoding="utf-8"))
+    imports = sorted({ast.unparse(node) for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                      and getattr(node, "module", "") != "__future__"})
+    assert "from store import outcomes" in imports  # the probe sees the imports inside functions
+    code = "\n".join(["import sys", *imports, "print(sorted(m for m in sys.modules if m.startswith('textual')))"])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=str(Path(tui.till.__file__).parents[1]), check=True)
+    assert out.stdout.strip() == "[]"
