@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, Iterable, Optional, Tuple
 
 from printing.config import PrinterConfig
@@ -73,6 +73,8 @@ class PrintResult:
     bytes_sent: int = 0
     seconds: float = 0.0
     evidence: str = ""
+    sent: bool = False  # the job went to the port: what it starts with (a drawer kick) may have acted
+    drawer_kicked: bool = False  # a drawer kick went to the printer (at the head of the job, or alone)
 
 
 def status_shape_ok(byte: int) -> bool:
@@ -141,14 +143,15 @@ def _gs_r_ok(data: bytes) -> bool:
     return any(b & 0x90 == 0 or status_shape_ok(b) for b in data)
 
 
-def _result(code: str, config: PrinterConfig, t0: float, sent: int, evidence: str = "",
-            warning: str = "", exc: Optional[PrinterError] = None) -> PrintResult:
+def _result(code: str, config: PrinterConfig, t0: float, nbytes: int, evidence: str = "",
+            warning: str = "", exc: Optional[PrinterError] = None, sent: bool = False,
+            drawer_kicked: bool = False) -> PrintResult:
     zh, en = (exc.reason_zh, exc.reason_en) if exc else REASONS.get(code, REASONS["error"])
     result = PrintResult(ok=code == "printed", code=code, reason_zh=zh, reason_en=en, warning=warning,
-                         printer=config.name, bytes_sent=sent, seconds=round(time.monotonic() - t0, 3),
-                         evidence=evidence)
+                         printer=config.name, bytes_sent=nbytes, seconds=round(time.monotonic() - t0, 3),
+                         evidence=evidence, sent=sent, drawer_kicked=drawer_kicked)
     log.info("print on %s (%s): %s in %.3f s, %d bytes; %s", config.name, config.port, code,
-             result.seconds, sent, evidence)
+             result.seconds, nbytes, evidence)
     return result
 
 
@@ -162,7 +165,8 @@ def print_receipt(receipt: Receipt, config: PrinterConfig, open_drawer: bool = F
     except Exception as exc:  # a layout/encoding bug must not crash the till
         log.exception("cannot encode receipt %s", getattr(receipt, "receipt_no", "?"))
         return _result("error", config, t0, 0, evidence="encoding failed: %s" % exc)
-    return send_job(job, config, t0=t0)
+    result = send_job(job, config, t0=t0)
+    return replace(result, drawer_kicked=result.sent and open_drawer and config.drawer)
 
 
 def send_job(job: bytes, config: PrinterConfig, t0: Optional[float] = None) -> PrintResult:
@@ -170,6 +174,7 @@ def send_job(job: bytes, config: PrinterConfig, t0: Optional[float] = None) -> P
     t0 = time.monotonic() if t0 is None else t0
     t = SerialTransport(config)
     stage = "open"
+    sent = False
     try:
         t.open()
         stage = "status"
@@ -181,6 +186,7 @@ def send_job(job: bytes, config: PrinterConfig, t0: Optional[float] = None) -> P
         t.reset_input()
         job_start = time.monotonic()
         deadline = job_start + job_deadline(len(job) + len(request), config)
+        sent = True  # from here on the job (and a drawer kick at its head) may reach the printer
         t.write(job + request, deadline - time.monotonic())
         stage = "confirm"
         evidence = _confirm(t, config, expected, deadline)
@@ -192,21 +198,22 @@ def send_job(job: bytes, config: PrinterConfig, t0: Optional[float] = None) -> P
                 raise fault("stalled", "no confirmation and no status after the job") from exc
             raise
         if after.fault:
-            return _result(after.fault, config, t0, t.bytes_sent, "after the job: " + after.describe())
+            return _result(after.fault, config, t0, t.bytes_sent, "after the job: " + after.describe(), sent=True)
         if not evidence:
             return _result("not_confirmed", config, t0, t.bytes_sent,
                            "no %s confirmation within the deadline; status after: %s"
-                           % (config.confirm, after.describe()))
+                           % (config.confirm, after.describe()), sent=True)
         warning = "paper_near_end" if after.paper_near_end or before.paper_near_end else ""
         return _result("printed", config, t0, t.bytes_sent, evidence + "; status after: " + after.describe(),
-                       warning=warning)
+                       warning=warning, sent=True)
     except PrinterError as exc:
         t.close(discard=True)
-        return _result(exc.code, config, t0, t.bytes_sent, "%s: %s" % (stage, exc.detail or exc), exc=exc)
+        return _result(exc.code, config, t0, t.bytes_sent, "%s: %s" % (stage, exc.detail or exc), exc=exc,
+                       sent=sent)
     except Exception as exc:  # pyserial surprises: report, never raise into the till
         t.close(discard=True)
         log.exception("unexpected error printing on %s", config.port)
-        return _result("error", config, t0, t.bytes_sent, "%s: %r" % (stage, exc))
+        return _result("error", config, t0, t.bytes_sent, "%s: %r" % (stage, exc), sent=sent)
     finally:
         t.close()
 
@@ -244,9 +251,10 @@ def open_drawer(config: PrinterConfig) -> PrintResult:
         if not status.online:
             t.write(b"\x10\x14\x01\x00\x05", STATUS_TIMEOUT)  # DLE DC4 1: pin 2, 500 ms
             return _result("printed", config, t0, t.bytes_sent,
-                           "real-time drawer pulse (DLE DC4) sent; printer offline")
+                           "real-time drawer pulse (DLE DC4) sent; printer offline", sent=True, drawer_kicked=True)
         t.write(b"\x1bp\x00\x32\x32", STATUS_TIMEOUT)
-        return _result("printed", config, t0, t.bytes_sent, "drawer kick sent; printer online")
+        return _result("printed", config, t0, t.bytes_sent, "drawer kick sent; printer online", sent=True,
+                       drawer_kicked=True)
     except PrinterError as exc:
         t.close(discard=True)
         return _result(exc.code, config, t0, t.bytes_sent, exc.detail, exc=exc)

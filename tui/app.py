@@ -1,22 +1,23 @@
-"""The till: a Textual app over the store and the printer worker.
+"""The till: a Textual app over the till's service (tui/till.py).
 
-The app holds what spans screens: the settings, the printer worker, which
-sales are being printed, and the blocking banner. Store calls are small and
-run on the UI thread; printing runs on the worker thread and comes back as
-PrintStarted / PrintFinished messages.
+The service decides (what to print, which sale needs the banner, what an
+outcome change means); the app draws it: the screens, the banner, the
+notices. Store calls are small and run on the UI thread; printing runs on the
+service's printer thread, whose reports come back as TillReport messages.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any, List, Optional, Set
+from typing import Any, Optional, Set
 
 from textual.app import App
+from textual.message import Message
 
 import themes
+from store import outcomes
 from tui import i18n, keymap
 from tui.i18n import t
-from tui.printer_worker import MAIN, DrawerResult, PrinterHealth, PrintFinished, PrinterWorker, PrintStarted
+from tui.till import MAIN, DrawerResult, PrinterHealth, PrintFinished, PrintStarted, SaleFacts, Till
 
 log = logging.getLogger("chaoying.tui.app")
 
@@ -24,18 +25,16 @@ RETRY_SECONDS = 2.0  # a failed database check of the receipts is tried again af
 WARM_UP_SECONDS = 0.3  # after the first frame: load the modules a scan needs
 
 
-@dataclass(frozen=True)
-class SaleFacts:
-    """What the banner says about a sale."""
+class TillReport(Message):
+    """A report of the till's printer thread, brought to the UI thread."""
 
-    number: str
-    total: str
-    state: str
-    reason: str
+    def __init__(self, event: Any) -> None:
+        super().__init__()
+        self.event = event
 
 
 class ChaoyingApp(App):
-    """One till: sale screen, tender, the banner, and one printer worker."""
+    """One till: sale screen, tender, the banner, and the till's service (tui/till.py)."""
 
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = keymap.bindings("app") + keymap.bindings("demo") + keymap.bindings("till")
@@ -47,10 +46,10 @@ class ChaoyingApp(App):
         self.cashier = cashier  # given here: already signed in (tests, scripts); else the sign-in decides
         self.cashier_name = ""
         self.sign_in_used = False  # the shop has active cashiers: sign-in at start and after a sign-out
-        self.language = i18n.resolve_language(language or settings.language)
+        self.language = i18n.resolve_language(language or settings.ui.language)
         i18n.set_language(self.language)
-        keymap.configure(getattr(settings, "keys", None) or {})  # checked again here: tests build apps directly
-        self.theme_name, self.unknown_theme = themes.choose(settings.theme)
+        keymap.configure(settings.keys)  # checked again here: tests build apps directly
+        self.theme_name, self.unknown_theme = themes.choose(settings.ui.theme)
         super().__init__(css_path=themes.css_paths(self.theme_name))
         self.set_keymap(keymap.current())
         # All till themes in one dict; registered before the first CSS parse so it happens once.
@@ -59,10 +58,9 @@ class ChaoyingApp(App):
         self.theme = self.theme_name
         self.ascii_only = themes.THEMES[self.theme_name].ascii
         self.title = t("app.title")
-        self.till_id: str = settings.till_id
-        self.in_flight: Set[int] = set()
-        self.reasons = {}  # sale id -> the reason of its last failed print, in the UI language
-        self.worker: Optional[PrinterWorker] = None
+        self.till_id: str = settings.till.id
+        self.till = Till(settings, report=lambda event: self.post_message(TillReport(event)),
+                         cashier=cashier, language=lambda: self.language)
         self.sale_screen: Any = None
         self.printer_state = ""  # what the idle printer last said (PrinterHealth); "" = not asked yet
         self.printer_reason = ""
@@ -72,9 +70,7 @@ class ChaoyingApp(App):
     def on_mount(self) -> None:
         from tui.screens.sale import SaleScreen
 
-        self.worker = PrinterWorker(self.settings, self.post_message, cashier=self.cashier,
-                                    language=lambda: self.language)
-        self.worker.start()
+        self.till.start()
         self.sign_in_used = self.cashiers_exist()
         self.set_cashier(self.cashier)
         self.sale_screen = SaleScreen()
@@ -116,20 +112,12 @@ class ChaoyingApp(App):
 
     def recover(self) -> None:
         """After a crash: interrupted prints become failed (banner); never-printed sales print now."""
-        from store import outcomes
-
         try:
-            recovered = outcomes.recover_interrupted(self.till_id)
-            pending = [sale.id for sale in outcomes.unresolved_sales(self.till_id)
-                       if self.outcome_of(sale.id).state == "pending"]
+            self.till.recover()
         except Exception as exc:  # the database is away: say so, try again shortly
             self.store_error(exc)
             self.set_timer(RETRY_SECONDS, self.recover)
             return
-        if recovered:
-            log.warning("%d receipts were printing when the till stopped", recovered)
-        for sale_id in pending:
-            self.print_sale(sale_id)
         self.check_banner()
         self.set_timer(WARM_UP_SECONDS, self.warm_up)
 
@@ -147,121 +135,79 @@ class ChaoyingApp(App):
 
     def on_unmount(self) -> None:
         self.log_abandoned_payments()
-        if self.worker is not None:
-            self.worker.stop(timeout=2.0)
+        self.till.stop(timeout=2.0)
 
     def log_abandoned_payments(self) -> None:
         """Failed payments of a sale that was never finished still go to the event log."""
         from store.money import format_yuan
 
-        tender = getattr(self.sale_screen, "tender", None)
-        for payment in getattr(tender, "failed_payments", []):
+        payments = self.sale_screen.abandoned_payments() if self.sale_screen is not None else []
+        for payment in payments:
             self.log_event("payment_failed", detail=f"{payment.method} {format_yuan(payment.amount_fen)} "
                                                     f"{payment.reference} (sale not finished)".strip())
 
-    # ------------------------------------------------------------ store helpers
+    # ------------------------------------------------------------ what the screens ask of the till
+
+    @property
+    def in_flight(self) -> Set[int]:
+        """Sales handed to the printer whose answer the UI has not seen yet."""
+        return self.till.in_flight
 
     def outcome_of(self, sale_id: int) -> Any:
-        from store.models import ReceiptOutcome
-
-        return ReceiptOutcome.get(ReceiptOutcome.sale == sale_id)
+        return self.till.outcome_of(sale_id)
 
     def commit_sale(self, basket: Any, tender: Any) -> Any:
-        from store.sales import commit_sale
-
-        sale = commit_sale(basket, tender, self.till_id, self.cashier or None)
-        log.info("sale %s committed, total %s", sale.receipt_no, sale.total_fen)
-        return sale
+        return self.till.commit_sale(basket, tender)
 
     def log_event(self, kind: str, detail: str = "", sale: Any = None) -> None:
-        from store import outcomes
-
-        try:
-            outcomes.log_event(kind, self.till_id, cashier=self.cashier or None, sale=sale, detail=detail)
-        except Exception:  # the event log must never stop a sale
-            log.exception("could not log event %s", kind)
-
-    def unresolved(self) -> List[Any]:
-        from store import outcomes
-
-        return list(outcomes.unresolved_sales(self.till_id))
+        self.till.log_event(kind, detail=detail, sale=sale)
 
     def unresolved_count(self) -> int:
-        return len(self.unresolved())
+        return len(self.till.unresolved())
 
     def till_blocked(self) -> bool:
         """True while any sale of this till has no known receipt outcome (or the store cannot say)."""
-        if self.in_flight:
-            return True
         try:
-            return bool(self.unresolved())
+            return self.till.blocked()
         except Exception as exc:
             self.store_error(exc)
             return True
 
     def sale_facts(self, sale_id: int) -> SaleFacts:
-        from store.models import Sale
-        from store.money import format_yuan
-        from store.numbering import format_receipt_no
-
-        sale = Sale.get_by_id(sale_id)
-        outcome = self.outcome_of(sale_id)
-        reason = self.reasons.get(sale_id) or self.stored_reason(outcome)
-        return SaleFacts(format_receipt_no(sale.till_id, sale.receipt_no), format_yuan(sale.total_fen),
-                         outcome.state, reason)
-
-    @staticmethod
-    def stored_reason(outcome: Any) -> str:
-        code = outcome.reason_code or ""
-        if code == "interrupted" or outcome.state == "pending":
-            return t("reason.interrupted" if code == "interrupted" else "reason.pending")
-        from tui.errors import printer_reason
-
-        # stored in the language of the day it failed: say it in today's by its code
-        return printer_reason(code, outcome.reason) or t("reason.unknown")
+        return self.till.sale_facts(sale_id)
 
     def receipt(self, sale_id: int) -> Any:
-        from store.models import Sale
-        from tui.printer_worker import receipt_for_sale
-
-        return receipt_for_sale(Sale.get_by_id(sale_id), self.settings)
+        return self.till.receipt(sale_id)
 
     # ------------------------------------------------------------ printing
 
     def print_sale(self, sale_id: int, printer: str = MAIN, open_drawer: bool = False) -> None:
-        """Hand a sale to the printer worker; the answer comes back as messages."""
-        self.in_flight.add(sale_id)
-        if self.worker is not None:
-            self.worker.submit(sale_id, printer, open_drawer)
+        """Hand a sale to the till's printer thread; the answer comes back as TillReport messages."""
+        self.till.print_sale(sale_id, printer, open_drawer)
 
-    def on_print_started(self, message: PrintStarted) -> None:
+    def on_till_report(self, message: TillReport) -> None:
+        handlers = {PrintStarted: self.print_started, PrintFinished: self.print_finished,
+                    PrinterHealth: self.printer_health, DrawerResult: self.drawer_result}
+        handlers[type(message.event)](message.event)
+
+    def print_started(self, event: PrintStarted) -> None:
         if self.sale_screen is not None:
-            self.sale_screen.receipt_status(message.sale_id, "printing")
-        banner = self.banner_for(message.sale_id)
+            self.sale_screen.receipt_status(event.sale_id, outcomes.PRINTING)
+        banner = self.banner_for(event.sale_id)
         if banner is not None:
             banner.show_printing()
 
-    def on_print_finished(self, message: PrintFinished) -> None:
-        self.in_flight.discard(message.sale_id)
-        state = message.state
-        if not state:
-            try:
-                state = self.outcome_of(message.sale_id).state
-            except Exception as exc:
-                self.store_error(exc)
-                state = "failed"
-        reason = "" if message.ok else message.reason(self.language)
-        if reason:
-            self.reasons[message.sale_id] = reason
-        if message.reprint_no:
+    def print_finished(self, event: PrintFinished) -> None:
+        reason = self.till.settle(event)
+        if event.reprint_no:
             from tui.screens.history import reprint_finished
 
-            reprint_finished(self, message, state, reason)
+            reprint_finished(self, event, event.state, reason)
         if self.sale_screen is not None:
-            self.sale_screen.receipt_status(message.sale_id, state, reason, message.warning)
-        banner = self.banner_for(message.sale_id)
+            self.sale_screen.receipt_status(event.sale_id, event.state, reason, event.warning)
+        banner = self.banner_for(event.sale_id)
         if banner is not None:
-            if state == "failed":
+            if event.state == outcomes.FAILED:
                 banner.show_reason(reason or t("reason.unknown"))
             else:
                 banner.dismiss(True)
@@ -279,33 +225,30 @@ class ChaoyingApp(App):
         return None
 
     def check_banner(self) -> None:
-        """Cover the till with the banner for the oldest failed receipt, if any."""
+        """Cover the till with the banner for the sale the till says needs it, if any."""
         from tui.screens.banner import BannerScreen
 
         if self.signing_in() or any(isinstance(screen, BannerScreen) for screen in self.screen_stack):
             return  # while signing in: the banner comes after, so its choice is recorded with a cashier
         try:
-            failed = [sale.id for sale in self.unresolved()
-                      if sale.id not in self.in_flight and self.outcome_of(sale.id).state == "failed"]
+            sale_id = self.till.banner_sale()
         except Exception as exc:  # never lose a failed receipt to a database hiccup
             self.store_error(exc)
             self.set_timer(RETRY_SECONDS, self.check_banner)
             return
-        if failed:
-            self.push_screen(BannerScreen(failed[0]), self.banner_closed)
+        if sale_id is not None:
+            self.push_screen(BannerScreen(sale_id), self.banner_closed)
 
     def banner_closed(self, _result: Any = None) -> None:
         self.check_banner()
 
     def resolve_from_banner(self, banner: Any, state: str) -> None:
         """H, Q or D on the banner: record the outcome first, then show what goes with it."""
-        from store import outcomes
         from tui.screens.views import HandwrittenView, QrView
 
         sale_id = banner.sale_id
         try:
-            facts = self.sale_facts(sale_id)
-            outcomes.resolve(sale_id, state, cashier=self.cashier or None)
+            facts = self.till.resolve(sale_id, state)
         except outcomes.IllegalTransition as exc:  # resolved elsewhere meanwhile: show what is true now
             log.warning("%s", exc)
             banner.dismiss(True)
@@ -313,29 +256,16 @@ class ChaoyingApp(App):
         except Exception as exc:
             self.store_error(exc)
             return
-        self.reasons.pop(sale_id, None)
-        log.info("receipt %s resolved as %s", facts.number, state)
         if self.sale_screen is not None:
             self.sale_screen.receipt_status(sale_id, state)
-        if state == "handwritten":
-            self.push_screen(HandwrittenView(facts.number, self.receipt_lines(sale_id)),
+        if state == outcomes.HANDWRITTEN:
+            self.push_screen(HandwrittenView(facts.number, self.till.receipt_lines(sale_id)),
                              lambda _: banner.dismiss(True))
-        elif state == "e_receipt":
+        elif state == outcomes.E_RECEIPT:
             self.push_screen(QrView(facts.number, self.receipt(sale_id)), lambda _: banner.dismiss(True))
         else:
             self.notify(t("decline.recorded", number=facts.number))
             banner.dismiss(True)
-
-    def receipt_lines(self, sale_id: int) -> List[str]:
-        """The receipt as the printer would lay it out, for copying by hand."""
-        from printing.layout import layout
-        from tui.printer_worker import printer_config
-
-        try:
-            columns = printer_config(self.settings, MAIN).columns
-        except ValueError:
-            columns = 48
-        return layout(self.receipt(sale_id), columns)
 
     # ------------------------------------------------------------ keys
 
@@ -374,15 +304,11 @@ class ChaoyingApp(App):
 
     def set_cashier(self, code: str, name: str = "") -> None:
         """Who sells now: the sale, the print attempts, the banner choices and events carry the code."""
-        from tui.screens.widgets import TopBar
-
         self.cashier, self.cashier_name = code, name
-        if self.worker is not None:
-            self.worker.cashier = code  # only between sales: no print job is in flight
+        self.till.cashier = code  # only between sales: no print job is in flight
         self.sub_title = t("app.cashier", code=code, name=name).strip() if code else ""
         if self.sale_screen is not None:
-            for bar in self.sale_screen.query(TopBar):
-                bar.show()
+            self.sale_screen.show_cashier()
 
     def action_sign_out(self) -> None:
         """Shift hand-over: back to the sign-in screen, only between sales."""
@@ -390,10 +316,9 @@ class ChaoyingApp(App):
 
         screen = self.screen
         sale_screen = self.sale_screen
-        basket = getattr(sale_screen, "_basket", None)
         if isinstance(screen, BannerScreen) or self.till_blocked():
             refusal = t("signout.receipt_open")
-        elif basket is not None and not basket.is_empty:
+        elif sale_screen.sale_open():
             refusal = t("signout.sale_open")
         elif screen is not sale_screen:
             refusal = t("signout.close_first")
@@ -404,13 +329,10 @@ class ChaoyingApp(App):
             self.notify(refusal, severity="warning", timeout=6)
             return
         self.log_abandoned_payments()  # a failed payment of an emptied basket: still this cashier's
-        sale_screen.tender = None
         self.log_event("sign_out")
         log.info("cashier %s signed out", self.cashier)
         self.set_cashier("")
-        sale_screen.show_basket()  # the next cashier starts on an empty basket, not the last change
-        sale_screen.entry.value = ""
-        sale_screen.say("")
+        sale_screen.hand_over()
         self.ask_sign_in()
 
     def action_help(self) -> None:
@@ -431,21 +353,18 @@ class ChaoyingApp(App):
 
         open_events(self)
 
-    def on_printer_health(self, message: PrinterHealth) -> None:
+    def printer_health(self, event: PrinterHealth) -> None:
         """The idle printer's state for the sale screen's status strip."""
-        from tui.screens.status import PrinterStrip
-
-        self.printer_state = message.state
-        self.printer_reason = message.reason_zh if self.language == "zh" else message.reason_en
+        self.printer_state = event.state
+        self.printer_reason = event.reason_zh if self.language == "zh" else event.reason_en
         if self.sale_screen is not None:
-            for strip in self.sale_screen.query(PrinterStrip):
-                strip.show(self.printer_state, self.printer_reason)
+            self.sale_screen.show_printer(self.printer_state, self.printer_reason)
 
-    def on_drawer_result(self, message: DrawerResult) -> None:
+    def drawer_result(self, event: DrawerResult) -> None:
         """A drawer kicked on its own after a cash receipt failed: if it did not open, say so."""
-        if not message.ok:
+        if not event.ok:
             self.bell()
-            reason = message.reason_zh if self.language == "zh" else message.reason_en
+            reason = event.reason_zh if self.language == "zh" else event.reason_en
             self.notify(t("drawer.failed", reason=reason), severity="error", timeout=10)
 
     def action_paper(self) -> None:

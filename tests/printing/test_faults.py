@@ -109,12 +109,30 @@ def test_fault_matrix(printer, state, when):
         thread.join(5)
 
     check_truth(result, state, when, elapsed, job_len, config)
+    # the result says whether the job went out: not when the fault was seen before it
+    assert result.sent == (when != "before" or state not in STOPS_PRINTING), result.evidence
     if when == "during":
         # The fault really struck mid-job: a printer that stopped never cut the receipt.
         cut = 0 if state in STOPS_PRINTING else 1
         assert printer.receipts == cut, f"{state} struck too late (receipts {printer.receipts})"
     if when == "before" and state in STOPS_PRINTING:
         assert printer.receipts == 0
+
+
+@pytest.mark.parametrize("state, kicked", [("ok", True), ("no-confirm", True), ("paper-out", False)])
+def test_the_result_says_whether_the_drawer_kick_went_out(printer, state, kicked):
+    """A kick heads the job: it went out with the job, or not at all; open_drawer() kicks even offline."""
+    from printing.printer import open_drawer
+
+    config = config_for(printer)
+    printer.set_state(state)
+    result = print_receipt(sample_receipt(), config, open_drawer=True)
+    assert (result.sent, result.drawer_kicked) == (kicked, kicked), result.evidence
+    assert printer.drawer_kicks == int(kicked)
+    if not kicked:
+        alone = open_drawer(config)
+        assert alone.ok and alone.drawer_kicked
+        assert printer.wait_for(lambda v: v.drawer_kicks == 1, 5)
 
 
 @pytest.mark.parametrize("state", STATES)

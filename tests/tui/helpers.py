@@ -1,4 +1,4 @@
-"""Story helpers: scan, wait for the printer worker, read the screen."""
+"""Story helpers: scan, wait for the printer thread, read the screen."""
 from __future__ import annotations
 
 import time
@@ -26,8 +26,8 @@ async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 15.0
 
 
 async def printed_all(pilot, app, timeout: float = 15.0) -> None:
-    """Wait until the printer worker has answered every job."""
-    await wait_until(pilot, lambda: not app.in_flight and app.worker.idle, timeout)
+    """Wait until the till's printer thread has answered every job and the app has seen the answers."""
+    await wait_until(pilot, lambda: not app.in_flight and app.till.idle, timeout)
 
 
 def outcome(sale_id: int):

@@ -10,6 +10,7 @@ import pytest
 
 from tests.tui.conftest import close_shop, make_shop
 from tests.tui.helpers import APPLE, COLA, WATER, last_sale, outcome, printed_all, scan, screen_text, text_of, wait_until
+from tui.settings import ReprintSettings
 
 YESTERDAY_AT = (datetime.datetime.now() - datetime.timedelta(days=1)).replace(hour=9, minute=15, second=0,
                                                                                microsecond=0)
@@ -17,7 +18,7 @@ YESTERDAY_AT = (datetime.datetime.now() - datetime.timedelta(days=1)).replace(ho
 
 @pytest.fixture
 def shop_with(tmp_path, monkeypatch):
-    """A shop with changed settings: shop_with(reprint={...})."""
+    """A shop with changed settings: shop_with(reprint=ReprintSettings(...))."""
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("CHAOYING_CONFIG", raising=False)
     made = []
@@ -206,7 +207,7 @@ async def test_an_unresolved_receipt_is_not_reprinted_from_the_history(shop):
 async def test_reprint_cap_reached_says_so_and_prints_nothing(shop_with):
     from store.models import Event, PrintAttempt
 
-    shop = shop_with(reprint={"manager_pin": False, "max": 1})
+    shop = shop_with(reprint=ReprintSettings(manager_pin=False, max=1))
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await sell_cash(pilot, COLA)
@@ -232,7 +233,7 @@ async def test_manager_pin_wrong_pin_refused_right_pin_prints(shop_with):
     from textual.widgets import Input
     from tui.screens.pin import PinScreen
 
-    shop = shop_with(reprint={"manager_pin": True, "max": 0})
+    shop = shop_with(reprint=ReprintSettings(manager_pin=True, max=0))
     add_cashier("M1", "王店长", "4321", manager=True)
     add_cashier("C1", "小李", "1111")  # a cashier's PIN is not a manager's
     app = shop.app(cashier="C1")
@@ -259,7 +260,7 @@ async def test_manager_pin_wrong_pin_refused_right_pin_prints(shop_with):
 
 
 async def test_esc_on_the_pin_prompt_prints_nothing(shop_with):
-    shop = shop_with(reprint={"manager_pin": True, "max": 0})
+    shop = shop_with(reprint=ReprintSettings(manager_pin=True, max=0))
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await sell_cash(pilot, COLA)
@@ -275,9 +276,9 @@ async def test_esc_on_the_pin_prompt_prints_nothing(shop_with):
 
 @pytest.fixture
 def quick_polls(monkeypatch):
-    from tui import printer_worker
+    from tui import till
 
-    monkeypatch.setattr(printer_worker, "STATUS_POLL_SECONDS", 0.2)
+    monkeypatch.setattr(till, "STATUS_POLL_SECONDS", 0.2)
 
 
 @pytest.mark.parametrize("fault, words, css", [

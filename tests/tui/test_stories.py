@@ -363,7 +363,7 @@ def _two_failed_sales(shop):
         basket.add(Product.get(Product.barcode == BUN))
         tender = Tender(basket.total_fen)
         tender.add_payment("cash", basket.total_fen)
-        sale = commit_sale(basket, tender, shop.settings.till_id)
+        sale = commit_sale(basket, tender, shop.settings.till.id)
         attempt = outcomes.start_printing(sale.id, "main")
         outcomes.finish_printing(attempt.id, False, "paper_out", "打印机缺纸")
         ids.append(sale.id)
@@ -383,7 +383,7 @@ async def test_killed_while_printing_restart_shows_the_banner(shop):
     basket.add(Product.get(Product.barcode == COLA))
     tender = Tender(basket.total_fen)
     tender.add_payment("cash", 300)
-    sale = commit_sale(basket, tender, shop.settings.till_id)
+    sale = commit_sale(basket, tender, shop.settings.till.id)
     outcomes.start_printing(sale.id, "main")  # ... and the till was killed here
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -404,7 +404,7 @@ async def test_sale_committed_but_never_printed_is_printed_at_start(shop):
     basket.add(Product.get(Product.barcode == COLA))
     tender = Tender(basket.total_fen)
     tender.add_payment("cash", 300)
-    sale = commit_sale(basket, tender, shop.settings.till_id)
+    sale = commit_sale(basket, tender, shop.settings.till.id)
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: outcome(sale.id).state == "printed")

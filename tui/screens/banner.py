@@ -10,9 +10,11 @@ from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from store import outcomes
 from tui import keymap
 from tui.i18n import t
 from tui.screens.widgets import KeyBar
+from tui.till import BACKUP
 
 
 class BannerScreen(ModalScreen):
@@ -84,15 +86,15 @@ class BannerScreen(ModalScreen):
     def action_backup(self) -> None:
         if not self._blocked():
             self.show_printing()
-            self.app.print_sale(self.sale_id, printer="backup")
+            self.app.print_sale(self.sale_id, printer=BACKUP)
 
     def action_handwritten(self) -> None:
         if not self._blocked():
-            self.app.resolve_from_banner(self, "handwritten")
+            self.app.resolve_from_banner(self, outcomes.HANDWRITTEN)
 
     def action_qr(self) -> None:
         if not self._blocked():
-            self.app.resolve_from_banner(self, "e_receipt")
+            self.app.resolve_from_banner(self, outcomes.E_RECEIPT)
 
     def action_declined(self) -> None:
         from tui.screens.views import ConfirmScreen
@@ -103,6 +105,6 @@ class BannerScreen(ModalScreen):
 
         def answered(yes: bool) -> None:
             if yes:
-                self.app.resolve_from_banner(self, "declined")
+                self.app.resolve_from_banner(self, outcomes.DECLINED)
 
         self.app.push_screen(ConfirmScreen(t("decline.question", number=number)), answered)

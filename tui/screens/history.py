@@ -40,11 +40,6 @@ def outcome_label(state: str, reprints: int = 0) -> str:
     return t("history.outcome." + state) if state else ""
 
 
-def reprint_settings(settings: Any) -> Dict[str, Any]:
-    table = dict(getattr(settings, "reprint", None) or {})
-    return {"manager_pin": bool(table.get("manager_pin", False)), "max": int(table.get("max", 0) or 0)}
-
-
 def open_history(app: Any) -> None:
     """F9: open the history (or close it when it is open)."""
     from tui.screens.banner import BannerScreen
@@ -265,9 +260,9 @@ class HistoryScreen(Screen):
         except Exception as exc:
             app.store_error(exc)
             return
-        rules = reprint_settings(app.settings)
+        rules = app.settings.reprint
         try:
-            outcomes.check_reprint(state, reprints, rules["max"], rules["manager_pin"])
+            outcomes.check_reprint(state, reprints, rules.max, rules.manager_pin)
         except outcomes.ReprintRefused as refused:
             if refused.code == outcomes.REPRINT_NEEDS_MANAGER:
                 self.ask_manager(sale_id, number)  # the rest of the rule already holds
@@ -300,12 +295,10 @@ class HistoryScreen(Screen):
             self.say(t("history.unresolved", number=number), error=True)
 
     def submit_reprint(self, sale_id: int, number: str, approved_by: str = "") -> None:
-        from tui.printer_worker import MAIN
+        from tui.till import MAIN
 
         app = self.app
-        app.in_flight.add(sale_id)
-        if app.worker is not None:
-            app.worker.submit(sale_id, MAIN, reprint=True, approved_by=approved_by)
+        app.till.print_sale(sale_id, MAIN, reprint=True, approved_by=approved_by)
         self.say(t("history.reprinting", number=number))
 
     def action_qr(self) -> None:

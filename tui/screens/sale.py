@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from rich.text import Text
 from textual import on
@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Digits, Input, Static
 
+from store import outcomes
 from tui import keymap
 from tui.i18n import t
 from tui.screens.status import PrinterStrip
@@ -37,7 +38,7 @@ class SuccessPanel(Vertical):
         super().__init__(**kwargs)
         self.sale_id: Optional[int] = None
         self.amount = self.change = self.number = ""
-        self.status: Tuple[str, str, str] = ("pending", "", "")
+        self.status: Tuple[str, str, str] = (outcomes.PENDING, "", "")
 
     def compose(self) -> ComposeResult:
         yield Static(t("done.title"), id="done-title")
@@ -60,7 +61,7 @@ class SuccessPanel(Vertical):
         self.amount = t("done.amount", amount=format_yuan(paid_fen))
         self.change = format_yuan(sale.change_fen)
         self.number = t("done.receipt_no", number=format_receipt_no(sale.till_id, sale.receipt_no))
-        self.set_status("pending")
+        self.set_status(outcomes.PENDING)
 
     def set_status(self, state: str, reason: str = "", warning: str = "") -> None:
         self.status = (state, reason, warning)
@@ -72,13 +73,14 @@ class SuccessPanel(Vertical):
         self.query_one("#done-amount", Static).update(self.amount)
         self.query_one("#done-change", Digits).update(self.change or "0.00")
         self.query_one("#done-number", Static).update(self.number)
-        text = t("status.failed", reason=reason) if state == "failed" else t(f"status.{state}")
+        failed = state == outcomes.FAILED
+        text = t("status.failed", reason=reason) if failed else t(f"status.{state}")
         if warning == "paper_near_end":
             text += "  " + t("status.near_end")
         status = self.query_one("#done-status", Static)
         status.update(text)
-        status.set_class(state == "failed", "-failed")
-        status.set_class(state == "printed", "-ok")
+        status.set_class(failed, "-failed")
+        status.set_class(state == outcomes.PRINTED, "-ok")
 
 
 class SaleScreen(Screen):
@@ -172,7 +174,7 @@ class SaleScreen(Screen):
         from store.codes import CodeError, resolve_code, scale_layouts
 
         try:
-            resolved = resolve_code(code, scale_layouts(self.app.settings)) if code else None
+            resolved = resolve_code(code, scale_layouts(self.app.settings.scale)) if code else None
         except CodeError as exc:  # misread or mistyped: one sentence naming the code
             from tui.errors import describe
 
@@ -304,12 +306,37 @@ class SaleScreen(Screen):
         cash = any(p.method == "cash" for p in tender.payments if p.status == "ok") if tender else False
         self.app.print_sale(sale.id, open_drawer=cash)
 
+    # ------------------------------------------------------------ what the app tells and asks
+
     def receipt_status(self, sale_id: int, state: str, reason: str = "", warning: str = "") -> None:
-        """The printer worker reported on a sale; update the success panel if it is shown."""
+        """The till reported on a sale's receipt; update the success panel if it is shown."""
         if sale_id == self.last_sale_id:
             self.success_panel().set_status(state, reason, warning)
         elif warning == "paper_near_end":
             self.say(t("status.near_end"), error=True)
+
+    def show_printer(self, state: str, reason: str = "") -> None:
+        """What the idle printer said, on the status strip."""
+        self.query_one(PrinterStrip).show(state, reason)
+
+    def show_cashier(self) -> None:
+        """The signed-in cashier changed: redraw the title line."""
+        self.query_one(TopBar).show()
+
+    def sale_open(self) -> bool:
+        """Is a basket being rung up?"""
+        return self._basket is not None and not self._basket.is_empty
+
+    def abandoned_payments(self) -> List[Any]:
+        """The failed payments of the sale not yet finished (they still go to the event log)."""
+        return list(self.tender.failed_payments) if self.tender is not None else []
+
+    def hand_over(self) -> None:
+        """Sign-out: the next cashier starts on an empty basket and entry line, not the last change."""
+        self.tender = None
+        self.show_basket()
+        self.entry.value = ""
+        self.say("")
 
 
 def _yuan(fen: int) -> str:

@@ -1,7 +1,7 @@
 """The printer status strip of the sale screen: ready, paper near end, offline, not answering ...
 
-The printer worker asks the idle printer how it is (never during a job, never
-on the UI thread) and posts PrinterHealth; the app hands it to this strip.
+The till's printer thread asks the idle printer how it is (never during a job, never
+on the UI thread) and reports PrinterHealth; the app hands it to this strip.
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ class TopBar(Static):
 
     def show(self) -> None:
         app = self.app
-        parts = [t("app.title"), t("app.subtitle", till=app.settings.till_id)]
+        parts = [t("app.title"), t("app.subtitle", till=app.settings.till.id)]
         if getattr(app, "cashier", ""):
             parts.append(t("app.cashier", code=app.cashier, name=getattr(app, "cashier_name", "")).strip())
         if getattr(app, "demo", None) is not None:

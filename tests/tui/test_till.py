@@ -1,0 +1,183 @@
+"""The till's service without a screen: a real SQLite file, the virtual printer on a real pty.
+
+The test plays the app: it collects what the printer thread reports and
+settles each finished print on its own thread, as the app does when the
+message arrives.
+"""
+from __future__ import annotations
+
+import queue
+from typing import Any, List
+
+import pytest
+
+from store import outcomes
+from tests.tui.helpers import COLA, attempts, outcome
+from tui.till import DrawerResult, PrinterHealth, PrintFinished, PrintStarted, Till
+
+WAIT = 15.0  # seconds; a print at 9600 baud takes well under one
+
+
+class Owner:
+    """Stands in for the app: the till's reports arrive in a queue, PrintFinished is settled here."""
+
+    def __init__(self, settings: Any, language: str = "zh", poll_seconds: float = 0) -> None:
+        self.reports: "queue.Queue[Any]" = queue.Queue()
+        self.seen: List[Any] = []
+        self.reasons: List[str] = []
+        self.till = Till(settings, report=self.reports.put, cashier="c1", language=lambda: language)
+        self.till.poll_seconds = poll_seconds
+        self.till.start()
+
+    def next(self, kind: type) -> Any:
+        """The next report of this kind (earlier ones of other kinds are kept in ``seen``)."""
+        while True:
+            event = self.reports.get(timeout=WAIT)
+            self.seen.append(event)
+            if isinstance(event, PrintFinished):
+                self.reasons.append(self.till.settle(event))
+            if isinstance(event, kind):
+                return event
+
+    def finished(self) -> PrintFinished:
+        return self.next(PrintFinished)
+
+    def stop(self) -> None:
+        self.till.stop()
+
+
+@pytest.fixture
+def owner(shop):
+    owner = Owner(shop.settings)
+    try:
+        yield owner
+    finally:
+        owner.stop()
+
+
+def cash_sale(till: Till, code: str = COLA) -> Any:
+    from store.sales import Basket, Tender, find_product
+
+    basket = Basket()
+    basket.add(find_product(code))
+    tender = Tender(basket.total_fen)
+    tender.add_payment("cash", basket.total_fen)
+    return till.commit_sale(basket, tender)
+
+
+def events(kind: str, sale_id: int) -> List[str]:
+    from store.models import Event
+
+    return [e.detail for e in Event.select().where((Event.kind == kind) & (Event.sale == sale_id)).order_by(Event.id)]
+
+
+def test_paper_out_fails_the_print_the_sale_needs_the_banner_and_a_reprint_prints_it(shop, owner):
+    till, printer = owner.till, shop.demo.printer
+    sale = cash_sale(till)
+    shop.demo.set_fault("paper_out")
+    till.print_sale(sale.id, open_drawer=True)
+    assert till.blocked() and sale.id in till.in_flight
+    assert till.banner_sale() is None  # being printed: no banner yet
+
+    finished = owner.finished()
+    assert isinstance(owner.seen[0], PrintStarted)
+    assert (finished.ok, finished.code, finished.state) == (False, "paper_out", outcomes.FAILED)
+    assert owner.reasons == ["打印机缺纸"]  # in the till's language
+    assert sale.id not in till.in_flight and till.blocked()
+    assert till.banner_sale() == sale.id
+    assert till.sale_facts(sale.id).reason == "打印机缺纸"
+    # the job never left, so the cashier still gets the drawer for change, on its own
+    drawer = owner.next(DrawerResult)
+    assert drawer.ok and printer.drawer_kicks == 1
+    assert events("drawer_open", sale.id)[0].startswith("separate kick")
+
+    shop.demo.set_fault("ok")
+    till.print_sale(sale.id)
+    finished = owner.finished()
+    assert (finished.ok, finished.state) == (True, outcomes.PRINTED)
+    assert not till.blocked() and till.banner_sale() is None
+    assert attempts(sale.id) == [outcomes.FAILED, outcomes.PRINTED]
+    assert len(shop.paper()) == 1 and printer.drawer_kicks == 1
+
+
+def test_a_cash_receipt_sent_but_not_confirmed_kicks_the_drawer_once(shop, owner):
+    """The drawer kick heads the job: a job that went out needs no second kick."""
+    sale = cash_sale(owner.till)
+    shop.demo.set_fault("no_confirm")
+    owner.till.print_sale(sale.id, open_drawer=True)
+    finished = owner.finished()
+    assert (finished.ok, finished.code, finished.state) == (False, "not_confirmed", outcomes.FAILED)
+    owner.till.stop()  # anything left to report is reported by now
+    assert not any(isinstance(event, DrawerResult) for event in owner.seen + list(owner.reports.queue))
+    assert shop.demo.printer.drawer_kicks == 1
+    assert events("drawer_open", sale.id) == []
+
+
+def test_a_printed_cash_receipt_opens_the_drawer_with_the_job(shop, owner):
+    sale = cash_sale(owner.till)
+    owner.till.print_sale(sale.id, open_drawer=True)
+    assert owner.finished().state == outcomes.PRINTED
+    assert shop.demo.printer.drawer_kicks == 1 and events("drawer_open", sale.id) == [""]
+
+
+def test_at_start_an_interrupted_print_needs_the_banner_and_a_pending_sale_prints(shop, owner):
+    till = owner.till
+    interrupted, pending = cash_sale(till), cash_sale(till)
+    outcomes.start_printing(interrupted.id, "main")  # the till stopped while this one printed
+
+    assert till.recover() == 1
+    assert till.in_flight == {pending.id}
+    finished = owner.finished()
+    assert (finished.sale_id, finished.state) == (pending.id, outcomes.PRINTED)
+    assert outcome(interrupted.id).state == outcomes.FAILED
+    assert till.banner_sale() == interrupted.id
+    assert till.sale_facts(interrupted.id).reason == "打印时收银机被关掉了"
+
+
+def test_resolving_from_the_banner_records_the_outcome_once(shop, owner):
+    till = owner.till
+    sale = cash_sale(till)
+    shop.demo.set_fault("cover_open")
+    till.print_sale(sale.id)
+    assert owner.finished().state == outcomes.FAILED
+
+    facts = till.resolve(sale.id, outcomes.HANDWRITTEN)
+    assert facts.number and facts.state == outcomes.FAILED  # what the banner showed
+    assert outcome(sale.id).state == outcomes.HANDWRITTEN
+    assert not till.blocked() and till.banner_sale() is None
+    assert till.receipt_lines(sale.id)  # the receipt to copy by hand
+    with pytest.raises(outcomes.IllegalTransition):
+        till.resolve(sale.id, outcomes.DECLINED)
+
+
+def test_the_idle_printer_is_polled_and_a_change_is_reported_and_logged(shop):
+    from store.models import Event
+
+    owner = Owner(shop.settings, poll_seconds=0.2)
+    try:
+        assert owner.next(PrinterHealth).state == "ready"
+        shop.demo.set_fault("paper_out")
+        health = owner.next(PrinterHealth)
+        assert (health.state, health.reason_en) == ("paper_out", "printer out of paper")
+    finally:
+        owner.stop()
+    assert [e.detail for e in Event.select().where(Event.kind == "printer_status")] == ["ready -> paper_out"]
+
+
+def test_the_service_and_everything_it_imports_load_no_textual():
+    """Every module tui/till.py imports, also inside functions, in a fresh interpreter: no Textual."""
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import tui.till
+
+    tree = ast.parse(Path(tui.till.__file__).read_text(encoding="utf-8"))
+    imports = sorted({ast.unparse(node) for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                      and getattr(node, "module", "") != "__future__"})
+    assert "from store import outcomes" in imports  # the probe sees the imports inside functions
+    code = "\n".join(["import sys", *imports, "print(sorted(m for m in sys.modules if m.startswith('textual')))"])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=str(Path(tui.till.__file__).parents[1]), check=True)
+    assert out.stdout.strip() == "[]"

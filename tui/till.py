@@ -1,0 +1,472 @@
+"""The till's application service: its receipts, from the print queue to the banner's choices.
+
+Plain Python, no Textual, so it runs and is tested without a screen. One
+``Till`` owns:
+
+- the print queue and the one thread that drains it (two receipts never
+  interleave on one serial port; a plain thread, not a Textual exclusive
+  worker: cancelling a print half way would only lie about what reached the
+  paper), moving each receipt outcome through ``printing`` to ``printed`` or
+  ``failed`` in the store, the drawer kick and the idle health polls;
+- the in-flight set (sales handed to the printer and not yet settled);
+- recovery at start, which failed sale needs the banner, and resolving it.
+
+The printer thread reports through one callback, ``report(event)``, with a
+PrintStarted, PrintFinished, PrinterHealth or DrawerResult value; it runs on
+the printer thread. The in-flight set belongs to the owner's thread: the
+owner hands each PrintFinished back through ``settle()`` there (the app does
+it when the message arrives), so "nothing in flight" means "every answer was
+seen".
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set
+
+if TYPE_CHECKING:
+    from printing.config import PrinterConfig
+    from tui.settings import Settings
+
+log = logging.getLogger("chaoying.tui.till")
+
+MAIN = "main"
+BACKUP = "backup"
+
+STATUS_POLL_SECONDS = 6.0  # how often an idle printer thread asks the printer how it is
+AFTER_JOB_POLL_SECONDS = 0.5
+FIRST_POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    sale_id: int
+    printer: str = MAIN  # main | backup
+    open_drawer: bool = False
+    reprint: bool = False  # 补打 from the history: marked, numbered, allowed on resolved receipts
+    approved_by: str = ""  # the manager whose PIN allowed the reprint
+
+
+@dataclass(frozen=True)
+class PrinterHealth:
+    """What the idle printer said when asked: ready, paper_near_end, paper_out, offline, no_answer, ..."""
+
+    state: str
+    reason_zh: str = ""
+    reason_en: str = ""
+
+
+@dataclass(frozen=True)
+class DrawerResult:
+    """A drawer kick sent on its own (the receipt of a cash sale did not print)."""
+
+    sale_id: int
+    ok: bool
+    reason_zh: str
+    reason_en: str
+
+
+@dataclass(frozen=True)
+class PrintStarted:
+    """The printer thread sent a receipt to a printer."""
+
+    sale_id: int
+    printer: str
+
+
+@dataclass(frozen=True)
+class PrintFinished:
+    """A print attempt ended; ``state`` is the receipt outcome it left."""
+
+    sale_id: int
+    printer: str
+    ok: bool
+    code: str
+    reason_zh: str
+    reason_en: str
+    warning: str
+    state: str
+    reprint_no: int = 0  # > 0: a reprint (补打) from the history
+
+    def reason(self, language: str) -> str:
+        return self.reason_zh if language == "zh" else self.reason_en
+
+
+@dataclass(frozen=True)
+class SaleFacts:
+    """What the banner says about a sale."""
+
+    number: str
+    total: str
+    state: str
+    reason: str
+
+
+def printer_config(settings: Settings, printer: str) -> PrinterConfig:
+    """The main or the backup printer of the settings (ValueError when no backup is configured)."""
+    config = settings.printer if printer == MAIN else settings.backup_printer
+    if config is None:
+        raise ValueError("no backup printer is configured")
+    return config
+
+
+def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprinted_at=None):
+    """The printing.receipt.Receipt value for a stored sale (needs a DB connection)."""
+    from printing.receipt import Receipt, ReceiptLine, ReceiptPayment
+    from store.numbering import format_receipt_no
+
+    lines = tuple(
+        ReceiptLine(name=line.name, qty_milli=line.qty_milli, unit_price_fen=line.unit_price_fen,
+                    amount_fen=line.amount_fen, unit=line.unit or "")
+        for line in sorted(sale.lines, key=lambda row: row.position)
+    )
+    payments = tuple(
+        ReceiptPayment(method=p.method, amount_fen=p.amount_fen, reference=p.reference or "")
+        for p in sorted(sale.payments, key=lambda row: row.position)
+        if p.status == "ok"
+    )
+    shop = settings.shop
+    return Receipt(
+        shop_name=shop.name,
+        receipt_no=format_receipt_no(sale.till_id, sale.receipt_no),
+        till_id=sale.till_id,
+        cashier=sale.cashier or "",
+        sold_at=sale.sold_at,
+        lines=lines,
+        total_fen=sale.total_fen,
+        payments=payments,
+        change_fen=sale.change_fen,
+        shop_address=shop.address,
+        shop_phone=shop.phone,
+        shop_tax_id=shop.tax_id,
+        header=settings.receipt.header,
+        footer=settings.receipt.footer,
+        reprint_no=reprint_no,
+        reprinted_at=reprinted_at,
+        language=settings.receipt.language,
+    )
+
+
+class Till:
+    """One till's receipts: the print queue and its thread, the in-flight set, the banner's choices.
+
+    ``report(event)`` is called on the printer thread; ``settle()`` and every
+    other method on the owner's thread. Store methods raise what the store
+    raises: the owner decides how to tell the cashier and when to try again.
+    """
+
+    def __init__(self, settings: Any, report: Callable[[Any], Any] = lambda event: None,
+                 cashier: str = "", language: Callable[[], str] = lambda: "zh") -> None:
+        self.settings = settings
+        self.till_id: str = settings.till.id
+        self.report = report
+        self.cashier = cashier  # changed only between sales: no print job is in flight then
+        self.language = language
+        self.in_flight: Set[int] = set()
+        self.reasons: Dict[int, str] = {}  # sale id -> the reason of its last failed print, in the UI language
+        self.poll_seconds = STATUS_POLL_SECONDS  # 0 = never ask the printer while idle
+        self.health = ""  # the last state read while idle
+        self._jobs: "queue.Queue[Optional[PrintJob]]" = queue.Queue()
+        self._thread: Optional[threading.Thread] = None
+        self._busy = threading.Event()
+
+    # ------------------------------------------------------------ the printer thread
+
+    def start(self) -> None:
+        # daemon: a till closed mid-print must not hang; recover() turns the
+        # left-over "printing" into failed("interrupted") at the next start.
+        self._thread = threading.Thread(target=self._run, name="chaoying-printer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        if self._thread is None:
+            return
+        self._jobs.put(None)
+        self._thread.join(timeout)
+        self._thread = None
+
+    @property
+    def idle(self) -> bool:
+        """No job queued and none printing."""
+        return self._jobs.empty() and not self._busy.is_set()
+
+    def print_sale(self, sale_id: int, printer: str = MAIN, open_drawer: bool = False,
+                   reprint: bool = False, approved_by: str = "") -> None:
+        """Queue a receipt; the answer comes back through report() and goes to settle()."""
+        self.in_flight.add(sale_id)
+        self._jobs.put(PrintJob(sale_id, printer, open_drawer, reprint, approved_by))
+
+    def settle(self, event: PrintFinished) -> str:
+        """The owner saw a PrintFinished: the sale leaves the in-flight set. Returns the reason to show."""
+        self.in_flight.discard(event.sale_id)
+        reason = "" if event.ok else event.reason(self.language())
+        if reason:
+            self.reasons[event.sale_id] = reason
+        return reason
+
+    # ------------------------------------------------------------ start, the banner, resolving
+
+    def recover(self) -> int:
+        """After a crash: interrupted prints become failed (banner); never-printed sales print now.
+
+        Returns how many prints were interrupted.
+        """
+        from store import outcomes
+
+        recovered = outcomes.recover_interrupted(self.till_id)
+        pending = [sale.id for sale in self.unresolved() if self.outcome_of(sale.id).state == outcomes.PENDING]
+        if recovered:
+            log.warning("%d receipts were printing when the till stopped", recovered)
+        for sale_id in pending:
+            self.print_sale(sale_id)
+        return recovered
+
+    def unresolved(self) -> List[Any]:
+        """This till's sales with no known receipt outcome, oldest first."""
+        from store import outcomes
+
+        return list(outcomes.unresolved_sales(self.till_id))
+
+    def blocked(self) -> bool:
+        """True while any sale of this till has no known receipt outcome: no new sale may start."""
+        return bool(self.in_flight) or bool(self.unresolved())
+
+    def banner_sale(self) -> Optional[int]:
+        """The sale whose failed receipt the banner shows now: the oldest failed one not being printed."""
+        from store import outcomes
+
+        for sale in self.unresolved():
+            if sale.id not in self.in_flight and self.outcome_of(sale.id).state == outcomes.FAILED:
+                return sale.id
+        return None
+
+    def resolve(self, sale_id: int, state: str) -> SaleFacts:
+        """H, Q or D on the banner: record the outcome; raises outcomes.IllegalTransition if it moved on."""
+        from store import outcomes
+
+        facts = self.sale_facts(sale_id)
+        outcomes.resolve(sale_id, state, cashier=self.cashier or None)
+        self.reasons.pop(sale_id, None)
+        log.info("receipt %s resolved as %s", facts.number, state)
+        return facts
+
+    def sale_facts(self, sale_id: int) -> SaleFacts:
+        from store.models import Sale
+        from store.money import format_yuan
+        from store.numbering import format_receipt_no
+
+        sale = Sale.get_by_id(sale_id)
+        outcome = self.outcome_of(sale_id)
+        reason = self.reasons.get(sale_id) or stored_reason(outcome)
+        return SaleFacts(format_receipt_no(sale.till_id, sale.receipt_no), format_yuan(sale.total_fen),
+                         outcome.state, reason)
+
+    # ------------------------------------------------------------ store helpers
+
+    @staticmethod
+    def outcome_of(sale_id: int) -> Any:
+        from store import outcomes
+
+        return outcomes.get_outcome(sale_id)
+
+    def commit_sale(self, basket: Any, tender: Any) -> Any:
+        from store.sales import commit_sale
+
+        sale = commit_sale(basket, tender, self.till_id, self.cashier or None)
+        log.info("sale %s committed, total %s", sale.receipt_no, sale.total_fen)
+        return sale
+
+    def log_event(self, kind: str, detail: str = "", sale: Any = None) -> None:
+        """Append to the event log; never raises (the event log must never stop a sale)."""
+        from store import outcomes
+
+        try:
+            outcomes.log_event(kind, self.till_id, cashier=self.cashier or None, sale=sale, detail=detail)
+        except Exception:
+            log.exception("could not log event %s", kind)
+
+    def receipt(self, sale_id: int) -> Any:
+        """The printing.receipt.Receipt of a stored sale."""
+        from store.models import Sale
+
+        return receipt_for_sale(Sale.get_by_id(sale_id), self.settings)
+
+    def receipt_lines(self, sale_id: int) -> List[str]:
+        """The receipt as the printer would lay it out, for copying by hand."""
+        from printing.layout import layout
+
+        try:
+            columns = printer_config(self.settings, MAIN).columns
+        except ValueError:
+            columns = 48
+        return layout(self.receipt(sale_id), columns)
+
+    # ------------------------------------------------------------ on the printer thread
+
+    def _run(self) -> None:
+        # First ask shortly after start (the first frame and the warm-up imports come first),
+        # then every poll_seconds while idle.
+        wait = min(FIRST_POLL_SECONDS, self.poll_seconds)
+        while True:
+            try:
+                job = self._jobs.get(timeout=wait) if self.poll_seconds > 0 else self._jobs.get()
+            except queue.Empty:
+                self._poll()
+                wait = self.poll_seconds
+                continue
+            if job is None:
+                return
+            wait = min(AFTER_JOB_POLL_SECONDS, self.poll_seconds)  # the strip soon shows what the job left
+            self._busy.set()
+            try:
+                self._print(job)
+            except Exception as exc:  # the thread must outlive any one receipt
+                log.exception("print job %s crashed", job)
+                self.report(PrintFinished(job.sale_id, job.printer, False, "error", f"打印出错：{exc}",
+                                          f"printing error: {exc}", "", self._state_now(job.sale_id)))
+            finally:
+                self._busy.clear()
+
+    def _state_now(self, sale_id: int) -> str:
+        """The stored outcome of a sale whose print crashed; failed when the store cannot say."""
+        from store import outcomes
+        from store.db import db
+
+        try:
+            with db.connection_context():
+                return self.outcome_of(sale_id).state
+        except Exception:
+            log.exception("could not read the outcome of sale %s", sale_id)
+            return outcomes.FAILED
+
+    def _drawer_wanted(self, job: PrintJob) -> bool:
+        return job.open_drawer and job.printer == MAIN and self.settings.printer.drawer
+
+    def _print(self, job: PrintJob) -> None:
+        from store import outcomes
+        from store.db import db
+        from store.models import Sale
+
+        with db.connection_context():
+            sale = Sale.get_by_id(job.sale_id)
+            attempt = outcomes.start_printing(sale.id, job.printer, cashier=self.cashier or None,
+                                              reprint=job.reprint)
+            if job.reprint:
+                receipt = receipt_for_sale(sale, self.settings, reprint_no=attempt.reprint_no,
+                                           reprinted_at=attempt.started_at)
+                if job.approved_by:
+                    outcomes.log_event("reprint_approved", sale.till_id, cashier=self.cashier or None, sale=sale,
+                                       printer=job.printer,
+                                       detail=f"reprint {attempt.reprint_no} allowed by manager {job.approved_by}")
+            else:
+                receipt = receipt_for_sale(sale, self.settings)
+        self.report(PrintStarted(job.sale_id, job.printer))
+        result = self._send(receipt, job)
+        reason = result.reason_zh if self.language() == "zh" else result.reason_en
+        with db.connection_context():
+            outcome = outcomes.finish_printing(
+                attempt.id, result.ok, reason_code="" if result.ok else result.code,
+                reason="" if result.ok else reason,
+            )
+            if result.ok and self._drawer_wanted(job):
+                outcomes.log_event("drawer_open", sale.till_id, cashier=self.cashier or None,
+                                   sale=sale, printer=job.printer)
+            if result.warning:
+                outcomes.log_event(result.warning, sale.till_id, cashier=self.cashier or None,
+                                   sale=sale, printer=job.printer)
+        log.info("receipt %s on %s: %s", receipt.receipt_no, job.printer, result.code)
+        self.report(PrintFinished(job.sale_id, job.printer, result.ok, result.code, result.reason_zh,
+                                  result.reason_en, result.warning, outcome.state, reprint_no=attempt.reprint_no))
+        if result.ok and result.warning == "paper_near_end":
+            self._set_health("paper_near_end", "", "")
+        if self._drawer_wanted(job) and not result.drawer_kicked:
+            self._kick_drawer(sale)
+
+    def _kick_drawer(self, sale: Any) -> None:
+        """A cash sale whose receipt never left: open the drawer on its own, the cashier needs change."""
+        from printing.printer import PrintResult, open_drawer
+        from store import outcomes
+        from store.db import db
+
+        try:
+            result = open_drawer(printer_config(self.settings, MAIN))
+        except Exception as exc:  # open_drawer should not raise; the cashier must still hear about it
+            log.exception("open_drawer raised")
+            result = PrintResult(False, "error", f"钱箱出错：{exc}", f"drawer error: {exc}", printer=MAIN)
+        with db.connection_context():
+            if result.ok:
+                outcomes.log_event("drawer_open", sale.till_id, cashier=self.cashier or None, sale=sale,
+                                   printer=MAIN, detail="separate kick: the receipt did not print; " + result.evidence)
+            else:
+                outcomes.log_event("drawer_failed", sale.till_id, cashier=self.cashier or None, sale=sale,
+                                   printer=MAIN, detail=f"{result.code}: {result.reason_en}")
+        log.info("separate drawer kick for sale %s: %s", sale.id, result.code)
+        self.report(DrawerResult(sale.id, result.ok, result.reason_zh, result.reason_en))
+
+    def _poll(self) -> None:
+        """Ask the idle main printer how it is (DLE EOT); report PrinterHealth when the answer changes."""
+        from printing.printer import REASONS, PrinterError, read_status
+
+        try:
+            status = read_status(printer_config(self.settings, MAIN))
+        except PrinterError as exc:
+            self._set_health(exc.code, exc.reason_zh, exc.reason_en)
+            return
+        except Exception as exc:  # bad settings or a pyserial surprise: say so, keep polling
+            log.warning("printer status failed: %s", exc)
+            self._set_health("error", f"打印机状态读取失败：{exc}", f"printer status failed: {exc}")
+            return
+        if status.fault:
+            zh, en = REASONS.get(status.fault, REASONS["error"])
+            self._set_health(status.fault, zh, en)
+        else:
+            self._set_health("paper_near_end" if status.paper_near_end else "ready", "", "")
+
+    def _set_health(self, state: str, reason_zh: str, reason_en: str) -> None:
+        previous, self.health = self.health, state
+        if state == previous:
+            return
+        if previous or state != "ready":  # the first "ready" is not news
+            self._log_health(previous or "unknown", state)
+        self.report(PrinterHealth(state, reason_zh, reason_en))
+
+    def _log_health(self, previous: str, state: str) -> None:
+        from store import outcomes
+        from store.db import db
+
+        try:
+            with db.connection_context():
+                outcomes.log_event("printer_status", str(self.till_id), cashier=self.cashier or None,
+                                   printer=MAIN, detail=f"{previous} -> {state}")
+        except Exception:  # the event log must never stop the printer thread
+            log.exception("could not log the printer status")
+
+    def _send(self, receipt: Any, job: PrintJob):
+        from printing.printer import PrintResult, print_receipt
+
+        try:
+            config = printer_config(self.settings, job.printer)
+        except ValueError as exc:
+            return PrintResult(False, "error", f"打印机设置有误：{exc}", f"printer settings: {exc}",
+                               printer=job.printer)
+        try:
+            return print_receipt(receipt, config, open_drawer=job.open_drawer and config.drawer)
+        except Exception as exc:  # print_receipt should not raise; a bug must still fail the receipt
+            log.exception("print_receipt raised")
+            return PrintResult(False, "error", f"打印出错：{exc}", f"printing error: {exc}",
+                               printer=job.printer)
+
+
+def stored_reason(outcome: Any) -> str:
+    """Why a stored receipt is not printed, in today's UI language."""
+    from store import outcomes
+    from tui.errors import printer_reason
+    from tui.i18n import t
+
+    code = outcome.reason_code or ""
+    if code == outcomes.INTERRUPTED or outcome.state == outcomes.PENDING:
+        return t("reason.interrupted" if code == outcomes.INTERRUPTED else "reason.pending")
+    # stored in the language of the day it failed: say it in today's by its code
+    return printer_reason(code, outcome.reason) or t("reason.unknown")
