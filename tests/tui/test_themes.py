@@ -204,8 +204,8 @@ def test_the_theme_option_wins_over_the_settings(tmp_path):
 
     config = tmp_path / "chaoying.toml"
     config.write_text('[ui]\ntheme = "light"\n', encoding="utf-8")
-    assert _settings(argparse.Namespace(config=str(config), theme=None, language=None)).theme == "light"
-    assert _settings(argparse.Namespace(config=str(config), theme="high-contrast", language=None)).theme \
+    assert _settings(argparse.Namespace(config=str(config), theme=None, language=None)).ui.theme == "light"
+    assert _settings(argparse.Namespace(config=str(config), theme="high-contrast", language=None)).ui.theme \
         == "high-contrast"
 
 

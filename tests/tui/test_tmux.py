@@ -65,6 +65,7 @@ def tmux(tmp_path):
     env.pop("CHAOYING_CONFIG", None)
     env["TERM"] = "xterm-256color"
     env["LANG"] = "C.UTF-8"
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")  # no settings file there: the defaults
     server = Tmux(f"chaoying-test-{os.getpid()}-{tmp_path.name}", env)
     try:
         yield server
@@ -73,7 +74,7 @@ def tmux(tmp_path):
 
 
 def demo_command(tmp_path: Path, folder: Path) -> List[str]:
-    return [str(CHAOYING), "--config", str(tmp_path / "absent.toml"), "demo", "--dir", str(folder),
+    return [str(CHAOYING), "demo", "--dir", str(folder),
             "--language", "zh"]
 
 
