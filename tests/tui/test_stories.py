@@ -262,7 +262,7 @@ async def test_no_new_sale_while_the_banner_is_up(shop):
 
 
 async def test_handwritten_receipt_shows_the_receipt_and_records_it(shop):
-    from tui.screens.views import HandwrittenView
+    from tui.screens.receipt_views import HandwrittenView
 
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -281,7 +281,7 @@ async def test_handwritten_receipt_shows_the_receipt_and_records_it(shop):
 
 async def test_qr_e_receipt_carries_the_receipt_and_records_it(shop):
     from tui.qr import qr_matrix
-    from tui.screens.views import QrView
+    from tui.screens.receipt_views import QrView
 
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -302,7 +302,7 @@ async def test_qr_e_receipt_carries_the_receipt_and_records_it(shop):
 
 
 async def test_declined_asks_once_then_records(shop):
-    from tui.screens.views import ConfirmScreen
+    from tui.screens.confirm import ConfirmScreen
 
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -435,7 +435,7 @@ async def test_paper_near_end_is_a_warning_not_a_failure(shop):
 
 
 async def test_paper_viewer_shows_the_latest_receipt(shop):
-    from tui.screens.views import PaperView
+    from tui.screens.demo_views import PaperView
 
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -165,7 +165,7 @@ def test_every_method_state_and_fault_has_words():
     from store.sales import METHODS
     from tui.demo import FAULT_STATES
     from tui.i18n import CATALOGUES
-    from tui.screens.views import FAULTS
+    from tui.screens.demo_views import FAULTS
 
     assert set(FAULTS) == set(FAULT_STATES)
     for catalogue in CATALOGUES.values():
