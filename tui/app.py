@@ -56,7 +56,7 @@ class ChaoyingApp(App):
         # All till themes in one dict; registered before the first CSS parse so it happens once.
         for spec in themes.THEMES.values():
             self.register_theme(spec.theme)
-        self.theme = self.theme_name
+        themes.set_app_theme(self, self.theme_name)  # not `self.theme =`: that parses the CSS twice
         self.ascii_only = themes.THEMES[self.theme_name].ascii
         self.title = t("app.title")
         self.till_id: str = settings.till_id
