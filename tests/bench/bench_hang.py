@@ -6,10 +6,10 @@ The till runs under Pilot (headless, 80x24) on a demo shop whose virtual
 printer prints and never confirms ("no_confirm"): each paid sale holds the
 printer worker until its deadline (several seconds). A scan is a PLU typed
 and Enter (Pilot presses each key and waits for the app to take it), timed
-until the basket holds the new line. The floor
-is the same scan with no print in flight, measured in the same run,
-interleaved round by round: idle scans, pay (the printer hangs), scans while
-it hangs, then D Y on the banner (customer declined) and the next round.
+until the basket holds the new line. The floor is the same scan with no
+print in flight, measured in the same run, interleaved round by round: idle
+scans, pay (the printer hangs), scans while it hangs, then D Y on the banner
+(customer declined) and the next round.
 tests/tui/test_stories.py checks the behaviour (the keys land while the
 print is hung); this script gives the figure.
 """
