@@ -220,9 +220,10 @@ async def test_the_colour_check_sees_true_colour(shop):
 @pytest.mark.parametrize("name", ["dark", "light", "high-contrast", "linux16"])
 def test_setting_the_theme_quietly_matches_textuals_watcher(name):
     """themes.set_app_theme does what `app.theme = name` does, minus the queued CSS refresh."""
-    import themes
     from textual.app import App
     from textual.filter import ANSIToTruecolor
+
+    import themes
 
     def state(app):
         colour_filter = next(f for f in app._filters if isinstance(f, ANSIToTruecolor))

@@ -138,7 +138,8 @@ def test_killed_while_printing_then_restarted_shows_the_banner_and_a_scannable_q
                              "the QR view with its code")
     assert "已记录：小票 1-000001" in screen
     with sqlite3.connect(str(folder / "chaoying.sqlite3")) as con:
-        assert con.execute("select state, reason_code from receipt_outcome").fetchall() == [("e_receipt", "interrupted")]
+        outcomes = con.execute("select state, reason_code from receipt_outcome").fetchall()
+    assert outcomes == [("e_receipt", "interrupted")]
     tmux.keys("again", "Escape")
     tmux.wait_for("again", "合计")
     payload = decode_screen_qr(screen)  # last: it may skip
