@@ -129,3 +129,25 @@ def css_paths(name: str) -> List[Path]:
 
 def names() -> List[str]:
     return ["auto"] + list(THEMES)
+
+
+def set_app_theme(app, name: str) -> None:
+    """``app.theme = name`` for an app that is not running yet, without parsing the CSS twice.
+
+    Setting the reactive runs Textual's theme watcher, which queues a full CSS
+    refresh: right after the first parse it would parse every rule again and
+    restyle every widget (~10 ms of the till's start-up). Before the app runs
+    there is nothing to refresh, so set the value quietly and do the rest of
+    what the watcher and that refresh do: the stylesheet's variables, the
+    theme classes and the ANSI colour filter (``tests/tui/test_themes.py``
+    checks them against the watcher).
+    """
+    from textual.app import App
+
+    app.set_reactive(App.theme, name)
+    app.stylesheet.set_variables(app.get_css_variables())  # nothing parsed yet: nothing to parse again
+    theme = app.current_theme
+    classes = {cls: False for cls in app.classes if cls.startswith("-theme-")}
+    classes.update({f"-theme-{theme.name}": True, "-dark-mode": theme.dark, "-light-mode": not theme.dark})
+    app.update_classes(classes, update=False)
+    app._refresh_truecolor_filter(app.ansi_theme)

@@ -55,7 +55,7 @@ class ChaoyingApp(App):
         # All till themes in one dict; registered before the first CSS parse so it happens once.
         for spec in themes.THEMES.values():
             self.register_theme(spec.theme)
-        self.theme = self.theme_name
+        themes.set_app_theme(self, self.theme_name)  # not `self.theme =`: that parses the CSS twice
         self.ascii_only = themes.THEMES[self.theme_name].ascii
         self.title = t("app.title")
         self.till_id: str = settings.till.id
@@ -244,7 +244,7 @@ class ChaoyingApp(App):
 
     def resolve_from_banner(self, banner: Any, state: str) -> None:
         """H, Q or D on the banner: record the outcome first, then show what goes with it."""
-        from tui.screens.views import HandwrittenView, QrView
+        from tui.screens.receipt_views import HandwrittenView, QrView
 
         sale_id = banner.sale_id
         try:
@@ -336,7 +336,7 @@ class ChaoyingApp(App):
         self.ask_sign_in()
 
     def action_help(self) -> None:
-        from tui.screens.views import HelpScreen
+        from tui.screens.help import HelpScreen
 
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss(None)
@@ -344,12 +344,12 @@ class ChaoyingApp(App):
             self.push_screen(HelpScreen(self.screen))
 
     def action_history(self) -> None:
-        from tui.screens.history import open_history
+        from tui.screens.browse import open_history
 
         open_history(self)
 
     def action_events(self) -> None:
-        from tui.screens.events import open_events
+        from tui.screens.browse import open_events
 
         open_events(self)
 
@@ -368,7 +368,7 @@ class ChaoyingApp(App):
             self.notify(t("drawer.failed", reason=reason), severity="error", timeout=10)
 
     def action_paper(self) -> None:
-        from tui.screens.views import PaperView
+        from tui.screens.demo_views import PaperView
 
         if isinstance(self.screen, PaperView):
             self.screen.dismiss(None)
@@ -376,7 +376,7 @@ class ChaoyingApp(App):
             self.push_screen(PaperView(self.demo.paper_dir))
 
     def action_faults(self) -> None:
-        from tui.screens.views import FaultMenu
+        from tui.screens.demo_views import FaultMenu
 
         if isinstance(self.screen, FaultMenu):
             self.screen.dismiss(None)

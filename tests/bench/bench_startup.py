@@ -108,6 +108,7 @@ def run_in_pty(args: list, folder: Path) -> dict:
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     env = dict(os.environ, TERM="xterm-256color", CHAOYING_LOG_DIR=str(folder / "logs"))
     env.pop("DATABASE_URL", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed till runs from .pyc files: measure that
     stop = threading.Event()
 
     def drain() -> None:  # a terminal that reads what the app draws

@@ -183,7 +183,7 @@ async def test_a_remapped_key_works_and_the_old_one_does_not(remapped_shop):
 
 
 async def test_help_shows_the_remapped_keys_of_the_current_screen(remapped_shop):
-    from tui.screens.views import HelpScreen
+    from tui.screens.help import HelpScreen
 
     app = remapped_shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -197,7 +197,7 @@ async def test_help_shows_the_remapped_keys_of_the_current_screen(remapped_shop)
 
 async def test_help_on_the_banner_shows_the_banner_keys(shop_en):
     from tui.screens.banner import BannerScreen
-    from tui.screens.views import HelpScreen
+    from tui.screens.help import HelpScreen
 
     app = shop_en.app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -218,7 +218,7 @@ async def test_help_on_the_banner_shows_the_banner_keys(shop_en):
 
 async def test_help_is_one_keypress_away_on_every_screen(shop_en):
     """F1 from the sale screen, the tender, the search, the fault menu: each shows its own keys first."""
-    from tui.screens.views import HelpScreen
+    from tui.screens.help import HelpScreen
 
     app = shop_en.app()
     async with app.run_test(size=(80, 24)) as pilot:

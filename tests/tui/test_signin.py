@@ -156,7 +156,7 @@ async def test_sign_out_is_refused_while_the_banner_is_up(shop):
 
 async def test_the_sign_in_speaks_english(shop_en):
     from store.cashiers import add_cashier
-    from tui.screens.views import HelpScreen
+    from tui.screens.help import HelpScreen
 
     add_cashier("C1", "Li", "1111")
     app = shop_en.app()

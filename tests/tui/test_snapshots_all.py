@@ -138,7 +138,7 @@ def test_banner(shop_lang, snap_compare):
 
 
 def test_decline_confirm(shop_lang, snap_compare):
-    from tui.screens.views import ConfirmScreen
+    from tui.screens.confirm import ConfirmScreen
 
     async def run_before(pilot):
         await paper_out_banner(pilot, shop_lang)
@@ -151,7 +151,7 @@ def test_decline_confirm(shop_lang, snap_compare):
 
 def test_handwritten(shop_lang, snap_compare):
     from printing.layout import layout
-    from tui.screens.views import HandwrittenView
+    from tui.screens.receipt_views import HandwrittenView
 
     async def run_before(pilot):
         await ready(pilot)
@@ -163,7 +163,7 @@ def test_handwritten(shop_lang, snap_compare):
 
 
 def test_qr(shop_lang, snap_compare):
-    from tui.screens.views import QrView
+    from tui.screens.receipt_views import QrView
 
     async def run_before(pilot):
         await ready(pilot)
@@ -192,7 +192,7 @@ def test_fault_menu(shop_lang, snap_compare):
 
 def test_paper_viewer(shop_lang, snap_compare, tmp_path):
     from printing.layout import layout
-    from tui.screens.views import PaperView
+    from tui.screens.demo_views import PaperView
 
     paper = tmp_path / "paper"
     paper.mkdir()

@@ -215,3 +215,48 @@ async def test_the_colour_check_sees_true_colour(shop):
         await pilot.pause()
         with pytest.raises(AssertionError):
             assert_16_colours(app)
+
+
+@pytest.mark.parametrize("name", ["dark", "light", "high-contrast", "linux16"])
+def test_setting_the_theme_quietly_matches_textuals_watcher(name):
+    """themes.set_app_theme does what `app.theme = name` does, minus the queued CSS refresh."""
+    from textual.app import App
+    from textual.filter import ANSIToTruecolor
+
+    import themes
+
+    def state(app):
+        colour_filter = next(f for f in app._filters if isinstance(f, ANSIToTruecolor))
+        return app.theme, set(app.classes), colour_filter.enabled, colour_filter._terminal_theme
+
+    watched, quiet = App(), App()
+    for app in (watched, quiet):
+        for spec in themes.THEMES.values():
+            app.register_theme(spec.theme)
+    watched.theme = name
+    themes.set_app_theme(quiet, name)
+    assert state(quiet) == state(watched)
+    assert state(quiet) != state(App())  # Textual's default theme: the check can see a difference
+    # what the CSS refresh queued by the watcher would set
+    assert quiet.stylesheet._variables == watched.get_css_variables()
+
+
+async def test_the_till_starts_without_a_second_css_parse(shop, monkeypatch):
+    """No CSS refresh before the first frame (it would parse every rule again); a later theme change refreshes."""
+    from tui.app import ChaoyingApp
+
+    refreshes = []
+    original = ChaoyingApp.refresh_css
+
+    def counted(self, *args, **kwargs):
+        refreshes.append(self.theme)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ChaoyingApp, "refresh_css", counted)
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert refreshes == []
+        app.theme = "light"
+        await pilot.pause()
+        assert refreshes == ["light"]

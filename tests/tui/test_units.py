@@ -165,10 +165,41 @@ def test_every_method_state_and_fault_has_words():
     from store.sales import METHODS
     from tui.demo import FAULT_STATES
     from tui.i18n import CATALOGUES
-    from tui.screens.views import FAULTS
+    from tui.screens.demo_views import FAULTS
 
     assert set(FAULTS) == set(FAULT_STATES)
     for catalogue in CATALOGUES.values():
         for key in [f"method.{m}" for m in METHODS] + [f"status.{s}" for s in STATES] + \
                    [f"demo.fault.{f}" for f in FAULTS]:
             assert key in catalogue, key
+
+
+def test_no_screen_module_imports_itself_back_through_others():
+    """No import circle among tui/screens/*.py, counting the imports inside functions (F9/F10 go via browse)."""
+    import ast
+    from pathlib import Path
+
+    import tui.screens
+
+    folder = Path(tui.screens.__file__).parent
+    imports = {}
+    for path in folder.glob("*.py"):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+            elif isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+        imports["tui.screens." + path.stem] = {n for n in names if n.startswith("tui.screens.")}
+    assert imports["tui.screens.browse"] >= {"tui.screens.history", "tui.screens.events"}  # the check sees them
+
+    def reached(start):
+        seen, todo = set(), list(imports.get(start, ()))
+        while todo:
+            module = todo.pop()
+            if module not in seen:
+                seen.add(module)
+                todo.extend(imports.get(module, ()))
+        return seen
+
+    assert [module for module in sorted(imports) if module in reached(module)] == []

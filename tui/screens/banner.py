@@ -97,7 +97,7 @@ class BannerScreen(ModalScreen):
             self.app.resolve_from_banner(self, outcomes.E_RECEIPT)
 
     def action_declined(self) -> None:
-        from tui.screens.views import ConfirmScreen
+        from tui.screens.confirm import ConfirmScreen
 
         if self._blocked():
             return

@@ -34,24 +34,6 @@ def kind_label(kind: str) -> str:
     return t(key) if key in CATALOGUES.get(language(), {}) else kind
 
 
-def open_events(app: Any) -> None:
-    """F10: open the event log (or close it when it is open)."""
-    from tui.screens.banner import BannerScreen
-    from tui.screens.history import HistoryScreen
-    from tui.screens.sale import SaleScreen
-
-    screen = app.screen
-    if isinstance(screen, EventsScreen):
-        screen.dismiss(None)
-        return
-    if isinstance(screen, HistoryScreen):
-        screen.dismiss(None)
-    elif not isinstance(screen, (SaleScreen, BannerScreen)):
-        app.bell()
-        return
-    app.push_screen(EventsScreen())
-
-
 class EventsScreen(Screen):
     """The event log as a table; Esc closes."""
 

@@ -25,7 +25,7 @@ from textual.widgets import DataTable, Input, Static
 
 from tui import keymap
 from tui.i18n import t
-from tui.screens.views import QrView
+from tui.screens.receipt_views import QrView
 from tui.screens.widgets import KeyBar
 
 log = logging.getLogger("chaoying.tui.history")
@@ -38,25 +38,6 @@ def outcome_label(state: str, reprints: int = 0) -> str:
     if reprints:
         return t("history.reprinted", count=reprints)
     return t("history.outcome." + state) if state else ""
-
-
-def open_history(app: Any) -> None:
-    """F9: open the history (or close it when it is open)."""
-    from tui.screens.banner import BannerScreen
-    from tui.screens.events import EventsScreen
-    from tui.screens.sale import SaleScreen
-
-    screen = app.screen
-    if isinstance(screen, HistoryScreen):
-        screen.dismiss(None)
-        return
-    if isinstance(screen, EventsScreen):
-        screen.dismiss(None)
-        screen = app.screen_stack[-2] if len(app.screen_stack) > 1 else screen
-    elif not isinstance(screen, (SaleScreen, BannerScreen)):
-        app.bell()  # in the middle of a payment or a question: finish that first
-        return
-    app.push_screen(HistoryScreen())
 
 
 def reprint_finished(app: Any, message: Any, state: str, reason: str) -> None:

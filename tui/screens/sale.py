@@ -123,7 +123,7 @@ class SaleScreen(Screen):
         table = self.query_one("#basket", DataTable)
         table.can_focus = False  # the entry line keeps the focus, always
         table.add_column(Text(t("sale.col.no"), justify="right"), width=3, key="no")
-        table.add_column(t("sale.col.name"), width=34, key="name")
+        table.add_column(Text(t("sale.col.name")), width=34, key="name")  # Text: no markup (and no emoji table) to load
         table.add_column(Text(t("sale.col.qty"), justify="right"), width=7, key="qty")
         table.add_column(Text(t("sale.col.price"), justify="right"), width=9, key="price")
         table.add_column(Text(t("sale.col.amount"), justify="right"), width=10, key="amount")

@@ -1,0 +1,31 @@
+"""A yes/no question over any screen."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from tui import keymap
+from tui.screens.widgets import KeyBar
+
+
+class ConfirmScreen(ModalScreen):
+    """One question, Y or N."""
+
+    BINDINGS = keymap.bindings("confirm")
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box"):
+            yield Static(self.question, id="confirm-question")
+            yield KeyBar("confirm")
+
+    def action_yes(self) -> None:
+        self.dismiss(True)
+
+    def action_no(self) -> None:
+        self.dismiss(False)
