@@ -27,9 +27,9 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 from peewee import IntegrityError
 
 from store import money
+from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
 from store.gs1 import check_digit_problem
-from store.db import db, is_sqlite, write_transaction
 from store.models import Product, now
 from store.pinyin import name_keys, search_key
 

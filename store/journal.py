@@ -122,14 +122,16 @@ def _verify_till(till_id: str) -> "tuple[Optional[VerifyResult], int]":
             if sale["prev_hash"] != prev_hash:
                 return VerifyResult(
                     False, till_id, no,
-                    f"Receipt {name} does not follow the receipt before it in the journal (its link was changed or the previous receipt was altered).",
+                    f"Receipt {name} does not follow the receipt before it in the journal "
+                    f"(its link was changed or the previous receipt was altered).",
                     checked,
                 ), checked
             content = canonical_content(sale, sale["_lines"], sale["_payments"])
             if chain_hash(prev_hash, content) != sale["hash"]:
                 return VerifyResult(
                     False, till_id, no,
-                    f"Receipt {name} was changed after it was recorded: its stored content no longer matches its journal hash.",
+                    f"Receipt {name} was changed after it was recorded: "
+                    f"its stored content no longer matches its journal hash.",
                     checked,
                 ), checked
             prev_hash, expected_no, checked = sale["hash"], no + 1, checked + 1
@@ -138,7 +140,8 @@ def _verify_till(till_id: str) -> "tuple[Optional[VerifyResult], int]":
         missing = format_receipt_no(till_id, expected_no)
         return VerifyResult(
             False, till_id, expected_no,
-            f"Receipt {missing} is missing from the journal: till {till_id} issued receipts up to {format_receipt_no(till_id, counter.last_receipt_no)}.",
+            f"Receipt {missing} is missing from the journal: "
+            f"till {till_id} issued receipts up to {format_receipt_no(till_id, counter.last_receipt_no)}.",
             checked,
         ), checked
     if counter is not None and counter.last_hash != prev_hash:

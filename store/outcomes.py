@@ -215,7 +215,8 @@ def finish_printing(attempt_id: int, ok: bool, reason_code: str = "", reason: st
         outcome = _locked_outcome(attempt.sale_id)
         wanted = PRINTED if ok else FAILED
         if attempt.finished_at is not None or not can_change(outcome.state, wanted):
-            raise IllegalTransition(attempt.sale_id, outcome.state, wanted, f"print attempt {attempt_id} is already finished")
+            raise IllegalTransition(attempt.sale_id, outcome.state, wanted,
+                                    f"print attempt {attempt_id} is already finished")
         return _finish(attempt, outcome, ok, reason_code, reason)
 
 
@@ -297,7 +298,8 @@ def recover_interrupted(till_id: str) -> int:
                 _finish(attempts[-1], outcome, False, INTERRUPTED, INTERRUPTED_REASON)
             else:  # no open attempt (should not happen): fail it anyway
                 _change(outcome, FAILED, INTERRUPTED, INTERRUPTED_REASON)
-                log_event(EVENT_OUTCOME, till_id, None, outcome.sale_id, None, f"{PRINTING} -> {FAILED} ({INTERRUPTED})")
+                log_event(EVENT_OUTCOME, till_id, None, outcome.sale_id, None,
+                          f"{PRINTING} -> {FAILED} ({INTERRUPTED})")
             count += 1
     if count:
         log.info("till %s: %d interrupted print(s) marked failed", till_id, count)

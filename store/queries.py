@@ -18,6 +18,7 @@ from store.models import Event, Line, Payment, PrintAttempt, ReceiptOutcome, Sal
 from store.numbering import format_receipt_no
 from store.outcomes import PRINTED, UNRESOLVED_STATES
 
+
 def _time(value: Optional[datetime.datetime]) -> Optional[str]:
     return value.isoformat(sep=" ") if value is not None else None
 
@@ -241,7 +242,8 @@ def reprint_counts(sale_ids: List[int]) -> Dict[int, int]:
     return counts
 
 
-def events(till_id: Optional[str] = None, limit: int = 500, kinds: Optional[Iterable[str]] = None) -> List[Dict[str, Any]]:
+def events(till_id: Optional[str] = None, limit: int = 500,
+           kinds: Optional[Iterable[str]] = None) -> List[Dict[str, Any]]:
     """The event log, newest first: time, kind, receipt number, cashier, printer, detail."""
     query = (
         Event.select(Event, Sale.till_id.alias("sale_till"), Sale.receipt_no)

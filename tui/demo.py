@@ -93,8 +93,8 @@ def demo_settings(base: Any, folder: Path) -> Any:
 
 def seed_catalogue() -> int:
     """Add the demo products that are not there yet; return how many were added."""
-    from store.models import Product
     from store.catalogue import add_product
+    from store.models import Product
 
     known = {row.barcode for row in Product.select(Product.barcode)}
     added = 0

@@ -520,7 +520,8 @@ EN: Dict[str, str] = {
     "help.screen.faults": "Demo: printer faults",
     "key.page_down": "Page down",
     "key.page_up": "Page up",
-    "error.check_digit": "Barcode {barcode} is not a valid {kind}: its last digit should be {digit}, so it was probably mistyped",
+    "error.check_digit": "Barcode {barcode} is not a valid {kind}: its last digit should be {digit}, "
+                         "so it was probably mistyped",
     "error.scale_check_digit": "Scale label {barcode} has a wrong check digit; scan it again or type the PLU",
     "error.scale_price_check": "Scale label {barcode} has a wrong price check digit; scan it again",
     "error.scale_unknown_plu": "Scale label {barcode}: PLU {plu} is not in the catalogue",

@@ -284,14 +284,14 @@ def _read_text(path: Path) -> Optional[str]:
     except FileNotFoundError:
         return None
     except IsADirectoryError:
-        raise SettingsError(f"{path} is a folder, not a settings file.", path)
+        raise SettingsError(f"{path} is a folder, not a settings file.", path) from None
     except OSError as exc:
-        raise SettingsError(f"{path} cannot be read: {exc.strerror or exc}.", path)
+        raise SettingsError(f"{path} cannot be read: {exc.strerror or exc}.", path) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise SettingsError(f"{path} line {line}: the file is not UTF-8 text.", path, line)
+        raise SettingsError(f"{path} line {line}: the file is not UTF-8 text.", path, line) from None
 
 
 def _parse(path: Path, text: str) -> dict:
@@ -333,7 +333,8 @@ def _merge(values: dict, data: dict, path: Path, text: str) -> Dict[str, str]:
         if section not in SECTIONS:
             if not isinstance(table, dict):
                 line = _line_of(text, "", section)
-                raise _error(path, line, section, f"{section} is not a known setting; settings belong in sections such as [shop] or [printer]")
+                raise _error(path, line, section, f"{section} is not a known setting; "
+                             "settings belong in sections such as [shop] or [printer]")
             line = _line_of(text, section, None)
             hint = _did_you_mean(section, SECTIONS, brackets=True)
             raise _error(path, line, section, f"[{section}] is not a known section{hint}")

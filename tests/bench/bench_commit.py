@@ -182,9 +182,9 @@ def orm_commit(till_id: str) -> float:
 
 def _raw_payload(basket, tender, till_id, receipt_no, prev_hash):
     now = datetime.datetime.now().replace(microsecond=0)
-    lines = [dict(position=i + 1, product=l.product_id, barcode=l.barcode, name=l.name, unit=l.unit,
-                  unit_price_fen=l.unit_price_fen, qty_milli=l.qty_milli, amount_fen=l.amount_fen)
-             for i, l in enumerate(basket.lines)]
+    lines = [dict(position=i + 1, product=ln.product_id, barcode=ln.barcode, name=ln.name, unit=ln.unit,
+                  unit_price_fen=ln.unit_price_fen, qty_milli=ln.qty_milli, amount_fen=ln.amount_fen)
+             for i, ln in enumerate(basket.lines)]
     payments = [dict(position=i + 1, method=p.method, amount_fen=p.amount_fen, reference=p.reference,
                      status=p.status, reason=p.reason) for i, p in enumerate(tender.payments)]
     sale = dict(till_id=till_id, receipt_no=receipt_no, sold_at=now, cashier="bench",
@@ -209,8 +209,8 @@ def raw_sqlite_commit(conn: sqlite3.Connection, till_id: str) -> float:
         conn.executemany(
             'INSERT INTO "line" (sale_id, position, product_id, barcode, name, unit, unit_price_fen, qty_milli, '
             'amount_fen) VALUES (?,?,?,?,?,?,?,?,?)',
-            [(sale_id, l["position"], l["product"], l["barcode"], l["name"], l["unit"], l["unit_price_fen"],
-              l["qty_milli"], l["amount_fen"]) for l in lines])
+            [(sale_id, ln["position"], ln["product"], ln["barcode"], ln["name"], ln["unit"], ln["unit_price_fen"],
+              ln["qty_milli"], ln["amount_fen"]) for ln in lines])
         conn.executemany(
             'INSERT INTO "payment" (sale_id, position, method, amount_fen, reference, status, reason) '
             'VALUES (?,?,?,?,?,?,?)',
@@ -244,8 +244,8 @@ def raw_pg_commit(conn, till_id: str) -> float:
         cur.execute(
             'INSERT INTO "line" (sale_id, position, product_id, barcode, name, unit, unit_price_fen, qty_milli, '
             'amount_fen) VALUES ' + values,
-            [v for l in lines for v in (sale_id, l["position"], l["product"], l["barcode"], l["name"], l["unit"],
-                                        l["unit_price_fen"], l["qty_milli"], l["amount_fen"])])
+            [v for ln in lines for v in (sale_id, ln["position"], ln["product"], ln["barcode"], ln["name"], ln["unit"],
+                                        ln["unit_price_fen"], ln["qty_milli"], ln["amount_fen"])])
         cur.execute(
             'INSERT INTO "payment" (sale_id, position, method, amount_fen, reference, status, reason) '
             'VALUES ' + ",".join(["(%s,%s,%s,%s,%s,%s,%s)"] * len(payments)),

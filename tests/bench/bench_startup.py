@@ -141,13 +141,13 @@ async def keystroke_latency(folder: Path, scans: int) -> dict:
     key dispatch, product lookup, table refresh). ``round_ms``: Pilot's whole round trip
     for the Enter key, which also waits for the screen to settle.
     """
-    import dataclasses
 
-    from tui.settings import load_settings
     from textual.widgets import DataTable
+
     from tui.app import ChaoyingApp
     from tui.demo import start_demo
     from tui.screens.sale import SaleScreen
+    from tui.settings import load_settings
 
     settings, demo = start_demo(load_settings(None).with_ui(language="zh"), folder / "pilot")
     updated = []

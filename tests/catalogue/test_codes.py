@@ -227,7 +227,7 @@ def test_a_price_label_sale_is_stored_at_the_label_amount(products):
     tender = Tender(basket.total_fen)
     tender.add_payment("cash", 2000)
     sale = commit_sale(basket, tender, "1")
-    lines = [(l.name, l.qty_milli, l.unit_price_fen, l.amount_fen) for l in Line.select().order_by(Line.position)]
+    lines = [(ln.name, ln.qty_milli, ln.unit_price_fen, ln.amount_fen) for ln in Line.select().order_by(Line.position)]
     assert lines == [("苹果", 1387, 890, 1234), ("可口可乐 330ml", 1000, 300, 300)]
     assert sale.total_fen == 1534 and sale.change_fen == 466
     assert journal.verify().ok

@@ -88,8 +88,7 @@ def test_results_are_limited_and_best_first(shop):
 
 
 def test_reindex_rebuilds_every_key(shop):
-    from store.models import ProductKey
-    from store.models import Product
+    from store.models import Product, ProductKey
 
     ProductKey.delete().execute()
     Product.update(pinyin="", initials="").execute()

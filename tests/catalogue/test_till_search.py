@@ -42,7 +42,6 @@ async def test_a_weight_label_adds_the_weighed_quantity(shop):
     import dataclasses
 
     from store.codes import ScaleLayout, make_scale_label
-
     from tui.settings import ScaleSettings
 
     scale = ScaleSettings(prefixes=("28",), plu_digits=5, value="weight", value_digits=5, price_check=False)

@@ -61,7 +61,7 @@ class Simulator:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             out, err = self.proc.communicate()
-            raise AssertionError("printer simulate did not stop on SIGTERM")
+            raise AssertionError("printer simulate did not stop on SIGTERM") from None
         return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, err)
 
 

@@ -17,7 +17,14 @@ from printing.backup import next_printer
 from printing.config import PrinterConfig
 from printing.layout import layout
 from printing.printer import (
-    PrinterError, PrintResult, job_deadline, open_drawer, print_deadline, print_receipt, probe, read_status,
+    PrinterError,
+    PrintResult,
+    job_deadline,
+    open_drawer,
+    print_deadline,
+    print_receipt,
+    probe,
+    read_status,
     send_job,
 )
 from printing.sample import sample_receipt

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 import serial
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from printing.escpos_decode import next_command
 from printing.virtual import STATES, VirtualPrinter, VirtualPrinterError

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from store.db import close_database, db, open_database, redact
-from tui.settings import default_sqlite_url
 from store.models import Product
+from tui.settings import default_sqlite_url
 
 
 def test_default_sqlite_url_opens_a_file_in_the_data_dir(tmp_path):

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from store import catalogue as catalogue_module
-from store import outcomes, queries
+from store import catalogue as catalogue_module, outcomes, queries
 from store.models import Product, Sale
 from tests.store.helpers import catalogue, ring_up
 
@@ -73,7 +72,7 @@ def test_sale_detail(database):
     sale = ring_up(products, ("6901234567892", 2000), ("42", 1000))
     detail = queries.sale_detail(sale.id)
     assert detail["receipt"] == "1-000001" and detail["total_fen"] == 720
-    assert [l["name"] for l in detail["lines"]] == ["可口可乐 330ml", "塑料袋"]
+    assert [ln["name"] for ln in detail["lines"]] == ["可口可乐 330ml", "塑料袋"]
     assert detail["payments"][0]["amount_fen"] == 720 and detail["outcome"] == "pending"
     assert detail["print_attempts"] == [] and detail["events"] == []
     assert queries.find_sale("1", 1) == sale.id and queries.find_sale("1", 2) is None

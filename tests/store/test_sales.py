@@ -34,7 +34,7 @@ def test_split_tender_sale_is_stored_whole(database):
     stored = Sale.get_by_id(sale.id)
     assert stored.hash == sale.hash and stored.prev_hash == "0" * 64
     lines = list(Line.select().where(Line.sale == sale.id).order_by(Line.position))
-    assert [(l.barcode, l.name, l.unit, l.unit_price_fen, l.qty_milli, l.amount_fen) for l in lines] == [
+    assert [(ln.barcode, ln.name, ln.unit, ln.unit_price_fen, ln.qty_milli, ln.amount_fen) for ln in lines] == [
         ("6901234567892", "可口可乐 330ml", "瓶", 350, 2000, 700),
         ("2001", "苹果", "kg", 1280, 1500, 1920),
         ("42", "塑料袋", "", 20, 1000, 20),

@@ -9,7 +9,18 @@ import datetime
 import pytest
 
 from tests.tui.conftest import close_shop, make_shop
-from tests.tui.helpers import APPLE, COLA, WATER, last_sale, outcome, printed_all, scan, screen_text, text_of, wait_until
+from tests.tui.helpers import (
+    APPLE,
+    COLA,
+    WATER,
+    last_sale,
+    outcome,
+    printed_all,
+    scan,
+    screen_text,
+    text_of,
+    wait_until,
+)
 from tui.settings import ReprintSettings
 
 YESTERDAY_AT = (datetime.datetime.now() - datetime.timedelta(days=1)).replace(hour=9, minute=15, second=0,
@@ -228,9 +239,10 @@ async def test_reprint_cap_reached_says_so_and_prints_nothing(shop_with):
 
 
 async def test_manager_pin_wrong_pin_refused_right_pin_prints(shop_with):
+    from textual.widgets import Input
+
     from store.cashiers import add_cashier
     from store.models import Event, PrintAttempt
-    from textual.widgets import Input
     from tui.screens.pin import PinScreen
 
     shop = shop_with(reprint=ReprintSettings(manager_pin=True, max=0))

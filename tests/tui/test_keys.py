@@ -237,9 +237,10 @@ def test_every_binding_of_the_till_has_an_id_from_the_keymap():
     import inspect
     import pkgutil
 
-    import tui.screens
     from textual.binding import Binding
     from textual.dom import DOMNode
+
+    import tui.screens
     from tui import keymap
     from tui.app import ChaoyingApp
 

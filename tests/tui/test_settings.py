@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from printing.config import PrinterConfig
-from tui import settings as settings_mod
 from tui.settings import (
     ReceiptSettings,
     ReprintSettings,

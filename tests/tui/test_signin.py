@@ -53,9 +53,10 @@ async def test_a_shop_without_cashiers_sells_without_sign_in(shop):
 
 
 async def test_wrong_pin_refused_right_pin_sells_with_the_cashier_on_every_record(shop):
+    from textual.widgets import Input
+
     from store.cashiers import add_cashier
     from store.models import Event, PrintAttempt
-    from textual.widgets import Input
 
     add_cashier("C1", "小李", "1111")
     app = shop.app()

@@ -33,8 +33,9 @@ async def sell_cash(pilot, *codes: str) -> None:
 
 
 async def test_cash_sale_scans_f12_enter_prints_the_receipt_and_opens_the_drawer(shop):
-    from store.models import Event
     from textual.widgets import DataTable, Digits
+
+    from store.models import Event
 
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:

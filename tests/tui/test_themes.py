@@ -44,8 +44,9 @@ def test_every_theme_has_its_css_files():
 
 
 def test_the_console_theme_uses_only_the_16_ansi_colours():
-    import themes
     from textual.color import Color
+
+    import themes
 
     spec = themes.THEMES["linux16"]
     assert spec.theme.ansi and spec.ascii

@@ -9,10 +9,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Any, Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from tui.cli.common import CliError
-
 
 TILL_COMMANDS = (None, "run", "demo")
 

@@ -29,7 +29,8 @@ def register(sub) -> None:
 
     products = _add(sub, "products", None, "add, import, export, search and list products")
     actions = products.add_subparsers(dest="action", metavar="ACTION")
-    products.set_defaults(handler=_choose(products, "add, import, export, list, search, price, history, activate or deactivate"))
+    products.set_defaults(handler=_choose(
+        products, "add, import, export, list, search, price, history, activate or deactivate"))
     p = _add(actions, "add", common, "add one product")
     p.add_argument("--barcode", required=True, help="barcode or PLU code")
     p.add_argument("--name", required=True, help="product name")
@@ -159,12 +160,12 @@ def _open_database(url: str, create: bool = False):
     try:
         return open_database(url)
     except ImportError as exc:
-        raise _error(f"cannot open database {redact(url)}: the driver is not installed ({exc})", 1)
+        raise _error(f"cannot open database {redact(url)}: the driver is not installed ({exc})", 1) from None
     except Exception as exc:  # peewee, sqlite3, psycopg2, a bad URL: all one sentence
         import logging
 
         logging.getLogger("chaoying.cli").exception("cannot open database %s", redact(url))
-        raise _error(f"cannot open database {redact(url)}: {_one_line(exc)}", _db_error_code(exc))
+        raise _error(f"cannot open database {redact(url)}: {_one_line(exc)}", _db_error_code(exc)) from None
 
 
 def _sqlite_file(url: str) -> Optional[Path]:
@@ -243,8 +244,8 @@ def _translate_db_errors(call: Callable[[], int]) -> int:
 
         logging.getLogger("chaoying.cli").exception("database error")
         if isinstance(exc, peewee.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
-            raise _error("the database stayed busy (a till is writing); nothing was changed, try again", 1)
-        raise _error(f"database error: {_one_line(exc)}; nothing was changed", 1)
+            raise _error("the database stayed busy (a till is writing); nothing was changed, try again", 1) from None
+        raise _error(f"database error: {_one_line(exc)}; nothing was changed", 1) from None
 
 
 # ---------------------------------------------------------------- init
@@ -266,7 +267,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     try:
         write_default(path)
     except OSError as exc:
-        raise _error(f"cannot write {path}: {exc.strerror or exc}", 1)
+        raise _error(f"cannot write {path}: {exc.strerror or exc}", 1) from None
     from store.db import redact
 
     print(f"settings: {path}")
@@ -283,7 +284,7 @@ def cmd_products_add(args: argparse.Namespace) -> int:
     try:
         price_fen = parse_yuan(args.price)
     except ValueError:
-        raise _error(f"--price {args.price!r} is not an amount in yuan like 3.50")
+        raise _error(f"--price {args.price!r} is not an amount in yuan like 3.50") from None
 
     def body(settings) -> int:
         from store import catalogue
@@ -291,7 +292,7 @@ def cmd_products_add(args: argparse.Namespace) -> int:
         try:
             product = catalogue.add_product(barcode=args.barcode, name=args.name, price_fen=price_fen, unit=args.unit)
         except catalogue.CatalogueError as exc:
-            raise _error(_sentence(exc))
+            raise _error(_sentence(exc)) from None
         print(f"added {product['barcode']} {product['name']} {product['price']}")
         return 0
 
@@ -318,7 +319,7 @@ def cmd_products_import(args: argparse.Namespace) -> int:
             result = catalogue.import_file(data, keep_going=args.keep_going, changed_by=_who(args),
                                            progress=progress)
         except catalogue.CatalogueError as exc:
-            raise _error(f"{path}: {_one_line(exc)}")
+            raise _error(f"{path}: {_one_line(exc)}") from None
         finally:
             progress.close()
         for line_no, reason in result.errors:
@@ -345,11 +346,11 @@ def _read_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise _error(f"{path} does not exist")
+        raise _error(f"{path} does not exist") from None
     except IsADirectoryError:
-        raise _error(f"{path} is a folder, not a CSV file")
+        raise _error(f"{path} is a folder, not a CSV file") from None
     except OSError as exc:
-        raise _error(f"cannot read {path}: {exc.strerror or exc}")
+        raise _error(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _who(args: argparse.Namespace) -> str:
@@ -429,7 +430,7 @@ def cmd_products_export(args: argparse.Namespace) -> int:
         try:
             fd, tmp = tempfile.mkstemp(prefix=".chaoying-", suffix=".csv", dir=str(path.parent.resolve()))
         except OSError as exc:
-            raise _error(f"cannot write {path}: {exc.strerror or exc}", 1)
+            raise _error(f"cannot write {path}: {exc.strerror or exc}", 1) from None
         try:
             with open(fd, "w", encoding=encoding, newline="") as handle:
                 count = catalogue.export_csv(handle)
@@ -470,7 +471,7 @@ def cmd_products_price(args: argparse.Namespace) -> int:
     try:
         price_fen = parse_yuan(args.price)
     except ValueError:
-        raise _error(f"price {args.price!r} is not an amount in yuan like 3.50")
+        raise _error(f"price {args.price!r} is not an amount in yuan like 3.50") from None
 
     def body(settings) -> int:
         from store import catalogue
@@ -478,7 +479,7 @@ def cmd_products_price(args: argparse.Namespace) -> int:
         try:
             old, new = catalogue.set_price(args.barcode, price_fen, changed_by=_who(args))
         except catalogue.CatalogueError as exc:
-            raise _error(_sentence(exc))
+            raise _error(_sentence(exc)) from None
         if old == new:
             print(f"{args.barcode} already costs {format_yuan(new)}; nothing changed")
         else:
@@ -548,7 +549,7 @@ def _day(text: Optional[str]):
     try:
         return dt.datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
-        raise _error(f"--date {text!r} is not a date like 2024-05-31")
+        raise _error(f"--date {text!r} is not a date like 2024-05-31") from None
 
 
 def _till(args: argparse.Namespace, settings) -> str:
@@ -624,7 +625,7 @@ def cmd_cashiers_add(args: argparse.Namespace) -> int:
             pin = getpass.getpass("PIN: ")
             again = getpass.getpass("PIN again: ")
         except (EOFError, KeyboardInterrupt):
-            raise _error("no PIN given; nothing was changed", 2)
+            raise _error("no PIN given; nothing was changed", 2) from None
         if pin != again:
             raise _error("the two PINs differ; nothing was changed", 2)
 
@@ -634,7 +635,7 @@ def cmd_cashiers_add(args: argparse.Namespace) -> int:
         try:
             cashier = add_cashier(args.code, args.name, pin, manager=args.manager)
         except CashierError as exc:
-            raise _error(_sentence(exc).rstrip("."), 2)
+            raise _error(_sentence(exc).rstrip("."), 2) from None
         role = "manager" if cashier.manager else "cashier"
         print(f"added {role} {cashier.code} ({cashier.name})")
         return 0

@@ -38,7 +38,9 @@ class SignInScreen(Screen[Optional[Any]]):
     SignInScreen { align: center middle; }
     SignInScreen #topbar { dock: top; }
     SignInScreen KeyBar { dock: bottom; height: 1; color: $text-muted; }
-    #signin-box { width: 50; max-width: 100%; height: auto; border: thick $primary; background: $surface; padding: 0 1; }
+    #signin-box {
+        width: 50; max-width: 100%; height: auto; border: thick $primary; background: $surface; padding: 0 1;
+    }
     #signin-title { text-style: bold; width: 100%; content-align: center middle; }
     #signin-message { height: auto; }
     #signin-message.-error { color: $text-error; text-style: bold; }
