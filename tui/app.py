@@ -8,7 +8,8 @@ service's printer thread, whose reports come back as TillReport messages.
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional, Set
+from pathlib import PurePath
+from typing import Any, Callable, Dict, List, Optional, Set, Union
 
 from textual.app import App
 from textual.message import Message
@@ -50,7 +51,8 @@ class ChaoyingApp(App):
         i18n.set_language(self.language)
         keymap.configure(settings.keys)  # checked again here: tests build apps directly
         self.theme_name, self.unknown_theme = themes.choose(settings.ui.theme)
-        super().__init__(css_path=themes.css_paths(self.theme_name))
+        css_paths: List[Union[str, PurePath]] = list(themes.css_paths(self.theme_name))
+        super().__init__(css_path=css_paths)
         self.set_keymap(keymap.current())
         # All till themes in one dict; registered before the first CSS parse so it happens once.
         for spec in themes.THEMES.values():
@@ -186,8 +188,9 @@ class ChaoyingApp(App):
         self.till.print_sale(sale_id, printer, open_drawer)
 
     def on_till_report(self, message: TillReport) -> None:
-        handlers = {PrintStarted: self.print_started, PrintFinished: self.print_finished,
-                    PrinterHealth: self.printer_health, DrawerResult: self.drawer_result}
+        handlers: Dict[type, Callable[[Any], None]] = {
+            PrintStarted: self.print_started, PrintFinished: self.print_finished,
+            PrinterHealth: self.printer_health, DrawerResult: self.drawer_result}
         handlers[type(message.event)](message.event)
 
     def print_started(self, event: PrintStarted) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
 }
 
 
-def bindings(screen: str) -> List[Binding]:
+def bindings(screen: str) -> List[BindingType]:
     """Textual bindings for one screen (description = i18n key)."""
     return [
         Binding(k.key, k.action, k.label, show=k.show, priority=k.priority, id=k.id)

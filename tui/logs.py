@@ -55,13 +55,13 @@ def setup_logging(path: Optional[Path] = None, level: int = logging.INFO,
     root = logging.getLogger()
     wanted = path or default_log_path()
     remove_terminal_handlers()
-    for handler in list(root.handlers):
-        if getattr(handler, _MARK, False):
-            if getattr(handler, "baseFilename", None) == os.path.abspath(wanted):
+    for old in list(root.handlers):
+        if getattr(old, _MARK, False):
+            if getattr(old, "baseFilename", None) == os.path.abspath(wanted):
                 root.setLevel(level)
                 return wanted
-            root.removeHandler(handler)
-            handler.close()
+            root.removeHandler(old)
+            old.close()
 
     candidates = [wanted]
     if fallback is not None:

@@ -68,6 +68,7 @@ def fit_qr(receipt: Any, rows: int) -> "tuple[str, List[str], bool]":
             last = (payload, lines)
             if len(lines) <= rows:
                 return payload, lines, True
+    assert last is not None  # qr_payloads gives at least the whole receipt
     return last[0], last[1], False
 
 

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, Union
 
 
 def register(sub) -> None:
@@ -183,7 +183,7 @@ def _db_error_code(exc: Exception) -> int:
     return 2 if isinstance(exc, (ValueError, RuntimeError)) else 1
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: Union[BaseException, str]) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text.rstrip(".")
 
@@ -299,7 +299,7 @@ def cmd_products_add(args: argparse.Namespace) -> int:
     return _run(args, body, settings)
 
 
-def _sentence(exc: BaseException) -> str:
+def _sentence(exc: Union[BaseException, str]) -> str:
     """The store's one-sentence message, shaped for "chaoying: ..." (lower case start, no full stop)."""
     text = _one_line(exc)
     return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
@@ -690,6 +690,6 @@ def _bad_receipt_name(result: Any) -> str:
     try:
         from store.numbering import format_receipt_no
 
-        return format_receipt_no(till, number)
+        return format_receipt_no(str(till), number)  # str(): the text an f-string gives, None included
     except Exception:
         return f"{till}-{number}"

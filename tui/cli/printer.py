@@ -143,6 +143,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if not args.paper:
         raise CliError("printer simulate needs --paper DIR (where receipts are written)", 2)
     width = _width(args.width)
+    assert width is not None  # simulate's --width defaults to "80"
     baud = _positive_int(args.baud, "--baud")
     _log_to_stderr(args.verbose)
 

@@ -106,7 +106,7 @@ def run_demo(args: Any) -> int:
 
     base = _settings(args)
     keep = bool(getattr(args, "dir", None))
-    folder: Optional[Path] = Path(args.dir) if keep else Path(tempfile.mkdtemp(prefix="chaoying-demo-"))
+    folder = Path(args.dir) if keep else Path(tempfile.mkdtemp(prefix="chaoying-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     setup_logging(path=folder / "chaoying.log")
     from tui.demo import start_demo

@@ -5,6 +5,8 @@ is printed, handwritten, e_receipt or declined.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional
+
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
@@ -16,9 +18,17 @@ from tui.i18n import t
 from tui.screens.widgets import KeyBar
 from tui.till import BACKUP
 
+if TYPE_CHECKING:
+    from textual import getters
 
-class BannerScreen(ModalScreen):
+    from tui.app import ChaoyingApp
+
+
+class BannerScreen(ModalScreen[bool]):
     """Covers the till for one unresolved sale."""
+
+    if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
+        app = getters.app(ChaoyingApp)
 
     BINDINGS = keymap.bindings("banner")
 
@@ -103,7 +113,7 @@ class BannerScreen(ModalScreen):
             return
         number = str(self.query_one("#banner-number", Static).render())
 
-        def answered(yes: bool) -> None:
+        def answered(yes: Optional[bool]) -> None:
             if yes:
                 self.app.resolve_from_banner(self, outcomes.DECLINED)
 

@@ -5,10 +5,13 @@ event log); this module knows both, so neither has to import the other.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Type
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
 
 
-def toggle(app: Any, wanted: type) -> None:
+def toggle(app: Any, wanted: Type[Screen[Any]]) -> None:
     """Open ``wanted`` (or close it when it is open); the other browser gives way to it."""
     from tui.screens.banner import BannerScreen
     from tui.screens.events import EventsScreen

@@ -10,7 +10,7 @@ from tui import keymap
 from tui.screens.widgets import KeyBar
 
 
-class ConfirmScreen(ModalScreen):
+class ConfirmScreen(ModalScreen[bool]):
     """One question, Y or N."""
 
     BINDINGS = keymap.bindings("confirm")

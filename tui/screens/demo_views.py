@@ -66,7 +66,7 @@ class PaperView(ModalScreen):
 FAULTS = ("ok", "paper_out", "near_end", "cover_open", "offline", "silent", "no_confirm")  # keys of demo.FAULT_STATES
 
 
-class FaultMenu(ModalScreen):
+class FaultMenu(ModalScreen[Optional[str]]):
     """Demo: put the virtual printer into a fault (or back to OK)."""
 
     BINDINGS = keymap.bindings("faults")
@@ -80,6 +80,7 @@ class FaultMenu(ModalScreen):
         for name in FAULTS:
             mark = "*" if name == self.current else " "
             key = keymap.by_id(f"faults.{name}")
+            assert key is not None, name  # every fault has its key in keymap.KEYS
             text.append(f" {keymap.display_key(keymap.key_of(key))} ", style="bold reverse")
             text.append(f" {mark} {t('demo.fault.' + name)}\n")
         with Vertical(id="faults-box"):

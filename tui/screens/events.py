@@ -8,7 +8,7 @@ event's whole detail.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List
 
 from rich.text import Text
 from textual import on
@@ -19,6 +19,11 @@ from textual.widgets import DataTable, Static
 from tui import keymap
 from tui.i18n import CATALOGUES, language, t
 from tui.screens.widgets import KeyBar
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui.app import ChaoyingApp
 
 log = logging.getLogger("chaoying.tui.events")
 
@@ -36,6 +41,9 @@ def kind_label(kind: str) -> str:
 
 class EventsScreen(Screen):
     """The event log as a table; Esc closes."""
+
+    if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
+        app = getters.app(ChaoyingApp)
 
     BINDINGS = keymap.bindings("events")
     AUTO_FOCUS = "#events-table"

@@ -14,7 +14,7 @@ rule itself is ``store.outcomes.check_reprint``).
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from rich.text import Text
 from textual import events, on
@@ -27,6 +27,11 @@ from tui import keymap
 from tui.i18n import t
 from tui.screens.receipt_views import QrView
 from tui.screens.widgets import KeyBar
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui.app import ChaoyingApp
 
 log = logging.getLogger("chaoying.tui.history")
 
@@ -66,6 +71,9 @@ class QrAgainView(QrView):
 
 class HistoryScreen(Screen):
     """Receipts of this till, newest first, with a search box and a detail pane."""
+
+    if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
+        app = getters.app(ChaoyingApp)
 
     BINDINGS = keymap.bindings("history")
     AUTO_FOCUS = "#history-table"

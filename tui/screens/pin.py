@@ -6,7 +6,7 @@ PIN is refused (one sentence, a beep, an event) and the prompt stays.
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from textual import on
 from textual.app import ComposeResult
@@ -18,11 +18,19 @@ from tui import keymap
 from tui.i18n import t
 from tui.screens.widgets import KeyBar
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui.app import ChaoyingApp
+
 log = logging.getLogger("chaoying.tui.pin")
 
 
 class PinScreen(ModalScreen[Optional[str]]):
     """Ask for a manager's PIN before an action a cashier may not do alone."""
+
+    if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
+        app = getters.app(ChaoyingApp)
 
     BINDINGS = keymap.bindings("pin")
     AUTO_FOCUS = "#pin-input"

@@ -5,6 +5,7 @@ from typing import List
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -14,10 +15,10 @@ from tui.i18n import t
 from tui.screens.widgets import KeyBar
 
 
-class HandwrittenView(ModalScreen):
+class HandwrittenView(ModalScreen[bool]):
     """The whole receipt, big and plain, to copy onto a handwritten receipt."""
 
-    BINDINGS = [b for b in keymap.bindings("view") if b.action == "close"]
+    BINDINGS = [b for b in keymap.bindings("view") if isinstance(b, Binding) and b.action == "close"]
     AUTO_FOCUS = "#hand-scroll"
 
     def __init__(self, number: str, lines: List[str]) -> None:
@@ -37,10 +38,10 @@ class HandwrittenView(ModalScreen):
         self.dismiss(True)
 
 
-class QrView(ModalScreen):
+class QrView(ModalScreen[bool]):
     """The receipt as a QR code in half blocks, for the customer's phone."""
 
-    BINDINGS = [b for b in keymap.bindings("view") if b.action == "close"]
+    BINDINGS = [b for b in keymap.bindings("view") if isinstance(b, Binding) and b.action == "close"]
 
     def __init__(self, number: str, receipt) -> None:
         super().__init__()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from rich.text import Text
 from textual import on
@@ -16,6 +16,11 @@ from tui import keymap
 from tui.i18n import t
 from tui.screens.status import PrinterStrip
 from tui.screens.widgets import Amount, KeyBar, TopBar
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui.app import ChaoyingApp
 
 log = logging.getLogger("chaoying.tui.sale")
 
@@ -85,6 +90,9 @@ class SuccessPanel(Vertical):
 
 class SaleScreen(Screen):
     """Scan, see the basket and total, F12 to pay."""
+
+    if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
+        app = getters.app(ChaoyingApp)
 
     BINDINGS = keymap.bindings("sale")
     AUTO_FOCUS = "#entry"

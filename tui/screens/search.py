@@ -30,7 +30,9 @@ LIMIT = 30
 def search_hint() -> str:
     """'Up/Down choose  Enter add  Esc close', with the keys as remapped."""
     def shown(binding_id: str) -> str:
-        return keymap.display_key(keymap.key_of(keymap.by_id(binding_id)))
+        key = keymap.by_id(binding_id)
+        assert key is not None, binding_id  # ids of the search group, defined in keymap.KEYS
+        return keymap.display_key(keymap.key_of(key))
 
     return t("search.hint", updown=f"{shown('search.up')}/{shown('search.down')}",
              enter=keymap.display_key("enter"), close=shown("search.close"))

@@ -9,7 +9,7 @@ screen stays.
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from textual import on
 from textual.app import ComposeResult
@@ -19,6 +19,11 @@ from textual.widgets import Input, Static
 
 from tui.i18n import t
 from tui.screens.widgets import KeyBar, TopBar
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui.app import ChaoyingApp
 
 log = logging.getLogger("chaoying.tui.signin")
 
@@ -32,6 +37,9 @@ def active_cashiers_exist() -> bool:
 
 class SignInScreen(Screen[Optional[Any]]):
     """Who sells on this till: cashier code and PIN."""
+
+    if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
+        app = getters.app(ChaoyingApp)
 
     AUTO_FOCUS = "#signin-code"
     DEFAULT_CSS = """

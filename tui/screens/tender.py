@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from textual import on
 from textual.app import ComposeResult
@@ -14,11 +14,19 @@ from tui import keymap
 from tui.i18n import t
 from tui.screens.widgets import Amount, KeyBar
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui.app import ChaoyingApp
+
 log = logging.getLogger("chaoying.tui.tender")
 
 
 class TenderScreen(ModalScreen):
     """Take payments for a basket; dismiss with the committed Sale, or None (Esc)."""
+
+    if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
+        app = getters.app(ChaoyingApp)
 
     BINDINGS = keymap.bindings("tender")
     AUTO_FOCUS = "#amount"

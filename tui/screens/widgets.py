@@ -1,7 +1,7 @@
 """Small widgets shared by the screens: the top bar, the key bar, big amounts."""
 from __future__ import annotations
 
-from typing import Iterable, List
+from typing import TYPE_CHECKING, Iterable, List
 
 from rich.text import Text
 from textual.widgets import Digits, Static
@@ -9,9 +9,17 @@ from textual.widgets import Digits, Static
 from tui import keymap
 from tui.i18n import t
 
+if TYPE_CHECKING:
+    from textual import getters
+
+    from tui.app import ChaoyingApp
+
 
 class TopBar(Static):
     """Title line: app name, till id, the signed-in cashier, demo mark."""
+
+    if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
+        app = getters.app(ChaoyingApp)
 
     def on_mount(self) -> None:
         self.show()
