@@ -62,8 +62,6 @@ def test_probe_can_fail():
 
 # ---------------------------------------------------------------- no import circles
 
-# tui joins when tui.screens.history and tui.screens.events no longer import each other
-# (the screens work); every other circle in tui is gone.
 CYCLE_FREE = ("store", "printing", "tui")
 
 
@@ -79,11 +77,24 @@ def _modules(root: Path, packages) -> dict:
     return found
 
 
+def _type_checking_only(tree: ast.AST) -> set:
+    """The import nodes under ``if TYPE_CHECKING:``: names for the type checker, never run."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", "")) == "TYPE_CHECKING":
+            found.update(id(inner) for statement in node.body for inner in ast.walk(statement))
+    return found
+
+
 def _imported(name: str, path: Path, modules: dict) -> set:
     """Modules of ``modules`` that ``name`` imports anywhere in its file (inside functions too)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     targets = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    typing_only = _type_checking_only(tree)
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             targets.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -178,3 +189,15 @@ def test_the_circle_check_can_fail(tmp_path):
     graph = import_graph(tmp_path, ("tiny",))
     assert graph["tiny.d"] == {"tiny.a"}
     assert import_cycles(graph) == ["tiny.a -> tiny.b -> tiny.c -> tiny.a"]
+
+
+def test_type_checking_imports_are_not_circles(tmp_path):
+    """An import under ``if TYPE_CHECKING:`` never runs, so it closes no circle; the same import at run time does."""
+    package = tmp_path / "tiny"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "app.py").write_text("def screen():\n    from tiny import screen\n")
+    (package / "screen.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from tiny import app\n")
+    assert import_cycles(import_graph(tmp_path, ("tiny",))) == []
+    (package / "screen.py").write_text("from tiny import app\n")
+    assert import_cycles(import_graph(tmp_path, ("tiny",))) == ["tiny.app -> tiny.screen -> tiny.app"]

@@ -53,11 +53,11 @@ async def wait_until(pilot, predicate, timeout: float = 60.0) -> None:
 
 
 async def measure(folder: Path, rounds: int, scans: int) -> dict:
-    from store.settings import load_settings
     from tui.app import ChaoyingApp
     from tui.demo import start_demo
     from tui.screens.banner import BannerScreen
     from tui.screens.sale import SaleScreen
+    from tui.settings import load_settings
 
     settings, demo = start_demo(load_settings(None), folder / "shop")
     idle, hung, late = [], [], 0
