@@ -100,13 +100,21 @@ def _check_qty(qty_milli: int) -> None:
         raise SaleError("A quantity must be a whole number of thousandths above zero.", "bad_qty")
 
 
+PAYMENT_OK = "ok"
+PAYMENT_FAILED = "failed"  # declined card, cancelled QR payment: kept, never counted
+
+
 @dataclass(frozen=True)
 class TenderPayment:
     method: str
     amount_fen: int
     reference: str = ""
-    status: str = "ok"  # ok | failed
+    status: str = PAYMENT_OK  # PAYMENT_OK | PAYMENT_FAILED
     reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == PAYMENT_OK
 
 
 class Tender:
@@ -140,14 +148,14 @@ class Tender:
     def record_failed(self, method: str, amount_fen: int, reference: str = "", reason: str = "") -> TenderPayment:
         """Record a payment that did not go through; it is kept but not counted."""
         self._check(method, amount_fen)
-        payment = TenderPayment(method, int(amount_fen), reference or "", "failed", reason or "")
+        payment = TenderPayment(method, int(amount_fen), reference or "", PAYMENT_FAILED, reason or "")
         self.payments.append(payment)
         return payment
 
     def remove_last(self) -> Optional[TenderPayment]:
         """Take back the last successful payment (a cashier's typo); None if there is none."""
         for index in range(len(self.payments) - 1, -1, -1):
-            if self.payments[index].status == "ok":
+            if self.payments[index].ok:
                 return self.payments.pop(index)
         return None
 
@@ -161,11 +169,11 @@ class Tender:
 
     @property
     def ok_payments(self) -> List[TenderPayment]:
-        return [payment for payment in self.payments if payment.status == "ok"]
+        return [payment for payment in self.payments if payment.ok]
 
     @property
     def failed_payments(self) -> List[TenderPayment]:
-        return [payment for payment in self.payments if payment.status == "failed"]
+        return [payment for payment in self.payments if not payment.ok]
 
     @property
     def paid_fen(self) -> int:

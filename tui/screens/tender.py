@@ -71,7 +71,7 @@ class TenderScreen(ModalScreen):
         self.query_one("#remaining", Digits).update(format_yuan(tender.remaining_fen))
         rows = []
         for payment in tender.payments:
-            key = "tender.payment_failed" if payment.status == "failed" else "tender.payment_ok"
+            key = "tender.payment_ok" if payment.ok else "tender.payment_failed"
             rows.append(t(key, method=t(f"method.{payment.method}"), amount=format_yuan(payment.amount_fen),
                           reference=payment.reference or ""))
         self.query_one("#tender-payments", Static).update("\n".join(rows[-4:]) if rows else t("tender.none_yet"))
