@@ -160,8 +160,3 @@ def test_a_till_whose_lock_was_taken_over_notices_and_leaves_the_new_row(databas
     lock.release()
     assert lock_row().host == "till-pc-2"
 
-
-def test_the_settings_default_is_the_store_timeout():
-    from tui.settings import TillSettings
-
-    assert TillSettings().lock_timeout == tills.STALE_AFTER_S
