@@ -45,15 +45,17 @@ class TillLocked(StoreError):
     """Another process runs this till id on this database: ``host``, ``pid``, ``started_at``."""
 
     def __init__(self, till_id: str, host: str, pid: int, started_at: datetime.datetime) -> None:
+        is_time = isinstance(started_at, datetime.datetime)
+        when = started_at.strftime("%Y-%m-%d %H:%M:%S") if is_time else str(started_at)
         super().__init__(
-            f"till {till_id} is already running on host {host}, process {pid}, "
-            f"since {started_at:%Y-%m-%d %H:%M:%S}",
+            f"till {till_id} is already running on host {host}, process {pid}, since {when}",
             "till_locked", till_id=till_id, host=host, pid=pid, started_at=started_at,
         )
         self.till_id = till_id
         self.host = host
         self.pid = pid
         self.started_at = started_at
+        self.since = when  # started_at as people read it
 
 
 class _Raced(Exception):

@@ -105,7 +105,7 @@ def _lock_till(settings: Any) -> Any:
 def refusal(exc: Any) -> str:
     """The one sentence that refuses a second till with a till id already running (a TillLocked)."""
     return (f"till {exc.till_id} is already running on host {exc.host} (process {exc.pid}) "
-            f"since {exc.started_at:%Y-%m-%d %H:%M:%S}; quit it there first or start this till "
+            f"since {exc.since}; quit it there first or start this till "
             f"with another till id")
 
 
