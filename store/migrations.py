@@ -156,12 +156,31 @@ def _m003_cashier_manager(database: peewee.Database, migrator: SchemaMigrator) -
     run_migration(migrator.add_column("cashier", "manager", BooleanField(default=False)))
 
 
+def _m005_till_lock(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """till_lock: one row per running till id, so a second till with the same id is refused."""
+
+    class TillLock(Model):
+        till_id = CharField(max_length=8, primary_key=True)
+        host = CharField(max_length=255)
+        pid = IntegerField()
+        token = CharField(max_length=32)
+        started_at = DateTimeField()
+        heartbeat_at = DateTimeField()
+
+        class Meta:
+            table_name = "till_lock"
+
+    with database.bind_ctx([TillLock]):
+        database.create_tables([TillLock])
+
+
 MigrationFn = Callable[[peewee.Database, SchemaMigrator], None]
 
 MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (1, "create tables", _m001_create_tables),
     (2, "catalogue: search keys, price changes, pinyin index", create_catalogue_tables),
     (3, "cashier: manager flag", _m003_cashier_manager),
+    (5, "till_lock: one running till per till id", _m005_till_lock),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -74,6 +74,20 @@ class TillCounter(BaseModel):
         table_name = "till_counter"
 
 
+class TillLock(BaseModel):
+    """Which process runs a till: one row per running till id (``store.tills``)."""
+
+    till_id = CharField(max_length=8, primary_key=True)
+    host = CharField(max_length=255)
+    pid = IntegerField()
+    token = CharField(max_length=32)  # this run of the till: only it refreshes or releases the row
+    started_at = DateTimeField()  # the holder's local clock, for people
+    heartbeat_at = DateTimeField()  # the database's clock (UTC), for the stale check
+
+    class Meta:
+        table_name = "till_lock"
+
+
 class Sale(BaseModel):
     till_id = CharField(max_length=8)
     receipt_no = IntegerField()
@@ -199,4 +213,5 @@ ALL_MODELS = (
     Event,
     ProductKey,
     PriceChange,
+    TillLock,
 )

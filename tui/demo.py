@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 log = logging.getLogger("chaoying.tui.demo")
 
@@ -105,8 +105,13 @@ def seed_catalogue() -> int:
     return added
 
 
-def start_demo(base_settings: Any, folder: Optional[Path] = None) -> "tuple[Any, Demo]":
-    """Create (or reuse) the demo folder, open and seed its database, start its printer."""
+def start_demo(base_settings: Any, folder: Optional[Path] = None,
+               on_open: Optional[Callable[[Any], None]] = None) -> "tuple[Any, Demo]":
+    """Create (or reuse) the demo folder, open and seed its database, start its printer.
+
+    ``on_open(settings)`` runs once the database is open, before anything is
+    written or the printer starts (the CLI takes the till lock there).
+    """
     from printing.virtual import VirtualPrinter
     from store.db import open_database
 
@@ -116,6 +121,8 @@ def start_demo(base_settings: Any, folder: Optional[Path] = None) -> "tuple[Any,
     folder.mkdir(parents=True, exist_ok=True)
     settings = demo_settings(base_settings, folder)
     open_database(settings.database.url)
+    if on_open is not None:
+        on_open(settings)
     seed_catalogue()
     demo = Demo(folder=folder, paper_dir=folder / "paper", printer_link=folder / "printer",
                 state_file=folder / "printer-state")

@@ -122,6 +122,9 @@ class TillSettings:
     """[till]: this register; receipt numbers are gapless per till id."""
 
     id: str = _setting("1", _till_id, "收银台编号 / till id")
+    # == store.tills.STALE_AFTER_S (a test keeps them equal; importing store here would slow every command)
+    lock_timeout: int = _setting(30, _range(5, 3600),
+                                 "秒：无响应的收银台多久后可被接管 / seconds before a silent till can be taken over")
 
 
 @dataclass(frozen=True)

@@ -195,6 +195,7 @@ def test_wrong_type_names_file_line_and_key(tmp_path):
         ('[shop]\nname = 5\n', 2, ["[shop] name", "text", "5"]),
         ('[till]\nid = "有点长的收银台"\n', 2, ["[till] id", "1 to 8"]),
         ('[till]\nid = "a b"\n', 2, ["[till] id"]),
+        ('[till]\nlock_timeout = 1\n', 2, ["[till] lock_timeout", "5 to 3600"]),
         ('[ui]\nlanguage = "fr"\n', 2, ["[ui] language", '"zh"', '"fr"']),
         ('[ui]\ntheme = false\n', 2, ["[ui] theme", "false"]),
         ('[receipt]\nlanguage = "de"\n', 2, ["[receipt] language", '"de"']),
@@ -317,3 +318,10 @@ def test_bad_reprint_settings_name_file_line_and_key(tmp_path, text, words):
     assert message.startswith(f"{path} line 3: "), message
     for word in words:
         assert word in message, (word, message)
+
+
+def test_till_lock_timeout_defaults_to_the_store_timeout_and_can_be_set(tmp_path):
+    from store.tills import STALE_AFTER_S
+
+    assert load_settings(tmp_path / "nope.toml").till.lock_timeout == STALE_AFTER_S
+    assert load_settings(write(tmp_path, "[till]\nlock_timeout = 10\n")).till.lock_timeout == 10

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -178,3 +179,88 @@ def decode_screen_qr(screen: str) -> str:
     found = zxingcpp.read_barcodes(image)
     assert found, "the QR on screen could not be decoded"
     return found[0].text
+
+
+def chaoying(tmux, *args: str) -> subprocess.CompletedProcess:
+    """`chaoying ARGS` outside the terminal, as a second till started by mistake would be."""
+    return subprocess.run([str(CHAOYING), *args], capture_output=True, text=True, env=tmux.env, timeout=60,
+                          stdin=subprocess.DEVNULL)
+
+
+def wait_gone(tmux, name: str) -> None:
+    deadline = time.monotonic() + 10
+    while name in tmux.run("list-sessions") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert name not in tmux.run("list-sessions")
+
+
+def lock_row(folder: Path):
+    with sqlite3.connect(str(folder / "chaoying.sqlite3")) as con:
+        return con.execute("select host, pid, started_at from till_lock where till_id = '1'").fetchone()
+
+
+def test_a_second_till_with_a_running_till_id_is_refused_another_id_runs_a_killed_one_restarts(tmux, tmp_path):
+    folder = tmp_path / "demo"
+    tmux.start("till", demo_command(tmp_path, folder))
+    tmux.wait_for("till", "合计")
+    pid = tmux.pid("till")
+    host, holder, since = lock_row(folder)
+    assert (host, holder) == (socket.gethostname(), pid)
+
+    second = chaoying(tmux, "demo", "--dir", str(folder))
+    assert second.returncode == 2
+    assert second.stdout == ""  # refused before any screen is drawn
+    assert second.stderr.splitlines() == [
+        f"chaoying: till 1 is already running on host {host} (process {pid}) since {since}; "
+        "quit it there first or start this till with another till id"]
+
+    config = tmp_path / "till.toml"
+    url = "sqlite:///" + str(folder / "chaoying.sqlite3")
+    config.write_text(f'[till]\nid = "1"\n[database]\nurl = "{url}"\n', encoding="utf-8")
+    assert chaoying(tmux, "--config", str(config), "run").returncode == 2  # `chaoying run` too
+
+    config.write_text(f'[till]\nid = "2"\n[database]\nurl = "{url}"\n', encoding="utf-8")
+    tmux.start("till2", [str(CHAOYING), "--config", str(config), "run", "--language", "zh"])
+    tmux.wait_for("till2", "合计")  # another till id on the same database is not refused
+    tmux.keys("till2", "C-q")
+    wait_gone(tmux, "till2")
+
+    os.kill(pid, signal.SIGKILL)  # kill -9: the row stays behind, its process is gone
+    wait_gone(tmux, "till")
+    assert lock_row(folder)[1] == pid
+    tmux.start("again", demo_command(tmp_path, folder))
+    tmux.wait_for("again", "合计")  # at once: no waiting for the heartbeat to go stale
+    assert lock_row(folder)[1] == tmux.pid("again")
+    tmux.keys("again", "C-q")
+    wait_gone(tmux, "again")
+    assert lock_row(folder) is None  # a clean exit releases the lock
+
+
+def test_a_till_left_running_on_another_host_is_taken_over_after_lock_timeout(tmux, tmp_path):
+    import datetime
+
+    from store.db import close_database, db, open_database
+    from store.models import TillLock
+    from store.tills import database_now
+
+    folder = tmp_path / "demo"
+    open_database("sqlite:///" + str(folder / "chaoying.sqlite3"))
+    try:  # till 1 on till-pc-2 stopped answering 20 s ago (its pid means nothing here)
+        TillLock.create(till_id="1", host="till-pc-2", pid=4242, token="f" * 32,
+                        started_at=datetime.datetime(2026, 11, 29, 6, 0, 0),
+                        heartbeat_at=database_now() - datetime.timedelta(seconds=20))
+    finally:
+        close_database()
+        db.initialize(None)
+
+    refused = chaoying(tmux, "demo", "--dir", str(folder))  # the default lock_timeout is 30 s
+    assert refused.returncode == 2
+    assert "on host till-pc-2 (process 4242) since 2026-11-29 06:00:00" in refused.stderr
+
+    config = tmp_path / "till.toml"
+    config.write_text("[till]\nlock_timeout = 10\n", encoding="utf-8")
+    tmux.start("till", [str(CHAOYING), "--config", str(config), *demo_command(tmp_path, folder)[1:]])
+    tmux.wait_for("till", "合计")
+    assert lock_row(folder)[:2] == (socket.gethostname(), tmux.pid("till"))
+    tmux.keys("till", "C-q")
+    wait_gone(tmux, "till")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 
 def register(sub) -> None:
@@ -86,13 +86,40 @@ def _open_database(url: str) -> None:
         raise CliError(f"cannot open the database {redact(url)}: {first_line}", 1) from None
 
 
+def _lock_till(settings: Any) -> Any:
+    """Take the till lock of settings.till.id, or refuse in one sentence (exit 2): it runs elsewhere."""
+    import peewee
+
+    from store.tills import TillLocked, acquire
+    from tui.cli.common import CliError
+
+    try:
+        return acquire(settings.till.id, settings.till.lock_timeout)
+    except TillLocked as exc:
+        raise CliError(refusal(exc), 2) from None
+    except peewee.PeeweeException as exc:
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CliError(f"cannot take the lock of till {settings.till.id}: {first_line}", 1) from None
+
+
+def refusal(exc: Any) -> str:
+    """The one sentence that refuses a second till with a till id already running (a TillLocked)."""
+    return (f"till {exc.till_id} is already running on host {exc.host} (process {exc.pid}) "
+            f"since {exc.since}; quit it there first or start this till "
+            f"with another till id")
+
+
 def run_till(args: Any) -> int:
     """Run the till with the settings file."""
     settings = _settings(args)
     _open_database(settings.database.url)
-    from tui.app import ChaoyingApp
+    lock = _lock_till(settings)
+    try:
+        from tui.app import ChaoyingApp
 
-    ChaoyingApp(settings).run()
+        ChaoyingApp(settings).run()
+    finally:
+        lock.release()
     return 0
 
 
@@ -111,9 +138,14 @@ def run_demo(args: Any) -> int:
     setup_logging(path=folder / "chaoying.log")
     from tui.demo import start_demo
 
+    locks: List[Any] = []
     try:
-        settings, demo = start_demo(base, folder)
+        settings, demo = start_demo(base, folder, on_open=lambda opened: locks.append(_lock_till(opened)))
+    except CliError:
+        raise
     except Exception as exc:
+        for lock in locks:
+            lock.release()
         raise CliError(f"cannot start the demo in {folder}: {exc}", 1) from None
     try:
         from tui.app import ChaoyingApp
@@ -121,6 +153,8 @@ def run_demo(args: Any) -> int:
         ChaoyingApp(settings, demo=demo).run()
     finally:
         demo.stop()
+        for lock in locks:
+            lock.release()
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
     return 0
