@@ -208,8 +208,9 @@ class ChaoyingApp(App):
 
     def log_event(self, kind: str, detail: str = "", sale: Any = None) -> None:
         """Append to the event log off the UI thread; never raises (the event log must never stop a sale)."""
-        self.in_background(partial(self.till.log_event, kind, detail=detail, sale=sale), _ignore, _ignore,
-                           group="events")
+        # the cashier now: a sign-out changes it before the worker writes
+        self.in_background(partial(self.till.log_event, kind, detail=detail, sale=sale, cashier=self.till.cashier),
+                           _ignore, _ignore, group="events")
 
     def unresolved_count(self) -> int:
         return self.till.unresolved_count()

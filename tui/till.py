@@ -317,12 +317,13 @@ class Till:
         log.info("sale %s committed, total %s", sale.receipt_no, sale.total_fen)
         return sale
 
-    def log_event(self, kind: str, detail: str = "", sale: Any = None) -> None:
-        """Append to the event log; never raises (the event log must never stop a sale)."""
+    def log_event(self, kind: str, detail: str = "", sale: Any = None, cashier: Optional[str] = None) -> None:
+        """Append to the event log (``cashier``: who did it, else the one selling now); never raises."""
         from store import outcomes
 
+        who = self.cashier if cashier is None else cashier
         try:
-            outcomes.log_event(kind, self.till_id, cashier=self.cashier or None, sale=sale, detail=detail)
+            outcomes.log_event(kind, self.till_id, cashier=who or None, sale=sale, detail=detail)
         except Exception:
             log.exception("could not log event %s", kind)
 
