@@ -203,9 +203,6 @@ class ChaoyingApp(App):
         """Sales handed to the printer whose answer the UI has not seen yet."""
         return self.till.in_flight
 
-    def outcome_of(self, sale_id: int) -> Any:
-        return self.till.outcome_of(sale_id)
-
     def log_event(self, kind: str, detail: str = "", sale: Any = None) -> None:
         """Append to the event log off the UI thread; never raises (the event log must never stop a sale)."""
         # the cashier now: a sign-out changes it before the worker writes
