@@ -183,3 +183,69 @@ async def test_the_recorder_flags_store_work_on_the_ui_thread(shop, monkeypatch)
     flagged = recorder.on_ui_thread()
     assert flagged and flagged[0].tui_frames[0] == ("till.py", "unresolved")
     assert "receipt_outcome" in flagged[0].sql
+
+
+# ---------------------------------------------------------------- where the cashier waits, keys are kept
+
+
+@pytest.fixture
+def held(monkeypatch):
+    """held("commit_sale"): that Till method waits (off the UI thread) until the test lets it go."""
+    from tui.till import Till
+
+    gates = {}
+
+    def hold(name: str) -> threading.Event:
+        gate = gates[name] = threading.Event()
+        original = getattr(Till, name)
+
+        def waiting(self, *args, **kwargs):
+            assert gate.wait(30), f"{name} was never let go"
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Till, name, waiting)
+        return gate
+
+    yield hold
+    for gate in gates.values():
+        gate.set()  # never leave a worker waiting
+
+
+async def test_saving_shows_and_keys_typed_meanwhile_go_to_the_next_sale_once(shop, held):
+    from store.models import Sale
+    from tui.screens.tender import SavingNote, TenderScreen
+
+    gate = held("commit_sale")
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, COLA)
+        await pilot.press("f12", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, TenderScreen) and app.screen.saving)
+        note = app.screen.query_one(SavingNote)
+        assert note.display and "保存中" in str(note.render())
+        await pilot.press("enter", "escape", "f2")  # no second commit, no way out, no method change
+        await scan(pilot, WATER)  # the next customer's items, scanned while the sale is saved
+        await pilot.press(*"69")
+        assert isinstance(app.screen, TenderScreen) and Sale.select().count() == 0
+        gate.set()
+        await wait_until(pilot, lambda: app.screen is app.sale_screen and app.sale_screen.basket.lines)
+        await printed_all(pilot, app)
+        assert Sale.select().count() == 1 and last_sale().total_fen == 300
+        assert ["农夫山泉" in line.name for line in app.sale_screen.basket.lines] == [True]
+        assert app.sale_screen.entry.value == "69"
+
+
+async def test_codes_scanned_before_the_till_has_started_are_added_in_order_after(shop, held):
+    from tui.app import ChaoyingApp
+
+    gate = held("recover")
+    app = ChaoyingApp(shop.settings, demo=shop.demo)  # not shop.app(): its pilot waits for the start
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, COLA)
+        await scan(pilot, WATER)
+        await pilot.press("f12")
+        assert not app.started and not app.sale_screen.sale_open()
+        gate.set()
+        await wait_until(pilot, lambda: app.started and len(app.sale_screen.basket.lines) == 2)
+        names = [line.name for line in app.sale_screen.basket.lines]
+        assert "可口可乐" in names[0] and "农夫山泉" in names[1]
