@@ -27,7 +27,7 @@ from tui.till import MAIN, DrawerResult, PrinterHealth, PrintFinished, PrintStar
 
 log = logging.getLogger("chaoying.tui.app")
 
-RETRY_SECONDS = 2.0  # a failed database check of the receipts is tried again after this
+RETRY_SECONDS = 2.0  # a failed start-up (the database away) is tried again after this
 WARM_UP_SECONDS = 0.3  # after the first frame: load the modules a scan needs
 
 
