@@ -266,8 +266,8 @@ class ChaoyingApp(App):
         """Cover the till with the banner for the sale the till says needs it, if any."""
         from tui.screens.banner import BannerScreen
 
-        if self.signing_in() or any(isinstance(screen, BannerScreen) for screen in self.screen_stack):
-            return  # while signing in: the banner comes after, so its choice is recorded with a cashier
+        if not self.started or self.signing_in() or any(isinstance(s, BannerScreen) for s in self.screen_stack):
+            return  # while starting or signing in: the banner comes after, its choice recorded with a cashier
         sale_id = self.till.banner_sale()  # what the service knows: no query on the UI thread
         if sale_id is not None:
             self.push_screen(BannerScreen(sale_id), self.banner_closed)
