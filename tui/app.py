@@ -2,12 +2,17 @@
 
 The service decides (what to print, which sale needs the banner, what an
 outcome change means); the app draws it: the screens, the banner, the
-notices. Store calls are small and run on the UI thread; printing runs on the
-service's printer thread, whose reports come back as TillReport messages.
+notices. The till never waits: store work runs on thread workers
+(``in_background``) whose answers come back as StoreAnswer messages, printing
+on the service's printer thread, whose reports come back as TillReport
+messages. The one store call left on the UI thread is the scan's barcode
+lookup by unique index (tui/screens/sale.py ``lookup``): it keeps scan order
+simple. F12 and the banner read what the service knows (``Till.open_receipts``).
 """
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import PurePath
 from typing import Any, Callable, Dict, List, Optional, Set, Union
 
@@ -18,11 +23,11 @@ import themes
 from store import outcomes
 from tui import i18n, keymap
 from tui.i18n import t
-from tui.till import MAIN, DrawerResult, PrinterHealth, PrintFinished, PrintStarted, SaleFacts, Till
+from tui.till import MAIN, DrawerResult, PrinterHealth, PrintFinished, PrintStarted, Till
 
 log = logging.getLogger("chaoying.tui.app")
 
-RETRY_SECONDS = 2.0  # a failed database check of the receipts is tried again after this
+RETRY_SECONDS = 2.0  # a failed start-up (the database away) is tried again after this
 WARM_UP_SECONDS = 0.3  # after the first frame: load the modules a scan needs
 
 
@@ -32,6 +37,16 @@ class TillReport(Message):
     def __init__(self, event: Any) -> None:
         super().__init__()
         self.event = event
+
+
+class StoreAnswer(Message):
+    """The answer of store work run on a thread worker, brought to the UI thread."""
+
+    def __init__(self, done: Callable[[Any], Any], value: Any = None, error: Optional[Exception] = None) -> None:
+        super().__init__()
+        self.done = done
+        self.value = value
+        self.error = error
 
 
 class ChaoyingApp(App):
@@ -66,6 +81,7 @@ class ChaoyingApp(App):
         self.sale_screen: Any = None
         self.printer_state = ""  # what the idle printer last said (PrinterHealth); "" = not asked yet
         self.printer_reason = ""
+        self.started = False  # the start-up store work answered (cashiers, recovery, open receipts)
 
     # ------------------------------------------------------------ start and stop
 
@@ -73,14 +89,64 @@ class ChaoyingApp(App):
         from tui.screens.sale import SaleScreen
 
         self.till.start()
-        self.sign_in_used = self.cashiers_exist()
         self.set_cashier(self.cashier)
         self.sale_screen = SaleScreen()
         self.push_screen(self.sale_screen)
-        if self.sign_in_used and not self.cashier:
-            self.ask_sign_in()
         self.warn_unknown_theme()
-        self.recover()
+        self.start_up()
+
+    def start_up(self) -> None:
+        """Off the UI thread: does the shop have cashiers; recover after a crash; read the open receipts."""
+        self.in_background(self._start_up_work, self.started_up, self.start_up_failed, group="start")
+
+    def _start_up_work(self) -> bool:
+        from tui.screens.signin import active_cashiers_exist
+
+        cashiers = active_cashiers_exist()
+        self.till.recover()  # interrupted prints become failed (banner); never-printed sales print now
+        return cashiers
+
+    def started_up(self, cashiers: bool) -> None:
+        self.started = True
+        self.sign_in_used = cashiers
+        if cashiers and not self.cashier:
+            self.sale_screen.typed_ahead.clear()  # nobody signed in: scans before the sign-in sell nothing
+            self.ask_sign_in()
+        else:
+            self.sale_screen.replay_typed_ahead()
+        self.check_banner()
+        self.set_timer(WARM_UP_SECONDS, self.warm_up)
+
+    def start_up_failed(self, exc: Exception) -> None:
+        self.store_error(exc)  # the database is away: say so, try again shortly
+        self.set_timer(RETRY_SECONDS, self.start_up)
+
+    # ------------------------------------------------------------ store work off the UI thread
+
+    def in_background(self, job: Callable[[], Any], done: Callable[[Any], Any],
+                      failed: Optional[Callable[[Exception], Any]] = None, group: str = "store") -> None:
+        """Run store work ``job()`` on a thread worker; ``done(value)`` or ``failed(error)`` run on the UI thread.
+
+        Not exclusive: a cancelled writer would still write. Readers that only want the newest
+        answer (search as you type) number their requests and drop stale answers.
+        """
+        self.run_worker(partial(self._background, job, done, failed or self.store_error),
+                        thread=True, exit_on_error=False, group=group)
+
+    def _background(self, job: Callable[[], Any], done: Callable[[Any], Any],
+                    failed: Callable[[Exception], Any]) -> None:
+        from store.db import db
+
+        try:
+            with db.connection_context():
+                value = job()
+        except Exception as exc:
+            self.post_message(StoreAnswer(failed, error=exc))
+            return
+        self.post_message(StoreAnswer(done, value))
+
+    def on_store_answer(self, message: StoreAnswer) -> None:
+        message.done(message.error if message.error is not None else message.value)
 
     def get_line_filters(self):
         """On the Linux console (linux16) also swap glyphs its fonts lack for ones they have."""
@@ -93,16 +159,6 @@ class ChaoyingApp(App):
             filters.append(self._console_glyphs)
         return filters
 
-    def cashiers_exist(self) -> bool:
-        """Does this shop have active cashiers? If the store cannot say, ask who sells anyway."""
-        from tui.screens.signin import active_cashiers_exist
-
-        try:
-            return active_cashiers_exist()
-        except Exception as exc:
-            self.store_error(exc)
-            return True
-
     def warn_unknown_theme(self) -> None:
         """An unknown [ui] theme / --theme: the till runs on the fallback and says so, once."""
         if not self.unknown_theme:
@@ -112,17 +168,6 @@ class ChaoyingApp(App):
         self.notify(t("theme.unknown", name=self.unknown_theme, fallback=self.theme_name,
                       names=", ".join(themes.names())), severity="warning", timeout=8)
 
-    def recover(self) -> None:
-        """After a crash: interrupted prints become failed (banner); never-printed sales print now."""
-        try:
-            self.till.recover()
-        except Exception as exc:  # the database is away: say so, try again shortly
-            self.store_error(exc)
-            self.set_timer(RETRY_SECONDS, self.recover)
-            return
-        self.check_banner()
-        self.set_timer(WARM_UP_SECONDS, self.warm_up)
-
     def warm_up(self) -> None:
         """Import what the first scan and the first sale need while the cashier looks at the screen."""
         import store.catalogue  # noqa: F401
@@ -130,23 +175,26 @@ class ChaoyingApp(App):
         import store.sales  # noqa: F401
 
     def store_error(self, exc: Exception) -> None:
-        """A database call failed on the UI thread: log it, tell the cashier, keep running."""
+        """Store work failed: log it, tell the cashier, keep running."""
         log.error("store error: %s", exc, exc_info=exc)
         self.bell()
         self.notify(t("sale.db_error", error=exc), severity="error", timeout=6)
 
     def on_unmount(self) -> None:
-        self.log_abandoned_payments()
+        self.log_abandoned_payments(closing=True)
         self.till.stop(timeout=2.0)
 
-    def log_abandoned_payments(self) -> None:
+    def log_abandoned_payments(self, closing: bool = False) -> None:
         """Failed payments of a sale that was never finished still go to the event log."""
         from store.money import format_yuan
 
         payments = self.sale_screen.abandoned_payments() if self.sale_screen is not None else []
         for payment in payments:
-            self.log_event("payment_failed", detail=f"{payment.method} {format_yuan(payment.amount_fen)} "
-                                                    f"{payment.reference} (sale not finished)".strip())
+            detail = f"{payment.method} {format_yuan(payment.amount_fen)} {payment.reference} (sale not finished)"
+            if closing:  # the till is closing: no worker would live to write it, and nobody waits now
+                self.till.log_event("payment_failed", detail=detail.strip())
+            else:
+                self.log_event("payment_failed", detail=detail.strip())
 
     # ------------------------------------------------------------ what the screens ask of the till
 
@@ -155,31 +203,18 @@ class ChaoyingApp(App):
         """Sales handed to the printer whose answer the UI has not seen yet."""
         return self.till.in_flight
 
-    def outcome_of(self, sale_id: int) -> Any:
-        return self.till.outcome_of(sale_id)
-
-    def commit_sale(self, basket: Any, tender: Any) -> Any:
-        return self.till.commit_sale(basket, tender)
-
     def log_event(self, kind: str, detail: str = "", sale: Any = None) -> None:
-        self.till.log_event(kind, detail=detail, sale=sale)
+        """Append to the event log off the UI thread; never raises (the event log must never stop a sale)."""
+        # the cashier now: a sign-out changes it before the worker writes
+        self.in_background(partial(self.till.log_event, kind, detail=detail, sale=sale, cashier=self.till.cashier),
+                           _ignore, _ignore, group="events")
 
     def unresolved_count(self) -> int:
-        return len(self.till.unresolved())
+        return self.till.unresolved_count()
 
     def till_blocked(self) -> bool:
-        """True while any sale of this till has no known receipt outcome (or the store cannot say)."""
-        try:
-            return self.till.blocked()
-        except Exception as exc:
-            self.store_error(exc)
-            return True
-
-    def sale_facts(self, sale_id: int) -> SaleFacts:
-        return self.till.sale_facts(sale_id)
-
-    def receipt(self, sale_id: int) -> Any:
-        return self.till.receipt(sale_id)
+        """True while any sale of this till has no known receipt outcome (what the service knows: no query)."""
+        return self.till.blocked()
 
     # ------------------------------------------------------------ printing
 
@@ -231,14 +266,9 @@ class ChaoyingApp(App):
         """Cover the till with the banner for the sale the till says needs it, if any."""
         from tui.screens.banner import BannerScreen
 
-        if self.signing_in() or any(isinstance(screen, BannerScreen) for screen in self.screen_stack):
-            return  # while signing in: the banner comes after, so its choice is recorded with a cashier
-        try:
-            sale_id = self.till.banner_sale()
-        except Exception as exc:  # never lose a failed receipt to a database hiccup
-            self.store_error(exc)
-            self.set_timer(RETRY_SECONDS, self.check_banner)
-            return
+        if not self.started or self.signing_in() or any(isinstance(s, BannerScreen) for s in self.screen_stack):
+            return  # while starting or signing in: the banner comes after, its choice recorded with a cashier
+        sale_id = self.till.banner_sale()  # what the service knows: no query on the UI thread
         if sale_id is not None:
             self.push_screen(BannerScreen(sale_id), self.banner_closed)
 
@@ -246,29 +276,48 @@ class ChaoyingApp(App):
         self.check_banner()
 
     def resolve_from_banner(self, banner: Any, state: str) -> None:
-        """H, Q or D on the banner: record the outcome first, then show what goes with it."""
+        """H, Q or D on the banner: record the outcome first (off the UI thread), then show what goes with it."""
+        sale_id = banner.sale_id
+        banner.resolving = True
+        self.in_background(partial(self._resolve_work, sale_id, state),
+                           partial(self.resolved, banner, state), partial(self.resolve_failed, banner),
+                           group="resolve")
+
+    def _resolve_work(self, sale_id: int, state: str) -> Any:
+        facts = self.till.resolve(sale_id, state)
+        if state == outcomes.HANDWRITTEN:
+            return facts, self.till.receipt_lines(sale_id)
+        if state == outcomes.E_RECEIPT:
+            return facts, self.till.receipt(sale_id)
+        return facts, None
+
+    def resolved(self, banner: Any, state: str, answer: Any) -> None:
         from tui.screens.receipt_views import HandwrittenView, QrView
 
+        facts, shown = answer
         sale_id = banner.sale_id
-        try:
-            facts = self.till.resolve(sale_id, state)
-        except outcomes.IllegalTransition as exc:  # resolved elsewhere meanwhile: show what is true now
-            log.warning("%s", exc)
-            banner.dismiss(True)
-            return
-        except Exception as exc:
-            self.store_error(exc)
-            return
         if self.sale_screen is not None:
             self.sale_screen.receipt_status(sale_id, state)
         if state == outcomes.HANDWRITTEN:
-            self.push_screen(HandwrittenView(facts.number, self.till.receipt_lines(sale_id)),
-                             lambda _: banner.dismiss(True))
+            self.push_screen(HandwrittenView(facts.number, shown), lambda _: banner.dismiss(True))
         elif state == outcomes.E_RECEIPT:
-            self.push_screen(QrView(facts.number, self.receipt(sale_id)), lambda _: banner.dismiss(True))
+            self.push_screen(QrView(facts.number, shown), lambda _: banner.dismiss(True))
         else:
             self.notify(t("decline.recorded", number=facts.number))
             banner.dismiss(True)
+
+    def resolve_failed(self, banner: Any, exc: Exception) -> None:
+        banner.resolving = False
+        if isinstance(exc, outcomes.IllegalTransition):  # resolved elsewhere meanwhile: show what is true now
+            log.warning("%s", exc)
+
+            def known(read: Any) -> None:
+                self.till.know(read)
+                banner.dismiss(True)
+
+            self.in_background(self.till.read_open_receipts, known, group="open-receipts")
+            return
+        self.store_error(exc)
 
     # ------------------------------------------------------------ keys
 
@@ -393,3 +442,7 @@ class ChaoyingApp(App):
                 self.notify(t("demo.fault.set", state=t("demo.fault." + name)))
 
         self.push_screen(FaultMenu(self.demo.fault), chosen)
+
+
+def _ignore(_value: Any) -> None:
+    """An answer nobody waits for (the event log logs its own failures)."""

@@ -20,11 +20,12 @@ seen".
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple
 
 if TYPE_CHECKING:
     from printing.config import PrinterConfig
@@ -89,9 +90,18 @@ class PrintFinished:
     warning: str
     state: str
     reprint_no: int = 0  # > 0: a reprint (补打) from the history
+    unresolved: Optional["Unresolved"] = None  # the till's open receipts, read after this attempt
 
     def reason(self, language: str) -> str:
         return self.reason_zh if language == "zh" else self.reason_en
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """This till's sales with no known receipt outcome, as read at one moment (``stamp`` orders reads)."""
+
+    stamp: int
+    states: Tuple[Tuple[int, str], ...]  # (sale id, outcome state), oldest first
 
 
 @dataclass(frozen=True)
@@ -171,6 +181,11 @@ class Till:
         self._jobs: "queue.Queue[Optional[PrintJob]]" = queue.Queue()
         self._thread: Optional[threading.Thread] = None
         self._busy = threading.Event()
+        # What the till knows of its open receipts (None: not read yet, so blocked). Read off the
+        # UI thread after start, every print and every resolve, so F12 and the banner ask no query.
+        self.open_receipts: Optional[Unresolved] = None
+        self._stamps = itertools.count(1)
+        self._known_lock = threading.Lock()
 
     # ------------------------------------------------------------ the printer thread
 
@@ -201,6 +216,7 @@ class Till:
     def settle(self, event: PrintFinished) -> str:
         """The owner saw a PrintFinished: the sale leaves the in-flight set. Returns the reason to show."""
         self.in_flight.discard(event.sale_id)
+        self.know(event.unresolved)
         reason = "" if event.ok else event.reason(self.language())
         if reason:
             self.reasons[event.sale_id] = reason
@@ -211,12 +227,14 @@ class Till:
     def recover(self) -> int:
         """After a crash: interrupted prints become failed (banner); never-printed sales print now.
 
-        Returns how many prints were interrupted.
+        Store work: run it off the UI thread. Returns how many prints were interrupted.
         """
         from store import outcomes
 
         recovered = outcomes.recover_interrupted(self.till_id)
-        pending = [sale.id for sale in self.unresolved() if self.outcome_of(sale.id).state == outcomes.PENDING]
+        self.know(self.read_open_receipts())
+        assert self.open_receipts is not None
+        pending = [sale_id for sale_id, state in self.open_receipts.states if state == outcomes.PENDING]
         if recovered:
             log.warning("%d receipts were printing when the till stopped", recovered)
         for sale_id in pending:
@@ -224,32 +242,53 @@ class Till:
         return recovered
 
     def unresolved(self) -> List[Any]:
-        """This till's sales with no known receipt outcome, oldest first."""
+        """This till's sales with no known receipt outcome, oldest first (a store query)."""
         from store import outcomes
 
         return list(outcomes.unresolved_sales(self.till_id))
 
+    def read_open_receipts(self) -> Unresolved:
+        """Read this till's open receipts now (store work, any thread); hand the answer to know()."""
+        stamp = next(self._stamps)  # taken before the query: a later read sees a later store
+        return Unresolved(stamp, tuple((sale.id, self.outcome_of(sale.id).state) for sale in self.unresolved()))
+
+    def know(self, read: Optional[Unresolved]) -> None:
+        """Keep a read of the open receipts unless a later read is already kept."""
+        if read is None:
+            return
+        with self._known_lock:
+            if self.open_receipts is None or read.stamp > self.open_receipts.stamp:
+                self.open_receipts = read
+
+    def unresolved_count(self) -> int:
+        return len(self.open_receipts.states) if self.open_receipts is not None else 0
+
     def blocked(self) -> bool:
-        """True while any sale of this till has no known receipt outcome: no new sale may start."""
-        return bool(self.in_flight) or bool(self.unresolved())
+        """True while any sale of this till has no known receipt outcome (or the till has not read them yet)."""
+        return bool(self.in_flight) or self.open_receipts is None or bool(self.open_receipts.states)
 
     def banner_sale(self) -> Optional[int]:
         """The sale whose failed receipt the banner shows now: the oldest failed one not being printed."""
         from store import outcomes
 
-        for sale in self.unresolved():
-            if sale.id not in self.in_flight and self.outcome_of(sale.id).state == outcomes.FAILED:
-                return sale.id
+        known = self.open_receipts.states if self.open_receipts is not None else ()
+        for sale_id, state in known:
+            if sale_id not in self.in_flight and state == outcomes.FAILED:
+                return sale_id
         return None
 
     def resolve(self, sale_id: int, state: str) -> SaleFacts:
-        """H, Q or D on the banner: record the outcome; raises outcomes.IllegalTransition if it moved on."""
+        """H, Q or D on the banner: record the outcome; raises outcomes.IllegalTransition if it moved on.
+
+        Store work: run it off the UI thread.
+        """
         from store import outcomes
 
         facts = self.sale_facts(sale_id)
         outcomes.resolve(sale_id, state, cashier=self.cashier or None)
         self.reasons.pop(sale_id, None)
         log.info("receipt %s resolved as %s", facts.number, state)
+        self.know(self.read_open_receipts())
         return facts
 
     def sale_facts(self, sale_id: int) -> SaleFacts:
@@ -278,12 +317,13 @@ class Till:
         log.info("sale %s committed, total %s", sale.receipt_no, sale.total_fen)
         return sale
 
-    def log_event(self, kind: str, detail: str = "", sale: Any = None) -> None:
-        """Append to the event log; never raises (the event log must never stop a sale)."""
+    def log_event(self, kind: str, detail: str = "", sale: Any = None, cashier: Optional[str] = None) -> None:
+        """Append to the event log (``cashier``: who did it, else the one selling now); never raises."""
         from store import outcomes
 
+        who = self.cashier if cashier is None else cashier
         try:
-            outcomes.log_event(kind, self.till_id, cashier=self.cashier or None, sale=sale, detail=detail)
+            outcomes.log_event(kind, self.till_id, cashier=who or None, sale=sale, detail=detail)
         except Exception:
             log.exception("could not log event %s", kind)
 
@@ -325,7 +365,8 @@ class Till:
             except Exception as exc:  # the thread must outlive any one receipt
                 log.exception("print job %s crashed", job)
                 self.report(PrintFinished(job.sale_id, job.printer, False, "error", f"打印出错：{exc}",
-                                          f"printing error: {exc}", "", self._state_now(job.sale_id)))
+                                          f"printing error: {exc}", "", self._state_now(job.sale_id),
+                                          unresolved=self._read_quietly()))
             finally:
                 self._busy.clear()
 
@@ -340,6 +381,17 @@ class Till:
         except Exception:
             log.exception("could not read the outcome of sale %s", sale_id)
             return outcomes.FAILED
+
+    def _read_quietly(self) -> Optional[Unresolved]:
+        """The open receipts after a crashed print; None when the store cannot say."""
+        from store.db import db
+
+        try:
+            with db.connection_context():
+                return self.read_open_receipts()
+        except Exception:
+            log.exception("could not read the open receipts")
+            return None
 
     def _drawer_wanted(self, job: PrintJob) -> bool:
         return job.open_drawer and job.printer == MAIN and self.settings.printer.drawer
@@ -376,9 +428,11 @@ class Till:
             if result.warning:
                 outcomes.log_event(result.warning, sale.till_id, cashier=self.cashier or None,
                                    sale=sale, printer=job.printer)
+            unresolved = self.read_open_receipts()
         log.info("receipt %s on %s: %s", receipt.receipt_no, job.printer, result.code)
         self.report(PrintFinished(job.sale_id, job.printer, result.ok, result.code, result.reason_zh,
-                                  result.reason_en, result.warning, outcome.state, reprint_no=attempt.reprint_no))
+                                  result.reason_en, result.warning, outcome.state, reprint_no=attempt.reprint_no,
+                                  unresolved=unresolved))
         if result.ok and result.warning == "paper_near_end":
             self._set_health("paper_near_end", "", "")
         if self._drawer_wanted(job) and not result.drawer_kicked:

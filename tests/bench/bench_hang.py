@@ -64,6 +64,7 @@ async def measure(folder: Path, rounds: int, scans: int) -> dict:
     try:
         app = ChaoyingApp(settings, demo=demo, language="zh")
         async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: app.started)  # start-up store work answered (off the UI thread)
             demo.set_fault("no_confirm")
             for _ in range(rounds):
                 for _ in range(scans):

@@ -17,13 +17,33 @@ class Shop:
     folder: Path
 
     def app(self, **kwargs):
+        """The till on this shop; its Pilot starts once the start-up store work has answered."""
         from tui.app import ChaoyingApp
 
-        return ChaoyingApp(self.settings, demo=self.demo, **kwargs)
+        app = ChaoyingApp(self.settings, demo=self.demo, **kwargs)
+        app.run_test = started_first(app, app.run_test)  # type: ignore[method-assign]
+        return app
 
     def paper(self) -> List[str]:
         """Text of every receipt the virtual printer has cut, oldest first."""
         return [p.read_text(encoding="utf-8") for p in sorted(self.demo.paper_dir.glob("*.txt"))]
+
+
+def started_first(app, run_test):
+    """run_test whose pilot is handed over when the till has started (recovery, open receipts, sign-in)."""
+    import contextlib
+    import time
+
+    @contextlib.asynccontextmanager
+    async def run(*args, **kwargs):
+        async with run_test(*args, **kwargs) as pilot:
+            deadline = time.monotonic() + 15
+            while not app.started and time.monotonic() < deadline:
+                await pilot.pause(0.02)
+            await pilot.pause()
+            yield pilot
+
+    return run
 
 
 def make_shop(folder: Path, language: str = "zh", **changes) -> Shop:

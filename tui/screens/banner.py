@@ -5,6 +5,7 @@ is printed, handwritten, e_receipt or declined.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Optional
 
 from textual.app import ComposeResult
@@ -16,7 +17,7 @@ from store import outcomes
 from tui import keymap
 from tui.i18n import t
 from tui.screens.widgets import KeyBar
-from tui.till import BACKUP
+from tui.till import BACKUP, SaleFacts
 
 if TYPE_CHECKING:
     from textual import getters
@@ -36,6 +37,7 @@ class BannerScreen(ModalScreen[bool]):
         super().__init__()
         self.sale_id = sale_id
         self.busy = False
+        self.resolving = False  # H, Q or D is being recorded (off the UI thread): no second choice
 
     def compose(self) -> ComposeResult:
         hidden = () if self.app.settings.backup_printer else ("banner.backup",)
@@ -56,13 +58,19 @@ class BannerScreen(ModalScreen[bool]):
         self.refresh_facts()
 
     def refresh_facts(self) -> None:
-        try:
-            facts = self.app.sale_facts(self.sale_id)
-            more = self.app.unresolved_count() - 1
-        except Exception as exc:  # keep the banner up, say why the facts are missing
-            self.app.store_error(exc)
+        """Read the sale's facts off the UI thread; show them when they come."""
+        self.app.in_background(partial(self.app.till.sale_facts, self.sale_id), self.show_facts,
+                               self.facts_failed, group="banner")
+
+    def facts_failed(self, exc: Exception) -> None:
+        self.app.store_error(exc)  # keep the banner up, say why the facts are missing
+        if self in self.app.screen_stack:
             self.set_timer(2.0, self.refresh_facts)
+
+    def show_facts(self, facts: SaleFacts) -> None:
+        if self not in self.app.screen_stack:
             return
+        more = self.app.unresolved_count() - 1
         self.query_one("#banner-number", Static).update(facts.number)
         self.query_one("#banner-total", Static).update(t("money.amount", amount=facts.total))
         self.query_one("#banner-reason", Static).update(facts.reason)
@@ -83,6 +91,8 @@ class BannerScreen(ModalScreen[bool]):
         return True
 
     def _blocked(self) -> bool:
+        if self.resolving:
+            return True
         if self.busy:
             self.query_one("#banner-status", Static).update(t("banner.busy"))
             self.app.bell()

@@ -8,6 +8,7 @@ event's whole detail.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Any, Dict, List
 
 from rich.text import Text
@@ -58,6 +59,7 @@ class EventsScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.rows: List[Dict[str, Any]] = []
+        self.loaded = False  # the first read of the event log came back
 
     def compose(self) -> ComposeResult:
         yield Static(t("events.title", till=self.app.till_id), id="events-title")
@@ -75,15 +77,22 @@ class EventsScreen(Screen):
         self.reload()
 
     def reload(self) -> None:
+        """Read the event log off the UI thread; the table fills when it comes."""
         from store.queries import events
 
-        table = self.query_one("#events-table", DataTable)
-        try:
-            self.rows = events(self.app.till_id, limit=LIMIT)
-        except Exception as exc:
-            log.exception("event log query failed")
+        self.app.in_background(partial(events, self.app.till_id, limit=LIMIT), self.show_rows, self.failed,
+                               group="events-screen")
+
+    def failed(self, exc: Exception) -> None:
+        log.error("event log query failed: %s", exc, exc_info=exc)
+        if self in self.app.screen_stack:
             self.query_one("#events-detail", Static).update(t("sale.db_error", error=str(exc).split("\n")[0]))
+
+    def show_rows(self, rows: List[Dict[str, Any]]) -> None:
+        if self not in self.app.screen_stack:
             return
+        self.rows, self.loaded = rows, True
+        table = self.query_one("#events-table", DataTable)
         table.clear()
         for row in self.rows:
             style = "bold" if row["kind"] in TROUBLE else ""

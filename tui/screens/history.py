@@ -14,6 +14,7 @@ rule itself is ``store.outcomes.check_reprint``).
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from rich.text import Text
@@ -46,11 +47,13 @@ def outcome_label(state: str, reprints: int = 0) -> str:
 
 
 def reprint_finished(app: Any, message: Any, state: str, reason: str) -> None:
-    """The worker answered a reprint: tell the cashier, refresh an open history."""
-    try:
-        number = app.sale_facts(message.sale_id).number
-    except Exception:
-        number = str(message.sale_id)
+    """The worker answered a reprint: tell the cashier (the number read off the UI thread), refresh a history."""
+    app.in_background(partial(app.till.sale_facts, message.sale_id),
+                      lambda facts: reprint_told(app, message, reason, facts.number),
+                      lambda _exc: reprint_told(app, message, reason, str(message.sale_id)), group="history")
+
+
+def reprint_told(app: Any, message: Any, reason: str, number: str) -> None:
     if message.ok:
         app.notify(t("history.reprinted_ok", number=number, n=message.reprint_no))
     else:
@@ -93,6 +96,8 @@ class HistoryScreen(Screen):
         super().__init__()
         self.initial = text
         self.rows: List[Dict[str, Any]] = []
+        self.asked = self.answered = 0  # searches sent off the UI thread / the one shown
+        self.detail_asked = 0
 
     def compose(self) -> ComposeResult:
         yield Static(t("history.title", till=self.app.till_id), id="history-title")
@@ -124,17 +129,27 @@ class HistoryScreen(Screen):
     # ------------------------------------------------------------ rows and detail
 
     def reload(self, keep: bool = True) -> None:
-        """Search again with what the box says; keep the selected receipt when it is still listed."""
+        """Search again (off the UI thread) with what the box says; keep the selected receipt if still listed."""
         from store.queries import search_receipts
 
+        self.asked += 1
+        asked, text = self.asked, self.search.value
+        self.app.in_background(partial(search_receipts, self.app.till_id, text, limit=LIMIT),
+                               partial(self.found, asked, text, keep), partial(self.search_failed, asked, text),
+                               group="history")
+
+    def search_failed(self, asked: int, text: str, exc: Exception) -> None:
+        if asked != self.asked or self not in self.app.screen_stack:
+            return  # a newer search is on its way
+        log.error("history search for %r failed: %s", text, exc, exc_info=exc)
+        self.say(t("sale.db_error", error=str(exc).split("\n")[0]), error=True)
+
+    def found(self, asked: int, text: str, keep: bool, rows: List[Dict[str, Any]]) -> None:
+        if asked != self.asked or self not in self.app.screen_stack:
+            return  # typed on meanwhile: only the newest search is shown
+        self.answered = asked
         selected = self.selected()
-        text = self.search.value
-        try:
-            self.rows = search_receipts(self.app.till_id, text, limit=LIMIT)
-        except Exception as exc:  # a database hiccup must not close the till
-            log.exception("history search for %r failed", text)
-            self.say(t("sale.db_error", error=str(exc).split("\n")[0]), error=True)
-            return
+        self.rows = rows
         table = self.table
         table.clear()
         for row in self.rows:
@@ -167,19 +182,25 @@ class HistoryScreen(Screen):
         self.show_detail()
 
     def show_detail(self) -> None:
+        """Read the selected receipt's detail off the UI thread; the pane fills when it comes."""
         from store.queries import sale_detail
 
         detail = self.query_one("#history-detail", Static)
         row = self.selected()
+        self.detail_asked += 1
         if row is None:
             detail.update("")
             return
-        try:
-            sale = sale_detail(row["id"])
-        except Exception as exc:
-            detail.update(t("sale.db_error", error=exc))
-            return
-        detail.update(detail_text(sale, row["reprints"]) if sale else "")
+        self.app.in_background(partial(sale_detail, row["id"]), partial(self.show_sale, self.detail_asked, row),
+                               partial(self.detail_failed, self.detail_asked), group="history")
+
+    def show_sale(self, asked: int, row: Dict[str, Any], sale: Optional[Dict[str, Any]]) -> None:
+        if asked == self.detail_asked and self in self.app.screen_stack:
+            self.query_one("#history-detail", Static).update(detail_text(sale, row["reprints"]) if sale else "")
+
+    def detail_failed(self, asked: int, exc: Exception) -> None:
+        if asked == self.detail_asked and self in self.app.screen_stack:
+            self.query_one("#history-detail", Static).update(t("sale.db_error", error=exc))
 
     # ------------------------------------------------------------ searching
 
@@ -231,7 +252,6 @@ class HistoryScreen(Screen):
 
     def action_reprint(self) -> None:
         """R: reprint (补打) the selected receipt, after the cap and the manager's PIN allow it."""
-        from store import outcomes
         from store.queries import reprint_counts
 
         row = self.selected()
@@ -243,13 +263,18 @@ class HistoryScreen(Screen):
         if sale_id in app.in_flight:
             self.say(t("history.busy", number=number), error=True)
             return
-        try:
-            state = app.outcome_of(sale_id).state
-            reprints = reprint_counts([sale_id]).get(sale_id, 0)
-        except Exception as exc:
-            app.store_error(exc)
-            return
-        rules = app.settings.reprint
+
+        def read() -> Any:
+            return app.till.outcome_of(sale_id).state, reprint_counts([sale_id]).get(sale_id, 0)
+
+        app.in_background(read, partial(self.reprint_checked, sale_id, number), group="history")
+
+    def reprint_checked(self, sale_id: int, number: str, answer: Any) -> None:
+        """The receipt's state and reprint count came: apply the rule (cap, manager's PIN)."""
+        from store import outcomes
+
+        state, reprints = answer
+        rules = self.app.settings.reprint
         try:
             outcomes.check_reprint(state, reprints, rules.max, rules.manager_pin)
         except outcomes.ReprintRefused as refused:
@@ -296,11 +321,9 @@ class HistoryScreen(Screen):
         if row is None:
             self.say(t("history.nothing_selected"), error=True)
             return
-        try:
-            receipt = self.app.receipt(row["id"])
-        except Exception as exc:
-            self.app.store_error(exc)
-            return
+        self.app.in_background(partial(self.app.till.receipt, row["id"]), partial(self.show_qr, row), group="history")
+
+    def show_qr(self, row: Dict[str, Any], receipt: Any) -> None:
         self.app.log_event("qr_shown", sale=row["id"], detail="receipt shown again as a QR code from the history")
         self.app.push_screen(QrAgainView(row["receipt"], receipt))
 

@@ -6,7 +6,8 @@ PIN is refused (one sentence, a beep, an event) and the prompt stays.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Optional
+from functools import partial
+from typing import TYPE_CHECKING, Any, Optional
 
 from textual import on
 from textual.app import ComposeResult
@@ -46,6 +47,7 @@ class PinScreen(ModalScreen[Optional[str]]):
     def __init__(self, why: str = "") -> None:
         super().__init__()
         self.why = why
+        self.checking = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pin-box"):
@@ -60,19 +62,32 @@ class PinScreen(ModalScreen[Optional[str]]):
         from store.cashiers import check_manager
 
         event.stop()
+        if self.checking:
+            return
         pin = event.value
         event.input.value = ""
-        try:
-            manager = check_manager(pin) if pin else None
-        except Exception as exc:  # the database is away: say so, stay
-            log.error("manager PIN check failed: %s", exc, exc_info=exc)
-            self.say(t("sale.db_error", error=exc))
+        if not pin:
+            self.refused()
             return
+        self.checking = True  # PBKDF2 is slow by design: off the UI thread
+        self.app.in_background(partial(check_manager, pin), self.checked, self.check_failed, group="pin")
+
+    def checked(self, manager: Any) -> None:
+        self.checking = False
         if manager is None:
-            self.app.log_event("pin_refused", detail="wrong manager PIN" + (f" ({self.why})" if self.why else ""))
-            self.say(t("pin.wrong"))
+            self.refused()
             return
         self.dismiss(manager.code)
+
+    def refused(self) -> None:
+        self.app.log_event("pin_refused", detail="wrong manager PIN" + (f" ({self.why})" if self.why else ""))
+        self.say(t("pin.wrong"))
+
+    def check_failed(self, exc: Exception) -> None:
+        """The database is away: say so, stay."""
+        self.checking = False
+        log.error("manager PIN check failed: %s", exc, exc_info=exc)
+        self.say(t("sale.db_error", error=exc))
 
     def say(self, text: str) -> None:
         message = self.query_one("#pin-message", Static)
@@ -81,4 +96,5 @@ class PinScreen(ModalScreen[Optional[str]]):
         self.app.bell()
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.checking:
+            self.dismiss(None)

@@ -102,6 +102,10 @@ class SaleScreen(Screen):
         self._basket: Optional[Any] = None
         self.tender: Optional[Any] = None
         self.last_sale_id: Optional[int] = None
+        # Codes entered before the till started, or typed while a sale was being saved: kept in
+        # order and added when the till is ready (the keys are never lost, never doubled).
+        self.typed_ahead: List[str] = []
+        self.typed_while_saving: List[str] = []  # left here by the tender screen for tender_done
 
     @property
     def basket(self) -> Any:
@@ -152,8 +156,21 @@ class SaleScreen(Screen):
     def entry_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
         self.entry.value = ""
-        if text:
-            self.add_code(text)
+        if not text:
+            return
+        if not self.app.started:
+            self.typed_ahead.append(text)
+            return
+        self.add_code(text)
+
+    def replay_typed_ahead(self, pending: str = "") -> None:
+        """Add the codes entered while the till was busy, in order; ``pending`` goes on the entry line."""
+        codes, self.typed_ahead = self.typed_ahead, []
+        for code in codes:
+            self.add_code(code)
+        if pending:
+            self.entry.value = pending + self.entry.value
+            self.entry.cursor_position = len(self.entry.value)
 
     def add_code(self, text: str) -> None:
         """Add what a scanned or typed code stands for: a product, a PLU or a scale label."""
@@ -313,6 +330,20 @@ class SaleScreen(Screen):
         self.say("")
         cash = any(p.method == "cash" for p in tender.payments if p.status == "ok") if tender else False
         self.app.print_sale(sale.id, open_drawer=cash)
+        typed, self.typed_while_saving = self.typed_while_saving, []
+        self.add_typed_while_saving(typed)
+
+    def add_typed_while_saving(self, keys: List[str]) -> None:
+        """Keys the cashier typed on the tender while the sale was being saved: the next sale's codes."""
+        text = ""
+        for key in keys:
+            if key == "\n":
+                if text.strip():
+                    self.typed_ahead.append(text.strip())
+                text = ""
+            else:
+                text += key
+        self.replay_typed_ahead(pending=text)
 
     # ------------------------------------------------------------ what the app tells and asks
 

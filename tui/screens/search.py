@@ -3,18 +3,21 @@
 Type part of a name, pinyin (``kekou``), pinyin initials (``kkkl``) or the
 start of a code; results follow every keystroke. Up / Down move, Enter
 returns the chosen product's barcode, Esc closes with None. The search is
-a few index range scans (``store.catalogue.search_products``), well under
-a frame, so it runs on the UI thread.
+a few index range scans (``store.catalogue.search_products``); it runs off the
+UI thread all the same, so typing never waits. Only the newest search is
+shown; Enter pressed before it came chooses when it comes.
 """
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any, Dict, List, Optional
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -38,6 +41,15 @@ def search_hint() -> str:
              enter=keymap.display_key("enter"), close=shown("search.close"))
 
 
+class SearchAnswer(Message):
+    """What a search off the UI thread found (or why it failed)."""
+
+    def __init__(self, asked: int, text: str, results: Optional[List[Dict[str, Any]]] = None,
+                 error: Optional[Exception] = None) -> None:
+        super().__init__()
+        self.asked, self.text, self.results, self.error = asked, text, results or [], error
+
+
 class SearchScreen(ModalScreen[Optional[str]]):
     """Search as you type; dismisses with the chosen barcode, or None on Esc."""
 
@@ -58,6 +70,8 @@ class SearchScreen(ModalScreen[Optional[str]]):
         self.initial = text
         self._search = search
         self.results: List[Dict[str, Any]] = []
+        self.asked = self.answered = 0  # searches sent off the UI thread / the one shown
+        self.choose_when_ready = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="search-box"):
@@ -86,16 +100,47 @@ class SearchScreen(ModalScreen[Optional[str]]):
         self.update_results(event.value)
 
     def update_results(self, text: str) -> None:
+        """Search off the UI thread; only the newest answer is shown."""
+        self.asked += 1
+        if not text.strip():
+            self.show_results(self.asked, text, [])
+            return
+        self.run_worker(partial(self._search_work, self.asked, text), thread=True, exit_on_error=False,
+                        group="search")
+
+    def _search_work(self, asked: int, text: str) -> None:
+        from store.db import db
+
+        try:
+            with db.connection_context():
+                results = self.search(text)
+        except Exception as exc:
+            self.post_message(SearchAnswer(asked, text, error=exc))
+            return
+        self.post_message(SearchAnswer(asked, text, results))
+
+    def on_search_answer(self, message: "SearchAnswer") -> None:
+        if message.error is not None:
+            self.search_failed(message.asked, message.text, message.error)
+        else:
+            self.show_results(message.asked, message.text, message.results)
+
+    def search_failed(self, asked: int, text: str, exc: Exception) -> None:
+        if asked != self.asked or not self.is_mounted:
+            return
+        log.error("search for %r failed: %s", text, exc, exc_info=exc)  # a database hiccup must not close the till
+        self.results = []
+        self.answered = asked
+        self.query_one("#search-status", Static).update(t("search.error", error=str(exc).split("\n")[0]))
+        self.query_one("#search-results", OptionList).clear_options()
+
+    def show_results(self, asked: int, text: str, results: List[Dict[str, Any]]) -> None:
+        if asked != self.asked or not self.is_mounted:
+            return  # typed on meanwhile
+        self.results = results
+        self.answered = asked
         status = self.query_one("#search-status", Static)
         options = self.query_one("#search-results", OptionList)
-        try:
-            self.results = self.search(text) if text.strip() else []
-        except Exception as exc:  # a database hiccup must not close the till
-            log.exception("search for %r failed", text)
-            self.results = []
-            status.update(t("search.error", error=str(exc).split("\n")[0]))
-            options.clear_options()
-            return
         options.clear_options()
         options.add_options([self._option(product) for product in self.results])
         if self.results:
@@ -108,6 +153,9 @@ class SearchScreen(ModalScreen[Optional[str]]):
             status.update(t("search.more", count=len(self.results)))
         else:
             status.update(t("search.count", count=len(self.results)))
+        if self.choose_when_ready:
+            self.choose_when_ready = False
+            self.choose_highlighted()
 
     @staticmethod
     def _option(product: Dict[str, Any]) -> Option:
@@ -131,6 +179,12 @@ class SearchScreen(ModalScreen[Optional[str]]):
     @on(Input.Submitted, "#search-input")
     def choose(self, event: Input.Submitted) -> None:
         event.stop()
+        if self.answered != self.asked:  # Enter before the answer: choose when it comes
+            self.choose_when_ready = True
+            return
+        self.choose_highlighted()
+
+    def choose_highlighted(self) -> None:
         options = self.query_one("#search-results", OptionList)
         index = options.highlighted
         if index is None or not self.results:

@@ -9,7 +9,8 @@ screen stays.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Optional
+from functools import partial
+from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 from textual import on
 from textual.app import ComposeResult
@@ -33,6 +34,14 @@ def active_cashiers_exist() -> bool:
     from store.models import Cashier
 
     return Cashier.select().where(Cashier.active == True).exists()  # noqa: E712
+
+
+def check(code: str, pin: str) -> Tuple[Optional[Any], bool]:
+    """(the cashier with this code and PIN or None, whether any active cashier is left). Store work."""
+    from store.cashiers import check_cashier
+
+    cashier = check_cashier(code, pin)
+    return cashier, cashier is not None or active_cashiers_exist()
 
 
 class SignInScreen(Screen[Optional[Any]]):
@@ -69,32 +78,43 @@ class SignInScreen(Screen[Optional[Any]]):
         if event.value.strip():
             self.query_one("#signin-pin", Input).focus()
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.checking = False  # the PIN is being checked (PBKDF2, off the UI thread): Enter waits
+
     @on(Input.Submitted, "#signin-pin")
     def pin_submitted(self, event: Input.Submitted) -> None:
-        from store.cashiers import check_cashier
-
         event.stop()
         code_input = self.query_one("#signin-code", Input)
         code, pin = code_input.value.strip(), event.value
+        if self.checking:
+            return
         event.input.value = ""
         if not code:
             code_input.focus()
             return
-        try:
-            cashier = check_cashier(code, pin)
-            if cashier is None and not active_cashiers_exist():
-                self.dismiss(None)  # every cashier was deactivated meanwhile: run without one
-                return
-        except Exception as exc:  # the database is away: say so, stay
-            log.error("cashier sign-in check failed: %s", exc, exc_info=exc)
-            self.say(t("sale.db_error", error=exc))
+        self.checking = True
+        self.app.in_background(partial(check, code, pin), partial(self.checked, code), self.check_failed,
+                               group="signin")
+
+    def checked(self, code: str, answer: Any) -> None:
+        self.checking = False
+        cashier, cashiers_left = answer
+        if cashier is None and not cashiers_left:
+            self.dismiss(None)  # every cashier was deactivated meanwhile: run without one
             return
         if cashier is None:
             self.app.log_event("sign_in_refused", detail=f"wrong code or PIN for code {code!r}")
             self.say(t("signin.wrong"))
-            code_input.focus()
+            self.query_one("#signin-code", Input).focus()
             return
         self.dismiss(cashier)
+
+    def check_failed(self, exc: Exception) -> None:
+        """The database is away: say so, stay."""
+        self.checking = False
+        log.error("cashier sign-in check failed: %s", exc, exc_info=exc)
+        self.say(t("sale.db_error", error=exc))
 
     def say(self, text: str) -> None:
         message = self.query_one("#signin-message", Static)

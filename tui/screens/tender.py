@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
@@ -22,6 +22,24 @@ if TYPE_CHECKING:
 log = logging.getLogger("chaoying.tui.tender")
 
 
+class SavingNote(Static, can_focus=True):
+    """'Saving…' while the sale is committed; holds the focus and keeps what is typed meanwhile."""
+
+    DEFAULT_CSS = "SavingNote { height: 1; text-style: bold; color: $warning; }"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(t("tender.saving"), **kwargs)
+        self.typed: List[str] = []
+
+    def on_key(self, event: events.Key) -> None:
+        event.stop()
+        event.prevent_default()
+        if event.key == "enter":
+            self.typed.append("\n")
+        elif event.is_printable and event.character:
+            self.typed.append(event.character)
+
+
 class TenderScreen(ModalScreen):
     """Take payments for a basket; dismiss with the committed Sale, or None (Esc)."""
 
@@ -37,6 +55,7 @@ class TenderScreen(ModalScreen):
         self.tender = tender
         self.method = "cash"
         self.pending_amount: Optional[int] = None  # non-cash amount waiting for its reference
+        self.saving = False  # the sale is being committed (off the UI thread): keys wait, nothing doubles
 
     def compose(self) -> ComposeResult:
         with Vertical(id="tender-dialog"):
@@ -54,9 +73,11 @@ class TenderScreen(ModalScreen):
             yield Input(placeholder=t("tender.amount_placeholder"), id="amount")
             yield Input(placeholder=t("tender.reference_placeholder"), id="reference")
             yield Static("", id="tender-message")
+            yield SavingNote(id="tender-saving")
             yield KeyBar("tender", id="tender-keys")
 
     def on_mount(self) -> None:
+        self.query_one(SavingNote).display = False
         self.set_method("cash")
         self.refresh_sums()
 
@@ -97,6 +118,9 @@ class TenderScreen(ModalScreen):
         amount.focus()
 
     # ------------------------------------------------------------ keys
+
+    def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
+        return not self.saving  # while saving no key may change or leave the tender
 
     def action_method(self, method: str) -> None:
         self.set_method(method)
@@ -184,12 +208,36 @@ class TenderScreen(ModalScreen):
         self.say(t("tender.failed_recorded", method=t(f"method.{method}"), amount=format_yuan(amount)), error=True)
 
     def commit(self) -> None:
-        """Payments cover the total: the sale becomes durable now, before any printing."""
-        try:
-            sale = self.app.commit_sale(self.basket, self.tender)
-        except Exception as exc:  # the database said no: keep everything, let the cashier retry
-            log.exception("commit failed")
-            self.refresh_sums()
-            self.say(t("tender.commit_failed", error=exc), error=True)
+        """Payments cover the total: the sale becomes durable now, before any printing.
+
+        The one place the cashier waits: the commit runs on a worker and the screen says "Saving…";
+        what is typed meanwhile goes to the sale screen afterwards, in order.
+        """
+        if self.saving:
             return
+        self.saving = True
+        note = self.query_one(SavingNote)
+        note.typed.clear()
+        note.display = True
+        note.focus()
+        self.query_one("#tender-message", Static).update("")
+        till, basket, tender = self.app.till, self.basket, self.tender
+        self.app.in_background(lambda: till.commit_sale(basket, tender), self.committed, self.commit_failed,
+                               group="commit")
+
+    def committed(self, sale: Any) -> None:
+        note = self.query_one(SavingNote)
+        sale_screen = self.app.sale_screen
+        if sale_screen is not None:
+            sale_screen.typed_while_saving = list(note.typed)
         self.dismiss(sale)
+
+    def commit_failed(self, exc: Exception) -> None:
+        """The database said no: keep everything, let the cashier retry."""
+        log.error("commit failed: %s", exc, exc_info=exc)
+        self.saving = False
+        note = self.query_one(SavingNote)
+        note.display = False
+        self.query_one("#amount", Input).focus()
+        self.refresh_sums()
+        self.say(t("tender.commit_failed", error=exc), error=True)
