@@ -102,6 +102,19 @@ class Line(BaseModel):
     amount_fen = BigIntegerField()
 
 
+class LineName(BaseModel):
+    """Every distinct product name of a line, kept by a trigger on ``line`` (migration 4).
+
+    A history search by name matches the typed text against these (a few
+    thousand, however many sales) and then walks the index line (name, sale_id).
+    """
+
+    name = CharField(max_length=100, primary_key=True)
+
+    class Meta:
+        table_name = "line_name"
+
+
 class Payment(BaseModel):
     sale = ForeignKeyField(Sale, backref="payments")
     position = IntegerField()
@@ -193,6 +206,7 @@ ALL_MODELS = (
     TillCounter,
     Sale,
     Line,
+    LineName,
     Payment,
     ReceiptOutcome,
     PrintAttempt,
