@@ -129,7 +129,9 @@ class ReceiptOutcome(BaseModel):
     """What the customer got for a sale; its states and their changes live in ``store.outcomes``."""
 
     sale = ForeignKeyField(Sale, unique=True, backref="outcomes")
-    state = CharField(max_length=12, index=True)
+    # Indexed only where unresolved: the partial index receipt_outcome_unresolved
+    # (migration 4), used through store.outcomes.unresolved_term().
+    state = CharField(max_length=12)
     reason_code = CharField(max_length=32, default="")
     reason = CharField(max_length=255, default="")
     updated_at = DateTimeField(default=now)

@@ -18,7 +18,7 @@ This module is the one home of the state names, the transition table, what
 from __future__ import annotations
 
 import logging
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import peewee
 from peewee import OP, SQL, EnclosedNodeList, Expression, fn
@@ -274,14 +274,24 @@ def resolve(sale_id: int, state: str, cashier=None) -> ReceiptOutcome:
     return outcome
 
 
+def _open_sale_ids(*conditions: Any) -> List[int]:
+    """Ids of the sales whose receipt is unresolved (and meets ``conditions``), from the partial index alone.
+
+    A query of its own on purpose: joined with ``sale`` in one statement, the
+    planner may walk the till's whole history instead (sale by till_id).
+    """
+    where = unresolved_term()
+    for condition in conditions:
+        where = where & condition
+    return [sale_id for (sale_id,) in ReceiptOutcome.select(ReceiptOutcome.sale).where(where).tuples()]
+
+
 def unresolved_sales(till_id: str) -> List[Sale]:
     """This till's sales whose receipt is pending, printing or failed; oldest first."""
-    return list(
-        Sale.select()
-        .join(ReceiptOutcome)
-        .where(unresolved_term() & (Sale.till_id == str(till_id)))
-        .order_by(Sale.receipt_no)
-    )
+    ids = _open_sale_ids()
+    if not ids:
+        return []
+    return list(Sale.select().where(Sale.id.in_(ids) & (Sale.till_id == str(till_id))).order_by(Sale.receipt_no))
 
 
 def recover_interrupted(till_id: str) -> int:
@@ -292,11 +302,12 @@ def recover_interrupted(till_id: str) -> int:
     """
     count = 0
     with write_transaction():
+        ids = _open_sale_ids(ReceiptOutcome.state == PRINTING)
         outcomes = list(
             ReceiptOutcome.select()
             .join(Sale)
-            .where(unresolved_term() & (ReceiptOutcome.state == PRINTING) & (Sale.till_id == str(till_id)))
-        )
+            .where(ReceiptOutcome.sale.in_(ids) & (Sale.till_id == str(till_id)))
+        ) if ids else []
         for outcome in outcomes:
             attempts = list(
                 PrintAttempt.select()

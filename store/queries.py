@@ -203,7 +203,8 @@ def _newest_sales_with(text: str, till_id: str, limit: int) -> List[int]:
 
     Each key (a matching name from line_name, the barcode, a product) is one walk down an index
     line (key, sale_id), newest first, that stops after ``limit`` sales of the till or at the
-    oldest sale already kept: the work follows the answer, not the history. Within a till sale
+    oldest sale already kept: the work follows the answer (and other tills' sales of the same
+    products), not the history. Within a till sale
     ids grow with receipt numbers (both are taken under the till's counter lock), so these are
     the sales the search by receipt number, newest first, would list.
     """
@@ -218,16 +219,32 @@ def _newest_sales_with(text: str, till_id: str, limit: int) -> List[int]:
         log.warning("catalogue search failed in the history search", exc_info=True)
     found: List[int] = []
     for key in keys:
-        query = (
-            Line.select(Line.sale).distinct()
-            .join(Sale, on=(Sale.id == Line.sale))
-            .where(key & (Sale.till_id == till_id))
-            .order_by(Line.sale.desc())
-            .limit(limit)
-        )
-        if len(found) >= limit:
-            query = query.where(Line.sale > found[limit - 1])
-        found = sorted(set(found).union(sale_id for (sale_id,) in query.tuples()), reverse=True)[:limit]
+        above = found[limit - 1] if len(found) >= limit else 0
+        found = sorted(set(found).union(_walk(key, till_id, limit, above)), reverse=True)[:limit]
+    return found
+
+
+def _walk(key: Any, till_id: str, limit: int, above: int) -> List[int]:
+    """Ids of the till's ``limit`` newest sales above id ``above`` with a line meeting ``key``.
+
+    Pages down the index line (key, sale_id), then keeps the till's sales of each page (by
+    primary key): two one-table statements whose plans cannot turn into a walk of history.
+    """
+    found: List[int] = []
+    below: Optional[int] = None
+    while len(found) < limit:
+        query = (Line.select(Line.sale).distinct().where(key & (Line.sale > above))
+                 .order_by(Line.sale.desc()).limit(limit))
+        if below is not None:
+            query = query.where(Line.sale < below)
+        page = [sale_id for (sale_id,) in query.tuples()]
+        if not page:
+            break
+        found += [sale_id for (sale_id,) in
+                  Sale.select(Sale.id).where(Sale.id.in_(page) & (Sale.till_id == till_id)).tuples()]
+        if len(page) < limit:
+            break
+        below = page[-1]
     return found
 
 
