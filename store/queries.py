@@ -216,7 +216,7 @@ def _newest_sales_with(text: str, till_id: str, limit: int) -> List[int]:
 
         keys += [Line.product == p["id"] for p in catalogue_search(text, limit=50)]
     except Exception:  # pinyin search is a bonus; the name match above still works
-        log.warning("catalogue search failed in the history search", exc_info=True)
+        log.debug("catalogue search failed in the history search", exc_info=True)
     found: List[int] = []
     for key in keys:
         above = found[limit - 1] if len(found) >= limit else 0
