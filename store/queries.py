@@ -219,9 +219,9 @@ def _newest_sales_with(text: str, till_id: str, limit: int) -> List[int]:
     Each key (a matching name from line_name, the barcode, a product) is one walk down an index
     line (key, sale_id), newest first, that stops after ``limit`` sales of the till or at the
     oldest sale already kept: the work follows the answer (and other tills' sales of the same
-    products), not the history. Within a till sale
-    ids grow with receipt numbers (both are taken under the till's counter lock), so these are
-    the sales the search by receipt number, newest first, would list.
+    products), not the history. Within a till sale ids grow with receipt numbers (both are
+    taken under the till's counter lock), so these are the sales the search by receipt number,
+    newest first, would list.
     """
     keys: List[Any] = [Line.name == name for (name,) in
                        LineName.select(LineName.name).where(LineName.name.contains(text)).tuples()]
