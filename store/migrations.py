@@ -156,6 +156,50 @@ def _m003_cashier_manager(database: peewee.Database, migrator: SchemaMigrator) -
     run_migration(migrator.add_column("cashier", "manager", BooleanField(default=False)))
 
 
+def _m004_bounded_queries(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Indexes so the till's queries are bounded by open work, and the history search by its answer.
+
+    - receipt_outcome_unresolved: a partial index holding only the receipts
+      still pending, printing or failed (a query uses it when its WHERE has
+      this exact ``state IN (...)`` term: SQLite's partial-index rule); it
+      replaces the index on every state, which with statistics made the
+      planner read the whole table;
+    - sale (till_id, sold_at) and (till_id, total_fen, receipt_no): history
+      search by day and by amount;
+    - line (name, sale_id), (barcode, sale_id), (product_id, sale_id): the
+      newest sales with a product, newest first (the last replaces the
+      foreign-key index on product_id);
+    - line_name: every distinct line name, kept by a trigger on line; a
+      name search reads it instead of every line.
+    """
+    sqlite = isinstance(database, peewee.SqliteDatabase)
+    statements = [
+        "CREATE INDEX receipt_outcome_unresolved ON receipt_outcome (sale_id) "
+        "WHERE state IN ('pending', 'printing', 'failed')",
+        "DROP INDEX receipt_outcome_state",
+        "CREATE INDEX sale_till_id_sold_at ON sale (till_id, sold_at)",
+        "CREATE INDEX sale_till_id_total_fen_receipt_no ON sale (till_id, total_fen, receipt_no)",
+        "CREATE INDEX line_name_sale_id ON line (name, sale_id)",
+        "CREATE INDEX line_barcode_sale_id ON line (barcode, sale_id)",
+        "CREATE INDEX line_product_id_sale_id ON line (product_id, sale_id)",
+        "DROP INDEX line_product_id",
+        "CREATE TABLE line_name (name VARCHAR(100) NOT NULL PRIMARY KEY)" + (" WITHOUT ROWID" if sqlite else ""),
+        "INSERT INTO line_name (name) SELECT DISTINCT name FROM line",
+    ]
+    if sqlite:
+        statements.append(
+            "CREATE TRIGGER line_name_add AFTER INSERT ON line "
+            "BEGIN INSERT OR IGNORE INTO line_name (name) VALUES (new.name); END")
+    else:
+        statements += [
+            "CREATE FUNCTION line_name_add() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "INSERT INTO line_name (name) VALUES (NEW.name) ON CONFLICT DO NOTHING; RETURN NULL; END $$",
+            "CREATE TRIGGER line_name_add AFTER INSERT ON line FOR EACH ROW EXECUTE FUNCTION line_name_add()",
+        ]
+    for statement in statements:
+        database.execute_sql(statement)
+
+
 def _m005_till_lock(database: peewee.Database, migrator: SchemaMigrator) -> None:
     """till_lock: one row per running till id, so a second till with the same id is refused."""
 
@@ -180,6 +224,7 @@ MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (1, "create tables", _m001_create_tables),
     (2, "catalogue: search keys, price changes, pinyin index", create_catalogue_tables),
     (3, "cashier: manager flag", _m003_cashier_manager),
+    (4, "indexes bounded by open work; history search indexes, line names", _m004_bounded_queries),
     (5, "till_lock: one running till per till id", _m005_till_lock),
 ]
 

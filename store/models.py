@@ -116,6 +116,19 @@ class Line(BaseModel):
     amount_fen = BigIntegerField()
 
 
+class LineName(BaseModel):
+    """Every distinct product name of a line, kept by a trigger on ``line`` (migration 4).
+
+    A history search by name matches the typed text against these (a few
+    thousand, however many sales) and then walks the index line (name, sale_id).
+    """
+
+    name = CharField(max_length=100, primary_key=True)
+
+    class Meta:
+        table_name = "line_name"
+
+
 class Payment(BaseModel):
     sale = ForeignKeyField(Sale, backref="payments")
     position = IntegerField()
@@ -130,7 +143,9 @@ class ReceiptOutcome(BaseModel):
     """What the customer got for a sale; its states and their changes live in ``store.outcomes``."""
 
     sale = ForeignKeyField(Sale, unique=True, backref="outcomes")
-    state = CharField(max_length=12, index=True)
+    # Indexed only where unresolved: the partial index receipt_outcome_unresolved
+    # (migration 4), used through store.outcomes.unresolved_term().
+    state = CharField(max_length=12)
     reason_code = CharField(max_length=32, default="")
     reason = CharField(max_length=255, default="")
     updated_at = DateTimeField(default=now)
@@ -207,6 +222,7 @@ ALL_MODELS = (
     TillCounter,
     Sale,
     Line,
+    LineName,
     Payment,
     ReceiptOutcome,
     PrintAttempt,

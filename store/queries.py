@@ -8,15 +8,18 @@ so callers never hold model instances across threads.
 from __future__ import annotations
 
 import datetime
+import logging
 import re
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from peewee import JOIN, fn
 
 from store import money
-from store.models import Event, Line, Payment, PrintAttempt, ReceiptOutcome, Sale
+from store.models import Event, Line, LineName, Payment, PrintAttempt, ReceiptOutcome, Sale
 from store.numbering import format_receipt_no
-from store.outcomes import PRINTED, UNRESOLVED_STATES
+from store.outcomes import PRINTED, unresolved_term
+
+log = logging.getLogger("chaoying.store.queries")
 
 
 def _time(value: Optional[datetime.datetime]) -> Optional[str]:
@@ -84,7 +87,7 @@ def receipts(unresolved_only: bool = False, till_id: Optional[str] = None,
         .order_by(Sale.id.desc())
     )
     if unresolved_only:
-        query = query.where(ReceiptOutcome.state.in_(UNRESOLVED_STATES))
+        query = query.where(unresolved_term())
     if till_id is not None:
         query = query.where(Sale.till_id == str(till_id))
     if limit is not None:
@@ -166,11 +169,13 @@ _AMOUNT = re.compile(r"[￥¥]?\s*(\d+\.\d{1,2}|\d+)")
 _RECEIPT = re.compile(r"(?:([A-Za-z0-9_]{1,8})-)?(\d{1,9})")  # longer digit runs are barcodes
 
 
-def receipt_filter(text: str, till_id: str):
+def receipt_filter(text: str, till_id: str, limit: int = 200):
     """The peewee condition on Sale for what a cashier typed in the history search box.
 
     ``2026-11-22`` a day; ``12.50`` or ``￥12`` an amount; ``1-000012``, ``000012`` or ``12`` a
     receipt number; anything else part of a product name (or a barcode, or pinyin) on a line.
+    A day or a name gives the ids of the ``limit`` newest such sales of the till (see
+    _newest_on, _newest_sales_with): the plan then cannot wander through the history.
     """
     text = (text or "").strip()
     if not text:
@@ -181,8 +186,7 @@ def receipt_filter(text: str, till_id: str):
         except ValueError:
             day = None
         if day is not None:
-            start = datetime.datetime.combine(day, datetime.time())
-            return (Sale.sold_at >= start) & (Sale.sold_at < start + datetime.timedelta(days=1))
+            return Sale.id.in_(_newest_on(day, str(till_id), limit))
     if "." in text or text[:1] in "￥¥":
         found = _AMOUNT.fullmatch(text)
         if found:
@@ -190,17 +194,73 @@ def receipt_filter(text: str, till_id: str):
     found = _RECEIPT.fullmatch(text)
     if found and (found.group(1) is None or found.group(1) == str(till_id)):
         return Sale.receipt_no == int(found.group(2))
-    lines = Line.select(Line.sale).where(Line.name.contains(text) | (Line.barcode == text))
-    condition = Sale.id.in_(lines)
+    return Sale.id.in_(_newest_sales_with(text, str(till_id), limit))
+
+
+def _newest_on(day: datetime.date, till_id: str, limit: int) -> List[int]:
+    """Ids of the till's ``limit`` sales of ``day`` with the highest receipt numbers.
+
+    The day's sales come from the index sale (till_id, sold_at) and are sorted here. Asked in
+    one statement with ORDER BY receipt_no DESC LIMIT, PostgreSQL walks the receipt numbers
+    down from the newest, expecting the day anywhere: half a million rows for a day long ago.
+    """
+    start = datetime.datetime.combine(day, datetime.time())
+    rows = (Sale.select(Sale.id, Sale.receipt_no)
+            .where((Sale.till_id == till_id) & (Sale.sold_at >= start)
+                   & (Sale.sold_at < start + datetime.timedelta(days=1)))
+            .tuples())
+    return [sale_id for sale_id, _ in sorted(rows, key=lambda row: row[1], reverse=True)[:limit]]
+
+
+def _newest_sales_with(text: str, till_id: str, limit: int) -> List[int]:
+    """Ids of the till's ``limit`` newest sales with a line whose name contains ``text``, whose
+    barcode is ``text``, or whose product the catalogue finds for ``text`` (pinyin).
+
+    Each key (a matching name from line_name, the barcode, a product) is one walk down an index
+    line (key, sale_id), newest first, that stops after ``limit`` sales of the till or at the
+    oldest sale already kept: the work follows the answer (and other tills' sales of the same
+    products), not the history. Within a till sale ids grow with receipt numbers (both are
+    taken under the till's counter lock), so these are the sales the search by receipt number,
+    newest first, would list.
+    """
+    keys: List[Any] = [Line.name == name for (name,) in
+                       LineName.select(LineName.name).where(LineName.name.contains(text)).tuples()]
+    keys.append(Line.barcode == text)
     try:
         from store.catalogue import search_products as catalogue_search
 
-        product_ids = [p["id"] for p in catalogue_search(text, limit=50)]
+        keys += [Line.product == p["id"] for p in catalogue_search(text, limit=50)]
     except Exception:  # pinyin search is a bonus; the name match above still works
-        product_ids = []
-    if product_ids:
-        condition = condition | Sale.id.in_(Line.select(Line.sale).where(Line.product.in_(product_ids)))
-    return condition
+        log.debug("catalogue search failed in the history search", exc_info=True)
+    found: List[int] = []
+    for key in keys:
+        above = found[limit - 1] if len(found) >= limit else 0
+        found = sorted(set(found).union(_walk(key, till_id, limit, above)), reverse=True)[:limit]
+    return found
+
+
+def _walk(key: Any, till_id: str, limit: int, above: int) -> List[int]:
+    """Ids of the till's ``limit`` newest sales above id ``above`` with a line meeting ``key``.
+
+    Pages down the index line (key, sale_id), then keeps the till's sales of each page (by
+    primary key): two one-table statements whose plans cannot turn into a walk of history.
+    """
+    found: List[int] = []
+    below: Optional[int] = None
+    while len(found) < limit:
+        query = (Line.select(Line.sale).distinct().where(key & (Line.sale > above))
+                 .order_by(Line.sale.desc()).limit(limit))
+        if below is not None:
+            query = query.where(Line.sale < below)
+        page = [sale_id for (sale_id,) in query.tuples()]
+        if not page:
+            break
+        found += [sale_id for (sale_id,) in
+                  Sale.select(Sale.id).where(Sale.id.in_(page) & (Sale.till_id == till_id)).tuples()]
+        if len(page) < limit:
+            break
+        below = page[-1]
+    return found
 
 
 def search_receipts(till_id: str, text: str = "", limit: int = 200) -> List[Dict[str, Any]]:
@@ -215,7 +275,7 @@ def search_receipts(till_id: str, text: str = "", limit: int = 200) -> List[Dict
         .order_by(Sale.receipt_no.desc())
         .limit(int(limit))
     )
-    condition = receipt_filter(text, till_id)
+    condition = receipt_filter(text, till_id, limit)
     if condition is not None:
         query = query.where(condition)
     rows = list(query.dicts())

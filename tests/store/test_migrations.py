@@ -112,3 +112,26 @@ def test_models_follow_the_proxy(sqlite_url, tmp_path):
 def test_bad_url_scheme():
     with pytest.raises(RuntimeError):
         open_database("nosuchdb://x/y")
+
+
+def test_migration_4_indexes_the_names_of_lines_already_sold(db_url, monkeypatch):
+    """A shop with sales before migration 4: their names are in line_name, and new ones follow."""
+    from store import queries
+    from store.models import LineName
+    from tests.store.helpers import catalogue, ring_up
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
+    monkeypatch.setattr(migrations, "LATEST", 3)
+    database = open_database(db_url)
+    try:
+        products = catalogue()
+        ring_up(products, ("2001", 1000))  # 苹果, sold under schema 3
+        monkeypatch.undo()
+        assert 4 in migrations.migrate(database)  # and whatever follows it
+        assert [name for (name,) in LineName.select(LineName.name).tuples()] == ["苹果"]
+        ring_up(products)  # 可口可乐 330ml, through the trigger
+        assert sorted(name for (name,) in LineName.select(LineName.name).tuples()) == ["可口可乐 330ml", "苹果"]
+        assert [row["receipt"] for row in queries.search_receipts("1", "苹")] == ["1-000001"]
+        assert [row["receipt"] for row in queries.search_receipts("1", "乐 3")] == ["1-000002"]
+    finally:
+        close_database()

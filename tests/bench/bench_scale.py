@@ -1,0 +1,222 @@
+"""The till's queries with 1,000,000 sales stored vs 100: they must not grow with history.
+
+Run from the repository root (a script, not a test):
+
+    python tests/bench/bench_scale.py [--sales 1000000] [--small 100] [--runs 200]
+                                      [--pg-sales 0]
+
+Each store is seeded once with raw SQL (tests/bench/bench_commit.py's
+seeding: 5 lines, a payment and a printed outcome per sale, one sale every
+30 s from 2024-01-01) and cached under /tmp by size and schema version; each
+run works on a copy. One row per measured operation: p50 and p99 with the big
+store, the same with the small one, and the ratio big/small. Targets: the
+per-sale and start-up rows within 1.1x; every history search p99 under 50 ms.
+
+A row is a function in ``ROWS``: ``(name, kind, fn)`` where ``fn(ctx)``
+returns a callable timed once per run (``kind`` "till" gets the ratio target,
+"history" the 50 ms one). Till start-up and F12-to-tender go there too.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Tuple
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from store import migrations, outcomes, queries, sales  # noqa: E402
+from store.db import close_database, open_database  # noqa: E402
+from tests.bench import bench_commit  # noqa: E402
+
+TILL = "1"
+
+
+class Context:
+    """What a row may use: the number of sales stored and the products of the seeded catalogue."""
+
+    def __init__(self, stored: int) -> None:
+        self.stored = stored
+        self.products = [sales.find_product(p[0]) for p in bench_commit.PRODUCTS]
+
+    def sell(self) -> None:
+        basket = sales.Basket()
+        for product, qty in zip(self.products, bench_commit.QTYS):
+            basket.add(product, qty)
+        tender = sales.Tender(basket.total_fen)
+        tender.add_payment("cash", basket.total_fen)
+        sales.commit_sale(basket, tender, TILL, "bench")
+
+
+def _middle_day(ctx: Context) -> str:
+    seconds = 30 * (ctx.stored // 2)
+    return (bench_commit.BASE_TIME + datetime.timedelta(seconds=seconds)).strftime("%Y-%m-%d")
+
+
+def row_unresolved(ctx: Context) -> Callable[[], object]:
+    return lambda: outcomes.unresolved_sales(TILL)
+
+
+def row_recover(ctx: Context) -> Callable[[], object]:
+    return lambda: outcomes.recover_interrupted(TILL)
+
+
+def row_commit(ctx: Context) -> Callable[[], object]:
+    return ctx.sell  # takes the next receipt number (till_counter) and commits: fsync-bound
+
+
+def row_search_name(ctx: Context) -> Callable[[], object]:
+    return lambda: queries.search_receipts(TILL, "可乐")  # on every sale: the newest 200
+
+
+def row_search_rare_name(ctx: Context) -> Callable[[], object]:
+    return lambda: queries.search_receipts(TILL, "无此商品")  # on no sale at all
+
+
+def row_search_amount(ctx: Context) -> Callable[[], object]:
+    total = bench_commit._seed_rows(1)[4]
+    return lambda: queries.search_receipts(TILL, f"{total / 100:.2f}")  # every sale has this total
+
+
+def row_search_day(ctx: Context) -> Callable[[], object]:
+    day = _middle_day(ctx)
+    return lambda: queries.search_receipts(TILL, day)
+
+
+def row_search_number(ctx: Context) -> Callable[[], object]:
+    number = f"{TILL}-{ctx.stored // 2:06d}"
+    return lambda: queries.search_receipts(TILL, number)
+
+
+ROWS: List[Tuple[str, str, Callable[[Context], Callable[[], object]]]] = [
+    ("unresolved_sales", "till", row_unresolved),
+    ("recover_interrupted", "till", row_recover),
+    ("commit (next receipt no)", "till", row_commit),
+    # ("till start-up", "till", row_startup),          room for the lead
+    # ("F12 to tender", "till", row_f12_to_tender),
+    ("history: name 可乐", "history", row_search_name),
+    ("history: name, no match", "history", row_search_rare_name),
+    ("history: amount", "history", row_search_amount),
+    ("history: day", "history", row_search_day),
+    ("history: receipt number", "history", row_search_number),
+]
+
+
+def _p(values: List[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def seeded_sqlite(n: int, cache_dir: Path) -> Path:
+    cached = cache_dir / f"chaoying-scale-{n}-v{migrations.LATEST}.sqlite3"
+    if not cached.exists():
+        print(f"seeding {n:,} sales into {cached} (once) ...", flush=True)
+        start = time.perf_counter()
+        bench_commit.seed_sqlite(cached, n)
+        print(f"  seeded in {time.perf_counter() - start:.0f} s", flush=True)
+    return cached
+
+
+def measure(url: str, stored: int, runs: int) -> Dict[str, List[float]]:
+    open_database(url)
+    try:
+        ctx = Context(stored)
+        ctx.sell()  # one pending receipt: the open work the till sees at start
+        times: Dict[str, List[float]] = {}
+        for name, _, make in ROWS:
+            fn = make(ctx)
+            for _ in range(min(20, runs)):  # warm the caches and the statement cache
+                fn()
+            taken = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                fn()
+                taken.append(time.perf_counter() - start)
+            times[name] = taken
+        return times
+    finally:
+        close_database()
+
+
+def bench_sqlite(n: int, runs: int, cache_dir: Path) -> Dict[str, List[float]]:
+    cached = seeded_sqlite(n, cache_dir)
+    work_dir = Path(tempfile.mkdtemp(prefix="chaoying-scale-", dir=str(cache_dir)))
+    try:
+        work = work_dir / "bench.sqlite3"
+        shutil.copyfile(cached, work)
+        return measure("sqlite:///" + str(work), n, runs)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+def bench_postgres(sizes: Tuple[int, int], runs: int) -> List[Dict[str, List[float]]]:
+    from tests.store.pgserver import PostgresServer
+
+    server = PostgresServer(fsync=True).start()
+    try:
+        found = []
+        for n in sizes:
+            url = server.create_database(f"scale{n}")
+            print(f"seeding {n:,} sales into PostgreSQL ...", flush=True)
+            start = time.perf_counter()
+            bench_commit.seed_postgres(url, n)
+            print(f"  seeded in {time.perf_counter() - start:.0f} s", flush=True)
+            found.append(measure(url, n, runs))
+        return found
+    finally:
+        server.stop()
+
+
+def table(title: str, big: int, small: int, big_t: Dict[str, List[float]], small_t: Dict[str, List[float]]) -> bool:
+    print()
+    print(title)
+    header = (f"{'operation':<26} {f'p50 {big:,}':>14} {f'p99 {big:,}':>14} {f'p50 {small:,}':>12} "
+              f"{f'p99 {small:,}':>12} {'ratio p50':>9} {'ratio p99':>9}  target")
+    print(header)
+    print("-" * len(header))
+    ok = True
+    for name, kind, _ in ROWS:
+        b, s = big_t[name], small_t[name]
+        r50, r99 = _p(b, .5) / _p(s, .5), _p(b, .99) / _p(s, .99)
+        if kind == "till":
+            met = r50 <= 1.1
+            target = f"p50 ratio <= 1.1x: {'met' if met else 'NOT met'}"
+        else:
+            met = _p(b, .99) < 0.050
+            target = f"p99 < 50 ms: {'met' if met else 'NOT met'}"
+        ok = ok and met
+        print(f"{name:<26} {_p(b, .5) * 1e3:14.3f} {_p(b, .99) * 1e3:14.3f} {_p(s, .5) * 1e3:12.3f} "
+              f"{_p(s, .99) * 1e3:12.3f} {r50:8.2f}x {r99:8.2f}x  {target}")
+    return ok
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sales", type=int, default=1_000_000, help="sales in the big store")
+    parser.add_argument("--small", type=int, default=100, help="sales in the small store")
+    parser.add_argument("--runs", type=int, default=200, help="measured runs per row and store")
+    parser.add_argument("--pg-sales", type=int, default=0, help="also PostgreSQL with this many sales (0: skip)")
+    parser.add_argument("--cache-dir", default=tempfile.gettempdir(), help="where seeded SQLite files are cached")
+    args = parser.parse_args(argv)
+    cache = Path(args.cache_dir)
+
+    big_t = bench_sqlite(args.sales, args.runs, cache)
+    small_t = bench_sqlite(args.small, args.runs, cache)
+    ok = table(f"SQLite {sqlite3.sqlite_version}, ms, {args.runs} runs (python {sys.version.split()[0]})",
+               args.sales, args.small, big_t, small_t)
+    if args.pg_sales:
+        pg_big, pg_small = bench_postgres((args.pg_sales, args.small), args.runs)
+        ok = table(f"PostgreSQL 15, ms, {args.runs} runs", args.pg_sales, args.small, pg_big, pg_small) and ok
+    print()
+    print(f"all targets: {'met' if ok else 'NOT met'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
