@@ -14,7 +14,10 @@ per-sale and start-up rows within 1.1x; every history search p99 under 50 ms.
 
 A row is a function in ``ROWS``: ``(name, kind, fn)`` where ``fn(ctx)``
 returns a callable timed once per run (``kind`` "till" gets the ratio target,
-"history" the 50 ms one). Till start-up and F12-to-tender go there too.
+"history" the 50 ms one). The till's own rows (``TILL_ROWS``) run the real
+Textual app on the same store: start-up to the till ready for a scan (its
+start-up store work answered), and F12 to the tender dialog open, with a
+virtual printer on a pty.
 """
 from __future__ import annotations
 
@@ -98,14 +101,56 @@ ROWS: List[Tuple[str, str, Callable[[Context], Callable[[], object]]]] = [
     ("unresolved_sales", "till", row_unresolved),
     ("recover_interrupted", "till", row_recover),
     ("commit (next receipt no)", "till", row_commit),
-    # ("till start-up", "till", row_startup),          room for the lead
-    # ("F12 to tender", "till", row_f12_to_tender),
     ("history: name 可乐", "history", row_search_name),
     ("history: name, no match", "history", row_search_rare_name),
     ("history: amount", "history", row_search_amount),
     ("history: day", "history", row_search_day),
     ("history: receipt number", "history", row_search_number),
 ]
+
+
+TILL_ROWS = [("till start-up", "till"), ("F12 to tender", "till")]
+
+
+async def _till_times(url: str, runs: int, folder: Path) -> Dict[str, List[float]]:
+    """Start the real till on ``url`` ``runs`` times; in each, time F12 to the tender dialog."""
+    import dataclasses
+
+    from printing.virtual import VirtualPrinter
+    from tui.app import ChaoyingApp
+    from tui.screens.tender import TenderScreen
+    from tui.settings import load_settings
+
+    base = load_settings(None)
+    printer = VirtualPrinter(folder / "printer", folder / "paper", width=80).start()
+    settings = dataclasses.replace(
+        base.with_ui(language="zh", theme="dark"),
+        database=dataclasses.replace(base.database, url=url),
+        printer=dataclasses.replace(base.printer, port=str(folder / "printer")),
+    )
+    times: Dict[str, List[float]] = {"till start-up": [], "F12 to tender": []}
+    try:
+        for run in range(runs + 1):  # the first run imports and warms up: not counted
+            app = ChaoyingApp(settings, language="zh")
+            app.till.poll_seconds = 0  # no idle status polls during the measurement
+            start = time.perf_counter()
+            async with app.run_test(size=(80, 24)) as pilot:
+                while not app.started:
+                    await pilot.pause(0.001)
+                ready = time.perf_counter() - start
+                await pilot.press(*bench_commit.PRODUCTS[0][0], "enter")
+                start = time.perf_counter()
+                await pilot.press("f12")
+                while not isinstance(app.screen, TenderScreen):
+                    await pilot.pause(0.001)
+                tender = time.perf_counter() - start
+                await pilot.press("escape")
+            if run:
+                times["till start-up"].append(ready)
+                times["F12 to tender"].append(tender)
+    finally:
+        printer.stop()
+    return times
 
 
 def _p(values: List[float], q: float) -> float:
@@ -123,7 +168,7 @@ def seeded_sqlite(n: int, cache_dir: Path) -> Path:
     return cached
 
 
-def measure(url: str, stored: int, runs: int) -> Dict[str, List[float]]:
+def measure(url: str, stored: int, runs: int, till_runs: int = 0) -> Dict[str, List[float]]:
     open_database(url)
     try:
         ctx = Context(stored)
@@ -139,18 +184,26 @@ def measure(url: str, stored: int, runs: int) -> Dict[str, List[float]]:
                 fn()
                 taken.append(time.perf_counter() - start)
             times[name] = taken
+        if till_runs:
+            import asyncio
+
+            folder = Path(tempfile.mkdtemp(prefix="chaoying-scale-till-"))
+            try:
+                times.update(asyncio.run(_till_times(url, till_runs, folder)))
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
         return times
     finally:
         close_database()
 
 
-def bench_sqlite(n: int, runs: int, cache_dir: Path) -> Dict[str, List[float]]:
+def bench_sqlite(n: int, runs: int, cache_dir: Path, till_runs: int = 0) -> Dict[str, List[float]]:
     cached = seeded_sqlite(n, cache_dir)
     work_dir = Path(tempfile.mkdtemp(prefix="chaoying-scale-", dir=str(cache_dir)))
     try:
         work = work_dir / "bench.sqlite3"
         shutil.copyfile(cached, work)
-        return measure("sqlite:///" + str(work), n, runs)
+        return measure("sqlite:///" + str(work), n, runs, till_runs)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
 
@@ -181,7 +234,9 @@ def table(title: str, big: int, small: int, big_t: Dict[str, List[float]], small
     print(header)
     print("-" * len(header))
     ok = True
-    for name, kind, _ in ROWS:
+    for name, kind in [(name, kind) for name, kind, _ in ROWS] + TILL_ROWS:
+        if name not in big_t:
+            continue
         b, s = big_t[name], small_t[name]
         r50, r99 = _p(b, .5) / _p(s, .5), _p(b, .99) / _p(s, .99)
         if kind == "till":
@@ -201,13 +256,14 @@ def main(argv=None) -> int:
     parser.add_argument("--sales", type=int, default=1_000_000, help="sales in the big store")
     parser.add_argument("--small", type=int, default=100, help="sales in the small store")
     parser.add_argument("--runs", type=int, default=200, help="measured runs per row and store")
+    parser.add_argument("--till-runs", type=int, default=15, help="till start-ups per store (0: skip the till rows)")
     parser.add_argument("--pg-sales", type=int, default=0, help="also PostgreSQL with this many sales (0: skip)")
     parser.add_argument("--cache-dir", default=tempfile.gettempdir(), help="where seeded SQLite files are cached")
     args = parser.parse_args(argv)
     cache = Path(args.cache_dir)
 
-    big_t = bench_sqlite(args.sales, args.runs, cache)
-    small_t = bench_sqlite(args.small, args.runs, cache)
+    big_t = bench_sqlite(args.sales, args.runs, cache, args.till_runs)
+    small_t = bench_sqlite(args.small, args.runs, cache, args.till_runs)
     ok = table(f"SQLite {sqlite3.sqlite_version}, ms, {args.runs} runs (python {sys.version.split()[0]})",
                args.sales, args.small, big_t, small_t)
     if args.pg_sales:
