@@ -47,8 +47,10 @@ Progress = Callable[[int, int, str], None]
 #: Rows per write transaction (and IN lists stay under old SQLite's 999 variables). Sized so one
 #: batch holds the write lock well under 200 ms on an old PC: see tests/bench/bench_import_wait.py.
 BATCH = 200
-#: SQLite: the least time the write lock is left free between two batches (see _Pacer).
-PAUSE_S = 0.02
+#: SQLite: the write lock is left free between two batches for max(PAUSE_S, HOLD_SHARE x the time
+#: the last batch held it) (see _Pacer).
+PAUSE_S = 0.015
+HOLD_SHARE = 0.6
 NAME_MAX = 100
 UNIT_MAX = 10
 BARCODE_MAX = 32
@@ -346,15 +348,19 @@ class _Keys:
 
 
 class _Pacer:
-    """On SQLite, leaves the write lock free between two batches as long as the last batch held it.
+    """On SQLite, leaves the write lock free between two batches long enough for a waiting till to get it.
 
-    A till waiting for the lock polls it (SQLite's busy handler) at intervals
-    that grow with its wait but stay shorter than the wait so far; a gap at
-    least as long as the batch it waited for always lets it in before the
-    next batch takes the lock.
+    A till waiting for the lock polls it (SQLite's busy handler) after 1, 2,
+    5, 10, 15, 20, 25, 25, 25, 50, 50, then every 100 ms: after waiting t ms
+    (t is at most the batch's hold) the next poll comes within 15 ms while
+    t < 33, and within 0.6 t after that. A gap of max(15 ms, 0.6 x hold)
+    therefore always lets it in before the next batch takes the lock back.
+    The WAL is checkpointed in that gap, by the importer, so a till's commit
+    seldom has to (and the hold measured is only the lock's).
     """
 
     def __init__(self, database) -> None:
+        self.database = database
         self.sqlite = is_sqlite(database)
         self.free_at: Optional[float] = None
         self.pause = 0.0
@@ -366,7 +372,9 @@ class _Pacer:
         start = time.monotonic()
         yield
         self.free_at = time.monotonic()
-        self.pause = max(PAUSE_S, self.free_at - start)
+        self.pause = max(PAUSE_S, HOLD_SHARE * (self.free_at - start))
+        if self.sqlite and not self.database.in_transaction():
+            self.database.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")  # does not take the write lock
 
 
 _Stored = Tuple[int, str, int, str, bool]  # id, name, price_fen, unit, active
@@ -404,7 +412,7 @@ def import_products(rows: Sequence[ProductRow], changed_by: str = "", source: st
     upsert = _upsert_sql(database)
     pacer = _Pacer(database)
     total = len(rows)
-    with _relaxed_sync(database):
+    with _batch_writer(database):
         for start in range(0, total, BATCH):
             _import_batch(database, rows, start, upsert, changed_by, source, pacer, counts)
             if progress is not None:
@@ -434,22 +442,26 @@ def _import_batch(database, rows: Sequence[ProductRow], start: int, upsert: str,
 
 
 @contextlib.contextmanager
-def _relaxed_sync(database) -> Iterator[None]:
-    """SQLite: the import's commits skip the fsync (synchronous=NORMAL), which the write lock would wait for.
+def _batch_writer(database) -> Iterator[None]:
+    """SQLite: the import's commits skip the fsync (synchronous=NORMAL) the write lock would wait for.
 
     In WAL mode this never corrupts the database; a power cut may undo the
     last batches, and the same import again writes them. The next sale's
-    commit (synchronous=FULL) makes every batch before it durable too.
+    commit (synchronous=FULL) makes every batch before it durable too. The
+    automatic checkpoint is off too: _Pacer checkpoints between batches.
     """
     if not is_sqlite(database) or database.in_transaction():
         yield
         return
-    before = database.execute_sql("PRAGMA synchronous").fetchone()[0]
+    synchronous = database.execute_sql("PRAGMA synchronous").fetchone()[0]
+    checkpoint = database.execute_sql("PRAGMA wal_autocheckpoint").fetchone()[0]
     database.execute_sql("PRAGMA synchronous = 1")
+    database.execute_sql("PRAGMA wal_autocheckpoint = 0")
     try:
         yield
     finally:
-        database.execute_sql(f"PRAGMA synchronous = {int(before)}")
+        database.execute_sql(f"PRAGMA synchronous = {int(synchronous)}")
+        database.execute_sql(f"PRAGMA wal_autocheckpoint = {int(checkpoint)}")
 
 
 def _add(counts: ImportCounts, batch: ImportCounts) -> None:
