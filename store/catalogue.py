@@ -478,7 +478,8 @@ def _write_batch(database, batch: Sequence[ProductRow], upsert: str, changed_by:
 
     counts = ImportCounts()
     with write_transaction():
-        existing = _stored(database, [row.barcode for row in batch])  # again, under the lock: the prices the history must start from
+        # again, under the lock: the prices the history starts from
+        existing = _stored(database, [row.barcode for row in batch])
         values, changes, renamed, new = [], [], [], []
         at = now()
         for row in batch:

@@ -8,6 +8,7 @@ import writes 25,000 rows commits every sale (no "database is locked").
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from typing import Iterator
 
 import pytest
 
@@ -60,30 +62,30 @@ def snapshot() -> dict:
     }
 
 
-def snapshot_of(url: str) -> dict:
+@contextlib.contextmanager
+def bound(url: str) -> Iterator[None]:
+    """The store bound to ``url`` in this thread, then to what it was bound to before."""
     from store.db import close_database, db, open_database
 
     previous = db.obj
     open_database(url)
     try:
-        return snapshot()
+        yield
     finally:
         close_database()
         db.initialize(previous)
+
+
+def snapshot_of(url: str) -> dict:
+    with bound(url):
+        return snapshot()
 
 
 def clean_import(url: str, *files: bytes) -> dict:
-    from store.db import close_database, db, open_database
-
-    previous = db.obj
-    open_database(url)
-    try:
+    with bound(url):
         for data in files:
             assert import_file(data, changed_by="店长").imported
         return snapshot()
-    finally:
-        close_database()
-        db.initialize(previous)
 
 
 def fail_on_batch(monkeypatch, k: int, exc: BaseException) -> None:
@@ -208,15 +210,8 @@ def test_a_till_keeps_selling_while_a_real_import_writes_25000_rows(shop, tmp_pa
     from store.models import Product, Sale
     from tests.catalogue import sell_loop
 
-    from store.db import close_database, db, open_database
-
-    previous = db.obj
-    open_database(shop.url)
-    try:
+    with bound(shop.url):
         sell_loop.seed_products()
-    finally:
-        close_database()
-        db.initialize(previous)
     (shop.home / "big.csv").write_bytes(base_csv(STORY_ROWS))
     stop = tmp_path / "stop"
     # the till gives up after 0.6 s waiting for the lock: 3x the target (a margin for a loaded machine), and
@@ -243,14 +238,9 @@ def test_a_till_keeps_selling_while_a_real_import_writes_25000_rows(shop, tmp_pa
     assert sold["errors"] == []
     assert len(sold["receipts"]) >= 2  # the till sold from before the import started until it ended
     assert sold["receipts"] == list(range(1, len(sold["receipts"]) + 1))
-    previous = db.obj
-    open_database(shop.url)
-    try:
+    with bound(shop.url):
         stored = [r for (r,) in Sale.select(Sale.receipt_no).where(Sale.till_id == sell_loop.TILL)
                   .order_by(Sale.receipt_no).tuples()]
         assert stored == sold["receipts"]
         assert journal.verify().ok
         assert Product.select().count() == STORY_ROWS + len(sell_loop.PRODUCTS)
-    finally:
-        close_database()
-        db.initialize(previous)
