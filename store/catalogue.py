@@ -44,8 +44,10 @@ log = logging.getLogger("chaoying.store.catalogue")
 #: Progress callback: (rows done, rows in all, phase "check" | "write").
 Progress = Callable[[int, int, str], None]
 
-#: Rows per write transaction (and IN lists stay under old SQLite's 999 variables). Sized so one
-#: batch holds the write lock well under 200 ms on an old PC: see tests/bench/bench_import_wait.py.
+#: Rows per write transaction (IN lists stay under old SQLite's 999 variables). Measured on a loaded
+#: 2-core VM: a batch of 200 new products holds the write lock ~10-30 ms (p99 ~100 ms; 500 rows: p99
+#: ~130-240 ms), and a till's longest commit during a 100,000-row import stays well under 200 ms
+#: (tests/bench/bench_import_wait.py).
 BATCH = 200
 #: SQLite: the write lock is left free between two batches for max(PAUSE_S, HOLD_SHARE x the time
 #: the last batch held it) (see _Pacer).
@@ -381,7 +383,7 @@ _Stored = Tuple[int, str, int, str, bool]  # id, name, price_fen, unit, active
 
 
 def _stored(database, barcodes: Sequence[str]) -> Dict[str, _Stored]:
-    """What is stored for these barcodes (plain SQL: peewee builds a 500-item IN list slowly)."""
+    """What is stored for these barcodes (plain SQL: peewee builds a long IN list slowly)."""
     if not barcodes:
         return {}
     marks = ", ".join([database.param] * len(barcodes))
