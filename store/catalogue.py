@@ -45,10 +45,10 @@ log = logging.getLogger("chaoying.store.catalogue")
 Progress = Callable[[int, int, str], None]
 
 #: Rows per write transaction (IN lists stay under old SQLite's 999 variables). Measured on a loaded
-#: 2-core VM: a batch of 200 new products holds the write lock ~10-30 ms (p99 ~100 ms; 500 rows: p99
-#: ~130-240 ms), and a till's longest commit during a 100,000-row import stays well under 200 ms
-#: (tests/bench/bench_import_wait.py).
-BATCH = 200
+#: 2-core VM (tests/bench/bench_import_wait.py): with 100 rows a till's longest commit during a
+#: 100,000-row import was 44-70 ms (p99 10-40 ms); with 200 rows 24-198 ms from run to run, too close
+#: to the 200 ms target; with 500 one batch alone held the lock up to 240 ms.
+BATCH = 100
 #: SQLite: the write lock is left free between two batches for max(PAUSE_S, HOLD_SHARE x the time
 #: the last batch held it) (see _Pacer).
 PAUSE_S = 0.015
