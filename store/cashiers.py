@@ -12,7 +12,7 @@ import hmac
 import os
 from typing import Optional
 
-from store.db import db
+from store.db import write_transaction
 from store.errors import StoreError
 from store.models import Cashier
 
@@ -58,17 +58,19 @@ def add_cashier(code: str, name: str, pin: str, manager: bool = False) -> Cashie
         raise CashierError("A cashier needs a name.", "cashier_name_empty")
     if len(pin or "") < 4:
         raise CashierError("A PIN needs at least 4 characters.", "pin_short", min=4)
-    with db.atomic():
+    pin_hash = hash_pin(pin)  # slow on purpose: before the write lock, not while holding it
+    with write_transaction():
         if Cashier.select().where(Cashier.code == code).exists():
             raise CashierError(f"Cashier code {code} is already taken.", "cashier_code_taken", cashier=code)
-        return Cashier.create(code=code, name=name, pin_hash=hash_pin(pin), manager=bool(manager))
+        return Cashier.create(code=code, name=name, pin_hash=pin_hash, manager=bool(manager))
 
 
 def set_pin(code: str, pin: str) -> None:
     """Replace a cashier's PIN."""
     if len(pin or "") < 4:
         raise CashierError("A PIN needs at least 4 characters.", "pin_short", min=4)
-    updated = Cashier.update(pin_hash=hash_pin(pin)).where(Cashier.code == code).execute()
+    pin_hash = hash_pin(pin)  # before the write lock
+    updated = Cashier.update(pin_hash=pin_hash).where(Cashier.code == code).execute()
     if not updated:
         raise CashierError(f"There is no cashier with code {code}.", "unknown_cashier", cashier=code)
 

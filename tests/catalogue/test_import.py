@@ -89,7 +89,7 @@ def test_existing_barcodes_are_updated_and_price_changes_recorded(any_db):
     catalogue.add_product("9002", "不变", 200, "个")
     data = csv_bytes("barcode,name,price,unit\n9001,新名,1.5,盒\n9002,不变,2,个\n9003,新品,3,个\n")
     result = import_file(data, changed_by="王店长")
-    assert (result.added, result.updated, result.price_changes) == (1, 2, 1)
+    assert (result.added, result.updated, result.unchanged, result.price_changes) == (1, 1, 1, 1)
     assert products()["9001"] == ("新名", 150, "盒", True)
     history = catalogue.price_history("9001")
     assert [(h["old_price_fen"], h["new_price_fen"], h["changed_by"], h["source"]) for h in history] == [
@@ -101,23 +101,11 @@ def test_existing_barcodes_are_updated_and_price_changes_recorded(any_db):
     assert catalogue.search_products("旧名") == []
 
 
-def test_a_database_failure_mid_import_leaves_nothing(shop_db, monkeypatch):
-    catalogue.add_product("1", "苹果", 890, "斤")
-    rows = "".join(f"{10000 + i},商品{i},{i % 50 + 1}\n" for i in range(1200)) + "1,苹果,9.9\n"
-    calls = {"n": 0}
-    real = catalogue._write_batch
-
-    def failing(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:  # the second batch, after the first one was written
-            raise RuntimeError("disk full")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(catalogue, "_write_batch", failing)
-    with pytest.raises(RuntimeError):
-        import_file(("barcode,name,price\n" + rows).encode())
-    assert products() == {"1": ("苹果", 890, "斤", True)}
-    assert catalogue.price_history("1") == []
+def test_a_bad_row_found_by_the_check_leaves_nothing_even_at_the_end_of_a_big_file(shop_db):
+    rows = "".join(f"{10000 + i},商品{i},{i % 50 + 1}\n" for i in range(1200)) + "1,苹果,x\n"
+    result = import_file(("barcode,name,price\n" + rows).encode())
+    assert not result.imported and [line for line, _ in result.errors] == [1202]
+    assert products() == {}
 
 
 def test_thousands_of_rows_import_in_one_go_with_progress(any_db):
@@ -128,11 +116,11 @@ def test_thousands_of_rows_import_in_one_go_with_progress(any_db):
     result = import_file(data, progress=lambda done, total, phase: seen.append((done, total, phase)))
     assert result.imported and result.added == 3000
     assert Product.select().count() == 3000
-    assert seen[-1] == (3000, 3000, "write") and len(seen) == 4  # batches of 900
+    assert seen[-1] == (3000, 3000, "write") and len(seen) == -(-3000 // catalogue.BATCH)
     assert [p["barcode"] for p in catalogue.search_products("测试商品2999")] == [catalogue_code(2999)]
-    # importing the same file again updates every row and changes nothing else
+    # importing the same file again finds nothing to change
     again = import_file(data)
-    assert (again.added, again.updated, again.price_changes) == (0, 3000, 0)
+    assert (again.added, again.updated, again.unchanged, again.price_changes) == (0, 0, 3000, 0)
 
 
 def catalogue_code(i: int) -> str:

@@ -37,7 +37,11 @@ def register(sub) -> None:
     p.add_argument("--price", required=True, metavar="YUAN", help="price in yuan, e.g. 3.50")
     p.add_argument("--unit", default="", help="unit, e.g. 个, 瓶, kg")
     p.set_defaults(handler=cmd_products_add)
-    p = _add(actions, "import", common, "import products from a CSV file, all or nothing")
+    p = _add(actions, "import", common, "import products from a CSV file: every row is checked first, "
+                                         "nothing is written if one is bad")
+    p.epilog = ("Rows are written in short batches, so tills keep selling during a long import. If an import "
+                "is interrupted (Ctrl-C, a crash, a full disk), run the same import again to finish it: rows "
+                "already written are left as they are and no price change is recorded twice.")
     p.add_argument("file", metavar="FILE.csv",
                    help="CSV (UTF-8, UTF-8 with BOM or GBK) with header barcode,name,price[,unit][,active] "
                         "(or 条码,品名,售价,单位); price in yuan; existing barcodes are updated")
@@ -306,7 +310,7 @@ def _sentence(exc: Union[BaseException, str]) -> str:
 
 
 def cmd_products_import(args: argparse.Namespace) -> int:
-    """Check every row, then import all of them in one transaction (or only the good ones)."""
+    """Check every row, then write all of them in short batches (or only the good ones)."""
     settings = _settings(args)
     path = Path(args.file).expanduser()
     data = _read_file(path)
@@ -318,8 +322,12 @@ def cmd_products_import(args: argparse.Namespace) -> int:
         try:
             result = catalogue.import_file(data, keep_going=args.keep_going, changed_by=_who(args),
                                            progress=progress)
+        except catalogue.ImportIncomplete as exc:
+            raise _error(_unfinished(path, "stopped", exc.values["reason"], exc.written, exc.total), 1) from None
         except catalogue.CatalogueError as exc:
             raise _error(f"{path}: {_one_line(exc)}") from None
+        except KeyboardInterrupt:
+            raise _error(_unfinished(path, "interrupted", "", progress.written, progress.total), 130) from None
         finally:
             progress.close()
         for line_no, reason in result.errors:
@@ -329,17 +337,30 @@ def cmd_products_import(args: argparse.Namespace) -> int:
         if not result.imported:
             raise _error(f"nothing imported: {rows} in {path}")
         imported = result.added + result.updated
-        if imported == 0 and bad == 0:
+        if imported + result.unchanged == 0 and bad == 0:
             raise _error(f"{path} has no product rows; nothing imported")
-        note = f", {result.price_changes} price changes" if result.price_changes else ""
         skipped = f"; ignored columns: {', '.join(result.ignored_columns)}" if result.ignored_columns else ""
-        print(f"imported {imported} products from {path} ({result.encoding}): "
-              f"{result.added} added, {result.updated} updated{note}{skipped}")
+        if imported == 0:
+            print(f"nothing changed: the {result.unchanged} products in {path} ({result.encoding}) "
+                  f"are already in the catalogue as they are{skipped}")
+        else:
+            note = f", {result.price_changes} price changes" if result.price_changes else ""
+            print(f"imported {imported} products from {path} ({result.encoding}): "
+                  f"{result.added} added, {result.updated} updated, {result.unchanged} unchanged{note}{skipped}")
         if bad:
             raise _error(f"{rows} in {path} not imported (--keep-going)", 1)
         return 0
 
     return _run(args, body, settings)
+
+
+def _unfinished(path: Path, what: str, reason: str, written: int, total: int) -> str:
+    """An import cut short: how far it got and what to do; rows written stay written."""
+    why = f" ({reason})" if reason else ""
+    if written == 0:
+        return f"import of {path} {what}{why}; nothing was changed, run the same import again"
+    return (f"import of {path} {what}{why}: {written} of {total} rows written; "
+            f"run the same import again to finish")
 
 
 def _read_file(path: Path) -> bytes:
@@ -375,10 +396,14 @@ class ImportProgress:
         self.last_time = 0.0
         self.last_step = -1
         self.drawn = False
+        self.written = 0  # rows in committed batches, for "n of m rows written"
+        self.total = 0
 
     def __call__(self, done: int, total: int, phase: str) -> None:
         import time
 
+        if phase == "write":
+            self.written, self.total = done, total
         if total < self.min_rows:
             return
         percent = done * 100 // total
