@@ -15,6 +15,14 @@ async def scan(pilot, code: str) -> None:
     await pilot.press(*code, "enter")
 
 
+async def settled(pilot) -> None:
+    """Let the till's thread workers finish, and what their answers start (an event write after a check)."""
+    for _ in range(2):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
     """Let the app run until predicate() holds; fail the test after timeout seconds."""
     deadline = time.monotonic() + timeout

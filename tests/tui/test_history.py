@@ -18,6 +18,7 @@ from tests.tui.helpers import (
     printed_all,
     scan,
     screen_text,
+    settled,
     text_of,
     wait_until,
 )
@@ -168,6 +169,7 @@ async def test_q_shows_the_receipt_as_a_qr_code_again(shop):
         await pilot.press("f9", "q")
         assert isinstance(app.screen, QrAgainView)
         assert "再次显示" in screen_text(app) and "1-000001" in screen_text(app)
+        await settled(pilot)  # the event is written off the UI thread
         assert Event.select().where(Event.kind == "qr_shown").count() == 1
         assert outcome(last_sale().id).state == "printed"  # showing it again changes no outcome
         await pilot.press("escape")
@@ -235,6 +237,7 @@ async def test_reprint_cap_reached_says_so_and_prints_nothing(shop_with):
         assert "达到上限" in message and "1-000001" in message and "1" in message
         assert bells
         assert PrintAttempt.select().where(PrintAttempt.reprint_no > 0).count() == 1
+        await settled(pilot)  # the event is written off the UI thread
         assert Event.select().where(Event.kind == "reprint_refused").count() == 1
 
 
@@ -260,6 +263,7 @@ async def test_manager_pin_wrong_pin_refused_right_pin_prints(shop_with):
         assert isinstance(app.screen, PinScreen)
         assert "密码不对" in text_of(app.screen.query_one("#pin-message"))
         assert len(shop.paper()) == 1 and not app.in_flight
+        await settled(pilot)  # the event is written off the UI thread
         assert Event.select().where(Event.kind == "pin_refused").count() == 1
         await pilot.press(*"4321", "enter")
         await wait_until(pilot, lambda: not isinstance(app.screen, PinScreen))
