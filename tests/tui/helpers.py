@@ -35,6 +35,7 @@ async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 15.0
 
 async def printed_all(pilot, app, timeout: float = 15.0) -> None:
     """Wait until the till's printer thread has answered every job and the app has seen the answers."""
+    await settled(pilot)  # a commit runs on a thread worker: its answer hands the sale to the printer
     await wait_until(pilot, lambda: not app.in_flight and app.till.idle, timeout)
 
 
