@@ -156,7 +156,7 @@ class Display:
     and again only after it has worked in between. ``shown`` is the last picture the thread handed on.
     """
 
-    def __init__(self, config: DisplayConfig, on_trouble: Optional[Callable[[str], None]] = None) -> None:
+    def __init__(self, config: DisplayConfig, on_trouble: Optional[Callable[[str], object]] = None) -> None:
         self.config = config
         self.on_trouble = on_trouble
         self.failed = False

@@ -479,7 +479,7 @@ class ChaoyingApp(App):
         self.push_screen(FaultMenu(self.demo.fault), chosen)
 
 
-def make_customer_display(settings: Any, on_trouble: Callable[[str], None]) -> Any:
+def make_customer_display(settings: Any, on_trouble: Callable[[str], Any]) -> Any:
     """The till's customer display (printing.display.Display) from the [display] settings."""
     from printing.display import Display, DisplayConfig
 
