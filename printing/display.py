@@ -178,10 +178,10 @@ class Display:
         return self
 
     def stop(self) -> None:
+        """Ask the thread to close the port and end; never waits for it (it may be stuck in a write)."""
         with self._cond:
             self._stop = True
             self._cond.notify()
-        self._close()
 
     def show_item(self, name: str, price_fen: int) -> None:
         """A line was added: its name and price."""
@@ -208,6 +208,7 @@ class Display:
             with self._cond:
                 self._cond.wait_for(lambda: self._stop or self._next is not None)
                 if self._stop:
+                    self._close()
                     return
                 data, self._next = self._next, None
             try:
