@@ -39,6 +39,15 @@ class TillReport(Message):
         self.event = event
 
 
+class DisplayReport(Message):
+    """The customer display stopped working (``trouble``), or the demo's virtual display shows ``shown``."""
+
+    def __init__(self, trouble: str = "", shown: Optional[str] = None) -> None:
+        super().__init__()
+        self.trouble = trouble
+        self.shown = shown
+
+
 class StoreAnswer(Message):
     """The answer of store work run on a thread worker, brought to the UI thread."""
 
@@ -82,6 +91,9 @@ class ChaoyingApp(App):
         self.printer_state = ""  # what the idle printer last said (PrinterHealth); "" = not asked yet
         self.printer_reason = ""
         self.started = False  # the start-up store work answered (cashiers, recovery, open receipts)
+        self.customer_display = make_customer_display(
+            settings, lambda detail: self.post_message(DisplayReport(trouble=detail)))
+        self.display_shown = ""  # what the demo's virtual display shows ("" = no virtual display)
 
     # ------------------------------------------------------------ start and stop
 
@@ -89,6 +101,8 @@ class ChaoyingApp(App):
         from tui.screens.sale import SaleScreen
 
         self.till.start()
+        self.customer_display.start()
+        self.watch_demo_display()
         self.set_cashier(self.cashier)
         self.sale_screen = SaleScreen()
         self.push_screen(self.sale_screen)
@@ -183,6 +197,27 @@ class ChaoyingApp(App):
     def on_unmount(self) -> None:
         self.log_abandoned_payments(closing=True)
         self.till.stop(timeout=2.0)
+        self.customer_display.stop()
+
+    # ------------------------------------------------------------ the customer display
+
+    def watch_demo_display(self) -> None:
+        """The demo's virtual display: its picture on a strip of the sale screen."""
+        virtual = getattr(self.demo, "display", None)
+        if virtual is None:
+            return
+        self.display_shown = virtual.text()
+        virtual.on_change = lambda _screen: self.post_message(DisplayReport(shown=virtual.text()))
+
+    def on_display_report(self, message: DisplayReport) -> None:
+        if message.shown is not None:
+            self.display_shown = message.shown
+            if self.sale_screen is not None:
+                self.sale_screen.show_display(message.shown)
+            return
+        log.warning("customer display: %s", message.trouble)
+        if self.sale_screen is not None:
+            self.sale_screen.say(t("display.failed", detail=message.trouble), error=True)
 
     def log_abandoned_payments(self, closing: bool = False) -> None:
         """Failed payments of a sale that was never finished still go to the event log."""
@@ -442,6 +477,16 @@ class ChaoyingApp(App):
                 self.notify(t("demo.fault.set", state=t("demo.fault." + name)))
 
         self.push_screen(FaultMenu(self.demo.fault), chosen)
+
+
+def make_customer_display(settings: Any, on_trouble: Callable[[str], Any]) -> Any:
+    """The till's customer display (printing.display.Display) from the [display] settings."""
+    from printing.display import Display, DisplayConfig
+
+    d = settings.display
+    config = DisplayConfig(kind=d.kind, port=d.port, baudrate=d.baudrate, encoding=d.encoding,
+                           language=settings.receipt.language)
+    return Display(config, on_trouble)
 
 
 def _ignore(_value: Any) -> None:

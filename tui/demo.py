@@ -69,26 +69,32 @@ class Demo:
     state_file: Path
     printer: Any = None  # printing.virtual.VirtualPrinter
     fault: str = "ok"
+    display: Any = None  # printing.display.VirtualDisplay, when the demo has a customer display
 
     def set_fault(self, name: str) -> None:
         self.printer.set_state(FAULT_STATES[name])
         self.fault = name
 
     def stop(self) -> None:
+        if self.display is not None:
+            self.display.stop()
+            self.display = None
         if self.printer is not None:
             self.printer.stop()
             self.printer = None
 
 
-def demo_settings(base: Any, folder: Path) -> Any:
-    """The settings of the demo: the user's shop and UI, our database and printer."""
+def demo_settings(base: Any, folder: Path, display: str = "none") -> Any:
+    """The settings of the demo: the user's shop and UI, our database, printer and customer display."""
     printer = dataclasses.replace(base.printer, port=str(folder / "printer"), width=80, confirm="epson",
                                   baudrate=9600, rtscts=False, xonxoff=False)
     shop = base.shop
     if base.path is None or not Path(base.path).exists():
         shop = dataclasses.replace(shop, name="超赢便利店 Chaoying Demo")
     database = dataclasses.replace(base.database, url="sqlite:///" + str(folder / "chaoying.sqlite3"))
-    return dataclasses.replace(base, database=database, printer=printer, backup_printer=None, shop=shop)
+    shown = dataclasses.replace(base.display, kind=display, port=str(folder / "display") if display != "none" else "")
+    return dataclasses.replace(base, database=database, printer=printer, backup_printer=None, shop=shop,
+                               display=shown)
 
 
 def seed_catalogue() -> int:
@@ -106,8 +112,10 @@ def seed_catalogue() -> int:
 
 
 def start_demo(base_settings: Any, folder: Optional[Path] = None,
-               on_open: Optional[Callable[[Any], None]] = None) -> "tuple[Any, Demo]":
-    """Create (or reuse) the demo folder, open and seed its database, start its printer.
+               on_open: Optional[Callable[[Any], None]] = None, display: str = "none") -> "tuple[Any, Demo]":
+    """Create (or reuse) the demo folder, open and seed its database, start its printer (and virtual display).
+
+    ``display``: the kind of virtual customer display (``chaoying demo`` uses a VFD), "none" for none.
 
     ``on_open(settings)`` runs once the database is open, before anything is
     written or the printer starts (the CLI takes the till lock there).
@@ -119,7 +127,7 @@ def start_demo(base_settings: Any, folder: Optional[Path] = None,
         folder = Path(tempfile.mkdtemp(prefix="chaoying-demo-"))
     folder = Path(folder).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    settings = demo_settings(base_settings, folder)
+    settings = demo_settings(base_settings, folder, display)
     open_database(settings.database.url)
     if on_open is not None:
         on_open(settings)
@@ -128,6 +136,10 @@ def start_demo(base_settings: Any, folder: Optional[Path] = None,
                 state_file=folder / "printer-state")
     demo.printer = VirtualPrinter(demo.printer_link, demo.paper_dir, state_file=demo.state_file, width=80)
     demo.printer.start()
+    if display != "none":
+        from printing.display import VirtualDisplay
+
+        demo.display = VirtualDisplay(settings.display.port, display, settings.display.encoding).start()
     state = demo.printer.state
     demo.fault = next((name for name, word in FAULT_STATES.items() if word == state), "ok")
     log.info("demo in %s", folder)

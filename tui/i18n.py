@@ -201,6 +201,8 @@ ZH: Dict[str, str] = {
     "pin.why_reprint": "补打小票 {number} 需要店长同意",
     # printer status strip
     "printer.checking": "打印机：检查中",
+    "display.failed": "客显不工作（不影响收银）：{detail}",
+    "display.shown": "客显：{text}",
     "printer.ready": "打印机正常",
     "printer.paper_near_end": "纸快用完，请备好新纸卷",
     "printer.fault": "打印机故障：{code}",
@@ -474,6 +476,8 @@ EN: Dict[str, str] = {
     "pin.wrong": "Wrong PIN, try again",
     "pin.why_reprint": "Reprinting receipt {number} needs a manager",
     "printer.checking": "Printer: checking",
+    "display.failed": "Customer display not working (the sale goes on): {detail}",
+    "display.shown": "Customer display: {text}",
     "printer.ready": "Printer ready",
     "printer.paper_near_end": "Paper near end: have a new roll ready",
     "printer.fault": "Printer fault: {code}",

@@ -174,6 +174,29 @@ class ReprintSettings:
     max: int = _setting(0, _range(0), "每张小票最多补打次数，0 = 不限 / reprints per receipt, 0 = no cap")
 
 
+def _encoding(value: Any) -> Optional[str]:
+    import codecs
+
+    if not isinstance(value, str):
+        return "must be text in quotes"
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        return "must be an encoding such as \"gb18030\" or \"ascii\""
+    return None
+
+
+@dataclass(frozen=True)
+class DisplaySettings:
+    """[display]: the customer display (客显) on a serial port: price on scan, total at F12, paid and change."""
+
+    kind: str = _setting("none", _choice("none", "led8", "vfd2x20"),
+                         "客显 / customer display: none, led8 (8-digit LED), vfd2x20 (2x20 VFD, CD5220)")
+    port: str = _setting("", _string, "串口设备 / serial port, e.g. /dev/ttyUSB1")
+    baudrate: int = _setting(9600, _range(1200, 115200), "波特率 / baud rate")
+    encoding: str = _setting("gb18030", _encoding, "VFD 编码 / VFD text encoding: gb18030, or ascii (English only)")
+
+
 # The cash drawer hangs off the main printer, so the backup does not kick it.
 MAIN_PRINTER = PrinterConfig(port="/dev/ttyUSB0", name="main")
 BACKUP_PRINTER = PrinterConfig(port="", drawer=False, name="backup")
@@ -193,6 +216,7 @@ class Settings:
     scale: ScaleSettings = ScaleSettings()
     receipt: ReceiptSettings = ReceiptSettings()
     reprint: ReprintSettings = ReprintSettings()
+    display: DisplaySettings = DisplaySettings()
     keys: Mapping[str, str] = field(default_factory=dict)  # [keys]: binding id -> key(s), checked by tui.keymap
 
     def with_ui(self, language: Optional[str] = None, theme: Optional[str] = None) -> "Settings":
@@ -205,6 +229,7 @@ SECTIONS: Dict[str, Any] = {
     "shop": ShopSettings, "till": TillSettings, "ui": UiSettings, "database": DatabaseSettings,
     "printer": MAIN_PRINTER, "backup_printer": BACKUP_PRINTER,
     "scale": ScaleSettings, "receipt": ReceiptSettings, "reprint": ReprintSettings,
+    "display": DisplaySettings,
 }
 # [keys] is free-form (binding id -> key names): the till knows its ids (tui.keymap checks them).
 KEYS_SECTION = "keys"
@@ -433,6 +458,7 @@ def _build(path: Optional[Path], values: dict, keys: Dict[str, str]) -> Settings
         scale=ScaleSettings(**values["scale"]),
         receipt=ReceiptSettings(**values["receipt"]),
         reprint=ReprintSettings(**values["reprint"]),
+        display=DisplaySettings(**values["display"]),
         keys=keys,
     )
 
@@ -556,6 +582,7 @@ _INTROS: Dict[str, List[str]] = {
               "# prefix + PLU + [price check digit] + weight or price + check digit"],
     "receipt": ["# 小票 / Receipt"],
     "reprint": ["# 补打小票 / Reprints of past receipts (F9)"],
+    "display": ["# 客显（顾客显示屏，串口）/ Customer display (serial)"],
 }
 
 _PRINTER_NOTES = {

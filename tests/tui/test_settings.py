@@ -325,3 +325,28 @@ def test_till_lock_timeout_defaults_to_the_store_timeout_and_can_be_set(tmp_path
 
     assert load_settings(tmp_path / "nope.toml").till.lock_timeout == STALE_AFTER_S
     assert load_settings(write(tmp_path, "[till]\nlock_timeout = 10\n")).till.lock_timeout == 10
+
+
+def test_display_defaults_to_none_and_is_read_from_the_file(tmp_path):
+    from tui.settings import DisplaySettings
+
+    assert load_settings(tmp_path / "nope.toml").display == DisplaySettings(kind="none", port="", baudrate=9600,
+                                                                            encoding="gb18030")
+    text = '[display]\nkind = "vfd2x20"\nport = "/dev/ttyUSB1"\nbaudrate = 2400\nencoding = "ascii"\n'
+    assert load_settings(write(tmp_path, text)).display == DisplaySettings("vfd2x20", "/dev/ttyUSB1", 2400, "ascii")
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('[display]\nkind = "lcd"\n', ["[display] kind", '"none", "led8", "vfd2x20"', "lcd"]),
+        ('[display]\nencoding = "klingon"\n', ["[display] encoding", "gb18030", "klingon"]),
+        ("[display]\nbaudrate = 0\n", ["[display] baudrate", "1200 to 115200"]),
+    ],
+)
+def test_bad_display_settings_name_file_line_and_key(tmp_path, text, words):
+    path = write(tmp_path, "# customer display\n" + text)
+    message = error_for(path)
+    assert message.startswith(f"{path} line 3: "), message
+    for word in words:
+        assert word in message, (word, message)

@@ -140,7 +140,10 @@ def run_demo(args: Any) -> int:
 
     locks: List[Any] = []
     try:
-        settings, demo = start_demo(base, folder, on_open=lambda opened: locks.append(_lock_till(opened)))
+        # a virtual customer display: the kind the settings name, else a 2x20 VFD
+        display = base.display.kind if base.display.kind != "none" else "vfd2x20"
+        settings, demo = start_demo(base, folder, on_open=lambda opened: locks.append(_lock_till(opened)),
+                                    display=display)
     except CliError:
         raise
     except Exception as exc:

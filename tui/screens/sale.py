@@ -129,6 +129,8 @@ class SaleScreen(Screen):
             yield Static("", id="items")
             yield Static(t("sale.total"), id="total-label")
             yield Amount("0.00", id="total")
+        if getattr(self.app.demo, "display", None) is not None:  # the demo's virtual customer display
+            yield Static(t("display.shown", text=self.app.display_shown), id="customer-display")
         yield KeyBar("sale", "demo", "app", "till", id="keybar")  # demo keys early: 80 columns cut the end
 
     def on_mount(self) -> None:
@@ -190,9 +192,19 @@ class SaleScreen(Screen):
             self.refuse(t("sale.bad_quantity", text=text))  # a scale label carries its own quantity
             return
         self.show_basket()
-        index = self.basket.add(product, qty_milli if "*" in text else label_qty, amount_fen)
+        qty = qty_milli if "*" in text else label_qty
+        index = self.basket.add(product, qty, amount_fen)
         self.refresh_basket(select=index)
+        self.show_item_on_display(index, qty, amount_fen)
         self.say(t("sale.added", name=product.name))
+
+    def show_item_on_display(self, index: int, qty_milli: int, amount_fen: Optional[int]) -> None:
+        """The customer display shows what this scan costs (a repeat scan: this one, not the whole line)."""
+        from store.money import line_amount
+
+        line = self.basket.lines[index]
+        price = amount_fen if amount_fen is not None else line_amount(line.unit_price_fen, qty_milli)
+        self.app.customer_display.show_item(line.name, price)
 
     def lookup(self, code: str) -> Optional[Tuple[Any, int, Optional[int]]]:
         """(product, qty_milli, fixed amount) for a code; None after telling the cashier why not."""
@@ -312,6 +324,7 @@ class SaleScreen(Screen):
             self.tender = Tender(self.basket.total_fen)
             self.tender.payments.extend(carried)
         self.say("")
+        self.app.customer_display.show_total(self.basket.total_fen)
         self.app.push_screen(TenderScreen(self.basket, self.tender), self.tender_done)
 
     def tender_done(self, sale: Optional[Any]) -> None:
@@ -323,7 +336,9 @@ class SaleScreen(Screen):
         self._basket = Basket()
         self.tender = None
         self.last_sale_id = sale.id
-        self.success_panel().show_sale(sale, tender.paid_fen if tender else sale.total_fen)
+        paid_fen = tender.paid_fen if tender else sale.total_fen
+        self.app.customer_display.show_paid_change(paid_fen, sale.change_fen)
+        self.success_panel().show_sale(sale, paid_fen)
         self.query_one("#main", ContentSwitcher).current = "done"
         self.query_one("#total", Digits).update(_yuan(sale.total_fen))
         self.query_one("#items", Static).update("")
@@ -357,6 +372,11 @@ class SaleScreen(Screen):
     def show_printer(self, state: str, reason: str = "") -> None:
         """What the idle printer said, on the status strip."""
         self.query_one(PrinterStrip).show(state, reason)
+
+    def show_display(self, text: str) -> None:
+        """The demo: what the customer display shows, on its strip."""
+        for strip in self.query("#customer-display").results(Static):
+            strip.update(t("display.shown", text=text))
 
     def show_cashier(self) -> None:
         """The signed-in cashier changed: redraw the title line."""

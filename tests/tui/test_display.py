@@ -1,0 +1,118 @@
+"""Pilot stories with the customer display (客显): a virtual VFD or LED on a pty, a missing one, a stuck one."""
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import pytest
+
+from tests.tui.conftest import Shop, close_shop
+from tests.tui.helpers import COLA, WATER, last_sale, outcome, printed_all, scan, text_of, wait_until
+
+
+def shop_with_display(folder, kind: str = "vfd2x20", port: str = "") -> Shop:
+    """A demo shop with a virtual customer display of ``kind``, or a real one on ``port``."""
+    from tui.demo import start_demo
+    from tui.settings import load_settings
+
+    base = load_settings(None).with_ui("zh", "dark")
+    settings, demo = start_demo(base, folder, display=kind if not port else "none")
+    if port:
+        settings = dataclasses.replace(settings, display=dataclasses.replace(settings.display, kind=kind, port=port))
+    return Shop(settings, demo, folder)
+
+
+@pytest.fixture
+def make(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("CHAOYING_CONFIG", raising=False)
+    shops = []
+
+    def make_shop(**kwargs) -> Shop:
+        shops.append(shop_with_display(tmp_path / "shop", **kwargs))
+        return shops[-1]
+
+    yield make_shop
+    for shop in shops:
+        close_shop(shop)
+
+
+def shows(display, text: str):
+    return lambda: text in display.text()
+
+
+async def test_cash_sale_the_vfd_shows_the_price_the_total_then_paid_and_change(make):
+    shop = make()
+    display = shop.demo.display
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, shows(display, "欢迎光临"))
+        await scan(pilot, COLA)
+        await wait_until(pilot, shows(display, "单价            3.00"))
+        assert display.text().startswith("可口可乐 Coca-Cola 3")
+        await scan(pilot, WATER)
+        await wait_until(pilot, shows(display, "农夫山泉"))
+        await pilot.press("f12")
+        await wait_until(pilot, shows(display, "5.00"))
+        assert display.text().startswith("合计")
+        await pilot.press(*"50", "enter")
+        await wait_until(pilot, shows(display, "找零           45.00"))
+        assert display.text().startswith("收款           50.00")
+        await printed_all(pilot, app)
+        assert last_sale().change_fen == 4500
+        # the demo's strip shows what the customer sees
+        await wait_until(pilot, lambda: "找零" in text_of(app.sale_screen.query_one("#customer-display")))
+
+
+async def test_cash_sale_the_led_lights_price_total_and_change(make):
+    shop = make(kind="led8")
+    display = shop.demo.display
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, COLA)
+        await wait_until(pilot, shows(display, "[price] 3.00"))
+        await pilot.press("f12")
+        await wait_until(pilot, shows(display, "[total] 3.00"))
+        await pilot.press(*"10", "enter")
+        await wait_until(pilot, shows(display, "[change] 7.00"))
+        await printed_all(pilot, app)
+
+
+async def test_a_missing_display_is_said_once_and_the_sale_goes_on(make, tmp_path):
+    shop = make(port=str(tmp_path / "no-such-display"))
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: "客显不工作" in text_of(app.sale_screen.query_one("#message")))
+        await scan(pilot, COLA)
+        await pilot.press("f12", "enter")
+        await printed_all(pilot, app)
+        assert outcome(last_sale().id).state == "printed"
+        assert "客显不工作" not in text_of(app.sale_screen.query_one("#message"))  # said once, not at every scan
+
+
+async def test_a_display_that_stops_reading_never_holds_up_the_sale(make):
+    shop = make()
+    app = shop.app()
+    release = threading.Event()
+    stuck = threading.Event()
+    original = app.customer_display._send
+
+    def send_stuck(data):  # the display's line hangs: every write waits until the test lets go
+        stuck.set()
+        release.wait(30)
+        original(data)
+
+    app.customer_display._send = send_stuck
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, stuck.is_set)
+            await scan(pilot, COLA)
+            await scan(pilot, WATER)
+            await pilot.press("f12", "enter")
+            await printed_all(pilot, app)
+            assert not release.is_set()  # the whole sale happened while the display was stuck
+            assert outcome(last_sale().id).state == "printed"
+            release.set()
+            await wait_until(pilot, shows(shop.demo.display, "找零"))  # then it shows the newest picture
+    finally:
+        release.set()
