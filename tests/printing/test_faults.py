@@ -212,3 +212,27 @@ def test_the_till_prints_again_once_the_fault_is_cleared(printer):
     assert result.ok and result.code == "printed" and not result.warning
     assert printer.receipts == 1
     assert "补打" in printer.receipt_path(1).read_text(encoding="utf-8")
+
+
+class GarbageGsRPrinter(VirtualPrinter):
+    """Answers DLE EOT like a healthy printer, and GS r 1 with random bytes of the wrong shape."""
+
+    def _answer(self, query: str, reply: bytes, state: str) -> None:
+        super()._answer(query, reply, "garbage" if query == "GS r" else state)
+
+
+def test_a_gs_r_reply_is_checked_as_strictly_as_dle_eot():
+    from printing.printer import _gs_r_ok, status_shape_ok
+
+    accepted = [b for b in range(256) if _gs_r_ok(bytes((b,)))]
+    assert len(accepted) <= sum(status_shape_ok(b) for b in range(256)) + 4, [hex(b) for b in accepted]
+    assert {0x00, 0x03, 0x0C, 0x0F} <= set(accepted)  # paper present, near end, paper end
+    assert not _gs_r_ok(b"") and not _gs_r_ok(b"\x00\x00") and not _gs_r_ok(b"\x00\x12")
+
+
+def test_a_printer_answering_gs_r_with_random_bytes_is_never_taken_as_printed(tmp_path):
+    """12 receipts in a row: random bytes to GS r 1 are garbage, never "data processed"."""
+    with GarbageGsRPrinter(tmp_path / "lp", tmp_path / "paper", baud=BAUD) as vp:
+        config = config_for(vp, confirm="gs_r")
+        codes = [send_job(b"\x1b@hello\n\x1dV\x00", config).code for _ in range(12)]
+    assert codes == ["garbage"] * 12
