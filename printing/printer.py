@@ -108,8 +108,12 @@ def _query(t: SerialTransport, n: int, timeout: float = STATUS_TIMEOUT) -> int:
     return byte
 
 
-def _status(t: SerialTransport, ns: Iterable[int] = (1, 2, 4)) -> PrinterStatus:
-    return decode_status({n: _query(t, n) for n in ns})
+def _status(t: SerialTransport, ns: Iterable[int] = (1, 2, 4), first_timeout: float = STATUS_TIMEOUT) -> PrinterStatus:
+    """DLE EOT for each n; the first reply may wait first_timeout (behind bytes still on the line)."""
+    raw = {}
+    for i, n in enumerate(ns):
+        raw[n] = _query(t, n, first_timeout if i == 0 else STATUS_TIMEOUT)
+    return decode_status(raw)
 
 
 def read_status(config: PrinterConfig) -> PrinterStatus:
@@ -207,7 +211,9 @@ def send_job(job: bytes, config: PrinterConfig, t0: Optional[float] = None) -> P
         evidence = _confirm(t, config, expected, deadline)
         stage = "after"
         try:
-            after = _status(t, (1, 2, 4))
+            # DLE EOT queues behind the job bytes a slow line has not drained yet: its
+            # reply may come as late as the job's deadline (line-rate time plus slack).
+            after = _status(t, (1, 2, 4), max(STATUS_TIMEOUT, deadline - time.monotonic()))
         except PrinterError as exc:
             if exc.code == "no_answer":  # it answered before the job, and stopped mid-job
                 raise fault("stalled", "no confirmation and no status after the job") from exc

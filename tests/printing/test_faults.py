@@ -236,3 +236,36 @@ def test_a_printer_answering_gs_r_with_random_bytes_is_never_taken_as_printed(tm
         config = config_for(vp, confirm="gs_r")
         codes = [send_job(b"\x1b@hello\n\x1dV\x00", config).code for _ in range(12)]
     assert codes == ["garbage"] * 12
+
+
+SLOW_BAUD = 9600  # the sample receipt takes ~2 s on the line: longer than any status timeout
+
+
+@pytest.mark.parametrize("state, when, code", [
+    ("ok", "", "printed"),
+    ("near-end", "after", "printed"),
+    ("offline", "after", "offline"),
+    ("offline", "during", "offline"),
+    ("paper-out", "after", "paper_out"),
+    ("silent", "after", "stalled"),
+])
+def test_status_confirmation_on_a_slow_line_waits_for_the_bytes_still_draining(tmp_path, state, when, code):
+    """confirm = "status" at 9600 baud: a receipt that printed is printed, offline is offline, never "stalled"."""
+    with VirtualPrinter(tmp_path / "lp", tmp_path / "paper", baud=SLOW_BAUD) as vp:
+        config = PrinterConfig(port=str(vp.link), baudrate=SLOW_BAUD, confirm="status", slack_seconds=SLACK)
+        receipt = sample_receipt()
+        job_len = len(encode_receipt(receipt, config))
+        assert job_len / (SLOW_BAUD / 10.0) > 1.0  # really slow: the bytes drain long after the write returns
+        if when == "after":
+            vp.switch_state_at(state, at_cut=True)
+        elif when == "during":
+            strike_during(vp, state, job_len)
+        start = time.monotonic()
+        result = print_receipt(receipt, config)
+        elapsed = time.monotonic() - start
+        story = f"{state} {when} -> {result.code} ({result.evidence})"
+        assert result.code == code, story
+        assert result.ok == (code == "printed"), story
+        if code == "printed":
+            assert vp.wait_for(lambda v: v.receipts == 1, 5), story
+        assert elapsed < print_deadline(job_len, config) + 0.5, story
