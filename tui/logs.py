@@ -12,7 +12,7 @@ import logging.handlers
 import os
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 LOG_FILE_NAME = "chaoying.log"
 MAX_BYTES = 1_000_000
@@ -88,6 +88,18 @@ def setup_logging(path: Optional[Path] = None, level: int = logging.INFO,
     # ours on the root it is never reached, but warnings must go to the file too.
     logging.captureWarnings(True)
     return used
+
+
+def log_failed_worker(worker: Any) -> None:
+    """Log the exception of a Textual worker that failed (exit_on_error=False keeps it to itself).
+
+    Worker.StateChanged does not bubble: every node that runs workers calls this from its
+    on_worker_state_changed.
+    """
+    from textual.worker import WorkerState
+
+    if worker.state == WorkerState.ERROR:
+        logging.getLogger("chaoying.tui.worker").error("worker %r failed", worker.name, exc_info=worker.error)
 
 
 def remove_terminal_handlers() -> int:
