@@ -82,7 +82,10 @@ def parse_qty(text: str) -> int:
     match = _QTY.fullmatch(cleaned)
     if match is None:
         raise ValueError(f"{text!r} is not a quantity (like 2 or 1.5)")
-    qty = int(match.group("whole")) * 1000 + int((match.group("frac") or "").ljust(3, "0"))
+    whole = match.group("whole").lstrip("0")
+    if len(whole) > len(str(MAX_QTY_MILLI // 1000)):  # refused before int(), slow on huge text
+        raise ValueError(f"{text[:40]!r}... is too large a quantity")
+    qty = int(whole or "0") * 1000 + int((match.group("frac") or "").ljust(3, "0"))
     if qty <= 0:
         raise ValueError(f"{text!r}: quantity must be more than zero")
     if qty > MAX_QTY_MILLI:

@@ -617,3 +617,8 @@ def t(key: str, **values: object) -> str:
     if text is None:
         text = EN.get(key, key)
     return text.format(**values) if values else text
+
+
+def brief(text: str, width: int = 16) -> str:
+    """What the cashier typed, cut to width characters for a one-line sentence."""
+    return text if len(text) <= width else text[:width - 1] + "…"

@@ -64,3 +64,20 @@ async def test_full_width_digits_pay(shop):
         await pilot.press("f12", *"１８", "enter")
         await printed_all(pilot, app)
         assert last_sale().change_fen == 1500
+
+
+@pytest.mark.parametrize("typed", ["[/]", "[/]*" + COLA, "nan*" + COLA, "inf*" + COLA, "-0*" + COLA,
+                                   "9" * 100_000 + "*" + COLA])
+async def test_an_odd_entry_on_the_sale_screen_gets_a_sentence(shop, typed):
+    from textual.widgets import Input
+
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#entry", Input).value = typed
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.is_running and app.return_code is None
+        said = text_of(app.screen.query_one("#message"))
+        assert said.strip() and len(said) < 80, said[:80]
+        assert not app.screen.basket.lines

@@ -26,7 +26,9 @@ def amount_refused(exc: ValueError, text: str) -> str:
     """One sentence saying why typed text is not an amount (store.money.AmountError's code)."""
     from store.money import MAX_FEN, format_yuan
 
-    shown = text if len(text) <= 16 else text[:15] + "…"
+    from tui.i18n import brief
+
+    shown = brief(text)
     if getattr(exc, "code", "") == "amount_too_large":
         return t("tender.amount_too_large", text=shown, max=format_yuan(MAX_FEN))
     return t("tender.bad_amount", text=shown)
