@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Digits, Input, Static
 
 from tui import keymap
-from tui.i18n import t
+from tui.i18n import brief, t
 from tui.screens.widgets import Amount, KeyBar
 
 if TYPE_CHECKING:
@@ -25,8 +25,6 @@ log = logging.getLogger("chaoying.tui.tender")
 def amount_refused(exc: ValueError, text: str) -> str:
     """One sentence saying why typed text is not an amount (store.money.AmountError's code)."""
     from store.money import MAX_FEN, format_yuan
-
-    from tui.i18n import brief
 
     shown = brief(text)
     if getattr(exc, "code", "") == "amount_too_large":
