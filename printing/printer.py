@@ -19,7 +19,7 @@ from printing.transport import REASONS, PrinterError, SerialTransport, fault
 
 __all__ = [
     "PrinterError", "PrinterStatus", "PrintResult", "read_status", "print_receipt", "open_drawer",
-    "probe", "job_deadline", "print_deadline", "REASONS",
+    "probe", "job_deadline", "print_deadline", "REASONS", "gs_r_shape_ok", "status_shape_ok",
 ]
 
 log = logging.getLogger("chaoying.printing.printer")
@@ -108,8 +108,12 @@ def _query(t: SerialTransport, n: int, timeout: float = STATUS_TIMEOUT) -> int:
     return byte
 
 
-def _status(t: SerialTransport, ns: Iterable[int] = (1, 2, 4)) -> PrinterStatus:
-    return decode_status({n: _query(t, n) for n in ns})
+def _status(t: SerialTransport, ns: Iterable[int] = (1, 2, 4), first_timeout: float = STATUS_TIMEOUT) -> PrinterStatus:
+    """DLE EOT for each n; the first reply may wait first_timeout (behind bytes still on the line)."""
+    raw = {}
+    for i, n in enumerate(ns):
+        raw[n] = _query(t, n, first_timeout if i == 0 else STATUS_TIMEOUT)
+    return decode_status(raw)
 
 
 def read_status(config: PrinterConfig) -> PrinterStatus:
@@ -138,9 +142,24 @@ def _confirm_request(config: PrinterConfig) -> Tuple[bytes, bytes]:
     return b"", b""
 
 
+def gs_r_shape_ok(byte: int) -> bool:
+    """A GS r 1 reply (paper sensor) looks like 0xx0abcd with a == b and c == d.
+
+    Bits 4 and 7 are fixed 0 and each sensor sets both bits of its pair, so a
+    random byte passes 1 time in 16, as with DLE EOT's 0xx1xx10. Some printers
+    answer in the DLE EOT n=4 shape instead, again with both bits of each pair.
+    """
+    def pairs_equal(*pairs: Tuple[int, int]) -> bool:
+        return all(bool(byte & a) == bool(byte & b) for a, b in pairs)
+
+    if byte & 0x90 == 0:
+        return pairs_equal((0x01, 0x02), (0x04, 0x08))
+    return status_shape_ok(byte) and pairs_equal((0x04, 0x08), (0x20, 0x40))
+
+
 def _gs_r_ok(data: bytes) -> bool:
-    # Epson GS r 1: bits 4 and 7 are 0; some printers answer in the DLE EOT shape instead.
-    return any(b & 0x90 == 0 or status_shape_ok(b) for b in data)
+    """GS r 1 answers exactly one byte of its shape; anything else is not a confirmation."""
+    return len(data) == 1 and gs_r_shape_ok(data[0])
 
 
 def _result(code: str, config: PrinterConfig, t0: float, nbytes: int, evidence: str = "",
@@ -192,7 +211,9 @@ def send_job(job: bytes, config: PrinterConfig, t0: Optional[float] = None) -> P
         evidence = _confirm(t, config, expected, deadline)
         stage = "after"
         try:
-            after = _status(t, (1, 2, 4))
+            # DLE EOT queues behind the job bytes a slow line has not drained yet: its
+            # reply may come as late as the job's deadline (line-rate time plus slack).
+            after = _status(t, (1, 2, 4), max(STATUS_TIMEOUT, deadline - time.monotonic()))
         except PrinterError as exc:
             if exc.code == "no_answer":  # it answered before the job, and stopped mid-job
                 raise fault("stalled", "no confirmation and no status after the job") from exc
@@ -227,10 +248,12 @@ def _confirm(t: SerialTransport, config: PrinterConfig, expected: bytes, deadlin
         log.info("no GS ( H reply on %s; got %r", config.port, data[:32])
         return ""
     if config.confirm == "gs_r":
-        data = t.read_until(_gs_r_ok, deadline)
+        data = t.read_until(bool, deadline)  # the reply is one byte: judge the first read
         if _gs_r_ok(data):
             return "printer reported data processed (GS r 1)"
-        log.info("no GS r reply on %s; got %r", config.port, data[:32])
+        if data:
+            raise fault("garbage", "GS r 1 answered %r" % data[:32])
+        log.info("no GS r reply on %s", config.port)
         return ""
     t.drain(deadline)
     return "status only: the printer is online with paper after the job, but cannot confirm printing (weakest)"
@@ -280,7 +303,7 @@ def probe(port: str, baudrate: int = 9600) -> dict:
             t.reset_input()
             t.write(GS_R1, STATUS_TIMEOUT)
             data = t.read_some(STATUS_TIMEOUT * 2)
-            report["gs_r"] = "0x%02x" % data[0] if data and _gs_r_ok(data[:1]) else None
+            report["gs_r"] = "0x%02x" % data[0] if _gs_r_ok(data) else None
             t.reset_input()
             expected = b"\x37\x22" + b"9876" + b"\x00"
             t.write(b"\x1d(H\x06\x0000" + b"9876", STATUS_TIMEOUT)

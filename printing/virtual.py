@@ -25,7 +25,7 @@ The state is one word read from `state_file` before every command:
 ok, near-end, paper-out, cover-open, offline, silent (answers nothing,
 swallows data), stall (stops reading: the writer's buffer fills up),
 no-confirm (answers DLE EOT only, ignores GS ( H and GS r), plus two extras
-for tests: garbage (answers with bytes of the wrong shape) and error
+for tests: garbage (answers random bytes of the wrong shape) and error
 (an autocutter error). In paper-out, cover-open, offline and error states
 received data is discarded (nothing printed) but DLE EOT is answered.
 
@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import re
 import select
 import signal
@@ -85,6 +86,21 @@ def status_byte(state: str, n: int) -> Optional[int]:
 def paper_sensor_byte(state: str) -> int:
     """The reply to GS r 1 (Epson paper sensor status)."""
     return {"near-end": 0x03, "paper-out": 0x0F}.get(state, 0x00)
+
+
+def garbage_reply(query: str, length: int) -> bytes:
+    """Random bytes that no real reply to query looks like (the `garbage` state's answers)."""
+    from printing.printer import gs_r_shape_ok, status_shape_ok
+
+    while True:
+        data = os.urandom(length if query.startswith("DLE EOT") else random.randint(1, 3))
+        if query.startswith("DLE EOT") and status_shape_ok(data[0]):
+            continue
+        if query == "GS r" and gs_r_shape_ok(data[0]):  # not even its first byte (a read may split it)
+            continue
+        if query == "GS ( H" and data.startswith(b"\x37\x22"):
+            continue
+        return data
 
 
 class VirtualPrinter:
@@ -393,7 +409,7 @@ class VirtualPrinter:
     # -- commands --------------------------------------------------------------
     def _answer(self, query: str, reply: bytes, state: str) -> None:
         if state == "garbage":
-            reply = b"\xff\x00" + reply[1:]  # wrong shape, wrong header
+            reply = garbage_reply(query, len(reply))
         try:
             os.write(self._master, reply)
         except OSError as exc:

@@ -19,6 +19,19 @@ MAX_FEN = 100_000_000 * 100
 MAX_QTY_MILLI = 1_000_000 * 1000
 
 
+#: Digits of the largest whole yuan accepted: longer input is refused before int() (slow on huge text).
+_MAX_WHOLE_DIGITS = len(str(MAX_FEN // 100))
+
+
+class AmountError(ValueError):
+    """Text that is not an amount: ``code`` "amount_not_yuan" or "amount_too_large", with ``values``."""
+
+    def __init__(self, code: str, text: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = {"text": text, "max_fen": MAX_FEN}
+
+
 def _normalise(text: str) -> str:
     # NFKC turns full-width digits and the full-width point from a Chinese
     # input method ("３．５") into ASCII.
@@ -28,16 +41,19 @@ def _normalise(text: str) -> str:
 def parse_yuan(text: str) -> int:
     """Parse a yuan amount ("3.5", "3.50", "12", "￥12") into fen.
 
-    Raises ValueError for empty, negative, malformed input or more than two
-    decimals.
+    Raises AmountError (a ValueError) for empty, negative, malformed input,
+    more than two decimals, NaN, infinities, exponents, or more than MAX_FEN.
     """
     cleaned = _normalise(text).lstrip(_CURRENCY_SIGNS).strip()
     match = _YUAN.fullmatch(cleaned)
     if match is None:
-        raise ValueError(f"{text!r} is not an amount in yuan (like 3.50)")
-    fen = int(match.group("whole")) * 100 + int((match.group("frac") or "").ljust(2, "0"))
+        raise AmountError("amount_not_yuan", str(text), f"{str(text)[:40]!r} is not an amount in yuan (like 3.50)")
+    whole = match.group("whole").lstrip("0")
+    if len(whole) > _MAX_WHOLE_DIGITS:
+        raise AmountError("amount_too_large", str(text), f"{str(text)[:40]!r}... is too large an amount")
+    fen = int(whole or "0") * 100 + int((match.group("frac") or "").ljust(2, "0"))
     if fen > MAX_FEN:
-        raise ValueError(f"{text!r} is too large an amount")
+        raise AmountError("amount_too_large", str(text), f"{str(text)[:40]!r} is too large an amount")
     return fen
 
 
@@ -66,7 +82,10 @@ def parse_qty(text: str) -> int:
     match = _QTY.fullmatch(cleaned)
     if match is None:
         raise ValueError(f"{text!r} is not a quantity (like 2 or 1.5)")
-    qty = int(match.group("whole")) * 1000 + int((match.group("frac") or "").ljust(3, "0"))
+    whole = match.group("whole").lstrip("0")
+    if len(whole) > len(str(MAX_QTY_MILLI // 1000)):  # refused before int(), slow on huge text
+        raise ValueError(f"{text[:40]!r}... is too large a quantity")
+    qty = int(whole or "0") * 1000 + int((match.group("frac") or "").ljust(3, "0"))
     if qty <= 0:
         raise ValueError(f"{text!r}: quantity must be more than zero")
     if qty > MAX_QTY_MILLI:

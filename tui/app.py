@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Set, Union
 
 from textual.app import App
 from textual.message import Message
+from textual.worker import Worker
 
 import themes
 from store import outcomes
@@ -161,6 +162,19 @@ class ChaoyingApp(App):
 
     def on_store_answer(self, message: StoreAnswer) -> None:
         message.done(message.error if message.error is not None else message.value)
+
+    # ------------------------------------------------------------ exceptions nobody caught
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        from tui.logs import log_failed_worker
+
+        log_failed_worker(event.worker)
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual ends the app and prints the traceback on a terminal that is about to be
+        # cleared or closed: the log file is where a shop owner's report can be read.
+        log.critical("unhandled exception, the till stops: %r", error, exc_info=error)
+        super()._handle_exception(error)
 
     def get_line_filters(self):
         """On the Linux console (linux16) also swap glyphs its fonts lack for ones they have."""

@@ -56,6 +56,7 @@ FAULT_STATES = {
     "offline": "offline",
     "silent": "silent",
     "no_confirm": "no-confirm",
+    "stall": "stall",
 }
 
 

@@ -60,7 +60,9 @@ ZH: Dict[str, str] = {
     "tender.reference_placeholder": "参考号（可不填）",
     "tender.card_reference_placeholder": "卡号后四位或参考号",
     "tender.reference_needed": "请填银行卡后四位或参考号",
-    "tender.bad_amount": "金额不对：{text}",
+    "tender.bad_amount": "金额不对：{text}（请输入元，如 12.50）",
+    "tender.amount_zero": "金额必须大于零",
+    "tender.amount_too_large": "金额太大：{text}（最多 {max} 元）",
     "tender.too_much": "{method}不能多付，最多 ￥{amount}",
     "tender.failed_recorded": "{method} ￥{amount} 付款失败，已记录，请换一种方式",
     "tender.payments": "付款记录",
@@ -123,6 +125,7 @@ ZH: Dict[str, str] = {
     "demo.fault.offline": "离线",
     "demo.fault.silent": "不回应",
     "demo.fault.no_confirm": "打印但不确认",
+    "demo.fault.stall": "停止接收数据",
     "demo.fault.set": "虚拟打印机：{state}",
     "paper.title": "打印出来的小票：{name}",
     "paper.none": "还没有打印过小票",
@@ -345,7 +348,9 @@ EN: Dict[str, str] = {
     "tender.reference_placeholder": "Reference (optional)",
     "tender.card_reference_placeholder": "Card last 4 digits or reference",
     "tender.reference_needed": "Enter the card's last digits or a reference",
-    "tender.bad_amount": "Bad amount: {text}",
+    "tender.bad_amount": "Bad amount: {text} (type yuan, like 12.50)",
+    "tender.amount_zero": "The amount must be more than zero",
+    "tender.amount_too_large": "Amount too large: {text} (at most {max} yuan)",
     "tender.too_much": "{method} cannot pay more than ¥{amount}",
     "tender.failed_recorded": "{method} ¥{amount} failed and was recorded; choose another method",
     "tender.payments": "Payments",
@@ -402,6 +407,7 @@ EN: Dict[str, str] = {
     "demo.fault.offline": "Offline",
     "demo.fault.silent": "Silent",
     "demo.fault.no_confirm": "Prints, never confirms",
+    "demo.fault.stall": "Stops taking data",
     "demo.fault.set": "Virtual printer: {state}",
     "paper.title": "Printed paper: {name}",
     "paper.none": "Nothing printed yet",
@@ -615,3 +621,8 @@ def t(key: str, **values: object) -> str:
     if text is None:
         text = EN.get(key, key)
     return text.format(**values) if values else text
+
+
+def brief(text: str, width: int = 16) -> str:
+    """What the cashier typed, cut to width characters for a one-line sentence."""
+    return text if len(text) <= width else text[:width - 1] + "…"

@@ -100,6 +100,7 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("faults.offline", "5", "fault('offline')", "demo.fault.offline"),
         Key("faults.silent", "6", "fault('silent')", "demo.fault.silent"),
         Key("faults.no_confirm", "7", "fault('no_confirm')", "demo.fault.no_confirm"),
+        Key("faults.stall", "8", "fault('stall')", "demo.fault.stall"),
     ),
     "search": (
         Key("search.close", "escape", "close", "key.close"),

@@ -11,8 +11,9 @@ import logging
 import logging.handlers
 import os
 import tempfile
+import threading
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 LOG_FILE_NAME = "chaoying.log"
 MAX_BYTES = 1_000_000
@@ -87,7 +88,29 @@ def setup_logging(path: Optional[Path] = None, level: int = logging.INFO,
     # Python's last-resort handler writes to stderr when no handler is found; with
     # ours on the root it is never reached, but warnings must go to the file too.
     logging.captureWarnings(True)
+    threading.excepthook = _log_thread_exception  # not on stderr, under the till's screen
     return used
+
+
+def _log_thread_exception(args: Any) -> None:
+    """An exception that ends a thread (the printer thread, a worker) goes to the log file."""
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    logging.getLogger("chaoying.thread").critical(
+        "uncaught exception ends thread %s", name, exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+
+
+def log_failed_worker(worker: Any) -> None:
+    """Log the exception of a Textual worker that failed (exit_on_error=False keeps it to itself).
+
+    Worker.StateChanged does not bubble: every node that runs workers calls this from its
+    on_worker_state_changed.
+    """
+    from textual.worker import WorkerState
+
+    if worker.state == WorkerState.ERROR:
+        logging.getLogger("chaoying.tui.worker").error("worker %r failed", worker.name, exc_info=worker.error)
 
 
 def remove_terminal_handlers() -> int:

@@ -93,3 +93,23 @@ def test_log_path_for_database():
     assert log_path_for_database("sqlite:////srv/shop/a.db") == Path("/srv/shop/chaoying.log")
     assert log_path_for_database("postgresql://x@y/z") is None
     assert log_path_for_database("sqlite:///:memory:") is None
+
+
+def test_an_exception_that_ends_a_thread_goes_to_the_log_file_not_the_terminal(tmp_path):
+    log_file = tmp_path / "chaoying.log"
+    done = run_python(f"""
+        import threading
+        from pathlib import Path
+        from tui.logs import setup_logging
+
+        setup_logging(Path({str(log_file)!r}))
+        def die():
+            raise RuntimeError("boom in a thread")
+        thread = threading.Thread(target=die, name="chaoying-printer")
+        thread.start()
+        thread.join()
+    """, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    text = log_file.read_text(encoding="utf-8")
+    assert "uncaught exception ends thread chaoying-printer" in text and "boom in a thread" in text

@@ -212,3 +212,60 @@ def test_the_till_prints_again_once_the_fault_is_cleared(printer):
     assert result.ok and result.code == "printed" and not result.warning
     assert printer.receipts == 1
     assert "补打" in printer.receipt_path(1).read_text(encoding="utf-8")
+
+
+class GarbageGsRPrinter(VirtualPrinter):
+    """Answers DLE EOT like a healthy printer, and GS r 1 with random bytes of the wrong shape."""
+
+    def _answer(self, query: str, reply: bytes, state: str) -> None:
+        super()._answer(query, reply, "garbage" if query == "GS r" else state)
+
+
+def test_a_gs_r_reply_is_checked_as_strictly_as_dle_eot():
+    from printing.printer import _gs_r_ok, status_shape_ok
+
+    accepted = [b for b in range(256) if _gs_r_ok(bytes((b,)))]
+    assert len(accepted) <= sum(status_shape_ok(b) for b in range(256)) + 4, [hex(b) for b in accepted]
+    assert {0x00, 0x03, 0x0C, 0x0F} <= set(accepted)  # paper present, near end, paper end
+    assert not _gs_r_ok(b"") and not _gs_r_ok(b"\x00\x00") and not _gs_r_ok(b"\x00\x12")
+
+
+def test_a_printer_answering_gs_r_with_random_bytes_is_never_taken_as_printed(tmp_path):
+    """12 receipts in a row: random bytes to GS r 1 are garbage, never "data processed"."""
+    with GarbageGsRPrinter(tmp_path / "lp", tmp_path / "paper", baud=BAUD) as vp:
+        config = config_for(vp, confirm="gs_r")
+        codes = [send_job(b"\x1b@hello\n\x1dV\x00", config).code for _ in range(12)]
+    assert codes == ["garbage"] * 12
+
+
+SLOW_BAUD = 9600  # the sample receipt takes ~2 s on the line: longer than any status timeout
+
+
+@pytest.mark.parametrize("state, when, code", [
+    ("ok", "", "printed"),
+    ("near-end", "after", "printed"),
+    ("offline", "after", "offline"),
+    ("offline", "during", "offline"),
+    ("paper-out", "after", "paper_out"),
+    ("silent", "after", "stalled"),
+])
+def test_status_confirmation_on_a_slow_line_waits_for_the_bytes_still_draining(tmp_path, state, when, code):
+    """confirm = "status" at 9600 baud: a receipt that printed is printed, offline is offline, never "stalled"."""
+    with VirtualPrinter(tmp_path / "lp", tmp_path / "paper", baud=SLOW_BAUD) as vp:
+        config = PrinterConfig(port=str(vp.link), baudrate=SLOW_BAUD, confirm="status", slack_seconds=SLACK)
+        receipt = sample_receipt()
+        job_len = len(encode_receipt(receipt, config))
+        assert job_len / (SLOW_BAUD / 10.0) > 1.0  # really slow: the bytes drain long after the write returns
+        if when == "after":
+            vp.switch_state_at(state, at_cut=True)
+        elif when == "during":
+            strike_during(vp, state, job_len)
+        start = time.monotonic()
+        result = print_receipt(receipt, config)
+        elapsed = time.monotonic() - start
+        story = f"{state} {when} -> {result.code} ({result.evidence})"
+        assert result.code == code, story
+        assert result.ok == (code == "printed"), story
+        if code == "printed":
+            assert vp.wait_for(lambda v: v.receipts == 1, 5), story
+        assert elapsed < print_deadline(job_len, config) + 0.5, story

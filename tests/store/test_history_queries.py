@@ -44,6 +44,8 @@ def receipts(text: str):
     ("pingguo", ["1-000002"]),      # pinyin, through the catalogue search
     ("6901234567892", ["1-000001"]),
     ("2026-13-45", []),             # not a day: searched as a product name, found nowhere
+    ("￥" + "9" * 5000, []),         # an absurd amount finds nothing, and does not raise
+    ("1" * 20 + ".5", []),
 ])
 def test_search_by_number_day_amount_and_product(three_sales, text, expected):
     assert receipts(text) == expected

@@ -125,3 +125,26 @@ def test_bad_payments_rejected():
         with pytest.raises(SaleError):
             tender.add_payment(method, amount)
     assert tender.payments == []
+
+
+@pytest.mark.parametrize("text, code", [
+    ("NaN", "amount_not_yuan"), ("nan", "amount_not_yuan"), ("inf", "amount_not_yuan"),
+    ("-inf", "amount_not_yuan"), ("Infinity", "amount_not_yuan"), ("1e309", "amount_not_yuan"),
+    ("1e3", "amount_not_yuan"), ("-0", "amount_not_yuan"), ("0x10", "amount_not_yuan"),
+    ("٣", "amount_not_yuan"), ("", "amount_not_yuan"), ("[/]", "amount_not_yuan"),
+    ("1000000000000", "amount_too_large"), ("100000000.01", "amount_too_large"),
+    ("9" * 100_000, "amount_too_large"), ("9" * 100_000 + ".5", "amount_too_large"),
+])
+def test_parse_yuan_refuses_non_finite_and_absurd_amounts_with_a_code(text, code):
+    with pytest.raises(money.AmountError) as refused:
+        money.parse_yuan(text)
+    assert refused.value.code == code and refused.value.values["text"] == text
+    assert isinstance(refused.value, ValueError)  # callers that catch ValueError keep working
+    assert len(str(refused.value)) < 120  # a log line, not the typed text at length
+
+
+@pytest.mark.parametrize("text, fen", [
+    ("１８", 1800), ("０．５", 50), ("￥１８", 1800), ("100000000", money.MAX_FEN), ("0" * 5000 + "3", 300),
+])
+def test_parse_yuan_accepts_full_width_and_leading_zeros(text, fen):
+    assert money.parse_yuan(text) == fen

@@ -440,6 +440,8 @@ async def test_demo_fault_menu_sets_the_virtual_printer(shop):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f8", "3")
         assert shop.demo.printer.state == "near-end"
+        await pilot.press("f8", "8")  # the fault `printer simulate` calls stall
+        assert shop.demo.printer.state == "stall"
         await pilot.press("f8", "1")
         assert shop.demo.printer.state == "ok"
 

@@ -168,6 +168,10 @@ def test_every_method_state_and_fault_has_words():
     from tui.screens.demo_views import FAULTS
 
     assert set(FAULTS) == set(FAULT_STATES)
+    from printing.virtual import STATES as PRINTER_STATES
+
+    # every fault `printer simulate` offers (garbage and error are for tests only)
+    assert set(FAULT_STATES.values()) == set(PRINTER_STATES) - {"garbage", "error"}
     for catalogue in CATALOGUES.values():
         for key in [f"method.{m}" for m in METHODS] + [f"status.{s}" for s in STATES] + \
                    [f"demo.fault.{f}" for f in FAULTS]:

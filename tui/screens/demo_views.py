@@ -63,7 +63,8 @@ class PaperView(ModalScreen):
         self.dismiss(None)
 
 
-FAULTS = ("ok", "paper_out", "near_end", "cover_open", "offline", "silent", "no_confirm")  # keys of demo.FAULT_STATES
+# keys of demo.FAULT_STATES
+FAULTS = ("ok", "paper_out", "near_end", "cover_open", "offline", "silent", "no_confirm", "stall")
 
 
 class FaultMenu(ModalScreen[Optional[str]]):

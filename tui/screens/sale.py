@@ -13,7 +13,7 @@ from textual.widgets import ContentSwitcher, DataTable, Digits, Input, Static
 
 from store import outcomes
 from tui import keymap
-from tui.i18n import t
+from tui.i18n import brief, t
 from tui.screens.status import PrinterStrip
 from tui.screens.widgets import Amount, KeyBar, TopBar
 
@@ -150,8 +150,10 @@ class SaleScreen(Screen):
         return self.query_one("#entry", Input)
 
     def say(self, text: str, error: bool = False) -> None:
+        from rich.text import Text
+
         message = self.query_one("#message", Static)
-        message.update(text)
+        message.update(Text(text))  # never markup: what the cashier typed ("[/]") is shown as typed
         message.set_class(error, "-error")
 
     @on(Input.Submitted, "#entry")
@@ -182,14 +184,14 @@ class SaleScreen(Screen):
         try:
             qty_milli, code = parse_entry(text)
         except ValueError:
-            self.refuse(t("sale.bad_quantity", text=text))
+            self.refuse(t("sale.bad_quantity", text=brief(text)))
             return
         found = self.lookup(code)
         if found is None:
             return
         product, label_qty, amount_fen = found
         if "*" in text and (label_qty != 1000 or amount_fen is not None):
-            self.refuse(t("sale.bad_quantity", text=text))  # a scale label carries its own quantity
+            self.refuse(t("sale.bad_quantity", text=brief(text)))  # a scale label carries its own quantity
             return
         self.show_basket()
         qty = qty_milli if "*" in text else label_qty

@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker
 
 from tui import keymap
 from tui.i18n import t
@@ -107,6 +108,11 @@ class SearchScreen(ModalScreen[Optional[str]]):
             return
         self.run_worker(partial(self._search_work, self.asked, text), thread=True, exit_on_error=False,
                         group="search")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        from tui.logs import log_failed_worker
+
+        log_failed_worker(event.worker)
 
     def _search_work(self, asked: int, text: str) -> None:
         from store.db import db

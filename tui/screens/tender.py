@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Digits, Input, Static
 
 from tui import keymap
-from tui.i18n import t
+from tui.i18n import brief, t
 from tui.screens.widgets import Amount, KeyBar
 
 if TYPE_CHECKING:
@@ -20,6 +20,16 @@ if TYPE_CHECKING:
     from tui.app import ChaoyingApp
 
 log = logging.getLogger("chaoying.tui.tender")
+
+
+def amount_refused(exc: ValueError, text: str) -> str:
+    """One sentence saying why typed text is not an amount (store.money.AmountError's code)."""
+    from store.money import MAX_FEN, format_yuan
+
+    shown = brief(text)
+    if getattr(exc, "code", "") == "amount_too_large":
+        return t("tender.amount_too_large", text=shown, max=format_yuan(MAX_FEN))
+    return t("tender.bad_amount", text=shown)
 
 
 class SavingNote(Static, can_focus=True):
@@ -98,8 +108,10 @@ class TenderScreen(ModalScreen):
         self.query_one("#tender-payments", Static).update("\n".join(rows[-4:]) if rows else t("tender.none_yet"))
 
     def say(self, text: str, error: bool = False) -> None:
+        from rich.text import Text
+
         message = self.query_one("#tender-message", Static)
-        message.update(text)
+        message.update(Text(text))  # never markup: what the cashier typed ("[/]") is shown as typed
         message.set_class(error, "-error")
         if error:
             self.app.bell()
@@ -138,8 +150,8 @@ class TenderScreen(ModalScreen):
             return self.tender.remaining_fen
         try:
             return parse_yuan(text)
-        except ValueError:
-            self.say(t("tender.bad_amount", text=text), error=True)
+        except ValueError as exc:
+            self.say(amount_refused(exc, text), error=True)
             return None
 
     @on(Input.Submitted, "#amount")
@@ -153,7 +165,7 @@ class TenderScreen(ModalScreen):
         if amount is None:
             return
         if amount <= 0:
-            self.say(t("tender.bad_amount", text=event.value), error=True)
+            self.say(t("tender.amount_zero"), error=True)
             return
         if self.method == "cash":
             self.pay(amount, "")
