@@ -129,6 +129,7 @@ ZH: Dict[str, str] = {
     "paper.folder": "小票纸目录：{path}",
     # keys
     "key.help": "帮助",
+    "key.more": "更多",
     "key.quit": "退出",
     "key.tender": "付款",
     "key.search": "查找",
@@ -405,6 +406,7 @@ EN: Dict[str, str] = {
     "paper.none": "Nothing printed yet",
     "paper.folder": "Paper folder: {path}",
     "key.help": "Help",
+    "key.more": "more",
     "key.quit": "Quit",
     "key.tender": "Pay",
     "key.search": "Find",
