@@ -13,6 +13,7 @@ from textual.widgets import ContentSwitcher, DataTable, Digits, Input, Static
 
 from store import outcomes
 from tui import keymap
+from tui.console import on_screen
 from tui.i18n import t
 from tui.screens.status import PrinterStrip
 from tui.screens.widgets import Amount, KeyBar, TopBar
@@ -192,7 +193,7 @@ class SaleScreen(Screen):
         self.show_basket()
         index = self.basket.add(product, qty_milli if "*" in text else label_qty, amount_fen)
         self.refresh_basket(select=index)
-        self.say(t("sale.added", name=product.name))
+        self.say(t("sale.added", name=on_screen(self.app, product.name)))
 
     def lookup(self, code: str) -> Optional[Tuple[Any, int, Optional[int]]]:
         """(product, qty_milli, fixed amount) for a code; None after telling the cashier why not."""
@@ -261,8 +262,8 @@ class SaleScreen(Screen):
         for number, line in enumerate(self.basket.lines, start=1):
             table.add_row(
                 Text(str(number), justify="right"),
-                Text(line.name, no_wrap=True, overflow="ellipsis"),
-                Text(format_qty(line.qty_milli) + (line.unit or ""), justify="right", no_wrap=True),
+                Text(on_screen(self.app, line.name), no_wrap=True, overflow="ellipsis"),
+                Text(format_qty(line.qty_milli) + on_screen(self.app, line.unit or ""), justify="right", no_wrap=True),
                 Text(format_yuan(line.unit_price_fen), justify="right"),
                 Text(format_yuan(line.amount_fen), justify="right"),
             )
@@ -292,7 +293,7 @@ class SaleScreen(Screen):
         self.basket.void(index)
         self.app.log_event("void_line", detail=name)
         self.refresh_basket(select=max(0, index - 1) if index else 0)
-        self.say(t("sale.voided", name=name))
+        self.say(t("sale.voided", name=on_screen(self.app, name)))
 
     # ------------------------------------------------------------ paying
 

@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.widgets import Digits, Static
 
 from tui import keymap
+from tui.console import on_screen
 from tui.i18n import t
 
 if TYPE_CHECKING:
@@ -28,7 +29,8 @@ class TopBar(Static):
         app = self.app
         parts = [t("app.title"), t("app.subtitle", till=app.settings.till.id)]
         if getattr(app, "cashier", ""):
-            parts.append(t("app.cashier", code=app.cashier, name=getattr(app, "cashier_name", "")).strip())
+            name = on_screen(app, getattr(app, "cashier_name", ""))
+            parts.append(t("app.cashier", code=app.cashier, name=name).strip())
         if getattr(app, "demo", None) is not None:
             parts.append(t("app.demo"))
         self.update("  ".join(parts))
