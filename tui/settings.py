@@ -174,6 +174,14 @@ class ReprintSettings:
     max: int = _setting(0, _range(0), "每张小票最多补打次数，0 = 不限 / reprints per receipt, 0 = no cap")
 
 
+@dataclass(frozen=True)
+class SignInSettings:
+    """[signin]: cashier sign-in; wrong PINs in a row lock that cashier's code for a while."""
+
+    lock_attempts: int = _setting(5, _range(1, 100), "连续输错几次密码锁定 / wrong PINs in a row that lock a cashier")
+    lock_minutes: int = _setting(5, _range(1, 1440), "锁定分钟数 / minutes a locked cashier waits")
+
+
 # The cash drawer hangs off the main printer, so the backup does not kick it.
 MAIN_PRINTER = PrinterConfig(port="/dev/ttyUSB0", name="main")
 BACKUP_PRINTER = PrinterConfig(port="", drawer=False, name="backup")
@@ -193,6 +201,7 @@ class Settings:
     scale: ScaleSettings = ScaleSettings()
     receipt: ReceiptSettings = ReceiptSettings()
     reprint: ReprintSettings = ReprintSettings()
+    signin: SignInSettings = SignInSettings()
     keys: Mapping[str, str] = field(default_factory=dict)  # [keys]: binding id -> key(s), checked by tui.keymap
 
     def with_ui(self, language: Optional[str] = None, theme: Optional[str] = None) -> "Settings":
@@ -205,6 +214,7 @@ SECTIONS: Dict[str, Any] = {
     "shop": ShopSettings, "till": TillSettings, "ui": UiSettings, "database": DatabaseSettings,
     "printer": MAIN_PRINTER, "backup_printer": BACKUP_PRINTER,
     "scale": ScaleSettings, "receipt": ReceiptSettings, "reprint": ReprintSettings,
+    "signin": SignInSettings,
 }
 # [keys] is free-form (binding id -> key names): the till knows its ids (tui.keymap checks them).
 KEYS_SECTION = "keys"
@@ -433,6 +443,7 @@ def _build(path: Optional[Path], values: dict, keys: Dict[str, str]) -> Settings
         scale=ScaleSettings(**values["scale"]),
         receipt=ReceiptSettings(**values["receipt"]),
         reprint=ReprintSettings(**values["reprint"]),
+        signin=SignInSettings(**values["signin"]),
         keys=keys,
     )
 
@@ -556,6 +567,7 @@ _INTROS: Dict[str, List[str]] = {
               "# prefix + PLU + [price check digit] + weight or price + check digit"],
     "receipt": ["# 小票 / Receipt"],
     "reprint": ["# 补打小票 / Reprints of past receipts (F9)"],
+    "signin": ["# 收银员登录 / Cashier sign-in"],
 }
 
 _PRINTER_NOTES = {

@@ -201,3 +201,44 @@ async def test_a_failed_receipt_from_before_waits_for_the_sign_in_then_blocks(sh
         assert len(shop.paper()) == 1
         retry = PrintAttempt.select().order_by(PrintAttempt.id.desc()).first()
         assert (retry.result, retry.cashier) == ("printed", "C1")
+
+
+async def test_five_wrong_pins_lock_the_code_across_a_restart_until_the_lock_ends(shop):
+    """3 wrong PINs, restart, 2 more: locked (an event), even the right PIN; 5 minutes later it signs in."""
+    import datetime
+
+    from textual.widgets import Input
+
+    from store.cashiers import add_cashier
+    from store.models import Event
+
+    add_cashier("C1", "小李", "1111")
+    assert (shop.settings.signin.lock_attempts, shop.settings.signin.lock_minutes) == (5, 5)
+
+    async def wrong(pilot, app, times: int) -> None:
+        for _ in range(times):
+            before = len(events("sign_in_refused"))
+            await sign_in(pilot, "C1", "2222")
+            await wait_until(pilot, lambda b=before: len(events("sign_in_refused")) > b and not app.screen.checking)
+            assert app.screen.focused is app.screen.query_one("#signin-code", Input)  # correct the code first
+
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wrong(pilot, app, 3)
+        assert not events("sign_in_locked")
+    app = shop.app()  # the till restarts: the count goes on
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wrong(pilot, app, 2)
+        assert [e.cashier for e in events("sign_in_locked")] == ["C1"]
+        assert "已锁定" in text_of(app.screen.query_one("#signin-message"))
+        await sign_in(pilot, "C1", "1111")  # the right PIN is refused while locked
+        await pilot.pause(0.5)
+        await wait_until(pilot, lambda: not app.screen.checking)
+        assert signing_in(app) and app.cashier == ""
+        assert "已锁定" in text_of(app.screen.query_one("#signin-message"))
+        later = datetime.timedelta(minutes=5, seconds=1)  # the lock's five minutes pass
+        for event in Event.select():
+            Event.update(at=event.at - later).where(Event.id == event.id).execute()
+        await sign_in(pilot, "C1", "1111")
+        await wait_until(pilot, lambda: on_sale_screen(app))
+        assert app.cashier == "C1"
