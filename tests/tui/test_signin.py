@@ -242,3 +242,31 @@ async def test_five_wrong_pins_lock_the_code_across_a_restart_until_the_lock_end
         await sign_in(pilot, "C1", "1111")
         await wait_until(pilot, lambda: on_sale_screen(app))
         assert app.cashier == "C1"
+
+
+async def test_chaoying_demo_has_a_cashier_and_the_receipt_names_the_cashier(tmp_path, monkeypatch):
+    """`chaoying demo`'s shop: the sign-in says 01 / 1234; the paper says 收银员 小王, not the code."""
+    from tests.tui.conftest import Shop, close_shop
+    from tui.demo import start_demo
+    from tui.settings import load_settings
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    base = load_settings(None).with_ui("zh", "dark")
+    settings, demo = start_demo(base, tmp_path / "demo", cashier=True)
+    shop = Shop(settings, demo, tmp_path / "demo")
+    try:
+        app = shop.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: signing_in(app))
+            hint = text_of(app.screen.query_one("#signin-message"))
+            assert "01" in hint and "1234" in hint
+            await sign_in(pilot, "01", "1234")
+            await wait_until(pilot, lambda: on_sale_screen(app))
+            await scan(pilot, COLA)
+            await pilot.press("f12", "enter")
+            await printed_all(pilot, app)
+            assert last_sale().cashier == "01"
+            paper = shop.paper()[-1]
+            assert "收银员 小王" in paper and "收银员 01" not in paper
+    finally:
+        close_shop(shop)

@@ -140,7 +140,8 @@ def run_demo(args: Any) -> int:
 
     locks: List[Any] = []
     try:
-        settings, demo = start_demo(base, folder, on_open=lambda opened: locks.append(_lock_till(opened)))
+        settings, demo = start_demo(base, folder, on_open=lambda opened: locks.append(_lock_till(opened)),
+                                    cashier=True)
     except CliError:
         raise
     except Exception as exc:

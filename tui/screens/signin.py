@@ -70,8 +70,17 @@ class SignInScreen(Screen[Optional[Any]]):
             yield Static(t("signin.title"), id="signin-title")
             yield Input(placeholder=t("signin.code"), id="signin-code")
             yield Input(password=True, placeholder=t("signin.pin"), id="signin-pin")
-            yield Static(t("signin.hint"), id="signin-message")
+            yield Static(self.hint(), id="signin-message")
         yield KeyBar("app", "demo", hidden=("app.sign_out",))
+
+    def hint(self) -> str:
+        """How to sign in; in the demo, with the demo cashier's code and PIN."""
+        from tui.demo import CASHIER
+
+        demo = getattr(self.app, "demo", None)
+        if demo is None or not demo.cashier:
+            return t("signin.hint")
+        return t("signin.hint") + "\n" + t("signin.demo", code=CASHIER[0], name=CASHIER[1], pin=CASHIER[2])
 
     @on(Input.Submitted, "#signin-code")
     def code_submitted(self, event: Input.Submitted) -> None:
