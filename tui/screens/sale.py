@@ -201,10 +201,10 @@ class SaleScreen(Screen):
 
         try:
             resolved = resolve_code(code, scale_layouts(self.app.settings.scale)) if code else None
-        except CodeError as exc:  # misread or mistyped: one sentence naming the code
+        except CodeError as exc:  # misread, mistyped or no longer sold: one sentence naming the code
             from tui.errors import describe
 
-            self.refuse(describe(exc))
+            self.refuse(on_screen(self.app, describe(exc)))
             return None
         except Exception as exc:  # the database is away: the basket stays as it is
             log.error("product lookup failed: %s", exc, exc_info=exc)
