@@ -283,6 +283,11 @@ async def test_the_linux_console_shows_names_as_pinyin_everywhere(console_shop):
         await pilot.pause()
         assert "kekoukele" in "\n".join(screen_text_lines(app)).lower()
         assert_no_cjk(app, "basket")
+        await scan(pilot, COLA)
+        await pilot.press("f4")  # a void: its event names the product
+        await pilot.pause()
+        assert "kekoukele" in "\n".join(screen_text_lines(app)).lower()  # the message says what was voided
+        assert_no_cjk(app, "void")
         await pilot.press("f2", *"kekou")
         await wait_until(pilot, lambda: "kekoukele" in "\n".join(screen_text_lines(app)).lower())
         assert_no_cjk(app, "search")
@@ -291,6 +296,9 @@ async def test_the_linux_console_shows_names_as_pinyin_everywhere(console_shop):
         await pilot.press("f9")
         await wait_until(pilot, lambda: "kekoukele" in "\n".join(screen_text_lines(app)).lower())
         assert_no_cjk(app, "history")
+        await pilot.press("escape", "f10")
+        await wait_until(pilot, lambda: "kekoukele" in "\n".join(screen_text_lines(app)).lower())
+        assert_no_cjk(app, "event log")
         await pilot.press("escape", "f7")
         await wait_until(pilot, lambda: isinstance(app.screen, PaperView))
         assert_no_cjk(app, "paper view")
