@@ -7,14 +7,15 @@ keeps a copied database from giving PINs away at a glance.
 """
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import os
-from typing import Optional
+from typing import List, NamedTuple, Optional
 
 from store.db import write_transaction
 from store.errors import StoreError
-from store.models import Cashier
+from store.models import Cashier, Event, now
 
 ALGORITHM = "pbkdf2_sha256"
 ITERATIONS = 200_000
@@ -100,3 +101,46 @@ def cashier_code(cashier) -> str:
     if isinstance(cashier, Cashier):
         return cashier.code
     return str(getattr(cashier, "code", cashier))
+
+
+# ---------------------------------------------------------------- sign-in, with a lock after wrong PINs
+
+SIGN_IN = "sign_in"
+SIGN_IN_REFUSED = "sign_in_refused"
+SIGN_IN_LOCKED = "sign_in_locked"
+
+
+class SignInAnswer(NamedTuple):
+    cashier: Optional[Cashier]  # signed in, or None
+    locked_until: Optional[datetime.datetime] = None  # the code is locked (now or by this attempt) until then
+
+
+def _recent(code: str, count: int) -> List[Event]:
+    """The newest sign-in events of one code (sign-in, refusal, lock), newest first: the count of refusals in a row."""
+    kinds = (SIGN_IN, SIGN_IN_REFUSED, SIGN_IN_LOCKED)
+    return list(Event.select().where((Event.kind.in_(kinds)) & (Event.cashier == code))
+                .order_by(Event.id.desc()).limit(count))
+
+
+def sign_in(code: str, pin: str, till_id: str, lock_attempts: int, lock_minutes: int) -> SignInAnswer:
+    """Check a code and PIN. Each wrong one is an event; ``lock_attempts`` in a row lock the code for
+    ``lock_minutes`` (an event too), so the count and the lock survive a restart of the till."""
+    recent = _recent(code, 1)
+    if recent and recent[0].kind == SIGN_IN_LOCKED:
+        until = recent[0].at + datetime.timedelta(minutes=lock_minutes)
+        if now() < until:
+            verify_pin(pin, hash_pin("x", salt=b"0" * SALT_BYTES))  # same time either way
+            return SignInAnswer(None, until)
+    cashier = check_cashier(code, pin)
+    if cashier is not None:
+        return SignInAnswer(cashier)
+    with write_transaction():
+        Event.create(at=now(), till_id=str(till_id), cashier=code[:16], kind=SIGN_IN_REFUSED,
+                     detail=f"wrong code or PIN for code {code!r}")
+        recent = _recent(code, lock_attempts)
+        if len(recent) < lock_attempts or any(e.kind != SIGN_IN_REFUSED for e in recent):
+            return SignInAnswer(None)
+        locked = Event.create(at=now(), till_id=str(till_id), cashier=code[:16], kind=SIGN_IN_LOCKED,
+                              detail=f"{lock_attempts} wrong PINs in a row: code {code!r} locked "
+                                     f"for {lock_minutes} minutes")
+    return SignInAnswer(None, locked.at + datetime.timedelta(minutes=lock_minutes))

@@ -768,5 +768,10 @@ def find_active(code: str) -> Optional[Product]:
     return Product(**dict(zip(_FIELD_NAMES, row)))
 
 
+def find_retired(code: str) -> Optional[Product]:
+    """The product with exactly this barcode or PLU if it is no longer sold (deactivated), else None."""
+    return Product.get_or_none((Product.barcode == code) & (Product.active == False))  # noqa: E712
+
+
 _find_sql: Dict[str, str] = {}
 _FIELD_NAMES = tuple(f.name for f in Product._meta.sorted_fields)

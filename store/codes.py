@@ -131,7 +131,8 @@ class Resolved(NamedTuple):
     amount_fen: Optional[int]  # the label's price; None: price x quantity
 
 
-def resolve_code(code: str, scale_layouts: Sequence[ScaleLayout] = (), find=None) -> Optional[Resolved]:
+def resolve_code(code: str, scale_layouts: Sequence[ScaleLayout] = (), find=None,
+                 retired=None) -> Optional[Resolved]:
     """The product a scanned or typed code stands for, with quantity and label price.
 
     Order: the catalogue barcode (or PLU) as typed; the same item in its
@@ -139,10 +140,16 @@ def resolve_code(code: str, scale_layouts: Sequence[ScaleLayout] = (), find=None
     scale label (prefix 20-29, per ``scale_layouts``). Returns None for an
     unknown code and raises CodeError (one sentence) for a code that was
     misread or mistyped (bad check digit) or a scale label that does not fit
-    its product.
+    its product. A code of a product that is no longer sold (``retired``
+    finds it; the catalogue's deactivated products by default) raises
+    CodeError ``no_longer_sold``, not None: the cashier hears why.
     """
     if find is None:
         from store.catalogue import find_active as find  # store.sales.find_product, without query building
+        if retired is None:
+            from store.catalogue import find_retired as retired
+    if retired is None:
+        retired = _nothing
     code = (code or "").strip()
     if not code:
         return None
@@ -159,9 +166,11 @@ def resolve_code(code: str, scale_layouts: Sequence[ScaleLayout] = (), find=None
             return Resolved(product, 1000, None)
     label = parse_scale_label(code, scale_layouts)
     if label is None:
+        _refuse_retired(code, [code, *_other_spellings(code)], retired)
         return None
     product = _find_plu(label.plu, find)
     if product is None:
+        _refuse_retired(code, _plu_spellings(label.plu), retired)
         raise CodeError(f"Scale label {code}: PLU {label.plu} is not in the catalogue.",
                         "scale_unknown_plu", barcode=code, plu=label.plu)
     return _scale_line(code, product, label)
@@ -175,9 +184,25 @@ def _other_spellings(code: str) -> Iterable[str]:
             yield code[1:]
 
 
+def _nothing(code: str) -> Any:
+    return None
+
+
+def _refuse_retired(code: str, candidates: Iterable[str], retired) -> None:
+    """CodeError no_longer_sold when one of candidates is a product that is no longer sold."""
+    for candidate in candidates:
+        product = retired(candidate)
+        if product is not None:
+            raise CodeError(f"{product.name} ({code}) is no longer sold.", "no_longer_sold",
+                            barcode=code, name=product.name)
+
+
+def _plu_spellings(plu: str) -> List[str]:
+    return list(dict.fromkeys((plu.lstrip("0") or "0", plu)))
+
+
 def _find_plu(plu: str, find) -> Any:
-    short = plu.lstrip("0") or "0"
-    for candidate in dict.fromkeys((short, plu)):
+    for candidate in _plu_spellings(plu):
         product = find(candidate)
         if product is not None:
             return product

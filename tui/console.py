@@ -9,6 +9,7 @@ same width the console has. The QR code's half blocks are kept as they are.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 from typing import Dict, List
@@ -80,3 +81,29 @@ class ConsoleGlyphs(LineFilter):
             Segment(console_text(text), style, control) if not control else Segment(text, style, control)
             for text, style, control in segments
         ]
+
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def _pinyin_run(match: "re.Match[str]") -> str:
+    from pypinyin import lazy_pinyin
+
+    text = match.string
+    word = "".join(lazy_pinyin(match.group(0)))
+    before = " " if match.start() > 0 and text[match.start() - 1].isalnum() else ""
+    after = " " if match.end() < len(text) and text[match.end()].isalnum() else ""
+    return before + word + after
+
+
+@lru_cache(4096)
+def romanised(text: str) -> str:
+    """text with its Chinese written as pinyin ('可口可乐330ml' -> 'Kekoukele 330ml'), full-width signs as ASCII."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKC", _HAN.sub(_pinyin_run, text))
+
+
+def on_screen(app: object, text: str) -> str:
+    """A product, unit or cashier name as the app's screen can draw it: pinyin where CJK cannot be drawn."""
+    return romanised(text) if text and getattr(app, "ascii_only", False) else text

@@ -48,6 +48,9 @@ CATALOGUE = (
     ("20", "棒棒糖 Lollipop", 50, "支"),
 )
 
+# code, name, PIN of the demo's cashier (`chaoying demo` only: the tests' demo shop sells without sign-in)
+CASHIER = ("01", "小王", "1234")
+
 FAULT_STATES = {
     "ok": "ok",
     "paper_out": "paper-out",
@@ -71,6 +74,7 @@ class Demo:
     printer: Any = None  # printing.virtual.VirtualPrinter
     fault: str = "ok"
     display: Any = None  # printing.display.VirtualDisplay, when the demo has a customer display
+    cashier: bool = False  # the demo cashier (CASHIER) is in the shop: the sign-in says its code and PIN
 
     def set_fault(self, name: str) -> None:
         self.printer.set_state(FAULT_STATES[name])
@@ -112,14 +116,27 @@ def seed_catalogue() -> int:
     return added
 
 
+def seed_cashier() -> bool:
+    """Add the demo cashier unless the shop has cashiers already; True when CASHIER can sign in."""
+    from store.cashiers import add_cashier
+    from store.models import Cashier
+
+    code, name, pin = CASHIER
+    if not Cashier.select().exists():
+        add_cashier(code, name, pin)
+    return Cashier.select().where((Cashier.code == code) & (Cashier.active == True)).exists()  # noqa: E712
+
+
 def start_demo(base_settings: Any, folder: Optional[Path] = None,
-               on_open: Optional[Callable[[Any], None]] = None, display: str = "none") -> "tuple[Any, Demo]":
+               on_open: Optional[Callable[[Any], None]] = None, display: str = "none",
+               cashier: bool = False) -> "tuple[Any, Demo]":
     """Create (or reuse) the demo folder, open and seed its database, start its printer (and virtual display).
 
     ``display``: the kind of virtual customer display (``chaoying demo`` uses a VFD), "none" for none.
 
     ``on_open(settings)`` runs once the database is open, before anything is
     written or the printer starts (the CLI takes the till lock there).
+    ``cashier`` adds the demo cashier (``chaoying demo``): the till then starts on a sign-in.
     """
     from printing.virtual import VirtualPrinter
     from store.db import open_database
@@ -134,7 +151,7 @@ def start_demo(base_settings: Any, folder: Optional[Path] = None,
         on_open(settings)
     seed_catalogue()
     demo = Demo(folder=folder, paper_dir=folder / "paper", printer_link=folder / "printer",
-                state_file=folder / "printer-state")
+                state_file=folder / "printer-state", cashier=seed_cashier() if cashier else False)
     demo.printer = VirtualPrinter(demo.printer_link, demo.paper_dir, state_file=demo.state_file, width=80)
     demo.printer.start()
     if display != "none":

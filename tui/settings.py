@@ -195,6 +195,12 @@ class DisplaySettings:
     port: str = _setting("", _string, "串口设备 / serial port, e.g. /dev/ttyUSB1")
     baudrate: int = _setting(9600, _range(1200, 115200), "波特率 / baud rate")
     encoding: str = _setting("gb18030", _encoding, "VFD 编码 / VFD text encoding: gb18030, or ascii (English only)")
+@dataclass(frozen=True)
+class SignInSettings:
+    """[signin]: cashier sign-in; wrong PINs in a row lock that cashier's code for a while."""
+
+    lock_attempts: int = _setting(5, _range(1, 100), "连续输错几次密码锁定 / wrong PINs in a row that lock a cashier")
+    lock_minutes: int = _setting(5, _range(1, 1440), "锁定分钟数 / minutes a locked cashier waits")
 
 
 # The cash drawer hangs off the main printer, so the backup does not kick it.
@@ -217,6 +223,7 @@ class Settings:
     receipt: ReceiptSettings = ReceiptSettings()
     reprint: ReprintSettings = ReprintSettings()
     display: DisplaySettings = DisplaySettings()
+    signin: SignInSettings = SignInSettings()
     keys: Mapping[str, str] = field(default_factory=dict)  # [keys]: binding id -> key(s), checked by tui.keymap
 
     def with_ui(self, language: Optional[str] = None, theme: Optional[str] = None) -> "Settings":
@@ -230,6 +237,7 @@ SECTIONS: Dict[str, Any] = {
     "printer": MAIN_PRINTER, "backup_printer": BACKUP_PRINTER,
     "scale": ScaleSettings, "receipt": ReceiptSettings, "reprint": ReprintSettings,
     "display": DisplaySettings,
+    "signin": SignInSettings,
 }
 # [keys] is free-form (binding id -> key names): the till knows its ids (tui.keymap checks them).
 KEYS_SECTION = "keys"
@@ -459,6 +467,7 @@ def _build(path: Optional[Path], values: dict, keys: Dict[str, str]) -> Settings
         receipt=ReceiptSettings(**values["receipt"]),
         reprint=ReprintSettings(**values["reprint"]),
         display=DisplaySettings(**values["display"]),
+        signin=SignInSettings(**values["signin"]),
         keys=keys,
     )
 
@@ -583,6 +592,7 @@ _INTROS: Dict[str, List[str]] = {
     "receipt": ["# 小票 / Receipt"],
     "reprint": ["# 补打小票 / Reprints of past receipts (F9)"],
     "display": ["# 客显（顾客显示屏，串口）/ Customer display (serial)"],
+    "signin": ["# 收银员登录 / Cashier sign-in"],
 }
 
 _PRINTER_NOTES = {

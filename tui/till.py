@@ -122,6 +122,14 @@ def printer_config(settings: Settings, printer: str) -> PrinterConfig:
     return config
 
 
+def cashier_name(code: str) -> str:
+    """The name a receipt shows for a cashier code (the code when no such cashier is stored)."""
+    from store.models import Cashier
+
+    cashier = Cashier.get_or_none(Cashier.code == code) if code else None
+    return cashier.name if cashier is not None and cashier.name else code
+
+
 def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprinted_at=None):
     """The printing.receipt.Receipt value for a stored sale (needs a DB connection)."""
     from printing.receipt import Receipt, ReceiptLine, ReceiptPayment
@@ -142,7 +150,7 @@ def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprint
         shop_name=shop.name,
         receipt_no=format_receipt_no(sale.till_id, sale.receipt_no),
         till_id=sale.till_id,
-        cashier=sale.cashier or "",
+        cashier=cashier_name(sale.cashier or ""),
         sold_at=sale.sold_at,
         lines=lines,
         total_fen=sale.total_fen,

@@ -169,7 +169,9 @@ def test_unknown_code_is_none_and_a_mistyped_one_is_an_error(products):
 
 
 def test_inactive_products_are_not_sold(products):
-    assert resolve_code("6902538005141", [PRICE]) is None
+    with pytest.raises(CodeError) as caught:  # not "unknown code": the cashier hears it is no longer sold
+        resolve_code("6902538005141", [PRICE])
+    assert caught.value.code == "no_longer_sold" and caught.value.values["barcode"] == "6902538005141"
     from store.sales import find_product
 
     assert find_product("6902538005141") is None

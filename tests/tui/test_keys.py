@@ -256,3 +256,33 @@ def test_every_binding_of_the_till_has_an_id_from_the_keymap():
             assert binding.id and keymap.by_id(binding.id) is not None, (cls.__name__, binding)
             checked += 1
     assert checked > 40
+
+
+# ---------------------------------------------------------------- the key bar at 80 columns
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_the_key_bar_fits_80_columns_or_says_f1_for_more(tmp_path, monkeypatch, language):
+    """80x24: every key shown whole (no bare 'F9'), and if some do not fit, 'F1 more' says where they are."""
+    from tui.i18n import t
+    from tui.screens.widgets import key_entries
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    shop = make_shop(tmp_path / "shop", language=language)
+    try:
+        app = shop.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            bar = app.screen.query_one("#keybar")
+            text = bar.render()
+            assert 0 < text.cell_length <= bar.content_size.width, str(text)
+            shown = str(text)
+            entries = key_entries(["sale", "demo", "app", "till"])
+            missing = [key for key, label in entries if f"{key} {label}" not in shown]
+            if missing:
+                assert shown.endswith(f"F1 {t('key.more')}"), shown
+            for key, label in entries:  # a key is shown with its words, or not at all
+                if key == "F1":
+                    continue  # shown as help, or as the "more" hint
+                assert (f"{key} {label}" in shown) or (key + " " not in shown and not shown.endswith(key)), key
+    finally:
+        close_shop(shop)

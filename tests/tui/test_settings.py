@@ -96,6 +96,11 @@ def test_a_partial_file_keeps_the_other_defaults(tmp_path):
     assert s.backup_printer.drawer is False
 
 
+def test_signin_lock_reads_from_the_file(tmp_path):
+    s = load_settings(write(tmp_path, "[signin]\nlock_attempts = 3\n"))
+    assert (s.signin.lock_attempts, s.signin.lock_minutes) == (3, 5)
+
+
 def test_till_id_written_as_a_number_is_text(tmp_path):
     assert load_settings(write(tmp_path, "[till]\nid = 3\n")).till.id == "3"
 

@@ -211,3 +211,72 @@ async def test_a_failed_receipt_from_before_waits_for_the_sign_in_then_blocks(sh
         assert len(shop.paper()) == 1
         retry = PrintAttempt.select().order_by(PrintAttempt.id.desc()).first()
         assert (retry.result, retry.cashier) == ("printed", "C1")
+
+
+async def test_five_wrong_pins_lock_the_code_across_a_restart_until_the_lock_ends(shop):
+    """3 wrong PINs, restart, 2 more: locked (an event), even the right PIN; 5 minutes later it signs in."""
+    import datetime
+
+    from textual.widgets import Input
+
+    from store.cashiers import add_cashier
+    from store.models import Event
+
+    add_cashier("C1", "小李", "1111")
+    assert (shop.settings.signin.lock_attempts, shop.settings.signin.lock_minutes) == (5, 5)
+
+    async def wrong(pilot, app, times: int) -> None:
+        for _ in range(times):
+            before = len(events("sign_in_refused"))
+            await sign_in(pilot, "C1", "2222")
+            await wait_until(pilot, lambda b=before: len(events("sign_in_refused")) > b and not app.screen.checking)
+            assert app.screen.focused is app.screen.query_one("#signin-code", Input)  # correct the code first
+
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wrong(pilot, app, 3)
+        assert not events("sign_in_locked")
+    app = shop.app()  # the till restarts: the count goes on
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wrong(pilot, app, 2)
+        assert [e.cashier for e in events("sign_in_locked")] == ["C1"]
+        assert "已锁定" in text_of(app.screen.query_one("#signin-message"))
+        await sign_in(pilot, "C1", "1111")  # the right PIN is refused while locked
+        await pilot.pause(0.5)
+        await wait_until(pilot, lambda: not app.screen.checking)
+        assert signing_in(app) and app.cashier == ""
+        assert "已锁定" in text_of(app.screen.query_one("#signin-message"))
+        later = datetime.timedelta(minutes=5, seconds=1)  # the lock's five minutes pass
+        for event in Event.select():
+            Event.update(at=event.at - later).where(Event.id == event.id).execute()
+        await sign_in(pilot, "C1", "1111")
+        await wait_until(pilot, lambda: on_sale_screen(app))
+        assert app.cashier == "C1"
+
+
+async def test_chaoying_demo_has_a_cashier_and_the_receipt_names_the_cashier(tmp_path, monkeypatch):
+    """`chaoying demo`'s shop: the sign-in says 01 / 1234; the paper says 收银员 小王, not the code."""
+    from tests.tui.conftest import Shop, close_shop
+    from tui.demo import start_demo
+    from tui.settings import load_settings
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    base = load_settings(None).with_ui("zh", "dark")
+    settings, demo = start_demo(base, tmp_path / "demo", cashier=True)
+    shop = Shop(settings, demo, tmp_path / "demo")
+    try:
+        app = shop.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: signing_in(app))
+            hint = text_of(app.screen.query_one("#signin-message"))
+            assert "01" in hint and "1234" in hint
+            await sign_in(pilot, "01", "1234")
+            await wait_until(pilot, lambda: on_sale_screen(app))
+            await scan(pilot, COLA)
+            await pilot.press("f12", "enter")
+            await printed_all(pilot, app)
+            assert last_sale().cashier == "01"
+            paper = shop.paper()[-1]
+            assert "收银员 小王" in paper and "收银员 01" not in paper
+    finally:
+        close_shop(shop)

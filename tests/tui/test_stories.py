@@ -1,6 +1,8 @@
 """Pilot stories: the till on a real SQLite file and the virtual printer on a real pty."""
 from __future__ import annotations
 
+import pytest
+
 from tests.tui.helpers import (
     APPLE,
     BUN,
@@ -85,6 +87,27 @@ async def test_unknown_code_beeps_and_leaves_the_basket_alone(shop):
         assert "12345" in text_of(app.screen.query_one("#message"))
         assert bells == [1]
         assert app.screen.entry.value == ""
+
+
+@pytest.mark.parametrize("language, words", [("zh", "已停售"), ("en", "No longer sold")])
+async def test_a_deactivated_product_is_no_longer_sold_not_unknown(tmp_path, monkeypatch, language, words):
+    """Water is taken off sale: its code says 已停售 / no longer sold, with its name, and sells nothing."""
+    from store.catalogue import set_active
+    from tests.tui.conftest import close_shop, make_shop
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    shop = make_shop(tmp_path / "shop", language=language)
+    try:
+        assert set_active(WATER, False)
+        app = shop.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await scan(pilot, WATER)
+            message = text_of(app.screen.query_one("#message"))
+            assert words in message and "农夫山泉" in message and WATER in message, message
+            assert "查无此码" not in message and "Unknown" not in message
+            assert app.screen.basket.is_empty
+    finally:
+        close_shop(shop)
 
 
 async def test_quantity_prefix_and_void_of_the_selected_line(shop):

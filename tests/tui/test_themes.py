@@ -3,6 +3,7 @@ every theme loads, an unknown name falls back with one warning."""
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 
@@ -261,3 +262,60 @@ async def test_the_till_starts_without_a_second_css_parse(shop, monkeypatch):
         app.theme = "light"
         await pilot.pause()
         assert refreshes == ["light"]
+
+
+def assert_no_cjk(app, where: str) -> None:
+    from tests.tui.language import screen_lines
+
+    lines = [line for line in screen_lines(app) if re.search(r"[\u3400-\u9fff]", line)]
+    assert lines == [], f"{where}: Chinese the Linux console draws as blocks: {lines}"
+
+
+async def test_the_linux_console_shows_names_as_pinyin_everywhere(console_shop):
+    """Basket, search, history, F7 paper, banner's handwritten receipt: pinyin; the paper itself stays Chinese."""
+    from tui.screens.banner import BannerScreen
+    from tui.screens.demo_views import PaperView
+    from tui.screens.receipt_views import HandwrittenView
+
+    app = console_shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, COLA)
+        await pilot.pause()
+        assert "kekoukele" in "\n".join(screen_text_lines(app)).lower()
+        assert_no_cjk(app, "basket")
+        await scan(pilot, COLA)
+        await pilot.press("f4")  # a void: its event names the product
+        await pilot.pause()
+        assert "kekoukele" in "\n".join(screen_text_lines(app)).lower()  # the message says what was voided
+        assert_no_cjk(app, "void")
+        await pilot.press("f2", *"kekou")
+        await wait_until(pilot, lambda: "kekoukele" in "\n".join(screen_text_lines(app)).lower())
+        assert_no_cjk(app, "search")
+        await pilot.press("escape", "f12", "enter")
+        await printed_all(pilot, app)
+        await pilot.press("f9")
+        await wait_until(pilot, lambda: "kekoukele" in "\n".join(screen_text_lines(app)).lower())
+        assert_no_cjk(app, "history")
+        await pilot.press("escape", "f10")
+        await wait_until(pilot, lambda: "kekoukele" in "\n".join(screen_text_lines(app)).lower())
+        assert_no_cjk(app, "event log")
+        await pilot.press("escape", "f7")
+        await wait_until(pilot, lambda: isinstance(app.screen, PaperView))
+        assert_no_cjk(app, "paper view")
+        assert "可口可乐" in console_shop.paper()[-1]  # the receipt itself is Chinese
+        await pilot.press("escape")
+        console_shop.demo.set_fault("paper_out")
+        await scan(pilot, COLA)
+        await pilot.press("f12", "enter")
+        await printed_all(pilot, app)
+        await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen))
+        assert_no_cjk(app, "banner")
+        await pilot.press("h")
+        await wait_until(pilot, lambda: isinstance(app.screen, HandwrittenView))
+        assert_no_cjk(app, "handwritten receipt")
+
+
+def screen_text_lines(app):
+    from tests.tui.language import screen_lines
+
+    return screen_lines(app)

@@ -82,6 +82,12 @@ def demo_command(tmp_path: Path, folder: Path) -> List[str]:
             "--language", "zh"]
 
 
+def sign_in(tmux, name: str) -> None:
+    """`chaoying demo` starts on the sign-in: the demo cashier 01, PIN 1234."""
+    tmux.wait_for(name, "1234")  # the sign-in names the demo cashier
+    tmux.keys(name, "01", "Enter", "1234", "Enter")
+
+
 def wait_for_file(path: Path, text: str, timeout: float = 15.0) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -94,6 +100,7 @@ def wait_for_file(path: Path, text: str, timeout: float = 15.0) -> str:
 def test_whole_cash_sale_in_a_real_terminal_lands_on_the_virtual_paper(tmux, tmp_path):
     folder = tmp_path / "demo"
     tmux.start("till", demo_command(tmp_path, folder))
+    sign_in(tmux, "till")
     tmux.wait_for("till", "合计")
     tmux.keys("till", "6901234567892", "Enter")
     tmux.wait_for("till", "可口可乐")
@@ -114,6 +121,7 @@ def test_whole_cash_sale_in_a_real_terminal_lands_on_the_virtual_paper(tmux, tmp
 def test_killed_while_printing_then_restarted_shows_the_banner_and_a_scannable_qr(tmux, tmp_path):
     folder = tmp_path / "demo"
     tmux.start("till", demo_command(tmp_path, folder))
+    sign_in(tmux, "till")
     tmux.wait_for("till", "合计")
     tmux.keys("till", "F8")
     tmux.wait_for("till", "打印但不确认")
@@ -128,6 +136,7 @@ def test_killed_while_printing_then_restarted_shows_the_banner_and_a_scannable_q
         assert con.execute("select state from receipt_outcome").fetchall() == [("printing",)]
 
     tmux.start("again", demo_command(tmp_path, folder))
+    sign_in(tmux, "again")
     tmux.wait_for("again", "小票没有打印出来")
     screen = tmux.wait_for("again", "1-000001")  # the banner fills in its details a frame later
     assert "关掉" in screen
@@ -202,6 +211,7 @@ def lock_row(folder: Path):
 def test_a_second_till_with_a_running_till_id_is_refused_another_id_runs_a_killed_one_restarts(tmux, tmp_path):
     folder = tmp_path / "demo"
     tmux.start("till", demo_command(tmp_path, folder))
+    sign_in(tmux, "till")
     tmux.wait_for("till", "合计")
     pid = tmux.pid("till")
     host, holder, since = lock_row(folder)
@@ -221,6 +231,8 @@ def test_a_second_till_with_a_running_till_id_is_refused_another_id_runs_a_kille
 
     config.write_text(f'[till]\nid = "2"\n[database]\nurl = "{url}"\n', encoding="utf-8")
     tmux.start("till2", [str(CHAOYING), "--config", str(config), "run", "--language", "zh"])
+    tmux.wait_for("till2", "收银员登录")  # the shop has the demo cashier: sign-in first
+    tmux.keys("till2", "01", "Enter", "1234", "Enter")
     tmux.wait_for("till2", "合计")  # another till id on the same database is not refused
     tmux.keys("till2", "C-q")
     wait_gone(tmux, "till2")
@@ -229,6 +241,7 @@ def test_a_second_till_with_a_running_till_id_is_refused_another_id_runs_a_kille
     wait_gone(tmux, "till")
     assert lock_row(folder)[1] == pid
     tmux.start("again", demo_command(tmp_path, folder))
+    sign_in(tmux, "again")
     tmux.wait_for("again", "合计")  # at once: no waiting for the heartbeat to go stale
     assert lock_row(folder)[1] == tmux.pid("again")
     tmux.keys("again", "C-q")
@@ -260,6 +273,7 @@ def test_a_till_left_running_on_another_host_is_taken_over_after_lock_timeout(tm
     config = tmp_path / "till.toml"
     config.write_text("[till]\nlock_timeout = 10\n", encoding="utf-8")
     tmux.start("till", [str(CHAOYING), "--config", str(config), *demo_command(tmp_path, folder)[1:]])
+    sign_in(tmux, "till")
     tmux.wait_for("till", "合计")
     assert lock_row(folder)[:2] == (socket.gethostname(), tmux.pid("till"))
     tmux.keys("till", "C-q")

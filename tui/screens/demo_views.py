@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui import keymap
+from tui.console import on_screen
 from tui.i18n import t
 from tui.screens.widgets import KeyBar
 
@@ -46,7 +47,7 @@ class PaperView(ModalScreen):
             return
         path = self.files[self.index]
         title.update(t("paper.title", name=path.name))
-        body.update(Text(path.read_text(encoding="utf-8", errors="replace"), no_wrap=True))
+        body.update(Text(on_screen(self.app, path.read_text(encoding="utf-8", errors="replace")), no_wrap=True))
         self.query_one("#paper-scroll", VerticalScroll).scroll_home(animate=False)
 
     def action_prev(self) -> None:

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from tui import keymap
+from tui.console import on_screen
 from tui.i18n import CATALOGUES, language, t
 from tui.screens.widgets import KeyBar
 
@@ -101,7 +102,7 @@ class EventsScreen(Screen):
                 Text(kind_label(row["kind"]), style=style, no_wrap=True, overflow="ellipsis"),
                 row["receipt"],
                 Text(row["cashier"], no_wrap=True, overflow="ellipsis"),
-                Text(row["detail"] or "", no_wrap=True, overflow="ellipsis"),
+                Text(on_screen(self.app, row["detail"] or ""), no_wrap=True, overflow="ellipsis"),
                 key=str(row["id"]),
             )
         self.show_detail()
@@ -124,7 +125,7 @@ class EventsScreen(Screen):
         row = self.rows[min(table.cursor_row, len(self.rows) - 1)]
         who = t("events.cashier", cashier=row["cashier"]) if row["cashier"] else ""
         detail.update(Text(f"{row['at']}  {kind_label(row['kind'])}  {row['receipt']}  {who}\n"
-                           f"{self.detail_of(row)}", overflow="ellipsis"))
+                           f"{on_screen(self.app, self.detail_of(row))}", overflow="ellipsis"))
 
     def action_cursor(self, step: int) -> None:
         table = self.query_one("#events-table", DataTable)

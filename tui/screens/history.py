@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from rich.text import Text
 from textual import events, on
@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from tui import keymap
+from tui.console import on_screen
 from tui.i18n import t
 from tui.screens.receipt_views import QrView
 from tui.screens.widgets import KeyBar
@@ -196,7 +197,8 @@ class HistoryScreen(Screen):
 
     def show_sale(self, asked: int, row: Dict[str, Any], sale: Optional[Dict[str, Any]]) -> None:
         if asked == self.detail_asked and self in self.app.screen_stack:
-            self.query_one("#history-detail", Static).update(detail_text(sale, row["reprints"]) if sale else "")
+            text = detail_text(sale, row["reprints"], partial(on_screen, self.app)) if sale else ""
+            self.query_one("#history-detail", Static).update(text)
 
     def detail_failed(self, asked: int, exc: Exception) -> None:
         if asked == self.detail_asked and self in self.app.screen_stack:
@@ -328,8 +330,8 @@ class HistoryScreen(Screen):
         self.app.push_screen(QrAgainView(row["receipt"], receipt))
 
 
-def detail_text(sale: Dict[str, Any], reprints: int = 0) -> Text:
-    """The detail pane: number, time, cashier, lines, payments, outcome, print attempts."""
+def detail_text(sale: Dict[str, Any], reprints: int = 0, shown: Callable[[str], str] = str) -> Text:
+    """The detail pane: number, time, cashier, lines, payments, outcome, print attempts (names through shown)."""
     from store import outcomes
     from store.money import format_qty, format_yuan
 
@@ -337,10 +339,10 @@ def detail_text(sale: Dict[str, Any], reprints: int = 0) -> Text:
     text.append(f"{sale['receipt']}\n", style="bold")
     text.append(f"{sale['sold_at'] or ''}\n")
     if sale.get("cashier"):
-        text.append(t("history.cashier", cashier=sale["cashier"]) + "\n")
+        text.append(t("history.cashier", cashier=shown(sale["cashier"])) + "\n")
     for line in sale["lines"]:
-        text.append(line["name"] + "\n")
-        qty = format_qty(line["qty_milli"]) + (line["unit"] or "")
+        text.append(shown(line["name"]) + "\n")
+        qty = format_qty(line["qty_milli"]) + shown(line["unit"] or "")
         left = f"  {qty} × {format_yuan(line['unit_price_fen'])}"
         text.append(f"{left:<15}{format_yuan(line['amount_fen']):>9}\n")
     text.append(t("history.total", total=sale["total"]) + "\n", style="bold")

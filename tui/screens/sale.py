@@ -13,6 +13,7 @@ from textual.widgets import ContentSwitcher, DataTable, Digits, Input, Static
 
 from store import outcomes
 from tui import keymap
+from tui.console import on_screen
 from tui.i18n import brief, t
 from tui.screens.status import PrinterStrip
 from tui.screens.widgets import Amount, KeyBar, TopBar
@@ -198,7 +199,7 @@ class SaleScreen(Screen):
         index = self.basket.add(product, qty, amount_fen)
         self.refresh_basket(select=index)
         self.show_item_on_display(index, qty, amount_fen)
-        self.say(t("sale.added", name=product.name))
+        self.say(t("sale.added", name=on_screen(self.app, product.name)))
 
     def show_item_on_display(self, index: int, qty_milli: int, amount_fen: Optional[int]) -> None:
         """The customer display shows what this scan costs (a repeat scan: this one, not the whole line)."""
@@ -214,10 +215,10 @@ class SaleScreen(Screen):
 
         try:
             resolved = resolve_code(code, scale_layouts(self.app.settings.scale)) if code else None
-        except CodeError as exc:  # misread or mistyped: one sentence naming the code
+        except CodeError as exc:  # misread, mistyped or no longer sold: one sentence naming the code
             from tui.errors import describe
 
-            self.refuse(describe(exc))
+            self.refuse(on_screen(self.app, describe(exc)))
             return None
         except Exception as exc:  # the database is away: the basket stays as it is
             log.error("product lookup failed: %s", exc, exc_info=exc)
@@ -275,8 +276,8 @@ class SaleScreen(Screen):
         for number, line in enumerate(self.basket.lines, start=1):
             table.add_row(
                 Text(str(number), justify="right"),
-                Text(line.name, no_wrap=True, overflow="ellipsis"),
-                Text(format_qty(line.qty_milli) + (line.unit or ""), justify="right", no_wrap=True),
+                Text(on_screen(self.app, line.name), no_wrap=True, overflow="ellipsis"),
+                Text(format_qty(line.qty_milli) + on_screen(self.app, line.unit or ""), justify="right", no_wrap=True),
                 Text(format_yuan(line.unit_price_fen), justify="right"),
                 Text(format_yuan(line.amount_fen), justify="right"),
             )
@@ -306,7 +307,7 @@ class SaleScreen(Screen):
         self.basket.void(index)
         self.app.log_event("void_line", detail=name)
         self.refresh_basket(select=max(0, index - 1) if index else 0)
-        self.say(t("sale.voided", name=name))
+        self.say(t("sale.voided", name=on_screen(self.app, name)))
 
     # ------------------------------------------------------------ paying
 

@@ -24,6 +24,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker
 
 from tui import keymap
+from tui.console import on_screen
 from tui.i18n import t
 
 log = logging.getLogger("chaoying.tui.search")
@@ -163,13 +164,12 @@ class SearchScreen(ModalScreen[Optional[str]]):
             self.choose_when_ready = False
             self.choose_highlighted()
 
-    @staticmethod
-    def _option(product: Dict[str, Any]) -> Option:
+    def _option(self, product: Dict[str, Any]) -> Option:
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(product["name"], style="bold")
+        line.append(on_screen(self.app, product["name"]), style="bold")
         line.append("  " + t("money.amount", amount=product["price"]))
         if product.get("unit"):
-            line.append(f"/{product['unit']}")
+            line.append("/" + on_screen(self.app, product["unit"]))
         line.append(f"  {product['barcode']}", style="dim")
         return Option(line, id=f"p{product['id']}")
 

@@ -4,7 +4,8 @@ Shown at start when the shop has active cashiers, and again after a sign-out
 (shift hand-over). Dismisses with the Cashier that signed in, or None when no
 active cashier is left (the till then runs without one, as a fresh shop does).
 A wrong code or PIN is refused (one sentence, a beep, an event) and the
-screen stays.
+screen stays, the focus back on the code; [signin] lock_attempts wrong PINs
+in a row lock that code for lock_minutes (counted from the event log).
 """
 from __future__ import annotations
 
@@ -36,12 +37,12 @@ def active_cashiers_exist() -> bool:
     return Cashier.select().where(Cashier.active == True).exists()  # noqa: E712
 
 
-def check(code: str, pin: str) -> Tuple[Optional[Any], bool]:
-    """(the cashier with this code and PIN or None, whether any active cashier is left). Store work."""
-    from store.cashiers import check_cashier
+def check(code: str, pin: str, till_id: str, settings: Any) -> Tuple[Any, bool]:
+    """(the SignInAnswer for this code and PIN, whether any active cashier is left). Store work."""
+    from store.cashiers import sign_in
 
-    cashier = check_cashier(code, pin)
-    return cashier, cashier is not None or active_cashiers_exist()
+    answer = sign_in(code, pin, till_id, settings.lock_attempts, settings.lock_minutes)
+    return answer, answer.cashier is not None or active_cashiers_exist()
 
 
 class SignInScreen(Screen[Optional[Any]]):
@@ -69,8 +70,17 @@ class SignInScreen(Screen[Optional[Any]]):
             yield Static(t("signin.title"), id="signin-title")
             yield Input(placeholder=t("signin.code"), id="signin-code")
             yield Input(password=True, placeholder=t("signin.pin"), id="signin-pin")
-            yield Static(t("signin.hint"), id="signin-message")
+            yield Static(self.hint(), id="signin-message")
         yield KeyBar("app", "demo", hidden=("app.sign_out",))
+
+    def hint(self) -> str:
+        """How to sign in; in the demo, with the demo cashier's code and PIN."""
+        from tui.demo import CASHIER
+
+        demo = getattr(self.app, "demo", None)
+        if demo is None or not demo.cashier:
+            return t("signin.hint")
+        return t("signin.hint") + "\n" + t("signin.demo", code=CASHIER[0], name=CASHIER[1], pin=CASHIER[2])
 
     @on(Input.Submitted, "#signin-code")
     def code_submitted(self, event: Input.Submitted) -> None:
@@ -94,18 +104,21 @@ class SignInScreen(Screen[Optional[Any]]):
             code_input.focus()
             return
         self.checking = True
-        self.app.in_background(partial(check, code, pin), partial(self.checked, code), self.check_failed,
-                               group="signin")
+        self.app.in_background(partial(check, code, pin, self.app.settings.till.id, self.app.settings.signin),
+                               partial(self.checked, code), self.check_failed, group="signin")
 
     def checked(self, code: str, answer: Any) -> None:
         self.checking = False
-        cashier, cashiers_left = answer
+        signed, cashiers_left = answer
+        cashier = signed.cashier
         if cashier is None and not cashiers_left:
             self.dismiss(None)  # every cashier was deactivated meanwhile: run without one
             return
-        if cashier is None:
-            self.app.log_event("sign_in_refused", detail=f"wrong code or PIN for code {code!r}")
-            self.say(t("signin.wrong"))
+        if cashier is None:  # the store has logged the refusal (and the lock): it counts them
+            if signed.locked_until is not None:
+                self.say(t("signin.locked", code=code, until=signed.locked_until.strftime("%H:%M")))
+            else:
+                self.say(t("signin.wrong"))
             self.query_one("#signin-code", Input).focus()
             return
         self.dismiss(cashier)
