@@ -30,6 +30,16 @@ def _ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+@pytest.fixture(autouse=True)
+def ui_language() -> Iterator[None]:
+    """Every test starts in Chinese, the till's default, whatever the test before it chose."""
+    from tui import i18n
+
+    i18n.set_language("zh")
+    yield
+    i18n.set_language("zh")
+
+
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return "sqlite:///" + str(tmp_path / "chaoying.sqlite3")
