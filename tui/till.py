@@ -112,6 +112,8 @@ class SaleFacts:
     total: str
     state: str
     reason: str
+    paid: str = ""  # what the customer handed over
+    change: str = ""  # the change due: the cashier hands it over while deciding about the receipt
 
 
 def printer_config(settings: Settings, printer: str) -> PrinterConfig:
@@ -300,7 +302,8 @@ class Till:
         outcome = self.outcome_of(sale_id)
         reason = self.reasons.get(sale_id) or stored_reason(outcome)
         return SaleFacts(format_receipt_no(sale.till_id, sale.receipt_no), format_yuan(sale.total_fen),
-                         outcome.state, reason)
+                         outcome.state, reason, paid=format_yuan(sale.total_fen + sale.change_fen),
+                         change=format_yuan(sale.change_fen))
 
     # ------------------------------------------------------------ store helpers
 

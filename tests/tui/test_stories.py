@@ -255,6 +255,19 @@ async def test_paper_out_banner_reprint_while_out_then_paper_back(shop):
         assert len(paper) == 1 and "1-000001" in paper[0]
 
 
+async def test_banner_shows_what_was_paid_and_the_change_due(shop):
+    """paper out after 50 yuan for a 3 yuan cola: the banner says paid 50.00, change 47.00, the number."""
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        shop.demo.set_fault("paper_out")
+        await scan(pilot, COLA)
+        await pilot.press("f12", *"50", "enter")
+        await wait_until(pilot, lambda: banner_up(app))
+        await wait_until(pilot, lambda: "47.00" in text_of(app.screen.query_one("#banner-change")))
+        assert "50.00" in text_of(app.screen.query_one("#banner-paid"))
+        assert "1-000001" in text_of(app.screen.query_one("#banner-number"))
+
+
 async def test_reprint_with_a_new_fault_shows_the_new_reason(shop):
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:

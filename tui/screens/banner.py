@@ -48,6 +48,10 @@ class BannerScreen(ModalScreen[bool]):
                 yield Static("", id="banner-number", classes="fact-value")
                 yield Static(t("banner.total"), classes="fact-label")
                 yield Static("", id="banner-total", classes="fact-value")
+                yield Static(t("banner.paid"), classes="fact-label")
+                yield Static("", id="banner-paid", classes="fact-value")
+                yield Static(t("banner.change"), classes="fact-label")
+                yield Static("", id="banner-change", classes="fact-value")
                 yield Static(t("banner.reason"), classes="fact-label")
                 yield Static("", id="banner-reason", classes="fact-value")
             yield Static("", id="banner-status")
@@ -73,6 +77,8 @@ class BannerScreen(ModalScreen[bool]):
         more = self.app.unresolved_count() - 1
         self.query_one("#banner-number", Static).update(facts.number)
         self.query_one("#banner-total", Static).update(t("money.amount", amount=facts.total))
+        self.query_one("#banner-paid", Static).update(t("money.amount", amount=facts.paid))
+        self.query_one("#banner-change", Static).update(t("money.amount", amount=facts.change))
         self.query_one("#banner-reason", Static).update(facts.reason)
         self.query_one("#banner-more", Static).update(t("banner.more", count=more) if more > 0 else "")
 
