@@ -4,6 +4,7 @@
 
     pending  -> printing -> printed | failed(reason)
     failed   -> printing (reprint) | handwritten | e_receipt | declined
+             -> printed (evidence: cashier; the cashier holds the paper)
 
 A reprint (补打) of an already resolved receipt (printed, handwritten,
 e_receipt, declined) is allowed with ``reprint=True``; if that reprint fails
@@ -51,7 +52,7 @@ MANUAL_RESOLUTIONS = (HANDWRITTEN, E_RECEIPT, DECLINED)
 TRANSITIONS: Dict[str, Tuple[str, ...]] = {
     PENDING: (PRINTING,),
     PRINTING: (PRINTED, FAILED),
-    FAILED: (PRINTING,) + MANUAL_RESOLUTIONS,
+    FAILED: (PRINTING, PRINTED) + MANUAL_RESOLUTIONS,  # printed: only by confirm_printed (cashier)
     PRINTED: (),
     HANDWRITTEN: (),
     E_RECEIPT: (),
@@ -82,6 +83,12 @@ def can_change(current: str, wanted: str, reprint: bool = False) -> bool:
         return True
     return reprint and wanted == PRINTING and current in RESOLVED_STATES
 
+
+#: A print attempt's evidence for ``printed``: the printer confirmed, or the
+#: cashier says the paper came out (a printer that cannot confirm, a print
+#: interrupted by a crash). Reports count them apart.
+EVIDENCE_PRINTER = "printer"
+EVIDENCE_CASHIER = "cashier"
 
 INTERRUPTED = "interrupted"
 INTERRUPTED_REASON = "Printing was interrupted: the till stopped before the printer confirmed."
@@ -226,7 +233,7 @@ def finish_printing(attempt_id: int, ok: bool, reason_code: str = "", reason: st
         attempt = PrintAttempt.get_by_id(attempt_id)
         outcome = _locked_outcome(attempt.sale_id)
         wanted = PRINTED if ok else FAILED
-        if attempt.finished_at is not None or not can_change(outcome.state, wanted):
+        if attempt.finished_at is not None or outcome.state != PRINTING or not can_change(outcome.state, wanted):
             raise IllegalTransition(attempt.sale_id, outcome.state, wanted,
                                     f"print attempt {attempt_id} is already finished")
         return _finish(attempt, outcome, ok, reason_code, reason)
@@ -241,7 +248,8 @@ def _finish(attempt: PrintAttempt, outcome: ReceiptOutcome, ok: bool, reason_cod
         state = FAILED
     reason_code = reason_code or ("" if ok else "error")
     PrintAttempt.update(
-        finished_at=now(), result=PRINTED if ok else FAILED, reason_code=reason_code, reason=reason
+        finished_at=now(), result=PRINTED if ok else FAILED, reason_code=reason_code, reason=reason,
+        evidence=EVIDENCE_PRINTER if ok else "",
     ).where(PrintAttempt.id == attempt.id).execute()
     if ok or state == FAILED:
         _change(outcome, state, "" if ok else reason_code, "" if ok else reason)
@@ -271,6 +279,30 @@ def resolve(sale_id: int, state: str, cashier=None) -> ReceiptOutcome:
         _change(outcome, state, outcome.reason_code, outcome.reason)
         sale = Sale.get_by_id(sale_id)
         log_event(EVENT_OUTCOME, sale.till_id, cashier, sale_id, None, f"{FAILED} -> {state}")
+    return outcome
+
+
+def confirm_printed(sale_id: int, cashier=None) -> ReceiptOutcome:
+    """failed -> printed on the cashier's word: the paper came out though the printer did not confirm it.
+
+    Appends a finished print attempt with evidence ``cashier`` (the printer
+    of the last attempt, no new bytes sent) and logs the change.
+    """
+    sale_id = int(getattr(sale_id, "id", sale_id))
+    with write_transaction():
+        outcome = _locked_outcome(sale_id)
+        if outcome.state != FAILED:
+            raise IllegalTransition(sale_id, outcome.state, PRINTED, "only a failed receipt can be confirmed by the cashier")
+        last = PrintAttempt.select().where(PrintAttempt.sale == sale_id).order_by(PrintAttempt.id.desc()).first()
+        at = now()
+        PrintAttempt.create(
+            sale=sale_id, printer=last.printer if last is not None else "", cashier=cashier_code(cashier),
+            started_at=at, finished_at=at, result=PRINTED, evidence=EVIDENCE_CASHIER, prior_state=FAILED,
+        )
+        _change(outcome, PRINTED)
+        sale = Sale.get_by_id(sale_id)
+        log_event(EVENT_OUTCOME, sale.till_id, cashier, sale_id, None,
+                  f"{FAILED} -> {PRINTED} (evidence: {EVIDENCE_CASHIER})")
     return outcome
 
 

@@ -280,14 +280,19 @@ class Till:
         return None
 
     def resolve(self, sale_id: int, state: str) -> SaleFacts:
-        """H, Q or D on the banner: record the outcome; raises outcomes.IllegalTransition if it moved on.
+        """H, Q, D or P on the banner: record the outcome; raises outcomes.IllegalTransition if it moved on.
+
+        ``printed`` (P) is the cashier's word that the paper came out (evidence cashier).
 
         Store work: run it off the UI thread.
         """
         from store import outcomes
 
         facts = self.sale_facts(sale_id)
-        outcomes.resolve(sale_id, state, cashier=self.cashier or None)
+        if state == outcomes.PRINTED:
+            outcomes.confirm_printed(sale_id, cashier=self.cashier or None)
+        else:
+            outcomes.resolve(sale_id, state, cashier=self.cashier or None)
         self.reasons.pop(sale_id, None)
         log.info("receipt %s resolved as %s", facts.number, state)
         self.know(self.read_open_receipts())

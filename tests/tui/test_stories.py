@@ -429,6 +429,29 @@ async def test_killed_while_printing_restart_shows_the_banner(shop):
         assert outcome(sale.id).state == "printed"
 
 
+async def test_killed_mid_print_the_cashier_holds_the_paper_p_records_printed_by_the_cashier(shop):
+    """interrupted print -> banner -> P: printed on the cashier's word, nothing reprinted, history says so."""
+    from store import outcomes
+    from store.models import PrintAttempt, Product
+    from store.sales import Basket, Tender, commit_sale
+
+    basket = Basket()
+    basket.add(Product.get(Product.barcode == COLA))
+    tender = Tender(basket.total_fen)
+    tender.add_payment("cash", 300)
+    sale = commit_sale(basket, tender, shop.settings.till.id)
+    outcomes.start_printing(sale.id, "main")  # ... and the till was killed here
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: banner_up(app))
+        await pilot.press("p")
+        await wait_until(pilot, lambda: not banner_up(app))
+        assert outcome(sale.id).state == "printed"
+        evidence = [a.evidence for a in PrintAttempt.select().where(PrintAttempt.sale == sale.id).order_by(PrintAttempt.id)]
+        assert evidence == ["", "cashier"]
+        assert shop.paper() == []
+
+
 async def test_sale_committed_but_never_printed_is_printed_at_start(shop):
     from store.models import Product
     from store.sales import Basket, Tender, commit_sale

@@ -122,6 +122,11 @@ class BannerScreen(ModalScreen[bool]):
         if not self._blocked():
             self.app.resolve_from_banner(self, outcomes.E_RECEIPT)
 
+    def action_came_out(self) -> None:
+        """The cashier holds the paper though the printer did not confirm it: printed, evidence cashier."""
+        if not self._blocked():
+            self.app.resolve_from_banner(self, outcomes.PRINTED)
+
     def action_declined(self) -> None:
         from tui.screens.confirm import ConfirmScreen
 
