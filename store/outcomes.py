@@ -282,6 +282,13 @@ def resolve(sale_id: int, state: str, cashier=None) -> ReceiptOutcome:
     return outcome
 
 
+def was_interrupted(sale_id: int) -> bool:
+    """True when a print of this sale was interrupted (the till stopped mid-print): its paper may exist."""
+    return PrintAttempt.select().where(
+        (PrintAttempt.sale == int(sale_id)) & (PrintAttempt.reason_code == INTERRUPTED)
+    ).exists()
+
+
 def confirm_printed(sale_id: int, cashier=None) -> ReceiptOutcome:
     """failed -> printed on the cashier's word: the paper came out though the printer did not confirm it.
 

@@ -124,8 +124,11 @@ def printer_config(settings: Settings, printer: str) -> PrinterConfig:
     return config
 
 
-def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprinted_at=None):
-    """The printing.receipt.Receipt value for a stored sale (needs a DB connection)."""
+def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprinted_at=None, copy: bool = False):
+    """The printing.receipt.Receipt value for a stored sale (needs a DB connection).
+
+    ``copy``: mark it 副本 COPY (a print after an interrupted one).
+    """
     from printing.receipt import Receipt, ReceiptLine, ReceiptPayment
     from store.numbering import format_receipt_no
 
@@ -158,6 +161,7 @@ def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprint
         reprint_no=reprint_no,
         reprinted_at=reprinted_at,
         language=settings.receipt.language,
+        copy=copy,
     )
 
 
@@ -420,8 +424,8 @@ class Till:
                     outcomes.log_event("reprint_approved", sale.till_id, cashier=self.cashier or None, sale=sale,
                                        printer=job.printer,
                                        detail=f"reprint {attempt.reprint_no} allowed by manager {job.approved_by}")
-            else:
-                receipt = receipt_for_sale(sale, self.settings)
+            else:  # after an interrupted print the first paper may exist: this one is a copy
+                receipt = receipt_for_sale(sale, self.settings, copy=outcomes.was_interrupted(sale.id))
         self.report(PrintStarted(job.sale_id, job.printer))
         result = self._send(receipt, job)
         reason = result.reason_zh if self.language() == "zh" else result.reason_en
