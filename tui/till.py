@@ -114,6 +114,7 @@ class SaleFacts:
     reason: str
     paid: str = ""  # what the customer handed over
     change: str = ""  # the change due: the cashier hands it over while deciding about the receipt
+    tries: int = 0  # print attempts of this receipt (not counting reprints from the history)
 
 
 def printer_config(settings: Settings, printer: str) -> PrinterConfig:
@@ -307,12 +308,15 @@ class Till:
         from store.money import format_yuan
         from store.numbering import format_receipt_no
 
+        from store.models import PrintAttempt
+
         sale = Sale.get_by_id(sale_id)
         outcome = self.outcome_of(sale_id)
         reason = self.reasons.get(sale_id) or stored_reason(outcome)
+        tries = PrintAttempt.select().where((PrintAttempt.sale == sale_id) & (PrintAttempt.reprint_no == 0)).count()
         return SaleFacts(format_receipt_no(sale.till_id, sale.receipt_no), format_yuan(sale.total_fen),
                          outcome.state, reason, paid=format_yuan(sale.total_fen + sale.change_fen),
-                         change=format_yuan(sale.change_fen))
+                         change=format_yuan(sale.change_fen), tries=tries)
 
     # ------------------------------------------------------------ store helpers
 

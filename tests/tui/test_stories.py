@@ -268,6 +268,33 @@ async def test_banner_shows_what_was_paid_and_the_change_due(shop):
         assert "1-000001" in text_of(app.screen.query_one("#banner-number"))
 
 
+async def test_r_while_still_out_of_paper_says_still_and_counts_the_tries(shop):
+    """paper out -> banner -> R -> "still ... try 2" -> R -> "try 3": the cashier sees each R was heard."""
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        shop.demo.set_fault("paper_out")
+        await sell_cash(pilot, COLA)
+        await wait_until(pilot, lambda: banner_up(app))
+        await wait_until(pilot, lambda: "1-000001" in text_of(app.screen.query_one("#banner-number")))
+        for tries in (2, 3):
+            await pilot.press("r")
+            await printed_all(pilot, app)
+            await wait_until(pilot, lambda: "第 %d 次" % tries in text_of(app.screen.query_one("#banner-status")))
+            status = text_of(app.screen.query_one("#banner-status"))
+            assert "仍然" in status and "缺纸" in status
+
+
+async def test_a_scan_on_the_banner_is_refused_with_a_reason(shop):
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        shop.demo.set_fault("paper_out")
+        await sell_cash(pilot, COLA)
+        await wait_until(pilot, lambda: banner_up(app))
+        await scan(pilot, WATER)
+        assert banner_up(app)
+        assert "扫码" in text_of(app.screen.query_one("#banner-status"))
+
+
 async def test_reprint_with_a_new_fault_shows_the_new_reason(shop):
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Optional
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
@@ -38,6 +39,7 @@ class BannerScreen(ModalScreen[bool]):
         self.sale_id = sale_id
         self.busy = False
         self.resolving = False  # H, Q or D is being recorded (off the UI thread): no second choice
+        self.tries = 0  # print attempts of this receipt so far: "still out of paper, try 2"
 
     def compose(self) -> ComposeResult:
         hidden = () if self.app.settings.backup_printer else ("banner.backup",)
@@ -75,6 +77,7 @@ class BannerScreen(ModalScreen[bool]):
         if self not in self.app.screen_stack:
             return
         more = self.app.unresolved_count() - 1
+        self.tries = max(self.tries, facts.tries)
         self.query_one("#banner-number", Static).update(facts.number)
         self.query_one("#banner-total", Static).update(t("money.amount", amount=facts.total))
         self.query_one("#banner-paid", Static).update(t("money.amount", amount=facts.paid))
@@ -83,9 +86,20 @@ class BannerScreen(ModalScreen[bool]):
         self.query_one("#banner-more", Static).update(t("banner.more", count=more) if more > 0 else "")
 
     def show_reason(self, reason: str) -> None:
+        """A print of this receipt failed again: the reason, and that it is still so after this many tries."""
         self.busy = False
-        self.query_one("#banner-reason", Static).update(reason)
-        self.query_one("#banner-status", Static).update("")
+        self.tries += 1
+        shown = self.query_one("#banner-reason", Static)
+        same = str(shown.render()) == reason
+        shown.update(reason)
+        key = "banner.still" if same else "banner.try_failed"
+        self.query_one("#banner-status", Static).update(t(key, reason=reason, count=self.tries))
+
+    def on_key(self, event: events.Key) -> None:
+        """A key the banner does not use (a scan, a typed number) goes nowhere: say why, once per line."""
+        if event.key in self.active_bindings or not (event.is_printable or event.key == "enter"):
+            return
+        self.query_one("#banner-status", Static).update(t("banner.keys_dropped"))
 
     def show_printing(self) -> None:
         self.busy = True
