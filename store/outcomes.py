@@ -22,7 +22,7 @@ import logging
 from typing import Any, Dict, List, Tuple
 
 import peewee
-from peewee import OP, SQL, EnclosedNodeList, Expression, fn
+from peewee import OP, SQL, EnclosedNodeList, Expression
 
 from store.cashiers import cashier_code
 from store.db import db, is_sqlite, write_transaction
@@ -196,10 +196,17 @@ def _change(outcome: ReceiptOutcome, state: str, reason_code: str = "", reason: 
     outcome._dirty.clear()
 
 
+def printed_reprints(sale_id: int) -> int:
+    """How many reprints (补打) of this sale printed."""
+    return PrintAttempt.select().where(
+        (PrintAttempt.sale == sale_id) & (PrintAttempt.reprint_no > 0) & (PrintAttempt.result == PRINTED)
+    ).count()
+
+
 def start_printing(sale_id: int, printer: str, cashier=None, reprint: bool = False) -> PrintAttempt:
     """pending|failed -> printing; with ``reprint=True`` also from a resolved state.
 
-    Returns the new PrintAttempt; a reprint gets the next reprint number.
+    Returns the new PrintAttempt; a reprint gets the number of the reprints that printed, plus one.
     """
     sale_id = int(getattr(sale_id, "id", sale_id))
     with write_transaction():
@@ -208,11 +215,8 @@ def start_printing(sale_id: int, printer: str, cashier=None, reprint: bool = Fal
             why = "use a reprint" if outcome.state in RESOLVED_STATES else ""
             raise IllegalTransition(sale_id, outcome.state, PRINTING, why)
         reprint_no = 0
-        if reprint:
-            last = PrintAttempt.select(fn.MAX(PrintAttempt.reprint_no)).where(
-                PrintAttempt.sale == sale_id
-            ).scalar()
-            reprint_no = (last or 0) + 1
+        if reprint:  # numbered by the reprints that printed: a failed try leaves no paper to count
+            reprint_no = printed_reprints(sale_id) + 1
         prior = outcome.state
         attempt = PrintAttempt.create(
             sale=sale_id, printer=printer or "", cashier=cashier_code(cashier), started_at=now(),
@@ -299,7 +303,8 @@ def confirm_printed(sale_id: int, cashier=None) -> ReceiptOutcome:
     with write_transaction():
         outcome = _locked_outcome(sale_id)
         if outcome.state != FAILED:
-            raise IllegalTransition(sale_id, outcome.state, PRINTED, "only a failed receipt can be confirmed by the cashier")
+            raise IllegalTransition(sale_id, outcome.state, PRINTED,
+                                    "only a failed receipt can be confirmed by the cashier")
         last = PrintAttempt.select().where(PrintAttempt.sale == sale_id).order_by(PrintAttempt.id.desc()).first()
         at = now()
         PrintAttempt.create(

@@ -95,15 +95,16 @@ def receipts(unresolved_only: bool = False, till_id: Optional[str] = None,
     rows = list(query.dicts())
     rows.reverse()
     ids = [row["id"] for row in rows]
+    reprinted = reprint_counts(ids)
     attempts: Dict[int, Dict[str, Any]] = {}
     for chunk in _chunks(ids):
-        for sale_id, count, reprints in (
-            PrintAttempt.select(PrintAttempt.sale, fn.COUNT(PrintAttempt.id), fn.MAX(PrintAttempt.reprint_no))
+        for sale_id, count in (
+            PrintAttempt.select(PrintAttempt.sale, fn.COUNT(PrintAttempt.id))
             .where(PrintAttempt.sale.in_(chunk))
             .group_by(PrintAttempt.sale)
             .tuples()
         ):
-            attempts[sale_id] = {"print_attempts": count, "reprints": reprints or 0}
+            attempts[sale_id] = {"print_attempts": count}
         # how the receipt came to be printed: the printer confirmed it, or the cashier's word
         for sale_id, evidence in (
             PrintAttempt.select(PrintAttempt.sale, PrintAttempt.evidence)
@@ -118,8 +119,9 @@ def receipts(unresolved_only: bool = False, till_id: Optional[str] = None,
             outcome=row["state"], reason_code=row["reason_code"], reason=row["reason"],
             outcome_updated_at=_time(row["updated_at"]),
         )
-        item.update({"print_attempts": 0, "reprints": 0, "evidence": ""})
+        item.update({"print_attempts": 0, "evidence": ""})
         item.update(attempts.get(row["id"], {}))
+        item["reprints"] = reprinted.get(row["id"], 0)  # the reprints that printed, as the history counts them
         result.append(item)
     return result
 

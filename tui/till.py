@@ -304,11 +304,9 @@ class Till:
         return facts
 
     def sale_facts(self, sale_id: int) -> SaleFacts:
-        from store.models import Sale
+        from store.models import PrintAttempt, Sale
         from store.money import format_yuan
         from store.numbering import format_receipt_no
-
-        from store.models import PrintAttempt
 
         sale = Sale.get_by_id(sale_id)
         outcome = self.outcome_of(sale_id)

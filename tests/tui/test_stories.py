@@ -279,7 +279,8 @@ async def test_r_while_still_out_of_paper_says_still_and_counts_the_tries(shop):
         for tries in (2, 3):
             await pilot.press("r")
             await printed_all(pilot, app)
-            await wait_until(pilot, lambda: "第 %d 次" % tries in text_of(app.screen.query_one("#banner-status")))
+            shown = "第 %d 次" % tries
+            await wait_until(pilot, lambda: shown in text_of(app.screen.query_one("#banner-status")))  # noqa: B023
             status = text_of(app.screen.query_one("#banner-status"))
             assert "仍然" in status and "缺纸" in status
 
