@@ -222,8 +222,10 @@ def _m006_print_evidence(database: peewee.Database, migrator: SchemaMigrator) ->
     """print_attempt.evidence: printer (it confirmed) or cashier (the cashier holds the paper).
 
     Every attempt printed before this migration was confirmed by the printer.
+    A default in the database too: an INSERT that does not name the column
+    (older code, raw SQL) still works.
     """
-    run_migration(migrator.add_column("print_attempt", "evidence", CharField(max_length=12, default="")))
+    database.execute_sql("ALTER TABLE print_attempt ADD COLUMN evidence VARCHAR(12) NOT NULL DEFAULT ''")
     database.execute_sql("UPDATE print_attempt SET evidence = 'printer' WHERE result = 'printed'")
 
 
