@@ -157,6 +157,10 @@ def _head(receipt: Receipt, columns: int, labels: dict) -> List[Block]:
                 Block("text", p) for p in left_right(labels["reprinted"], _fmt_time(receipt.reprinted_at), columns)
             )
         out.append(Block("text", "-" * columns))
+    elif receipt.copy:
+        out.extend(Block("text", p, "bold") for p in center("副本 COPY", columns))
+        out.extend(Block("text", p) for p in left_right(labels["original"], _fmt_time(receipt.sold_at), columns))
+        out.append(Block("text", "-" * columns))
     for text in left_right(
         "%s %s" % (labels["no"], receipt.receipt_no), "%s %s" % (labels["till"], receipt.till_id), columns
     ):

@@ -52,3 +52,5 @@ class Receipt:
     reprint_no: int = 0
     reprinted_at: Optional[datetime] = None
     language: str = "zh"
+    # 副本 COPY: a print that follows an interrupted one (the first may have come out)
+    copy: bool = False

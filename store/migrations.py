@@ -218,6 +218,17 @@ def _m005_till_lock(database: peewee.Database, migrator: SchemaMigrator) -> None
         database.create_tables([TillLock])
 
 
+def _m006_print_evidence(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """print_attempt.evidence: printer (it confirmed) or cashier (the cashier holds the paper).
+
+    Every attempt printed before this migration was confirmed by the printer.
+    A default in the database too: an INSERT that does not name the column
+    (older code, raw SQL) still works.
+    """
+    database.execute_sql("ALTER TABLE print_attempt ADD COLUMN evidence VARCHAR(12) NOT NULL DEFAULT ''")
+    database.execute_sql("UPDATE print_attempt SET evidence = 'printer' WHERE result = 'printed'")
+
+
 MigrationFn = Callable[[peewee.Database, SchemaMigrator], None]
 
 MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
@@ -226,6 +237,7 @@ MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (3, "cashier: manager flag", _m003_cashier_manager),
     (4, "indexes bounded by open work; history search indexes, line names", _m004_bounded_queries),
     (5, "till_lock: one running till per till id", _m005_till_lock),
+    (6, "print_attempt: evidence (printer or cashier)", _m006_print_evidence),
 ]
 
 LATEST = MIGRATIONS[-1][0]

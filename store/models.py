@@ -167,6 +167,9 @@ class PrintAttempt(BaseModel):
     # Outcome state before this attempt: a failed reprint of an already
     # resolved receipt goes back to it instead of blocking the till.
     prior_state = CharField(max_length=12, default="")
+    # Why a printed attempt counts as printed: "printer" (it confirmed) or
+    # "cashier" (the cashier holds the paper); "" for a failed one (migration 6).
+    evidence = CharField(max_length=12, default="")
 
     class Meta:
         table_name = "print_attempt"

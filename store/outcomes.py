@@ -4,6 +4,7 @@
 
     pending  -> printing -> printed | failed(reason)
     failed   -> printing (reprint) | handwritten | e_receipt | declined
+             -> printed (evidence: cashier; the cashier holds the paper)
 
 A reprint (补打) of an already resolved receipt (printed, handwritten,
 e_receipt, declined) is allowed with ``reprint=True``; if that reprint fails
@@ -21,7 +22,7 @@ import logging
 from typing import Any, Dict, List, Tuple
 
 import peewee
-from peewee import OP, SQL, EnclosedNodeList, Expression, fn
+from peewee import OP, SQL, EnclosedNodeList, Expression
 
 from store.cashiers import cashier_code
 from store.db import db, is_sqlite, write_transaction
@@ -51,7 +52,7 @@ MANUAL_RESOLUTIONS = (HANDWRITTEN, E_RECEIPT, DECLINED)
 TRANSITIONS: Dict[str, Tuple[str, ...]] = {
     PENDING: (PRINTING,),
     PRINTING: (PRINTED, FAILED),
-    FAILED: (PRINTING,) + MANUAL_RESOLUTIONS,
+    FAILED: (PRINTING, PRINTED) + MANUAL_RESOLUTIONS,  # printed: only by confirm_printed (cashier)
     PRINTED: (),
     HANDWRITTEN: (),
     E_RECEIPT: (),
@@ -82,6 +83,12 @@ def can_change(current: str, wanted: str, reprint: bool = False) -> bool:
         return True
     return reprint and wanted == PRINTING and current in RESOLVED_STATES
 
+
+#: A print attempt's evidence for ``printed``: the printer confirmed, or the
+#: cashier says the paper came out (a printer that cannot confirm, a print
+#: interrupted by a crash). Reports count them apart.
+EVIDENCE_PRINTER = "printer"
+EVIDENCE_CASHIER = "cashier"
 
 INTERRUPTED = "interrupted"
 INTERRUPTED_REASON = "Printing was interrupted: the till stopped before the printer confirmed."
@@ -189,10 +196,17 @@ def _change(outcome: ReceiptOutcome, state: str, reason_code: str = "", reason: 
     outcome._dirty.clear()
 
 
+def printed_reprints(sale_id: int) -> int:
+    """How many reprints (补打) of this sale printed."""
+    return PrintAttempt.select().where(
+        (PrintAttempt.sale == sale_id) & (PrintAttempt.reprint_no > 0) & (PrintAttempt.result == PRINTED)
+    ).count()
+
+
 def start_printing(sale_id: int, printer: str, cashier=None, reprint: bool = False) -> PrintAttempt:
     """pending|failed -> printing; with ``reprint=True`` also from a resolved state.
 
-    Returns the new PrintAttempt; a reprint gets the next reprint number.
+    Returns the new PrintAttempt; a reprint gets the number of the reprints that printed, plus one.
     """
     sale_id = int(getattr(sale_id, "id", sale_id))
     with write_transaction():
@@ -201,11 +215,8 @@ def start_printing(sale_id: int, printer: str, cashier=None, reprint: bool = Fal
             why = "use a reprint" if outcome.state in RESOLVED_STATES else ""
             raise IllegalTransition(sale_id, outcome.state, PRINTING, why)
         reprint_no = 0
-        if reprint:
-            last = PrintAttempt.select(fn.MAX(PrintAttempt.reprint_no)).where(
-                PrintAttempt.sale == sale_id
-            ).scalar()
-            reprint_no = (last or 0) + 1
+        if reprint:  # numbered by the reprints that printed: a failed try leaves no paper to count
+            reprint_no = printed_reprints(sale_id) + 1
         prior = outcome.state
         attempt = PrintAttempt.create(
             sale=sale_id, printer=printer or "", cashier=cashier_code(cashier), started_at=now(),
@@ -226,7 +237,7 @@ def finish_printing(attempt_id: int, ok: bool, reason_code: str = "", reason: st
         attempt = PrintAttempt.get_by_id(attempt_id)
         outcome = _locked_outcome(attempt.sale_id)
         wanted = PRINTED if ok else FAILED
-        if attempt.finished_at is not None or not can_change(outcome.state, wanted):
+        if attempt.finished_at is not None or outcome.state != PRINTING or not can_change(outcome.state, wanted):
             raise IllegalTransition(attempt.sale_id, outcome.state, wanted,
                                     f"print attempt {attempt_id} is already finished")
         return _finish(attempt, outcome, ok, reason_code, reason)
@@ -241,7 +252,8 @@ def _finish(attempt: PrintAttempt, outcome: ReceiptOutcome, ok: bool, reason_cod
         state = FAILED
     reason_code = reason_code or ("" if ok else "error")
     PrintAttempt.update(
-        finished_at=now(), result=PRINTED if ok else FAILED, reason_code=reason_code, reason=reason
+        finished_at=now(), result=PRINTED if ok else FAILED, reason_code=reason_code, reason=reason,
+        evidence=EVIDENCE_PRINTER if ok else "",
     ).where(PrintAttempt.id == attempt.id).execute()
     if ok or state == FAILED:
         _change(outcome, state, "" if ok else reason_code, "" if ok else reason)
@@ -271,6 +283,38 @@ def resolve(sale_id: int, state: str, cashier=None) -> ReceiptOutcome:
         _change(outcome, state, outcome.reason_code, outcome.reason)
         sale = Sale.get_by_id(sale_id)
         log_event(EVENT_OUTCOME, sale.till_id, cashier, sale_id, None, f"{FAILED} -> {state}")
+    return outcome
+
+
+def was_interrupted(sale_id: int) -> bool:
+    """True when a print of this sale was interrupted (the till stopped mid-print): its paper may exist."""
+    return PrintAttempt.select().where(
+        (PrintAttempt.sale == int(sale_id)) & (PrintAttempt.reason_code == INTERRUPTED)
+    ).exists()
+
+
+def confirm_printed(sale_id: int, cashier=None) -> ReceiptOutcome:
+    """failed -> printed on the cashier's word: the paper came out though the printer did not confirm it.
+
+    Appends a finished print attempt with evidence ``cashier`` (the printer
+    of the last attempt, no new bytes sent) and logs the change.
+    """
+    sale_id = int(getattr(sale_id, "id", sale_id))
+    with write_transaction():
+        outcome = _locked_outcome(sale_id)
+        if outcome.state != FAILED:
+            raise IllegalTransition(sale_id, outcome.state, PRINTED,
+                                    "only a failed receipt can be confirmed by the cashier")
+        last = PrintAttempt.select().where(PrintAttempt.sale == sale_id).order_by(PrintAttempt.id.desc()).first()
+        at = now()
+        PrintAttempt.create(
+            sale=sale_id, printer=last.printer if last is not None else "", cashier=cashier_code(cashier),
+            started_at=at, finished_at=at, result=PRINTED, evidence=EVIDENCE_CASHIER, prior_state=FAILED,
+        )
+        _change(outcome, PRINTED)
+        sale = Sale.get_by_id(sale_id)
+        log_event(EVENT_OUTCOME, sale.till_id, cashier, sale_id, None,
+                  f"{FAILED} -> {PRINTED} (evidence: {EVIDENCE_CASHIER})")
     return outcome
 
 

@@ -95,15 +95,23 @@ def receipts(unresolved_only: bool = False, till_id: Optional[str] = None,
     rows = list(query.dicts())
     rows.reverse()
     ids = [row["id"] for row in rows]
+    reprinted = reprint_counts(ids)
     attempts: Dict[int, Dict[str, Any]] = {}
     for chunk in _chunks(ids):
-        for sale_id, count, reprints in (
-            PrintAttempt.select(PrintAttempt.sale, fn.COUNT(PrintAttempt.id), fn.MAX(PrintAttempt.reprint_no))
+        for sale_id, count in (
+            PrintAttempt.select(PrintAttempt.sale, fn.COUNT(PrintAttempt.id))
             .where(PrintAttempt.sale.in_(chunk))
             .group_by(PrintAttempt.sale)
             .tuples()
         ):
-            attempts[sale_id] = {"print_attempts": count, "reprints": reprints or 0}
+            attempts[sale_id] = {"print_attempts": count}
+        # how the receipt came to be printed: the printer confirmed it, or the cashier's word
+        for sale_id, evidence in (
+            PrintAttempt.select(PrintAttempt.sale, PrintAttempt.evidence)
+            .where(PrintAttempt.sale.in_(chunk) & (PrintAttempt.reprint_no == 0) & (PrintAttempt.result == PRINTED))
+            .tuples()
+        ):
+            attempts.setdefault(sale_id, {})["evidence"] = evidence
     result = []
     for row in rows:
         item = _sale_dict(row)
@@ -111,7 +119,9 @@ def receipts(unresolved_only: bool = False, till_id: Optional[str] = None,
             outcome=row["state"], reason_code=row["reason_code"], reason=row["reason"],
             outcome_updated_at=_time(row["updated_at"]),
         )
-        item.update(attempts.get(row["id"], {"print_attempts": 0, "reprints": 0}))
+        item.update({"print_attempts": 0, "evidence": ""})
+        item.update(attempts.get(row["id"], {}))
+        item["reprints"] = reprinted.get(row["id"], 0)  # the reprints that printed, as the history counts them
         result.append(item)
     return result
 
@@ -151,6 +161,7 @@ def sale_detail(sale_id: int) -> Optional[Dict[str, Any]]:
             "started_at": _time(attempt["started_at"]), "finished_at": _time(attempt["finished_at"]),
             "result": attempt["result"], "reason_code": attempt["reason_code"],
             "reason": attempt["reason"], "reprint_no": attempt["reprint_no"],
+            "evidence": attempt["evidence"],
         }
         for attempt in PrintAttempt.select().where(PrintAttempt.sale == sale["id"]).order_by(PrintAttempt.id).dicts()
     ]

@@ -325,7 +325,7 @@ class ChaoyingApp(App):
         self.check_banner()
 
     def resolve_from_banner(self, banner: Any, state: str) -> None:
-        """H, Q or D on the banner: record the outcome first (off the UI thread), then show what goes with it."""
+        """H, Q, D or P on the banner: record the outcome first (off the UI thread), then show what goes with it."""
         sale_id = banner.sale_id
         banner.resolving = True
         self.in_background(partial(self._resolve_work, sale_id, state),
@@ -351,6 +351,9 @@ class ChaoyingApp(App):
             self.push_screen(HandwrittenView(facts.number, shown), lambda _: banner.dismiss(True))
         elif state == outcomes.E_RECEIPT:
             self.push_screen(QrView(facts.number, shown), lambda _: banner.dismiss(True))
+        elif state == outcomes.PRINTED:
+            self.notify(t("banner.came_out_recorded", number=facts.number))
+            banner.dismiss(True)
         else:
             self.notify(t("decline.recorded", number=facts.number))
             banner.dismiss(True)

@@ -59,6 +59,7 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("banner.handwritten", "h", "handwritten", "key.handwritten"),
         Key("banner.qr", "q", "qr", "key.qr"),
         Key("banner.declined", "d", "declined", "key.declined"),
+        Key("banner.came_out", "p", "came_out", "key.came_out"),
         Key("banner.backup", "b", "backup", "key.backup"),
     ),
     "view": (

@@ -112,6 +112,9 @@ class SaleFacts:
     total: str
     state: str
     reason: str
+    paid: str = ""  # what the customer handed over
+    change: str = ""  # the change due: the cashier hands it over while deciding about the receipt
+    tries: int = 0  # print attempts of this receipt (not counting reprints from the history)
 
 
 def printer_config(settings: Settings, printer: str) -> PrinterConfig:
@@ -130,8 +133,11 @@ def cashier_name(code: str) -> str:
     return cashier.name if cashier is not None and cashier.name else code
 
 
-def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprinted_at=None):
-    """The printing.receipt.Receipt value for a stored sale (needs a DB connection)."""
+def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprinted_at=None, copy: bool = False):
+    """The printing.receipt.Receipt value for a stored sale (needs a DB connection).
+
+    ``copy``: mark it 副本 COPY (a print after an interrupted one).
+    """
     from printing.receipt import Receipt, ReceiptLine, ReceiptPayment
     from store.numbering import format_receipt_no
 
@@ -164,6 +170,7 @@ def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprint
         reprint_no=reprint_no,
         reprinted_at=reprinted_at,
         language=settings.receipt.language,
+        copy=copy,
     )
 
 
@@ -286,29 +293,36 @@ class Till:
         return None
 
     def resolve(self, sale_id: int, state: str) -> SaleFacts:
-        """H, Q or D on the banner: record the outcome; raises outcomes.IllegalTransition if it moved on.
+        """H, Q, D or P on the banner: record the outcome; raises outcomes.IllegalTransition if it moved on.
+
+        ``printed`` (P) is the cashier's word that the paper came out (evidence cashier).
 
         Store work: run it off the UI thread.
         """
         from store import outcomes
 
         facts = self.sale_facts(sale_id)
-        outcomes.resolve(sale_id, state, cashier=self.cashier or None)
+        if state == outcomes.PRINTED:
+            outcomes.confirm_printed(sale_id, cashier=self.cashier or None)
+        else:
+            outcomes.resolve(sale_id, state, cashier=self.cashier or None)
         self.reasons.pop(sale_id, None)
         log.info("receipt %s resolved as %s", facts.number, state)
         self.know(self.read_open_receipts())
         return facts
 
     def sale_facts(self, sale_id: int) -> SaleFacts:
-        from store.models import Sale
+        from store.models import PrintAttempt, Sale
         from store.money import format_yuan
         from store.numbering import format_receipt_no
 
         sale = Sale.get_by_id(sale_id)
         outcome = self.outcome_of(sale_id)
         reason = self.reasons.get(sale_id) or stored_reason(outcome)
+        tries = PrintAttempt.select().where((PrintAttempt.sale == sale_id) & (PrintAttempt.reprint_no == 0)).count()
         return SaleFacts(format_receipt_no(sale.till_id, sale.receipt_no), format_yuan(sale.total_fen),
-                         outcome.state, reason)
+                         outcome.state, reason, paid=format_yuan(sale.total_fen + sale.change_fen),
+                         change=format_yuan(sale.change_fen), tries=tries)
 
     # ------------------------------------------------------------ store helpers
 
@@ -420,8 +434,8 @@ class Till:
                     outcomes.log_event("reprint_approved", sale.till_id, cashier=self.cashier or None, sale=sale,
                                        printer=job.printer,
                                        detail=f"reprint {attempt.reprint_no} allowed by manager {job.approved_by}")
-            else:
-                receipt = receipt_for_sale(sale, self.settings)
+            else:  # after an interrupted print the first paper may exist: this one is a copy
+                receipt = receipt_for_sale(sale, self.settings, copy=outcomes.was_interrupted(sale.id))
         self.report(PrintStarted(job.sale_id, job.printer))
         result = self._send(receipt, job)
         reason = result.reason_zh if self.language() == "zh" else result.reason_en

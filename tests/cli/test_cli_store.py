@@ -253,6 +253,27 @@ def test_receipts_list_unresolved(shop):
     assert "1-000002" in text and "1-000001" not in text
 
 
+def test_receipts_list_tells_the_printers_confirmation_from_the_cashiers_word(shop):
+    """Receipt 2 failed, then the cashier said the paper came out (P on the banner): evidence cashier."""
+    from store import outcomes
+    from store.db import close_database, open_database
+    from tests.cli.helpers import process_state
+
+    shop.seed(2)
+    with process_state():
+        open_database(shop.url)
+        try:
+            sale_id = shop.sql("select id from sale where till_id = '1' and receipt_no = 2")[0][0]
+            outcomes.confirm_printed(sale_id, cashier="c1")
+        finally:
+            close_database()
+    listed = json.loads(shop.ok("receipts", "list", "--json").stdout)
+    assert [(r["receipt"], r["outcome"], r["evidence"]) for r in listed] == [
+        ("1-000001", "printed", "printer"), ("1-000002", "printed", "cashier")]
+    text = shop.ok("receipts", "list").stdout
+    assert "printed (cashier)" in text
+
+
 def test_journal_verify_ok_then_an_edited_amount_names_the_receipt(shop):
     shop.seed(4)
     result = shop.ok("journal", "verify")

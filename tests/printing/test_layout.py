@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +22,9 @@ CASES = {
     "sample_zh_80.txt": (sample_receipt(), 48),
     "reprint_zh_58.txt": (sample_receipt(reprint_no=2, reprinted_at=datetime(2024, 5, 2, 9, 15, 0)), 32),
     "reprint_en_80.txt": (sample_receipt("en", reprint_no=1, reprinted_at=datetime(2024, 5, 2, 9, 15, 0)), 48),
+    # a print after an interrupted one: 副本 COPY with the original time
+    "copy_zh_58.txt": (replace(sample_receipt(), copy=True), 32),
+    "copy_en_80.txt": (replace(sample_receipt("en"), copy=True), 48),
 }
 
 

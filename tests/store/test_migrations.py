@@ -135,3 +135,26 @@ def test_migration_4_indexes_the_names_of_lines_already_sold(db_url, monkeypatch
         assert [row["receipt"] for row in queries.search_receipts("1", "乐 3")] == ["1-000002"]
     finally:
         close_database()
+
+
+def test_migration_6_marks_earlier_printed_attempts_as_confirmed_by_the_printer(db_url, monkeypatch):
+    """A print attempt printed under schema 5 had the printer's confirmation: evidence "printer"."""
+    from store.models import PrintAttempt
+    from tests.store.helpers import catalogue, ring_up
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:5])
+    monkeypatch.setattr(migrations, "LATEST", 5)
+    database = open_database(db_url)
+    try:
+        sale = ring_up(catalogue())
+        for result in ("failed", "printed"):
+            database.execute_sql(
+                "INSERT INTO print_attempt (sale_id, printer, cashier, started_at, finished_at, result, "
+                "reason_code, reason, reprint_no, prior_state) VALUES (%s, 'main', '', %s, %s, %s, '', '', 0, '')"
+                .replace("%s", database.param), (sale.id, sale.sold_at, sale.sold_at, result))
+        monkeypatch.undo()
+        assert 6 in migrations.migrate(database)
+        rows = PrintAttempt.select().where(PrintAttempt.sale == sale.id).order_by(PrintAttempt.id)
+        assert [(row.result, row.evidence) for row in rows] == [("failed", ""), ("printed", "printer")]
+    finally:
+        close_database()

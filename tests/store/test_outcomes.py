@@ -112,9 +112,15 @@ def test_reprint_of_resolved_receipt(sale, current):
     assert state(sale) == current
     assert outcomes.unresolved_sales("1") == []
     again = outcomes.start_printing(sale.id, "main", cashier="c2", reprint=True)
-    assert again.reprint_no == attempt.reprint_no + 1
+    assert again.reprint_no == attempt.reprint_no == 1  # the failed try left no paper: still reprint 1
     outcomes.finish_printing(again.id, True)
     assert state(sale) == PRINTED
+    third = outcomes.start_printing(sale.id, "main", cashier="c2", reprint=True)
+    assert third.reprint_no == 2
+    outcomes.finish_printing(third.id, False, "offline", "printer not answering")
+    from store import queries
+
+    assert queries.receipts(False, "1")[0]["reprints"] == 1  # as the paper and the history count them
 
 
 def test_cannot_print_twice_at_once(sale):
@@ -163,7 +169,7 @@ def test_the_transition_table_is_the_state_machine_of_the_design():
     assert outcomes.UNRESOLVED_STATES == (PENDING, PRINTING, FAILED)
     assert [state for state in STATES if outcomes.is_unresolved(state)] == [PENDING, PRINTING, FAILED]
     allowed = {(a, b) for a in STATES for b in STATES if outcomes.can_change(a, b)}
-    assert allowed == {(PENDING, PRINTING), (PRINTING, PRINTED), (PRINTING, FAILED), (FAILED, PRINTING),
+    assert allowed == {(PENDING, PRINTING), (PRINTING, PRINTED), (PRINTING, FAILED), (FAILED, PRINTING), (FAILED, PRINTED),
                        (FAILED, HANDWRITTEN), (FAILED, E_RECEIPT), (FAILED, DECLINED)}
     reprints = {(a, b) for a in STATES for b in STATES if outcomes.can_change(a, b, reprint=True)} - allowed
     assert reprints == {(state, PRINTING) for state in outcomes.RESOLVED_STATES}
@@ -208,3 +214,39 @@ def test_a_manager_pin_rule_needs_who_approved():
 def test_a_new_sale_starts_pending_in_the_commit(sale):
     assert state(sale) == PENDING
     assert outcomes.unresolved_sales("1") == [sale]
+
+
+# ---------------------------------------------------------------- the cashier's word
+
+def test_the_cashier_holds_the_paper_failed_becomes_printed_with_evidence_cashier(sale):
+    """interrupted -> banner -> P: printed, a new attempt with evidence cashier, the printer's attempt untouched."""
+    from store import queries
+
+    attempt = _drive_to(sale, FAILED)
+    outcome = outcomes.confirm_printed(sale.id, cashier="c1")
+    assert outcome.state == PRINTED == state(sale)
+    rows = list(PrintAttempt.select().where(PrintAttempt.sale == sale.id).order_by(PrintAttempt.id))
+    assert [(row.id == attempt.id, row.result, row.evidence) for row in rows] == [
+        (True, FAILED, ""), (False, PRINTED, outcomes.EVIDENCE_CASHIER)]
+    assert rows[1].cashier == "c1" and rows[1].finished_at is not None and rows[1].reprint_no == 0
+    assert Event.select().where((Event.sale == sale.id) & Event.detail.contains("evidence: cashier")).count() == 1
+    listed = queries.receipts(False, "1")
+    assert [(r["outcome"], r["evidence"]) for r in listed] == [(PRINTED, "cashier")]
+    detail = queries.sale_detail(sale.id)
+    assert [a["evidence"] for a in detail["print_attempts"]] == ["", "cashier"]
+
+
+def test_a_printer_confirmed_print_has_evidence_printer(sale):
+    from store import queries
+
+    _drive_to(sale, PRINTED)
+    assert [row.evidence for row in PrintAttempt.select().where(PrintAttempt.sale == sale.id)] == ["printer"]
+    assert queries.receipts(False, "1")[0]["evidence"] == "printer"
+
+
+@pytest.mark.parametrize("start", [PENDING, PRINTING, PRINTED, HANDWRITTEN])
+def test_only_a_failed_receipt_can_be_confirmed_by_the_cashier(sale, start):
+    _drive_to(sale, start)
+    with pytest.raises(outcomes.IllegalTransition):
+        outcomes.confirm_printed(sale.id, cashier="c1")
+    assert state(sale) == start

@@ -278,6 +278,47 @@ async def test_paper_out_banner_reprint_while_out_then_paper_back(shop):
         assert len(paper) == 1 and "1-000001" in paper[0]
 
 
+async def test_banner_shows_what_was_paid_and_the_change_due(shop):
+    """paper out after 50 yuan for a 3 yuan cola: the banner says paid 50.00, change 47.00, the number."""
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        shop.demo.set_fault("paper_out")
+        await scan(pilot, COLA)
+        await pilot.press("f12", *"50", "enter")
+        await wait_until(pilot, lambda: banner_up(app))
+        await wait_until(pilot, lambda: "47.00" in text_of(app.screen.query_one("#banner-change")))
+        assert "50.00" in text_of(app.screen.query_one("#banner-paid"))
+        assert "1-000001" in text_of(app.screen.query_one("#banner-number"))
+
+
+async def test_r_while_still_out_of_paper_says_still_and_counts_the_tries(shop):
+    """paper out -> banner -> R -> "still ... try 2" -> R -> "try 3": the cashier sees each R was heard."""
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        shop.demo.set_fault("paper_out")
+        await sell_cash(pilot, COLA)
+        await wait_until(pilot, lambda: banner_up(app))
+        await wait_until(pilot, lambda: "1-000001" in text_of(app.screen.query_one("#banner-number")))
+        for tries in (2, 3):
+            await pilot.press("r")
+            await printed_all(pilot, app)
+            shown = "第 %d 次" % tries
+            await wait_until(pilot, lambda: shown in text_of(app.screen.query_one("#banner-status")))  # noqa: B023
+            status = text_of(app.screen.query_one("#banner-status"))
+            assert "仍然" in status and "缺纸" in status
+
+
+async def test_a_scan_on_the_banner_is_refused_with_a_reason(shop):
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        shop.demo.set_fault("paper_out")
+        await sell_cash(pilot, COLA)
+        await wait_until(pilot, lambda: banner_up(app))
+        await scan(pilot, WATER)
+        assert banner_up(app)
+        assert "扫码" in text_of(app.screen.query_one("#banner-status"))
+
+
 async def test_reprint_with_a_new_fault_shows_the_new_reason(shop):
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -437,6 +478,29 @@ async def test_killed_while_printing_restart_shows_the_banner(shop):
         await printed_all(pilot, app)
         await wait_until(pilot, lambda: not banner_up(app))
         assert outcome(sale.id).state == "printed"
+
+
+async def test_killed_mid_print_the_cashier_holds_the_paper_p_records_printed_by_the_cashier(shop):
+    """interrupted print -> banner -> P: printed on the cashier's word, nothing reprinted, history says so."""
+    from store import outcomes
+    from store.models import PrintAttempt, Product
+    from store.sales import Basket, Tender, commit_sale
+
+    basket = Basket()
+    basket.add(Product.get(Product.barcode == COLA))
+    tender = Tender(basket.total_fen)
+    tender.add_payment("cash", 300)
+    sale = commit_sale(basket, tender, shop.settings.till.id)
+    outcomes.start_printing(sale.id, "main")  # ... and the till was killed here
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: banner_up(app))
+        await pilot.press("p")
+        await wait_until(pilot, lambda: not banner_up(app))
+        assert outcome(sale.id).state == "printed"
+        evidence = [a.evidence for a in PrintAttempt.select().where(PrintAttempt.sale == sale.id).order_by(PrintAttempt.id)]
+        assert evidence == ["", "cashier"]
+        assert shop.paper() == []
 
 
 async def test_sale_committed_but_never_printed_is_printed_at_start(shop):

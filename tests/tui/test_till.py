@@ -134,6 +134,25 @@ def test_at_start_an_interrupted_print_needs_the_banner_and_a_pending_sale_print
     assert till.sale_facts(interrupted.id).reason == "打印时收银机被关掉了"
 
 
+def test_the_print_after_an_interrupted_one_is_marked_copy_with_the_original_time(shop, owner):
+    """killed mid-print -> start -> R: the paper says 副本 COPY and the sale time; a plain sale's does not."""
+    from store.numbering import format_receipt_no
+
+    till = owner.till
+    plain, interrupted = cash_sale(till), cash_sale(till)
+    outcomes.start_printing(interrupted.id, "main")  # the till stopped while this one printed
+    assert till.recover() == 1  # ... and prints the pending one
+    assert owner.finished().state == outcomes.PRINTED
+    till.print_sale(interrupted.id)
+    assert owner.finished().state == outcomes.PRINTED
+    paper = shop.paper()
+    assert len(paper) == 2
+    first, second = paper
+    assert format_receipt_no(plain.till_id, plain.receipt_no) in first and "副本 COPY" not in first
+    assert format_receipt_no(interrupted.till_id, interrupted.receipt_no) in second
+    assert "副本 COPY" in second and interrupted.sold_at.strftime("%Y-%m-%d %H:%M") in second
+
+
 def test_resolving_from_the_banner_records_the_outcome_once(shop, owner):
     till = owner.till
     sale = cash_sale(till)

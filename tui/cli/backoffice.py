@@ -628,7 +628,8 @@ def cmd_receipts_list(args: argparse.Namespace) -> int:
         if receipts:
             _print_table(
                 ["receipt", "sold at", "total", "receipt outcome", "reason", "prints"],
-                [[r["receipt"], (r["sold_at"] or "")[:19], r["total"], r["outcome"] or "", r["reason"] or "",
+                [[r["receipt"], (r["sold_at"] or "")[:19], r["total"],
+                  (r["outcome"] or "") + (" (cashier)" if r["evidence"] == "cashier" else ""), r["reason"] or "",
                   str(r["print_attempts"])] for r in receipts],
                 right=(2, 5),
             )

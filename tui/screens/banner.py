@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Optional
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen
@@ -38,6 +39,7 @@ class BannerScreen(ModalScreen[bool]):
         self.sale_id = sale_id
         self.busy = False
         self.resolving = False  # H, Q or D is being recorded (off the UI thread): no second choice
+        self.tries = 0  # print attempts of this receipt so far: "still out of paper, try 2"
 
     def compose(self) -> ComposeResult:
         hidden = () if self.app.settings.backup_printer else ("banner.backup",)
@@ -48,6 +50,10 @@ class BannerScreen(ModalScreen[bool]):
                 yield Static("", id="banner-number", classes="fact-value")
                 yield Static(t("banner.total"), classes="fact-label")
                 yield Static("", id="banner-total", classes="fact-value")
+                yield Static(t("banner.paid"), classes="fact-label")
+                yield Static("", id="banner-paid", classes="fact-value")
+                yield Static(t("banner.change"), classes="fact-label")
+                yield Static("", id="banner-change", classes="fact-value")
                 yield Static(t("banner.reason"), classes="fact-label")
                 yield Static("", id="banner-reason", classes="fact-value")
             yield Static("", id="banner-status")
@@ -71,15 +77,29 @@ class BannerScreen(ModalScreen[bool]):
         if self not in self.app.screen_stack:
             return
         more = self.app.unresolved_count() - 1
+        self.tries = max(self.tries, facts.tries)
         self.query_one("#banner-number", Static).update(facts.number)
         self.query_one("#banner-total", Static).update(t("money.amount", amount=facts.total))
+        self.query_one("#banner-paid", Static).update(t("money.amount", amount=facts.paid))
+        self.query_one("#banner-change", Static).update(t("money.amount", amount=facts.change))
         self.query_one("#banner-reason", Static).update(facts.reason)
         self.query_one("#banner-more", Static).update(t("banner.more", count=more) if more > 0 else "")
 
     def show_reason(self, reason: str) -> None:
+        """A print of this receipt failed again: the reason, and that it is still so after this many tries."""
         self.busy = False
-        self.query_one("#banner-reason", Static).update(reason)
-        self.query_one("#banner-status", Static).update("")
+        self.tries += 1
+        shown = self.query_one("#banner-reason", Static)
+        same = str(shown.render()) == reason
+        shown.update(reason)
+        key = "banner.still" if same else "banner.try_failed"
+        self.query_one("#banner-status", Static).update(t(key, reason=reason, count=self.tries))
+
+    def on_key(self, event: events.Key) -> None:
+        """A key the banner does not use (a scan, a typed number) goes nowhere: say why, once per line."""
+        if event.key in self.active_bindings or not (event.is_printable or event.key == "enter"):
+            return
+        self.query_one("#banner-status", Static).update(t("banner.keys_dropped"))
 
     def show_printing(self) -> None:
         self.busy = True
@@ -115,6 +135,11 @@ class BannerScreen(ModalScreen[bool]):
     def action_qr(self) -> None:
         if not self._blocked():
             self.app.resolve_from_banner(self, outcomes.E_RECEIPT)
+
+    def action_came_out(self) -> None:
+        """The cashier holds the paper though the printer did not confirm it: printed, evidence cashier."""
+        if not self._blocked():
+            self.app.resolve_from_banner(self, outcomes.PRINTED)
 
     def action_declined(self) -> None:
         from tui.screens.confirm import ConfirmScreen

@@ -372,6 +372,8 @@ def detail_text(sale: Dict[str, Any], reprints: int = 0, shown: Callable[[str], 
         known = result in (outcomes.PRINTED, outcomes.FAILED, outcomes.PRINTING)
         text.append(t("history.attempt." + result) if known else result,
                     style="bold" if result == outcomes.FAILED else "")
+        if attempt.get("evidence") == outcomes.EVIDENCE_CASHIER:  # not the printer's confirmation: say so
+            text.append(t("history.evidence.cashier"), style="bold")
         if attempt["cashier"]:
             text.append(f" ({attempt['cashier']})", style="dim")
         text.append("\n")
