@@ -34,14 +34,53 @@ def test_init_writes_commented_settings_and_creates_the_database(home, cli):
     assert shop.sql("pragma journal_mode")[0][0] == "wal"
 
 
-def test_init_refuses_to_overwrite_without_force(shop):
+def test_init_keeps_existing_settings_and_creates_the_database_they_name(home, cli):
+    shop = Shop(home, cli)
+    own = '[shop]\nname = "我的店"\n[database]\nurl = "sqlite:///mine.sqlite3"\n'
+    shop.config.write_text(own, encoding="utf-8")
+    result = shop.ok("init")
+    assert shop.config.read_text(encoding="utf-8") == own
+    assert (home / "mine.sqlite3").exists() and not shop.db_path.exists()
+    assert "kept" in result.stdout and "mine.sqlite3" in result.stdout
+    shop.ok("products", "list")  # the database init made is the one the commands use
+    shop.ok("init")  # again: nothing to do, still fine
+    assert shop.config.read_text(encoding="utf-8") == own
+
+
+def test_init_force_writes_the_default_settings(shop):
     shop.config.write_text('[shop]\nname = "我的店"\n', encoding="utf-8")
-    result = shop.run("init")
-    assert result.returncode == 2
-    assert "--force" in one_line(result.stderr) and str(shop.config) in result.stderr
-    assert shop.config.read_text(encoding="utf-8") == '[shop]\nname = "我的店"\n'
     shop.ok("init", "--force")
     assert "baudrate = 9600" in shop.config.read_text(encoding="utf-8")
+
+
+def test_init_on_a_broken_settings_file_is_one_line_and_creates_nothing(home, cli):
+    shop = Shop(home, cli)
+    shop.config.write_text('[printer]\nbaudrate = "fast"\n', encoding="utf-8")
+    result = shop.run("init")
+    assert result.returncode == 2 and "baudrate" in one_line(result.stderr)
+    assert not list(home.rglob("*.sqlite3"))
+
+
+@pytest.mark.parametrize("args", [[], ["run"], ["products", "list"], ["sales", "list"]],
+                         ids=lambda args: " ".join(args) or "till")
+def test_no_settings_file_at_all_is_refused_by_the_till_and_the_back_office(home, cli, args):
+    result = cli(*args)
+    assert result.returncode == 2, result
+    line = one_line(result.stderr)
+    assert "no settings file" in line and "chaoying init" in line
+    assert not list(home.rglob("*.sqlite3")), "an empty shop was created"
+
+
+def test_the_till_refuses_a_database_init_has_not_made(home, cli):
+    shop = Shop(home, cli)
+    shop.config.write_text('[shop]\nname = "我的店"\n', encoding="utf-8")
+    for args in ([], ["run"]):
+        result = shop.run(*args)
+        assert result.returncode == 2
+        assert "does not exist" in one_line(result.stderr) and "chaoying init" in result.stderr
+    assert not shop.db_path.exists()
+    shop.ok("init")
+    assert shop.db_path.exists()
 
 
 def test_init_uses_the_platform_config_dir_without_config(home, cli):

@@ -23,8 +23,9 @@ def register(sub) -> None:
         help="settings file (TOML); same as chaoying --config PATH",
     )
 
-    p = _add(sub, "init", common, "write a commented default settings file and create the database")
-    p.add_argument("--force", action="store_true", help="overwrite an existing settings file")
+    p = _add(sub, "init", common, "create the database the settings name (and a commented default settings "
+                                "file when there is none)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing settings file with the defaults")
     p.set_defaults(handler=cmd_init)
 
     products = _add(sub, "products", None, "add, import, export, search and list products")
@@ -139,7 +140,7 @@ def _error(message: str, code: int = 2) -> Exception:
 def _settings(args: argparse.Namespace):
     from tui.cli.common import load_settings
 
-    return load_settings(args)
+    return load_settings(args, require_file=True)
 
 
 def _setup_logging(database_url: str) -> None:
@@ -157,10 +158,10 @@ def _open_database(url: str, create: bool = False):
     a new, empty database.
     """
     from store.db import open_database, redact
+    from tui.cli.common import require_database
 
-    sqlite_file = _sqlite_file(url)
-    if not create and sqlite_file is not None and not sqlite_file.exists():
-        raise _error(f"database {sqlite_file} does not exist; create it with: chaoying init", 2)
+    if not create:
+        require_database(url)
     try:
         return open_database(url)
     except ImportError as exc:
@@ -170,16 +171,6 @@ def _open_database(url: str, create: bool = False):
 
         logging.getLogger("chaoying.cli").exception("cannot open database %s", redact(url))
         raise _error(f"cannot open database {redact(url)}: {_one_line(exc)}", _db_error_code(exc)) from None
-
-
-def _sqlite_file(url: str) -> Optional[Path]:
-    prefix = "sqlite:///"
-    if not url.startswith(prefix):
-        return None
-    file = url[len(prefix):].split("?", 1)[0]
-    if not file or file == ":memory:" or file.startswith("file:"):
-        return None
-    return Path(file).expanduser()
 
 
 def _db_error_code(exc: Exception) -> int:
@@ -255,26 +246,29 @@ def _translate_db_errors(call: Callable[[], int]) -> int:
 # ---------------------------------------------------------------- init
 
 def cmd_init(args: argparse.Namespace) -> int:
-    """Write the default settings (unless present) and create the database."""
-    from tui.settings import find_config_path, load_settings, write_default
+    """Create the database the settings name; write the default settings only when there are none (or --force)."""
+    from tui.settings import SettingsError, find_config_path, load_settings, write_default
 
     path = find_config_path(getattr(args, "config", None))
     if path.is_dir():
         raise _error(f"{path} is a folder; give --config the path of a .toml file")
-    if path.exists() and not args.force:
-        raise _error(f"{path} already exists; use chaoying init --force to overwrite it")
+    keep = path.exists() and not args.force
+    try:
+        settings = load_settings(path if keep else None)
+    except SettingsError as exc:
+        raise _error(str(exc).rstrip("."), 2) from None
     # The database comes first: if it cannot be created, no settings file is left behind.
-    settings = load_settings(None)
     _setup_logging(settings.database.url)
     _open_database(settings.database.url, create=True)
     _close_database()
-    try:
-        write_default(path)
-    except OSError as exc:
-        raise _error(f"cannot write {path}: {exc.strerror or exc}", 1) from None
+    if not keep:
+        try:
+            write_default(path)
+        except OSError as exc:
+            raise _error(f"cannot write {path}: {exc.strerror or exc}", 1) from None
     from store.db import redact
 
-    print(f"settings: {path}")
+    print(f"settings: {path}" + (" (kept as it is; --force writes the defaults)" if keep else ""))
     print(f"database: {redact(settings.database.url)}")
     return 0
 
