@@ -139,8 +139,11 @@ def run_demo(args: Any) -> int:
     base = _settings(args, require_file=False)
     keep = bool(getattr(args, "dir", None))
     folder = Path(args.dir) if keep else Path(tempfile.mkdtemp(prefix="chaoying-demo-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    setup_logging(path=folder / "chaoying.log")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        setup_logging(path=folder / "chaoying.log")
+    except OSError as exc:
+        raise CliError(f"cannot keep the demo shop in {folder}: {exc.strerror or exc}", 2) from None
     from tui.demo import start_demo
 
     locks: List[Any] = []
