@@ -178,6 +178,11 @@ def _db_error_code(exc: Exception) -> int:
     return 2 if isinstance(exc, (ValueError, RuntimeError)) else 1
 
 
+def plural(count: int, noun: str) -> str:
+    """'1 sale', '2 sales': a count with its noun (every noun here takes an s)."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _one_line(exc: Union[BaseException, str]) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text.rstrip(".")
@@ -327,7 +332,7 @@ def cmd_products_import(args: argparse.Namespace) -> int:
         for line_no, reason in result.errors:
             print(f"chaoying: {path} line {line_no}: {reason}", file=sys.stderr)
         bad = len(result.errors)
-        rows = f"{bad} bad row{'s' if bad != 1 else ''}"
+        rows = plural(bad, "bad row")
         if not result.imported:
             raise _error(f"nothing imported: {rows} in {path}")
         imported = result.added + result.updated
@@ -335,11 +340,12 @@ def cmd_products_import(args: argparse.Namespace) -> int:
             raise _error(f"{path} has no product rows; nothing imported")
         skipped = f"; ignored columns: {', '.join(result.ignored_columns)}" if result.ignored_columns else ""
         if imported == 0:
-            print(f"nothing changed: the {result.unchanged} products in {path} ({result.encoding}) "
-                  f"are already in the catalogue as they are{skipped}")
+            these = ("the product in {} is already in the catalogue as it is" if result.unchanged == 1 else
+                     f"the {result.unchanged} products in {{}} are already in the catalogue as they are")
+            print(f"nothing changed: {these.format(f'{path} ({result.encoding})')}{skipped}")
         else:
-            note = f", {result.price_changes} price changes" if result.price_changes else ""
-            print(f"imported {imported} products from {path} ({result.encoding}): "
+            note = f", {plural(result.price_changes, 'price change')}" if result.price_changes else ""
+            print(f"imported {plural(imported, 'product')} from {path} ({result.encoding}): "
                   f"{result.added} added, {result.updated} updated, {result.unchanged} unchanged{note}{skipped}")
         if bad:
             raise _error(f"{rows} in {path} not imported (--keep-going)", 1)
@@ -353,7 +359,7 @@ def _unfinished(path: Path, what: str, reason: str, written: int, total: int) ->
     why = f" ({reason})" if reason else ""
     if written == 0:
         return f"import of {path} {what}{why}; nothing was changed, run the same import again"
-    return (f"import of {path} {what}{why}: {written} of {total} rows written; "
+    return (f"import of {path} {what}{why}: {written} of {plural(total, 'row')} written; "
             f"run the same import again to finish")
 
 
@@ -460,7 +466,7 @@ def cmd_products_export(args: argparse.Namespace) -> int:
             except OSError:
                 pass
             raise
-        print(f"exported {count} products to {path} ({args.encoding})")
+        print(f"exported {plural(count, 'product')} to {path} ({args.encoding})")
         return 0
 
     return _run(args, body, settings)
@@ -602,7 +608,7 @@ def cmd_sales_list(args: argparse.Namespace) -> int:
                 right=(3,),
             )
         total = sum(s["total_fen"] for s in sales)
-        print(f"{len(sales)} sales on till {till} on {day.isoformat()}, total {format_yuan(total)}")
+        print(f"{plural(len(sales), 'sale')} on till {till} on {day.isoformat()}, total {format_yuan(total)}")
         return 0
 
     return _run(args, body, settings)
@@ -626,8 +632,8 @@ def cmd_receipts_list(args: argparse.Namespace) -> int:
                   str(r["print_attempts"])] for r in receipts],
                 right=(2, 5),
             )
-        kind = "unresolved receipts" if args.unresolved else "receipts"
-        print(f"{len(receipts)} {kind} on till {till}")
+        kind = "unresolved receipt" if args.unresolved else "receipt"
+        print(f"{plural(len(receipts), kind)} on till {till}")
         return 0
 
     return _run(args, body, settings)
@@ -690,7 +696,7 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
                 from store.models import Sale
 
                 count = Sale.select().count()
-            print(f"journal ok: {count} sales")
+            print(f"journal ok: {plural(count, 'sale')}")
             return 0
         message = _sentence(result.message) if result.message else ""
         receipt = _bad_receipt_name(result)

@@ -26,6 +26,7 @@ from textual.widgets import DataTable, Input, Static
 
 from tui import keymap
 from tui.i18n import t
+from tui.screens.events import printer_name
 from tui.screens.receipt_views import QrView
 from tui.screens.widgets import KeyBar
 
@@ -364,7 +365,7 @@ def detail_text(sale: Dict[str, Any], reprints: int = 0) -> Text:
     for attempt in sale["print_attempts"]:
         when = (attempt["started_at"] or "")[5:16]
         mark = t("history.reprint_mark", n=attempt["reprint_no"]) + " " if attempt["reprint_no"] else ""
-        printer = "" if attempt["printer"] == "main" else attempt["printer"] + " "
+        printer = "" if attempt["printer"] == "main" else printer_name(attempt["printer"]) + " "
         result = attempt["result"] or outcomes.PRINTING
         text.append(f"  {when} {printer}{mark}", style="dim")
         known = result in (outcomes.PRINTED, outcomes.FAILED, outcomes.PRINTING)
