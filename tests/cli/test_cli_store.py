@@ -71,6 +71,13 @@ def test_no_settings_file_at_all_is_refused_by_the_till_and_the_back_office(home
     assert not list(home.rglob("*.sqlite3")), "an empty shop was created"
 
 
+def test_database_url_alone_names_the_shop_without_a_settings_file(home, cli):
+    url = "sqlite:///" + str(home / "shop.db")
+    Shop(home, cli).ok("init", "--config", str(home / "elsewhere.toml"), env={"DATABASE_URL": url}, config=False)
+    result = cli("products", "list", env={"DATABASE_URL": url})
+    assert result.returncode == 0 and "no products yet" in result.stdout
+
+
 def test_the_till_refuses_a_database_init_has_not_made(home, cli):
     shop = Shop(home, cli)
     shop.config.write_text('[shop]\nname = "我的店"\n', encoding="utf-8")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -21,9 +22,9 @@ def load_settings(args: argparse.Namespace, require_file: bool = False) -> Setti
     """The settings every command runs on (--config, CHAOYING_CONFIG or the default file), checked once.
 
     A broken or missing named file is one sentence and exit 2; so is no settings
-    file at all when ``require_file`` (the till and the commands on the shop's
-    database: only init makes a shop). Logging goes to the user log dir, or next
-    to the SQLite database when that cannot be written.
+    file at all, and no DATABASE_URL, when ``require_file`` (the till and the
+    commands on the shop's database: only init makes a shop). Logging goes to
+    the user log dir, or next to the SQLite database when that cannot be written.
     """
     from tui.logs import log_path_for_database, setup_logging
     from tui.settings import SettingsError, load
@@ -32,7 +33,8 @@ def load_settings(args: argparse.Namespace, require_file: bool = False) -> Setti
         settings = load(getattr(args, "config", None))
     except SettingsError as exc:
         raise CliError(str(exc).rstrip("."), 2) from None
-    if require_file and settings.path is not None and not settings.path.exists():
+    named_database = bool(os.environ.get("DATABASE_URL", "").strip())  # a shop run on DATABASE_URL alone
+    if require_file and not named_database and settings.path is not None and not settings.path.exists():
         raise CliError(f"no settings file {settings.path}; create the shop with: chaoying init", 2)
     setup_logging(fallback=log_path_for_database(settings.database.url))
     return settings
