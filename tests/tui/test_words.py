@@ -59,8 +59,12 @@ def test_the_backup_printer_is_named_in_the_ui_language(speak):
     sale = {"receipt": "1-000001", "sold_at": "2026-11-29 08:00:00", "cashier": "", "lines": [], "total": "1.00",
             "payments": [], "change_fen": 0, "outcome": "printed",
             "print_attempts": [{"started_at": "2026-11-29 08:00:01", "reprint_no": 0, "printer": "backup",
-                                "result": "printed", "cashier": "", "reason": ""}]}
+                                "result": "printed", "cashier": "", "reason": ""},
+                               {"started_at": "2026-11-29 08:00:00", "reprint_no": 0, "printer": "main",
+                                "result": "failed", "cashier": "", "reason_code": "paper_out",
+                                "reason": "printer out of paper"}]}
     text = detail_text(sale).plain
     assert "备用打印机 已打印" in text and "backup" not in text
+    assert "打印机缺纸" in text and "paper" not in text  # the stored English reason, shown by its code
     row = {"printer": "backup", "kind": "outcome", "detail": "printing -> printed"}
     assert EventsScreen.detail_of(row) == "[备用打印机] 正在打印 -> 已打印"

@@ -66,15 +66,15 @@ def detail_text(kind: str, detail: str) -> str:
     if transition:
         before, after, reason, code = transition.groups()
         text = f"{_word(before)} -> {_word(after)}"
-        return text + (f" ({_reason(code, reason)})" if reason else "")
+        return text + (f" ({reason_text(code, reason)})" if reason else "")
     reprint = _REPRINT.match(detail) if kind == "reprint" else None
     if reprint:
         return t("history.reprint_mark", n=reprint.group(1))
     reason = _REASON.match(detail) if kind in ("print_failed", "drawer_failed") else None
-    return _reason(reason.group(1), detail) if reason else detail
+    return reason_text(reason.group(1), detail) if reason else detail
 
 
-def _reason(code: str, stored: str) -> str:
+def reason_text(code: str, stored: str) -> str:
     """A printer reason by its code in the UI language; an unknown code keeps its stored words."""
     return t("printer." + code) if _known("printer." + code) else stored
 

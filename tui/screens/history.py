@@ -26,7 +26,7 @@ from textual.widgets import DataTable, Input, Static
 
 from tui import keymap
 from tui.i18n import t
-from tui.screens.events import printer_name
+from tui.screens.events import printer_name, reason_text
 from tui.screens.receipt_views import QrView
 from tui.screens.widgets import KeyBar
 
@@ -374,6 +374,6 @@ def detail_text(sale: Dict[str, Any], reprints: int = 0) -> Text:
         if attempt["cashier"]:
             text.append(f" ({attempt['cashier']})", style="dim")
         text.append("\n")
-        if attempt["reason"]:
-            text.append(f"    {attempt['reason']}\n")
+        if attempt["reason"]:  # stored in English; shown by its code in the UI language when known
+            text.append(f"    {reason_text(attempt.get('reason_code') or '', attempt['reason'])}\n")
     return text
