@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 from pathlib import PurePath
-from typing import Any, Callable, Dict, List, Optional, Set, Union
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
 from textual.app import App
 from textual.message import Message
@@ -114,14 +114,18 @@ class ChaoyingApp(App):
         """Off the UI thread: does the shop have cashiers; recover after a crash; read the open receipts."""
         self.in_background(self._start_up_work, self.started_up, self.start_up_failed, group="start")
 
-    def _start_up_work(self) -> bool:
+    def _start_up_work(self) -> Tuple[bool, bool]:
+        from store.models import Product
         from tui.screens.signin import active_cashiers_exist
 
         cashiers = active_cashiers_exist()
         self.till.recover()  # interrupted prints become failed (banner); never-printed sales print now
-        return cashiers
+        return cashiers, Product.select().exists()
 
-    def started_up(self, cashiers: bool) -> None:
+    def started_up(self, answer: Tuple[bool, bool]) -> None:
+        cashiers, products = answer
+        if not products:  # a new shop: say where products come from before the first scan fails
+            self.sale_screen.say(t("sale.no_products"))
         self.started = True
         self.sign_in_used = cashiers
         if cashiers and not self.cashier:

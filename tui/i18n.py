@@ -25,7 +25,9 @@ ZH: Dict[str, str] = {
     "sale.col.amount": "金额",
     "sale.total": "合计 ￥",
     "sale.items": "{count} 件",
+    "sale.items.one": "{count} 件",
     "sale.empty": "请扫码开始新的一单",
+    "sale.no_products": "还没有商品：在命令行用 chaoying products add 或 chaoying products import 添加",
     "sale.unknown_code": "查无此码：{code}",
     "sale.bad_quantity": "数量不对：{text}",
     "sale.added": "已加入：{name}",
@@ -88,6 +90,7 @@ ZH: Dict[str, str] = {
     "banner.reason": "原因",
     "banner.printing": "正在打印，请稍候…",
     "banner.more": "还有 {count} 张小票待处理",
+    "banner.more.one": "还有 {count} 张小票待处理",
     "banner.keys": "请选择：",
     "banner.no_backup": "没有设置备用打印机",
     "banner.busy": "正在打印，请稍候",
@@ -185,6 +188,7 @@ ZH: Dict[str, str] = {
     "history.none": "没有找到：{text}",
     "history.empty": "这台收银机还没有小票",
     "history.count": "找到 {count} 张小票",
+    "history.count.one": "找到 {count} 张小票",
     "history.nothing_selected": "请先选一张小票",
     "history.busy": "小票 {number} 正在打印，请稍候",
     "history.unresolved": "小票 {number} 还没有结果，请在提示框里处理",
@@ -228,6 +232,9 @@ ZH: Dict[str, str] = {
     "events.col.detail": "详情",
     "events.empty": "还没有事件",
     "events.cashier": "收银员 {cashier}",
+    "events.word.unknown": "未知",
+    "printer.name.main": "主打印机",
+    "printer.name.backup": "备用打印机",
     "event.outcome": "小票结果",
     "event.reprint": "补打",
     "event.reprint_approved": "店长同意",
@@ -328,7 +335,9 @@ EN: Dict[str, str] = {
     "sale.col.amount": "Amount",
     "sale.total": "Total ¥",
     "sale.items": "{count} items",
+    "sale.items.one": "{count} item",
     "sale.empty": "Scan an item to start a new sale",
+    "sale.no_products": "No products yet: add them in a shell with chaoying products add or products import",
     "sale.unknown_code": "Unknown code: {code}",
     "sale.bad_quantity": "Bad quantity: {text}",
     "sale.added": "Added: {name}",
@@ -388,6 +397,7 @@ EN: Dict[str, str] = {
     "banner.reason": "Reason",
     "banner.printing": "Printing, please wait...",
     "banner.more": "{count} more receipts to resolve",
+    "banner.more.one": "{count} more receipt to resolve",
     "banner.keys": "Choose:",
     "banner.no_backup": "No backup printer is configured",
     "banner.busy": "Printing, please wait",
@@ -478,6 +488,7 @@ EN: Dict[str, str] = {
     "history.none": "Nothing found for {text}",
     "history.empty": "This till has no receipts yet",
     "history.count": "{count} receipts found",
+    "history.count.one": "{count} receipt found",
     "history.nothing_selected": "Choose a receipt first",
     "history.busy": "Receipt {number} is printing, please wait",
     "history.unresolved": "Receipt {number} has no outcome yet; resolve it on the banner",
@@ -518,6 +529,9 @@ EN: Dict[str, str] = {
     "events.col.detail": "Detail",
     "events.empty": "No events yet",
     "events.cashier": "cashier {cashier}",
+    "events.word.unknown": "unknown",
+    "printer.name.main": "main printer",
+    "printer.name.backup": "backup printer",
     "event.outcome": "outcome",
     "event.reprint": "reprint",
     "event.reprint_approved": "approved",
@@ -642,7 +656,12 @@ def language() -> str:
 
 
 def t(key: str, **values: object) -> str:
-    """The text for key in the current language, with {placeholders} filled."""
+    """The text for key in the current language, with {placeholders} filled.
+
+    A count of 1 reads ``key.one`` when the catalogue has it ("1 item", not "1 items").
+    """
+    if values.get("count") == 1 and key + ".one" in CATALOGUES[_current]:
+        key += ".one"
     text = CATALOGUES[_current].get(key)
     if text is None:
         text = EN.get(key, key)

@@ -335,6 +335,8 @@ def _parse(path: Path, text: str) -> dict:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(path, text, exc) from None
+    except RecursionError:  # the parser recurses per nested array or table
+        raise SettingsError(f"{path}: not valid settings (arrays or tables nested too deep).", path) from None
 
 
 def _syntax_error(path: Path, text: str, exc: Exception) -> SettingsError:

@@ -132,6 +132,10 @@ async def test_find_yesterdays_receipt_by_amount_and_reprint_it_with_the_mark(sh
         table = app.screen.query_one("#events-table", DataTable)
         cells = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
         assert "补打" in cells
+        details = [str(table.get_row_at(i)[4]) for i in range(table.row_count)]
+        assert "补打1" in details and "正在打印 -> 已打印" in details  # shown in Chinese by their parts
+        assert not [d for d in details if "print" in d], details
+        assert event.detail == "reprint 1"  # stored as written
 
 
 async def test_search_by_receipt_number_date_and_product(shop):

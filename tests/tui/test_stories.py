@@ -661,3 +661,25 @@ async def test_a_database_error_on_scan_is_said_and_the_till_keeps_going(shop, m
         await sell_cash(pilot, WATER)
         await printed_all(pilot, app)
         assert last_sale().total_fen == 500
+
+
+async def test_a_till_on_an_empty_catalogue_says_how_to_add_products(shop):
+    from store.models import Product, ProductKey
+    from tui.i18n import t
+
+    ProductKey.delete().execute()
+    Product.delete().execute()
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert text_of(app.screen.query_one("#message")) == t("sale.no_products")
+        assert "chaoying products add" in t("sale.no_products")
+
+
+async def test_a_till_with_products_says_nothing_about_adding_them(shop):
+    from tui.i18n import t
+
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert text_of(app.screen.query_one("#message")) != t("sale.no_products")

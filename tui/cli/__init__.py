@@ -74,7 +74,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     setup_logging()
     try:
-        return int(handler(args) or 0)
+        code = int(handler(args) or 0)
+        sys.stdout.flush()  # here, not at exit: a reader that has gone is seen below
+        return code
+    except BrokenPipeError:  # `chaoying products export | head -1`: the reader has all it wants
+        _drop_stdout()
+        return 141  # what a shell shows for a command ended by SIGPIPE
     except CliError as exc:
         print(f"chaoying: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -85,3 +90,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"chaoying: unexpected error: {exc}", file=sys.stderr)
         return 1
 
+
+
+def _drop_stdout() -> None:
+    """Send what is still buffered for a closed pipe to /dev/null, so the exit flush stays quiet."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is no file (a test's capture): nothing to flush at exit
+        pass

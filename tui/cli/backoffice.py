@@ -23,8 +23,9 @@ def register(sub) -> None:
         help="settings file (TOML); same as chaoying --config PATH",
     )
 
-    p = _add(sub, "init", common, "write a commented default settings file and create the database")
-    p.add_argument("--force", action="store_true", help="overwrite an existing settings file")
+    p = _add(sub, "init", common, "create the database the settings name (and a commented default settings "
+                                "file when there is none)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing settings file with the defaults")
     p.set_defaults(handler=cmd_init)
 
     products = _add(sub, "products", None, "add, import, export, search and list products")
@@ -139,7 +140,7 @@ def _error(message: str, code: int = 2) -> Exception:
 def _settings(args: argparse.Namespace):
     from tui.cli.common import load_settings
 
-    return load_settings(args)
+    return load_settings(args, require_file=True)
 
 
 def _setup_logging(database_url: str) -> None:
@@ -157,10 +158,10 @@ def _open_database(url: str, create: bool = False):
     a new, empty database.
     """
     from store.db import open_database, redact
+    from tui.cli.common import require_database
 
-    sqlite_file = _sqlite_file(url)
-    if not create and sqlite_file is not None and not sqlite_file.exists():
-        raise _error(f"database {sqlite_file} does not exist; create it with: chaoying init", 2)
+    if not create:
+        require_database(url)
     try:
         return open_database(url)
     except ImportError as exc:
@@ -172,19 +173,14 @@ def _open_database(url: str, create: bool = False):
         raise _error(f"cannot open database {redact(url)}: {_one_line(exc)}", _db_error_code(exc)) from None
 
 
-def _sqlite_file(url: str) -> Optional[Path]:
-    prefix = "sqlite:///"
-    if not url.startswith(prefix):
-        return None
-    file = url[len(prefix):].split("?", 1)[0]
-    if not file or file == ":memory:" or file.startswith("file:"):
-        return None
-    return Path(file).expanduser()
-
-
 def _db_error_code(exc: Exception) -> int:
     # A URL the user typed wrong is bad input (2); a server or file that will not open is 1.
     return 2 if isinstance(exc, (ValueError, RuntimeError)) else 1
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 sale', '2 sales': a count with its noun (every noun here takes an s)."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _one_line(exc: Union[BaseException, str]) -> str:
@@ -255,26 +251,29 @@ def _translate_db_errors(call: Callable[[], int]) -> int:
 # ---------------------------------------------------------------- init
 
 def cmd_init(args: argparse.Namespace) -> int:
-    """Write the default settings (unless present) and create the database."""
-    from tui.settings import find_config_path, load_settings, write_default
+    """Create the database the settings name; write the default settings only when there are none (or --force)."""
+    from tui.settings import SettingsError, find_config_path, load_settings, write_default
 
     path = find_config_path(getattr(args, "config", None))
     if path.is_dir():
         raise _error(f"{path} is a folder; give --config the path of a .toml file")
-    if path.exists() and not args.force:
-        raise _error(f"{path} already exists; use chaoying init --force to overwrite it")
+    keep = path.exists() and not args.force
+    try:
+        settings = load_settings(path if keep else None)
+    except SettingsError as exc:
+        raise _error(str(exc).rstrip("."), 2) from None
     # The database comes first: if it cannot be created, no settings file is left behind.
-    settings = load_settings(None)
     _setup_logging(settings.database.url)
     _open_database(settings.database.url, create=True)
     _close_database()
-    try:
-        write_default(path)
-    except OSError as exc:
-        raise _error(f"cannot write {path}: {exc.strerror or exc}", 1) from None
+    if not keep:
+        try:
+            write_default(path)
+        except OSError as exc:
+            raise _error(f"cannot write {path}: {exc.strerror or exc}", 1) from None
     from store.db import redact
 
-    print(f"settings: {path}")
+    print(f"settings: {path}" + (" (kept as it is; --force writes the defaults)" if keep else ""))
     print(f"database: {redact(settings.database.url)}")
     return 0
 
@@ -333,7 +332,7 @@ def cmd_products_import(args: argparse.Namespace) -> int:
         for line_no, reason in result.errors:
             print(f"chaoying: {path} line {line_no}: {reason}", file=sys.stderr)
         bad = len(result.errors)
-        rows = f"{bad} bad row{'s' if bad != 1 else ''}"
+        rows = plural(bad, "bad row")
         if not result.imported:
             raise _error(f"nothing imported: {rows} in {path}")
         imported = result.added + result.updated
@@ -341,11 +340,12 @@ def cmd_products_import(args: argparse.Namespace) -> int:
             raise _error(f"{path} has no product rows; nothing imported")
         skipped = f"; ignored columns: {', '.join(result.ignored_columns)}" if result.ignored_columns else ""
         if imported == 0:
-            print(f"nothing changed: the {result.unchanged} products in {path} ({result.encoding}) "
-                  f"are already in the catalogue as they are{skipped}")
+            these = ("the product in {} is already in the catalogue as it is" if result.unchanged == 1 else
+                     f"the {result.unchanged} products in {{}} are already in the catalogue as they are")
+            print(f"nothing changed: {these.format(f'{path} ({result.encoding})')}{skipped}")
         else:
-            note = f", {result.price_changes} price changes" if result.price_changes else ""
-            print(f"imported {imported} products from {path} ({result.encoding}): "
+            note = f", {plural(result.price_changes, 'price change')}" if result.price_changes else ""
+            print(f"imported {plural(imported, 'product')} from {path} ({result.encoding}): "
                   f"{result.added} added, {result.updated} updated, {result.unchanged} unchanged{note}{skipped}")
         if bad:
             raise _error(f"{rows} in {path} not imported (--keep-going)", 1)
@@ -359,7 +359,7 @@ def _unfinished(path: Path, what: str, reason: str, written: int, total: int) ->
     why = f" ({reason})" if reason else ""
     if written == 0:
         return f"import of {path} {what}{why}; nothing was changed, run the same import again"
-    return (f"import of {path} {what}{why}: {written} of {total} rows written; "
+    return (f"import of {path} {what}{why}: {written} of {plural(total, 'row')} written; "
             f"run the same import again to finish")
 
 
@@ -466,7 +466,7 @@ def cmd_products_export(args: argparse.Namespace) -> int:
             except OSError:
                 pass
             raise
-        print(f"exported {count} products to {path} ({args.encoding})")
+        print(f"exported {plural(count, 'product')} to {path} ({args.encoding})")
         return 0
 
     return _run(args, body, settings)
@@ -608,7 +608,7 @@ def cmd_sales_list(args: argparse.Namespace) -> int:
                 right=(3,),
             )
         total = sum(s["total_fen"] for s in sales)
-        print(f"{len(sales)} sales on till {till} on {day.isoformat()}, total {format_yuan(total)}")
+        print(f"{plural(len(sales), 'sale')} on till {till} on {day.isoformat()}, total {format_yuan(total)}")
         return 0
 
     return _run(args, body, settings)
@@ -633,8 +633,8 @@ def cmd_receipts_list(args: argparse.Namespace) -> int:
                   str(r["print_attempts"])] for r in receipts],
                 right=(2, 5),
             )
-        kind = "unresolved receipts" if args.unresolved else "receipts"
-        print(f"{len(receipts)} {kind} on till {till}")
+        kind = "unresolved receipt" if args.unresolved else "receipt"
+        print(f"{plural(len(receipts), kind)} on till {till}")
         return 0
 
     return _run(args, body, settings)
@@ -697,7 +697,7 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
                 from store.models import Sale
 
                 count = Sale.select().count()
-            print(f"journal ok: {count} sales")
+            print(f"journal ok: {plural(count, 'sale')}")
             return 0
         message = _sentence(result.message) if result.message else ""
         receipt = _bad_receipt_name(result)

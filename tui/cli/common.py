@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
 
 if TYPE_CHECKING:
     from tui.settings import Settings
@@ -16,10 +18,12 @@ class CliError(Exception):
         self.exit_code = exit_code
 
 
-def load_settings(args: argparse.Namespace) -> Settings:
+def load_settings(args: argparse.Namespace, require_file: bool = False) -> Settings:
     """The settings every command runs on (--config, CHAOYING_CONFIG or the default file), checked once.
 
-    A broken or missing named file is one sentence and exit 2. Logging goes to
+    A broken or missing named file is one sentence and exit 2; so is no settings
+    file at all, and no DATABASE_URL, when ``require_file`` (the till and the
+    commands on the shop's database: only init makes a shop). Logging goes to
     the user log dir, or next to the SQLite database when that cannot be written.
     """
     from tui.logs import log_path_for_database, setup_logging
@@ -29,5 +33,26 @@ def load_settings(args: argparse.Namespace) -> Settings:
         settings = load(getattr(args, "config", None))
     except SettingsError as exc:
         raise CliError(str(exc).rstrip("."), 2) from None
+    named_database = bool(os.environ.get("DATABASE_URL", "").strip())  # a shop run on DATABASE_URL alone
+    if require_file and not named_database and settings.path is not None and not settings.path.exists():
+        raise CliError(f"no settings file {settings.path}; create the shop with: chaoying init", 2)
     setup_logging(fallback=log_path_for_database(settings.database.url))
     return settings
+
+
+def sqlite_file(url: str) -> Optional[Path]:
+    """The file of a sqlite:/// URL (None for another database or an in-memory one)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    file = url[len(prefix):].split("?", 1)[0]
+    if not file or file == ":memory:" or file.startswith("file:"):
+        return None
+    return Path(file).expanduser()
+
+
+def require_database(url: str) -> None:
+    """Only init creates a SQLite file: a missing one (a typo, no init yet) is one sentence, exit 2."""
+    file = sqlite_file(url)
+    if file is not None and not file.exists():
+        raise CliError(f"database {file} does not exist; create it with: chaoying init", 2)

@@ -9,7 +9,11 @@ from typing import Any, List, Optional
 
 def register(sub) -> None:
     """Add `run` (also what `chaoying` alone does) and `demo`."""
-    run = sub.add_parser("run", help="run the till (what `chaoying` alone does)")
+    run = sub.add_parser(
+        "run", help="run the till (what `chaoying` alone does)",
+        description="Run the till on the shop that chaoying init made: the settings file, its "
+                    "database and its receipt printer.",
+    )
     _ui_options(run)
     run.set_defaults(handler=run_till)
 
@@ -31,11 +35,11 @@ def _ui_options(parser: argparse.ArgumentParser) -> None:
                              "auto = linux16 on the Linux console, else dark)")
 
 
-def _settings(args: Any):
+def _settings(args: Any, require_file: bool = True):
     """The settings with --language and --theme applied, and [keys] checked against the till's bindings."""
     from tui.cli.common import load_settings
 
-    settings = load_settings(args).with_ui(getattr(args, "language", None), getattr(args, "theme", None))
+    settings = load_settings(args, require_file).with_ui(getattr(args, "language", None), getattr(args, "theme", None))
     _check_keys(settings)
     return settings
 
@@ -77,8 +81,9 @@ def _open_database(url: str) -> None:
         for driver in ("psycopg2", "psycopg", "pymysql"):
             sys.modules.setdefault(driver, None)  # type: ignore[arg-type]
     from store.db import open_database, redact
-    from tui.cli.common import CliError
+    from tui.cli.common import CliError, require_database
 
+    require_database(url)  # the till never makes an empty shop: init does
     try:
         open_database(url)
     except Exception as exc:
@@ -131,11 +136,14 @@ def run_demo(args: Any) -> int:
     from tui.cli.common import CliError
     from tui.logs import setup_logging
 
-    base = _settings(args)
+    base = _settings(args, require_file=False)
     keep = bool(getattr(args, "dir", None))
     folder = Path(args.dir) if keep else Path(tempfile.mkdtemp(prefix="chaoying-demo-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    setup_logging(path=folder / "chaoying.log")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        setup_logging(path=folder / "chaoying.log")
+    except OSError as exc:
+        raise CliError(f"cannot keep the demo shop in {folder}: {exc.strerror or exc}", 2) from None
     from tui.demo import start_demo
 
     locks: List[Any] = []

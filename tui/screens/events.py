@@ -8,6 +8,7 @@ event's whole detail.
 from __future__ import annotations
 
 import logging
+import re
 from functools import partial
 from typing import TYPE_CHECKING, Any, Dict, List
 
@@ -39,6 +40,50 @@ def kind_label(kind: str) -> str:
     """The event kind in the UI language; an unknown kind as it is stored."""
     key = "event." + kind
     return t(key) if key in CATALOGUES.get(language(), {}) else kind
+
+
+# How the store writes details: "printing -> failed (paper_out: printer out of paper)", "reprint 2",
+# "paper_out: printer out of paper". Stored as written; shown with their parts translated.
+_TRANSITION = re.compile(r"^(\w+) -> (\w+)(?: \(((\w+)(?:: .*)?)\))?$")
+_REASON = re.compile(r"^(\w+)(?:: .*)?$")
+_REPRINT = re.compile(r"^reprint (\d+)$")
+
+
+def _known(key: str) -> bool:
+    return key in CATALOGUES.get(language(), {})
+
+
+def _word(word: str) -> str:
+    """A receipt outcome state, a printer state or a reason code in the UI language; else as stored."""
+    for key in ("history.outcome." + word, "printer." + word, "events.word." + word):
+        if _known(key):
+            return t(key)
+    return word
+
+
+def detail_text(kind: str, detail: str) -> str:
+    """An event's detail for display: states and reasons translated by their parts, the rest as stored."""
+    transition = _TRANSITION.match(detail) if kind in ("outcome", "printer_status") else None
+    if transition:
+        before, after, reason, code = transition.groups()
+        text = f"{_word(before)} -> {_word(after)}"
+        return text + (f" ({reason_text(code, reason)})" if reason else "")
+    reprint = _REPRINT.match(detail) if kind == "reprint" else None
+    if reprint:
+        return t("history.reprint_mark", n=reprint.group(1))
+    reason = _REASON.match(detail) if kind in ("print_failed", "drawer_failed") else None
+    return reason_text(reason.group(1), detail) if reason else detail
+
+
+def reason_text(code: str, stored: str) -> str:
+    """A printer reason by its code in the UI language; an unknown code keeps its stored words."""
+    return t("printer." + code) if _known("printer." + code) else stored
+
+
+def printer_name(printer: str) -> str:
+    """main or backup in the UI language (another name as stored)."""
+    key = "printer.name." + printer
+    return t(key) if _known(key) else printer
 
 
 class EventsScreen(Screen):
@@ -102,15 +147,16 @@ class EventsScreen(Screen):
                 Text(kind_label(row["kind"]), style=style, no_wrap=True, overflow="ellipsis"),
                 row["receipt"],
                 Text(row["cashier"], no_wrap=True, overflow="ellipsis"),
-                Text(on_screen(self.app, row["detail"] or ""), no_wrap=True, overflow="ellipsis"),
+                Text(on_screen(self.app, detail_text(row["kind"], row["detail"] or "")), no_wrap=True,
+                     overflow="ellipsis"),
                 key=str(row["id"]),
             )
         self.show_detail()
 
     @staticmethod
     def detail_of(row: Dict[str, Any]) -> str:
-        printer = f"[{row['printer']}] " if row["printer"] else ""
-        return printer + (row["detail"] or "")
+        printer = f"[{printer_name(row['printer'])}] " if row["printer"] else ""
+        return printer + detail_text(row["kind"], row["detail"] or "")
 
     @on(DataTable.RowHighlighted, "#events-table")
     def row_highlighted(self, event: DataTable.RowHighlighted) -> None:

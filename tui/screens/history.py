@@ -27,6 +27,7 @@ from textual.widgets import DataTable, Input, Static
 from tui import keymap
 from tui.console import on_screen
 from tui.i18n import t
+from tui.screens.events import printer_name, reason_text
 from tui.screens.receipt_views import QrView
 from tui.screens.widgets import KeyBar
 
@@ -366,7 +367,7 @@ def detail_text(sale: Dict[str, Any], reprints: int = 0, shown: Callable[[str], 
     for attempt in sale["print_attempts"]:
         when = (attempt["started_at"] or "")[5:16]
         mark = t("history.reprint_mark", n=attempt["reprint_no"]) + " " if attempt["reprint_no"] else ""
-        printer = "" if attempt["printer"] == "main" else attempt["printer"] + " "
+        printer = "" if attempt["printer"] == "main" else printer_name(attempt["printer"]) + " "
         result = attempt["result"] or outcomes.PRINTING
         text.append(f"  {when} {printer}{mark}", style="dim")
         known = result in (outcomes.PRINTED, outcomes.FAILED, outcomes.PRINTING)
@@ -377,6 +378,6 @@ def detail_text(sale: Dict[str, Any], reprints: int = 0, shown: Callable[[str], 
         if attempt["cashier"]:
             text.append(f" ({attempt['cashier']})", style="dim")
         text.append("\n")
-        if attempt["reason"]:
-            text.append(f"    {attempt['reason']}\n")
+        if attempt["reason"]:  # stored in English; shown by its code in the UI language when known
+            text.append(f"    {reason_text(attempt.get('reason_code') or '', attempt['reason'])}\n")
     return text
