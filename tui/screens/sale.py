@@ -131,7 +131,7 @@ class SaleScreen(Screen):
             yield Static(t("sale.total"), id="total-label")
             yield Amount("0.00", id="total")
         if getattr(self.app.demo, "display", None) is not None:  # the demo's virtual customer display
-            yield Static(t("display.shown", text=self.app.display_shown), id="customer-display")
+            yield Static(t("display.shown", text=on_screen(self.app, self.app.display_shown)), id="customer-display")
         yield KeyBar("sale", "demo", "app", "till", id="keybar")  # demo keys early: 80 columns cut the end
 
     def on_mount(self) -> None:
@@ -379,7 +379,7 @@ class SaleScreen(Screen):
     def show_display(self, text: str) -> None:
         """The demo: what the customer display shows, on its strip."""
         for strip in self.query("#customer-display").results(Static):
-            strip.update(t("display.shown", text=text))
+            strip.update(t("display.shown", text=on_screen(self.app, text)))
 
     def show_cashier(self) -> None:
         """The signed-in cashier changed: redraw the title line."""

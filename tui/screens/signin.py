@@ -19,6 +19,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from tui.console import on_screen
 from tui.i18n import t
 from tui.screens.widgets import KeyBar, TopBar
 
@@ -80,7 +81,8 @@ class SignInScreen(Screen[Optional[Any]]):
         demo = getattr(self.app, "demo", None)
         if demo is None or not demo.cashier:
             return t("signin.hint")
-        return t("signin.hint") + "\n" + t("signin.demo", code=CASHIER[0], name=CASHIER[1], pin=CASHIER[2])
+        code, name, pin = CASHIER
+        return t("signin.hint") + "\n" + t("signin.demo", code=code, name=on_screen(self.app, name), pin=pin)
 
     @on(Input.Submitted, "#signin-code")
     def code_submitted(self, event: Input.Submitted) -> None:
