@@ -116,3 +116,24 @@ async def test_a_display_that_stops_reading_never_holds_up_the_sale(make):
             await wait_until(pilot, shows(shop.demo.display, "找零"))  # then it shows the newest picture
     finally:
         release.set()
+
+
+async def test_on_the_linux_console_the_strip_shows_the_display_in_pinyin(tmp_path, monkeypatch):
+    """The display itself shows Chinese to the customer; the till's strip, on a console without CJK, pinyin."""
+    from tui.demo import start_demo
+    from tui.settings import load_settings
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    settings, demo = start_demo(load_settings(None).with_ui("en", "linux16"), tmp_path / "shop", display="vfd2x20")
+    shop = Shop(settings, demo, tmp_path / "shop")
+    try:
+        app = shop.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await scan(pilot, COLA)
+            await pilot.press("f12", *"50", "enter")
+            await wait_until(pilot, shows(demo.display, "找零"))
+            strip = lambda: text_of(app.sale_screen.query_one("#customer-display"))  # noqa: E731
+            await wait_until(pilot, lambda: "zhaoling" in strip())
+            assert not any("\u4e00" <= ch <= "\u9fff" for ch in strip())
+    finally:
+        close_shop(shop)
