@@ -33,15 +33,21 @@ def default_log_path() -> Path:
     return Path(folder).expanduser() / LOG_FILE_NAME
 
 
-def log_path_for_database(database_url: str) -> Optional[Path]:
-    """chaoying.log next to a SQLite database file; None for other databases."""
+def sqlite_file(url: str) -> Optional[Path]:
+    """The file of a sqlite:/// URL (None for another database or an in-memory one)."""
     prefix = "sqlite:///"
-    if not database_url.startswith(prefix):
+    if not url.startswith(prefix):
         return None
-    file = database_url[len(prefix):].split("?", 1)[0]
+    file = url[len(prefix):].split("?", 1)[0]
     if not file or file == ":memory:" or file.startswith("file:"):
         return None
-    return Path(file).expanduser().parent / LOG_FILE_NAME
+    return Path(file).expanduser()
+
+
+def log_path_for_database(database_url: str) -> Optional[Path]:
+    """chaoying.log next to a SQLite database file; None for other databases."""
+    file = sqlite_file(database_url)
+    return None if file is None else file.parent / LOG_FILE_NAME
 
 
 def setup_logging(path: Optional[Path] = None, level: int = logging.INFO,

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tui.settings import Settings
@@ -40,19 +39,10 @@ def load_settings(args: argparse.Namespace, require_file: bool = False) -> Setti
     return settings
 
 
-def sqlite_file(url: str) -> Optional[Path]:
-    """The file of a sqlite:/// URL (None for another database or an in-memory one)."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix):
-        return None
-    file = url[len(prefix):].split("?", 1)[0]
-    if not file or file == ":memory:" or file.startswith("file:"):
-        return None
-    return Path(file).expanduser()
-
-
 def require_database(url: str) -> None:
     """Only init creates a SQLite file: a missing one (a typo, no init yet) is one sentence, exit 2."""
+    from tui.logs import sqlite_file
+
     file = sqlite_file(url)
     if file is not None and not file.exists():
         raise CliError(f"database {file} does not exist; create it with: chaoying init", 2)
