@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass, fields
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 
@@ -85,22 +85,6 @@ class PrinterConfig:
     def columns(self) -> int:
         """Characters per line of font A: 32 on 58 mm paper, 48 on 80 mm."""
         return 32 if self.width == 58 else 48
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any], name: str = "main") -> "PrinterConfig":
-        """Build from a plain table; ValueError with one clear sentence on bad values."""
-        known = setting_keys()
-        unknown = sorted(set(d) - set(known))
-        if unknown:
-            raise ValueError(
-                "unknown printer setting %r (known: %s)" % (unknown[0], ", ".join(sorted(known)))
-            )
-        if "port" not in d:
-            raise ValueError("printer setting 'port' is missing")
-        values = dict(d)
-        if isinstance(values.get("parity"), str):
-            values["parity"] = values["parity"].upper()
-        return cls(name=name, **values)
 
 
 def setting_keys() -> tuple:

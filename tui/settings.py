@@ -663,18 +663,8 @@ def default_text() -> str:
 
 def write_default(path: Path) -> None:
     """Write the commented default settings file (atomically, creating its folder)."""
-    import tempfile
+    from tui.files import write_atomically
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".chaoying-", suffix=".toml", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(default_text())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomically(path, lambda handle: handle.write(default_text()))

@@ -140,10 +140,10 @@ def test_escpos_is_lazy_and_leaves_logging_quiet(tmp_path):
 
 def test_bad_printer_settings_are_one_clear_sentence():
     with pytest.raises(ValueError, match="width"):
-        PrinterConfig.from_dict({"port": "/dev/ttyS0", "width": 76})
+        PrinterConfig(port="/dev/ttyS0", width=76)
     with pytest.raises(ValueError, match="encoding"):
-        PrinterConfig.from_dict({"port": "/dev/ttyS0", "encoding": "klingon"})
-    with pytest.raises(ValueError, match="baud"):
-        PrinterConfig.from_dict({"port": "/dev/ttyS0", "baud": 9600})
-    c = PrinterConfig.from_dict({"port": "/dev/ttyS0", "baudrate": 115200, "parity": "e", "width": 58}, name="backup")
+        PrinterConfig(port="/dev/ttyS0", encoding="klingon")
+    with pytest.raises(ValueError, match="baudrate"):
+        PrinterConfig(port="/dev/ttyS0", baudrate=96000)
+    c = PrinterConfig(port="/dev/ttyS0", baudrate=115200, parity="E", width=58, name="backup")
     assert (c.name, c.parity, c.columns) == ("backup", "E", 32)

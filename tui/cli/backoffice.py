@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
@@ -449,23 +448,13 @@ def cmd_products_export(args: argparse.Namespace) -> int:
             finally:
                 out.detach()
             return 0
-        path = Path(args.file).expanduser()
-        import tempfile
+        from tui.files import write_atomically
 
+        path = Path(args.file).expanduser()
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".chaoying-", suffix=".csv", dir=str(path.parent.resolve()))
+            count = write_atomically(path, catalogue.export_csv, encoding=encoding, newline="")
         except OSError as exc:
             raise _error(f"cannot write {path}: {exc.strerror or exc}", 1) from None
-        try:
-            with open(fd, "w", encoding=encoding, newline="") as handle:
-                count = catalogue.export_csv(handle)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
         print(f"exported {plural(count, 'product')} to {path} ({args.encoding})")
         return 0
 
