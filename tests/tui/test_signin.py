@@ -4,7 +4,7 @@ The till runs on a real SQLite file and the virtual printer on a real pty.
 """
 from __future__ import annotations
 
-from tests.tui.helpers import COLA, WATER, last_sale, printed_all, scan, screen_text, text_of, wait_until
+from tests.tui.helpers import COLA, WATER, last_sale, printed_all, scan, screen_text, settled, text_of, wait_until
 
 
 def signing_in(app) -> bool:
@@ -25,9 +25,7 @@ def events(kind: str):
 
 async def logged(pilot, kind: str):
     """The event log's rows of ``kind`` once the till's workers are done (events are written off the UI thread)."""
-    for _ in range(2):  # the answer of one worker may start another (the event write)
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+    await settled(pilot)
     return events(kind)
 
 
@@ -43,9 +41,7 @@ async def sign_in(pilot, code: str, pin: str) -> None:
     field.value = ""
     field.focus()
     await pilot.press(*code, "enter", *pin, "enter")
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()  # the PIN is checked off the UI thread
-    await pilot.pause()
+    await settled(pilot)  # the PIN is checked off the UI thread
 
 
 async def test_a_shop_without_cashiers_sells_without_sign_in(shop):
