@@ -45,6 +45,7 @@ def escpos_module() -> Any:
             os.makedirs(os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"], exist_ok=True)
         except OSError:
             os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = _tmp_cache()
+        _write_capability_cache(os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"])
         root = logging.getLogger()
         before = list(root.handlers)
         import escpos.printer  # noqa: F401  (escpos calls logging.basicConfig())
@@ -56,6 +57,46 @@ def escpos_module() -> Any:
     import escpos
 
     return escpos
+
+
+def _write_capability_cache(folder: str) -> None:
+    """Write python-escpos's capability pickle whole, before python-escpos looks for it.
+
+    python-escpos writes that file in place when it is missing or older than
+    its capabilities.json, so a second process starting at the same moment (a
+    till and a CLI command, or test workers) can read it half-written and fail
+    to import. Written here to a temporary name and renamed, it is never seen
+    half-written, and python-escpos finds it fresh and only reads it. A file
+    that does not load (left by an older crash) is written again.
+    """
+    import importlib.util
+    import pickle
+    import platform
+
+    spec = importlib.util.find_spec("escpos")
+    if spec is None or spec.origin is None:
+        return
+    source = os.environ.get("ESCPOS_CAPABILITIES_FILE") or os.path.join(
+        os.path.dirname(spec.origin), "capabilities.json")
+    target = os.path.join(folder, "%s.capabilities.pickle" % platform.python_version())
+    try:
+        if os.path.getmtime(target) >= os.path.getmtime(source):
+            with open(target, "rb") as cached:
+                pickle.load(cached)
+            return
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError):
+        pass
+    try:
+        import yaml
+
+        with open(source, encoding="utf-8") as raw:
+            capabilities = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        temporary = "%s.%d.tmp" % (target, os.getpid())
+        with open(temporary, "wb") as out:
+            pickle.dump(capabilities, out, protocol=2)
+        os.replace(temporary, target)
+    except (OSError, yaml.YAMLError) as error:
+        log.warning("could not write the printer capability cache in %s: %s", folder, error)
 
 
 def _tmp_cache() -> str:

@@ -1,6 +1,7 @@
 """ESC/POS bytes: Kanji mode, GB18030 text, sizes, QR, barcode, cut, drawer, degraded encodings."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -136,6 +137,38 @@ def test_escpos_is_lazy_and_leaves_logging_quiet(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "0"
     assert list((tmp_path / "escpos").glob("*.capabilities.pickle"))
+
+
+_IMPORT_ESCPOS = "from printing.encode import escpos_module; escpos_module(); print('ok')"
+
+
+def _escpos_env(tmp_path):
+    return {"ESCPOS_CAPABILITIES_PICKLE_DIR": str(tmp_path / "escpos"), "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path), "PYTHONPATH": os.getcwd()}
+
+
+def test_a_half_written_capability_cache_does_not_stop_the_printer(tmp_path):
+    # What a process sees when another one is still writing the cache (CI once
+    # failed on it): a truncated pickle, newer than python-escpos's source file.
+    import platform
+
+    (tmp_path / "escpos").mkdir()
+    cache = tmp_path / "escpos" / ("%s.capabilities.pickle" % platform.python_version())
+    cache.write_bytes(b"\x80\x02}q\x00")
+    done = subprocess.run([sys.executable, "-c", _IMPORT_ESCPOS], capture_output=True, text=True,
+                          env=_escpos_env(tmp_path), timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+    assert cache.stat().st_size > 1000
+
+
+def test_processes_starting_together_share_the_capability_cache(tmp_path):
+    started = [subprocess.Popen([sys.executable, "-c", _IMPORT_ESCPOS], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=_escpos_env(tmp_path))
+               for _ in range(8)]
+    results = [process.communicate(timeout=60) for process in started]
+    assert [process.returncode for process in started] == [0] * 8, [err for _, err in results]
+    assert list((tmp_path / "escpos").glob("*.tmp")) == []
 
 
 def test_bad_printer_settings_are_one_clear_sentence():
