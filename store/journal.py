@@ -14,14 +14,20 @@ import json
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
-from store.models import GENESIS_HASH, Line, Payment, Sale, TillCounter
+from store.models import GENESIS_HASH, Discount, Line, Payment, Sale, TillCounter
 from store.numbering import format_receipt_no
 
 CHUNK = 2000
 
 
-def canonical_content(sale: Mapping, lines: Sequence[Mapping], payments: Sequence[Mapping]) -> str:
-    """Canonical JSON of a sale: the exact text the journal hash covers."""
+def canonical_content(sale: Mapping, lines: Sequence[Mapping], payments: Sequence[Mapping],
+                      discounts: Sequence[Mapping] = ()) -> str:
+    """Canonical JSON of a document: the exact text the journal hash covers.
+
+    What migration 7 added (kind, original, reason, manager, discounts) is
+    named only where it differs from a plain sale, so the hashes of sales
+    recorded before it stay as they were.
+    """
     sold_at = sale["sold_at"]
     if isinstance(sold_at, datetime.datetime):
         sold_at = sold_at.replace(microsecond=0).isoformat(sep=" ")
@@ -41,7 +47,7 @@ def canonical_content(sale: Mapping, lines: Sequence[Mapping], payments: Sequenc
                 int(line["unit_price_fen"]),
                 int(line["qty_milli"]),
                 int(line["amount_fen"]),
-            ]
+            ] + _line_extra(line)
             for line in sorted(lines, key=lambda item: int(item["position"]))
         ],
         "payments": [
@@ -55,7 +61,23 @@ def canonical_content(sale: Mapping, lines: Sequence[Mapping], payments: Sequenc
             for payment in sorted(payments, key=lambda item: int(item["position"]))
         ],
     }
+    if sale.get("kind", "sale") != "sale":
+        content["kind"] = sale["kind"]
+    for key in ("original", "reason", "manager", "discount_fen"):
+        if sale.get(key):
+            content[key] = sale[key]
+    if discounts:
+        content["discounts"] = sorted(
+            [int(row["line_position"]), row["kind"], int(row["value"]), int(row["amount_fen"]),
+             row["reason"] or "", row["cashier"] or "", row["manager"] or ""]
+            for row in discounts)
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _line_extra(line: Mapping) -> list:
+    """A line's discount and its returned line, only when it has either."""
+    discount, original = int(line.get("discount_fen") or 0), line.get("original_line")
+    return [discount, int(original or 0)] if discount or original else []
 
 
 def chain_hash(prev_hash: str, content: str) -> str:
@@ -95,13 +117,17 @@ def _sale_chunks(till_id: str) -> Iterable[List[dict]]:
         ids = [sale["id"] for sale in sales]
         lines: Dict[int, list] = {sale_id: [] for sale_id in ids}
         payments: Dict[int, list] = {sale_id: [] for sale_id in ids}
+        discounts: Dict[int, list] = {sale_id: [] for sale_id in ids}
         for line in Line.select().where(Line.sale.in_(ids)).dicts():
             lines[line["sale"]].append(line)
         for payment in Payment.select().where(Payment.sale.in_(ids)).dicts():
             payments[payment["sale"]].append(payment)
+        for discount in Discount.select().where(Discount.sale.in_(ids)).dicts():
+            discounts[discount["sale"]].append(discount)
         for sale in sales:
             sale["_lines"] = lines[sale["id"]]
             sale["_payments"] = payments[sale["id"]]
+            sale["_discounts"] = discounts[sale["id"]]
         yield sales
         after = sales[-1]["receipt_no"]
 
@@ -126,7 +152,7 @@ def _verify_till(till_id: str) -> "tuple[Optional[VerifyResult], int]":
                     f"(its link was changed or the previous receipt was altered).",
                     checked,
                 ), checked
-            content = canonical_content(sale, sale["_lines"], sale["_payments"])
+            content = canonical_content(sale, sale["_lines"], sale["_payments"], sale["_discounts"])
             if chain_hash(prev_hash, content) != sale["hash"]:
                 return VerifyResult(
                     False, till_id, no,

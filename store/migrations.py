@@ -229,6 +229,65 @@ def _m006_print_evidence(database: peewee.Database, migrator: SchemaMigrator) ->
     database.execute_sql("UPDATE print_attempt SET evidence = 'printer' WHERE result = 'printed'")
 
 
+def _m007_documents_and_baskets(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Documents (refund, void) and discounts on sale and line; the discount table; open baskets.
+
+    Every sale before this migration is a plain sale without discounts: the
+    column defaults say so, and the journal hashes (which name these fields
+    only when they differ from the defaults) stay as they were.
+    """
+    for statement in (
+        "ALTER TABLE sale ADD COLUMN kind VARCHAR(8) NOT NULL DEFAULT 'sale'",
+        "ALTER TABLE sale ADD COLUMN original_id INTEGER REFERENCES sale (id)",
+        "ALTER TABLE sale ADD COLUMN reason VARCHAR(255) NOT NULL DEFAULT ''",
+        "ALTER TABLE sale ADD COLUMN manager VARCHAR(16) NOT NULL DEFAULT ''",
+        "ALTER TABLE sale ADD COLUMN discount_fen BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE line ADD COLUMN discount_fen BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE line ADD COLUMN original_line_id INTEGER REFERENCES line (id)",
+        "CREATE INDEX sale_original_id ON sale (original_id)",
+        "CREATE INDEX line_original_line_id ON line (original_line_id)",
+    ):
+        database.execute_sql(statement)
+
+    class Base(Model):
+        class Meta:
+            legacy_table_names = False
+
+    class Sale(Base):
+        pass
+
+    class Discount(Base):
+        sale = ForeignKeyField(Sale, backref="discounts")
+        line_position = IntegerField(default=0)
+        kind = CharField(max_length=8)
+        value = BigIntegerField(default=0)
+        amount_fen = BigIntegerField()
+        reason = CharField(max_length=255, default="")
+        cashier = CharField(max_length=16, default="")
+        manager = CharField(max_length=16, default="")
+
+    class OpenBasket(Base):
+        till_id = CharField(max_length=8)
+        state = CharField(max_length=10)
+        cashier = CharField(max_length=16, default="")
+        note = CharField(max_length=255, default="")
+        opened_at = DateTimeField()
+        updated_at = DateTimeField()
+        total_fen = BigIntegerField(default=0)
+        paid_fen = BigIntegerField(default=0)
+        items = IntegerField(default=0)
+        content = TextField(default="")
+        sale = ForeignKeyField(Sale, null=True)
+        closed_at = DateTimeField(null=True)
+
+        class Meta:
+            table_name = "open_basket"
+            indexes = ((("state", "till_id"), False),)
+
+    with database.bind_ctx([Sale, Discount, OpenBasket]):
+        database.create_tables([Discount, OpenBasket])
+
+
 MigrationFn = Callable[[peewee.Database, SchemaMigrator], None]
 
 MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
@@ -238,6 +297,7 @@ MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (4, "indexes bounded by open work; history search indexes, line names", _m004_bounded_queries),
     (5, "till_lock: one running till per till id", _m005_till_lock),
     (6, "print_attempt: evidence (printer or cashier)", _m006_print_evidence),
+    (7, "documents (refund, void), discounts, open and held baskets", _m007_documents_and_baskets),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -97,6 +97,14 @@ class Sale(BaseModel):
     change_fen = BigIntegerField(default=0)
     prev_hash = CharField(max_length=64)
     hash = CharField(max_length=64)
+    # A document is a sale, a refund (lines linked to the sale they return) or a
+    # void (reverses a whole sale); store.documents. Amounts are positive: the
+    # kind says which way the money went.
+    kind = CharField(max_length=8, default="sale")
+    original = ForeignKeyField("self", null=True, backref="corrections", index=True)
+    reason = CharField(max_length=255, default="")  # why a refund or void
+    manager = CharField(max_length=16, default="")  # who allowed it, when a manager had to
+    discount_fen = BigIntegerField(default=0)  # all discounts of the document (lines' discount_fen summed)
 
     class Meta:
         indexes = ((("till_id", "receipt_no"), True),)
@@ -113,7 +121,53 @@ class Line(BaseModel):
     unit = CharField(max_length=10, default="")
     unit_price_fen = BigIntegerField()
     qty_milli = IntegerField()
+    amount_fen = BigIntegerField()  # what the customer pays for the line: price x qty - discount_fen
+    discount_fen = BigIntegerField(default=0)  # its own discount and its share of the basket's
+    original_line = ForeignKeyField("self", null=True, backref="returns", index=True)  # a refund line's sold line
+
+
+class Discount(BaseModel):
+    """One discount decision of a document: on a line (``line_position``) or the basket (0).
+
+    ``kind``: percent (``value`` in hundredths of a percent), amount (fen),
+    price (an override: ``value`` is the new unit price) or round (抹零:
+    ``value`` is the step in fen). ``amount_fen`` is what it took off.
+    """
+
+    sale = ForeignKeyField(Sale, backref="discounts")
+    line_position = IntegerField(default=0)
+    kind = CharField(max_length=8)
+    value = BigIntegerField(default=0)
     amount_fen = BigIntegerField()
+    reason = CharField(max_length=255, default="")
+    cashier = CharField(max_length=16, default="")
+    manager = CharField(max_length=16, default="")
+
+
+class OpenBasket(BaseModel):
+    """A basket being rung up (``open``) or put aside (``held``), stored as it changes (store.baskets).
+
+    Not a sale: no receipt number, not in the journal. ``content`` is the
+    basket and its payments as JSON; a paid basket ends ``sold`` (with its
+    sale), others ``cancelled`` or ``abandoned`` (payments handed back).
+    """
+
+    till_id = CharField(max_length=8)
+    state = CharField(max_length=10)
+    cashier = CharField(max_length=16, default="")
+    note = CharField(max_length=255, default="")
+    opened_at = DateTimeField()
+    updated_at = DateTimeField()
+    total_fen = BigIntegerField(default=0)
+    paid_fen = BigIntegerField(default=0)
+    items = IntegerField(default=0)
+    content = TextField(default="")
+    sale = ForeignKeyField(Sale, null=True)
+    closed_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "open_basket"
+        indexes = ((("state", "till_id"), False),)
 
 
 class LineName(BaseModel):
@@ -233,4 +287,6 @@ ALL_MODELS = (
     ProductKey,
     PriceChange,
     TillLock,
+    Discount,
+    OpenBasket,
 )

@@ -101,3 +101,31 @@ def format_qty(qty_milli: int) -> str:
     if frac == 0:
         return f"{sign}{whole}"
     return f"{sign}{whole}.{frac:03d}".rstrip("0")
+
+
+def percent_of(amount_fen: int, basis_points: int) -> int:
+    """``basis_points`` hundredths of a percent of an amount, rounded down (a discount never rounds up)."""
+    return int(amount_fen) * int(basis_points) // 10000
+
+
+def round_down(amount_fen: int, step_fen: int) -> int:
+    """抹零: the amount rounded down to a multiple of ``step_fen`` (10: to 角, 100: to 元)."""
+    amount_fen, step_fen = int(amount_fen), int(step_fen)
+    return amount_fen if step_fen <= 1 else amount_fen - amount_fen % step_fen
+
+
+def allocate(amount_fen: int, weights: "list[int]") -> "list[int]":
+    """Split ``amount_fen`` over ``weights`` in proportion, in whole fen that sum to it exactly.
+
+    Each share is rounded down, then the fen left over go one each to the
+    largest remainders (the first of equals first). With ``0 <= amount_fen <=
+    sum(weights)`` no share is above its weight.
+    """
+    total = sum(weights)
+    if total <= 0 or amount_fen == 0:
+        return [0] * len(weights)
+    shares = [amount_fen * weight // total for weight in weights]
+    remainders = sorted(range(len(weights)), key=lambda i: (-(amount_fen * weights[i] % total), i))
+    for index in remainders[:amount_fen - sum(shares)]:
+        shares[index] += 1
+    return shares

@@ -118,14 +118,14 @@ def test_migration_4_indexes_the_names_of_lines_already_sold(db_url, monkeypatch
     """A shop with sales before migration 4: their names are in line_name, and new ones follow."""
     from store import queries
     from store.models import LineName
-    from tests.store.helpers import catalogue, ring_up
+    from tests.store.helpers import catalogue, ring_up, ring_up_before_documents
 
     monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
     monkeypatch.setattr(migrations, "LATEST", 3)
     database = open_database(db_url)
     try:
         products = catalogue()
-        ring_up(products, ("2001", 1000))  # 苹果, sold under schema 3
+        ring_up_before_documents(database, products["2001"])  # 苹果, sold under schema 3
         monkeypatch.undo()
         assert 4 in migrations.migrate(database)  # and whatever follows it
         assert [name for (name,) in LineName.select(LineName.name).tuples()] == ["苹果"]
@@ -139,14 +139,15 @@ def test_migration_4_indexes_the_names_of_lines_already_sold(db_url, monkeypatch
 
 def test_migration_6_marks_earlier_printed_attempts_as_confirmed_by_the_printer(db_url, monkeypatch):
     """A print attempt printed under schema 5 had the printer's confirmation: evidence "printer"."""
-    from store.models import PrintAttempt
-    from tests.store.helpers import catalogue, ring_up
+    from store.models import PrintAttempt, Sale
+    from tests.store.helpers import catalogue, ring_up_before_documents
 
     monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:5])
     monkeypatch.setattr(migrations, "LATEST", 5)
     database = open_database(db_url)
     try:
-        sale = ring_up(catalogue())
+        sale = Sale(id=ring_up_before_documents(database, catalogue()["6901234567892"]))
+        sale.sold_at = database.execute_sql("SELECT sold_at FROM sale").fetchone()[0]
         for result in ("failed", "printed"):
             database.execute_sql(
                 "INSERT INTO print_attempt (sale_id, printer, cashier, started_at, finished_at, result, "
@@ -156,5 +157,28 @@ def test_migration_6_marks_earlier_printed_attempts_as_confirmed_by_the_printer(
         assert 6 in migrations.migrate(database)
         rows = PrintAttempt.select().where(PrintAttempt.sale == sale.id).order_by(PrintAttempt.id)
         assert [(row.result, row.evidence) for row in rows] == [("failed", ""), ("printed", "printer")]
+    finally:
+        close_database()
+
+
+def test_migration_7_keeps_the_journal_of_earlier_sales(db_url, monkeypatch):
+    """Sales recorded before documents and discounts existed still verify, and new ones chain on."""
+    from store import journal
+    from store.models import Sale
+    from tests.store.helpers import catalogue, ring_up, ring_up_before_documents
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:6])
+    monkeypatch.setattr(migrations, "LATEST", 6)
+    database = open_database(db_url)
+    try:
+        products = catalogue()
+        ring_up_before_documents(database, products["2001"], 500)
+        monkeypatch.undo()
+        assert 7 in migrations.migrate(database)
+        old = Sale.get(Sale.receipt_no == 1)
+        assert (old.kind, old.original, old.discount_fen) == ("sale", None, 0)
+        ring_up(products)
+        result = journal.verify()
+        assert result.ok and result.sales_checked == 2, result.message
     finally:
         close_database()

@@ -73,7 +73,7 @@ def test_failed_commit_leaves_nothing_and_no_gap(database):
     ring_up(products)
     basket = sales.Basket()
     basket.add(products["42"])
-    basket.lines[0] = dataclasses.replace(basket.lines[0], product_id=999_999)
+    basket.items[0] = dataclasses.replace(basket.items[0], product_id=999_999)
     tender = sales.Tender(basket.total_fen)
     tender.record_failed("card", 20, reason="declined")
     tender.add_payment("cash", 20)

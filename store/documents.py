@@ -1,0 +1,231 @@
+"""Corrections as documents: a refund (退货) of some lines of a sale, a void (作废) of a whole sale.
+
+Each is a new document in the ``sale`` table with the till's next gapless
+receipt number, in the journal chain, with its own receipt outcome (so the
+same printing and banner apply); ``original`` links it to the sale it
+corrects, and each refund line to the sold line it returns. Nothing is
+edited or deleted. Amounts are positive; ``kind`` says the money went back.
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from store import money
+from store.cashiers import cashier_code
+from store.db import db, is_sqlite
+from store.errors import StoreError
+from store.models import Line, Payment, Sale
+from store.numbering import format_receipt_no
+from store.sales import METHODS, PAYMENT_OK, commit_document
+
+SALE, REFUND, VOID = "sale", "refund", "void"
+KINDS = (SALE, REFUND, VOID)
+EVENT_REFUND, EVENT_VOID = "refund", "void"
+
+
+class DocumentError(StoreError, ValueError):
+    """A refund or void that cannot be made as asked: one sentence, a code and its values."""
+
+
+@dataclass(frozen=True)
+class Refundable:
+    """A sold line and what is left of it to refund."""
+
+    line_id: int
+    position: int
+    barcode: str
+    name: str
+    unit: str
+    unit_price_fen: int
+    qty_milli: int
+    amount_fen: int
+    discount_fen: int
+    refunded_qty: int
+    refunded_fen: int
+
+    @property
+    def remaining_qty(self) -> int:
+        return self.qty_milli - self.refunded_qty
+
+    @property
+    def remaining_fen(self) -> int:
+        return self.amount_fen - self.refunded_fen
+
+    def refund_fen(self, qty_milli: int) -> int:
+        """What refunding ``qty_milli`` of the line gives back: its share of what was paid (the rest, last)."""
+        if qty_milli >= self.remaining_qty:
+            return self.remaining_fen
+        return self.amount_fen * qty_milli // self.qty_milli
+
+
+def _original(sale_id: int) -> Sale:
+    sale = Sale.get_or_none(Sale.id == sale_id)
+    if sale is None:
+        raise DocumentError("That receipt does not exist.", "no_such_receipt")
+    number = format_receipt_no(sale.till_id, sale.receipt_no)
+    if sale.kind != SALE:
+        raise DocumentError(f"Receipt {number} is a {sale.kind}, not a sale.", "not_a_sale", receipt=number,
+                            kind=sale.kind)
+    if Sale.select().where((Sale.original == sale_id) & (Sale.kind == VOID)).exists():
+        raise DocumentError(f"Receipt {number} was voided.", "voided", receipt=number)
+    return sale
+
+
+def refundable(sale_id: int) -> List[Refundable]:
+    """The lines of a sale with what was already refunded of each."""
+    _original(sale_id)
+    lines = list(Line.select().where(Line.sale == sale_id).order_by(Line.position))
+    done: Dict[int, Tuple[int, int]] = {}
+    returned = (Line.select(Line.original_line, Line.qty_milli, Line.amount_fen)
+                .join(Sale).where((Line.original_line.in_([line.id for line in lines])) & (Sale.kind == REFUND))
+                .tuples())
+    for original_line, qty, amount in returned:
+        qty_done, fen_done = done.get(original_line, (0, 0))
+        done[original_line] = (qty_done + qty, fen_done + amount)
+    return [Refundable(line.id, line.position, line.barcode, line.name, line.unit, line.unit_price_fen,
+                       line.qty_milli, line.amount_fen, line.discount_fen, *done.get(line.id, (0, 0)))
+            for line in lines]
+
+
+def _net_by_method(sale: Sale, kind: str = SALE) -> Dict[str, int]:
+    """What each tender of a sale took in (cash less the change), or what refunds already gave back."""
+    net: Dict[str, int] = {}
+    if kind == SALE:
+        payments = Payment.select().where((Payment.sale == sale.id) & (Payment.status == PAYMENT_OK))
+    else:
+        payments = (Payment.select().join(Sale)
+                    .where((Sale.original == sale.id) & (Sale.kind == kind) & (Payment.status == PAYMENT_OK)))
+    for payment in payments.order_by(Payment.id):
+        net[payment.method] = net.get(payment.method, 0) + payment.amount_fen
+    if kind == SALE and sale.change_fen:
+        net["cash"] = net.get("cash", 0) - sale.change_fen
+    return net
+
+
+def default_refund_payments(sale_id: int, amount_fen: int) -> List[Tuple[str, int]]:
+    """Back to the original tenders: the non-cash ones first (what they have left), the rest in cash."""
+    sale = Sale.get_by_id(sale_id)
+    paid, given = _net_by_method(sale), _net_by_method(sale, REFUND)
+    plan: List[Tuple[str, int]] = []
+    left = amount_fen
+    for method in [m for m in paid if m != "cash"] + ["cash"]:
+        room = paid.get(method, 0) - given.get(method, 0)
+        take = left if method == "cash" else min(left, max(0, room))
+        if take > 0:
+            plan.append((method, take))
+            left -= take
+    return plan
+
+
+def _lock_original(sale_id: int) -> None:
+    """PostgreSQL: two tills refunding one sale wait for each other (SQLite's write lock already does)."""
+    if not is_sqlite(db.obj):
+        list(Sale.select(Sale.id).where(Sale.id == sale_id).for_update())
+
+
+def commit_refund(sale_id: int, items: Sequence[Tuple[int, int]], till_id: str, cashier=None, manager=None,
+                  reason: str = "", payments: Optional[Sequence[Tuple[str, int]]] = None) -> Sale:
+    """Refund ``items`` (line id, quantity in thousandths) of a sale as a new document; return it.
+
+    Never more of a line than was sold less what was refunded before (checked
+    again under the write lock); the money goes back by ``payments`` (method,
+    fen), by default to the original tenders.
+    """
+    wanted = [(int(line_id), int(qty)) for line_id, qty in items if int(qty) != 0]
+    if not wanted or any(qty < 0 for _, qty in wanted):
+        raise DocumentError("Choose at least one line and a quantity above zero to refund.", "refund_nothing")
+
+    def plan() -> Tuple[List[dict], int]:
+        lines = {line.line_id: line for line in refundable(sale_id)}
+        rows, total = [], 0
+        for position, (line_id, qty) in enumerate(wanted, start=1):
+            line = lines.get(line_id)
+            if line is None:
+                raise DocumentError("That line is not on this receipt.", "refund_wrong_line")
+            if qty > line.remaining_qty:
+                raise DocumentError(
+                    f"Only {money.format_qty(line.remaining_qty)} of {line.name} can still be refunded.",
+                    "refund_too_much", name=line.name, qty=money.format_qty(line.remaining_qty))
+            amount = line.refund_fen(qty)
+            discount = line.discount_fen * qty // line.qty_milli
+            rows.append(dict(position=position, product=None, barcode=line.barcode, name=line.name, unit=line.unit,
+                             unit_price_fen=line.unit_price_fen, qty_milli=qty, amount_fen=amount,
+                             discount_fen=discount, original_line=line_id))
+            total += amount
+        return rows, total
+
+    rows, total = plan()
+    tenders = list(payments) if payments is not None else default_refund_payments(sale_id, total)
+    if sum(amount for _, amount in tenders) != total or any(m not in METHODS or a <= 0 for m, a in tenders):
+        raise DocumentError(f"The refund pays back {money.format_yuan(total)}; the payments must add up to it.",
+                            "refund_payments", total=money.format_yuan(total))
+    original = Sale.get_by_id(sale_id)
+
+    def check() -> None:
+        _lock_original(sale_id)
+        def key(found: List[dict]) -> List[tuple]:
+            return [(r["original_line"], r["qty_milli"], r["amount_fen"]) for r in found]
+
+        if key(plan()[0]) != key(rows):
+            raise DocumentError("Another till refunded this receipt meanwhile; look again.", "refund_changed")
+
+    products = {line.id: line.product_id for line in
+                Line.select(Line.id, Line.product).where(Line.id.in_([r["original_line"] for r in rows]))}
+    for row in rows:
+        row["product"] = products.get(row["original_line"])
+    number = format_receipt_no(original.till_id, original.receipt_no)
+    document = dict(kind=REFUND, original=sale_id, total_fen=total, reason=reason or "",
+                    manager=cashier_code(manager), discount_fen=sum(r["discount_fen"] for r in rows))
+    return commit_document(till_id, cashier_code(cashier), document, rows, _payment_rows(tenders), [],
+                           [(EVENT_REFUND, f"{number} {money.format_yuan(total)} {reason or ''}".strip())],
+                           check=check)
+
+
+def voidable(sale: Sale, today: Optional[datetime.date] = None) -> None:
+    """Raise DocumentError unless ``sale`` can be voided: a sale of today, not refunded or voided."""
+    number = format_receipt_no(sale.till_id, sale.receipt_no)
+    _original(sale.id)
+    sold = sale.sold_at if isinstance(sale.sold_at, datetime.datetime) else datetime.datetime.fromisoformat(
+        str(sale.sold_at))
+    if sold.date() != (today or datetime.date.today()):
+        raise DocumentError(f"Receipt {number} is not of today; refund it instead.", "void_other_day",
+                            receipt=number)
+    if Sale.select().where(Sale.original == sale.id).exists():
+        raise DocumentError(f"Receipt {number} already has a refund; refund the rest instead.", "void_refunded",
+                            receipt=number)
+
+
+def commit_void(sale_id: int, till_id: str, cashier=None, manager=None, reason: str = "") -> Sale:
+    """作废: reverse a whole sale of today as a new document (its lines, its money back by its tenders)."""
+    if not (reason or "").strip():
+        raise DocumentError("A void needs a reason.", "void_reason")
+    original = _original(sale_id)
+    voidable(original)
+    lines = [dict(position=line.position, product=line.product_id, barcode=line.barcode, name=line.name,
+                  unit=line.unit, unit_price_fen=line.unit_price_fen, qty_milli=line.qty_milli,
+                  amount_fen=line.amount_fen, discount_fen=line.discount_fen, original_line=line.id)
+             for line in Line.select().where(Line.sale == sale_id).order_by(Line.position)]
+    tenders = [(method, amount) for method, amount in _net_by_method(original).items() if amount > 0]
+
+    def check() -> None:
+        _lock_original(sale_id)
+        voidable(Sale.get_by_id(sale_id))
+
+    number = format_receipt_no(original.till_id, original.receipt_no)
+    document = dict(kind=VOID, original=sale_id, total_fen=original.total_fen, reason=reason.strip(),
+                    manager=cashier_code(manager), discount_fen=original.discount_fen)
+    return commit_document(till_id, cashier_code(cashier), document, lines, _payment_rows(tenders), [],
+                           [(EVENT_VOID, f"{number} {money.format_yuan(original.total_fen)} {reason}".strip())],
+                           check=check)
+
+
+def _payment_rows(tenders: Sequence[Tuple[str, int]]) -> List[dict]:
+    return [dict(position=index, method=method, amount_fen=amount, reference="", status=PAYMENT_OK, reason="")
+            for index, (method, amount) in enumerate(tenders, start=1)]
+
+
+def corrections(sale_id: int) -> List[Sale]:
+    """The refunds and the void of a sale, in order."""
+    return list(Sale.select().where(Sale.original == sale_id).order_by(Sale.id))
