@@ -24,6 +24,7 @@ import themes
 from store import outcomes
 from tui import i18n, keymap
 from tui.i18n import t
+from tui.keeper import BasketKeeper
 from tui.till import MAIN, DrawerResult, PrinterHealth, PrintFinished, PrintStarted, Till
 
 log = logging.getLogger("chaoying.tui.app")
@@ -88,6 +89,9 @@ class ChaoyingApp(App):
         self.till_id: str = settings.till.id
         self.till = Till(settings, report=lambda event: self.post_message(TillReport(event)),
                          cashier=cashier, language=lambda: self.language)
+        self.keeper = BasketKeeper(self.till_id, lambda: self.till.cashier,
+                                   post=lambda function, *args: self.post_message(StoreAnswer(function, *args)),
+                                   trouble=self.basket_trouble)
         self.sale_screen: Any = None
         self.printer_state = ""  # what the idle printer last said (PrinterHealth); "" = not asked yet
         self.printer_reason = ""
@@ -102,6 +106,7 @@ class ChaoyingApp(App):
         from tui.screens.sale import SaleScreen
 
         self.till.start()
+        self.keeper.start()
         self.customer_display.start()
         self.watch_demo_display()
         self.set_cashier(self.cashier)
@@ -114,16 +119,19 @@ class ChaoyingApp(App):
         """Off the UI thread: does the shop have cashiers; recover after a crash; read the open receipts."""
         self.in_background(self._start_up_work, self.started_up, self.start_up_failed, group="start")
 
-    def _start_up_work(self) -> Tuple[bool, bool]:
+    def _start_up_work(self) -> Tuple[bool, bool, Any]:
+        from store import baskets
         from store.models import Product
         from tui.screens.signin import active_cashiers_exist
 
         cashiers = active_cashiers_exist()
         self.till.recover()  # interrupted prints become failed (banner); never-printed sales print now
-        return cashiers, Product.select().exists()
+        return cashiers, Product.select().exists(), baskets.open_basket(self.till_id)
 
-    def started_up(self, answer: Tuple[bool, bool]) -> None:
-        cashiers, products = answer
+    def started_up(self, answer: Tuple[bool, bool, Any]) -> None:
+        cashiers, products, left_open = answer
+        if left_open is not None:  # a crash or a close with a basket: it comes back as it was
+            self.sale_screen.restore(left_open)
         if not products:  # a new shop: say where products come from before the first scan fails
             self.sale_screen.say(t("sale.no_products"))
         self.started = True
@@ -214,6 +222,8 @@ class ChaoyingApp(App):
 
     def on_unmount(self) -> None:
         self.log_abandoned_payments(closing=True)
+        if not self.keeper.stop(timeout=2.0):
+            log.error("the till closed before the open basket was stored")
         self.till.stop(timeout=2.0)
         self.customer_display.stop()
 
@@ -236,6 +246,12 @@ class ChaoyingApp(App):
         log.warning("customer display: %s", message.trouble)
         if self.sale_screen is not None:
             self.sale_screen.say(t("display.failed", detail=message.trouble), error=True)
+
+    def basket_trouble(self, error: Optional[Exception]) -> None:
+        """The open basket could not be stored (None: it can again); the cashier sees it on the sale screen."""
+        if self.sale_screen is not None:
+            self.sale_screen.say(t("sale.basket_not_stored", error=error) if error is not None
+                                 else t("sale.basket_stored_again"), error=error is not None)
 
     def log_abandoned_payments(self, closing: bool = False) -> None:
         """Failed payments of a sale that was never finished still go to the event log."""

@@ -332,10 +332,11 @@ class Till:
 
         return outcomes.get_outcome(sale_id)
 
-    def commit_sale(self, basket: Any, tender: Any) -> Any:
+    def commit_sale(self, basket: Any, tender: Any, basket_id: Optional[int] = None) -> Any:
+        """Store the paid sale; the stored open basket ``basket_id`` ends sold in the same transaction."""
         from store.sales import commit_sale
 
-        sale = commit_sale(basket, tender, self.till_id, self.cashier or None)
+        sale = commit_sale(basket, tender, self.till_id, self.cashier or None, basket_id=basket_id)
         log.info("sale %s committed, total %s", sale.receipt_no, sale.total_fen)
         return sale
 

@@ -197,6 +197,7 @@ class SaleScreen(Screen):
         self.show_basket()
         qty = qty_milli if "*" in text else label_qty
         index = self.basket.add(product, qty, amount_fen)
+        self.changed()
         self.refresh_basket(select=index)
         self.show_item_on_display(index, qty, amount_fen)
         self.say(t("sale.added", name=on_screen(self.app, product.name)))
@@ -305,6 +306,7 @@ class SaleScreen(Screen):
         index = table.cursor_row
         name = self.basket.lines[index].name
         self.basket.void(index)
+        self.changed()
         self.app.log_event("void_line", detail=name)
         self.refresh_basket(select=max(0, index - 1) if index else 0)
         self.say(t("sale.voided", name=on_screen(self.app, name)))
@@ -384,6 +386,22 @@ class SaleScreen(Screen):
     def show_cashier(self) -> None:
         """The signed-in cashier changed: redraw the title line."""
         self.query_one(TopBar).show()
+
+    def changed(self) -> None:
+        """The basket or its payments changed: the keeper stores it (nothing taken is ever lost)."""
+        self.app.keeper.keep(self.basket, self.tender.payments if self.tender is not None else [])
+
+    def restore(self, stored: Any) -> None:
+        """The basket left open at the last run (a crash, a close) comes back with its payments."""
+        from store.money import format_yuan
+
+        self.app.keeper.adopt(stored.id)
+        self._basket = stored.basket
+        self.tender = stored.tender() if stored.payments else None
+        self.show_basket()
+        self.refresh_basket()
+        paid = self.tender.paid_fen if self.tender is not None else 0
+        self.say(t("sale.restored_paid", amount=format_yuan(paid)) if paid else t("sale.restored"))
 
     def sale_open(self) -> bool:
         """Is a basket being rung up?"""

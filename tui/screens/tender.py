@@ -197,6 +197,7 @@ class TenderScreen(ModalScreen):
             self.say(describe(exc), error=True)
             return
         log.info("payment %s %s", self.method, amount)
+        self.app.keeper.keep(self.basket, self.tender.payments)  # money taken is stored as it is taken
         if self.tender.covered:
             self.commit()
             return
@@ -215,6 +216,7 @@ class TenderScreen(ModalScreen):
         method = self.method
         # Kept with the tender: commit_sale stores it with the sale and logs the event.
         self.tender.record_failed(method, amount, reference, "payment failed")
+        self.app.keeper.keep(self.basket, self.tender.payments)
         self.set_method("cash")
         self.refresh_sums()
         self.say(t("tender.failed_recorded", method=t(f"method.{method}"), amount=format_yuan(amount)), error=True)
@@ -234,8 +236,9 @@ class TenderScreen(ModalScreen):
         note.focus()
         self.query_one("#tender-message", Static).update("")
         till, basket, tender = self.app.till, self.basket, self.tender
-        self.app.in_background(lambda: till.commit_sale(basket, tender), self.committed, self.commit_failed,
-                               group="commit")
+        # behind the basket's stored changes, on the keeper's thread: the stored basket ends sold with it
+        self.app.keeper.finish(lambda basket_id: till.commit_sale(basket, tender, basket_id), self.committed,
+                               self.commit_failed)
 
     def committed(self, sale: Any) -> None:
         note = self.query_one(SavingNote)
