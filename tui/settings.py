@@ -203,6 +203,25 @@ class SignInSettings:
     lock_minutes: int = _setting(5, _range(1, 1440), "锁定分钟数 / minutes a locked cashier waits")
 
 
+@dataclass(frozen=True)
+class SellingSettings:
+    """[selling]: the basket, discounts and 抹零, and who may correct a sale (a manager's PIN above the limits)."""
+
+    merge_scans: bool = _setting(True, _boolean, "同一商品再扫一次并入原行 / a repeated scan adds to its line")
+    cashier_max_discount: int = _setting(
+        10, _range(0, 100), "收银员最多可打几折扣（百分比），超过要店长密码 / a cashier's largest discount in percent; "
+        "above it a manager's PIN")
+    cashier_price_override: bool = _setting(False, _boolean,
+                                            "收银员可改价 / a cashier may change a price (else a manager's PIN)")
+    rounding: str = _setting("off", _choice("off", "jiao", "yuan"), "抹零 / round the total down: off, jiao, yuan")
+    rounding_tenders: str = _setting("cash", _choice("cash", "all"),
+                                     "抹零适用 / 抹零 for: cash (cash only) or all (every tender)")
+    refund_manager_pin: bool = _setting(True, _boolean, "退货要店长密码 / a refund needs a manager's PIN")
+    refund_without_receipt: bool = _setting(False, _boolean, "允许无单退货 / allow a refund without a receipt")
+    no_sale_manager_pin: bool = _setting(False, _boolean,
+                                         "开钱箱（不销售）要店长密码 / opening the drawer without a sale needs a PIN")
+
+
 # The cash drawer hangs off the main printer, so the backup does not kick it.
 MAIN_PRINTER = PrinterConfig(port="/dev/ttyUSB0", name="main")
 BACKUP_PRINTER = PrinterConfig(port="", drawer=False, name="backup")
@@ -224,6 +243,7 @@ class Settings:
     reprint: ReprintSettings = ReprintSettings()
     display: DisplaySettings = DisplaySettings()
     signin: SignInSettings = SignInSettings()
+    selling: SellingSettings = SellingSettings()
     keys: Mapping[str, str] = field(default_factory=dict)  # [keys]: binding id -> key(s), checked by tui.keymap
 
     def with_ui(self, language: Optional[str] = None, theme: Optional[str] = None) -> "Settings":
@@ -238,6 +258,7 @@ SECTIONS: Dict[str, Any] = {
     "scale": ScaleSettings, "receipt": ReceiptSettings, "reprint": ReprintSettings,
     "display": DisplaySettings,
     "signin": SignInSettings,
+    "selling": SellingSettings,
 }
 # [keys] is free-form (binding id -> key names): the till knows its ids (tui.keymap checks them).
 KEYS_SECTION = "keys"
