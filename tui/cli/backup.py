@@ -99,10 +99,12 @@ def cmd_backup_list(args: argparse.Namespace) -> int:
         found = list_backups(folder)
     except BackupError as exc:
         raise _error(str(exc), 1) from None
-    rows: List[Dict[str, Any]] = [{"file": info.path.name, "path": str(info.path), "created": info.created.isoformat(sep=" "),
-             "size": info.size, "sales": (info.manifest or {}).get("sales"),
-             "shop": (info.manifest or {}).get("shop"), "till": (info.manifest or {}).get("till")}
-            for info in found]
+    rows: List[Dict[str, Any]] = []
+    for info in found:
+        manifest = info.manifest or {}
+        rows.append({"file": info.path.name, "path": str(info.path), "created": info.created.isoformat(sep=" "),
+                     "size": info.size, "sales": manifest.get("sales"), "shop": manifest.get("shop"),
+                     "till": manifest.get("till")})
     if args.json:
         _print_json(rows)
         return 0
