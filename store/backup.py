@@ -103,6 +103,12 @@ def _created(name: str) -> Optional[datetime.datetime]:
         return None
 
 
+def _order(info: "BackupInfo") -> Tuple[datetime.datetime, int]:
+    """Oldest first; stem-2 (a second backup within the same second) after stem."""
+    found = _STAMP.search(info.path.name)
+    return info.created, int(found.group("n") or 1) if found else 1
+
+
 def manifest_path(backup: Path) -> Path:
     """The manifest beside a backup file."""
     name = backup.name
@@ -339,7 +345,7 @@ def list_backups(folder: Path) -> List[BackupInfo]:
         if created is None or not entry.is_file():
             continue
         found.append(BackupInfo(entry, created, entry.stat().st_size, _read_manifest(entry)))
-    return sorted(found, key=lambda info: (info.created, info.path.name))
+    return sorted(found, key=_order)
 
 
 def _read_manifest(path: Path) -> Optional[Dict[str, Any]]:
@@ -360,7 +366,7 @@ def rotate(folder: Path, shop: str, till_id: str, keep_daily: int, keep_monthly:
     prefix = f"chaoying-{shop_slug(shop)}-{till_id}-"
     ours = [info for info in list_backups(folder)
             if info.path.name.startswith(prefix) and _STAMP.fullmatch(info.path.name[len(prefix):])]
-    ours.sort(key=lambda info: (info.created, info.path.name), reverse=True)
+    ours.sort(key=_order, reverse=True)
     keep = set(info.path for info in ours[:1])
     for size, period in ((keep_daily, lambda d: d.date()), (keep_monthly, lambda d: (d.year, d.month))):
         seen: set = set()

@@ -37,6 +37,8 @@ ZH: Dict[str, str] = {
     "sale.payment_in_progress": "正在付款，按 F12 继续付款",
     "sale.waiting_receipt": "上一张小票还在打印，请稍候",
     "sale.db_error": "数据库出错：{error}",
+    "backup.failed": "今天的自动备份没有做成：{reason}",
+    "backup.second_failed": "备份已做好，但第二个位置没有写入：{reason}",
     # success panel
     "done.title": "收款成功",
     "done.amount": "实收 ￥{amount}",
@@ -347,6 +349,8 @@ EN: Dict[str, str] = {
     "sale.payment_in_progress": "Payment in progress: F12 to continue",
     "sale.waiting_receipt": "The last receipt is still printing, please wait",
     "sale.db_error": "Database error: {error}",
+    "backup.failed": "Today's automatic backup failed: {reason}",
+    "backup.second_failed": "Backup made, but the second place was not written: {reason}",
     "done.title": "Paid",
     "done.amount": "Received ¥{amount}",
     "done.change": "Change ¥",
