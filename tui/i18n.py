@@ -41,6 +41,8 @@ ZH: Dict[str, str] = {
     "sale.restored_paid": "上次没结完的一单已恢复，已收 ￥{amount}，按 F12 继续付款",
     "sale.basket_not_stored": "这一单暂时没能保存（{error}），正在重试",
     "sale.basket_stored_again": "这一单已保存",
+    "backup.failed": "今天的自动备份没有做成：{reason}",
+    "backup.second_failed": "备份已做好，但第二个位置没有写入：{reason}",
     # success panel
     "done.title": "收款成功",
     "done.amount": "实收 ￥{amount}",
@@ -355,6 +357,8 @@ EN: Dict[str, str] = {
     "sale.basket_not_stored": "This basket could not be stored just now ({error}); trying again",
     "sale.basket_stored_again": "This basket is stored again",
     "sale.db_error": "Database error: {error}",
+    "backup.failed": "Today's automatic backup failed: {reason}",
+    "backup.second_failed": "Backup made, but the second place was not written: {reason}",
     "done.title": "Paid",
     "done.amount": "Received ¥{amount}",
     "done.change": "Change ¥",

@@ -64,7 +64,7 @@ def test_missing_file_gives_every_default(tmp_path):
 def test_none_gives_defaults_without_a_file():
     s = load_settings(None)
     assert s.path is None
-    assert s == Settings(database=s.database)
+    assert s == Settings(database=s.database, backup=s.backup)  # both resolved to the user data dir
 
 
 def test_every_key_has_a_default_and_the_written_default_reads_back(tmp_path):
@@ -79,7 +79,8 @@ def test_every_key_has_a_default_and_the_written_default_reads_back(tmp_path):
         assert f"[{section}]" in text
         for key in keys:
             assert any(line.startswith(f"{key} = ") for line in text.splitlines()), (section, key)
-    assert load_settings(path) == Settings(path=path, database=load_settings(path).database)
+    resolved = load_settings(path)
+    assert resolved == Settings(path=path, database=resolved.database, backup=resolved.backup)
     assert default_text() == text
 
 
@@ -355,3 +356,13 @@ def test_bad_display_settings_name_file_line_and_key(tmp_path, text, words):
     assert message.startswith(f"{path} line 3: "), message
     for word in words:
         assert word in message, (word, message)
+
+
+def test_backup_folders_resolve_beside_the_settings_file(tmp_path):
+    path = tmp_path / "shop.toml"
+    path.write_text('[backup]\ndir = "b"\nsecond_dir = "/media/usb"\nkeep_daily = 3\n', encoding="utf-8")
+    s = load_settings(path)
+    assert s.backup.dir == str(tmp_path / "b") and s.backup.second_dir == "/media/usb" and s.backup.keep_daily == 3
+    path.write_text("[backup]\nkeep_daily = 0\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="line 2.*keep_daily must be from 1 to 3650"):
+        load_settings(path)
