@@ -50,13 +50,8 @@ class Basket:
         ``amount_fen`` fixes the line amount instead of price x quantity: a
         price-embedded scale label says what the customer pays (store.codes).
         """
-        _check_qty(qty_milli)
+        check_line(product, qty_milli, amount_fen)
         price = int(product.price_fen)
-        if price < 0:
-            raise SaleError(f"{product.name} has a negative price.", "negative_price", name=product.name)
-        if amount_fen is not None and (not isinstance(amount_fen, int) or isinstance(amount_fen, bool)
-                                       or amount_fen < 0):
-            raise SaleError("A line amount must be a whole number of fen, zero or more.", "bad_line_amount")
         self.lines.append(
             BasketLine(
                 product_id=getattr(product, "id", None),
@@ -74,6 +69,7 @@ class Basket:
         """Change the quantity of line ``index``."""
         _check_qty(qty_milli)
         line = self.lines[index]
+        _check_pieces(line.name, line.unit, qty_milli)
         self.lines[index] = BasketLine(
             line.product_id, line.barcode, line.name, line.unit, line.unit_price_fen,
             qty_milli, money.line_amount(line.unit_price_fen, qty_milli),
@@ -93,6 +89,24 @@ class Basket:
     @property
     def is_empty(self) -> bool:
         return not self.lines
+
+
+def check_line(product, qty_milli: int, amount_fen: Optional[int] = None) -> None:
+    """SaleError unless ``product`` x ``qty_milli`` (or a label's ``amount_fen``) can be a line."""
+    _check_qty(qty_milli)
+    if int(product.price_fen) < 0:
+        raise SaleError(f"{product.name} has a negative price.", "negative_price", name=product.name)
+    if amount_fen is not None and (not isinstance(amount_fen, int) or isinstance(amount_fen, bool)
+                                   or amount_fen < 0):
+        raise SaleError("A line amount must be a whole number of fen, zero or more.", "bad_line_amount")
+    if amount_fen is None:  # a price label's quantity is derived from its price: any fraction
+        _check_pieces(product.name, getattr(product, "unit", "") or "", qty_milli)
+
+
+def _check_pieces(name: str, unit: str, qty_milli: int) -> None:
+    if not money.whole_pieces(unit, qty_milli):
+        raise SaleError(f"{name} is sold by the piece ({unit or 'no unit'}): {money.format_qty(qty_milli)} is not "
+                        f"a whole number.", "piece_fraction", name=name, unit=unit, qty=money.format_qty(qty_milli))
 
 
 def _check_qty(qty_milli: int) -> None:
