@@ -203,6 +203,17 @@ class SignInSettings:
     lock_minutes: int = _setting(5, _range(1, 1440), "锁定分钟数 / minutes a locked cashier waits")
 
 
+@dataclass(frozen=True)
+class LimitsSettings:
+    """[limits]: entries so large they are most likely a slip; the till asks the cashier first (0 = never asks)."""
+
+    max_qty: int = _setting(999, _range(0), "一行数量超过就确认，0 = 不问 / a line quantity above this asks; 0 = never")
+    max_line_fen: int = _setting(1_000_000, _range(0),
+                                 "分：一行金额超过就确认 / fen: a line above this asks (1000000 = ￥10000)")
+    max_change_fen: int = _setting(100_000, _range(0),
+                                   "分：现金找零超过就确认 / fen: cash change above this asks (100000 = ￥1000)")
+
+
 # The cash drawer hangs off the main printer, so the backup does not kick it.
 MAIN_PRINTER = PrinterConfig(port="/dev/ttyUSB0", name="main")
 BACKUP_PRINTER = PrinterConfig(port="", drawer=False, name="backup")
@@ -224,6 +235,7 @@ class Settings:
     reprint: ReprintSettings = ReprintSettings()
     display: DisplaySettings = DisplaySettings()
     signin: SignInSettings = SignInSettings()
+    limits: LimitsSettings = LimitsSettings()
     keys: Mapping[str, str] = field(default_factory=dict)  # [keys]: binding id -> key(s), checked by tui.keymap
 
     def with_ui(self, language: Optional[str] = None, theme: Optional[str] = None) -> "Settings":
@@ -238,6 +250,7 @@ SECTIONS: Dict[str, Any] = {
     "scale": ScaleSettings, "receipt": ReceiptSettings, "reprint": ReprintSettings,
     "display": DisplaySettings,
     "signin": SignInSettings,
+    "limits": LimitsSettings,
 }
 # [keys] is free-form (binding id -> key names): the till knows its ids (tui.keymap checks them).
 KEYS_SECTION = "keys"
@@ -470,6 +483,7 @@ def _build(path: Optional[Path], values: dict, keys: Dict[str, str]) -> Settings
         reprint=ReprintSettings(**values["reprint"]),
         display=DisplaySettings(**values["display"]),
         signin=SignInSettings(**values["signin"]),
+        limits=LimitsSettings(**values["limits"]),
         keys=keys,
     )
 
@@ -595,6 +609,8 @@ _INTROS: Dict[str, List[str]] = {
     "reprint": ["# 补打小票 / Reprints of past receipts (F9)"],
     "display": ["# 客显（顾客显示屏，串口）/ Customer display (serial)"],
     "signin": ["# 收银员登录 / Cashier sign-in"],
+    "limits": ["# 大数确认：数量、金额、找零过大时先问收银员（多半是输错了）",
+               "# Guard rails: a quantity, line or change this large asks the cashier first (most likely a slip)"],
 }
 
 _PRINTER_NOTES = {
