@@ -288,11 +288,12 @@ async def test_a_scan_after_choosing_card_never_becomes_its_reference(shop):
     async with app.run_test(size=(80, 24)) as pilot:
         await scan(pilot, COLA)
         await pilot.press("f12", "f3", "enter")
-        assert "Tab" in text_of(app.screen.query_one("#tender-message"))
+        said = text_of(app.screen.query_one("#tender-message"))
         await pilot.press(*WATER, "enter")  # a scan meant for the next customer
         await settled(pilot)
-        assert isinstance(app.screen, TenderScreen) and app.screen.tender.paid_fen == 0
         assert last_sale() is None
+        assert isinstance(app.screen, TenderScreen) and app.screen.tender.paid_fen == 0
+        assert "Tab" in said and "后四位" in said, said
         assert app.screen.query_one("#reference", Input).value == ""
         assert app.screen.query_one("#amount", Input).has_focus
         await pilot.press("ctrl+a", "ctrl+k", "tab", *"6222", "enter")
