@@ -195,6 +195,8 @@ class DisplaySettings:
     port: str = _setting("", _string, "串口设备 / serial port, e.g. /dev/ttyUSB1")
     baudrate: int = _setting(9600, _range(1200, 115200), "波特率 / baud rate")
     encoding: str = _setting("gb18030", _encoding, "VFD 编码 / VFD text encoding: gb18030, or ascii (English only)")
+
+
 @dataclass(frozen=True)
 class SignInSettings:
     """[signin]: cashier sign-in; wrong PINs in a row lock that cashier's code for a while."""
@@ -235,6 +237,17 @@ class BackupSettings:
                                                       "minutes idle before the daily backup, 0 = never")
 
 
+@dataclass(frozen=True)
+class LimitsSettings:
+    """[limits]: entries so large they are most likely a slip; the till asks the cashier first (0 = never asks)."""
+
+    max_qty: int = _setting(999, _range(0), "一行数量超过就确认，0 = 不问 / a line quantity above this asks; 0 = never")
+    max_line_fen: int = _setting(1_000_000, _range(0),
+                                 "分：一行金额超过就确认 / fen: a line above this asks (1000000 = ￥10000)")
+    max_change_fen: int = _setting(100_000, _range(0),
+                                   "分：现金找零超过就确认 / fen: cash change above this asks (100000 = ￥1000)")
+
+
 # The cash drawer hangs off the main printer, so the backup does not kick it.
 MAIN_PRINTER = PrinterConfig(port="/dev/ttyUSB0", name="main")
 BACKUP_PRINTER = PrinterConfig(port="", drawer=False, name="backup")
@@ -258,6 +271,7 @@ class Settings:
     signin: SignInSettings = SignInSettings()
     selling: SellingSettings = SellingSettings()
     backup: BackupSettings = BackupSettings()
+    limits: LimitsSettings = LimitsSettings()
     keys: Mapping[str, str] = field(default_factory=dict)  # [keys]: binding id -> key(s), checked by tui.keymap
 
     def with_ui(self, language: Optional[str] = None, theme: Optional[str] = None) -> "Settings":
@@ -274,6 +288,7 @@ SECTIONS: Dict[str, Any] = {
     "signin": SignInSettings,
     "selling": SellingSettings,
     "backup": BackupSettings,
+    "limits": LimitsSettings,
 }
 # [keys] is free-form (binding id -> key names): the till knows its ids (tui.keymap checks them).
 KEYS_SECTION = "keys"
@@ -506,7 +521,9 @@ def _build(path: Optional[Path], values: dict, keys: Dict[str, str]) -> Settings
         reprint=ReprintSettings(**values["reprint"]),
         display=DisplaySettings(**values["display"]),
         signin=SignInSettings(**values["signin"]),
+        selling=SellingSettings(**values["selling"]),
         backup=_backup_settings(values["backup"], path),
+        limits=LimitsSettings(**values["limits"]),
         keys=keys,
     )
 
@@ -649,7 +666,11 @@ _INTROS: Dict[str, List[str]] = {
     "reprint": ["# 补打小票 / Reprints of past receipts (F9)"],
     "display": ["# 客显（顾客显示屏，串口）/ Customer display (serial)"],
     "signin": ["# 收银员登录 / Cashier sign-in"],
+    "selling": ["# 收银：合并扫码、折扣与抹零、退货与作废的权限 / Selling: merged scans, discounts and 抹零, "
+                "who may refund and void"],
     "backup": ["# 备份（chaoying backup）/ Backups (chaoying backup)"],
+    "limits": ["# 大数确认：数量、金额、找零过大时先问收银员（多半是输错了）",
+               "# Guard rails: a quantity, line or change this large asks the cashier first (most likely a slip)"],
 }
 
 _PRINTER_NOTES = {

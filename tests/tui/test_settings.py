@@ -7,6 +7,7 @@ import pytest
 
 from printing.config import PrinterConfig
 from tui.settings import (
+    LimitsSettings,
     ReceiptSettings,
     ReprintSettings,
     Settings,
@@ -100,6 +101,21 @@ def test_a_partial_file_keeps_the_other_defaults(tmp_path):
 def test_signin_lock_reads_from_the_file(tmp_path):
     s = load_settings(write(tmp_path, "[signin]\nlock_attempts = 3\n"))
     assert (s.signin.lock_attempts, s.signin.lock_minutes) == (3, 5)
+
+
+def test_limits_read_from_the_file_and_a_negative_one_is_refused_naming_its_line(tmp_path):
+    assert load_settings(None).limits == LimitsSettings(max_qty=999, max_line_fen=1_000_000, max_change_fen=100_000)
+    s = load_settings(write(tmp_path, "[limits]\nmax_qty = 50\nmax_change_fen = 0\n"))
+    assert (s.limits.max_qty, s.limits.max_line_fen, s.limits.max_change_fen) == (50, 1_000_000, 0)
+    message = error_for(write(tmp_path, "[limits]\nmax_line_fen = -1\n"))
+    assert "line 2" in message and "[limits] max_line_fen must be 0 or more" in message, message
+
+
+def test_selling_reads_from_the_file_and_a_bad_rounding_is_refused(tmp_path):
+    s = load_settings(write(tmp_path, "[selling]\nrounding = \"jiao\"\ncashier_max_discount = 20\n"))
+    assert (s.selling.rounding, s.selling.cashier_max_discount, s.selling.merge_scans) == ("jiao", 20, True)
+    message = error_for(write(tmp_path, "[selling]\nrounding = \"fen\"\n"))
+    assert "line 2" in message and "rounding" in message, message
 
 
 def test_till_id_written_as_a_number_is_text(tmp_path):
