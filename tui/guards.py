@@ -2,7 +2,7 @@
 
 A line quantity over ``[limits] max_qty``, a line amount over ``max_line_fen``
 or cash change over ``max_change_fen`` (0 = never asks) opens a yes/no
-question (the ConfirmScreen: Y or Enter yes, N or Esc no). Yes goes on and
+question (the ConfirmScreen: Y yes, N or Esc no; never Enter, which ends every scan). Yes goes on and
 records ``limit_confirmed`` in the event log; no changes nothing.
 """
 from __future__ import annotations

@@ -70,7 +70,7 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("view.next", "right", "next", "key.next"),
     ),
     "confirm": (
-        Key("confirm.yes", "y,enter", "yes", "key.yes"),
+        Key("confirm.yes", "y", "yes", "key.yes"),  # not Enter: a scan ends with Enter
         Key("confirm.no", "n,escape", "no", "key.no"),
     ),
     "till": (

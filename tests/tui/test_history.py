@@ -123,6 +123,7 @@ async def test_find_yesterdays_receipt_by_amount_and_reprint_it_with_the_mark(sh
         from tui.screens.events import EventsScreen
 
         assert isinstance(app.screen, EventsScreen)
+        await wait_until(pilot, lambda: any(row["kind"] == "reprint" for row in app.screen.rows))  # read off the UI thread
         rows = app.screen.rows
         reprints = [row for row in rows if row["kind"] == "reprint"]
         assert reprints and reprints[0]["receipt"] == "1-000001" and reprints[0]["cashier"] == "007"
