@@ -45,6 +45,9 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("sale.up", "up", "cursor_up", "key.up", show=False),
         Key("sale.down", "down", "cursor_down", "key.down", show=False),
         Key("sale.clear", "escape", "clear_entry", "key.clear"),
+        Key("sale.line_discount", "f5", "line_discount", "key.line_discount"),
+        Key("sale.basket_discount", "f6", "basket_discount", "key.basket_discount"),
+        Key("sale.price", "ctrl+p", "price_override", "key.price_override"),
     ),
     "tender": (
         Key("tender.cash", "f2", "method('cash')", "key.cash"),
@@ -53,6 +56,7 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("tender.alipay", "f5", "method('alipay')", "key.alipay"),
         Key("tender.failed", "f6", "payment_failed", "key.pay_failed"),
         Key("tender.back", "escape", "back", "key.back"),
+        Key("tender.round", "ctrl+r", "round", "key.round"),
     ),
     "banner": (
         Key("banner.reprint", "r", "reprint", "key.reprint"),
@@ -91,6 +95,9 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
     ),
     "pin": (
         Key("pin.cancel", "escape", "cancel", "key.back"),
+    ),
+    "discount": (
+        Key("discount.cancel", "escape", "cancel", "key.back"),
     ),
     "faults": (
         Key("faults.close", "escape", "close", "key.close"),
@@ -146,7 +153,7 @@ def display_key(key: str) -> str:
 MODIFIERS = ("ctrl", "shift", "alt", "meta")
 # Screens that type text into an input: a plain printable key would be swallowed
 # by the input or steal its letters. App (and demo) keys are active on every screen.
-TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin"}
+TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "discount"}
 GLOBAL_GROUPS = ("app", "demo", "till")
 
 _overrides: Dict[str, str] = {}
