@@ -22,6 +22,7 @@ from typing import Optional
 from store.sales import PRICE, DiscountSpec
 
 NO_LIMITS = ""  # approver(): the shop has no cashiers, nobody to ask
+ROUNDING_REASON = "抹零"  # the reason stored with every 抹零 (a shop's word, whatever the UI language)
 
 
 def over_limit(spec: DiscountSpec, base_fen: int, max_percent: int, price_override: bool) -> bool:

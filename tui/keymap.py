@@ -47,7 +47,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("sale.clear", "escape", "clear_entry", "key.clear"),
         Key("sale.line_discount", "f5", "line_discount", "key.line_discount"),
         Key("sale.basket_discount", "f6", "basket_discount", "key.basket_discount"),
-        Key("sale.price", "ctrl+p", "price_override", "key.price_override"),
+        # not on the key bar (80 columns are full): F1 lists it
+        Key("sale.price", "ctrl+p", "price_override", "key.price_override", show=False),
     ),
     "tender": (
         Key("tender.cash", "f2", "method('cash')", "key.cash"),
@@ -56,7 +57,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("tender.alipay", "f5", "method('alipay')", "key.alipay"),
         Key("tender.failed", "f6", "payment_failed", "key.pay_failed"),
         Key("tender.back", "escape", "back", "key.back"),
-        Key("tender.round", "ctrl+r", "round", "key.round"),
+        # not on the key bar (Esc must stay visible): the method line says it when 抹零 is on
+        Key("tender.round", "ctrl+r", "round", "key.round", show=False),
     ),
     "banner": (
         Key("banner.reprint", "r", "reprint", "key.reprint"),

@@ -8,6 +8,7 @@ sale screen's question (store.discounts), asked after the dialog closes.
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
@@ -110,7 +111,7 @@ class DiscountScreen(ModalScreen[Optional[Decision]]):
                 self.say(t("discount.price_zero"))
                 return False
             return None if price == self.base_fen else DiscountSpec(PRICE_KIND, price)
-        if text.endswith(("%", "％")):
+        if unicodedata.normalize("NFKC", text).endswith("%"):  # a full-width ％ too
             try:
                 value = parse_percent(text)
             except ValueError:

@@ -119,7 +119,11 @@ class TenderScreen(ModalScreen):
     def set_method(self, method: str) -> None:
         self.method = method
         self.pending_amount = None
-        self.query_one("#tender-method", Static).update(t("tender.method", method=t(f"method.{method}")))
+        said = t("tender.method", method=t(f"method.{method}"))
+        if self.app.settings.selling.rounding != "off":  # 抹零 is on: say its key (the key bar is full)
+            round_key = next(key for key in keymap.KEYS["tender"] if key.id == "tender.round")
+            said += "    " + t("tender.round_hint", keys=keymap.display_key(keymap.key_of(round_key)))
+        self.query_one("#tender-method", Static).update(said)
         reference = self.query_one("#reference", Input)
         reference.value = ""
         reference.display = method != "cash"
@@ -148,6 +152,7 @@ class TenderScreen(ModalScreen):
         With ``rounding_tenders = "cash"`` it is for cash only: refused once a
         non-cash payment is taken, and after it only cash is taken.
         """
+        from store.discounts import ROUNDING_REASON
         from store.money import format_yuan
         from store.sales import DiscountSpec
 
@@ -160,7 +165,8 @@ class TenderScreen(ModalScreen):
             if rules.rounding_tenders == "cash" and any(p.method != "cash" for p in self.tender.ok_payments):
                 self.say(t("tender.rounding_cash_only"), error=True)
                 return
-            spec = DiscountSpec("round", 10 if rules.rounding == "jiao" else 100, "抹零", self.app.till.cashier)
+            step = 10 if rules.rounding == "jiao" else 100
+            spec = DiscountSpec("round", step, ROUNDING_REASON, self.app.till.cashier)
         else:
             spec = None
         basket.set_rounding(spec)
