@@ -424,6 +424,9 @@ class SaleScreen(Screen):
 
         from tui.screens.pin import PinScreen
 
+        if self.app.screen is not self:  # the tender opened meanwhile: its total must not change under it
+            self.refuse(t("sale.basket_changed"))
+            return
         if manager is not None:
             self.apply_discount(what, index, item, replace(spec, manager=manager))
             return
