@@ -20,6 +20,7 @@ LABELS = {
         "change": "找零", "ref": "参考号", "tel": "电话", "tax": "税号",
         "original": "原单时间", "reprinted": "补打时间",
         "cash": "现金", "card": "银行卡", "wechat": "微信支付", "alipay": "支付宝",
+        "basket_discount": "整单优惠", "rounding": "抹零", "price_changed": "改价", "list_price": "原价",
     },
     "en": {
         "no": "No.", "till": "Till", "cashier": "Cashier", "time": "Time",
@@ -28,6 +29,8 @@ LABELS = {
         "change": "Change", "ref": "Ref", "tel": "Tel", "tax": "Tax ID",
         "original": "Original", "reprinted": "Reprinted",
         "cash": "Cash", "card": "Card", "wechat": "WeChat Pay", "alipay": "Alipay",
+        "basket_discount": "Basket discount", "rounding": "Rounded down", "price_changed": "Price changed",
+        "list_price": "was",
     },
 }
 
@@ -133,9 +136,17 @@ def _item_lines(line: ReceiptLine, columns: int, labels: dict) -> List[str]:
     else:  # numbers too wide for their columns: keep the amount flush right anyway
         out.extend(wrap(name, columns))
         out.extend(left_right("%s x %s" % (qty, price), amount, columns))
+    if line.list_price_fen is not None or line.price_note:  # the amount is at the new price: the old one is said
+        listed = "" if line.list_price_fen is None else labels["list_price"] + " " + format_fen(line.list_price_fen)
+        out.extend(left_right(_note("  " + labels["price_changed"], line.price_note), listed, columns))
     if line.discount_fen:
-        out.extend(left_right("  " + labels["line_discount"], format_fen(-line.discount_fen), columns))
+        out.extend(left_right(_note("  " + labels["line_discount"], line.discount_note),
+                              format_fen(-line.discount_fen), columns))
     return out
+
+
+def _note(label: str, note: str) -> str:
+    return "%s %s" % (label, " ".join(note.split())) if note.strip() else label
 
 
 def _head(receipt: Receipt, columns: int, labels: dict) -> List[Block]:
@@ -183,9 +194,15 @@ def _body(receipt: Receipt, columns: int, labels: dict) -> List[Block]:
     if receipt.discount_fen:
         subtotal = receipt.total_fen + receipt.discount_fen
         out.extend(Block("text", p) for p in left_right(labels["subtotal"], format_fen(subtotal), columns))
-        out.extend(
-            Block("text", p) for p in left_right(labels["discount"], format_fen(-receipt.discount_fen), columns)
-        )
+        adjustments = receipt.adjustments or ()
+        for adjustment in adjustments:  # each basket discount and 抹零 on its own line, with why
+            label = labels["rounding" if adjustment.kind == "rounding" else "basket_discount"]
+            out.extend(Block("text", p) for p in left_right(_note(label, adjustment.note),
+                                                            format_fen(-adjustment.amount_fen), columns))
+        if not adjustments:
+            out.extend(
+                Block("text", p) for p in left_right(labels["discount"], format_fen(-receipt.discount_fen), columns)
+            )
     out.extend(
         Block("text", p, "total")
         for p in left_right(labels["total"], YUAN + format_fen(receipt.total_fen), columns)

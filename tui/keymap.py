@@ -45,6 +45,10 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("sale.up", "up", "cursor_up", "key.up", show=False),
         Key("sale.down", "down", "cursor_down", "key.down", show=False),
         Key("sale.clear", "escape", "clear_entry", "key.clear"),
+        Key("sale.line_discount", "f5", "line_discount", "key.line_discount"),
+        Key("sale.basket_discount", "f6", "basket_discount", "key.basket_discount"),
+        # not on the key bar (80 columns are full): F1 lists it
+        Key("sale.price", "ctrl+p", "price_override", "key.price_override", show=False),
     ),
     "tender": (
         Key("tender.cash", "f2", "method('cash')", "key.cash"),
@@ -55,6 +59,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         # the reference field is reached by this key only: Enter never moves there, so a scan stays out of it
         Key("tender.reference", "tab", "reference", "key.reference"),
         Key("tender.back", "escape", "back", "key.back"),
+        # not on the key bar (Esc must stay visible): the method line says it when 抹零 is on
+        Key("tender.round", "ctrl+r", "round", "key.round", show=False),
     ),
     "banner": (
         Key("banner.reprint", "r", "reprint", "key.reprint"),
@@ -93,6 +99,9 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
     ),
     "pin": (
         Key("pin.cancel", "escape", "cancel", "key.back"),
+    ),
+    "discount": (
+        Key("discount.cancel", "escape", "cancel", "key.back"),
     ),
     "faults": (
         Key("faults.close", "escape", "close", "key.close"),
@@ -148,7 +157,7 @@ def display_key(key: str) -> str:
 MODIFIERS = ("ctrl", "shift", "alt", "meta")
 # Screens that type text into an input: a plain printable key would be swallowed
 # by the input or steal its letters. App (and demo) keys are active on every screen.
-TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin"}
+TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "discount"}
 GLOBAL_GROUPS = ("app", "demo", "till")
 
 _overrides: Dict[str, str] = {}

@@ -138,14 +138,16 @@ def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprint
 
     ``copy``: mark it 副本 COPY (a print after an interrupted one).
     """
-    from printing.receipt import Receipt, ReceiptLine, ReceiptPayment
+    from printing.receipt import Receipt, ReceiptAdjustment, ReceiptPayment
     from store.numbering import format_receipt_no
 
-    lines = tuple(
-        ReceiptLine(name=line.name, qty_milli=line.qty_milli, unit_price_fen=line.unit_price_fen,
-                    amount_fen=line.amount_fen, unit=line.unit or "")
-        for line in sorted(sale.lines, key=lambda row: row.position)
-    )
+    discounts = sorted(sale.discounts, key=lambda row: (row.line_position, row.id or 0))
+    lines = tuple(_receipt_line(line, [d for d in discounts if d.line_position == line.position])
+                  for line in sorted(sale.lines, key=lambda row: row.position))
+    adjustments = tuple(
+        ReceiptAdjustment("rounding" if d.kind == "round" else "discount", d.amount_fen,
+                          "" if d.kind == "round" else _discount_note(d))
+        for d in discounts if d.line_position == 0 and d.amount_fen)
     payments = tuple(
         ReceiptPayment(method=p.method, amount_fen=p.amount_fen, reference=p.reference or "")
         for p in sorted(sale.payments, key=lambda row: row.position)
@@ -162,6 +164,8 @@ def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprint
         total_fen=sale.total_fen,
         payments=payments,
         change_fen=sale.change_fen,
+        discount_fen=sum(adjustment.amount_fen for adjustment in adjustments),
+        adjustments=adjustments,
         shop_address=shop.address,
         shop_phone=shop.phone,
         shop_tax_id=shop.tax_id,
@@ -172,6 +176,39 @@ def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprint
         language=settings.receipt.language,
         copy=copy,
     )
+
+
+def _receipt_line(line: Any, discounts: List[Any]):
+    """A stored line for the receipt: its amount before its own discount, the discount and any price change.
+
+    The stored amount is net of the basket's share too; that share is said
+    once, below the subtotal, not on each line.
+    """
+    from printing.receipt import ReceiptLine
+    from store.money import line_amount
+
+    own = [d for d in discounts if d.kind in ("percent", "amount")]
+    price = next((d for d in discounts if d.kind == "price"), None)
+    gross = line.amount_fen + line.discount_fen
+    listed = None
+    if price is not None:  # the list unit price, when the stored amounts say it unambiguously
+        listed_fen = gross + price.amount_fen
+        candidate = (listed_fen * 1000 + line.qty_milli // 2) // line.qty_milli if line.qty_milli > 0 else 0
+        if line.qty_milli >= 1000 and line_amount(candidate, line.qty_milli) == listed_fen:
+            listed = candidate
+    return ReceiptLine(name=line.name, qty_milli=line.qty_milli, unit_price_fen=line.unit_price_fen,
+                       amount_fen=gross, unit=line.unit or "",
+                       discount_fen=sum(d.amount_fen for d in own),
+                       discount_note=" ".join(_discount_note(d) for d in own),
+                       list_price_fen=listed, price_note=(price.reason or "-") if price is not None else "")
+
+
+def _discount_note(discount: Any) -> str:
+    """A percent discount says its percent; every discount says why."""
+    from store.money import format_percent
+
+    what = format_percent(discount.value) if discount.kind == "percent" else ""
+    return " ".join(part for part in (what, discount.reason or "") if part)
 
 
 class Till:
