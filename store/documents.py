@@ -229,3 +229,29 @@ def _payment_rows(tenders: Sequence[Tuple[str, int]]) -> List[dict]:
 def corrections(sale_id: int) -> List[Sale]:
     """The refunds and the void of a sale, in order."""
     return list(Sale.select().where(Sale.original == sale_id).order_by(Sale.id))
+
+
+def commit_refund_without_receipt(basket, till_id: str, cashier=None, manager=None, reason: str = "",
+                                  method: str = "cash") -> Sale:
+    """无单退货: the basket's goods come back with no original receipt; the money goes back by ``method``.
+
+    Only when [selling] refund_without_receipt allows it and a manager said so
+    (the till checks both); a refund document with no ``original``.
+    """
+    if basket.is_empty:
+        raise DocumentError("Choose at least one line and a quantity above zero to refund.", "refund_nothing")
+    if method not in METHODS:
+        raise DocumentError(f"The refund pays back {money.format_yuan(basket.total_fen)}; the payments must add up "
+                            "to it.", "refund_payments", total=money.format_yuan(basket.total_fen))
+    if not cashier_code(manager):
+        raise DocumentError("A refund without a receipt needs a manager.", "refund_needs_manager")
+    rows = [dict(position=index, product=line.product_id, barcode=line.barcode, name=line.name, unit=line.unit,
+                 unit_price_fen=line.unit_price_fen, qty_milli=line.qty_milli, amount_fen=line.amount_fen,
+                 discount_fen=line.discount_fen, original_line=None)
+            for index, line in enumerate(basket.lines, start=1)]
+    total = basket.total_fen
+    document = dict(kind=REFUND, original=None, total_fen=total, reason=reason or "",
+                    manager=cashier_code(manager), discount_fen=basket.discount_fen)
+    tenders = [(method, total)] if total > 0 else []
+    return commit_document(till_id, cashier_code(cashier), document, rows, _payment_rows(tenders), [],
+                           [(EVENT_REFUND, f"no receipt {money.format_yuan(total)} {reason or ''}".strip())])
