@@ -104,19 +104,28 @@ def _net_by_method(sale: Sale, kind: str = SALE) -> Dict[str, int]:
     return net
 
 
-def default_refund_payments(sale_id: int, amount_fen: int) -> List[Tuple[str, int]]:
-    """Back to the original tenders: the non-cash ones first (what they have left), the rest in cash."""
+def refund_room(sale_id: int) -> Dict[str, int]:
+    """What each tender of a sale can still take back: what it took in less what refunds gave back on it."""
     sale = Sale.get_by_id(sale_id)
     paid, given = _net_by_method(sale), _net_by_method(sale, REFUND)
+    return {method: amount - given.get(method, 0) for method, amount in paid.items()}
+
+
+def plan_refund_payments(room: Dict[str, int], amount_fen: int) -> List[Tuple[str, int]]:
+    """Back to the original tenders: the non-cash ones first (what they have left), the rest in cash."""
     plan: List[Tuple[str, int]] = []
     left = amount_fen
-    for method in [m for m in paid if m != "cash"] + ["cash"]:
-        room = paid.get(method, 0) - given.get(method, 0)
-        take = left if method == "cash" else min(left, max(0, room))
+    for method in [m for m in room if m != "cash"] + ["cash"]:
+        take = left if method == "cash" else min(left, max(0, room.get(method, 0)))
         if take > 0:
             plan.append((method, take))
             left -= take
     return plan
+
+
+def default_refund_payments(sale_id: int, amount_fen: int) -> List[Tuple[str, int]]:
+    """Back to the original tenders: the non-cash ones first (what they have left), the rest in cash."""
+    return plan_refund_payments(refund_room(sale_id), amount_fen)
 
 
 def _lock_original(sale_id: int) -> None:
@@ -232,7 +241,7 @@ def corrections(sale_id: int) -> List[Sale]:
 
 
 def commit_refund_without_receipt(basket, till_id: str, cashier=None, manager=None, reason: str = "",
-                                  method: str = "cash") -> Sale:
+                                  method: str = "cash", basket_id: Optional[int] = None) -> Sale:
     """无单退货: the basket's goods come back with no original receipt; the money goes back by ``method``.
 
     Only when [selling] refund_without_receipt allows it and a manager said so
@@ -254,4 +263,5 @@ def commit_refund_without_receipt(basket, till_id: str, cashier=None, manager=No
                     manager=cashier_code(manager), discount_fen=basket.discount_fen)
     tenders = [(method, total)] if total > 0 else []
     return commit_document(till_id, cashier_code(cashier), document, rows, _payment_rows(tenders), [],
-                           [(EVENT_REFUND, f"no receipt {money.format_yuan(total)} {reason or ''}".strip())])
+                           [(EVENT_REFUND, f"no receipt {money.format_yuan(total)} {reason or ''}".strip())],
+                           basket_id)
