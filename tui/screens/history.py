@@ -484,7 +484,7 @@ class Corrections:
     def committed(self, key: str, answer: Tuple[int, str, str, bool]) -> None:
         document_id, number, amount, cash = answer
         self.app.print_sale(document_id, open_drawer=cash)  # the same receipt outcome and banner as a sale
-        self.screen.say(t(key, number=number, amount=amount))
+        self.app.notify(t(key, number=number, amount=amount))  # the list reloads: its message line is redrawn
         if self.screen in self.app.screen_stack:
             self.screen.reload()
 
