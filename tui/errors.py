@@ -18,7 +18,7 @@ KEYS = {"basket_empty": "sale.basket_empty"}
 
 #: Values that are names of things the UI says in its own words: value name -> key prefix.
 WORDS = {"method": "method.", "state": "history.outcome.", "current": "history.outcome.",
-         "wanted": "history.outcome.", "kind": "history.kind."}
+         "wanted": "history.outcome."}
 
 # exception class name -> i18n key of the frame for codes with no words of their own
 FRAMES = {

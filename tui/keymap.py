@@ -45,8 +45,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("sale.up", "up", "cursor_up", "key.up", show=False),
         Key("sale.down", "down", "cursor_down", "key.down", show=False),
         Key("sale.clear", "escape", "clear_entry", "key.clear"),
-        Key("sale.no_sale", "ctrl+o", "no_sale", "key.no_sale"),
-        Key("sale.refund_no_receipt", "ctrl+t", "refund_without_receipt", "key.refund_no_receipt"),
+        Key("sale.no_sale", "ctrl+o", "no_sale", "key.no_sale", show=False),  # rare: in F1, not the key bar
+        Key("sale.refund_no_receipt", "ctrl+t", "refund_without_receipt", "key.refund_no_receipt", show=False),
     ),
     "tender": (
         Key("tender.cash", "f2", "method('cash')", "key.cash"),

@@ -324,3 +324,25 @@ async def test_refund_without_receipt_when_allowed_needs_a_manager(shop_with, ma
         assert "退货 REFUND" in shop.paper()[-1] and "无原小票" in shop.paper()[-1]
         assert app.sale_screen.basket.is_empty
         assert not OpenBasket.select().where(OpenBasket.state == "open").exists()
+
+
+def test_every_refusal_of_a_refund_or_void_is_said_in_both_languages():
+    import re
+    from pathlib import Path
+
+    from store import documents
+    from tui.errors import describe
+    from tui.i18n import CATALOGUES, language, set_language
+
+    source = Path(documents.__file__).read_text(encoding="utf-8")
+    codes = set(re.findall(r'DocumentError\([^"]*"[^"]*"[^"]*,\s*"([a-z_]+)"', source, re.S))
+    assert {"refund_too_much", "void_other_day", "voided", "not_a_sale"} <= codes  # the scan finds them
+    for name, catalogue in CATALOGUES.items():
+        assert sorted(code for code in codes if "error." + code not in catalogue) == [], name
+    before = language()
+    try:
+        set_language("en")
+        said = describe(documents.DocumentError("x", "refund_too_much", name="Cola", qty="1"))
+        assert said == "Only 1 of Cola can still be refunded"
+    finally:
+        set_language(before)
