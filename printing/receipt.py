@@ -67,3 +67,11 @@ class Receipt:
     # 副本 COPY: a print that follows an interrupted one (the first may have come out)
     copy: bool = False
     adjustments: Tuple[ReceiptAdjustment, ...] = ()  # each basket discount and 抹零, with its amount
+    # a correction: "refund" (退货) or "void" (作废) of the receipt ``original_no``; amounts are money going back
+    kind: str = "sale"
+    original_no: str = ""
+    reason: str = ""
+
+    @property
+    def money_back(self) -> bool:
+        return self.kind != "sale"

@@ -49,6 +49,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("sale.basket_discount", "f6", "basket_discount", "key.basket_discount"),
         # not on the key bar (80 columns are full): F1 lists it
         Key("sale.price", "ctrl+p", "price_override", "key.price_override", show=False),
+        Key("sale.no_sale", "ctrl+o", "no_sale", "key.no_sale", show=False),  # rare: in F1, not the key bar
+        Key("sale.refund_no_receipt", "ctrl+t", "refund_without_receipt", "key.refund_no_receipt", show=False),
     ),
     "tender": (
         Key("tender.cash", "f2", "method('cash')", "key.cash"),
@@ -91,6 +93,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("history.up", "up", "cursor(-1)", "key.up", show=False),
         Key("history.down", "down", "cursor(1)", "key.down", show=False),
         Key("history.close", "escape", "close", "key.close"),
+        Key("history.refund", "t", "refund", "key.refund"),
+        Key("history.void", "v", "void", "key.void_sale"),
     ),
     "events": (
         Key("events.up", "up", "cursor(-1)", "key.up", show=False),
@@ -120,6 +124,16 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("search.up", "up", "move(-1)", "key.up", show=False),
         Key("search.pagedown", "pagedown", "move(10)", "key.page_down", show=False),
         Key("search.pageup", "pageup", "move(-10)", "key.page_up", show=False),
+    ),
+    "refund": (
+        Key("refund.confirm", "f12", "confirm", "key.refund_confirm"),
+        Key("refund.cash", "f3", "all_cash", "key.refund_cash"),
+        Key("refund.up", "up", "cursor(-1)", "key.up", show=False),
+        Key("refund.down", "down", "cursor(1)", "key.down", show=False),
+        Key("refund.cancel", "escape", "cancel", "key.back"),
+    ),
+    "reason": (
+        Key("reason.cancel", "escape", "cancel", "key.back"),
     ),
     "help": (
         # F1 (app.help) closes the help too
@@ -157,7 +171,7 @@ def display_key(key: str) -> str:
 MODIFIERS = ("ctrl", "shift", "alt", "meta")
 # Screens that type text into an input: a plain printable key would be swallowed
 # by the input or steal its letters. App (and demo) keys are active on every screen.
-TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "discount"}
+TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "discount", "refund", "reason"}
 GLOBAL_GROUPS = ("app", "demo", "till")
 
 _overrides: Dict[str, str] = {}

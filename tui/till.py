@@ -25,7 +25,7 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
 if TYPE_CHECKING:
     from printing.config import PrinterConfig
@@ -48,6 +48,14 @@ class PrintJob:
     open_drawer: bool = False
     reprint: bool = False  # 补打 from the history: marked, numbered, allowed on resolved receipts
     approved_by: str = ""  # the manager whose PIN allowed the reprint
+
+
+@dataclass(frozen=True)
+class DrawerJob:
+    """Open the cash drawer with no receipt (开钱箱: a no-sale, cash handed back); ``reason`` goes in the log."""
+
+    reason: str
+    cashier: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,6 +162,7 @@ def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprint
         if p.status == "ok"
     )
     shop = settings.shop
+    original = sale.original
     return Receipt(
         shop_name=shop.name,
         receipt_no=format_receipt_no(sale.till_id, sale.receipt_no),
@@ -175,6 +184,9 @@ def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprint
         reprinted_at=reprinted_at,
         language=settings.receipt.language,
         copy=copy,
+        kind=sale.kind or "sale",
+        original_no=format_receipt_no(original.till_id, original.receipt_no) if original is not None else "",
+        reason=sale.reason or "",
     )
 
 
@@ -230,7 +242,7 @@ class Till:
         self.reasons: Dict[int, str] = {}  # sale id -> the reason of its last failed print, in the UI language
         self.poll_seconds = STATUS_POLL_SECONDS  # 0 = never ask the printer while idle
         self.health = ""  # the last state read while idle
-        self._jobs: "queue.Queue[Optional[PrintJob]]" = queue.Queue()
+        self._jobs: "queue.Queue[Optional[Union[PrintJob, DrawerJob]]]" = queue.Queue()
         self._thread: Optional[threading.Thread] = None
         self._busy = threading.Event()
         # What the till knows of its open receipts (None: not read yet, so blocked). Read off the
@@ -264,6 +276,11 @@ class Till:
         """Queue a receipt; the answer comes back through report() and goes to settle()."""
         self.in_flight.add(sale_id)
         self._jobs.put(PrintJob(sale_id, printer, open_drawer, reprint, approved_by))
+
+    def open_drawer(self, reason: str) -> None:
+        """Open the cash drawer on the printer thread, in turn with the receipts; logged as drawer_open with
+        ``reason``. A DrawerResult (sale id 0) comes back through report()."""
+        self._jobs.put(DrawerJob(reason, self.cashier))
 
     def settle(self, event: PrintFinished) -> str:
         """The owner saw a PrintFinished: the sale leaves the in-flight set. Returns the reason to show."""
@@ -439,6 +456,13 @@ class Till:
                 continue
             if job is None:
                 return
+            if isinstance(job, DrawerJob):
+                self._busy.set()
+                try:
+                    self._drawer_alone(job)
+                finally:
+                    self._busy.clear()
+                continue
             wait = min(AFTER_JOB_POLL_SECONDS, self.poll_seconds)  # the strip soon shows what the job left
             self._busy.set()
             try:
@@ -539,6 +563,33 @@ class Till:
                                    printer=MAIN, detail=f"{result.code}: {result.reason_en}")
         log.info("separate drawer kick for sale %s: %s", sale.id, result.code)
         self.report(DrawerResult(sale.id, result.ok, result.reason_zh, result.reason_en))
+
+    def _drawer_alone(self, job: DrawerJob) -> None:
+        """Open the drawer with no sale; log it (drawer_open with the reason, or drawer_failed) and report."""
+        from printing.printer import PrintResult, open_drawer
+        from store import outcomes
+        from store.db import db
+
+        if not self.settings.printer.drawer:
+            result = PrintResult(False, "no_drawer", "没有设置钱箱", "no cash drawer is set up", printer=MAIN)
+        else:
+            try:
+                result = open_drawer(printer_config(self.settings, MAIN))
+            except Exception as exc:  # open_drawer should not raise; the cashier must still hear about it
+                log.exception("open_drawer raised")
+                result = PrintResult(False, "error", f"钱箱出错：{exc}", f"drawer error: {exc}", printer=MAIN)
+        try:
+            with db.connection_context():
+                if result.ok:
+                    outcomes.log_event("drawer_open", self.till_id, cashier=job.cashier or None, printer=MAIN,
+                                       detail=job.reason)
+                else:
+                    outcomes.log_event("drawer_failed", self.till_id, cashier=job.cashier or None, printer=MAIN,
+                                       detail=f"{job.reason}: {result.code}: {result.reason_en}")
+        except Exception:  # the event log must never stop the printer thread
+            log.exception("could not log the drawer opening")
+        log.info("drawer opened alone (%s): %s", job.reason, result.code)
+        self.report(DrawerResult(0, result.ok, result.reason_zh, result.reason_en))
 
     def _poll(self) -> None:
         """Ask the idle main printer how it is (DLE EOT); report PrinterHealth when the answer changes."""

@@ -14,6 +14,20 @@ from printing.receipt import Receipt, ReceiptAdjustment, ReceiptLine, ReceiptPay
 from printing.sample import sample_receipt
 
 GOLDEN = Path(__file__).parent / "golden"
+
+
+def correction(kind: str, language: str = "zh") -> Receipt:
+    """A refund of one of three bottles of receipt 1-000042, or the void of a whole receipt, as paper shows it."""
+    cola = ReceiptLine("Coca-Cola 可口可乐 330ml", 1000, 300, 300)
+    water = ReceiptLine("农夫山泉饮用天然水 550ml", 3000, 200, 600)
+    lines = (cola,) if kind == "refund" else (cola, water)
+    total = sum(line.amount_fen for line in lines)
+    payments = (ReceiptPayment("cash", total),) if kind == "refund" else (
+        ReceiptPayment("wechat", 500, "4200001234202405011234567890"), ReceiptPayment("cash", total - 500))
+    return replace(sample_receipt(language), receipt_no="1-000043", lines=lines, total_fen=total, payments=payments,
+                   change_fen=0, discount_fen=0, qr_payload="", kind=kind, original_no="1-000042",
+                   reason="瓶子漏了" if kind == "refund" else "收银员扫错了")
+
 # CHAOYING_UPDATE_GOLDEN=1 rewrites the golden files after a deliberate layout change.
 UPDATE = os.environ.get("CHAOYING_UPDATE_GOLDEN") == "1"
 
@@ -44,6 +58,11 @@ CASES = {
     # discounts: a line's own (with why), a price override (with the list price), the basket's and 抹零
     "discount_zh_58.txt": (discounted_receipt(), 32),
     "discount_zh_80.txt": (discounted_receipt(), 48),
+    # corrections: 退货 REFUND / 作废 VOID, the original receipt number, the money going back
+    "refund_zh_58.txt": (correction("refund"), 32),
+    "refund_en_80.txt": (correction("refund", "en"), 48),
+    "void_zh_80.txt": (correction("void"), 48),
+    "void_en_58.txt": (correction("void", "en"), 32),
 }
 
 

@@ -613,6 +613,100 @@ class SaleScreen(Screen):
         self.entry.value = ""
         self.say("")
 
+    # ------------------------------------------------------------ no sale (开钱箱) and 无单退货
+
+    def action_no_sale(self) -> None:
+        """Ctrl+O: open the drawer without a sale, with a reason (and a manager's PIN by setting); logged."""
+        from tui.screens.reason import ReasonScreen
+
+        if self.tender is not None and self.tender.paid_fen > 0:
+            self.refuse(t("sale.payment_in_progress"))
+            return
+
+        def reason_given(reason: Optional[str]) -> None:
+            if not reason:
+                self.say(t("nosale.cancelled"))
+            elif self.app.settings.selling.no_sale_manager_pin:
+                self.with_manager(t("pin.why_no_sale"), lambda manager: self.open_drawer(reason, manager),
+                                  t("nosale.cancelled"))
+            else:
+                self.open_drawer(reason, "")
+
+        self.app.push_screen(ReasonScreen(t("nosale.question")), reason_given)
+
+    def open_drawer(self, reason: str, manager: str) -> None:
+        self.app.log_event("no_sale", detail=f"{reason} (manager {manager})" if manager else reason)
+        self.app.till.open_drawer(f"no sale: {reason}")
+        self.say(t("nosale.opened"))
+
+    def with_manager(self, why: str, then: Any, cancelled: str) -> None:
+        from tui.screens.pin import PinScreen
+
+        def answered(manager: Optional[str]) -> None:
+            if manager:
+                then(manager)
+            else:
+                self.say(cancelled)
+
+        self.app.push_screen(PinScreen(why), answered)
+
+    def action_refund_without_receipt(self) -> None:
+        """Ctrl+T: 无单退货 of what is in the basket, all in cash, when [selling] refund_without_receipt allows it."""
+        from tui.screens.reason import ReasonScreen
+
+        if not self.app.settings.selling.refund_without_receipt:
+            self.refuse(t("sale.refund_without_receipt_off"))
+            return
+        if self.query_one("#main", ContentSwitcher).current != "basket" or self.basket.is_empty:
+            self.refuse(t("sale.basket_empty"))
+            return
+        if self.tender is not None and self.tender.paid_fen > 0:
+            self.refuse(t("sale.payment_in_progress"))
+            return
+        if self.app.till_blocked():
+            self.refuse(t("sale.waiting_receipt"))
+            return
+
+        def approved(manager: str) -> None:
+            def reason_given(reason: Optional[str]) -> None:
+                if reason:
+                    self.commit_refund_without_receipt(manager, reason)
+                else:
+                    self.say(t("refund.no_receipt_cancelled"))
+
+            self.app.push_screen(ReasonScreen(t("refund.no_receipt_reason")), reason_given)
+
+        self.with_manager(t("pin.why_refund_no_receipt"), approved, t("refund.no_receipt_cancelled"))
+
+    def commit_refund_without_receipt(self, manager: str, reason: str) -> None:
+        from store.documents import commit_refund_without_receipt
+
+        basket, app = self.basket, self.app
+
+        def job(basket_id: Optional[int]) -> Any:
+            return commit_refund_without_receipt(basket, app.till_id, app.till.cashier or None, manager, reason,
+                                                 "cash", basket_id=basket_id)
+
+        def failed(exc: Exception) -> None:
+            from tui.errors import describe
+
+            log.error("refund without a receipt failed: %s", exc, exc_info=exc)
+            self.refuse(on_screen(app, describe(exc)))
+
+        app.keeper.finish(job, self.refunded_without_receipt, failed)
+
+    def refunded_without_receipt(self, refund: Any) -> None:
+        from store.money import format_yuan
+        from store.numbering import format_receipt_no
+        from store.sales import Basket
+
+        self._basket = Basket()
+        self.tender = None
+        self.refresh_basket()
+        self.app.print_sale(refund.id, open_drawer=refund.total_fen > 0)
+        self.say(t("history.refunded_ok", number=format_receipt_no(refund.till_id, refund.receipt_no),
+                   amount=format_yuan(refund.total_fen)))
+
 
 def _yuan(fen: int) -> str:
     from store.money import format_yuan
