@@ -12,8 +12,11 @@ per keystroke.
 
 Search keys: ``product.initials`` and ``product.pinyin`` (default reading,
 lowercase, indexed) and the ``product_key`` table (name grams for "part of
-the name", other initials of polyphonic names), all read with index range
-scans so a keystroke stays well under a frame at 100,000 products.
+the name", other initials of polyphonic names, pinyin and initials from
+each later syllable, the version of the keys), all read with index range
+scans so a keystroke stays well under a frame at 100,000 products. Products
+whose keys an older version built get new ones from ``refresh_keys``, which
+the till runs in the background at start.
 
 Within one file a barcode may appear once: a second row with the same
 barcode is a bad row (which price is right is the shop's call, not ours).
@@ -37,7 +40,7 @@ from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
 from store.gs1 import check_digit_problem
 from store.models import Product, now
-from store.pinyin import name_keys, search_key
+from store.pinyin import NameKeys, name_keys, search_key
 
 log = logging.getLogger("chaoying.store.catalogue")
 
@@ -261,12 +264,20 @@ def _one_line(exc: BaseException) -> str:
 
 # ---------------------------------------------------------------- search keys
 
-def product_keys(name: str, alternatives: Optional[Sequence[str]] = None) -> List[Tuple[str, str]]:
-    """(kind, key) rows of ``product_key`` for a name: "n" name grams, "i" other initials."""
+#: The version of the keys ``product_keys`` gives; a product without a ("v", KEYS_VERSION) key has keys
+#: an older version built (2: pinyin and initials from each later syllable) and ``refresh_keys`` renews them.
+KEYS_VERSION = "2"
+
+
+def product_keys(name: str, pinyin: Optional[NameKeys] = None) -> List[Tuple[str, str]]:
+    """(kind, key) rows of ``product_key`` for a name: "n" name grams, "i" other initials,
+    "s" pinyin and initials from a later syllable, "v" the version of these keys."""
+    if pinyin is None:
+        pinyin = name_keys(name)
     keys: List[Tuple[str, str]] = [("n", gram) for gram in name_grams(name)]
-    if alternatives is None:
-        alternatives = name_keys(name).alternatives
-    keys.extend(("i", alternative) for alternative in alternatives)
+    keys.extend(("i", alternative) for alternative in pinyin.alternatives)
+    keys.extend(("s", suffix) for suffix in pinyin.suffixes)
+    keys.append(("v", KEYS_VERSION))
     return keys
 
 
@@ -345,7 +356,7 @@ class _Keys:
         found = self.by_name.get(name)
         if found is None:
             keys = name_keys(name)
-            found = self.by_name[name] = (keys.pinyin, keys.initials, product_keys(name, keys.alternatives))
+            found = self.by_name[name] = (keys.pinyin, keys.initials, product_keys(name, keys))
         return found
 
 
@@ -519,11 +530,40 @@ def reindex(progress: Optional[Progress] = None) -> int:
 
     Idempotent: run it again after an interruption.
     """
+    ids = [product_id for (product_id,) in Product.select(Product.id).order_by(Product.id).tuples()]
+    return _reindex(ids, progress)
+
+
+def stale_products() -> List[int]:
+    """Ids of the products whose search keys an older version built (no current "v" key)."""
+    from store.models import ProductKey
+
+    current = ProductKey.select(ProductKey.product).where((ProductKey.kind == "v") & (ProductKey.key == KEYS_VERSION))
+    query = Product.select(Product.id).where(Product.id.not_in(current)).order_by(Product.id)
+    return [product_id for (product_id,) in query.tuples()]
+
+
+def refresh_keys(progress: Optional[Progress] = None, cancelled: Callable[[], bool] = lambda: False) -> int:
+    """New search keys for the products saved by an older version, in short batches; return how many.
+
+    Idempotent, and cheap when nothing is stale (one pass over the product ids): the till runs it
+    in the background at every start. ``cancelled()`` is asked between two batches.
+    """
+    ids = stale_products()
+    done = _reindex(ids, progress, cancelled)
+    if done:
+        log.info("renewed the search keys of %d products", done)
+    return done
+
+
+def _reindex(ids: List[int], progress: Optional[Progress] = None,
+             cancelled: Callable[[], bool] = lambda: False) -> int:
     database = db.obj
     pacer = _Pacer(database)
     done = 0
-    ids = [product_id for (product_id,) in Product.select(Product.id).order_by(Product.id).tuples()]
     for start in range(0, len(ids), BATCH):
+        if cancelled():
+            break
         chunk = ids[start:start + BATCH]
         keys = _Keys()
         for name in Product.select(Product.name).where(Product.id.in_(chunk)).tuples():
@@ -563,7 +603,7 @@ def add_product(barcode: str, name: str, price_fen: int, unit: str = "") -> Dict
             product_id = Product.insert(barcode=barcode, name=name, price_fen=price_fen, unit=unit, active=True,
                                         pinyin=keys.pinyin, initials=keys.initials).execute()
             _execute_many(database, _key_sql(database),
-                          [(kind, key, product_id) for kind, key in product_keys(name, keys.alternatives)])
+                          [(kind, key, product_id) for kind, key in product_keys(name, keys)])
     except IntegrityError:
         raise taken from None
     return {"id": product_id, "barcode": barcode, "name": name, "price_fen": price_fen,
@@ -689,7 +729,8 @@ def search_products(text: str, limit: int = 20) -> List[Dict[str, Any]]:
     """Active products for what the cashier typed, best first.
 
     Barcode / PLU prefix, then pinyin initials (``kkkl``) and full pinyin
-    (``kekou``) prefixes, other readings of polyphones, then part of the name.
+    (``kekou``) prefixes, other readings of polyphones, pinyin and initials
+    from a later syllable (``kele``, ``kl``), then part of the name.
     """
     text = (text or "").strip()
     if not text or limit <= 0:
@@ -719,6 +760,8 @@ def search_products(text: str, limit: int = 20) -> List[Dict[str, Any]]:
             if take(query.order_by(column)):
                 return list(found.values())
         if take(_key_query("i", key, sqlite, exact=False), spare=4):
+            return list(found.values())
+        if take(_key_query("s", key, sqlite, exact=False), spare=8):
             return list(found.values())
     _search_name(text, sqlite, take, database)
     return list(found.values())
