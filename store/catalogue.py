@@ -744,7 +744,9 @@ def search_products(text: str, limit: int = 20) -> List[Dict[str, Any]]:
         for row in query.limit((limit - len(found)) * spare).tuples():
             if row[0] not in found:
                 found[row[0]] = _result(row)
-        return len(found) >= limit
+                if len(found) >= limit:
+                    return True
+        return False
 
     active = Product.active == True  # noqa: E712
     code = unicodedata.normalize("NFKC", text)

@@ -181,3 +181,10 @@ def test_a_refresh_cancelled_between_batches_is_finished_by_the_next_one(more, m
     assert len(catalogue.stale_products()) == len(CATALOGUE) + len(MORE) - 5
     assert catalogue.refresh_keys() == len(CATALOGUE) + len(MORE) - 5
     assert names("niunai") == ["蒙牛纯牛奶"]
+
+
+def test_never_more_results_than_asked_for(more):
+    catalogue.add_product("18", "崂山啤酒", 400, "瓶")
+    catalogue.add_product("19", "雪花啤酒", 400, "瓶")
+    assert len(catalogue.search_products("pj", limit=2)) == 2      # three match, keys of one may match twice
+    assert len(catalogue.search_products("j", limit=1)) == 1
