@@ -40,7 +40,7 @@ from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
 from store.gs1 import check_digit_problem
 from store.models import Product, now
-from store.pinyin import NameKeys, name_keys, search_key
+from store.pinyin import SUFFIX_MAX, NameKeys, name_keys, search_key
 
 log = logging.getLogger("chaoying.store.catalogue")
 
@@ -763,7 +763,12 @@ def search_products(text: str, limit: int = 20) -> List[Dict[str, Any]]:
                 return list(found.values())
         if take(_key_query("i", key, sqlite, exact=False), spare=4):
             return list(found.values())
-        if take(_key_query("s", key, sqlite, exact=False), spare=8):
+        if len(key) <= SUFFIX_MAX:
+            later = _key_query("s", key, sqlite, exact=False)
+        else:  # the keys are cut: the start of what was typed, then the rest in the whole pinyin or initials
+            rest = _contains(Product.pinyin, key, sqlite) | _contains(Product.initials, key, sqlite)
+            later = _key_query("s", key[:SUFFIX_MAX], sqlite, exact=True, extra=rest)
+        if take(later, spare=8):
             return list(found.values())
     _search_name(text, sqlite, take, database)
     return list(found.values())
@@ -780,6 +785,12 @@ def _key_query(kind: str, key: str, sqlite: bool, exact: bool, extra=None):
             .where(where).order_by(ProductKey.kind, ProductKey.key, ProductKey.product))
 
 
+def _contains(column, text: str, sqlite: bool):
+    from peewee import fn
+
+    return (fn.INSTR(column, text) if sqlite else fn.STRPOS(column, text)) > 0
+
+
 def _search_name(text: str, sqlite: bool, take, database) -> None:
     from peewee import fn
 
@@ -788,8 +799,8 @@ def _search_name(text: str, sqlite: bool, take, database) -> None:
         return
     contains = None
     for word in words:
-        position = fn.INSTR(fn.LOWER(Product.name), word) if sqlite else fn.STRPOS(fn.LOWER(Product.name), word)
-        contains = (position > 0) if contains is None else contains & (position > 0)
+        found = _contains(fn.LOWER(Product.name), word, sqlite)
+        contains = found if contains is None else contains & found
     longest = max(words, key=len)
     if len(longest) == 1:
         take(_key_query("n", longest, sqlite, exact=False, extra=contains), spare=4)

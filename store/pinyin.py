@@ -23,8 +23,10 @@ PINYIN_MAX = 255
 INITIALS_MAX = 100
 #: At most this many alternative initials per name (polyphones multiply).
 ALTERNATIVES_MAX = 4
-#: A key from a later syllable is cut to this length (the product_key.key column).
-SUFFIX_MAX = 100
+#: A key from a later syllable is cut to this length: names that go on alike share keys, which keeps
+#: writing them quick (a new key row lands next to the others); the search checks a longer typed key
+#: against the whole pinyin. Measured with tests/bench/bench_catalogue.py.
+SUFFIX_MAX = 10
 
 _WORD = re.compile(r"[0-9a-z]+")
 
@@ -111,7 +113,7 @@ def _suffixes(syllables: List[str], han: List[int], initials: Tuple[str, ...]) -
         found["".join(syllables[start:])[:SUFFIX_MAX]] = None
         for key in initials:
             if start < len(key):
-                found[key[start:]] = None
+                found[key[start:start + SUFFIX_MAX]] = None
     return tuple(found)
 
 

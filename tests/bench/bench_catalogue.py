@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from store import catalogue, codes  # noqa: E402
 from store.db import SQLITE_PRAGMAS, close_database, open_database  # noqa: E402
-from store.pinyin import search_key  # noqa: E402
+from store.pinyin import SUFFIX_MAX, search_key  # noqa: E402
 from store.sales import find_product  # noqa: E402
 
 BRANDS = ["农夫山泉", "可口可乐", "康师傅", "统一", "娃哈哈", "伊利", "蒙牛", "旺旺", "乐事", "百事",
@@ -56,6 +56,7 @@ SEARCHES = {
     "initials kkkl": ["kkkl"],
     "pinyin kekou": ["kekou"],
     "later syllable pijiu/niunai/kele/nn": ["pijiu", "niunai", "kele", "nn"],
+    "later syllable, longer than a key": ["shaoniuroumian", "niuroumianxx"],
     "name 可乐/牛奶": ["可乐", "牛奶"],
     "code prefix": ["6901000012"],
     "PLU": ["12"],
@@ -121,9 +122,13 @@ def raw_search(con: sqlite3.Connection, text: str, limit: int = 30) -> list:
                 "AND k.key >= ? AND k.key < ? AND p.active = 1 ORDER BY k.kind, k.key, k.product_id",
                 (key, _upper(key)), spare=4):
             return list(found.values())
+        if len(key) <= SUFFIX_MAX:
+            later = ("k.key >= ? AND k.key < ?", (key, _upper(key)))
+        else:
+            later = ("k.key = ? AND (instr(p.pinyin, ?) > 0 OR instr(p.initials, ?) > 0)",
+                     (key[:SUFFIX_MAX], key, key))
         if take(f"SELECT {cols} FROM product p JOIN product_key k ON k.product_id = p.id WHERE k.kind = 's' "
-                "AND k.key >= ? AND k.key < ? AND p.active = 1 ORDER BY k.kind, k.key, k.product_id",
-                (key, _upper(key)), spare=8):
+                f"AND {later[0]} AND p.active = 1 ORDER BY k.kind, k.key, k.product_id", later[1], spare=8):
             return list(found.values())
     words = text.lower().split()
     if words:

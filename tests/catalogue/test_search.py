@@ -136,6 +136,17 @@ def test_pinyin_and_initials_from_any_syllable_find_the_name(more):
     assert names("qt") == ["银行卡套"]                      # initials of 卡套 read qia tao
 
 
+def test_a_later_syllable_typed_longer_than_a_key(more):
+    from store.pinyin import SUFFIX_MAX
+
+    catalogue.add_product("18", "康师傅红烧牛肉面", 450, "袋")
+    catalogue.add_product("19", "康师傅红烧排骨面", 450, "袋")
+    assert len("hongshaoniuroumian") > SUFFIX_MAX and len("shfpgm") < SUFFIX_MAX
+    assert names("hongshaoniuroumian") == ["康师傅红烧牛肉面"]
+    assert names("hongshao") == ["康师傅红烧牛肉面", "康师傅红烧排骨面"]
+    assert names("hongshaoniuroumianx") == [] and names("hongshaopaigumian") == ["康师傅红烧排骨面"]
+
+
 def test_a_fragment_across_syllables_finds_nothing_unrelated(more):
     assert set(names("ngdao")) <= {"青岛啤酒"}
     assert names("ngdao") == []                           # a syllable boundary is where a key starts
