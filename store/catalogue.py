@@ -39,7 +39,7 @@ from store import money
 from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
 from store.gs1 import check_digit_problem
-from store.models import Product, now
+from store.models import Product, ProductKey, now
 from store.pinyin import SUFFIX_MAX, NameKeys, name_keys, search_key
 
 log = logging.getLogger("chaoying.store.catalogue")
@@ -313,10 +313,18 @@ def _upsert_sql(database) -> str:
 
 
 def _key_sql(database) -> str:
-    from store.models import ProductKey
-
     with database.bind_ctx([ProductKey]):
         query = ProductKey.insert(kind="", key="", product=0).on_conflict_ignore()
+        return database.get_sql_context().sql(query).query()[0]
+
+
+_UPDATE_KEYS = Product.update(pinyin="", initials="").where(Product.id == 0)  # (pinyin, initials, id)
+_DELETE_KEY = ProductKey.delete().where(
+    (ProductKey.kind == "") & (ProductKey.key == "") & (ProductKey.product == 0))  # (kind, key, product)
+
+
+def _sql(database, query) -> str:
+    with database.bind_ctx([Product, ProductKey]):
         return database.get_sql_context().sql(query).query()[0]
 
 
@@ -487,7 +495,7 @@ def _add(counts: ImportCounts, batch: ImportCounts) -> None:
 def _write_batch(database, batch: Sequence[ProductRow], upsert: str, changed_by: str, source: str,
                  keys: Callable[[str], Tuple[str, str, List[Tuple[str, str]]]]) -> ImportCounts:
     """One short transaction: compare with what is stored, write only what differs."""
-    from store.models import PriceChange, ProductKey
+    from store.models import PriceChange
 
     counts = ImportCounts()
     with write_transaction():
@@ -536,7 +544,6 @@ def reindex(progress: Optional[Progress] = None) -> int:
 
 def stale_products() -> List[int]:
     """Ids of the products whose search keys an older version built (no current "v" key)."""
-    from store.models import ProductKey
 
     current = ProductKey.select(ProductKey.product).where((ProductKey.kind == "v") & (ProductKey.key == KEYS_VERSION))
     query = Product.select(Product.id).where(Product.id.not_in(current)).order_by(Product.id)
@@ -569,15 +576,17 @@ def _reindex(ids: List[int], progress: Optional[Progress] = None,
         for name in Product.select(Product.name).where(Product.id.in_(chunk)).tuples():
             keys(name[0])  # outside the lock
         with pacer.turn(), write_transaction():
-            rows = list(Product.select(Product.id, Product.name).where(Product.id.in_(chunk)).tuples())
-            for product_id, name in rows:
-                pinyin, initials, _ = keys(name)
-                Product.update(pinyin=pinyin, initials=initials).where(Product.id == product_id).execute()
-            from store.models import ProductKey
-
-            ProductKey.delete().where(ProductKey.product.in_(chunk)).execute()
-            _execute_many(database, _key_sql(database),
-                          [(kind, key, product_id) for product_id, name in rows for kind, key in keys(name)[2]])
+            # again, under the lock; only what differs is written (renewing old keys mostly adds some)
+            rows = list(Product.select(Product.id, Product.name, Product.pinyin, Product.initials)
+                        .where(Product.id.in_(chunk)).tuples())
+            _execute_many(database, _sql(database, _UPDATE_KEYS),
+                          [keys(name)[:2] + (product_id,) for product_id, name, *stored in rows
+                           if tuple(stored) != keys(name)[:2]])
+            have = set(database.execute(ProductKey.select(ProductKey.kind, ProductKey.key, ProductKey.product)
+                                        .where(ProductKey.product.in_(chunk))).fetchall())
+            want = {(kind, key, product_id) for product_id, name, *_ in rows for kind, key in keys(name)[2]}
+            _execute_many(database, _sql(database, _DELETE_KEY), sorted(have - want))
+            _execute_many(database, _key_sql(database), sorted(want - have))
         done += len(rows)
         if progress is not None:
             progress(start + len(chunk), len(ids), "write")
@@ -775,8 +784,6 @@ def search_products(text: str, limit: int = 20) -> List[Dict[str, Any]]:
 
 
 def _key_query(kind: str, key: str, sqlite: bool, exact: bool, extra=None):
-    from store.models import ProductKey
-
     match = (ProductKey.key == key) if exact else _starts(ProductKey.key, key, sqlite)
     where = (ProductKey.kind == kind) & match & (Product.active == True)  # noqa: E712
     if extra is not None:
