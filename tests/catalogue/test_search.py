@@ -119,7 +119,7 @@ def more(shop):
 
 def test_keys_from_each_later_syllable():
     keys = name_keys("青岛啤酒")
-    assert {"daopijiu", "pijiu", "jiu", "dpj", "pj", "j"} <= set(keys.suffixes)
+    assert {"daopij", "pijiu", "jiu", "dpj", "pj", "j"} <= set(keys.suffixes)   # cut to SUFFIX_MAX letters
     assert "jdpj" in keys.alternatives and "dpj" in keys.suffixes   # 青 also read jing: the rest is the same
     assert "qingdaopijiu" not in keys.suffixes and "ngdao" not in "".join(keys.suffixes)
     assert not any(s.startswith("330") or s.startswith("ml") for s in name_keys("可口可乐 330ml").suffixes)
@@ -141,7 +141,7 @@ def test_a_later_syllable_typed_longer_than_a_key(more):
 
     catalogue.add_product("18", "康师傅红烧牛肉面", 450, "袋")
     catalogue.add_product("19", "康师傅红烧排骨面", 450, "袋")
-    assert len("hongshaoniuroumian") > SUFFIX_MAX and len("shfpgm") < SUFFIX_MAX
+    assert len("hongshao") > SUFFIX_MAX
     assert names("hongshaoniuroumian") == ["康师傅红烧牛肉面"]
     assert names("hongshao") == ["康师傅红烧牛肉面", "康师傅红烧排骨面"]
     assert names("hongshaoniuroumianx") == [] and names("hongshaopaigumian") == ["康师傅红烧排骨面"]
