@@ -128,14 +128,14 @@ def _fmt(value: Any) -> Optional[str]:
 
 def _hour_of(field: Any) -> Any:
     if is_sqlite(db.obj):
-        return fn.substr(field, 12, 2)
-    return fn.to_char(field, "HH24")
+        return fn.substr(field, 12, 2).coerce(False)
+    return fn.to_char(field, "HH24").coerce(False)
 
 
 def _day_of(field: Any) -> Any:
     if is_sqlite(db.obj):
-        return fn.substr(field, 1, 10)
-    return fn.to_char(field, "YYYY-MM-DD")
+        return fn.substr(field, 1, 10).coerce(False)
+    return fn.to_char(field, "YYYY-MM-DD").coerce(False)
 
 
 def _sign() -> Any:
