@@ -260,7 +260,7 @@ def cmd_shift_open(args: argparse.Namespace) -> int:
 def cmd_shift_move(args: argparse.Namespace) -> int:
     settings = _settings(args)
     till = _till(args, settings)
-    amount = _yuan("amount", args.amount)
+    amount = _yuan("amount", args.amount) or 0
 
     def body(settings) -> int:
         from store import shifts
