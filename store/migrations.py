@@ -289,6 +289,58 @@ def _m007_documents_and_baskets(database: peewee.Database, migrator: SchemaMigra
         database.create_tables([Discount, OpenBasket])
 
 
+def _m008_shifts_and_z_reports(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Shifts (float, paid in and out, hand-overs) and Z reports, numbered gaplessly per till and hash-chained.
+
+    At most one open shift per till (a partial unique index); a Z report row
+    is never changed or deleted (triggers refuse it), and its number is
+    unique per till. Frozen: it names every column itself.
+    """
+    sqlite = isinstance(database, peewee.SqliteDatabase)
+    key = "INTEGER PRIMARY KEY AUTOINCREMENT" if sqlite else "SERIAL PRIMARY KEY"
+    stamp = "DATETIME" if sqlite else "TIMESTAMP"
+    statements = [
+        f"CREATE TABLE shift (id {key}, till_id VARCHAR(8) NOT NULL, number INTEGER NOT NULL, "
+        f"opened_at {stamp} NOT NULL, opened_by VARCHAR(16) NOT NULL DEFAULT '', "
+        "float_fen BIGINT NOT NULL DEFAULT 0, float_counts TEXT NOT NULL DEFAULT '', "
+        f"after_receipt_no INTEGER NOT NULL DEFAULT 0, closed_at {stamp}, closed_by VARCHAR(16) NOT NULL DEFAULT '', "
+        "z_no INTEGER)",
+        "CREATE UNIQUE INDEX shift_till_id_number ON shift (till_id, number)",
+        "CREATE UNIQUE INDEX shift_open ON shift (till_id) WHERE closed_at IS NULL",
+        f"CREATE TABLE cash_move (id {key}, shift_id INTEGER NOT NULL REFERENCES shift (id), "
+        "kind VARCHAR(8) NOT NULL, amount_fen BIGINT NOT NULL, reason VARCHAR(255) NOT NULL DEFAULT '', "
+        f"cashier VARCHAR(16) NOT NULL DEFAULT '', manager VARCHAR(16) NOT NULL DEFAULT '', at {stamp} NOT NULL)",
+        "CREATE INDEX cash_move_shift_id ON cash_move (shift_id)",
+        f"CREATE TABLE shift_handover (id {key}, shift_id INTEGER NOT NULL REFERENCES shift (id), "
+        "from_cashier VARCHAR(16) NOT NULL DEFAULT '', to_cashier VARCHAR(16) NOT NULL DEFAULT '', "
+        f"at {stamp} NOT NULL)",
+        "CREATE INDEX shift_handover_shift_id ON shift_handover (shift_id)",
+        f"CREATE TABLE z_report (id {key}, till_id VARCHAR(8) NOT NULL, z_no INTEGER NOT NULL, "
+        f"shift_id INTEGER REFERENCES shift (id), closed_at {stamp} NOT NULL, "
+        "closed_by VARCHAR(16) NOT NULL DEFAULT '', last_receipt_no INTEGER NOT NULL DEFAULT 0, "
+        "figures TEXT NOT NULL, journal_head VARCHAR(64) NOT NULL, prev_hash VARCHAR(64) NOT NULL, "
+        "hash VARCHAR(64) NOT NULL)",
+        "CREATE UNIQUE INDEX z_report_till_id_z_no ON z_report (till_id, z_no)",
+        # events of a shift are read by time (no_sale drawer opens, cancelled baskets) of one till
+        "CREATE INDEX event_till_id_at ON event (till_id, at)",
+    ]
+    if sqlite:
+        statements += [
+            f"CREATE TRIGGER z_report_no_{verb} BEFORE {verb.upper()} ON z_report "
+            "BEGIN SELECT RAISE(ABORT, 'a Z report is never changed or deleted'); END"
+            for verb in ("update", "delete")
+        ]
+    else:
+        statements += [
+            "CREATE FUNCTION z_report_frozen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'a Z report is never changed or deleted'; END $$",
+            "CREATE TRIGGER z_report_frozen BEFORE UPDATE OR DELETE ON z_report "
+            "FOR EACH ROW EXECUTE FUNCTION z_report_frozen()",
+        ]
+    for statement in statements:
+        database.execute_sql(statement)
+
+
 MigrationFn = Callable[[peewee.Database, SchemaMigrator], None]
 
 MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
@@ -299,6 +351,7 @@ MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (5, "till_lock: one running till per till id", _m005_till_lock),
     (6, "print_attempt: evidence (printer or cashier)", _m006_print_evidence),
     (7, "documents (refund, void), discounts, open and held baskets", _m007_documents_and_baskets),
+    (8, "shifts, cash moves, hand-overs, Z reports", _m008_shifts_and_z_reports),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -274,6 +274,74 @@ class PriceChange(BaseModel):
         table_name = "price_change"
 
 
+class Shift(BaseModel):
+    """The period a till's cash drawer is open: opened with a counted float, closed by a Z report (store.shifts).
+
+    ``after_receipt_no``: the till's last receipt number when the shift
+    opened; the shift's documents are the ones after the previous Z's.
+    """
+
+    till_id = CharField(max_length=8)
+    number = IntegerField()  # per till
+    opened_at = DateTimeField()
+    opened_by = CharField(max_length=16, default="")
+    float_fen = BigIntegerField(default=0)
+    float_counts = TextField(default="")  # JSON {denomination fen: count}, "" when one amount was typed
+    after_receipt_no = IntegerField(default=0)
+    closed_at = DateTimeField(null=True)
+    closed_by = CharField(max_length=16, default="")
+    z_no = IntegerField(null=True)
+
+    class Meta:
+        indexes = ((("till_id", "number"), True),)
+
+
+class CashMove(BaseModel):
+    """Cash put into (paid_in) or taken out of (paid_out) the drawer during a shift, with why and who."""
+
+    shift = ForeignKeyField(Shift, backref="cash_moves")
+    kind = CharField(max_length=8)
+    amount_fen = BigIntegerField()
+    reason = CharField(max_length=255, default="")
+    cashier = CharField(max_length=16, default="")
+    manager = CharField(max_length=16, default="")
+    at = DateTimeField()
+
+    class Meta:
+        table_name = "cash_move"
+
+
+class ShiftHandover(BaseModel):
+    """One cashier hands the till to another inside a shift (Ctrl+L)."""
+
+    shift = ForeignKeyField(Shift, backref="handovers")
+    from_cashier = CharField(max_length=16, default="")
+    to_cashier = CharField(max_length=16, default="")
+    at = DateTimeField()
+
+    class Meta:
+        table_name = "shift_handover"
+
+
+class ZReport(BaseModel):
+    """A closed shift's figures: numbered gaplessly per till, hash-chained, never changed (store.reports)."""
+
+    till_id = CharField(max_length=8)
+    z_no = IntegerField()
+    shift = ForeignKeyField(Shift, null=True, index=False)
+    closed_at = DateTimeField()
+    closed_by = CharField(max_length=16, default="")
+    last_receipt_no = IntegerField(default=0)  # the last document it covers
+    figures = TextField()  # canonical JSON
+    journal_head = CharField(max_length=64)  # the till's journal hash at close
+    prev_hash = CharField(max_length=64)
+    hash = CharField(max_length=64)
+
+    class Meta:
+        table_name = "z_report"
+        indexes = ((("till_id", "z_no"), True),)
+
+
 ALL_MODELS = (
     SchemaVersion,
     Product,
@@ -291,4 +359,8 @@ ALL_MODELS = (
     TillLock,
     Discount,
     OpenBasket,
+    Shift,
+    CashMove,
+    ShiftHandover,
+    ZReport,
 )

@@ -225,6 +225,17 @@ class SellingSettings:
 
 
 @dataclass(frozen=True)
+class ShiftSettings:
+    """[shift]: the cash drawer's shift: paid out limits per role, and a blind close."""
+
+    cashier_max_paid_out: int = _setting(
+        5000, _range(0), "分：收银员一次最多支出，超过要店长密码 / fen: the most a cashier pays out alone "
+        "(5000 = ￥50); above it a manager's PIN")
+    blind_close: bool = _setting(False, _boolean, "盲点：先点钱再看应有金额 / blind close: count the drawer "
+                                                 "before seeing the expected cash")
+
+
+@dataclass(frozen=True)
 class BackupSettings:
     """[backup]: where `chaoying backup` (and the till, once a day when idle) puts backups, and how many stay."""
 
@@ -270,6 +281,7 @@ class Settings:
     display: DisplaySettings = DisplaySettings()
     signin: SignInSettings = SignInSettings()
     selling: SellingSettings = SellingSettings()
+    shift: ShiftSettings = ShiftSettings()
     backup: BackupSettings = BackupSettings()
     limits: LimitsSettings = LimitsSettings()
     keys: Mapping[str, str] = field(default_factory=dict)  # [keys]: binding id -> key(s), checked by tui.keymap
@@ -287,6 +299,7 @@ SECTIONS: Dict[str, Any] = {
     "display": DisplaySettings,
     "signin": SignInSettings,
     "selling": SellingSettings,
+    "shift": ShiftSettings,
     "backup": BackupSettings,
     "limits": LimitsSettings,
 }
@@ -522,6 +535,7 @@ def _build(path: Optional[Path], values: dict, keys: Dict[str, str]) -> Settings
         display=DisplaySettings(**values["display"]),
         signin=SignInSettings(**values["signin"]),
         selling=SellingSettings(**values["selling"]),
+        shift=ShiftSettings(**values["shift"]),
         backup=_backup_settings(values["backup"], path),
         limits=LimitsSettings(**values["limits"]),
         keys=keys,
@@ -668,6 +682,7 @@ _INTROS: Dict[str, List[str]] = {
     "signin": ["# 收银员登录 / Cashier sign-in"],
     "selling": ["# 收银：合并扫码、折扣与抹零、退货与作废的权限 / Selling: merged scans, discounts and 抹零, "
                 "who may refund and void"],
+    "shift": ["# 班次：备用金、支出限额、盲点 / Shift: paid out limits, blind close"],
     "backup": ["# 备份（chaoying backup）/ Backups (chaoying backup)"],
     "limits": ["# 大数确认：数量、金额、找零过大时先问收银员（多半是输错了）",
                "# Guard rails: a quantity, line or change this large asks the cashier first (most likely a slip)"],

@@ -16,6 +16,8 @@ COMMANDS = [
     ["printer", "status", "--port", "/dev/null"], ["printer", "test", "--port", "/dev/null"],
     ["backup"], ["backup", "list"], ["backup", "verify", "x.db.gz"], ["restore", "x.db.gz", "--to", "y.db"],
     ["export", "sales", "--from", "2024-01-01", "--to", "2024-01-31"],
+    ["report", "x"], ["report", "z", "--list"], ["report", "sales", "--from", "2024-01-01"],
+    ["report", "receipts"], ["shift", "open", "--float", "200"], ["shift", "pay-out", "20", "--reason", "x"],
 ]
 
 

@@ -693,16 +693,20 @@ def cmd_cashiers_list(args: argparse.Namespace) -> int:
 
 def cmd_journal_verify(args: argparse.Namespace) -> int:
     def body(settings) -> int:
-        from store import journal
+        from store import journal, reports
 
         result = journal.verify()
+        z = reports.verify_z()
+        if result.ok and not z.ok:
+            raise _error(f"Z reports broken: {_sentence(z.message)}", 1)
         if result.ok:
             count = getattr(result, "sales_checked", None)
             if count is None:
                 from store.models import Sale
 
                 count = Sale.select().count()
-            print(f"journal ok: {plural(count, 'sale')}")
+            zs = f", {plural(z.checked, 'Z report')}" if z.checked else ""
+            print(f"journal ok: {plural(count, 'sale')}{zs}")
             return 0
         message = _sentence(result.message) if result.message else ""
         receipt = _bad_receipt_name(result)

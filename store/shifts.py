@@ -1,0 +1,117 @@
+"""Shifts: the period a till's cash drawer is open, opened with a counted float and closed by a Z report.
+
+One open shift per till (a partial unique index says so too). Cash put in
+(paid in) or taken out (paid out) of the drawer is recorded with why and
+who; a paid out above the cashier's limit (``[shift] cashier_max_paid_out``,
+passed in by the caller) needs a manager. Hand-overs between cashiers are
+recorded inside the shift. The Z report that closes a shift lives in
+``store.reports``.
+"""
+from __future__ import annotations
+
+import json
+from typing import Mapping, Optional
+
+from store import money
+from store.cashiers import cashier_code
+from store.db import write_transaction
+from store.errors import StoreError
+from store.models import CashMove, Shift, ShiftHandover, TillCounter, now
+
+PAID_IN, PAID_OUT = "paid_in", "paid_out"
+CASH_MOVES = (PAID_IN, PAID_OUT)
+
+
+class ShiftError(StoreError, ValueError):
+    """A shift action that cannot be done as asked: one sentence, a code and its values."""
+
+
+def counts_fen(counts: Optional[Mapping[int, int]]) -> int:
+    """What a count per denomination (fen -> pieces) adds up to."""
+    return sum(int(denomination) * int(pieces) for denomination, pieces in (counts or {}).items())
+
+
+def _counts_json(counts: Optional[Mapping[int, int]]) -> str:
+    if not counts:
+        return ""
+    if any(int(d) <= 0 or int(n) < 0 for d, n in counts.items()):
+        raise ShiftError("A count names a denomination above zero and a number of pieces.", "bad_counts")
+    return json.dumps({str(int(d)): int(n) for d, n in sorted(counts.items(), key=lambda i: -int(i[0]))},
+                      separators=(",", ":"))
+
+
+def current_shift(till_id: str) -> Optional[Shift]:
+    """The till's open shift, or None."""
+    return Shift.get_or_none((Shift.till_id == str(till_id)) & Shift.closed_at.is_null())
+
+
+def open_shift(till_id: str, float_fen: Optional[int] = None, counts: Optional[Mapping[int, int]] = None,
+               cashier=None) -> Shift:
+    """Open the till's shift with its float: one amount, or counted per denomination (which then wins)."""
+    till_id = str(till_id)
+    if counts:
+        counted = counts_fen(counts)
+        if float_fen is not None and float_fen != counted:
+            raise ShiftError(f"The float counted per denomination is {money.format_yuan(counted)}, "
+                             f"not {money.format_yuan(float_fen)}.", "float_mismatch",
+                             counted=money.format_yuan(counted))
+        float_fen = counted
+    if float_fen is None or float_fen < 0:
+        raise ShiftError("The opening float is an amount of zero or more.", "bad_float")
+    text = _counts_json(counts)
+    with write_transaction():
+        if current_shift(till_id) is not None:
+            raise ShiftError(f"Till {till_id} already has an open shift; close it with a Z report first.",
+                             "shift_open", till=till_id)
+        last = Shift.select(Shift.number).where(Shift.till_id == till_id).order_by(Shift.number.desc()).first()
+        counter = TillCounter.get_or_none(TillCounter.till_id == till_id)
+        return Shift.create(till_id=till_id, number=(last.number if last else 0) + 1, opened_at=now(),
+                            opened_by=cashier_code(cashier), float_fen=float_fen, float_counts=text,
+                            after_receipt_no=counter.last_receipt_no if counter else 0)
+
+
+def _open_or_refuse(till_id: str) -> Shift:
+    shift = current_shift(till_id)
+    if shift is None:
+        raise ShiftError(f"Till {till_id} has no open shift; open one with its float first.", "no_open_shift",
+                         till=str(till_id))
+    return shift
+
+
+def _move(kind: str, till_id: str, amount_fen: int, reason: str, cashier, manager) -> CashMove:
+    if amount_fen <= 0:
+        raise ShiftError("Cash in or out is an amount above zero.", "bad_amount")
+    if not (reason or "").strip():
+        raise ShiftError("Cash in or out needs a reason.", "cash_move_reason")
+    with write_transaction():
+        shift = _open_or_refuse(till_id)
+        return CashMove.create(shift=shift.id, kind=kind, amount_fen=amount_fen, reason=reason.strip(),
+                               cashier=cashier_code(cashier), manager=cashier_code(manager), at=now())
+
+
+def cash_in(till_id: str, amount_fen: int, reason: str, cashier=None, manager=None) -> CashMove:
+    """Paid in: cash put into the drawer (change from the bank) with a reason."""
+    return _move(PAID_IN, till_id, amount_fen, reason, cashier, manager)
+
+
+def cash_out(till_id: str, amount_fen: int, reason: str, cashier=None, manager=None,
+             limit_fen: Optional[int] = None) -> CashMove:
+    """Paid out: cash taken from the drawer (a delivery paid) with a reason.
+
+    Above ``limit_fen`` (the cashier's limit; None: no limit) a manager must
+    allow it: ``manager`` names them (the caller checked their PIN).
+    """
+    if limit_fen is not None and amount_fen > limit_fen and not cashier_code(manager):
+        raise ShiftError(f"Paying out more than {money.format_yuan(limit_fen)} needs a manager.",
+                         "paid_out_needs_manager", limit=money.format_yuan(limit_fen))
+    return _move(PAID_OUT, till_id, amount_fen, reason, cashier, manager)
+
+
+def record_handover(till_id: str, from_cashier, to_cashier) -> Optional[ShiftHandover]:
+    """A hand-over (Ctrl+L) inside the open shift; None when the till has no open shift."""
+    with write_transaction():
+        shift = current_shift(till_id)
+        if shift is None:
+            return None
+        return ShiftHandover.create(shift=shift.id, from_cashier=cashier_code(from_cashier),
+                                    to_cashier=cashier_code(to_cashier), at=now())

@@ -1,0 +1,286 @@
+"""`chaoying report x|z|sales|receipts` and `chaoying shift open|pay-in|pay-out`.
+
+(`chaoying report reconcile` is another module's: its name stays free here.)
+Store modules are imported inside the handlers; bad input is one sentence.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from typing import Any, Dict, List, Optional
+
+from tui.cli.backoffice import _add, _choose, _day, _error, _print_json, _print_table, _run, _sentence, _settings, _till
+
+
+def register(sub) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                        help="settings file (TOML); same as chaoying --config PATH")
+    till = argparse.ArgumentParser(add_help=False)
+    till.add_argument("--till", metavar="ID", help="till id (default: [till] id from the settings)")
+
+    report = _add(sub, "report", None, "X and Z reports, sales figures, the receipts of a day")
+    actions = report.add_subparsers(dest="action", metavar="ACTION")
+    report.set_defaults(handler=_choose(report, "x, z, sales or receipts"))
+    p = actions.add_parser("x", parents=[common, till], help="the open shift's figures so far (changes nothing)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_report_x)
+    p = actions.add_parser("z", parents=[common, till], help="close the shift with a Z report (or --list them)")
+    p.add_argument("--counted", metavar="YUAN", help="the cash counted in the drawer, e.g. 182.50")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--print", action="store_true", help="print the Z on the till's printer")
+    p.add_argument("--list", action="store_true", help="list the Z reports instead of closing")
+    p.set_defaults(handler=cmd_report_z)
+    p = actions.add_parser("sales", parents=[common, till], help="net sales from one day to another, grouped")
+    p.add_argument("--from", dest="first", metavar="YYYY-MM-DD", required=True, help="first day")
+    p.add_argument("--to", dest="last", metavar="YYYY-MM-DD", help="last day (default: the first)")
+    p.add_argument("--by", choices=("day", "hour", "product", "tender", "cashier"), default="day")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print JSON")
+    form.add_argument("--csv", action="store_true", help="print CSV")
+    p.set_defaults(handler=cmd_report_sales)
+    p = actions.add_parser("receipts", parents=[common, till], help="every document of a day with its payments, "
+                           "receipt outcome and print attempts; those without a printer-confirmed receipt first")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="the day (default: today)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_report_receipts)
+
+    shift = _add(sub, "shift", None, "open a shift with its float; cash paid in and out")
+    actions = shift.add_subparsers(dest="action", metavar="ACTION")
+    shift.set_defaults(handler=_choose(shift, "open, pay-in or pay-out"))
+    p = actions.add_parser("open", parents=[common, till], help="open the till's shift with the counted float")
+    p.add_argument("--float", dest="float_yuan", metavar="YUAN", required=True, help="the opening float, e.g. 200")
+    p.add_argument("--cashier", metavar="CODE", default="", help="who opens it")
+    p.set_defaults(handler=cmd_shift_open)
+    for name, help_text in (("pay-in", "cash put into the drawer"), ("pay-out", "cash taken out of the drawer")):
+        p = actions.add_parser(name, parents=[common, till], help=help_text)
+        p.add_argument("amount", metavar="YUAN", help="the amount, e.g. 20")
+        p.add_argument("--reason", required=True, help="why (e.g. 送货 delivery)")
+        p.add_argument("--cashier", metavar="CODE", default="", help="who")
+        p.add_argument("--manager-pin", metavar="PIN", help="a manager's PIN, above the cashier's paid out limit")
+        p.set_defaults(handler=cmd_shift_move, kind=name)
+
+
+def _yuan(option: str, text: Optional[str]) -> Optional[int]:
+    from store.money import parse_yuan
+
+    if text is None:
+        return None
+    try:
+        return parse_yuan(text)
+    except ValueError:
+        raise _error(f"{option} {text!r} is not an amount in yuan like 182.50") from None
+
+
+def _yuan_text(fen: Optional[int]) -> str:
+    from store.money import format_yuan
+
+    return "-" if fen is None else format_yuan(fen)
+
+
+def _summary(f: Dict[str, Any], title: str) -> None:
+    """The figures a shop owner reads first, as a table."""
+    s, cash = f["sales"], f["cash"]
+    rows = [["sales", str(s["count"]), _yuan_text(s["gross_fen"])],
+            ["discounts", "", _yuan_text(-s["discount_fen"])], ["抹零", "", _yuan_text(-s["rounding_fen"])],
+            ["refunds", str(f["refunds"]["count"]), _yuan_text(-f["refunds"]["amount_fen"])],
+            ["voids", str(f["voids"]["count"]), _yuan_text(-f["voids"]["amount_fen"])],
+            ["net", "", _yuan_text(f["net_fen"])]]
+    rows += [[f"  {method}", str(t["count"]), _yuan_text(t["amount_fen"])] for method, t in f["tenders"].items()]
+    failed = f["failed_payments"]
+    rows.append(["failed payments", str(failed["count"]), _yuan_text(failed["amount_fen"])])
+    rows += [["float", "", _yuan_text(cash["float_fen"])], ["paid in", "", _yuan_text(cash["paid_in_fen"])],
+             ["paid out", "", _yuan_text(-cash["paid_out_fen"])],
+             ["expected cash", "", _yuan_text(cash["expected_fen"])]]
+    if cash["counted_fen"] is not None:
+        over = cash["over_short_fen"]
+        rows += [["counted", "", _yuan_text(cash["counted_fen"])],
+                 ["over" if over >= 0 else "short", "", _yuan_text(abs(over))]]
+    r = f["receipts"]
+    rows += [["printed (printer)", str(r["printed_by_printer"]), ""],
+             ["printed (cashier's word)", str(r["printed_by_cashier"]), ""], ["reprints", str(r["reprints"]), ""],
+             ["handwritten", str(r["handwritten"]), ""],
+             ["  without official print", str(r["handwritten_without_print"]), ""],
+             ["e-receipt", str(r["e_receipt"]), ""], ["declined", str(r["declined"]), ""],
+             ["drawer opens (no sale)", str(f["events"]["no_sale"]), ""]]
+    print(title)
+    _print_table(["", "count", "amount"], rows, right=(1, 2))
+    print(f"receipts {f['first_receipt'] or '-'} to {f['last_receipt'] or '-'}; journal head {f['journal_head']}")
+
+
+def cmd_report_x(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    till = _till(args, settings)
+
+    def body(settings) -> int:
+        from store import reports
+
+        figures = reports.x_report(till)
+        if args.json:
+            _print_json(figures)
+        else:
+            _summary(figures, f"X report of till {till}" + (f", shift {figures['shift']}" if figures["shift"] else ""))
+        return 0
+
+    return _run(args, body, settings)
+
+
+def cmd_report_z(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    till = _till(args, settings)
+    counted = _yuan("--counted", args.counted)
+    if args.list and (counted is not None or args.print):
+        raise _error("--list lists the Z reports; it takes neither --counted nor --print")
+
+    def body(settings) -> int:
+        from store import reports
+
+        if args.list:
+            rows = reports.z_list(till if args.till is not None else None)
+            if args.json:
+                _print_json(rows)
+            else:
+                _print_table(["till", "Z", "closed at", "by", "net", "over/short", "last receipt"], [
+                    [z["till_id"], str(z["z_no"]), z["closed_at"] or "", z["closed_by"],
+                     _yuan_text(z["figures"]["net_fen"]), _yuan_text(z["figures"]["cash"]["over_short_fen"]),
+                     z["figures"]["last_receipt"] or "-"] for z in rows], right=(1, 4, 5))
+            return 0
+        try:
+            z = reports.close_z(till, counted_fen=counted, cashier=None)
+        except reports.ReportError as exc:
+            raise _error(_sentence(exc), 1) from None
+        data = reports.z_dict(z)
+        if args.json:
+            _print_json(data)
+        else:
+            _summary(data["figures"], f"Z report {z.z_no} of till {till}, closed {data['closed_at']}")
+        if args.print:
+            return _print_z(settings, data)
+        return 0
+
+    return _run(args, body, settings)
+
+
+def _print_z(settings, data: Dict[str, Any]) -> int:
+    from printing.report import print_report, report_lines
+
+    config = settings.printer
+    lines = report_lines(data["figures"], config.columns, "Z", data["z_no"], data["closed_at"] or "",
+                         settings.shop.name, settings.receipt.language)
+    result = print_report(lines, config)
+    if not result.ok:
+        raise _error(f"the Z report is stored, but printing it failed: {result.reason_en}; "
+                     f"print it again with: chaoying report z --list", 1)
+    print(f"printed Z report {data['z_no']} on {config.port}")
+    return 0
+
+
+def cmd_report_sales(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    till = _till(args, settings) if args.till is not None else None
+    first = _day(args.first)
+    last = _day(args.last) if args.last else first
+    if last < first:
+        raise _error(f"--to {args.last} is before --from {args.first}")
+
+    def body(settings) -> int:
+        from store import reports
+
+        rows = reports.sales_by(till, first, last, args.by)
+        if args.json:
+            _print_json(rows)
+        elif args.csv:
+            writer = csv.writer(sys.stdout)
+            writer.writerow(list(rows[0]) if rows else [args.by, "count", "net_fen"])
+            writer.writerows([list(row.values()) for row in rows])
+        else:
+            _print_table([args.by] + [k for k in (rows[0] if rows else {}) if k not in (args.by, "product")],
+                         [_cells(row, args.by) for row in rows], right=())
+            total = sum(row["net_fen"] for row in rows)
+            print(f"net {_yuan_text(total)} from {first} to {last}" + (f" on till {till}" if till else ""))
+        return 0
+
+    return _run(args, body, settings)
+
+
+def _cells(row: Dict[str, Any], by: str) -> List[str]:
+    key = "product" if by == "product" else by
+    cells = [str(row[key])]
+    for name, value in row.items():
+        if name in (key,):
+            continue
+        cells.append(_yuan_text(value) if name.endswith("_fen") else str(value))
+    return cells
+
+
+def cmd_report_receipts(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    till = _till(args, settings) if args.till is not None else None
+    day = _day(args.date)
+
+    def body(settings) -> int:
+        from store import reports
+
+        rows = reports.receipts_of_day(till, day)
+        if args.json:
+            _print_json(rows)
+            return 0
+        _print_table(["receipt", "kind", "time", "total", "paid by", "receipt outcome", "prints"], [
+            [r["receipt"], r["kind"], (r["sold_at"] or "")[11:19], _yuan_text(r["total_fen"]),
+             ", ".join(f"{p['method']} {_yuan_text(p['amount_fen'])}" + ("" if p["status"] == "ok" else " failed")
+                       for p in r["payments"]),
+             r["outcome"] + ("" if r["printer_confirmed"] else " (no printer confirmation)"),
+             ", ".join(a["result"] or "printing" for a in r["print_attempts"])] for r in rows], right=(3,))
+        unconfirmed = sum(1 for r in rows if not r["printer_confirmed"])
+        print(f"{len(rows)} documents on {day}; {unconfirmed} without a printer-confirmed receipt")
+        return 0
+
+    return _run(args, body, settings)
+
+
+def cmd_shift_open(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    till = _till(args, settings)
+    float_fen = _yuan("--float", args.float_yuan)
+
+    def body(settings) -> int:
+        from store import shifts
+
+        try:
+            shift = shifts.open_shift(till, float_fen, cashier=args.cashier)
+        except shifts.ShiftError as exc:
+            raise _error(_sentence(exc), 1) from None
+        print(f"opened shift {shift.number} on till {till} with a float of {_yuan_text(shift.float_fen)}")
+        return 0
+
+    return _run(args, body, settings)
+
+
+def cmd_shift_move(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    till = _till(args, settings)
+    amount = _yuan("amount", args.amount) or 0
+
+    def body(settings) -> int:
+        from store import shifts
+        from store.cashiers import check_manager
+
+        manager = None
+        if args.manager_pin:
+            manager = check_manager(args.manager_pin)
+            if manager is None:
+                raise _error("that PIN is not a manager's; nothing was changed")
+        try:
+            if args.kind == "pay-in":
+                shifts.cash_in(till, amount, args.reason, args.cashier, manager)
+            else:
+                shifts.cash_out(till, amount, args.reason, args.cashier, manager,
+                                limit_fen=settings.shift.cashier_max_paid_out)
+        except shifts.ShiftError as exc:
+            raise _error(_sentence(exc), 1) from None
+        word = "paid in" if args.kind == "pay-in" else "paid out"
+        print(f"{word} {_yuan_text(amount)} on till {till}: {args.reason}")
+        return 0
+
+    return _run(args, body, settings)
