@@ -45,6 +45,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("sale.up", "up", "cursor_up", "key.up", show=False),
         Key("sale.down", "down", "cursor_down", "key.down", show=False),
         Key("sale.clear", "escape", "clear_entry", "key.clear"),
+        # priority: the entry line's Input would take ctrl+x (cut) and ctrl+d (delete right) first
+        Key("sale.cancel", "ctrl+x", "cancel_basket", "key.cancel_basket", priority=True),
     ),
     "tender": (
         Key("tender.cash", "f2", "method('cash')", "key.cash"),
@@ -53,6 +55,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("tender.alipay", "f5", "method('alipay')", "key.alipay"),
         Key("tender.failed", "f6", "payment_failed", "key.pay_failed"),
         Key("tender.back", "escape", "back", "key.back"),
+        Key("tender.remove", "ctrl+d", "remove_payment", "key.remove_payment", priority=True),
+        Key("tender.cancel", "ctrl+x", "cancel_basket", "key.cancel_basket", priority=True),
     ),
     "banner": (
         Key("banner.reprint", "r", "reprint", "key.reprint"),
@@ -109,6 +113,11 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("search.up", "up", "move(-1)", "key.up", show=False),
         Key("search.pagedown", "pagedown", "move(10)", "key.page_down", show=False),
         Key("search.pageup", "pageup", "move(-10)", "key.page_up", show=False),
+    ),
+    "quit": (
+        Key("quit.keep", "k", "keep", "key.keep_basket"),
+        Key("quit.cancel", "c", "cancel_basket", "key.cancel_basket"),
+        Key("quit.back", "escape", "back", "key.back"),
     ),
     "help": (
         # F1 (app.help) closes the help too

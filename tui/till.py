@@ -25,7 +25,7 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
 if TYPE_CHECKING:
     from printing.config import PrinterConfig
@@ -51,6 +51,14 @@ class PrintJob:
 
 
 @dataclass(frozen=True)
+class DrawerJob:
+    """Open the cash drawer with no receipt: money handed back to the customer, and the like."""
+
+    reason: str  # what the event log says, in English ("payment removed: cash ¥5.00")
+    cashier: str = ""
+
+
+@dataclass(frozen=True)
 class PrinterHealth:
     """What the idle printer said when asked: ready, paper_near_end, paper_out, offline, no_answer, ..."""
 
@@ -61,9 +69,9 @@ class PrinterHealth:
 
 @dataclass(frozen=True)
 class DrawerResult:
-    """A drawer kick sent on its own (the receipt of a cash sale did not print)."""
+    """A drawer kick sent on its own (the receipt of a cash sale did not print, money handed back)."""
 
-    sale_id: int
+    sale_id: int  # 0: no sale (a DrawerJob)
     ok: bool
     reason_zh: str
     reason_en: str
@@ -193,7 +201,7 @@ class Till:
         self.reasons: Dict[int, str] = {}  # sale id -> the reason of its last failed print, in the UI language
         self.poll_seconds = STATUS_POLL_SECONDS  # 0 = never ask the printer while idle
         self.health = ""  # the last state read while idle
-        self._jobs: "queue.Queue[Optional[PrintJob]]" = queue.Queue()
+        self._jobs: "queue.Queue[Union[PrintJob, DrawerJob, None]]" = queue.Queue()
         self._thread: Optional[threading.Thread] = None
         self._busy = threading.Event()
         # What the till knows of its open receipts (None: not read yet, so blocked). Read off the
@@ -227,6 +235,17 @@ class Till:
         """Queue a receipt; the answer comes back through report() and goes to settle()."""
         self.in_flight.add(sale_id)
         self._jobs.put(PrintJob(sale_id, printer, open_drawer, reprint, approved_by))
+
+    def open_drawer(self, reason: str) -> bool:
+        """Open the cash drawer for ``reason`` (logged as drawer_open), on the printer thread after queued receipts.
+
+        False when no drawer hangs off the main printer ([printer] drawer = false). A failed kick is
+        logged as drawer_failed and reported as a DrawerResult (sale_id 0).
+        """
+        if not self.settings.printer.drawer:
+            return False
+        self._jobs.put(DrawerJob(reason, self.cashier))
+        return True
 
     def settle(self, event: PrintFinished) -> str:
         """The owner saw a PrintFinished: the sale leaves the in-flight set. Returns the reason to show."""
@@ -383,6 +402,14 @@ class Till:
                 return
             wait = min(AFTER_JOB_POLL_SECONDS, self.poll_seconds)  # the strip soon shows what the job left
             self._busy.set()
+            if isinstance(job, DrawerJob):
+                try:
+                    self._kick_drawer(None, job.reason, job.cashier)
+                except Exception:  # the thread must outlive any one kick (the store away)
+                    log.exception("drawer job %s crashed", job)
+                finally:
+                    self._busy.clear()
+                continue
             try:
                 self._print(job)
             except Exception as exc:  # the thread must outlive any one receipt
@@ -459,10 +486,11 @@ class Till:
         if result.ok and result.warning == "paper_near_end":
             self._set_health("paper_near_end", "", "")
         if self._drawer_wanted(job) and not result.drawer_kicked:
-            self._kick_drawer(sale)
+            self._kick_drawer(sale, "separate kick: the receipt did not print", self.cashier)
 
-    def _kick_drawer(self, sale: Any) -> None:
-        """A cash sale whose receipt never left: open the drawer on its own, the cashier needs change."""
+    def _kick_drawer(self, sale: Any, why: str, cashier: str) -> None:
+        """Open the drawer on its own: a cash sale whose receipt never left (the cashier needs change),
+        or money handed back (``sale`` None)."""
         from printing.printer import PrintResult, open_drawer
         from store import outcomes
         from store.db import db
@@ -472,15 +500,16 @@ class Till:
         except Exception as exc:  # open_drawer should not raise; the cashier must still hear about it
             log.exception("open_drawer raised")
             result = PrintResult(False, "error", f"钱箱出错：{exc}", f"drawer error: {exc}", printer=MAIN)
+        sale_id = sale.id if sale is not None else 0
         with db.connection_context():
             if result.ok:
-                outcomes.log_event("drawer_open", sale.till_id, cashier=self.cashier or None, sale=sale,
-                                   printer=MAIN, detail="separate kick: the receipt did not print; " + result.evidence)
+                outcomes.log_event("drawer_open", self.till_id, cashier=cashier or None, sale=sale,
+                                   printer=MAIN, detail=f"{why}; {result.evidence}")
             else:
-                outcomes.log_event("drawer_failed", sale.till_id, cashier=self.cashier or None, sale=sale,
+                outcomes.log_event("drawer_failed", self.till_id, cashier=cashier or None, sale=sale,
                                    printer=MAIN, detail=f"{result.code}: {result.reason_en}")
-        log.info("separate drawer kick for sale %s: %s", sale.id, result.code)
-        self.report(DrawerResult(sale.id, result.ok, result.reason_zh, result.reason_en))
+        log.info("separate drawer kick (%s) for sale %s: %s", why, sale_id, result.code)
+        self.report(DrawerResult(sale_id, result.ok, result.reason_zh, result.reason_en))
 
     def _poll(self) -> None:
         """Ask the idle main printer how it is (DLE EOT); report PrinterHealth when the answer changes."""
