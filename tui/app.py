@@ -477,7 +477,7 @@ class ChaoyingApp(App):
             elif choice == CANCEL:
                 cancel_basket(self, then=self.exit)
 
-        self.push_screen(QuitScreen(taken(self)), chosen)
+        self.push_screen(QuitScreen(taken(self), can_cancel=not self.signing_in()), chosen)
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

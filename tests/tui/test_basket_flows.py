@@ -176,3 +176,28 @@ async def test_ctrl_q_with_an_empty_basket_quits_at_once(shop_en):
         await pilot.press("ctrl+q")
         await wait_until(pilot, lambda: app.return_code is not None)
     assert basket_states() == []
+
+
+async def test_ctrl_q_on_the_sign_in_keeps_the_basket_nobody_signed_in_hands_money_back(shop_en):
+    from store.cashiers import add_cashier
+    from tui.screens.abandon import QuitScreen
+
+    app = shop_en.app(cashier="C1")
+    add_cashier("C1", "Li", "1111")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, "5*" + COLA)
+        await pilot.press("f12")
+        await take(pilot, "cash:5")
+        await stored(pilot, app)
+    app = shop_en.app()  # the next start: the basket is back behind the sign-in
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.signing_in() and app.sale_screen.sale_open())
+        await pilot.press("ctrl+q")
+        assert isinstance(app.screen, QuitScreen)
+        assert "C cancels" not in screen_text(app)
+        await pilot.press("c")  # not offered: nothing happens
+        await settled(pilot)
+        assert isinstance(app.screen, QuitScreen) and basket_states() == [("open", 500, 1500)]
+        await pilot.press("k")
+        await wait_until(pilot, lambda: app.return_code is not None)
+    assert basket_states() == [("open", 500, 1500)] and events("payment_handed_back") == []

@@ -146,19 +146,24 @@ class QuitScreen(ModalScreen[str]):
 
     BINDINGS = keymap.bindings("quit")
 
-    def __init__(self, payments: List[Any]) -> None:
+    def __init__(self, payments: List[Any], can_cancel: bool = True) -> None:
         super().__init__()
         self.payments = payments
+        self.can_cancel = can_cancel  # not on the sign-in: nobody signed in may hand money back
 
     def compose(self) -> ComposeResult:
         lines = [t("quit.question")]
         if self.payments:
             lines.append(t("quit.taken", payments=hand_back_text(self.payments)))
         lines.append(t("quit.keep_means"))
-        lines.append(t("quit.cancel_paid" if self.payments else "quit.cancel_means"))
+        if self.can_cancel:
+            lines.append(t("quit.cancel_paid" if self.payments else "quit.cancel_means"))
         with Vertical(id="confirm-box"):
             yield Static("\n".join(lines), id="confirm-question")
-            yield KeyBar("quit")
+            yield KeyBar("quit", hidden=() if self.can_cancel else ("quit.cancel",))
+
+    def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
+        return action != "cancel_basket" or self.can_cancel
 
     def action_keep(self) -> None:
         self.dismiss(KEEP)
