@@ -35,6 +35,7 @@ from peewee import IntegrityError
 from store import money
 from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
+from store.export import neutralise, unneutralise
 from store.gs1 import check_digit_problem
 from store.models import Product, now
 from store.pinyin import name_keys, search_key
@@ -196,9 +197,21 @@ def _columns(header: Sequence[str]) -> Tuple[Dict[str, int], List[str]]:
     return columns, ignored
 
 
+def control_problem(column: str, text: str) -> Optional[str]:
+    """A phrase when ``text`` holds a control character (C0, DEL, C1: an escape sequence too), else None."""
+    for index, char in enumerate(text):
+        if ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F:
+            return f"the {column} holds the control character U+{ord(char):04X} at character {index + 1}"
+    return None
+
+
 def check_row(line_no: int, cells: Dict[str, str]) -> Tuple[Optional[ProductRow], List[str]]:
     """A ProductRow from text cells, or None with every problem as a phrase."""
-    problems: List[str] = []
+    controls = [control_problem(column, text) for column, text in cells.items()]
+    problems: List[str] = [problem for problem in controls if problem]
+    if problems:
+        return None, problems
+    cells = {column: unneutralise(text) for column, text in cells.items()}
     barcode = unicodedata.normalize("NFKC", cells.get("barcode", "")).strip()
     name = " ".join(cells.get("name", "").split())
     unit = cells.get("unit", "").strip()
@@ -230,7 +243,7 @@ def check_row(line_no: int, cells: Dict[str, str]) -> Tuple[Optional[ProductRow]
 
 
 def _name_unit_problems(name: str, unit: str) -> List[str]:
-    problems = []
+    problems = [problem for problem in (control_problem("name", name), control_problem("unit", unit)) if problem]
     if not name:
         problems.append("the name is empty")
     elif len(name) > NAME_MAX:
@@ -646,7 +659,9 @@ def export_rows() -> Iterator[Tuple[str, str, str, str, str]]:
     query = (Product.select(Product.barcode, Product.name, Product.price_fen, Product.unit, Product.active)
              .order_by(Product.barcode).tuples())
     for barcode, name, price_fen, unit, active in query.iterator():
-        yield barcode, name, money.format_yuan(price_fen), unit, "1" if active else "0"
+        # Text a spreadsheet would run as a formula gets a leading ' (read back off by the import).
+        yield neutralise(barcode), neutralise(name), money.format_yuan(price_fen), neutralise(unit), \
+            "1" if active else "0"
 
 
 def export_csv(out: io.TextIOBase) -> int:

@@ -14,15 +14,10 @@ from typing import Any, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from store.errors import StoreError
 from store.gs1 import KINDS, check_digit_ok, check_digit_problem, gs1_check_digit, with_check_digit
+from store.money import GRAMS_TO_MILLI
 
-#: How many thousandths of its unit one gram is, by unit name; a weight label
-#: only fits products sold by weight.
-GRAMS_TO_MILLI = {
-    "kg": 1, "公斤": 1, "千克": 1,
-    "斤": 2,          # 500 g
-    "两": 20,         # 50 g
-    "g": 1000, "克": 1000,
-}
+# A weight label only fits products sold by weight: the units and their grams live with the
+# quantity rules (store.money.sold_by_weight).
 
 
 class CodeError(StoreError, ValueError):

@@ -101,7 +101,7 @@ class Sale(BaseModel):
     # void (reverses a whole sale); store.documents. Amounts are positive: the
     # kind says which way the money went.
     kind = CharField(max_length=8, default="sale")
-    original = ForeignKeyField("self", null=True, backref="corrections", index=True)
+    original = ForeignKeyField("self", null=True, backref="corrections", index=False)  # partial index: migration 7
     reason = CharField(max_length=255, default="")  # why a refund or void
     manager = CharField(max_length=16, default="")  # who allowed it, when a manager had to
     discount_fen = BigIntegerField(default=0)  # all discounts of the document (lines' discount_fen summed)
@@ -123,7 +123,8 @@ class Line(BaseModel):
     qty_milli = IntegerField()
     amount_fen = BigIntegerField()  # what the customer pays for the line: price x qty - discount_fen
     discount_fen = BigIntegerField(default=0)  # its own discount and its share of the basket's
-    original_line = ForeignKeyField("self", null=True, backref="returns", index=True)  # a refund line's sold line
+    # a refund or void line's sold line; partial index (migration 7)
+    original_line = ForeignKeyField("self", null=True, backref="returns", index=False)
 
 
 class Discount(BaseModel):

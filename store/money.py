@@ -32,10 +32,19 @@ class AmountError(ValueError):
         self.values = {"text": text, "max_fen": MAX_FEN}
 
 
+#: What a Chinese input method types for a point that NFKC leaves alone: the ideographic full stop.
+_POINTS = str.maketrans({"\u3002": "."})
+
+
+def typed(text: str) -> str:
+    """Text as a cashier typed it, with what a Chinese input method makes ASCII: full-width digits,
+    letters, ＊ and ．(NFKC) and 。 -> "3*6901234567892". Every number or code typed in the till goes
+    through here (amounts, quantities, codes, searches, PINs); CJK names are left as they are."""
+    return unicodedata.normalize("NFKC", str(text)).translate(_POINTS)
+
+
 def _normalise(text: str) -> str:
-    # NFKC turns full-width digits and the full-width point from a Chinese
-    # input method ("３．５") into ASCII.
-    return unicodedata.normalize("NFKC", str(text)).strip()
+    return typed(text).strip()
 
 
 def parse_yuan(text: str) -> int:
@@ -91,6 +100,28 @@ def parse_qty(text: str) -> int:
     if qty > MAX_QTY_MILLI:
         raise ValueError(f"{text!r} is too large a quantity")
     return qty
+
+
+#: Thousandths of its unit that one gram is, by unit name (lower case): the units a product is weighed in.
+GRAMS_TO_MILLI = {
+    "kg": 1, "公斤": 1, "千克": 1,
+    "斤": 2,          # 500 g
+    "两": 20,         # 50 g
+    "g": 1000, "克": 1000,
+}
+
+
+def sold_by_weight(unit: str) -> bool:
+    """The one rule for "by the piece": a product whose unit is a weight (a GRAMS_TO_MILLI key:
+    kg, 公斤, 千克, 斤, 两, g, 克) is weighed and may be sold in fractions (1.5 斤); any other unit
+    (瓶, 个, 盒, none at all) is sold by the piece, in whole numbers. A scale label carries its own
+    quantity (store.codes), so only a typed quantity is held to this."""
+    return (unit or "").strip().lower() in GRAMS_TO_MILLI
+
+
+def whole_pieces(unit: str, qty_milli: int) -> bool:
+    """False for a fractional quantity of a product sold by the piece (see sold_by_weight)."""
+    return int(qty_milli) % 1000 == 0 or sold_by_weight(unit)
 
 
 def format_qty(qty_milli: int) -> str:

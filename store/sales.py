@@ -100,13 +100,8 @@ class Basket:
         price-embedded scale label says what the customer pays (store.codes).
         With ``merge`` a repeated scan of the same product adds to its line.
         """
-        _check_qty(qty_milli)
+        check_line(product, qty_milli, amount_fen)
         price = int(product.price_fen)
-        if price < 0:
-            raise SaleError(f"{product.name} has a negative price.", "negative_price", name=product.name)
-        if amount_fen is not None and (not isinstance(amount_fen, int) or isinstance(amount_fen, bool)
-                                       or amount_fen < 0):
-            raise SaleError("A line amount must be a whole number of fen, zero or more.", "bad_line_amount")
         product_id = getattr(product, "id", None)
         if merge and amount_fen is None and product_id is not None:
             for index, item in enumerate(self.items):
@@ -121,8 +116,10 @@ class Basket:
     def set_qty(self, index: int, qty_milli: int) -> None:
         """Change the quantity of line ``index`` (not of a scale label's line: its amount is printed on it)."""
         _check_qty(qty_milli)
-        if self.items[index].fixed_fen is not None:
+        item = self.items[index]
+        if item.fixed_fen is not None:
             raise SaleError("A scale label's line has its own quantity.", "label_qty")
+        _check_pieces(item.name, item.unit, qty_milli)
         self.items[index] = replace(self.items[index], qty_milli=qty_milli)
 
     def set_line_discount(self, index: int, spec: Optional[DiscountSpec]) -> None:
@@ -273,6 +270,24 @@ def _discount_of(spec: Optional[DiscountSpec], amount_fen: int) -> int:
     if spec.kind == "percent":
         return min(amount_fen, money.percent_of(amount_fen, spec.value))
     return min(amount_fen, spec.value)
+
+
+def check_line(product, qty_milli: int, amount_fen: Optional[int] = None) -> None:
+    """SaleError unless ``product`` x ``qty_milli`` (or a label's ``amount_fen``) can be a line."""
+    _check_qty(qty_milli)
+    if int(product.price_fen) < 0:
+        raise SaleError(f"{product.name} has a negative price.", "negative_price", name=product.name)
+    if amount_fen is not None and (not isinstance(amount_fen, int) or isinstance(amount_fen, bool)
+                                   or amount_fen < 0):
+        raise SaleError("A line amount must be a whole number of fen, zero or more.", "bad_line_amount")
+    if amount_fen is None:  # a price label's quantity is derived from its price: any fraction
+        _check_pieces(product.name, getattr(product, "unit", "") or "", qty_milli)
+
+
+def _check_pieces(name: str, unit: str, qty_milli: int) -> None:
+    if not money.whole_pieces(unit, qty_milli):
+        raise SaleError(f"{name} is sold by the piece ({unit or 'no unit'}): {money.format_qty(qty_milli)} is not "
+                        f"a whole number.", "piece_fraction", name=name, unit=unit, qty=money.format_qty(qty_milli))
 
 
 def _check_qty(qty_milli: int) -> None:

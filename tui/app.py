@@ -11,11 +11,14 @@ simple. F12 and the banner read what the service knows (``Till.open_receipts``).
 """
 from __future__ import annotations
 
+import datetime
 import logging
+import time
 from functools import partial
 from pathlib import PurePath
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
+from textual import events
 from textual.app import App
 from textual.message import Message
 from textual.worker import Worker
@@ -30,6 +33,7 @@ from tui.till import MAIN, DrawerResult, PrinterHealth, PrintFinished, PrintStar
 log = logging.getLogger("chaoying.tui.app")
 
 RETRY_SECONDS = 2.0  # a failed start-up (the database away) is tried again after this
+BACKUP_CHECK_SECONDS = 60.0  # how often the till asks whether the daily backup is due
 WARM_UP_SECONDS = 0.3  # after the first frame: load the modules a scan needs
 
 
@@ -99,6 +103,9 @@ class ChaoyingApp(App):
         self.customer_display = make_customer_display(
             settings, lambda detail: self.post_message(DisplayReport(trouble=detail)))
         self.display_shown = ""  # what the demo's virtual display shows ("" = no virtual display)
+        self.last_input = time.monotonic()  # the last key or click: the daily backup waits for an idle till
+        self.backup_running = False
+        self.backup_day: Optional[datetime.date] = None  # the day the daily backup was made (or tried)
 
     # ------------------------------------------------------------ start and stop
 
@@ -114,6 +121,8 @@ class ChaoyingApp(App):
         self.push_screen(self.sale_screen)
         self.warn_unknown_theme()
         self.start_up()
+        if self.settings.backup.idle_minutes > 0:
+            self.set_interval(BACKUP_CHECK_SECONDS, self.maybe_backup)
 
     def start_up(self) -> None:
         """Off the UI thread: does the shop have cashiers; recover after a crash; read the open receipts."""
@@ -174,6 +183,34 @@ class ChaoyingApp(App):
 
     def on_store_answer(self, message: StoreAnswer) -> None:
         message.done(message.error if message.error is not None else message.value)
+
+    # ------------------------------------------------------------ the daily backup, when the till is idle
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self.last_input = time.monotonic()
+        await super().on_event(event)
+
+    def maybe_backup(self) -> None:
+        """Once a day, after [backup] idle_minutes without a key: a backup, on a thread worker."""
+        today = datetime.date.today()
+        idle = time.monotonic() - self.last_input
+        if (not self.started or self.backup_running or self.backup_day == today
+                or idle < self.settings.backup.idle_minutes * 60):
+            return
+        self.backup_running = True
+        self.in_background(self.till.daily_backup, self.backup_done, self.backup_failed, group="backup")
+
+    def backup_done(self, warnings: List[str]) -> None:
+        self.backup_running, self.backup_day = False, datetime.date.today()
+        if warnings and self.sale_screen is not None:
+            self.sale_screen.say(t("backup.second_failed", reason=warnings[0]), error=True)
+
+    def backup_failed(self, exc: Exception) -> None:
+        log.warning("the daily backup failed: %s", exc, exc_info=exc)
+        self.backup_running, self.backup_day = False, datetime.date.today()  # tried again tomorrow
+        if self.sale_screen is not None:
+            self.sale_screen.say(t("backup.failed", reason=str(exc)), error=True)
 
     # ------------------------------------------------------------ exceptions nobody caught
 

@@ -98,8 +98,9 @@ def demo_settings(base: Any, folder: Path, display: str = "none") -> Any:
         shop = dataclasses.replace(shop, name="超赢便利店 Chaoying Demo")
     database = dataclasses.replace(base.database, url="sqlite:///" + str(folder / "chaoying.sqlite3"))
     shown = dataclasses.replace(base.display, kind=display, port=str(folder / "display") if display != "none" else "")
+    backup = dataclasses.replace(base.backup, dir=str(folder / "backups"), second_dir="")  # the demo's own
     return dataclasses.replace(base, database=database, printer=printer, backup_printer=None, shop=shop,
-                               display=shown)
+                               display=shown, backup=backup)
 
 
 def seed_catalogue() -> int:

@@ -54,6 +54,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("tender.wechat", "f4", "method('wechat')", "key.wechat"),
         Key("tender.alipay", "f5", "method('alipay')", "key.alipay"),
         Key("tender.failed", "f6", "payment_failed", "key.pay_failed"),
+        # the reference field is reached by this key only: Enter never moves there, so a scan stays out of it
+        Key("tender.reference", "tab", "reference", "key.reference"),
         Key("tender.back", "escape", "back", "key.back"),
         Key("tender.remove", "ctrl+d", "remove_payment", "key.remove_payment", priority=True),
         Key("tender.cancel", "ctrl+x", "cancel_basket", "key.cancel_basket", priority=True),
@@ -72,7 +74,7 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("view.next", "right", "next", "key.next"),
     ),
     "confirm": (
-        Key("confirm.yes", "y,enter", "yes", "key.yes"),
+        Key("confirm.yes", "y", "yes", "key.yes"),  # not Enter: a scan ends with Enter
         Key("confirm.no", "n,escape", "no", "key.no"),
     ),
     "till": (
@@ -137,7 +139,7 @@ def bindings(screen: str) -> List[BindingType]:
 def display_key(key: str) -> str:
     """How a key is written for people: F12, Esc, Ctrl+Q, Enter."""
     first = key.split(",")[0]
-    names = {"escape": "Esc", "enter": "Enter", "up": "Up", "down": "Down",
+    names = {"escape": "Esc", "enter": "Enter", "tab": "Tab", "up": "Up", "down": "Down",
              "left": "Left", "right": "Right", "pageup": "PgUp", "pagedown": "PgDn", "slash": "/"}
     if first in names:
         return names[first]

@@ -195,6 +195,8 @@ class DisplaySettings:
     port: str = _setting("", _string, "串口设备 / serial port, e.g. /dev/ttyUSB1")
     baudrate: int = _setting(9600, _range(1200, 115200), "波特率 / baud rate")
     encoding: str = _setting("gb18030", _encoding, "VFD 编码 / VFD text encoding: gb18030, or ascii (English only)")
+
+
 @dataclass(frozen=True)
 class SignInSettings:
     """[signin]: cashier sign-in; wrong PINs in a row lock that cashier's code for a while."""
@@ -222,6 +224,30 @@ class SellingSettings:
                                          "开钱箱（不销售）要店长密码 / opening the drawer without a sale needs a PIN")
 
 
+@dataclass(frozen=True)
+class BackupSettings:
+    """[backup]: where `chaoying backup` (and the till, once a day when idle) puts backups, and how many stay."""
+
+    dir: str = _setting("", _string, "空 = 用户数据目录里的 backups / empty = backups in the user data dir")
+    second_dir: str = _setting("", _string, "第二个位置（U 盘、网络共享），空 = 没有 / a second place "
+                                             "(USB stick, network share), empty = none")
+    keep_daily: int = _setting(7, _range(1, 3650), "保留最近几天的备份 / daily backups kept")
+    keep_monthly: int = _setting(12, _range(0, 1200), "保留最近几个月的备份 / monthly backups kept")
+    idle_minutes: int = _setting(10, _range(0, 1440), "空闲几分钟后每天自动备份一次，0 = 不自动 / "
+                                                      "minutes idle before the daily backup, 0 = never")
+
+
+@dataclass(frozen=True)
+class LimitsSettings:
+    """[limits]: entries so large they are most likely a slip; the till asks the cashier first (0 = never asks)."""
+
+    max_qty: int = _setting(999, _range(0), "一行数量超过就确认，0 = 不问 / a line quantity above this asks; 0 = never")
+    max_line_fen: int = _setting(1_000_000, _range(0),
+                                 "分：一行金额超过就确认 / fen: a line above this asks (1000000 = ￥10000)")
+    max_change_fen: int = _setting(100_000, _range(0),
+                                   "分：现金找零超过就确认 / fen: cash change above this asks (100000 = ￥1000)")
+
+
 # The cash drawer hangs off the main printer, so the backup does not kick it.
 MAIN_PRINTER = PrinterConfig(port="/dev/ttyUSB0", name="main")
 BACKUP_PRINTER = PrinterConfig(port="", drawer=False, name="backup")
@@ -244,6 +270,8 @@ class Settings:
     display: DisplaySettings = DisplaySettings()
     signin: SignInSettings = SignInSettings()
     selling: SellingSettings = SellingSettings()
+    backup: BackupSettings = BackupSettings()
+    limits: LimitsSettings = LimitsSettings()
     keys: Mapping[str, str] = field(default_factory=dict)  # [keys]: binding id -> key(s), checked by tui.keymap
 
     def with_ui(self, language: Optional[str] = None, theme: Optional[str] = None) -> "Settings":
@@ -259,6 +287,8 @@ SECTIONS: Dict[str, Any] = {
     "display": DisplaySettings,
     "signin": SignInSettings,
     "selling": SellingSettings,
+    "backup": BackupSettings,
+    "limits": LimitsSettings,
 }
 # [keys] is free-form (binding id -> key names): the till knows its ids (tui.keymap checks them).
 KEYS_SECTION = "keys"
@@ -491,8 +521,28 @@ def _build(path: Optional[Path], values: dict, keys: Dict[str, str]) -> Settings
         reprint=ReprintSettings(**values["reprint"]),
         display=DisplaySettings(**values["display"]),
         signin=SignInSettings(**values["signin"]),
+        selling=SellingSettings(**values["selling"]),
+        backup=_backup_settings(values["backup"], path),
+        limits=LimitsSettings(**values["limits"]),
         keys=keys,
     )
+
+
+def _backup_settings(values: Dict[str, Any], path: Optional[Path]) -> BackupSettings:
+    """Folders resolved: empty dir = backups in the user data dir; relative = beside the settings file."""
+    import platformdirs
+
+    def folder(text: str) -> str:
+        if not text.strip():
+            return ""
+        found = Path(text).expanduser()
+        if not found.is_absolute() and path is not None:
+            found = path.parent / found
+        return str(found)
+
+    default = str(Path(platformdirs.user_data_dir(APP_NAME)) / "backups")
+    return BackupSettings(**{**values, "dir": folder(values["dir"]) or default,
+                             "second_dir": folder(values["second_dir"])})
 
 
 def _resolve_database_url(url: str, path: Optional[Path]) -> str:
@@ -616,6 +666,11 @@ _INTROS: Dict[str, List[str]] = {
     "reprint": ["# 补打小票 / Reprints of past receipts (F9)"],
     "display": ["# 客显（顾客显示屏，串口）/ Customer display (serial)"],
     "signin": ["# 收银员登录 / Cashier sign-in"],
+    "selling": ["# 收银：合并扫码、折扣与抹零、退货与作废的权限 / Selling: merged scans, discounts and 抹零, "
+                "who may refund and void"],
+    "backup": ["# 备份（chaoying backup）/ Backups (chaoying backup)"],
+    "limits": ["# 大数确认：数量、金额、找零过大时先问收银员（多半是输错了）",
+               "# Guard rails: a quantity, line or change this large asks the cashier first (most likely a slip)"],
 }
 
 _PRINTER_NOTES = {

@@ -369,6 +369,27 @@ class Till:
         except Exception:
             log.exception("could not log event %s", kind)
 
+    def daily_backup(self) -> List[str]:
+        """The day's backup, unless this till made one today (e.g. before a restart); its warnings.
+
+        Run off the UI thread; BackupError when the first copy could not be made.
+        """
+        import datetime
+        from pathlib import Path
+
+        from store import backup
+
+        config = self.settings.backup
+        shop, folder = self.settings.shop.name, Path(config.dir)
+        midnight = datetime.datetime.combine(datetime.date.today(), datetime.time())
+        if backup.made_since(folder, shop, self.till_id, midnight):
+            return []
+        second = Path(config.second_dir) if config.second_dir else None
+        made = backup.create_backup(self.settings.database.url, folder, shop, self.till_id,
+                                    config.keep_daily, config.keep_monthly, second)
+        log.info("daily backup %s (%s sales)", made.path, made.manifest.get("sales"))
+        return list(made.warnings)
+
     def receipt(self, sale_id: int) -> Any:
         """The printing.receipt.Receipt of a stored sale."""
         from store.models import Sale

@@ -82,7 +82,16 @@ def _seed_rows(n: int, first_line_id: int = 1):
         for i in range(1, n + 1):
             yield (i, "printed", "", "", sold_at(i))
 
+    def basket_rows():  # every sale was an open basket first (store.baskets): one sold row each
+        for i in range(1, n + 1):
+            yield (i, "1", "sold", "seed", "", sold_at(i), sold_at(i), total, total, 5, "{}", i, sold_at(i))
+
+    outcome_rows.baskets = basket_rows  # type: ignore[attr-defined]
     return sale_rows, line_rows, payment_rows, outcome_rows, total
+
+
+BASKET_COLUMNS = ("id, till_id, state, cashier, note, opened_at, updated_at, total_fen, paid_fen, items, content, "
+                  "sale_id, closed_at")
 
 
 def _create_schema(url: str) -> None:
@@ -112,6 +121,8 @@ def seed_sqlite(path: Path, n: int) -> None:
                      'VALUES (?,?,?,?,?,?,?)', payment_rows())
     conn.executemany('INSERT INTO "receipt_outcome" (sale_id, state, reason_code, reason, updated_at) '
                      'VALUES (?,?,?,?,?)', outcome_rows())
+    conn.executemany(f'INSERT INTO "open_basket" ({BASKET_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)',
+                     outcome_rows.baskets())
     conn.execute('INSERT INTO "till_counter" (till_id, last_receipt_no, last_hash) VALUES (?,?,?)',
                  ("1", n, f"{n:064x}"))
     conn.execute("COMMIT")
@@ -133,6 +144,7 @@ def seed_postgres(url: str, n: int) -> None:
             ("line", "sale_id, position, product_id, barcode, name, unit, unit_price_fen, qty_milli, amount_fen", line_rows),
             ("payment", "sale_id, position, method, amount_fen, reference, status, reason", payment_rows),
             ("receipt_outcome", "sale_id, state, reason_code, reason, updated_at", outcome_rows),
+            ("open_basket", BASKET_COLUMNS, outcome_rows.baskets),
         ):
             buf = io.StringIO()
             for row in rows():
@@ -143,6 +155,7 @@ def seed_postgres(url: str, n: int) -> None:
         cur.execute("SELECT setval(pg_get_serial_sequence('line', 'id'), %s)", (5 * n,))
         cur.execute("SELECT setval(pg_get_serial_sequence('payment', 'id'), %s)", (n,))
         cur.execute("SELECT setval(pg_get_serial_sequence('receipt_outcome', 'id'), %s)", (n,))
+        cur.execute("SELECT setval(pg_get_serial_sequence('open_basket', 'id'), %s)", (n,))
         cur.execute('INSERT INTO "till_counter" (till_id, last_receipt_no, last_hash) VALUES (%s,%s,%s)',
                     ("1", n, f"{n:064x}"))
     conn.autocommit = True

@@ -34,7 +34,7 @@ from typing import Callable, Dict, List, Tuple
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from store import migrations, outcomes, queries, sales  # noqa: E402
+from store import baskets, documents, migrations, outcomes, queries, sales  # noqa: E402
 from store.db import close_database, open_database  # noqa: E402
 from tests.bench import bench_commit  # noqa: E402
 
@@ -74,6 +74,21 @@ def row_commit(ctx: Context) -> Callable[[], object]:
     return ctx.sell  # takes the next receipt number (till_counter) and commits: fsync-bound
 
 
+def row_open_basket(ctx: Context) -> Callable[[], object]:
+    return lambda: baskets.open_basket(TILL)  # at start: the basket a crash left open
+
+
+def row_basket_change(ctx: Context) -> Callable[[], object]:
+    basket = sales.Basket()
+    basket.add(ctx.products[0])
+    stored = baskets.save(None, TILL, basket, [], "bench")
+    return lambda: baskets.save(stored, TILL, basket, [], "bench")  # on every scan, by the keeper thread
+
+
+def row_refundable(ctx: Context) -> Callable[[], object]:
+    return lambda: documents.refundable(ctx.stored // 2)  # F9, t: what is left to refund of a sale
+
+
 def row_search_name(ctx: Context) -> Callable[[], object]:
     return lambda: queries.search_receipts(TILL, "可乐")  # on every sale: the newest 200
 
@@ -101,6 +116,9 @@ ROWS: List[Tuple[str, str, Callable[[Context], Callable[[], object]]]] = [
     ("unresolved_sales", "till", row_unresolved),
     ("recover_interrupted", "till", row_recover),
     ("commit (next receipt no)", "till", row_commit),
+    ("open basket at start", "till", row_open_basket),
+    ("basket change stored", "till", row_basket_change),
+    ("refundable lines of a sale", "till", row_refundable),
     ("history: name 可乐", "history", row_search_name),
     ("history: name, no match", "history", row_search_rare_name),
     ("history: amount", "history", row_search_amount),

@@ -14,6 +14,8 @@ COMMANDS = [
                                                            "--price", "1"],
     ["sales", "list"], ["receipts", "list"], ["cashiers", "list"], ["journal", "verify"],
     ["printer", "status", "--port", "/dev/null"], ["printer", "test", "--port", "/dev/null"],
+    ["backup"], ["backup", "list"], ["backup", "verify", "x.db.gz"], ["restore", "x.db.gz", "--to", "y.db"],
+    ["export", "sales", "--from", "2024-01-01", "--to", "2024-01-31"],
 ]
 
 

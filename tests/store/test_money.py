@@ -62,8 +62,8 @@ def test_line_amount_is_nearest_fen(price, qty):
 
 
 class _P:
-    def __init__(self, i, price):
-        self.id, self.barcode, self.name, self.unit, self.price_fen = i, str(i), f"p{i}", "", price
+    def __init__(self, i, price, unit="kg"):  # weighed: any fraction of it sells
+        self.id, self.barcode, self.name, self.unit, self.price_fen = i, str(i), f"p{i}", unit, price
 
 
 lines_st = st.lists(st.tuples(st.integers(0, 100_000), st.integers(1, 50_000)), min_size=1, max_size=12)
@@ -148,3 +148,33 @@ def test_parse_yuan_refuses_non_finite_and_absurd_amounts_with_a_code(text, code
 ])
 def test_parse_yuan_accepts_full_width_and_leading_zeros(text, fen):
     assert money.parse_yuan(text) == fen
+
+
+@pytest.mark.parametrize("unit, weighed", [("kg", True), ("KG", True), ("斤", True), ("两", True), ("克", True),
+                                          (" 公斤 ", True), ("瓶", False), ("个", False), ("", False),
+                                          ("pcs", False)])
+def test_sold_by_weight_is_the_unit_being_a_weight(unit, weighed):
+    assert money.sold_by_weight(unit) is weighed
+    assert money.whole_pieces(unit, 1500) is weighed
+    assert money.whole_pieces(unit, 2000)
+
+
+def test_a_fraction_of_a_piece_is_refused_and_the_basket_stays_as_it_was():
+    basket = Basket()
+    basket.add(_P(1, 300, unit="瓶"), 2000)
+    with pytest.raises(SaleError) as refused:
+        basket.add(_P(2, 300, unit="瓶"), 1500)
+    assert refused.value.code == "piece_fraction" and refused.value.values["qty"] == "1.5"
+    with pytest.raises(SaleError):
+        basket.set_qty(0, 500)
+    assert [(line.qty_milli, line.amount_fen) for line in basket.lines] == [(2000, 600)]
+    basket.add(_P(3, 890, unit="斤"), 1500)  # weighed: 1.5 斤
+    basket.add(_P(4, 300, unit="瓶"), 1333, amount_fen=400)  # a price label's derived quantity
+    assert basket.total_fen == 600 + 1335 + 400
+
+
+@pytest.mark.parametrize("text, plain", [("３＊6901234567892", "3*6901234567892"), ("１．５", "1.5"),
+                                         ("１。５", "1.5"), ("ｋｅｋｏｕ", "kekou"), ("可口可乐", "可口可乐"),
+                                         ("１２３４", "1234")])
+def test_typed_text_from_a_chinese_input_method_becomes_ascii(text, plain):
+    assert money.typed(text) == plain

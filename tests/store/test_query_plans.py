@@ -190,6 +190,28 @@ def test_a_sale_and_its_receipt_read_no_history(history, monkeypatch):
     assert_indexed(database, monkeypatch, one_sale)
 
 
+def test_open_baskets_refunds_and_voids_read_no_history(history, monkeypatch):
+    """The stored open basket (every scan, at start), what is left to refund, a refund and a void."""
+    from store import baskets, documents, sales
+
+    database, products = history
+    middle = Sale.get((Sale.till_id == "1") & (Sale.receipt_no == SALES // 2)).id
+
+    def corrections():
+        basket = sales.Basket()
+        basket.add(products["42"])
+        stored = baskets.save(None, "1", basket, [])
+        baskets.save(stored, "1", basket, [])
+        baskets.open_basket("1")
+        baskets.cancel(stored, "1")
+        line = documents.refundable(middle)[0]
+        documents.commit_refund(middle, [(line.line_id, 1000)], "1")
+        documents.corrections(middle)
+        documents.commit_void(ring_up(products).id, "1", reason="打错了")
+
+    assert_indexed(database, monkeypatch, corrections)
+
+
 # --- the history search ------------------------------------------------------------------
 
 SEARCHES = [

@@ -123,6 +123,7 @@ async def test_find_yesterdays_receipt_by_amount_and_reprint_it_with_the_mark(sh
         from tui.screens.events import EventsScreen
 
         assert isinstance(app.screen, EventsScreen)
+        await wait_until(pilot, lambda: any(row["kind"] == "reprint" for row in app.screen.rows))  # read off the UI thread
         rows = app.screen.rows
         reprints = [row for row in rows if row["kind"] == "reprint"]
         assert reprints and reprints[0]["receipt"] == "1-000001" and reprints[0]["cashier"] == "007"
@@ -154,7 +155,7 @@ async def test_search_by_receipt_number_date_and_product(shop):
             ("9.99", []),
         ):
             app.screen.search.value = text
-            await pilot.pause()
+            await settled(pilot)  # the search runs on a worker: one pause is not enough on a busy machine
             assert history_rows(app) == expected, text
         assert "9.99" in text_of(app.screen.query_one("#history-message"))
         await pilot.press("/", "escape")  # Esc in the box clears it, Esc again closes

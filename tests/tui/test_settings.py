@@ -7,6 +7,7 @@ import pytest
 
 from printing.config import PrinterConfig
 from tui.settings import (
+    LimitsSettings,
     ReceiptSettings,
     ReprintSettings,
     Settings,
@@ -64,7 +65,7 @@ def test_missing_file_gives_every_default(tmp_path):
 def test_none_gives_defaults_without_a_file():
     s = load_settings(None)
     assert s.path is None
-    assert s == Settings(database=s.database)
+    assert s == Settings(database=s.database, backup=s.backup)  # both resolved to the user data dir
 
 
 def test_every_key_has_a_default_and_the_written_default_reads_back(tmp_path):
@@ -79,7 +80,8 @@ def test_every_key_has_a_default_and_the_written_default_reads_back(tmp_path):
         assert f"[{section}]" in text
         for key in keys:
             assert any(line.startswith(f"{key} = ") for line in text.splitlines()), (section, key)
-    assert load_settings(path) == Settings(path=path, database=load_settings(path).database)
+    resolved = load_settings(path)
+    assert resolved == Settings(path=path, database=resolved.database, backup=resolved.backup)
     assert default_text() == text
 
 
@@ -99,6 +101,21 @@ def test_a_partial_file_keeps_the_other_defaults(tmp_path):
 def test_signin_lock_reads_from_the_file(tmp_path):
     s = load_settings(write(tmp_path, "[signin]\nlock_attempts = 3\n"))
     assert (s.signin.lock_attempts, s.signin.lock_minutes) == (3, 5)
+
+
+def test_limits_read_from_the_file_and_a_negative_one_is_refused_naming_its_line(tmp_path):
+    assert load_settings(None).limits == LimitsSettings(max_qty=999, max_line_fen=1_000_000, max_change_fen=100_000)
+    s = load_settings(write(tmp_path, "[limits]\nmax_qty = 50\nmax_change_fen = 0\n"))
+    assert (s.limits.max_qty, s.limits.max_line_fen, s.limits.max_change_fen) == (50, 1_000_000, 0)
+    message = error_for(write(tmp_path, "[limits]\nmax_line_fen = -1\n"))
+    assert "line 2" in message and "[limits] max_line_fen must be 0 or more" in message, message
+
+
+def test_selling_reads_from_the_file_and_a_bad_rounding_is_refused(tmp_path):
+    s = load_settings(write(tmp_path, "[selling]\nrounding = \"jiao\"\ncashier_max_discount = 20\n"))
+    assert (s.selling.rounding, s.selling.cashier_max_discount, s.selling.merge_scans) == ("jiao", 20, True)
+    message = error_for(write(tmp_path, "[selling]\nrounding = \"fen\"\n"))
+    assert "line 2" in message and "rounding" in message, message
 
 
 def test_till_id_written_as_a_number_is_text(tmp_path):
@@ -355,3 +372,13 @@ def test_bad_display_settings_name_file_line_and_key(tmp_path, text, words):
     assert message.startswith(f"{path} line 3: "), message
     for word in words:
         assert word in message, (word, message)
+
+
+def test_backup_folders_resolve_beside_the_settings_file(tmp_path):
+    path = tmp_path / "shop.toml"
+    path.write_text('[backup]\ndir = "b"\nsecond_dir = "/media/usb"\nkeep_daily = 3\n', encoding="utf-8")
+    s = load_settings(path)
+    assert s.backup.dir == str(tmp_path / "b") and s.backup.second_dir == "/media/usb" and s.backup.keep_daily == 3
+    path.write_text("[backup]\nkeep_daily = 0\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="line 2.*keep_daily must be from 1 to 3650"):
+        load_settings(path)

@@ -115,7 +115,7 @@ def test_sale(shop_lang, snap_compare):
 def test_tender(shop_lang, snap_compare):
     async def run_before(pilot):
         await fill_basket(pilot)
-        await pilot.press("f12", "f3", *"10", "enter", *"6222", "enter")
+        await pilot.press("f12", "f3", *"10", "tab", *"6222", "enter")
 
     assert snap_compare(shop_lang.app(), terminal_size=SIZE, run_before=run_before)
 

@@ -141,9 +141,9 @@ async def test_split_tender_card_then_wechat_until_covered(shop):
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await scan(pilot, "3*" + APPLE)  # 26.70
-        await pilot.press("f12", "f3", *"10", "enter", *"1234", "enter")
+        await pilot.press("f12", "f3", *"10", "tab", *"1234", "enter")  # card 10.00, Tab to its reference
         assert last_sale() is None  # 16.70 still due
-        await pilot.press("f4", "enter", "enter")  # WeChat, the rest, no reference
+        await pilot.press("f4", "enter")  # WeChat, the rest, no reference
         await printed_all(pilot, app)
         sale = last_sale()
         payments = [(p.method, p.amount_fen, p.reference, p.status)
@@ -169,7 +169,7 @@ async def test_failed_payment_is_recorded_and_another_method_pays(shop):
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await scan(pilot, COLA)
-        await pilot.press("f12", "f5", "enter", *"88", "f6")  # Alipay fails
+        await pilot.press("f12", "f5", "tab", *"88", "f6")  # Alipay, the rest, reference 88: it fails
         assert "失败" in text_of(app.screen.query_one("#tender-message"))
         assert last_sale() is None
         await pilot.press("enter")  # cash, exact
@@ -188,7 +188,7 @@ async def test_a_failed_payment_of_an_unfinished_sale_is_still_logged(shop):
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await scan(pilot, COLA)
-        await pilot.press("f12", "f4", "enter", "f6", "escape")
+        await pilot.press("f12", "f4", "f6", "escape")
         await pilot.press("ctrl+q", "c")  # quit, cancelling the basket (no money taken)
         await wait_until(pilot, lambda: app.return_code is not None)
     events = list(Event.select().where(Event.kind == "payment_failed"))

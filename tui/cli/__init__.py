@@ -18,7 +18,7 @@ TILL_COMMANDS = (None, "run", "demo")
 
 def build_parser(till_only: bool = False) -> argparse.ArgumentParser:
     """The whole CLI; ``till_only`` leaves out the back office (~20 ms of the till's start-up)."""
-    from tui.cli import backoffice, printer, till
+    from tui.cli import backoffice, backup, exports, printer, till
 
     parser = argparse.ArgumentParser(
         prog="chaoying", description="超赢 Chaoying cash register"
@@ -28,6 +28,8 @@ def build_parser(till_only: bool = False) -> argparse.ArgumentParser:
     till.register(sub)
     if not till_only:
         backoffice.register(sub)
+        backup.register(sub)
+        exports.register(sub)
         printer.register(sub)
     _one_line_errors(parser)
     return parser

@@ -132,10 +132,11 @@ class HistoryScreen(Screen):
 
     def reload(self, keep: bool = True) -> None:
         """Search again (off the UI thread) with what the box says; keep the selected receipt if still listed."""
+        from store.money import typed
         from store.queries import search_receipts
 
         self.asked += 1
-        asked, text = self.asked, self.search.value
+        asked, text = self.asked, typed(self.search.value)  # full-width digits from a Chinese input method
         self.app.in_background(partial(search_receipts, self.app.till_id, text, limit=LIMIT),
                                partial(self.found, asked, text, keep), partial(self.search_failed, asked, text),
                                group="history")

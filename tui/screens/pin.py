@@ -60,11 +60,12 @@ class PinScreen(ModalScreen[Optional[str]]):
     @on(Input.Submitted, "#pin-input")
     def submitted(self, event: Input.Submitted) -> None:
         from store.cashiers import check_manager
+        from store.money import typed
 
         event.stop()
         if self.checking:
             return
-        pin = event.value
+        pin = typed(event.value)  # full-width digits from a Chinese input method
         event.input.value = ""
         if not pin:
             self.refused()

@@ -28,9 +28,9 @@ log = logging.getLogger("chaoying.tui.sale")
 
 def parse_entry(text: str) -> Tuple[int, str]:
     """'3*6901234567892' -> (3000, '6901234567892'); ValueError on a bad quantity."""
-    from store.money import parse_qty
+    from store.money import parse_qty, typed
 
-    text = text.strip()
+    text = typed(text).strip()  # ３＊6901234567892 from a Chinese input method is 3*6901234567892
     if "*" in text:
         qty_text, code = text.split("*", 1)
         return parse_qty(qty_text), code.strip()
@@ -160,7 +160,9 @@ class SaleScreen(Screen):
 
     @on(Input.Submitted, "#entry")
     def entry_submitted(self, event: Input.Submitted) -> None:
-        text = event.value.strip()
+        from store.money import typed
+
+        text = typed(event.value).strip()
         self.entry.value = ""
         if not text:
             return
@@ -198,8 +200,29 @@ class SaleScreen(Screen):
         if "*" in text and (label_qty != 1000 or amount_fen is not None):
             self.refuse(t("sale.bad_quantity", text=brief(text)))  # a scale label carries its own quantity
             return
-        self.show_basket()
         qty = qty_milli if "*" in text else label_qty
+        self.add_line(product, qty, amount_fen)
+
+    def add_line(self, product: Any, qty: int, amount_fen: Optional[int], confirmed: bool = False) -> None:
+        """Add a line for a found product; a fraction of a piece is refused, a line over [limits] asks first."""
+        from store.money import line_amount
+        from store.sales import SaleError, check_line
+        from tui import guards
+
+        try:
+            check_line(product, qty, amount_fen)
+        except SaleError as exc:
+            from tui.errors import describe
+
+            self.refuse(on_screen(self.app, describe(exc)))
+            return
+        amount = line_amount(product.price_fen, qty) if amount_fen is None else amount_fen
+        question = None if confirmed else guards.line_question(self.app, product.name, qty, amount)
+        if question is not None:
+            guards.ask(self.app, question, lambda: self.add_line(product, qty, amount_fen, confirmed=True),
+                       lambda: self.say(t("guard.not_added")))
+            return
+        self.show_basket()
         index = self.basket.add(product, qty, amount_fen)
         self.changed()
         self.refresh_basket(select=index)
@@ -236,9 +259,10 @@ class SaleScreen(Screen):
 
     def action_search(self) -> None:
         """F2: find a product by name, pinyin or code; '3*' typed first still sets the quantity."""
+        from store.money import typed
         from tui.screens.search import SearchScreen
 
-        text = self.entry.value.strip()
+        text = typed(self.entry.value).strip()
         prefix = text if text.endswith("*") else ""
         self.entry.value = ""
 
@@ -379,8 +403,9 @@ class SaleScreen(Screen):
             self.say(t("status.near_end"), error=True)
 
     def show_printer(self, state: str, reason: str = "") -> None:
-        """What the idle printer said, on the status strip."""
-        self.query_one(PrinterStrip).show(state, reason)
+        """What the idle printer said, on the status strip (none while the till closes: a report may come late)."""
+        for strip in self.query(PrinterStrip).results(PrinterStrip):
+            strip.show(state, reason)
 
     def show_display(self, text: str) -> None:
         """The demo: what the customer display shows, on its strip."""

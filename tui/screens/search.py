@@ -99,7 +99,9 @@ class SearchScreen(ModalScreen[Optional[str]]):
 
     @on(Input.Changed, "#search-input")
     def input_changed(self, event: Input.Changed) -> None:
-        self.update_results(event.value)
+        from store.money import typed
+
+        self.update_results(typed(event.value))  # ｋｅｋｏｕ and ６９０１ from a Chinese input method
 
     def update_results(self, text: str) -> None:
         """Search off the UI thread; only the newest answer is shown."""

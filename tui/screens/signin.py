@@ -96,9 +96,11 @@ class SignInScreen(Screen[Optional[Any]]):
 
     @on(Input.Submitted, "#signin-pin")
     def pin_submitted(self, event: Input.Submitted) -> None:
+        from store.money import typed
+
         event.stop()
         code_input = self.query_one("#signin-code", Input)
-        code, pin = code_input.value.strip(), event.value
+        code, pin = typed(code_input.value).strip(), typed(event.value)  # full-width digits: a Chinese input method
         if self.checking:
             return
         event.input.value = ""

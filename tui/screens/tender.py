@@ -64,7 +64,6 @@ class TenderScreen(ModalScreen):
         self.basket = basket
         self.tender = tender
         self.method = "cash"
-        self.pending_amount: Optional[int] = None  # non-cash amount waiting for its reference
         self.saving = False  # the sale is being committed (off the UI thread): keys wait, nothing doubles
 
     def compose(self) -> ComposeResult:
@@ -84,7 +83,7 @@ class TenderScreen(ModalScreen):
             yield Input(placeholder=t("tender.reference_placeholder"), id="reference")
             yield Static("", id="tender-message")
             yield SavingNote(id="tender-saving")
-            yield KeyBar("tender", id="tender-keys")
+        yield KeyBar("tender", "app", id="tender-keys")  # docked at the bottom, over the sale screen's keys
 
     def on_mount(self) -> None:
         self.query_one(SavingNote).display = False
@@ -118,7 +117,6 @@ class TenderScreen(ModalScreen):
 
     def set_method(self, method: str) -> None:
         self.method = method
-        self.pending_amount = None
         self.query_one("#tender-method", Static).update(t("tender.method", method=t(f"method.{method}")))
         reference = self.query_one("#reference", Input)
         reference.value = ""
@@ -141,6 +139,19 @@ class TenderScreen(ModalScreen):
     def action_back(self) -> None:
         self.dismiss(None)
 
+    def action_reference(self) -> None:
+        """Tab: to the reference field and back; the only way in (a scan never lands there by itself)."""
+        reference = self.query_one("#reference", Input)
+        if reference.has_focus or not reference.display:
+            self.query_one("#amount", Input).focus()
+        else:
+            reference.focus()
+
+    def _reference(self) -> str:
+        from store.money import typed
+
+        return typed(self.query_one("#reference", Input).value).strip()
+
     def _amount(self) -> Optional[int]:
         """The typed amount in fen (empty = what is still to pay); None after saying why not."""
         from store.money import parse_yuan
@@ -155,7 +166,12 @@ class TenderScreen(ModalScreen):
             return None
 
     @on(Input.Submitted, "#amount")
-    def amount_submitted(self, event: Input.Submitted) -> None:
+    @on(Input.Submitted, "#reference")
+    def submitted(self, event: Input.Submitted) -> None:
+        self.take_payment()
+
+    def take_payment(self) -> None:
+        """Enter: the typed amount (empty = what is still to pay) by the method chosen."""
         from store.money import format_yuan
 
         if self.tender.covered:  # an earlier commit failed: try again, add nothing
@@ -168,25 +184,36 @@ class TenderScreen(ModalScreen):
             self.say(t("tender.amount_zero"), error=True)
             return
         if self.method == "cash":
-            self.pay(amount, "")
+            self.pay_cash(amount)
             return
         if amount > self.tender.remaining_fen:
             self.say(t("tender.too_much", method=t(f"method.{self.method}"),
                        amount=format_yuan(self.tender.remaining_fen)), error=True)
             return
-        self.pending_amount = amount
-        self.query_one("#reference", Input).focus()
+        self.pay_with_reference(amount)
 
-    @on(Input.Submitted, "#reference")
-    def reference_submitted(self, event: Input.Submitted) -> None:
-        reference = event.value.strip()
+    def pay_with_reference(self, amount: int) -> None:
+        """A card, WeChat or Alipay payment, with what the cashier typed in the reference field (after Tab).
+
+        Enter never moves to the reference field: a scan meant for the next customer stays out of it.
+        """
+        reference = self._reference()
         if self.method == "card" and not reference:
-            self.say(t("tender.reference_needed"), error=True)
-            return
-        amount = self.pending_amount if self.pending_amount is not None else self._amount()
-        if amount is None:
+            tab = keymap.by_id("tender.reference")
+            shown = keymap.display_key(keymap.key_of(tab)) if tab is not None else "Tab"
+            self.say(t("tender.reference_needed", tab=shown), error=True)
             return
         self.pay(amount, reference)
+
+    def pay_cash(self, amount: int) -> None:
+        """Cash; change above [limits] max_change_fen asks first (a price typed twice, a code in the amount)."""
+        from tui import guards
+
+        question = guards.change_question(self.app, amount, amount - self.tender.remaining_fen)
+        if question is None:
+            self.pay(amount, "")
+            return
+        guards.ask(self.app, question, lambda: self.pay(amount, ""), lambda: self.say(t("guard.not_paid")))
 
     def pay(self, amount: int, reference: str) -> None:
         try:
@@ -209,10 +236,10 @@ class TenderScreen(ModalScreen):
         """The terminal or the phone said no: record it, then another method."""
         from store.money import format_yuan
 
-        amount = self.pending_amount if self.pending_amount is not None else self._amount()
+        amount = self._amount()
         if amount is None:
             return
-        reference = self.query_one("#reference", Input).value.strip()
+        reference = self._reference()
         method = self.method
         # Kept with the tender: commit_sale stores it with the sale and logs the event.
         self.tender.record_failed(method, amount, reference, "payment failed")

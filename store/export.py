@@ -1,0 +1,161 @@
+"""Exports an accountant can open: sales, lines and payments of a date range as CSV or XLSX.
+
+Money leaves as yuan with two decimals made from integer fen ("12.30"; in
+XLSX an exact decimal number shown 0.00), never through a float. Every text
+cell that a spreadsheet would take for a formula (it begins with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return) is neutralised with a leading single
+quote, the OWASP rule against CSV injection; amounts are numbers and stay as
+they are ("-1.00" is a refund, not a formula).
+"""
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from decimal import Decimal
+from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Sequence, Tuple
+
+from store import money
+from store.models import Line, Payment, ReceiptOutcome, Sale
+from store.numbering import format_receipt_no
+
+#: What a spreadsheet reads as the start of a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+KINDS = ("sales", "lines", "payments")
+
+# A column: its header and its kind: text (neutralised), money (fen), qty (thousandths), int, time.
+Column = Tuple[str, str]
+_CHUNK = 2000
+
+
+def neutralise(text: str) -> str:
+    """A text cell a spreadsheet shows as text, never runs: a leading ' before a formula start."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def unneutralise(text: str) -> str:
+    """What ``neutralise`` added, taken off again (an import of our own export reads the original)."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
+
+
+COLUMNS: Dict[str, Sequence[Column]] = {
+    "sales": (("receipt", "text"), ("till", "text"), ("sold_at", "time"), ("cashier", "text"),
+              ("total", "money"), ("change", "money"), ("receipt_outcome", "text")),
+    "lines": (("receipt", "text"), ("sold_at", "time"), ("position", "int"), ("barcode", "text"),
+              ("name", "text"), ("unit", "text"), ("unit_price", "money"), ("qty", "qty"), ("amount", "money")),
+    "payments": (("receipt", "text"), ("sold_at", "time"), ("position", "int"), ("method", "text"),
+                 ("amount", "money"), ("reference", "text"), ("status", "text"), ("reason", "text")),
+}
+
+
+def _range_term(start: datetime.date, end: datetime.date) -> Any:
+    first = datetime.datetime.combine(start, datetime.time())
+    after = datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time())
+    return (Sale.sold_at >= first) & (Sale.sold_at < after)
+
+
+def _sales(start: datetime.date, end: datetime.date) -> Iterator[List[dict]]:
+    """Sales of the range in (sold_at, till, receipt) order, in chunks (bounded memory)."""
+    last: Tuple[Any, ...] = ()
+    while True:
+        query = Sale.select().where(_range_term(start, end))
+        if last:
+            sold_at, sale_id = last
+            query = query.where((Sale.sold_at > sold_at) | ((Sale.sold_at == sold_at) & (Sale.id > sale_id)))
+        chunk = list(query.order_by(Sale.sold_at, Sale.id).limit(_CHUNK).dicts())
+        if not chunk:
+            return
+        yield chunk
+        last = (chunk[-1]["sold_at"], chunk[-1]["id"])
+
+
+def rows(kind: str, start: datetime.date, end: datetime.date) -> Iterator[List[Any]]:
+    """Raw cells (text, fen, thousandths, ints, datetimes) of one export, in COLUMNS[kind] order."""
+    for chunk in _sales(start, end):
+        ids = [sale["id"] for sale in chunk]
+        by_id = {sale["id"]: sale for sale in chunk}
+        if kind == "sales":
+            outcomes = {o["sale"]: o["state"] for o in ReceiptOutcome.select(ReceiptOutcome.sale, ReceiptOutcome.state)
+                        .where(ReceiptOutcome.sale.in_(ids)).dicts()}
+            for sale in chunk:
+                yield [format_receipt_no(sale["till_id"], sale["receipt_no"]), sale["till_id"], sale["sold_at"],
+                       sale["cashier"] or "", sale["total_fen"], sale["change_fen"], outcomes.get(sale["id"], "")]
+        elif kind == "lines":
+            for line in Line.select().where(Line.sale.in_(ids)).order_by(Line.sale, Line.position).dicts():
+                sale = by_id[line["sale"]]
+                yield [format_receipt_no(sale["till_id"], sale["receipt_no"]), sale["sold_at"], line["position"],
+                       line["barcode"] or "", line["name"], line["unit"] or "", line["unit_price_fen"],
+                       line["qty_milli"], line["amount_fen"]]
+        elif kind == "payments":
+            for pay in Payment.select().where(Payment.sale.in_(ids)).order_by(Payment.sale, Payment.position).dicts():
+                sale = by_id[pay["sale"]]
+                yield [format_receipt_no(sale["till_id"], sale["receipt_no"]), sale["sold_at"], pay["position"],
+                       pay["method"], pay["amount_fen"], pay["reference"] or "", pay["status"], pay["reason"] or ""]
+        else:
+            raise ValueError(f"unknown export {kind!r}")
+
+
+def _time_text(value: Any) -> str:
+    if isinstance(value, datetime.datetime):
+        return value.replace(microsecond=0).isoformat(sep=" ")
+    return str(value or "")[:19]
+
+
+def text_cells(kind: str, raw: Sequence[Any]) -> List[str]:
+    """One row as CSV text: yuan with two decimals, qty with three, text neutralised."""
+    cells = []
+    for (_, column_kind), value in zip(COLUMNS[kind], raw):
+        if column_kind == "money":
+            cells.append(money.format_yuan(value))
+        elif column_kind == "qty":
+            cells.append(money.format_qty(value))
+        elif column_kind == "int":
+            cells.append(str(int(value)))
+        elif column_kind == "time":
+            cells.append(_time_text(value))
+        else:
+            cells.append(neutralise(str(value)))
+    return cells
+
+
+def write_csv(out: io.TextIOBase, kind: str, start: datetime.date, end: datetime.date) -> int:
+    """Header and rows of one export as CSV; returns the number of rows."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([name for name, _ in COLUMNS[kind]])
+    count = 0
+    for raw in rows(kind, start, end):
+        writer.writerow(text_cells(kind, raw))
+        count += 1
+    return count
+
+
+def write_xlsx(out: BinaryIO, kind: str, start: datetime.date, end: datetime.date) -> int:
+    """One export as an XLSX sheet (openpyxl, streamed); amounts are exact decimal numbers."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(kind)
+    sheet.append([name for name, _ in COLUMNS[kind]])
+    makers: Dict[str, Callable[[Any], Any]] = {
+        "money": lambda fen: (Decimal(int(fen)).scaleb(-2), "0.00"),
+        "qty": lambda milli: (Decimal(int(milli)).scaleb(-3), "0.000"),
+        "int": lambda value: (int(value), None),
+        "time": lambda value: (_time_text(value), None),
+        "text": lambda value: (neutralise(str(value)), None),
+    }
+    count = 0
+    for raw in rows(kind, start, end):
+        row = []
+        for (_, column_kind), value in zip(COLUMNS[kind], raw):
+            shown, number_format = makers[column_kind](value)
+            cell = WriteOnlyCell(sheet, value=shown)
+            if isinstance(shown, str):
+                cell.data_type = "s"  # never a formula, whatever it begins with
+            if number_format:
+                cell.number_format = number_format
+            row.append(cell)
+        sheet.append(row)
+        count += 1
+    book.save(out)
+    return count

@@ -1,0 +1,209 @@
+"""Backups taken while another process sells, killed half-way, rotated, verified and restored."""
+from __future__ import annotations
+
+import datetime
+import gzip
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from store import backup
+from store.backup import BackupError
+from tests.store.helpers import catalogue, ring_up
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOP = "超赢小店"
+
+
+def _file(url: str) -> Path:
+    return Path(url[len("sqlite:///"):])
+
+
+def _receipts(db_file: Path) -> list:
+    con = sqlite3.connect(str(db_file))
+    try:
+        return [row[0] for row in con.execute("SELECT receipt_no FROM sale WHERE till_id = '1' ORDER BY receipt_no")]
+    finally:
+        con.close()
+
+
+def _unpack(path: Path, to: Path) -> Path:
+    with gzip.open(path, "rb") as source:
+        to.write_bytes(source.read())
+    return to
+
+
+def test_backup_while_another_process_commits_holds_every_sale_before_it_and_verifies(
+        sqlite_database, sqlite_url, tmp_path):
+    products = catalogue()
+    for _ in range(5):
+        ring_up(products)
+    worker = subprocess.Popen([sys.executable, "-m", "tests.store.commit_worker", sqlite_url, "1", "400"],
+                              cwd=str(ROOT), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout.readline().strip() == "ready", worker.stderr.read()
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+        source = _file(sqlite_url)
+        while len(_receipts(source)) < 50:  # the worker is committing now
+            time.sleep(0.01)
+        before = _receipts(source)  # committed before the backup started
+        made = backup.create_backup(sqlite_url, tmp_path / "backups", SHOP, "1")
+        out, err = worker.communicate(timeout=90)
+        assert worker.returncode == 0, err
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    copy = _receipts(_unpack(made.path, tmp_path / "copy.db"))
+    assert set(before) <= set(copy)
+    assert copy == list(range(1, len(copy) + 1))  # a consistent snapshot: no gap
+    assert made.manifest["sales"] == len(copy)
+    assert made.manifest["tills"]["1"]["last_receipt_no"] == len(copy)
+    checked = backup.verify_backup(made.path)
+    assert checked.sales == len(copy) and checked.journal_checked
+
+
+KILLED_BACKUP = """
+import sys
+from pathlib import Path
+from store import backup
+backup.create_backup(sys.argv[1], Path(sys.argv[2]), "超赢小店", "1")
+"""
+
+
+def test_kill_9_mid_backup_leaves_the_earlier_backups_and_no_file_that_looks_whole(
+        sqlite_database, sqlite_url, tmp_path):
+    products = catalogue()
+    for _ in range(3):
+        ring_up(products)
+    folder = tmp_path / "backups"
+    earlier = backup.create_backup(sqlite_url, folder, SHOP, "1",
+                                   when=datetime.datetime.now() - datetime.timedelta(days=1))
+    digest = backup.file_sha256(earlier.path)
+    con = sqlite3.connect(str(_file(sqlite_url)))  # make the database big, so the backup takes a while
+    with con:
+        con.executemany("INSERT INTO event (at, till_id, cashier, kind, printer, detail) VALUES (?, '1', '', 'filler', '', ?)",
+                        ((f"2024-01-01 00:00:{i % 60:02d}", os.urandom(300).hex()) for i in range(200_000)))
+    con.close()
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_BACKUP, sqlite_url, str(folder)], cwd=str(ROOT))
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.is_file() and p.stat().st_size > 0 for p in folder.glob(".partial-*/*")):
+            assert proc.poll() is None, "the backup finished before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert [info.path for info in backup.list_backups(folder)] == [earlier.path]
+    assert not [p for p in folder.iterdir() if p.name.endswith((".db.gz", ".pgdump")) and p != earlier.path]
+    assert backup.file_sha256(earlier.path) == digest
+    assert backup.verify_backup(earlier.path).sales == 3
+    # The next backup sweeps what the killed one left once it is a day old.
+    for partial in folder.glob(".partial-*"):
+        os.utime(partial, (time.time() - 2 * 86400,) * 2)
+    backup.rotate(folder, SHOP, "1", 7, 12)
+    assert not list(folder.glob(".partial-*"))
+
+
+def test_rotation_keeps_the_newest_of_n_days_and_n_months(sqlite_database, sqlite_url, tmp_path):
+    products = catalogue()
+    ring_up(products)
+    folder = tmp_path / "backups"
+    start = datetime.datetime(2026, 1, 1, 22, 0, 0)
+    made = []
+    for day in range(0, 75, 2):  # every other day over two and a half months, twice on each day
+        for hour in (9, 22):
+            when = start + datetime.timedelta(days=day) - datetime.timedelta(hours=22 - hour)
+            made.append(backup.create_backup(sqlite_url, folder, SHOP, "1", keep_daily=3, keep_monthly=2,
+                                             when=when).path)
+    other_till = backup.create_backup(sqlite_url, folder, SHOP, "2", when=start).path  # never touched by till 1
+    kept = [info.path for info in backup.list_backups(folder)]
+    newest = made[-1]
+    days = sorted(p.name.split("-")[-2] for p in kept if p != other_till)
+    assert newest in kept and other_till in kept
+    # 3 days (their 22:00 backups) + the newest of 2 months: March (its newest day is the 16th) and February.
+    assert days == ["20260228", "20260312", "20260314", "20260316"]
+    assert all(p.name.endswith("-220000.db.gz") for p in kept)
+    assert all(backup.manifest_path(p).exists() for p in kept)
+    assert len(list(folder.glob("*.json"))) == len(kept)
+
+
+def test_a_missing_second_place_is_a_warning_and_the_first_copy_stands(sqlite_database, sqlite_url, tmp_path):
+    ring_up(catalogue())
+    made = backup.create_backup(sqlite_url, tmp_path / "first", SHOP, "1", second=tmp_path / "usb-stick")
+    assert made.path.exists() and made.copies == []
+    assert len(made.warnings) == 1 and "usb-stick" in made.warnings[0]
+    (tmp_path / "usb-stick").mkdir()
+    made = backup.create_backup(sqlite_url, tmp_path / "first", SHOP, "1", second=tmp_path / "usb-stick")
+    assert made.warnings == [] and made.copies == [tmp_path / "usb-stick" / made.path.name]
+    assert backup.verify_backup(made.copies[0]).sales == 1
+
+
+def test_restore_round_trip_and_refusals(sqlite_database, sqlite_url, tmp_path):
+    products = catalogue()
+    for _ in range(4):
+        ring_up(products)
+    made = backup.create_backup(sqlite_url, tmp_path / "b", SHOP, "1")
+    restored = backup.restore_backup(made.path, tmp_path / "new" / "shop.db")
+    assert restored.sales == 4
+    assert _receipts(tmp_path / "new" / "shop.db") == [1, 2, 3, 4]
+    with pytest.raises(BackupError, match="already exists"):
+        backup.restore_backup(made.path, tmp_path / "new" / "shop.db")
+    with pytest.raises(BackupError, match="already exists"):
+        backup.restore_backup(made.path, _file(sqlite_url))  # never over the live database
+    damaged = tmp_path / "b" / made.path.name.replace("-1-", "-9-")
+    damaged.write_bytes(made.path.read_bytes()[:-40])
+    with pytest.raises(BackupError, match="is damaged"):
+        backup.restore_backup(damaged, tmp_path / "other.db")
+    assert not (tmp_path / "other.db").exists()
+
+
+def test_verify_names_a_changed_sale_in_the_copy(sqlite_database, sqlite_url, tmp_path):
+    products = catalogue()
+    for _ in range(3):
+        ring_up(products)
+    made = backup.create_backup(sqlite_url, tmp_path / "b", SHOP, "1")
+    copy = _unpack(made.path, tmp_path / "copy.db")
+    con = sqlite3.connect(str(copy))
+    with con:
+        con.execute("UPDATE sale SET total_fen = 1 WHERE receipt_no = 2")
+    con.close()
+    forged = tmp_path / made.path.name
+    with gzip.open(forged, "wb") as out:
+        out.write(copy.read_bytes())
+    with pytest.raises(BackupError, match="journal of the copy is broken.*1-000002"):
+        backup.verify_backup(forged)
+    manifest = json.loads(backup.manifest_path(made.path).read_text(encoding="utf-8"))
+    assert manifest["schema_version"] and manifest["created_at"] and manifest["shop"] == SHOP
+
+
+def test_postgres_backup_is_pg_dump_custom_format(postgres_url, tmp_path):
+    from store.db import close_database, db, open_database
+
+    open_database(postgres_url)
+    try:
+        products = catalogue()
+        for _ in range(2):
+            ring_up(products)
+        made = backup.create_backup(postgres_url, tmp_path / "b", SHOP, "1")
+    finally:
+        close_database()
+        db.initialize(None)
+    assert made.path.name.startswith("chaoying-chaoyingxiaodian-1-") and made.path.name.endswith(".pgdump")
+    assert made.path.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
+    assert made.manifest["sales"] == 2 and made.manifest["database"] == "postgresql"
+    assert backup.verify_backup(made.path).sales == 2
+    with pytest.raises(BackupError, match="pg_restore"):
+        backup.restore_backup(made.path, tmp_path / "x.db")

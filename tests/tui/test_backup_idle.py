@@ -1,0 +1,53 @@
+"""The daily backup: made on a thread worker once the till has been idle, said on the sale screen if it fails."""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import threading
+import time
+
+from store import backup
+from tests.tui.helpers import COLA, scan, settled, wait_until
+
+
+async def test_an_idle_till_backs_up_once_a_day_off_the_ui_thread(shop):
+    app = shop.app()
+    folder = shop.folder / "backups"
+    threads = []
+    real = app.till.daily_backup
+
+    def watched():
+        threads.append(threading.current_thread())
+        return real()
+
+    app.till.daily_backup = watched
+    async with app.run_test() as pilot:
+        app.maybe_backup()  # a till that has just started is not idle
+        await settled(pilot)
+        assert backup.list_backups(folder) == []
+        await scan(pilot, COLA)
+        typed = app.last_input
+        assert time.monotonic() - typed < 60  # the keys were seen
+        app.last_input = typed - app.settings.backup.idle_minutes * 60  # idle for long enough
+        app.maybe_backup()
+        await wait_until(pilot, lambda: app.backup_day == datetime.date.today())
+        [made] = backup.list_backups(folder)
+        assert threads and threads[0] is not threading.main_thread()
+        app.maybe_backup()  # once a day
+        await settled(pilot)
+        assert len(backup.list_backups(folder)) == 1 and len(threads) == 1
+        assert made.manifest["shop"] == app.settings.shop.name
+
+
+async def test_a_failed_daily_backup_is_said_on_the_sale_screen(shop):
+    blocker = shop.folder / "not-a-folder"
+    blocker.write_text("a file where the backup folder should be")
+    shop.settings = dataclasses.replace(
+        shop.settings, backup=dataclasses.replace(shop.settings.backup, dir=str(blocker)))
+    app = shop.app()
+    async with app.run_test() as pilot:
+        app.last_input -= app.settings.backup.idle_minutes * 60 + 1
+        app.maybe_backup()
+        await wait_until(pilot, lambda: app.backup_day is not None)
+        message = str(app.sale_screen.query_one("#message").render())
+        assert "今天的自动备份没有做成" in message and "not-a-folder" in message

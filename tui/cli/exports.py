@@ -1,0 +1,78 @@
+"""`chaoying export sales|lines|payments --from D --to D [--format csv|xlsx] [--encoding ...] [-o FILE]`."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tui.cli.backoffice import _add, _error, _run, _settings, plural
+
+
+def register(sub) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", metavar="PATH", default=argparse.SUPPRESS,
+        help="settings file (TOML); same as chaoying --config PATH",
+    )
+    p = _add(sub, "export", common, "export sales, lines or payments of a date range as CSV or XLSX "
+                                    "for an accountant (formula-looking text neutralised)")
+    p.add_argument("kind", choices=("sales", "lines", "payments"), help="what to export")
+    p.add_argument("-o", "--output", dest="file", metavar="FILE", default="-",
+                   help="file to write, - for stdout (default; CSV only)")
+    p.add_argument("--from", dest="start", metavar="YYYY-MM-DD", required=True, help="first day")
+    p.add_argument("--to", dest="end", metavar="YYYY-MM-DD", required=True, help="last day (included)")
+    p.add_argument("--format", choices=("csv", "xlsx"), default="csv", help="csv (default) or xlsx")
+    p.add_argument("--encoding", choices=("utf-8-sig", "gbk"), default="utf-8-sig",
+                   help="CSV text: utf-8-sig (default, UTF-8 with a BOM for Excel) or gbk (GB18030)")
+    p.set_defaults(handler=cmd_export)
+
+
+def _date(text: str, option: str):
+    import datetime as dt
+
+    try:
+        return dt.datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise _error(f"{option} {text!r} is not a date like 2024-05-31") from None
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    start, end = _date(args.start, "--from"), _date(args.end, "--to")
+    if end < start:
+        raise _error(f"--to {args.end} is before --from {args.start}")
+    to_stdout = args.file == "-"
+    if args.format == "xlsx" and to_stdout:
+        raise _error("an XLSX export needs a file name, e.g. chaoying export sales --format xlsx -o sales.xlsx")
+    encoding = "gb18030" if args.encoding == "gbk" else "utf-8-sig"
+
+    def body(settings) -> int:
+        import io
+
+        from store import export
+
+        if to_stdout:
+            out = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="", write_through=True)
+            try:
+                export.write_csv(out, args.kind, start, end)
+            finally:
+                out.detach()
+            return 0
+        path = Path(args.file).expanduser()
+        from tui.files import write_atomically
+
+        try:
+            if args.format == "xlsx":
+                count = write_atomically(path, lambda out: export.write_xlsx(out, args.kind, start, end),
+                                         binary=True)
+            else:
+                count = write_atomically(path, lambda handle: export.write_csv(handle, args.kind, start, end),
+                                         encoding=encoding, newline="")
+        except OSError as exc:
+            raise _error(f"cannot write {path}: {exc.strerror or exc}", 1) from None
+        noun = {"sales": "sale", "lines": "line", "payments": "payment"}[args.kind]
+        print(f"exported {plural(count, noun)} from {start} to {end} to {path} ({args.format})")
+        return 0
+
+    return _run(args, body, settings)
+
