@@ -19,7 +19,9 @@ LABELS = {
         "line_discount": "折扣", "subtotal": "小计", "discount": "优惠", "total": "合计",
         "change": "找零", "ref": "参考号", "tel": "电话", "tax": "税号",
         "original": "原单时间", "reprinted": "补打时间",
+        "original_no": "原单号", "no_original": "无原小票", "reason": "原因", "refund_total": "退款合计",
         "cash": "现金", "card": "银行卡", "wechat": "微信支付", "alipay": "支付宝",
+        "basket_discount": "整单优惠", "rounding": "抹零", "price_changed": "改价", "list_price": "原价",
     },
     "en": {
         "no": "No.", "till": "Till", "cashier": "Cashier", "time": "Time",
@@ -27,7 +29,10 @@ LABELS = {
         "line_discount": "Discount", "subtotal": "Subtotal", "discount": "Discount", "total": "TOTAL",
         "change": "Change", "ref": "Ref", "tel": "Tel", "tax": "Tax ID",
         "original": "Original", "reprinted": "Reprinted",
+        "original_no": "Original no.", "no_original": "no receipt", "reason": "Reason", "refund_total": "REFUND",
         "cash": "Cash", "card": "Card", "wechat": "WeChat Pay", "alipay": "Alipay",
+        "basket_discount": "Basket discount", "rounding": "Rounded down", "price_changed": "Price changed",
+        "list_price": "was",
     },
 }
 
@@ -133,9 +138,17 @@ def _item_lines(line: ReceiptLine, columns: int, labels: dict) -> List[str]:
     else:  # numbers too wide for their columns: keep the amount flush right anyway
         out.extend(wrap(name, columns))
         out.extend(left_right("%s x %s" % (qty, price), amount, columns))
+    if line.list_price_fen is not None or line.price_note:  # the amount is at the new price: the old one is said
+        listed = "" if line.list_price_fen is None else labels["list_price"] + " " + format_fen(line.list_price_fen)
+        out.extend(left_right(_note("  " + labels["price_changed"], line.price_note), listed, columns))
     if line.discount_fen:
-        out.extend(left_right("  " + labels["line_discount"], format_fen(-line.discount_fen), columns))
+        out.extend(left_right(_note("  " + labels["line_discount"], line.discount_note),
+                              format_fen(-line.discount_fen), columns))
     return out
+
+
+def _note(label: str, note: str) -> str:
+    return "%s %s" % (label, " ".join(note.split())) if note.strip() else label
 
 
 def _head(receipt: Receipt, columns: int, labels: dict) -> List[Block]:
@@ -161,12 +174,28 @@ def _head(receipt: Receipt, columns: int, labels: dict) -> List[Block]:
         out.extend(Block("text", p, "bold") for p in center("副本 COPY", columns))
         out.extend(Block("text", p) for p in left_right(labels["original"], _fmt_time(receipt.sold_at), columns))
         out.append(Block("text", "-" * columns))
+    if receipt.money_back:
+        out.extend(_correction(receipt, columns, labels))
     for text in left_right(
         "%s %s" % (labels["no"], receipt.receipt_no), "%s %s" % (labels["till"], receipt.till_id), columns
     ):
         out.append(Block("text", text))
     out.extend(Block("text", p) for p in left_right("%s %s" % (labels["cashier"], receipt.cashier), "", columns))
     out.extend(Block("text", p) for p in left_right(labels["time"], _fmt_time(receipt.sold_at), columns))
+    return out
+
+
+MARKS = {"refund": "退货 REFUND", "void": "作废 VOID"}
+
+
+def _correction(receipt: Receipt, columns: int, labels: dict) -> List[Block]:
+    """退货 REFUND / 作废 VOID, the receipt it corrects and why."""
+    out = [Block("text", p, "bold") for p in center(MARKS.get(receipt.kind, receipt.kind.upper()), columns)]
+    original = receipt.original_no or labels["no_original"]
+    out.extend(Block("text", p, "bold") for p in left_right(labels["original_no"], original, columns))
+    if receipt.reason.strip():
+        out.extend(Block("text", p) for p in left_right(labels["reason"], receipt.reason.strip(), columns))
+    out.append(Block("text", "-" * columns))
     return out
 
 
@@ -177,25 +206,35 @@ def _body(receipt: Receipt, columns: int, labels: dict) -> List[Block]:
         (ljust(labels["item"], nw), rjust(labels["qty"], qw), rjust(labels["price"], pw), rjust(labels["amount"], aw))
     )
     out = [Block("text", "-" * columns), Block("text", heading), Block("text", "-" * columns)]
+    back = -1 if receipt.money_back else 1  # a refund or void: the amounts go back to the customer
     for line in receipt.lines:
+        if back < 0:
+            line = ReceiptLine(line.name, line.qty_milli, line.unit_price_fen, -line.amount_fen, line.unit)
         out.extend(Block("text", p) for p in _item_lines(line, columns, labels))
     out.append(Block("text", "-" * columns))
     if receipt.discount_fen:
         subtotal = receipt.total_fen + receipt.discount_fen
         out.extend(Block("text", p) for p in left_right(labels["subtotal"], format_fen(subtotal), columns))
-        out.extend(
-            Block("text", p) for p in left_right(labels["discount"], format_fen(-receipt.discount_fen), columns)
-        )
+        adjustments = receipt.adjustments or ()
+        for adjustment in adjustments:  # each basket discount and 抹零 on its own line, with why
+            label = labels["rounding" if adjustment.kind == "rounding" else "basket_discount"]
+            out.extend(Block("text", p) for p in left_right(_note(label, adjustment.note),
+                                                            format_fen(-adjustment.amount_fen), columns))
+        if not adjustments:
+            out.extend(
+                Block("text", p) for p in left_right(labels["discount"], format_fen(-receipt.discount_fen), columns)
+            )
+    total = ("-" if back < 0 else "") + YUAN + format_fen(receipt.total_fen)
     out.extend(
         Block("text", p, "total")
-        for p in left_right(labels["total"], YUAN + format_fen(receipt.total_fen), columns)
+        for p in left_right(labels["refund_total" if back < 0 else "total"], total, columns)
     )
     for payment in receipt.payments:
         label = labels.get(payment.method, payment.method)
-        out.extend(Block("text", p) for p in left_right(label, format_fen(payment.amount_fen), columns))
+        out.extend(Block("text", p) for p in left_right(label, format_fen(back * payment.amount_fen), columns))
         if payment.reference:
             out.extend(Block("text", p) for p in left_right(labels["ref"], payment.reference, columns))
-    if receipt.change_fen or any(p.method == "cash" for p in receipt.payments):
+    if back > 0 and (receipt.change_fen or any(p.method == "cash" for p in receipt.payments)):
         out.extend(Block("text", p) for p in left_right(labels["change"], format_fen(receipt.change_fen), columns))
     out.append(Block("text", "-" * columns))
     return out

@@ -18,6 +18,18 @@ class ReceiptLine:
     amount_fen: int
     unit: str = ""
     discount_fen: int = 0
+    discount_note: str = ""  # what and why: "10% 临期"
+    list_price_fen: Optional[int] = None  # a price override: the list unit price (None: no override)
+    price_note: str = ""  # why the price changed
+
+
+@dataclass(frozen=True)
+class ReceiptAdjustment:
+    """A basket discount (``kind`` "discount") or 抹零 ("rounding"), below the subtotal."""
+
+    kind: str
+    amount_fen: int
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,7 +54,7 @@ class Receipt:
     total_fen: int
     payments: Tuple[ReceiptPayment, ...] = ()
     change_fen: int = 0
-    discount_fen: int = 0
+    discount_fen: int = 0  # what comes off the subtotal (the adjustments' sum when there are any)
     shop_address: str = ""
     shop_phone: str = ""
     shop_tax_id: str = ""
@@ -54,3 +66,12 @@ class Receipt:
     language: str = "zh"
     # 副本 COPY: a print that follows an interrupted one (the first may have come out)
     copy: bool = False
+    adjustments: Tuple[ReceiptAdjustment, ...] = ()  # each basket discount and 抹零, with its amount
+    # a correction: "refund" (退货) or "void" (作废) of the receipt ``original_no``; amounts are money going back
+    kind: str = "sale"
+    original_no: str = ""
+    reason: str = ""
+
+    @property
+    def money_back(self) -> bool:
+        return self.kind != "sale"

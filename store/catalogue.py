@@ -12,8 +12,11 @@ per keystroke.
 
 Search keys: ``product.initials`` and ``product.pinyin`` (default reading,
 lowercase, indexed) and the ``product_key`` table (name grams for "part of
-the name", other initials of polyphonic names), all read with index range
-scans so a keystroke stays well under a frame at 100,000 products.
+the name", other initials of polyphonic names, pinyin and initials from
+each later syllable, the version of the keys), all read with index range
+scans so a keystroke stays well under a frame at 100,000 products. Products
+whose keys an older version built get new ones from ``refresh_keys``, which
+the till runs in the background at start.
 
 Within one file a barcode may appear once: a second row with the same
 barcode is a bad row (which price is right is the shop's call, not ours).
@@ -37,8 +40,8 @@ from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
 from store.export import neutralise, unneutralise
 from store.gs1 import check_digit_problem
-from store.models import Product, now
-from store.pinyin import name_keys, search_key
+from store.models import Product, ProductKey, now
+from store.pinyin import SUFFIX_MAX, NameKeys, name_keys, search_key
 
 log = logging.getLogger("chaoying.store.catalogue")
 
@@ -274,12 +277,20 @@ def _one_line(exc: BaseException) -> str:
 
 # ---------------------------------------------------------------- search keys
 
-def product_keys(name: str, alternatives: Optional[Sequence[str]] = None) -> List[Tuple[str, str]]:
-    """(kind, key) rows of ``product_key`` for a name: "n" name grams, "i" other initials."""
+#: The version of the keys ``product_keys`` gives; a product without a ("v", KEYS_VERSION) key has keys
+#: an older version built (2: pinyin and initials from each later syllable) and ``refresh_keys`` renews them.
+KEYS_VERSION = "2"
+
+
+def product_keys(name: str, pinyin: Optional[NameKeys] = None) -> List[Tuple[str, str]]:
+    """(kind, key) rows of ``product_key`` for a name: "n" name grams, "i" other initials,
+    "s" pinyin and initials from a later syllable, "v" the version of these keys."""
+    if pinyin is None:
+        pinyin = name_keys(name)
     keys: List[Tuple[str, str]] = [("n", gram) for gram in name_grams(name)]
-    if alternatives is None:
-        alternatives = name_keys(name).alternatives
-    keys.extend(("i", alternative) for alternative in alternatives)
+    keys.extend(("i", alternative) for alternative in pinyin.alternatives)
+    keys.extend(("s", suffix) for suffix in pinyin.suffixes)
+    keys.append(("v", KEYS_VERSION))
     return keys
 
 
@@ -315,10 +326,18 @@ def _upsert_sql(database) -> str:
 
 
 def _key_sql(database) -> str:
-    from store.models import ProductKey
-
     with database.bind_ctx([ProductKey]):
         query = ProductKey.insert(kind="", key="", product=0).on_conflict_ignore()
+        return database.get_sql_context().sql(query).query()[0]
+
+
+_UPDATE_KEYS = Product.update(pinyin="", initials="").where(Product.id == 0)  # (pinyin, initials, id)
+_DELETE_KEY = ProductKey.delete().where(
+    (ProductKey.kind == "") & (ProductKey.key == "") & (ProductKey.product == 0))  # (kind, key, product)
+
+
+def _sql(database, query) -> str:
+    with database.bind_ctx([Product, ProductKey]):
         return database.get_sql_context().sql(query).query()[0]
 
 
@@ -358,7 +377,7 @@ class _Keys:
         found = self.by_name.get(name)
         if found is None:
             keys = name_keys(name)
-            found = self.by_name[name] = (keys.pinyin, keys.initials, product_keys(name, keys.alternatives))
+            found = self.by_name[name] = (keys.pinyin, keys.initials, product_keys(name, keys))
         return found
 
 
@@ -489,7 +508,7 @@ def _add(counts: ImportCounts, batch: ImportCounts) -> None:
 def _write_batch(database, batch: Sequence[ProductRow], upsert: str, changed_by: str, source: str,
                  keys: Callable[[str], Tuple[str, str, List[Tuple[str, str]]]]) -> ImportCounts:
     """One short transaction: compare with what is stored, write only what differs."""
-    from store.models import PriceChange, ProductKey
+    from store.models import PriceChange
 
     counts = ImportCounts()
     with write_transaction():
@@ -532,25 +551,55 @@ def reindex(progress: Optional[Progress] = None) -> int:
 
     Idempotent: run it again after an interruption.
     """
+    ids = [product_id for (product_id,) in Product.select(Product.id).order_by(Product.id).tuples()]
+    return _reindex(ids, progress)
+
+
+def stale_products() -> List[int]:
+    """Ids of the products whose search keys an older version built (no current "v" key)."""
+
+    current = ProductKey.select(ProductKey.product).where((ProductKey.kind == "v") & (ProductKey.key == KEYS_VERSION))
+    query = Product.select(Product.id).where(Product.id.not_in(current)).order_by(Product.id)
+    return [product_id for (product_id,) in query.tuples()]
+
+
+def refresh_keys(progress: Optional[Progress] = None, cancelled: Callable[[], bool] = lambda: False) -> int:
+    """New search keys for the products saved by an older version, in short batches; return how many.
+
+    Idempotent, and cheap when nothing is stale (one pass over the product ids): the till runs it
+    in the background at every start. ``cancelled()`` is asked between two batches.
+    """
+    ids = stale_products()
+    done = _reindex(ids, progress, cancelled)
+    if done:
+        log.info("renewed the search keys of %d products", done)
+    return done
+
+
+def _reindex(ids: List[int], progress: Optional[Progress] = None,
+             cancelled: Callable[[], bool] = lambda: False) -> int:
     database = db.obj
     pacer = _Pacer(database)
     done = 0
-    ids = [product_id for (product_id,) in Product.select(Product.id).order_by(Product.id).tuples()]
     for start in range(0, len(ids), BATCH):
+        if cancelled():
+            break
         chunk = ids[start:start + BATCH]
         keys = _Keys()
         for name in Product.select(Product.name).where(Product.id.in_(chunk)).tuples():
             keys(name[0])  # outside the lock
         with pacer.turn(), write_transaction():
-            rows = list(Product.select(Product.id, Product.name).where(Product.id.in_(chunk)).tuples())
-            for product_id, name in rows:
-                pinyin, initials, _ = keys(name)
-                Product.update(pinyin=pinyin, initials=initials).where(Product.id == product_id).execute()
-            from store.models import ProductKey
-
-            ProductKey.delete().where(ProductKey.product.in_(chunk)).execute()
-            _execute_many(database, _key_sql(database),
-                          [(kind, key, product_id) for product_id, name in rows for kind, key in keys(name)[2]])
+            # again, under the lock; only what differs is written (renewing old keys mostly adds some)
+            rows = list(Product.select(Product.id, Product.name, Product.pinyin, Product.initials)
+                        .where(Product.id.in_(chunk)).tuples())
+            _execute_many(database, _sql(database, _UPDATE_KEYS),
+                          [keys(name)[:2] + (product_id,) for product_id, name, *stored in rows
+                           if tuple(stored) != keys(name)[:2]])
+            have = set(database.execute(ProductKey.select(ProductKey.kind, ProductKey.key, ProductKey.product)
+                                        .where(ProductKey.product.in_(chunk))).fetchall())
+            want = {(kind, key, product_id) for product_id, name, *_ in rows for kind, key in keys(name)[2]}
+            _execute_many(database, _sql(database, _DELETE_KEY), sorted(have - want))
+            _execute_many(database, _key_sql(database), sorted(want - have))
         done += len(rows)
         if progress is not None:
             progress(start + len(chunk), len(ids), "write")
@@ -576,7 +625,7 @@ def add_product(barcode: str, name: str, price_fen: int, unit: str = "") -> Dict
             product_id = Product.insert(barcode=barcode, name=name, price_fen=price_fen, unit=unit, active=True,
                                         pinyin=keys.pinyin, initials=keys.initials).execute()
             _execute_many(database, _key_sql(database),
-                          [(kind, key, product_id) for kind, key in product_keys(name, keys.alternatives)])
+                          [(kind, key, product_id) for kind, key in product_keys(name, keys)])
     except IntegrityError:
         raise taken from None
     return {"id": product_id, "barcode": barcode, "name": name, "price_fen": price_fen,
@@ -704,7 +753,8 @@ def search_products(text: str, limit: int = 20) -> List[Dict[str, Any]]:
     """Active products for what the cashier typed, best first.
 
     Barcode / PLU prefix, then pinyin initials (``kkkl``) and full pinyin
-    (``kekou``) prefixes, other readings of polyphones, then part of the name.
+    (``kekou``) prefixes, other readings of polyphones, pinyin and initials
+    from a later syllable (``kele``, ``kl``), then part of the name.
     """
     text = (text or "").strip()
     if not text or limit <= 0:
@@ -718,7 +768,9 @@ def search_products(text: str, limit: int = 20) -> List[Dict[str, Any]]:
         for row in query.limit((limit - len(found)) * spare).tuples():
             if row[0] not in found:
                 found[row[0]] = _result(row)
-        return len(found) >= limit
+                if len(found) >= limit:
+                    return True
+        return False
 
     active = Product.active == True  # noqa: E712
     code = unicodedata.normalize("NFKC", text)
@@ -735,19 +787,30 @@ def search_products(text: str, limit: int = 20) -> List[Dict[str, Any]]:
                 return list(found.values())
         if take(_key_query("i", key, sqlite, exact=False), spare=4):
             return list(found.values())
+        if len(key) <= SUFFIX_MAX:
+            later = _key_query("s", key, sqlite, exact=False)
+        else:  # the keys are cut: the start of what was typed, then the rest in the whole pinyin or initials
+            rest = _contains(Product.pinyin, key, sqlite) | _contains(Product.initials, key, sqlite)
+            later = _key_query("s", key[:SUFFIX_MAX], sqlite, exact=True, extra=rest)
+        if take(later, spare=8):
+            return list(found.values())
     _search_name(text, sqlite, take, database)
     return list(found.values())
 
 
 def _key_query(kind: str, key: str, sqlite: bool, exact: bool, extra=None):
-    from store.models import ProductKey
-
     match = (ProductKey.key == key) if exact else _starts(ProductKey.key, key, sqlite)
     where = (ProductKey.kind == kind) & match & (Product.active == True)  # noqa: E712
     if extra is not None:
         where &= extra
     return (Product.select(*_RESULT_FIELDS).join(ProductKey, on=(ProductKey.product == Product.id))
             .where(where).order_by(ProductKey.kind, ProductKey.key, ProductKey.product))
+
+
+def _contains(column, text: str, sqlite: bool):
+    from peewee import fn
+
+    return (fn.INSTR(column, text) if sqlite else fn.STRPOS(column, text)) > 0
 
 
 def _search_name(text: str, sqlite: bool, take, database) -> None:
@@ -758,8 +821,8 @@ def _search_name(text: str, sqlite: bool, take, database) -> None:
         return
     contains = None
     for word in words:
-        position = fn.INSTR(fn.LOWER(Product.name), word) if sqlite else fn.STRPOS(fn.LOWER(Product.name), word)
-        contains = (position > 0) if contains is None else contains & (position > 0)
+        found = _contains(fn.LOWER(Product.name), word, sqlite)
+        contains = found if contains is None else contains & found
     longest = max(words, key=len)
     if len(longest) == 1:
         take(_key_query("n", longest, sqlite, exact=False, extra=contains), spare=4)

@@ -104,19 +104,28 @@ def _net_by_method(sale: Sale, kind: str = SALE) -> Dict[str, int]:
     return net
 
 
-def default_refund_payments(sale_id: int, amount_fen: int) -> List[Tuple[str, int]]:
-    """Back to the original tenders: the non-cash ones first (what they have left), the rest in cash."""
+def refund_room(sale_id: int) -> Dict[str, int]:
+    """What each tender of a sale can still take back: what it took in less what refunds gave back on it."""
     sale = Sale.get_by_id(sale_id)
     paid, given = _net_by_method(sale), _net_by_method(sale, REFUND)
+    return {method: amount - given.get(method, 0) for method, amount in paid.items()}
+
+
+def plan_refund_payments(room: Dict[str, int], amount_fen: int) -> List[Tuple[str, int]]:
+    """Back to the original tenders: the non-cash ones first (what they have left), the rest in cash."""
     plan: List[Tuple[str, int]] = []
     left = amount_fen
-    for method in [m for m in paid if m != "cash"] + ["cash"]:
-        room = paid.get(method, 0) - given.get(method, 0)
-        take = left if method == "cash" else min(left, max(0, room))
+    for method in [m for m in room if m != "cash"] + ["cash"]:
+        take = left if method == "cash" else min(left, max(0, room.get(method, 0)))
         if take > 0:
             plan.append((method, take))
             left -= take
     return plan
+
+
+def default_refund_payments(sale_id: int, amount_fen: int) -> List[Tuple[str, int]]:
+    """Back to the original tenders: the non-cash ones first (what they have left), the rest in cash."""
+    return plan_refund_payments(refund_room(sale_id), amount_fen)
 
 
 def _lock_original(sale_id: int) -> None:
@@ -229,3 +238,30 @@ def _payment_rows(tenders: Sequence[Tuple[str, int]]) -> List[dict]:
 def corrections(sale_id: int) -> List[Sale]:
     """The refunds and the void of a sale, in order."""
     return list(Sale.select().where(Sale.original == sale_id).order_by(Sale.id))
+
+
+def commit_refund_without_receipt(basket, till_id: str, cashier=None, manager=None, reason: str = "",
+                                  method: str = "cash", basket_id: Optional[int] = None) -> Sale:
+    """无单退货: the basket's goods come back with no original receipt; the money goes back by ``method``.
+
+    Only when [selling] refund_without_receipt allows it and a manager said so
+    (the till checks both); a refund document with no ``original``.
+    """
+    if basket.is_empty:
+        raise DocumentError("Choose at least one line and a quantity above zero to refund.", "refund_nothing")
+    if method not in METHODS:
+        raise DocumentError(f"The refund pays back {money.format_yuan(basket.total_fen)}; the payments must add up "
+                            "to it.", "refund_payments", total=money.format_yuan(basket.total_fen))
+    if not cashier_code(manager):
+        raise DocumentError("A refund without a receipt needs a manager.", "refund_needs_manager")
+    rows = [dict(position=index, product=line.product_id, barcode=line.barcode, name=line.name, unit=line.unit,
+                 unit_price_fen=line.unit_price_fen, qty_milli=line.qty_milli, amount_fen=line.amount_fen,
+                 discount_fen=line.discount_fen, original_line=None)
+            for index, line in enumerate(basket.lines, start=1)]
+    total = basket.total_fen
+    document = dict(kind=REFUND, original=None, total_fen=total, reason=reason or "",
+                    manager=cashier_code(manager), discount_fen=basket.discount_fen)
+    tenders = [(method, total)] if total > 0 else []
+    return commit_document(till_id, cashier_code(cashier), document, rows, _payment_rows(tenders), [],
+                           [(EVENT_REFUND, f"no receipt {money.format_yuan(total)} {reason or ''}".strip())],
+                           basket_id)

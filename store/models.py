@@ -243,7 +243,8 @@ class Event(BaseModel):
 
 
 class ProductKey(BaseModel):
-    """A search key of a product: a name gram (kind "n") or other initials of a polyphone name (kind "i").
+    """A search key of a product: a name gram (kind "n"), other initials of a polyphone name (kind "i"),
+    pinyin or initials from a later syllable (kind "s"), or the version of the product's keys (kind "v").
 
     The primary key (kind, key, product) is the search index: a prefix of
     ``key`` is one range scan (store.catalogue). On SQLite the migration

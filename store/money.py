@@ -134,6 +134,27 @@ def format_qty(qty_milli: int) -> str:
     return f"{sign}{whole}.{frac:03d}".rstrip("0")
 
 
+_PERCENT = re.compile(r"(?P<whole>[0-9]{1,3})(?:\.(?P<frac>[0-9]{0,2}))?%", re.ASCII)
+
+
+def parse_percent(text: str) -> int:
+    """Parse a percent ("10%", "12.5%", full-width "１０％") into hundredths of a percent (1000 = 10%).
+
+    Raises AmountError ("percent_not_valid") for anything else or more than 100%.
+    """
+    match = _PERCENT.fullmatch(_normalise(text).replace(" ", ""))
+    value = (int(match.group("whole")) * 100 + int((match.group("frac") or "").ljust(2, "0"))) if match else -1
+    if not 0 <= value <= 10000:
+        raise AmountError("percent_not_valid", str(text), f"{str(text)[:40]!r} is not a percent from 0% to 100%")
+    return value
+
+
+def format_percent(basis_points: int) -> str:
+    """Hundredths of a percent as text: 1000 -> "10%", 1250 -> "12.5%"."""
+    whole, frac = divmod(int(basis_points), 100)
+    return f"{whole}%" if not frac else f"{whole}.{frac:02d}".rstrip("0") + "%"
+
+
 def percent_of(amount_fen: int, basis_points: int) -> int:
     """``basis_points`` hundredths of a percent of an amount, rounded down (a discount never rounds up)."""
     return int(amount_fen) * int(basis_points) // 10000

@@ -37,7 +37,35 @@ def _sale_dict(sale: Mapping[str, Any]) -> Dict[str, Any]:
         "total_fen": sale["total_fen"],
         "total": money.format_yuan(sale["total_fen"]),
         "change_fen": sale["change_fen"],
+        "kind": sale.get("kind") or "sale",
     }
+
+
+def _link_documents(items: List[Dict[str, Any]]) -> None:
+    """Give each document ``original`` (the receipt number a refund or void corrects, else None) and each
+    sale ``refunded`` / ``voided`` (whether a later document corrects it)."""
+    ids = [item["id"] for item in items]
+    originals: Dict[int, int] = {}
+    corrected: Dict[int, set] = {}
+    for chunk in _chunks(ids):
+        linked = Sale.select(Sale.id, Sale.original).where(Sale.id.in_(chunk) & Sale.original.is_null(False))
+        for sale_id, original in linked.tuples():
+            originals[sale_id] = original
+        for original, kind in (Sale.select(Sale.original, Sale.kind).where(Sale.original.in_(chunk)).distinct()
+                               .tuples()):
+            corrected.setdefault(original, set()).add(kind)
+    numbers: Dict[int, str] = {}
+    wanted = sorted(set(originals.values()))
+    for chunk in _chunks(wanted):
+        for sale_id, till, number in (Sale.select(Sale.id, Sale.till_id, Sale.receipt_no)
+                                      .where(Sale.id.in_(chunk)).tuples()):
+            numbers[sale_id] = format_receipt_no(till, number)
+    for item in items:
+        original = originals.get(item["id"])
+        item["original"] = numbers.get(original) if original is not None else None
+        if item["kind"] == "sale":
+            kinds = corrected.get(item["id"], set())
+            item["refunded"], item["voided"] = "refund" in kinds, "void" in kinds
 
 
 # --- sales and receipts ----------------------------------------------------
@@ -72,6 +100,7 @@ def sales_on(date: datetime.date, till_id: Optional[str] = None) -> List[Dict[st
         item["lines"] = line_counts.get(row["id"], 0)
         item["payments"] = payments[row["id"]]
         result.append(item)
+    _link_documents(result)
     return result
 
 
@@ -139,6 +168,8 @@ def sale_detail(sale_id: int) -> Optional[Dict[str, Any]]:
         return None
     detail = _sale_dict(sale)
     detail["prev_hash"], detail["hash"] = sale["prev_hash"], sale["hash"]
+    detail["document_reason"], detail["manager"] = sale["reason"], sale["manager"]  # why a refund or void
+    _link_documents([detail])
     detail["lines"] = [
         {
             "position": line["position"], "product_id": line["product"], "barcode": line["barcode"],
@@ -299,6 +330,7 @@ def search_receipts(till_id: str, text: str = "", limit: int = 200) -> List[Dict
         item = _sale_dict(row)
         item.update(outcome=row["state"], reason=row["reason"], reprints=reprinted.get(row["id"], 0))
         result.append(item)
+    _link_documents(result)
     return result
 
 

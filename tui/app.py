@@ -143,6 +143,8 @@ class ChaoyingApp(App):
             self.sale_screen.restore(left_open)
         if not products:  # a new shop: say where products come from before the first scan fails
             self.sale_screen.say(t("sale.no_products"))
+        else:
+            self.refresh_search_keys()
         self.started = True
         self.sign_in_used = cashiers
         if cashiers and not self.cashier:
@@ -152,6 +154,23 @@ class ChaoyingApp(App):
             self.sale_screen.replay_typed_ahead()
         self.check_banner()
         self.set_timer(WARM_UP_SECONDS, self.warm_up)
+
+    def refresh_search_keys(self) -> None:
+        """Off the UI thread, in short batches: new search keys for products an older version saved."""
+        self.in_background(self._refresh_search_keys_work, lambda renewed: None, self.search_keys_failed,
+                           group="search-keys")
+
+    def _refresh_search_keys_work(self) -> int:
+        from textual.worker import get_current_worker
+
+        from store.catalogue import refresh_keys
+
+        worker = get_current_worker()
+        return refresh_keys(cancelled=lambda: worker.is_cancelled)
+
+    def search_keys_failed(self, exc: Exception) -> None:
+        # the older keys still find every product by the start of its name; the next start tries again
+        log.warning("could not renew the search keys: %s", exc, exc_info=exc)
 
     def start_up_failed(self, exc: Exception) -> None:
         self.store_error(exc)  # the database is away: say so, try again shortly

@@ -29,6 +29,7 @@ FRAMES = {
     "IllegalTransition": "error.receipt_state",
     "ReprintRefused": "error.receipt_state",
     "PrinterError": "error.printer",
+    "DocumentError": "error.document",
 }
 
 

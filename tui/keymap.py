@@ -45,8 +45,14 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("sale.up", "up", "cursor_up", "key.up", show=False),
         Key("sale.down", "down", "cursor_down", "key.down", show=False),
         Key("sale.clear", "escape", "clear_entry", "key.clear"),
-        # priority: the entry line's Input would take ctrl+x (cut) and ctrl+d (delete right) first
-        Key("sale.cancel", "ctrl+x", "cancel_basket", "key.cancel_basket", priority=True),
+        Key("sale.line_discount", "f5", "line_discount", "key.line_discount"),
+        Key("sale.basket_discount", "f6", "basket_discount", "key.basket_discount"),
+        # not on the key bar (80 columns are full): F1 lists it
+        Key("sale.price", "ctrl+p", "price_override", "key.price_override", show=False),
+        Key("sale.no_sale", "ctrl+o", "no_sale", "key.no_sale", show=False),  # rare: in F1, not the key bar
+        Key("sale.refund_no_receipt", "ctrl+t", "refund_without_receipt", "key.refund_no_receipt", show=False),
+        # priority: the entry line's Input would take ctrl+x (cut) and ctrl+d (delete right) first; in F1
+        Key("sale.cancel", "ctrl+x", "cancel_basket", "key.cancel_basket", show=False, priority=True),
     ),
     "tender": (
         Key("tender.cash", "f2", "method('cash')", "key.cash"),
@@ -59,6 +65,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("tender.back", "escape", "back", "key.back"),
         Key("tender.remove", "ctrl+d", "remove_payment", "key.remove_payment", priority=True),
         Key("tender.cancel", "ctrl+x", "cancel_basket", "key.cancel_basket", priority=True),
+        # not on the key bar (Esc must stay visible): the method line says it when 抹零 is on
+        Key("tender.round", "ctrl+r", "round", "key.round", show=False),
     ),
     "banner": (
         Key("banner.reprint", "r", "reprint", "key.reprint"),
@@ -89,6 +97,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("history.up", "up", "cursor(-1)", "key.up", show=False),
         Key("history.down", "down", "cursor(1)", "key.down", show=False),
         Key("history.close", "escape", "close", "key.close"),
+        Key("history.refund", "t", "refund", "key.refund"),
+        Key("history.void", "v", "void", "key.void_sale"),
     ),
     "events": (
         Key("events.up", "up", "cursor(-1)", "key.up", show=False),
@@ -97,6 +107,9 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
     ),
     "pin": (
         Key("pin.cancel", "escape", "cancel", "key.back"),
+    ),
+    "discount": (
+        Key("discount.cancel", "escape", "cancel", "key.back"),
     ),
     "faults": (
         Key("faults.close", "escape", "close", "key.close"),
@@ -120,6 +133,16 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("quit.keep", "k", "keep", "key.keep_basket"),
         Key("quit.cancel", "c", "cancel_basket", "key.cancel_basket"),
         Key("quit.back", "escape", "back", "key.back"),
+    ),
+    "refund": (
+        Key("refund.confirm", "f12", "confirm", "key.refund_confirm"),
+        Key("refund.cash", "f3", "all_cash", "key.refund_cash"),
+        Key("refund.up", "up", "cursor(-1)", "key.up", show=False),
+        Key("refund.down", "down", "cursor(1)", "key.down", show=False),
+        Key("refund.cancel", "escape", "cancel", "key.back"),
+    ),
+    "reason": (
+        Key("reason.cancel", "escape", "cancel", "key.back"),
     ),
     "help": (
         # F1 (app.help) closes the help too
@@ -157,7 +180,7 @@ def display_key(key: str) -> str:
 MODIFIERS = ("ctrl", "shift", "alt", "meta")
 # Screens that type text into an input: a plain printable key would be swallowed
 # by the input or steal its letters. App (and demo) keys are active on every screen.
-TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin"}
+TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "discount", "refund", "reason"}
 GLOBAL_GROUPS = ("app", "demo", "till")
 
 _overrides: Dict[str, str] = {}

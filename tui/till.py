@@ -52,9 +52,9 @@ class PrintJob:
 
 @dataclass(frozen=True)
 class DrawerJob:
-    """Open the cash drawer with no receipt: money handed back to the customer, and the like."""
+    """Open the cash drawer with no receipt (开钱箱: a no-sale, cash handed back); ``reason`` goes in the log."""
 
-    reason: str  # what the event log says, in English ("payment removed: cash ¥5.00")
+    reason: str
     cashier: str = ""
 
 
@@ -69,9 +69,9 @@ class PrinterHealth:
 
 @dataclass(frozen=True)
 class DrawerResult:
-    """A drawer kick sent on its own (the receipt of a cash sale did not print, money handed back)."""
+    """A drawer kick sent on its own (the receipt of a cash sale did not print)."""
 
-    sale_id: int  # 0: no sale (a DrawerJob)
+    sale_id: int
     ok: bool
     reason_zh: str
     reason_en: str
@@ -146,20 +146,23 @@ def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprint
 
     ``copy``: mark it 副本 COPY (a print after an interrupted one).
     """
-    from printing.receipt import Receipt, ReceiptLine, ReceiptPayment
+    from printing.receipt import Receipt, ReceiptAdjustment, ReceiptPayment
     from store.numbering import format_receipt_no
 
-    lines = tuple(
-        ReceiptLine(name=line.name, qty_milli=line.qty_milli, unit_price_fen=line.unit_price_fen,
-                    amount_fen=line.amount_fen, unit=line.unit or "")
-        for line in sorted(sale.lines, key=lambda row: row.position)
-    )
+    discounts = sorted(sale.discounts, key=lambda row: (row.line_position, row.id or 0))
+    lines = tuple(_receipt_line(line, [d for d in discounts if d.line_position == line.position])
+                  for line in sorted(sale.lines, key=lambda row: row.position))
+    adjustments = tuple(
+        ReceiptAdjustment("rounding" if d.kind == "round" else "discount", d.amount_fen,
+                          "" if d.kind == "round" else _discount_note(d))
+        for d in discounts if d.line_position == 0 and d.amount_fen)
     payments = tuple(
         ReceiptPayment(method=p.method, amount_fen=p.amount_fen, reference=p.reference or "")
         for p in sorted(sale.payments, key=lambda row: row.position)
         if p.status == "ok"
     )
     shop = settings.shop
+    original = sale.original
     return Receipt(
         shop_name=shop.name,
         receipt_no=format_receipt_no(sale.till_id, sale.receipt_no),
@@ -170,6 +173,8 @@ def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprint
         total_fen=sale.total_fen,
         payments=payments,
         change_fen=sale.change_fen,
+        discount_fen=sum(adjustment.amount_fen for adjustment in adjustments),
+        adjustments=adjustments,
         shop_address=shop.address,
         shop_phone=shop.phone,
         shop_tax_id=shop.tax_id,
@@ -179,7 +184,43 @@ def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprint
         reprinted_at=reprinted_at,
         language=settings.receipt.language,
         copy=copy,
+        kind=sale.kind or "sale",
+        original_no=format_receipt_no(original.till_id, original.receipt_no) if original is not None else "",
+        reason=sale.reason or "",
     )
+
+
+def _receipt_line(line: Any, discounts: List[Any]):
+    """A stored line for the receipt: its amount before its own discount, the discount and any price change.
+
+    The stored amount is net of the basket's share too; that share is said
+    once, below the subtotal, not on each line.
+    """
+    from printing.receipt import ReceiptLine
+    from store.money import line_amount
+
+    own = [d for d in discounts if d.kind in ("percent", "amount")]
+    price = next((d for d in discounts if d.kind == "price"), None)
+    gross = line.amount_fen + line.discount_fen
+    listed = None
+    if price is not None:  # the list unit price, when the stored amounts say it unambiguously
+        listed_fen = gross + price.amount_fen
+        candidate = (listed_fen * 1000 + line.qty_milli // 2) // line.qty_milli if line.qty_milli > 0 else 0
+        if line.qty_milli >= 1000 and line_amount(candidate, line.qty_milli) == listed_fen:
+            listed = candidate
+    return ReceiptLine(name=line.name, qty_milli=line.qty_milli, unit_price_fen=line.unit_price_fen,
+                       amount_fen=gross, unit=line.unit or "",
+                       discount_fen=sum(d.amount_fen for d in own),
+                       discount_note=" ".join(_discount_note(d) for d in own),
+                       list_price_fen=listed, price_note=(price.reason or "-") if price is not None else "")
+
+
+def _discount_note(discount: Any) -> str:
+    """A percent discount says its percent; every discount says why."""
+    from store.money import format_percent
+
+    what = format_percent(discount.value) if discount.kind == "percent" else ""
+    return " ".join(part for part in (what, discount.reason or "") if part)
 
 
 class Till:
@@ -201,7 +242,7 @@ class Till:
         self.reasons: Dict[int, str] = {}  # sale id -> the reason of its last failed print, in the UI language
         self.poll_seconds = STATUS_POLL_SECONDS  # 0 = never ask the printer while idle
         self.health = ""  # the last state read while idle
-        self._jobs: "queue.Queue[Union[PrintJob, DrawerJob, None]]" = queue.Queue()
+        self._jobs: "queue.Queue[Optional[Union[PrintJob, DrawerJob]]]" = queue.Queue()
         self._thread: Optional[threading.Thread] = None
         self._busy = threading.Event()
         # What the till knows of its open receipts (None: not read yet, so blocked). Read off the
@@ -236,16 +277,10 @@ class Till:
         self.in_flight.add(sale_id)
         self._jobs.put(PrintJob(sale_id, printer, open_drawer, reprint, approved_by))
 
-    def open_drawer(self, reason: str) -> bool:
-        """Open the cash drawer for ``reason`` (logged as drawer_open), on the printer thread after queued receipts.
-
-        False when no drawer hangs off the main printer ([printer] drawer = false). A failed kick is
-        logged as drawer_failed and reported as a DrawerResult (sale_id 0).
-        """
-        if not self.settings.printer.drawer:
-            return False
+    def open_drawer(self, reason: str) -> None:
+        """Open the cash drawer on the printer thread, in turn with the receipts; logged as drawer_open with
+        ``reason``. A DrawerResult (sale id 0) comes back through report()."""
         self._jobs.put(DrawerJob(reason, self.cashier))
-        return True
 
     def settle(self, event: PrintFinished) -> str:
         """The owner saw a PrintFinished: the sale leaves the in-flight set. Returns the reason to show."""
@@ -421,16 +456,15 @@ class Till:
                 continue
             if job is None:
                 return
-            wait = min(AFTER_JOB_POLL_SECONDS, self.poll_seconds)  # the strip soon shows what the job left
-            self._busy.set()
             if isinstance(job, DrawerJob):
+                self._busy.set()
                 try:
-                    self._kick_drawer(None, job.reason, job.cashier)
-                except Exception:  # the thread must outlive any one kick (the store away)
-                    log.exception("drawer job %s crashed", job)
+                    self._drawer_alone(job)
                 finally:
                     self._busy.clear()
                 continue
+            wait = min(AFTER_JOB_POLL_SECONDS, self.poll_seconds)  # the strip soon shows what the job left
+            self._busy.set()
             try:
                 self._print(job)
             except Exception as exc:  # the thread must outlive any one receipt
@@ -507,11 +541,10 @@ class Till:
         if result.ok and result.warning == "paper_near_end":
             self._set_health("paper_near_end", "", "")
         if self._drawer_wanted(job) and not result.drawer_kicked:
-            self._kick_drawer(sale, "separate kick: the receipt did not print", self.cashier)
+            self._kick_drawer(sale)
 
-    def _kick_drawer(self, sale: Any, why: str, cashier: str) -> None:
-        """Open the drawer on its own: a cash sale whose receipt never left (the cashier needs change),
-        or money handed back (``sale`` None)."""
+    def _kick_drawer(self, sale: Any) -> None:
+        """A cash sale whose receipt never left: open the drawer on its own, the cashier needs change."""
         from printing.printer import PrintResult, open_drawer
         from store import outcomes
         from store.db import db
@@ -521,16 +554,42 @@ class Till:
         except Exception as exc:  # open_drawer should not raise; the cashier must still hear about it
             log.exception("open_drawer raised")
             result = PrintResult(False, "error", f"钱箱出错：{exc}", f"drawer error: {exc}", printer=MAIN)
-        sale_id = sale.id if sale is not None else 0
         with db.connection_context():
             if result.ok:
-                outcomes.log_event("drawer_open", self.till_id, cashier=cashier or None, sale=sale,
-                                   printer=MAIN, detail=f"{why}; {result.evidence}")
+                outcomes.log_event("drawer_open", sale.till_id, cashier=self.cashier or None, sale=sale,
+                                   printer=MAIN, detail="separate kick: the receipt did not print; " + result.evidence)
             else:
-                outcomes.log_event("drawer_failed", self.till_id, cashier=cashier or None, sale=sale,
+                outcomes.log_event("drawer_failed", sale.till_id, cashier=self.cashier or None, sale=sale,
                                    printer=MAIN, detail=f"{result.code}: {result.reason_en}")
-        log.info("separate drawer kick (%s) for sale %s: %s", why, sale_id, result.code)
-        self.report(DrawerResult(sale_id, result.ok, result.reason_zh, result.reason_en))
+        log.info("separate drawer kick for sale %s: %s", sale.id, result.code)
+        self.report(DrawerResult(sale.id, result.ok, result.reason_zh, result.reason_en))
+
+    def _drawer_alone(self, job: DrawerJob) -> None:
+        """Open the drawer with no sale; log it (drawer_open with the reason, or drawer_failed) and report."""
+        from printing.printer import PrintResult, open_drawer
+        from store import outcomes
+        from store.db import db
+
+        if not self.settings.printer.drawer:
+            result = PrintResult(False, "no_drawer", "没有设置钱箱", "no cash drawer is set up", printer=MAIN)
+        else:
+            try:
+                result = open_drawer(printer_config(self.settings, MAIN))
+            except Exception as exc:  # open_drawer should not raise; the cashier must still hear about it
+                log.exception("open_drawer raised")
+                result = PrintResult(False, "error", f"钱箱出错：{exc}", f"drawer error: {exc}", printer=MAIN)
+        try:
+            with db.connection_context():
+                if result.ok:
+                    outcomes.log_event("drawer_open", self.till_id, cashier=job.cashier or None, printer=MAIN,
+                                       detail=job.reason)
+                else:
+                    outcomes.log_event("drawer_failed", self.till_id, cashier=job.cashier or None, printer=MAIN,
+                                       detail=f"{job.reason}: {result.code}: {result.reason_en}")
+        except Exception:  # the event log must never stop the printer thread
+            log.exception("could not log the drawer opening")
+        log.info("drawer opened alone (%s): %s", job.reason, result.code)
+        self.report(DrawerResult(0, result.ok, result.reason_zh, result.reason_en))
 
     def _poll(self) -> None:
         """Ask the idle main printer how it is (DLE EOT); report PrinterHealth when the answer changes."""

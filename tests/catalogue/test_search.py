@@ -103,3 +103,99 @@ def test_find_active_is_exact_and_skips_inactive(shop):
     assert catalogue.find_active("6901") is None
     catalogue.set_active("1", False)
     assert catalogue.find_active("1") is None
+
+
+# ---------------------------------------------------------------- pinyin from any syllable
+
+MORE = [("15", "青岛啤酒", 450, "瓶"), ("16", "蒙牛纯牛奶", 600, "盒"), ("17", "乐事薯片", 700, "袋")]
+
+
+@pytest.fixture
+def more(shop):
+    for barcode, name, price, unit in MORE:
+        catalogue.add_product(barcode, name, price, unit)
+    return shop
+
+
+def test_keys_from_each_later_syllable():
+    keys = name_keys("青岛啤酒")
+    assert {"daopij", "pijiu", "jiu", "dpj", "pj", "j"} <= set(keys.suffixes)   # cut to SUFFIX_MAX letters
+    assert "jdpj" in keys.alternatives and "dpj" in keys.suffixes   # 青 also read jing: the rest is the same
+    assert "qingdaopijiu" not in keys.suffixes and "ngdao" not in "".join(keys.suffixes)
+    assert not any(s.startswith("330") or s.startswith("ml") for s in name_keys("可口可乐 330ml").suffixes)
+    assert {"hqt", "qt"} <= set(name_keys("银行卡套").suffixes)  # suffixes of the other readings too
+
+
+def test_pinyin_and_initials_from_any_syllable_find_the_name(more):
+    assert names("pijiu") == ["青岛啤酒"]
+    assert names("pj") == ["青岛啤酒"]
+    assert names("jiu") == ["青岛啤酒"]
+    assert names("kele") == ["可口可乐 330ml", "可口可乐 零度 500ml"]
+    assert names("niunai") == ["蒙牛纯牛奶"]
+    assert names("NiuNai") == ["蒙牛纯牛奶"]
+    assert names("qt") == ["银行卡套"]                      # initials of 卡套 read qia tao
+
+
+def test_a_later_syllable_typed_longer_than_a_key(more):
+    from store.pinyin import SUFFIX_MAX
+
+    catalogue.add_product("18", "康师傅红烧牛肉面", 450, "袋")
+    catalogue.add_product("19", "康师傅红烧排骨面", 450, "袋")
+    assert len("hongshao") > SUFFIX_MAX
+    assert names("hongshaoniuroumian") == ["康师傅红烧牛肉面"]
+    assert names("hongshao") == ["康师傅红烧牛肉面", "康师傅红烧排骨面"]
+    assert names("hongshaoniuroumianx") == [] and names("hongshaopaigumian") == ["康师傅红烧排骨面"]
+
+
+def test_a_fragment_across_syllables_finds_nothing_unrelated(more):
+    assert set(names("ngdao")) <= {"青岛啤酒"}
+    assert names("ngdao") == []                           # a syllable boundary is where a key starts
+    assert names("jiukele") == [] and names("pijiuxx") == []
+
+
+def test_the_start_of_a_name_comes_before_the_middle(more):
+    assert names("le") == ["乐事薯片", "可口可乐 330ml", "可口可乐 零度 500ml"]
+    assert names("ls")[0] == "乐事薯片"
+    assert names("k") [:2] == ["可口可乐 330ml", "可口可乐 零度 500ml"]
+
+
+def test_products_saved_by_an_older_version_get_the_new_keys(more):
+    from store.models import ProductKey
+
+    # what an older version saved: no keys from later syllables, no version key
+    ProductKey.delete().where(ProductKey.kind.in_(["s", "v"])).execute()
+    assert names("pijiu") == [] and names("kele") == []
+    assert len(catalogue.stale_products()) == len(CATALOGUE) + len(MORE)
+    assert catalogue.refresh_keys() == len(CATALOGUE) + len(MORE)
+    assert names("pijiu") == ["青岛啤酒"] and names("kele") == ["可口可乐 330ml", "可口可乐 零度 500ml"]
+    assert names("niunai") == ["蒙牛纯牛奶"]
+    assert catalogue.stale_products() == [] and catalogue.refresh_keys() == 0   # once only
+
+
+def test_a_product_renamed_by_an_older_version_is_renewed_alone(more):
+    from store.models import Product, ProductKey
+
+    beer = Product.get(Product.barcode == "15")
+    ProductKey.delete().where(ProductKey.product == beer.id).execute()
+    ProductKey.insert(kind="n", key="啤酒", product=beer.id).execute()
+    assert catalogue.stale_products() == [beer.id]
+    assert catalogue.refresh_keys() == 1 and names("pijiu") == ["青岛啤酒"]
+
+
+def test_a_refresh_cancelled_between_batches_is_finished_by_the_next_one(more, monkeypatch):
+    from store.models import ProductKey
+
+    monkeypatch.setattr(catalogue, "BATCH", 5)
+    ProductKey.delete().where(ProductKey.kind.in_(["s", "v"])).execute()
+    asked = []
+    assert catalogue.refresh_keys(cancelled=lambda: asked.append(1) or len(asked) > 1) == 5
+    assert len(catalogue.stale_products()) == len(CATALOGUE) + len(MORE) - 5
+    assert catalogue.refresh_keys() == len(CATALOGUE) + len(MORE) - 5
+    assert names("niunai") == ["蒙牛纯牛奶"]
+
+
+def test_never_more_results_than_asked_for(more):
+    catalogue.add_product("18", "崂山啤酒", 400, "瓶")
+    catalogue.add_product("19", "雪花啤酒", 400, "瓶")
+    assert len(catalogue.search_products("pj", limit=2)) == 2      # three match, keys of one may match twice
+    assert len(catalogue.search_products("j", limit=1)) == 1

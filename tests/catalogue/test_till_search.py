@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests.tui.conftest import shop  # noqa: F401 (the till's demo-shop fixture)
-from tests.tui.helpers import printed_all, scan
+from tests.tui.helpers import printed_all, scan, settled, wait_until
 
 
 def basket(app):
@@ -60,3 +60,29 @@ async def test_a_mistyped_barcode_is_refused_with_its_check_digit(shop):
         assert basket(app) == []
         message = str(app.screen.query_one("#message").render())
         assert "6901234567893" in message
+
+
+async def test_f2_kele_finds_coca_cola_by_the_pinyin_of_its_middle(shop):
+    from tui.screens.search import SearchScreen
+
+    app = shop.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f2", *"kele")
+        await wait_until(pilot, lambda: [p["name"] for p in app.screen.results] == ["可口可乐 Coca-Cola 330ml"])
+        assert isinstance(app.screen, SearchScreen)
+        await pilot.press("enter")
+        assert [name for name, _, _ in basket(app)] == ["可口可乐 Coca-Cola 330ml"]
+
+
+async def test_the_till_renews_the_keys_of_products_an_older_version_saved(shop):
+    from store import catalogue
+    from store.models import ProductKey
+
+    ProductKey.delete().where(ProductKey.kind.in_(["s", "v"])).execute()   # as an older version left them
+    assert catalogue.search_products("pijiu") == []
+    app = shop.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settled(pilot)
+        assert catalogue.stale_products() == []
+        await pilot.press("f2", *"pijiu")
+        await wait_until(pilot, lambda: [p["name"] for p in app.screen.results] == ["青岛啤酒 Tsingtao Beer 500ml"])

@@ -10,12 +10,42 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from printing.layout import YUAN, format_fen, format_qty, layout, text_width, wrap
-from printing.receipt import Receipt, ReceiptLine, ReceiptPayment
+from printing.receipt import Receipt, ReceiptAdjustment, ReceiptLine, ReceiptPayment
 from printing.sample import sample_receipt
 
 GOLDEN = Path(__file__).parent / "golden"
+
+
+def correction(kind: str, language: str = "zh") -> Receipt:
+    """A refund of one of three bottles of receipt 1-000042, or the void of a whole receipt, as paper shows it."""
+    cola = ReceiptLine("Coca-Cola 可口可乐 330ml", 1000, 300, 300)
+    water = ReceiptLine("农夫山泉饮用天然水 550ml", 3000, 200, 600)
+    lines = (cola,) if kind == "refund" else (cola, water)
+    total = sum(line.amount_fen for line in lines)
+    payments = (ReceiptPayment("cash", total),) if kind == "refund" else (
+        ReceiptPayment("wechat", 500, "4200001234202405011234567890"), ReceiptPayment("cash", total - 500))
+    return replace(sample_receipt(language), receipt_no="1-000043", lines=lines, total_fen=total, payments=payments,
+                   change_fen=0, discount_fen=0, qr_payload="", kind=kind, original_no="1-000042",
+                   reason="瓶子漏了" if kind == "refund" else "收银员扫错了")
+
 # CHAOYING_UPDATE_GOLDEN=1 rewrites the golden files after a deliberate layout change.
 UPDATE = os.environ.get("CHAOYING_UPDATE_GOLDEN") == "1"
+
+def discounted_receipt() -> Receipt:
+    """A sale with a line discount, a price override, a basket discount and 抹零, as receipt_for_sale builds it."""
+    lines = (
+        ReceiptLine("可口可乐 330ml", 1000, 300, 300, "瓶", discount_fen=30, discount_note="10% 临期"),
+        ReceiptLine("农夫山泉饮用天然水 550ml", 3000, 180, 540, "瓶", list_price_fen=200, price_note="老顾客"),
+        ReceiptLine("散装糖果", 1000, 1237, 1237, "袋", discount_fen=100, discount_note="破损"),
+    )
+    adjustments = (ReceiptAdjustment("discount", 194, "5% 老顾客"), ReceiptAdjustment("rounding", 3))
+    subtotal = sum(line.amount_fen - line.discount_fen for line in lines)
+    total = subtotal - sum(a.amount_fen for a in adjustments)
+    return Receipt(shop_name="超赢便利店（建国路店）", receipt_no="1-000043", till_id="1", cashier="王小明",
+                   sold_at=datetime(2024, 5, 1, 10, 35, 0), lines=lines, total_fen=total,
+                   payments=(ReceiptPayment("cash", 2000),), change_fen=2000 - total,
+                   discount_fen=sum(a.amount_fen for a in adjustments), adjustments=adjustments)
+
 
 CASES = {
     "sample_zh_58.txt": (sample_receipt(), 32),
@@ -25,6 +55,14 @@ CASES = {
     # a print after an interrupted one: 副本 COPY with the original time
     "copy_zh_58.txt": (replace(sample_receipt(), copy=True), 32),
     "copy_en_80.txt": (replace(sample_receipt("en"), copy=True), 48),
+    # discounts: a line's own (with why), a price override (with the list price), the basket's and 抹零
+    "discount_zh_58.txt": (discounted_receipt(), 32),
+    "discount_zh_80.txt": (discounted_receipt(), 48),
+    # corrections: 退货 REFUND / 作废 VOID, the original receipt number, the money going back
+    "refund_zh_58.txt": (correction("refund"), 32),
+    "refund_en_80.txt": (correction("refund", "en"), 48),
+    "void_zh_80.txt": (correction("void"), 48),
+    "void_en_58.txt": (correction("void", "en"), 32),
 }
 
 
@@ -168,3 +206,17 @@ def test_wrap_respects_width_and_keeps_text(s, width):
     pieces = wrap(s, width)
     assert all(text_width(p) <= width for p in pieces)
     assert "".join(pieces).replace(" ", "") == s.replace(" ", "")
+
+
+@pytest.mark.parametrize("columns", [32, 48])
+def test_discounts_add_up_on_paper(columns):
+    receipt = discounted_receipt()
+    text = layout(receipt, columns)
+    assert all(text_width(row) <= columns for row in text)
+    subtotal = sum(line.amount_fen - line.discount_fen for line in receipt.lines)
+    assert subtotal - sum(a.amount_fen for a in receipt.adjustments) == receipt.total_fen == 1750
+    joined = "\n".join(text)
+    for said in ("折扣 10% 临期", "-0.30", "改价 老顾客", "原价 2.00", "整单优惠 5% 老顾客", "-1.94", "抹零",
+                 "-0.03", "小计", format_fen(subtotal), YUAN + "17.50"):
+        assert said in joined, said
+    assert "优惠 " not in joined.replace("整单优惠 ", "")  # the adjustments replace the one 优惠 line

@@ -21,7 +21,7 @@ specs = st.one_of(
 
 
 def _product(price: int, n: int = 1):
-    return SimpleNamespace(id=n, barcode=str(n), name=f"p{n}", unit="", price_fen=price)
+    return SimpleNamespace(id=n, barcode=str(n), name=f"p{n}", unit="kg", price_fen=price)  # by weight: any fraction
 
 
 @settings(max_examples=300, deadline=None)

@@ -589,18 +589,34 @@ def cmd_sales_list(args: argparse.Namespace) -> int:
             _print_json(sales)
             return 0
         if sales:
-                _print_table(
-                ["receipt", "time", "cashier", "total", "paid by", "receipt outcome"],
-                [[s["receipt"], (s["sold_at"] or "")[11:19], s["cashier"] or "", s["total"],
+            _print_table(
+                ["receipt", "kind", "original", "time", "cashier", "total", "paid by", "receipt outcome"],
+                [[s["receipt"], _kind_text(s), s["original"] or "", (s["sold_at"] or "")[11:19], s["cashier"] or "",
+                  s["total"] if s["kind"] == "sale" else "-" + s["total"],
                   ", ".join(p["method"] for p in s["payments"] if p["status"] == "ok"), s["outcome"] or ""]
                  for s in sales],
-                right=(3,),
+                right=(5,),
             )
-        total = sum(s["total_fen"] for s in sales)
-        print(f"{plural(len(sales), 'sale')} on till {till} on {day.isoformat()}, total {format_yuan(total)}")
+        sold = sum(s["total_fen"] for s in sales if s["kind"] == "sale")
+        back = sum(s["total_fen"] for s in sales if s["kind"] != "sale")
+        count = sum(1 for s in sales if s["kind"] == "sale")
+        line = f"{plural(count, 'sale')} on till {till} on {day.isoformat()}, total {format_yuan(sold)}"
+        if back or count != len(sales):  # refunds and voids gave money back: say it apart, and the net
+            corrections = len(sales) - count
+            line += (f"; {corrections} refund{'s' if corrections != 1 else ''} or void{'s' if corrections != 1 else ''}"
+                     f" gave back {format_yuan(back)}; net {format_yuan(sold - back)}")
+        print(line)
         return 0
 
     return _run(args, body, settings)
+
+
+def _kind_text(sale: dict) -> str:
+    """'sale', 'refund', 'void'; a sale a later document corrects says so ('sale, refunded')."""
+    if sale["kind"] != "sale":
+        return sale["kind"]
+    marks = [word for word, on in (("refunded", sale.get("refunded")), ("voided", sale.get("voided"))) if on]
+    return ", ".join(["sale"] + marks)
 
 
 def cmd_receipts_list(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from rich.text import Text
 from textual import events, on
@@ -46,6 +46,16 @@ def outcome_label(state: str, reprints: int = 0) -> str:
     if reprints:
         return t("history.reprinted", count=reprints)
     return t("history.outcome." + state) if state else ""
+
+
+def kind_mark(row: Dict[str, Any]) -> str:
+    """'退货', '作废' for a correction; '已作废', '有退货' for a sale a later document corrects; else ''."""
+    kind = row.get("kind") or "sale"
+    if kind != "sale":
+        return t("history.kind." + kind)
+    if row.get("voided"):
+        return t("history.voided")
+    return t("history.refunded") if row.get("refunded") else ""
 
 
 def reprint_finished(app: Any, message: Any, state: str, reason: str) -> None:
@@ -160,7 +170,8 @@ class HistoryScreen(Screen):
                 row["receipt"],
                 (row["sold_at"] or "")[5:16],
                 Text(row["total"], justify="right"),
-                Text(outcome_label(row["outcome"], row["reprints"]), no_wrap=True, overflow="ellipsis"),
+                Text(" ".join(filter(None, (kind_mark(row), outcome_label(row["outcome"], row["reprints"])))),
+                     no_wrap=True, overflow="ellipsis"),
                 key=str(row["id"]),
             )
         if keep and selected is not None:
@@ -319,6 +330,14 @@ class HistoryScreen(Screen):
         app.till.print_sale(sale_id, MAIN, reprint=True, approved_by=approved_by)
         self.say(t("history.reprinting", number=number))
 
+    def action_refund(self) -> None:
+        """T: refund (退货) lines of the selected receipt."""
+        Corrections(self).refund()
+
+    def action_void(self) -> None:
+        """V: void (作废) the selected sale of today, with a manager's PIN and a reason."""
+        Corrections(self).void()
+
     def action_qr(self) -> None:
         """Q: the receipt as a QR code again (the banner's QR view)."""
         row = self.selected()
@@ -332,13 +351,160 @@ class HistoryScreen(Screen):
         self.app.push_screen(QrAgainView(row["receipt"], receipt))
 
 
+# ---------------------------------------------------------------- T refund (退货) and V void (作废)
+
+class Corrections:
+    """The history's T and V: read off the UI thread, ask (lines, PIN, reason), commit off it, print like a sale."""
+
+    def __init__(self, screen: "HistoryScreen") -> None:
+        self.screen = screen
+        self.app = screen.app
+
+    def chosen(self) -> Optional[Dict[str, Any]]:
+        """The selected receipt when a correction may start now; else None after saying why not."""
+        screen, app = self.screen, self.app
+        row = screen.selected()
+        if row is None:
+            screen.say(t("history.nothing_selected"), error=True)
+            return None
+        if app.till_blocked():  # the banner comes first: a correction is a receipt too
+            screen.say(t("sale.waiting_receipt"), error=True)
+            return None
+        return row
+
+    def refused(self, exc: Exception) -> None:
+        from store.documents import DocumentError
+        from tui.errors import describe
+
+        if not isinstance(exc, DocumentError):
+            log.error("correction failed: %s", exc, exc_info=exc)
+        self.screen.say(on_screen(self.app, describe(exc)), error=True)
+
+    # ------------------------------------------------------------ refund
+
+    def refund(self) -> None:
+        from store import documents
+
+        row = self.chosen()
+        if row is None:
+            return
+
+        def read() -> Any:
+            return documents.refundable(row["id"]), documents.refund_room(row["id"])
+
+        self.app.in_background(read, partial(self.choose_lines, row), self.refused, group="history")
+
+    def choose_lines(self, row: Dict[str, Any], answer: Any) -> None:
+        from tui.screens.refund import RefundScreen
+
+        lines, room = answer
+        if not any(line.remaining_qty > 0 for line in lines):
+            self.screen.say(t("history.all_refunded", number=row["receipt"]), error=True)
+            return
+
+        def chosen(choice: Any) -> None:
+            if choice is None:
+                self.screen.say(t("history.refund_cancelled", number=row["receipt"]))
+            elif self.app.settings.selling.refund_manager_pin:
+                self.with_manager(t("pin.why_refund", number=row["receipt"]),
+                                  partial(self.commit_refund, row, choice), t("history.refund_cancelled",
+                                                                              number=row["receipt"]))
+            else:
+                self.commit_refund(row, choice, "")
+
+        self.app.push_screen(RefundScreen(row["receipt"], lines, room), chosen)
+
+    def with_manager(self, why: str, then: Callable[[str], Any], cancelled: str) -> None:
+        from tui.screens.pin import PinScreen
+
+        def answered(manager: Optional[str]) -> None:
+            if manager:
+                then(manager)
+            else:
+                self.screen.say(cancelled)
+
+        self.app.push_screen(PinScreen(why), answered)
+
+    def commit_refund(self, row: Dict[str, Any], choice: Any, manager: str) -> None:
+        from store import documents
+
+        app = self.app
+        job = partial(documents.commit_refund, row["id"], list(choice.items), app.till_id, app.till.cashier or None,
+                      manager or None, "", list(choice.payments) if choice.payments is not None else None)
+        app.in_background(partial(self.committed_work, job), partial(self.committed, "history.refunded_ok"),
+                          self.refused, group="correction")
+
+    # ------------------------------------------------------------ void
+
+    def void(self) -> None:
+        from store import documents
+        from store.models import Sale
+
+        row = self.chosen()
+        if row is None:
+            return
+        self.app.in_background(lambda: documents.voidable(Sale.get_by_id(row["id"])),
+                               lambda _ok: self.with_manager(t("pin.why_void", number=row["receipt"]),
+                                                             partial(self.ask_reason, row),
+                                                             t("history.void_cancelled", number=row["receipt"])),
+                               self.refused, group="history")
+
+    def ask_reason(self, row: Dict[str, Any], manager: str) -> None:
+        from tui.screens.reason import ReasonScreen
+
+        def answered(reason: Optional[str]) -> None:
+            if reason:
+                self.commit_void(row, manager, reason)
+            else:
+                self.screen.say(t("history.void_cancelled", number=row["receipt"]))
+
+        self.app.push_screen(ReasonScreen(t("history.void_reason", number=row["receipt"])), answered)
+
+    def commit_void(self, row: Dict[str, Any], manager: str, reason: str) -> None:
+        from store import documents
+
+        app = self.app
+        job = partial(documents.commit_void, row["id"], app.till_id, app.till.cashier or None, manager, reason)
+        app.in_background(partial(self.committed_work, job), partial(self.committed, "history.voided_ok"),
+                          self.refused, group="correction")
+
+    # ------------------------------------------------------------ after the commit
+
+    @staticmethod
+    def committed_work(job: Callable[[], Any]) -> Tuple[int, str, str, bool]:
+        """Commit (off the UI thread); the document's id, number, amount and whether cash goes back."""
+        from store.models import Payment
+        from store.money import format_yuan
+        from store.numbering import format_receipt_no
+
+        document = job()
+        cash = Payment.select().where((Payment.sale == document.id) & (Payment.method == "cash")).exists()
+        return (document.id, format_receipt_no(document.till_id, document.receipt_no),
+                format_yuan(document.total_fen), cash)
+
+    def committed(self, key: str, answer: Tuple[int, str, str, bool]) -> None:
+        document_id, number, amount, cash = answer
+        self.app.print_sale(document_id, open_drawer=cash)  # the same receipt outcome and banner as a sale
+        self.app.notify(t(key, number=number, amount=amount))  # the list reloads: its message line is redrawn
+        if self.screen in self.app.screen_stack:
+            self.screen.reload()
+
+
 def detail_text(sale: Dict[str, Any], reprints: int = 0, shown: Callable[[str], str] = str) -> Text:
     """The detail pane: number, time, cashier, lines, payments, outcome, print attempts (names through shown)."""
     from store import outcomes
     from store.money import format_qty, format_yuan
 
     text = Text()
-    text.append(f"{sale['receipt']}\n", style="bold")
+    text.append(f"{sale['receipt']}", style="bold")
+    mark = kind_mark(sale)
+    text.append(f"  {mark}\n" if mark else "\n", style="bold")
+    if sale.get("kind", "sale") != "sale":
+        text.append(t("history.original", number=sale.get("original") or t("history.no_original")) + "\n")
+        if sale.get("document_reason"):
+            text.append(t("history.why", reason=shown(sale["document_reason"])) + "\n")
+        if sale.get("manager"):
+            text.append(t("history.manager", manager=shown(sale["manager"])) + "\n")
     text.append(f"{sale['sold_at'] or ''}\n")
     if sale.get("cashier"):
         text.append(t("history.cashier", cashier=shown(sale["cashier"])) + "\n")

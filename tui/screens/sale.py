@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from rich.text import Text
@@ -302,20 +303,54 @@ class SaleScreen(Screen):
 
         table = self.query_one("#basket", DataTable)
         table.clear()
-        for number, line in enumerate(self.basket.lines, start=1):
+        for number, (item, line) in enumerate(zip(self.basket.items, self.basket.lines), start=1):
+            name = Text(on_screen(self.app, line.name), no_wrap=True, overflow="ellipsis")
+            amount = Text(format_yuan(line.gross_fen), justify="right")
+            below = self.discount_row(item, line)  # a discounted line: what and why on a second row
+            if below:
+                name.append("\n  " + on_screen(self.app, below), style="italic")
+                if line.own_discount_fen:
+                    amount.append("\n" + format_yuan(-line.own_discount_fen), style="italic")
             table.add_row(
                 Text(str(number), justify="right"),
-                Text(on_screen(self.app, line.name), no_wrap=True, overflow="ellipsis"),
+                name,
                 Text(format_qty(line.qty_milli) + on_screen(self.app, line.unit or ""), justify="right", no_wrap=True),
                 Text(format_yuan(line.unit_price_fen), justify="right"),
-                Text(format_yuan(line.amount_fen), justify="right"),
+                amount,
+                height=2 if below else 1,
             )
         if table.row_count:
             row = table.row_count - 1 if select is None else min(select, table.row_count - 1)
             table.move_cursor(row=row)
         self.query_one("#total", Digits).update(format_yuan(self.basket.total_fen))
-        count = len(self.basket.lines)
-        self.query_one("#items", Static).update(t("sale.items", count=count) if count else t("sale.empty"))
+        self.query_one("#items", Static).update(self.items_text())
+
+    def discount_row(self, item: Any, line: Any) -> str:
+        """What the second row of a discounted line says: its discount or its price change, and why."""
+        from store.money import format_yuan
+
+        if item.discount is not None:
+            return t("sale.line_discount_row", what=_what(item.discount), reason=item.discount.reason).strip()
+        if item.price is not None:
+            return t("sale.line_price_row", price=format_yuan(item.list_price_fen), reason=item.price.reason).strip()
+        return ""
+
+    def items_text(self) -> str:
+        """The total bar's left side: how many lines, and what the discounts take off."""
+        from store.money import format_yuan
+
+        basket = self.basket
+        count = len(basket.items)
+        if not count:
+            return t("sale.empty")
+        parts = [t("sale.items", count=count)]
+        if basket.discount_fen:
+            parts.append(t("sale.saved", amount=format_yuan(basket.discount_fen)))
+        if basket.discount is not None:
+            parts.append(t("sale.basket_discount_shown", what=_what(basket.discount)))
+        if basket.rounding is not None:
+            parts.append(t("sale.rounding_shown", amount=format_yuan(basket.rounding_fen)))
+        return "  ".join(parts)
 
     def action_cursor_up(self) -> None:
         self.query_one("#basket", DataTable).action_cursor_up()
@@ -338,6 +373,142 @@ class SaleScreen(Screen):
         self.app.log_event("void_line", detail=name)
         self.refresh_basket(select=max(0, index - 1) if index else 0)
         self.say(t("sale.voided", name=on_screen(self.app, name)))
+
+    # ------------------------------------------------------------ discounts and price changes
+
+    def discount_target(self, line: bool) -> Optional[int]:
+        """The selected line's index (-1: the basket), or None after saying why not."""
+        table = self.query_one("#basket", DataTable)
+        if self.query_one("#main", ContentSwitcher).current != "basket" or not table.row_count:
+            self.refuse(t("sale.no_line" if line else "sale.basket_empty"))
+            return None
+        if self.tender is not None and self.tender.paid_fen > 0:
+            self.refuse(t("sale.payment_in_progress"))
+            return None
+        return table.cursor_row if line else -1
+
+    def action_line_discount(self) -> None:
+        """F5: a percent or amount off the selected line."""
+        from tui.screens.discount import LINE, DiscountScreen
+
+        index = self.discount_target(line=True)
+        if index is None:
+            return
+        line = self.basket.lines[index]
+        title = t("discount.title.line", name=on_screen(self.app, line.name), amount=_yuan(line.gross_fen))
+        self.ask_discount(DiscountScreen(LINE, title, line.gross_fen), index, line.gross_fen)
+
+    def action_basket_discount(self) -> None:
+        """F6: a percent or amount off the whole basket (after the lines' own discounts)."""
+        from tui.screens.discount import BASKET, DiscountScreen
+
+        if self.discount_target(line=False) is None:
+            return
+        base = sum(line.gross_fen - line.own_discount_fen for line in self.basket.lines)
+        self.ask_discount(DiscountScreen(BASKET, t("discount.title.basket", amount=_yuan(base)), base), -1, base)
+
+    def action_price_override(self) -> None:
+        """Ctrl+P: a new unit price for the selected line."""
+        from tui.screens.discount import PRICE, DiscountScreen
+
+        index = self.discount_target(line=True)
+        if index is None:
+            return
+        item = self.basket.items[index]
+        if item.fixed_fen is not None:
+            self.refuse(t("sale.label_price"))
+            return
+        title = t("discount.title.price", name=on_screen(self.app, item.name), price=_yuan(item.list_price_fen))
+        self.ask_discount(DiscountScreen(PRICE, title, item.list_price_fen), index, item.list_price_fen)
+
+    def ask_discount(self, dialog: Any, index: int, base_fen: int) -> None:
+        """Show the dialog; a discount within the cashier's limits applies at once, else a manager says yes."""
+        from dataclasses import replace
+
+        from store.discounts import approver, over_limit
+
+        what = dialog.what
+        item = self.basket.items[index] if index >= 0 else None
+
+        def answered(decision: Any) -> None:
+            if decision is None:
+                return
+            if decision.spec is None:
+                self.apply_discount(what, index, item, None)
+                return
+            spec = replace(decision.spec, cashier=self.app.till.cashier)
+            rules = self.app.settings.selling
+            if not over_limit(spec, base_fen, rules.cashier_max_discount, rules.cashier_price_override):
+                self.apply_discount(what, index, item, spec)
+                return
+            self.app.in_background(partial(approver, spec.cashier),
+                                   partial(self.approved, what, index, item, spec), group="discount")
+
+        self.app.push_screen(dialog, answered)
+
+    def approved(self, what: str, index: int, item: Any, spec: Any, manager: Optional[str]) -> None:
+        """Over the limits: a shop without cashiers or a manager selling needs no PIN; else ask for one."""
+        from dataclasses import replace
+
+        from tui.screens.pin import PinScreen
+
+        if self.app.screen is not self:  # the tender opened meanwhile: its total must not change under it
+            self.refuse(t("sale.basket_changed"))
+            return
+        if manager is not None:
+            self.apply_discount(what, index, item, replace(spec, manager=manager))
+            return
+
+        def answered(code: Optional[str]) -> None:
+            if code:
+                self.apply_discount(what, index, item, replace(spec, manager=code))
+            else:
+                self.say(t("sale.discount_cancelled"))
+
+        self.app.push_screen(PinScreen(t("pin.why_discount", what=_said(what, spec))), answered)
+
+    def apply_discount(self, what: str, index: int, item: Any, spec: Any) -> None:
+        """Put the decision on the basket (None: take it off), store it, log it, show it."""
+        from store.sales import SaleError
+        from tui.screens.discount import BASKET, PRICE
+
+        basket = self.basket
+        if (basket.is_empty or (index >= 0 and (index >= len(basket.items) or basket.items[index] is not item))
+                or (self.tender is not None and self.tender.paid_fen > 0)):
+            self.refuse(t("sale.basket_changed"))  # a scan or a payment came between the question and the answer
+            return
+        try:
+            if what == BASKET:
+                basket.set_discount(spec)
+            elif what == PRICE:
+                basket.set_price(index, spec)
+            else:
+                basket.set_line_discount(index, spec)
+        except SaleError as exc:
+            from tui.errors import describe
+
+            self.refuse(describe(exc))
+            return
+        self.changed()
+        table = self.query_one("#basket", DataTable)
+        self.refresh_basket(select=index if index >= 0 else table.cursor_row)
+        name = item.name if item is not None else ""
+        where = f"line {index + 1} {name}" if index >= 0 else "basket"
+        if spec is None:
+            detail = f"{where}: off"
+        else:
+            detail = f"{where}: {_said(what, spec)} ({spec.reason})" + (f", manager {spec.manager}"
+                                                                        if spec.manager else "")
+        self.app.log_event("price_override" if what == PRICE else "discount", detail=detail)
+        shown = on_screen(self.app, name)
+        if what == BASKET:
+            self.say(t("sale.basket_discount_given", what=_what(spec)) if spec else t("sale.basket_discount_off"))
+        elif what == PRICE:
+            self.say(t("sale.price_given", name=shown, price=_yuan(spec.value)) if spec
+                     else t("sale.price_off", name=shown))
+        else:
+            self.say(t("sale.discount_given", name=shown, what=_what(spec)) if spec
+                     else t("sale.discount_off", name=shown))
 
     # ------------------------------------------------------------ paying
 
@@ -462,8 +633,116 @@ class SaleScreen(Screen):
         self.entry.value = ""
         self.say("")
 
+    # ------------------------------------------------------------ no sale (开钱箱) and 无单退货
+
+    def action_no_sale(self) -> None:
+        """Ctrl+O: open the drawer without a sale, with a reason (and a manager's PIN by setting); logged."""
+        from tui.screens.reason import ReasonScreen
+
+        if self.tender is not None and self.tender.paid_fen > 0:
+            self.refuse(t("sale.payment_in_progress"))
+            return
+
+        def reason_given(reason: Optional[str]) -> None:
+            if not reason:
+                self.say(t("nosale.cancelled"))
+            elif self.app.settings.selling.no_sale_manager_pin:
+                self.with_manager(t("pin.why_no_sale"), lambda manager: self.open_drawer(reason, manager),
+                                  t("nosale.cancelled"))
+            else:
+                self.open_drawer(reason, "")
+
+        self.app.push_screen(ReasonScreen(t("nosale.question")), reason_given)
+
+    def open_drawer(self, reason: str, manager: str) -> None:
+        self.app.log_event("no_sale", detail=f"{reason} (manager {manager})" if manager else reason)
+        self.app.till.open_drawer(f"no sale: {reason}")
+        self.say(t("nosale.opened"))
+
+    def with_manager(self, why: str, then: Any, cancelled: str) -> None:
+        from tui.screens.pin import PinScreen
+
+        def answered(manager: Optional[str]) -> None:
+            if manager:
+                then(manager)
+            else:
+                self.say(cancelled)
+
+        self.app.push_screen(PinScreen(why), answered)
+
+    def action_refund_without_receipt(self) -> None:
+        """Ctrl+T: 无单退货 of what is in the basket, all in cash, when [selling] refund_without_receipt allows it."""
+        from tui.screens.reason import ReasonScreen
+
+        if not self.app.settings.selling.refund_without_receipt:
+            self.refuse(t("sale.refund_without_receipt_off"))
+            return
+        if self.query_one("#main", ContentSwitcher).current != "basket" or self.basket.is_empty:
+            self.refuse(t("sale.basket_empty"))
+            return
+        if self.tender is not None and self.tender.paid_fen > 0:
+            self.refuse(t("sale.payment_in_progress"))
+            return
+        if self.app.till_blocked():
+            self.refuse(t("sale.waiting_receipt"))
+            return
+
+        def approved(manager: str) -> None:
+            def reason_given(reason: Optional[str]) -> None:
+                if reason:
+                    self.commit_refund_without_receipt(manager, reason)
+                else:
+                    self.say(t("refund.no_receipt_cancelled"))
+
+            self.app.push_screen(ReasonScreen(t("refund.no_receipt_reason")), reason_given)
+
+        self.with_manager(t("pin.why_refund_no_receipt"), approved, t("refund.no_receipt_cancelled"))
+
+    def commit_refund_without_receipt(self, manager: str, reason: str) -> None:
+        from store.documents import commit_refund_without_receipt
+
+        basket, app = self.basket, self.app
+
+        def job(basket_id: Optional[int]) -> Any:
+            return commit_refund_without_receipt(basket, app.till_id, app.till.cashier or None, manager, reason,
+                                                 "cash", basket_id=basket_id)
+
+        def failed(exc: Exception) -> None:
+            from tui.errors import describe
+
+            log.error("refund without a receipt failed: %s", exc, exc_info=exc)
+            self.refuse(on_screen(app, describe(exc)))
+
+        app.keeper.finish(job, self.refunded_without_receipt, failed)
+
+    def refunded_without_receipt(self, refund: Any) -> None:
+        from store.money import format_yuan
+        from store.numbering import format_receipt_no
+        from store.sales import Basket
+
+        self._basket = Basket()
+        self.tender = None
+        self.refresh_basket()
+        self.app.print_sale(refund.id, open_drawer=refund.total_fen > 0)
+        self.say(t("history.refunded_ok", number=format_receipt_no(refund.till_id, refund.receipt_no),
+                   amount=format_yuan(refund.total_fen)))
+
 
 def _yuan(fen: int) -> str:
     from store.money import format_yuan
 
     return format_yuan(fen)
+
+
+def _what(spec: Any) -> str:
+    """A discount as the cashier says it: 10% or 2.50 (off)."""
+    from store.money import format_percent
+
+    return format_percent(spec.value) if spec.kind == "percent" else _yuan(spec.value)
+
+
+def _said(what: str, spec: Any) -> str:
+    """A decision in a few words: "10%", "2.50" or, for a price, "Price 2.50"."""
+    from tui.screens.discount import PRICE
+
+    return t("key.price_override") + " " + _yuan(spec.value) if what == PRICE else _what(spec)

@@ -117,7 +117,11 @@ class TenderScreen(ModalScreen):
 
     def set_method(self, method: str) -> None:
         self.method = method
-        self.query_one("#tender-method", Static).update(t("tender.method", method=t(f"method.{method}")))
+        said = t("tender.method", method=t(f"method.{method}"))
+        if self.app.settings.selling.rounding != "off":  # 抹零 is on: say its key (the key bar is full)
+            round_key = next(key for key in keymap.KEYS["tender"] if key.id == "tender.round")
+            said += "    " + t("tender.round_hint", keys=keymap.display_key(keymap.key_of(round_key)))
+        self.query_one("#tender-method", Static).update(said)
         reference = self.query_one("#reference", Input)
         reference.value = ""
         reference.display = method != "cash"
@@ -133,8 +137,51 @@ class TenderScreen(ModalScreen):
         return not self.saving  # while saving no key may change or leave the tender
 
     def action_method(self, method: str) -> None:
+        cash_only = self.basket.rounding is not None and self.app.settings.selling.rounding_tenders == "cash"
+        if method != "cash" and cash_only:
+            self.say(t("tender.rounded_cash_only", method=t(f"method.{method}")), error=True)
+            return
         self.set_method(method)
         self.say("")
+
+    def action_round(self) -> None:
+        """Ctrl+R: 抹零, the total rounded down to 角 or 元 as the settings say; again: taken off.
+
+        With ``rounding_tenders = "cash"`` it is for cash only: refused once a
+        non-cash payment is taken, and after it only cash is taken.
+        """
+        from store.discounts import ROUNDING_REASON
+        from store.money import format_yuan
+        from store.sales import DiscountSpec
+
+        rules = self.app.settings.selling
+        basket = self.basket
+        if basket.rounding is None:
+            if rules.rounding == "off":
+                self.say(t("tender.rounding_off_setting"), error=True)
+                return
+            if rules.rounding_tenders == "cash" and any(p.method != "cash" for p in self.tender.ok_payments):
+                self.say(t("tender.rounding_cash_only"), error=True)
+                return
+            step = 10 if rules.rounding == "jiao" else 100
+            spec = DiscountSpec("round", step, ROUNDING_REASON, self.app.till.cashier)
+        else:
+            spec = None
+        basket.set_rounding(spec)
+        self.tender.total_fen = basket.total_fen  # the tender follows the basket; what is paid stays paid
+        self.app.keeper.keep(basket, self.tender.payments)
+        self.app.customer_display.show_total(basket.total_fen)
+        self.app.log_event("rounding", detail=f"{format_yuan(basket.rounding_fen)} to {spec.value} fen"
+                           if spec else "off")
+        if spec is not None and self.method != "cash" and rules.rounding_tenders == "cash":
+            self.set_method("cash")
+        self.refresh_sums()
+        total = format_yuan(basket.total_fen)
+        self.say(t("tender.rounded", amount=format_yuan(basket.rounding_fen), total=total) if spec
+                 else t("tender.rounding_removed", total=total))
+        sale_screen = self.app.sale_screen
+        if sale_screen is not None:
+            sale_screen.refresh_basket()
 
     def action_back(self) -> None:
         self.dismiss(None)

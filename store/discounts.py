@@ -1,0 +1,50 @@
+"""Who may give a discount: a cashier's limits, and when a manager's PIN is needed.
+
+The arithmetic of discounts lives in ``store.sales`` (Basket); this module
+only says whether a decision is within what a cashier may do alone
+(``[selling]`` in the settings):
+
+- a line or basket discount up to ``cashier_max_discount`` percent of what it
+  applies to (an amount is measured as a percent of the line's, or the
+  basket's, amount before it);
+- a price override only when ``cashier_price_override`` is on, and then a
+  lowered price counts as a discount of the list price (the same limit); a
+  raised price needs nobody. With it off, every override needs a manager.
+
+Above the limits a manager says yes: the signed-in cashier when a manager,
+else a manager's PIN. A shop without cashiers (sign-in unused) has nobody to
+ask and nobody to limit: there the limits do not apply.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from store.sales import PRICE, DiscountSpec
+
+NO_LIMITS = ""  # approver(): the shop has no cashiers, nobody to ask
+ROUNDING_REASON = "抹零"  # the reason stored with every 抹零 (a shop's word, whatever the UI language)
+
+
+def over_limit(spec: DiscountSpec, base_fen: int, max_percent: int, price_override: bool) -> bool:
+    """Is ``spec`` beyond what a cashier may give alone? ``base_fen``: what it applies to (a price: the list price)."""
+    if spec.kind == PRICE:
+        if not price_override:
+            return True
+        lowered = base_fen - spec.value
+        return lowered > 0 and lowered * 100 > max_percent * base_fen
+    if spec.kind == "percent":
+        return spec.value > max_percent * 100
+    return spec.value * 100 > max_percent * max(0, base_fen)
+
+
+def approver(cashier: str) -> Optional[str]:
+    """Who allows a decision over the limits without a PIN: NO_LIMITS for a shop without cashiers,
+    the signed-in cashier's own code when a manager; None when a manager's PIN must be asked."""
+    from store.models import Cashier
+
+    active = Cashier.select().where(Cashier.active == True)  # noqa: E712
+    if not active.exists():
+        return NO_LIMITS
+    if cashier and active.where((Cashier.code == cashier) & (Cashier.manager == True)).exists():  # noqa: E712
+        return cashier
+    return None

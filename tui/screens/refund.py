@@ -1,0 +1,171 @@
+"""退货 by receipt: the sale's lines with what is left to refund; the cashier types how many of each.
+
+Up/Down choose a line, a quantity and Enter set it (never more than what is
+left: refused in one sentence), F3 switches the money between the original
+tenders and all cash, F12 confirms. Dismisses with a RefundChoice, or None
+on Esc. Everything here is worked out from values read before it opened: no
+store work on the UI thread.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input, Static
+
+from tui import keymap
+from tui.console import on_screen
+from tui.i18n import t
+from tui.screens.widgets import KeyBar
+
+
+@dataclass(frozen=True)
+class RefundChoice:
+    """What the cashier chose: (line id, qty in thousandths) and the payments back (None: the original tenders)."""
+
+    items: Tuple[Tuple[int, int], ...]
+    payments: Optional[Tuple[Tuple[str, int], ...]]
+    total_fen: int
+
+
+class RefundScreen(ModalScreen[Optional[RefundChoice]]):
+    """Choose what of a receipt comes back, and see the money going back."""
+
+    BINDINGS = keymap.bindings("refund")
+    AUTO_FOCUS = "#refund-qty"
+    DEFAULT_CSS = """
+    RefundScreen { align: center middle; background: $background 60%; }
+    #refund-box { width: 78; max-width: 100%; height: auto; max-height: 100%; border: thick $warning;
+                  background: $surface; padding: 0 1; }
+    #refund-title { text-style: bold; width: 100%; }
+    #refund-table { height: auto; max-height: 10; }
+    #refund-total { text-style: bold; }
+    #refund-message { height: auto; }
+    #refund-message.-error { color: $text-error; text-style: bold; }
+    #refund-box KeyBar { height: 1; color: $text-muted; }
+    """
+
+    def __init__(self, number: str, lines: List[Any], room: Dict[str, int]) -> None:
+        super().__init__()
+        self.number = number
+        self.lines = lines  # store.documents.Refundable, in receipt order
+        self.room = room  # what each original tender can still take back
+        self.qty: Dict[int, int] = {}  # line id -> thousandths to refund
+        self.all_cash = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="refund-box"):
+            yield Static(t("refund.title", number=self.number), id="refund-title")
+            yield DataTable(id="refund-table", cursor_type="row")
+            yield Input(placeholder=t("refund.qty_placeholder"), id="refund-qty")
+            yield Static("", id="refund-total")
+            yield Static("", id="refund-message")
+            yield KeyBar("refund")
+
+    def on_mount(self) -> None:
+        table = self.table
+        table.can_focus = False  # the quantity box keeps the focus
+        table.add_column(t("refund.col.name"), width=26, key="name")
+        for key in ("sold", "refunded", "left", "now"):
+            table.add_column(Text(t("refund.col." + key), justify="right"), width=8, key=key)
+        self.show()
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#refund-table", DataTable)
+
+    def show(self) -> None:
+        from store.money import format_qty
+
+        table, row = self.table, self.table.cursor_row
+        table.clear()
+        for line in self.lines:
+            unit = on_screen(self.app, line.unit or "")
+            table.add_row(Text(on_screen(self.app, line.name), no_wrap=True, overflow="ellipsis"),
+                          *(Text(format_qty(q) + unit if q else "0", justify="right")
+                            for q in (line.qty_milli, line.refunded_qty, line.remaining_qty,
+                                      self.qty.get(line.line_id, 0))),
+                          key=str(line.line_id))
+        if table.row_count:
+            table.move_cursor(row=max(0, min(row, table.row_count - 1)))
+        self.query_one("#refund-total", Static).update(self.total_text())
+
+    def total_fen(self) -> int:
+        return sum(line.refund_fen(self.qty[line.line_id]) for line in self.lines if self.qty.get(line.line_id))
+
+    def payments(self) -> List[Tuple[str, int]]:
+        from store.documents import plan_refund_payments
+
+        total = self.total_fen()
+        if self.all_cash:
+            return [("cash", total)] if total else []
+        return plan_refund_payments(self.room, total)
+
+    def total_text(self) -> str:
+        from store.money import format_yuan
+
+        back = "  ".join(t("refund.back_item", method=t("method." + method), amount=format_yuan(amount))
+                         for method, amount in self.payments())
+        return t("refund.total", amount=format_yuan(self.total_fen()), back=back or "-")
+
+    def selected(self) -> Optional[Any]:
+        row = self.table.cursor_row
+        return self.lines[row] if 0 <= row < len(self.lines) else None
+
+    def say(self, text: str, error: bool = False) -> None:
+        message = self.query_one("#refund-message", Static)
+        message.update(Text(text))
+        message.set_class(error, "-error")
+        if error:
+            self.app.bell()
+
+    @on(Input.Submitted, "#refund-qty")
+    def qty_typed(self, event: Input.Submitted) -> None:
+        """Enter: the typed quantity is what comes back of the chosen line (0 or empty: none of it)."""
+        from store.money import format_qty, parse_qty
+        from tui.i18n import brief
+
+        event.stop()
+        line, text = self.selected(), event.value.strip()
+        if line is None:
+            return
+        try:
+            qty = 0 if text in ("", "0") else parse_qty(text)
+        except ValueError:
+            self.say(t("sale.bad_quantity", text=brief(text)), error=True)
+            return
+        if qty > line.remaining_qty:  # the store refuses it too, under its write lock
+            self.say(t("error.refund_too_much", name=on_screen(self.app, line.name),
+                       qty=format_qty(line.remaining_qty)), error=True)
+            return
+        self.qty[line.line_id] = qty
+        event.input.value = ""
+        self.say("")
+        self.show()
+        self.action_cursor(1)
+
+    def action_cursor(self, step: int) -> None:
+        table = self.table
+        if table.row_count:
+            table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + step)))
+
+    def action_all_cash(self) -> None:
+        """F3: all the money back in cash, or back to the original tenders again."""
+        self.all_cash = not self.all_cash
+        self.show()
+
+    def action_confirm(self) -> None:
+        items = tuple((line_id, qty) for line_id, qty in self.qty.items() if qty)
+        if not items:
+            self.say(t("error.refund_nothing"), error=True)
+            return
+        payments = tuple(self.payments()) if self.all_cash else None
+        self.dismiss(RefundChoice(items, payments, self.total_fen()))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
