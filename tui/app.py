@@ -277,7 +277,8 @@ class ChaoyingApp(App):
         self.notify(t("sale.db_error", error=exc), severity="error", timeout=6)
 
     def on_unmount(self) -> None:
-        self.log_abandoned_payments(closing=True)
+        if not (self.sale_screen is not None and self.sale_screen.sale_open()):  # a kept basket keeps them
+            self.log_abandoned_payments(closing=True)
         if not self.keeper.stop(timeout=2.0):
             log.error("the till closed before the open basket was stored")
         self.till.stop(timeout=2.0)
@@ -311,11 +312,11 @@ class ChaoyingApp(App):
 
     def log_abandoned_payments(self, closing: bool = False) -> None:
         """Failed payments of a sale that was never finished still go to the event log."""
-        from store.money import format_yuan
+        from tui.screens.abandon import failed_detail
 
         payments = self.sale_screen.abandoned_payments() if self.sale_screen is not None else []
         for payment in payments:
-            detail = f"{payment.method} {format_yuan(payment.amount_fen)} {payment.reference} (sale not finished)"
+            detail = failed_detail(payment)
             if closing:  # the till is closing: no worker would live to write it, and nobody waits now
                 self.till.log_event("payment_failed", detail=detail.strip())
             else:
@@ -514,6 +515,25 @@ class ChaoyingApp(App):
         self.set_cashier("")
         sale_screen.hand_over()
         self.ask_sign_in()
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: never drops a basket silently; with one open, ask: keep it for the next start, cancel it, back."""
+        from tui.screens.abandon import CANCEL, KEEP, QuitScreen, basket_open, cancel_basket, taken
+
+        if isinstance(self.screen, QuitScreen):
+            return
+        if not basket_open(self):
+            self.exit()
+            return
+
+        def chosen(choice: Optional[str]) -> None:
+            if choice == KEEP:
+                log.info("closing with the open basket kept for the next start")
+                self.exit()  # on_unmount waits for the keeper to store it
+            elif choice == CANCEL:
+                cancel_basket(self, then=self.exit)
+
+        self.push_screen(QuitScreen(taken(self), can_cancel=not self.signing_in()), chosen)
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

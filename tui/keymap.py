@@ -51,6 +51,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("sale.price", "ctrl+p", "price_override", "key.price_override", show=False),
         Key("sale.no_sale", "ctrl+o", "no_sale", "key.no_sale", show=False),  # rare: in F1, not the key bar
         Key("sale.refund_no_receipt", "ctrl+t", "refund_without_receipt", "key.refund_no_receipt", show=False),
+        # priority: the entry line's Input would take ctrl+x (cut) and ctrl+d (delete right) first; in F1
+        Key("sale.cancel", "ctrl+x", "cancel_basket", "key.cancel_basket", show=False, priority=True),
     ),
     "tender": (
         Key("tender.cash", "f2", "method('cash')", "key.cash"),
@@ -61,6 +63,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         # the reference field is reached by this key only: Enter never moves there, so a scan stays out of it
         Key("tender.reference", "tab", "reference", "key.reference"),
         Key("tender.back", "escape", "back", "key.back"),
+        Key("tender.remove", "ctrl+d", "remove_payment", "key.remove_payment", priority=True),
+        Key("tender.cancel", "ctrl+x", "cancel_basket", "key.cancel_basket", priority=True),
         # not on the key bar (Esc must stay visible): the method line says it when 抹零 is on
         Key("tender.round", "ctrl+r", "round", "key.round", show=False),
     ),
@@ -124,6 +128,11 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("search.up", "up", "move(-1)", "key.up", show=False),
         Key("search.pagedown", "pagedown", "move(10)", "key.page_down", show=False),
         Key("search.pageup", "pageup", "move(-10)", "key.page_up", show=False),
+    ),
+    "quit": (
+        Key("quit.keep", "k", "keep", "key.keep_basket"),
+        Key("quit.cancel", "c", "cancel_basket", "key.cancel_basket"),
+        Key("quit.back", "escape", "back", "key.back"),
     ),
     "refund": (
         Key("refund.confirm", "f12", "confirm", "key.refund_confirm"),

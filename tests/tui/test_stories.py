@@ -189,7 +189,8 @@ async def test_a_failed_payment_of_an_unfinished_sale_is_still_logged(shop):
     async with app.run_test(size=(80, 24)) as pilot:
         await scan(pilot, COLA)
         await pilot.press("f12", "f4", "f6", "escape")
-        await pilot.press("ctrl+q")
+        await pilot.press("ctrl+q", "c")  # quit, cancelling the basket (no money taken)
+        await wait_until(pilot, lambda: app.return_code is not None)
     events = list(Event.select().where(Event.kind == "payment_failed"))
     assert len(events) == 1 and "wechat 3.00" in events[0].detail and events[0].sale_id is None
 

@@ -200,3 +200,19 @@ def test_the_service_and_everything_it_imports_load_no_textual():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=str(Path(tui.till.__file__).parents[1]), check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_opening_the_drawer_for_a_reason_kicks_it_and_logs_the_reason(shop, owner):
+    import time
+
+    from store.models import Event
+
+    owner.till.open_drawer("payment removed: hand back cash 5.00")
+    drawer = owner.next(DrawerResult)
+    assert (drawer.sale_id, drawer.ok) == (0, True)
+    deadline = time.monotonic() + WAIT  # the virtual printer decodes the kick on its own thread
+    while shop.demo.printer.drawer_kicks < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert shop.demo.printer.drawer_kicks == 1
+    opened = Event.get(Event.kind == "drawer_open")
+    assert (opened.detail, opened.sale_id, opened.cashier) == ("payment removed: hand back cash 5.00", None, "c1")

@@ -278,3 +278,44 @@ def test_a_till_left_running_on_another_host_is_taken_over_after_lock_timeout(tm
     assert lock_row(folder)[:2] == (socket.gethostname(), tmux.pid("till"))
     tmux.keys("till", "C-q")
     wait_gone(tmux, "till")
+
+
+def open_baskets(folder: Path) -> List[tuple]:
+    """(id, state, paid_fen, total_fen) of the stored open baskets, read-only (the till may be running)."""
+    database = folder / "chaoying.sqlite3"
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as con:
+        return con.execute("select id, state, paid_fen, total_fen from open_basket order by id").fetchall()
+
+
+def test_killed_with_money_taken_then_restarted_the_basket_and_the_payment_are_back(tmux, tmp_path):
+    folder = tmp_path / "demo"
+    tmux.start("till", demo_command(tmp_path, folder))
+    sign_in(tmux, "till")
+    tmux.wait_for("till", "合计")
+    tmux.keys("till", "5*6901234567892", "Enter")  # five colas: ¥15.00
+    tmux.wait_for("till", "15.00")
+    tmux.keys("till", "F12")
+    tmux.wait_for("till", "还差")
+    tmux.keys("till", "5", "Enter")  # ¥5.00 cash taken, ¥10.00 still to pay
+    deadline = time.monotonic() + 15
+    while [row[1:] for row in open_baskets(folder)] != [("open", 500, 1500)]:
+        assert time.monotonic() < deadline, f"the payment was never stored: {open_baskets(folder)}"
+        time.sleep(0.1)
+    os.kill(tmux.pid("till"), signal.SIGKILL)  # the till dies with the customer's money in the drawer
+    wait_gone(tmux, "till")
+
+    tmux.start("again", demo_command(tmp_path, folder))
+    sign_in(tmux, "again")
+    screen = tmux.wait_for("again", "已收 ￥5.00")
+    assert "可口可乐" in screen and "15.00" in screen
+    assert [row[1:] for row in open_baskets(folder)] == [("open", 500, 1500)]  # the same basket, not a copy
+    tmux.keys("again", "F12")
+    tmux.wait_for("again", "还差")
+    tmux.keys("again", "Enter")  # the ¥10.00 left, in cash
+    tmux.wait_for("again", "已打印")
+    with sqlite3.connect(f"file:{folder / 'chaoying.sqlite3'}?mode=ro", uri=True) as con:
+        payments = con.execute("select method, amount_fen from payment order by id").fetchall()
+    assert payments == [("cash", 500), ("cash", 1000)]
+    assert [row[1] for row in open_baskets(folder)] == ["sold"]
+    tmux.keys("again", "C-q")
+    wait_gone(tmux, "again")

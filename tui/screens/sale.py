@@ -108,6 +108,7 @@ class SaleScreen(Screen):
         # order and added when the till is ready (the keys are never lost, never doubled).
         self.typed_ahead: List[str] = []
         self.typed_while_saving: List[str] = []  # left here by the tender screen for tender_done
+        self.ending = False  # the basket is being cancelled (tui/screens/abandon.py): codes wait for the next
 
     @property
     def basket(self) -> Any:
@@ -182,6 +183,9 @@ class SaleScreen(Screen):
 
     def add_code(self, text: str) -> None:
         """Add what a scanned or typed code stands for: a product, a PLU or a scale label."""
+        if self.ending:
+            self.typed_ahead.append(text)
+            return
         if self.tender is not None and self.tender.paid_fen > 0:
             self.refuse(t("sale.payment_in_progress"))
             return
@@ -359,7 +363,7 @@ class SaleScreen(Screen):
         if self.query_one("#main", ContentSwitcher).current != "basket" or not table.row_count:
             self.refuse(t("sale.nothing_to_void"))
             return
-        if self.tender is not None and self.tender.paid_fen > 0:
+        if (self.tender is not None and self.tender.paid_fen > 0) or self.ending:
             self.refuse(t("sale.payment_in_progress"))
             return
         index = table.cursor_row
@@ -512,7 +516,7 @@ class SaleScreen(Screen):
         from store.sales import Tender
         from tui.screens.tender import TenderScreen
 
-        if self.query_one("#main", ContentSwitcher).current != "basket" or self.basket.is_empty:
+        if self.query_one("#main", ContentSwitcher).current != "basket" or self.basket.is_empty or self.ending:
             self.refuse(t("sale.basket_empty"))
             return
         if self.app.till_blocked():
@@ -570,8 +574,9 @@ class SaleScreen(Screen):
             self.say(t("status.near_end"), error=True)
 
     def show_printer(self, state: str, reason: str = "") -> None:
-        """What the idle printer said, on the status strip."""
-        self.query_one(PrinterStrip).show(state, reason)
+        """What the idle printer said, on the status strip (none while the till closes: a report may come late)."""
+        for strip in self.query(PrinterStrip).results(PrinterStrip):
+            strip.show(state, reason)
 
     def show_display(self, text: str) -> None:
         """The demo: what the customer display shows, on its strip."""
@@ -605,6 +610,21 @@ class SaleScreen(Screen):
     def abandoned_payments(self) -> List[Any]:
         """The failed payments of the sale not yet finished (they still go to the event log)."""
         return list(self.tender.failed_payments) if self.tender is not None else []
+
+    def action_cancel_basket(self) -> None:
+        """Ctrl+X: the customer changed her mind; one question, then the basket ends (money handed back)."""
+        from tui.screens.abandon import ask_cancel
+
+        ask_cancel(self.app)
+
+    def start_over(self) -> None:
+        """The basket ended without a sale: an empty basket on screen, the next change starts a new one."""
+        from store.sales import Basket
+
+        self._basket = Basket()
+        self.tender = None
+        self.show_basket()
+        self.refresh_basket()
 
     def hand_over(self) -> None:
         """Sign-out: the next cashier starts on an empty basket and entry line, not the last change."""

@@ -295,6 +295,39 @@ class TenderScreen(ModalScreen):
         self.refresh_sums()
         self.say(t("tender.failed_recorded", method=t(f"method.{method}"), amount=format_yuan(amount)), error=True)
 
+    def action_remove_payment(self) -> None:
+        """Ctrl+D: take back the last payment (a typo, a change of mind) after one question; cash opens the drawer."""
+        from tui.screens.abandon import hand_back_text, payment_detail
+        from tui.screens.confirm import ConfirmScreen
+
+        last = next((p for p in reversed(self.tender.payments) if p.ok), None)
+        if last is None:
+            self.say(t("tender.nothing_to_remove"), error=True)
+            return
+
+        def answered(yes: Optional[bool]) -> None:
+            if not yes or self.saving:
+                return
+            removed = self.tender.remove_last()
+            if removed is None:
+                return
+            self.app.keeper.keep(self.basket, self.tender.payments)
+            detail = payment_detail(removed)
+            self.app.log_event("payment_removed", detail=detail)
+            if removed.method == "cash":  # it went into the drawer: the drawer opens to hand it back
+                self.app.till.open_drawer("payment removed: hand back " + detail)
+            self.set_method("cash")
+            self.refresh_sums()
+            self.say(t("tender.payment_removed", payments=hand_back_text([removed])))
+
+        self.app.push_screen(ConfirmScreen(t("tender.remove_question", payments=hand_back_text([last]))), answered)
+
+    def action_cancel_basket(self) -> None:
+        """Ctrl+X: give the basket up (money taken is handed back); the tender closes first."""
+        from tui.screens.abandon import ask_cancel
+
+        ask_cancel(self.app, before=lambda: self.dismiss(None))
+
     def commit(self) -> None:
         """Payments cover the total: the sale becomes durable now, before any printing.
 
