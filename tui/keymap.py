@@ -45,6 +45,9 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("sale.up", "up", "cursor_up", "key.up", show=False),
         Key("sale.down", "down", "cursor_down", "key.down", show=False),
         Key("sale.clear", "escape", "clear_entry", "key.clear"),
+        Key("sale.qty", "f3", "change_qty", "key.qty"),
+        Key("sale.hold", "ctrl+g", "hold", "key.hold"),
+        Key("sale.held", "ctrl+y", "held", "key.held"),
     ),
     "tender": (
         Key("tender.cash", "f2", "method('cash')", "key.cash"),
@@ -110,6 +113,16 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("search.pagedown", "pagedown", "move(10)", "key.page_down", show=False),
         Key("search.pageup", "pageup", "move(-10)", "key.page_up", show=False),
     ),
+    "ask": (
+        Key("ask.answer", "enter", "answer", "key.confirm"),
+        Key("ask.cancel", "escape", "cancel", "key.back"),
+    ),
+    "held": (
+        Key("held.take", "enter", "take", "key.take_held"),
+        Key("held.up", "up", "cursor(-1)", "key.up", show=False),
+        Key("held.down", "down", "cursor(1)", "key.down", show=False),
+        Key("held.close", "escape", "close", "key.close"),
+    ),
     "help": (
         # F1 (app.help) closes the help too
         Key("help.close", "escape,enter", "close", "key.close"),
@@ -146,7 +159,7 @@ def display_key(key: str) -> str:
 MODIFIERS = ("ctrl", "shift", "alt", "meta")
 # Screens that type text into an input: a plain printable key would be swallowed
 # by the input or steal its letters. App (and demo) keys are active on every screen.
-TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin"}
+TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "ask"}
 GLOBAL_GROUPS = ("app", "demo", "till")
 
 _overrides: Dict[str, str] = {}
