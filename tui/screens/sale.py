@@ -469,8 +469,8 @@ class SaleScreen(Screen):
             self._basket, self.tender = self.holding
         self.busy, self.holding = "", None
         self.refresh_basket()
-        self.refuse(on_screen(self.app, describe(exc)))
         self.replay_typed_ahead()
+        self.refuse(on_screen(self.app, describe(exc)))  # after the scans typed meanwhile: this is what to read
 
     def action_held(self) -> None:
         """Ctrl+Y 取单: the held baskets, to take one back (only onto an empty basket)."""
@@ -516,8 +516,8 @@ class SaleScreen(Screen):
         from tui.errors import describe
 
         self.busy = ""
-        self.refuse(on_screen(self.app, describe(exc)))
         self.replay_typed_ahead()
+        self.refuse(on_screen(self.app, describe(exc)))
 
     # ------------------------------------------------------------ what the app tells and asks
 
