@@ -45,6 +45,9 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("sale.up", "up", "cursor_up", "key.up", show=False),
         Key("sale.down", "down", "cursor_down", "key.down", show=False),
         Key("sale.clear", "escape", "clear_entry", "key.clear"),
+        Key("sale.qty", "f3", "change_qty", "key.qty"),
+        Key("sale.hold", "ctrl+g", "hold", "key.hold"),
+        Key("sale.held", "ctrl+y", "held", "key.held"),
         Key("sale.line_discount", "f5", "line_discount", "key.line_discount"),
         Key("sale.basket_discount", "f6", "basket_discount", "key.basket_discount"),
         # not on the key bar (80 columns are full): F1 lists it
@@ -144,6 +147,16 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
     "reason": (
         Key("reason.cancel", "escape", "cancel", "key.back"),
     ),
+    "ask": (
+        Key("ask.answer", "enter", "answer", "key.confirm"),
+        Key("ask.cancel", "escape", "cancel", "key.back"),
+    ),
+    "held": (
+        Key("held.take", "enter", "take", "key.take_held"),
+        Key("held.up", "up", "cursor(-1)", "key.up", show=False),
+        Key("held.down", "down", "cursor(1)", "key.down", show=False),
+        Key("held.close", "escape", "close", "key.close"),
+    ),
     "help": (
         # F1 (app.help) closes the help too
         Key("help.close", "escape,enter", "close", "key.close"),
@@ -180,7 +193,7 @@ def display_key(key: str) -> str:
 MODIFIERS = ("ctrl", "shift", "alt", "meta")
 # Screens that type text into an input: a plain printable key would be swallowed
 # by the input or steal its letters. App (and demo) keys are active on every screen.
-TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "discount", "refund", "reason"}
+TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "discount", "refund", "reason", "ask"}
 GLOBAL_GROUPS = ("app", "demo", "till")
 
 _overrides: Dict[str, str] = {}

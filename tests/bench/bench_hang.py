@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import statistics
 import sys
 import tempfile
@@ -59,7 +60,9 @@ async def measure(folder: Path, rounds: int, scans: int) -> dict:
     from tui.screens.sale import SaleScreen
     from tui.settings import load_settings
 
-    settings, demo = start_demo(load_settings(None), folder / "shop")
+    base = load_settings(None)  # each scan a line of its own: a scan is measured by the basket growing
+    settings, demo = start_demo(dataclasses.replace(
+        base, selling=dataclasses.replace(base.selling, merge_scans=False)), folder / "shop")
     idle, hung, late = [], [], 0
     try:
         app = ChaoyingApp(settings, demo=demo, language="zh")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import pty
@@ -149,7 +150,9 @@ async def keystroke_latency(folder: Path, scans: int) -> dict:
     from tui.screens.sale import SaleScreen
     from tui.settings import load_settings
 
-    settings, demo = start_demo(load_settings(None).with_ui(language="zh"), folder / "pilot")
+    base = load_settings(None).with_ui(language="zh")  # each scan a line of its own: the table grows
+    settings, demo = start_demo(dataclasses.replace(
+        base, selling=dataclasses.replace(base.selling, merge_scans=False)), folder / "pilot")
     updated = []
     original = SaleScreen.refresh_basket
 

@@ -56,6 +56,11 @@ def make_shop(folder: Path, language: str = "zh", **changes) -> Shop:
     return Shop(settings, demo, folder)
 
 
+def scans_not_merged(settings):
+    """The same settings with each scan on a line of its own ([selling] merge_scans = false)."""
+    return dataclasses.replace(settings, selling=dataclasses.replace(settings.selling, merge_scans=False))
+
+
 def close_shop(shop: Shop) -> None:
     from store.db import close_database, db
 

@@ -260,6 +260,32 @@ def test_event_log(shop_lang, snap_compare):
     assert snap_compare(shop_lang.app(), terminal_size=SIZE, run_before=run_before)
 
 
+def test_held_baskets(shop_lang, snap_compare):
+    """Ctrl+Y: two held baskets (one with a note), held at a fixed time."""
+    from store.models import OpenBasket
+    from tui.screens.ask import AskScreen
+    from tui.screens.held import HeldScreen
+
+    async def hold(pilot, note: str) -> None:
+        await pilot.press("ctrl+g")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, AskScreen))
+        await pilot.press(*note, "enter")
+        await wait_until(pilot, lambda: not pilot.app.sale_screen.busy and pilot.app.screen is pilot.app.sale_screen)
+
+    async def run_before(pilot):
+        await fill_basket(pilot)
+        await hold(pilot, "A12")
+        await scan(pilot, BUN)
+        await hold(pilot, "")
+        moment = datetime(2026, 1, 2, 3, 4, 5)
+        OpenBasket.update(opened_at=moment, updated_at=moment).execute()
+        await pilot.press("ctrl+y")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, HeldScreen) and pilot.app.screen.loaded)
+        await settle(pilot)
+
+    assert snap_compare(shop_lang.app(), terminal_size=SIZE, run_before=run_before)
+
+
 def test_signin(shop_lang, snap_compare):
     """A shop with cashiers starts on the sign-in; the picture shows a refused PIN (code kept, PIN gone)."""
     from store.cashiers import add_cashier

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.tui.conftest import close_shop, make_shop
+from tests.tui.conftest import close_shop, make_shop, scans_not_merged
 from tests.tui.helpers import COLA, printed_all, scan, wait_until
 from tests.tui.language import data_strings
 
@@ -277,6 +277,7 @@ async def test_the_linux_console_shows_names_as_pinyin_everywhere(console_shop):
     from tui.screens.demo_views import PaperView
     from tui.screens.receipt_views import HandwrittenView
 
+    console_shop.settings = scans_not_merged(console_shop.settings)  # two cola lines: one voided, one sold
     app = console_shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await scan(pilot, COLA)

@@ -2,7 +2,7 @@
 
 A whole Pilot story (start-up, sign-in with a PIN, scans, F12 + payment +
 commit, printing, paper out -> banner -> R, H, F9 history search, a reprint
-behind a manager's PIN, F10 events, sign-out) runs with every SQL statement
+behind a manager's PIN, F10 events, F3 a quantity, hold and resume, sign-out) runs with every SQL statement
 recorded with the thread that ran it and the till code (tui/) that asked for
 it. None may run on the UI thread (the event loop: the main thread under
 Pilot) except the allowlist below. Queries the test itself makes (no tui/
@@ -163,6 +163,22 @@ async def test_a_whole_day_runs_no_store_work_on_the_ui_thread(managed_shop, mon
         assert app.screen.rows
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is app.sale_screen)
+
+        # F3 a line's quantity; Ctrl+G hold the basket, Ctrl+Y the held list, take it back and pay
+        await scan(pilot, COLA)
+        await pilot.press("f3", *"2", "enter")
+        await wait_until(pilot, lambda: app.sale_screen.basket.total_fen == 600)
+        await pilot.press("ctrl+g")
+        await wait_until(pilot, lambda: on(app, "AskScreen"))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen is app.sale_screen and not app.sale_screen.busy)
+        await pilot.press("ctrl+y")
+        await wait_until(pilot, lambda: on(app, "HeldScreen") and app.screen.loaded)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.sale_screen.sale_open() and not app.sale_screen.busy)
+        await pilot.press("f12", "enter")
+        await printed_all(pilot, app)
+        assert last_sale().total_fen == 600
         await pilot.press("ctrl+l")
         await wait_until(pilot, lambda: on(app, "SignInScreen"))
 

@@ -109,6 +109,9 @@ class SaleScreen(Screen):
         self.typed_ahead: List[str] = []
         self.typed_while_saving: List[str] = []  # left here by the tender screen for tender_done
         self.ending = False  # the basket is being cancelled (tui/screens/abandon.py): codes wait for the next
+        # Holding or resuming a basket (store work on the keeper's thread): scans wait in typed_ahead.
+        self.busy = ""
+        self.holding: Optional[Tuple[Any, Any]] = None  # (basket, tender) being held, back if the hold fails
 
     @property
     def basket(self) -> Any:
@@ -183,7 +186,7 @@ class SaleScreen(Screen):
 
     def add_code(self, text: str) -> None:
         """Add what a scanned or typed code stands for: a product, a PLU or a scale label."""
-        if self.ending:
+        if self.ending or self.busy:  # cancelling, holding or resuming: this scan goes to the next basket
             self.typed_ahead.append(text)
             return
         if self.tender is not None and self.tender.paid_fen > 0:
@@ -224,7 +227,7 @@ class SaleScreen(Screen):
                        lambda: self.say(t("guard.not_added")))
             return
         self.show_basket()
-        index = self.basket.add(product, qty, amount_fen)
+        index = self.basket.add(product, qty, amount_fen, merge=self.app.settings.selling.merge_scans)
         self.changed()
         self.refresh_basket(select=index)
         self.show_item_on_display(index, qty, amount_fen)
@@ -510,6 +513,54 @@ class SaleScreen(Screen):
             self.say(t("sale.discount_given", name=shown, what=_what(spec)) if spec
                      else t("sale.discount_off", name=shown))
 
+    def action_change_qty(self) -> None:
+        """F3: change the selected line's quantity (not a scale label's line: the label says it)."""
+        from functools import partial
+
+        from store.money import format_qty
+        from store.sales import SaleError
+        from tui.errors import describe
+        from tui.screens.ask import AskScreen
+
+        table = self.query_one("#basket", DataTable)
+        if self.query_one("#main", ContentSwitcher).current != "basket" or not table.row_count:
+            self.refuse(t("sale.no_line"))
+            return
+        if self.tender is not None and self.tender.paid_fen > 0:
+            self.refuse(t("sale.payment_in_progress"))
+            return
+        index = table.cursor_row
+        item = self.basket.items[index]
+        try:
+            self.basket.set_qty(index, item.qty_milli)  # the same quantity: a scale label's line refuses here
+        except SaleError as exc:
+            self.refuse(on_screen(self.app, describe(exc)))
+            return
+        ask = AskScreen(t("qty.title", name=on_screen(self.app, item.name)), format_qty(item.qty_milli),
+                        max_length=12, check=qty_refusal)
+        self.app.push_screen(ask, partial(self.qty_chosen, index))
+
+    def qty_chosen(self, index: int, text: Optional[str]) -> None:
+        from store.money import format_qty, parse_qty
+        from store.sales import SaleError
+        from tui.errors import describe
+
+        if text is None or index >= len(self.basket.items):
+            return
+        qty = parse_qty(text)  # checked by the dialog
+        item = self.basket.items[index]
+        if qty == item.qty_milli:
+            return
+        try:
+            self.basket.set_qty(index, qty)
+        except SaleError as exc:
+            self.refuse(on_screen(self.app, describe(exc)))
+            return
+        self.changed()
+        self.app.log_event("qty_changed", detail=f"{item.name} {format_qty(item.qty_milli)} -> {format_qty(qty)}")
+        self.refresh_basket(select=index)
+        self.say(t("sale.qty_changed", name=on_screen(self.app, item.name), qty=format_qty(qty)))
+
     # ------------------------------------------------------------ paying
 
     def action_tender(self) -> None:
@@ -563,6 +614,106 @@ class SaleScreen(Screen):
             else:
                 text += key
         self.replay_typed_ahead(pending=text)
+
+    # ------------------------------------------------------------ held baskets (挂单 / 取单)
+
+    def action_hold(self) -> None:
+        """Ctrl+G 挂单: put this basket aside (with a note, maybe) and go on with an empty one."""
+        from tui.screens.ask import AskScreen
+
+        if self.busy:
+            self.refuse(t("held.busy"))
+            return
+        if self.query_one("#main", ContentSwitcher).current != "basket" or self.basket.is_empty:
+            self.refuse(t("hold.empty"))
+            return
+        if self.tender is not None and self.tender.paid_fen > 0:
+            self.refuse(t("hold.paid"))
+            return
+        self.app.push_screen(AskScreen(t("hold.title"), placeholder=t("hold.note"), max_length=60), self.hold_with)
+
+    def hold_with(self, note: Optional[str]) -> None:
+        """Hold the basket as stored (the keeper stores the last change first); the screen empties at once."""
+        from store import baskets
+
+        if note is None or self.basket.is_empty:
+            return
+        till_id, cashier = self.app.till_id, self.app.till.cashier or None
+
+        def hold(basket_id: Optional[int]) -> None:
+            if basket_id is None:
+                raise baskets.BasketError("That basket is no longer open.", "basket_not_open")
+            baskets.hold(basket_id, till_id, note, cashier)
+
+        self.busy, self.holding = "hold", (self.basket, self.tender)
+        self._basket, self.tender = None, None
+        self.refresh_basket()
+        self.say(t("hold.holding"))
+        self.app.keeper.finish(hold, self.hold_done, self.hold_failed)
+
+    def hold_done(self, _value: Any = None) -> None:
+        self.busy, self.holding = "", None
+        held_key = keymap.by_id("sale.held")
+        self.say(t("hold.done", shortcut=keymap.display_key(keymap.key_of(held_key)) if held_key else ""))
+        self.replay_typed_ahead()
+
+    def hold_failed(self, exc: Exception) -> None:
+        """Not held (the database is away ...): the basket comes back as it was."""
+        from tui.errors import describe
+
+        if self.holding is not None:
+            self._basket, self.tender = self.holding
+        self.busy, self.holding = "", None
+        self.refresh_basket()
+        self.replay_typed_ahead()
+        self.refuse(on_screen(self.app, describe(exc)))  # after the scans typed meanwhile: this is what to read
+
+    def action_held(self) -> None:
+        """Ctrl+Y 取单: the held baskets, to take one back (only onto an empty basket)."""
+        from tui.screens.held import HeldScreen
+
+        if self.busy:
+            self.refuse(t("held.busy"))
+            return
+        if self.sale_open() or (self.tender is not None and self.tender.paid_fen > 0):
+            self.refuse(t("held.finish_first"))
+            return
+        self.app.push_screen(HeldScreen(), self.take_held)
+
+    def take_held(self, basket_id: Optional[int]) -> None:
+        """Resume the chosen basket (on the keeper's thread, after what it still has to store)."""
+        from store import baskets
+
+        if basket_id is None or self.busy:
+            return
+        if self.sale_open():
+            self.refuse(t("held.finish_first"))
+            return
+        till_id, cashier = self.app.till_id, self.app.till.cashier or None
+
+        def resume(current_id: Optional[int]) -> Any:
+            stored = baskets.resume(basket_id, till_id, cashier)
+            if current_id is not None and current_id != stored.id:
+                baskets.cancel(current_id, till_id, cashier)  # a basket emptied line by line: it ends here
+            return stored
+
+        self.busy = "resume"
+        self.say(t("held.taking"))
+        self.app.keeper.finish(resume, self.resumed, self.resume_failed)
+
+    def resumed(self, stored: Any) -> None:
+        self.busy = ""
+        self.restore(stored)
+        self.say(t("held.resumed", amount=_yuan(stored.total_fen)))
+        self.replay_typed_ahead()
+
+    def resume_failed(self, exc: Exception) -> None:
+        """Another till took it meanwhile (or the database is away): one sentence, the basket stays empty."""
+        from tui.errors import describe
+
+        self.busy = ""
+        self.replay_typed_ahead()
+        self.refuse(on_screen(self.app, describe(exc)))
 
     # ------------------------------------------------------------ what the app tells and asks
 
@@ -726,6 +877,17 @@ class SaleScreen(Screen):
         self.app.print_sale(refund.id, open_drawer=refund.total_fen > 0)
         self.say(t("history.refunded_ok", number=format_receipt_no(refund.till_id, refund.receipt_no),
                    amount=format_yuan(refund.total_fen)))
+
+
+def qty_refusal(text: str) -> Optional[str]:
+    """Why a typed quantity will not do (one sentence), or None."""
+    from store.money import parse_qty
+
+    try:
+        parse_qty(text)
+    except ValueError:
+        return t("sale.bad_quantity", text=brief(text))
+    return None
 
 
 def _yuan(fen: int) -> str:
