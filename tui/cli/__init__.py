@@ -31,6 +31,19 @@ def build_parser(till_only: bool = False) -> argparse.ArgumentParser:
         backup.register(sub)
         exports.register(sub)
         printer.register(sub)
+
+        # ---- the `report` group: reconcile only, for now (tui/cli/reconcile.py). The reports x, z,
+        # sales and receipts join it here; each module registers its own actions on `report_actions`.
+        from tui.cli import reconcile
+        from tui.cli.backoffice import _choose
+
+        report = sub.add_parser("report", help="reports of the day and reconciliation with the payment "
+                                               "providers", description="reports of the day and reconciliation "
+                                                                        "with the payment providers")
+        report_actions = report.add_subparsers(dest="action", metavar="ACTION")
+        report.set_defaults(handler=_choose(report, "reconcile"))
+        reconcile.register(report_actions)
+        # ---- end of the `report` group
     _one_line_errors(parser)
     return parser
 
