@@ -47,6 +47,7 @@ from store.errors import StoreError
 WECHAT, ALIPAY = "wechat", "alipay"
 PROVIDERS = (WECHAT, ALIPAY)
 NAMES = {WECHAT: "WeChat Pay", ALIPAY: "Alipay"}
+_A_BILL = {WECHAT: "a WeChat Pay bill", ALIPAY: "an Alipay bill"}
 PAYMENT, REFUND = "payment", "refund"
 
 #: A typed reference at least this long may be the end of the provider's number.
@@ -201,14 +202,14 @@ def read_bill(data: bytes, provider: str, name: str = "the file") -> Bill:
     if provider not in PROVIDERS:
         raise ValueError(f"unknown provider {provider!r}")
     if b"\x00" in data[:65536]:
-        raise BillError(f"{name} is not a {NAMES[provider]} bill: it is not a text file.", "bill_not_text",
+        raise BillError(f"{name} is not {_A_BILL[provider]}: it is not a text file.", "bill_not_text",
                         file=name, provider=provider)
     from store.catalogue import CatalogueError, decode
 
     try:
         text, encoding = decode(data)
     except CatalogueError as exc:
-        raise BillError(f"{name} is not a {NAMES[provider]} bill: {exc}.", "bill_not_text", file=name,
+        raise BillError(f"{name} is not {_A_BILL[provider]}: {exc}.", "bill_not_text", file=name,
                         provider=provider) from None
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
@@ -218,8 +219,8 @@ def read_bill(data: bytes, provider: str, name: str = "the file") -> Bill:
     header_at, columns = _find_header(rows, provider)
     if header_at is None:
         other = next((p for p in PROVIDERS if p != provider and _find_header(rows, p)[0] is not None), None)
-        hint = f"; it looks like an {NAMES[other]} bill (give it with --{other})" if other else ""
-        raise BillError(f"{name} is not a {NAMES[provider]} bill: no header row like "
+        hint = f"; it looks like {_A_BILL[other]} (give it with --{other})" if other else ""
+        raise BillError(f"{name} is not {_A_BILL[provider]}: no header row like "
                         f"{_EXPECTED[provider]}{hint}.", "bill_no_header", file=name, provider=provider)
     read = _read_wechat if provider == WECHAT else _read_alipay
     return Bill(provider, encoding, read(rows, header_at, columns, name))
