@@ -5,8 +5,7 @@ import datetime
 
 import pytest
 
-from store.reconcile import (ALIPAY, PAYMENT, REFUND, WECHAT, BillError, BillRow, TillPayment, read_bill,
-                             reconcile)
+from store.reconcile import ALIPAY, PAYMENT, REFUND, WECHAT, BillError, BillRow, TillPayment, read_bill, reconcile
 
 T = datetime.datetime(2024, 5, 31, 10, 0, 0)
 
