@@ -278,11 +278,12 @@ def _indices(header: Sequence[str], names: Sequence[str]) -> List[int]:
 
 
 def _first_amount(row: Sequence[str], indices: Sequence[int], line: int, name: str) -> Tuple[int, bool]:
-    """The first non-empty amount among the columns ``indices`` (0 when all are empty)."""
+    """The first amount other than zero among the columns ``indices`` (0 when all are empty or zero)."""
     for index in indices:
         text = _cell(row[index]) if index < len(row) else ""
-        if text:
-            return _amount(text, line, name)
+        fen, negative = _amount(text, line, name) if text else (0, False)
+        if fen:
+            return fen, negative
     return 0, False
 
 
