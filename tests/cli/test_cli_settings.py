@@ -16,6 +16,7 @@ COMMANDS = [
     ["printer", "status", "--port", "/dev/null"], ["printer", "test", "--port", "/dev/null"],
     ["backup"], ["backup", "list"], ["backup", "verify", "x.db.gz"], ["restore", "x.db.gz", "--to", "y.db"],
     ["export", "sales", "--from", "2024-01-01", "--to", "2024-01-31"],
+    ["report", "reconcile", "--date", "2024-05-31", "--wechat", "bill.csv"],
 ]
 
 
