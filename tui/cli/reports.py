@@ -1,6 +1,6 @@
 """`chaoying report x|z|sales|receipts` and `chaoying shift open|pay-in|pay-out`.
 
-(`chaoying report reconcile` is another module's: its name stays free here.)
+(`chaoying report reconcile` lives in tui/cli/reconcile.py and registers itself here.)
 Store modules are imported inside the handlers; bad input is one sentence.
 """
 from __future__ import annotations
@@ -20,9 +20,9 @@ def register(sub) -> None:
     till = argparse.ArgumentParser(add_help=False)
     till.add_argument("--till", metavar="ID", help="till id (default: [till] id from the settings)")
 
-    report = _add(sub, "report", None, "X and Z reports, sales figures, the receipts of a day")
+    report = _add(sub, "report", None, "X and Z reports, sales figures, the receipts of a day, reconciliation")
     actions = report.add_subparsers(dest="action", metavar="ACTION")
-    report.set_defaults(handler=_choose(report, "x, z, sales or receipts"))
+    report.set_defaults(handler=_choose(report, "x, z, sales, receipts or reconcile"))
     p = actions.add_parser("x", parents=[common, till], help="the open shift's figures so far (changes nothing)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_report_x)
@@ -45,6 +45,9 @@ def register(sub) -> None:
     p.add_argument("--date", metavar="YYYY-MM-DD", help="the day (default: today)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_report_receipts)
+    from tui.cli import reconcile
+
+    reconcile.register(actions)
 
     shift = _add(sub, "shift", None, "open a shift with its float; cash paid in and out")
     actions = shift.add_subparsers(dest="action", metavar="ACTION")
