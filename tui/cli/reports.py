@@ -100,12 +100,14 @@ def _summary(f: Dict[str, Any], title: str) -> None:
         over = cash["over_short_fen"]
         rows += [["counted", "", _yuan_text(cash["counted_fen"])],
                  ["over" if over >= 0 else "short", "", _yuan_text(abs(over))]]
+    from store.outcomes import DECLINED, E_RECEIPT, HANDWRITTEN
+
     r = f["receipts"]
     rows += [["printed (printer)", str(r["printed_by_printer"]), ""],
              ["printed (cashier's word)", str(r["printed_by_cashier"]), ""], ["reprints", str(r["reprints"]), ""],
-             ["handwritten", str(r["handwritten"]), ""],
+             [HANDWRITTEN, str(r[HANDWRITTEN]), ""],
              ["  without official print", str(r["handwritten_without_print"]), ""],
-             ["e-receipt", str(r["e_receipt"]), ""], ["declined", str(r["declined"]), ""],
+             ["e-receipt", str(r[E_RECEIPT]), ""], [DECLINED, str(r[DECLINED]), ""],
              ["drawer opens (no sale)", str(f["events"]["no_sale"]), ""]]
     print(title)
     _print_table(["", "count", "amount"], rows, right=(1, 2))
@@ -224,6 +226,7 @@ def cmd_report_receipts(args: argparse.Namespace) -> int:
 
     def body(settings) -> int:
         from store import reports
+        from store.outcomes import PRINTING
 
         rows = reports.receipts_of_day(till, day)
         if args.json:
@@ -234,7 +237,7 @@ def cmd_report_receipts(args: argparse.Namespace) -> int:
              ", ".join(f"{p['method']} {_yuan_text(p['amount_fen'])}" + ("" if p["status"] == "ok" else " failed")
                        for p in r["payments"]),
              r["outcome"] + ("" if r["printer_confirmed"] else " (no printer confirmation)"),
-             ", ".join(a["result"] or "printing" for a in r["print_attempts"])] for r in rows], right=(3,))
+             ", ".join(a["result"] or PRINTING for a in r["print_attempts"])] for r in rows], right=(3,))
         unconfirmed = sum(1 for r in rows if not r["printer_confirmed"])
         print(f"{len(rows)} documents on {day}; {unconfirmed} without a printer-confirmed receipt")
         return 0
