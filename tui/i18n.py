@@ -480,6 +480,8 @@ ZH: Dict[str, str] = {
     "owner.z_printing": "正在打印 Z 报表……",
     "owner.z_printed": "Z 报表已打印",
     "owner.z_print_failed": "Z 报表没有打印出来：{reason}",
+    "help.screen.owner": "老板看账",
+    "help.screen.owner_z": "Z 报表",
 }
 
 EN: Dict[str, str] = {
@@ -935,6 +937,8 @@ EN: Dict[str, str] = {
     "owner.z_printing": "Printing the Z report...",
     "owner.z_printed": "The Z report is printed",
     "owner.z_print_failed": "The Z report did not print: {reason}",
+    "help.screen.owner": "Owner's figures",
+    "help.screen.owner_z": "Z report",
 }
 
 CATALOGUES: Dict[str, Dict[str, str]] = {"zh": ZH, "en": EN}
