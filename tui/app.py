@@ -553,6 +553,16 @@ class ChaoyingApp(App):
 
         open_events(self)
 
+    def action_owner(self) -> None:
+        from tui.screens.owner import open_owner
+
+        open_owner(self)
+
+    def print_report(self, lines: List[str], done: Optional[Callable[[Any], Any]] = None) -> None:
+        """Print a report (a Z's lines) on the till's printer, in turn with the receipts; ``done(PrintResult)``
+        runs on the UI thread. Minimal: see Till.print_report_job."""
+        self.till.print_report_job(lines, lambda result: self.post_message(StoreAnswer(done or _ignore, result)))
+
     def printer_health(self, event: PrinterHealth) -> None:
         """The idle printer's state for the sale screen's status strip."""
         self.printer_state = event.state

@@ -92,6 +92,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         # priority: the history and the event log open over the banner too
         Key("till.history", "f9", "history", "key.history", priority=True),
         Key("till.events", "f10", "events", "key.events", priority=True),
+        # priority: an entry line's own ctrl+w (delete a word) must not swallow it
+        Key("till.owner", "ctrl+w", "owner", "key.owner", priority=True),
     ),
     "history": (
         Key("history.reprint", "r", "reprint", "key.reprint_past"),
@@ -160,6 +162,20 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
     "help": (
         # F1 (app.help) closes the help too
         Key("help.close", "escape,enter", "close", "key.close"),
+    ),
+    "owner": (
+        Key("owner.prev", "left", "day(-1)", "key.prev_day"),
+        Key("owner.next", "right", "day(1)", "key.next_day"),
+        Key("owner.type_day", "d", "type_day", "key.type_day"),
+        Key("owner.all_tills", "a", "all_tills", "key.all_tills"),
+        Key("owner.zs", "z", "zs", "key.z_reports"),
+        Key("owner.close", "escape", "close", "key.close"),
+    ),
+    "owner_z": (
+        Key("owner_z.reprint", "r", "reprint", "key.reprint_z"),
+        Key("owner_z.prev", "left", "step(-1)", "key.prev"),
+        Key("owner_z.next", "right", "step(1)", "key.next"),
+        Key("owner_z.close", "escape", "close", "key.close"),
     ),
 }
 

@@ -242,7 +242,7 @@ class Till:
         self.reasons: Dict[int, str] = {}  # sale id -> the reason of its last failed print, in the UI language
         self.poll_seconds = STATUS_POLL_SECONDS  # 0 = never ask the printer while idle
         self.health = ""  # the last state read while idle
-        self._jobs: "queue.Queue[Optional[Union[PrintJob, DrawerJob]]]" = queue.Queue()
+        self._jobs: "queue.Queue[Optional[Union[PrintJob, DrawerJob, ReportJob]]]" = queue.Queue()
         self._thread: Optional[threading.Thread] = None
         self._busy = threading.Event()
         # What the till knows of its open receipts (None: not read yet, so blocked). Read off the
@@ -456,6 +456,13 @@ class Till:
                 continue
             if job is None:
                 return
+            if isinstance(job, ReportJob):  # print_report_job (below)
+                self._busy.set()
+                try:
+                    self._report_alone(job)
+                finally:
+                    self._busy.clear()
+                continue
             if isinstance(job, DrawerJob):
                 self._busy.set()
                 try:
@@ -643,6 +650,38 @@ class Till:
             log.exception("print_receipt raised")
             return PrintResult(False, "error", f"打印出错：{exc}", f"printing error: {exc}",
                                printer=job.printer)
+
+    # ------------------------------------------------------------ print_report_job: a report on the printer
+    # Minimal and kept apart (another branch may bring a fuller report job): a report's lines (a Z
+    # reprinted from the owner's view) printed in turn with the receipts; the PrintResult goes to
+    # job.done on the printer thread. Never raises.
+
+    def print_report_job(self, lines: List[str], done: Callable[[Any], Any]) -> None:
+        """Queue a report's text lines for the main printer; ``done(PrintResult)`` is called on the printer thread."""
+        self._jobs.put(ReportJob(tuple(lines), done))
+
+    def _report_alone(self, job: "ReportJob") -> None:
+        from printing.printer import PrintResult
+        from printing.report import print_report
+
+        try:
+            result = print_report(list(job.lines), printer_config(self.settings, MAIN))
+        except Exception as exc:  # print_report should not raise; the owner must still hear about it
+            log.exception("print_report raised")
+            result = PrintResult(False, "error", f"打印出错：{exc}", f"printing error: {exc}", printer=MAIN)
+        log.info("report printed: %s", result.code)
+        try:
+            job.done(result)
+        except Exception:  # the printer thread must outlive its listeners
+            log.exception("report result listener failed")
+
+
+@dataclass(frozen=True)
+class ReportJob:
+    """A report to print (print_report_job): its text lines, and who hears the PrintResult."""
+
+    lines: Tuple[str, ...]
+    done: Callable[[Any], Any]
 
 
 def stored_reason(outcome: Any) -> str:

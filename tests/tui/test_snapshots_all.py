@@ -324,3 +324,20 @@ def test_linux_console_banner(console_shop, snap_compare):
         await paper_out_banner(pilot, console_shop)
 
     assert snap_compare(console_shop.app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_owners_view(shop_lang, snap_compare):
+    """Ctrl+W in a shop without cashiers (no PIN), then D to the day the sales were moved to."""
+    async def run_before(pilot):
+        await fill_basket(pilot)
+        await pilot.press("f12", *"100", "enter")
+        await printed_all(pilot, pilot.app)
+        freeze_times()
+        await pilot.press("ctrl+w")
+        await wait_until(pilot, lambda: getattr(pilot.app.screen, "loaded", None) is not None)
+        await pilot.press("d", *"2026-01-02", "enter")
+        await wait_until(pilot, lambda: getattr(pilot.app.screen, "loaded", None) is not None
+                         and "2026-01-02" in str(pilot.app.screen.query_one("#owner-title").render()))
+        await settle(pilot)
+
+    assert snap_compare(shop_lang.app(), terminal_size=SIZE, run_before=run_before)
