@@ -233,6 +233,8 @@ class ShiftSettings:
         "(5000 = ￥50); above it a manager's PIN")
     blind_close: bool = _setting(False, _boolean, "盲点：先点钱再看应有金额 / blind close: count the drawer "
                                                  "before seeing the expected cash")
+    ask_float: bool = _setting(True, _boolean, "收银台启动时没有班次就问备用金 / ask the opening float when the "
+                                             "till starts with no open shift")
 
 
 @dataclass(frozen=True)

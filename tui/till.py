@@ -59,6 +59,27 @@ class DrawerJob:
 
 
 @dataclass(frozen=True)
+class ReportJob:
+    """Print an X or Z report (not a sale: no receipt outcome) on the main printer; ``name`` says which."""
+
+    name: str
+    lines: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReportPrinted:
+    """A report print ended: ``ok`` only on the printer's confirmation, else why not."""
+
+    name: str
+    ok: bool
+    reason_zh: str = ""
+    reason_en: str = ""
+
+    def reason(self, language: str) -> str:
+        return self.reason_zh if language == "zh" else self.reason_en
+
+
+@dataclass(frozen=True)
 class PrinterHealth:
     """What the idle printer said when asked: ready, paper_near_end, paper_out, offline, no_answer, ..."""
 
@@ -242,7 +263,7 @@ class Till:
         self.reasons: Dict[int, str] = {}  # sale id -> the reason of its last failed print, in the UI language
         self.poll_seconds = STATUS_POLL_SECONDS  # 0 = never ask the printer while idle
         self.health = ""  # the last state read while idle
-        self._jobs: "queue.Queue[Optional[Union[PrintJob, DrawerJob]]]" = queue.Queue()
+        self._jobs: "queue.Queue[Optional[Union[PrintJob, DrawerJob, ReportJob]]]" = queue.Queue()
         self._thread: Optional[threading.Thread] = None
         self._busy = threading.Event()
         # What the till knows of its open receipts (None: not read yet, so blocked). Read off the
@@ -281,6 +302,10 @@ class Till:
         """Open the cash drawer on the printer thread, in turn with the receipts; logged as drawer_open with
         ``reason``. A DrawerResult (sale id 0) comes back through report()."""
         self._jobs.put(DrawerJob(reason, self.cashier))
+
+    def print_report(self, name: str, lines: List[str]) -> None:
+        """Queue a report (a Z, an X) for the main printer; a ReportPrinted comes back through report()."""
+        self._jobs.put(ReportJob(name, tuple(lines)))
 
     def settle(self, event: PrintFinished) -> str:
         """The owner saw a PrintFinished: the sale leaves the in-flight set. Returns the reason to show."""
@@ -463,6 +488,13 @@ class Till:
                 finally:
                     self._busy.clear()
                 continue
+            if isinstance(job, ReportJob):
+                self._busy.set()
+                try:
+                    self._print_report(job)
+                finally:
+                    self._busy.clear()
+                continue
             wait = min(AFTER_JOB_POLL_SECONDS, self.poll_seconds)  # the strip soon shows what the job left
             self._busy.set()
             try:
@@ -590,6 +622,29 @@ class Till:
             log.exception("could not log the drawer opening")
         log.info("drawer opened alone (%s): %s", job.reason, result.code)
         self.report(DrawerResult(0, result.ok, result.reason_zh, result.reason_en))
+
+    def _print_report(self, job: ReportJob) -> None:
+        """Print a report with the printer's confirmation; log a failure; always report the answer."""
+        from printing.printer import PrintResult
+        from printing.report import print_report
+
+        try:
+            result = print_report(list(job.lines), printer_config(self.settings, MAIN))
+        except Exception as exc:  # print_report should not raise; the cashier must still hear about it
+            log.exception("print_report raised")
+            result = PrintResult(False, "error", f"打印出错：{exc}", f"printing error: {exc}", printer=MAIN)
+        if not result.ok:
+            from store import outcomes
+            from store.db import db
+
+            try:
+                with db.connection_context():
+                    outcomes.log_event("report_print_failed", self.till_id, cashier=self.cashier or None,
+                                       printer=MAIN, detail=f"{job.name}: {result.code}: {result.reason_en}")
+            except Exception:  # the event log must never stop the printer thread
+                log.exception("could not log the report print failure")
+        log.info("report %s printed: %s", job.name, result.code)
+        self.report(ReportPrinted(job.name, result.ok, result.reason_zh, result.reason_en))
 
     def _poll(self) -> None:
         """Ask the idle main printer how it is (DLE EOT); report PrinterHealth when the answer changes."""
