@@ -746,7 +746,7 @@ def default_text() -> str:
     lines += [
         "# 改键：按键编号 = 新按键（F1 帮助里有每个界面的按键）/ Remap keys: binding id = key(s)",
         "# 例 / e.g.:",
-        '#   "sale.tender" = "f11"',
+        '#   "sale.tender" = "f12,ctrl+n"',
         '#   "view.close" = "escape,q"',
         f"[{KEYS_SECTION}]",
         "",
