@@ -192,7 +192,6 @@ async def test_a_failed_z_print_blocks_until_r_prints_it(shop):
 async def test_a_hand_over_is_recorded_in_the_shift(shop):
     from store.cashiers import add_cashier
     from store.models import ShiftHandover
-
     from tests.tui.test_signin import sign_in
 
     add_cashier("C1", "小李", "1111")
