@@ -317,10 +317,11 @@ class ShiftFlows:
 
     # ------------------------------------------------------------ X and Z
 
-    def lines(self, figures: Any, kind: str, z_no: Optional[int] = None, printed_at: str = "") -> List[str]:
+    def lines(self, figures: Any, kind: str, z_no: Optional[int] = None, printed_at: str = "",
+              columns: Optional[int] = None) -> List[str]:
         from printing.report import report_lines
 
-        return report_lines(figures, self.columns(), kind=kind, z_no=z_no, printed_at=printed_at,
+        return report_lines(figures, columns or self.columns(), kind=kind, z_no=z_no, printed_at=printed_at,
                             shop_name=self.app.settings.shop.name, language=self.app.language)
 
     def x_report(self) -> None:
@@ -365,14 +366,15 @@ class ShiftFlows:
     def z_closed(self, z: Any) -> None:
         from store.money import format_yuan
 
-        self.z_lines = self.lines(z["figures"], "Z", z_no=z["z_no"], printed_at=z["closed_at"] or "")
+        self.z_lines = self.lines(z["figures"], "Z", z_no=z["z_no"], printed_at=z["closed_at"] or "",
+                                  columns=self.app.settings.printer.columns)  # the paper's width, not the screen's
+        shown = self.lines(z["figures"], "Z", z_no=z["z_no"], printed_at=z["closed_at"] or "")
         difference = z["figures"]["cash"]["over_short_fen"]
         if difference:
             summary = t("z.short" if difference < 0 else "z.over", amount=format_yuan(abs(difference)))
         else:
             summary = t("z.even")
-        self.z_view = ReportView(t("z.title", number=z["z_no"]) + "  " + summary, self.z_lines,
-                                 note=t("z.printing"))
+        self.z_view = ReportView(t("z.title", number=z["z_no"]) + "  " + summary, shown, note=t("z.printing"))
         self.app.push_screen(self.z_view)
         self.print_z()
 
