@@ -345,6 +345,11 @@ def _refuse_open_work(till_id: str) -> None:
                           "z_held_basket", count=held_count)
 
 
+def z_refusal(till_id: str) -> None:
+    """Raise the ReportError a Z would be refused with now (a receipt unresolved, a basket open or held)."""
+    _refuse_open_work(str(till_id))
+
+
 def close_z(till_id: str, counted_fen: Optional[int] = None, counts: Optional[Dict[int, int]] = None,
             cashier=None) -> ZReport:
     """Close the till's shift with a Z: refused while a receipt is unresolved or a basket open or held.

@@ -28,7 +28,7 @@ from store import outcomes
 from tui import i18n, keymap
 from tui.i18n import t
 from tui.keeper import BasketKeeper
-from tui.till import MAIN, DrawerResult, PrinterHealth, PrintFinished, PrintStarted, Till
+from tui.till import MAIN, DrawerResult, PrinterHealth, PrintFinished, PrintStarted, ReportPrinted, Till
 
 log = logging.getLogger("chaoying.tui.app")
 
@@ -106,6 +106,11 @@ class ChaoyingApp(App):
         self.last_input = time.monotonic()  # the last key or click: the daily backup waits for an idle till
         self.backup_running = False
         self.backup_day: Optional[datetime.date] = None  # the day the daily backup was made (or tried)
+        self.signed_out_by = ""  # who signed out with Ctrl+L: the next sign-in is a hand-over from them
+        self.shift_asked = False  # the opening float is asked once, at start (after the first sign-in)
+        from tui.screens.shift import ShiftFlows
+
+        self.shifts = ShiftFlows(self)
 
     # ------------------------------------------------------------ start and stop
 
@@ -152,8 +157,18 @@ class ChaoyingApp(App):
             self.ask_sign_in()
         else:
             self.sale_screen.replay_typed_ahead()
+            self.check_shift()
         self.check_banner()
         self.set_timer(WARM_UP_SECONDS, self.warm_up)
+
+    def check_shift(self) -> None:
+        """Once, at start (after the sign-in): no open shift on this till -> the opening float is asked."""
+        if not self.shift_asked:
+            self.shift_asked = True
+            self.shifts.check_at_start()
+
+    def action_cash_menu(self) -> None:
+        self.shifts.menu()
 
     def refresh_search_keys(self) -> None:
         """Off the UI thread, in short batches: new search keys for products an older version saved."""
@@ -351,7 +366,8 @@ class ChaoyingApp(App):
     def on_till_report(self, message: TillReport) -> None:
         handlers: Dict[type, Callable[[Any], None]] = {
             PrintStarted: self.print_started, PrintFinished: self.print_finished,
-            PrinterHealth: self.printer_health, DrawerResult: self.drawer_result}
+            PrinterHealth: self.printer_health, DrawerResult: self.drawer_result,
+            ReportPrinted: self.shifts.printed}
         handlers[type(message.event)](message.event)
 
     def print_started(self, event: PrintStarted) -> None:
@@ -453,6 +469,8 @@ class ChaoyingApp(App):
     def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
         if action in ("paper", "faults"):
             return self.demo is not None
+        if action == "cash_menu":
+            return self.started and self.screen is self.sale_screen
         if action in ("history", "events", "sign_out"):
             return not self.signing_in() and (action != "sign_out" or self.sign_in_used)
         return True
@@ -479,9 +497,23 @@ class ChaoyingApp(App):
         if cashier is not None:
             self.log_event("sign_in", detail=cashier.name)
             log.info("cashier %s signed in", cashier.code)
+            if self.signed_out_by:  # a hand-over inside the shift (Ctrl+L): the store records who to whom
+                self.in_background(partial(self._record_handover, self.signed_out_by, cashier.code),
+                                   _ignore, self.handover_failed, group="shift")
         else:
             self.sign_in_used = False
+        self.signed_out_by = ""
+        self.check_shift()
         self.check_banner()
+
+    def _record_handover(self, from_cashier: str, to_cashier: str) -> Any:
+        from store.shifts import record_handover
+
+        return record_handover(self.till_id, from_cashier, to_cashier)
+
+    def handover_failed(self, exc: Exception) -> None:
+        log.error("could not record the hand-over: %s", exc, exc_info=exc)
+        self.store_error(exc)
 
     def set_cashier(self, code: str, name: str = "") -> None:
         """Who sells now: the sale, the print attempts, the banner choices and events carry the code."""
@@ -512,6 +544,7 @@ class ChaoyingApp(App):
         self.log_abandoned_payments()  # a failed payment of an emptied basket: still this cashier's
         self.log_event("sign_out")
         log.info("cashier %s signed out", self.cashier)
+        self.signed_out_by = self.cashier
         self.set_cashier("")
         sale_screen.hand_over()
         self.ask_sign_in()
@@ -558,10 +591,10 @@ class ChaoyingApp(App):
 
         open_owner(self)
 
-    def print_report(self, lines: List[str], done: Optional[Callable[[Any], Any]] = None) -> None:
-        """Print a report (a Z's lines) on the till's printer, in turn with the receipts; ``done(PrintResult)``
-        runs on the UI thread. Minimal: see Till.print_report_job."""
-        self.till.print_report_job(lines, lambda result: self.post_message(StoreAnswer(done or _ignore, result)))
+    def print_report(self, name: str, lines: List[str], done: Optional[Callable[[Any], Any]] = None) -> None:
+        """Print a report (a Z's lines) on the till's printer, in turn with the receipts; ``done(ReportPrinted)``
+        runs on the UI thread."""
+        self.till.print_report(name, lines, lambda answer: self.post_message(StoreAnswer(done or _ignore, answer)))
 
     def printer_health(self, event: PrinterHealth) -> None:
         """The idle printer's state for the sale screen's status strip."""

@@ -93,15 +93,16 @@ def demo_settings(base: Any, folder: Path, display: str = "none") -> Any:
     """The settings of the demo: the user's shop and UI, our database, printer and customer display."""
     printer = dataclasses.replace(base.printer, port=str(folder / "printer"), width=80, confirm="epson",
                                   baudrate=9600, rtscts=False, xonxoff=False)
-    shop, selling = base.shop, base.selling
+    shop, selling, shift = base.shop, base.selling, base.shift
     if base.path is None or not Path(base.path).exists():
         shop = dataclasses.replace(shop, name="超赢便利店 Chaoying Demo")
         selling = dataclasses.replace(selling, rounding="jiao")  # the demo shows 抹零 (Ctrl+R on the tender)
+        shift = dataclasses.replace(shift, ask_float=False)  # the demo sells at once; F11 S opens a shift
     database = dataclasses.replace(base.database, url="sqlite:///" + str(folder / "chaoying.sqlite3"))
     shown = dataclasses.replace(base.display, kind=display, port=str(folder / "display") if display != "none" else "")
     backup = dataclasses.replace(base.backup, dir=str(folder / "backups"), second_dir="")  # the demo's own
     return dataclasses.replace(base, database=database, printer=printer, backup_printer=None, shop=shop,
-                               display=shown, backup=backup, selling=selling)
+                               display=shown, backup=backup, selling=selling, shift=shift)
 
 
 def seed_catalogue() -> int:

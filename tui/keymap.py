@@ -94,6 +94,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("till.events", "f10", "events", "key.events", priority=True),
         # priority: an entry line's own ctrl+w (delete a word) must not swallow it
         Key("till.owner", "ctrl+w", "owner", "key.owner", priority=True),
+        # not priority: from the sale screen only (check_action), over no dialog
+        Key("till.cash", "f11", "cash_menu", "key.cash_menu"),
     ),
     "history": (
         Key("history.reprint", "r", "reprint", "key.reprint_past"),
@@ -177,6 +179,21 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("owner_z.next", "right", "step(1)", "key.next"),
         Key("owner_z.close", "escape", "close", "key.close"),
     ),
+    "cash": (  # F11: the shift and the cash drawer
+        Key("cash.open", "s", "choose('open')", "key.shift_open"),
+        Key("cash.paid_in", "i", "choose('paid_in')", "key.paid_in"),
+        Key("cash.paid_out", "o", "choose('paid_out')", "key.paid_out"),
+        Key("cash.x", "x", "choose('x')", "key.x_report"),
+        Key("cash.z", "z", "choose('z')", "key.z_report"),
+        Key("cash.close", "escape", "close", "key.close"),
+    ),
+    "amount": (
+        Key("amount.cancel", "escape", "cancel", "key.back"),
+    ),
+    "report_failed": (
+        Key("report_failed.retry", "r", "retry", "key.retry_print"),
+        Key("report_failed.close", "escape", "close", "key.go_on"),
+    ),
 }
 
 
@@ -209,7 +226,8 @@ def display_key(key: str) -> str:
 MODIFIERS = ("ctrl", "shift", "alt", "meta")
 # Screens that type text into an input: a plain printable key would be swallowed
 # by the input or steal its letters. App (and demo) keys are active on every screen.
-TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "discount", "refund", "reason", "ask"}
+TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "discount", "refund", "reason", "ask",
+                 "amount"}
 GLOBAL_GROUPS = ("app", "demo", "till")
 
 _overrides: Dict[str, str] = {}

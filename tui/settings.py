@@ -233,6 +233,8 @@ class ShiftSettings:
         "(5000 = ￥50); above it a manager's PIN")
     blind_close: bool = _setting(False, _boolean, "盲点：先点钱再看应有金额 / blind close: count the drawer "
                                                  "before seeing the expected cash")
+    ask_float: bool = _setting(True, _boolean, "收银台启动时没有班次就问备用金 / ask the opening float when the "
+                                             "till starts with no open shift")
 
 
 @dataclass(frozen=True)
@@ -744,7 +746,7 @@ def default_text() -> str:
     lines += [
         "# 改键：按键编号 = 新按键（F1 帮助里有每个界面的按键）/ Remap keys: binding id = key(s)",
         "# 例 / e.g.:",
-        '#   "sale.tender" = "f11"',
+        '#   "sale.tender" = "f12,ctrl+n"',
         '#   "view.close" = "escape,q"',
         f"[{KEYS_SECTION}]",
         "",

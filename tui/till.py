@@ -59,6 +59,28 @@ class DrawerJob:
 
 
 @dataclass(frozen=True)
+class ReportJob:
+    """Print an X or Z report (not a sale: no receipt outcome) on the main printer; ``name`` says which."""
+
+    name: str
+    lines: Tuple[str, ...]
+    done: Optional[Callable[[Any], Any]] = None  # hears the ReportPrinted instead of report() (the owner's view)
+
+
+@dataclass(frozen=True)
+class ReportPrinted:
+    """A report print ended: ``ok`` only on the printer's confirmation, else why not."""
+
+    name: str
+    ok: bool
+    reason_zh: str = ""
+    reason_en: str = ""
+
+    def reason(self, language: str) -> str:
+        return self.reason_zh if language == "zh" else self.reason_en
+
+
+@dataclass(frozen=True)
 class PrinterHealth:
     """What the idle printer said when asked: ready, paper_near_end, paper_out, offline, no_answer, ..."""
 
@@ -282,6 +304,11 @@ class Till:
         ``reason``. A DrawerResult (sale id 0) comes back through report()."""
         self._jobs.put(DrawerJob(reason, self.cashier))
 
+    def print_report(self, name: str, lines: List[str], done: Optional[Callable[[Any], Any]] = None) -> None:
+        """Queue a report (a Z, an X) for the main printer; a ReportPrinted comes back through report(),
+        or to ``done`` (on the printer thread) when given."""
+        self._jobs.put(ReportJob(name, tuple(lines), done))
+
     def settle(self, event: PrintFinished) -> str:
         """The owner saw a PrintFinished: the sale leaves the in-flight set. Returns the reason to show."""
         self.in_flight.discard(event.sale_id)
@@ -456,17 +483,17 @@ class Till:
                 continue
             if job is None:
                 return
-            if isinstance(job, ReportJob):  # print_report_job (below)
-                self._busy.set()
-                try:
-                    self._report_alone(job)
-                finally:
-                    self._busy.clear()
-                continue
             if isinstance(job, DrawerJob):
                 self._busy.set()
                 try:
                     self._drawer_alone(job)
+                finally:
+                    self._busy.clear()
+                continue
+            if isinstance(job, ReportJob):
+                self._busy.set()
+                try:
+                    self._print_report(job)
                 finally:
                     self._busy.clear()
                 continue
@@ -598,6 +625,33 @@ class Till:
         log.info("drawer opened alone (%s): %s", job.reason, result.code)
         self.report(DrawerResult(0, result.ok, result.reason_zh, result.reason_en))
 
+    def _print_report(self, job: ReportJob) -> None:
+        """Print a report with the printer's confirmation; log a failure; always report the answer."""
+        from printing.printer import PrintResult
+        from printing.report import print_report
+
+        try:
+            result = print_report(list(job.lines), printer_config(self.settings, MAIN))
+        except Exception as exc:  # print_report should not raise; the cashier must still hear about it
+            log.exception("print_report raised")
+            result = PrintResult(False, "error", f"打印出错：{exc}", f"printing error: {exc}", printer=MAIN)
+        if not result.ok:
+            from store import outcomes
+            from store.db import db
+
+            try:
+                with db.connection_context():
+                    outcomes.log_event("report_print_failed", self.till_id, cashier=self.cashier or None,
+                                       printer=MAIN, detail=f"{job.name}: {result.code}: {result.reason_en}")
+            except Exception:  # the event log must never stop the printer thread
+                log.exception("could not log the report print failure")
+        log.info("report %s printed: %s", job.name, result.code)
+        answer = ReportPrinted(job.name, result.ok, result.reason_zh, result.reason_en)
+        try:
+            (job.done or self.report)(answer)
+        except Exception:  # the printer thread must outlive its listeners
+            log.exception("report result listener failed")
+
     def _poll(self) -> None:
         """Ask the idle main printer how it is (DLE EOT); report PrinterHealth when the answer changes."""
         from printing.printer import REASONS, PrinterError, read_status
@@ -650,38 +704,6 @@ class Till:
             log.exception("print_receipt raised")
             return PrintResult(False, "error", f"打印出错：{exc}", f"printing error: {exc}",
                                printer=job.printer)
-
-    # ------------------------------------------------------------ print_report_job: a report on the printer
-    # Minimal and kept apart (another branch may bring a fuller report job): a report's lines (a Z
-    # reprinted from the owner's view) printed in turn with the receipts; the PrintResult goes to
-    # job.done on the printer thread. Never raises.
-
-    def print_report_job(self, lines: List[str], done: Callable[[Any], Any]) -> None:
-        """Queue a report's text lines for the main printer; ``done(PrintResult)`` is called on the printer thread."""
-        self._jobs.put(ReportJob(tuple(lines), done))
-
-    def _report_alone(self, job: "ReportJob") -> None:
-        from printing.printer import PrintResult
-        from printing.report import print_report
-
-        try:
-            result = print_report(list(job.lines), printer_config(self.settings, MAIN))
-        except Exception as exc:  # print_report should not raise; the owner must still hear about it
-            log.exception("print_report raised")
-            result = PrintResult(False, "error", f"打印出错：{exc}", f"printing error: {exc}", printer=MAIN)
-        log.info("report printed: %s", result.code)
-        try:
-            job.done(result)
-        except Exception:  # the printer thread must outlive its listeners
-            log.exception("report result listener failed")
-
-
-@dataclass(frozen=True)
-class ReportJob:
-    """A report to print (print_report_job): its text lines, and who hears the PrintResult."""
-
-    lines: Tuple[str, ...]
-    done: Callable[[Any], Any]
 
 
 def stored_reason(outcome: Any) -> str:

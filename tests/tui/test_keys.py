@@ -38,8 +38,8 @@ def refused(overrides) -> str:
 def test_a_remap_is_normalised():
     from tui import keymap
 
-    assert keymap.check({"sale.tender": "F11", "view.close": "Escape, q", "app.quit": "Ctrl+W"}) == \
-        {"sale.tender": "f11", "view.close": "escape,q", "app.quit": "ctrl+w"}
+    assert keymap.check({"sale.tender": "F13", "view.close": "Escape, q", "app.quit": "Ctrl+B"}) == \
+        {"sale.tender": "f13", "view.close": "escape,q", "app.quit": "ctrl+b"}
 
 
 def test_an_unknown_id_is_named_with_a_guess():
@@ -102,8 +102,8 @@ def test_keys_section_reads_quoted_and_dotted_ids(tmp_path):
     from tui.settings import load_settings
 
     path = tmp_path / "chaoying.toml"
-    path.write_text('[keys]\n"sale.tender" = "f11"\nview.close = "escape,q"\n', encoding="utf-8")
-    assert load_settings(path).keys == {"sale.tender": "f11", "view.close": "escape,q"}
+    path.write_text('[keys]\n"sale.tender" = "f13"\nview.close = "escape,q"\n', encoding="utf-8")
+    assert load_settings(path).keys == {"sale.tender": "f13", "view.close": "escape,q"}
     assert load_settings(None).keys == {}
 
 
@@ -152,7 +152,7 @@ def test_a_broken_keymap_stops_the_cli_with_one_sentence(tmp_path, table, words,
 def remapped_shop(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     shop = make_shop(tmp_path / "shop", language="en")
-    shop.settings = dataclasses.replace(shop.settings, keys={"sale.tender": "f11", "tender.cash": "f9,f2",
+    shop.settings = dataclasses.replace(shop.settings, keys={"sale.tender": "f13", "tender.cash": "f9,f2",
                                                              "till.history": "ctrl+e"})
     try:
         yield shop
@@ -169,9 +169,9 @@ async def test_a_remapped_key_works_and_the_old_one_does_not(remapped_shop):
         await pilot.press("f12")  # the old pay key: nothing happens
         await pilot.pause()
         assert not isinstance(app.screen, TenderScreen)
-        assert "F11 Pay" in screen_text(app)  # the key bar says the new key
+        assert "F13 Pay" in screen_text(app)  # the key bar says the new key
         assert "F12" not in screen_text(app)
-        await pilot.press("f11")
+        await pilot.press("f13")
         await wait_until(pilot, lambda: isinstance(app.screen, TenderScreen))
         await pilot.press("f3", "f9")  # card, then cash again on the new second key (F9 no longer opens the history)
         await pilot.pause()
@@ -190,7 +190,7 @@ async def test_help_shows_the_remapped_keys_of_the_current_screen(remapped_shop)
         await pilot.press("f1")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         text = str(app.screen.query_one("#help-text").render())
-        assert "F11" in text and "Pay" in text and "F12" not in text
+        assert "F13" in text and "Pay" in text and "F12" not in text
         assert "^E" in text  # the history, moved (^O is the no-sale drawer)
         assert "Reprint" not in text  # the banner's keys are not the sale screen's
 

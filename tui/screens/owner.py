@@ -390,7 +390,7 @@ class ZScreen(Screen):
         self.say(t("owner.z_printing"))
         z = self.z
         self.app.log_event("z_reprint", detail=f"Z {z['till_id']}-{z['z_no']}")
-        self.app.print_report(self.lines(columns if columns in (32, 48) else 48), self.printed)
+        self.app.print_report("z", self.lines(columns if columns in (32, 48) else 48), self.printed)
 
     def printed(self, result: Any) -> None:
         self.printing = False

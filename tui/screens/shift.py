@@ -1,0 +1,405 @@
+"""The shift at the till: the opening float, paid in / paid out, the X report and the Z close (F11).
+
+Every store call runs off the UI thread (``app.in_background``); the store
+(store.shifts, store.reports) decides and refuses, this module asks and says.
+The float and the count are one amount each (no count per denomination
+here: ``chaoying shift open`` and ``report z`` take the amounts too).
+"""
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from tui import keymap
+from tui.i18n import brief, t
+from tui.screens.widgets import KeyBar
+
+if TYPE_CHECKING:
+    from tui.app import ChaoyingApp
+
+log = logging.getLogger("chaoying.tui.shift")
+
+Z_REPORT = "z"
+
+
+class AmountScreen(ModalScreen[Optional[Tuple[int, str]]]):
+    """Ask an amount of cash (and, with ``reason``, why); dismisses with (fen, reason) or None on Esc."""
+
+    BINDINGS = keymap.bindings("amount")
+    AUTO_FOCUS = "#amount-input"
+    DEFAULT_CSS = """
+    AmountScreen { align: center middle; background: $background 60%; }
+    #amount-box { width: 60; max-width: 100%; height: auto; border: thick $accent; background: $surface;
+                  padding: 0 1; }
+    #amount-title { text-style: bold; width: 100%; }
+    #amount-message { height: auto; }
+    #amount-message.-error { color: $text-error; text-style: bold; }
+    #amount-box KeyBar { height: 1; color: $text-muted; }
+    """
+
+    def __init__(self, title: str, note: str = "", reason: bool = False, zero: bool = True) -> None:
+        super().__init__()
+        self.title_text = title
+        self.note = note
+        self.ask_reason = reason
+        self.zero = zero  # 0 is an answer (a float, a count); a cash move is above zero
+        self.amount_fen: Optional[int] = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="amount-box"):
+            yield Static(self.title_text, id="amount-title")
+            yield Static(self.note, id="amount-note")
+            yield Input(placeholder=t("shift.amount_placeholder"), id="amount-input")
+            if self.ask_reason:
+                yield Input(placeholder=t("shift.reason_placeholder"), max_length=60, id="amount-reason",
+                            disabled=True)
+            yield Static("", id="amount-message")
+            yield KeyBar("amount")
+
+    def say(self, text: str) -> None:
+        message = self.query_one("#amount-message", Static)
+        message.update(Text(text))  # never markup: what the cashier typed is shown as typed
+        message.set_class(True, "-error")
+        self.app.bell()
+
+    @on(Input.Submitted, "#amount-input")
+    def amount_submitted(self, event: Input.Submitted) -> None:
+        from store.money import parse_yuan
+
+        event.stop()
+        text = event.value.strip()
+        try:
+            amount = parse_yuan(text)
+        except ValueError:
+            self.say(t("shift.bad_amount", text=brief(text)))
+            return
+        if amount < 0 or (amount == 0 and not self.zero):
+            self.say(t("shift.amount_above_zero"))
+            return
+        if not self.ask_reason:
+            self.dismiss((amount, ""))
+            return
+        self.amount_fen = amount
+        reason = self.query_one("#amount-reason", Input)
+        reason.disabled = False
+        reason.focus()
+        self.query_one("#amount-message", Static).update("")
+
+    @on(Input.Submitted, "#amount-reason")
+    def reason_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        reason = " ".join(event.value.split())
+        if not reason:
+            self.say(t("shift.reason_needed"))
+            return
+        if self.amount_fen is not None:
+            self.dismiss((self.amount_fen, reason))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class CashMenu(ModalScreen[Optional[str]]):
+    """F11: the shift and the cash drawer, one letter each; dismisses with the chosen action or None."""
+
+    BINDINGS = keymap.bindings("cash")
+    DEFAULT_CSS = """
+    CashMenu { align: center middle; background: $background 60%; }
+    #cash-box { width: 44; max-width: 100%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }
+    #cash-title { text-style: bold; width: 100%; }
+    #cash-box KeyBar { height: auto; color: $text-muted; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="cash-box"):
+            yield Static(t("cash.title"), id="cash-title")
+            yield Static("\n".join(f"{keymap.display_key(keymap.key_of(key))}  {t(key.label)}"
+                                   for key in keymap.KEYS["cash"]), id="cash-choices")
+
+    def action_choose(self, what: str) -> None:
+        self.dismiss(what)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ReportView(ModalScreen[bool]):
+    """An X or Z report on screen, as it prints, scrollable."""
+
+    BINDINGS = [b for b in keymap.bindings("view") if isinstance(b, Binding) and b.action == "close"]
+    AUTO_FOCUS = "#report-scroll"
+    DEFAULT_CSS = """
+    ReportView { align: center middle; background: $background 60%; }
+    #report-box { width: 54; max-width: 100%; height: 100%; border: thick $accent; background: $surface; }
+    #report-title { text-style: bold; width: 100%; height: auto; }
+    #report-note { height: auto; color: $text-warning; }
+    #report-scroll { height: 1fr; }
+    #report-box KeyBar { height: 1; color: $text-muted; }
+    """
+
+    def __init__(self, title: str, lines: List[str], note: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.lines = lines
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        from tui.console import on_screen
+
+        with Vertical(id="report-box"):
+            yield Static(self.title_text, id="report-title")
+            yield Static(self.note, id="report-note")
+            with VerticalScroll(id="report-scroll"):
+                yield Static(Text(on_screen(self.app, "\n".join(self.lines)), no_wrap=True), id="report-text")
+            yield KeyBar("view", hidden=("view.prev", "view.next"))
+
+    def show_note(self, text: str) -> None:
+        self.note = text
+        self.query_one("#report-note", Static).update(Text(text))
+
+    def action_close(self) -> None:
+        self.dismiss(True)
+
+
+class ReportPrintFailed(ModalScreen[bool]):
+    """The Z did not print: say why; R tries again, Esc goes on without the paper (it is stored)."""
+
+    BINDINGS = keymap.bindings("report_failed")
+    DEFAULT_CSS = """
+    ReportPrintFailed { align: center middle; background: $background 70%; }
+    #report-failed-box { width: 60; max-width: 100%; height: auto; border: thick $error; background: $surface;
+                         padding: 0 1; }
+    #report-failed-box KeyBar { height: 1; color: $text-muted; }
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="report-failed-box"):
+            yield Static(Text(t("z.print_failed", reason=self.reason)), id="report-failed-text")
+            yield KeyBar("report_failed")
+
+    def action_retry(self) -> None:
+        self.dismiss(True)
+
+    def action_close(self) -> None:
+        self.dismiss(False)
+
+
+# ---------------------------------------------------------------- the flows, driven from the app
+
+
+class ShiftFlows:
+    """What F11 and the start-up ask of the store, each step off the UI thread."""
+
+    def __init__(self, app: "ChaoyingApp") -> None:
+        self.app = app
+        self.z_lines: List[str] = []  # the last Z, for R after a failed print
+        self.z_view: Optional[ReportView] = None
+
+    @property
+    def till_id(self) -> str:
+        return self.app.till_id
+
+    def columns(self) -> int:
+        return 48 if self.app.size.width >= 54 else 32
+
+    def failed(self, exc: Exception) -> None:
+        """A refusal of the store in one sentence (tui.errors, by its code); anything else as a store error."""
+        from store.errors import StoreError
+        from tui.errors import describe
+
+        if isinstance(exc, StoreError):
+            self.app.bell()
+            self.app.notify(describe(exc), severity="warning", timeout=8)
+            return
+        self.app.store_error(exc)
+
+    # ------------------------------------------------------------ the opening float
+
+    def check_at_start(self) -> None:
+        """Once, at start (after the sign-in): no open shift on this till -> ask the float."""
+        from store.shifts import current_shift
+
+        if not self.app.settings.shift.ask_float:
+            return
+        self.app.in_background(partial(current_shift, self.till_id),
+                               lambda shift: None if shift is not None else self.ask_float(), self.failed,
+                               group="shift")
+
+    def ask_float(self) -> None:
+        self.app.push_screen(AmountScreen(t("shift.float_title"), t("shift.float_note")), self.float_given)
+
+    def float_given(self, answer: Optional[Tuple[int, str]]) -> None:
+        from store.shifts import open_shift
+
+        if answer is None:
+            self.app.notify(t("shift.no_shift"), timeout=6)
+            return
+        amount, _ = answer
+        self.app.in_background(partial(open_shift, self.till_id, amount, cashier=self.app.cashier or None),
+                               self.shift_opened, self.failed, group="shift")
+
+    def shift_opened(self, shift: Any) -> None:
+        from store.money import format_yuan
+
+        self.app.notify(t("shift.opened", number=shift.number, amount=format_yuan(shift.float_fen)), timeout=6)
+
+    # ------------------------------------------------------------ F11
+
+    def menu(self) -> None:
+        self.app.push_screen(CashMenu(), self.chosen)
+
+    def chosen(self, what: Optional[str]) -> None:
+        actions: dict = {"open": self.ask_float, "paid_in": partial(self.ask_move, "paid_in"),
+                         "paid_out": partial(self.ask_move, "paid_out"), "x": self.x_report, "z": self.z_start}
+        if what in actions:
+            actions[what]()
+
+    # ------------------------------------------------------------ paid in, paid out
+
+    def ask_move(self, kind: str) -> None:
+        from store.money import format_yuan
+
+        note = ""
+        if kind == "paid_out":
+            note = t("shift.paid_out_limit", limit=format_yuan(self.app.settings.shift.cashier_max_paid_out))
+        self.app.push_screen(AmountScreen(t("shift." + kind + "_title"), note, reason=True, zero=False),
+                             partial(self.move_given, kind))
+
+    def move_given(self, kind: str, answer: Optional[Tuple[int, str]]) -> None:
+        from tui.screens.pin import PinScreen
+
+        if answer is None:
+            return
+        amount, reason = answer
+        if kind == "paid_out" and amount > self.app.settings.shift.cashier_max_paid_out:
+            from store.money import format_yuan
+
+            why = t("shift.paid_out_pin", amount=format_yuan(amount))
+            self.app.push_screen(PinScreen(why), partial(self.manager_given, kind, amount, reason))
+            return
+        self.record_move(kind, amount, reason, None)
+
+    def manager_given(self, kind: str, amount: int, reason: str, manager: Optional[str]) -> None:
+        if manager is None:
+            self.app.notify(t("shift.move_dropped"), timeout=6)
+            return
+        self.record_move(kind, amount, reason, manager)
+
+    def record_move(self, kind: str, amount: int, reason: str, manager: Optional[str]) -> None:
+        from store import shifts
+
+        cashier = self.app.cashier or None
+        if kind == "paid_in":
+            job: Callable[[], Any] = partial(shifts.cash_in, self.till_id, amount, reason, cashier, manager)
+        else:
+            job = partial(shifts.cash_out, self.till_id, amount, reason, cashier, manager,
+                          limit_fen=self.app.settings.shift.cashier_max_paid_out)
+        self.app.in_background(job, partial(self.moved, kind), self.failed, group="shift")
+
+    def moved(self, kind: str, move: Any) -> None:
+        from store.money import format_yuan
+
+        self.app.notify(t("shift." + kind + "_done", amount=format_yuan(move.amount_fen), reason=move.reason),
+                        timeout=6)
+
+    # ------------------------------------------------------------ X and Z
+
+    def lines(self, figures: Any, kind: str, z_no: Optional[int] = None, printed_at: str = "",
+              columns: Optional[int] = None) -> List[str]:
+        from printing.report import report_lines
+
+        return report_lines(figures, columns or self.columns(), kind=kind, z_no=z_no, printed_at=printed_at,
+                            shop_name=self.app.settings.shop.name, language=self.app.language)
+
+    def x_report(self) -> None:
+        from store.reports import x_report
+
+        self.app.in_background(partial(x_report, self.till_id), self.x_shown, self.failed, group="report")
+
+    def x_shown(self, figures: Any) -> None:
+        self.app.push_screen(ReportView(t("x.title"), self.lines(figures, "X")))
+
+    def z_start(self) -> None:
+        """Refused at once when something is open (one sentence); else the count is asked."""
+        from store.reports import x_report, z_refusal
+
+        def work() -> Any:
+            z_refusal(self.till_id)
+            return x_report(self.till_id)
+
+        self.app.in_background(work, self.ask_count, self.failed, group="report")
+
+    def ask_count(self, figures: Any) -> None:
+        from store.money import format_yuan
+
+        if self.app.settings.shift.blind_close:
+            note = t("z.blind_note")
+        else:
+            note = t("z.expected", amount=format_yuan(figures["cash"]["expected_fen"]))
+        self.app.push_screen(AmountScreen(t("z.count_title"), note), self.counted)
+
+    def counted(self, answer: Optional[Tuple[int, str]]) -> None:
+        from store.reports import close_z, z_dict
+
+        if answer is None:
+            return
+        amount, _ = answer
+
+        def work() -> Any:
+            return z_dict(close_z(self.till_id, counted_fen=amount, cashier=self.app.cashier or None))
+
+        self.app.in_background(work, self.z_closed, self.failed, group="report")
+
+    def z_closed(self, z: Any) -> None:
+        from store.money import format_yuan
+
+        self.z_lines = self.lines(z["figures"], "Z", z_no=z["z_no"], printed_at=z["closed_at"] or "",
+                                  columns=self.app.settings.printer.columns)  # the paper's width, not the screen's
+        shown = self.lines(z["figures"], "Z", z_no=z["z_no"], printed_at=z["closed_at"] or "")
+        difference = z["figures"]["cash"]["over_short_fen"]
+        if difference:
+            summary = t("z.short" if difference < 0 else "z.over", amount=format_yuan(abs(difference)))
+        else:
+            summary = t("z.even")
+        self.z_view = ReportView(t("z.title", number=z["z_no"]) + "  " + summary, shown, note=t("z.printing"))
+        self.app.push_screen(self.z_view)
+        self.print_z()
+
+    def print_z(self) -> None:
+        self.app.till.print_report(Z_REPORT, self.z_lines)
+
+    def printed(self, event: Any) -> None:
+        """The printer thread answered the Z's print: say it; a failure blocks until R or Esc."""
+        view = self.z_view if self.z_view is not None and self.z_view.is_attached else None
+        if event.ok:
+            if view is not None:
+                view.show_note(t("z.printed"))
+            else:
+                self.app.notify(t("z.printed"))
+            return
+        reason = event.reason(self.app.language) or t("reason.unknown")
+        if view is not None:
+            view.show_note(t("z.not_printed", reason=reason))
+        self.app.bell()
+        self.app.push_screen(ReportPrintFailed(reason), self.retry_chosen)
+
+    def retry_chosen(self, retry: Optional[bool]) -> None:
+        if retry:
+            if self.z_view is not None and self.z_view.is_attached:
+                self.z_view.show_note(t("z.printing"))
+            self.print_z()
+        else:
+            self.app.notify(t("z.left_unprinted"), severity="warning", timeout=8)
