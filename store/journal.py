@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import hmac
 import json
+import os
+import secrets
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Sequence
 
-from store.models import GENESIS_HASH, Discount, Line, Payment, Sale, TillCounter
-from store.numbering import format_receipt_no
+from store.models import Discount, Line, Payment, Sale
 
 CHUNK = 2000
 
@@ -80,30 +83,70 @@ def _line_extra(line: Mapping) -> list:
     return [discount, int(original or 0)] if discount or original else []
 
 
-def chain_hash(prev_hash: str, content: str) -> str:
-    """SHA-256 (hex) of the previous hash followed by the canonical content."""
-    return hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
+def chain_hash(prev_hash: str, content: str, kind: str = "") -> str:
+    """SHA-256 (hex) of the previous hash followed by the canonical content; HMAC-SHA256 with the key for "hmac"."""
+    data = (prev_hash + content).encode("utf-8")
+    if kind == HMAC:
+        if _key is None:
+            raise KeyMissing("the journal key is not loaded")
+        return hmac.new(_key, data, hashlib.sha256).hexdigest()
+    return hashlib.sha256(data).hexdigest()
 
 
-@dataclass(frozen=True)
-class VerifyResult:
-    ok: bool
-    bad_till: Optional[str]
-    bad_receipt_no: Optional[int]
-    message: str
-    sales_checked: int = 0
-    tills_checked: int = 0
+# --- the journal key (optional) -------------------------------------------------
+#
+# With a key, new documents, audit records and checkpoints are hashed with
+# HMAC-SHA256 and say so (hash_kind "hmac"): rebuilding the chain after an
+# edit then needs the key, which lives in a file outside the database
+# ([journal] key_file, written by `chaoying init`). Older records keep
+# their plain SHA-256 and verify as such.
+
+HMAC = "hmac"
+_key: Optional[bytes] = None
 
 
-def _tills() -> List[str]:
-    tills = {row.till_id for row in Sale.select(Sale.till_id).distinct()}
-    tills.update(row.till_id for row in TillCounter.select(TillCounter.till_id))
-    return sorted(tills)
+class KeyMissing(Exception):
+    """A record is sealed with the journal key and the key is not loaded."""
 
 
-def _sale_chunks(till_id: str) -> Iterable[List[dict]]:
-    """Sales of a till in receipt order, in chunks, with their lines and payments."""
-    after = 0
+def set_key(key: Optional[bytes]) -> None:
+    """Use ``key`` for new records and for verifying keyed ones (None: no key)."""
+    global _key
+    _key = key
+
+
+def hash_kind() -> str:
+    """The hash kind new records get: "hmac" with a key, "" (SHA-256) without."""
+    return HMAC if _key is not None else ""
+
+
+def make_key_file(path: Path) -> bool:
+    """Write a new random key to ``path`` (mode 0600) unless it exists; True when written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(secrets.token_hex(32) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    return True
+
+
+def read_key_file(path: Path) -> Optional[bytes]:
+    """The key in ``path``, or None when the file is missing or unreadable."""
+    try:
+        text = path.read_text(encoding="ascii").strip()
+        return bytes.fromhex(text) if text else None
+    except (OSError, ValueError):
+        return None
+
+
+
+
+def sale_chunks(till_id: str, after: int = 0) -> Iterable[List[dict]]:
+    """Sales of a till after receipt ``after`` in receipt order, in chunks, with their lines and payments."""
     while True:
         sales = list(
             Sale.select()
@@ -132,68 +175,12 @@ def _sale_chunks(till_id: str) -> Iterable[List[dict]]:
         after = sales[-1]["receipt_no"]
 
 
-def _verify_till(till_id: str) -> "tuple[Optional[VerifyResult], int]":
-    expected_no, prev_hash, checked = 1, GENESIS_HASH, 0
-    for chunk in _sale_chunks(till_id):
-        for sale in chunk:
-            no = sale["receipt_no"]
-            name = format_receipt_no(till_id, no)
-            if no != expected_no:
-                missing = format_receipt_no(till_id, expected_no)
-                return VerifyResult(
-                    False, till_id, no,
-                    f"Receipt {name} has no predecessor: receipt {missing} is missing from the journal.",
-                    checked,
-                ), checked
-            if sale["prev_hash"] != prev_hash:
-                return VerifyResult(
-                    False, till_id, no,
-                    f"Receipt {name} does not follow the receipt before it in the journal "
-                    f"(its link was changed or the previous receipt was altered).",
-                    checked,
-                ), checked
-            content = canonical_content(sale, sale["_lines"], sale["_payments"], sale["_discounts"])
-            if chain_hash(prev_hash, content) != sale["hash"]:
-                return VerifyResult(
-                    False, till_id, no,
-                    f"Receipt {name} was changed after it was recorded: "
-                    f"its stored content no longer matches its journal hash.",
-                    checked,
-                ), checked
-            prev_hash, expected_no, checked = sale["hash"], no + 1, checked + 1
-    counter = TillCounter.get_or_none(TillCounter.till_id == till_id)
-    if counter is not None and counter.last_receipt_no >= expected_no:
-        missing = format_receipt_no(till_id, expected_no)
-        return VerifyResult(
-            False, till_id, expected_no,
-            f"Receipt {missing} is missing from the journal: "
-            f"till {till_id} issued receipts up to {format_receipt_no(till_id, counter.last_receipt_no)}.",
-            checked,
-        ), checked
-    if counter is not None and counter.last_hash != prev_hash:
-        last = expected_no - 1
-        return VerifyResult(
-            False, till_id, last,
-            f"Receipt {format_receipt_no(till_id, last)} does not match the last journal hash of till {till_id}.",
-            checked,
-        ), checked
-    return None, checked
+def verify(full: bool = True, checkpoint: bool = False) -> "VerifyResult":
+    """Check the journal, the audit chain and every row they vouch for (store.verify)."""
+    from store import verify as verifier
+
+    return verifier.verify(full, checkpoint)
 
 
-def verify() -> VerifyResult:
-    """Walk every till's chain; report the first break, or that all is intact."""
-    total, tills = 0, _tills()
-    for till_id in tills:
-        problem, checked = _verify_till(till_id)
-        total += checked
-        if problem is not None:
-            return VerifyResult(
-                problem.ok, problem.bad_till, problem.bad_receipt_no, problem.message,
-                total, len(tills),
-            )
-    plural = "" if len(tills) == 1 else "s"
-    return VerifyResult(
-        True, None, None,
-        f"The journal is intact: {total} sales on {len(tills)} till{plural} checked.",
-        total, len(tills),
-    )
+if TYPE_CHECKING:
+    from store.verify import VerifyResult
