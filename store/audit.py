@@ -21,7 +21,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 import peewee
 
-from store import journal
+from store import chain as journal
 from store.db import db, is_sqlite, write_transaction
 from store.models import Audit, Event, PrintAttempt, ReceiptOutcome, Sale, TillCounter, now
 

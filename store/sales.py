@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from store import audit, journal, money, numbering, outcomes
+from store import audit, chain, journal, money, numbering, outcomes
 from store.cashiers import cashier_code
 from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
@@ -491,7 +491,7 @@ def commit_document(till_id: str, cashier: str, document: Dict[str, Any], lines:
         if check is not None:
             check()
         last_no, last_hash, audit_seq, audit_hash = numbering.lock_counter(database, till_id)
-        hash_kind = journal.hash_kind()
+        hash_kind = chain.hash_kind()
         fields: Dict[str, Any] = dict(
             till_id=till_id, receipt_no=last_no + 1, sold_at=now(), cashier=cashier,
             total_fen=document["total_fen"], change_fen=document.get("change_fen", 0), prev_hash=last_hash,
@@ -499,7 +499,7 @@ def commit_document(till_id: str, cashier: str, document: Dict[str, Any], lines:
             reason=document.get("reason", ""), manager=document.get("manager", ""),
             discount_fen=document.get("discount_fen", 0), hash_kind=hash_kind,
         )
-        fields["hash"] = journal.chain_hash(
+        fields["hash"] = chain.chain_hash(
             last_hash, journal.canonical_content(fields, lines, payments, discounts), hash_kind)
         # SQLite stores the text peewee would; a str avoids sqlite3's deprecated datetime adapter
         at = fields["sold_at"].isoformat(sep=" ") if is_sqlite(database) else fields["sold_at"]

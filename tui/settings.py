@@ -235,6 +235,15 @@ class BackupSettings:
                                                       "minutes idle before the daily backup, 0 = never")
 
 
+@dataclass(frozen=True)
+class JournalSettings:
+    """[journal]: the key that seals the journal and the audit chain (HMAC), kept outside the database."""
+
+    key_file: str = _setting("journal.key", _string, "日志密钥文件（chaoying init 生成；相对路径 = 设置文件旁边；"
+                                                       "空 = 不用密钥）/ journal key file (made by chaoying init; "
+                                                       "relative = beside the settings file; empty = no key)")
+
+
 # The cash drawer hangs off the main printer, so the backup does not kick it.
 MAIN_PRINTER = PrinterConfig(port="/dev/ttyUSB0", name="main")
 BACKUP_PRINTER = PrinterConfig(port="", drawer=False, name="backup")
@@ -258,6 +267,7 @@ class Settings:
     signin: SignInSettings = SignInSettings()
     selling: SellingSettings = SellingSettings()
     backup: BackupSettings = BackupSettings()
+    journal: JournalSettings = JournalSettings()
     keys: Mapping[str, str] = field(default_factory=dict)  # [keys]: binding id -> key(s), checked by tui.keymap
 
     def with_ui(self, language: Optional[str] = None, theme: Optional[str] = None) -> "Settings":
@@ -274,6 +284,7 @@ SECTIONS: Dict[str, Any] = {
     "signin": SignInSettings,
     "selling": SellingSettings,
     "backup": BackupSettings,
+    "journal": JournalSettings,
 }
 # [keys] is free-form (binding id -> key names): the till knows its ids (tui.keymap checks them).
 KEYS_SECTION = "keys"
@@ -506,7 +517,9 @@ def _build(path: Optional[Path], values: dict, keys: Dict[str, str]) -> Settings
         reprint=ReprintSettings(**values["reprint"]),
         display=DisplaySettings(**values["display"]),
         signin=SignInSettings(**values["signin"]),
+        selling=SellingSettings(**values["selling"]),
         backup=_backup_settings(values["backup"], path),
+        journal=JournalSettings(key_file=_beside(values["journal"]["key_file"], path)),
         keys=keys,
     )
 
@@ -526,6 +539,21 @@ def _backup_settings(values: Dict[str, Any], path: Optional[Path]) -> BackupSett
     default = str(Path(platformdirs.user_data_dir(APP_NAME)) / "backups")
     return BackupSettings(**{**values, "dir": folder(values["dir"]) or default,
                              "second_dir": folder(values["second_dir"])})
+
+
+def _beside(text: str, path: Optional[Path]) -> str:
+    """A file named in the settings: relative = beside the settings file (else the user data dir); "" stays ""."""
+    if not text.strip():
+        return ""
+    found = Path(text).expanduser()
+    if not found.is_absolute():
+        if path is not None:
+            found = path.parent / found
+        else:
+            import platformdirs
+
+            found = Path(platformdirs.user_data_dir(APP_NAME)) / found
+    return str(found)
 
 
 def _resolve_database_url(url: str, path: Optional[Path]) -> str:
@@ -649,7 +677,10 @@ _INTROS: Dict[str, List[str]] = {
     "reprint": ["# 补打小票 / Reprints of past receipts (F9)"],
     "display": ["# 客显（顾客显示屏，串口）/ Customer display (serial)"],
     "signin": ["# 收银员登录 / Cashier sign-in"],
+    "selling": ["# 销售：折扣、抹零、退货 / Selling: discounts, rounding (抹零), refunds"],
     "backup": ["# 备份（chaoying backup）/ Backups (chaoying backup)"],
+    "journal": ["# 日志防篡改密钥 / Journal key: with it, rebuilding the hash chain after an edit needs the key.",
+                "# 请把密钥文件另存一份（U 盘）/ keep a copy of the key file elsewhere (a USB stick)."],
 }
 
 _PRINTER_NOTES = {

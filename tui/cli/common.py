@@ -46,3 +46,13 @@ def require_database(url: str) -> None:
     file = sqlite_file(url)
     if file is not None and not file.exists():
         raise CliError(f"database {file} does not exist; create it with: chaoying init", 2)
+
+
+def load_journal_key(settings: Settings) -> None:
+    """Seal and check the journal with the key file of [journal] key_file when it exists."""
+    from pathlib import Path
+
+    from store import journal
+
+    name = settings.journal.key_file
+    journal.set_key(journal.read_key_file(Path(name)) if name else None)
