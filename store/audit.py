@@ -59,6 +59,18 @@ def commit_content(receipt_no: int, journal_hash: str, payments: Sequence[Mappin
                   "outcome": json.loads(row_content(OUTCOME, outcome))})
 
 
+def record_time(kind: str, content: str) -> str:
+    """When a record was written, from its content ("" when it does not say)."""
+    try:
+        value = json.loads(content)
+        if kind == COMMIT:
+            return str(value["outcome"][3])
+        return str(value[FIELDS[kind].index("at" if kind == EVENT else "updated_at" if kind == OUTCOME
+                                          else "started_at")] or "")
+    except (ValueError, KeyError, IndexError, TypeError):
+        return ""
+
+
 _statements: Dict[tuple, Tuple[str, str, str]] = {}
 
 

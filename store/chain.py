@@ -8,12 +8,13 @@ SHA-256 and verify as such.
 """
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import os
 import secrets
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 
 def chain_hash(prev_hash: str, content: str, kind: str = "") -> str:
@@ -28,16 +29,22 @@ def chain_hash(prev_hash: str, content: str, kind: str = "") -> str:
 
 HMAC = "hmac"
 _key: Optional[bytes] = None
+_made = ""  # when the key was made ("YYYY-MM-DD HH:MM:SS"; "" unknown): later records must be keyed
 
 
 class KeyMissing(Exception):
     """A record is sealed with the journal key and the key is not loaded."""
 
 
-def set_key(key: Optional[bytes]) -> None:
-    """Use ``key`` for new records and for verifying keyed ones (None: no key)."""
-    global _key
-    _key = key
+def set_key(key: Optional[bytes], made: str = "") -> None:
+    """Use ``key`` for new records and for verifying keyed ones (None: no key); ``made``: when it was made."""
+    global _key, _made
+    _key, _made = key, (made if key is not None else "")
+
+
+def key_made() -> str:
+    """When the loaded key was made: a plain record dated at or after it was rewritten without the key."""
+    return _made
 
 
 def hash_kind() -> str:
@@ -53,16 +60,19 @@ def make_key_file(path: Path) -> bool:
     except FileExistsError:
         return False
     with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(secrets.token_hex(32) + "\n")
+        made = datetime.datetime.now().replace(microsecond=0).isoformat(sep=" ")
+        out.write(f"{secrets.token_hex(32)}\nmade {made}\n")
         out.flush()
         os.fsync(out.fileno())
     return True
 
 
-def read_key_file(path: Path) -> Optional[bytes]:
-    """The key in ``path``, or None when the file is missing or unreadable."""
+def read_key_file(path: Path) -> Tuple[Optional[bytes], str]:
+    """(the key in ``path``, when it was made) or (None, "") when the file is missing or unreadable."""
     try:
-        text = path.read_text(encoding="ascii").strip()
-        return bytes.fromhex(text) if text else None
-    except (OSError, ValueError):
-        return None
+        lines = path.read_text(encoding="ascii").split("\n")
+        key = bytes.fromhex(lines[0].strip())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None, ""
+    made = next((line[5:].strip() for line in lines[1:] if line.startswith("made ")), "")
+    return (key, made) if key else (None, "")

@@ -210,6 +210,16 @@ def _tills() -> List[str]:
     return sorted(tills)
 
 
+def _after_key(at: object) -> bool:
+    """True when a record dated ``at`` was written after the loaded key was made: it must be keyed."""
+    made = chain.key_made()
+    if not made or not at:
+        return False
+    if isinstance(at, datetime.datetime):
+        at = at.isoformat(sep=" ")
+    return str(at) >= made
+
+
 def _count(tills: List[str]) -> int:
     return len([till for till in tills if till])  # not the shop's chain ("")
 
@@ -234,7 +244,7 @@ def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk, start: _Start) -
                              till_id)
             if prev_hash != prev:
                 raise Broken(f"The {where} does not follow the record before it (a record was altered).", till_id)
-            if keyed and record_kind != chain.HMAC:
+            if record_kind != chain.HMAC and (keyed or _after_key(audit.record_time(kind, content))):
                 raise Broken(f"The {where} was rewritten without the journal key.", till_id)
             if not _hash_ok(prev, content, digest, record_kind, walk):
                 raise Broken(f"The {where} was changed after it was written.", till_id)
@@ -276,7 +286,7 @@ def _walk_journal(till_id: str, start_no: int, prev: str, walk: _Walk, after_sal
                 raise Broken(f"Receipt {name} does not follow the receipt before it in the journal "
                              f"(its link was changed or the previous receipt was altered).", till_id, no)
             kind = sale["hash_kind"] or ""
-            if keyed and kind != chain.HMAC:
+            if kind != chain.HMAC and (keyed or _after_key(sale["sold_at"])):
                 raise Broken(f"Receipt {name} was rewritten without the journal key.", till_id, no)
             content = canonical_content(sale, sale["_lines"], sale["_payments"], sale["_discounts"])
             if not _hash_ok(prev, content, sale["hash"], kind, walk):

@@ -55,4 +55,4 @@ def load_journal_key(settings: Settings) -> None:
     from store import journal
 
     name = settings.journal.key_file
-    journal.set_key(journal.read_key_file(Path(name)) if name else None)
+    journal.set_key(*(journal.read_key_file(Path(name)) if name else (None, "")))
