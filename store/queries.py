@@ -80,7 +80,8 @@ def receipts(unresolved_only: bool = False, till_id: Optional[str] = None,
     """Receipt outcome per sale, oldest first; ``limit`` keeps only the newest N."""
     query = (
         Sale.select(
-            Sale, ReceiptOutcome.state, ReceiptOutcome.reason_code, ReceiptOutcome.reason,
+            Sale, ReceiptOutcome.state, ReceiptOutcome.reason_code,
+            ReceiptOutcome.reason.alias("outcome_reason"),  # not the sale's own reason (a refund's)
             ReceiptOutcome.updated_at,
         )
         .join(ReceiptOutcome)
@@ -116,7 +117,7 @@ def receipts(unresolved_only: bool = False, till_id: Optional[str] = None,
     for row in rows:
         item = _sale_dict(row)
         item.update(
-            outcome=row["state"], reason_code=row["reason_code"], reason=row["reason"],
+            outcome=row["state"], reason_code=row["reason_code"], reason=row["outcome_reason"],
             outcome_updated_at=_time(row["updated_at"]),
         )
         item.update({"print_attempts": 0, "evidence": ""})
@@ -283,7 +284,7 @@ def search_receipts(till_id: str, text: str = "", limit: int = 200) -> List[Dict
     Each has the sale, its receipt outcome, and ``reprints`` (reprints that printed).
     """
     query = (
-        Sale.select(Sale, ReceiptOutcome.state, ReceiptOutcome.reason)
+        Sale.select(Sale, ReceiptOutcome.state, ReceiptOutcome.reason.alias("outcome_reason"))
         .join(ReceiptOutcome)
         .where(Sale.till_id == str(till_id))
         .order_by(Sale.receipt_no.desc())
@@ -297,7 +298,7 @@ def search_receipts(till_id: str, text: str = "", limit: int = 200) -> List[Dict
     result = []
     for row in rows:
         item = _sale_dict(row)
-        item.update(outcome=row["state"], reason=row["reason"], reprints=reprinted.get(row["id"], 0))
+        item.update(outcome=row["state"], reason=row["outcome_reason"], reprints=reprinted.get(row["id"], 0))
         result.append(item)
     return result
 

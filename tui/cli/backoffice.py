@@ -705,7 +705,7 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
         if result.ok:
             from store.models import Sale
 
-            since = f" ({result.sales_checked} new since the last checkpoint)" if result.from_checkpoint else ""
+            since = " (checked from the last checkpoint; --full checks everything)" if result.from_checkpoint else ""
             print(f"journal ok: {plural(Sale.select().count(), 'sale')}{since}")
             return 0
         message = _sentence(result.message) if result.message else ""
