@@ -35,7 +35,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from store import audit, chain
 from store.chain import HMAC, KeyMissing, chain_hash, hash_kind, make_key_file, read_key_file, set_key
-from store.db import db, write_transaction
+from store.db import db, is_sqlite, write_transaction
 from store.models import (
     GENESIS_HASH,
     Audit,
@@ -439,7 +439,9 @@ def verify(full: bool = True, checkpoint: bool = False) -> VerifyResult:
     """
     walk, tills = _Walk(), []
     try:
-        with db.atomic():  # one snapshot for the whole walk
+        with db.atomic():  # one snapshot for the whole walk (SQLite WAL: from the first read)
+            if not is_sqlite(db.obj):  # PostgreSQL: a sale committed mid-walk must not appear half-seen
+                db.obj.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             start, from_checkpoint = _start(full)
             tills = _tills()
             heads: Dict[str, List] = {}

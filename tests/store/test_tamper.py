@@ -269,3 +269,15 @@ def test_a_sale_edited_before_the_checkpoint_is_caught_at_the_checkpoint_link(sh
     edit("UPDATE line SET amount_fen = 1 WHERE sale_id = ?", shop[3].id)
     _rebuild_plain_chains()
     assert "after it was verified" in broken(full=False).message
+
+
+def test_backup_manifest_figures_hold_the_audit_head(shop):
+    from pathlib import Path
+
+    from store.backup import read_figures
+    from store.models import TillCounter
+
+    counter = TillCounter.get_by_id("1")
+    head = read_figures(Path(db.obj.database))["tills"]["1"]
+    assert (head["audit_seq"], head["audit_hash"]) == (counter.audit_seq, counter.audit_hash)
+    assert head["last_hash"] == counter.last_hash and counter.audit_seq > 4
