@@ -221,27 +221,19 @@ def _after_key(at: object) -> bool:
     return str(at) >= made
 
 
-def _count(tills: List[str]) -> int:
-    return len([till for till in tills if till])  # not the shop's chain ("")
-
-
-def _till_name(till_id: str) -> str:
-    return f"till {till_id}" if till_id else "the shop's audit chain"
-
-
-def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk, start: _Start) -> Tuple[int, str]:
+def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk) -> Tuple[int, str]:
     keyed = False
     if seq:
         at = Audit.get_or_none((Audit.till_id == till_id) & (Audit.seq == seq))
         if at is None or at.hash != prev:
-            raise Broken(f"Audit record {seq} of {_till_name(till_id)} was changed or removed after it was verified.",
+            raise Broken(f"Audit record {seq} of till {till_id} was changed or removed after it was verified.",
                          till_id)
         keyed = at.hash_kind == chain.HMAC
     for chunk in audit.records(till_id, seq):
         for number, kind, ref, content, prev_hash, digest, record_kind in chunk:
-            where = f"audit record {number} of {_till_name(till_id)}"
+            where = f"audit record {number} of till {till_id}"
             if number != seq + 1:
-                raise Broken(f"The audit records {seq + 1} to {number - 1} of {_till_name(till_id)} were deleted.",
+                raise Broken(f"The audit records {seq + 1} to {number - 1} of till {till_id} were deleted.",
                              till_id)
             if prev_hash != prev:
                 raise Broken(f"The {where} does not follow the record before it (a record was altered).", till_id)
@@ -262,7 +254,7 @@ def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk, start: _Start) -
             seq, prev, walk.records = number, digest, walk.records + 1
     counter = TillCounter.get_or_none(TillCounter.till_id == till_id)
     if counter is not None and (counter.audit_seq != seq or counter.audit_hash != prev):
-        raise Broken(f"The audit chain of {_till_name(till_id)} was cut: it ends at record {seq} "
+        raise Broken(f"The audit chain of till {till_id} was cut: it ends at record {seq} "
                      f"but the till wrote up to record {counter.audit_seq}.", till_id)
     return seq, prev
 
@@ -447,7 +439,7 @@ def verify(full: bool = True, checkpoint: bool = False) -> VerifyResult:
             heads: Dict[str, List] = {}
             for till_id in tills:
                 no, sale_hash, seq, audit_hash = start.tills.get(till_id, (0, GENESIS_HASH, 0, GENESIS_HASH))
-                heads[till_id] = list(_walk_audit(till_id, seq, audit_hash, walk, start))
+                heads[till_id] = list(_walk_audit(till_id, seq, audit_hash, walk))
             baseline = start.baseline or {"sale": 0, "attempt": 0, "event": 0}
             start.sale = max(start.sale, baseline["sale"])
             start.attempt = max(start.attempt, baseline["attempt"])
@@ -461,19 +453,19 @@ def verify(full: bool = True, checkpoint: bool = False) -> VerifyResult:
             new = {"tills": heads, "sale": _max_id(Sale), "attempt": _max_id(PrintAttempt),
                    "event": _max_id(Event), "baseline": baseline}
     except Broken as broken:
-        return VerifyResult(False, broken.till, broken.receipt_no, broken.message, walk.sales, _count(tills),
+        return VerifyResult(False, broken.till, broken.receipt_no, broken.message, walk.sales, len(tills),
                             walk.unchecked, walk.records)
     if walk.unchecked:
         return VerifyResult(
             True, None, None,
             f"The journal could not be fully checked: {walk.unchecked} records are sealed with the journal key "
             f"and the key file is not available; the rest is intact.",
-            walk.sales, _count(tills), walk.unchecked, walk.records, from_checkpoint)
+            walk.sales, len(tills), walk.unchecked, walk.records, from_checkpoint)
     if checkpoint:
         _write_checkpoint(new)
-    plural = "" if _count(tills) == 1 else "s"
+    plural = "" if len(tills) == 1 else "s"
     since = " since the last checkpoint" if from_checkpoint else ""
     return VerifyResult(
         True, None, None,
-        f"The journal is intact: {walk.sales} sales{since} on {_count(tills)} till{plural} checked.",
-        walk.sales, _count(tills), 0, walk.records, from_checkpoint)
+        f"The journal is intact: {walk.sales} sales{since} on {len(tills)} till{plural} checked.",
+        walk.sales, len(tills), 0, walk.records, from_checkpoint)
