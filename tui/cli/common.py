@@ -55,4 +55,10 @@ def load_journal_key(settings: Settings) -> None:
     from store import journal
 
     name = settings.journal.key_file
-    journal.set_key(*(journal.read_key_file(Path(name)) if name else (None, "")))
+    key, made = journal.read_key_file(Path(name)) if name else (None, "")
+    if name and key is None:
+        import logging
+
+        # Records written now are plain SHA-256; verify with the key names them as written without it.
+        logging.getLogger("chaoying.journal").warning("journal key file %s is missing or unreadable", name)
+    journal.set_key(key, made)
