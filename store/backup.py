@@ -5,7 +5,7 @@ WAL mode the tills keep committing while it runs, see tests/bench/bench_backup.p
 gzip-compressed; a PostgreSQL backup is ``pg_dump -Fc`` of a snapshot whose
 figures go into the manifest. Each backup is ``chaoying-<shop>-<till>-<YYYYMMDD>-<HHMMSS>``
 plus ``.db.gz`` or ``.pgdump``, with a JSON manifest of the same name beside it
-(sales count, each till's last receipt number and journal head, schema
+(sales count, each till's last receipt number, journal head and audit head, schema
 version, created_at, the file's SHA-256).
 
 Written atomically: everything is made inside a hidden ``.partial-*`` folder in
@@ -204,12 +204,25 @@ def read_figures(db_file: Path) -> Dict[str, Any]:
     con = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)
     try:
         sales = con.execute('SELECT COUNT(*) FROM "sale"').fetchone()[0]
-        tills = {till: {"last_receipt_no": number, "last_hash": head} for till, number, head in
-                 con.execute('SELECT till_id, last_receipt_no, last_hash FROM "till_counter" ORDER BY till_id')}
+        tills = _heads(con.cursor())
         version = con.execute('SELECT MAX(version) FROM "schema_version"').fetchone()[0]
     finally:
         con.close()
     return {"sales": int(sales), "tills": tills, "schema_version": version}
+
+
+def _heads(cursor: Any) -> Dict[str, Dict[str, Any]]:
+    """Each till's last receipt number and journal head, and (from migration 8) its audit chain head."""
+    cursor.execute('SELECT MAX(version) FROM "schema_version"')
+    audit = (cursor.fetchone()[0] or 0) >= 8
+    cursor.execute('SELECT till_id, last_receipt_no, last_hash' + (', audit_seq, audit_hash' if audit else '')
+                   + ' FROM "till_counter" ORDER BY till_id')
+    heads = {}
+    for row in cursor.fetchall():
+        heads[row[0]] = {"last_receipt_no": row[1], "last_hash": row[2]}
+        if audit:
+            heads[row[0]].update(audit_seq=row[3], audit_hash=row[4])
+    return heads
 
 
 def _compress(raw: Path, packed: Path) -> None:
@@ -236,8 +249,7 @@ def _pg_dump(url: str, dump: Path) -> Dict[str, Any]:
             snapshot = cursor.fetchone()[0]
             cursor.execute('SELECT COUNT(*) FROM "sale"')
             sales = cursor.fetchone()[0]
-            cursor.execute('SELECT till_id, last_receipt_no, last_hash FROM "till_counter" ORDER BY till_id')
-            tills = {till: {"last_receipt_no": number, "last_hash": head} for till, number, head in cursor}
+            tills = _heads(cursor)
             cursor.execute('SELECT MAX(version) FROM "schema_version"')
             version = cursor.fetchone()[0]
             done = subprocess.run([pg_dump, "-Fc", f"--snapshot={snapshot}", "-f", str(dump), "-d", dsn],
@@ -498,7 +510,7 @@ def _journal_check(copy: Path) -> Any:
     previous = db.obj
     try:
         open_database("sqlite:///" + str(copy))
-        return journal.verify()
+        return journal.verify(full=True)  # a backup is checked whole: checkpoints do not skip anything here
     finally:
         close_database()
         db.initialize(previous)

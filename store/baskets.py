@@ -14,11 +14,11 @@ import json
 from dataclasses import dataclass
 from typing import Any, List, Optional, Tuple
 
-from store import money
+from store import audit, money
 from store.cashiers import cashier_code
 from store.db import write_transaction
 from store.errors import StoreError
-from store.models import Event, OpenBasket, now
+from store.models import OpenBasket, now
 from store.sales import Basket, Tender, TenderPayment
 
 OPEN, HELD, SOLD, CANCELLED, ABANDONED = "open", "held", "sold", "cancelled", "abandoned"
@@ -103,7 +103,7 @@ def cancel(basket_id: int, till_id: str, cashier=None) -> None:
         row = OpenBasket.get_or_none(OpenBasket.id == basket_id)
         if row is None or not _close(basket_id, CANCELLED):
             return
-        Event.create(till_id=str(till_id), cashier=cashier_code(cashier), kind=EVENT_CANCELLED,
+        audit.add_event(str(till_id), cashier=cashier_code(cashier), kind=EVENT_CANCELLED,
                      detail=f"{row.items} items {money.format_yuan(row.total_fen)}")
 
 
@@ -120,10 +120,10 @@ def abandon(basket_id: int, till_id: str, cashier=None) -> List[TenderPayment]:
         stored = _stored(row)
         _close(basket_id, ABANDONED)
         returned = [p for p in stored.payments if p.ok]
-        Event.create(till_id=str(till_id), cashier=code, kind=EVENT_CANCELLED,
+        audit.add_event(str(till_id), cashier=code, kind=EVENT_CANCELLED,
                      detail=f"{row.items} items {money.format_yuan(row.total_fen)}")
         for payment in returned:
-            Event.create(till_id=str(till_id), cashier=code, kind=EVENT_HANDED_BACK,
+            audit.add_event(str(till_id), cashier=code, kind=EVENT_HANDED_BACK,
                          detail=f"{payment.method} {money.format_yuan(payment.amount_fen)} {payment.reference}".strip())
     return returned
 
@@ -138,7 +138,7 @@ def hold(basket_id: int, till_id: str, note: str = "", cashier=None) -> None:
             raise BasketError("A basket with money taken cannot be held; finish or cancel it.", "held_with_payment")
         OpenBasket.update(state=HELD, note=(note or "")[:255], updated_at=now()).where(
             OpenBasket.id == basket_id).execute()
-        Event.create(till_id=str(till_id), cashier=cashier_code(cashier), kind=EVENT_HELD,
+        audit.add_event(str(till_id), cashier=cashier_code(cashier), kind=EVENT_HELD,
                      detail=f"{row.items} items {money.format_yuan(row.total_fen)} {note or ''}".strip())
 
 
@@ -156,7 +156,7 @@ def resume(basket_id: int, till_id: str, cashier=None) -> Stored:
         if not changed:
             raise BasketError("That held basket was already taken.", "held_taken")
         row = OpenBasket.get_by_id(basket_id)
-        Event.create(till_id=str(till_id), cashier=cashier_code(cashier), kind=EVENT_RESUMED,
+        audit.add_event(str(till_id), cashier=cashier_code(cashier), kind=EVENT_RESUMED,
                      detail=f"{row.items} items {money.format_yuan(row.total_fen)} {row.note}".strip())
     return _stored(row)
 

@@ -13,6 +13,7 @@ import hmac
 import os
 from typing import List, NamedTuple, Optional
 
+from store import audit
 from store.db import write_transaction
 from store.errors import StoreError
 from store.models import Cashier, Event, now
@@ -135,12 +136,12 @@ def sign_in(code: str, pin: str, till_id: str, lock_attempts: int, lock_minutes:
     if cashier is not None:
         return SignInAnswer(cashier)
     with write_transaction():
-        Event.create(at=now(), till_id=str(till_id), cashier=code[:16], kind=SIGN_IN_REFUSED,
+        audit.add_event(str(till_id), cashier=code[:16], kind=SIGN_IN_REFUSED,
                      detail=f"wrong code or PIN for code {code!r}")
         recent = _recent(code, lock_attempts)
         if len(recent) < lock_attempts or any(e.kind != SIGN_IN_REFUSED for e in recent):
             return SignInAnswer(None)
-        locked = Event.create(at=now(), till_id=str(till_id), cashier=code[:16], kind=SIGN_IN_LOCKED,
-                              detail=f"{lock_attempts} wrong PINs in a row: code {code!r} locked "
-                                     f"for {lock_minutes} minutes")
+        locked = audit.add_event(str(till_id), cashier=code[:16], kind=SIGN_IN_LOCKED,
+                                 detail=f"{lock_attempts} wrong PINs in a row: code {code!r} locked "
+                                        f"for {lock_minutes} minutes")
     return SignInAnswer(None, locked.at + datetime.timedelta(minutes=lock_minutes))

@@ -14,6 +14,8 @@ tills starting at once do not race.
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 import logging
 from typing import Callable, List, Tuple
 
@@ -341,6 +343,61 @@ def _m008_shifts_and_z_reports(database: peewee.Database, migrator: SchemaMigrat
         database.execute_sql(statement)
 
 
+def _m009_audit_chain(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Tamper evidence: the audit chain (outcomes, print attempts, events), its heads, checkpoints, hash kinds.
+
+    Rows written before this migration have no audit record: the first
+    checkpoint names the highest sale, print attempt and event id then (its
+    ``baseline``), and verify checks only rows after it.
+    """
+    for statement in (
+        "ALTER TABLE sale ADD COLUMN hash_kind VARCHAR(8) NOT NULL DEFAULT ''",
+        "ALTER TABLE till_counter ADD COLUMN audit_seq INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE till_counter ADD COLUMN audit_hash VARCHAR(64) NOT NULL DEFAULT '" + "0" * 64 + "'",
+    ):
+        database.execute_sql(statement)
+
+    class Base(Model):
+        class Meta:
+            legacy_table_names = False
+
+    class Audit(Base):
+        till_id = CharField(max_length=8)
+        seq = IntegerField()
+        kind = CharField(max_length=12)
+        ref = BigIntegerField(default=0)
+        content = TextField()
+        prev_hash = CharField(max_length=64)
+        hash = CharField(max_length=64)
+        hash_kind = CharField(max_length=8, default="")
+
+        class Meta:
+            table_name = "audit"
+            indexes = ((("till_id", "seq"), True),)
+
+    class JournalCheckpoint(Base):
+        verified_at = DateTimeField()
+        content = TextField()
+        prev_hash = CharField(max_length=64)
+        hash = CharField(max_length=64)
+        hash_kind = CharField(max_length=8, default="")
+
+        class Meta:
+            table_name = "journal_checkpoint"
+
+    with database.bind_ctx([Audit, JournalCheckpoint]):
+        database.create_tables([Audit, JournalCheckpoint])
+    highest = {}
+    for name in ("sale", "print_attempt", "event"):
+        highest[name] = int(database.execute_sql(f'SELECT MAX("id") FROM "{name}"').fetchone()[0] or 0)
+    baseline = {"attempt": highest["print_attempt"], "event": highest["event"], "sale": highest["sale"]}
+    content = json.dumps(dict(baseline, baseline=baseline, tills={}), sort_keys=True, separators=(",", ":"))
+    genesis = "0" * 64
+    digest = hashlib.sha256((genesis + content).encode("utf-8")).hexdigest()
+    with database.bind_ctx([JournalCheckpoint]):
+        JournalCheckpoint.create(verified_at=datetime.datetime.now().replace(microsecond=0), content=content,
+                                 prev_hash=genesis, hash=digest, hash_kind="")
+
 MigrationFn = Callable[[peewee.Database, SchemaMigrator], None]
 
 MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
@@ -352,6 +409,7 @@ MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (6, "print_attempt: evidence (printer or cashier)", _m006_print_evidence),
     (7, "documents (refund, void), discounts, open and held baskets", _m007_documents_and_baskets),
     (8, "shifts, cash moves, hand-overs, Z reports", _m008_shifts_and_z_reports),
+    (9, "audit chain over outcomes, print attempts and events; checkpoints; HMAC hash kinds", _m009_audit_chain),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -69,6 +69,8 @@ class TillCounter(BaseModel):
     till_id = CharField(max_length=8, primary_key=True)
     last_receipt_no = IntegerField(default=0)
     last_hash = CharField(max_length=64, default=GENESIS_HASH)
+    audit_seq = IntegerField(default=0)  # head of the till's audit chain (store.audit)
+    audit_hash = CharField(max_length=64, default=GENESIS_HASH)
 
     class Meta:
         table_name = "till_counter"
@@ -105,6 +107,7 @@ class Sale(BaseModel):
     reason = CharField(max_length=255, default="")  # why a refund or void
     manager = CharField(max_length=16, default="")  # who allowed it, when a manager had to
     discount_fen = BigIntegerField(default=0)  # all discounts of the document (lines' discount_fen summed)
+    hash_kind = CharField(max_length=8, default="")  # "" SHA-256, "hmac" HMAC-SHA256 with the journal key
 
     class Meta:
         indexes = ((("till_id", "receipt_no"), True),)
@@ -242,6 +245,42 @@ class Event(BaseModel):
     detail = TextField(default="")
 
 
+class Audit(BaseModel):
+    """One record of a till's audit chain (store.audit): a row of an outcome, print attempt or event as written.
+
+    ``kind``: commit (ref: the sale; the journal hash, payment reasons and
+    the first outcome), outcome (ref: the sale), attempt, event (ref: their
+    ids). Append-only; ``hash`` chains like the
+    journal (``hash_kind`` as there).
+    """
+
+    till_id = CharField(max_length=8)
+    seq = IntegerField()
+    kind = CharField(max_length=12)
+    ref = BigIntegerField(default=0)
+    content = TextField()
+    prev_hash = CharField(max_length=64)
+    hash = CharField(max_length=64)
+    hash_kind = CharField(max_length=8, default="")
+
+    class Meta:
+        table_name = "audit"
+        indexes = ((("till_id", "seq"), True),)
+
+
+class JournalCheckpoint(BaseModel):
+    """A verified prefix of every chain (store.journal): where the next ``journal verify`` may start."""
+
+    verified_at = DateTimeField()
+    content = TextField()
+    prev_hash = CharField(max_length=64)
+    hash = CharField(max_length=64)
+    hash_kind = CharField(max_length=8, default="")
+
+    class Meta:
+        table_name = "journal_checkpoint"
+
+
 class ProductKey(BaseModel):
     """A search key of a product: a name gram (kind "n"), other initials of a polyphone name (kind "i"),
     pinyin or initials from a later syllable (kind "s"), or the version of the product's keys (kind "v").
@@ -363,4 +402,6 @@ ALL_MODELS = (
     CashMove,
     ShiftHandover,
     ZReport,
+    Audit,
+    JournalCheckpoint,
 )

@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Tuple
 import peewee
 from peewee import OP, SQL, EnclosedNodeList, Expression
 
+from store import audit
 from store.cashiers import cashier_code
 from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
@@ -142,11 +143,7 @@ def check_reprint(state: str, reprints: int, max_reprints: int = 0, manager_pin:
 
 def log_event(kind: str, till_id: str, cashier=None, sale=None, printer=None, detail: str = "") -> Event:
     """Append one row to the event log."""
-    sale_id = getattr(sale, "id", sale)
-    return Event.create(
-        at=now(), till_id=str(till_id), cashier=cashier_code(cashier), kind=kind,
-        sale=sale_id, printer=printer or "", detail=detail or "",
-    )
+    return audit.add_event(str(till_id), kind, cashier_code(cashier), getattr(sale, "id", sale), printer, detail)
 
 
 _pending_sql: Dict[tuple, str] = {}
@@ -192,6 +189,7 @@ def _change(outcome: ReceiptOutcome, state: str, reason_code: str = "", reason: 
     ReceiptOutcome.update(state=state, reason_code=reason_code, reason=reason, updated_at=now()).where(
         ReceiptOutcome.id == outcome.id
     ).execute()
+    audit.seal_outcome(outcome.sale_id)
     outcome.state, outcome.reason_code, outcome.reason = state, reason_code, reason
     outcome._dirty.clear()
 
@@ -222,6 +220,7 @@ def start_printing(sale_id: int, printer: str, cashier=None, reprint: bool = Fal
             sale=sale_id, printer=printer or "", cashier=cashier_code(cashier), started_at=now(),
             reprint_no=reprint_no, prior_state=prior,
         )
+        audit.seal_attempt(attempt.id)
         _change(outcome, PRINTING)
         sale = Sale.get_by_id(sale_id)
         log_event(EVENT_OUTCOME, sale.till_id, cashier, sale_id, printer, f"{prior} -> {PRINTING}")
@@ -255,6 +254,7 @@ def _finish(attempt: PrintAttempt, outcome: ReceiptOutcome, ok: bool, reason_cod
         finished_at=now(), result=PRINTED if ok else FAILED, reason_code=reason_code, reason=reason,
         evidence=EVIDENCE_PRINTER if ok else "",
     ).where(PrintAttempt.id == attempt.id).execute()
+    audit.seal_attempt(attempt.id)
     if ok or state == FAILED:
         _change(outcome, state, "" if ok else reason_code, "" if ok else reason)
     else:
@@ -307,10 +307,11 @@ def confirm_printed(sale_id: int, cashier=None) -> ReceiptOutcome:
                                     "only a failed receipt can be confirmed by the cashier")
         last = PrintAttempt.select().where(PrintAttempt.sale == sale_id).order_by(PrintAttempt.id.desc()).first()
         at = now()
-        PrintAttempt.create(
+        confirmed = PrintAttempt.create(
             sale=sale_id, printer=last.printer if last is not None else "", cashier=cashier_code(cashier),
             started_at=at, finished_at=at, result=PRINTED, evidence=EVIDENCE_CASHIER, prior_state=FAILED,
         )
+        audit.seal_attempt(confirmed.id)
         _change(outcome, PRINTED)
         sale = Sale.get_by_id(sale_id)
         log_event(EVENT_OUTCOME, sale.till_id, cashier, sale_id, None,
@@ -362,6 +363,7 @@ def recover_interrupted(till_id: str) -> int:
                 for attempt in attempts[:-1]:
                     PrintAttempt.update(finished_at=now(), result=FAILED, reason_code=INTERRUPTED,
                                         reason=INTERRUPTED_REASON).where(PrintAttempt.id == attempt.id).execute()
+                    audit.seal_attempt(attempt.id)
                 _finish(attempts[-1], outcome, False, INTERRUPTED, INTERRUPTED_REASON)
             else:  # no open attempt (should not happen): fail it anyway
                 _change(outcome, FAILED, INTERRUPTED, INTERRUPTED_REASON)

@@ -12,11 +12,11 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from store import journal, money, numbering, outcomes
+from store import audit, chain, journal, money, numbering, outcomes
 from store.cashiers import cashier_code
 from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
-from store.models import Discount, Event, Line, OpenBasket, Payment, Product, Sale, now
+from store.models import Discount, Line, OpenBasket, Payment, Product, Sale, now
 
 log = logging.getLogger("chaoying.store.sales")
 
@@ -405,14 +405,13 @@ def find_product(code: str) -> Optional[Product]:
 
 _SALE_FIELDS = (Sale.till_id, Sale.receipt_no, Sale.sold_at, Sale.cashier, Sale.total_fen,
                 Sale.change_fen, Sale.prev_hash, Sale.hash, Sale.kind, Sale.original, Sale.reason,
-                Sale.manager, Sale.discount_fen)
+                Sale.manager, Sale.discount_fen, Sale.hash_kind)
 _LINE_FIELDS = (Line.sale, Line.position, Line.product, Line.barcode, Line.name, Line.unit,
                 Line.unit_price_fen, Line.qty_milli, Line.amount_fen, Line.discount_fen, Line.original_line)
 _PAYMENT_FIELDS = (Payment.sale, Payment.position, Payment.method, Payment.amount_fen,
                    Payment.reference, Payment.status, Payment.reason)
 _DISCOUNT_FIELDS = (Discount.sale, Discount.line_position, Discount.kind, Discount.value, Discount.amount_fen,
                     Discount.reason, Discount.cashier, Discount.manager)
-_EVENT_FIELDS = (Event.at, Event.till_id, Event.cashier, Event.kind, Event.sale, Event.printer, Event.detail)
 _MAX_ROWS = 100  # rows per multi-row INSERT, far below any bound-parameter limit
 
 _statement_cache: Dict[tuple, str] = {}
@@ -444,7 +443,7 @@ def _build_sql(database, name: str, rows: int) -> str:
                 f"{q(OpenBasket.closed_at.column_name)} = {database.param} "
                 f"WHERE {q(OpenBasket.id.column_name)} = {database.param}")
     models = {"sale": (Sale, _SALE_FIELDS), "line": (Line, _LINE_FIELDS), "payment": (Payment, _PAYMENT_FIELDS),
-              "discount": (Discount, _DISCOUNT_FIELDS), "event": (Event, _EVENT_FIELDS)}
+              "discount": (Discount, _DISCOUNT_FIELDS)}
     model, fields = models[name]
     return insert(model, fields, returning=name == "sale")
 
@@ -506,21 +505,23 @@ def commit_document(till_id: str, cashier: str, document: Dict[str, Any], lines:
     with write_transaction():
         if check is not None:
             check()
-        last_no, last_hash = numbering.lock_counter(database, till_id)
+        last_no, last_hash, audit_seq, audit_hash = numbering.lock_counter(database, till_id)
+        hash_kind = chain.hash_kind()
         fields: Dict[str, Any] = dict(
             till_id=till_id, receipt_no=last_no + 1, sold_at=now(), cashier=cashier,
             total_fen=document["total_fen"], change_fen=document.get("change_fen", 0), prev_hash=last_hash,
             kind=document.get("kind", "sale"), original=document.get("original"),
             reason=document.get("reason", ""), manager=document.get("manager", ""),
-            discount_fen=document.get("discount_fen", 0),
+            discount_fen=document.get("discount_fen", 0), hash_kind=hash_kind,
         )
-        fields["hash"] = journal.chain_hash(last_hash, journal.canonical_content(fields, lines, payments, discounts))
+        fields["hash"] = chain.chain_hash(
+            last_hash, journal.canonical_content(fields, lines, payments, discounts), hash_kind)
         # SQLite stores the text peewee would; a str avoids sqlite3's deprecated datetime adapter
         at = fields["sold_at"].isoformat(sep=" ") if is_sqlite(database) else fields["sold_at"]
         cursor = database.execute_sql(_sql(database, "sale"), (
             till_id, fields["receipt_no"], at, cashier, fields["total_fen"], fields["change_fen"],
             last_hash, fields["hash"], fields["kind"], fields["original"], fields["reason"], fields["manager"],
-            fields["discount_fen"]))
+            fields["discount_fen"], hash_kind))
         sale_id = cursor.fetchone()[0] if database.returning_clause else cursor.lastrowid
         _insert_rows(database, "line", [
             (sale_id, r["position"], r["product"], r["barcode"], r["name"], r["unit"], r["unit_price_fen"],
@@ -532,10 +533,16 @@ def commit_document(till_id: str, cashier: str, document: Dict[str, Any], lines:
             (sale_id, r["line_position"], r["kind"], r["value"], r["amount_fen"], r["reason"], r["cashier"],
              r["manager"]) for r in discounts])
         outcomes.add_pending(database, sale_id, at)
-        _insert_rows(database, "event", [(at, till_id, cashier, kind, sale_id, "", detail) for kind, detail in events])
         if basket_id is not None:
             database.execute_sql(_sql(database, "close_basket"), ("sold", sale_id, at, basket_id))
-        numbering.advance(database, till_id, fields["receipt_no"], fields["hash"])
+        # The commit's audit record ties the journal hash, the payments' reasons and the first outcome.
+        pending = dict(state=outcomes.PENDING, reason_code="", reason="", updated_at=fields["sold_at"])
+        audit_seq, audit_hash = audit.append(
+            database, till_id, audit.COMMIT, sale_id,
+            audit.commit_content(fields["receipt_no"], fields["hash"], payments, pending), (audit_seq, audit_hash))
+        numbering.advance(database, till_id, fields["receipt_no"], fields["hash"], audit_seq, audit_hash)
+        for kind, detail in events:  # failed payments: rare, each with its own audit record
+            audit.add_event(till_id, kind, cashier, sale_id, detail=detail, at=fields["sold_at"])
     sale = Sale(id=sale_id, **fields)
     sale._dirty.clear()
     return sale

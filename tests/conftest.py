@@ -40,6 +40,16 @@ def ui_language() -> Iterator[None]:
     i18n.set_language("zh")
 
 
+@pytest.fixture(autouse=True)
+def no_journal_key() -> Iterator[None]:
+    """Every test starts without a journal key, whatever the command run before it in this process loaded."""
+    from store import journal
+
+    journal.set_key(None)
+    yield
+    journal.set_key(None)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return "sqlite:///" + str(tmp_path / "chaoying.sqlite3")

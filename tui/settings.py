@@ -261,6 +261,15 @@ class LimitsSettings:
                                    "分：现金找零超过就确认 / fen: cash change above this asks (100000 = ￥1000)")
 
 
+@dataclass(frozen=True)
+class JournalSettings:
+    """[journal]: the key that seals the journal and the audit chain (HMAC), kept outside the database."""
+
+    key_file: str = _setting("journal.key", _string, "日志密钥文件（chaoying init 生成；相对路径 = 设置文件旁边；"
+                                                       "空 = 不用密钥）/ journal key file (made by chaoying init; "
+                                                       "relative = beside the settings file; empty = no key)")
+
+
 # The cash drawer hangs off the main printer, so the backup does not kick it.
 MAIN_PRINTER = PrinterConfig(port="/dev/ttyUSB0", name="main")
 BACKUP_PRINTER = PrinterConfig(port="", drawer=False, name="backup")
@@ -286,6 +295,7 @@ class Settings:
     shift: ShiftSettings = ShiftSettings()
     backup: BackupSettings = BackupSettings()
     limits: LimitsSettings = LimitsSettings()
+    journal: JournalSettings = JournalSettings()
     keys: Mapping[str, str] = field(default_factory=dict)  # [keys]: binding id -> key(s), checked by tui.keymap
 
     def with_ui(self, language: Optional[str] = None, theme: Optional[str] = None) -> "Settings":
@@ -304,6 +314,7 @@ SECTIONS: Dict[str, Any] = {
     "shift": ShiftSettings,
     "backup": BackupSettings,
     "limits": LimitsSettings,
+    "journal": JournalSettings,
 }
 # [keys] is free-form (binding id -> key names): the till knows its ids (tui.keymap checks them).
 KEYS_SECTION = "keys"
@@ -540,6 +551,7 @@ def _build(path: Optional[Path], values: dict, keys: Dict[str, str]) -> Settings
         shift=ShiftSettings(**values["shift"]),
         backup=_backup_settings(values["backup"], path),
         limits=LimitsSettings(**values["limits"]),
+        journal=JournalSettings(key_file=_beside(values["journal"]["key_file"], path)),
         keys=keys,
     )
 
@@ -559,6 +571,21 @@ def _backup_settings(values: Dict[str, Any], path: Optional[Path]) -> BackupSett
     default = str(Path(platformdirs.user_data_dir(APP_NAME)) / "backups")
     return BackupSettings(**{**values, "dir": folder(values["dir"]) or default,
                              "second_dir": folder(values["second_dir"])})
+
+
+def _beside(text: str, path: Optional[Path]) -> str:
+    """A file named in the settings: relative = beside the settings file (else the user data dir); "" stays ""."""
+    if not text.strip():
+        return ""
+    found = Path(text).expanduser()
+    if not found.is_absolute():
+        if path is not None:
+            found = path.parent / found
+        else:
+            import platformdirs
+
+            found = Path(platformdirs.user_data_dir(APP_NAME)) / found
+    return str(found)
 
 
 def _resolve_database_url(url: str, path: Optional[Path]) -> str:
@@ -688,6 +715,8 @@ _INTROS: Dict[str, List[str]] = {
     "backup": ["# 备份（chaoying backup）/ Backups (chaoying backup)"],
     "limits": ["# 大数确认：数量、金额、找零过大时先问收银员（多半是输错了）",
                "# Guard rails: a quantity, line or change this large asks the cashier first (most likely a slip)"],
+    "journal": ["# 日志防篡改密钥 / Journal key: with it, rebuilding the hash chain after an edit needs the key.",
+                "# 请把密钥文件另存一份（U 盘）/ keep a copy of the key file elsewhere (a USB stick)."],
 }
 
 _PRINTER_NOTES = {

@@ -177,6 +177,7 @@ class Shop:
         self.config = home / "shop.toml"
         self.db_path = home / "data" / "chaoying" / "chaoying.sqlite3"
         self.url = "sqlite:///" + str(self.db_path)
+        self.key_file = home / "journal.key"  # made by init beside the settings file
 
     def argv(self, args, config: bool = True) -> List[str]:
         return (["--config", str(self.config)] if config else []) + list(args)
@@ -217,7 +218,7 @@ class Shop:
         from tests.cli.seed import sell
 
         with process_state():
-            sell(url or self.url, till, count)
+            sell(url or self.url, till, count, str(self.key_file))
 
 
 def one_line(stderr: str) -> str:

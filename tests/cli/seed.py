@@ -1,6 +1,6 @@
 """Sales as a till makes them, for the back-office tests.
 
-``python -m tests.cli.seed URL TILL COUNT`` runs the same as a separate till
+``python -m tests.cli.seed URL TILL COUNT [KEY_FILE]`` runs the same as a separate till
 process. Only the store is imported, never pytest: the process starts fast.
 """
 from __future__ import annotations
@@ -8,13 +8,19 @@ from __future__ import annotations
 import sys
 
 
-def sell(url: str, till: str, count: int) -> None:
-    """``count`` sales of 可乐 + 面包 on ``till``: receipt 1 printed, receipt 2 failed, the rest pending."""
-    from store import catalogue, outcomes
+def sell(url: str, till: str, count: int, key_file: str = "") -> None:
+    """``count`` sales of 可乐 + 面包 on ``till``: receipt 1 printed, receipt 2 failed, the rest pending.
+
+    ``key_file``: the shop's journal key, loaded as the till loads it (when the file exists).
+    """
+    from pathlib import Path
+
+    from store import catalogue, journal, outcomes
     from store.db import close_database, open_database
     from store.sales import Basket, Tender, commit_sale, find_product
 
     open_database(url)
+    journal.set_key(*(journal.read_key_file(Path(key_file)) if key_file else (None, "")))
     try:
         for code, name, price in (("100", "可乐", 300), ("200", "面包", 650)):
             if find_product(code) is None:
@@ -38,8 +44,9 @@ def sell(url: str, till: str, count: int) -> None:
             attempt = outcomes.start_printing(sales[1].id, "main")
             outcomes.finish_printing(attempt.id, False, "paper_out", "printer out of paper")
     finally:
+        journal.set_key(None)
         close_database()
 
 
 if __name__ == "__main__":
-    sell(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    sell(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "")

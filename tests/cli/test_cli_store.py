@@ -326,7 +326,9 @@ def test_journal_verify_ok_then_an_edited_amount_names_the_receipt(shop):
     assert result.stdout.strip() == "journal ok: 4 sales"
     sale_id = shop.sql("select id from sale where till_id = '1' and receipt_no = 3")[0][0]
     shop.sql("update line set amount_fen = amount_fen - 100 where sale_id = ?", sale_id)
-    result = shop.run("journal", "verify")
+    # receipt 3 was verified before the edit: the check from the last checkpoint trusts it, --full does not
+    assert "from the last checkpoint" in shop.ok("journal", "verify").stdout
+    result = shop.run("journal", "verify", "--full")
     assert result.returncode == 1
     assert "1-000003" in one_line(result.stderr)
 
@@ -432,7 +434,7 @@ def test_cli_waits_for_a_till_that_is_writing(shop):
 
 def test_cli_next_to_a_till_process_selling(shop):
     till = subprocess.Popen(
-        [sys.executable, "-m", "tests.cli.seed", shop.url, "1", "40"],
+        [sys.executable, "-m", "tests.cli.seed", shop.url, "1", "40", str(shop.key_file)],
         cwd=str(shop.home), env=process_env(shop.home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -444,7 +446,8 @@ def test_cli_next_to_a_till_process_selling(shop):
     finally:
         _, err = till.communicate(timeout=60)
     assert till.returncode == 0, err
-    assert shop.ok("journal", "verify").stdout.strip() == "journal ok: 40 sales"
+    assert shop.ok("journal", "verify").stdout.startswith("journal ok: 40 sales")
+    assert shop.ok("journal", "verify", "--full").stdout.strip() == "journal ok: 40 sales"
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -552,3 +555,30 @@ def test_settings_nested_thousands_deep_is_one_sentence_naming_the_file(home, cl
     assert result.returncode == 2
     line = one_line(result.stderr)
     assert str(deep) in line and "recursion" not in line
+
+
+# ---------------------------------------------------------------- tamper evidence (issue 13)
+
+def test_init_makes_a_journal_key_readable_only_by_the_owner(shop):
+    assert shop.key_file.exists() and oct(shop.key_file.stat().st_mode & 0o777) == "0o600"
+    key = shop.key_file.read_text(encoding="ascii")
+    assert "journal key: " + str(shop.key_file) in shop.ok("init").stdout  # kept, not replaced
+    assert shop.key_file.read_text(encoding="ascii") == key
+
+
+def test_a_flipped_receipt_outcome_is_named_and_a_missing_key_is_exit_3(shop):
+    """Done when: flip receipt 2 from failed to printed in the database file; journal verify names it."""
+    shop.seed(3)
+    assert shop.ok("journal", "verify").stdout.strip() == "journal ok: 3 sales"
+    sale_id = shop.sql("select id from sale where till_id = '1' and receipt_no = 2")[0][0]
+    shop.sql("update receipt_outcome set state = 'printed', reason_code = '', reason = '' where sale_id = ?", sale_id)
+    result = shop.run("journal", "verify", "--full")
+    assert result.returncode == 1
+    assert "receipt 1-000002" in one_line(result.stderr) and "from failed to printed" in result.stderr
+    shop.sql("update receipt_outcome set state = 'failed', reason_code = 'paper_out', "
+             "reason = 'printer out of paper' where sale_id = ?", sale_id)
+    assert shop.run("journal", "verify", "--full").returncode == 0
+    shop.key_file.rename(shop.home / "elsewhere.key")
+    missing = shop.run("journal", "verify")
+    assert missing.returncode == 3
+    assert "could not be fully checked" in one_line(missing.stderr)

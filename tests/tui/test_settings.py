@@ -65,7 +65,7 @@ def test_missing_file_gives_every_default(tmp_path):
 def test_none_gives_defaults_without_a_file():
     s = load_settings(None)
     assert s.path is None
-    assert s == Settings(database=s.database, backup=s.backup)  # both resolved to the user data dir
+    assert s == Settings(database=s.database, backup=s.backup, journal=s.journal)  # resolved to the user data dir
 
 
 def test_every_key_has_a_default_and_the_written_default_reads_back(tmp_path):
@@ -81,7 +81,9 @@ def test_every_key_has_a_default_and_the_written_default_reads_back(tmp_path):
         for key in keys:
             assert any(line.startswith(f"{key} = ") for line in text.splitlines()), (section, key)
     resolved = load_settings(path)
-    assert resolved == Settings(path=path, database=resolved.database, backup=resolved.backup)
+    assert resolved == Settings(path=path, database=resolved.database, backup=resolved.backup,
+                                journal=resolved.journal)
+    assert resolved.journal.key_file == str(path.parent / "journal.key")  # beside the settings file
     assert default_text() == text
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from tui.cli.backoffice import _add, _error, _print_json, _print_table, _settings, plural
-from tui.cli.common import load_settings
+from tui.cli.common import load_journal_key, load_settings
 
 
 def register(sub) -> None:
@@ -76,7 +76,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_backup_verify(args: argparse.Namespace) -> int:
     from store.backup import BackupError, verify_backup
 
-    load_settings(args)  # a backup is read on a new PC too, before any shop is made there
+    load_journal_key(load_settings(args))  # a backup is read on a new PC too, before any shop is made there
     try:
         checked = verify_backup(Path(args.file))
     except BackupError as exc:
@@ -119,7 +119,7 @@ def cmd_backup_list(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from store.backup import BackupError, restore_backup
 
-    load_settings(args)
+    load_journal_key(load_settings(args))
     try:
         restored = restore_backup(Path(args.file), Path(args.to))
     except BackupError as exc:

@@ -46,3 +46,19 @@ def require_database(url: str) -> None:
     file = sqlite_file(url)
     if file is not None and not file.exists():
         raise CliError(f"database {file} does not exist; create it with: chaoying init", 2)
+
+
+def load_journal_key(settings: Settings) -> None:
+    """Seal and check the journal with the key file of [journal] key_file when it exists."""
+    from pathlib import Path
+
+    from store import journal
+
+    name = settings.journal.key_file
+    key, made = journal.read_key_file(Path(name)) if name else (None, "")
+    if name and key is None:
+        import logging
+
+        # Records written now are plain SHA-256; verify with the key names them as written without it.
+        logging.getLogger("chaoying.journal").warning("journal key file %s is missing or unreadable", name)
+    journal.set_key(key, made)

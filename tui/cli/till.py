@@ -118,6 +118,9 @@ def run_till(args: Any) -> int:
     """Run the till with the settings file."""
     settings = _settings(args)
     _open_database(settings.database.url)
+    from tui.cli.common import load_journal_key
+
+    load_journal_key(settings)
     lock = _lock_till(settings)
     try:
         from tui.app import ChaoyingApp

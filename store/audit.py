@@ -1,0 +1,164 @@
+"""The audit chain: tamper evidence over what tells a sale's story besides the sale itself.
+
+Every receipt outcome change, print attempt start and finish, and event is
+copied, as the row now stands, into an append-only ``audit`` record of its
+till's chain, in the transaction that writes the row. A record's hash covers
+the previous record's hash and its content (HMAC-SHA256 when a journal key is
+set: ``store.journal.set_key``). The commit of a document writes one record
+(kind ``commit``) holding the document's journal hash, its payments' reasons
+and its first outcome: so the two chains are tied, and rebuilding either
+needs the key. ``store.journal.verify`` checks that each row still equals its
+last record and that no recorded row was deleted.
+
+The till's head (``audit_seq``, ``audit_hash``) lives on its ``till_counter``
+row, locked like the receipt number.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
+
+import peewee
+
+from store import chain as journal
+from store.db import db, is_sqlite, write_transaction
+from store.models import Audit, Event, PrintAttempt, ReceiptOutcome, Sale, TillCounter, now
+
+COMMIT, OUTCOME, ATTEMPT, EVENT = "commit", "outcome", "attempt", "event"
+
+#: The columns each kind of record copies, in this order.
+FIELDS: Dict[str, Tuple[str, ...]] = {
+    OUTCOME: ("state", "reason_code", "reason", "updated_at"),
+    ATTEMPT: ("sale", "printer", "cashier", "started_at", "finished_at", "result", "reason_code", "reason",
+              "reprint_no", "prior_state", "evidence"),
+    EVENT: ("at", "till_id", "cashier", "kind", "sale", "printer", "detail"),
+}
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        return value.replace(microsecond=0).isoformat(sep=" ")
+    return value
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def row_content(kind: str, row: Mapping[str, Any]) -> str:
+    """The canonical text of a row as an audit record of ``kind`` holds it."""
+    return dumps([_value(row[name]) for name in FIELDS[kind]])
+
+
+def commit_content(receipt_no: int, journal_hash: str, payments: Sequence[Mapping[str, Any]],
+                   outcome: Mapping[str, Any]) -> str:
+    """The commit record: the document's journal hash, its payments' reasons (by position), its first outcome."""
+    reasons = [row["reason"] or "" for row in sorted(payments, key=lambda item: int(item["position"]))]
+    return dumps({"receipt_no": int(receipt_no), "hash": journal_hash, "reasons": reasons,
+                  "outcome": json.loads(row_content(OUTCOME, outcome))})
+
+
+def record_time(kind: str, content: str) -> str:
+    """When a record was written, from its content ("" when it does not say)."""
+    try:
+        value = json.loads(content)
+        if kind == COMMIT:
+            return str(value["outcome"][3])
+        return str(value[FIELDS[kind].index("at" if kind == EVENT else "updated_at" if kind == OUTCOME
+                                          else "started_at")] or "")
+    except (ValueError, KeyError, IndexError, TypeError):
+        return ""
+
+
+_statements: Dict[tuple, Tuple[str, str, str]] = {}
+
+
+def _sql(database: peewee.Database) -> Tuple[str, str, str]:
+    """(lock head, update head, insert record) for this database's dialect."""
+    key = (type(database), database.param, database.quote)
+    found = _statements.get(key)
+    if found is None:
+        def q(identifier: str) -> str:
+            return database.quote[0] + identifier + database.quote[1]
+
+        counter, p = q(TillCounter._meta.table_name), database.param
+        lock = f"SELECT {q('audit_seq')}, {q('audit_hash')} FROM {counter} WHERE {q('till_id')} = {p}"
+        if not is_sqlite(database):
+            lock += " FOR UPDATE"
+        update = f"UPDATE {counter} SET {q('audit_seq')} = {p}, {q('audit_hash')} = {p} WHERE {q('till_id')} = {p}"
+        columns = ("till_id", "seq", "kind", "ref", "content", "prev_hash", "hash", "hash_kind")
+        insert = (f"INSERT INTO {q(Audit._meta.table_name)} ({', '.join(q(c) for c in columns)}) "
+                  f"VALUES ({', '.join([p] * len(columns))})")
+        found = _statements[key] = (lock, update, insert)
+    return found
+
+
+def append(database: peewee.Database, till_id: str, kind: str, ref: int, content: str,
+           head: Optional[Tuple[int, str]] = None) -> Tuple[int, str]:
+    """Add one record to the till's chain (inside the caller's transaction); return the new head.
+
+    ``head``: the head already locked by the caller (the commit takes it with
+    the receipt number and stores the new one itself); otherwise it is
+    locked and advanced here.
+    """
+    lock, update, insert = _sql(database)
+    if head is None:
+        row = database.execute_sql(lock, (till_id,)).fetchone()
+        if row is None:
+            TillCounter.insert(till_id=till_id).on_conflict_ignore().execute()
+            row = database.execute_sql(lock, (till_id,)).fetchone()
+        seq, prev = int(row[0]), row[1]
+    else:
+        seq, prev = head
+    hash_kind = journal.hash_kind()
+    digest = journal.chain_hash(prev, content, hash_kind)
+    database.execute_sql(insert, (till_id, seq + 1, kind, int(ref), content, prev, digest, hash_kind))
+    if head is None:
+        database.execute_sql(update, (seq + 1, digest, till_id))
+    return seq + 1, digest
+
+
+def _till_of(sale_id: int) -> str:
+    return Sale.select(Sale.till_id).where(Sale.id == sale_id).scalar()
+
+
+def seal_outcome(sale_id: int, till_id: Optional[str] = None) -> None:
+    """Record the receipt outcome of a sale as it now stands (inside the transaction that changed it)."""
+    row = ReceiptOutcome.select().where(ReceiptOutcome.sale == sale_id).dicts().get()
+    append(db.obj, till_id or _till_of(sale_id), OUTCOME, sale_id, row_content(OUTCOME, row))
+
+
+def seal_attempt(attempt_id: int, till_id: Optional[str] = None) -> None:
+    """Record a print attempt as it now stands (inside the transaction that wrote it)."""
+    row = PrintAttempt.select().where(PrintAttempt.id == attempt_id).dicts().get()
+    append(db.obj, till_id or _till_of(row["sale"]), ATTEMPT, attempt_id, row_content(ATTEMPT, row))
+
+
+def add_event(till_id: str, kind: str, cashier: str = "", sale: Any = None, printer: Optional[str] = None,
+              detail: str = "", at: Optional[datetime.datetime] = None) -> Event:
+    """Append one row to the event log and its audit record, in one transaction.
+
+    Every writer of events goes through here (``store.outcomes.log_event`` for
+    most); ``cashier`` is a cashier code.
+    """
+    with write_transaction():
+        event = Event.create(at=at or now(), till_id=str(till_id), cashier=(cashier or "")[:16], kind=kind,
+                             sale=getattr(sale, "id", sale), printer=printer or "", detail=detail or "")
+        row = Event.select().where(Event.id == event.id).dicts().get()
+        append(db.obj, str(till_id), EVENT, event.id, row_content(EVENT, row))
+    return event
+
+
+def records(till_id: str, after_seq: int, chunk: int = 5000) -> Iterable[list]:
+    """The till's audit records after ``after_seq`` in order, in chunks of tuples
+    (seq, kind, ref, content, prev_hash, hash, hash_kind)."""
+    columns = (Audit.seq, Audit.kind, Audit.ref, Audit.content, Audit.prev_hash, Audit.hash, Audit.hash_kind)
+    while True:
+        rows = list(Audit.select(*columns).where((Audit.till_id == till_id) & (Audit.seq > after_seq))
+                    .order_by(Audit.seq).limit(chunk).tuples())
+        if not rows:
+            return
+        yield rows
+        after_seq = rows[-1][0]
+
