@@ -436,6 +436,10 @@ class Till:
 
         Run off the UI thread; BackupError when the first copy could not be made.
         """
+        return self.backup(daily=True)
+
+    def backup(self, daily: bool = False) -> List[str]:
+        """A backup now (after a Z close), or the day's (``daily``: none if made today); its warnings."""
         import datetime
         from pathlib import Path
 
@@ -444,7 +448,7 @@ class Till:
         config = self.settings.backup
         shop, folder = self.settings.shop.name, Path(config.dir)
         midnight = datetime.datetime.combine(datetime.date.today(), datetime.time())
-        if backup.made_since(folder, shop, self.till_id, midnight):
+        if daily and backup.made_since(folder, shop, self.till_id, midnight):
             return []
         second = Path(config.second_dir) if config.second_dir else None
         made = backup.create_backup(self.settings.database.url, folder, shop, self.till_id,

@@ -145,6 +145,12 @@ async def test_z_with_a_count_one_yuan_short_says_short_and_prints(shop):
         assert z.z_no == 1 and Shift.get().closed_at is not None
         paper = shop.paper()
         assert len(paper) == 2 and "Z 报表" in paper[-1] and "短款" in paper[-1] and "1.00" in paper[-1]
+        # the Z's backup ([backup] dir: the demo's own folder), made on a worker without waiting for idle
+        from store import backup
+
+        await wait_until(pilot, lambda: not app.backup_running and app.backup_day is not None)
+        made = backup.list_backups(shop.folder / "backups")
+        assert len(made) == 1 and made[0].manifest["sales"] == 1
 
 
 async def test_z_in_english_says_short(shop_en):

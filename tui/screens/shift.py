@@ -377,6 +377,7 @@ class ShiftFlows:
         self.z_view = ReportView(t("z.title", number=z["z_no"]) + "  " + summary, shown, note=t("z.printing"))
         self.app.push_screen(self.z_view)
         self.print_z()
+        self.app.backup_after_z()  # [backup]: a copy of the day as the Z closed it
 
     def print_z(self) -> None:
         self.app.till.print_report(Z_REPORT, self.z_lines)
