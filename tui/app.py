@@ -105,6 +105,7 @@ class ChaoyingApp(App):
         self.display_shown = ""  # what the demo's virtual display shows ("" = no virtual display)
         self.last_input = time.monotonic()  # the last key or click: the daily backup waits for an idle till
         self.backup_running = False
+        self.backup_warning = ""  # the last backup's warning, shown on the sale screen's title line
         self.backup_day: Optional[datetime.date] = None  # the day the daily backup was made (or tried)
         self.signed_out_by = ""  # who signed out with Ctrl+L: the next sign-in is a hand-over from them
         self.shift_asked = False  # the opening float is asked once, at start (after the first sign-in)
@@ -244,14 +245,22 @@ class ChaoyingApp(App):
 
     def backup_done(self, warnings: List[str]) -> None:
         self.backup_running, self.backup_day = False, datetime.date.today()
+        self.show_backup_warning(t("backup.strip_second") if warnings else "")
         if warnings and self.sale_screen is not None:
             self.sale_screen.say(t("backup.second_failed", reason=warnings[0]), error=True)
 
     def backup_failed(self, exc: Exception) -> None:
         log.warning("the daily backup failed: %s", exc, exc_info=exc)
         self.backup_running, self.backup_day = False, datetime.date.today()  # tried again tomorrow
+        self.show_backup_warning(t("backup.strip_failed"))
         if self.sale_screen is not None:
             self.sale_screen.say(t("backup.failed", reason=str(exc)), error=True)
+
+    def show_backup_warning(self, warning: str) -> None:
+        """On the status line until a backup works again: a warning, never a stop."""
+        self.backup_warning = warning
+        if self.sale_screen is not None and self.sale_screen.is_mounted:
+            self.sale_screen.show_backup(warning)
 
     # ------------------------------------------------------------ exceptions nobody caught
 

@@ -48,6 +48,8 @@ ZH: Dict[str, str] = {
     "sale.basket_stored_again": "这一单已保存",
     "backup.failed": "今天的自动备份没有做成：{reason}",
     "backup.second_failed": "备份已做好，但第二个位置没有写入：{reason}",
+    "backup.strip_second": "备份：第二位置未写入",
+    "backup.strip_failed": "备份失败",
     # success panel
     "done.title": "收款成功",
     "done.amount": "实收 ￥{amount}",
@@ -629,6 +631,8 @@ EN: Dict[str, str] = {
     "sale.db_error": "Database error: {error}",
     "backup.failed": "Today's automatic backup failed: {reason}",
     "backup.second_failed": "Backup made, but the second place was not written: {reason}",
+    "backup.strip_second": "Backup: second place missed",
+    "backup.strip_failed": "Backup failed",
     "done.title": "Paid",
     "done.amount": "Received ¥{amount}",
     "done.change": "Change ¥",

@@ -51,3 +51,25 @@ async def test_a_failed_daily_backup_is_said_on_the_sale_screen(shop):
         await wait_until(pilot, lambda: app.backup_day is not None)
         message = str(app.sale_screen.query_one("#message").render())
         assert "今天的自动备份没有做成" in message and "not-a-folder" in message
+        strip = app.sale_screen.query_one("#backup-strip")
+        assert strip.display and "备份失败" in str(strip.render())  # on the status line, and the till sells on
+
+
+async def test_a_missing_second_place_is_a_warning_on_the_status_line_until_it_works(shop):
+    gone = shop.folder / "usb-stick-not-plugged-in" / "backups"
+    shop.settings = dataclasses.replace(
+        shop.settings, backup=dataclasses.replace(shop.settings.backup, second_dir=str(gone)))
+    app = shop.app()
+    async with app.run_test() as pilot:
+        strip = app.sale_screen.query_one("#backup-strip")
+        assert not strip.display  # nothing to say before a backup
+        app.last_input -= app.settings.backup.idle_minutes * 60 + 1
+        app.maybe_backup()
+        await wait_until(pilot, lambda: app.backup_day is not None)
+        assert strip.display and "第二位置" in str(strip.render())
+        assert len(backup.list_backups(shop.folder / "backups")) == 1  # the first copy stands
+        gone.mkdir(parents=True)  # plugged in: the next backup clears the warning
+        app.backup_after_z()
+        await wait_until(pilot, lambda: not app.backup_running and not strip.display)
+        await scan(pilot, COLA)  # never a stop
+        assert len(app.sale_screen.basket.lines) == 1

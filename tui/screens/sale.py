@@ -16,7 +16,7 @@ from store import outcomes
 from tui import keymap
 from tui.console import on_screen
 from tui.i18n import brief, t
-from tui.screens.status import PrinterStrip
+from tui.screens.status import BackupStrip, PrinterStrip
 from tui.screens.widgets import Amount, KeyBar, TopBar
 
 if TYPE_CHECKING:
@@ -125,6 +125,7 @@ class SaleScreen(Screen):
     def compose(self) -> ComposeResult:
         with Horizontal(id="topline"):
             yield TopBar(id="topbar")
+            yield BackupStrip(id="backup-strip")
             yield PrinterStrip(id="printer-strip")
         yield Input(placeholder=t("sale.entry_placeholder"), id="entry")
         yield Static("", id="message")
@@ -723,6 +724,10 @@ class SaleScreen(Screen):
             self.success_panel().set_status(state, reason, warning)
         elif warning == "paper_near_end":
             self.say(t("status.near_end"), error=True)
+
+    def show_backup(self, warning: str) -> None:
+        """The last backup's warning on the title line ("" clears it)."""
+        self.query_one(BackupStrip).show(warning)
 
     def show_printer(self, state: str, reason: str = "") -> None:
         """What the idle printer said, on the status strip (none while the till closes: a report may come late)."""

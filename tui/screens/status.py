@@ -45,3 +45,23 @@ class PrinterStrip(Static):
         self.set_class(state in OK_STATES, "-ok")
         self.set_class(state == "paper_near_end", "-warning")
         self.set_class(bool(state) and state not in OK_STATES and state != "paper_near_end", "-error")
+
+
+class BackupStrip(Static):
+    """Beside the printer strip, only while the last backup left a warning (a second place missing, a failure).
+
+    A warning, never a stop: the till sells on; the next backup that works clears it.
+    """
+
+    DEFAULT_CSS = """
+    BackupStrip { width: auto; height: 1; padding: 0 1; background: $warning; color: $text; text-style: bold;
+                  display: none; }
+    BackupStrip.-shown { display: block; }
+    """
+
+    def on_mount(self) -> None:
+        self.show(getattr(self.app, "backup_warning", ""))
+
+    def show(self, warning: str) -> None:
+        self.update(warning)
+        self.set_class(bool(warning), "-shown")
