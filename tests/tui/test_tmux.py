@@ -229,7 +229,8 @@ def test_a_second_till_with_a_running_till_id_is_refused_another_id_runs_a_kille
     config.write_text(f'[till]\nid = "1"\n[database]\nurl = "{url}"\n', encoding="utf-8")
     assert chaoying(tmux, "--config", str(config), "run").returncode == 2  # `chaoying run` too
 
-    config.write_text(f'[till]\nid = "2"\n[database]\nurl = "{url}"\n', encoding="utf-8")
+    # [shift] ask_float off: this story is about the till lock, not the opening float
+    config.write_text(f'[till]\nid = "2"\n[database]\nurl = "{url}"\n[shift]\nask_float = false\n', encoding="utf-8")
     tmux.start("till2", [str(CHAOYING), "--config", str(config), "run", "--language", "zh"])
     tmux.wait_for("till2", "收银员登录")  # the shop has the demo cashier: sign-in first
     tmux.keys("till2", "01", "Enter", "1234", "Enter")
@@ -271,7 +272,7 @@ def test_a_till_left_running_on_another_host_is_taken_over_after_lock_timeout(tm
     assert "on host till-pc-2 (process 4242) since 2026-11-29 06:00:00" in refused.stderr
 
     config = tmp_path / "till.toml"
-    config.write_text("[till]\nlock_timeout = 10\n", encoding="utf-8")
+    config.write_text("[till]\nlock_timeout = 10\n[shift]\nask_float = false\n", encoding="utf-8")
     tmux.start("till", [str(CHAOYING), "--config", str(config), *demo_command(tmp_path, folder)[1:]])
     sign_in(tmux, "till")
     tmux.wait_for("till", "合计")
