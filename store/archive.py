@@ -181,6 +181,8 @@ def _plan(cursor, since: str) -> Tuple[Dict[str, Tuple[int, str, int, str]], Lis
             audit_cut[till] = seq
             no, digest, _, _ = heads.get(till, (0, "", 0, ""))
             heads[till] = (no, digest, seq, prev)
+    maxima = {kind: max(archived[kind], default=0) for kind in ("commit", "attempt", "event")}
+    heads["_max"] = (maxima["commit"], "", maxima["attempt"], str(maxima["event"]))  # read by _record_cut
     return heads, sorted(ids), sorted(events), audit_cut
 
 
@@ -258,20 +260,14 @@ def cut_missing(since: str) -> bool:
 
 def _record_cut(heads: Dict[str, Tuple[int, str, int, str]], since: str, path: Path) -> None:
     from store import journal
-    from store.models import GENESIS_HASH, Event, PrintAttempt, Sale
+    from store.models import GENESIS_HASH
 
-    with joined():
-        first = journal._checkpoints()[0]
-        baseline = first["baseline"] if first else {"sale": 0, "attempt": 0, "event": 0}
-        tills = {till: [no or 0, digest or GENESIS_HASH, seq or 0, audit_hash or GENESIS_HASH]
-                 for till, (no, digest, seq, audit_hash) in heads.items()}
-        content = {"tills": tills, "sale": _max_before(Sale, Sale.sold_at, since),
-                   "attempt": 0, "event": _max_before(Event, Event.at, since),
-                   "baseline": baseline, "archive": {"file": path.name, "before": since[:10]}}
-        content["attempt"] = int(PrintAttempt.select(PrintAttempt.id).join(Sale)
-                                 .where(Sale.sold_at < since).order_by(PrintAttempt.id.desc()).limit(1).scalar() or 0)
+    heads = dict(heads)
+    sale, _, attempt, event = heads.pop("_max")
+    first = journal._checkpoints()[0]
+    baseline = first["baseline"] if first else {"sale": 0, "attempt": 0, "event": 0}
+    tills = {till: [no or 0, digest or GENESIS_HASH, seq or 0, audit_hash or GENESIS_HASH]
+             for till, (no, digest, seq, audit_hash) in heads.items()}
+    content = {"tills": tills, "sale": sale, "attempt": attempt, "event": int(event), "baseline": baseline,
+               "archive": {"file": path.name, "before": since[:10]}}
     journal._write_checkpoint(content)
-
-
-def _max_before(model, column, since: str) -> int:
-    return int(model.select(model.id).where(column < since).order_by(model.id.desc()).limit(1).scalar() or 0)
