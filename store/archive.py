@@ -33,7 +33,7 @@ import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from store import outcomes
 from store.db import db, is_sqlite
@@ -160,7 +160,7 @@ def _plan(cursor, since: str) -> Tuple[Dict[str, Tuple[int, str, int, str]], Lis
     events = [r[0] for r in cursor.execute("SELECT id FROM event WHERE sale_id IS NULL AND at < ? ORDER BY id",
                                            (since,)).fetchall()]
     archived = {"commit": ids, "outcome": ids, "event": set(events)}
-    attempts = set()
+    attempts: Set[int] = set()
     for chunk in _chunks(sorted(ids)):
         marks = ",".join("?" * len(chunk))
         attempts.update(r[0] for r in cursor.execute(f"SELECT id FROM print_attempt WHERE sale_id IN ({marks})",

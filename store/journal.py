@@ -450,7 +450,8 @@ def verify(full: bool = True, checkpoint: bool = False) -> VerifyResult:
     """
     walk, tills = _Walk(), []
     try:
-        with archive.joined() as joined, db.atomic():  # one snapshot for the whole walk (SQLite WAL: from the first read)
+        # the archive file (if any) read as one with this; one snapshot for the whole walk (WAL: from the first read)
+        with archive.joined() as joined, db.atomic():
             if not is_sqlite(db.obj):  # PostgreSQL: a sale committed mid-walk must not appear half-seen
                 db.obj.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             start, from_checkpoint = _start(full, joined)

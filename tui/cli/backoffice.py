@@ -609,10 +609,8 @@ def cmd_sales_list(args: argparse.Namespace) -> int:
     till = _till(args, settings)
 
     def body(settings) -> int:
-        from store import queries
+        from store import archive, queries
         from store.money import format_yuan
-
-        from store import archive
 
         with archive.joined():  # a day of an archived year is read from the archive file
             sales = queries.sales_on(day, till)
