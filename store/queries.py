@@ -312,8 +312,20 @@ def _walk(key: Any, till_id: str, limit: int, above: int) -> List[int]:
 def search_receipts(till_id: str, text: str = "", limit: int = 200) -> List[Dict[str, Any]]:
     """This till's receipts matching the history search box (see receipt_filter), newest first.
 
-    Each has the sale, its receipt outcome, and ``reprints`` (reprints that printed).
+    Each has the sale, its receipt outcome, and ``reprints`` (reprints that printed). When the live
+    database has no match, the archive (store.archive) is searched too.
     """
+    result = _search_receipts(till_id, text, limit)
+    if not result and text:
+        from store import archive
+
+        with archive.joined() as joined:
+            if joined:
+                result = _search_receipts(till_id, text, limit)
+    return result
+
+
+def _search_receipts(till_id: str, text: str, limit: int) -> List[Dict[str, Any]]:
     query = (
         Sale.select(Sale, ReceiptOutcome.state, ReceiptOutcome.reason.alias("outcome_reason"))
         .join(ReceiptOutcome)

@@ -109,6 +109,14 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_cashiers_list)
 
+    p = _add(sub, "archive", common, "move the documents of closed years to the archive file next to the database")
+    p.epilog = ("Moves every sale, refund and void sold before DATE (a 1 January of a past year) with its lines, "
+                "payments, receipt outcome, print attempts, events and audit records to <database>-archive.sqlite3, "
+                "in short transactions while tills sell. journal verify and sales list still read it. If a run "
+                "stops half way, run it again to finish. SQLite only.")
+    p.add_argument("--before", required=True, metavar="YYYY-MM-DD", help="first day kept in the live database")
+    p.set_defaults(handler=cmd_archive)
+
     journal = _add(sub, "journal", None, "check the hash-chained sales journal")
     actions = journal.add_subparsers(dest="action", metavar="ACTION")
     journal.set_defaults(handler=_choose(journal, "verify"))
@@ -601,10 +609,11 @@ def cmd_sales_list(args: argparse.Namespace) -> int:
     till = _till(args, settings)
 
     def body(settings) -> int:
-        from store import queries
+        from store import archive, queries
         from store.money import format_yuan
 
-        sales = queries.sales_on(day, till)
+        with archive.joined():  # a day of an archived year is read from the archive file
+            sales = queries.sales_on(day, till)
         if args.json:
             _print_json(sales)
             return 0
@@ -733,6 +742,29 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
         if receipt and receipt not in message:
             message = f"receipt {receipt}: {message}" if message else f"receipt {receipt}"
         raise _error(f"journal broken: {message}", 1)
+
+    return _run(args, body)
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    try:
+        before = dt.datetime.strptime(args.before, "%Y-%m-%d").date()
+    except ValueError:
+        raise _error(f"--before {args.before!r} is not a date like 2025-01-01") from None
+
+    def body(settings) -> int:
+        from store import archive
+
+        try:
+            result = archive.archive(before)
+        except archive.ArchiveError as exc:
+            raise _error(_sentence(exc).rstrip("."), 1) from None
+        again = "finished the interrupted archive: " if result.resumed else ""
+        print(f"{again}{plural(result.documents, 'document')} sold before {before.isoformat()} are in "
+              f"{result.path} ({result.moved} moved now)")
+        return 0
 
     return _run(args, body)
 

@@ -1,0 +1,273 @@
+"""Archive: closed years of documents moved to a second SQLite file that verify and the history still read.
+
+``archive(before)`` moves every document (sale, refund, void) sold before
+``before`` (a 1 January of a past year) with its lines, payments,
+discounts, receipt outcome, print attempts and events, and each till's
+audit records up to the first one about a row that stays, to ONE archive
+file next to the database that grows year by year:
+``<db stem>-archive.sqlite3`` (same schema: the migrations run on it). It
+works in short transactions of ``BATCH`` documents (ATTACH, INSERT INTO
+archive.x SELECT ... FROM main.x, DELETE FROM main.x), so a selling till
+waits a moment at most; a run that stopped half way is finished by
+running it again (every batch moves only what is still in the live file).
+
+Nothing is moved while a document before the cut has an unresolved
+receipt outcome or a correction on the other side of the cut (a document
+and its refunds and voids stay together), or while the journal is broken.
+Z reports stay in the live file (triggers refuse deleting them).
+
+``joined()`` attaches the archive and shadows each moved table with a
+temporary view of both files (``UNION ALL``): ``journal verify`` then walks
+one chain across the cut exactly as before (links, hashes, audit records),
+and ``sales list --archive`` reads both. At the end a journal checkpoint
+(chained and keyed like the others) records the cut: each till's last
+archived receipt and audit record. Without the archive file (a backup
+copy), verify starts at that cut and checks the live part only.
+PostgreSQL is not supported (SQLite only).
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Set, Tuple
+
+from store import outcomes
+from store.db import db, is_sqlite
+
+#: Tables that move, children after their parents (inserts) and before them (deletes).
+TABLES = ("sale", "line", "payment", "discount", "receipt_outcome", "print_attempt", "event", "audit")
+BATCH = 200
+
+
+class ArchiveError(Exception):
+    """One sentence: why nothing (more) was archived."""
+
+
+@dataclass(frozen=True)
+class ArchiveResult:
+    path: Path
+    documents: int
+    moved: int
+    resumed: bool
+
+
+def database_file() -> Optional[Path]:
+    """The live SQLite file, or None (PostgreSQL, memory)."""
+    database = db.obj
+    if database is None or not is_sqlite(database):
+        return None
+    name = database.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
+def archive_path(main: Path) -> Path:
+    return main.with_name(f"{main.stem}-archive.sqlite3")
+
+
+def _columns(cursor, schema: str, table: str) -> List[str]:
+    return [row[1] for row in cursor.execute(f'PRAGMA {schema}.table_info("{table}")').fetchall()]
+
+
+@contextmanager
+def joined() -> Iterator[bool]:
+    """While inside: the archive (if any) attached and each moved table read as both files; yields whether."""
+    main = database_file()
+    path = archive_path(main) if main else None
+    database = db.obj
+    if path is None or not path.exists() or database.in_transaction():
+        yield False
+        return
+    connection = database.connection()
+    if any(row[1] == "archive" for row in connection.execute("PRAGMA database_list").fetchall()):
+        yield True  # already joined (nested)
+        return
+    connection.execute("ATTACH DATABASE ? AS archive", (str(path),))
+    try:
+        for table in TABLES:
+            names = ", ".join(f'"{c}"' for c in _columns(connection, "main", table))
+            connection.execute(f'CREATE TEMP VIEW "{table}" AS SELECT {names} FROM main."{table}" '
+                               f'UNION ALL SELECT {names} FROM archive."{table}"')
+        yield True
+    finally:
+        for table in TABLES:
+            connection.execute(f'DROP VIEW IF EXISTS temp."{table}"')
+        connection.execute("DETACH DATABASE archive")
+
+
+def cut() -> Optional[Dict]:
+    """The newest archive cut recorded in the checkpoint chain (its content), or None."""
+    from store.models import JournalCheckpoint
+
+    for row in JournalCheckpoint.select().order_by(JournalCheckpoint.id.desc()):
+        content = json.loads(row.content)
+        if "archive" in content:
+            return content
+    return None
+
+
+def _create(path: Path) -> None:
+    """The archive file with the live schema (the migrations run on it)."""
+    from store import migrations
+    from store.db import connect_url
+
+    database = connect_url("sqlite:///" + str(path))
+    try:
+        database.connect()
+        migrations.migrate(database)
+    finally:
+        database.close()
+
+
+def _plan(cursor, since: str) -> Tuple[Dict[str, Tuple[int, str, int, str]], List[int], List[int], Dict[str, int]]:
+    """Read through the joined view: (each till's cut head, document ids, sale-less event ids, audit cut per till).
+
+    Raises ArchiveError for anything that forbids the cut.
+    """
+    rows = cursor.execute("SELECT id, till_id, receipt_no, hash, original_id FROM sale WHERE sold_at < ? "
+                          "ORDER BY till_id, receipt_no", (since,)).fetchall()
+    ids = {row[0] for row in rows}
+    heads: Dict[str, Tuple[int, str, int, str]] = {}
+    for sale_id, till, no, digest, original in rows:
+        heads[till] = (no, digest, 0, "")
+        if original is not None and original not in ids:
+            raise ArchiveError(f"Sale {original} corrected by document {sale_id} before {since[:10]} was sold after "
+                               f"it: a document and its corrections stay together; nothing was archived.")
+    for till, (no, _, _, _) in heads.items():
+        later = cursor.execute("SELECT receipt_no FROM sale WHERE till_id = ? AND receipt_no < ? AND sold_at >= ? "
+                               "LIMIT 1", (till, no, since)).fetchone()
+        if later:
+            raise ArchiveError(f"Receipt {later[0]} of till {till} is dated after {since[:10]} but numbered before "
+                               f"archived ones (the clock was set back); nothing was archived.")
+    for chunk in _chunks(sorted(ids)):
+        marks = ",".join("?" * len(chunk))
+        found = cursor.execute(f"SELECT id, original_id FROM sale WHERE original_id IN ({marks}) AND sold_at >= ? "
+                               f"LIMIT 1", (*chunk, since)).fetchone()
+        if found:
+            raise ArchiveError(f"Sale {found[1]} sold before {since[:10]} has a refund or void after it "
+                               f"(document {found[0]}): a document and its corrections stay together; "
+                               f"nothing was archived.")
+        for sale_id, state in cursor.execute(f"SELECT sale_id, state FROM receipt_outcome WHERE sale_id IN ({marks})",
+                                             chunk).fetchall():
+            if outcomes.is_unresolved(state):
+                raise ArchiveError(f"Document {sale_id} has an unresolved receipt outcome ({state}): resolve it "
+                                   f"first; nothing was archived.")
+    events = [r[0] for r in cursor.execute("SELECT id FROM event WHERE sale_id IS NULL AND at < ? ORDER BY id",
+                                           (since,)).fetchall()]
+    archived = {"commit": ids, "outcome": ids, "event": set(events)}
+    attempts: Set[int] = set()
+    for chunk in _chunks(sorted(ids)):
+        marks = ",".join("?" * len(chunk))
+        attempts.update(r[0] for r in cursor.execute(f"SELECT id FROM print_attempt WHERE sale_id IN ({marks})",
+                                                     chunk).fetchall())
+        archived["event"].update(r[0] for r in cursor.execute(f"SELECT id FROM event WHERE sale_id IN ({marks})",
+                                                              chunk).fetchall())
+    archived["attempt"] = attempts
+    audit_cut: Dict[str, int] = {}
+    tills = [r[0] for r in cursor.execute("SELECT DISTINCT till_id FROM audit").fetchall()]
+    for till in tills:
+        seq, prev = 0, ""
+        for number, kind, ref, digest in cursor.execute(
+                "SELECT seq, kind, ref, hash FROM audit WHERE till_id = ? ORDER BY seq", (till,)):
+            if ref not in archived.get(kind, ()):
+                break
+            seq, prev = number, digest
+        if seq:
+            audit_cut[till] = seq
+            no, digest, _, _ = heads.get(till, (0, "", 0, ""))
+            heads[till] = (no, digest, seq, prev)
+    maxima = {kind: max(archived[kind], default=0) for kind in ("commit", "attempt", "event")}
+    heads["_max"] = (maxima["commit"], "", maxima["attempt"], str(maxima["event"]))  # read by _record_cut
+    return heads, sorted(ids), sorted(events), audit_cut
+
+
+def _chunks(ids: List[int], size: int = 500) -> List[List[int]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def _move(connection: sqlite3.Connection, table: str, where: str, params: tuple) -> int:
+    names = ", ".join(f'"{c}"' for c in _columns(connection, "main", table))
+    connection.execute(f'INSERT INTO archive."{table}" ({names}) SELECT {names} FROM main."{table}" WHERE {where}',
+                       params)
+    return connection.execute(f'DELETE FROM main."{table}" WHERE {where}', params).rowcount
+
+
+def _fail_after_batch() -> None:
+    """A hook for tests: raise here to stop after a committed batch."""
+
+
+def archive(before: datetime.date, today: Optional[datetime.date] = None, batch: int = BATCH) -> ArchiveResult:
+    """Move the documents sold before ``before`` (1 January of a past year) to the archive file; see the module."""
+    from store import journal
+
+    today = today or datetime.date.today()
+    if (before.month, before.day) != (1, 1) or before.year > today.year:
+        raise ArchiveError(f"{before.isoformat()} is not the 1 January of a closed year: only whole years up to "
+                           f"{today.year}-01-01 can be archived; nothing was archived.")
+    main = database_file()
+    if main is None:
+        raise ArchiveError("Archiving needs a SQLite database file (PostgreSQL is not supported); "
+                           "nothing was archived.")
+    path = archive_path(main)
+    since = datetime.datetime.combine(before, datetime.time()).isoformat(sep=" ")
+    if not path.exists():
+        _create(path)
+    with joined():
+        result = journal.verify(full=True)
+        if not result.ok:
+            raise ArchiveError(f"The journal is broken, nothing was archived: {result.message}")
+        connection = db.obj.connection()
+        with db.atomic():
+            heads, ids, events, audit_cut = _plan(connection.cursor(), since)
+            in_archive = connection.execute("SELECT COUNT(*) FROM archive.sale").fetchone()[0]
+            in_main = connection.execute("SELECT COUNT(*) FROM main.sale WHERE sold_at < ?", (since,)).fetchone()[0]
+            resumed = bool(cut_missing(since) and in_archive and (in_main or audit_cut or events))
+    moved = 0
+    foreign = connection.execute("PRAGMA foreign_keys").fetchone()[0]
+    connection.execute("PRAGMA foreign_keys = OFF")  # archive.line names products the archive does not hold
+    connection.execute("ATTACH DATABASE ? AS archive", (str(path),))
+    try:
+        for chunk in _chunks(ids, batch):
+            marks, params = ",".join("?" * len(chunk)), tuple(chunk)
+            with db.atomic(lock_type="IMMEDIATE"):
+                for table in reversed(TABLES[1:-1]):
+                    _move(connection, table, f"sale_id IN ({marks})", params)
+                moved += _move(connection, "sale", f"id IN ({marks})", params)
+            _fail_after_batch()
+        for chunk in _chunks(events, batch):
+            with db.atomic(lock_type="IMMEDIATE"):
+                _move(connection, "event", f"id IN ({','.join('?' * len(chunk))})", tuple(chunk))
+        for till, seq in audit_cut.items():
+            with db.atomic(lock_type="IMMEDIATE"):
+                _move(connection, "audit", "till_id = ? AND seq <= ?", (till, seq))
+    finally:
+        connection.execute("DETACH DATABASE archive")
+        connection.execute(f"PRAGMA foreign_keys = {int(foreign)}")
+    if cut_missing(since):
+        _record_cut(heads, since, path)
+    return ArchiveResult(path, len(ids), moved, resumed)
+
+
+def cut_missing(since: str) -> bool:
+    found = cut()
+    return found is None or found["archive"]["before"] < since[:10]
+
+
+def _record_cut(heads: Dict[str, Tuple[int, str, int, str]], since: str, path: Path) -> None:
+    from store import journal
+    from store.models import GENESIS_HASH
+
+    heads = dict(heads)
+    sale, _, attempt, event = heads.pop("_max")
+    first = journal._checkpoints()[0]
+    baseline = first["baseline"] if first else {"sale": 0, "attempt": 0, "event": 0}
+    tills = {till: [no or 0, digest or GENESIS_HASH, seq or 0, audit_hash or GENESIS_HASH]
+             for till, (no, digest, seq, audit_hash) in heads.items()}
+    content = {"tills": tills, "sale": sale, "attempt": attempt, "event": int(event), "baseline": baseline,
+               "archive": {"file": path.name, "before": since[:10]}}
+    journal._write_checkpoint(content)
