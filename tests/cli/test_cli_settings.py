@@ -18,7 +18,7 @@ COMMANDS = [
     ["export", "sales", "--from", "2024-01-01", "--to", "2024-01-31"],
     ["report", "x"], ["report", "z", "--list"], ["report", "sales", "--from", "2024-01-01"],
     ["report", "receipts"], ["shift", "open", "--float", "200"], ["shift", "pay-out", "20", "--reason", "x"],
-    ["report", "reconcile", "--date", "2024-05-31", "--wechat", "bill.csv"],
+    ["report", "reconcile", "--date", "2024-05-31", "--wechat", "bill.csv"], ["archive", "--before", "2024-01-01"],
 ]
 
 
