@@ -148,9 +148,6 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("refund.down", "down", "cursor(1)", "key.down", show=False),
         Key("refund.cancel", "escape", "cancel", "key.back"),
     ),
-    "reason": (
-        Key("reason.cancel", "escape", "cancel", "key.back"),
-    ),
     "ask": (
         Key("ask.answer", "enter", "answer", "key.confirm"),
         Key("ask.cancel", "escape", "cancel", "key.back"),
@@ -226,7 +223,7 @@ def display_key(key: str) -> str:
 MODIFIERS = ("ctrl", "shift", "alt", "meta")
 # Screens that type text into an input: a plain printable key would be swallowed
 # by the input or steal its letters. App (and demo) keys are active on every screen.
-TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "discount", "refund", "reason", "ask",
+TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "discount", "refund", "ask",
                  "amount"}
 GLOBAL_GROUPS = ("app", "demo", "till")
 

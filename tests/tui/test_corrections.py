@@ -212,7 +212,7 @@ async def test_refunds_and_voids_are_refused_for_corrections_and_voided_sales(sh
         await pin(pilot, "4321")
         await wait_until(pilot, lambda: screen_is(app, "ReasonScreen"))
         await pilot.press("enter")  # a void needs a reason
-        assert "请写上原因" in text_of(app.screen.query_one("#reason-message"))
+        assert "请写上原因" in text_of(app.screen.query_one("#ask-message"))
         await pilot.press(*"wrong item", "enter")
         await wait_until(pilot, lambda: Sale.select().where(Sale.kind == "void").exists())
         await printed_all(pilot, app)

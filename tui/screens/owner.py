@@ -26,12 +26,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from tui import keymap
 from tui.console import on_screen
 from tui.i18n import t
-from tui.screens.reason import ReasonScreen
+from tui.screens.ask import AskScreen
 from tui.screens.widgets import KeyBar
 
 if TYPE_CHECKING:
@@ -178,17 +178,6 @@ def figure_lines(figures: Dict[str, Any], app: Any) -> List[str]:
     return out
 
 
-class DayScreen(ReasonScreen):
-    """Type a day (2026-01-02); the owner's view checks it."""
-
-    def compose(self) -> ComposeResult:
-        for widget in super().compose():
-            yield widget
-
-    def on_mount(self) -> None:
-        self.query_one("#reason-input", Input).placeholder = t("owner.day_placeholder")
-
-
 # ---------------------------------------------------------------- the screens
 
 class OwnerScreen(Screen):
@@ -289,7 +278,7 @@ class OwnerScreen(Screen):
                 self.day = day
                 self.reload()
 
-        self.app.push_screen(DayScreen(t("owner.day_question")), answered)
+        self.app.push_screen(AskScreen(t("owner.day_question"), placeholder=t("owner.day_placeholder")), answered)
 
     def action_all_tills(self) -> None:
         self.all_tills = not self.all_tills
