@@ -33,7 +33,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from store import archive, audit, chain
+from store import archive_view as archive, audit, chain
 from store.chain import HMAC, KeyMissing, chain_hash, hash_kind, make_key_file, read_key_file, set_key
 from store.db import db, is_sqlite, write_transaction
 from store.models import (
