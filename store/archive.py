@@ -200,7 +200,7 @@ def cut_missing(since: str) -> bool:
 
 
 def _record_cut(heads: Dict[str, Tuple[int, str, int, str]], since: str, path: Path) -> None:
-    from store import journal
+    from store import audit, journal
     from store.models import GENESIS_HASH
 
     heads = dict(heads)
@@ -211,4 +211,5 @@ def _record_cut(heads: Dict[str, Tuple[int, str, int, str]], since: str, path: P
              for till, (no, digest, seq, audit_hash) in heads.items()}
     content = {"tills": tills, "sale": sale, "attempt": attempt, "event": int(event), "baseline": baseline,
                "archive": {"file": path.name, "before": since[:10]}}
+    content.update({kind: journal._max_id(audit.MODELS[kind]) for kind in audit.DAY_ROWS})  # never archived
     journal._write_checkpoint(content)

@@ -23,9 +23,23 @@ import peewee
 
 from store import chain as journal
 from store.db import db, is_sqlite, write_transaction
-from store.models import Audit, Event, PrintAttempt, ReceiptOutcome, Sale, TillCounter, now
+from store.models import (
+    Audit,
+    CashMove,
+    Event,
+    PrintAttempt,
+    ReceiptOutcome,
+    Sale,
+    Shift,
+    ShiftHandover,
+    TillCounter,
+    now,
+)
 
 COMMIT, OUTCOME, ATTEMPT, EVENT = "commit", "outcome", "attempt", "event"
+SHIFT, CASH_MOVE, HANDOVER = "shift", "cash_move", "handover"
+#: Rows of a till's day besides its documents, sealed as they are written or changed (seal_row).
+DAY_ROWS = (SHIFT, CASH_MOVE, HANDOVER)
 
 #: The columns each kind of record copies, in this order.
 FIELDS: Dict[str, Tuple[str, ...]] = {
@@ -33,7 +47,19 @@ FIELDS: Dict[str, Tuple[str, ...]] = {
     ATTEMPT: ("sale", "printer", "cashier", "started_at", "finished_at", "result", "reason_code", "reason",
               "reprint_no", "prior_state", "evidence"),
     EVENT: ("at", "till_id", "cashier", "kind", "sale", "printer", "detail"),
+    SHIFT: ("till_id", "number", "opened_at", "opened_by", "float_fen", "float_counts", "after_receipt_no",
+            "closed_at", "closed_by", "z_no"),
+    CASH_MOVE: ("shift", "kind", "amount_fen", "reason", "cashier", "manager", "at"),
+    HANDOVER: ("shift", "from_cashier", "to_cashier", "at"),
 }
+#: The field of each kind that says when its row was written.
+_TIME = {OUTCOME: "updated_at", ATTEMPT: "started_at", EVENT: "at", SHIFT: "opened_at", CASH_MOVE: "at",
+         HANDOVER: "at"}
+
+
+#: The table of each kind of row a record copies (the day's rows and the others that are checked row by row).
+MODELS: Dict[str, Any] = {ATTEMPT: PrintAttempt, EVENT: Event, SHIFT: Shift, CASH_MOVE: CashMove,
+                          HANDOVER: ShiftHandover}
 
 
 def _value(value: Any) -> Any:
@@ -65,8 +91,7 @@ def record_time(kind: str, content: str) -> str:
         value = json.loads(content)
         if kind == COMMIT:
             return str(value["outcome"][3])
-        return str(value[FIELDS[kind].index("at" if kind == EVENT else "updated_at" if kind == OUTCOME
-                                          else "started_at")] or "")
+        return str(value[FIELDS[kind].index(_TIME[kind])] or "")
     except (ValueError, KeyError, IndexError, TypeError):
         return ""
 
@@ -133,6 +158,12 @@ def seal_attempt(attempt_id: int, till_id: Optional[str] = None) -> None:
     """Record a print attempt as it now stands (inside the transaction that wrote it)."""
     row = PrintAttempt.select().where(PrintAttempt.id == attempt_id).dicts().get()
     append(db.obj, till_id or _till_of(row["sale"]), ATTEMPT, attempt_id, row_content(ATTEMPT, row))
+
+
+def seal_row(kind: str, row_id: int, till_id: str) -> None:
+    """Record a shift, cash move or hand-over as it now stands (inside the transaction that wrote it)."""
+    row = MODELS[kind].select().where(MODELS[kind].id == row_id).dicts().get()
+    append(db.obj, str(till_id), kind, row_id, row_content(kind, row))
 
 
 def add_event(till_id: str, kind: str, cashier: str = "", sale: Any = None, printer: Optional[str] = None,

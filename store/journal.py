@@ -183,6 +183,7 @@ class _Start:
     sale: int = 0
     attempt: int = 0
     event: int = 0
+    day_rows: Dict[str, int] = field(default_factory=dict)  # shift, cash_move, handover: highest id verified
     baseline: Optional[Dict[str, int]] = None
     #: the archive cut (store.archive) when the archive file is not joined: rows before it are not here
     cut: Optional[Dict] = None
@@ -194,6 +195,7 @@ class _Walk:
     commits: Dict[int, dict] = field(default_factory=dict)  # sale id -> commit record
     attempts: Dict[int, str] = field(default_factory=dict)
     events: Dict[int, str] = field(default_factory=dict)
+    day_rows: Dict[str, Dict[int, str]] = field(default_factory=lambda: {kind: {} for kind in audit.DAY_ROWS})
     unchecked: int = 0
     records: int = 0
     sales: int = 0
@@ -261,6 +263,8 @@ def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk, start: _Start) -
                 walk.attempts[ref] = content
             elif kind == audit.EVENT:
                 walk.events[ref] = content
+            elif kind in walk.day_rows:
+                walk.day_rows[kind][ref] = content
             seq, prev, walk.records = number, digest, walk.records + 1
     counter = TillCounter.get_or_none(TillCounter.till_id == till_id)
     if counter is not None and (counter.audit_seq != seq or counter.audit_hash != prev):
@@ -357,23 +361,31 @@ def _check_outcomes(walk: _Walk, start: _Start) -> None:
 
 
 def _check_rows(walk: _Walk, start: _Start) -> None:
-    for kind, model, recorded, after in ((audit.ATTEMPT, PrintAttempt, walk.attempts, start.attempt),
-                                         (audit.EVENT, Event, walk.events, start.event)):
+    kinds = [(audit.ATTEMPT, walk.attempts, start.attempt), (audit.EVENT, walk.events, start.event)]
+    kinds += [(kind, walk.day_rows[kind], start.day_rows.get(kind, 0)) for kind in audit.DAY_ROWS]
+    for kind, recorded, after in kinds:
+        model = audit.MODELS[kind]
         for ids in _chunks(sorted(recorded)):
             rows = {row["id"]: row for row in model.select().where(model.id.in_(ids)).dicts()}
             for row_id in ids:
                 row = rows.get(row_id)
-                if row is None and start.cut and row_id <= int(start.cut[kind]):
+                if row is None and start.cut and row_id <= int(start.cut.get(kind, 0)):
                     continue  # archived, and the archive file is away
                 if row is None or audit.row_content(kind, row) != recorded[row_id]:
                     _row_broken(kind, row_id, json.loads(recorded[row_id]), row is None)
         for (row_id,) in model.select(model.id).where(model.id > after).order_by(model.id).tuples():
             if row_id not in recorded:
-                what = "print attempt" if kind == audit.ATTEMPT else "event"
-                raise Broken(f"The {what} {row_id} has no audit record: it was written outside the till.")
+                raise Broken(f"The {_WHAT[kind]} {row_id} has no audit record: it was written outside the till.")
+
+
+_WHAT = {audit.ATTEMPT: "print attempt", audit.EVENT: "event", audit.SHIFT: "shift",
+         audit.CASH_MOVE: "cash move", audit.HANDOVER: "hand-over"}
 
 
 def _row_broken(kind: str, row_id: int, recorded: list, deleted: bool) -> None:
+    if kind in audit.DAY_ROWS:  # a shift, a cash paid in or out, a hand-over: the figures of a Z
+        what = _WHAT[kind]
+        raise Broken(f"The {what} {row_id} was {'deleted' if deleted else 'changed outside the till'}.")
     if kind == audit.EVENT:
         what = f"Event {row_id} ({recorded[3]})"
         sale_id = recorded[4]
@@ -421,7 +433,9 @@ def _start(full: bool, joined: bool) -> Tuple[_Start, bool]:
     if full or trusted is None or not trusted["tills"]:
         return _Start(baseline=baseline), False
     tills = {till: (int(v[0]), v[1], int(v[2]), v[3]) for till, v in trusted["tills"].items()}
-    return _Start(tills, trusted["sale"], trusted["attempt"], trusted["event"], baseline, cut), trusted is not cut
+    day_rows = {kind: int(trusted.get(kind, 0)) for kind in audit.DAY_ROWS}
+    return (_Start(tills, trusted["sale"], trusted["attempt"], trusted["event"], day_rows, baseline, cut),
+            trusted is not cut)
 
 
 def _max_id(model) -> int:
@@ -472,6 +486,7 @@ def verify(full: bool = True, checkpoint: bool = False) -> VerifyResult:
             _check_rows(walk, start)
             new = {"tills": heads, "sale": _max_id(Sale), "attempt": _max_id(PrintAttempt),
                    "event": _max_id(Event), "baseline": baseline}
+            new.update({kind: _max_id(audit.MODELS[kind]) for kind in audit.DAY_ROWS})
     except Broken as broken:
         return VerifyResult(False, broken.till, broken.receipt_no, broken.message, walk.sales, len(tills),
                             walk.unchecked, walk.records)

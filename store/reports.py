@@ -26,7 +26,7 @@ from typing import Any, Dict, List, Optional
 
 from peewee import JOIN, Case, fn
 
-from store import baskets, outcomes
+from store import audit, baskets, outcomes
 from store.cashiers import cashier_code
 from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
@@ -377,6 +377,7 @@ def close_z(till_id: str, counted_fen: Optional[int] = None, counts: Optional[Di
         if shift is not None:
             Shift.update(closed_at=row["closed_at"], closed_by=row["closed_by"], z_no=row["z_no"]).where(
                 Shift.id == shift.id).execute()
+            audit.seal_row(audit.SHIFT, shift.id, till_id)
     return z
 
 

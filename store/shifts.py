@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Mapping, Optional
 
-from store import money
+from store import audit, money
 from store.cashiers import cashier_code
 from store.db import write_transaction
 from store.errors import StoreError
@@ -65,9 +65,11 @@ def open_shift(till_id: str, float_fen: Optional[int] = None, counts: Optional[M
                              "shift_open", till=till_id)
         last = Shift.select(Shift.number).where(Shift.till_id == till_id).order_by(Shift.number.desc()).first()
         counter = TillCounter.get_or_none(TillCounter.till_id == till_id)
-        return Shift.create(till_id=till_id, number=(last.number if last else 0) + 1, opened_at=now(),
-                            opened_by=cashier_code(cashier), float_fen=float_fen, float_counts=text,
-                            after_receipt_no=counter.last_receipt_no if counter else 0)
+        shift = Shift.create(till_id=till_id, number=(last.number if last else 0) + 1, opened_at=now(),
+                             opened_by=cashier_code(cashier), float_fen=float_fen, float_counts=text,
+                             after_receipt_no=counter.last_receipt_no if counter else 0)
+        audit.seal_row(audit.SHIFT, shift.id, till_id)
+        return shift
 
 
 def _open_or_refuse(till_id: str) -> Shift:
@@ -85,8 +87,10 @@ def _move(kind: str, till_id: str, amount_fen: int, reason: str, cashier, manage
         raise ShiftError("Cash in or out needs a reason.", "cash_move_reason")
     with write_transaction():
         shift = _open_or_refuse(till_id)
-        return CashMove.create(shift=shift.id, kind=kind, amount_fen=amount_fen, reason=reason.strip(),
+        move = CashMove.create(shift=shift.id, kind=kind, amount_fen=amount_fen, reason=reason.strip(),
                                cashier=cashier_code(cashier), manager=cashier_code(manager), at=now())
+        audit.seal_row(audit.CASH_MOVE, move.id, till_id)
+        return move
 
 
 def cash_in(till_id: str, amount_fen: int, reason: str, cashier=None, manager=None) -> CashMove:
@@ -113,5 +117,7 @@ def record_handover(till_id: str, from_cashier, to_cashier) -> Optional[ShiftHan
         shift = current_shift(till_id)
         if shift is None:
             return None
-        return ShiftHandover.create(shift=shift.id, from_cashier=cashier_code(from_cashier),
-                                    to_cashier=cashier_code(to_cashier), at=now())
+        handover = ShiftHandover.create(shift=shift.id, from_cashier=cashier_code(from_cashier),
+                                        to_cashier=cashier_code(to_cashier), at=now())
+        audit.seal_row(audit.HANDOVER, handover.id, till_id)
+        return handover

@@ -281,3 +281,35 @@ def test_backup_manifest_figures_hold_the_audit_head(shop):
     head = read_figures(Path(db.obj.database))["tills"]["1"]
     assert (head["audit_seq"], head["audit_hash"]) == (counter.audit_seq, counter.audit_hash)
     assert head["last_hash"] == counter.last_hash and counter.audit_seq > 4
+
+
+def test_a_shift_its_cash_moves_and_hand_overs_are_sealed(shop):
+    """The figures a Z adds up besides the documents: the float, paid out, who handed over to whom."""
+    from store import shifts
+
+    shift = shifts.open_shift("1", 20000, cashier="c1")
+    paid_out = shifts.cash_out("1", 2000, "送货", cashier="c1")
+    shifts.record_handover("1", "c1", "c2")
+    assert journal.verify(checkpoint=True).ok  # a checkpoint: the rows above are verified
+    edit("UPDATE cash_move SET amount_fen = 200 WHERE id = ?", paid_out.id)  # ¥20 paid out becomes ¥2
+    assert "cash move" in broken().message  # --full walks everything
+    edit("UPDATE cash_move SET amount_fen = 2000 WHERE id = ?", paid_out.id)
+    assert journal.verify(full=True).ok
+    edit("UPDATE shift SET float_fen = 10000 WHERE id = ?", shift.id)
+    assert f"shift {shift.id}" in broken().message
+    edit("UPDATE shift SET float_fen = 20000 WHERE id = ?", shift.id)
+    edit("DELETE FROM shift_handover")
+    assert "hand-over" in broken().message and "deleted" in broken().message
+
+
+def test_a_shift_closed_by_a_z_is_sealed_as_closed(sqlite_database):
+    from store import reports, shifts
+
+    shift = shifts.open_shift("1", 20000, cashier="c1")
+    sale = ring_up(catalogue())
+    attempt = outcomes.start_printing(sale.id, "main")
+    outcomes.finish_printing(attempt.id, True)
+    reports.close_z("1", counted_fen=20350, cashier="c1")
+    assert journal.verify().ok
+    edit("UPDATE shift SET closed_by = 'c9' WHERE id = ?", shift.id)  # who closed the day, rewritten
+    assert f"shift {shift.id} was changed" in broken().message
