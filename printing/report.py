@@ -26,7 +26,7 @@ LABELS = {
         "handwritten": "手写小票", "without_print": "其中未补打正式小票", "e_receipt": "电子小票",
         "declined": "顾客不要", "unresolved": "未解决", "no_sale": "开钱箱（无销售）",
         "cancelled": "取消的购物篮", "handed_back": "退回的付款", "first": "首张单号", "last": "末张单号",
-        "head": "流水哈希", "count": "笔",
+        "head": "流水哈希", "audit_head": "审计链哈希", "count": "笔",
     },
     "en": {
         "X": "X REPORT (shift open)", "Z": "Z REPORT (shift closed)", "till": "Till", "shift": "Shift",
@@ -42,7 +42,7 @@ LABELS = {
         "without_print": "  still without official print", "e_receipt": "E-receipt", "declined": "Declined",
         "unresolved": "Unresolved", "no_sale": "Drawer opens (no sale)", "cancelled": "Baskets cancelled",
         "handed_back": "Payments handed back", "first": "First receipt", "last": "Last receipt",
-        "head": "Journal head", "count": "",
+        "head": "Journal head", "audit_head": "Audit head", "count": "",
     },
 }
 
@@ -109,6 +109,10 @@ def report_lines(figures: Mapping[str, Any], columns: int, kind: str = "Z", z_no
     out.append(labels["head"])
     head = figures["journal_head"]
     out.extend(head[i:i + columns] for i in range(0, len(head), columns))
+    if figures.get("audit_head"):  # the audit chain's head too (outcomes, prints, events, the shift)
+        out.append(labels["audit_head"])
+        head = figures["audit_head"]
+        out.extend(head[i:i + columns] for i in range(0, len(head), columns))
     out.append(rule)
     return [line.rstrip() for line in out]
 

@@ -197,6 +197,7 @@ def figures(till_id: str, shift: Optional[Shift] = None, first: Optional[datetim
     result["last_receipt_no"] = high
     counter = TillCounter.get_or_none(TillCounter.till_id == till_id)
     result["journal_head"] = counter.last_hash if counter else GENESIS_HASH
+    result["audit_head"] = counter.audit_hash if counter else GENESIS_HASH  # the paper Z anchors both chains
     if scope.shift is not None:
         result["handovers"] = ShiftHandover.select().where(ShiftHandover.shift == scope.shift.id).count()
     return result

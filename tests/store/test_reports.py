@@ -49,8 +49,12 @@ def test_a_day_closed_one_yuan_short(sqlite_database):
     x = reports.x_report("1")
     expected = 20000 + 700 - 350 - 2000
     assert x["cash"]["expected_fen"] == expected
+    from store.models import TillCounter
+
+    audit_head = TillCounter.get_by_id("1").audit_hash  # the audit chain as the Z closes (outcomes, the paid out)
     z = reports.close_z("1", counted_fen=expected - 100, cashier="c1")
     figures = reports.z_dict(z)["figures"]
+    assert figures["audit_head"] == audit_head != "0" * 64
     assert figures["cash"]["over_short_fen"] == -100
     assert figures["receipts"]["handwritten_without_print"] == 1
     assert figures["journal_head"] == refund.hash and z.journal_head == refund.hash
