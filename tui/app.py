@@ -145,7 +145,8 @@ class ChaoyingApp(App):
 
     def started_up(self, answer: Tuple[bool, bool, Any]) -> None:
         cashiers, products, left_open = answer
-        if left_open is not None:  # a crash or a close with a basket: it comes back as it was
+        # a crash or a close with a basket: it comes back as it was (an emptied one is nothing to bring back)
+        if left_open is not None and (left_open.basket.items or left_open.payments):
             self.sale_screen.restore(left_open)
         if not products:  # a new shop: say where products come from before the first scan fails
             self.sale_screen.say(t("sale.no_products"))

@@ -29,3 +29,16 @@ async def test_a_basket_with_money_taken_comes_back_at_the_next_start(shop):
         assert sale.total_fen == 2080 and [p.amount_fen for p in sale.payments] == [500, 1580]
         assert OpenBasket.get_by_id(stored.id).state == "sold"
         assert OpenBasket.select().where(OpenBasket.state == "open").count() == 0
+
+
+async def test_a_basket_emptied_before_the_close_does_not_come_back(shop):
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, COLA)
+        await pilot.press("f4")  # its only line voided: stored as an empty open basket
+        await wait_until(pilot, lambda: app.keeper.flush(0.01))
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.started)
+        assert not app.sale_screen.sale_open()
+        assert "恢复" not in text_of(app.sale_screen.query_one("#message"))
