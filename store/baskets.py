@@ -54,6 +54,11 @@ class Stored:
         return tender
 
 
+def payment_detail(payment: TenderPayment) -> str:
+    """How the event log writes a payment of a basket: "cash 5.00", "card 2.00 6222"."""
+    return f"{payment.method} {money.format_yuan(payment.amount_fen)} {payment.reference}".strip()
+
+
 def _content(basket: Basket, payments: List[TenderPayment]) -> str:
     data = basket.as_dict()
     data["payments"] = [dict(method=p.method, amount_fen=p.amount_fen, reference=p.reference, status=p.status,
@@ -124,7 +129,7 @@ def abandon(basket_id: int, till_id: str, cashier=None) -> List[TenderPayment]:
                      detail=f"{row.items} items {money.format_yuan(row.total_fen)}")
         for payment in returned:
             audit.add_event(str(till_id), cashier=code, kind=EVENT_HANDED_BACK,
-                         detail=f"{payment.method} {money.format_yuan(payment.amount_fen)} {payment.reference}".strip())
+                         detail=payment_detail(payment))
     return returned
 
 

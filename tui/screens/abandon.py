@@ -18,6 +18,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from store.baskets import payment_detail
 from tui import keymap
 from tui.i18n import t
 from tui.screens.widgets import KeyBar
@@ -45,13 +46,6 @@ def hand_back_text(payments: List[Any]) -> str:
 
     return t("abandon.separator").join(t("abandon.money", amount=format_yuan(fen), method=t(f"method.{method}"))
                                       for method, fen in hand_back(payments).items())
-
-
-def payment_detail(payment: Any) -> str:
-    """How the event log writes a payment (as store.baskets writes one handed back)."""
-    from store.money import format_yuan
-
-    return f"{payment.method} {format_yuan(payment.amount_fen)} {payment.reference}".strip()
 
 
 def failed_detail(payment: Any) -> str:

@@ -297,7 +297,8 @@ class TenderScreen(ModalScreen):
 
     def action_remove_payment(self) -> None:
         """Ctrl+D: take back the last payment (a typo, a change of mind) after one question; cash opens the drawer."""
-        from tui.screens.abandon import hand_back_text, payment_detail
+        from store.baskets import payment_detail
+        from tui.screens.abandon import hand_back_text
         from tui.screens.confirm import ConfirmScreen
 
         last = next((p for p in reversed(self.tender.payments) if p.ok), None)
