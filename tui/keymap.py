@@ -115,9 +115,6 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
     "pin": (
         Key("pin.cancel", "escape", "cancel", "key.back"),
     ),
-    "discount": (
-        Key("discount.cancel", "escape", "cancel", "key.back"),
-    ),
     "faults": (
         Key("faults.close", "escape", "close", "key.close"),
         Key("faults.ok", "1", "fault('ok')", "demo.fault.ok"),
@@ -184,7 +181,7 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("cash.z", "z", "choose('z')", "key.z_report"),
         Key("cash.close", "escape", "close", "key.close"),
     ),
-    "amount": (
+    "amount": (  # the amount dialogs: the shift's cash, a discount or a new price
         Key("amount.cancel", "escape", "cancel", "key.back"),
     ),
     "report_failed": (
@@ -223,8 +220,7 @@ def display_key(key: str) -> str:
 MODIFIERS = ("ctrl", "shift", "alt", "meta")
 # Screens that type text into an input: a plain printable key would be swallowed
 # by the input or steal its letters. App (and demo) keys are active on every screen.
-TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "discount", "refund", "ask",
-                 "amount"}
+TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "refund", "ask", "amount"}
 GLOBAL_GROUPS = ("app", "demo", "till")
 
 _overrides: Dict[str, str] = {}

@@ -286,3 +286,27 @@ async def test_the_key_bar_fits_80_columns_or_says_f1_for_more(tmp_path, monkeyp
                 assert (f"{key} {label}" in shown) or (key + " " not in shown and not shown.endswith(key)), key
     finally:
         close_shop(shop)
+
+
+async def test_one_remapped_key_closes_every_amount_dialog(tmp_path, monkeypatch):
+    """[keys] "amount.cancel": the discount dialog (F5) and the shift's float (F11 S) both go back on it."""
+    from tui.screens.ask import AmountScreen
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    shop = make_shop(tmp_path / "shop", language="en")
+    shop.settings = dataclasses.replace(shop.settings, keys={"amount.cancel": "ctrl+b"})
+    try:
+        app = shop.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await scan(pilot, COLA)
+            for opener in (("f5",), ("f11", "s")):
+                await pilot.press(*opener)
+                await wait_until(pilot, lambda: isinstance(app.screen, AmountScreen))
+                assert "^B Back" in screen_text(app) and "Esc Back" not in screen_text(app)
+                await pilot.press("escape")  # the old key: still asking
+                await pilot.pause()
+                assert isinstance(app.screen, AmountScreen)
+                await pilot.press("ctrl+b")
+                await wait_until(pilot, lambda: app.screen is app.sale_screen)
+    finally:
+        close_shop(shop)

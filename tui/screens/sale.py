@@ -437,10 +437,11 @@ class SaleScreen(Screen):
         def answered(decision: Any) -> None:
             if decision is None:
                 return
-            if decision.spec is None:
+            spec, reason = decision
+            if spec is None:
                 self.apply_discount(what, index, item, None)
                 return
-            spec = replace(decision.spec, cashier=self.app.till.cashier)
+            spec = replace(spec, reason=reason, cashier=self.app.till.cashier)
             rules = self.app.settings.selling
             if not over_limit(spec, base_fen, rules.cashier_max_discount, rules.cashier_price_override):
                 self.apply_discount(what, index, item, spec)
@@ -538,17 +539,16 @@ class SaleScreen(Screen):
             self.refuse(on_screen(self.app, describe(exc)))
             return
         ask = AskScreen(t("qty.title", name=on_screen(self.app, item.name)), format_qty(item.qty_milli),
-                        max_length=12, check=qty_refusal)
+                        max_length=12, parse=typed_qty)
         self.app.push_screen(ask, partial(self.qty_chosen, index))
 
-    def qty_chosen(self, index: int, text: Optional[str]) -> None:
-        from store.money import format_qty, parse_qty
+    def qty_chosen(self, index: int, qty: Optional[int]) -> None:
+        from store.money import format_qty
         from store.sales import SaleError
         from tui.errors import describe
 
-        if text is None or index >= len(self.basket.items):
+        if qty is None or index >= len(self.basket.items):
             return
-        qty = parse_qty(text)  # checked by the dialog
         item = self.basket.items[index]
         if qty == item.qty_milli:
             return
@@ -884,15 +884,15 @@ class SaleScreen(Screen):
                    amount=format_yuan(refund.total_fen)))
 
 
-def qty_refusal(text: str) -> Optional[str]:
-    """Why a typed quantity will not do (one sentence), or None."""
+def typed_qty(text: str) -> int:
+    """A typed quantity in thousandths; Refused (one sentence) when it will not do."""
     from store.money import parse_qty
+    from tui.screens.ask import Refused
 
     try:
-        parse_qty(text)
+        return parse_qty(text)
     except ValueError:
-        return t("sale.bad_quantity", text=brief(text))
-    return None
+        raise Refused(t("sale.bad_quantity", text=brief(text))) from None
 
 
 def _yuan(fen: int) -> str:

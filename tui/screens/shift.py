@@ -12,15 +12,15 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from tui import keymap
 from tui.i18n import brief, t
+from tui.screens.ask import AmountScreen, Reason, Refused
 from tui.screens.widgets import KeyBar
 
 if TYPE_CHECKING:
@@ -31,81 +31,24 @@ log = logging.getLogger("chaoying.tui.shift")
 Z_REPORT = "z"
 
 
-class AmountScreen(ModalScreen[Optional[Tuple[int, str]]]):
-    """Ask an amount of cash (and, with ``reason``, why); dismisses with (fen, reason) or None on Esc."""
+def cash_amount(text: str, zero: bool = True) -> int:
+    """A typed amount of cash in fen; Refused (one sentence) when it is not one, or 0 and ``zero`` is False."""
+    from store.money import parse_yuan
 
-    BINDINGS = keymap.bindings("amount")
-    AUTO_FOCUS = "#amount-input"
-    DEFAULT_CSS = """
-    AmountScreen { align: center middle; background: $background 60%; }
-    #amount-box { width: 60; max-width: 100%; height: auto; border: thick $accent; background: $surface;
-                  padding: 0 1; }
-    #amount-title { text-style: bold; width: 100%; }
-    #amount-message { height: auto; }
-    #amount-message.-error { color: $text-error; text-style: bold; }
-    #amount-box KeyBar { height: 1; color: $text-muted; }
-    """
+    try:
+        amount = parse_yuan(text)
+    except ValueError:
+        raise Refused(t("shift.bad_amount", text=brief(text))) from None
+    if amount < 0 or (amount == 0 and not zero):
+        raise Refused(t("shift.amount_above_zero"))
+    return amount
 
-    def __init__(self, title: str, note: str = "", reason: bool = False, zero: bool = True) -> None:
-        super().__init__()
-        self.title_text = title
-        self.note = note
-        self.ask_reason = reason
-        self.zero = zero  # 0 is an answer (a float, a count); a cash move is above zero
-        self.amount_fen: Optional[int] = None
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="amount-box"):
-            yield Static(self.title_text, id="amount-title")
-            yield Static(self.note, id="amount-note")
-            yield Input(placeholder=t("shift.amount_placeholder"), id="amount-input")
-            if self.ask_reason:
-                yield Input(placeholder=t("shift.reason_placeholder"), max_length=60, id="amount-reason",
-                            disabled=True)
-            yield Static("", id="amount-message")
-            yield KeyBar("amount")
-
-    def say(self, text: str) -> None:
-        message = self.query_one("#amount-message", Static)
-        message.update(Text(text))  # never markup: what the cashier typed is shown as typed
-        message.set_class(True, "-error")
-        self.app.bell()
-
-    @on(Input.Submitted, "#amount-input")
-    def amount_submitted(self, event: Input.Submitted) -> None:
-        from store.money import parse_yuan
-
-        event.stop()
-        text = event.value.strip()
-        try:
-            amount = parse_yuan(text)
-        except ValueError:
-            self.say(t("shift.bad_amount", text=brief(text)))
-            return
-        if amount < 0 or (amount == 0 and not self.zero):
-            self.say(t("shift.amount_above_zero"))
-            return
-        if not self.ask_reason:
-            self.dismiss((amount, ""))
-            return
-        self.amount_fen = amount
-        reason = self.query_one("#amount-reason", Input)
-        reason.disabled = False
-        reason.focus()
-        self.query_one("#amount-message", Static).update("")
-
-    @on(Input.Submitted, "#amount-reason")
-    def reason_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        reason = " ".join(event.value.split())
-        if not reason:
-            self.say(t("shift.reason_needed"))
-            return
-        if self.amount_fen is not None:
-            self.dismiss((self.amount_fen, reason))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+def ask_cash(title: str, note: str, reason: bool = False) -> AmountScreen:
+    """The float, the count (0 will do) or a cash move (above zero, and why)."""
+    why = Reason(t("shift.reason_placeholder"), t("shift.reason_needed")) if reason else None
+    return AmountScreen(title, placeholder=t("shift.amount_placeholder"), note=note,
+                        parse=partial(cash_amount, zero=not reason), reason=why)
 
 
 class CashMenu(ModalScreen[Optional[str]]):
@@ -239,15 +182,14 @@ class ShiftFlows:
                                group="shift")
 
     def ask_float(self) -> None:
-        self.app.push_screen(AmountScreen(t("shift.float_title"), t("shift.float_note")), self.float_given)
+        self.app.push_screen(ask_cash(t("shift.float_title"), t("shift.float_note")), self.float_given)
 
-    def float_given(self, answer: Optional[Tuple[int, str]]) -> None:
+    def float_given(self, amount: Optional[int]) -> None:
         from store.shifts import open_shift
 
-        if answer is None:
+        if amount is None:
             self.app.notify(t("shift.no_shift"), timeout=6)
             return
-        amount, _ = answer
         self.app.in_background(partial(open_shift, self.till_id, amount, cashier=self.app.cashier or None),
                                self.shift_opened, self.failed, group="shift")
 
@@ -275,7 +217,7 @@ class ShiftFlows:
         note = ""
         if kind == "paid_out":
             note = t("shift.paid_out_limit", limit=format_yuan(self.app.settings.shift.cashier_max_paid_out))
-        self.app.push_screen(AmountScreen(t("shift." + kind + "_title"), note, reason=True, zero=False),
+        self.app.push_screen(ask_cash(t("shift." + kind + "_title"), note, reason=True),
                              partial(self.move_given, kind))
 
     def move_given(self, kind: str, answer: Optional[Tuple[int, str]]) -> None:
@@ -349,14 +291,13 @@ class ShiftFlows:
             note = t("z.blind_note")
         else:
             note = t("z.expected", amount=format_yuan(figures["cash"]["expected_fen"]))
-        self.app.push_screen(AmountScreen(t("z.count_title"), note), self.counted)
+        self.app.push_screen(ask_cash(t("z.count_title"), note), self.counted)
 
-    def counted(self, answer: Optional[Tuple[int, str]]) -> None:
+    def counted(self, amount: Optional[int]) -> None:
         from store.reports import close_z, z_dict
 
-        if answer is None:
+        if amount is None:
             return
-        amount, _ = answer
 
         def work() -> Any:
             return z_dict(close_z(self.till_id, counted_fen=amount, cashier=self.app.cashier or None))
