@@ -320,6 +320,10 @@ def _keys(value: str) -> List[str]:
     return [normalise(k) for k in value.split(",") if k.strip()]
 
 
+# Key ids a released till knew by another name: a settings file naming the old id keeps working.
+RENAMED = {"discount.cancel": "amount.cancel"}
+
+
 def check(overrides: Mapping[str, str]) -> Dict[str, str]:
     """Validated overrides (id -> normalised keys); KeymapError (one sentence) on the first problem."""
     import difflib
@@ -327,6 +331,7 @@ def check(overrides: Mapping[str, str]) -> Dict[str, str]:
     result: Dict[str, str] = {}
     ids = [key.id for group in KEYS.values() for key in group]
     for binding_id, value in overrides.items():
+        binding_id = RENAMED.get(binding_id, binding_id)  # a settings file written for an older till
         if by_id(binding_id) is None:
             close = difflib.get_close_matches(binding_id, ids, n=1, cutoff=0.6)
             hint = f'; did you mean "{close[0]}"?' if close else " (see the key ids in F1 or tui/keymap.py)."

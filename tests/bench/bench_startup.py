@@ -63,18 +63,29 @@ def child_bare(result_file: str) -> None:
 
 
 def child_till(result_file: str, config: str) -> None:
-    import tui.app
+    import tui.cli.till as till_cli
     from tui.cli import main
 
-    class Measured(tui.app.ChaoyingApp):
-        def on_ready(self) -> None:
-            self.call_after_refresh(self.done)
+    opened = till_cli._open_database
 
-        def done(self) -> None:
-            _report(result_file)
-            self.exit()
+    def open_then_measure(url: str) -> None:
+        # tui.app is imported here, where run_till itself first imports it (after the
+        # database is open): importing it earlier would load what a SQLite till never
+        # loads (peewee's PostgreSQL driver) and measure another start-up than the real one.
+        opened(url)
+        import tui.app
 
-    tui.app.ChaoyingApp = Measured  # run_till imports it at call time
+        class Measured(tui.app.ChaoyingApp):
+            def on_ready(self) -> None:
+                self.call_after_refresh(self.done)
+
+            def done(self) -> None:
+                _report(result_file)
+                self.exit()
+
+        tui.app.ChaoyingApp = Measured  # run_till imports it at call time
+
+    till_cli._open_database = open_then_measure
     sys.exit(main(["--config", config, "run"]))
 
 

@@ -42,6 +42,13 @@ def test_a_remap_is_normalised():
         {"sale.tender": "f13", "view.close": "escape,q", "app.quit": "ctrl+b"}
 
 
+def test_a_key_id_of_an_older_till_still_works():
+    """discount.cancel became amount.cancel (one dialog): a settings file written before keeps its remap."""
+    from tui import keymap
+
+    assert keymap.check({"discount.cancel": "ctrl+b"}) == {"amount.cancel": "ctrl+b"}
+
+
 def test_an_unknown_id_is_named_with_a_guess():
     assert refused({"sale.tendr": "f11"}) == '[keys] "sale.tendr" is not a key of the till; did you mean "sale.tender"?'
 
