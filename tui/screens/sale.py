@@ -16,7 +16,7 @@ from store import outcomes
 from tui import keymap
 from tui.console import on_screen
 from tui.i18n import brief, t
-from tui.screens.status import BackupStrip, PrinterStrip
+from tui.screens.status import BackupStrip, JournalKeyStrip, PrinterStrip
 from tui.screens.widgets import Amount, KeyBar, TopBar
 
 if TYPE_CHECKING:
@@ -125,6 +125,7 @@ class SaleScreen(Screen):
     def compose(self) -> ComposeResult:
         with Horizontal(id="topline"):
             yield TopBar(id="topbar")
+            yield JournalKeyStrip(id="journal-strip")
             yield BackupStrip(id="backup-strip")
             yield PrinterStrip(id="printer-strip")
         yield Input(placeholder=t("sale.entry_placeholder"), id="entry")
