@@ -113,14 +113,27 @@ class Basket:
                                price, qty_milli, amount_fen))
         return len(self.items) - 1
 
-    def set_qty(self, index: int, qty_milli: int) -> None:
-        """Change the quantity of line ``index`` (not of a scale label's line: its amount is printed on it)."""
+    def set_qty(self, index: int, qty_milli: int, max_percent: Optional[int] = None) -> Optional[DiscountSpec]:
+        """Change the quantity of line ``index`` (not of a scale label's line: its amount is printed on it).
+
+        An amount off the line that no longer stands on the new line (store.discounts.amount_stands:
+        above it, or above the cashier's limit ``max_percent`` on a smaller line) is taken off and
+        returned, for the till to say; None when the line's discount stands (or it has none).
+        """
+        from store.discounts import amount_stands
+
         _check_qty(qty_milli)
         item = self.items[index]
         if item.fixed_fen is not None:
             raise SaleError("A scale label's line has its own quantity.", "label_qty")
         _check_pieces(item.name, item.unit, qty_milli)
-        self.items[index] = replace(self.items[index], qty_milli=qty_milli)
+        price = item.price.value if item.price else item.list_price_fen
+        dropped = item.discount
+        if dropped is None or amount_stands(dropped, money.line_amount(price, item.qty_milli),
+                                            money.line_amount(price, qty_milli), max_percent):
+            dropped = None
+        self.items[index] = replace(item, qty_milli=qty_milli, discount=None if dropped else item.discount)
+        return dropped
 
     def set_line_discount(self, index: int, spec: Optional[DiscountSpec]) -> None:
         """Discount line ``index`` (percent or amount), or take its discount off (None)."""

@@ -475,6 +475,7 @@ ZH: Dict[str, str] = {
     "help.screen.held": "取单",
     "qty.title": "改数量：{name}",
     "sale.qty_changed": "{name} 的数量改为 {qty}",
+    "sale.qty_discount_off": "{name} 的数量改为 {qty}，减 ￥{amount} 的优惠不再允许，已取消；要优惠请按 F5 重新给",
     "error.label_qty": "电子秤条码的商品数量印在条码上，不能改：请删掉这一行再称",
     "hold.title": "挂单：可以写个备注（如顾客名字），按 Enter 挂单",
     "hold.note": "备注（可不填）",
@@ -1046,6 +1047,8 @@ EN: Dict[str, str] = {
     "help.screen.held": "Held baskets",
     "qty.title": "Quantity of {name}",
     "sale.qty_changed": "{name}: quantity now {qty}",
+    "sale.qty_discount_off": "{name}: quantity now {qty}; the ¥{amount} off is no longer allowed and was taken off "
+                             "(F5 to give a discount again)",
     "error.label_qty": "A scale label's quantity is printed on it and cannot be changed: void the line and weigh again",
     "hold.title": "Hold: add a note (the customer's name, say) or just press Enter",
     "hold.note": "note (optional)",

@@ -553,15 +553,24 @@ class SaleScreen(Screen):
         item = self.basket.items[index]
         if qty == item.qty_milli:
             return
+        # an amount off this line that a smaller line no longer allows comes off (store.discounts.amount_stands)
+        limit = self.app.settings.selling.cashier_max_discount if self.app.sign_in_used else None
         try:
-            self.basket.set_qty(index, qty)
+            dropped = self.basket.set_qty(index, qty, max_percent=limit)
         except SaleError as exc:
             self.refuse(on_screen(self.app, describe(exc)))
             return
         self.changed()
         self.app.log_event("qty_changed", detail=f"{item.name} {format_qty(item.qty_milli)} -> {format_qty(qty)}")
         self.refresh_basket(select=index)
-        self.say(t("sale.qty_changed", name=on_screen(self.app, item.name), qty=format_qty(qty)))
+        shown = on_screen(self.app, item.name)
+        if dropped is None:
+            self.say(t("sale.qty_changed", name=shown, qty=format_qty(qty)))
+            return
+        self.app.log_event("discount", detail=f"line {index + 1} {item.name}: {_what(dropped)} off "
+                                              f"(quantity {format_qty(qty)})")
+        self.say(t("sale.qty_discount_off", name=shown, qty=format_qty(qty), amount=_yuan(dropped.value)),
+                 error=True)
 
     # ------------------------------------------------------------ paying
 
