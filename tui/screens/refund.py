@@ -1,8 +1,9 @@
 """退货 by receipt: the sale's lines with what is left to refund; the cashier types how many of each.
 
 Up/Down choose a line, a quantity and Enter set it (never more than what is
-left, never a fraction of a piece: refused in one sentence), F3 switches the money between the original
-tenders and all cash, F12 confirms. Dismisses with a RefundChoice, or None
+left, never a fraction of a piece: store.documents.check_refund_qty, refused
+in one sentence), F3 switches the money between the original tenders and
+all cash, F12 confirms. Dismisses with a RefundChoice, or None
 on Esc. Everything here is worked out from values read before it opened: no
 store work on the UI thread.
 """
