@@ -13,9 +13,9 @@ only says whether a decision is within what a cashier may do alone
 
 A line's quantity can change after its discount (F3): a percent scales with
 the line, an amount does not, so ``amount_stands`` says whether it still
-stands (never above the line; a larger share of a smaller line only within
-the cashier's limit). ``Basket.set_qty`` takes off one that does not, and
-the till says so: a discount no longer allowed is never kept silently.
+stands (never above the line: ``store.sales.fits_line``; a larger share of a
+smaller line only within the cashier's limit). ``Basket.set_qty`` takes off
+one that does not, and the till says so: a discount no longer allowed is never kept silently.
 
 Above the limits a manager says yes: the signed-in cashier when a manager,
 else a manager's PIN. A shop without cashiers (sign-in unused) has nobody to
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from store.sales import PRICE, DiscountSpec
+from store.sales import PRICE, DiscountSpec, fits_line
 
 NO_LIMITS = ""  # approver(): the shop has no cashiers, nobody to ask
 ROUNDING_REASON = "抹零"  # the reason stored with every 抹零 (a shop's word, whatever the UI language)
@@ -52,7 +52,7 @@ def amount_stands(spec: DiscountSpec, old_base_fen: int, new_base_fen: int, max_
     """
     if spec.kind != "amount":
         return True
-    if spec.value > new_base_fen:
+    if not fits_line(spec, old_base_fen, new_base_fen):
         return False
     return max_percent is None or new_base_fen >= old_base_fen or not over_limit(spec, new_base_fen, max_percent,
                                                                                  False)

@@ -543,6 +543,7 @@ class SaleScreen(Screen):
         self.app.push_screen(ask, partial(self.qty_chosen, index))
 
     def qty_chosen(self, index: int, text: Optional[str]) -> None:
+        from store.discounts import amount_stands
         from store.money import format_qty, parse_qty
         from store.sales import SaleError
         from tui.errors import describe
@@ -556,7 +557,7 @@ class SaleScreen(Screen):
         # an amount off this line that a smaller line no longer allows comes off (store.discounts.amount_stands)
         limit = self.app.settings.selling.cashier_max_discount if self.app.sign_in_used else None
         try:
-            dropped = self.basket.set_qty(index, qty, max_percent=limit)
+            dropped = self.basket.set_qty(index, qty, partial(amount_stands, max_percent=limit))
         except SaleError as exc:
             self.refuse(on_screen(self.app, describe(exc)))
             return
