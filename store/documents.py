@@ -60,6 +60,19 @@ class Refundable:
         return self.amount_fen * qty_milli // self.qty_milli
 
 
+def check_refund_qty(line: Refundable, qty_milli: int) -> None:
+    """DocumentError unless ``qty_milli`` of ``line`` can come back: never more than is left, and of a
+    product sold by the piece a whole number (money.whole_pieces), or all that is left of a line that
+    was sold in a fraction (a price label's quantity)."""
+    if qty_milli > line.remaining_qty:
+        raise DocumentError(f"Only {money.format_qty(line.remaining_qty)} of {line.name} can still be refunded.",
+                            "refund_too_much", name=line.name, qty=money.format_qty(line.remaining_qty))
+    if not money.whole_pieces(line.unit, qty_milli) and qty_milli != line.remaining_qty:
+        raise DocumentError(f"{line.name} is sold by the piece ({line.unit or 'no unit'}): "
+                            f"{money.format_qty(qty_milli)} is not a whole number.", "piece_fraction",
+                            name=line.name, unit=line.unit, qty=money.format_qty(qty_milli))
+
+
 def _original(sale_id: int) -> Sale:
     sale = Sale.get_or_none(Sale.id == sale_id)
     if sale is None:
@@ -153,10 +166,7 @@ def commit_refund(sale_id: int, items: Sequence[Tuple[int, int]], till_id: str, 
             line = lines.get(line_id)
             if line is None:
                 raise DocumentError("That line is not on this receipt.", "refund_wrong_line")
-            if qty > line.remaining_qty:
-                raise DocumentError(
-                    f"Only {money.format_qty(line.remaining_qty)} of {line.name} can still be refunded.",
-                    "refund_too_much", name=line.name, qty=money.format_qty(line.remaining_qty))
+            check_refund_qty(line, qty)
             amount = line.refund_fen(qty)
             discount = line.discount_fen * qty // line.qty_milli
             rows.append(dict(position=position, product=None, barcode=line.barcode, name=line.name, unit=line.unit,

@@ -113,14 +113,26 @@ class Basket:
                                price, qty_milli, amount_fen))
         return len(self.items) - 1
 
-    def set_qty(self, index: int, qty_milli: int) -> None:
-        """Change the quantity of line ``index`` (not of a scale label's line: its amount is printed on it)."""
+    def set_qty(self, index: int, qty_milli: int,
+                stands: Optional[Callable[[DiscountSpec, int, int], bool]] = None) -> Optional[DiscountSpec]:
+        """Change the quantity of line ``index`` (not of a scale label's line: its amount is printed on it).
+
+        The line's discount that no longer stands on the new line (``stands(spec, old line, new line)``,
+        by default ``fits_line``; the till passes store.discounts.amount_stands with the cashier's limit)
+        is taken off and returned, for the till to say; None when it stands (or there is none).
+        """
         _check_qty(qty_milli)
         item = self.items[index]
         if item.fixed_fen is not None:
             raise SaleError("A scale label's line has its own quantity.", "label_qty")
         _check_pieces(item.name, item.unit, qty_milli)
-        self.items[index] = replace(self.items[index], qty_milli=qty_milli)
+        price = item.price.value if item.price else item.list_price_fen
+        dropped = item.discount
+        if dropped is None or (stands or fits_line)(dropped, money.line_amount(price, item.qty_milli),
+                                                    money.line_amount(price, qty_milli)):
+            dropped = None
+        self.items[index] = replace(item, qty_milli=qty_milli, discount=None if dropped else item.discount)
+        return dropped
 
     def set_line_discount(self, index: int, spec: Optional[DiscountSpec]) -> None:
         """Discount line ``index`` (percent or amount), or take its discount off (None)."""
@@ -261,6 +273,12 @@ def _check_discount(spec: Optional[DiscountSpec]) -> None:
         raise SaleError("A discount is a percent or an amount, zero or more.", "bad_discount")
     if spec.kind == "percent" and spec.value > 10000:
         raise SaleError("A discount cannot be more than 100%.", "bad_discount")
+
+
+def fits_line(spec: DiscountSpec, old_base_fen: int, new_base_fen: int) -> bool:
+    """A line's discount after its quantity changed: a percent scales with the line; an amount never
+    above the new line (kept, it would silently give the line away: ``_discount_of`` stops at the line)."""
+    return spec.kind != "amount" or spec.value <= new_base_fen
 
 
 def _discount_of(spec: Optional[DiscountSpec], amount_fen: int) -> int:

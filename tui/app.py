@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.worker import Worker
 
 import themes
-from store import outcomes
+from store import chain, outcomes
 from tui import i18n, keymap
 from tui.i18n import t
 from tui.keeper import BasketKeeper
@@ -107,6 +107,10 @@ class ChaoyingApp(App):
         self.backup_running = False
         self.backup_warning = ""  # the last backup's warning, shown on the sale screen's title line
         self.backup_day: Optional[datetime.date] = None  # the day the daily backup was made (or tried)
+        # [journal] key_file names a key the start could not load (tui.cli.common.load_journal_key): records
+        # are written plain; said on the sale screen until a start finds the file
+        self.journal_key_missing = settings.journal.key_file if settings.journal.key_file and not chain.hash_kind() \
+            else ""
         self.signed_out_by = ""  # who signed out with Ctrl+L: the next sign-in is a hand-over from them
         self.shift_asked = False  # the opening float is asked once, at start (after the first sign-in)
         from tui.screens.shift import ShiftFlows
@@ -145,6 +149,8 @@ class ChaoyingApp(App):
 
     def started_up(self, answer: Tuple[bool, bool, Any]) -> None:
         cashiers, products, left_open = answer
+        if self.journal_key_missing:  # first: what follows (a basket back, no products) is said over it
+            self.sale_screen.say(t("journal.no_key", file=self.journal_key_missing), error=True)
         # a crash or a close with a basket: it comes back as it was (an emptied one is nothing to bring back)
         if left_open is not None and (left_open.basket.items or left_open.payments):
             self.sale_screen.restore(left_open)

@@ -50,6 +50,8 @@ ZH: Dict[str, str] = {
     "backup.second_failed": "备份已做好，但第二个位置没有写入：{reason}",
     "backup.strip_second": "备份：第二位置未写入",
     "backup.strip_failed": "备份失败",
+    "journal.strip_no_key": "日志没有密钥封存",
+    "journal.no_key": "日志密钥文件 {file} 找不到或读不了：记录没有用密钥封存。请把文件放回去，再重新启动收银机",
     # success panel
     "done.title": "收款成功",
     "done.amount": "实收 ￥{amount}",
@@ -471,6 +473,7 @@ ZH: Dict[str, str] = {
     "help.screen.held": "取单",
     "qty.title": "改数量：{name}",
     "sale.qty_changed": "{name} 的数量改为 {qty}",
+    "sale.qty_discount_off": "{name} 的数量改为 {qty}，减 ￥{amount} 的优惠不再允许，已取消；要优惠请按 F5 重新给",
     "error.label_qty": "电子秤条码的商品数量印在条码上，不能改：请删掉这一行再称",
     "hold.title": "挂单：可以写个备注（如顾客名字），按 Enter 挂单",
     "hold.note": "备注（可不填）",
@@ -630,6 +633,9 @@ EN: Dict[str, str] = {
     "backup.second_failed": "Backup made, but the second place was not written: {reason}",
     "backup.strip_second": "Backup: second place missed",
     "backup.strip_failed": "Backup failed",
+    "journal.strip_no_key": "Journal not sealed",
+    "journal.no_key": "The journal key file {file} is missing or unreadable: records are not sealed with the key. "
+                      "Put the file back and restart the till",
     "done.title": "Paid",
     "done.amount": "Received ¥{amount}",
     "done.change": "Change ¥",
@@ -1037,6 +1043,8 @@ EN: Dict[str, str] = {
     "help.screen.held": "Held baskets",
     "qty.title": "Quantity of {name}",
     "sale.qty_changed": "{name}: quantity now {qty}",
+    "sale.qty_discount_off": "{name}: quantity now {qty}; the ¥{amount} off is no longer allowed and was taken off "
+                             "(F5 to give a discount again)",
     "error.label_qty": "A scale label's quantity is printed on it and cannot be changed: void the line and weigh again",
     "hold.title": "Hold: add a note (the customer's name, say) or just press Enter",
     "hold.note": "note (optional)",

@@ -1,13 +1,14 @@
 """Who may give a discount (store.discounts) and the percent the discount dialog reads (store.money)."""
 from __future__ import annotations
 
+from functools import partial
 from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from store import money
-from store.discounts import NO_LIMITS, approver, over_limit
+from store.discounts import NO_LIMITS, amount_stands, approver, over_limit
 from store.sales import Basket, DiscountSpec
 
 
@@ -92,3 +93,57 @@ def test_the_stored_discount_rows_say_what_came_off(items, basket_spec, step):
         elif row["line_position"]:
             assert row["amount_fen"] == lines[row["line_position"] - 1].own_discount_fen
     assert all(row["amount_fen"] >= 0 for row in rows if row["kind"] != "price")
+
+
+def limit(max_percent):
+    """The till's rule for a line's discount when its quantity changes, with the cashier's limit (None: none)."""
+    return partial(amount_stands, max_percent=max_percent)
+
+
+def _cola():
+    return SimpleNamespace(id=1, barcode="6901234567892", name="可口可乐", unit="瓶", price_fen=300)
+
+
+def test_a_smaller_line_takes_off_an_amount_now_above_the_limit_or_the_line():
+    basket = Basket()
+    basket.add(_cola(), 10_000)  # ¥30.00
+    spec = DiscountSpec("amount", 300, "老顾客", "C1")  # ¥3.00 off: 10%, the cashier's limit
+    basket.set_line_discount(0, spec)
+    assert basket.set_qty(0, 20_000, limit(10)) is None  # more bottles: a smaller share, it stands
+    assert basket.set_qty(0, 9_000, limit(10)) == spec  # ¥3.00 of ¥27.00 is above 10%: off, and said
+    assert basket.items[0].discount is None and basket.total_fen == 2700
+
+    basket.set_line_discount(0, DiscountSpec("amount", 2000, "破损", "C1", "M1"))  # a manager allowed ¥20 off ¥27
+    assert basket.set_qty(0, 5_000) is not None  # above the ¥15.00 line: off, even with no limits (the Basket's own)
+    assert basket.total_fen == 1500
+    basket.set_line_discount(0, DiscountSpec("percent", 5000))
+    assert basket.set_qty(0, 1_000, limit(10)) is None  # a percent scales with its line
+    assert basket.total_fen == 150
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=100_000), st.integers(min_value=1, max_value=50),
+       st.integers(min_value=1, max_value=50), st.integers(min_value=0, max_value=2_000_000),
+       st.one_of(st.none(), st.integers(min_value=0, max_value=100)))
+def test_an_amount_discount_stands_after_a_quantity_change_only_if_it_would_be_allowed(price, before, after, off,
+                                                                                       max_percent):
+    product = SimpleNamespace(id=1, barcode="1", name="p", unit="瓶", price_fen=price)
+    basket = Basket()
+    basket.add(product, before * 1000)
+    old = basket.lines[0].gross_fen
+    spec = DiscountSpec("amount", min(off, old))  # as given: never more than the line
+    basket.set_line_discount(0, spec)
+    dropped = basket.set_qty(0, after * 1000, limit(max_percent))
+    line = basket.lines[0]
+    new = line.gross_fen
+    kept = dropped is None
+    assert kept == (basket.items[0].discount == spec) and (dropped in (None, spec))
+    assert 0 <= line.amount_fen <= new and line.own_discount_fen <= new  # never a negative line
+    if kept:  # a kept discount is whole (never cut down to the line) and would be allowed now, or its share shrank
+        assert line.own_discount_fen == spec.value
+        assert max_percent is None or new >= old or not over_limit(spec, new, max_percent, False)
+    else:  # taken off: it was above the new line, or a larger share than the cashier may give
+        assert spec.value > new or (max_percent is not None and new < old and over_limit(spec, new, max_percent, False))
+        assert line.own_discount_fen == 0 and line.amount_fen == new
+    if after >= before:
+        assert kept  # more of the line: the discount's share never grows

@@ -47,6 +47,34 @@ def test_never_more_than_sold_minus_refunded(database):
     assert last.receipt_no == 3 and Sale.select().count() == 3
 
 
+def test_a_piece_comes_back_whole_a_weighed_item_in_any_fraction(database):
+    products = catalogue()
+    sale = _sell(products, [(COLA, 2000), ("2001", 1500)], [("cash", 2620)])  # 2 瓶 of cola, 1.5 kg of apples
+    cola, apples = documents.refundable(sale.id)
+    with pytest.raises(documents.DocumentError) as refused:
+        documents.commit_refund(sale.id, [(cola.line_id, 500)], "1")  # half a can: never sold so, never back so
+    assert (refused.value.code, refused.value.values["qty"]) == ("piece_fraction", "0.5")
+    assert Sale.select().count() == 1  # nothing written
+    documents.commit_refund(sale.id, [(apples.line_id, 250)], "1")  # 0.25 kg of apples comes back
+    documents.commit_refund(sale.id, [(cola.line_id, 1000)], "1")
+    assert [line.remaining_qty for line in documents.refundable(sale.id)] == [1000, 1250]
+
+
+def test_a_piece_line_sold_in_a_fraction_comes_back_whole(database):
+    """A price label's line may hold a fraction of a piece: all that is left of it still comes back."""
+    products = catalogue()
+    basket = sales.Basket()
+    basket.add(products[BAG], 1500, amount_fen=30)
+    tender = sales.Tender(basket.total_fen)
+    tender.add_payment("cash", 30)
+    sale = sales.commit_sale(basket, tender, "1", "c1")
+    [bag] = documents.refundable(sale.id)
+    with pytest.raises(documents.DocumentError):
+        documents.commit_refund(sale.id, [(bag.line_id, 500)], "1")
+    documents.commit_refund(sale.id, [(bag.line_id, 1500)], "1")
+    assert documents.refundable(sale.id)[0].remaining_qty == 0
+
+
 def test_refund_goes_back_to_the_original_tenders(database):
     products = catalogue()
     sale = _sell(products, [(COLA, 2000)], [("wechat", 500), ("cash", 500)])  # change 0.30

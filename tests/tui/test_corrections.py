@@ -12,7 +12,7 @@ import pytest
 
 from tests.cli.helpers import Cli
 from tests.tui.conftest import close_shop, make_shop
-from tests.tui.helpers import COLA, WATER, last_sale, printed_all, scan, settled, text_of, wait_until
+from tests.tui.helpers import APPLE, COLA, WATER, last_sale, printed_all, scan, settled, text_of, wait_until
 from tui.settings import SellingSettings
 
 
@@ -174,6 +174,29 @@ async def test_the_refund_dialog_never_takes_more_than_is_left(shop_with):
         await wait_until(pilot, lambda: screen_is(app, "HistoryScreen"))
         assert "没有退货" in message(app)
         assert Sale.select().where(Sale.kind == "refund").count() == 1
+
+
+async def test_the_refund_dialog_takes_a_piece_back_whole_and_a_weighed_item_in_fractions(shop_with):
+    from store.models import Line, Sale
+
+    shop = shop_with(refund_manager_pin=False)
+    app = shop.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await sell_cash(pilot, "2*" + COLA, "1.5*" + APPLE)
+        await open_history_on(pilot, "1-000001")
+        await pilot.press("t")
+        await wait_until(pilot, lambda: screen_is(app, "RefundScreen"))
+        await pilot.press("0", ".", "5", "enter")  # half a bottle of cola
+        said = text_of(app.screen.query_one("#refund-message"))
+        assert "可口可乐" in said and "按件卖" in said and "0.5" in said
+        assert app.screen.qty == {}  # nothing taken
+        await pilot.press("backspace", "backspace", "backspace", "down", "0", ".", "5", "enter")  # half a 斤 of apples
+        assert text_of(app.screen.query_one("#refund-message")) == ""
+        await pilot.press("f12")
+        await wait_until(pilot, lambda: Sale.select().where(Sale.kind == "refund").exists())
+        refund = Sale.get(Sale.kind == "refund")
+        assert [(line.name, line.qty_milli) for line in Line.select().where(Line.sale == refund.id)] == [
+            ("苹果 Apple", 500)]
 
 
 async def test_a_refund_asks_the_managers_pin_when_the_setting_says_so(shop_with, manager):

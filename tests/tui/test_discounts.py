@@ -278,3 +278,48 @@ async def test_round_down_to_yuan(shop, rounding, total):
         await pilot.press("f12", "ctrl+r", "enter")
         await printed_all(pilot, app)
         assert last_sale().total_fen == total
+
+
+# ---------------------------------------------------------------- a quantity changed after an amount discount
+
+
+async def test_fewer_bottles_take_off_an_amount_discount_now_above_the_cashiers_limit(shop):
+    from store import baskets
+    from store.models import Event
+    from tui.screens.ask import AskScreen
+
+    with_cashiers()
+    app = shop.app(cashier="C1")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan(pilot, "10*" + COLA)  # ¥30.00
+        await give(pilot, "f5", "3", "老顾客")  # ¥3.00 off: 10%, the cashier's own limit
+        assert not pin_up(app) and app.sale_screen.basket.total_fen == 2700
+        await pilot.press("f3", *"20", "enter")  # more bottles: a smaller share, it stands
+        await wait_until(pilot, lambda: not isinstance(app.screen, AskScreen))
+        assert app.sale_screen.basket.total_fen == 5700
+        await pilot.press("f3", *"5", "enter")  # ¥3.00 of ¥15.00 is 20%: no longer the cashier's to give
+        await wait_until(pilot, lambda: not isinstance(app.screen, AskScreen))
+        said = text_of(app.sale_screen.query_one("#message"))
+        assert "可口可乐" in said and "3.00" in said and "已取消" in said and "F5" in said
+        assert app.sale_screen.basket.total_fen == 1500 and app.sale_screen.basket.items[0].discount is None
+        assert "老顾客" not in " ".join(basket_rows(app))  # the second row went with it
+        await wait_until(pilot, lambda: app.keeper.flush(0.01))
+        assert baskets.open_basket(app.till_id).basket.items[0].discount is None  # stored as it is now
+        await pay_cash(pilot, app)
+        assert (last_sale().total_fen, discounts()) == (1500, [])
+        await settled(pilot)
+        assert "3.00 off (quantity 5)" in Event.select().where(Event.kind == "discount").order_by(Event.id)[-1].detail
+
+
+async def test_an_amount_above_the_smaller_line_comes_off_in_a_shop_without_cashiers(shop):
+    from tui.screens.ask import AskScreen
+
+    app = shop.app()  # no cashiers: no limits, but never a discount above its line
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan(pilot, "2*" + COLA)  # ¥6.00
+        await give(pilot, "f5", "5", "老顾客")  # ¥5.00 off
+        assert not pin_up(app) and app.sale_screen.basket.total_fen == 100
+        await pilot.press("f3", *"1", "enter")  # a ¥3.00 line: ¥5.00 off would give the bottle away
+        await wait_until(pilot, lambda: not isinstance(app.screen, AskScreen))
+        assert "已取消" in text_of(app.sale_screen.query_one("#message"))
+        assert app.sale_screen.basket.total_fen == 300

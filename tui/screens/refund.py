@@ -1,8 +1,9 @@
 """退货 by receipt: the sale's lines with what is left to refund; the cashier types how many of each.
 
 Up/Down choose a line, a quantity and Enter set it (never more than what is
-left: refused in one sentence), F3 switches the money between the original
-tenders and all cash, F12 confirms. Dismisses with a RefundChoice, or None
+left, never a fraction of a piece: store.documents.check_refund_qty, refused
+in one sentence), F3 switches the money between the original tenders and
+all cash, F12 confirms. Dismisses with a RefundChoice, or None
 on Esc. Everything here is worked out from values read before it opened: no
 store work on the UI thread.
 """
@@ -127,7 +128,9 @@ class RefundScreen(ModalScreen[Optional[RefundChoice]]):
     @on(Input.Submitted, "#refund-qty")
     def qty_typed(self, event: Input.Submitted) -> None:
         """Enter: the typed quantity is what comes back of the chosen line (0 or empty: none of it)."""
-        from store.money import format_qty, parse_qty
+        from store.documents import DocumentError, check_refund_qty
+        from store.money import parse_qty
+        from tui.errors import describe
         from tui.i18n import brief
 
         event.stop()
@@ -139,10 +142,12 @@ class RefundScreen(ModalScreen[Optional[RefundChoice]]):
         except ValueError:
             self.say(t("sale.bad_quantity", text=brief(text)), error=True)
             return
-        if qty > line.remaining_qty:  # the store refuses it too, under its write lock
-            self.say(t("error.refund_too_much", name=on_screen(self.app, line.name),
-                       qty=format_qty(line.remaining_qty)), error=True)
-            return
+        if qty:
+            try:  # more than is left, half a bottle: the store refuses it too, under its write lock
+                check_refund_qty(line, qty)
+            except DocumentError as exc:
+                self.say(on_screen(self.app, describe(exc)), error=True)
+                return
         self.qty[line.line_id] = qty
         event.input.value = ""
         self.say("")

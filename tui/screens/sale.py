@@ -16,7 +16,7 @@ from store import outcomes
 from tui import keymap
 from tui.console import on_screen
 from tui.i18n import brief, t
-from tui.screens.status import BackupStrip, PrinterStrip
+from tui.screens.status import BackupStrip, JournalKeyStrip, PrinterStrip
 from tui.screens.widgets import Amount, KeyBar, TopBar
 
 if TYPE_CHECKING:
@@ -125,6 +125,7 @@ class SaleScreen(Screen):
     def compose(self) -> ComposeResult:
         with Horizontal(id="topline"):
             yield TopBar(id="topbar")
+            yield JournalKeyStrip(id="journal-strip")
             yield BackupStrip(id="backup-strip")
             yield PrinterStrip(id="printer-strip")
         yield Input(placeholder=t("sale.entry_placeholder"), id="entry")
@@ -543,6 +544,7 @@ class SaleScreen(Screen):
         self.app.push_screen(ask, partial(self.qty_chosen, index))
 
     def qty_chosen(self, index: int, qty: Optional[int]) -> None:
+        from store.discounts import amount_stands
         from store.money import format_qty
         from store.sales import SaleError
         from tui.errors import describe
@@ -552,15 +554,24 @@ class SaleScreen(Screen):
         item = self.basket.items[index]
         if qty == item.qty_milli:
             return
+        # an amount off this line that a smaller line no longer allows comes off (store.discounts.amount_stands)
+        limit = self.app.settings.selling.cashier_max_discount if self.app.sign_in_used else None
         try:
-            self.basket.set_qty(index, qty)
+            dropped = self.basket.set_qty(index, qty, partial(amount_stands, max_percent=limit))
         except SaleError as exc:
             self.refuse(on_screen(self.app, describe(exc)))
             return
         self.changed()
         self.app.log_event("qty_changed", detail=f"{item.name} {format_qty(item.qty_milli)} -> {format_qty(qty)}")
         self.refresh_basket(select=index)
-        self.say(t("sale.qty_changed", name=on_screen(self.app, item.name), qty=format_qty(qty)))
+        shown = on_screen(self.app, item.name)
+        if dropped is None:
+            self.say(t("sale.qty_changed", name=shown, qty=format_qty(qty)))
+            return
+        self.app.log_event("discount", detail=f"line {index + 1} {item.name}: {_what(dropped)} off "
+                                              f"(quantity {format_qty(qty)})")
+        self.say(t("sale.qty_discount_off", name=shown, qty=format_qty(qty), amount=_yuan(dropped.value)),
+                 error=True)
 
     # ------------------------------------------------------------ paying
 

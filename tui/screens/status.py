@@ -65,3 +65,21 @@ class BackupStrip(Static):
     def show(self, warning: str) -> None:
         self.update(warning)
         self.set_class(bool(warning), "-shown")
+
+
+class JournalKeyStrip(Static):
+    """Beside the backup strip while [journal] key_file names a key the till could not load at start.
+
+    The till sells on and writes plain (unsealed) records; a start with the file back clears it.
+    """
+
+    DEFAULT_CSS = """
+    JournalKeyStrip { width: auto; height: 1; padding: 0 1; background: $warning; color: $text; text-style: bold;
+                      display: none; }
+    JournalKeyStrip.-shown { display: block; }
+    """
+
+    def on_mount(self) -> None:
+        shown = bool(getattr(self.app, "journal_key_missing", ""))
+        self.update(t("journal.strip_no_key") if shown else "")
+        self.set_class(shown, "-shown")
