@@ -148,6 +148,20 @@ class Basket:
                 raise SaleError("A scale label's price is printed on it.", "label_price")
         self.items[index] = replace(self.items[index], price=spec)
 
+    def recheck_discount(self, before_fen: int,
+                         stands: Optional[Callable[[DiscountSpec, int, int], bool]] = None) -> Optional[DiscountSpec]:
+        """The basket's discount after its lines changed (``before_fen``: the subtotal it was given on).
+
+        Taken off and returned when it no longer stands on the new subtotal (``stands(spec, before, now)``,
+        by default ``fits_line``: an amount never above what it is taken off, which would give the basket
+        away), for the till to say; None when it stands (or there is none). As ``set_qty`` for a line.
+        """
+        spec = self.discount
+        if spec is None or (stands or fits_line)(spec, before_fen, self.subtotal_fen):
+            return None
+        self.discount = None
+        return spec
+
     def set_discount(self, spec: Optional[DiscountSpec]) -> None:
         """Discount the whole basket (percent or amount), or take the discount off (None)."""
         _check_discount(spec)
@@ -194,6 +208,12 @@ class Basket:
                                     line_gross - line_own - share, line_gross, line_own + share,
                                     item.list_price_fen, line_own))
         return lines
+
+    @property
+    def subtotal_fen(self) -> int:
+        """After the lines' own discounts, before the basket's discount and 抹零: what a basket discount is of."""
+        gross, own, _, _ = self._amounts()
+        return sum(gross) - sum(own)
 
     @property
     def gross_fen(self) -> int:

@@ -474,6 +474,8 @@ ZH: Dict[str, str] = {
     "qty.title": "改数量：{name}",
     "sale.qty_changed": "{name} 的数量改为 {qty}",
     "sale.qty_discount_off": "{name} 的数量改为 {qty}，减 ￥{amount} 的优惠不再允许，已取消；要优惠请按 F5 重新给",
+    "sale.basket_discount_dropped": "小计现为 ￥{subtotal}，整单减 ￥{amount} 的优惠不再允许，已取消；"
+                                     "要优惠请按 F6 重新给",
     "error.label_qty": "电子秤条码的商品数量印在条码上，不能改：请删掉这一行再称",
     "hold.title": "挂单：可以写个备注（如顾客名字），按 Enter 挂单",
     "hold.note": "备注（可不填）",
@@ -1045,6 +1047,8 @@ EN: Dict[str, str] = {
     "sale.qty_changed": "{name}: quantity now {qty}",
     "sale.qty_discount_off": "{name}: quantity now {qty}; the ¥{amount} off is no longer allowed and was taken off "
                              "(F5 to give a discount again)",
+    "sale.basket_discount_dropped": "The subtotal is now ¥{subtotal}; the ¥{amount} off the basket is no longer "
+                                     "allowed and was taken off (F6 to give a discount again)",
     "error.label_qty": "A scale label's quantity is printed on it and cannot be changed: void the line and weigh again",
     "hold.title": "Hold: add a note (the customer's name, say) or just press Enter",
     "hold.note": "note (optional)",

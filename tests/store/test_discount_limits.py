@@ -147,3 +147,33 @@ def test_an_amount_discount_stands_after_a_quantity_change_only_if_it_would_be_a
         assert line.own_discount_fen == 0 and line.amount_fen == new
     if after >= before:
         assert kept  # more of the line: the discount's share never grows
+
+
+def _water():
+    return SimpleNamespace(id=2, barcode="6920202888883", name="矿泉水", unit="瓶", price_fen=200)
+
+
+def test_a_smaller_basket_takes_off_an_amount_off_the_basket_now_above_its_subtotal_or_the_limit():
+    basket = Basket()
+    basket.add(_cola(), 1_000)
+    basket.add(_water(), 1_000)  # ¥5.00
+    basket.set_discount(DiscountSpec("amount", 400, "老顾客"))  # ¥4.00 off ¥5.00, no limits (no cashiers)
+    before = basket.subtotal_fen
+    basket.void(0)  # ¥2.00 left: ¥4.00 off would give the water away
+    assert basket.total_fen == 0  # what the basket alone does: it stops at the subtotal ...
+    assert basket.recheck_discount(before) == DiscountSpec("amount", 400, "老顾客")  # ... so the till takes it off
+    assert basket.discount is None and basket.total_fen == 200
+
+    basket.add(_cola(), 9_000)  # ¥29.00
+    basket.set_discount(DiscountSpec("amount", 290, "老顾客", "C1"))  # 10%: the cashier's own limit
+    before = basket.subtotal_fen
+    basket.set_qty(1, 10_000)  # ¥32.00: a smaller share, it stands
+    assert basket.recheck_discount(before, limit(10)) is None
+    before = basket.subtotal_fen
+    basket.set_qty(1, 5_000)  # ¥17.00: ¥2.90 is above 10% of it
+    assert basket.recheck_discount(before, limit(10)) is not None and basket.total_fen == 1700
+    basket.set_discount(DiscountSpec("percent", 1000))
+    before = basket.subtotal_fen
+    basket.void(1)
+    assert basket.recheck_discount(before, limit(10)) is None  # a percent scales with the basket
+    assert basket.total_fen == 180

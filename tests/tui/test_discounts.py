@@ -323,3 +323,18 @@ async def test_an_amount_above_the_smaller_line_comes_off_in_a_shop_without_cash
         await wait_until(pilot, lambda: not isinstance(app.screen, AskScreen))
         assert "已取消" in text_of(app.sale_screen.query_one("#message"))
         assert app.sale_screen.basket.total_fen == 300
+
+
+async def test_voiding_a_line_takes_off_an_amount_off_the_basket_now_above_the_subtotal(shop):
+    app = shop.app()  # no cashiers: no limits, but never a basket discount above what it is taken off
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan(pilot, COLA)  # ¥3.00
+        await scan(pilot, WATER)  # ¥2.00
+        await give(pilot, "f6", "4", "老顾客")  # ¥4.00 off ¥5.00
+        assert app.sale_screen.basket.total_fen == 100
+        await pilot.press("up", "f4")  # void the cola: ¥4.00 off ¥2.00 would give the water away
+        await pilot.pause()
+        assert "已取消" in text_of(app.sale_screen.query_one("#message"))
+        assert app.sale_screen.basket.total_fen == 200 and app.sale_screen.basket.discount is None
+        await pay_cash(pilot, app)
+        assert last_sale().total_fen == 200 and not discounts()

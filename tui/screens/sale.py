@@ -373,11 +373,30 @@ class SaleScreen(Screen):
             return
         index = table.cursor_row
         name = self.basket.lines[index].name
+        before = self.basket.subtotal_fen
         self.basket.void(index)
+        dropped = self.recheck_basket_discount(before)
         self.changed()
         self.app.log_event("void_line", detail=name)
         self.refresh_basket(select=max(0, index - 1) if index else 0)
         self.say(t("sale.voided", name=on_screen(self.app, name)))
+        self.say_basket_discount_off(dropped)
+
+    def recheck_basket_discount(self, before_fen: int) -> Any:
+        """An amount off the whole basket that its smaller subtotal no longer allows comes off (as a line's)."""
+        from store.discounts import amount_stands
+
+        limit = self.app.settings.selling.cashier_max_discount if self.app.sign_in_used else None
+        dropped = self.basket.recheck_discount(before_fen, partial(amount_stands, max_percent=limit))
+        if dropped is not None:
+            self.app.log_event("discount", detail=f"basket: {_what(dropped)} off (subtotal "
+                                                  f"{_yuan(self.basket.subtotal_fen)})")
+        return dropped
+
+    def say_basket_discount_off(self, dropped: Any) -> None:
+        if dropped is not None:
+            self.say(t("sale.basket_discount_dropped", amount=_yuan(dropped.value),
+                       subtotal=_yuan(self.basket.subtotal_fen)), error=True)
 
     # ------------------------------------------------------------ discounts and price changes
 
@@ -483,6 +502,7 @@ class SaleScreen(Screen):
                 or (self.tender is not None and self.tender.paid_fen > 0)):
             self.refuse(t("sale.basket_changed"))  # a scan or a payment came between the question and the answer
             return
+        before = basket.subtotal_fen
         try:
             if what == BASKET:
                 basket.set_discount(spec)
@@ -495,6 +515,7 @@ class SaleScreen(Screen):
 
             self.refuse(describe(exc))
             return
+        dropped = None if what == BASKET else self.recheck_basket_discount(before)
         self.changed()
         table = self.query_one("#basket", DataTable)
         self.refresh_basket(select=index if index >= 0 else table.cursor_row)
@@ -515,6 +536,7 @@ class SaleScreen(Screen):
         else:
             self.say(t("sale.discount_given", name=shown, what=_what(spec)) if spec
                      else t("sale.discount_off", name=shown))
+        self.say_basket_discount_off(dropped)
 
     def action_change_qty(self) -> None:
         """F3: change the selected line's quantity (not a scale label's line: the label says it)."""
@@ -556,22 +578,26 @@ class SaleScreen(Screen):
             return
         # an amount off this line that a smaller line no longer allows comes off (store.discounts.amount_stands)
         limit = self.app.settings.selling.cashier_max_discount if self.app.sign_in_used else None
+        before = self.basket.subtotal_fen
         try:
             dropped = self.basket.set_qty(index, qty, partial(amount_stands, max_percent=limit))
         except SaleError as exc:
             self.refuse(on_screen(self.app, describe(exc)))
             return
+        basket_dropped = self.recheck_basket_discount(before)
         self.changed()
         self.app.log_event("qty_changed", detail=f"{item.name} {format_qty(item.qty_milli)} -> {format_qty(qty)}")
         self.refresh_basket(select=index)
         shown = on_screen(self.app, item.name)
         if dropped is None:
             self.say(t("sale.qty_changed", name=shown, qty=format_qty(qty)))
+            self.say_basket_discount_off(basket_dropped)
             return
         self.app.log_event("discount", detail=f"line {index + 1} {item.name}: {_what(dropped)} off "
                                               f"(quantity {format_qty(qty)})")
         self.say(t("sale.qty_discount_off", name=shown, qty=format_qty(qty), amount=_yuan(dropped.value)),
                  error=True)
+        self.say_basket_discount_off(basket_dropped)
 
     # ------------------------------------------------------------ paying
 
