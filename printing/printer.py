@@ -72,6 +72,8 @@ class PrintResult:
     printer: str = ""
     bytes_sent: int = 0
     seconds: float = 0.0
+    deadline: float = 0.0  # seconds the call allowed itself (print_deadline of its bytes); 0: none computed
+    longest_wait: float = 0.0  # the longest timeout one read or write of it was given: finite, within deadline
     evidence: str = ""
     sent: bool = False  # the job went to the port: what it starts with (a drawer kick) may have acted
     drawer_kicked: bool = False  # a drawer kick went to the printer (at the head of the job, or alone)
@@ -192,6 +194,13 @@ def send_job(job: bytes, config: PrinterConfig, t0: Optional[float] = None) -> P
     """Check status, send job bytes (ending with a cut), confirm, re-check. Never raises for printer faults."""
     t0 = time.monotonic() if t0 is None else t0
     t = SerialTransport(config)
+    request, expected = _confirm_request(config)
+    result = _send(t, job, request, expected, config, t0)
+    return replace(result, deadline=print_deadline(len(job) + len(request), config), longest_wait=t.longest_wait)
+
+
+def _send(t: SerialTransport, job: bytes, request: bytes, expected: bytes, config: PrinterConfig,
+          t0: float) -> PrintResult:
     stage = "open"
     sent = False
     try:
@@ -200,7 +209,6 @@ def send_job(job: bytes, config: PrinterConfig, t0: Optional[float] = None) -> P
         before = _status(t)
         if before.fault:
             return _result(before.fault, config, t0, t.bytes_sent, "before the job: " + before.describe())
-        request, expected = _confirm_request(config)
         stage = "job"
         t.reset_input()
         job_start = time.monotonic()

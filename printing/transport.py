@@ -73,6 +73,12 @@ class SerialTransport:
         self.config = config
         self.serial = None  # type: ignore[var-annotated]
         self.bytes_sent = 0
+        self.longest_wait = 0.0  # the longest timeout handed to pyserial: what a test checks, not the clock
+
+    def _allow(self, seconds: float) -> float:
+        """Seconds one read, write or drain may wait, remembered in longest_wait."""
+        self.longest_wait = max(self.longest_wait, seconds)
+        return seconds
 
     def open(self) -> "SerialTransport":
         import serial
@@ -136,7 +142,7 @@ class SerialTransport:
         import serial
 
         s = self._port()
-        s.write_timeout = max(0.05, timeout)
+        s.write_timeout = self._allow(max(0.05, timeout))
         try:
             s.write(data)
         except serial.SerialTimeoutException as exc:
@@ -164,7 +170,7 @@ class SerialTransport:
 
         s = self._port()
         try:
-            s.timeout = max(0.0, timeout)
+            s.timeout = self._allow(max(0.0, timeout))
             first = s.read(1)
             if not first or limit == 1:
                 return first
@@ -187,6 +193,7 @@ class SerialTransport:
     def drain(self, deadline: float) -> bool:
         """Wait until the driver's output queue is empty (real UARTs), at most until deadline."""
         s = self._port()
+        self._allow(max(0.0, deadline - time.monotonic()))
         while time.monotonic() < deadline:
             try:
                 if not s.out_waiting:

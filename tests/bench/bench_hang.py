@@ -53,6 +53,16 @@ async def wait_until(pilot, predicate, timeout: float = 60.0) -> None:
         await pilot.pause(0.02)
 
 
+def banner_number(app) -> str:
+    """The receipt number on the banner; "" until it is composed and its facts came.
+
+    The banner is app.screen as soon as it is pushed, before its widgets are
+    mounted: a query_one() then raises NoMatches (seen on a loaded machine).
+    """
+    found = app.screen.query("#banner-number")
+    return str(found.first().render()) if found else ""
+
+
 async def measure(folder: Path, rounds: int, scans: int) -> dict:
     from tui.app import ChaoyingApp
     from tui.demo import start_demo
@@ -82,7 +92,7 @@ async def measure(folder: Path, rounds: int, scans: int) -> dict:
                         late += 1  # the print gave up before this scan landed: not counted
                         break
                 await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen))
-                await wait_until(pilot, lambda: app.screen.query_one("#banner-number").render())
+                await wait_until(pilot, lambda: banner_number(app))
                 await pilot.press("d", "y")  # declined: the banner goes, the next round can pay
                 await wait_until(pilot, lambda: isinstance(app.screen, SaleScreen))
     finally:

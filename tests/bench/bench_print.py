@@ -8,6 +8,11 @@ with (a) the line-rate floor, bytes / (baud / 10), and (b) python-escpos's
 default path (escpos.printer.Serial: is_online() + paper_status() + image
 QR), timed until the virtual printer has cut the receipt (python-escpos has
 no confirmation of its own). Target: Chaoying within 1.2x of the floor.
+
+Then the fault matrix (tests/printing/test_faults.py checks each fault's
+deadline, not the clock): each fault struck before and after the job, the
+wall time of print_receipt() as a share of the deadline it held itself to
+(PrintResult.deadline). Target: the worst under 1.0x.
 """
 from __future__ import annotations
 
@@ -67,6 +72,33 @@ def escpos_path(vp: VirtualPrinter, config: PrinterConfig, receipt) -> tuple:
     return vp.bytes_received - before_bytes, wall
 
 
+FAULTS = ("paper-out", "cover-open", "offline", "silent", "stall", "no-confirm")
+FAULT_BAUD = 38400  # as in tests/printing/test_faults.py
+
+
+def fault_matrix(folder: Path, repeat: int) -> list:
+    """Wall time / PrintResult.deadline of each fault, struck before and after the job, repeat times."""
+    receipt = sample_receipt()
+    shares = []
+    with VirtualPrinter(folder / "tty", folder / "paper", folder / "state", baud=FAULT_BAUD) as vp:
+        config = PrinterConfig(port=str(vp.link), baudrate=FAULT_BAUD, slack_seconds=0.5)
+        for _ in range(repeat):
+            for state in FAULTS:
+                for when in ("before", "after"):
+                    if when == "before":
+                        vp.set_state(state)
+                    else:
+                        vp.set_state("ok")
+                        vp.switch_state_at(state, at_cut=True)
+                    start = time.monotonic()
+                    result = print_receipt(receipt, config)
+                    shares.append((time.monotonic() - start) / result.deadline)
+                    if result.ok:
+                        raise SystemExit("%s %s the job was reported printed" % (state, when))
+                    vp.set_state("ok")
+    return shares
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per path and baud (median is shown)")
@@ -99,6 +131,16 @@ def main(argv=None) -> int:
     worst = max(r[4] / r[3] for r in rows if r[1] == "chaoying")
     print("target: chaoying within 1.20x of the line-rate floor -> worst %.2fx: %s"
           % (worst, "met" if worst <= 1.2 else "NOT met"))
+    with tempfile.TemporaryDirectory() as tmp:
+        shares = sorted(fault_matrix(Path(tmp), args.repeat))
+    p99 = shares[min(len(shares) - 1, int(round(0.99 * (len(shares) - 1))))]
+    print()
+    print("fault matrix at %d baud: %d faults before and after the job, x %d" % (FAULT_BAUD, len(FAULTS),
+                                                                               args.repeat))
+    print("%-34s %8s %8s %8s" % ("measure", "p50", "p99", "worst"))
+    print("%-34s %7.2fx %7.2fx %7.2fx" % ("wall time / result deadline", statistics.median(shares), p99,
+                                           shares[-1]))
+    print("target: every fault back within 1.00x of its deadline -> %s" % ("met" if shares[-1] < 1.0 else "NOT met"))
     return 0
 
 
