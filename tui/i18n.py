@@ -51,7 +51,8 @@ ZH: Dict[str, str] = {
     "backup.strip_second": "备份：第二位置未写入",
     "backup.strip_failed": "备份失败",
     "journal.strip_no_key": "日志没有密钥封存",
-    "journal.no_key": "日志密钥文件 {file} 找不到或读不了：记录没有用密钥封存。请把文件放回去，再重新启动收银机",
+    "journal.no_key": "日志密钥文件 {file} 找不到或读不了：记录没有用密钥封存。请把文件放回去"
+                      "（从来没有密钥的店：运行 chaoying init 生成一个），再重新启动收银机",
     # success panel
     "done.title": "收款成功",
     "done.amount": "实收 ￥{amount}",
@@ -637,7 +638,7 @@ EN: Dict[str, str] = {
     "backup.strip_failed": "Backup failed",
     "journal.strip_no_key": "Journal not sealed",
     "journal.no_key": "The journal key file {file} is missing or unreadable: records are not sealed with the key. "
-                      "Put the file back and restart the till",
+                      "Put the file back (a shop that never had one: chaoying init makes it) and restart the till",
     "done.title": "Paid",
     "done.amount": "Received ¥{amount}",
     "done.change": "Change ¥",

@@ -145,6 +145,8 @@ async def _till_times(url: str, runs: int, folder: Path) -> Dict[str, List[float
         base.with_ui(language="zh", theme="dark"),
         database=dataclasses.replace(base.database, url=url),
         printer=dataclasses.replace(base.printer, port=str(folder / "printer")),
+        shift=dataclasses.replace(base.shift, ask_float=False),  # the float dialog would take the keys
+        journal=dataclasses.replace(base.journal, key_file=""),
     )
     times: Dict[str, List[float]] = {"till start-up": [], "F12 to tender": []}
     try:
