@@ -126,12 +126,21 @@ def _cash_lines(cash: Mapping[str, Any], labels: Mapping[str, str], columns: int
     ]
     for name, fen in pairs:
         out.extend(left_right("  " + labels[name], format_fen(fen), columns))
+        if name == "float":  # the float as it was counted, when it was counted per denomination
+            out.extend(_count_lines(cash.get("float_counts"), columns))
     if cash.get("counted_fen") is not None:
         out.extend(left_right("  " + labels["counted"], format_fen(cash["counted_fen"]), columns))
         difference = cash["over_short_fen"]
         label = labels["over"] if difference >= 0 else labels["short"]
         out.extend(left_right("  " + label, format_fen(abs(difference)), columns))
-    for denomination, pieces in (cash.get("counts") or {}).items():
+    out.extend(_count_lines(cash.get("counts"), columns))
+    return out
+
+
+def _count_lines(counts: Optional[Mapping[str, int]], columns: int) -> List[str]:
+    """A count per denomination ({fen: pieces}), one line each: "    100.00 x 2    200.00"."""
+    out: List[str] = []
+    for denomination, pieces in (counts or {}).items():
         out.extend(left_right("    " + format_fen(int(denomination)) + " x %d" % pieces,
                               format_fen(int(denomination) * int(pieces)), columns))
     return out

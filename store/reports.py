@@ -233,9 +233,9 @@ def _tenders(where: Any, change_fen: int) -> Dict[str, Any]:
 def _cash(scope: Scope, tenders: Dict[str, Dict[str, int]], counted_fen: Optional[int],
           counts: Optional[Dict[int, int]]) -> Dict[str, Any]:
     moves = {PAID_IN: 0, PAID_OUT: 0}
-    float_fen = 0
+    float_fen, float_counts = 0, ""
     if scope.shift is not None:
-        float_fen = scope.shift.float_fen
+        float_fen, float_counts = scope.shift.float_fen, scope.shift.float_counts
         query = CashMove.select(CashMove.kind, fn.SUM(CashMove.amount_fen)).where(CashMove.shift == scope.shift.id)
     else:
         query = (CashMove.select(CashMove.kind, fn.SUM(CashMove.amount_fen)).join(Shift)
@@ -251,7 +251,7 @@ def _cash(scope: Scope, tenders: Dict[str, Dict[str, int]], counted_fen: Optiona
                 voids_fen=cash["voids_fen"], paid_in_fen=moves[PAID_IN], paid_out_fen=moves[PAID_OUT],
                 expected_fen=expected, counted_fen=counted_fen,
                 over_short_fen=None if counted_fen is None else counted_fen - expected,
-                counts=json.loads(_counts_json(counts) or "{}"))
+                counts=json.loads(_counts_json(counts) or "{}"), float_counts=json.loads(float_counts or "{}"))
 
 
 def _breakdowns(where: Any) -> Dict[str, Any]:

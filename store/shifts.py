@@ -20,6 +20,10 @@ from store.models import CashMove, Shift, ShiftHandover, TillCounter, now
 
 PAID_IN, PAID_OUT = "paid_in", "paid_out"
 CASH_MOVES = (PAID_IN, PAID_OUT)
+#: The yuan in circulation a drawer is counted in, in fen, largest first (a coin counts with the note of its value).
+DENOMINATIONS = (10000, 5000, 2000, 1000, 500, 100, 50, 10)
+#: Most pieces of one denomination a count takes: more is a typo, not a drawer.
+MAX_PIECES = 99_999
 
 
 class ShiftError(StoreError, ValueError):
@@ -34,7 +38,7 @@ def counts_fen(counts: Optional[Mapping[int, int]]) -> int:
 def _counts_json(counts: Optional[Mapping[int, int]]) -> str:
     if not counts:
         return ""
-    if any(int(d) <= 0 or int(n) < 0 for d, n in counts.items()):
+    if any(int(d) <= 0 or not 0 <= int(n) <= MAX_PIECES for d, n in counts.items()):
         raise ShiftError("A count names a denomination above zero and a number of pieces.", "bad_counts")
     return json.dumps({str(int(d)): int(n) for d, n in sorted(counts.items(), key=lambda i: -int(i[0]))},
                       separators=(",", ":"))

@@ -184,6 +184,12 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
     "amount": (  # the amount dialogs: the shift's cash, a discount or a new price
         Key("amount.cancel", "escape", "cancel", "key.back"),
     ),
+    "count": (  # the drawer counted per denomination (the float, the Z's count); it hears "amount" keys too
+        Key("count.next", "down", "move(1)", "key.next_row", show=False),  # Enter too (the field's own)
+        Key("count.prev", "up", "move(-1)", "key.prev_row", show=False),
+        Key("count.done", "f12", "done", "key.count_done"),
+        Key("count.total", "f2", "one_total", "key.count_total"),
+    ),
     "report_failed": (
         Key("report_failed.retry", "r", "retry", "key.retry_print"),
         Key("report_failed.close", "escape", "close", "key.go_on"),
@@ -220,8 +226,10 @@ def display_key(key: str) -> str:
 MODIFIERS = ("ctrl", "shift", "alt", "meta")
 # Screens that type text into an input: a plain printable key would be swallowed
 # by the input or steal its letters. App (and demo) keys are active on every screen.
-TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "refund", "ask", "amount"}
+TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "refund", "ask", "amount", "count"}
 GLOBAL_GROUPS = ("app", "demo", "till")
+# A screen that hears another group's keys too (the count dialog goes back on amount.cancel).
+SHARED_GROUPS = {"count": ("amount",)}
 
 _overrides: Dict[str, str] = {}
 
@@ -355,7 +363,8 @@ def check(overrides: Mapping[str, str]) -> Dict[str, str]:
 
 def _check_collisions(overrides: Mapping[str, str]) -> None:
     """Two ids that would answer the same key on one screen (app keys count on every screen)."""
-    screens = [tuple(GLOBAL_GROUPS)] + [(name,) + GLOBAL_GROUPS for name in KEYS if name not in GLOBAL_GROUPS]
+    screens = [tuple(GLOBAL_GROUPS)] + [(name,) + SHARED_GROUPS.get(name, ()) + GLOBAL_GROUPS
+                                        for name in KEYS if name not in GLOBAL_GROUPS]
     for groups in screens:
         owner: Dict[str, Key] = {}
         for group in groups:

@@ -93,3 +93,12 @@ def test_bad_columns_are_refused():
         report_lines(z_figures(), 40)
 
 
+
+
+def test_a_float_counted_per_denomination_is_printed_under_the_float():
+    figures = z_figures()
+    figures["cash"] = dict(figures["cash"], float_counts={"10000": 2, "100": 3}, counts={})
+    lines = report_lines(figures, 32, "Z", 7, "2024-05-01 22:05:00", "超赢小店", "zh")
+    at = lines.index("  备用金                  200.00")  # the figure z_figures() gives; the counts follow it
+    assert lines[at + 1:at + 3] == ["    100.00 x 2            200.00", "    1.00 x 3                3.00"]
+    assert not any(" x " in line for line in lines[at + 3:])

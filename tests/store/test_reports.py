@@ -202,3 +202,25 @@ def test_money_identities(sqlite_database, plans, float_fen, paid_in, paid_out, 
     assert c["expected_fen"] == float_fen + c["sales_fen"] - c["refunds_fen"] - c["voids_fen"] + paid_in - paid_out
     assert c["over_short_fen"] == counted - c["expected_fen"]
     assert sum(row["net_fen"] for row in f["cashiers"]) == f["net_fen"] == sum(row["net_fen"] for row in f["hours"])
+
+
+def test_a_drawer_counted_per_denomination_opens_and_closes_the_shift(sqlite_database):
+    """Float 2 x ¥100 + 3 x ¥1 = ¥203.00; a ¥7.00 cash sale; the Z counted 2 x ¥100 + 1 x ¥10 -> ¥0.00 even."""
+    import json
+
+    products = catalogue()
+    shift = shifts.open_shift("1", counts={10000: 2, 100: 3}, cashier="c1")
+    assert shift.float_fen == 20300 and json.loads(shift.float_counts) == {"10000": 2, "100": 3}
+    printed(sell(products, [(COLA, 2000)], [("cash", 1000)]))  # 7.00 in, 3.00 change out
+    assert reports.x_report("1")["cash"]["float_counts"] == {"10000": 2, "100": 3}
+    z = reports.close_z("1", counted_fen=21000, counts={10000: 2, 1000: 1, 50: 0}, cashier="c1")
+    cash = reports.z_dict(z)["figures"]["cash"]
+    assert (cash["expected_fen"], cash["counted_fen"], cash["over_short_fen"]) == (21000, 21000, 0)
+    assert cash["counts"] == {"10000": 2, "1000": 1, "50": 0} and cash["float_counts"] == {"10000": 2, "100": 3}
+    assert reports.verify_z().ok
+
+
+def test_a_count_of_too_many_pieces_is_refused(sqlite_database):
+    with pytest.raises(shifts.ShiftError):
+        shifts.open_shift("1", counts={10000: shifts.MAX_PIECES + 1})
+    assert shifts.current_shift("1") is None

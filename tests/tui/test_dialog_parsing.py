@@ -87,3 +87,22 @@ def test_a_quantity_and_a_reason_are_refused_in_one_sentence_too():
     assert typed_qty("2") == 2000 and typed_qty("０.５") == 500
     assert refusal(typed_qty, "abc") == t("sale.bad_quantity", text="abc")
     assert required("broken") == "broken" and refusal(required, "") == t("reason.required")
+
+
+@pytest.mark.parametrize("typed, value", [("", 0), ("0", 0), ("3", 3), ("３", 3), (" 12 ", 12), ("007", 7),
+                                          ("99999", 99999)])
+def test_a_rows_pieces_are_a_whole_number_full_width_too(typed, value):
+    from tui.screens.count import pieces
+
+    assert pieces(typed) == value
+
+
+@pytest.mark.parametrize("typed, key", [("abc", "count.bad_pieces"), ("-1", "count.bad_pieces"),
+                                        ("1.5", "count.bad_pieces"), ("２張", "count.bad_pieces"),
+                                        ("100000", "count.too_many"), ("9" * 10000, "count.too_many")])
+def test_pieces_that_are_not_a_number_of_pieces_are_refused_in_one_sentence(typed, key):
+    from store.shifts import MAX_PIECES
+    from tui.i18n import brief
+    from tui.screens.count import pieces
+
+    assert refusal(pieces, typed) == t(key, text=brief(typed), max=MAX_PIECES)

@@ -28,9 +28,16 @@ async def type_in(pilot, *answers: str) -> None:
         await pilot.pause()
 
 
+async def one_total(pilot) -> None:
+    """On the count per denomination: F2 switches to typing one total."""
+    await wait_until(pilot, lambda: on(pilot.app, "CountScreen"))
+    await pilot.press("f2")
+    await wait_until(pilot, lambda: on(pilot.app, "AmountScreen"))
+
+
 async def open_shift(pilot, float_yuan: str) -> None:
     await pilot.press("f11", "s")
-    await wait_until(pilot, lambda: on(pilot.app, "AmountScreen"))
+    await one_total(pilot)
     await type_in(pilot, float_yuan)
     await settled(pilot)
 
@@ -40,8 +47,9 @@ async def test_the_till_asks_the_float_at_start_and_opens_the_shift_with_200(sho
 
     app = asking(shop, ask_float=True).app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: on(app, "AmountScreen"))
+        await wait_until(pilot, lambda: on(app, "CountScreen"))
         assert "备用金" in screen_text(app)
+        await one_total(pilot)
         await type_in(pilot, "abc")  # not an amount: one sentence, still asking
         assert on(app, "AmountScreen") and "不是金额" in screen_text(app)
         app.screen.query_one("#amount-input").value = ""
@@ -58,7 +66,7 @@ async def test_esc_on_the_float_sells_without_a_shift(shop):
 
     app = asking(shop, ask_float=True).app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: on(app, "AmountScreen"))
+        await wait_until(pilot, lambda: on(app, "CountScreen"))
         await pilot.press("escape")
         await settled(pilot)
         assert app.screen is app.sale_screen and current_shift(app.till_id) is None
@@ -135,7 +143,7 @@ async def test_z_with_a_count_one_yuan_short_says_short_and_prints(shop):
         await pilot.press("f12", "enter")
         await printed_all(pilot, app)
         await pilot.press("f11", "z")
-        await wait_until(pilot, lambda: on(app, "AmountScreen"))
+        await one_total(pilot)
         assert "应有现金 ￥203.00" in screen_text(app)  # not blind: the expected figure is shown
         await type_in(pilot, "202")
         await wait_until(pilot, lambda: on(app, "ReportView"))
@@ -158,7 +166,7 @@ async def test_z_in_english_says_short(shop_en):
     async with app.run_test(size=(80, 24)) as pilot:
         await open_shift(pilot, "200")
         await pilot.press("f11", "z")
-        await wait_until(pilot, lambda: on(app, "AmountScreen"))
+        await one_total(pilot)
         await type_in(pilot, "199")
         await wait_until(pilot, lambda: on(app, "ReportView"))
         assert "short 1.00" in screen_text(app)
@@ -171,7 +179,7 @@ async def test_blind_close_hides_the_expected_cash_until_counted(shop):
     async with app.run_test(size=(80, 24)) as pilot:
         await open_shift(pilot, "200")
         await pilot.press("f11", "z")
-        await wait_until(pilot, lambda: on(app, "AmountScreen"))
+        await one_total(pilot)
         assert "200.00" not in screen_text(app) and "盲点" in screen_text(app)
         await type_in(pilot, "200")
         await wait_until(pilot, lambda: on(app, "ReportView"))
@@ -185,7 +193,7 @@ async def test_a_failed_z_print_blocks_until_r_prints_it(shop):
         await open_shift(pilot, "200")
         shop.demo.set_fault("paper_out")
         await pilot.press("f11", "z")
-        await wait_until(pilot, lambda: on(app, "AmountScreen"))
+        await one_total(pilot)
         await type_in(pilot, "200")
         await wait_until(pilot, lambda: on(app, "ReportPrintFailed"))
         assert shop.paper() == []

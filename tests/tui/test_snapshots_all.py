@@ -286,6 +286,20 @@ def test_held_baskets(shop_lang, snap_compare):
     assert snap_compare(shop_lang.app(), terminal_size=SIZE, run_before=run_before)
 
 
+def test_count_drawer(shop_lang, snap_compare):
+    """F11 S: the float counted note by note, 2 x ¥100 and 3 x ¥1 typed, the cursor on 5角 with a refused row."""
+    from tui.screens.count import CountScreen
+
+    async def run_before(pilot):
+        await ready(pilot)
+        await pilot.press("f11", "s")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, CountScreen))
+        await pilot.press("2", "enter", "enter", "enter", "enter", "enter", "3", "enter", "x", "enter")
+        await settle(pilot)
+
+    assert snap_compare(shop_lang.app(), terminal_size=SIZE, run_before=run_before)
+
+
 def test_signin(shop_lang, snap_compare):
     """A shop with cashiers starts on the sign-in; the picture shows a refused PIN (code kept, PIN gone)."""
     from store.cashiers import add_cashier

@@ -2,8 +2,8 @@
 
 Every store call runs off the UI thread (``app.in_background``); the store
 (store.shifts, store.reports) decides and refuses, this module asks and says.
-The float and the count are one amount each (no count per denomination
-here: ``chaoying shift open`` and ``report z`` take the amounts too).
+The float and the Z's count are counted per denomination (tui.screens.count;
+F2 there types one total instead) and stored with their counts.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from textual.widgets import Static
 from tui import keymap
 from tui.i18n import brief, t
 from tui.screens.ask import AmountScreen, Reason, Refused
+from tui.screens.count import Count, CountScreen
 from tui.screens.widgets import KeyBar
 
 if TYPE_CHECKING:
@@ -49,6 +50,11 @@ def ask_cash(title: str, note: str, reason: bool = False) -> AmountScreen:
     why = Reason(t("shift.reason_placeholder"), t("shift.reason_needed")) if reason else None
     return AmountScreen(title, placeholder=t("shift.amount_placeholder"), note=note,
                         parse=partial(cash_amount, zero=not reason), reason=why)
+
+
+def count_drawer(title: str, note: str, total_note: str) -> CountScreen:
+    """The drawer counted per denomination; F2 asks one total (with ``total_note``) instead."""
+    return CountScreen(title, note, partial(ask_cash, title, total_note))
 
 
 class CashMenu(ModalScreen[Optional[str]]):
@@ -182,15 +188,17 @@ class ShiftFlows:
                                group="shift")
 
     def ask_float(self) -> None:
-        self.app.push_screen(ask_cash(t("shift.float_title"), t("shift.float_note")), self.float_given)
+        self.app.push_screen(count_drawer(t("shift.float_title"), t("count.float_note"), t("shift.float_note")),
+                             self.float_given)
 
-    def float_given(self, amount: Optional[int]) -> None:
+    def float_given(self, count: Optional[Count]) -> None:
         from store.shifts import open_shift
 
-        if amount is None:
+        if count is None:
             self.app.notify(t("shift.no_shift"), timeout=6)
             return
-        self.app.in_background(partial(open_shift, self.till_id, amount, cashier=self.app.cashier or None),
+        self.app.in_background(partial(open_shift, self.till_id, count.total_fen, counts=count.pieces or None,
+                                       cashier=self.app.cashier or None),
                                self.shift_opened, self.failed, group="shift")
 
     def shift_opened(self, shift: Any) -> None:
@@ -291,16 +299,17 @@ class ShiftFlows:
             note = t("z.blind_note")
         else:
             note = t("z.expected", amount=format_yuan(figures["cash"]["expected_fen"]))
-        self.app.push_screen(ask_cash(t("z.count_title"), note), self.counted)
+        self.app.push_screen(count_drawer(t("z.count_title"), note, note), self.counted)
 
-    def counted(self, amount: Optional[int]) -> None:
+    def counted(self, count: Optional[Count]) -> None:
         from store.reports import close_z, z_dict
 
-        if amount is None:
+        if count is None:
             return
 
         def work() -> Any:
-            return z_dict(close_z(self.till_id, counted_fen=amount, cashier=self.app.cashier or None))
+            return z_dict(close_z(self.till_id, counted_fen=count.total_fen, counts=count.pieces or None,
+                                  cashier=self.app.cashier or None))
 
         self.app.in_background(work, self.z_closed, self.failed, group="report")
 
