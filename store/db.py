@@ -34,16 +34,22 @@ def is_sqlite(database: peewee.Database) -> bool:
 
 def connect_url(url: str) -> peewee.Database:
     """Build (but do not migrate) a peewee database for ``url``."""
-    from playhouse.db_url import connect
+    from urllib.parse import urlsplit
 
-    scheme = url.split(":", 1)[0].lower()
-    if "sqlite" in scheme:
-        database = connect(url, pragmas=list(SQLITE_PRAGMAS), timeout=SQLITE_TIMEOUT_S)
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite" and not parts.query:  # the till's own: not playhouse.db_url, which loads every driver
+        database: peewee.Database = peewee.SqliteDatabase(parts.path[1:] or ":memory:", pragmas=list(SQLITE_PRAGMAS),
+                                                          timeout=SQLITE_TIMEOUT_S)
+    else:
+        from playhouse.db_url import connect
+
+        sqlite = "sqlite" in scheme
+        database = connect(url, **(dict(pragmas=list(SQLITE_PRAGMAS), timeout=SQLITE_TIMEOUT_S) if sqlite else {}))
+    if isinstance(database, peewee.SqliteDatabase):
         path = database.database
         if path and path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    else:
-        database = connect(url)
     return database
 
 

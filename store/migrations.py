@@ -17,7 +17,7 @@ import datetime
 import hashlib
 import json
 import logging
-from typing import Callable, List, Tuple
+from typing import TYPE_CHECKING, Callable, List, Tuple
 
 import peewee
 from peewee import (
@@ -30,9 +30,9 @@ from peewee import (
     Model,
     TextField,
 )
-from playhouse.migrate import SchemaMigrator, migrate as run_migration
 
-from store.catalogue_migration import create_catalogue_tables
+if TYPE_CHECKING:  # a till on an up-to-date schema never loads the migrator: part of its start-up
+    from playhouse.migrate import SchemaMigrator
 
 log = logging.getLogger("chaoying.store.migrations")
 
@@ -155,6 +155,8 @@ def _m001_create_tables(database: peewee.Database, migrator: SchemaMigrator) -> 
 
 def _m003_cashier_manager(database: peewee.Database, migrator: SchemaMigrator) -> None:
     """cashier.manager: a manager's PIN can allow what a cashier alone may not (reprints)."""
+    from playhouse.migrate import migrate as run_migration
+
     run_migration(migrator.add_column("cashier", "manager", BooleanField(default=False)))
 
 
@@ -398,11 +400,17 @@ def _m009_audit_chain(database: peewee.Database, migrator: SchemaMigrator) -> No
         JournalCheckpoint.create(verified_at=datetime.datetime.now().replace(microsecond=0), content=content,
                                  prev_hash=genesis, hash=digest, hash_kind="")
 
-MigrationFn = Callable[[peewee.Database, SchemaMigrator], None]
+def _m002_catalogue(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    from store.catalogue_migration import create_catalogue_tables
+
+    create_catalogue_tables(database, migrator)
+
+
+MigrationFn = Callable[[peewee.Database, "SchemaMigrator"], None]
 
 MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (1, "create tables", _m001_create_tables),
-    (2, "catalogue: search keys, price changes, pinyin index", create_catalogue_tables),
+    (2, "catalogue: search keys, price changes, pinyin index", _m002_catalogue),
     (3, "cashier: manager flag", _m003_cashier_manager),
     (4, "indexes bounded by open work; history search indexes, line names", _m004_bounded_queries),
     (5, "till_lock: one running till per till id", _m005_till_lock),
@@ -439,6 +447,8 @@ def migrate(database: peewee.Database) -> List[int]:
             database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
         database.create_tables([SchemaVersion], safe=True)
         version = current_version(database)  # again, under the lock
+        from playhouse.migrate import SchemaMigrator
+
         migrator = SchemaMigrator.from_database(database)
         for number, name, function in MIGRATIONS:
             if number <= version:

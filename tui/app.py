@@ -12,6 +12,7 @@ simple. F12 and the banner read what the service knows (``Till.open_receipts``).
 from __future__ import annotations
 
 import datetime
+import gc
 import logging
 import time
 from functools import partial
@@ -301,6 +302,11 @@ class ChaoyingApp(App):
                     ", ".join(themes.names()))
         self.notify(t("theme.unknown", name=self.unknown_theme, fallback=self.theme_name,
                       names=", ".join(themes.names())), severity="warning", timeout=8)
+
+    def on_ready(self) -> None:
+        if not gc.isenabled():  # chaoying run / demo (tui.cli.main) built the till with collections off:
+            gc.freeze()  # what start-up made stays for good, out of every later collection's walk
+            gc.enable()
 
     def warm_up(self) -> None:
         """Import what the first scan and the first sale need while the cashier looks at the screen."""
