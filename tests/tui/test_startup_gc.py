@@ -24,10 +24,3 @@ async def test_a_till_started_by_a_test_leaves_collections_alone(shop):
         await pilot.pause()
         assert gc.isenabled() and gc.get_freeze_count() == 0  # nothing frozen where main() did not turn them off
 
-
-def test_a_till_command_that_ends_before_its_first_frame_turns_collections_back_on(tmp_path, capsys):
-    from tui.cli import main
-
-    assert main(["--config", str(tmp_path / "missing.toml"), "run"]) == 2  # refused before any frame
-    assert gc.isenabled()
-    assert "missing.toml" in capsys.readouterr().err
