@@ -235,6 +235,8 @@ class ShiftSettings:
                                                  "before seeing the expected cash")
     ask_float: bool = _setting(True, _boolean, "收银台启动时没有班次就问备用金 / ask the opening float when the "
                                              "till starts with no open shift")
+    count_notes: bool = _setting(True, _boolean, "备用金和结班按面额逐张点（否 = 只输总数，F2 也一样）/ count the "
+                                               "float and the Z's cash note by note (false: one total)")
 
 
 @dataclass(frozen=True)

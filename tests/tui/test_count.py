@@ -120,3 +120,17 @@ async def test_f2_types_one_total_and_esc_there_comes_back_to_the_rows(shop):
         assert app.screen is app.sale_screen
         shift = current_shift(app.till_id)
         assert (shift.float_fen, shift.float_counts) == (15050, "")  # one amount typed: no counts
+
+
+async def test_a_shop_that_counts_one_total_gets_the_amount_at_once(shop):
+    """[shift] count_notes = false: no rows, the float (and the Z's count) is one amount typed."""
+    from store.shifts import current_shift
+
+    app = asking(shop, count_notes=False).app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f11", "s")
+        await wait_until(pilot, lambda: on(app, "AmountScreen"))
+        await pilot.press(*"200", "enter")
+        await settled(pilot)
+        shift = current_shift(app.till_id)
+        assert shift.float_fen == 20000 and not shift.float_counts

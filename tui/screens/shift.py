@@ -52,9 +52,13 @@ def ask_cash(title: str, note: str, reason: bool = False) -> AmountScreen:
                         parse=partial(cash_amount, zero=not reason), reason=why)
 
 
-def count_drawer(title: str, note: str, total_note: str) -> CountScreen:
-    """The drawer counted per denomination; F2 asks one total (with ``total_note``) instead."""
-    return CountScreen(title, note, partial(ask_cash, title, total_note))
+def count_drawer(app: Any, title: str, note: str, total_note: str, done: Callable[[Optional[Count]], None]) -> None:
+    """The drawer counted per denomination (F2: one total, with ``total_note``), or at once one total where
+    [shift] count_notes is off; ``done`` gets a Count, or None (Esc)."""
+    if app.settings.shift.count_notes:
+        app.push_screen(CountScreen(title, note, partial(ask_cash, title, total_note)), done)
+    else:
+        app.push_screen(ask_cash(title, total_note), lambda fen: done(None if fen is None else Count(fen)))
 
 
 class CashMenu(ModalScreen[Optional[str]]):
@@ -188,8 +192,7 @@ class ShiftFlows:
                                group="shift")
 
     def ask_float(self) -> None:
-        self.app.push_screen(count_drawer(t("shift.float_title"), t("count.float_note"), t("shift.float_note")),
-                             self.float_given)
+        count_drawer(self.app, t("shift.float_title"), t("count.float_note"), t("shift.float_note"), self.float_given)
 
     def float_given(self, count: Optional[Count]) -> None:
         from store.shifts import open_shift
@@ -299,7 +302,7 @@ class ShiftFlows:
             note = t("z.blind_note")
         else:
             note = t("z.expected", amount=format_yuan(figures["cash"]["expected_fen"]))
-        self.app.push_screen(count_drawer(t("z.count_title"), note, note), self.counted)
+        count_drawer(self.app, t("z.count_title"), note, note, self.counted)
 
     def counted(self, count: Optional[Count]) -> None:
         from store.reports import close_z, z_dict
