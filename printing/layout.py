@@ -209,7 +209,8 @@ def _body(receipt: Receipt, columns: int, labels: dict) -> List[Block]:
     back = -1 if receipt.money_back else 1  # a refund or void: the amounts go back to the customer
     for line in receipt.lines:
         if back < 0:
-            line = ReceiptLine(line.name, line.qty_milli, line.unit_price_fen, -line.amount_fen, line.unit)
+            line = ReceiptLine(line.name, line.qty_milli, line.unit_price_fen, -line.amount_fen, line.unit,
+                               -line.discount_fen, line.discount_note)
         out.extend(Block("text", p) for p in _item_lines(line, columns, labels))
     out.append(Block("text", "-" * columns))
     if receipt.discount_fen:

@@ -64,7 +64,7 @@ class Receipt:
     reprint_no: int = 0
     reprinted_at: Optional[datetime] = None
     language: str = "zh"
-    # 副本 COPY: a print that follows an interrupted one (the first may have come out)
+    # 副本 COPY: a print that follows an interrupted or unconfirmed one (the first may have come out)
     copy: bool = False
     adjustments: Tuple[ReceiptAdjustment, ...] = ()  # each basket discount and 抹零, with its amount
     # a correction: "refund" (退货) or "void" (作废) of the receipt ``original_no``; amounts are money going back

@@ -90,6 +90,8 @@ def can_change(current: str, wanted: str, reprint: bool = False) -> bool:
 #: interrupted by a crash). Reports count them apart.
 EVIDENCE_PRINTER = "printer"
 EVIDENCE_CASHIER = "cashier"
+#: A failed attempt's evidence when its bytes went to the printer unconfirmed: its paper may exist.
+EVIDENCE_SENT = "sent"
 
 INTERRUPTED = "interrupted"
 INTERRUPTED_REASON = "Printing was interrupted: the till stopped before the printer confirmed."
@@ -229,8 +231,12 @@ def start_printing(sale_id: int, printer: str, cashier=None, reprint: bool = Fal
     return attempt
 
 
-def finish_printing(attempt_id: int, ok: bool, reason_code: str = "", reason: str = "") -> ReceiptOutcome:
-    """printing -> printed (ok, confirmed by the printer) or failed(reason)."""
+def finish_printing(attempt_id: int, ok: bool, reason_code: str = "", reason: str = "",
+                    sent: bool = False) -> ReceiptOutcome:
+    """printing -> printed (ok, confirmed by the printer) or failed(reason).
+
+    ``sent``: the failed attempt's bytes went to the printer, so its paper may exist (evidence ``sent``).
+    """
     attempt_id = int(getattr(attempt_id, "id", attempt_id))
     with write_transaction():
         attempt = PrintAttempt.get_by_id(attempt_id)
@@ -239,10 +245,11 @@ def finish_printing(attempt_id: int, ok: bool, reason_code: str = "", reason: st
         if attempt.finished_at is not None or outcome.state != PRINTING or not can_change(outcome.state, wanted):
             raise IllegalTransition(attempt.sale_id, outcome.state, wanted,
                                     f"print attempt {attempt_id} is already finished")
-        return _finish(attempt, outcome, ok, reason_code, reason)
+        return _finish(attempt, outcome, ok, reason_code, reason, sent)
 
 
-def _finish(attempt: PrintAttempt, outcome: ReceiptOutcome, ok: bool, reason_code: str, reason: str) -> ReceiptOutcome:
+def _finish(attempt: PrintAttempt, outcome: ReceiptOutcome, ok: bool, reason_code: str, reason: str,
+            sent: bool = False) -> ReceiptOutcome:
     if ok:
         state, reason_code, reason = PRINTED, "", ""
     elif attempt.prior_state in RESOLVED_STATES:
@@ -252,7 +259,7 @@ def _finish(attempt: PrintAttempt, outcome: ReceiptOutcome, ok: bool, reason_cod
     reason_code = reason_code or ("" if ok else "error")
     PrintAttempt.update(
         finished_at=now(), result=PRINTED if ok else FAILED, reason_code=reason_code, reason=reason,
-        evidence=EVIDENCE_PRINTER if ok else "",
+        evidence=EVIDENCE_PRINTER if ok else (EVIDENCE_SENT if sent else ""),
     ).where(PrintAttempt.id == attempt.id).execute()
     audit.seal_attempt(attempt.id)
     if ok or state == FAILED:
@@ -286,10 +293,15 @@ def resolve(sale_id: int, state: str, cashier=None) -> ReceiptOutcome:
     return outcome
 
 
-def was_interrupted(sale_id: int) -> bool:
-    """True when a print of this sale was interrupted (the till stopped mid-print): its paper may exist."""
+def may_be_on_paper(sale_id: int) -> bool:
+    """True when an earlier print of this sale may have come out unconfirmed, so the next one is a 副本 COPY.
+
+    That is a print interrupted by a crash, or a failed one whose bytes went to the printer.
+    """
     return PrintAttempt.select().where(
-        (PrintAttempt.sale == int(sale_id)) & (PrintAttempt.reason_code == INTERRUPTED)
+        (PrintAttempt.sale == int(sale_id))
+        & ((PrintAttempt.reason_code == INTERRUPTED)
+           | ((PrintAttempt.result == FAILED) & (PrintAttempt.evidence == EVIDENCE_SENT)))
     ).exists()
 
 

@@ -50,6 +50,8 @@ CATALOGUE = (
 
 # code, name, PIN of the demo's cashier (`chaoying demo` only: the tests' demo shop sells without sign-in)
 CASHIER = ("01", "小王", "1234")
+# ... and its manager: refunds, voids, price changes, large discounts, paid out, the owner's view (Ctrl+W)
+MANAGER = ("09", "店长", "9999")
 
 FAULT_STATES = {
     "ok": "ok",
@@ -75,6 +77,7 @@ class Demo:
     fault: str = "ok"
     display: Any = None  # printing.display.VirtualDisplay, when the demo has a customer display
     cashier: bool = False  # the demo cashier (CASHIER) is in the shop: the sign-in says its code and PIN
+    manager: bool = False  # the demo manager (MANAGER) is in the shop: the sign-in says its code and PIN too
 
     def set_fault(self, name: str) -> None:
         self.printer.set_state(FAULT_STATES[name])
@@ -120,15 +123,20 @@ def seed_catalogue() -> int:
     return added
 
 
-def seed_cashier() -> bool:
-    """Add the demo cashier unless the shop has cashiers already; True when CASHIER can sign in."""
+def seed_cashiers() -> "tuple[bool, bool]":
+    """Add the demo cashier and manager unless the shop has cashiers already; whether CASHIER and MANAGER
+    can sign in."""
     from store.cashiers import add_cashier
     from store.models import Cashier
 
-    code, name, pin = CASHIER
     if not Cashier.select().exists():
-        add_cashier(code, name, pin)
-    return Cashier.select().where((Cashier.code == code) & (Cashier.active == True)).exists()  # noqa: E712
+        add_cashier(*CASHIER)
+        add_cashier(*MANAGER, manager=True)
+
+    def active(code: str) -> "list[bool]":
+        return [row.manager for row in Cashier.select().where((Cashier.code == code) & (Cashier.active == True))]  # noqa: E712
+
+    return bool(active(CASHIER[0])), any(active(MANAGER[0]))
 
 
 def start_demo(base_settings: Any, folder: Optional[Path] = None,
@@ -140,7 +148,7 @@ def start_demo(base_settings: Any, folder: Optional[Path] = None,
 
     ``on_open(settings)`` runs once the database is open, before anything is
     written or the printer starts (the CLI takes the till lock there).
-    ``cashier`` adds the demo cashier (``chaoying demo``): the till then starts on a sign-in.
+    ``cashier`` adds the demo cashier and manager (``chaoying demo``): the till then starts on a sign-in.
     """
     from printing.virtual import VirtualPrinter
     from store.db import open_database
@@ -154,8 +162,9 @@ def start_demo(base_settings: Any, folder: Optional[Path] = None,
     if on_open is not None:
         on_open(settings)
     seed_catalogue()
+    cashier, manager = seed_cashiers() if cashier else (False, False)
     demo = Demo(folder=folder, paper_dir=folder / "paper", printer_link=folder / "printer",
-                state_file=folder / "printer-state", cashier=seed_cashier() if cashier else False)
+                state_file=folder / "printer-state", cashier=cashier, manager=manager)
     demo.printer = VirtualPrinter(demo.printer_link, demo.paper_dir, state_file=demo.state_file, width=80)
     demo.printer.start()
     if display != "none":

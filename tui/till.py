@@ -80,6 +80,11 @@ class ReportPrinted:
         return self.reason_zh if language == "zh" else self.reason_en
 
 
+#: Print failures a status read cannot see (the printer answers DLE EOT but never confirmed the job):
+#: the strip keeps them until a print is confirmed.
+UNSEEN_BY_STATUS = ("not_confirmed",)
+
+
 @dataclass(frozen=True)
 class PrinterHealth:
     """What the idle printer said when asked: ready, paper_near_end, paper_out, offline, no_answer, ..."""
@@ -166,14 +171,17 @@ def cashier_name(code: str) -> str:
 def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprinted_at=None, copy: bool = False):
     """The printing.receipt.Receipt value for a stored sale (needs a DB connection).
 
-    ``copy``: mark it 副本 COPY (a print after an interrupted one).
+    ``copy``: mark it 副本 COPY (a print after an interrupted or unconfirmed one).
     """
     from printing.receipt import Receipt, ReceiptAdjustment, ReceiptPayment
     from store.numbering import format_receipt_no
 
     discounts = sorted(sale.discounts, key=lambda row: (row.line_position, row.id or 0))
-    lines = tuple(_receipt_line(line, [d for d in discounts if d.line_position == line.position])
-                  for line in sorted(sale.lines, key=lambda row: row.position))
+    if sale.kind in ("refund", "void"):  # no discounts of its own: each line says its share of the original's
+        lines = tuple(_correction_line(line) for line in sorted(sale.lines, key=lambda row: row.position))
+    else:
+        lines = tuple(_receipt_line(line, [d for d in discounts if d.line_position == line.position])
+                      for line in sorted(sale.lines, key=lambda row: row.position))
     adjustments = tuple(
         ReceiptAdjustment("rounding" if d.kind == "round" else "discount", d.amount_fen,
                           "" if d.kind == "round" else _discount_note(d))
@@ -235,6 +243,17 @@ def _receipt_line(line: Any, discounts: List[Any]):
                        discount_fen=sum(d.amount_fen for d in own),
                        discount_note=" ".join(_discount_note(d) for d in own),
                        list_price_fen=listed, price_note=(price.reason or "-") if price is not None else "")
+
+
+def _correction_line(line: Any):
+    """A refund's or void's line: quantity x price, less its share of the original's discounts, so the lines
+    add up to what goes back."""
+    from printing.receipt import ReceiptLine
+    from store.money import line_amount
+
+    discount = max(0, line_amount(line.unit_price_fen, line.qty_milli) - line.amount_fen)
+    return ReceiptLine(name=line.name, qty_milli=line.qty_milli, unit_price_fen=line.unit_price_fen,
+                       amount_fen=line.amount_fen + discount, unit=line.unit or "", discount_fen=discount)
 
 
 def _discount_note(discount: Any) -> str:
@@ -555,15 +574,15 @@ class Till:
                     outcomes.log_event("reprint_approved", sale.till_id, cashier=self.cashier or None, sale=sale,
                                        printer=job.printer,
                                        detail=f"reprint {attempt.reprint_no} allowed by manager {job.approved_by}")
-            else:  # after an interrupted print the first paper may exist: this one is a copy
-                receipt = receipt_for_sale(sale, self.settings, copy=outcomes.was_interrupted(sale.id))
+            else:  # after an interrupted or unconfirmed print the first paper may exist: this one is a copy
+                receipt = receipt_for_sale(sale, self.settings, copy=outcomes.may_be_on_paper(sale.id))
         self.report(PrintStarted(job.sale_id, job.printer))
         result = self._send(receipt, job)
         reason = result.reason_zh if self.language() == "zh" else result.reason_en
         with db.connection_context():
             outcome = outcomes.finish_printing(
                 attempt.id, result.ok, reason_code="" if result.ok else result.code,
-                reason="" if result.ok else reason,
+                reason="" if result.ok else reason, sent=result.sent,
             )
             if result.ok and self._drawer_wanted(job):
                 outcomes.log_event("drawer_open", sale.till_id, cashier=self.cashier or None,
@@ -576,8 +595,11 @@ class Till:
         self.report(PrintFinished(job.sale_id, job.printer, result.ok, result.code, result.reason_zh,
                                   result.reason_en, result.warning, outcome.state, reprint_no=attempt.reprint_no,
                                   unresolved=unresolved))
-        if result.ok and result.warning == "paper_near_end":
-            self._set_health("paper_near_end", "", "")
+        if job.printer == MAIN:  # the strip says what this print found, not a stale "ready"
+            if result.ok:
+                self._set_health("paper_near_end" if result.warning == "paper_near_end" else "ready", "", "")
+            else:
+                self._set_health(result.code, result.reason_zh, result.reason_en)
         if self._drawer_wanted(job) and not result.drawer_kicked:
             self._kick_drawer(sale)
 
@@ -672,7 +694,7 @@ class Till:
         if status.fault:
             zh, en = REASONS.get(status.fault, REASONS["error"])
             self._set_health(status.fault, zh, en)
-        else:
+        elif self.health not in UNSEEN_BY_STATUS:  # a good status does not show the printer now confirms
             self._set_health("paper_near_end" if status.paper_near_end else "ready", "", "")
 
     def _set_health(self, state: str, reason_zh: str, reason_en: str) -> None:

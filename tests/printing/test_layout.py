@@ -17,11 +17,12 @@ GOLDEN = Path(__file__).parent / "golden"
 
 
 def correction(kind: str, language: str = "zh") -> Receipt:
-    """A refund of one of three bottles of receipt 1-000042, or the void of a whole receipt, as paper shows it."""
+    """A refund of one of three bottles of receipt 1-000042 (sold 5% off: the refund says its share of the
+    discount), or the void of a whole receipt, as paper shows it."""
     cola = ReceiptLine("Coca-Cola 可口可乐 330ml", 1000, 300, 300)
     water = ReceiptLine("农夫山泉饮用天然水 550ml", 3000, 200, 600)
-    lines = (cola,) if kind == "refund" else (cola, water)
-    total = sum(line.amount_fen for line in lines)
+    lines = (replace(cola, discount_fen=15),) if kind == "refund" else (cola, water)
+    total = sum(line.amount_fen - line.discount_fen for line in lines)
     payments = (ReceiptPayment("cash", total),) if kind == "refund" else (
         ReceiptPayment("wechat", 500, "4200001234202405011234567890"), ReceiptPayment("cash", total - 500))
     return replace(sample_receipt(language), receipt_no="1-000043", lines=lines, total_fen=total, payments=payments,

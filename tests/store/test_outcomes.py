@@ -250,3 +250,14 @@ def test_only_a_failed_receipt_can_be_confirmed_by_the_cashier(sale, start):
     with pytest.raises(outcomes.IllegalTransition):
         outcomes.confirm_printed(sale.id, cashier="c1")
     assert state(sale) == start
+
+
+def test_a_failed_print_whose_bytes_went_out_may_be_on_paper_one_that_never_left_is_not(sale):
+    """The next print is a 副本 COPY after a try that sent bytes unconfirmed, as after an interrupted one."""
+    attempt = outcomes.start_printing(sale.id, "main")
+    outcomes.finish_printing(attempt.id, False, "paper_out", "printer out of paper")  # refused before the job
+    assert not outcomes.may_be_on_paper(sale.id)
+    attempt = outcomes.start_printing(sale.id, "main")
+    outcomes.finish_printing(attempt.id, False, "not_confirmed", "printing not confirmed", sent=True)
+    assert PrintAttempt.get_by_id(attempt.id).evidence == outcomes.EVIDENCE_SENT
+    assert outcomes.may_be_on_paper(sale.id)

@@ -100,6 +100,7 @@ async def test_discount_over_the_limit_needs_a_manager_pin_and_stores_the_manage
         await scan(pilot, COLA)
         await give(pilot, "f5", "1.50", "老顾客")  # 50% of ¥3.00: above the cashier's 10%
         await wait_until(pilot, lambda: pin_up(app))
+        assert "1.50 超过收银员的 10% 权限" in text_of(app.screen.query_one("#pin-why"))  # the limit is said
         await pilot.press(*"1111", "enter")  # the cashier's own PIN: not a manager's
         await pilot.pause(0.3)
         assert pin_up(app) and "密码不对" in text_of(app.screen.query_one("#pin-message"))
@@ -148,8 +149,10 @@ async def test_price_override_by_a_cashier_is_refused_without_a_manager_pin(shop
         await scan(pilot, COLA)
         await give(pilot, "ctrl+p", "2.50", "破损")
         await wait_until(pilot, lambda: pin_up(app))
+        assert "收银员不能改价" in text_of(app.screen.query_one("#pin-why"))
         await pilot.press("escape")
         assert app.sale_screen.basket.total_fen == 300  # cashier_price_override is off: no PIN, no new price
+        assert text_of(app.screen.query_one("#message")) == "没有改价：没有店长同意"
         await give(pilot, "ctrl+p", "2.50", "破损")
         await wait_until(pilot, lambda: pin_up(app))
         await pilot.press(*"4321", "enter")

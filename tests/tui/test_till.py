@@ -12,7 +12,7 @@ from typing import Any, List
 import pytest
 
 from store import outcomes
-from tests.tui.helpers import COLA, attempts, outcome
+from tests.tui.helpers import COLA, WATER, attempts, outcome
 from tui.till import DrawerResult, PrinterHealth, PrintFinished, PrintStarted, Till
 
 WAIT = 15.0  # seconds; a print at 9600 baud takes well under one
@@ -151,6 +151,73 @@ def test_the_print_after_an_interrupted_one_is_marked_copy_with_the_original_tim
     assert format_receipt_no(plain.till_id, plain.receipt_no) in first and "副本 COPY" not in first
     assert format_receipt_no(interrupted.till_id, interrupted.receipt_no) in second
     assert "副本 COPY" in second and interrupted.sold_at.strftime("%Y-%m-%d %H:%M") in second
+
+
+def test_the_print_after_one_sent_but_not_confirmed_is_marked_copy_with_the_original_time(shop, owner):
+    """prints, never confirms -> banner -> R: the paper of the first try may be out, so the second says 副本 COPY."""
+    from store.numbering import format_receipt_no
+
+    till = owner.till
+    sale = cash_sale(till)
+    shop.demo.set_fault("no_confirm")
+    till.print_sale(sale.id)
+    assert owner.finished().code == "not_confirmed"
+    shop.demo.set_fault("ok")
+    till.print_sale(sale.id)  # R on the banner
+    assert owner.finished().state == outcomes.PRINTED
+    first, second = shop.paper()
+    number = format_receipt_no(sale.till_id, sale.receipt_no)
+    assert number in first and "副本 COPY" not in first
+    assert number in second and "副本 COPY" in second and sale.sold_at.strftime("%Y-%m-%d %H:%M") in second
+
+
+def test_a_print_that_never_left_makes_no_copy(shop, owner):
+    """Paper out before the job: no byte went out, so the reprint is the original."""
+    sale = cash_sale(owner.till)
+    shop.demo.set_fault("paper_out")
+    owner.till.print_sale(sale.id)
+    assert owner.finished().code == "paper_out"
+    shop.demo.set_fault("ok")
+    owner.till.print_sale(sale.id)
+    assert owner.finished().state == outcomes.PRINTED
+    assert len(shop.paper()) == 1 and "副本 COPY" not in shop.paper()[0]
+
+
+def test_the_strip_shows_an_unconfirmed_print_until_a_print_is_confirmed(shop, owner):
+    """A good status read does not clear "not confirmed": the printer answers DLE EOT, it never confirms."""
+    till = owner.till
+    sale = cash_sale(till)
+    shop.demo.set_fault("no_confirm")
+    till.print_sale(sale.id)
+    owner.finished()
+    assert owner.next(PrinterHealth).state == "not_confirmed"
+    till._poll()  # the idle poll (this till polls only when asked): the printer answers, all fine
+    assert till.health == "not_confirmed"
+    shop.demo.set_fault("ok")
+    till.print_sale(sale.id)
+    assert owner.next(PrinterHealth).state == "ready"
+
+
+def test_a_refund_of_a_discounted_line_prints_lines_that_add_up_to_its_total(shop):
+    """1 of 3 waters sold 5% off: the refund line says -2.00 and its share of the discount, 退款合计 -￥1.90."""
+    from printing.layout import layout
+    from store import documents
+    from store.sales import Basket, DiscountSpec, Tender, commit_sale, find_product
+    from tui.till import receipt_for_sale
+
+    basket = Basket()
+    basket.add(find_product(WATER), 3000)
+    basket.set_line_discount(0, DiscountSpec("percent", 500, "临期"))
+    tender = Tender(basket.total_fen)
+    tender.add_payment("cash", basket.total_fen)
+    sale = commit_sale(basket, tender, shop.settings.till.id, "c1")
+    line = documents.refundable(sale.id)[0]
+    refund = documents.commit_refund(sale.id, [(line.line_id, 1000)], shop.settings.till.id, "c1")
+    assert refund.total_fen == 190
+    receipt = receipt_for_sale(refund, shop.settings)
+    assert sum(item.amount_fen - item.discount_fen for item in receipt.lines) == receipt.total_fen == 190
+    paper = "\n".join(layout(receipt, 32))
+    assert "-2.00" in paper and "0.10" in paper and "-￥1.90" in paper
 
 
 def test_resolving_from_the_banner_records_the_outcome_once(shop, owner):

@@ -475,6 +475,7 @@ class SaleScreen(Screen):
         """Over the limits: a shop without cashiers or a manager selling needs no PIN; else ask for one."""
         from dataclasses import replace
 
+        from tui.screens.discount import PRICE
         from tui.screens.pin import PinScreen
 
         if self.app.screen is not self:  # the tender opened meanwhile: its total must not change under it
@@ -488,9 +489,19 @@ class SaleScreen(Screen):
             if code:
                 self.apply_discount(what, index, item, replace(spec, manager=code))
             else:
-                self.say(t("sale.discount_cancelled"))
+                self.say(t("sale.price_cancelled" if what == PRICE else "sale.discount_cancelled"))
 
-        self.app.push_screen(PinScreen(t("pin.why_discount", what=_said(what, spec))), answered)
+        self.app.push_screen(PinScreen(self.why_manager(what, spec)), answered)
+
+    def why_manager(self, what: str, spec: Any) -> str:
+        """Why the PIN screen asks: the decision and the cashier's limit it is above."""
+        from tui.screens.discount import PRICE
+
+        rules = self.app.settings.selling
+        if what == PRICE and not rules.cashier_price_override:
+            return t("pin.why_price", what=_said(what, spec))
+        key = "pin.why_price_limit" if what == PRICE else "pin.why_discount"
+        return t(key, what=_said(what, spec), limit=rules.cashier_max_discount)
 
     def apply_discount(self, what: str, index: int, item: Any, spec: Any) -> None:
         """Put the decision on the basket (None: take it off), store it, log it, show it."""

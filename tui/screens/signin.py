@@ -75,14 +75,18 @@ class SignInScreen(Screen[Optional[Any]]):
         yield KeyBar("app", "demo", hidden=("app.sign_out",))
 
     def hint(self) -> str:
-        """How to sign in; in the demo, with the demo cashier's code and PIN."""
-        from tui.demo import CASHIER
+        """How to sign in; in the demo, with the demo cashier's and manager's codes and PINs."""
+        from tui.demo import CASHIER, MANAGER
 
         demo = getattr(self.app, "demo", None)
         if demo is None or not demo.cashier:
             return t("signin.hint")
         code, name, pin = CASHIER
-        return t("signin.hint") + "\n" + t("signin.demo", code=code, name=on_screen(self.app, name), pin=pin)
+        hint = t("signin.hint") + "\n" + t("signin.demo", code=code, name=on_screen(self.app, name), pin=pin)
+        if getattr(demo, "manager", False):
+            code, name, pin = MANAGER
+            hint += "\n" + t("signin.demo_manager", code=code, name=on_screen(self.app, name), pin=pin)
+        return hint
 
     @on(Input.Submitted, "#signin-code")
     def code_submitted(self, event: Input.Submitted) -> None:
