@@ -20,7 +20,7 @@ LABELS = {
         "tenders": "支付方式", "cash": "现金", "card": "银行卡", "wechat": "微信支付", "alipay": "支付宝",
         "failed": "失败支付", "drawer": "钱箱", "float": "备用金", "cash_sales": "现金销售",
         "cash_refunds": "现金退货", "cash_voids": "现金作废", "paid_in": "存入", "paid_out": "支出",
-        "expected": "应有现金", "counted": "实点现金", "over": "长款", "short": "短款", "blind": "（盲点）",
+        "before_shift": "开班前收的现金（已在备用金里）", "expected": "应有现金", "counted": "实点现金", "over": "长款", "short": "短款", "blind": "（盲点）",
         "cashiers": "收银员", "hours": "时段", "top": "畅销商品", "receipts": "小票",
         "by_printer": "已打印（打印机确认）", "by_cashier": "已打印（收银员确认）", "reprints": "补打",
         "handwritten": "手写小票", "without_print": "其中未补打正式小票", "e_receipt": "电子小票",
@@ -35,7 +35,8 @@ LABELS = {
         "voids": "Voids", "net": "NET", "tenders": "Tenders", "cash": "Cash", "card": "Card",
         "wechat": "WeChat Pay", "alipay": "Alipay", "failed": "Failed payments", "drawer": "Drawer",
         "float": "Float", "cash_sales": "Cash sales", "cash_refunds": "Cash refunds", "cash_voids": "Cash voids",
-        "paid_in": "Paid in", "paid_out": "Paid out", "expected": "Expected cash", "counted": "Counted",
+        "paid_in": "Paid in", "paid_out": "Paid out",
+        "before_shift": "Taken before shift (in float)", "expected": "Expected cash", "counted": "Counted",
         "over": "Over", "short": "Short", "blind": " (blind)", "cashiers": "Cashiers", "hours": "Hours",
         "top": "Top products", "receipts": "Receipts", "by_printer": "Printed (printer)",
         "by_cashier": "Printed (cashier's word)", "reprints": "Reprints", "handwritten": "Handwritten",
@@ -122,8 +123,10 @@ def _cash_lines(cash: Mapping[str, Any], labels: Mapping[str, str], columns: int
     pairs: List[Tuple[str, int]] = [
         ("float", cash["float_fen"]), ("cash_sales", cash["sales_fen"]), ("cash_refunds", -cash["refunds_fen"]),
         ("cash_voids", -cash["voids_fen"]), ("paid_in", cash["paid_in_fen"]), ("paid_out", -cash["paid_out_fen"]),
-        ("expected", cash["expected_fen"]),
     ]
+    if cash.get("before_shift_fen"):  # sold with no shift open: already in the counted float (older Zs: none)
+        pairs.append(("before_shift", -cash["before_shift_fen"]))
+    pairs.append(("expected", cash["expected_fen"]))
     for name, fen in pairs:
         out.extend(left_right("  " + labels[name], format_fen(fen), columns))
         if name == "float":  # the float as it was counted, when it was counted per denomination

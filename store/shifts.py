@@ -91,10 +91,22 @@ def _move(kind: str, till_id: str, amount_fen: int, reason: str, cashier, manage
         raise ShiftError("Cash in or out needs a reason.", "cash_move_reason")
     with write_transaction():
         shift = _open_or_refuse(till_id)
+        if kind == PAID_OUT:
+            _refuse_more_than_the_drawer(till_id, amount_fen)
         move = CashMove.create(shift=shift.id, kind=kind, amount_fen=amount_fen, reason=reason.strip(),
                                cashier=cashier_code(cashier), manager=cashier_code(manager), at=now())
         audit.seal_row(audit.CASH_MOVE, move.id, till_id)
         return move
+
+
+def _refuse_more_than_the_drawer(till_id: str, amount_fen: int) -> None:
+    from store.reports import expected_cash  # reports reads the shifts: imported here, not at the top
+
+    expected = expected_cash(till_id) or 0
+    if amount_fen > expected:
+        raise ShiftError(f"Paying out {money.format_yuan(amount_fen)} is more than the "
+                         f"{money.format_yuan(expected)} the drawer should hold.", "paid_out_above_drawer",
+                         amount_fen=amount_fen, expected_fen=expected)
 
 
 def cash_in(till_id: str, amount_fen: int, reason: str, cashier=None, manager=None) -> CashMove:
@@ -107,7 +119,8 @@ def cash_out(till_id: str, amount_fen: int, reason: str, cashier=None, manager=N
     """Paid out: cash taken from the drawer (a delivery paid) with a reason.
 
     Above ``limit_fen`` (the cashier's limit; None: no limit) a manager must
-    allow it: ``manager`` names them (the caller checked their PIN).
+    allow it: ``manager`` names them (the caller checked their PIN). More
+    than the drawer should hold (the open shift's expected cash) is refused.
     """
     if limit_fen is not None and amount_fen > limit_fen and not cashier_code(manager):
         raise ShiftError(f"Paying out more than {money.format_yuan(limit_fen)} needs a manager.",
