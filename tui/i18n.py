@@ -583,13 +583,14 @@ ZH: Dict[str, str] = {
     # the drawer counted per denomination (tui/screens/count.py)
     "count.hint": "每种面额输入张数，硬币算在同面额一行；回车到下一行",
     "count.float_note": "点好钱箱里的钱；Esc 不开班也可以卖",
-    "count.total": "合计 ￥{amount}",
+    "count.total": "合计 {amount}",
     "count.yuan": "{n} 元",
     "count.jiao": "{n} 角",
     "count.bad_pieces": "“{text}”不是张数，请输入 0 或整数",
     "count.too_many": "张数太多：每种面额最多 {max} 张",
     "z.blind_note": "盲点：先点钱，结班后才显示应有现金",
-    "z.expected": "应有现金 ￥{amount}",
+    "z.expected": "应有现金 {amount}",
+    "z.ask_difference": "实点 {counted}，应有 {expected}，{difference}：按 Y 结班，按 N 重新点",
     "z.title": "Z 报表 #{number}",
     "z.short": "短款 {amount}",
     "z.over": "长款 {amount}",
@@ -1170,13 +1171,14 @@ EN: Dict[str, str] = {
     # the drawer counted per denomination (tui/screens/count.py)
     "count.hint": "Pieces of each note (coins on its row); Enter: next row",
     "count.float_note": "Count the drawer; Esc sells without a shift",
-    "count.total": "Total ¥{amount}",
+    "count.total": "Total {amount}",
     "count.yuan": "¥{n}",
     "count.jiao": "¥0.{n}0",
     "count.bad_pieces": "\"{text}\" is not a number of pieces; type 0 or a whole number",
     "count.too_many": "Too many pieces: at most {max} of one denomination",
     "z.blind_note": "Blind close: count first; the expected cash shows after the close",
-    "z.expected": "Expected cash ¥{amount}",
+    "z.expected": "Expected cash {amount}",
+    "z.ask_difference": "Counted {counted}, expected {expected}, {difference}: Y to close, N to count again",
     "z.title": "Z report #{number}",
     "z.short": "short {amount}",
     "z.over": "over {amount}",
@@ -1246,6 +1248,13 @@ def t(key: str, **values: object) -> str:
     if text is None:
         text = EN.get(key, key)
     return text.format(**values) if values else text
+
+
+def yuan(fen: int) -> str:
+    """Money as the screen says it, the sign before the symbol: ￥3.50, -￥4730.20 (zh); ¥3.50, -¥4730.20 (en)."""
+    from store.money import format_yuan
+
+    return ("-" if fen < 0 else "") + t("money.amount", amount=format_yuan(abs(int(fen))))
 
 
 def brief(text: str, width: int = 16) -> str:

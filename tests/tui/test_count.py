@@ -134,3 +134,28 @@ async def test_a_shop_that_counts_one_total_gets_the_amount_at_once(shop):
         await settled(pilot)
         shift = current_shift(app.till_id)
         assert shift.float_fen == 20000 and not shift.float_counts
+
+
+async def test_a_too_large_row_shows_no_amount_and_f2_says_amount_too_large(shop):
+    """¥100 x 1, then 14 nines typed on ¥50: the row shows no amount, the total stays ¥100.00 (not the
+    ¥4,999,950.00 of the 5 nines before it); F2 with the 14 nines says "amount too large" as the tender does."""
+    from store.shifts import current_shift
+
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f11", "s")
+        await counting(pilot, "1")
+        await pilot.press(*"99999999999999")
+        await pilot.pause()
+        assert str(app.screen.query_one("#count-amount-5000").render()) == ""
+        assert "合计 ￥100.00" in total(app) and "4999950" not in screen_text(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "张数太多" in message(app) and app.screen.focused.id == "count-5000"
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: on(app, "AmountScreen"))
+        await pilot.press(*"99999999999999", "enter")
+        await pilot.pause()
+        said = str(app.screen.query_one("#amount-message").render())
+        assert "金额太大" in said and "不是金额" not in said
+        assert current_shift(app.till_id) is None
