@@ -11,6 +11,10 @@ from typing import Any, List, Mapping, Optional, Tuple
 from printing.layout import YUAN, center, format_fen, format_qty, left_right
 
 COLUMNS = (32, 48)
+#: The tenders in the order the till offers them (a Z read back from its JSON has them sorted by name).
+TENDER_ORDER = ("cash", "card", "wechat", "alipay")
+#: An amount's column on a line with a count: the counts end in one column, the amounts in another.
+AMOUNT_WIDTH = 10
 
 LABELS = {
     "zh": {
@@ -62,8 +66,7 @@ def report_lines(figures: Mapping[str, Any], columns: int, kind: str = "Z", z_no
         out.extend(left_right(label, str(value), columns))
 
     def money(label: str, fen: int, count: Optional[int] = None) -> None:
-        number = "%d%s  " % (count, labels["count"]) if count is not None else ""
-        row(label, number + format_fen(fen))
+        row(label, counted(count, format_fen(fen), labels))
 
     if shop_name:
         out.extend(center(shop_name, columns))
@@ -86,7 +89,9 @@ def report_lines(figures: Mapping[str, Any], columns: int, kind: str = "Z", z_no
     row(labels["net"], YUAN + format_fen(figures["net_fen"]))
     out.append(rule)
     out.append(labels["tenders"])
-    for method, tender in figures["tenders"].items():
+    tenders = figures["tenders"]
+    for method in sorted(tenders, key=lambda m: (TENDER_ORDER.index(m) if m in TENDER_ORDER else len(TENDER_ORDER), m)):
+        tender = tenders[method]
         money("  " + labels.get(method, method), tender["amount_fen"], tender["count"])
     failed = figures["failed_payments"]
     money(labels["failed"], failed["amount_fen"], failed["count"])
@@ -117,6 +122,13 @@ def report_lines(figures: Mapping[str, Any], columns: int, kind: str = "Z", z_no
         out.extend(head[i:i + columns] for i in range(0, len(head), columns))
     out.append(rule)
     return [line.rstrip() for line in out]
+
+
+def counted(count: Optional[int], amount: str, labels: Mapping[str, str]) -> str:
+    """A line's right side: "3笔      12.50" (the count, then the amount in its column), or the amount alone."""
+    if count is None:
+        return amount
+    return "%d%s %s" % (count, labels["count"], amount.rjust(AMOUNT_WIDTH))
 
 
 def _cash_lines(cash: Mapping[str, Any], labels: Mapping[str, str], columns: int) -> List[str]:
@@ -153,12 +165,12 @@ def _count_lines(counts: Optional[Mapping[str, int]], columns: int) -> List[str]
 def _breakdown_lines(figures: Mapping[str, Any], labels: Mapping[str, str], columns: int) -> List[str]:
     out = [labels["cashiers"]]
     for cashier in figures["cashiers"]:
-        out.extend(left_right("  " + (cashier["cashier"] or "-"), "%d%s  %s" % (
-            cashier["count"], labels["count"], format_fen(cashier["net_fen"])), columns))
+        out.extend(left_right("  " + (cashier["cashier"] or "-"),
+                              counted(cashier["count"], format_fen(cashier["net_fen"]), labels), columns))
     out.append(labels["hours"])
     for hour in figures["hours"]:
-        out.extend(left_right("  %s:00" % hour["hour"], "%d%s  %s" % (
-            hour["count"], labels["count"], format_fen(hour["net_fen"])), columns))
+        out.extend(left_right("  %s:00" % hour["hour"], counted(hour["count"], format_fen(hour["net_fen"]), labels),
+                              columns))
     out.append(labels["top"])
     for product in figures["top_products"]:
         out.extend(left_right("  " + product["name"], "%s  %s" % (

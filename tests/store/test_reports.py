@@ -290,3 +290,26 @@ def test_paying_out_more_than_the_drawer_holds_is_refused(sqlite_database):
     assert reports.x_report("1")["cash"]["paid_out_fen"] == 0
     shifts.cash_out("1", 10350, "货款", "c1", manager="m1")
     assert reports.expected_cash("1") == 0
+
+
+def test_the_x_and_the_z_list_the_tenders_in_one_order_with_the_counts_in_one_column(sqlite_database):
+    """The Z's figures come back from its JSON sorted by name: it still lists cash, card, WeChat, Alipay as the X
+    does, and every tender's count ends in the same column whatever its amount."""
+    from printing.report import report_lines
+
+    products = catalogue()
+    shifts.open_shift("1", 10000)
+    printed(sell(products, [(COLA, 300000)], [("cash", None)]))  # ¥1050.00
+    for pays in ([("card", None)], [("wechat", None)], [("alipay", None)], [("cash", None)]):
+        printed(sell(products, [(COLA, 1000)], pays))
+    x_lines = report_lines(reports.x_report("1"), 32, kind="X", language="en")
+    z_lines = report_lines(reports.z_dict(reports.close_z("1", counted_fen=10700))["figures"], 32, language="en")
+
+    def tenders(lines):
+        start = lines.index("Tenders") + 1
+        return lines[start:start + 4]
+
+    assert [line.split()[0] for line in tenders(x_lines)] == ["Cash", "Card", "WeChat", "Alipay"]
+    assert [line.split()[0] for line in tenders(z_lines)] == ["Cash", "Card", "WeChat", "Alipay"]
+    count_ends = {len(line[:line.rindex(" ")].rstrip()) for line in tenders(z_lines)}  # before the amount
+    assert len(count_ends) == 1, tenders(z_lines)  # the count ends in one column (¥1053.50 of cash, ¥3.50 of card)
