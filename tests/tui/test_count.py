@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.tui.helpers import COLA, printed_all, scan, screen_text, settled, wait_until
 from tests.tui.test_shift import asking, notified, on, open_shift
 
@@ -159,3 +161,40 @@ async def test_a_too_large_row_shows_no_amount_and_f2_says_amount_too_large(shop
         said = str(app.screen.query_one("#amount-message").render())
         assert "金额太大" in said and "不是金额" not in said
         assert current_shift(app.till_id) is None
+
+
+@pytest.fixture
+def console_shop(tmp_path, monkeypatch):
+    """The till on the Linux console: TERM=linux, so the linux16 theme and English."""
+    from tests.tui.conftest import close_shop, make_shop
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("TERM", "linux")
+    shop = make_shop(tmp_path / "shop", language="auto", theme="auto")
+    try:
+        yield shop
+    finally:
+        close_shop(shop)
+
+
+async def test_on_the_linux_console_the_count_rows_show_the_typed_digits_in_ascii_borders(console_shop):
+    """linux16: each row's field is one line with no border (not "+--------+"), the typed 2 and 37 show, no text
+    is in its background's colour (the focused row was cyan on cyan), the dialog's border is ASCII."""
+    from tests.tui.language import screen_lines
+    from tests.tui.test_themes import assert_16_colours, assert_ascii_borders
+
+    app = console_shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f11", "s")
+        await counting(pilot, "2")
+        await pilot.press("3", "7")
+        await pilot.pause()
+        assert app.theme == "linux16"
+        field = app.screen.query_one("#count-5000")
+        assert field.size.height == 1 and field.styles.border_top[0] in ("", "none")
+        lines = [line.rstrip() for line in screen_lines(app)]
+        assert any("| ¥100       2 " in line and line.endswith("200.00 |") for line in lines), lines
+        assert any("| ¥50        37 " in line and line.endswith("1850.00 |") for line in lines), lines
+        assert not any("+--------+" in line for line in lines)
+        assert_ascii_borders(app.screen)
+        assert_16_colours(app)
