@@ -267,17 +267,6 @@ def _cash_before_shift(scope: Scope) -> int:
     return int(_tenders(where, int(change))["tenders"]["cash"]["amount_fen"])
 
 
-def expected_cash(till_id: str) -> Optional[int]:
-    """What the drawer of the till's open shift should hold now, in fen (None: no open shift)."""
-    till_id = str(till_id)
-    scope = shift_scope(till_id)
-    if scope.shift is None:
-        return None
-    where = scope.sales()
-    change = Sale.select(fn.SUM(Sale.change_fen)).where(where & (Sale.kind == SALE)).scalar() or 0
-    return int(_cash(scope, _tenders(where, int(change))["tenders"], None, None)["expected_fen"])
-
-
 def _breakdowns(where: Any) -> Dict[str, Any]:
     """Per cashier, per hour (net and documents) and the top products (net of returns)."""
     signed = Sale.total_fen * _sign()
