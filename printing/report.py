@@ -11,6 +11,10 @@ from typing import Any, List, Mapping, Optional, Tuple
 from printing.layout import YUAN, center, format_fen, format_qty, left_right
 
 COLUMNS = (32, 48)
+#: The tenders in the order the till offers them (a Z read back from its JSON has them sorted by name).
+TENDER_ORDER = ("cash", "card", "wechat", "alipay")
+#: An amount's column on a line with a count: the counts end in one column, the amounts in another.
+AMOUNT_WIDTH = 10
 
 LABELS = {
     "zh": {
@@ -20,6 +24,7 @@ LABELS = {
         "tenders": "支付方式", "cash": "现金", "card": "银行卡", "wechat": "微信支付", "alipay": "支付宝",
         "failed": "失败支付", "drawer": "钱箱", "float": "备用金", "cash_sales": "现金销售",
         "cash_refunds": "现金退货", "cash_voids": "现金作废", "paid_in": "存入", "paid_out": "支出",
+        "before_shift": "开班前收的现金（已在备用金里）",
         "expected": "应有现金", "counted": "实点现金", "over": "长款", "short": "短款", "blind": "（盲点）",
         "cashiers": "收银员", "hours": "时段", "top": "畅销商品", "receipts": "小票",
         "by_printer": "已打印（打印机确认）", "by_cashier": "已打印（收银员确认）", "reprints": "补打",
@@ -35,7 +40,8 @@ LABELS = {
         "voids": "Voids", "net": "NET", "tenders": "Tenders", "cash": "Cash", "card": "Card",
         "wechat": "WeChat Pay", "alipay": "Alipay", "failed": "Failed payments", "drawer": "Drawer",
         "float": "Float", "cash_sales": "Cash sales", "cash_refunds": "Cash refunds", "cash_voids": "Cash voids",
-        "paid_in": "Paid in", "paid_out": "Paid out", "expected": "Expected cash", "counted": "Counted",
+        "paid_in": "Paid in", "paid_out": "Paid out",
+        "before_shift": "Taken before shift (in float)", "expected": "Expected cash", "counted": "Counted",
         "over": "Over", "short": "Short", "blind": " (blind)", "cashiers": "Cashiers", "hours": "Hours",
         "top": "Top products", "receipts": "Receipts", "by_printer": "Printed (printer)",
         "by_cashier": "Printed (cashier's word)", "reprints": "Reprints", "handwritten": "Handwritten",
@@ -60,8 +66,7 @@ def report_lines(figures: Mapping[str, Any], columns: int, kind: str = "Z", z_no
         out.extend(left_right(label, str(value), columns))
 
     def money(label: str, fen: int, count: Optional[int] = None) -> None:
-        number = "%d%s  " % (count, labels["count"]) if count is not None else ""
-        row(label, number + format_fen(fen))
+        row(label, counted(count, format_fen(fen), labels))
 
     if shop_name:
         out.extend(center(shop_name, columns))
@@ -84,7 +89,9 @@ def report_lines(figures: Mapping[str, Any], columns: int, kind: str = "Z", z_no
     row(labels["net"], YUAN + format_fen(figures["net_fen"]))
     out.append(rule)
     out.append(labels["tenders"])
-    for method, tender in figures["tenders"].items():
+    tenders = figures["tenders"]
+    for method in sorted(tenders, key=lambda m: (TENDER_ORDER.index(m) if m in TENDER_ORDER else len(TENDER_ORDER), m)):
+        tender = tenders[method]
         money("  " + labels.get(method, method), tender["amount_fen"], tender["count"])
     failed = figures["failed_payments"]
     money(labels["failed"], failed["amount_fen"], failed["count"])
@@ -117,13 +124,22 @@ def report_lines(figures: Mapping[str, Any], columns: int, kind: str = "Z", z_no
     return [line.rstrip() for line in out]
 
 
+def counted(count: Optional[int], amount: str, labels: Mapping[str, str]) -> str:
+    """A line's right side: "3笔      12.50" (the count, then the amount in its column), or the amount alone."""
+    if count is None:
+        return amount
+    return "%d%s %s" % (count, labels["count"], amount.rjust(AMOUNT_WIDTH))
+
+
 def _cash_lines(cash: Mapping[str, Any], labels: Mapping[str, str], columns: int) -> List[str]:
     out = [labels["drawer"]]
     pairs: List[Tuple[str, int]] = [
         ("float", cash["float_fen"]), ("cash_sales", cash["sales_fen"]), ("cash_refunds", -cash["refunds_fen"]),
         ("cash_voids", -cash["voids_fen"]), ("paid_in", cash["paid_in_fen"]), ("paid_out", -cash["paid_out_fen"]),
-        ("expected", cash["expected_fen"]),
     ]
+    if cash.get("before_shift_fen"):  # sold with no shift open: already in the counted float (older Zs: none)
+        pairs.append(("before_shift", -cash["before_shift_fen"]))
+    pairs.append(("expected", cash["expected_fen"]))
     for name, fen in pairs:
         out.extend(left_right("  " + labels[name], format_fen(fen), columns))
         if name == "float":  # the float as it was counted, when it was counted per denomination
@@ -149,12 +165,12 @@ def _count_lines(counts: Optional[Mapping[str, int]], columns: int) -> List[str]
 def _breakdown_lines(figures: Mapping[str, Any], labels: Mapping[str, str], columns: int) -> List[str]:
     out = [labels["cashiers"]]
     for cashier in figures["cashiers"]:
-        out.extend(left_right("  " + (cashier["cashier"] or "-"), "%d%s  %s" % (
-            cashier["count"], labels["count"], format_fen(cashier["net_fen"])), columns))
+        out.extend(left_right("  " + (cashier["cashier"] or "-"),
+                              counted(cashier["count"], format_fen(cashier["net_fen"]), labels), columns))
     out.append(labels["hours"])
     for hour in figures["hours"]:
-        out.extend(left_right("  %s:00" % hour["hour"], "%d%s  %s" % (
-            hour["count"], labels["count"], format_fen(hour["net_fen"])), columns))
+        out.extend(left_right("  %s:00" % hour["hour"], counted(hour["count"], format_fen(hour["net_fen"]), labels),
+                              columns))
     out.append(labels["top"])
     for product in figures["top_products"]:
         out.extend(left_right("  " + product["name"], "%s  %s" % (

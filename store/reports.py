@@ -8,6 +8,8 @@ moves. The identities they keep (a test checks them):
 - net = gross - discounts - 抹零 - refunds - voids
 - the tenders' amounts add up to net
 - expected cash = float + cash sales - cash refunds - cash voids + paid in - paid out
+  - cash taken before the shift (sold after the last Z while no shift was open: that cash was in
+  the drawer when the float was counted, so the float already holds it)
 
 A shift covers the till's documents after the previous Z (so nothing sold
 between a Z and the next shift is lost) and its events since then. A Z
@@ -234,6 +236,7 @@ def _cash(scope: Scope, tenders: Dict[str, Dict[str, int]], counted_fen: Optiona
           counts: Optional[Dict[int, int]]) -> Dict[str, Any]:
     moves = {PAID_IN: 0, PAID_OUT: 0}
     float_fen, float_counts = 0, ""
+    before_shift = _cash_before_shift(scope)
     if scope.shift is not None:
         float_fen, float_counts = scope.shift.float_fen, scope.shift.float_counts
         query = CashMove.select(CashMove.kind, fn.SUM(CashMove.amount_fen)).where(CashMove.shift == scope.shift.id)
@@ -244,14 +247,24 @@ def _cash(scope: Scope, tenders: Dict[str, Dict[str, int]], counted_fen: Optiona
         moves[kind] = int(amount or 0)
     cash = tenders["cash"]
     expected = (float_fen + cash["sales_fen"] - cash["refunds_fen"] - cash["voids_fen"]
-                + moves[PAID_IN] - moves[PAID_OUT])
+                + moves[PAID_IN] - moves[PAID_OUT] - before_shift)
     if counts:
         counted_fen = counts_fen(counts)
     return dict(float_fen=float_fen, sales_fen=cash["sales_fen"], refunds_fen=cash["refunds_fen"],
                 voids_fen=cash["voids_fen"], paid_in_fen=moves[PAID_IN], paid_out_fen=moves[PAID_OUT],
-                expected_fen=expected, counted_fen=counted_fen,
+                before_shift_fen=before_shift, expected_fen=expected, counted_fen=counted_fen,
                 over_short_fen=None if counted_fen is None else counted_fen - expected,
                 counts=json.loads(_counts_json(counts) or "{}"), float_counts=json.loads(float_counts or "{}"))
+
+
+def _cash_before_shift(scope: Scope) -> int:
+    """The net cash of the scope's documents sold before its shift opened (0 without a shift)."""
+    shift = scope.shift
+    if shift is None or scope.after_no is None or shift.after_receipt_no <= scope.after_no:
+        return 0
+    where = scope.sales() & (Sale.receipt_no <= shift.after_receipt_no)
+    change = Sale.select(fn.SUM(Sale.change_fen)).where(where & (Sale.kind == SALE)).scalar() or 0
+    return int(_tenders(where, int(change))["tenders"]["cash"]["amount_fen"])
 
 
 def _breakdowns(where: Any) -> Dict[str, Any]:

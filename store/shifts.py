@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 from typing import Mapping, Optional
 
+from peewee import fn
+
 from store import audit, money
 from store.cashiers import cashier_code
 from store.db import write_transaction
 from store.errors import StoreError
-from store.models import CashMove, Shift, ShiftHandover, TillCounter, now
+from store.models import CashMove, Payment, Sale, Shift, ShiftHandover, TillCounter, now
+from store.sales import PAYMENT_OK
 
 PAID_IN, PAID_OUT = "paid_in", "paid_out"
 CASH_MOVES = (PAID_IN, PAID_OUT)
@@ -91,10 +94,43 @@ def _move(kind: str, till_id: str, amount_fen: int, reason: str, cashier, manage
         raise ShiftError("Cash in or out needs a reason.", "cash_move_reason")
     with write_transaction():
         shift = _open_or_refuse(till_id)
+        if kind == PAID_OUT:
+            _refuse_more_than_the_drawer(till_id, amount_fen)
         move = CashMove.create(shift=shift.id, kind=kind, amount_fen=amount_fen, reason=reason.strip(),
                                cashier=cashier_code(cashier), manager=cashier_code(manager), at=now())
         audit.seal_row(audit.CASH_MOVE, move.id, till_id)
         return move
+
+
+def drawer_fen(till_id: str) -> Optional[int]:
+    """What the drawer of the till's open shift should hold now, in fen (None: no open shift).
+
+    The float, the net cash of the documents after the shift opened (cash sold
+    before it is in the counted float) and the cash moved in and out: the X
+    report's expected cash (store.reports; a test keeps them equal).
+    """
+    shift = current_shift(till_id)
+    if shift is None:
+        return None
+    docs = (Sale.till_id == str(till_id)) & (Sale.receipt_no > shift.after_receipt_no)
+    total = shift.float_fen
+    for kind, amount in (Payment.select(Sale.kind, fn.SUM(Payment.amount_fen)).join(Sale, on=(Payment.sale == Sale.id))
+                         .where(docs & (Payment.method == "cash") & (Payment.status == PAYMENT_OK))
+                         .group_by(Sale.kind).tuples()):
+        total += int(amount or 0) * (1 if kind == "sale" else -1)
+    total -= int(Sale.select(fn.SUM(Sale.change_fen)).where(docs & (Sale.kind == "sale")).scalar() or 0)
+    for kind, amount in (CashMove.select(CashMove.kind, fn.SUM(CashMove.amount_fen))
+                         .where(CashMove.shift == shift.id).group_by(CashMove.kind).tuples()):
+        total += int(amount or 0) * (1 if kind == PAID_IN else -1)
+    return total
+
+
+def _refuse_more_than_the_drawer(till_id: str, amount_fen: int) -> None:
+    expected = drawer_fen(till_id) or 0
+    if amount_fen > expected:
+        raise ShiftError(f"Paying out {money.format_yuan(amount_fen)} is more than the "
+                         f"{money.format_yuan(expected)} the drawer should hold.", "paid_out_above_drawer",
+                         amount_fen=amount_fen, expected_fen=expected)
 
 
 def cash_in(till_id: str, amount_fen: int, reason: str, cashier=None, manager=None) -> CashMove:
@@ -107,7 +143,8 @@ def cash_out(till_id: str, amount_fen: int, reason: str, cashier=None, manager=N
     """Paid out: cash taken from the drawer (a delivery paid) with a reason.
 
     Above ``limit_fen`` (the cashier's limit; None: no limit) a manager must
-    allow it: ``manager`` names them (the caller checked their PIN).
+    allow it: ``manager`` names them (the caller checked their PIN). More
+    than the drawer should hold (the open shift's expected cash) is refused.
     """
     if limit_fen is not None and amount_fen > limit_fen and not cashier_code(manager):
         raise ShiftError(f"Paying out more than {money.format_yuan(limit_fen)} needs a manager.",

@@ -587,13 +587,14 @@ ZH: Dict[str, str] = {
     # the drawer counted per denomination (tui/screens/count.py)
     "count.hint": "每种面额输入张数，硬币算在同面额一行；回车到下一行",
     "count.float_note": "点好钱箱里的钱；Esc 不开班也可以卖",
-    "count.total": "合计 ￥{amount}",
+    "count.total": "合计 {amount}",
     "count.yuan": "{n} 元",
     "count.jiao": "{n} 角",
     "count.bad_pieces": "“{text}”不是张数，请输入 0 或整数",
     "count.too_many": "张数太多：每种面额最多 {max} 张",
     "z.blind_note": "盲点：先点钱，结班后才显示应有现金",
-    "z.expected": "应有现金 ￥{amount}",
+    "z.expected": "应有现金 {amount}",
+    "z.ask_difference": "实点 {counted}，应有 {expected}，{difference}：按 Y 结班，按 N 重新点",
     "z.title": "Z 报表 #{number}",
     "z.short": "短款 {amount}",
     "z.over": "长款 {amount}",
@@ -611,6 +612,7 @@ ZH: Dict[str, str] = {
     "error.no_open_shift": "收银台 {till} 没有开班，请先按 F11 开班（输入备用金）",
     "error.cash_move_reason": "存入或支出要写原因",
     "error.paid_out_needs_manager": "支出超过 ￥{limit} 要店长同意",
+    "error.paid_out_above_drawer": "不能支出 ￥{amount}：钱箱里应有的现金只有 ￥{expected}",
     "error.z_unresolved_receipt": "小票 {receipts} 还没有处理完（见提示条），处理后才能结班",
     "error.z_open_basket": "还有一单没有结账：先收款或取消，才能结班",
     "error.z_held_basket": "还有 {count} 张挂单：先取单收款或取消，才能结班",
@@ -1177,13 +1179,14 @@ EN: Dict[str, str] = {
     # the drawer counted per denomination (tui/screens/count.py)
     "count.hint": "Pieces of each note (coins on its row); Enter: next row",
     "count.float_note": "Count the drawer; Esc sells without a shift",
-    "count.total": "Total ¥{amount}",
+    "count.total": "Total {amount}",
     "count.yuan": "¥{n}",
     "count.jiao": "¥0.{n}0",
     "count.bad_pieces": "\"{text}\" is not a number of pieces; type 0 or a whole number",
     "count.too_many": "Too many pieces: at most {max} of one denomination",
     "z.blind_note": "Blind close: count first; the expected cash shows after the close",
-    "z.expected": "Expected cash ¥{amount}",
+    "z.expected": "Expected cash {amount}",
+    "z.ask_difference": "Counted {counted}, expected {expected}, {difference}: Y to close, N to count again",
     "z.title": "Z report #{number}",
     "z.short": "short {amount}",
     "z.over": "over {amount}",
@@ -1201,6 +1204,7 @@ EN: Dict[str, str] = {
     "error.no_open_shift": "Till {till} has no open shift; open one with F11 (the float) first",
     "error.cash_move_reason": "Paid in or out needs a reason",
     "error.paid_out_needs_manager": "Paying out more than ¥{limit} needs a manager",
+    "error.paid_out_above_drawer": "Cannot pay out ¥{amount}: the drawer should hold only ¥{expected}",
     "error.z_unresolved_receipt": "Receipt {receipts} is not resolved yet (see the banner); resolve it before the Z",
     "error.z_open_basket": "A sale is still open: pay or cancel it before the Z",
     "error.z_held_basket": "{count} held baskets wait: resume and finish or cancel them before the Z",
@@ -1252,6 +1256,13 @@ def t(key: str, **values: object) -> str:
     if text is None:
         text = EN.get(key, key)
     return text.format(**values) if values else text
+
+
+def yuan(fen: int) -> str:
+    """Money as the screen says it, the sign before the symbol: ￥3.50, -￥4730.20 (zh); ¥3.50, -¥4730.20 (en)."""
+    from store.money import format_yuan
+
+    return ("-" if fen < 0 else "") + t("money.amount", amount=format_yuan(abs(int(fen))))
 
 
 def brief(text: str, width: int = 16) -> str:

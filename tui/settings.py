@@ -237,6 +237,9 @@ class ShiftSettings:
                                              "till starts with no open shift")
     count_notes: bool = _setting(True, _boolean, "备用金和结班按面额逐张点（否 = 只输总数，F2 也一样）/ count the "
                                                "float and the Z's cash note by note (false: one total)")
+    ask_difference_fen: int = _setting(
+        5000, _range(0), "分：结班时长短款达到这个数先问一次“重新点？”，0 = 不问 / fen: a Z count this far over or "
+        "short asks first whether to count again (5000 = ￥50), 0 = never asks")
 
 
 @dataclass(frozen=True)

@@ -156,8 +156,10 @@ sale_plan = st.tuples(items, st.sampled_from(["cash", "card", "wechat", "alipay"
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(plans=st.lists(sale_plan, min_size=1, max_size=5), float_fen=st.integers(0, 50000),
-       paid_in=st.integers(0, 5000), paid_out=st.integers(0, 5000), counted=st.integers(0, 100000))
-def test_money_identities(sqlite_database, plans, float_fen, paid_in, paid_out, counted):
+       paid_in=st.integers(0, 5000), paid_out=st.integers(0, 5000), counted=st.integers(0, 100000),
+       before=st.integers(0, 2))
+def test_money_identities(sqlite_database, plans, float_fen, paid_in, paid_out, counted, before):
+    """... with the first ``before`` plans sold while no shift was open (their cash is in the float)."""
     from store.models import ALL_MODELS
 
     sqlite_database.execute_sql("DROP TRIGGER IF EXISTS z_report_no_delete")
@@ -166,8 +168,9 @@ def test_money_identities(sqlite_database, plans, float_fen, paid_in, paid_out, 
             if model.__name__ != "SchemaVersion":
                 model.delete().execute()
     products = catalogue()
-    shifts.open_shift("1", float_fen)
-    for lines, how, percent, rounding, then in plans:
+    for number, (lines, how, percent, rounding, then) in enumerate(plans):
+        if number == min(before, len(plans) - 1):
+            shifts.open_shift("1", float_fen)
         basket = sales.Basket()
         for code, qty in lines:
             basket.add(products[code], qty * (500 if code == APPLE else 1000))
@@ -191,6 +194,11 @@ def test_money_identities(sqlite_database, plans, float_fen, paid_in, paid_out, 
             documents.commit_void(sale.id, "1", "c1", reason="错了")
     if paid_in:
         shifts.cash_in("1", paid_in, "换零钱")
+    if paid_out > shifts.drawer_fen("1"):  # more than the drawer holds: refused, nothing recorded
+        with pytest.raises(shifts.ShiftError) as caught:
+            shifts.cash_out("1", paid_out, "送货")
+        assert caught.value.code == "paid_out_above_drawer"
+        paid_out = 0
     if paid_out:
         shifts.cash_out("1", paid_out, "送货")
     f = reports.figures("1", counted_fen=counted)
@@ -199,8 +207,10 @@ def test_money_identities(sqlite_database, plans, float_fen, paid_in, paid_out, 
         - f["voids"]["amount_fen"]
     assert sum(t["amount_fen"] for t in f["tenders"].values()) == f["net_fen"]
     c = f["cash"]
-    assert c["expected_fen"] == float_fen + c["sales_fen"] - c["refunds_fen"] - c["voids_fen"] + paid_in - paid_out
+    assert c["expected_fen"] == (float_fen + c["sales_fen"] - c["refunds_fen"] - c["voids_fen"] + paid_in - paid_out
+                                 - c["before_shift_fen"])
     assert c["over_short_fen"] == counted - c["expected_fen"]
+    assert shifts.drawer_fen("1") == c["expected_fen"]  # what a paid out is checked against
     assert sum(row["net_fen"] for row in f["cashiers"]) == f["net_fen"] == sum(row["net_fen"] for row in f["hours"])
 
 
@@ -224,3 +234,86 @@ def test_a_count_of_too_many_pieces_is_refused(sqlite_database):
     with pytest.raises(shifts.ShiftError):
         shifts.open_shift("1", counts={10000: shifts.MAX_PIECES + 1})
     assert shifts.current_shift("1") is None
+
+
+def test_cash_taken_before_the_shift_is_in_the_float_not_counted_twice(sqlite_database):
+    """¥7.00 sold in cash with no shift open (Esc on the float), then the drawer counted: the float of ¥207.00
+    holds those ¥7.00, so after one more ¥7.00 cash sale the drawer should hold ¥214.00, not ¥221.00."""
+    from printing.report import report_lines
+
+    products = catalogue()
+    printed(sell(products, [(COLA, 2000)], [("cash", 1000)]))  # 7.00 in, 3.00 change out, no shift
+    shifts.open_shift("1", 20700, cashier="c1")
+    printed(sell(products, [(COLA, 2000)], [("cash", 1000)]))
+    cash = reports.x_report("1")["cash"]
+    assert (cash["sales_fen"], cash["before_shift_fen"], cash["expected_fen"]) == (1400, 700, 21400)
+    assert shifts.drawer_fen("1") == 21400
+    z = reports.close_z("1", counted_fen=21400, cashier="c1")
+    figures = reports.z_dict(z)["figures"]
+    assert figures["cash"]["over_short_fen"] == 0
+    lines = report_lines(figures, 48, language="en")
+    assert any(line.startswith("  Taken before shift (in float)") and line.endswith("-7.00") for line in lines)
+    assert reports.verify_z().ok
+    # the next shift starts after the Z: nothing before it
+    shifts.open_shift("1", 21400)
+    assert reports.x_report("1")["cash"]["before_shift_fen"] == 0
+
+
+def test_a_z_made_before_the_before_shift_figure_still_verifies_and_prints(sqlite_database):
+    """A Z stored without ``before_shift_fen`` (made by an older till) keeps its hash and prints as it did."""
+    import json
+
+    from printing.report import report_lines
+    from store.models import GENESIS_HASH
+
+    products = catalogue()
+    shifts.open_shift("1", 10000)
+    printed(sell(products, [(COLA, 1000)], [("cash", None)]))
+    figures = reports.figures("1", counted_fen=10350)
+    del figures["cash"]["before_shift_fen"]  # as an older till wrote them
+    row = dict(till_id="1", z_no=1, closed_at=reports.now(), closed_by="c1",
+               last_receipt_no=figures["last_receipt_no"], figures=figures, journal_head=figures["journal_head"],
+               prev_hash=GENESIS_HASH)
+    row["hash"] = reports.z_hash(GENESIS_HASH, row)
+    ZReport.create(**dict(row, figures=reports.canonical(figures)))
+    assert reports.verify_z().ok
+    stored = reports.z_dict(ZReport.get())["figures"]
+    assert "before_shift_fen" not in json.dumps(stored)
+    assert not any("before the shift" in line for line in report_lines(stored, 48, language="en"))
+
+
+def test_paying_out_more_than_the_drawer_holds_is_refused(sqlite_database):
+    """Float ¥100 + ¥3.50 cash: ¥103.50 may be paid out, ¥103.51 not (even with a manager)."""
+    products = catalogue()
+    shifts.open_shift("1", 10000)
+    printed(sell(products, [(COLA, 1000)], [("cash", None)]))
+    with pytest.raises(shifts.ShiftError) as caught:
+        shifts.cash_out("1", 10351, "货款", "c1", manager="m1")
+    assert caught.value.code == "paid_out_above_drawer"
+    assert caught.value.values == dict(amount_fen=10351, expected_fen=10350)
+    assert reports.x_report("1")["cash"]["paid_out_fen"] == 0
+    shifts.cash_out("1", 10350, "货款", "c1", manager="m1")
+    assert shifts.drawer_fen("1") == 0
+
+
+def test_the_x_and_the_z_list_the_tenders_in_one_order_with_the_counts_in_one_column(sqlite_database):
+    """The Z's figures come back from its JSON sorted by name: it still lists cash, card, WeChat, Alipay as the X
+    does, and every tender's count ends in the same column whatever its amount."""
+    from printing.report import report_lines
+
+    products = catalogue()
+    shifts.open_shift("1", 10000)
+    printed(sell(products, [(COLA, 300000)], [("cash", None)]))  # ¥1050.00
+    for pays in ([("card", None)], [("wechat", None)], [("alipay", None)], [("cash", None)]):
+        printed(sell(products, [(COLA, 1000)], pays))
+    x_lines = report_lines(reports.x_report("1"), 32, kind="X", language="en")
+    z_lines = report_lines(reports.z_dict(reports.close_z("1", counted_fen=10700))["figures"], 32, language="en")
+
+    def tenders(lines):
+        start = lines.index("Tenders") + 1
+        return lines[start:start + 4]
+
+    assert [line.split()[0] for line in tenders(x_lines)] == ["Cash", "Card", "WeChat", "Alipay"]
+    assert [line.split()[0] for line in tenders(z_lines)] == ["Cash", "Card", "WeChat", "Alipay"]
+    count_ends = {len(line[:line.rindex(" ")].rstrip()) for line in tenders(z_lines)}  # before the amount
+    assert len(count_ends) == 1, tenders(z_lines)  # the count ends in one column (¥1053.50 of cash, ¥3.50 of card)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.tui.helpers import COLA, printed_all, scan, screen_text, settled, wait_until
 from tests.tui.test_shift import asking, notified, on, open_shift
 
@@ -134,3 +136,65 @@ async def test_a_shop_that_counts_one_total_gets_the_amount_at_once(shop):
         await settled(pilot)
         shift = current_shift(app.till_id)
         assert shift.float_fen == 20000 and not shift.float_counts
+
+
+async def test_a_too_large_row_shows_no_amount_and_f2_says_amount_too_large(shop):
+    """¥100 x 1, then 14 nines typed on ¥50: the row shows no amount, the total stays ¥100.00 (not the
+    ¥4,999,950.00 of the 5 nines before it); F2 with the 14 nines says "amount too large" as the tender does."""
+    from store.shifts import current_shift
+
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f11", "s")
+        await counting(pilot, "1")
+        await pilot.press(*"99999999999999")
+        await pilot.pause()
+        assert str(app.screen.query_one("#count-amount-5000").render()) == ""
+        assert "合计 ￥100.00" in total(app) and "4999950" not in screen_text(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "张数太多" in message(app) and app.screen.focused.id == "count-5000"
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: on(app, "AmountScreen"))
+        await pilot.press(*"99999999999999", "enter")
+        await pilot.pause()
+        said = str(app.screen.query_one("#amount-message").render())
+        assert "金额太大" in said and "不是金额" not in said
+        assert current_shift(app.till_id) is None
+
+
+@pytest.fixture
+def console_shop(tmp_path, monkeypatch):
+    """The till on the Linux console: TERM=linux, so the linux16 theme and English."""
+    from tests.tui.conftest import close_shop, make_shop
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("TERM", "linux")
+    shop = make_shop(tmp_path / "shop", language="auto", theme="auto")
+    try:
+        yield shop
+    finally:
+        close_shop(shop)
+
+
+async def test_on_the_linux_console_the_count_rows_show_the_typed_digits_in_ascii_borders(console_shop):
+    """linux16: each row's field is one line with no border (not "+--------+"), the typed 2 and 37 show, no text
+    is in its background's colour (the focused row was cyan on cyan), the dialog's border is ASCII."""
+    from tests.tui.language import screen_lines
+    from tests.tui.test_themes import assert_16_colours, assert_ascii_borders
+
+    app = console_shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f11", "s")
+        await counting(pilot, "2")
+        await pilot.press("3", "7")
+        await pilot.pause()
+        assert app.theme == "linux16"
+        field = app.screen.query_one("#count-5000")
+        assert field.size.height == 1 and field.styles.border_top[0] in ("", "none")
+        lines = [line.rstrip() for line in screen_lines(app)]
+        assert any("| ¥100       2 " in line and line.endswith("200.00 |") for line in lines), lines
+        assert any("| ¥50        37 " in line and line.endswith("1850.00 |") for line in lines), lines
+        assert not any("+--------+" in line for line in lines)
+        assert_ascii_borders(app.screen)
+        assert_16_colours(app)

@@ -221,3 +221,84 @@ async def test_a_hand_over_is_recorded_in_the_shift(shop):
         await settled(pilot)
         handover = ShiftHandover.get()
         assert (handover.from_cashier, handover.to_cashier) == ("C1", "C2")
+
+
+async def test_paying_out_more_than_the_drawer_holds_is_refused_in_one_sentence(shop):
+    """Float ¥200, F11 O ¥300 (a manager's limit): refused, the drawer should hold only ¥200.00; nothing recorded."""
+    from store.models import CashMove
+
+    app = asking(shop, cashier_max_paid_out=100000).app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_shift(pilot, "200")
+        await pilot.press("f11", "o")
+        await wait_until(pilot, lambda: on(app, "AmountScreen"))
+        await type_in(pilot, "300", "进货")
+        await wait_until(pilot, lambda: "不能支出" in notified(app))
+        assert "不能支出 ￥300.00：钱箱里应有的现金只有 ￥200.00" in notified(app)
+        assert CashMove.select().count() == 0 and app.screen is app.sale_screen
+
+
+async def z_counted(pilot, amount: str) -> None:
+    await pilot.press("f11", "z")
+    await one_total(pilot)
+    await type_in(pilot, amount)
+
+
+async def test_a_z_count_far_off_asks_first_and_n_counts_again(shop):
+    """Float ¥200, counted ¥269.80: "实点 ￥269.80，应有 ￥200.00，长款 ￥69.80" - N counts again (no Z), ¥200 closes
+    without asking; only Y closes a far count."""
+    from store.models import ZReport
+
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_shift(pilot, "200")
+        await z_counted(pilot, "269.8")
+        await wait_until(pilot, lambda: on(app, "ConfirmScreen"))
+        assert "实点 ￥269.80，应有 ￥200.00，长款 ￥69.80" in screen_text(app)
+        await pilot.press("enter", "x")  # not a yes
+        await pilot.pause()
+        assert on(app, "ConfirmScreen") and ZReport.select().count() == 0
+        await pilot.press("n")
+        await wait_until(pilot, lambda: on(app, "CountScreen"))
+        assert ZReport.select().count() == 0
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: on(app, "AmountScreen"))
+        await type_in(pilot, "200")
+        await wait_until(pilot, lambda: on(app, "ReportView"))
+        assert ZReport.get().z_no == 1 and "现金相符" in screen_text(app)
+
+
+async def test_a_blind_z_count_far_off_shows_the_expected_only_after_the_count_and_y_closes(shop):
+    from store.models import ZReport
+
+    app = asking(shop, blind_close=True, ask_difference_fen=1000).app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_shift(pilot, "200")
+        await pilot.press("f11", "z")
+        await one_total(pilot)
+        assert "200.00" not in screen_text(app)
+        await type_in(pilot, "189")
+        await wait_until(pilot, lambda: on(app, "ConfirmScreen"))
+        assert "实点 ￥189.00，应有 ￥200.00，短款 ￥11.00" in screen_text(app)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: on(app, "ReportView"))
+        assert "短款 11.00" in screen_text(app) and ZReport.select().count() == 1
+
+
+async def test_ask_difference_0_never_asks(shop):
+    app = asking(shop, ask_difference_fen=0).app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_shift(pilot, "200")
+        await z_counted(pilot, "1000")
+        await wait_until(pilot, lambda: on(app, "ReportView"))
+        assert "长款 800.00" in screen_text(app)
+
+
+def test_money_on_screen_puts_the_sign_before_the_yuan_sign():
+    from tui.i18n import set_language, yuan
+
+    set_language("zh")
+    assert (yuan(-473020), yuan(350), yuan(0)) == ("-￥4730.20", "￥3.50", "￥0.00")
+    set_language("en")
+    assert yuan(-5) == "-¥0.05"
+    set_language("zh")

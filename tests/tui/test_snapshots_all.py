@@ -340,6 +340,20 @@ def test_linux_console_banner(console_shop, snap_compare):
     assert snap_compare(console_shop.app(), terminal_size=SIZE, run_before=run_before)
 
 
+def test_linux_console_count_drawer(console_shop, snap_compare):
+    """F11 S on the console: 2 x ¥100 and 37 x ¥50 typed, the digits in one-line fields, ASCII borders."""
+    from tui.screens.count import CountScreen
+
+    async def run_before(pilot):
+        await ready(pilot)
+        await pilot.press("f11", "s")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, CountScreen))
+        await pilot.press("2", "enter", "3", "7")
+        await settle(pilot)
+
+    assert snap_compare(console_shop.app(), terminal_size=SIZE, run_before=run_before)
+
+
 def test_owners_view(shop_lang, snap_compare):
     """Ctrl+W in a shop without cashiers (no PIN), then D to the day the sales were moved to."""
     async def run_before(pilot):

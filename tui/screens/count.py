@@ -21,7 +21,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
 from tui import keymap
-from tui.i18n import brief, t
+from tui.i18n import brief, t, yuan
 from tui.screens.ask import Refused
 from tui.screens.widgets import KeyBar
 
@@ -110,9 +110,7 @@ class CountScreen(ModalScreen[Optional[Count]]):
         return sum(fen * n for fen, n in self.counted.items())
 
     def show_total(self) -> None:
-        from store.money import format_yuan
-
-        self.query_one("#count-total", Static).update(Text(t("count.total", amount=format_yuan(self.total_fen()))))
+        self.query_one("#count-total", Static).update(Text(t("count.total", amount=yuan(self.total_fen()))))
 
     def say(self, text: str) -> None:
         message = self.query_one("#count-message", Static)
@@ -143,14 +141,15 @@ class CountScreen(ModalScreen[Optional[Count]]):
 
     @on(Input.Changed)
     def row_changed(self, event: Input.Changed) -> None:
-        """The running total follows each good keystroke; a bad one changes nothing (said on Enter)."""
+        """The running total follows each keystroke; a row that is not a number of pieces shows no amount and
+        adds nothing (said on Enter)."""
         from store.money import format_yuan
 
         fen = int((event.input.id or "")[len("count-"):])
         try:
             self.counted[fen] = pieces(event.value)
-        except Refused:
-            return
+        except Refused:  # the row counts for nothing until it is a number of pieces (no stale amount shown)
+            self.counted[fen] = 0
         amount = format_yuan(fen * self.counted[fen]) if self.counted[fen] else ""
         self.query_one(f"#count-amount-{fen}", Static).update(amount)
         self.show_total()

@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui import keymap
-from tui.i18n import brief, t
+from tui.i18n import brief, t, yuan
 from tui.screens.ask import AmountScreen, Reason, Refused
 from tui.screens.count import Count, CountScreen
 from tui.screens.widgets import KeyBar
@@ -38,7 +38,11 @@ def cash_amount(text: str, zero: bool = True) -> int:
 
     try:
         amount = parse_yuan(text)
-    except ValueError:
+    except ValueError as exc:
+        if getattr(exc, "code", "") == "amount_too_large":  # said as the tender says it
+            from tui.screens.tender import amount_refused
+
+            raise Refused(amount_refused(exc, text)) from None
         raise Refused(t("shift.bad_amount", text=brief(text))) from None
     if amount < 0 or (amount == 0 and not zero):
         raise Refused(t("shift.amount_above_zero"))
@@ -160,6 +164,7 @@ class ShiftFlows:
         self.app = app
         self.z_lines: List[str] = []  # the last Z, for R after a failed print
         self.z_view: Optional[ReportView] = None
+        self.expected_fen = 0  # the open shift's expected cash as the Z's count was asked
 
     @property
     def till_id(self) -> str:
@@ -296,19 +301,37 @@ class ShiftFlows:
         self.app.in_background(work, self.ask_count, self.failed, group="report")
 
     def ask_count(self, figures: Any) -> None:
-        from store.money import format_yuan
-
+        self.expected_fen = figures["cash"]["expected_fen"]
         if self.app.settings.shift.blind_close:
             note = t("z.blind_note")
         else:
-            note = t("z.expected", amount=format_yuan(figures["cash"]["expected_fen"]))
+            note = t("z.expected", amount=yuan(self.expected_fen))
         count_drawer(self.app, t("z.count_title"), note, note, self.counted)
 
     def counted(self, count: Optional[Count]) -> None:
-        from store.reports import close_z, z_dict
+        """A count far from the expected cash ([shift] ask_difference_fen) asks first: Y closes, N counts again."""
+        from tui.screens.confirm import ConfirmScreen
 
         if count is None:
             return
+        difference = count.total_fen - self.expected_fen
+        limit = self.app.settings.shift.ask_difference_fen
+        if limit and abs(difference) >= limit:  # the count is in: the expected cash may be said, even when blind
+            said = t("z.short" if difference < 0 else "z.over", amount=yuan(abs(difference)))
+            question = t("z.ask_difference", counted=yuan(count.total_fen), expected=yuan(self.expected_fen),
+                         difference=said)
+            self.app.push_screen(ConfirmScreen(question), partial(self.difference_answered, count))
+            return
+        self.close_z(count)
+
+    def difference_answered(self, count: Count, close: Optional[bool]) -> None:
+        if close:
+            self.close_z(count)
+        else:
+            self.z_start()  # count again, from the figures as they are now
+
+    def close_z(self, count: Count) -> None:
+        from store.reports import close_z, z_dict
 
         def work() -> Any:
             return z_dict(close_z(self.till_id, counted_fen=count.total_fen, counts=count.pieces or None,
