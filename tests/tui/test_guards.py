@@ -406,3 +406,29 @@ async def test_a_new_price_that_makes_the_line_over_ten_thousand_yuan_asks(shop)
         await pilot.press("y")
         assert basket(app) == [("可口可乐", 200_000, 1_999_800)]
         assert await confirmations(pilot) == ["line 19998.00 可口可乐 Coca-Cola 330ml"]
+
+
+# ---------------------------------------------------------------- sentences that fit 80 columns
+
+
+async def test_a_long_sentence_takes_two_lines_at_80_columns_and_a_600_digit_scan_a_short_one(tmp_path, monkeypatch):
+    from tests.tui.conftest import close_shop, make_shop
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    shop = make_shop(tmp_path / "shop", language="en")
+    try:
+        app = shop.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await scan(pilot, "9" * 600)
+            said = message(app)
+            assert said.startswith("Unknown code: 9999") and len(said) < 40, said
+            await scan(pilot, COLA)
+            await pilot.press("f12", "1", "enter", "escape", "ctrl+g")  # ¥1 taken: it cannot be held
+            said = message(app)
+            assert len(said) > 78, said  # longer than the line: it takes two
+            widget = app.sale_screen.query_one("#message")
+            assert widget.size.height == 2
+            shown = [strip.text for strip in widget.render_lines(widget.region.reset_offset)]  # type: ignore
+            assert said.split()[-1] in " ".join(shown)  # its last word is on screen
+    finally:
+        close_shop(shop)
