@@ -428,7 +428,7 @@ async def test_a_long_sentence_takes_two_lines_at_80_columns_and_a_600_digit_sca
             assert len(said) > 78, said  # longer than the line: it takes two
             widget = app.sale_screen.query_one("#message")
             assert widget.size.height == 2
-            shown = [strip.text for strip in widget.render_lines(widget.region.reset_offset)]  # type: ignore
+            shown = [strip.text for strip in widget.render_lines(widget.region.reset_offset)]
             assert said.split()[-1] in " ".join(shown)  # its last word is on screen
     finally:
         close_shop(shop)

@@ -512,7 +512,8 @@ class SaleScreen(Screen):
             self.refuse(t("sale.basket_changed"))  # a scan or a payment came between the question and the answer
             return
         if what == PRICE and spec is not None and not confirmed:
-            question = guards.line_question(self.app, item.name, item.qty_milli, line_amount(spec.value, item.qty_milli))
+            amount = line_amount(spec.value, item.qty_milli)
+            question = guards.line_question(self.app, item.name, item.qty_milli, amount)
             if question is not None:
                 guards.ask(self.app, question, lambda: self.apply_discount(what, index, item, spec, confirmed=True),
                            lambda: self.say(t("guard.not_changed")))
