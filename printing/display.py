@@ -140,11 +140,16 @@ def paid_change_bytes(config: DisplayConfig, paid_fen: int, change_fen: int) -> 
                      config.encoding)
 
 
+def welcome_bytes(config: DisplayConfig) -> bytes:
+    """No basket: no lamp and 0.00 (LED), the welcome (VFD)."""
+    if config.kind == "led8":
+        return ESC + b"s" + LAMPS["none"] + ESC + b"QA" + b"0.00\r"
+    return CLEAR + vfd_bytes(labels(config)["welcome"], "", config.encoding)
+
+
 def start_bytes(config: DisplayConfig) -> bytes:
     """Sent each time the port is opened: init and a blank (or welcome) picture."""
-    if config.kind == "led8":
-        return INIT + ESC + b"s" + LAMPS["none"] + ESC + b"QA" + b"0.00\r"
-    return INIT + CLEAR + vfd_bytes(labels(config)["welcome"], "", config.encoding)
+    return INIT + welcome_bytes(config)
 
 
 # ---------------------------------------------------------------- the transport
@@ -192,6 +197,11 @@ class Display:
         """F12: the amount to pay."""
         if self.enabled:
             self._put(total_bytes(self.config, total_fen))
+
+    def show_welcome(self) -> None:
+        """No basket (cancelled, held, emptied): no figures of one that is gone."""
+        if self.enabled:
+            self._put(welcome_bytes(self.config))
 
     def show_paid_change(self, paid_fen: int, change_fen: int) -> None:
         """The sale is paid: what the customer gave and the change."""

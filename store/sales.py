@@ -103,15 +103,25 @@ class Basket:
         check_line(product, qty_milli, amount_fen)
         price = int(product.price_fen)
         product_id = getattr(product, "id", None)
-        if merge and amount_fen is None and product_id is not None:
-            for index, item in enumerate(self.items):
-                if (item.product_id == product_id and item.fixed_fen is None and item.price is None
-                        and item.list_price_fen == price):
-                    self.set_qty(index, item.qty_milli + qty_milli)
-                    return index
+        index = self.merge_index(product, amount_fen) if merge else None
+        if index is not None:
+            self.set_qty(index, self.items[index].qty_milli + qty_milli)
+            return index
         self.items.append(Item(product_id, product.barcode or "", product.name, getattr(product, "unit", "") or "",
                                price, qty_milli, amount_fen))
         return len(self.items) - 1
+
+    def merge_index(self, product, amount_fen: Optional[int] = None) -> Optional[int]:
+        """The line a repeated scan of ``product`` adds to (same product, list price, no label or price change)."""
+        product_id = getattr(product, "id", None)
+        if amount_fen is not None or product_id is None:
+            return None
+        price = int(product.price_fen)
+        for index, item in enumerate(self.items):
+            if (item.product_id == product_id and item.fixed_fen is None and item.price is None
+                    and item.list_price_fen == price):
+                return index
+        return None
 
     def set_qty(self, index: int, qty_milli: int,
                 stands: Optional[Callable[[DiscountSpec, int, int], bool]] = None) -> Optional[DiscountSpec]:

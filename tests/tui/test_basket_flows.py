@@ -52,7 +52,7 @@ async def test_a_basket_with_no_money_taken_is_cancelled_after_one_question(shop
         await scan(pilot, "5*" + COLA)
         await pilot.press("ctrl+x")
         assert isinstance(app.screen, ConfirmScreen)
-        assert "Cancel this basket (1 items, ¥15.00)?" in screen_text(app)
+        assert "Cancel this basket (1 item, ¥15.00)?" in screen_text(app)
         await pilot.press("n")  # back: nothing changes
         assert app.screen is app.sale_screen and app.sale_screen.basket.total_fen == 1500
         await pilot.press("ctrl+x", "y")

@@ -341,3 +341,34 @@ async def test_voiding_a_line_takes_off_an_amount_off_the_basket_now_above_the_s
         assert app.sale_screen.basket.total_fen == 200 and app.sale_screen.basket.discount is None
         await pay_cash(pilot, app)
         assert last_sale().total_fen == 200 and not discounts()
+
+
+async def test_ctrl_r_on_a_round_total_says_so_and_stores_nothing(shop):
+    from store.models import Event
+
+    app = shop.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan(pilot, COLA)  # ¥3.00: nothing to round down
+        await pilot.press("f12", "ctrl+r")
+        said = text_of(app.screen.query_one("#tender-message"))
+        assert "没有零头" in said and "3.00" in said
+        assert app.sale_screen.basket.rounding is None
+        await pilot.press("enter")
+        await printed_all(pilot, app)
+        assert last_sale().total_fen == 300 and not discounts()
+        assert Event.select().where(Event.kind == "rounding").count() == 0
+
+
+async def test_f6_on_cash_records_no_failed_payment(shop):
+    from store.models import Event, Payment
+
+    app = shop.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan(pilot, COLA)
+        await pilot.press("f12", "f6")  # the sale screen's basket discount key, pressed on the tender
+        assert "现金不会付款失败" in text_of(app.screen.query_one("#tender-message"))
+        assert app.screen.tender.payments == []
+        await pilot.press("enter")
+        await printed_all(pilot, app)
+        assert [(p.method, p.status) for p in Payment.select()] == [("cash", "ok")]
+        assert Event.select().where(Event.kind == "payment_failed").count() == 0

@@ -137,3 +137,70 @@ async def test_on_the_linux_console_the_strip_shows_the_display_in_pinyin(tmp_pa
             assert not any("\u4e00" <= ch <= "\u9fff" for ch in strip())
     finally:
         close_shop(shop)
+
+
+def total_is(display, amount: str):
+    """The display shows the basket's total (合计) of ``amount``, nothing older."""
+    return lambda: display.text().startswith("合计") and display.text().rstrip().endswith(" " + amount)
+
+
+async def test_a_scan_shows_the_unit_price_and_every_change_of_the_basket_its_new_total(make):
+    from tui.screens.ask import AskScreen
+
+    shop = make()
+    display = shop.demo.display
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, shows(display, "欢迎光临"))
+        await scan(pilot, WATER)
+        await scan(pilot, "3*" + COLA)  # 3 x ¥3.00: the price of one, not the line's ¥9.00
+        await wait_until(pilot, shows(display, "单价            3.00"))
+        assert display.text().startswith("可口可乐")
+        await pilot.press("f3")  # the colas: 2 of them
+        await wait_until(pilot, lambda: isinstance(app.screen, AskScreen))
+        await pilot.press("2", "enter")
+        await wait_until(pilot, total_is(display, "8.00"))
+        await pilot.press("f4")  # the colas go
+        await wait_until(pilot, total_is(display, "2.00"))
+        await pilot.press("f6", *"0.50", "enter", "3", "enter")  # ¥0.50 off the basket
+        await wait_until(pilot, total_is(display, "1.50"))
+        await pilot.press("ctrl+x")
+        await wait_until(pilot, lambda: not app.sale_screen.ending and app.screen is not app.sale_screen)
+        await pilot.press("y")
+        await wait_until(pilot, shows(display, "欢迎光临"))  # no total of a basket that is gone
+        assert "1.50" not in display.text()
+
+
+async def test_a_resumed_basket_and_one_restored_at_start_show_their_total(make):
+    from tui.screens.ask import AskScreen
+    from tui.screens.held import HeldScreen
+
+    shop = make()
+    display = shop.demo.display
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, "5*" + WATER)  # ¥10.00
+        await pilot.press("ctrl+g")
+        await wait_until(pilot, lambda: isinstance(app.screen, AskScreen))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not app.sale_screen.busy and app.screen is app.sale_screen)
+        await wait_until(pilot, shows(display, "欢迎光临"))  # put aside
+        await scan(pilot, "2*" + COLA)  # ¥6.00 for the next customer
+        await pilot.press("f12")
+        await wait_until(pilot, total_is(display, "6.00"))
+        await pilot.press("escape", "ctrl+x")
+        await wait_until(pilot, lambda: app.screen is not app.sale_screen)
+        await pilot.press("y")
+        await wait_until(pilot, shows(display, "欢迎光临"))
+        await pilot.press("ctrl+y")
+        await wait_until(pilot, lambda: isinstance(app.screen, HeldScreen) and app.screen.loaded)
+        await pilot.press("enter")
+        await wait_until(pilot, total_is(display, "10.00"))
+        await wait_until(pilot, lambda: app.keeper.flush(0.01))
+    # the till closed with the basket open: the next start brings it back, and its total to the customer
+    display.screen.upper = display.screen.lower = ""  # forget the last picture: what follows is the next run's
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.started and app.sale_screen.sale_open())
+        await wait_until(pilot, total_is(display, "10.00"))
+

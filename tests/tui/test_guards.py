@@ -56,7 +56,7 @@ async def test_a_million_colas_asks_and_no_adds_nothing(shop, no):
         await scan(pilot, COLA)
         await scan(pilot, "1000000*" + COLA)
         assert asking(app)
-        assert "1000000" in question(app) and "可口可乐" in question(app)
+        assert "1000001" in question(app) and "可口可乐" in question(app)  # the line it joins, as it would be
         await pilot.press(no)
         assert not asking(app)
         assert basket(app) == [("可口可乐", 1000, 300)]
@@ -112,7 +112,7 @@ async def test_the_limits_come_from_the_settings(tmp_path, monkeypatch):
         async with app.run_test(size=(80, 24)) as pilot:
             await scan(pilot, "5*" + COLA)
             assert not asking(app)
-            await scan(pilot, "6*" + COLA)
+            await scan(pilot, COLA)  # joins the line: 6
             assert asking(app) and "6" in question(app)
             await pilot.press("escape")
             await scan(pilot, "3*" + OIL)
@@ -342,5 +342,93 @@ async def test_the_key_bar_at_the_bottom_of_the_tender_names_the_tender_keys(tmp
             shown = text_of(widget)
             assert all(key in shown for key in keys), shown
             assert not any(word in shown for word in sale_keys), shown
+    finally:
+        close_shop(shop)
+
+
+# ---------------------------------------------------------------- a line made too large afterwards (F3, a repeat scan, Ctrl+P)
+
+
+async def f3_to(pilot, qty: str) -> None:
+    from tui.screens.ask import AskScreen
+
+    await pilot.press("f3")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, AskScreen))
+    await pilot.press(*qty, "enter")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("no", ["escape", "n"])
+async def test_f3_to_a_thousand_asks_no_changes_nothing_yes_changes_it(shop, no):
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, COLA)
+        await f3_to(pilot, "1000")
+        assert asking(app) and "1000" in question(app)
+        await pilot.press(no)
+        assert not asking(app)
+        assert basket(app) == [("可口可乐", 1000, 300)]
+        assert "没有改动" in message(app)
+        await f3_to(pilot, "1000")
+        await pilot.press("y")
+        assert basket(app) == [("可口可乐", 1_000_000, 300_000)]
+        assert await confirmations(pilot) == ["qty 1000 可口可乐 Coca-Cola 330ml"]
+
+
+async def test_a_repeated_scan_that_makes_its_line_too_large_asks(shop):
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, "900*" + COLA)
+        assert not asking(app)
+        await scan(pilot, "900*" + COLA)  # joins the line: 1800 colas
+        assert asking(app) and "1800" in question(app)
+        await pilot.press("escape")
+        assert basket(app) == [("可口可乐", 900_000, 270_000)]
+        await scan(pilot, "900*" + COLA)
+        await pilot.press("y")
+        assert basket(app) == [("可口可乐", 1_800_000, 540_000)]
+        assert await confirmations(pilot) == ["qty 1800 可口可乐 Coca-Cola 330ml"]
+
+
+async def test_a_new_price_that_makes_the_line_over_ten_thousand_yuan_asks(shop):
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan(pilot, "200*" + COLA)  # ¥600
+        await pilot.press("ctrl+p", *"99.99", "enter", "3", "enter")  # ¥19,998 a line: a slip of the price
+        await wait_until(pilot, lambda: asking(app))
+        assert "19998.00" in question(app)
+        await pilot.press("n")
+        assert basket(app) == [("可口可乐", 200_000, 60_000)]
+        assert app.sale_screen.basket.items[0].price is None
+        assert "没有改动" in message(app)
+        await pilot.press("ctrl+p", *"99.99", "enter", "3", "enter")
+        await wait_until(pilot, lambda: asking(app))
+        await pilot.press("y")
+        assert basket(app) == [("可口可乐", 200_000, 1_999_800)]
+        assert await confirmations(pilot) == ["line 19998.00 可口可乐 Coca-Cola 330ml"]
+
+
+# ---------------------------------------------------------------- sentences that fit 80 columns
+
+
+async def test_a_long_sentence_takes_two_lines_at_80_columns_and_a_600_digit_scan_a_short_one(tmp_path, monkeypatch):
+    from tests.tui.conftest import close_shop, make_shop
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    shop = make_shop(tmp_path / "shop", language="en")
+    try:
+        app = shop.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await scan(pilot, "9" * 600)
+            said = message(app)
+            assert said.startswith("Unknown code: 9999") and len(said) < 40, said
+            await scan(pilot, COLA)
+            await pilot.press("f12", "1", "enter", "escape", "ctrl+g")  # ¥1 taken: it cannot be held
+            said = message(app)
+            assert len(said) > 78, said  # longer than the line: it takes two
+            widget = app.sale_screen.query_one("#message")
+            assert widget.size.height == 2
+            shown = [strip.text for strip in widget.render_lines(widget.region.reset_offset)]
+            assert said.split()[-1] in " ".join(shown)  # its last word is on screen
     finally:
         close_shop(shop)

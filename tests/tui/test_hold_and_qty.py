@@ -105,7 +105,7 @@ async def test_f3_is_refused_once_a_payment_was_taken(shop):
 
 # ---------------------------------------------------------------- a repeated scan joins its line
 
-async def test_a_repeated_scan_joins_its_line_and_the_display_shows_the_scan(shop):
+async def test_a_repeated_scan_joins_its_line_and_the_display_shows_the_unit_price(shop):
     from textual.widgets import DataTable
 
     app = shop.app()
@@ -117,7 +117,7 @@ async def test_a_repeated_scan_joins_its_line_and_the_display_shows_the_scan(sho
         await scan(pilot, "2*" + COLA)
         assert quantities(app) == [3000, 1000]
         assert app.sale_screen.query_one("#basket", DataTable).cursor_row == 0  # the merged line is selected
-        assert shown_items[-1] == ("可口可乐 Coca-Cola 330ml", 600)  # what this scan costs, not the line
+        assert shown_items[-1] == ("可口可乐 Coca-Cola 330ml", 300)  # 单价: the price of one, not the line
         await pilot.press("f12", "enter")
         await printed_all(pilot, app)
         sale = last_sale()

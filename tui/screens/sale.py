@@ -222,26 +222,29 @@ class SaleScreen(Screen):
 
             self.refuse(on_screen(self.app, describe(exc)))
             return
-        amount = line_amount(product.price_fen, qty) if amount_fen is None else amount_fen
-        question = None if confirmed else guards.line_question(self.app, product.name, qty, amount)
+        merge = self.app.settings.selling.merge_scans
+        joins = self.basket.merge_index(product, amount_fen) if merge and self.sale_open() else None
+        line_qty = qty if joins is None else self.basket.items[joins].qty_milli + qty  # a repeat scan: its line
+        amount = line_amount(product.price_fen, line_qty) if amount_fen is None else amount_fen
+        question = None if confirmed else guards.line_question(self.app, product.name, line_qty, amount)
         if question is not None:
             guards.ask(self.app, question, lambda: self.add_line(product, qty, amount_fen, confirmed=True),
                        lambda: self.say(t("guard.not_added")))
             return
         self.show_basket()
-        index = self.basket.add(product, qty, amount_fen, merge=self.app.settings.selling.merge_scans)
+        index = self.basket.add(product, qty, amount_fen, merge=merge)
         self.changed()
         self.refresh_basket(select=index)
-        self.show_item_on_display(index, qty, amount_fen)
+        line = self.basket.lines[index]
+        self.app.customer_display.show_item(line.name, line.unit_price_fen)  # 单价: the price of one
         self.say(t("sale.added", name=on_screen(self.app, product.name)))
 
-    def show_item_on_display(self, index: int, qty_milli: int, amount_fen: Optional[int]) -> None:
-        """The customer display shows what this scan costs (a repeat scan: this one, not the whole line)."""
-        from store.money import line_amount
-
-        line = self.basket.lines[index]
-        price = amount_fen if amount_fen is not None else line_amount(line.unit_price_fen, qty_milli)
-        self.app.customer_display.show_item(line.name, price)
+    def show_total_on_display(self) -> None:
+        """The basket changed (quantity, void, discount, resumed): the customer sees its new total."""
+        if self.sale_open():
+            self.app.customer_display.show_total(self.basket.total_fen)
+        else:
+            self.app.customer_display.show_welcome()
 
     def lookup(self, code: str) -> Optional[Tuple[Any, int, Optional[int]]]:
         """(product, qty_milli, fixed amount) for a code; None after telling the cashier why not."""
@@ -259,7 +262,7 @@ class SaleScreen(Screen):
             self.refuse(t("sale.db_error", error=exc))
             return None
         if resolved is None:
-            self.refuse(t("sale.unknown_code", code=code))
+            self.refuse(t("sale.unknown_code", code=brief(code, 20)))  # a 600-digit scan: a short sentence
             return None
         return resolved.product, resolved.qty_milli, resolved.amount_fen
 
@@ -378,6 +381,7 @@ class SaleScreen(Screen):
         dropped = self.recheck_basket_discount(before)
         self.changed()
         self.app.log_event("void_line", detail=name)
+        self.show_total_on_display()
         self.refresh_basket(select=max(0, index - 1) if index else 0)
         self.say(t("sale.voided", name=on_screen(self.app, name)))
         self.say_basket_discount_off(dropped)
@@ -503,9 +507,14 @@ class SaleScreen(Screen):
         key = "pin.why_price_limit" if what == PRICE else "pin.why_discount"
         return t(key, what=_said(what, spec), limit=rules.cashier_max_discount)
 
-    def apply_discount(self, what: str, index: int, item: Any, spec: Any) -> None:
-        """Put the decision on the basket (None: take it off), store it, log it, show it."""
+    def apply_discount(self, what: str, index: int, item: Any, spec: Any, confirmed: bool = False) -> None:
+        """Put the decision on the basket (None: take it off), store it, log it, show it.
+
+        A new price that makes the line larger than [limits] allows asks first (as a new line does).
+        """
+        from store.money import line_amount
         from store.sales import SaleError
+        from tui import guards
         from tui.screens.discount import BASKET, PRICE
 
         basket = self.basket
@@ -513,6 +522,13 @@ class SaleScreen(Screen):
                 or (self.tender is not None and self.tender.paid_fen > 0)):
             self.refuse(t("sale.basket_changed"))  # a scan or a payment came between the question and the answer
             return
+        if what == PRICE and spec is not None and not confirmed:
+            amount = line_amount(spec.value, item.qty_milli)
+            question = guards.line_question(self.app, item.name, item.qty_milli, amount)
+            if question is not None:
+                guards.ask(self.app, question, lambda: self.apply_discount(what, index, item, spec, confirmed=True),
+                           lambda: self.say(t("guard.not_changed")))
+                return
         before = basket.subtotal_fen
         try:
             if what == BASKET:
@@ -528,6 +544,7 @@ class SaleScreen(Screen):
             return
         dropped = None if what == BASKET else self.recheck_basket_discount(before)
         self.changed()
+        self.show_total_on_display()
         table = self.query_one("#basket", DataTable)
         self.refresh_basket(select=index if index >= 0 else table.cursor_row)
         name = item.name if item is not None else ""
@@ -576,16 +593,27 @@ class SaleScreen(Screen):
                         max_length=12, parse=typed_qty)
         self.app.push_screen(ask, partial(self.qty_chosen, index))
 
-    def qty_chosen(self, index: int, qty: Optional[int]) -> None:
+    def qty_chosen(self, index: int, qty: Optional[int], confirmed: bool = False, item: Any = None) -> None:
+        """The new quantity of line ``index``; a line over [limits] asks first (as a new line does)."""
         from store.discounts import amount_stands
-        from store.money import format_qty
+        from store.money import format_qty, line_amount
         from store.sales import SaleError
+        from tui import guards
         from tui.errors import describe
 
         if qty is None or index >= len(self.basket.items):
             return
+        if item is not None and self.basket.items[index] is not item:  # the basket changed under the question
+            self.refuse(t("sale.basket_changed"))
+            return
         item = self.basket.items[index]
         if qty == item.qty_milli:
+            return
+        price = item.price.value if item.price is not None else item.list_price_fen
+        question = None if confirmed else guards.line_question(self.app, item.name, qty, line_amount(price, qty))
+        if question is not None:
+            guards.ask(self.app, question, lambda: self.qty_chosen(index, qty, confirmed=True, item=item),
+                       lambda: self.say(t("guard.not_changed")))
             return
         # an amount off this line that a smaller line no longer allows comes off (store.discounts.amount_stands)
         limit = self.app.settings.selling.cashier_max_discount if self.app.sign_in_used else None
@@ -597,6 +625,7 @@ class SaleScreen(Screen):
             return
         basket_dropped = self.recheck_basket_discount(before)
         self.changed()
+        self.show_total_on_display()
         self.app.log_event("qty_changed", detail=f"{item.name} {format_qty(item.qty_milli)} -> {format_qty(qty)}")
         self.refresh_basket(select=index)
         shown = on_screen(self.app, item.name)
@@ -697,6 +726,7 @@ class SaleScreen(Screen):
         self.busy, self.holding = "hold", (self.basket, self.tender)
         self._basket, self.tender = None, None
         self.refresh_basket()
+        self.show_total_on_display()  # put aside: the customer display says welcome again
         self.say(t("hold.holding"))
         self.app.keeper.finish(hold, self.hold_done, self.hold_failed)
 
@@ -804,6 +834,7 @@ class SaleScreen(Screen):
         self.tender = stored.tender() if stored.payments else None
         self.show_basket()
         self.refresh_basket()
+        self.show_total_on_display()
         paid = self.tender.paid_fen if self.tender is not None else 0
         self.say(t("sale.restored_paid", amount=format_yuan(paid)) if paid else t("sale.restored"))
 
@@ -829,6 +860,7 @@ class SaleScreen(Screen):
         self.tender = None
         self.show_basket()
         self.refresh_basket()
+        self.show_total_on_display()  # the welcome: no total of a basket that is gone
 
     def hand_over(self) -> None:
         """Sign-out: the next cashier starts on an empty basket and entry line, not the last change."""

@@ -151,7 +151,7 @@ class TenderScreen(ModalScreen):
         non-cash payment is taken, and after it only cash is taken.
         """
         from store.discounts import ROUNDING_REASON
-        from store.money import format_yuan
+        from store.money import format_yuan, round_down
         from store.sales import DiscountSpec
 
         rules = self.app.settings.selling
@@ -164,6 +164,9 @@ class TenderScreen(ModalScreen):
                 self.say(t("tender.rounding_cash_only"), error=True)
                 return
             step = 10 if rules.rounding == "jiao" else 100
+            if round_down(basket.total_fen, step) == basket.total_fen:  # nothing to take off: nothing stored
+                self.say(t("tender.nothing_to_round", total=format_yuan(basket.total_fen)), error=True)
+                return
             spec = DiscountSpec("round", step, ROUNDING_REASON, self.app.till.cashier)
         else:
             spec = None
@@ -283,6 +286,11 @@ class TenderScreen(ModalScreen):
         """The terminal or the phone said no: record it, then another method."""
         from store.money import format_yuan
 
+        if self.method == "cash":  # a refused card or phone payment is recorded, never cash (a slip of F6)
+            failed_key = keymap.by_id("tender.failed")
+            key = keymap.display_key(keymap.key_of(failed_key)) if failed_key is not None else "F6"
+            self.say(t("tender.cash_cannot_fail", shortcut=key), error=True)
+            return
         amount = self._amount()
         if amount is None:
             return
