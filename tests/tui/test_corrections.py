@@ -62,6 +62,8 @@ async def open_history_on(pilot, number: str) -> None:
     if not screen_is(app, "HistoryScreen"):
         await pilot.press("f9")
     await wait_until(pilot, lambda: screen_is(app, "HistoryScreen") and app.screen.rows)
+    if app.screen.search.has_focus:
+        await pilot.press("enter")  # from the search box to the list, where T and V are commands
     index = [row["receipt"] for row in app.screen.rows].index(number)
     app.screen.table.move_cursor(row=index)
     await pilot.pause()

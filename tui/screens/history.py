@@ -85,13 +85,19 @@ class QrAgainView(QrView):
 
 
 class HistoryScreen(Screen):
-    """Receipts of this till, newest first, with a search box and a detail pane."""
+    """Receipts of this till, newest first, with a search box and a detail pane.
+
+    It opens in the search box: everything typed there is search text, never a
+    command (a product name such as "rice" starts with R). The letter keys (R,
+    Q, T, V) are commands on the list only; Enter, Down or Tab move there, and
+    BSpace or a key that is not a command goes back to the box.
+    """
 
     if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
         app = getters.app(ChaoyingApp)
 
     BINDINGS = keymap.bindings("history")
-    AUTO_FOCUS = "#history-table"
+    AUTO_FOCUS = "#history-search"
     DEFAULT_CSS = """
     HistoryScreen { layout: vertical; }
     #history-title { height: 1; background: $primary; color: $text; padding: 0 1; text-style: bold; }
@@ -229,14 +235,23 @@ class HistoryScreen(Screen):
         self.table.focus()
 
     def on_key(self, event: events.Key) -> None:
-        """Typing on the list goes to the search box (R and Q are keys of their own)."""
-        if self.search.has_focus or not event.is_printable or not event.character:
+        """Typing on the list goes to the search box (R, Q, T, V are keys of their own there); so does BSpace."""
+        search = self.search
+        if search.has_focus:
+            return  # the box's own keys: it takes every printable key before the screen's letter bindings
+        if event.key == "backspace":
+            event.stop()
+            event.prevent_default()
+            search.focus()
+            search.value = search.value[:-1]
+            search.cursor_position = len(search.value)
+            return
+        if not event.is_printable or not event.character:
             return
         if any(event.key in keymap.key_of(k).split(",") for k in keymap.KEYS["history"]):
             return
         event.stop()
         event.prevent_default()
-        search = self.search
         search.focus()
         search.value += event.character
         search.cursor_position = len(search.value)
@@ -246,13 +261,15 @@ class HistoryScreen(Screen):
 
     def action_cursor(self, step: int) -> None:
         table = self.table
+        if self.search.has_focus:  # Down (or Up) from the box: to the list, on the receipt already selected
+            table.focus()
+            return
         if table.row_count:
             table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + step)))
 
     def action_close(self) -> None:
         if self.search.has_focus and self.search.value:
-            self.search.value = ""  # Esc in the box: clear it first, then Esc again closes
-            self.table.focus()
+            self.search.value = ""  # Esc in the box: clear it first (and stay), then Esc again closes
             return
         self.dismiss(None)
 
