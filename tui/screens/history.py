@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("chaoying.tui.history")
 
 LIMIT = 200
+OUTCOME_WIDTH = 14  # the list's outcome column; a longer mark + outcome takes two lines
 
 
 def outcome_label(state: str, reprints: int = 0) -> str:
@@ -58,6 +59,26 @@ def kind_mark(row: Dict[str, Any]) -> str:
     return t("history.refunded") if row.get("refunded") else ""
 
 
+def outcome_cell(row: Dict[str, Any]) -> Tuple[Text, int]:
+    """The list's outcome cell and its row height: '有退货 已打印' on one line; two lines ('refunded' over
+    'handwritten') when mark and outcome would not fit the column together: never cut."""
+    from rich.cells import cell_len
+
+    mark, outcome = kind_mark(row), outcome_label(row["outcome"], row["reprints"])
+    text = " ".join(filter(None, (mark, outcome)))
+    if cell_len(text) <= OUTCOME_WIDTH:
+        return Text(text, no_wrap=True, overflow="ellipsis"), 1
+    return Text(f"{mark}\n{outcome}", no_wrap=True, overflow="ellipsis"), 2
+
+
+def refresh_histories(app: Any) -> None:
+    """A receipt's outcome or its corrections changed: every open history reads its list again (keeping the
+    selected receipt), so no row stays 'pending' after its print answer came."""
+    for screen in app.screen_stack:
+        if isinstance(screen, HistoryScreen):
+            screen.reload()
+
+
 def reprint_finished(app: Any, message: Any, state: str, reason: str) -> None:
     """The worker answered a reprint: tell the cashier (the number read off the UI thread), refresh a history."""
     app.in_background(partial(app.till.sale_facts, message.sale_id),
@@ -72,9 +93,7 @@ def reprint_told(app: Any, message: Any, reason: str, number: str) -> None:
         app.bell()
         app.notify(t("history.reprint_failed", number=number, reason=reason or t("reason.unknown")),
                    severity="error", timeout=8)
-    for screen in app.screen_stack:
-        if isinstance(screen, HistoryScreen):
-            screen.reload()
+    refresh_histories(app)
 
 
 class QrAgainView(QrView):
@@ -133,7 +152,7 @@ class HistoryScreen(Screen):
         table.add_column(t("history.col.number"), width=8, key="number")
         table.add_column(t("history.col.time"), width=11, key="time")
         table.add_column(Text(t("history.col.total"), justify="right"), width=8, key="total")
-        table.add_column(t("history.col.outcome"), width=14, key="outcome")
+        table.add_column(t("history.col.outcome"), width=OUTCOME_WIDTH, key="outcome")
         self.reload()
 
     @property
@@ -172,13 +191,14 @@ class HistoryScreen(Screen):
         table = self.table
         table.clear()
         for row in self.rows:
+            outcome, height = outcome_cell(row)
             table.add_row(
                 row["receipt"],
                 (row["sold_at"] or "")[5:16],
                 Text(row["total"], justify="right"),
-                Text(" ".join(filter(None, (kind_mark(row), outcome_label(row["outcome"], row["reprints"])))),
-                     no_wrap=True, overflow="ellipsis"),
+                outcome,
                 key=str(row["id"]),
+                height=height,
             )
         if keep and selected is not None:
             for index, row in enumerate(self.rows):
