@@ -125,7 +125,8 @@ def _recent(code: str, count: int) -> List[Event]:
 
 def sign_in(code: str, pin: str, till_id: str, lock_attempts: int, lock_minutes: int) -> SignInAnswer:
     """Check a code and PIN. Each wrong one is an event; ``lock_attempts`` in a row lock the code for
-    ``lock_minutes`` (an event too), so the count and the lock survive a restart of the till."""
+    ``lock_minutes`` (an event too), so the count and the lock survive a restart of the till. A code that
+    is no cashier's is never written down (a PIN typed in the wrong field): "an unknown code"."""
     recent = _recent(code, 1)
     if recent and recent[0].kind == SIGN_IN_LOCKED:
         until = recent[0].at + datetime.timedelta(minutes=lock_minutes)
@@ -135,9 +136,14 @@ def sign_in(code: str, pin: str, till_id: str, lock_attempts: int, lock_minutes:
     cashier = check_cashier(code, pin)
     if cashier is not None:
         return SignInAnswer(cashier)
+    if not Cashier.select().where(Cashier.code == code).exists():
+        # what was typed is no cashier's code: it may be a PIN typed in the code field, so it is never
+        # stored; there is no account to lock either
+        audit.add_event(str(till_id), kind=SIGN_IN_REFUSED, detail="wrong code or PIN for an unknown code")
+        return SignInAnswer(None)
     with write_transaction():
         audit.add_event(str(till_id), cashier=code[:16], kind=SIGN_IN_REFUSED,
-                     detail=f"wrong code or PIN for code {code!r}")
+                     detail=f"wrong PIN for code {code!r}")
         recent = _recent(code, lock_attempts)
         if len(recent) < lock_attempts or any(e.kind != SIGN_IN_REFUSED for e in recent):
             return SignInAnswer(None)

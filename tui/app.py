@@ -407,11 +407,13 @@ class ChaoyingApp(App):
             banner.show_printing()
 
     def print_finished(self, event: PrintFinished) -> None:
+        from tui.screens.history import refresh_histories, reprint_finished
+
         reason = self.till.settle(event)
         if event.reprint_no:
-            from tui.screens.history import reprint_finished
-
-            reprint_finished(self, event, event.state, reason)
+            reprint_finished(self, event, event.state, reason)  # says so and refreshes the history
+        else:
+            refresh_histories(self)  # a refund's or void's receipt (or a sale's) printed or failed: no stale row
         if self.sale_screen is not None:
             self.sale_screen.receipt_status(event.sale_id, event.state, reason, event.warning)
         banner = self.banner_for(event.sale_id)
@@ -463,10 +465,12 @@ class ChaoyingApp(App):
         return facts, None
 
     def resolved(self, banner: Any, state: str, answer: Any) -> None:
+        from tui.screens.history import refresh_histories
         from tui.screens.receipt_views import HandwrittenView, QrView
 
         facts, shown = answer
         sale_id = banner.sale_id
+        refresh_histories(self)  # a history under the banner shows the new outcome
         if self.sale_screen is not None:
             self.sale_screen.receipt_status(sale_id, state)
         if state == outcomes.HANDWRITTEN:

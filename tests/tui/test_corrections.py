@@ -62,6 +62,8 @@ async def open_history_on(pilot, number: str) -> None:
     if not screen_is(app, "HistoryScreen"):
         await pilot.press("f9")
     await wait_until(pilot, lambda: screen_is(app, "HistoryScreen") and app.screen.rows)
+    if app.screen.search.has_focus:
+        await pilot.press("enter")  # from the search box to the list, where T and V are commands
     index = [row["receipt"] for row in app.screen.rows].index(number)
     app.screen.table.move_cursor(row=index)
     await pilot.pause()
@@ -369,3 +371,56 @@ def test_every_refusal_of_a_refund_or_void_is_said_in_both_languages():
         assert said == "Only 1 of Cola can still be refunded"
     finally:
         set_language(before)
+
+
+# ---------------------------------------------------------------- the list never goes stale
+
+
+async def test_the_history_list_follows_a_refunds_print_and_its_banner_choice_and_never_cuts_a_word(
+        tmp_path, monkeypatch):
+    """QA: refund 1-000004 stayed "refund pending" after it printed; "refunded printed" was cut at 80 columns."""
+    from store.models import Sale
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    shop = make_shop(tmp_path / "shop", language="en", selling=SellingSettings(refund_manager_pin=False))
+    try:
+        app = shop.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await sell_cash(pilot, "3*" + COLA)
+            await open_history_on(pilot, "1-000001")
+
+            def cell(number: str):
+                index = [row["receipt"] for row in app.screen.rows].index(number)
+                return app.screen.table.get_row_at(index)[3]
+
+            held = []  # the refund's receipt waits until the list has shown it pending
+            print_sale = app.till.print_sale
+            monkeypatch.setattr(app.till, "print_sale", lambda *args, **kwargs: held.append((args, kwargs)))
+            await pilot.press("t")
+            await wait_until(pilot, lambda: screen_is(app, "RefundScreen"))
+            await pilot.press("1", "enter", "f12")
+            await wait_until(pilot, lambda: held and screen_is(app, "HistoryScreen")
+                             and "1-000002" in [row["receipt"] for row in app.screen.rows])
+            assert str(cell("1-000002")) == "refund pending"
+            monkeypatch.setattr(app.till, "print_sale", print_sale)
+            for args, kwargs in held:
+                print_sale(*args, **kwargs)
+            await printed_all(pilot, app)
+            await settled(pilot)
+            assert str(cell("1-000002")) == "refund printed"  # the print answer refreshed the row
+            assert str(cell("1-000001")) == "refunded\nprinted"  # two lines rather than "refunded prin…"
+
+            shop.demo.set_fault("paper_out")  # the next refund's receipt fails: the banner covers the history
+            await pilot.press("t")
+            await wait_until(pilot, lambda: screen_is(app, "RefundScreen"))
+            await pilot.press("1", "enter", "f12")
+            await wait_until(pilot, lambda: Sale.select().where(Sale.kind == "refund").count() == 2)
+            await wait_until(pilot, lambda: screen_is(app, "BannerScreen"))
+            await pilot.press("h")
+            await wait_until(pilot, lambda: screen_is(app, "HandwrittenView"))
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: screen_is(app, "HistoryScreen"))
+            await settled(pilot)
+            assert str(cell("1-000003")) == "refund\nhandwritten"  # the banner's choice refreshed the row
+    finally:
+        close_shop(shop)

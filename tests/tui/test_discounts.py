@@ -93,6 +93,23 @@ async def test_line_discount_within_the_limit_needs_no_pin_and_is_on_the_receipt
         assert "10% (临期)" in Event.get(Event.kind == "discount").detail
 
 
+async def test_a_quick_reason_picked_on_an_english_screen_prints_in_chinese_on_the_receipt(shop_en):
+    """QA: the quick reason was stored in the screen's language, so the Chinese receipt printed "折扣 5% other".
+    A quick reason is stored in the receipt's language; a typed one as typed."""
+    app = shop_en.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await scan(pilot, COLA)
+        await pilot.press("f5", *"5%", "enter")
+        assert "4 other" in screen_text(app)  # offered in the screen's language
+        await pilot.press("4", "enter")
+        await scan(pilot, WATER)
+        await give(pilot, "f5", "0.10", "smudged box")  # typed: stored as typed
+        await pay_cash(pilot, app)
+        assert [row.reason for row in discounts()] == ["其他", "smudged box"]
+        paper = shop_en.paper()[-1]
+        assert "折扣 5% 其他" in paper and "other" not in paper
+
+
 async def test_discount_over_the_limit_needs_a_manager_pin_and_stores_the_manager(shop):
     with_cashiers()
     app = shop.app(cashier="C1")

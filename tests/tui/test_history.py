@@ -94,7 +94,7 @@ async def test_find_yesterdays_receipt_by_amount_and_reprint_it_with_the_mark(sh
         await pilot.press("f9")
         assert history_up(app)
         assert history_rows(app) == ["1-000002", "1-000001"]  # newest first
-        await pilot.press(*"3.00")  # typing on the list goes to the search box
+        await pilot.press(*"3.00")  # F9 opens in the search box
         assert app.screen.search.value == "3.00"
         assert history_rows(app) == ["1-000001"]
         detail = text_of(app.screen.query_one("#history-detail"))
@@ -164,6 +164,37 @@ async def test_search_by_receipt_number_date_and_product(shop):
         assert not history_up(app)
 
 
+async def test_letters_typed_in_the_search_only_search_never_reprint_refund_or_void(shop):
+    """QA: F9 then "rice" reprinted the receipt (R), "t" opened a refund, "v" a void; BSpace died after Enter."""
+    from store.models import PrintAttempt
+
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sell_cash(pilot, COLA)
+        attempts_before = PrintAttempt.select().count()
+        await pilot.press("f9")
+        await settled(pilot)
+        for word in ("rice", "tvr", "quest"):
+            await pilot.press(*word)
+            await settled(pilot)
+            assert history_up(app) and app.screen.search.value == word  # no refund, void or PIN dialog
+            assert app.screen.search.has_focus
+            await pilot.press(*["backspace"] * len(word))
+        assert not app.in_flight and PrintAttempt.select().count() == attempts_before  # nothing reprinted
+        assert len(shop.paper()) == 1
+
+        await pilot.press(*"tv", "enter")  # Enter: to the list ...
+        assert app.screen.table.has_focus
+        await pilot.press("backspace", "a")  # ... BSpace goes back to the box and keeps editing
+        assert app.screen.search.has_focus and app.screen.search.value == "ta"
+        await pilot.press("escape")  # clears the box and stays in it
+        assert app.screen.search.has_focus and app.screen.search.value == ""
+        await settled(pilot)
+        await pilot.press("down", "r")  # on the list, R is the reprint
+        await printed_all(pilot, app)
+        assert len(shop.paper()) == 2 and "补打 REPRINT 1" in shop.paper()[-1]
+
+
 async def test_q_shows_the_receipt_as_a_qr_code_again(shop):
     from store.models import Event
     from tui.screens.history import QrAgainView
@@ -171,7 +202,7 @@ async def test_q_shows_the_receipt_as_a_qr_code_again(shop):
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await sell_cash(pilot, COLA)
-        await pilot.press("f9", "q")
+        await pilot.press("f9", "enter", "q")  # Enter: from the search box to the list
         assert isinstance(app.screen, QrAgainView)
         assert "再次显示" in screen_text(app) and "1-000001" in screen_text(app)
         await settled(pilot)  # the event is written off the UI thread
@@ -194,7 +225,7 @@ async def test_a_handwritten_receipt_gets_its_official_print_from_the_history(sh
         sale = last_sale()
         assert outcome(sale.id).state == "handwritten"
         shop.demo.set_fault("ok")
-        await pilot.press("f9")
+        await pilot.press("f9", "enter")
         assert "手写小票" in str(app.screen.query_one("#history-table").get_row_at(0)[3])
         await reprint_and_wait(pilot, app)
         assert outcome(sale.id).state == "printed"
@@ -210,7 +241,7 @@ async def test_an_unresolved_receipt_is_not_reprinted_from_the_history(shop):
         await sell_cash(pilot, COLA)
         await pilot.press("f9")  # opens over the banner
         assert isinstance(app.screen, HistoryScreen)
-        await pilot.press("r")
+        await pilot.press("enter", "r")
         assert "还没有结果" in text_of(app.screen.query_one("#history-message"))
         assert not app.in_flight
         await pilot.press("escape")
@@ -229,7 +260,7 @@ async def test_reprint_cap_reached_says_so_and_prints_nothing(shop_with):
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await sell_cash(pilot, COLA)
-        await pilot.press("f9")
+        await pilot.press("f9", "enter")
         await reprint_and_wait(pilot, app)
         assert len(shop.paper()) == 2
         bells = []
@@ -259,7 +290,7 @@ async def test_manager_pin_wrong_pin_refused_right_pin_prints(shop_with):
     app = shop.app(cashier="C1")
     async with app.run_test(size=(80, 24)) as pilot:
         await sell_cash(pilot, COLA)
-        await pilot.press("f9", "r")
+        await pilot.press("f9", "enter", "r")
         assert isinstance(app.screen, PinScreen)
         pin_input = app.screen.query_one("#pin-input", Input)
         assert pin_input.password  # the PIN is masked
@@ -284,7 +315,7 @@ async def test_esc_on_the_pin_prompt_prints_nothing(shop_with):
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await sell_cash(pilot, COLA)
-        await pilot.press("f9", "r", "escape")
+        await pilot.press("f9", "enter", "r", "escape")
         assert history_up(app)
         assert "没有补打" in text_of(app.screen.query_one("#history-message"))
         await pilot.pause(0.3)
@@ -372,7 +403,7 @@ async def test_history_and_event_log_in_english(shop_en):
     app = shop_en.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await sell_cash(pilot, COLA)
-        await pilot.press("f9")
+        await pilot.press("f9", "enter")
         await reprint_and_wait(pilot, app)
         text = screen_text(app)
         assert "Receipts" in text and "reprinted 1x" in text and "Print attempts" in text

@@ -80,8 +80,9 @@ async def test_wrong_pin_refused_right_pin_sells_with_the_cashier_on_every_recor
         assert "编号或密码不对" in text_of(app.screen.query_one("#signin-message"))
         refused = await logged(pilot, "sign_in_refused")
         assert len(refused) == 1 and "C1" in refused[0].detail and "2222" not in refused[0].detail
-        await sign_in(pilot, "C9", "1111")  # no such cashier: the same sentence
-        assert signing_in(app) and len(await logged(pilot, "sign_in_refused")) == 2
+        await sign_in(pilot, "C9", "1111")  # no such cashier: the same sentence, and "C9" is not written down
+        refused = await logged(pilot, "sign_in_refused")
+        assert signing_in(app) and len(refused) == 2 and "C9" not in refused[1].detail + refused[1].cashier
 
         assert app.screen.focused is app.screen.query_one("#signin-code")  # a refusal: correct the code
         await sign_in(pilot, "C1", "1111")
@@ -99,6 +100,33 @@ async def test_wrong_pin_refused_right_pin_sells_with_the_cashier_on_every_recor
         assert (attempt.cashier, attempt.result) == ("C1", "printed")
         sale_events = Event.select().where(Event.sale == sale.id)
         assert sale_events.count() >= 2 and {e.cashier for e in sale_events} == {"C1"}
+
+
+async def test_a_pin_typed_in_the_code_field_is_never_written_to_the_event_log(shop):
+    """QA: a wrong PIN, the focus back on the code (selected), the PIN retyped there: the log kept the PIN."""
+    from textual.widgets import Input
+
+    from store.cashiers import add_cashier
+    from store.models import Event
+
+    add_cashier("01", "小李", "1234")
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press(*"01", "enter", *"9999", "enter")  # a wrong PIN for a known code: the code is kept
+        await wait_until(pilot, lambda: len(events("sign_in_refused")) == 1 and not app.screen.checking)
+        refused = events("sign_in_refused")[0]
+        assert (refused.cashier, refused.detail) == ("01", "wrong PIN for code '01'")
+        code = app.screen.query_one("#signin-code", Input)
+        assert app.screen.focused is code  # issue 14's rule: a refusal puts the focus back on the code
+        await pilot.press(*"1234", "enter", "enter")  # the cashier retypes the PIN: it lands in the code field
+        await wait_until(pilot, lambda: len(events("sign_in_refused")) == 2 and not app.screen.checking)
+        assert code.value == "1234" and signing_in(app)
+        refused = events("sign_in_refused")[1]
+        assert (refused.cashier, refused.detail) == ("", "wrong code or PIN for an unknown code")
+        assert not Event.select().where(Event.detail.contains("1234") | Event.cashier.contains("1234")).exists()
+        await sign_in(pilot, "01", "1234")
+        await wait_until(pilot, lambda: on_sale_screen(app))
 
 
 async def test_sign_out_between_sales_and_refused_with_a_basket_open(shop):

@@ -34,6 +34,8 @@ class Reason:
     needed: str  # said when no reason is given
     max_length: int = 60
     quick: Tuple[str, ...] = ()
+    # what a quick reason records, when not the words shown (the receipt's language: it prints as stored)
+    quick_stored: Tuple[str, ...] = ()
 
 
 class AskScreen(ModalScreen[Any]):
@@ -116,7 +118,8 @@ class AskScreen(ModalScreen[Any]):
     def give_reason(self, typed: str) -> None:
         assert self.reason is not None
         reason = " ".join(typed.split())
-        reason = dict((str(n), why) for n, why in enumerate(self.reason.quick, 1)).get(reason, reason)
+        stored = self.reason.quick_stored or self.reason.quick
+        reason = dict((str(n), why) for n, why in enumerate(stored, 1)).get(reason, reason)
         if not reason:
             self.say(self.reason.needed)
         elif self.answer is not None:

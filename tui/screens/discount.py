@@ -3,20 +3,24 @@
 Used for a line discount (F5), a basket discount (F6) and a price override
 (Ctrl+P). Dismisses with (spec, reason) (spec None: take the discount or
 override off) or None on Esc. An empty amount, or 0, takes it off; a reason
-is needed otherwise (1-4 pick a quick one). Who may give it is the sale
+is needed otherwise (1-4 pick a quick one, recorded in the receipt's language). Who may give it is the sale
 screen's question (store.discounts), asked after the dialog closes.
 """
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Optional
 
-from tui.i18n import brief, t
+from tui.i18n import CATALOGUES, brief, t
 from tui.screens.ask import AmountScreen, Reason, Refused
 
 if TYPE_CHECKING:
+    from textual import getters
+
     from store.sales import DiscountSpec
+    from tui.app import ChaoyingApp
 
 QUICK_REASONS = ("discount.reason.1", "discount.reason.2", "discount.reason.3", "discount.reason.4")
 LINE, BASKET, PRICE = "line", "basket", "price"
@@ -62,6 +66,8 @@ class DiscountScreen(AmountScreen):
     """Ask for a discount (``what`` LINE or BASKET) or a new price (PRICE) of ``base_fen``."""
 
     INPUT, MESSAGE = "discount-amount", "discount-message"
+    if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
+        app = getters.app(ChaoyingApp)
 
     def __init__(self, what: str, title: str, base_fen: int) -> None:
         reason = Reason(t("discount.reason_placeholder"), t("discount.reason_needed"), max_length=40,
@@ -70,3 +76,10 @@ class DiscountScreen(AmountScreen):
                                               else "discount.amount_placeholder"),
                          parse=partial(discount_spec, what, base_fen), reason=reason)
         self.what = what
+
+    def on_mount(self) -> None:
+        """A quick reason is shown in the screen's language but stored in the receipt's, which prints it as
+        stored (a typed reason is stored as typed)."""
+        assert self.reason is not None
+        language = self.app.settings.receipt.language
+        self.reason = replace(self.reason, quick_stored=tuple(CATALOGUES[language][key] for key in QUICK_REASONS))

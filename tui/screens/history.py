@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("chaoying.tui.history")
 
 LIMIT = 200
+OUTCOME_WIDTH = 14  # the list's outcome column; a longer mark + outcome takes two lines
 
 
 def outcome_label(state: str, reprints: int = 0) -> str:
@@ -58,6 +59,26 @@ def kind_mark(row: Dict[str, Any]) -> str:
     return t("history.refunded") if row.get("refunded") else ""
 
 
+def outcome_cell(row: Dict[str, Any]) -> Tuple[Text, int]:
+    """The list's outcome cell and its row height: '有退货 已打印' on one line; two lines ('refunded' over
+    'handwritten') when mark and outcome would not fit the column together: never cut."""
+    from rich.cells import cell_len
+
+    mark, outcome = kind_mark(row), outcome_label(row["outcome"], row["reprints"])
+    text = " ".join(filter(None, (mark, outcome)))
+    if cell_len(text) <= OUTCOME_WIDTH:
+        return Text(text, no_wrap=True, overflow="ellipsis"), 1
+    return Text(f"{mark}\n{outcome}", no_wrap=True, overflow="ellipsis"), 2
+
+
+def refresh_histories(app: Any) -> None:
+    """A receipt's outcome or its corrections changed: every open history reads its list again (keeping the
+    selected receipt), so no row stays 'pending' after its print answer came."""
+    for screen in app.screen_stack:
+        if isinstance(screen, HistoryScreen):
+            screen.reload()
+
+
 def reprint_finished(app: Any, message: Any, state: str, reason: str) -> None:
     """The worker answered a reprint: tell the cashier (the number read off the UI thread), refresh a history."""
     app.in_background(partial(app.till.sale_facts, message.sale_id),
@@ -72,9 +93,7 @@ def reprint_told(app: Any, message: Any, reason: str, number: str) -> None:
         app.bell()
         app.notify(t("history.reprint_failed", number=number, reason=reason or t("reason.unknown")),
                    severity="error", timeout=8)
-    for screen in app.screen_stack:
-        if isinstance(screen, HistoryScreen):
-            screen.reload()
+    refresh_histories(app)
 
 
 class QrAgainView(QrView):
@@ -85,13 +104,19 @@ class QrAgainView(QrView):
 
 
 class HistoryScreen(Screen):
-    """Receipts of this till, newest first, with a search box and a detail pane."""
+    """Receipts of this till, newest first, with a search box and a detail pane.
+
+    It opens in the search box: everything typed there is search text, never a
+    command (a product name such as "rice" starts with R). The letter keys (R,
+    Q, T, V) are commands on the list only; Enter, Down or Tab move there, and
+    BSpace or a key that is not a command goes back to the box.
+    """
 
     if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
         app = getters.app(ChaoyingApp)
 
     BINDINGS = keymap.bindings("history")
-    AUTO_FOCUS = "#history-table"
+    AUTO_FOCUS = "#history-search"
     DEFAULT_CSS = """
     HistoryScreen { layout: vertical; }
     #history-title { height: 1; background: $primary; color: $text; padding: 0 1; text-style: bold; }
@@ -127,7 +152,7 @@ class HistoryScreen(Screen):
         table.add_column(t("history.col.number"), width=8, key="number")
         table.add_column(t("history.col.time"), width=11, key="time")
         table.add_column(Text(t("history.col.total"), justify="right"), width=8, key="total")
-        table.add_column(t("history.col.outcome"), width=14, key="outcome")
+        table.add_column(t("history.col.outcome"), width=OUTCOME_WIDTH, key="outcome")
         self.reload()
 
     @property
@@ -166,13 +191,14 @@ class HistoryScreen(Screen):
         table = self.table
         table.clear()
         for row in self.rows:
+            outcome, height = outcome_cell(row)
             table.add_row(
                 row["receipt"],
                 (row["sold_at"] or "")[5:16],
                 Text(row["total"], justify="right"),
-                Text(" ".join(filter(None, (kind_mark(row), outcome_label(row["outcome"], row["reprints"])))),
-                     no_wrap=True, overflow="ellipsis"),
+                outcome,
                 key=str(row["id"]),
+                height=height,
             )
         if keep and selected is not None:
             for index, row in enumerate(self.rows):
@@ -229,14 +255,23 @@ class HistoryScreen(Screen):
         self.table.focus()
 
     def on_key(self, event: events.Key) -> None:
-        """Typing on the list goes to the search box (R and Q are keys of their own)."""
-        if self.search.has_focus or not event.is_printable or not event.character:
+        """Typing on the list goes to the search box (R, Q, T, V are keys of their own there); so does BSpace."""
+        search = self.search
+        if search.has_focus:
+            return  # the box's own keys: it takes every printable key before the screen's letter bindings
+        if event.key == "backspace":
+            event.stop()
+            event.prevent_default()
+            search.focus()
+            search.value = search.value[:-1]
+            search.cursor_position = len(search.value)
+            return
+        if not event.is_printable or not event.character:
             return
         if any(event.key in keymap.key_of(k).split(",") for k in keymap.KEYS["history"]):
             return
         event.stop()
         event.prevent_default()
-        search = self.search
         search.focus()
         search.value += event.character
         search.cursor_position = len(search.value)
@@ -246,13 +281,15 @@ class HistoryScreen(Screen):
 
     def action_cursor(self, step: int) -> None:
         table = self.table
+        if self.search.has_focus:  # Down (or Up) from the box: to the list, on the receipt already selected
+            table.focus()
+            return
         if table.row_count:
             table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + step)))
 
     def action_close(self) -> None:
         if self.search.has_focus and self.search.value:
-            self.search.value = ""  # Esc in the box: clear it first, then Esc again closes
-            self.table.focus()
+            self.search.value = ""  # Esc in the box: clear it first (and stay), then Esc again closes
             return
         self.dismiss(None)
 
