@@ -271,7 +271,7 @@ class ShiftFlows:
         from store.money import format_yuan
 
         self.app.notify(t("shift." + kind + "_done", amount=format_yuan(move.amount_fen), reason=move.reason),
-                        timeout=6)
+                        timeout=6, markup=False)  # the reason is as typed: never markup
 
     # ------------------------------------------------------------ X and Z
 
