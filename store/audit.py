@@ -68,8 +68,13 @@ def _value(value: Any) -> Any:
     return value
 
 
+#: Canonical JSON: sorted keys, compact, UTF-8 as is. Built once: json.dumps builds an encoder per call.
+_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Canonical JSON of ``value``: the text the hashes of the chains cover."""
+    return _encoder.encode(value)
 
 
 def row_content(kind: str, row: Mapping[str, Any]) -> str:
@@ -186,8 +191,9 @@ def records(till_id: str, after_seq: int, chunk: int = 5000) -> Iterable[list]:
     (seq, kind, ref, content, prev_hash, hash, hash_kind)."""
     columns = (Audit.seq, Audit.kind, Audit.ref, Audit.content, Audit.prev_hash, Audit.hash, Audit.hash_kind)
     while True:
-        rows = list(Audit.select(*columns).where((Audit.till_id == till_id) & (Audit.seq > after_seq))
-                    .order_by(Audit.seq).limit(chunk).tuples())
+        # fetched at once, as the driver gives them (text and integers): peewee's per-row conversion is most of the time
+        rows = db.execute(Audit.select(*columns).where((Audit.till_id == till_id) & (Audit.seq > after_seq))
+                          .order_by(Audit.seq).limit(chunk)).fetchall()
         if not rows:
             return
         yield rows

@@ -31,7 +31,9 @@ from __future__ import annotations
 import datetime
 import json
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+import peewee
 
 from store import archive_view as archive, audit, chain
 from store.chain import HMAC, KeyMissing, chain_hash, hash_kind, make_key_file, read_key_file, set_key
@@ -53,7 +55,7 @@ from store.models import (
 from store.numbering import format_receipt_no
 
 __all__ = ["HMAC", "KeyMissing", "VerifyResult", "canonical_content", "chain_hash", "hash_kind", "make_key_file",
-           "read_key_file", "sale_chunks", "set_key", "verify"]
+           "read_key_file", "read_rows", "sale_chunks", "set_key", "verify"]
 
 CHUNK = 2000
 
@@ -109,7 +111,7 @@ def canonical_content(sale: Mapping, lines: Sequence[Mapping], payments: Sequenc
             [int(row["line_position"]), row["kind"], int(row["value"]), int(row["amount_fen"]),
              row["reason"] or "", row["cashier"] or "", row["manager"] or ""]
             for row in discounts)
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return audit.dumps(content)
 
 
 def _line_extra(line: Mapping) -> list:
@@ -118,16 +120,35 @@ def _line_extra(line: Mapping) -> list:
     return [discount, int(original or 0)] if discount or original else []
 
 
+def read_rows(query: peewee.Select) -> List[dict]:
+    """The rows of ``query`` as dicts keyed by field name, fetched in one go.
+
+    The walk reads every row of the journal, so it skips peewee's per-row,
+    per-column conversion: the tables it reads hold integers and text, which
+    come from the driver as they are (tests/store/test_journal.py checks the
+    fields), and date-times, converted here as peewee converts them, since
+    the hashed text depends on it.
+    """
+    columns = query.selected_columns
+    names = [column.name for column in columns]
+    dates = [(index, column) for index, column in enumerate(columns) if isinstance(column, peewee.DateTimeField)]
+    rows = []
+    for row in db.execute(query).fetchall():
+        if dates:
+            row = list(row)
+            for index, column in dates:
+                row[index] = column.python_value(row[index])
+        rows.append(dict(zip(names, row)))
+    return rows
+
+
 def sale_chunks(till_id: str, after: int = 0) -> Iterable[List[dict]]:
     """Sales of a till after receipt ``after`` in receipt order, in chunks, with their lines and payments."""
     while True:
-        sales = list(
-            Sale.select()
-            .where((Sale.till_id == till_id) & (Sale.receipt_no > after))
-            .order_by(Sale.receipt_no)
-            .limit(CHUNK)
-            .dicts()
-        )
+        sales = read_rows(Sale.select()
+                          .where((Sale.till_id == till_id) & (Sale.receipt_no > after))
+                          .order_by(Sale.receipt_no)
+                          .limit(CHUNK))
         if not sales:
             return
         ids = [sale["id"] for sale in sales]
@@ -137,7 +158,7 @@ def sale_chunks(till_id: str, after: int = 0) -> Iterable[List[dict]]:
         # One range of sale ids rather than IN (2,000 ids): rows of other tills inside it are skipped.
         low, high = min(ids), max(ids)
         for model, found in ((Line, lines), (Payment, payments), (Discount, discounts)):
-            for row in model.select().where(model.sale.between(low, high)).dicts():
+            for row in read_rows(model.select().where(model.sale.between(low, high))):
                 rows = found.get(row["sale"])
                 if rows is not None:
                     rows.append(row)
@@ -149,10 +170,10 @@ def sale_chunks(till_id: str, after: int = 0) -> Iterable[List[dict]]:
         after = sales[-1]["receipt_no"]
 
 
-
 # --- verify ----------------------------------------------------------------------
 
-IN_CHUNK = 500
+#: The widest range of ids one query of the outcome and row checks reads.
+SPAN = 5000
 
 
 @dataclass(frozen=True)
@@ -192,7 +213,7 @@ class _Start:
 @dataclass
 class _Walk:
     outcomes: Dict[int, str] = field(default_factory=dict)  # sale id -> last outcome content
-    commits: Dict[int, dict] = field(default_factory=dict)  # sale id -> commit record
+    commits: Dict[int, Tuple[str, list]] = field(default_factory=dict)  # sale id -> (journal hash, payment reasons)
     attempts: Dict[int, str] = field(default_factory=dict)
     events: Dict[int, str] = field(default_factory=dict)
     day_rows: Dict[str, Dict[int, str]] = field(default_factory=lambda: {kind: {} for kind in audit.DAY_ROWS})
@@ -232,7 +253,7 @@ def _archived(start: _Start, till_id: str, index: int, number: int) -> bool:
 
 
 def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk, start: _Start) -> Tuple[int, str]:
-    keyed = False
+    keyed, made = False, chain.key_made()
     if seq:
         at = Audit.get_or_none((Audit.till_id == till_id) & (Audit.seq == seq))
         if at is None and _archived(start, till_id, 2, seq):
@@ -249,13 +270,15 @@ def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk, start: _Start) -
                              till_id)
             if prev_hash != prev:
                 raise Broken(f"The {where} does not follow the record before it (a record was altered).", till_id)
-            if record_kind != chain.HMAC and (keyed or _after_key(audit.record_time(kind, content))):
+            # a plain record's time is read only when a loaded key says since when records must be keyed
+            if record_kind != chain.HMAC and (keyed or (made and _after_key(audit.record_time(kind, content)))):
                 raise Broken(f"The {where} was rewritten without the journal key.", till_id)
             if not _hash_ok(prev, content, digest, record_kind, walk):
                 raise Broken(f"The {where} was changed after it was written.", till_id)
             keyed = keyed or record_kind == chain.HMAC
             if kind == audit.COMMIT:
-                value = walk.commits[ref] = json.loads(content)
+                value = json.loads(content)
+                walk.commits[ref] = (value["hash"], value["reasons"])
                 walk.outcomes[ref] = audit.dumps(value["outcome"])
             elif kind == audit.OUTCOME:
                 walk.outcomes[ref] = content
@@ -320,11 +343,12 @@ def _check_commit(sale: dict, walk: _Walk, till_id: str, name: str) -> None:
     if record is None:
         raise Broken(f"Receipt {name} has no audit record: it was written outside the till.", till_id,
                      sale["receipt_no"])
-    if record["hash"] != sale["hash"]:
+    journal_hash, recorded_reasons = record
+    if journal_hash != sale["hash"]:
         raise Broken(f"Receipt {name} does not match its audit record: the journal was rebuilt.", till_id,
                      sale["receipt_no"])
     reasons = [p["reason"] or "" for p in sorted(sale["_payments"], key=lambda p: int(p["position"]))]
-    if reasons != record["reasons"]:
+    if reasons != recorded_reasons:
         raise Broken(f"Receipt {name}: a payment's reason was changed outside the till.", till_id,
                      sale["receipt_no"])
 
@@ -336,14 +360,22 @@ def _receipt(sale_id: int) -> Tuple[Optional[str], Optional[int], str]:
     return sale.till_id, sale.receipt_no, f"receipt {format_receipt_no(sale.till_id, sale.receipt_no)}"
 
 
-def _chunks(ids: List[int], size: int = IN_CHUNK) -> List[List[int]]:
-    return [ids[i:i + size] for i in range(0, len(ids), size)]
+def _ranges(ids: Iterable[int]) -> Iterator[List[int]]:
+    """The ids in order, in runs less than SPAN apart: one range query reads each run's rows."""
+    run: List[int] = []
+    for row_id in sorted(ids):
+        if run and row_id - run[0] >= SPAN:
+            yield run
+            run = []
+        run.append(row_id)
+    if run:
+        yield run
 
 
 def _check_outcomes(walk: _Walk, start: _Start) -> None:
-    for ids in _chunks(sorted(walk.outcomes), 5000):
-        rows = {row["sale"]: row for row in ReceiptOutcome.select()
-                .where(ReceiptOutcome.sale.between(ids[0], ids[-1])).dicts()}
+    for ids in _ranges(walk.outcomes):
+        rows = {row["sale"]: row for row in read_rows(ReceiptOutcome.select()
+                                                      .where(ReceiptOutcome.sale.between(ids[0], ids[-1])))}
         for sale_id in ids:
             row = rows.get(sale_id)
             if row is not None and audit.row_content(audit.OUTCOME, row) == walk.outcomes[sale_id]:
@@ -365,17 +397,23 @@ def _check_rows(walk: _Walk, start: _Start) -> None:
     kinds += [(kind, walk.day_rows[kind], start.day_rows.get(kind, 0)) for kind in audit.DAY_ROWS]
     for kind, recorded, after in kinds:
         model = audit.MODELS[kind]
-        for ids in _chunks(sorted(recorded)):
-            rows = {row["id"]: row for row in model.select().where(model.id.in_(ids)).dicts()}
+        for ids in _ranges(recorded):
+            rows = {row["id"]: row for row in read_rows(model.select().where(model.id.between(ids[0], ids[-1])))}
             for row_id in ids:
                 row = rows.get(row_id)
                 if row is None and start.cut and row_id <= int(start.cut.get(kind, 0)):
                     continue  # archived, and the archive file is away
                 if row is None or audit.row_content(kind, row) != recorded[row_id]:
                     _row_broken(kind, row_id, json.loads(recorded[row_id]), row is None)
-        for (row_id,) in model.select(model.id).where(model.id > after).order_by(model.id).tuples():
-            if row_id not in recorded:
-                raise Broken(f"The {_WHAT[kind]} {row_id} has no audit record: it was written outside the till.")
+        while True:
+            found = [row["id"] for row in read_rows(model.select(model.id).where(model.id > after)
+                                                    .order_by(model.id).limit(SPAN))]
+            for row_id in found:
+                if row_id not in recorded:
+                    raise Broken(f"The {_WHAT[kind]} {row_id} has no audit record: it was written outside the till.")
+            if len(found) < SPAN:
+                break
+            after = found[-1]
 
 
 _WHAT = {audit.ATTEMPT: "print attempt", audit.EVENT: "event", audit.SHIFT: "shift",
