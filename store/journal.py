@@ -213,7 +213,8 @@ class _Start:
 @dataclass
 class _Walk:
     outcomes: Dict[int, str] = field(default_factory=dict)  # sale id -> last outcome content
-    commits: Dict[int, Tuple[str, list]] = field(default_factory=dict)  # sale id -> (journal hash, payment reasons)
+    #: sale id -> (journal hash, payment reasons): tuples of text, which the garbage collector stops tracking
+    commits: Dict[int, Tuple[str, Tuple[str, ...]]] = field(default_factory=dict)
     attempts: Dict[int, str] = field(default_factory=dict)
     events: Dict[int, str] = field(default_factory=dict)
     day_rows: Dict[str, Dict[int, str]] = field(default_factory=lambda: {kind: {} for kind in audit.DAY_ROWS})
@@ -278,7 +279,7 @@ def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk, start: _Start) -
             keyed = keyed or record_kind == chain.HMAC
             if kind == audit.COMMIT:
                 value = json.loads(content)
-                walk.commits[ref] = (value["hash"], value["reasons"])
+                walk.commits[ref] = (value["hash"], tuple(value["reasons"]))
                 walk.outcomes[ref] = audit.dumps(value["outcome"])
             elif kind == audit.OUTCOME:
                 walk.outcomes[ref] = content
@@ -347,7 +348,7 @@ def _check_commit(sale: dict, walk: _Walk, till_id: str, name: str) -> None:
     if journal_hash != sale["hash"]:
         raise Broken(f"Receipt {name} does not match its audit record: the journal was rebuilt.", till_id,
                      sale["receipt_no"])
-    reasons = [p["reason"] or "" for p in sorted(sale["_payments"], key=lambda p: int(p["position"]))]
+    reasons = tuple(p["reason"] or "" for p in sorted(sale["_payments"], key=lambda p: int(p["position"])))
     if reasons != recorded_reasons:
         raise Broken(f"Receipt {name}: a payment's reason was changed outside the till.", till_id,
                      sale["receipt_no"])
