@@ -62,7 +62,8 @@ MODELS: Dict[str, Any] = {ATTEMPT: PrintAttempt, EVENT: Event, SHIFT: Shift, CAS
                           HANDOVER: ShiftHandover}
 
 
-def _value(value: Any) -> Any:
+def hashed_value(value: Any) -> Any:
+    """A column's value as the hashed text holds it: a time to the second, the rest as it is."""
     if isinstance(value, datetime.datetime):
         return value.replace(microsecond=0).isoformat(sep=" ")
     return value
@@ -79,7 +80,7 @@ def dumps(value: Any) -> str:
 
 def row_content(kind: str, row: Mapping[str, Any]) -> str:
     """The canonical text of a row as an audit record of ``kind`` holds it."""
-    return dumps([_value(row[name]) for name in FIELDS[kind]])
+    return dumps([hashed_value(row[name]) for name in FIELDS[kind]])
 
 
 def commit_content(receipt_no: int, journal_hash: str, payments: Sequence[Mapping[str, Any]],

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
@@ -68,13 +69,10 @@ def canonical_content(sale: Mapping, lines: Sequence[Mapping], payments: Sequenc
     named only where it differs from a plain sale, so the hashes of sales
     recorded before it stay as they were.
     """
-    sold_at = sale["sold_at"]
-    if isinstance(sold_at, datetime.datetime):
-        sold_at = sold_at.replace(microsecond=0).isoformat(sep=" ")
     content = {
         "till_id": sale["till_id"],
         "receipt_no": int(sale["receipt_no"]),
-        "sold_at": sold_at,
+        "sold_at": audit.hashed_value(sale["sold_at"]),
         "cashier": sale["cashier"] or "",
         "total_fen": int(sale["total_fen"]),
         "change_fen": int(sale["change_fen"]),
@@ -121,25 +119,36 @@ def _line_extra(line: Mapping) -> list:
 
 
 def read_rows(query: peewee.Select) -> List[dict]:
-    """The rows of ``query`` as dicts keyed by field name, fetched in one go.
+    """The rows of ``query`` as dicts keyed by field name, fetched in one go; times as the hashed text holds them.
 
     The walk reads every row of the journal, so it skips peewee's per-row,
     per-column conversion: the tables it reads hold integers and text, which
     come from the driver as they are (tests/store/test_journal.py checks the
-    fields), and date-times, converted here as peewee converts them, since
-    the hashed text depends on it.
+    fields), and date-times, given as the text canonical_content and
+    audit.row_content make of peewee's value.
     """
     columns = query.selected_columns
     names = [column.name for column in columns]
-    dates = [(index, column) for index, column in enumerate(columns) if isinstance(column, peewee.DateTimeField)]
+    times = [(index, column) for index, column in enumerate(columns) if isinstance(column, peewee.DateTimeField)]
     rows = []
     for row in db.execute(query).fetchall():
-        if dates:
+        if times:
             row = list(row)
-            for index, column in dates:
-                row[index] = column.python_value(row[index])
+            for index, column in times:
+                row[index] = _time_text(column, row[index])
         rows.append(dict(zip(names, row)))
     return rows
+
+
+#: A time stored as the hashes hold it: peewee would parse it and it would print back the same.
+_HASHED_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
+def _time_text(column: peewee.DateTimeField, value: object) -> object:
+    """A stored time as the hashed text holds it (peewee's value to the second; a text it cannot parse as is)."""
+    if isinstance(value, str) and _HASHED_TIME.fullmatch(value):
+        return value  # the common case, without parsing and printing it again
+    return audit.hashed_value(column.python_value(value))
 
 
 def sale_chunks(till_id: str, after: int = 0) -> Iterable[List[dict]]:
@@ -310,23 +319,24 @@ def _walk_journal(till_id: str, start_no: int, prev: str, walk: _Walk, start: _S
     for chunk in sale_chunks(till_id, start_no):
         for sale in chunk:
             no = sale["receipt_no"]
-            name = format_receipt_no(till_id, no)
             if no != expected:
+                name = format_receipt_no(till_id, no)
                 raise Broken(f"Receipt {name} has no predecessor: receipt {format_receipt_no(till_id, expected)} "
                              f"is missing from the journal.", till_id, no)
             if sale["prev_hash"] != prev:
-                raise Broken(f"Receipt {name} does not follow the receipt before it in the journal "
-                             f"(its link was changed or the previous receipt was altered).", till_id, no)
+                raise Broken(f"Receipt {format_receipt_no(till_id, no)} does not follow the receipt before it in the "
+                             f"journal (its link was changed or the previous receipt was altered).", till_id, no)
             kind = sale["hash_kind"] or ""
             if kind != chain.HMAC and (keyed or _after_key(sale["sold_at"])):
-                raise Broken(f"Receipt {name} was rewritten without the journal key.", till_id, no)
+                raise Broken(f"Receipt {format_receipt_no(till_id, no)} was rewritten without the journal key.",
+                             till_id, no)
             content = canonical_content(sale, sale["_lines"], sale["_payments"], sale["_discounts"])
             if not _hash_ok(prev, content, sale["hash"], kind, walk):
-                raise Broken(f"Receipt {name} was changed after it was recorded: "
+                raise Broken(f"Receipt {format_receipt_no(till_id, no)} was changed after it was recorded: "
                              f"its stored content no longer matches its journal hash.", till_id, no)
             keyed = keyed or kind == chain.HMAC
             if sale["id"] > after_sale:
-                _check_commit(sale, walk, till_id, name)
+                _check_commit(sale, walk, till_id)
             prev, expected, walk.sales = sale["hash"], no + 1, walk.sales + 1
     counter = TillCounter.get_or_none(TillCounter.till_id == till_id)
     if counter is not None and counter.last_receipt_no >= expected:
@@ -339,19 +349,19 @@ def _walk_journal(till_id: str, start_no: int, prev: str, walk: _Walk, start: _S
     return expected - 1, prev
 
 
-def _check_commit(sale: dict, walk: _Walk, till_id: str, name: str) -> None:
+def _check_commit(sale: dict, walk: _Walk, till_id: str) -> None:
     record = walk.commits.get(sale["id"])
+    reasons = tuple([p["reason"] or "" for p in sorted(sale["_payments"], key=lambda p: int(p["position"]))])
+    if record == (sale["hash"], reasons):
+        return
+    name = format_receipt_no(till_id, sale["receipt_no"])
     if record is None:
         raise Broken(f"Receipt {name} has no audit record: it was written outside the till.", till_id,
                      sale["receipt_no"])
-    journal_hash, recorded_reasons = record
-    if journal_hash != sale["hash"]:
+    if record[0] != sale["hash"]:
         raise Broken(f"Receipt {name} does not match its audit record: the journal was rebuilt.", till_id,
                      sale["receipt_no"])
-    reasons = tuple(p["reason"] or "" for p in sorted(sale["_payments"], key=lambda p: int(p["position"])))
-    if reasons != recorded_reasons:
-        raise Broken(f"Receipt {name}: a payment's reason was changed outside the till.", till_id,
-                     sale["receipt_no"])
+    raise Broken(f"Receipt {name}: a payment's reason was changed outside the till.", till_id, sale["receipt_no"])
 
 
 def _receipt(sale_id: int) -> Tuple[Optional[str], Optional[int], str]:
