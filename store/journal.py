@@ -307,7 +307,7 @@ def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk, start: _Start) -
 
 
 def _walk_journal(till_id: str, start_no: int, prev: str, walk: _Walk, start: _Start) -> Tuple[int, str]:
-    expected, keyed, after_sale = start_no + 1, False, start.sale
+    expected, keyed, after_sale, made = start_no + 1, False, start.sale, chain.key_made()
     if start_no:
         at = Sale.get_or_none((Sale.till_id == till_id) & (Sale.receipt_no == start_no))
         if at is None and _archived(start, till_id, 0, start_no):
@@ -327,7 +327,7 @@ def _walk_journal(till_id: str, start_no: int, prev: str, walk: _Walk, start: _S
                 raise Broken(f"Receipt {format_receipt_no(till_id, no)} does not follow the receipt before it in the "
                              f"journal (its link was changed or the previous receipt was altered).", till_id, no)
             kind = sale["hash_kind"] or ""
-            if kind != chain.HMAC and (keyed or _after_key(sale["sold_at"])):
+            if kind != chain.HMAC and (keyed or (made and _after_key(sale["sold_at"]))):
                 raise Broken(f"Receipt {format_receipt_no(till_id, no)} was rewritten without the journal key.",
                              till_id, no)
             content = canonical_content(sale, sale["_lines"], sale["_payments"], sale["_discounts"])
