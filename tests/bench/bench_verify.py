@@ -11,7 +11,7 @@ the file verifies; it is cached under ``--cache-dir`` by size, schema
 version and hash kind, and each run works on a copy. Then times:
 
 - raw: sqlite3 reading every sale, line, payment, outcome and audit row (the floor);
-- full: ``journal.verify(full=True)``;
+- full: ``journal.verify(full=True)`` (it and the floor: best of ``--runs``);
 - checkpoint: ``journal.verify(full=False)`` right after a checkpoint, after
   ``--new`` more sales committed through the store (what a till's daily
   verify sees).
@@ -119,6 +119,7 @@ def main() -> int:
     parser.add_argument("--sales", type=int, default=1_000_000)
     parser.add_argument("--new", type=int, default=1000, help="sales committed after the checkpoint")
     parser.add_argument("--key", action="store_true", help="seal with a journal key (HMAC-SHA256)")
+    parser.add_argument("--runs", type=int, default=2, help="the floor and the full walk: best of this many")
     parser.add_argument("--cache-dir", default=tempfile.gettempdir(), help="where built SQLite files are cached")
     args = parser.parse_args()
     if args.key:
@@ -135,10 +136,12 @@ def main() -> int:
     path = folder / "verify.sqlite3"
     shutil.copyfile(cached, path)  # the run writes checkpoints and new sales
     raw_read(path)  # the copy's pages into the OS cache, as they are for the runs below
-    floor = raw_read(path)
+    floor = min(raw_read(path) for _ in range(args.runs))
     open_database("sqlite:///" + str(path))
     try:
-        full_s, full = timed(lambda: journal.verify(full=True, checkpoint=True))
+        walks = [timed(lambda: journal.verify(full=True))[0] for _ in range(args.runs - 1)]
+        last_s, full = timed(lambda: journal.verify(full=True, checkpoint=True))  # the last stores a checkpoint
+        full_s = min(walks + [last_s])
         assert full.ok, full.message
         sell(args.new)
         floor_new = raw_read(path)
