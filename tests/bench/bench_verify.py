@@ -5,7 +5,7 @@ Run from the repository root (a script, not a test):
     python tests/bench/bench_verify.py [--sales 1000000] [--new 1000] [--key]
 
 Builds a SQLite file (migrated by the store) with ``--sales`` sales of one
-till (one line, one payment, a printed outcome, the commit's audit record),
+till (one line, one payment, a pending outcome, the commit's audit record),
 written with raw ``executemany`` and correct journal and audit hashes, so
 the file verifies; it is cached under ``--cache-dir`` by size, schema
 version and hash kind, and each run works on a copy. Then times:
