@@ -222,8 +222,7 @@ class _Start:
 @dataclass
 class _Walk:
     outcomes: Dict[int, str] = field(default_factory=dict)  # sale id -> last outcome content
-    #: sale id -> (journal hash, payment reasons): tuples of text, which the garbage collector stops tracking
-    commits: Dict[int, Tuple[str, Tuple[str, ...]]] = field(default_factory=dict)
+    commits: Dict[int, Tuple[str, list]] = field(default_factory=dict)  # sale id -> (journal hash, payment reasons)
     attempts: Dict[int, str] = field(default_factory=dict)
     events: Dict[int, str] = field(default_factory=dict)
     day_rows: Dict[str, Dict[int, str]] = field(default_factory=lambda: {kind: {} for kind in audit.DAY_ROWS})
@@ -288,7 +287,7 @@ def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk, start: _Start) -
             keyed = keyed or record_kind == chain.HMAC
             if kind == audit.COMMIT:
                 value = json.loads(content)
-                walk.commits[ref] = (value["hash"], tuple(value["reasons"]))
+                walk.commits[ref] = (value["hash"], value["reasons"])
                 walk.outcomes[ref] = audit.dumps(value["outcome"])
             elif kind == audit.OUTCOME:
                 walk.outcomes[ref] = content
@@ -351,7 +350,7 @@ def _walk_journal(till_id: str, start_no: int, prev: str, walk: _Walk, start: _S
 
 def _check_commit(sale: dict, walk: _Walk, till_id: str) -> None:
     record = walk.commits.get(sale["id"])
-    reasons = tuple([p["reason"] or "" for p in sorted(sale["_payments"], key=lambda p: int(p["position"]))])
+    reasons = [p["reason"] or "" for p in sorted(sale["_payments"], key=lambda p: int(p["position"]))]
     if record == (sale["hash"], reasons):
         return
     name = format_receipt_no(till_id, sale["receipt_no"])
