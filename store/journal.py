@@ -30,8 +30,11 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+import peewee
 
 from store import archive_view as archive, audit, chain
 from store.chain import HMAC, KeyMissing, chain_hash, hash_kind, make_key_file, read_key_file, set_key
@@ -53,7 +56,7 @@ from store.models import (
 from store.numbering import format_receipt_no
 
 __all__ = ["HMAC", "KeyMissing", "VerifyResult", "canonical_content", "chain_hash", "hash_kind", "make_key_file",
-           "read_key_file", "sale_chunks", "set_key", "verify"]
+           "read_key_file", "read_rows", "sale_chunks", "set_key", "verify"]
 
 CHUNK = 2000
 
@@ -66,13 +69,10 @@ def canonical_content(sale: Mapping, lines: Sequence[Mapping], payments: Sequenc
     named only where it differs from a plain sale, so the hashes of sales
     recorded before it stay as they were.
     """
-    sold_at = sale["sold_at"]
-    if isinstance(sold_at, datetime.datetime):
-        sold_at = sold_at.replace(microsecond=0).isoformat(sep=" ")
     content = {
         "till_id": sale["till_id"],
         "receipt_no": int(sale["receipt_no"]),
-        "sold_at": sold_at,
+        "sold_at": audit.hashed_value(sale["sold_at"]),
         "cashier": sale["cashier"] or "",
         "total_fen": int(sale["total_fen"]),
         "change_fen": int(sale["change_fen"]),
@@ -109,7 +109,7 @@ def canonical_content(sale: Mapping, lines: Sequence[Mapping], payments: Sequenc
             [int(row["line_position"]), row["kind"], int(row["value"]), int(row["amount_fen"]),
              row["reason"] or "", row["cashier"] or "", row["manager"] or ""]
             for row in discounts)
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return audit.dumps(content)
 
 
 def _line_extra(line: Mapping) -> list:
@@ -118,16 +118,46 @@ def _line_extra(line: Mapping) -> list:
     return [discount, int(original or 0)] if discount or original else []
 
 
+def read_rows(query: peewee.Select) -> List[dict]:
+    """The rows of ``query`` as dicts keyed by field name, fetched in one go; times as the hashed text holds them.
+
+    The walk reads every row of the journal, so it skips peewee's per-row,
+    per-column conversion: the tables it reads hold integers and text, which
+    come from the driver as they are (tests/store/test_journal.py checks the
+    fields), and date-times, given as the text canonical_content and
+    audit.row_content make of peewee's value.
+    """
+    columns = query.selected_columns
+    names = [column.name for column in columns]
+    times = [(index, column) for index, column in enumerate(columns) if isinstance(column, peewee.DateTimeField)]
+    rows = []
+    for row in db.execute(query).fetchall():
+        if times:
+            row = list(row)
+            for index, column in times:
+                row[index] = _time_text(column, row[index])
+        rows.append(dict(zip(names, row)))
+    return rows
+
+
+#: A time stored as the hashes hold it: peewee would parse it and it would print back the same.
+_HASHED_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
+def _time_text(column: peewee.DateTimeField, value: object) -> object:
+    """A stored time as the hashed text holds it (peewee's value to the second; a text it cannot parse as is)."""
+    if isinstance(value, str) and _HASHED_TIME.fullmatch(value):
+        return value  # the common case, without parsing and printing it again
+    return audit.hashed_value(column.python_value(value))
+
+
 def sale_chunks(till_id: str, after: int = 0) -> Iterable[List[dict]]:
     """Sales of a till after receipt ``after`` in receipt order, in chunks, with their lines and payments."""
     while True:
-        sales = list(
-            Sale.select()
-            .where((Sale.till_id == till_id) & (Sale.receipt_no > after))
-            .order_by(Sale.receipt_no)
-            .limit(CHUNK)
-            .dicts()
-        )
+        sales = read_rows(Sale.select()
+                          .where((Sale.till_id == till_id) & (Sale.receipt_no > after))
+                          .order_by(Sale.receipt_no)
+                          .limit(CHUNK))
         if not sales:
             return
         ids = [sale["id"] for sale in sales]
@@ -137,7 +167,7 @@ def sale_chunks(till_id: str, after: int = 0) -> Iterable[List[dict]]:
         # One range of sale ids rather than IN (2,000 ids): rows of other tills inside it are skipped.
         low, high = min(ids), max(ids)
         for model, found in ((Line, lines), (Payment, payments), (Discount, discounts)):
-            for row in model.select().where(model.sale.between(low, high)).dicts():
+            for row in read_rows(model.select().where(model.sale.between(low, high))):
                 rows = found.get(row["sale"])
                 if rows is not None:
                     rows.append(row)
@@ -149,10 +179,10 @@ def sale_chunks(till_id: str, after: int = 0) -> Iterable[List[dict]]:
         after = sales[-1]["receipt_no"]
 
 
-
 # --- verify ----------------------------------------------------------------------
 
-IN_CHUNK = 500
+#: The widest range of ids one query of the outcome and row checks reads.
+SPAN = 5000
 
 
 @dataclass(frozen=True)
@@ -192,7 +222,9 @@ class _Start:
 @dataclass
 class _Walk:
     outcomes: Dict[int, str] = field(default_factory=dict)  # sale id -> last outcome content
-    commits: Dict[int, dict] = field(default_factory=dict)  # sale id -> commit record
+    #: sale id -> (journal hash, payment reasons): a tuple of texts, which the garbage collector stops tracking
+    #: (with a million sales, lists made its full collections a tenth of the walk)
+    commits: Dict[int, Tuple[str, object]] = field(default_factory=dict)
     attempts: Dict[int, str] = field(default_factory=dict)
     events: Dict[int, str] = field(default_factory=dict)
     day_rows: Dict[str, Dict[int, str]] = field(default_factory=lambda: {kind: {} for kind in audit.DAY_ROWS})
@@ -232,7 +264,7 @@ def _archived(start: _Start, till_id: str, index: int, number: int) -> bool:
 
 
 def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk, start: _Start) -> Tuple[int, str]:
-    keyed = False
+    keyed, made = False, chain.key_made()
     if seq:
         at = Audit.get_or_none((Audit.till_id == till_id) & (Audit.seq == seq))
         if at is None and _archived(start, till_id, 2, seq):
@@ -249,13 +281,16 @@ def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk, start: _Start) -
                              till_id)
             if prev_hash != prev:
                 raise Broken(f"The {where} does not follow the record before it (a record was altered).", till_id)
-            if record_kind != chain.HMAC and (keyed or _after_key(audit.record_time(kind, content))):
+            # a plain record's time is read only when a loaded key says since when records must be keyed
+            if record_kind != chain.HMAC and (keyed or (made and _after_key(audit.record_time(kind, content)))):
                 raise Broken(f"The {where} was rewritten without the journal key.", till_id)
             if not _hash_ok(prev, content, digest, record_kind, walk):
                 raise Broken(f"The {where} was changed after it was written.", till_id)
             keyed = keyed or record_kind == chain.HMAC
             if kind == audit.COMMIT:
-                value = walk.commits[ref] = json.loads(content)
+                value = json.loads(content)
+                reasons = value["reasons"]  # not a list (a crafted record): kept as it is, it matches no sale
+                walk.commits[ref] = (value["hash"], tuple(reasons) if isinstance(reasons, list) else reasons)
                 walk.outcomes[ref] = audit.dumps(value["outcome"])
             elif kind == audit.OUTCOME:
                 walk.outcomes[ref] = content
@@ -274,7 +309,7 @@ def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk, start: _Start) -
 
 
 def _walk_journal(till_id: str, start_no: int, prev: str, walk: _Walk, start: _Start) -> Tuple[int, str]:
-    expected, keyed, after_sale = start_no + 1, False, start.sale
+    expected, keyed, after_sale, made = start_no + 1, False, start.sale, chain.key_made()
     if start_no:
         at = Sale.get_or_none((Sale.till_id == till_id) & (Sale.receipt_no == start_no))
         if at is None and _archived(start, till_id, 0, start_no):
@@ -286,23 +321,24 @@ def _walk_journal(till_id: str, start_no: int, prev: str, walk: _Walk, start: _S
     for chunk in sale_chunks(till_id, start_no):
         for sale in chunk:
             no = sale["receipt_no"]
-            name = format_receipt_no(till_id, no)
             if no != expected:
+                name = format_receipt_no(till_id, no)
                 raise Broken(f"Receipt {name} has no predecessor: receipt {format_receipt_no(till_id, expected)} "
                              f"is missing from the journal.", till_id, no)
             if sale["prev_hash"] != prev:
-                raise Broken(f"Receipt {name} does not follow the receipt before it in the journal "
-                             f"(its link was changed or the previous receipt was altered).", till_id, no)
+                raise Broken(f"Receipt {format_receipt_no(till_id, no)} does not follow the receipt before it in the "
+                             f"journal (its link was changed or the previous receipt was altered).", till_id, no)
             kind = sale["hash_kind"] or ""
-            if kind != chain.HMAC and (keyed or _after_key(sale["sold_at"])):
-                raise Broken(f"Receipt {name} was rewritten without the journal key.", till_id, no)
+            if kind != chain.HMAC and (keyed or (made and _after_key(sale["sold_at"]))):
+                raise Broken(f"Receipt {format_receipt_no(till_id, no)} was rewritten without the journal key.",
+                             till_id, no)
             content = canonical_content(sale, sale["_lines"], sale["_payments"], sale["_discounts"])
             if not _hash_ok(prev, content, sale["hash"], kind, walk):
-                raise Broken(f"Receipt {name} was changed after it was recorded: "
+                raise Broken(f"Receipt {format_receipt_no(till_id, no)} was changed after it was recorded: "
                              f"its stored content no longer matches its journal hash.", till_id, no)
             keyed = keyed or kind == chain.HMAC
             if sale["id"] > after_sale:
-                _check_commit(sale, walk, till_id, name)
+                _check_commit(sale, walk, till_id)
             prev, expected, walk.sales = sale["hash"], no + 1, walk.sales + 1
     counter = TillCounter.get_or_none(TillCounter.till_id == till_id)
     if counter is not None and counter.last_receipt_no >= expected:
@@ -315,18 +351,19 @@ def _walk_journal(till_id: str, start_no: int, prev: str, walk: _Walk, start: _S
     return expected - 1, prev
 
 
-def _check_commit(sale: dict, walk: _Walk, till_id: str, name: str) -> None:
+def _check_commit(sale: dict, walk: _Walk, till_id: str) -> None:
     record = walk.commits.get(sale["id"])
+    reasons = tuple([p["reason"] or "" for p in sorted(sale["_payments"], key=lambda p: int(p["position"]))])
+    if record == (sale["hash"], reasons):
+        return
+    name = format_receipt_no(till_id, sale["receipt_no"])
     if record is None:
         raise Broken(f"Receipt {name} has no audit record: it was written outside the till.", till_id,
                      sale["receipt_no"])
-    if record["hash"] != sale["hash"]:
+    if record[0] != sale["hash"]:
         raise Broken(f"Receipt {name} does not match its audit record: the journal was rebuilt.", till_id,
                      sale["receipt_no"])
-    reasons = [p["reason"] or "" for p in sorted(sale["_payments"], key=lambda p: int(p["position"]))]
-    if reasons != record["reasons"]:
-        raise Broken(f"Receipt {name}: a payment's reason was changed outside the till.", till_id,
-                     sale["receipt_no"])
+    raise Broken(f"Receipt {name}: a payment's reason was changed outside the till.", till_id, sale["receipt_no"])
 
 
 def _receipt(sale_id: int) -> Tuple[Optional[str], Optional[int], str]:
@@ -336,14 +373,22 @@ def _receipt(sale_id: int) -> Tuple[Optional[str], Optional[int], str]:
     return sale.till_id, sale.receipt_no, f"receipt {format_receipt_no(sale.till_id, sale.receipt_no)}"
 
 
-def _chunks(ids: List[int], size: int = IN_CHUNK) -> List[List[int]]:
-    return [ids[i:i + size] for i in range(0, len(ids), size)]
+def _ranges(ids: Iterable[int]) -> Iterator[List[int]]:
+    """The ids in order, in runs less than SPAN apart: one range query reads each run's rows."""
+    run: List[int] = []
+    for row_id in sorted(ids):
+        if run and row_id - run[0] >= SPAN:
+            yield run
+            run = []
+        run.append(row_id)
+    if run:
+        yield run
 
 
 def _check_outcomes(walk: _Walk, start: _Start) -> None:
-    for ids in _chunks(sorted(walk.outcomes), 5000):
-        rows = {row["sale"]: row for row in ReceiptOutcome.select()
-                .where(ReceiptOutcome.sale.between(ids[0], ids[-1])).dicts()}
+    for ids in _ranges(walk.outcomes):
+        rows = {row["sale"]: row for row in read_rows(ReceiptOutcome.select()
+                                                      .where(ReceiptOutcome.sale.between(ids[0], ids[-1])))}
         for sale_id in ids:
             row = rows.get(sale_id)
             if row is not None and audit.row_content(audit.OUTCOME, row) == walk.outcomes[sale_id]:
@@ -365,17 +410,23 @@ def _check_rows(walk: _Walk, start: _Start) -> None:
     kinds += [(kind, walk.day_rows[kind], start.day_rows.get(kind, 0)) for kind in audit.DAY_ROWS]
     for kind, recorded, after in kinds:
         model = audit.MODELS[kind]
-        for ids in _chunks(sorted(recorded)):
-            rows = {row["id"]: row for row in model.select().where(model.id.in_(ids)).dicts()}
+        for ids in _ranges(recorded):
+            rows = {row["id"]: row for row in read_rows(model.select().where(model.id.between(ids[0], ids[-1])))}
             for row_id in ids:
                 row = rows.get(row_id)
                 if row is None and start.cut and row_id <= int(start.cut.get(kind, 0)):
                     continue  # archived, and the archive file is away
                 if row is None or audit.row_content(kind, row) != recorded[row_id]:
                     _row_broken(kind, row_id, json.loads(recorded[row_id]), row is None)
-        for (row_id,) in model.select(model.id).where(model.id > after).order_by(model.id).tuples():
-            if row_id not in recorded:
-                raise Broken(f"The {_WHAT[kind]} {row_id} has no audit record: it was written outside the till.")
+        while True:
+            found = [row["id"] for row in read_rows(model.select(model.id).where(model.id > after)
+                                                    .order_by(model.id).limit(SPAN))]
+            for row_id in found:
+                if row_id not in recorded:
+                    raise Broken(f"The {_WHAT[kind]} {row_id} has no audit record: it was written outside the till.")
+            if len(found) < SPAN:
+                break
+            after = found[-1]
 
 
 _WHAT = {audit.ATTEMPT: "print attempt", audit.EVENT: "event", audit.SHIFT: "shift",

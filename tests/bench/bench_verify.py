@@ -5,12 +5,13 @@ Run from the repository root (a script, not a test):
     python tests/bench/bench_verify.py [--sales 1000000] [--new 1000] [--key]
 
 Builds a SQLite file (migrated by the store) with ``--sales`` sales of one
-till (one line, one payment, a printed outcome, the commit's audit record),
+till (one line, one payment, a pending outcome, the commit's audit record),
 written with raw ``executemany`` and correct journal and audit hashes, so
-the file verifies. Then times:
+the file verifies; it is cached under ``--cache-dir`` by size, schema
+version and hash kind, and each run works on a copy. Then times:
 
 - raw: sqlite3 reading every sale, line, payment, outcome and audit row (the floor);
-- full: ``journal.verify(full=True)``;
+- full: ``journal.verify(full=True)`` (it and the floor: best of ``--runs``);
 - checkpoint: ``journal.verify(full=False)`` right after a checkpoint, after
   ``--new`` more sales committed through the store (what a till's daily
   verify sees).
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -30,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from store import audit, journal  # noqa: E402
+from store import audit, journal, migrations  # noqa: E402
 from store.db import close_database, open_database  # noqa: E402
 from store.models import GENESIS_HASH  # noqa: E402
 
@@ -118,18 +119,29 @@ def main() -> int:
     parser.add_argument("--sales", type=int, default=1_000_000)
     parser.add_argument("--new", type=int, default=1000, help="sales committed after the checkpoint")
     parser.add_argument("--key", action="store_true", help="seal with a journal key (HMAC-SHA256)")
+    parser.add_argument("--runs", type=int, default=2, help="the floor and the full walk: best of this many")
+    parser.add_argument("--cache-dir", default=tempfile.gettempdir(), help="where built SQLite files are cached")
     args = parser.parse_args()
     if args.key:
-        journal.set_key(os.urandom(32))
-    folder = Path(tempfile.mkdtemp(prefix="chaoying-bench-verify-"))
+        journal.set_key(b"bench-verify-key-" * 2)  # a fixed key: the cached file stays checkable
+    kind = "hmac" if args.key else "sha256"
+    cached = Path(args.cache_dir) / f"chaoying-bench-verify-{args.sales}-v{migrations.LATEST}-{kind}.sqlite3"
+    if not cached.exists():
+        print(f"building {args.sales:,} sales into {cached} (once) ...", flush=True)
+        building = cached.with_suffix(".building")
+        build_s, _ = timed(lambda: build(building, args.sales))
+        building.rename(cached)
+        print(f"  built in {build_s:.0f} s", flush=True)
+    folder = Path(tempfile.mkdtemp(prefix="chaoying-bench-verify-", dir=args.cache_dir))
     path = folder / "verify.sqlite3"
-    print(f"building {args.sales:,} sales ...", flush=True)
-    build_s, _ = timed(lambda: build(path, args.sales))
-    print(f"  built in {build_s:.0f} s", flush=True)
-    floor = raw_read(path)
+    shutil.copyfile(cached, path)  # the run writes checkpoints and new sales
+    raw_read(path)  # the copy's pages into the OS cache, as they are for the runs below
+    floor = min(raw_read(path) for _ in range(args.runs))
     open_database("sqlite:///" + str(path))
     try:
-        full_s, full = timed(lambda: journal.verify(full=True, checkpoint=True))
+        walks = [timed(lambda: journal.verify(full=True))[0] for _ in range(args.runs - 1)]
+        last_s, full = timed(lambda: journal.verify(full=True, checkpoint=True))  # the last stores a checkpoint
+        full_s = min(walks + [last_s])
         assert full.ok, full.message
         sell(args.new)
         floor_new = raw_read(path)
@@ -153,9 +165,7 @@ def main() -> int:
         print(f"{name:42} {walked:>12,} {seconds:>9.2f} {per:>8.1f} {seconds / floor:>7.2f}x")
     target = "met" if incremental_s < 5 else "NOT met"
     print(f"\ntarget: {args.sales:,} sales verified in under 5 s from a checkpoint: {target}")
-    for file in folder.iterdir():
-        file.unlink()
-    folder.rmdir()
+    shutil.rmtree(folder, ignore_errors=True)
     return 0
 
 
