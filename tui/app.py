@@ -459,10 +459,20 @@ class ChaoyingApp(App):
     def _resolve_work(self, sale_id: int, state: str) -> Any:
         facts = self.till.resolve(sale_id, state)
         if state == outcomes.HANDWRITTEN:
-            return facts, self.till.receipt_lines(sale_id)
+            return facts, self.handwritten_lines(sale_id)
         if state == outcomes.E_RECEIPT:
             return facts, self.till.receipt(sale_id)
         return facts, None
+
+    def handwritten_lines(self, sale_id: int) -> List[str]:
+        """The receipt laid out to copy by hand. On the Linux console in pinyin with English labels, laid out
+        so (romanised after a Chinese layout, its columns would not line up), and ￥ as " ¥" (two columns too)."""
+        if not self.ascii_only:
+            return self.till.receipt_lines(sale_id)
+        from printing.layout import YUAN
+        from tui.console import romanised_receipt
+
+        return [line.replace(YUAN, " ¥") for line in self.till.receipt_lines(sale_id, romanised_receipt)]
 
     def resolved(self, banner: Any, state: str, answer: Any) -> None:
         from tui.screens.history import refresh_histories

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Dict, List
+from typing import Any, Dict, List
 
 from rich.segment import Segment
 from textual.filter import LineFilter
@@ -107,3 +107,24 @@ def romanised(text: str) -> str:
 def on_screen(app: object, text: str) -> str:
     """A product, unit or cashier name as the app's screen can draw it: pinyin where CJK cannot be drawn."""
     return romanised(text) if text and getattr(app, "ascii_only", False) else text
+
+
+def romanised_receipt(receipt: Any) -> Any:
+    """A printing.receipt.Receipt as the Linux console can draw it: English labels, every text in pinyin.
+
+    Laid out after this (not romanised after layout), its columns line up: pinyin is wider than its
+    characters' two columns each.
+    """
+    import dataclasses
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, str):
+            return romanised(value)
+        if isinstance(value, tuple):
+            return tuple(plain(item) for item in value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return dataclasses.replace(value, **{f.name: plain(getattr(value, f.name))
+                                                 for f in dataclasses.fields(value) if f.init})
+        return value
+
+    return dataclasses.replace(plain(receipt), language="en")

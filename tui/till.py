@@ -481,15 +481,16 @@ class Till:
 
         return receipt_for_sale(Sale.get_by_id(sale_id), self.settings)
 
-    def receipt_lines(self, sale_id: int) -> List[str]:
-        """The receipt as the printer would lay it out, for copying by hand."""
+    def receipt_lines(self, sale_id: int, adapt: Optional[Callable[[Any], Any]] = None) -> List[str]:
+        """The receipt as the printer would lay it out, for copying by hand (``adapt``: the receipt changed first)."""
         from printing.layout import layout
 
         try:
             columns = printer_config(self.settings, MAIN).columns
         except ValueError:
             columns = 48
-        return layout(self.receipt(sale_id), columns)
+        receipt = self.receipt(sale_id)
+        return layout(adapt(receipt) if adapt is not None else receipt, columns)
 
     # ------------------------------------------------------------ on the printer thread
 

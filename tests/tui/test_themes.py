@@ -314,6 +314,11 @@ async def test_the_linux_console_shows_names_as_pinyin_everywhere(console_shop):
         await pilot.press("h")
         await wait_until(pilot, lambda: isinstance(app.screen, HandwrittenView))
         assert_no_cjk(app, "handwritten receipt")
+        # laid out in pinyin with English labels (not romanised after a Chinese layout): the columns line up
+        hand = str(app.screen.query_one("#hand-receipt").render()).splitlines()
+        total = [line for line in hand if line.startswith("TOTAL")]
+        priced = [line for line in hand if line.rstrip().endswith("3.00")]
+        assert total and priced and len({len(line.rstrip()) for line in priced}) == 1, hand
 
 
 def screen_text_lines(app):

@@ -11,7 +11,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui import keymap
-from tui.console import on_screen
 from tui.i18n import t
 from tui.screens.widgets import KeyBar
 
@@ -32,7 +31,7 @@ class HandwrittenView(ModalScreen[bool]):
             yield Static(t("hand.title") + "  " + t("hand.recorded", number=self.number), classes="viewer-title")
             yield Static(t("hand.write_number", number=self.number), id="hand-number")
             with VerticalScroll(id="hand-scroll", classes="viewer-body"):
-                yield Static(Text(on_screen(self.app, "\n".join(self.lines)), no_wrap=True), id="hand-receipt")
+                yield Static(Text("\n".join(self.lines), no_wrap=True), id="hand-receipt")  # laid out to be drawn
             yield KeyBar("view", hidden=("view.prev", "view.next"))
 
     def action_close(self) -> None:
