@@ -88,3 +88,15 @@ def shop_en(tmp_path, monkeypatch):
         yield shop
     finally:
         close_shop(shop)
+
+
+@pytest.fixture
+def console_shop(tmp_path, monkeypatch):
+    """The till on the Linux console: TERM=linux, so the linux16 theme and English."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("TERM", "linux")
+    shop = make_shop(tmp_path / "shop", language="auto", theme="auto")
+    try:
+        yield shop
+    finally:
+        close_shop(shop)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.tui.helpers import COLA, printed_all, scan, screen_text, settled, wait_until
 from tests.tui.test_shift import asking, notified, on, open_shift
 
@@ -161,20 +159,6 @@ async def test_a_too_large_row_shows_no_amount_and_f2_says_amount_too_large(shop
         said = str(app.screen.query_one("#amount-message").render())
         assert "金额太大" in said and "不是金额" not in said
         assert current_shift(app.till_id) is None
-
-
-@pytest.fixture
-def console_shop(tmp_path, monkeypatch):
-    """The till on the Linux console: TERM=linux, so the linux16 theme and English."""
-    from tests.tui.conftest import close_shop, make_shop
-
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.setenv("TERM", "linux")
-    shop = make_shop(tmp_path / "shop", language="auto", theme="auto")
-    try:
-        yield shop
-    finally:
-        close_shop(shop)
 
 
 async def test_on_the_linux_console_the_count_rows_show_the_typed_digits_in_ascii_borders(console_shop):

@@ -318,17 +318,6 @@ def test_signin(shop_lang, snap_compare):
 
 # ---------------------------------------------------------------- the Linux console
 
-@pytest.fixture
-def console_shop(tmp_path, monkeypatch):
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.setenv("TERM", "linux")
-    shop = make_shop(tmp_path / "shop", language="auto", theme="auto")
-    try:
-        yield shop
-    finally:
-        close_shop(shop)
-
-
 def test_linux_console_sale(console_shop, snap_compare):
     assert snap_compare(console_shop.app(), terminal_size=SIZE, run_before=fill_basket)
 

@@ -65,17 +65,6 @@ def test_the_console_theme_uses_only_the_16_ansi_colours():
             assert not token.startswith("#"), value  # no true colour in the console theme
 
 
-@pytest.fixture
-def console_shop(tmp_path, monkeypatch):
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.setenv("TERM", "linux")
-    shop = make_shop(tmp_path / "shop", language="auto", theme="auto")
-    try:
-        yield shop
-    finally:
-        close_shop(shop)
-
-
 def assert_ascii_borders(screen) -> None:
     for widget in [screen] + list(screen.query("*")):
         styles = widget.styles
