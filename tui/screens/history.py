@@ -60,8 +60,8 @@ def kind_mark(row: Dict[str, Any]) -> str:
 
 
 def outcome_cell(row: Dict[str, Any]) -> Tuple[Text, int]:
-    """The list's outcome cell and its row height: '有退货 已打印' on one line; two lines ('refunded' over
-    'handwritten') when mark and outcome would not fit the column together: never cut."""
+    """The list's outcome cell and its row height: '有退货 已打印' on one line; two lines (the mark over the
+    outcome) when they would not fit the column together: never cut."""
     from rich.cells import cell_len
 
     mark, outcome = kind_mark(row), outcome_label(row["outcome"], row["reprints"])
@@ -73,7 +73,7 @@ def outcome_cell(row: Dict[str, Any]) -> Tuple[Text, int]:
 
 def refresh_histories(app: Any) -> None:
     """A receipt's outcome or its corrections changed: every open history reads its list again (keeping the
-    selected receipt), so no row stays 'pending' after its print answer came."""
+    selected receipt), so no row shows an outcome older than its print answer."""
     for screen in app.screen_stack:
         if isinstance(screen, HistoryScreen):
             screen.reload()
