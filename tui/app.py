@@ -28,8 +28,8 @@ import themes
 from store import chain, outcomes
 from tui import i18n, keymap
 from tui.i18n import t
-from tui.keeper import BasketKeeper
-from tui.till import MAIN, DrawerResult, PrinterHealth, PrintFinished, PrintStarted, ReportPrinted, Till
+from tui.services.basket_saver import BasketSaver
+from tui.services.till import MAIN, DrawerResult, PrinterHealth, PrintFinished, PrintStarted, ReportPrinted, Till
 
 log = logging.getLogger("chaoying.tui.app")
 
@@ -94,7 +94,7 @@ class ChaoyingApp(App):
         self.till_id: str = settings.till.id
         self.till = Till(settings, report=lambda event: self.post_message(TillReport(event)),
                          cashier=cashier, language=lambda: self.language)
-        self.keeper = BasketKeeper(self.till_id, lambda: self.till.cashier,
+        self.basket_saver = BasketSaver(self.till_id, lambda: self.till.cashier,
                                    post=lambda function, *args: self.post_message(StoreAnswer(function, *args)),
                                    trouble=self.basket_trouble)
         self.sale_screen: Any = None
@@ -124,7 +124,7 @@ class ChaoyingApp(App):
         from tui.screens.sale import SaleScreen
 
         self.till.start()
-        self.keeper.start()
+        self.basket_saver.start()
         self.customer_display.start()
         self.watch_demo_display()
         self.set_cashier(self.cashier)
@@ -323,7 +323,7 @@ class ChaoyingApp(App):
     def on_unmount(self) -> None:
         if not (self.sale_screen is not None and self.sale_screen.sale_open()):  # a kept basket keeps them
             self.log_abandoned_payments(closing=True)
-        if not self.keeper.stop(timeout=2.0):
+        if not self.basket_saver.stop(timeout=2.0):
             log.error("the till closed before the open basket was stored")
         self.till.stop(timeout=2.0)
         self.customer_display.stop()
@@ -605,7 +605,7 @@ class ChaoyingApp(App):
         def chosen(choice: Optional[str]) -> None:
             if choice == KEEP:
                 log.info("closing with the open basket kept for the next start")
-                self.exit()  # on_unmount waits for the keeper to store it
+                self.exit()  # on_unmount waits for the basket saver to store it
             elif choice == CANCEL:
                 cancel_basket(self, then=self.exit)
 
@@ -679,8 +679,8 @@ class ChaoyingApp(App):
 
 
 def make_customer_display(settings: Any, on_trouble: Callable[[str], Any]) -> Any:
-    """The till's customer display (printing.display.Display) from the [display] settings."""
-    from printing.display import Display, DisplayConfig
+    """The till's customer display (printing.customer_display.Display) from the [display] settings."""
+    from printing.customer_display import Display, DisplayConfig
 
     d = settings.display
     config = DisplayConfig(kind=d.kind, port=d.port, baudrate=d.baudrate, encoding=d.encoding,

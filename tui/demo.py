@@ -75,7 +75,7 @@ class Demo:
     state_file: Path
     printer: Any = None  # printing.virtual.VirtualPrinter
     fault: str = "ok"
-    display: Any = None  # printing.display.VirtualDisplay, when the demo has a customer display
+    display: Any = None  # printing.customer_display.VirtualDisplay, when the demo has a customer display
     cashier: bool = False  # the demo cashier (CASHIER) is in the shop: the sign-in says its code and PIN
     manager: bool = False  # the demo manager (MANAGER) is in the shop: the sign-in says its code and PIN too
 
@@ -168,7 +168,7 @@ def start_demo(base_settings: Any, folder: Optional[Path] = None,
     demo.printer = VirtualPrinter(demo.printer_link, demo.paper_dir, state_file=demo.state_file, width=80)
     demo.printer.start()
     if display != "none":
-        from printing.display import VirtualDisplay
+        from printing.customer_display import VirtualDisplay
 
         demo.display = VirtualDisplay(settings.display.port, display, settings.display.encoding).start()
     state = demo.printer.state

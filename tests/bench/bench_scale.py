@@ -98,7 +98,7 @@ def row_basket_change(ctx: Context) -> Callable[[], object]:
     basket = sales.Basket()
     basket.add(ctx.products[0])
     stored = baskets.save(None, TILL, basket, [], "bench")
-    return lambda: baskets.save(stored, TILL, basket, [], "bench")  # on every scan, by the keeper thread
+    return lambda: baskets.save(stored, TILL, basket, [], "bench")  # on every scan, by the basket saver thread
 
 
 def row_refundable(ctx: Context) -> Callable[[], object]:

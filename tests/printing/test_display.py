@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import threading
 
-from printing.display import (
+from printing.customer_display import (
     Display,
     DisplayConfig,
     Screen,

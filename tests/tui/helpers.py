@@ -16,13 +16,13 @@ async def scan(pilot, code: str) -> None:
 
 
 async def settled(pilot) -> None:
-    """Let the till's thread workers and its basket keeper (which commits sales) finish, and what their
+    """Let the till's thread workers and its basket saver (which commits sales) finish, and what their
     answers start (an event write after a check, a print after a commit)."""
-    keeper = getattr(pilot.app, "keeper", None)
+    saver = getattr(pilot.app, "basket_saver", None)
     for _ in range(2):
         await pilot.pause()
-        if keeper is not None:
-            await wait_until(pilot, lambda: keeper.flush(0))
+        if saver is not None:
+            await wait_until(pilot, lambda: saver.flush(0))
         await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 

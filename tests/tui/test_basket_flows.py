@@ -31,8 +31,8 @@ def kicks(shop, count: int) -> int:
 
 
 async def stored(pilot, app) -> None:
-    """The keeper has stored everything handed to it, the printer thread is idle, event writes are done."""
-    await wait_until(pilot, lambda: app.keeper.flush(0.01) and app.till.idle)
+    """The basket saver has stored everything handed to it, the printer thread is idle, event writes are done."""
+    await wait_until(pilot, lambda: app.basket_saver.flush(0.01) and app.till.idle)
     await settled(pilot)
 
 

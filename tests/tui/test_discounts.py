@@ -323,7 +323,7 @@ async def test_fewer_bottles_take_off_an_amount_discount_now_above_the_cashiers_
         assert "可口可乐" in said and "3.00" in said and "已取消" in said and "F5" in said
         assert app.sale_screen.basket.total_fen == 1500 and app.sale_screen.basket.items[0].discount is None
         assert "老顾客" not in " ".join(basket_rows(app))  # the second row went with it
-        await wait_until(pilot, lambda: app.keeper.flush(0.01))
+        await wait_until(pilot, lambda: app.basket_saver.flush(0.01))
         assert baskets.open_basket(app.till_id).basket.items[0].discount is None  # stored as it is now
         await pay_cash(pilot, app)
         assert (last_sale().total_fen, discounts()) == (1500, [])

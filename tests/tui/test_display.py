@@ -196,7 +196,7 @@ async def test_a_resumed_basket_and_one_restored_at_start_show_their_total(make)
         await wait_until(pilot, lambda: isinstance(app.screen, HeldScreen) and app.screen.loaded)
         await pilot.press("enter")
         await wait_until(pilot, total_is(display, "10.00"))
-        await wait_until(pilot, lambda: app.keeper.flush(0.01))
+        await wait_until(pilot, lambda: app.basket_saver.flush(0.01))
     # the till closed with the basket open: the next start brings it back, and its total to the customer
     display.screen.upper = display.screen.lower = ""  # forget the last picture: what follows is the next run's
     app = shop.app()

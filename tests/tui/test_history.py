@@ -327,7 +327,7 @@ async def test_esc_on_the_pin_prompt_prints_nothing(shop_with):
 
 @pytest.fixture
 def quick_polls(monkeypatch):
-    from tui import till
+    from tui.services import till
 
     monkeypatch.setattr(till, "STATUS_POLL_SECONDS", 0.2)
 

@@ -50,7 +50,7 @@ async def test_f3_changes_the_selected_lines_quantity_and_the_basket_is_stored(s
         assert quantities(app) == [3000, 1000]
         assert app.sale_screen.basket.total_fen == 3 * 300 + 200
         assert "3" in message(app)
-        await wait_until(pilot, lambda: app.keeper.flush(0.01))
+        await wait_until(pilot, lambda: app.basket_saver.flush(0.01))
         basket = baskets.open_basket(app.till_id)
         assert basket is not None and [item.qty_milli for item in basket.basket.items] == [3000, 1000]
         assert basket.total_fen == 1100
@@ -260,7 +260,7 @@ async def test_a_held_basket_another_till_took_meanwhile_is_refused_in_one_sente
 
 @pytest.mark.parametrize("fails", [False, True], ids=["held", "not_held"])
 async def test_a_scan_while_a_basket_is_being_held_waits_for_the_answer(shop, fails):
-    """The hold is store work on the keeper's thread: a scan meanwhile lands in the next basket,
+    """The hold is store work on the basket saver's thread: a scan meanwhile lands in the next basket,
     or, when the hold fails, in the basket that comes back (never lost, never in the wrong one)."""
     import threading
 
@@ -291,7 +291,7 @@ async def test_a_scan_while_a_basket_is_being_held_waits_for_the_answer(shop, fa
             gate.set()
             await wait_until(pilot, lambda: not app.sale_screen.busy and app.sale_screen.sale_open())
         names = [line.name for line in app.sale_screen.basket.lines]
-        await wait_until(pilot, lambda: app.keeper.flush(0.01))
+        await wait_until(pilot, lambda: app.basket_saver.flush(0.01))
         if fails:
             assert names == ["可口可乐 Coca-Cola 330ml", "农夫山泉 Spring Water 550ml"]
             assert "不是进行中" in message(app)

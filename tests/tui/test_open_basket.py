@@ -12,7 +12,7 @@ async def test_a_basket_with_money_taken_comes_back_at_the_next_start(shop):
         await scan(pilot, COLA)
         await scan(pilot, "2*" + APPLE)
         await pilot.press("f12", *"5", "enter")  # ¥5 of ¥20.80 taken in cash
-        await wait_until(pilot, lambda: app.keeper.flush(0.01))
+        await wait_until(pilot, lambda: app.basket_saver.flush(0.01))
         stored = OpenBasket.get(OpenBasket.state == "open")
         assert (stored.items, stored.paid_fen, stored.total_fen) == (2, 500, 2080)
     # the till closed with the basket open (as after a crash): the next start brings it back
@@ -36,7 +36,7 @@ async def test_a_basket_emptied_before_the_close_does_not_come_back(shop):
     async with app.run_test(size=(80, 24)) as pilot:
         await scan(pilot, COLA)
         await pilot.press("f4")  # its only line voided: stored as an empty open basket
-        await wait_until(pilot, lambda: app.keeper.flush(0.01))
+        await wait_until(pilot, lambda: app.basket_saver.flush(0.01))
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.started)

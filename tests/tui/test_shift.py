@@ -126,7 +126,7 @@ async def test_z_is_refused_while_a_basket_is_open(shop):
         await open_shift(pilot, "200")
         await scan(pilot, COLA)
         await settled(pilot)
-        assert app.keeper.flush(5)
+        assert app.basket_saver.flush(5)
         await pilot.press("f11", "z")
         await settled(pilot)
         assert "还有一单没有结账" in notified(app)

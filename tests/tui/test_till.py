@@ -13,7 +13,7 @@ import pytest
 
 from store import outcomes
 from tests.tui.helpers import COLA, WATER, attempts, outcome
-from tui.till import DrawerResult, PrinterHealth, PrintFinished, PrintStarted, Till
+from tui.services.till import DrawerResult, PrinterHealth, PrintFinished, PrintStarted, Till
 
 WAIT = 15.0  # seconds; a print at 9600 baud takes well under one
 
@@ -203,7 +203,7 @@ def test_a_refund_of_a_discounted_line_prints_lines_that_add_up_to_its_total(sho
     from printing.layout import layout
     from store import documents
     from store.sales import Basket, DiscountSpec, Tender, commit_sale, find_product
-    from tui.till import receipt_for_sale
+    from tui.services.till import receipt_for_sale
 
     basket = Basket()
     basket.add(find_product(WATER), 3000)
@@ -257,15 +257,15 @@ def test_the_service_and_everything_it_imports_load_no_textual():
     import sys
     from pathlib import Path
 
-    import tui.till
+    import tui.services.till
 
-    tree = ast.parse(Path(tui.till.__file__).read_text(encoding="utf-8"))
+    tree = ast.parse(Path(tui.services.till.__file__).read_text(encoding="utf-8"))
     imports = sorted({ast.unparse(node) for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
                       and getattr(node, "module", "") != "__future__"})
     assert "from store import outcomes" in imports  # the probe sees the imports inside functions
     code = "\n".join(["import sys", *imports, "print(sorted(m for m in sys.modules if m.startswith('textual')))"])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=str(Path(tui.till.__file__).parents[1]), check=True)
+                         cwd=str(Path(tui.services.till.__file__).parents[1]), check=True)
     assert out.stdout.strip() == "[]"
 
 

@@ -197,7 +197,7 @@ async def test_the_recorder_flags_store_work_on_the_ui_thread(shop, monkeypatch)
         app.till.unresolved()  # what F12 used to ask the store, on the UI thread
         await pilot.pause()
     flagged = recorder.on_ui_thread()
-    assert flagged and flagged[0].tui_frames[0] == ("till.py", "unresolved")
+    assert flagged and flagged[0].tui_frames[0] == ("services/till.py", "unresolved")
     assert "receipt_outcome" in flagged[0].sql
 
 
@@ -207,7 +207,7 @@ async def test_the_recorder_flags_store_work_on_the_ui_thread(shop, monkeypatch)
 @pytest.fixture
 def held(monkeypatch):
     """held("commit_sale"): that Till method waits (off the UI thread) until the test lets it go."""
-    from tui.till import Till
+    from tui.services.till import Till
 
     gates = {}
 

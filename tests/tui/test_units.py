@@ -152,7 +152,7 @@ def test_half_block_qr_scans():
 def test_the_till_starts_without_printing_escpos_or_qrcode():
     """Lazy imports keep start-up fast: only a print, the QR view or the H view load them."""
     code = (
-        "import sys; import tui.cli, tui.cli.till, tui.app, tui.screens.sale, tui.till;"
+        "import sys; import tui.cli, tui.cli.till, tui.app, tui.screens.sale, tui.services.till;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('escpos', 'qrcode', 'serial', 'PIL')"
         " or m in ('printing.printer', 'printing.encode', 'printing.layout', 'printing.virtual')))"
     )

@@ -5,8 +5,8 @@ with no money taken it ends ``cancelled``; with money taken the question
 names what to hand back per method, the basket ends ``abandoned`` with each
 payment recorded as handed back, and the drawer opens when cash is among
 them. Ctrl+Q with a basket open asks: keep it for the next start, cancel it,
-or back. The store work runs on the basket keeper's thread behind the
-basket's stored changes (``keeper.finish``), never on the UI thread.
+or back. The store work runs on the basket saver's thread behind the
+basket's stored changes (``basket_saver.finish``), never on the UI thread.
 """
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ def cancel_basket(app: ChaoyingApp, then: Callable[[], Any] = lambda: None) -> N
         screen.replay_typed_ahead()
 
     screen.ending = True  # codes typed meanwhile wait for the next basket
-    app.keeper.finish(job, done, failed)
+    app.basket_saver.finish(job, done, failed)
 
 
 class QuitScreen(ModalScreen[str]):

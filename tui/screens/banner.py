@@ -18,7 +18,7 @@ from store import outcomes
 from tui import keymap
 from tui.i18n import t
 from tui.screens.widgets import KeyBar
-from tui.till import BACKUP, SaleFacts
+from tui.services.till import BACKUP, SaleFacts
 
 if TYPE_CHECKING:
     from textual import getters

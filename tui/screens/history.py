@@ -361,7 +361,7 @@ class HistoryScreen(Screen):
             self.say(t("history.unresolved", number=number), error=True)
 
     def submit_reprint(self, sale_id: int, number: str, approved_by: str = "") -> None:
-        from tui.till import MAIN
+        from tui.services.till import MAIN
 
         app = self.app
         app.till.print_sale(sale_id, MAIN, reprint=True, approved_by=approved_by)

@@ -367,7 +367,7 @@ class ZScreen(Screen):
 
     def action_reprint(self) -> None:
         """R: print this Z again on the till's printer, at the printer's width."""
-        from tui.till import MAIN, printer_config
+        from tui.services.till import MAIN, printer_config
 
         if self.printing:
             return

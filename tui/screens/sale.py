@@ -109,7 +109,7 @@ class SaleScreen(Screen):
         self.typed_ahead: List[str] = []
         self.typed_while_saving: List[str] = []  # left here by the tender screen for tender_done
         self.ending = False  # the basket is being cancelled (tui/screens/abandon.py): codes wait for the next
-        # Holding or resuming a basket (store work on the keeper's thread): scans wait in typed_ahead.
+        # Holding or resuming a basket (store work on the basket saver's thread): scans wait in typed_ahead.
         self.busy = ""
         self.holding: Optional[Tuple[Any, Any]] = None  # (basket, tender) being held, back if the hold fails
 
@@ -213,7 +213,8 @@ class SaleScreen(Screen):
         """Add a line for a found product; a fraction of a piece is refused, a line over [limits] asks first."""
         from store.money import line_amount
         from store.sales import SaleError, check_line
-        from tui import guards
+        from tui.screens.confirm import ask_limit
+        from tui.services import guards
 
         try:
             check_line(product, qty, amount_fen)
@@ -226,9 +227,9 @@ class SaleScreen(Screen):
         joins = self.basket.merge_index(product, amount_fen) if merge and self.sale_open() else None
         line_qty = qty if joins is None else self.basket.items[joins].qty_milli + qty  # a repeat scan: its line
         amount = line_amount(product.price_fen, line_qty) if amount_fen is None else amount_fen
-        question = None if confirmed else guards.line_question(self.app, product.name, line_qty, amount)
+        question = None if confirmed else guards.line_question(self.app.settings.limits, product.name, line_qty, amount)
         if question is not None:
-            guards.ask(self.app, question, lambda: self.add_line(product, qty, amount_fen, confirmed=True),
+            ask_limit(self.app, question, lambda: self.add_line(product, qty, amount_fen, confirmed=True),
                        lambda: self.say(t("guard.not_added")))
             return
         self.show_basket()
@@ -514,8 +515,9 @@ class SaleScreen(Screen):
         """
         from store.money import line_amount
         from store.sales import SaleError
-        from tui import guards
+        from tui.screens.confirm import ask_limit
         from tui.screens.discount import BASKET, PRICE
+        from tui.services import guards
 
         basket = self.basket
         if (basket.is_empty or (index >= 0 and (index >= len(basket.items) or basket.items[index] is not item))
@@ -524,9 +526,9 @@ class SaleScreen(Screen):
             return
         if what == PRICE and spec is not None and not confirmed:
             amount = line_amount(spec.value, item.qty_milli)
-            question = guards.line_question(self.app, item.name, item.qty_milli, amount)
+            question = guards.line_question(self.app.settings.limits, item.name, item.qty_milli, amount)
             if question is not None:
-                guards.ask(self.app, question, lambda: self.apply_discount(what, index, item, spec, confirmed=True),
+                ask_limit(self.app, question, lambda: self.apply_discount(what, index, item, spec, confirmed=True),
                            lambda: self.say(t("guard.not_changed")))
                 return
         before = basket.subtotal_fen
@@ -598,8 +600,9 @@ class SaleScreen(Screen):
         from store.discounts import amount_stands
         from store.money import format_qty, line_amount
         from store.sales import SaleError
-        from tui import guards
         from tui.errors import describe
+        from tui.screens.confirm import ask_limit
+        from tui.services import guards
 
         if qty is None or index >= len(self.basket.items):
             return
@@ -610,9 +613,10 @@ class SaleScreen(Screen):
         if qty == item.qty_milli:
             return
         price = item.price.value if item.price is not None else item.list_price_fen
-        question = None if confirmed else guards.line_question(self.app, item.name, qty, line_amount(price, qty))
+        limits = self.app.settings.limits
+        question = None if confirmed else guards.line_question(limits, item.name, qty, line_amount(price, qty))
         if question is not None:
-            guards.ask(self.app, question, lambda: self.qty_chosen(index, qty, confirmed=True, item=item),
+            ask_limit(self.app, question, lambda: self.qty_chosen(index, qty, confirmed=True, item=item),
                        lambda: self.say(t("guard.not_changed")))
             return
         # an amount off this line that a smaller line no longer allows comes off (store.discounts.amount_stands)
@@ -711,7 +715,7 @@ class SaleScreen(Screen):
         self.app.push_screen(AskScreen(t("hold.title"), placeholder=t("hold.note"), max_length=60), self.hold_with)
 
     def hold_with(self, note: Optional[str]) -> None:
-        """Hold the basket as stored (the keeper stores the last change first); the screen empties at once."""
+        """Hold the basket as stored (the basket saver stores the last change first); the screen empties at once."""
         from store import baskets
 
         if note is None or self.basket.is_empty:
@@ -728,7 +732,7 @@ class SaleScreen(Screen):
         self.refresh_basket()
         self.show_total_on_display()  # put aside: the customer display says welcome again
         self.say(t("hold.holding"))
-        self.app.keeper.finish(hold, self.hold_done, self.hold_failed)
+        self.app.basket_saver.finish(hold, self.hold_done, self.hold_failed)
 
     def hold_done(self, _value: Any = None) -> None:
         self.busy, self.holding = "", None
@@ -760,7 +764,7 @@ class SaleScreen(Screen):
         self.app.push_screen(HeldScreen(), self.take_held)
 
     def take_held(self, basket_id: Optional[int]) -> None:
-        """Resume the chosen basket (on the keeper's thread, after what it still has to store)."""
+        """Resume the chosen basket (on the basket saver's thread, after what it still has to store)."""
         from store import baskets
 
         if basket_id is None or self.busy:
@@ -778,7 +782,7 @@ class SaleScreen(Screen):
 
         self.busy = "resume"
         self.say(t("held.taking"))
-        self.app.keeper.finish(resume, self.resumed, self.resume_failed)
+        self.app.basket_saver.finish(resume, self.resumed, self.resume_failed)
 
     def resumed(self, stored: Any) -> None:
         self.busy = ""
@@ -822,14 +826,14 @@ class SaleScreen(Screen):
         self.query_one(TopBar).show()
 
     def changed(self) -> None:
-        """The basket or its payments changed: the keeper stores it (nothing taken is ever lost)."""
-        self.app.keeper.keep(self.basket, self.tender.payments if self.tender is not None else [])
+        """The basket or its payments changed: the basket saver stores it (nothing taken is ever lost)."""
+        self.app.basket_saver.keep(self.basket, self.tender.payments if self.tender is not None else [])
 
     def restore(self, stored: Any) -> None:
         """The basket left open at the last run (a crash, a close) comes back with its payments."""
         from store.money import format_yuan
 
-        self.app.keeper.adopt(stored.id)
+        self.app.basket_saver.adopt(stored.id)
         self._basket = stored.basket
         self.tender = stored.tender() if stored.payments else None
         self.show_basket()
@@ -949,7 +953,7 @@ class SaleScreen(Screen):
             log.error("refund without a receipt failed: %s", exc, exc_info=exc)
             self.refuse(on_screen(app, describe(exc)))
 
-        app.keeper.finish(job, self.refunded_without_receipt, failed)
+        app.basket_saver.finish(job, self.refunded_without_receipt, failed)
 
     def refunded_without_receipt(self, refund: Any) -> None:
         from store.money import format_yuan

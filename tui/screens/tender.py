@@ -172,7 +172,7 @@ class TenderScreen(ModalScreen):
             spec = None
         basket.set_rounding(spec)
         self.tender.total_fen = basket.total_fen  # the tender follows the basket; what is paid stays paid
-        self.app.keeper.keep(basket, self.tender.payments)
+        self.app.basket_saver.keep(basket, self.tender.payments)
         self.app.customer_display.show_total(basket.total_fen)
         self.app.log_event("rounding", detail=f"{format_yuan(basket.rounding_fen)} to {spec.value} fen"
                            if spec else "off")
@@ -257,13 +257,14 @@ class TenderScreen(ModalScreen):
 
     def pay_cash(self, amount: int) -> None:
         """Cash; change above [limits] max_change_fen asks first (a price typed twice, a code in the amount)."""
-        from tui import guards
+        from tui.screens.confirm import ask_limit
+        from tui.services import guards
 
-        question = guards.change_question(self.app, amount, amount - self.tender.remaining_fen)
+        question = guards.change_question(self.app.settings.limits, amount, amount - self.tender.remaining_fen)
         if question is None:
             self.pay(amount, "")
             return
-        guards.ask(self.app, question, lambda: self.pay(amount, ""), lambda: self.say(t("guard.not_paid")))
+        ask_limit(self.app, question, lambda: self.pay(amount, ""), lambda: self.say(t("guard.not_paid")))
 
     def pay(self, amount: int, reference: str) -> None:
         try:
@@ -274,7 +275,7 @@ class TenderScreen(ModalScreen):
             self.say(describe(exc), error=True)
             return
         log.info("payment %s %s", self.method, amount)
-        self.app.keeper.keep(self.basket, self.tender.payments)  # money taken is stored as it is taken
+        self.app.basket_saver.keep(self.basket, self.tender.payments)  # money taken is stored as it is taken
         if self.tender.covered:
             self.commit()
             return
@@ -298,7 +299,7 @@ class TenderScreen(ModalScreen):
         method = self.method
         # Kept with the tender: commit_sale stores it with the sale and logs the event.
         self.tender.record_failed(method, amount, reference, "payment failed")
-        self.app.keeper.keep(self.basket, self.tender.payments)
+        self.app.basket_saver.keep(self.basket, self.tender.payments)
         self.set_method("cash")
         self.refresh_sums()
         self.say(t("tender.failed_recorded", method=t(f"method.{method}"), amount=format_yuan(amount)), error=True)
@@ -320,7 +321,7 @@ class TenderScreen(ModalScreen):
             removed = self.tender.remove_last()
             if removed is None:
                 return
-            self.app.keeper.keep(self.basket, self.tender.payments)
+            self.app.basket_saver.keep(self.basket, self.tender.payments)
             detail = payment_detail(removed)
             self.app.log_event("payment_removed", detail=detail)
             if removed.method == "cash":  # it went into the drawer: the drawer opens to hand it back
@@ -352,8 +353,8 @@ class TenderScreen(ModalScreen):
         note.focus()
         self.query_one("#tender-message", Static).update("")
         till, basket, tender = self.app.till, self.basket, self.tender
-        # behind the basket's stored changes, on the keeper's thread: the stored basket ends sold with it
-        self.app.keeper.finish(lambda basket_id: till.commit_sale(basket, tender, basket_id), self.committed,
+        # behind the basket's stored changes, on the basket saver's thread: the stored basket ends sold with it
+        self.app.basket_saver.finish(lambda basket_id: till.commit_sale(basket, tender, basket_id), self.committed,
                                self.commit_failed)
 
     def committed(self, sale: Any) -> None:

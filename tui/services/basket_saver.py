@@ -1,4 +1,4 @@
-"""The basket keeper: the open basket's store work, on its own thread, in the order it happened.
+"""The basket saver: the open basket's store work, on its own thread, in the order it happened.
 
 Nothing taken is ever lost: every change of the basket or its payments is
 handed to ``keep()`` (a snapshot: the UI goes on at once) and stored by one
@@ -16,12 +16,12 @@ import logging
 import threading
 from typing import Any, Callable, Deque, List, Optional, Tuple
 
-log = logging.getLogger("chaoying.tui.keeper")
+log = logging.getLogger("chaoying.tui.services.basket_saver")
 
 RETRY_SECONDS = 1.0
 
 
-class BasketKeeper:
+class BasketSaver:
     def __init__(self, till_id: str, cashier: Callable[[], str],
                  post: Callable[..., Any] = lambda function, *args: function(*args),
                  trouble: Callable[[Optional[Exception]], Any] = lambda error: None) -> None:
@@ -36,7 +36,7 @@ class BasketKeeper:
         self._stopping = False
         self._failing = False
         self._error: Exception = RuntimeError("the open basket is not stored")
-        self.basket_id: Optional[int] = None  # touched by the keeper thread only (and adopt before start)
+        self.basket_id: Optional[int] = None  # touched by the basket saver thread only (and adopt before start)
         self._thread: Optional[threading.Thread] = None
 
     def start(self) -> None:

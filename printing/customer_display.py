@@ -23,7 +23,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Tuple
 
-log = logging.getLogger("chaoying.printing.display")
+log = logging.getLogger("chaoying.printing.customer_display")
 
 KINDS = ("none", "led8", "vfd2x20")
 ESC = b"\x1b"

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from printing.config import PrinterConfig
     from tui.settings import Settings
 
-log = logging.getLogger("chaoying.tui.till")
+log = logging.getLogger("chaoying.tui.services.till")
 
 MAIN = "main"
 BACKUP = "backup"

@@ -1,0 +1,1 @@
+"""The till's services: plain Python, no Textual (the print queue, the sale session, the basket saver, guards)."""
