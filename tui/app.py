@@ -20,7 +20,6 @@ from pathlib import PurePath
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
 from textual import events
-from textual.app import App
 from textual.message import Message
 from textual.worker import Worker
 
@@ -28,7 +27,9 @@ import themes
 from store import chain, outcomes
 from tui import i18n, keymap
 from tui.i18n import t
+from tui.screens.host import TillHost
 from tui.services.basket_saver import BasketSaver
+from tui.services.sale_session import SaleSession, failed_detail
 from tui.services.till import MAIN, DrawerResult, PrinterHealth, PrintFinished, PrintStarted, ReportPrinted, Till
 
 log = logging.getLogger("chaoying.tui.app")
@@ -65,7 +66,7 @@ class StoreAnswer(Message):
         self.error = error
 
 
-class ChaoyingApp(App):
+class ChaoyingApp(TillHost):
     """One till: sale screen, tender, the banner, and the till's service (tui/till.py)."""
 
     ENABLE_COMMAND_PALETTE = False
@@ -97,6 +98,8 @@ class ChaoyingApp(App):
         self.basket_saver = BasketSaver(self.till_id, lambda: self.till.cashier,
                                    post=lambda function, *args: self.post_message(StoreAnswer(function, *args)),
                                    trouble=self.basket_trouble)
+        self.session = SaleSession(self.till, self.basket_saver, settings, report=self.session_report,
+                                   log_event=self.log_event, sign_in_used=lambda: self.sign_in_used)
         self.sale_screen: Any = None
         self.printer_state = ""  # what the idle printer last said (PrinterHealth); "" = not asked yet
         self.printer_reason = ""
@@ -128,7 +131,7 @@ class ChaoyingApp(App):
         self.customer_display.start()
         self.watch_demo_display()
         self.set_cashier(self.cashier)
-        self.sale_screen = SaleScreen()
+        self.sale_screen = SaleScreen(self.session)
         self.push_screen(self.sale_screen)
         self.warn_unknown_theme()
         self.start_up()
@@ -356,10 +359,7 @@ class ChaoyingApp(App):
 
     def log_abandoned_payments(self, closing: bool = False) -> None:
         """Failed payments of a sale that was never finished still go to the event log."""
-        from tui.screens.abandon import failed_detail
-
-        payments = self.sale_screen.abandoned_payments() if self.sale_screen is not None else []
-        for payment in payments:
+        for payment in self.session.failed_payments():
             detail = failed_detail(payment)
             if closing:  # the till is closing: no worker would live to write it, and nobody waits now
                 self.till.log_event("payment_failed", detail=detail.strip())
@@ -391,6 +391,11 @@ class ChaoyingApp(App):
     def print_sale(self, sale_id: int, printer: str = MAIN, open_drawer: bool = False) -> None:
         """Hand a sale to the till's printer thread; the answer comes back as TillReport messages."""
         self.till.print_sale(sale_id, printer, open_drawer)
+
+    def session_report(self, event: Any) -> None:
+        """The sale session's answer (on the UI thread: the basket saver posts it here)."""
+        if self.sale_screen is not None:
+            self.sale_screen.session_event(event)
 
     def on_till_report(self, message: TillReport) -> None:
         handlers: Dict[type, Callable[[Any], None]] = {
@@ -594,11 +599,11 @@ class ChaoyingApp(App):
 
     async def action_quit(self) -> None:
         """Ctrl+Q: never drops a basket silently; with one open, ask: keep it for the next start, cancel it, back."""
-        from tui.screens.abandon import CANCEL, KEEP, QuitScreen, basket_open, cancel_basket, taken
+        from tui.screens.abandon import CANCEL, KEEP, QuitScreen
 
         if isinstance(self.screen, QuitScreen):
             return
-        if not basket_open(self):
+        if not self.session.basket_open():
             self.exit()
             return
 
@@ -607,9 +612,10 @@ class ChaoyingApp(App):
                 log.info("closing with the open basket kept for the next start")
                 self.exit()  # on_unmount waits for the basket saver to store it
             elif choice == CANCEL:
-                cancel_basket(self, then=self.exit)
+                self.sale_screen.then_quit = True  # the till closes once the basket has ended
+                self.session.cancel()
 
-        self.push_screen(QuitScreen(taken(self), can_cancel=not self.signing_in()), chosen)
+        self.push_screen(QuitScreen(self.session.taken(), can_cancel=not self.signing_in()), chosen)
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

@@ -23,14 +23,14 @@ from tui.services.till import BACKUP, SaleFacts
 if TYPE_CHECKING:
     from textual import getters
 
-    from tui.app import ChaoyingApp
+    from tui.screens.host import TillHost
 
 
 class BannerScreen(ModalScreen[bool]):
     """Covers the till for one unresolved sale."""
 
     if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
-        app = getters.app(ChaoyingApp)
+        app = getters.app(TillHost)
 
     BINDINGS = keymap.bindings("banner")
 

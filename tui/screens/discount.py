@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from textual import getters
 
     from store.sales import DiscountSpec
-    from tui.app import ChaoyingApp
+    from tui.screens.host import TillHost
 
 QUICK_REASONS = ("discount.reason.1", "discount.reason.2", "discount.reason.3", "discount.reason.4")
 LINE, BASKET, PRICE = "line", "basket", "price"
@@ -67,7 +67,7 @@ class DiscountScreen(AmountScreen):
 
     INPUT, MESSAGE = "discount-amount", "discount-message"
     if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
-        app = getters.app(ChaoyingApp)
+        app = getters.app(TillHost)
 
     def __init__(self, what: str, title: str, base_fen: int) -> None:
         reason = Reason(t("discount.reason_placeholder"), t("discount.reason_needed"), max_length=40,

@@ -26,7 +26,7 @@ from tui.screens.widgets import KeyBar
 if TYPE_CHECKING:
     from textual import getters
 
-    from tui.app import ChaoyingApp
+    from tui.screens.host import TillHost
 
 log = logging.getLogger("chaoying.tui.events")
 
@@ -90,7 +90,7 @@ class EventsScreen(Screen):
     """The event log as a table; Esc closes."""
 
     if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
-        app = getters.app(ChaoyingApp)
+        app = getters.app(TillHost)
 
     BINDINGS = keymap.bindings("events")
     AUTO_FOCUS = "#events-table"

@@ -23,7 +23,7 @@ from tui.screens.widgets import KeyBar
 if TYPE_CHECKING:
     from textual import getters
 
-    from tui.app import ChaoyingApp
+    from tui.screens.host import TillHost
 
 log = logging.getLogger("chaoying.tui.held")
 
@@ -37,7 +37,7 @@ class HeldScreen(Screen[Optional[int]]):
     """The held baskets as a table; Enter takes the selected one, Esc closes."""
 
     if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
-        app = getters.app(ChaoyingApp)
+        app = getters.app(TillHost)
 
     BINDINGS = keymap.bindings("held")
     AUTO_FOCUS = "#held-table"

@@ -34,7 +34,7 @@ from tui.screens.widgets import KeyBar
 if TYPE_CHECKING:
     from textual import getters
 
-    from tui.app import ChaoyingApp
+    from tui.screens.host import TillHost
 
 log = logging.getLogger("chaoying.tui.history")
 
@@ -113,7 +113,7 @@ class HistoryScreen(Screen):
     """
 
     if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
-        app = getters.app(ChaoyingApp)
+        app = getters.app(TillHost)
 
     BINDINGS = keymap.bindings("history")
     AUTO_FOCUS = "#history-search"

@@ -37,7 +37,7 @@ from tui.screens.widgets import KeyBar
 if TYPE_CHECKING:
     from textual import getters
 
-    from tui.app import ChaoyingApp
+    from tui.screens.host import TillHost
 
 log = logging.getLogger("chaoying.tui.owner")
 
@@ -184,7 +184,7 @@ class OwnerScreen(Screen):
     """One day's figures of this till (or every till), with the day's Z reports."""
 
     if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
-        app = getters.app(ChaoyingApp)
+        app = getters.app(TillHost)
 
     BINDINGS = keymap.bindings("owner")
     AUTO_FOCUS = "#owner-body"
@@ -301,7 +301,7 @@ class ZScreen(Screen):
     """A past Z report as printed (report_lines at the screen's width); left/right: the day's other Zs; R reprints."""
 
     if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
-        app = getters.app(ChaoyingApp)
+        app = getters.app(TillHost)
 
     BINDINGS = keymap.bindings("owner_z")
     AUTO_FOCUS = "#z-body"

@@ -22,7 +22,7 @@ from tui.screens.widgets import KeyBar
 if TYPE_CHECKING:
     from textual import getters
 
-    from tui.app import ChaoyingApp
+    from tui.screens.host import TillHost
 
 log = logging.getLogger("chaoying.tui.pin")
 
@@ -31,7 +31,7 @@ class PinScreen(ModalScreen[Optional[str]]):
     """Ask for a manager's PIN before an action a cashier may not do alone."""
 
     if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
-        app = getters.app(ChaoyingApp)
+        app = getters.app(TillHost)
 
     BINDINGS = keymap.bindings("pin")
     AUTO_FOCUS = "#pin-input"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from rich.text import Text
 from textual import on
@@ -18,11 +18,29 @@ from tui.console import on_screen
 from tui.i18n import brief, t
 from tui.screens.status import BackupStrip, JournalKeyStrip, PrinterStrip
 from tui.screens.widgets import Amount, KeyBar, TopBar
+from tui.services.sale_session import (
+    BASKET,
+    LINE,
+    PRICE,
+    BasketEnded,
+    BasketHeld,
+    BasketResumed,
+    CommitFailed,
+    EndFailed,
+    HoldFailed,
+    RefundedWithoutReceipt,
+    RefundFailed,
+    Refused,
+    ResumeFailed,
+    SaleCommitted,
+    SaleSession,
+    said,
+)
 
 if TYPE_CHECKING:
     from textual import getters
 
-    from tui.app import ChaoyingApp
+    from tui.screens.host import TillHost
 
 log = logging.getLogger("chaoying.tui.sale")
 
@@ -94,33 +112,40 @@ class SaleScreen(Screen):
     """Scan, see the basket and total, F12 to pay."""
 
     if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
-        app = getters.app(ChaoyingApp)
+        app = getters.app(TillHost)
 
     BINDINGS = keymap.bindings("sale")
     AUTO_FOCUS = "#entry"
 
-    def __init__(self) -> None:
+    def __init__(self, session: SaleSession) -> None:
         super().__init__()
-        self._basket: Optional[Any] = None
-        self.tender: Optional[Any] = None
+        self.session = session  # the basket, its tender and every selling rule (tui/services/sale_session.py)
         self.last_sale_id: Optional[int] = None
         # Codes entered before the till started, or typed while a sale was being saved: kept in
         # order and added when the till is ready (the keys are never lost, never doubled).
         self.typed_ahead: List[str] = []
         self.typed_while_saving: List[str] = []  # left here by the tender screen for tender_done
-        self.ending = False  # the basket is being cancelled (tui/screens/abandon.py): codes wait for the next
-        # Holding or resuming a basket (store work on the basket saver's thread): scans wait in typed_ahead.
-        self.busy = ""
-        self.holding: Optional[Tuple[Any, Any]] = None  # (basket, tender) being held, back if the hold fails
+        self.tender_screen: Optional[Any] = None  # the tender open over this screen, which hears the commit
+        self.then_quit = False  # Ctrl+Q chose to cancel the basket: the till closes once it has ended
 
     @property
     def basket(self) -> Any:
-        """The store Basket being rung up (created at first use: a faster start)."""
-        if self._basket is None:
-            from store.sales import Basket
+        """The store Basket being rung up (the session's)."""
+        return self.session.basket
 
-            self._basket = Basket()
-        return self._basket
+    @property
+    def tender(self) -> Optional[Any]:
+        return self.session.tender
+
+    @property
+    def ending(self) -> bool:
+        """The basket is being cancelled: codes wait for the next."""
+        return self.session.ending
+
+    @property
+    def busy(self) -> str:
+        """Holding or resuming a basket (store work on the basket saver's thread): scans wait in typed_ahead."""
+        return self.session.busy
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="topline"):
@@ -188,10 +213,10 @@ class SaleScreen(Screen):
 
     def add_code(self, text: str) -> None:
         """Add what a scanned or typed code stands for: a product, a PLU or a scale label."""
-        if self.ending or self.busy:  # cancelling, holding or resuming: this scan goes to the next basket
+        if self.session.waits():  # cancelling, holding or resuming: this scan goes to the next basket
             self.typed_ahead.append(text)
             return
-        if self.tender is not None and self.tender.paid_fen > 0:
+        if self.session.money_taken():
             self.refuse(t("sale.payment_in_progress"))
             return
         try:
@@ -211,7 +236,6 @@ class SaleScreen(Screen):
 
     def add_line(self, product: Any, qty: int, amount_fen: Optional[int], confirmed: bool = False) -> None:
         """Add a line for a found product; a fraction of a piece is refused, a line over [limits] asks first."""
-        from store.money import line_amount
         from store.sales import SaleError, check_line
         from tui.screens.confirm import ask_limit
         from tui.services import guards
@@ -223,18 +247,14 @@ class SaleScreen(Screen):
 
             self.refuse(on_screen(self.app, describe(exc)))
             return
-        merge = self.app.settings.selling.merge_scans
-        joins = self.basket.merge_index(product, amount_fen) if merge and self.sale_open() else None
-        line_qty = qty if joins is None else self.basket.items[joins].qty_milli + qty  # a repeat scan: its line
-        amount = line_amount(product.price_fen, line_qty) if amount_fen is None else amount_fen
+        line_qty, amount = self.session.line_after_scan(product, qty, amount_fen)  # a repeat scan: its line
         question = None if confirmed else guards.line_question(self.app.settings.limits, product.name, line_qty, amount)
         if question is not None:
             ask_limit(self.app, question, lambda: self.add_line(product, qty, amount_fen, confirmed=True),
-                       lambda: self.say(t("guard.not_added")))
+                      lambda: self.say(t("guard.not_added")))
             return
         self.show_basket()
-        index = self.basket.add(product, qty, amount_fen, merge=merge)
-        self.changed()
+        index = self.session.add(product, qty, amount_fen)
         self.refresh_basket(select=index)
         line = self.basket.lines[index]
         self.app.customer_display.show_item(line.name, line.unit_price_fen)  # 单价: the price of one
@@ -372,31 +392,16 @@ class SaleScreen(Screen):
         if self.query_one("#main", ContentSwitcher).current != "basket" or not table.row_count:
             self.refuse(t("sale.nothing_to_void"))
             return
-        if (self.tender is not None and self.tender.paid_fen > 0) or self.ending:
-            self.refuse(t("sale.payment_in_progress"))
-            return
         index = table.cursor_row
-        name = self.basket.lines[index].name
-        before = self.basket.subtotal_fen
-        self.basket.void(index)
-        dropped = self.recheck_basket_discount(before)
-        self.changed()
-        self.app.log_event("void_line", detail=name)
+        try:
+            name, dropped = self.session.void_line(index)
+        except Refused as exc:
+            self.refuse(t(exc.code))
+            return
         self.show_total_on_display()
         self.refresh_basket(select=max(0, index - 1) if index else 0)
         self.say(t("sale.voided", name=on_screen(self.app, name)))
         self.say_basket_discount_off(dropped)
-
-    def recheck_basket_discount(self, before_fen: int) -> Any:
-        """An amount off the whole basket that its smaller subtotal no longer allows comes off (as a line's)."""
-        from store.discounts import amount_stands
-
-        limit = self.app.settings.selling.cashier_max_discount if self.app.sign_in_used else None
-        dropped = self.basket.recheck_discount(before_fen, partial(amount_stands, max_percent=limit))
-        if dropped is not None:
-            self.app.log_event("discount", detail=f"basket: {_what(dropped)} off (subtotal "
-                                                  f"{_yuan(self.basket.subtotal_fen)})")
-        return dropped
 
     def say_basket_discount_off(self, dropped: Any) -> None:
         if dropped is not None:
@@ -405,56 +410,56 @@ class SaleScreen(Screen):
 
     # ------------------------------------------------------------ discounts and price changes
 
-    def discount_target(self, line: bool) -> Optional[int]:
-        """The selected line's index (-1: the basket), or None after saying why not."""
+    def discount_target(self, what: str) -> Optional[Tuple[int, int]]:
+        """(the selected line's index (-1: the basket), what the decision applies to), or None after saying why not."""
         table = self.query_one("#basket", DataTable)
         if self.query_one("#main", ContentSwitcher).current != "basket" or not table.row_count:
-            self.refuse(t("sale.no_line" if line else "sale.basket_empty"))
+            self.refuse(t("sale.basket_empty" if what == BASKET else "sale.no_line"))
             return None
-        if self.tender is not None and self.tender.paid_fen > 0:
-            self.refuse(t("sale.payment_in_progress"))
+        index = -1 if what == BASKET else table.cursor_row
+        try:
+            return index, self.session.discount_base(what, index)
+        except Refused as exc:
+            self.refuse(t(exc.code))
             return None
-        return table.cursor_row if line else -1
 
     def action_line_discount(self) -> None:
         """F5: a percent or amount off the selected line."""
-        from tui.screens.discount import LINE, DiscountScreen
+        from tui.screens.discount import DiscountScreen
 
-        index = self.discount_target(line=True)
-        if index is None:
+        target = self.discount_target(LINE)
+        if target is None:
             return
-        line = self.basket.lines[index]
-        title = t("discount.title.line", name=on_screen(self.app, line.name), amount=_yuan(line.gross_fen))
-        self.ask_discount(DiscountScreen(LINE, title, line.gross_fen), index, line.gross_fen)
+        index, base = target
+        title = t("discount.title.line", name=on_screen(self.app, self.basket.lines[index].name), amount=_yuan(base))
+        self.ask_discount(DiscountScreen(LINE, title, base), index, base)
 
     def action_basket_discount(self) -> None:
         """F6: a percent or amount off the whole basket (after the lines' own discounts)."""
-        from tui.screens.discount import BASKET, DiscountScreen
+        from tui.screens.discount import DiscountScreen
 
-        if self.discount_target(line=False) is None:
+        target = self.discount_target(BASKET)
+        if target is None:
             return
-        base = sum(line.gross_fen - line.own_discount_fen for line in self.basket.lines)
+        _index, base = target
         self.ask_discount(DiscountScreen(BASKET, t("discount.title.basket", amount=_yuan(base)), base), -1, base)
 
     def action_price_override(self) -> None:
         """Ctrl+P: a new unit price for the selected line."""
-        from tui.screens.discount import PRICE, DiscountScreen
+        from tui.screens.discount import DiscountScreen
 
-        index = self.discount_target(line=True)
-        if index is None:
+        target = self.discount_target(PRICE)
+        if target is None:
             return
-        item = self.basket.items[index]
-        if item.fixed_fen is not None:
-            self.refuse(t("sale.label_price"))
-            return
-        title = t("discount.title.price", name=on_screen(self.app, item.name), price=_yuan(item.list_price_fen))
-        self.ask_discount(DiscountScreen(PRICE, title, item.list_price_fen), index, item.list_price_fen)
+        index, base = target
+        title = t("discount.title.price", name=on_screen(self.app, self.basket.items[index].name), price=_yuan(base))
+        self.ask_discount(DiscountScreen(PRICE, title, base), index, base)
 
     def ask_discount(self, dialog: Any, index: int, base_fen: int) -> None:
         """Show the dialog; a discount within the cashier's limits applies at once, else a manager says yes."""
         from dataclasses import replace
 
-        from store.discounts import approver, over_limit
+        from store.discounts import approver
 
         what = dialog.what
         item = self.basket.items[index] if index >= 0 else None
@@ -467,8 +472,7 @@ class SaleScreen(Screen):
                 self.apply_discount(what, index, item, None)
                 return
             spec = replace(spec, reason=reason, cashier=self.app.till.cashier)
-            rules = self.app.settings.selling
-            if not over_limit(spec, base_fen, rules.cashier_max_discount, rules.cashier_price_override):
+            if not self.session.needs_manager(spec, base_fen):
                 self.apply_discount(what, index, item, spec)
                 return
             self.app.in_background(partial(approver, spec.cashier),
@@ -480,7 +484,6 @@ class SaleScreen(Screen):
         """Over the limits: a shop without cashiers or a manager selling needs no PIN; else ask for one."""
         from dataclasses import replace
 
-        from tui.screens.discount import PRICE
         from tui.screens.pin import PinScreen
 
         if self.app.screen is not self:  # the tender opened meanwhile: its total must not change under it
@@ -500,64 +503,43 @@ class SaleScreen(Screen):
 
     def why_manager(self, what: str, spec: Any) -> str:
         """Why the PIN screen asks: the decision and the cashier's limit it is above."""
-        from tui.screens.discount import PRICE
-
         rules = self.app.settings.selling
         if what == PRICE and not rules.cashier_price_override:
-            return t("pin.why_price", what=_said(what, spec))
+            return t("pin.why_price", what=said(what, spec))
         key = "pin.why_price_limit" if what == PRICE else "pin.why_discount"
-        return t(key, what=_said(what, spec), limit=rules.cashier_max_discount)
+        return t(key, what=said(what, spec), limit=rules.cashier_max_discount)
 
     def apply_discount(self, what: str, index: int, item: Any, spec: Any, confirmed: bool = False) -> None:
-        """Put the decision on the basket (None: take it off), store it, log it, show it.
+        """Put the decision on the basket (None: take it off) through the session, and show it.
 
         A new price that makes the line larger than [limits] allows asks first (as a new line does).
         """
-        from store.money import line_amount
         from store.sales import SaleError
         from tui.screens.confirm import ask_limit
-        from tui.screens.discount import BASKET, PRICE
         from tui.services import guards
 
-        basket = self.basket
-        if (basket.is_empty or (index >= 0 and (index >= len(basket.items) or basket.items[index] is not item))
-                or (self.tender is not None and self.tender.paid_fen > 0)):
+        session = self.session
+        if not session.still_there(index, item):
             self.refuse(t("sale.basket_changed"))  # a scan or a payment came between the question and the answer
             return
         if what == PRICE and spec is not None and not confirmed:
-            amount = line_amount(spec.value, item.qty_milli)
-            question = guards.line_question(self.app.settings.limits, item.name, item.qty_milli, amount)
+            question = guards.line_question(self.app.settings.limits, item.name, item.qty_milli,
+                                            session.price_amount(item, spec))
             if question is not None:
                 ask_limit(self.app, question, lambda: self.apply_discount(what, index, item, spec, confirmed=True),
-                           lambda: self.say(t("guard.not_changed")))
+                          lambda: self.say(t("guard.not_changed")))
                 return
-        before = basket.subtotal_fen
         try:
-            if what == BASKET:
-                basket.set_discount(spec)
-            elif what == PRICE:
-                basket.set_price(index, spec)
-            else:
-                basket.set_line_discount(index, spec)
+            dropped = session.apply_discount(what, index, item, spec)
         except SaleError as exc:
             from tui.errors import describe
 
             self.refuse(describe(exc))
             return
-        dropped = None if what == BASKET else self.recheck_basket_discount(before)
-        self.changed()
         self.show_total_on_display()
         table = self.query_one("#basket", DataTable)
         self.refresh_basket(select=index if index >= 0 else table.cursor_row)
-        name = item.name if item is not None else ""
-        where = f"line {index + 1} {name}" if index >= 0 else "basket"
-        if spec is None:
-            detail = f"{where}: off"
-        else:
-            detail = f"{where}: {_said(what, spec)} ({spec.reason})" + (f", manager {spec.manager}"
-                                                                        if spec.manager else "")
-        self.app.log_event("price_override" if what == PRICE else "discount", detail=detail)
-        shown = on_screen(self.app, name)
+        shown = on_screen(self.app, item.name if item is not None else "")
         if what == BASKET:
             self.say(t("sale.basket_discount_given", what=_what(spec)) if spec else t("sale.basket_discount_off"))
         elif what == PRICE:
@@ -570,8 +552,6 @@ class SaleScreen(Screen):
 
     def action_change_qty(self) -> None:
         """F3: change the selected line's quantity (not a scale label's line: the label says it)."""
-        from functools import partial
-
         from store.money import format_qty
         from store.sales import SaleError
         from tui.errors import describe
@@ -581,13 +561,12 @@ class SaleScreen(Screen):
         if self.query_one("#main", ContentSwitcher).current != "basket" or not table.row_count:
             self.refuse(t("sale.no_line"))
             return
-        if self.tender is not None and self.tender.paid_fen > 0:
-            self.refuse(t("sale.payment_in_progress"))
-            return
         index = table.cursor_row
-        item = self.basket.items[index]
         try:
-            self.basket.set_qty(index, item.qty_milli)  # the same quantity: a scale label's line refuses here
+            item = self.session.check_qty(index)
+        except Refused as exc:
+            self.refuse(t(exc.code))
+            return
         except SaleError as exc:
             self.refuse(on_screen(self.app, describe(exc)))
             return
@@ -597,8 +576,7 @@ class SaleScreen(Screen):
 
     def qty_chosen(self, index: int, qty: Optional[int], confirmed: bool = False, item: Any = None) -> None:
         """The new quantity of line ``index``; a line over [limits] asks first (as a new line does)."""
-        from store.discounts import amount_stands
-        from store.money import format_qty, line_amount
+        from store.money import format_qty
         from store.sales import SaleError
         from tui.errors import describe
         from tui.screens.confirm import ask_limit
@@ -612,33 +590,25 @@ class SaleScreen(Screen):
         item = self.basket.items[index]
         if qty == item.qty_milli:
             return
-        price = item.price.value if item.price is not None else item.list_price_fen
-        limits = self.app.settings.limits
-        question = None if confirmed else guards.line_question(limits, item.name, qty, line_amount(price, qty))
+        amount = self.session.qty_amount(item, qty)
+        question = None if confirmed else guards.line_question(self.app.settings.limits, item.name, qty, amount)
         if question is not None:
             ask_limit(self.app, question, lambda: self.qty_chosen(index, qty, confirmed=True, item=item),
-                       lambda: self.say(t("guard.not_changed")))
+                      lambda: self.say(t("guard.not_changed")))
             return
         # an amount off this line that a smaller line no longer allows comes off (store.discounts.amount_stands)
-        limit = self.app.settings.selling.cashier_max_discount if self.app.sign_in_used else None
-        before = self.basket.subtotal_fen
         try:
-            dropped = self.basket.set_qty(index, qty, partial(amount_stands, max_percent=limit))
+            dropped, basket_dropped = self.session.set_qty(index, qty)
         except SaleError as exc:
             self.refuse(on_screen(self.app, describe(exc)))
             return
-        basket_dropped = self.recheck_basket_discount(before)
-        self.changed()
         self.show_total_on_display()
-        self.app.log_event("qty_changed", detail=f"{item.name} {format_qty(item.qty_milli)} -> {format_qty(qty)}")
         self.refresh_basket(select=index)
         shown = on_screen(self.app, item.name)
         if dropped is None:
             self.say(t("sale.qty_changed", name=shown, qty=format_qty(qty)))
             self.say_basket_discount_off(basket_dropped)
             return
-        self.app.log_event("discount", detail=f"line {index + 1} {item.name}: {_what(dropped)} off "
-                                              f"(quantity {format_qty(qty)})")
         self.say(t("sale.qty_discount_off", name=shown, qty=format_qty(qty), amount=_yuan(dropped.value)),
                  error=True)
         self.say_basket_discount_off(basket_dropped)
@@ -646,42 +616,42 @@ class SaleScreen(Screen):
     # ------------------------------------------------------------ paying
 
     def action_tender(self) -> None:
-        from store.sales import Tender
         from tui.screens.tender import TenderScreen
 
-        if self.query_one("#main", ContentSwitcher).current != "basket" or self.basket.is_empty or self.ending:
+        if self.query_one("#main", ContentSwitcher).current != "basket":
             self.refuse(t("sale.basket_empty"))
+            return
+        try:
+            tender = self.session.open_tender()
+        except Refused as exc:
+            self.refuse(t(exc.code))
             return
         if self.app.till_blocked():
             self.refuse(t("sale.waiting_receipt"))
             return
-        if self.tender is None or self.tender.total_fen != self.basket.total_fen:
-            # The basket changed since the last try: failed payments stay on record.
-            carried = self.tender.failed_payments if self.tender is not None else []
-            self.tender = Tender(self.basket.total_fen)
-            self.tender.payments.extend(carried)
         self.say("")
         self.app.customer_display.show_total(self.basket.total_fen)
-        self.app.push_screen(TenderScreen(self.basket, self.tender), self.tender_done)
+        self.tender_screen = TenderScreen(self.session, tender)
+        self.app.push_screen(self.tender_screen, self.tender_done)
 
     def tender_done(self, sale: Optional[Any]) -> None:
-        from store.sales import Basket
-
+        self.tender_screen = None
         if sale is None:  # back to the basket; the tender keeps its payments for F12
             return
-        tender = self.tender
-        self._basket = Basket()
-        self.tender = None
+
+    def sale_committed(self, event: SaleCommitted) -> None:
+        """The sale is stored: the success panel, the customer display, the receipt (and the drawer for cash)."""
+        sale = event.sale
+        if self.tender_screen is not None:
+            self.tender_screen.committed(sale)  # closes the tender (tender_done); keys typed meanwhile come here
         self.last_sale_id = sale.id
-        paid_fen = tender.paid_fen if tender else sale.total_fen
-        self.app.customer_display.show_paid_change(paid_fen, sale.change_fen)
-        self.success_panel().show_sale(sale, paid_fen)
+        self.app.customer_display.show_paid_change(event.paid_fen, sale.change_fen)
+        self.success_panel().show_sale(sale, event.paid_fen)
         self.query_one("#main", ContentSwitcher).current = "done"
         self.query_one("#total", Digits).update(_yuan(sale.total_fen))
         self.query_one("#items", Static).update("")
         self.say("")
-        cash = any(p.method == "cash" for p in tender.payments if p.status == "ok") if tender else False
-        self.app.print_sale(sale.id, open_drawer=cash)
+        self.app.print_sale(sale.id, open_drawer=event.cash)
         typed, self.typed_while_saving = self.typed_while_saving, []
         self.add_typed_while_saving(typed)
 
@@ -703,100 +673,110 @@ class SaleScreen(Screen):
         """Ctrl+G 挂单: put this basket aside (with a note, maybe) and go on with an empty one."""
         from tui.screens.ask import AskScreen
 
-        if self.busy:
-            self.refuse(t("held.busy"))
-            return
-        if self.query_one("#main", ContentSwitcher).current != "basket" or self.basket.is_empty:
+        if self.query_one("#main", ContentSwitcher).current != "basket" and not self.busy:
             self.refuse(t("hold.empty"))
             return
-        if self.tender is not None and self.tender.paid_fen > 0:
-            self.refuse(t("hold.paid"))
+        try:
+            self.session.check_hold()
+        except Refused as exc:
+            self.refuse(t(exc.code))
             return
         self.app.push_screen(AskScreen(t("hold.title"), placeholder=t("hold.note"), max_length=60), self.hold_with)
 
     def hold_with(self, note: Optional[str]) -> None:
-        """Hold the basket as stored (the basket saver stores the last change first); the screen empties at once."""
-        from store import baskets
-
+        """Hold the basket as stored (the saver stores the last change first); the screen empties at once."""
         if note is None or self.basket.is_empty:
             return
-        till_id, cashier = self.app.till_id, self.app.till.cashier or None
-
-        def hold(basket_id: Optional[int]) -> None:
-            if basket_id is None:
-                raise baskets.BasketError("That basket is no longer open.", "basket_not_open")
-            baskets.hold(basket_id, till_id, note, cashier)
-
-        self.busy, self.holding = "hold", (self.basket, self.tender)
-        self._basket, self.tender = None, None
+        try:
+            self.session.hold(note)
+        except Refused as exc:
+            self.refuse(t(exc.code))
+            return
         self.refresh_basket()
         self.show_total_on_display()  # put aside: the customer display says welcome again
         self.say(t("hold.holding"))
-        self.app.basket_saver.finish(hold, self.hold_done, self.hold_failed)
 
-    def hold_done(self, _value: Any = None) -> None:
-        self.busy, self.holding = "", None
+    def hold_done(self, _event: Any = None) -> None:
         held_key = keymap.by_id("sale.held")
         self.say(t("hold.done", shortcut=keymap.display_key(keymap.key_of(held_key)) if held_key else ""))
         self.replay_typed_ahead()
 
-    def hold_failed(self, exc: Exception) -> None:
-        """Not held (the database is away ...): the basket comes back as it was."""
+    def hold_failed(self, event: HoldFailed) -> None:
+        """Not held (the database is away ...): the basket is back as it was."""
         from tui.errors import describe
 
-        if self.holding is not None:
-            self._basket, self.tender = self.holding
-        self.busy, self.holding = "", None
         self.refresh_basket()
         self.replay_typed_ahead()
-        self.refuse(on_screen(self.app, describe(exc)))  # after the scans typed meanwhile: this is what to read
+        self.refuse(on_screen(self.app, describe(event.error)))  # after the scans typed meanwhile: this to read
 
     def action_held(self) -> None:
         """Ctrl+Y 取单: the held baskets, to take one back (only onto an empty basket)."""
         from tui.screens.held import HeldScreen
 
-        if self.busy:
-            self.refuse(t("held.busy"))
-            return
-        if self.sale_open() or (self.tender is not None and self.tender.paid_fen > 0):
-            self.refuse(t("held.finish_first"))
+        try:
+            self.session.check_resume()
+        except Refused as exc:
+            self.refuse(t(exc.code))
             return
         self.app.push_screen(HeldScreen(), self.take_held)
 
     def take_held(self, basket_id: Optional[int]) -> None:
-        """Resume the chosen basket (on the basket saver's thread, after what it still has to store)."""
-        from store import baskets
-
+        """Resume the chosen basket (on the saver's thread, after what it still has to store)."""
         if basket_id is None or self.busy:
             return
-        if self.sale_open():
-            self.refuse(t("held.finish_first"))
+        try:
+            self.session.resume(basket_id)
+        except Refused as exc:
+            self.refuse(t(exc.code))
             return
-        till_id, cashier = self.app.till_id, self.app.till.cashier or None
-
-        def resume(current_id: Optional[int]) -> Any:
-            stored = baskets.resume(basket_id, till_id, cashier)
-            if current_id is not None and current_id != stored.id:
-                baskets.cancel(current_id, till_id, cashier)  # a basket emptied line by line: it ends here
-            return stored
-
-        self.busy = "resume"
         self.say(t("held.taking"))
-        self.app.basket_saver.finish(resume, self.resumed, self.resume_failed)
 
-    def resumed(self, stored: Any) -> None:
-        self.busy = ""
-        self.restore(stored)
-        self.say(t("held.resumed", amount=_yuan(stored.total_fen)))
+    def resumed(self, event: BasketResumed) -> None:
+        self.show_restored()
+        self.say(t("held.resumed", amount=_yuan(event.stored.total_fen)))
         self.replay_typed_ahead()
 
-    def resume_failed(self, exc: Exception) -> None:
+    def resume_failed(self, event: ResumeFailed) -> None:
         """Another till took it meanwhile (or the database is away): one sentence, the basket stays empty."""
         from tui.errors import describe
 
-        self.busy = ""
         self.replay_typed_ahead()
-        self.refuse(on_screen(self.app, describe(exc)))
+        self.refuse(on_screen(self.app, describe(event.error)))
+
+    # ------------------------------------------------------------ what the session reports
+
+    def session_event(self, event: Any) -> None:
+        """The sale session's answer to store work it ran (on the UI thread)."""
+        handlers: Dict[type, Callable[[Any], None]] = {
+            SaleCommitted: self.sale_committed, CommitFailed: self.commit_failed,
+            BasketHeld: self.hold_done, HoldFailed: self.hold_failed,
+            BasketResumed: self.resumed, ResumeFailed: self.resume_failed,
+            BasketEnded: self.basket_ended, EndFailed: self.end_failed,
+            RefundedWithoutReceipt: self.refunded_without_receipt, RefundFailed: self.refund_failed}
+        handlers[type(event)](event)
+
+    def commit_failed(self, event: CommitFailed) -> None:
+        if self.tender_screen is not None:
+            self.tender_screen.commit_failed(event.error)
+        else:
+            self.app.store_error(event.error)
+
+    def basket_ended(self, event: BasketEnded) -> None:
+        from tui.screens.abandon import hand_back_text
+
+        self.show_started_over()
+        if event.handed_back:
+            self.say(t("abandon.done_paid", payments=hand_back_text(event.handed_back)), error=True)
+        else:
+            self.say(t("abandon.done"))
+        self.replay_typed_ahead()
+        if self.then_quit:
+            self.app.exit()
+
+    def end_failed(self, event: EndFailed) -> None:
+        self.then_quit = False
+        self.app.store_error(event.error)
+        self.replay_typed_ahead()
 
     # ------------------------------------------------------------ what the app tells and asks
 
@@ -825,30 +805,21 @@ class SaleScreen(Screen):
         """The signed-in cashier changed: redraw the title line."""
         self.query_one(TopBar).show()
 
-    def changed(self) -> None:
-        """The basket or its payments changed: the basket saver stores it (nothing taken is ever lost)."""
-        self.app.basket_saver.keep(self.basket, self.tender.payments if self.tender is not None else [])
-
     def restore(self, stored: Any) -> None:
         """The basket left open at the last run (a crash, a close) comes back with its payments."""
-        from store.money import format_yuan
+        self.session.restore(stored)
+        self.show_restored()
 
-        self.app.basket_saver.adopt(stored.id)
-        self._basket = stored.basket
-        self.tender = stored.tender() if stored.payments else None
+    def show_restored(self) -> None:
         self.show_basket()
         self.refresh_basket()
         self.show_total_on_display()
         paid = self.tender.paid_fen if self.tender is not None else 0
-        self.say(t("sale.restored_paid", amount=format_yuan(paid)) if paid else t("sale.restored"))
+        self.say(t("sale.restored_paid", amount=_yuan(paid)) if paid else t("sale.restored"))
 
     def sale_open(self) -> bool:
         """Is a basket being rung up?"""
-        return self._basket is not None and not self._basket.is_empty
-
-    def abandoned_payments(self) -> List[Any]:
-        """The failed payments of the sale not yet finished (they still go to the event log)."""
-        return list(self.tender.failed_payments) if self.tender is not None else []
+        return self.session.sale_open()
 
     def action_cancel_basket(self) -> None:
         """Ctrl+X: the customer changed her mind; one question, then the basket ends (money handed back)."""
@@ -858,17 +829,17 @@ class SaleScreen(Screen):
 
     def start_over(self) -> None:
         """The basket ended without a sale: an empty basket on screen, the next change starts a new one."""
-        from store.sales import Basket
+        self.session.start_over()
+        self.show_started_over()
 
-        self._basket = Basket()
-        self.tender = None
+    def show_started_over(self) -> None:
         self.show_basket()
         self.refresh_basket()
         self.show_total_on_display()  # the welcome: no total of a basket that is gone
 
     def hand_over(self) -> None:
         """Sign-out: the next cashier starts on an empty basket and entry line, not the last change."""
-        self.tender = None
+        self.session.hand_over()
         self.show_basket()
         self.entry.value = ""
         self.say("")
@@ -879,8 +850,10 @@ class SaleScreen(Screen):
         """Ctrl+O: open the drawer without a sale, with a reason (and a manager's PIN by setting); logged."""
         from tui.screens.reason import ReasonScreen
 
-        if self.tender is not None and self.tender.paid_fen > 0:
-            self.refuse(t("sale.payment_in_progress"))
+        try:
+            self.session.no_sale_allowed()
+        except Refused as exc:
+            self.refuse(t(exc.code))
             return
 
         def reason_given(reason: Optional[str]) -> None:
@@ -914,14 +887,14 @@ class SaleScreen(Screen):
         """Ctrl+T: 无单退货 of what is in the basket, all in cash, when [selling] refund_without_receipt allows it."""
         from tui.screens.reason import ReasonScreen
 
-        if not self.app.settings.selling.refund_without_receipt:
-            self.refuse(t("sale.refund_without_receipt_off"))
-            return
-        if self.query_one("#main", ContentSwitcher).current != "basket" or self.basket.is_empty:
+        on_basket = self.query_one("#main", ContentSwitcher).current == "basket"
+        if not on_basket and self.app.settings.selling.refund_without_receipt:
             self.refuse(t("sale.basket_empty"))
             return
-        if self.tender is not None and self.tender.paid_fen > 0:
-            self.refuse(t("sale.payment_in_progress"))
+        try:
+            self.session.check_refund_without_receipt()
+        except Refused as exc:
+            self.refuse(t(exc.code))
             return
         if self.app.till_blocked():
             self.refuse(t("sale.waiting_receipt"))
@@ -930,7 +903,7 @@ class SaleScreen(Screen):
         def approved(manager: str) -> None:
             def reason_given(reason: Optional[str]) -> None:
                 if reason:
-                    self.commit_refund_without_receipt(manager, reason)
+                    self.session.refund_without_receipt(manager, reason)
                 else:
                     self.say(t("refund.no_receipt_cancelled"))
 
@@ -938,34 +911,20 @@ class SaleScreen(Screen):
 
         self.with_manager(t("pin.why_refund_no_receipt"), approved, t("refund.no_receipt_cancelled"))
 
-    def commit_refund_without_receipt(self, manager: str, reason: str) -> None:
-        from store.documents import commit_refund_without_receipt
+    def refund_failed(self, event: RefundFailed) -> None:
+        from tui.errors import describe
 
-        basket, app = self.basket, self.app
+        log.error("refund without a receipt failed: %s", event.error, exc_info=event.error)
+        self.refuse(on_screen(self.app, describe(event.error)))
 
-        def job(basket_id: Optional[int]) -> Any:
-            return commit_refund_without_receipt(basket, app.till_id, app.till.cashier or None, manager, reason,
-                                                 "cash", basket_id=basket_id)
-
-        def failed(exc: Exception) -> None:
-            from tui.errors import describe
-
-            log.error("refund without a receipt failed: %s", exc, exc_info=exc)
-            self.refuse(on_screen(app, describe(exc)))
-
-        app.basket_saver.finish(job, self.refunded_without_receipt, failed)
-
-    def refunded_without_receipt(self, refund: Any) -> None:
-        from store.money import format_yuan
+    def refunded_without_receipt(self, event: RefundedWithoutReceipt) -> None:
         from store.numbering import format_receipt_no
-        from store.sales import Basket
 
-        self._basket = Basket()
-        self.tender = None
+        refund = event.refund
         self.refresh_basket()
         self.app.print_sale(refund.id, open_drawer=refund.total_fen > 0)
         self.say(t("history.refunded_ok", number=format_receipt_no(refund.till_id, refund.receipt_no),
-                   amount=format_yuan(refund.total_fen)))
+                   amount=_yuan(refund.total_fen)))
 
 
 def typed_qty(text: str) -> int:
@@ -990,10 +949,3 @@ def _what(spec: Any) -> str:
     from store.money import format_percent
 
     return format_percent(spec.value) if spec.kind == "percent" else _yuan(spec.value)
-
-
-def _said(what: str, spec: Any) -> str:
-    """A decision in a few words: "10%", "2.50" or, for a price, "Price 2.50"."""
-    from tui.screens.discount import PRICE
-
-    return t("key.price_override") + " " + _yuan(spec.value) if what == PRICE else _what(spec)

@@ -25,7 +25,7 @@ from tui.screens.count import Count, CountScreen
 from tui.screens.widgets import KeyBar
 
 if TYPE_CHECKING:
-    from tui.app import ChaoyingApp
+    from tui.screens.host import TillHost
 
 log = logging.getLogger("chaoying.tui.shift")
 
@@ -160,7 +160,7 @@ class ReportPrintFailed(ModalScreen[bool]):
 class ShiftFlows:
     """What F11 and the start-up ask of the store, each step off the UI thread."""
 
-    def __init__(self, app: "ChaoyingApp") -> None:
+    def __init__(self, app: "TillHost") -> None:
         self.app = app
         self.z_lines: List[str] = []  # the last Z, for R after a failed print
         self.z_view: Optional[ReportView] = None

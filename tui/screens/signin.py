@@ -26,7 +26,7 @@ from tui.screens.widgets import KeyBar, TopBar
 if TYPE_CHECKING:
     from textual import getters
 
-    from tui.app import ChaoyingApp
+    from tui.screens.host import TillHost
 
 log = logging.getLogger("chaoying.tui.signin")
 
@@ -50,7 +50,7 @@ class SignInScreen(Screen[Optional[Any]]):
     """Who sells on this till: cashier code and PIN."""
 
     if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
-        app = getters.app(ChaoyingApp)
+        app = getters.app(TillHost)
 
     AUTO_FOCUS = "#signin-code"
     DEFAULT_CSS = """

@@ -13,11 +13,12 @@ from textual.widgets import Digits, Input, Static
 from tui import keymap
 from tui.i18n import brief, t
 from tui.screens.widgets import Amount, KeyBar
+from tui.services.sale_session import Refused, SaleSession
 
 if TYPE_CHECKING:
     from textual import getters
 
-    from tui.app import ChaoyingApp
+    from tui.screens.host import TillHost
 
 log = logging.getLogger("chaoying.tui.tender")
 
@@ -54,14 +55,15 @@ class TenderScreen(ModalScreen):
     """Take payments for a basket; dismiss with the committed Sale, or None (Esc)."""
 
     if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
-        app = getters.app(ChaoyingApp)
+        app = getters.app(TillHost)
 
     BINDINGS = keymap.bindings("tender")
     AUTO_FOCUS = "#amount"
 
-    def __init__(self, basket: Any, tender: Any) -> None:
+    def __init__(self, session: SaleSession, tender: Any) -> None:
         super().__init__()
-        self.basket = basket
+        self.session = session  # payments, 抹零 and the commit: the sale session (tui/services/sale_session.py)
+        self.basket = session.basket
         self.tender = tender
         self.method = "cash"
         self.saving = False  # the sale is being committed (off the UI thread): keys wait, nothing doubles
@@ -137,8 +139,7 @@ class TenderScreen(ModalScreen):
         return not self.saving  # while saving no key may change or leave the tender
 
     def action_method(self, method: str) -> None:
-        cash_only = self.basket.rounding is not None and self.app.settings.selling.rounding_tenders == "cash"
-        if method != "cash" and cash_only:
+        if not self.session.method_allowed(method):
             self.say(t("tender.rounded_cash_only", method=t(f"method.{method}")), error=True)
             return
         self.set_method(method)
@@ -148,35 +149,19 @@ class TenderScreen(ModalScreen):
         """Ctrl+R: 抹零, the total rounded down to 角 or 元 as the settings say; again: taken off.
 
         With ``rounding_tenders = "cash"`` it is for cash only: refused once a
-        non-cash payment is taken, and after it only cash is taken.
+        non-cash payment is taken, and after it only cash is taken (the session's rules).
         """
-        from store.discounts import ROUNDING_REASON
-        from store.money import format_yuan, round_down
-        from store.sales import DiscountSpec
+        from store.money import format_yuan
 
-        rules = self.app.settings.selling
         basket = self.basket
-        if basket.rounding is None:
-            if rules.rounding == "off":
-                self.say(t("tender.rounding_off_setting"), error=True)
-                return
-            if rules.rounding_tenders == "cash" and any(p.method != "cash" for p in self.tender.ok_payments):
-                self.say(t("tender.rounding_cash_only"), error=True)
-                return
-            step = 10 if rules.rounding == "jiao" else 100
-            if round_down(basket.total_fen, step) == basket.total_fen:  # nothing to take off: nothing stored
-                self.say(t("tender.nothing_to_round", total=format_yuan(basket.total_fen)), error=True)
-                return
-            spec = DiscountSpec("round", step, ROUNDING_REASON, self.app.till.cashier)
-        else:
-            spec = None
-        basket.set_rounding(spec)
-        self.tender.total_fen = basket.total_fen  # the tender follows the basket; what is paid stays paid
-        self.app.basket_saver.keep(basket, self.tender.payments)
+        try:
+            spec = self.session.toggle_rounding()
+        except Refused as exc:
+            total = format_yuan(exc.values.get("total_fen", basket.total_fen))
+            self.say(t(exc.code, total=total), error=True)
+            return
         self.app.customer_display.show_total(basket.total_fen)
-        self.app.log_event("rounding", detail=f"{format_yuan(basket.rounding_fen)} to {spec.value} fen"
-                           if spec else "off")
-        if spec is not None and self.method != "cash" and rules.rounding_tenders == "cash":
+        if self.method != "cash" and not self.session.method_allowed(self.method):
             self.set_method("cash")
         self.refresh_sums()
         total = format_yuan(basket.total_fen)
@@ -260,7 +245,7 @@ class TenderScreen(ModalScreen):
         from tui.screens.confirm import ask_limit
         from tui.services import guards
 
-        question = guards.change_question(self.app.settings.limits, amount, amount - self.tender.remaining_fen)
+        question = guards.change_question(self.app.settings.limits, amount, self.session.change_due(amount))
         if question is None:
             self.pay(amount, "")
             return
@@ -268,14 +253,15 @@ class TenderScreen(ModalScreen):
 
     def pay(self, amount: int, reference: str) -> None:
         try:
-            self.tender.add_payment(self.method, amount, reference)
+            self.session.pay(self.method, amount, reference)  # stored as it is taken
+        except Refused as exc:
+            self.say(t(exc.code, method=t(f"method.{self.method}")), error=True)
+            return
         except ValueError as exc:  # SaleError: said in the cashier's language
             from tui.errors import describe
 
             self.say(describe(exc), error=True)
             return
-        log.info("payment %s %s", self.method, amount)
-        self.app.basket_saver.keep(self.basket, self.tender.payments)  # money taken is stored as it is taken
         if self.tender.covered:
             self.commit()
             return
@@ -298,19 +284,17 @@ class TenderScreen(ModalScreen):
         reference = self._reference()
         method = self.method
         # Kept with the tender: commit_sale stores it with the sale and logs the event.
-        self.tender.record_failed(method, amount, reference, "payment failed")
-        self.app.basket_saver.keep(self.basket, self.tender.payments)
+        self.session.record_failed(method, amount, reference)
         self.set_method("cash")
         self.refresh_sums()
         self.say(t("tender.failed_recorded", method=t(f"method.{method}"), amount=format_yuan(amount)), error=True)
 
     def action_remove_payment(self) -> None:
         """Ctrl+D: take back the last payment (a typo, a change of mind) after one question; cash opens the drawer."""
-        from store.baskets import payment_detail
         from tui.screens.abandon import hand_back_text
         from tui.screens.confirm import ConfirmScreen
 
-        last = next((p for p in reversed(self.tender.payments) if p.ok), None)
+        last = self.session.last_payment()
         if last is None:
             self.say(t("tender.nothing_to_remove"), error=True)
             return
@@ -318,14 +302,9 @@ class TenderScreen(ModalScreen):
         def answered(yes: Optional[bool]) -> None:
             if not yes or self.saving:
                 return
-            removed = self.tender.remove_last()
+            removed = self.session.remove_last_payment()  # cash: the drawer opens to hand it back
             if removed is None:
                 return
-            self.app.basket_saver.keep(self.basket, self.tender.payments)
-            detail = payment_detail(removed)
-            self.app.log_event("payment_removed", detail=detail)
-            if removed.method == "cash":  # it went into the drawer: the drawer opens to hand it back
-                self.app.till.open_drawer("payment removed: hand back " + detail)
             self.set_method("cash")
             self.refresh_sums()
             self.say(t("tender.payment_removed", payments=hand_back_text([removed])))
@@ -352,10 +331,7 @@ class TenderScreen(ModalScreen):
         note.display = True
         note.focus()
         self.query_one("#tender-message", Static).update("")
-        till, basket, tender = self.app.till, self.basket, self.tender
-        # behind the basket's stored changes, on the basket saver's thread: the stored basket ends sold with it
-        self.app.basket_saver.finish(lambda basket_id: till.commit_sale(basket, tender, basket_id), self.committed,
-                               self.commit_failed)
+        self.session.commit()  # the sale screen hears SaleCommitted or CommitFailed and hands it here
 
     def committed(self, sale: Any) -> None:
         note = self.query_one(SavingNote)

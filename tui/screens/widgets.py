@@ -13,14 +13,14 @@ from tui.i18n import t
 if TYPE_CHECKING:
     from textual import getters
 
-    from tui.app import ChaoyingApp
+    from tui.screens.host import TillHost
 
 
 class TopBar(Static):
     """Title line: app name, till id, the signed-in cashier, demo mark."""
 
     if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
-        app = getters.app(ChaoyingApp)
+        app = getters.app(TillHost)
 
     def on_mount(self) -> None:
         self.show()
