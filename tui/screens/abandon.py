@@ -5,8 +5,9 @@ with no money taken it ends ``cancelled``; with money taken the question
 names what to hand back per method, the basket ends ``abandoned`` with each
 payment recorded as handed back, and the drawer opens when cash is among
 them. Ctrl+Q with a basket open asks: keep it for the next start, cancel it,
-or back. The store work runs on the basket saver's thread behind the
-basket's stored changes (``basket_saver.finish``), never on the UI thread.
+or back. The rules (what may end, what to hand back, the drawer) and the
+store work are the sale session's (tui/services/sale_session.py); this
+module asks the questions and says what was handed back.
 """
 from __future__ import annotations
 

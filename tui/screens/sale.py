@@ -269,10 +269,10 @@ class SaleScreen(Screen):
 
     def lookup(self, code: str) -> Optional[Tuple[Any, int, Optional[int]]]:
         """(product, qty_milli, fixed amount) for a code; None after telling the cashier why not."""
-        from store.codes import CodeError, resolve_code, scale_layouts
+        from store.codes import CodeError
 
         try:
-            resolved = resolve_code(code, scale_layouts(self.app.settings.scale)) if code else None
+            resolved = self.session.resolve(code)
         except CodeError as exc:  # misread, mistyped or no longer sold: one sentence naming the code
             from tui.errors import describe
 

@@ -259,6 +259,15 @@ class SaleSession:
 
     # ------------------------------------------------------------ lines
 
+    def resolve(self, code: str) -> Any:
+        """What a scanned code stands for (product, quantity, a label's amount), or None; CodeError if misread.
+
+        The one store read on the UI thread: a unique-index lookup, so scans land in the order scanned.
+        """
+        from store.codes import resolve_code, scale_layouts
+
+        return resolve_code(code, scale_layouts(self.settings.scale)) if code else None
+
     def line_after_scan(self, product: Any, qty_milli: int, amount_fen: Optional[int]) -> Tuple[int, int]:
         """(quantity, amount) of the line a scan makes: its own, or its line's when a repeat scan joins it."""
         from store.money import line_amount
