@@ -3,6 +3,10 @@
 Importing every module of ``store`` or ``printing`` in a fresh interpreter
 must not load Textual; ``store`` must not load ``printing``, ``printing``
 must not load ``store``, and neither loads ``escpos`` at import time.
+``tui/services/`` is plain Python too: no Textual, no Rich. No module of
+store/, printing/ or tui/ imports itself through others, counting imports
+inside functions and under ``if TYPE_CHECKING:``; and no screen imports
+tui/app.py, not even for typing.
 """
 from __future__ import annotations
 
@@ -35,9 +39,9 @@ FORBIDDEN = {
 }
 
 
-def _import_everything(package: str) -> dict:
+def _import_everything(package: str, cwd: Path = ROOT) -> dict:
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, package], cwd=str(ROOT), capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", PROBE, package], cwd=str(cwd), capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -77,26 +81,19 @@ def _modules(root: Path, packages) -> dict:
     return found
 
 
-def _type_checking_only(tree: ast.AST) -> set:
-    """The import nodes under ``if TYPE_CHECKING:``: names for the type checker, never run."""
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", "")) == "TYPE_CHECKING":
-            found.update(id(inner) for statement in node.body for inner in ast.walk(statement))
-    return found
+def _imports(name: str, path: Path, modules: dict) -> list:
+    """(line, module) for each module of ``modules`` that ``name`` imports anywhere in its file.
 
-
-def _imported(name: str, path: Path, modules: dict) -> set:
-    """Modules of ``modules`` that ``name`` imports anywhere in its file (inside functions too)."""
+    Inside functions and under ``if TYPE_CHECKING:`` too: a name kept for the type checker is still a
+    dependency (the screen knows the app), so it closes a circle like any other import.
+    """
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    targets = set()
+    found = []
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    typing_only = _type_checking_only(tree)
     for node in ast.walk(tree):
-        if id(node) in typing_only:
-            continue
+        targets = []
         if isinstance(node, ast.Import):
-            targets.update(alias.name for alias in node.names)
+            targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
@@ -104,8 +101,14 @@ def _imported(name: str, path: Path, modules: dict) -> set:
                 base = ".".join(anchor + ([base] if base else []))
             for alias in node.names:
                 submodule = f"{base}.{alias.name}"
-                targets.add(submodule if submodule in modules else base)
-    return {target for target in targets if target in modules and target != name}
+                targets.append(submodule if submodule in modules else base)
+        found.extend((node.lineno, target) for target in targets if target in modules and target != name)
+    return sorted(found)
+
+
+def _imported(name: str, path: Path, modules: dict) -> set:
+    """Modules of ``modules`` that ``name`` imports anywhere in its file."""
+    return {target for _, target in _imports(name, path, modules)}
 
 
 def import_graph(root: Path, packages=CYCLE_FREE) -> dict:
@@ -114,8 +117,8 @@ def import_graph(root: Path, packages=CYCLE_FREE) -> dict:
     return {name: _imported(name, path, modules) for name, path in modules.items()}
 
 
-def import_cycles(graph: dict) -> list:
-    """Every import circle, one per strongly connected group, as a path "a -> b -> a" (Tarjan)."""
+def import_groups(graph: dict) -> list:
+    """The modules that import each other through others: each strongly connected group of two or more (Tarjan)."""
     index, low, stack, on_stack, groups = {}, {}, [], set(), []
 
     def visit(start):
@@ -152,7 +155,12 @@ def import_cycles(graph: dict) -> list:
     for name in sorted(graph):
         if name not in index:
             visit(name)
-    return [_cycle_path(graph, group) for group in groups]
+    return groups
+
+
+def import_cycles(graph: dict) -> list:
+    """Every import circle, one per strongly connected group, as a path "a -> b -> a"."""
+    return [_cycle_path(graph, group) for group in import_groups(graph)]
 
 
 def _cycle_path(graph: dict, group: set) -> str:
@@ -172,9 +180,11 @@ def _cycle_path(graph: dict, group: set) -> str:
 
 
 def test_no_import_circles():
-    """No module of store/ or printing/ imports itself through others, even lazily."""
-    cycles = import_cycles(import_graph(ROOT))
-    assert not cycles, "import circles:\n" + "\n".join(cycles)
+    """No module of store/, printing/ or tui/ imports itself through others: not lazily, not for the type checker."""
+    graph = import_graph(ROOT)
+    groups = import_groups(graph)
+    assert not groups, "import circles:\n" + "\n".join(
+        f"{_cycle_path(graph, group)}  (all of: {', '.join(sorted(group))})" for group in groups)
 
 
 def test_the_circle_check_can_fail(tmp_path):
@@ -191,13 +201,100 @@ def test_the_circle_check_can_fail(tmp_path):
     assert import_cycles(graph) == ["tiny.a -> tiny.b -> tiny.c -> tiny.a"]
 
 
-def test_type_checking_imports_are_not_circles(tmp_path):
-    """An import under ``if TYPE_CHECKING:`` never runs, so it closes no circle; the same import at run time does."""
+def test_type_checking_imports_are_circles(tmp_path):
+    """An import under ``if TYPE_CHECKING:`` closes a circle too: the screen still knows the app it should not."""
     package = tmp_path / "tiny"
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "app.py").write_text("def screen():\n    from tiny import screen\n")
     (package / "screen.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from tiny import app\n")
-    assert import_cycles(import_graph(tmp_path, ("tiny",))) == []
-    (package / "screen.py").write_text("from tiny import app\n")
     assert import_cycles(import_graph(tmp_path, ("tiny",))) == ["tiny.app -> tiny.screen -> tiny.app"]
+    (package / "screen.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from typing import Any\n")
+    assert import_cycles(import_graph(tmp_path, ("tiny",))) == []
+
+
+# ---------------------------------------------------------------- screens know no app, services no Textual
+
+
+def screens_importing_the_app(root: Path, app: str = "tui.app", screens: str = "tui.screens") -> list:
+    """"file:line" of every import of ``app`` in the modules under ``screens`` (``if TYPE_CHECKING:`` included)."""
+    modules = _modules(root, (screens.split(".")[0],))
+    return [f"{path.relative_to(root).as_posix()}:{line}"
+            for name, path in sorted(modules.items()) if name.startswith(screens + ".")
+            for line, target in _imports(name, path, modules) if target == app]
+
+
+def test_screens_do_not_import_the_app():
+    """A screen renders and forwards keys; it is handed what it needs and never imports tui/app.py, even for typing."""
+    found = screens_importing_the_app(ROOT)
+    assert not found, "screens importing tui.app:\n" + "\n".join(found)
+
+
+def test_the_app_check_can_fail(tmp_path):
+    """Each way of naming the app is caught, a type-checking-only one too; a screen importing a sibling is not."""
+    screens = tmp_path / "tui" / "screens"
+    screens.mkdir(parents=True)
+    for path in (tmp_path / "tui" / "__init__.py", screens / "__init__.py", tmp_path / "tui" / "app.py"):
+        path.write_text("")
+    (screens / "typed.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from tui.app import App\n")
+    (screens / "late.py").write_text("def go():\n    import tui.app\n")
+    (screens / "relative.py").write_text("from .. import app\n")
+    (screens / "clean.py").write_text("from tui.screens import typed\n")
+    assert screens_importing_the_app(tmp_path) == [
+        "tui/screens/late.py:2", "tui/screens/relative.py:1", "tui/screens/typed.py:3"]
+
+
+SERVICES_FORBIDDEN = {"textual", "rich"}
+#: What a service must not import even inside a function: Textual, Rich, and the modules that bring them.
+SERVICES_NEVER_NAME = ("textual", "rich", "tui.app", "tui.screens")
+
+
+def test_services_do_not_import_textual():
+    """Importing every module of tui.services in a fresh interpreter loads neither Textual nor Rich."""
+    found = _import_everything("tui.services")
+    assert len(found["imported"]) > 1
+    loaded = SERVICES_FORBIDDEN & set(found["top"])
+    assert not loaded, f"importing tui.services loaded {sorted(loaded)}"
+
+
+def test_services_name_no_textual_even_late():
+    """No module of tui/services/ imports Textual, Rich, the app or a screen anywhere in its file (functions too)."""
+    found = textual_imports(ROOT, "tui/services")
+    assert not found, "services importing Textual, Rich or the UI:\n" + "\n".join(found)
+
+
+def textual_imports(root: Path, folder: str) -> list:
+    """"file:line: module" for every import of a ``SERVICES_NEVER_NAME`` module in the files under ``root / folder``."""
+    found = []
+    for path in sorted((root / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            for name in dict.fromkeys(names):
+                if any(name == never or name.startswith(never + ".") for never in SERVICES_NEVER_NAME):
+                    found.append(f"{path.relative_to(root).as_posix()}:{node.lineno}: {name}")
+                    break
+    return found
+
+
+def test_the_services_checks_can_fail(tmp_path):
+    """The probe sees a service that drags Rich in at import time; the file check sees one that imports the UI late."""
+    services = tmp_path / "tiny_services"
+    services.mkdir()
+    (services / "__init__.py").write_text("")
+    (services / "quiet.py").write_text("import json\n")
+    (services / "loud.py").write_text("import rich.text\n")
+    (services / "late.py").write_text("def go():\n    from textual.app import App\n")
+    (services / "screen.py").write_text("def go():\n    from tui import screens\n")
+    assert "rich" in _import_everything("tiny_services", tmp_path)["top"]
+    assert textual_imports(tmp_path, "tiny_services") == [
+        "tiny_services/late.py:2: textual.app", "tiny_services/loud.py:1: rich.text",
+        "tiny_services/screen.py:2: tui.screens"]
+    for path in ("loud.py", "late.py", "screen.py"):
+        (services / path).unlink()
+    assert not SERVICES_FORBIDDEN & set(_import_everything("tiny_services", tmp_path)["top"])
+    assert textual_imports(tmp_path, "tiny_services") == []
