@@ -265,7 +265,7 @@ def test_the_service_and_everything_it_imports_load_no_textual():
     assert "from store import outcomes" in imports  # the probe sees the imports inside functions
     code = "\n".join(["import sys", *imports, "print(sorted(m for m in sys.modules if m.startswith('textual')))"])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=str(Path(tui.services.till.__file__).parents[1]), check=True)
+                         cwd=str(Path(tui.services.till.__file__).parents[2]), check=True)  # the tree root
     assert out.stdout.strip() == "[]"
 
 
