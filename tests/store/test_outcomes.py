@@ -45,8 +45,8 @@ def test_printed_on_confirmation(sale):
     assert outcomes.unresolved_sales("1") == []
 
 
-def test_paper_out_then_reprint_on_backup_printer(sale):
-    """paper runs out mid-receipt -> failed -> R on the backup printer -> printed, one reprint recorded."""
+def test_paper_out_then_reprint_on_spare_printer(sale):
+    """paper runs out mid-receipt -> failed -> R on the spare printer -> printed, one reprint recorded."""
     first = print_attempts.start_printing(sale.id, "main", cashier="c1")
     outcome = print_attempts.finish_printing(first.id, False, "paper_out", "printer out of paper")
     assert (outcome.state, outcome.reason_code) == (FAILED, "paper_out")

@@ -403,7 +403,7 @@ async def test_declined_asks_once_then_records(shop):
         assert outcome(last_sale().id).state == "declined"
 
 
-async def test_backup_key_only_when_a_backup_printer_is_configured(shop):
+async def test_spare_key_only_when_a_spare_printer_is_configured(shop):
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         shop.demo.set_fault("paper_out")
@@ -599,15 +599,15 @@ def decode_half_blocks(lines):
     return rows
 
 
-async def test_backup_printer_prints_when_the_main_one_is_out_of_paper(shop):
+async def test_spare_printer_prints_when_the_main_one_is_out_of_paper(shop):
     import dataclasses
 
     from printing.virtual import VirtualPrinter
 
-    backup = VirtualPrinter(shop.folder / "backup", shop.folder / "backup-paper", width=80).start()
+    spare = VirtualPrinter(shop.folder / "spare", shop.folder / "spare-paper", width=80).start()
     try:
-        table = dataclasses.replace(shop.settings.printer, port=str(shop.folder / "backup"), drawer=False, name="backup")
-        settings = dataclasses.replace(shop.settings, backup_printer=table)
+        table = dataclasses.replace(shop.settings.printer, port=str(shop.folder / "spare"), drawer=False, name="backup")
+        settings = dataclasses.replace(shop.settings, spare_printer=table)
         from tui.app import ChaoyingApp
 
         app = ChaoyingApp(settings, demo=shop.demo)
@@ -621,11 +621,11 @@ async def test_backup_printer_prints_when_the_main_one_is_out_of_paper(shop):
             await wait_until(pilot, lambda: not banner_up(app))
             sale = last_sale()
             assert outcome(sale.id).state == "printed"
-            papers = sorted((shop.folder / "backup-paper").glob("*.txt"))
+            papers = sorted((shop.folder / "spare-paper").glob("*.txt"))
             assert len(papers) == 1 and "1-000001" in papers[0].read_text(encoding="utf-8")
             assert shop.paper() == []
     finally:
-        backup.stop()
+        spare.stop()
 
 
 async def test_unplugged_printer_banner_names_the_port_problem(shop):

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("chaoying.tui.services.till")
 
 MAIN = "main"
-BACKUP = "backup"
+SPARE = "backup"  # the spare printer; "backup" is the name it is stored and configured by
 
 STATUS_POLL_SECONDS = 6.0  # how often an idle printer thread asks the printer how it is
 AFTER_JOB_POLL_SECONDS = 0.5
@@ -44,7 +44,7 @@ FIRST_POLL_SECONDS = 0.5
 @dataclass(frozen=True)
 class PrintJob:
     sale_id: int
-    printer: str = MAIN  # main | backup
+    printer: str = MAIN  # MAIN | SPARE
     open_drawer: bool = False
     reprint: bool = False  # 补打 from the history: marked, numbered, allowed on resolved receipts
     approved_by: str = ""  # the manager whose PIN allowed the reprint
@@ -153,10 +153,10 @@ class SaleFacts:
 
 
 def printer_config(settings: Settings, printer: str) -> PrinterConfig:
-    """The main or the backup printer of the settings (ValueError when no backup is configured)."""
-    config = settings.printer if printer == MAIN else settings.backup_printer
+    """The main or the spare printer of the settings (ValueError when no spare is configured)."""
+    config = settings.printer if printer == MAIN else settings.spare_printer
     if config is None:
-        raise ValueError("no backup printer is configured")
+        raise ValueError("no backup printer is configured")  # shown as is: the UI calls it the backup printer
     return config
 
 
