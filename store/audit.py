@@ -176,7 +176,7 @@ def add_event(till_id: str, kind: str, cashier: str = "", sale: Any = None, prin
               detail: str = "", at: Optional[datetime.datetime] = None) -> Event:
     """Append one row to the event log and its audit record, in one transaction.
 
-    Every writer of events goes through here (``store.outcomes.log_event`` for
+    Every writer of events goes through here (``store.events.log_event`` for
     most); ``cashier`` is a cashier code.
     """
     with write_transaction():

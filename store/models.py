@@ -198,7 +198,8 @@ class Payment(BaseModel):
 
 
 class ReceiptOutcome(BaseModel):
-    """What the customer got for a sale; its states and their changes live in ``store.outcomes``."""
+    """What the customer got for a sale; its states live in ``store.outcomes``, the changes there and in
+    ``store.print_attempts``."""
 
     sale = ForeignKeyField(Sale, unique=True, backref="outcomes")
     # Indexed only where unresolved: the partial index receipt_outcome_unresolved

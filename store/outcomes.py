@@ -1,4 +1,4 @@
-"""Receipt outcomes: the state machine of DESIGN.md, print attempts, the reprint rule, the event log.
+"""Receipt outcomes: the state machine of DESIGN.md.
 
 ::
 
@@ -14,23 +14,22 @@ Every change is one write transaction and leaves an event. The first state,
 ``add_pending``) in the transaction that stores the sale.
 
 This module is the one home of the state names, the transition table, what
-"unresolved" means, and the reprint rule (cap and manager PIN).
+"unresolved" means, and the changes that need no print attempt (``resolve``).
+The changes that go through a print attempt (printing, printed, failed, the
+cashier's confirmation, the recovery at start-up) and the reprint rule live
+in ``store.print_attempts``; the event log in ``store.events``.
 """
 from __future__ import annotations
 
-import logging
 from typing import Any, Dict, List, Tuple
 
 import peewee
 from peewee import OP, SQL, EnclosedNodeList, Expression
 
-from store import audit
-from store.cashiers import cashier_code
+from store import audit, events
 from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
-from store.models import Event, PrintAttempt, ReceiptOutcome, Sale, now
-
-log = logging.getLogger("chaoying.store.outcomes")
+from store.models import ReceiptOutcome, Sale, now
 
 #: Receipt outcome states (DESIGN.md, "Receipt outcome").
 PENDING = "pending"
@@ -85,25 +84,6 @@ def can_change(current: str, wanted: str, reprint: bool = False) -> bool:
     return reprint and wanted == PRINTING and current in RESOLVED_STATES
 
 
-#: A print attempt's evidence for ``printed``: the printer confirmed, or the
-#: cashier says the paper came out (a printer that cannot confirm, a print
-#: interrupted by a crash). Reports count them apart.
-EVIDENCE_PRINTER = "printer"
-EVIDENCE_CASHIER = "cashier"
-#: A failed attempt's evidence when its bytes went to the printer unconfirmed: its paper may exist.
-EVIDENCE_SENT = "sent"
-
-INTERRUPTED = "interrupted"
-INTERRUPTED_REASON = "Printing was interrupted: the till stopped before the printer confirmed."
-
-# Event kinds written by the store. Other parts may add their own
-# (drawer_open, void, printer_fault, ...).
-EVENT_OUTCOME = "outcome"
-EVENT_REPRINT = "reprint"
-EVENT_PRINT_FAILED = "print_failed"
-EVENT_PAYMENT_FAILED = "payment_failed"
-
-
 class IllegalTransition(StoreError):
     """A receipt outcome change that the state machine does not allow (code ``illegal_transition``)."""
 
@@ -112,40 +92,6 @@ class IllegalTransition(StoreError):
         message = f"Sale {sale_id}: a receipt cannot go from {current} to {wanted}"
         super().__init__(message + (f" ({why})." if why else "."), "illegal_transition",
                          sale_id=sale_id, current=current, wanted=wanted)
-
-
-# --- the reprint rule ([reprint] max and manager_pin) -------------------------
-
-REPRINT_UNRESOLVED = "reprint_unresolved"
-REPRINT_CAP = "reprint_cap"
-REPRINT_NEEDS_MANAGER = "reprint_needs_manager"
-
-
-class ReprintRefused(StoreError):
-    """A reprint (补打) the rule does not allow: ``code`` is one of the REPRINT_* names."""
-
-
-def check_reprint(state: str, reprints: int, max_reprints: int = 0, manager_pin: bool = False,
-                  approved_by: str = "") -> None:
-    """Raise ReprintRefused unless a reprint of a receipt in ``state`` may go ahead.
-
-    ``reprints``: reprints of it that already printed; ``max_reprints``: the
-    cap (0: none); ``manager_pin``: each reprint needs a manager's approval;
-    ``approved_by``: the manager who approved this one ("" for nobody).
-    """
-    if is_unresolved(state):
-        raise ReprintRefused(f"The receipt is still {state}: resolve it on the banner, not with a reprint.",
-                             REPRINT_UNRESOLVED, state=state)
-    if max_reprints and reprints >= max_reprints:
-        raise ReprintRefused(f"The receipt was already reprinted {reprints} times; at most {max_reprints} "
-                             f"reprints are allowed.", REPRINT_CAP, reprints=reprints, max_reprints=max_reprints)
-    if manager_pin and not approved_by:
-        raise ReprintRefused("A reprint needs a manager's PIN.", REPRINT_NEEDS_MANAGER)
-
-
-def log_event(kind: str, till_id: str, cashier=None, sale=None, printer=None, detail: str = "") -> Event:
-    """Append one row to the event log."""
-    return audit.add_event(str(till_id), kind, cashier_code(cashier), getattr(sale, "id", sale), printer, detail)
 
 
 _pending_sql: Dict[tuple, str] = {}
@@ -176,8 +122,11 @@ def get_outcome(sale_id: int) -> ReceiptOutcome:
     return ReceiptOutcome.get(ReceiptOutcome.sale == sale_id)
 
 
-def _locked_outcome(sale_id: int) -> ReceiptOutcome:
-    """The outcome row, locked until the transaction ends (SQLite: BEGIN IMMEDIATE already is)."""
+def locked_outcome(sale_id: int) -> ReceiptOutcome:
+    """The outcome row, locked until the transaction ends (SQLite: BEGIN IMMEDIATE already is).
+
+    For the writers of this module and ``store.print_attempts``, inside their write transaction.
+    """
     query = ReceiptOutcome.select().where(ReceiptOutcome.sale == sale_id)
     if not is_sqlite(db.obj):
         query = query.for_update()
@@ -187,94 +136,14 @@ def _locked_outcome(sale_id: int) -> ReceiptOutcome:
     return outcome
 
 
-def _change(outcome: ReceiptOutcome, state: str, reason_code: str = "", reason: str = "") -> None:
+def change_state(outcome: ReceiptOutcome, state: str, reason_code: str = "", reason: str = "") -> None:
+    """Write ``outcome``'s new state and seal it in the audit chain; the caller checked ``can_change``."""
     ReceiptOutcome.update(state=state, reason_code=reason_code, reason=reason, updated_at=now()).where(
         ReceiptOutcome.id == outcome.id
     ).execute()
     audit.seal_outcome(outcome.sale_id)
     outcome.state, outcome.reason_code, outcome.reason = state, reason_code, reason
     outcome._dirty.clear()
-
-
-def printed_reprints(sale_id: int) -> int:
-    """How many reprints (补打) of this sale printed."""
-    return PrintAttempt.select().where(
-        (PrintAttempt.sale == sale_id) & (PrintAttempt.reprint_no > 0) & (PrintAttempt.result == PRINTED)
-    ).count()
-
-
-def start_printing(sale_id: int, printer: str, cashier=None, reprint: bool = False) -> PrintAttempt:
-    """pending|failed -> printing; with ``reprint=True`` also from a resolved state.
-
-    Returns the new PrintAttempt; a reprint gets the number of the reprints that printed, plus one.
-    """
-    sale_id = int(getattr(sale_id, "id", sale_id))
-    with write_transaction():
-        outcome = _locked_outcome(sale_id)
-        if not can_change(outcome.state, PRINTING, reprint):
-            why = "use a reprint" if outcome.state in RESOLVED_STATES else ""
-            raise IllegalTransition(sale_id, outcome.state, PRINTING, why)
-        reprint_no = 0
-        if reprint:  # numbered by the reprints that printed: a failed try leaves no paper to count
-            reprint_no = printed_reprints(sale_id) + 1
-        prior = outcome.state
-        attempt = PrintAttempt.create(
-            sale=sale_id, printer=printer or "", cashier=cashier_code(cashier), started_at=now(),
-            reprint_no=reprint_no, prior_state=prior,
-        )
-        audit.seal_attempt(attempt.id)
-        _change(outcome, PRINTING)
-        sale = Sale.get_by_id(sale_id)
-        log_event(EVENT_OUTCOME, sale.till_id, cashier, sale_id, printer, f"{prior} -> {PRINTING}")
-        if reprint:
-            log_event(EVENT_REPRINT, sale.till_id, cashier, sale_id, printer, f"reprint {reprint_no}")
-    return attempt
-
-
-def finish_printing(attempt_id: int, ok: bool, reason_code: str = "", reason: str = "",
-                    sent: bool = False) -> ReceiptOutcome:
-    """printing -> printed (ok, confirmed by the printer) or failed(reason).
-
-    ``sent``: the failed attempt's bytes went to the printer, so its paper may exist (evidence ``sent``).
-    """
-    attempt_id = int(getattr(attempt_id, "id", attempt_id))
-    with write_transaction():
-        attempt = PrintAttempt.get_by_id(attempt_id)
-        outcome = _locked_outcome(attempt.sale_id)
-        wanted = PRINTED if ok else FAILED
-        if attempt.finished_at is not None or outcome.state != PRINTING or not can_change(outcome.state, wanted):
-            raise IllegalTransition(attempt.sale_id, outcome.state, wanted,
-                                    f"print attempt {attempt_id} is already finished")
-        return _finish(attempt, outcome, ok, reason_code, reason, sent)
-
-
-def _finish(attempt: PrintAttempt, outcome: ReceiptOutcome, ok: bool, reason_code: str, reason: str,
-            sent: bool = False) -> ReceiptOutcome:
-    if ok:
-        state, reason_code, reason = PRINTED, "", ""
-    elif attempt.prior_state in RESOLVED_STATES:
-        state = attempt.prior_state  # a failed reprint must not block the till
-    else:
-        state = FAILED
-    reason_code = reason_code or ("" if ok else "error")
-    PrintAttempt.update(
-        finished_at=now(), result=PRINTED if ok else FAILED, reason_code=reason_code, reason=reason,
-        evidence=EVIDENCE_PRINTER if ok else (EVIDENCE_SENT if sent else ""),
-    ).where(PrintAttempt.id == attempt.id).execute()
-    audit.seal_attempt(attempt.id)
-    if ok or state == FAILED:
-        _change(outcome, state, "" if ok else reason_code, "" if ok else reason)
-    else:
-        _change(outcome, state, outcome.reason_code, outcome.reason)
-    sale = Sale.get_by_id(attempt.sale_id)
-    detail = f"{PRINTING} -> {state}"
-    if not ok:
-        detail += f" ({reason_code}: {reason})" if reason else f" ({reason_code})"
-    log_event(EVENT_OUTCOME, sale.till_id, attempt.cashier, sale.id, attempt.printer, detail)
-    if not ok:
-        log_event(EVENT_PRINT_FAILED, sale.till_id, attempt.cashier, sale.id, attempt.printer,
-                  f"{reason_code}: {reason}" if reason else reason_code)
-    return outcome
 
 
 def resolve(sale_id: int, state: str, cashier=None) -> ReceiptOutcome:
@@ -284,54 +153,16 @@ def resolve(sale_id: int, state: str, cashier=None) -> ReceiptOutcome:
         current = get_outcome(sale_id).state  # the state names the error; nothing changes
         raise IllegalTransition(sale_id, current, state, "not a way to resolve a failed receipt")
     with write_transaction():
-        outcome = _locked_outcome(sale_id)
+        outcome = locked_outcome(sale_id)
         if not can_change(outcome.state, state):
             raise IllegalTransition(sale_id, outcome.state, state, "only a failed receipt can be resolved this way")
-        _change(outcome, state, outcome.reason_code, outcome.reason)
+        change_state(outcome, state, outcome.reason_code, outcome.reason)
         sale = Sale.get_by_id(sale_id)
-        log_event(EVENT_OUTCOME, sale.till_id, cashier, sale_id, None, f"{FAILED} -> {state}")
+        events.log_event(events.EVENT_OUTCOME, sale.till_id, cashier, sale_id, None, f"{FAILED} -> {state}")
     return outcome
 
 
-def may_be_on_paper(sale_id: int) -> bool:
-    """True when an earlier print of this sale may have come out unconfirmed, so the next one is a 副本 COPY.
-
-    That is a print interrupted by a crash, or a failed one whose bytes went to the printer.
-    """
-    return PrintAttempt.select().where(
-        (PrintAttempt.sale == int(sale_id))
-        & ((PrintAttempt.reason_code == INTERRUPTED)
-           | ((PrintAttempt.result == FAILED) & (PrintAttempt.evidence == EVIDENCE_SENT)))
-    ).exists()
-
-
-def confirm_printed(sale_id: int, cashier=None) -> ReceiptOutcome:
-    """failed -> printed on the cashier's word: the paper came out though the printer did not confirm it.
-
-    Appends a finished print attempt with evidence ``cashier`` (the printer
-    of the last attempt, no new bytes sent) and logs the change.
-    """
-    sale_id = int(getattr(sale_id, "id", sale_id))
-    with write_transaction():
-        outcome = _locked_outcome(sale_id)
-        if outcome.state != FAILED:
-            raise IllegalTransition(sale_id, outcome.state, PRINTED,
-                                    "only a failed receipt can be confirmed by the cashier")
-        last = PrintAttempt.select().where(PrintAttempt.sale == sale_id).order_by(PrintAttempt.id.desc()).first()
-        at = now()
-        confirmed = PrintAttempt.create(
-            sale=sale_id, printer=last.printer if last is not None else "", cashier=cashier_code(cashier),
-            started_at=at, finished_at=at, result=PRINTED, evidence=EVIDENCE_CASHIER, prior_state=FAILED,
-        )
-        audit.seal_attempt(confirmed.id)
-        _change(outcome, PRINTED)
-        sale = Sale.get_by_id(sale_id)
-        log_event(EVENT_OUTCOME, sale.till_id, cashier, sale_id, None,
-                  f"{FAILED} -> {PRINTED} (evidence: {EVIDENCE_CASHIER})")
-    return outcome
-
-
-def _open_sale_ids(*conditions: Any) -> List[int]:
+def unresolved_sale_ids(*conditions: Any) -> List[int]:
     """Ids of the sales whose receipt is unresolved (and meets ``conditions``), from the partial index alone.
 
     A query of its own on purpose: joined with ``sale`` in one statement, the
@@ -345,46 +176,10 @@ def _open_sale_ids(*conditions: Any) -> List[int]:
 
 def unresolved_sales(till_id: str) -> List[Sale]:
     """This till's sales whose receipt is pending, printing or failed; oldest first."""
-    ids = _open_sale_ids()
+    ids = unresolved_sale_ids()
     if not ids:
         return []
     return list(Sale.select().where(Sale.id.in_(ids) & (Sale.till_id == str(till_id))).order_by(Sale.receipt_no))
-
-
-def recover_interrupted(till_id: str) -> int:
-    """At start-up: every ``printing`` receipt of this till becomes failed("interrupted").
-
-    A reprint of an already resolved receipt goes back to its earlier state.
-    Returns how many receipts were recovered.
-    """
-    count = 0
-    with write_transaction():
-        ids = _open_sale_ids(ReceiptOutcome.state == PRINTING)
-        outcomes = list(
-            ReceiptOutcome.select()
-            .join(Sale)
-            .where(ReceiptOutcome.sale.in_(ids) & (Sale.till_id == str(till_id)))
-        ) if ids else []
-        for outcome in outcomes:
-            attempts = list(
-                PrintAttempt.select()
-                .where((PrintAttempt.sale == outcome.sale_id) & PrintAttempt.finished_at.is_null())
-                .order_by(PrintAttempt.id)
-            )
-            if attempts:
-                for attempt in attempts[:-1]:
-                    PrintAttempt.update(finished_at=now(), result=FAILED, reason_code=INTERRUPTED,
-                                        reason=INTERRUPTED_REASON).where(PrintAttempt.id == attempt.id).execute()
-                    audit.seal_attempt(attempt.id)
-                _finish(attempts[-1], outcome, False, INTERRUPTED, INTERRUPTED_REASON)
-            else:  # no open attempt (should not happen): fail it anyway
-                _change(outcome, FAILED, INTERRUPTED, INTERRUPTED_REASON)
-                log_event(EVENT_OUTCOME, till_id, None, outcome.sale_id, None,
-                          f"{PRINTING} -> {FAILED} ({INTERRUPTED})")
-            count += 1
-    if count:
-        log.info("till %s: %d interrupted print(s) marked failed", till_id, count)
-    return count
 
 
 assert set(RESOLVED_STATES + UNRESOLVED_STATES) == set(STATES) == set(TRANSITIONS)

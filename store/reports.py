@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Optional
 
 from peewee import JOIN, Case, fn
 
-from store import audit, baskets, outcomes
+from store import audit, baskets, events, outcomes, print_attempts
 from store.cashiers import cashier_code
 from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
@@ -300,7 +300,7 @@ def _receipts(where: Any, scope: Scope) -> Dict[str, int]:
     by_printer = (PrintAttempt.select(fn.COUNT(fn.DISTINCT(PrintAttempt.sale)))
                   .join(Sale, on=(PrintAttempt.sale == Sale.id))
                   .where(where & (PrintAttempt.result == outcomes.PRINTED)
-                         & (PrintAttempt.evidence == outcomes.EVIDENCE_PRINTER)).scalar() or 0)
+                         & (PrintAttempt.evidence == print_attempts.EVIDENCE_PRINTER)).scalar() or 0)
     attempts = dict(PrintAttempt.select(PrintAttempt.result, fn.COUNT(PrintAttempt.id))
                     .join(Sale, on=(PrintAttempt.sale == Sale.id)).where(where)
                     .group_by(PrintAttempt.result).tuples())
@@ -308,7 +308,7 @@ def _receipts(where: Any, scope: Scope) -> Dict[str, int]:
                 .where(where & (PrintAttempt.reprint_no > 0) & (PrintAttempt.result == outcomes.PRINTED)).count())
     # a handwritten receipt printed officially later is "printed" now: the outcome event remembers it
     handwritten = (Event.select(fn.COUNT(fn.DISTINCT(Event.sale))).join(Sale, on=(Event.sale == Sale.id))
-                   .where(where & (Event.kind == outcomes.EVENT_OUTCOME)
+                   .where(where & (Event.kind == events.EVENT_OUTCOME)
                           & (Event.detail == f"{outcomes.FAILED} -> {outcomes.HANDWRITTEN}")).scalar() or 0)
     printed = found[outcomes.PRINTED]
     return dict(
@@ -525,7 +525,8 @@ def receipts_of_day(till_id: Optional[str], day: datetime.date) -> List[Dict[str
     out = []
     for d in docs:
         confirmed = d["outcome"] == outcomes.PRINTED and any(
-            a["result"] == outcomes.PRINTED and a["evidence"] == outcomes.EVIDENCE_PRINTER for a in attempts[d["id"]])
+            a["result"] == outcomes.PRINTED and a["evidence"] == print_attempts.EVIDENCE_PRINTER
+            for a in attempts[d["id"]])
         out.append(dict(receipt=format_receipt_no(d["till_id"], d["receipt_no"]), kind=d["kind"],
                         sold_at=_fmt(d["sold_at"]), cashier=d["cashier"], total_fen=d["total_fen"],
                         outcome=d["outcome"] or "", printer_confirmed=confirmed,

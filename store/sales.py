@@ -16,6 +16,7 @@ from store import audit, chain, journal, money, numbering, outcomes
 from store.cashiers import cashier_code
 from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
+from store.events import EVENT_PAYMENT_FAILED
 from store.models import Discount, Line, OpenBasket, Payment, Product, Sale, now
 
 log = logging.getLogger("chaoying.store.sales")
@@ -525,7 +526,7 @@ def commit_sale(basket: Basket, tender: Tender, till_id: str, cashier=None,
         for index, line in enumerate(basket.lines)
     ]
     document = dict(total_fen=basket.total_fen, change_fen=tender.change_fen, discount_fen=basket.discount_fen)
-    events = [(outcomes.EVENT_PAYMENT_FAILED, f"{p.method} {money.format_yuan(p.amount_fen)} {p.reason}".strip())
+    events = [(EVENT_PAYMENT_FAILED, f"{p.method} {money.format_yuan(p.amount_fen)} {p.reason}".strip())
               for p in tender.failed_payments]
     return commit_document(till_id, code, document, lines, payment_rows(tender.payments),
                            basket.discount_rows(), events, basket_id)

@@ -105,7 +105,7 @@ def demo_settings(base: Any, folder: Path, display: str = "none") -> Any:
     shown = dataclasses.replace(base.display, kind=display, port=str(folder / "display") if display != "none" else "")
     backup = dataclasses.replace(base.backup, dir=str(folder / "backups"), second_dir="")  # the demo's own
     journal = dataclasses.replace(base.journal, key_file="")  # a throw-away shop: its journal has no key
-    return dataclasses.replace(base, database=database, printer=printer, backup_printer=None, shop=shop,
+    return dataclasses.replace(base, database=database, printer=printer, spare_printer=None, shop=shop,
                                display=shown, backup=backup, selling=selling, shift=shift, journal=journal)
 
 

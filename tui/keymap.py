@@ -77,7 +77,7 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("banner.qr", "q", "qr", "key.qr"),
         Key("banner.declined", "d", "declined", "key.declined"),
         Key("banner.came_out", "p", "came_out", "key.came_out"),
-        Key("banner.backup", "b", "backup", "key.backup"),
+        Key("banner.backup", "b", "spare", "key.backup"),
     ),
     "view": (
         Key("view.close", "escape,enter", "close", "key.close"),

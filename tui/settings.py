@@ -275,9 +275,10 @@ class JournalSettings:
                                                        "relative = beside the settings file; empty = no key)")
 
 
-# The cash drawer hangs off the main printer, so the backup does not kick it.
+# The cash drawer hangs off the main printer, so the spare does not kick it.
+# The spare printer's section is [backup_printer] and its name "backup": stored on print attempts.
 MAIN_PRINTER = PrinterConfig(port="/dev/ttyUSB0", name="main")
-BACKUP_PRINTER = PrinterConfig(port="", drawer=False, name="backup")
+SPARE_PRINTER = PrinterConfig(port="", drawer=False, name="backup")
 
 
 @dataclass(frozen=True)
@@ -290,7 +291,7 @@ class Settings:
     ui: UiSettings = UiSettings()
     database: DatabaseSettings = DatabaseSettings()
     printer: PrinterConfig = MAIN_PRINTER
-    backup_printer: Optional[PrinterConfig] = None  # None when [backup_printer] port is empty
+    spare_printer: Optional[PrinterConfig] = None  # [backup_printer]; None when its port is empty
     scale: ScaleSettings = ScaleSettings()
     receipt: ReceiptSettings = ReceiptSettings()
     reprint: ReprintSettings = ReprintSettings()
@@ -311,7 +312,7 @@ class Settings:
 
 SECTIONS: Dict[str, Any] = {
     "shop": ShopSettings, "till": TillSettings, "ui": UiSettings, "database": DatabaseSettings,
-    "printer": MAIN_PRINTER, "backup_printer": BACKUP_PRINTER,
+    "printer": MAIN_PRINTER, "backup_printer": SPARE_PRINTER,
     "scale": ScaleSettings, "receipt": ReceiptSettings, "reprint": ReprintSettings,
     "display": DisplaySettings,
     "signin": SignInSettings,
@@ -538,7 +539,7 @@ def _build(path: Optional[Path], values: dict, keys: Dict[str, str]) -> Settings
     values["till"]["id"] = str(values["till"]["id"])
     values["scale"]["prefixes"] = tuple(values["scale"]["prefixes"])
     values["database"]["url"] = _resolve_database_url(values["database"]["url"], path)
-    backup = values["backup_printer"]
+    spare = values["backup_printer"]
     return Settings(
         path=path,
         shop=ShopSettings(**values["shop"]),
@@ -546,7 +547,7 @@ def _build(path: Optional[Path], values: dict, keys: Dict[str, str]) -> Settings
         ui=UiSettings(**values["ui"]),
         database=DatabaseSettings(**values["database"]),
         printer=PrinterConfig(name="main", **values["printer"]),
-        backup_printer=PrinterConfig(name="backup", **backup) if backup["port"] else None,
+        spare_printer=PrinterConfig(name="backup", **spare) if spare["port"] else None,
         scale=ScaleSettings(**values["scale"]),
         receipt=ReceiptSettings(**values["receipt"]),
         reprint=ReprintSettings(**values["reprint"]),

@@ -37,7 +37,7 @@ from typing import Callable, Dict, List, Tuple
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from store import baskets, documents, migrations, outcomes, queries, sales  # noqa: E402
+from store import baskets, documents, migrations, outcomes, print_attempts, queries, sales  # noqa: E402
 from store.db import close_database, open_database  # noqa: E402
 from tests.bench import bench_commit  # noqa: E402
 
@@ -71,7 +71,7 @@ def row_unresolved(ctx: Context) -> Callable[[], object]:
 
 
 def row_recover(ctx: Context) -> Callable[[], object]:
-    return lambda: outcomes.recover_interrupted(TILL)
+    return lambda: print_attempts.recover_interrupted(TILL)
 
 
 def row_commit(ctx: Context) -> Callable[[], object]:

@@ -15,7 +15,7 @@ def sell(url: str, till: str, count: int, key_file: str = "") -> None:
     """
     from pathlib import Path
 
-    from store import catalogue, journal, outcomes
+    from store import catalogue, journal, print_attempts
     from store.db import close_database, open_database
     from store.sales import Basket, Tender, commit_sale, find_product
 
@@ -38,11 +38,11 @@ def sell(url: str, till: str, count: int, key_file: str = "") -> None:
                 tender.add_payment("alipay", basket.total_fen, "ali-%d" % i)
             sales.append(commit_sale(basket, tender, till, None))
         if count >= 1:
-            attempt = outcomes.start_printing(sales[0].id, "main")
-            outcomes.finish_printing(attempt.id, True)
+            attempt = print_attempts.start_printing(sales[0].id, "main")
+            print_attempts.finish_printing(attempt.id, True)
         if count >= 2:
-            attempt = outcomes.start_printing(sales[1].id, "main")
-            outcomes.finish_printing(attempt.id, False, "paper_out", "printer out of paper")
+            attempt = print_attempts.start_printing(sales[1].id, "main")
+            print_attempts.finish_printing(attempt.id, False, "paper_out", "printer out of paper")
     finally:
         journal.set_key(None)
         close_database()

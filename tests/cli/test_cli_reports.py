@@ -11,7 +11,7 @@ from tests.cli.helpers import one_line, process_state
 
 def sell_the_day(shop):
     """Cash, card and WeChat sales, one refund; all printed but the WeChat one, written by hand."""
-    from store import catalogue, documents, outcomes
+    from store import catalogue, documents, outcomes, print_attempts
     from store.db import close_database, open_database
     from store.sales import Basket, Tender, commit_sale, find_product
 
@@ -29,8 +29,8 @@ def sell_the_day(shop):
             line = documents.refundable(docs[0].id)[0]
             docs.append(documents.commit_refund(docs[0].id, [(line.line_id, 1000)], "1", "01", reason="坏了"))
             for document in docs:
-                attempt = outcomes.start_printing(document.id, "main")
-                outcomes.finish_printing(attempt.id, document is not docs[2], "paper_out", "out of paper")
+                attempt = print_attempts.start_printing(document.id, "main")
+                print_attempts.finish_printing(attempt.id, document is not docs[2], "paper_out", "out of paper")
             outcomes.resolve(docs[2].id, outcomes.HANDWRITTEN)
             return docs[-1].hash
         finally:

@@ -301,7 +301,7 @@ def test_receipts_list_unresolved(shop):
 
 def test_receipts_list_tells_the_printers_confirmation_from_the_cashiers_word(shop):
     """Receipt 2 failed, then the cashier said the paper came out (P on the banner): evidence cashier."""
-    from store import outcomes
+    from store import print_attempts
     from store.db import close_database, open_database
     from tests.cli.helpers import process_state
 
@@ -310,7 +310,7 @@ def test_receipts_list_tells_the_printers_confirmation_from_the_cashiers_word(sh
         open_database(shop.url)
         try:
             sale_id = shop.sql("select id from sale where till_id = '1' and receipt_no = 2")[0][0]
-            outcomes.confirm_printed(sale_id, cashier="c1")
+            print_attempts.confirm_printed(sale_id, cashier="c1")
         finally:
             close_database()
     listed = json.loads(shop.ok("receipts", "list", "--json").stdout)

@@ -121,7 +121,7 @@ def test_encoding_writes_nothing_to_stdout(capfd):
 def test_escpos_is_lazy_and_leaves_logging_quiet(tmp_path):
     code = (
         "import logging, sys\n"
-        "import printing.printer, printing.layout, printing.encode, printing.backup\n"
+        "import printing.printer, printing.layout, printing.encode, printing.spare\n"
         "assert 'escpos' not in sys.modules, 'escpos imported too early'\n"
         "assert not any(m == 'textual' or m.startswith(('textual.', 'store')) for m in sys.modules)\n"
         "from printing.encode import encode_receipt\n"

@@ -13,7 +13,6 @@ from typing import Callable, Optional
 
 import pytest
 
-from printing.backup import next_printer
 from printing.config import PrinterConfig
 from printing.encode import encode_receipt
 from printing.layout import layout
@@ -29,6 +28,7 @@ from printing.printer import (
     send_job,
 )
 from printing.sample import sample_receipt
+from printing.spare import next_printer
 from printing.transport import SerialTransport
 from printing.virtual import VirtualPrinter
 from tests.hang import assert_not_hung
@@ -363,7 +363,7 @@ def test_probe_finds_what_the_printer_answers(virtual, tmp_path):
     assert missing["error"] == "port_missing"
 
 
-# -- backup printer ---------------------------------------------------------------
+# -- spare printer ----------------------------------------------------------------
 
 
 def _result(ok: bool, printer: str) -> PrintResult:
@@ -372,11 +372,11 @@ def _result(ok: bool, printer: str) -> PrintResult:
 
 def test_next_printer_switches_on_failure_and_sticks_with_what_works():
     main = PrinterConfig(port="/dev/ttyUSB0")
-    backup = PrinterConfig(port="/dev/ttyUSB1", name="backup")
+    spare = PrinterConfig(port="/dev/ttyUSB1", name="backup")
     assert next_printer(main, None, _result(False, "main")) is main
-    assert next_printer(main, backup, None) is main
-    assert next_printer(main, backup, _result(True, "main")) is main
-    assert next_printer(main, backup, _result(False, "main")) is backup
-    assert next_printer(main, backup, _result(True, "backup")) is backup
-    assert next_printer(main, backup, _result(False, "backup")) is main
-    assert next_printer(main, replace(backup, port=""), _result(False, "main")) is main
+    assert next_printer(main, spare, None) is main
+    assert next_printer(main, spare, _result(True, "main")) is main
+    assert next_printer(main, spare, _result(False, "main")) is spare
+    assert next_printer(main, spare, _result(True, "backup")) is spare
+    assert next_printer(main, spare, _result(False, "backup")) is main
+    assert next_printer(main, replace(spare, port=""), _result(False, "main")) is main

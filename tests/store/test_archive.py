@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from store import archive, documents, journal, outcomes, queries, sales
+from store import archive, documents, events, journal, outcomes, print_attempts, queries, sales
 from store.db import db
 from store.models import Audit, Event, Line, Sale
 from tests.store.helpers import catalogue, ring_up
@@ -20,15 +20,16 @@ TODAY = datetime.date(2026, 6, 1)
 def _at(monkeypatch, when):
     monkeypatch.setattr(sales, "now", lambda: when)
     monkeypatch.setattr(outcomes, "now", lambda: when)
+    monkeypatch.setattr(print_attempts, "now", lambda: when)
 
 
 def _sell(monkeypatch, products, when, till_id="1", printed=True):
     _at(monkeypatch, when)
     sale = ring_up(products, till_id=till_id)
     if printed:
-        attempt = outcomes.start_printing(sale.id, "p1")
-        outcomes.finish_printing(attempt.id, True)
-    outcomes.log_event("note", till_id, sale=sale.id)
+        attempt = print_attempts.start_printing(sale.id, "p1")
+        print_attempts.finish_printing(attempt.id, True)
+    events.log_event("note", till_id, sale=sale.id)
     return sale
 
 
@@ -104,8 +105,8 @@ def test_refund_after_the_cut_refuses(sqlite_database, monkeypatch):
     _at(monkeypatch, NEW)
     line = Line.get(Line.sale == sale.id)
     refund = documents.commit_refund(sale.id, [(line.id, 1000)], "1")
-    attempt = outcomes.start_printing(refund.id, "p1")
-    outcomes.finish_printing(attempt.id, True)
+    attempt = print_attempts.start_printing(refund.id, "p1")
+    print_attempts.finish_printing(attempt.id, True)
     with pytest.raises(archive.ArchiveError, match="refund or void after it"):
         archive.archive(CUT, today=TODAY)
     assert Sale.select().count() == 2

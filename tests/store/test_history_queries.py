@@ -5,7 +5,7 @@ import datetime
 
 import pytest
 
-from store import outcomes, queries
+from store import events, print_attempts, queries
 from store.cashiers import add_cashier, check_manager
 from store.models import Cashier, Sale
 from tests.store.helpers import catalogue, ring_up
@@ -53,12 +53,12 @@ def test_search_by_number_day_amount_and_product(three_sales, text, expected):
 
 def test_search_rows_carry_outcome_and_printed_reprints(three_sales):
     cola = three_sales[0]
-    attempt = outcomes.start_printing(cola.id, "main")
-    outcomes.finish_printing(attempt.id, True)
-    failed = outcomes.start_printing(cola.id, "main", reprint=True)
-    outcomes.finish_printing(failed.id, False, "paper_out", "printer out of paper")
-    printed = outcomes.start_printing(cola.id, "main", reprint=True)
-    outcomes.finish_printing(printed.id, True)
+    attempt = print_attempts.start_printing(cola.id, "main")
+    print_attempts.finish_printing(attempt.id, True)
+    failed = print_attempts.start_printing(cola.id, "main", reprint=True)
+    print_attempts.finish_printing(failed.id, False, "paper_out", "printer out of paper")
+    printed = print_attempts.start_printing(cola.id, "main", reprint=True)
+    print_attempts.finish_printing(printed.id, True)
     row = queries.search_receipts("1", "3.50")[0]
     assert (row["outcome"], row["reprints"]) == ("printed", 1)  # the failed reprint does not count
     assert queries.reprint_counts([cola.id]) == {cola.id: 1}
@@ -66,9 +66,9 @@ def test_search_rows_carry_outcome_and_printed_reprints(three_sales):
 
 def test_event_log_newest_first_with_receipt_numbers(three_sales):
     cola, apples, bag = three_sales
-    outcomes.log_event("drawer_open", "1", cashier="c1", sale=cola, printer="main")
-    outcomes.log_event("printer_status", "1", printer="main", detail="ready -> paper_near_end")
-    outcomes.log_event("drawer_open", "2", cashier="c9", sale=bag, printer="main")
+    events.log_event("drawer_open", "1", cashier="c1", sale=cola, printer="main")
+    events.log_event("printer_status", "1", printer="main", detail="ready -> paper_near_end")
+    events.log_event("drawer_open", "2", cashier="c9", sale=bag, printer="main")
     rows = queries.events("1")
     assert [row["kind"] for row in rows[:2]] == ["printer_status", "drawer_open"]
     assert rows[0]["receipt"] == "" and rows[1]["receipt"] == "1-000001" and rows[1]["cashier"] == "c1"

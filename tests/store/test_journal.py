@@ -140,7 +140,7 @@ def test_the_walk_reads_only_integers_text_and_times():
 
 def test_read_rows_reads_what_peewee_reads(database):
     """The walk's reader gives the rows peewee's dicts give, times as the hashes hold them, on every table."""
-    from store import outcomes, shifts
+    from store import events, print_attempts, shifts
     from store.db import is_sqlite
 
     products = catalogue()
@@ -148,9 +148,9 @@ def test_read_rows_reads_what_peewee_reads(database):
     shifts.cash_out("1", 2000, "送货", cashier="c1")
     shifts.record_handover("1", "c1", "c2")
     sales = [ring_up(products, ("6901234567892", 1000), ("2001", 1500)) for _ in range(4)]
-    attempt = outcomes.start_printing(sales[0].id, "p1")
-    outcomes.finish_printing(attempt.id, True)
-    outcomes.log_event("note", "1", sale=sales[0].id)
+    attempt = print_attempts.start_printing(sales[0].id, "p1")
+    print_attempts.finish_printing(attempt.id, True)
+    events.log_event("note", "1", sale=sales[0].id)
     odd = datetime.datetime(2026, 3, 4, 5, 6, 7, 890123)
     Sale.update(sold_at=odd).where(Sale.id == sales[1].id).execute()
     ReceiptOutcome.update(updated_at=odd).where(ReceiptOutcome.sale == sales[1].id).execute()

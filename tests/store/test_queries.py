@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from store import catalogue as catalogue_module, outcomes, queries
+from store import catalogue as catalogue_module, print_attempts, queries
 from store.models import Product, Sale
 from tests.store.helpers import catalogue, ring_up
 
@@ -45,8 +45,8 @@ def test_sales_on_and_receipts(database):
     products = catalogue()
     first = ring_up(products, ("2001", 500), pay=[("card", 640)])
     second = ring_up(products, till_id="2")
-    attempt = outcomes.start_printing(first.id, "main")
-    outcomes.finish_printing(attempt.id, False, "cover_open", "cover open")
+    attempt = print_attempts.start_printing(first.id, "main")
+    print_attempts.finish_printing(attempt.id, False, "cover_open", "cover open")
     Sale.update(sold_at=datetime.datetime(2020, 1, 2, 23, 59, 59)).where(Sale.id == second.id).execute()
 
     today = queries.sales_on(datetime.date.today())

@@ -16,7 +16,7 @@ from typing import Callable, List, Tuple
 
 import pytest
 
-from store import outcomes, queries
+from store import outcomes, print_attempts, queries
 from store.db import close_database, db, is_sqlite, open_database
 from store.models import Line, ReceiptOutcome, Sale
 from tests.store.helpers import catalogue, ring_up
@@ -50,9 +50,9 @@ def history(db_url):
             ring_up(products, till_id="2")
         database.execute_sql("ANALYZE" if is_sqlite(database) else "VACUUM ANALYZE")
         failed, printing = ring_up(products), ring_up(products)
-        attempt = outcomes.start_printing(failed.id, "main")
-        outcomes.finish_printing(attempt.id, False, "paper_out", "printer out of paper")
-        outcomes.start_printing(printing.id, "main")
+        attempt = print_attempts.start_printing(failed.id, "main")
+        print_attempts.finish_printing(attempt.id, False, "paper_out", "printer out of paper")
+        print_attempts.start_printing(printing.id, "main")
         yield database, products
     finally:
         close_database()
@@ -168,7 +168,7 @@ def assert_indexed(database, monkeypatch, action: Callable[[], object], what: st
 
 def test_start_up_reads_only_open_receipts(history, monkeypatch):
     database = history[0]
-    assert_indexed(database, monkeypatch, lambda: outcomes.recover_interrupted("1"))
+    assert_indexed(database, monkeypatch, lambda: print_attempts.recover_interrupted("1"))
     assert_indexed(database, monkeypatch, lambda: outcomes.unresolved_sales("1"))
     assert len(outcomes.unresolved_sales("1")) == 2  # the failed one and the interrupted one
 
@@ -180,10 +180,10 @@ def test_a_sale_and_its_receipt_read_no_history(history, monkeypatch):
     def one_sale():
         sale = ring_up(products)
         assert outcomes.unresolved_sales("1")[-1].id == sale.id
-        attempt = outcomes.start_printing(sale.id, "main")
-        outcomes.finish_printing(attempt.id, True)
-        again = outcomes.start_printing(sale.id, "main", reprint=True)
-        outcomes.finish_printing(again.id, True)
+        attempt = print_attempts.start_printing(sale.id, "main")
+        print_attempts.finish_printing(attempt.id, True)
+        again = print_attempts.start_printing(sale.id, "main", reprint=True)
+        print_attempts.finish_printing(again.id, True)
         outcomes.get_outcome(sale.id)
         queries.receipts(unresolved_only=True, till_id="1")
 

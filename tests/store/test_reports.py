@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from store import baskets, documents, outcomes, reports, sales, shifts
+from store import baskets, documents, outcomes, print_attempts, reports, sales, shifts
 from store.models import ZReport
 from tests.store.helpers import catalogue
 
@@ -22,13 +22,13 @@ def sell(products, items, pays, cashier="c1", till_id="1"):
 
 
 def printed(document):
-    attempt = outcomes.start_printing(document.id, "main")
-    outcomes.finish_printing(attempt.id, True)
+    attempt = print_attempts.start_printing(document.id, "main")
+    print_attempts.finish_printing(attempt.id, True)
 
 
 def handwritten(document):
-    attempt = outcomes.start_printing(document.id, "main")
-    outcomes.finish_printing(attempt.id, False, "paper_out", "printer out of paper")
+    attempt = print_attempts.start_printing(document.id, "main")
+    print_attempts.finish_printing(attempt.id, False, "paper_out", "printer out of paper")
     outcomes.resolve(document.id, outcomes.HANDWRITTEN)
 
 

@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from store import audit, journal, outcomes
+from store import audit, events, journal, outcomes, print_attempts
 from store.db import db
 from tests.store.helpers import catalogue, ring_up
 
@@ -23,10 +23,10 @@ def shop(sqlite_database, sqlite_url):
     products = catalogue()
     made = [ring_up(products) for _ in range(2)]
     made.append(ring_up(products, pay=(("cash", 350),)))
-    attempt = outcomes.start_printing(made[0].id, "main")
-    outcomes.finish_printing(attempt.id, True)
-    attempt = outcomes.start_printing(made[1].id, "main")
-    outcomes.finish_printing(attempt.id, False, "paper_out", "printer out of paper")
+    attempt = print_attempts.start_printing(made[0].id, "main")
+    print_attempts.finish_printing(attempt.id, True)
+    attempt = print_attempts.start_printing(made[1].id, "main")
+    print_attempts.finish_printing(attempt.id, False, "paper_out", "printer out of paper")
     made.append(ring_up(products))
     return made
 
@@ -101,7 +101,7 @@ def test_event_written_outside_the_till(shop):
 
 
 def test_an_event_of_the_log_alone_is_sealed_too(database):
-    event = outcomes.log_event("sign_in", "1", detail="Ann")
+    event = events.log_event("sign_in", "1", detail="Ann")
     assert journal.verify().ok
     database.execute_sql("UPDATE event SET detail = 'Bob' WHERE id = " + str(event.id))
     assert f"Event {event.id} (sign_in) was changed" in journal.verify().message
@@ -307,8 +307,8 @@ def test_a_shift_closed_by_a_z_is_sealed_as_closed(sqlite_database):
 
     shift = shifts.open_shift("1", 20000, cashier="c1")
     sale = ring_up(catalogue())
-    attempt = outcomes.start_printing(sale.id, "main")
-    outcomes.finish_printing(attempt.id, True)
+    attempt = print_attempts.start_printing(sale.id, "main")
+    print_attempts.finish_printing(attempt.id, True)
     reports.close_z("1", counted_fen=20350, cashier="c1")
     assert journal.verify().ok
     edit("UPDATE shift SET closed_by = 'c9' WHERE id = ?", shift.id)  # who closed the day, rewritten

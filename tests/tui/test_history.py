@@ -413,7 +413,7 @@ async def test_history_and_event_log_in_english(shop_en):
 
 def test_the_history_says_when_the_paper_is_the_cashiers_word_not_the_printers(shop):
     """failed -> P on the banner: the detail pane marks that attempt as the cashier's word."""
-    from store import outcomes, queries
+    from store import print_attempts, queries
     from store.models import Product
     from store.sales import Basket, Tender, commit_sale
     from tui.screens.history import detail_text
@@ -423,9 +423,9 @@ def test_the_history_says_when_the_paper_is_the_cashiers_word_not_the_printers(s
     tender = Tender(basket.total_fen)
     tender.add_payment("cash", basket.total_fen)
     sale = commit_sale(basket, tender, shop.settings.till.id)
-    attempt = outcomes.start_printing(sale.id, "main")
-    outcomes.finish_printing(attempt.id, False, "paper_out", "打印机缺纸")
+    attempt = print_attempts.start_printing(sale.id, "main")
+    print_attempts.finish_printing(attempt.id, False, "paper_out", "打印机缺纸")
     assert "收银员确认" not in detail_text(queries.sale_detail(sale.id)).plain
-    outcomes.confirm_printed(sale.id, cashier="c1")
+    print_attempts.confirm_printed(sale.id, cashier="c1")
     shown = detail_text(queries.sale_detail(sale.id)).plain
     assert shown.count("收银员确认") == 1

@@ -57,7 +57,7 @@ def test_missing_file_gives_every_default(tmp_path):
     assert s.printer.encoding == "gb18030" and s.printer.qr == "native"
     assert s.printer.confirm == "epson" and s.printer.barcode == "code128"
     assert s.printer.drawer is True and s.printer.rtscts is False
-    assert s.backup_printer is None
+    assert s.spare_printer is None
     assert s.receipt == ReceiptSettings(header="", footer="谢谢惠顾，欢迎再次光临", language="zh")
     assert s.printer == PrinterConfig(port="/dev/ttyUSB0", name="main")
 
@@ -94,10 +94,10 @@ def test_a_partial_file_keeps_the_other_defaults(tmp_path):
     assert s.shop.name == "好又多便利店" and s.shop.address == ""
     assert s.till.id == "A2"
     assert s.printer.width == 58 and s.printer.baudrate == 9600
-    assert s.backup_printer is not None
-    assert s.backup_printer.port == "/dev/ttyS1" and s.backup_printer.baudrate == 9600
+    assert s.spare_printer is not None
+    assert s.spare_printer.port == "/dev/ttyS1" and s.spare_printer.baudrate == 9600
     # The cash drawer is wired to the main printer.
-    assert s.backup_printer.drawer is False
+    assert s.spare_printer.drawer is False
 
 
 def test_signin_lock_reads_from_the_file(tmp_path):

@@ -403,7 +403,7 @@ async def test_declined_asks_once_then_records(shop):
         assert outcome(last_sale().id).state == "declined"
 
 
-async def test_backup_key_only_when_a_backup_printer_is_configured(shop):
+async def test_spare_key_only_when_a_spare_printer_is_configured(shop):
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         shop.demo.set_fault("paper_out")
@@ -438,7 +438,7 @@ async def test_two_failed_receipts_get_one_banner_each(shop):
 
 
 def _two_failed_sales(shop):
-    from store import outcomes
+    from store import print_attempts
     from store.models import Product
     from store.sales import Basket, Tender, commit_sale
 
@@ -449,8 +449,8 @@ def _two_failed_sales(shop):
         tender = Tender(basket.total_fen)
         tender.add_payment("cash", basket.total_fen)
         sale = commit_sale(basket, tender, shop.settings.till.id)
-        attempt = outcomes.start_printing(sale.id, "main")
-        outcomes.finish_printing(attempt.id, False, "paper_out", "打印机缺纸")
+        attempt = print_attempts.start_printing(sale.id, "main")
+        print_attempts.finish_printing(attempt.id, False, "paper_out", "打印机缺纸")
         ids.append(sale.id)
     return ids
 
@@ -460,7 +460,7 @@ def _two_failed_sales(shop):
 
 async def test_killed_while_printing_restart_shows_the_banner(shop):
     """A till that died mid-print left the outcome 'printing': the next start shows the banner."""
-    from store import outcomes
+    from store import print_attempts
     from store.models import Product
     from store.sales import Basket, Tender, commit_sale
 
@@ -469,7 +469,7 @@ async def test_killed_while_printing_restart_shows_the_banner(shop):
     tender = Tender(basket.total_fen)
     tender.add_payment("cash", 300)
     sale = commit_sale(basket, tender, shop.settings.till.id)
-    outcomes.start_printing(sale.id, "main")  # ... and the till was killed here
+    print_attempts.start_printing(sale.id, "main")  # ... and the till was killed here
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: banner_up(app))
@@ -483,7 +483,7 @@ async def test_killed_while_printing_restart_shows_the_banner(shop):
 
 async def test_killed_mid_print_the_cashier_holds_the_paper_p_records_printed_by_the_cashier(shop):
     """interrupted print -> banner -> P: printed on the cashier's word, nothing reprinted, history says so."""
-    from store import outcomes
+    from store import print_attempts
     from store.models import PrintAttempt, Product
     from store.sales import Basket, Tender, commit_sale
 
@@ -492,7 +492,7 @@ async def test_killed_mid_print_the_cashier_holds_the_paper_p_records_printed_by
     tender = Tender(basket.total_fen)
     tender.add_payment("cash", 300)
     sale = commit_sale(basket, tender, shop.settings.till.id)
-    outcomes.start_printing(sale.id, "main")  # ... and the till was killed here
+    print_attempts.start_printing(sale.id, "main")  # ... and the till was killed here
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: banner_up(app))
@@ -599,15 +599,15 @@ def decode_half_blocks(lines):
     return rows
 
 
-async def test_backup_printer_prints_when_the_main_one_is_out_of_paper(shop):
+async def test_spare_printer_prints_when_the_main_one_is_out_of_paper(shop):
     import dataclasses
 
     from printing.virtual import VirtualPrinter
 
-    backup = VirtualPrinter(shop.folder / "backup", shop.folder / "backup-paper", width=80).start()
+    spare = VirtualPrinter(shop.folder / "spare", shop.folder / "spare-paper", width=80).start()
     try:
-        table = dataclasses.replace(shop.settings.printer, port=str(shop.folder / "backup"), drawer=False, name="backup")
-        settings = dataclasses.replace(shop.settings, backup_printer=table)
+        table = dataclasses.replace(shop.settings.printer, port=str(shop.folder / "spare"), drawer=False, name="backup")
+        settings = dataclasses.replace(shop.settings, spare_printer=table)
         from tui.app import ChaoyingApp
 
         app = ChaoyingApp(settings, demo=shop.demo)
@@ -621,11 +621,11 @@ async def test_backup_printer_prints_when_the_main_one_is_out_of_paper(shop):
             await wait_until(pilot, lambda: not banner_up(app))
             sale = last_sale()
             assert outcome(sale.id).state == "printed"
-            papers = sorted((shop.folder / "backup-paper").glob("*.txt"))
+            papers = sorted((shop.folder / "spare-paper").glob("*.txt"))
             assert len(papers) == 1 and "1-000001" in papers[0].read_text(encoding="utf-8")
             assert shop.paper() == []
     finally:
-        backup.stop()
+        spare.stop()
 
 
 async def test_unplugged_printer_banner_names_the_port_problem(shop):

@@ -11,7 +11,7 @@ from typing import Any, List
 
 import pytest
 
-from store import outcomes
+from store import outcomes, print_attempts
 from tests.tui.helpers import COLA, WATER, attempts, outcome
 from tui.services.till import DrawerResult, PrinterHealth, PrintFinished, PrintStarted, Till
 
@@ -123,7 +123,7 @@ def test_a_printed_cash_receipt_opens_the_drawer_with_the_job(shop, owner):
 def test_at_start_an_interrupted_print_needs_the_banner_and_a_pending_sale_prints(shop, owner):
     till = owner.till
     interrupted, pending = cash_sale(till), cash_sale(till)
-    outcomes.start_printing(interrupted.id, "main")  # the till stopped while this one printed
+    print_attempts.start_printing(interrupted.id, "main")  # the till stopped while this one printed
 
     assert till.recover() == 1
     assert till.in_flight == {pending.id}
@@ -140,7 +140,7 @@ def test_the_print_after_an_interrupted_one_is_marked_copy_with_the_original_tim
 
     till = owner.till
     plain, interrupted = cash_sale(till), cash_sale(till)
-    outcomes.start_printing(interrupted.id, "main")  # the till stopped while this one printed
+    print_attempts.start_printing(interrupted.id, "main")  # the till stopped while this one printed
     assert till.recover() == 1  # ... and prints the pending one
     assert owner.finished().state == outcomes.PRINTED
     till.print_sale(interrupted.id)
@@ -265,7 +265,7 @@ def test_the_service_and_everything_it_imports_load_no_textual():
     assert "from store import outcomes" in imports  # the probe sees the imports inside functions
     code = "\n".join(["import sys", *imports, "print(sorted(m for m in sys.modules if m.startswith('textual')))"])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=str(Path(tui.services.till.__file__).parents[1]), check=True)
+                         cwd=str(Path(tui.services.till.__file__).parents[2]), check=True)  # the tree root
     assert out.stdout.strip() == "[]"
 
 

@@ -51,7 +51,7 @@ def test_event_details_read_the_same_in_english(speak):
         "printing -> not printed (printer out of paper)"
 
 
-def test_the_backup_printer_is_named_in_the_ui_language(speak):
+def test_the_spare_printer_is_named_in_the_ui_language(speak):
     from tui.screens.events import EventsScreen
     from tui.screens.history import detail_text
 

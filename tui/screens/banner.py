@@ -18,7 +18,7 @@ from store import outcomes
 from tui import keymap
 from tui.i18n import t
 from tui.screens.widgets import KeyBar
-from tui.services.till import BACKUP, SaleFacts
+from tui.services.till import SPARE, SaleFacts
 
 if TYPE_CHECKING:
     from textual import getters
@@ -42,7 +42,7 @@ class BannerScreen(ModalScreen[bool]):
         self.tries = 0  # print attempts of this receipt so far: "still out of paper, try 2"
 
     def compose(self) -> ComposeResult:
-        hidden = () if self.app.settings.backup_printer else ("banner.backup",)
+        hidden = () if self.app.settings.spare_printer else ("banner.backup",)
         with Vertical(id="banner-box"):
             yield Static(t("banner.title"), id="banner-title")
             with Grid(id="banner-facts"):
@@ -106,7 +106,7 @@ class BannerScreen(ModalScreen[bool]):
         self.query_one("#banner-status", Static).update(t("banner.printing"))
 
     def check_action(self, action: str, parameters: tuple) -> bool:
-        if action == "backup" and not self.app.settings.backup_printer:
+        if action == "spare" and not self.app.settings.spare_printer:
             return False
         return True
 
@@ -123,10 +123,10 @@ class BannerScreen(ModalScreen[bool]):
             self.show_printing()
             self.app.print_sale(self.sale_id)
 
-    def action_backup(self) -> None:
+    def action_spare(self) -> None:
         if not self._blocked():
             self.show_printing()
-            self.app.print_sale(self.sale_id, printer=BACKUP)
+            self.app.print_sale(self.sale_id, printer=SPARE)
 
     def action_handwritten(self) -> None:
         if not self._blocked():

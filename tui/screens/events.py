@@ -81,7 +81,7 @@ def reason_text(code: str, stored: str) -> str:
 
 
 def printer_name(printer: str) -> str:
-    """main or backup in the UI language (another name as stored)."""
+    """The main or the spare printer in the UI language (another name as stored)."""
     key = "printer.name." + printer
     return t(key) if _known(key) else printer
 

@@ -22,7 +22,7 @@ def screen_keys(screen) -> List[Tuple[str, str]]:
         if not isinstance(binding, Binding):
             continue
         if screen.check_action(binding.action.split("(")[0], ()) is False:
-            continue  # e.g. B (backup printer) on the banner when none is configured
+            continue  # e.g. B (spare printer) on the banner when none is configured
         key = keymap.by_id(binding.id) if binding.id else None
         keys = keymap.key_of(key) if key is not None else binding.key
         rows.append((keys, key.label if key is not None else binding.description))

@@ -9,7 +9,7 @@ A reprint goes through the printer worker like any receipt: the store gives
 it the next reprint number and the paper says ``补打 REPRINT n`` with the
 original time and the reprint time. ``[reprint] max`` caps reprints per
 receipt; ``[reprint] manager_pin`` asks a manager's PIN for each one (the
-rule itself is ``store.outcomes.check_reprint``).
+rule itself is ``store.print_attempts.check_reprint``).
 """
 from __future__ import annotations
 
@@ -323,14 +323,14 @@ class HistoryScreen(Screen):
 
     def reprint_checked(self, sale_id: int, number: str, answer: Any) -> None:
         """The receipt's state and reprint count came: apply the rule (cap, manager's PIN)."""
-        from store import outcomes
+        from store import print_attempts
 
         state, reprints = answer
         rules = self.app.settings.reprint
         try:
-            outcomes.check_reprint(state, reprints, rules.max, rules.manager_pin)
-        except outcomes.ReprintRefused as refused:
-            if refused.code == outcomes.REPRINT_NEEDS_MANAGER:
+            print_attempts.check_reprint(state, reprints, rules.max, rules.manager_pin)
+        except print_attempts.ReprintRefused as refused:
+            if refused.code == print_attempts.REPRINT_NEEDS_MANAGER:
                 self.ask_manager(sale_id, number)  # the rest of the rule already holds
             else:
                 self.refuse(refused, sale_id, number)
@@ -350,9 +350,9 @@ class HistoryScreen(Screen):
 
     def refuse(self, refused: Any, sale_id: int, number: str) -> None:
         """Say why the rule refused a reprint; a reached cap is an event."""
-        from store import outcomes
+        from store import print_attempts
 
-        if refused.code == outcomes.REPRINT_CAP:
+        if refused.code == print_attempts.REPRINT_CAP:
             cap = refused.values["max_reprints"]
             self.app.log_event("reprint_refused", sale=sale_id,
                                detail=f"cap reached: {refused.values['reprints']} of {cap} reprints already printed")
@@ -529,7 +529,7 @@ class Corrections:
 
 def detail_text(sale: Dict[str, Any], reprints: int = 0, shown: Callable[[str], str] = str) -> Text:
     """The detail pane: number, time, cashier, lines, payments, outcome, print attempts (names through shown)."""
-    from store import outcomes
+    from store import outcomes, print_attempts
     from store.money import format_qty, format_yuan
 
     text = Text()
@@ -577,7 +577,7 @@ def detail_text(sale: Dict[str, Any], reprints: int = 0, shown: Callable[[str], 
         known = result in (outcomes.PRINTED, outcomes.FAILED, outcomes.PRINTING)
         text.append(t("history.attempt." + result) if known else result,
                     style="bold" if result == outcomes.FAILED else "")
-        if attempt.get("evidence") == outcomes.EVIDENCE_CASHIER:  # not the printer's confirmation: say so
+        if attempt.get("evidence") == print_attempts.EVIDENCE_CASHIER:  # not the printer's confirmation: say so
             text.append(t("history.evidence.cashier"), style="bold")
         if attempt["cashier"]:
             text.append(f" ({attempt['cashier']})", style="dim")

@@ -16,7 +16,7 @@ from store import outcomes
 from tui import keymap
 from tui.console import on_screen
 from tui.i18n import brief, t
-from tui.screens.status import BackupStrip, JournalKeyStrip, PrinterStrip
+from tui.screens.status import BackupWarningStrip, JournalKeyStrip, PrinterStrip
 from tui.screens.widgets import Amount, KeyBar, TopBar
 from tui.services.sale_session import (
     BASKET,
@@ -151,7 +151,7 @@ class SaleScreen(Screen):
         with Horizontal(id="topline"):
             yield TopBar(id="topbar")
             yield JournalKeyStrip(id="journal-strip")
-            yield BackupStrip(id="backup-strip")
+            yield BackupWarningStrip(id="backup-strip")
             yield PrinterStrip(id="printer-strip")
         yield Input(placeholder=t("sale.entry_placeholder"), id="entry")
         yield Static("", id="message")
@@ -789,7 +789,7 @@ class SaleScreen(Screen):
 
     def show_backup(self, warning: str) -> None:
         """The last backup's warning on the title line ("" clears it)."""
-        self.query_one(BackupStrip).show(warning)
+        self.query_one(BackupWarningStrip).show(warning)
 
     def show_printer(self, state: str, reason: str = "") -> None:
         """What the idle printer said, on the status strip (none while the till closes: a report may come late)."""

@@ -47,16 +47,16 @@ class PrinterStrip(Static):
         self.set_class(bool(state) and state not in OK_STATES and state != "paper_near_end", "-error")
 
 
-class BackupStrip(Static):
-    """Beside the printer strip, only while the last backup left a warning (a second place missing, a failure).
+class BackupWarningStrip(Static):
+    """Beside the printer strip while the last database backup left a warning (a second place missing, a failure).
 
     A warning, never a stop: the till sells on; the next backup that works clears it.
     """
 
     DEFAULT_CSS = """
-    BackupStrip { width: auto; height: 1; padding: 0 1; background: $warning; color: $text; text-style: bold;
-                  display: none; }
-    BackupStrip.-shown { display: block; }
+    BackupWarningStrip { width: auto; height: 1; padding: 0 1; background: $warning; color: $text; text-style: bold;
+                         display: none; }
+    BackupWarningStrip.-shown { display: block; }
     """
 
     def on_mount(self) -> None:
@@ -68,7 +68,7 @@ class BackupStrip(Static):
 
 
 class JournalKeyStrip(Static):
-    """Beside the backup strip while [journal] key_file names a key the till could not load at start.
+    """Beside the backup warning strip while [journal] key_file names a key the till could not load at start.
 
     The till sells on and writes plain (unsealed) records; a start with the file back clears it.
     """

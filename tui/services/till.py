@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("chaoying.tui.services.till")
 
 MAIN = "main"
-BACKUP = "backup"
+SPARE = "backup"  # the spare printer; "backup" is the name it is stored and configured by
 
 STATUS_POLL_SECONDS = 6.0  # how often an idle printer thread asks the printer how it is
 AFTER_JOB_POLL_SECONDS = 0.5
@@ -44,7 +44,7 @@ FIRST_POLL_SECONDS = 0.5
 @dataclass(frozen=True)
 class PrintJob:
     sale_id: int
-    printer: str = MAIN  # main | backup
+    printer: str = MAIN  # MAIN | SPARE
     open_drawer: bool = False
     reprint: bool = False  # 补打 from the history: marked, numbered, allowed on resolved receipts
     approved_by: str = ""  # the manager whose PIN allowed the reprint
@@ -153,10 +153,10 @@ class SaleFacts:
 
 
 def printer_config(settings: Settings, printer: str) -> PrinterConfig:
-    """The main or the backup printer of the settings (ValueError when no backup is configured)."""
-    config = settings.printer if printer == MAIN else settings.backup_printer
+    """The main or the spare printer of the settings (ValueError when no spare is configured)."""
+    config = settings.printer if printer == MAIN else settings.spare_printer
     if config is None:
-        raise ValueError("no backup printer is configured")
+        raise ValueError("no backup printer is configured")  # shown as is: the UI calls it the backup printer
     return config
 
 
@@ -344,9 +344,9 @@ class Till:
 
         Store work: run it off the UI thread. Returns how many prints were interrupted.
         """
-        from store import outcomes
+        from store import outcomes, print_attempts
 
-        recovered = outcomes.recover_interrupted(self.till_id)
+        recovered = print_attempts.recover_interrupted(self.till_id)
         self.know(self.read_open_receipts())
         assert self.open_receipts is not None
         pending = [sale_id for sale_id, state in self.open_receipts.states if state == outcomes.PENDING]
@@ -399,11 +399,11 @@ class Till:
 
         Store work: run it off the UI thread.
         """
-        from store import outcomes
+        from store import outcomes, print_attempts
 
         facts = self.sale_facts(sale_id)
         if state == outcomes.PRINTED:
-            outcomes.confirm_printed(sale_id, cashier=self.cashier or None)
+            print_attempts.confirm_printed(sale_id, cashier=self.cashier or None)
         else:
             outcomes.resolve(sale_id, state, cashier=self.cashier or None)
         self.reasons.pop(sale_id, None)
@@ -442,11 +442,11 @@ class Till:
 
     def log_event(self, kind: str, detail: str = "", sale: Any = None, cashier: Optional[str] = None) -> None:
         """Append to the event log (``cashier``: who did it, else the one selling now); never raises."""
-        from store import outcomes
+        from store import events
 
         who = self.cashier if cashier is None else cashier
         try:
-            outcomes.log_event(kind, self.till_id, cashier=who or None, sale=sale, detail=detail)
+            events.log_event(kind, self.till_id, cashier=who or None, sale=sale, detail=detail)
         except Exception:
             log.exception("could not log event %s", kind)
 
@@ -560,37 +560,37 @@ class Till:
         return job.open_drawer and job.printer == MAIN and self.settings.printer.drawer
 
     def _print(self, job: PrintJob) -> None:
-        from store import outcomes
+        from store import events, print_attempts
         from store.db import db
         from store.models import Sale
 
         with db.connection_context():
             sale = Sale.get_by_id(job.sale_id)
-            attempt = outcomes.start_printing(sale.id, job.printer, cashier=self.cashier or None,
-                                              reprint=job.reprint)
+            attempt = print_attempts.start_printing(sale.id, job.printer, cashier=self.cashier or None,
+                                                    reprint=job.reprint)
             if job.reprint:
                 receipt = receipt_for_sale(sale, self.settings, reprint_no=attempt.reprint_no,
                                            reprinted_at=attempt.started_at)
                 if job.approved_by:
-                    outcomes.log_event("reprint_approved", sale.till_id, cashier=self.cashier or None, sale=sale,
-                                       printer=job.printer,
-                                       detail=f"reprint {attempt.reprint_no} allowed by manager {job.approved_by}")
+                    events.log_event("reprint_approved", sale.till_id, cashier=self.cashier or None, sale=sale,
+                                     printer=job.printer,
+                                     detail=f"reprint {attempt.reprint_no} allowed by manager {job.approved_by}")
             else:  # after an interrupted or unconfirmed print the first paper may exist: this one is a copy
-                receipt = receipt_for_sale(sale, self.settings, copy=outcomes.may_be_on_paper(sale.id))
+                receipt = receipt_for_sale(sale, self.settings, copy=print_attempts.may_be_on_paper(sale.id))
         self.report(PrintStarted(job.sale_id, job.printer))
         result = self._send(receipt, job)
         reason = result.reason_zh if self.language() == "zh" else result.reason_en
         with db.connection_context():
-            outcome = outcomes.finish_printing(
+            outcome = print_attempts.finish_printing(
                 attempt.id, result.ok, reason_code="" if result.ok else result.code,
                 reason="" if result.ok else reason, sent=result.sent,
             )
             if result.ok and self._drawer_wanted(job):
-                outcomes.log_event("drawer_open", sale.till_id, cashier=self.cashier or None,
-                                   sale=sale, printer=job.printer)
+                events.log_event("drawer_open", sale.till_id, cashier=self.cashier or None,
+                                 sale=sale, printer=job.printer)
             if result.warning:
-                outcomes.log_event(result.warning, sale.till_id, cashier=self.cashier or None,
-                                   sale=sale, printer=job.printer)
+                events.log_event(result.warning, sale.till_id, cashier=self.cashier or None,
+                                 sale=sale, printer=job.printer)
             unresolved = self.read_open_receipts()
         log.info("receipt %s on %s: %s", receipt.receipt_no, job.printer, result.code)
         self.report(PrintFinished(job.sale_id, job.printer, result.ok, result.code, result.reason_zh,
@@ -607,7 +607,7 @@ class Till:
     def _kick_drawer(self, sale: Any) -> None:
         """A cash sale whose receipt never left: open the drawer on its own, the cashier needs change."""
         from printing.printer import PrintResult, open_drawer
-        from store import outcomes
+        from store import events
         from store.db import db
 
         try:
@@ -617,18 +617,18 @@ class Till:
             result = PrintResult(False, "error", f"钱箱出错：{exc}", f"drawer error: {exc}", printer=MAIN)
         with db.connection_context():
             if result.ok:
-                outcomes.log_event("drawer_open", sale.till_id, cashier=self.cashier or None, sale=sale,
-                                   printer=MAIN, detail="separate kick: the receipt did not print; " + result.evidence)
+                events.log_event("drawer_open", sale.till_id, cashier=self.cashier or None, sale=sale,
+                                 printer=MAIN, detail="separate kick: the receipt did not print; " + result.evidence)
             else:
-                outcomes.log_event("drawer_failed", sale.till_id, cashier=self.cashier or None, sale=sale,
-                                   printer=MAIN, detail=f"{result.code}: {result.reason_en}")
+                events.log_event("drawer_failed", sale.till_id, cashier=self.cashier or None, sale=sale,
+                                 printer=MAIN, detail=f"{result.code}: {result.reason_en}")
         log.info("separate drawer kick for sale %s: %s", sale.id, result.code)
         self.report(DrawerResult(sale.id, result.ok, result.reason_zh, result.reason_en))
 
     def _drawer_alone(self, job: DrawerJob) -> None:
         """Open the drawer with no sale; log it (drawer_open with the reason, or drawer_failed) and report."""
         from printing.printer import PrintResult, open_drawer
-        from store import outcomes
+        from store import events
         from store.db import db
 
         if not self.settings.printer.drawer:
@@ -642,11 +642,11 @@ class Till:
         try:
             with db.connection_context():
                 if result.ok:
-                    outcomes.log_event("drawer_open", self.till_id, cashier=job.cashier or None, printer=MAIN,
-                                       detail=job.reason)
+                    events.log_event("drawer_open", self.till_id, cashier=job.cashier or None, printer=MAIN,
+                                     detail=job.reason)
                 else:
-                    outcomes.log_event("drawer_failed", self.till_id, cashier=job.cashier or None, printer=MAIN,
-                                       detail=f"{job.reason}: {result.code}: {result.reason_en}")
+                    events.log_event("drawer_failed", self.till_id, cashier=job.cashier or None, printer=MAIN,
+                                     detail=f"{job.reason}: {result.code}: {result.reason_en}")
         except Exception:  # the event log must never stop the printer thread
             log.exception("could not log the drawer opening")
         log.info("drawer opened alone (%s): %s", job.reason, result.code)
@@ -663,13 +663,13 @@ class Till:
             log.exception("print_report raised")
             result = PrintResult(False, "error", f"打印出错：{exc}", f"printing error: {exc}", printer=MAIN)
         if not result.ok:
-            from store import outcomes
+            from store import events
             from store.db import db
 
             try:
                 with db.connection_context():
-                    outcomes.log_event("report_print_failed", self.till_id, cashier=self.cashier or None,
-                                       printer=MAIN, detail=f"{job.name}: {result.code}: {result.reason_en}")
+                    events.log_event("report_print_failed", self.till_id, cashier=self.cashier or None,
+                                     printer=MAIN, detail=f"{job.name}: {result.code}: {result.reason_en}")
             except Exception:  # the event log must never stop the printer thread
                 log.exception("could not log the report print failure")
         log.info("report %s printed: %s", job.name, result.code)
@@ -707,13 +707,13 @@ class Till:
         self.report(PrinterHealth(state, reason_zh, reason_en))
 
     def _log_health(self, previous: str, state: str) -> None:
-        from store import outcomes
+        from store import events
         from store.db import db
 
         try:
             with db.connection_context():
-                outcomes.log_event("printer_status", str(self.till_id), cashier=self.cashier or None,
-                                   printer=MAIN, detail=f"{previous} -> {state}")
+                events.log_event("printer_status", str(self.till_id), cashier=self.cashier or None,
+                                 printer=MAIN, detail=f"{previous} -> {state}")
         except Exception:  # the event log must never stop the printer thread
             log.exception("could not log the printer status")
 
@@ -735,12 +735,12 @@ class Till:
 
 def stored_reason(outcome: Any) -> str:
     """Why a stored receipt is not printed, in today's UI language."""
-    from store import outcomes
+    from store import outcomes, print_attempts
     from tui.errors import printer_reason
     from tui.i18n import t
 
     code = outcome.reason_code or ""
-    if code == outcomes.INTERRUPTED or outcome.state == outcomes.PENDING:
-        return t("reason.interrupted" if code == outcomes.INTERRUPTED else "reason.pending")
+    if code == print_attempts.INTERRUPTED or outcome.state == outcomes.PENDING:
+        return t("reason.interrupted" if code == print_attempts.INTERRUPTED else "reason.pending")
     # stored in the language of the day it failed: say it in today's by its code
     return printer_reason(code, outcome.reason) or t("reason.unknown")
