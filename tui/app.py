@@ -21,13 +21,17 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
 from textual import events
 from textual.message import Message
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
 import themes
 from store import chain, outcomes
+from store.db import db
+from store.models import Product
 from tui import i18n, keymap
+from tui.console import ConsoleGlyphs, romanised_receipt
 from tui.i18n import t
 from tui.screens.host import TillHost
+from tui.screens.sale import SaleScreen
 from tui.services.basket_saver import BasketSaver
 from tui.services.sale_session import SaleSession, failed_detail
 from tui.services.till import MAIN, DrawerResult, PrinterHealth, PrintFinished, PrintStarted, ReportPrinted, Till
@@ -124,8 +128,6 @@ class ChaoyingApp(TillHost):
     # ------------------------------------------------------------ start and stop
 
     def on_mount(self) -> None:
-        from tui.screens.sale import SaleScreen
-
         self.till.start()
         self.basket_saver.start()
         self.customer_display.start()
@@ -144,7 +146,6 @@ class ChaoyingApp(TillHost):
 
     def _start_up_work(self) -> Tuple[bool, bool, Any]:
         from store import baskets
-        from store.models import Product
         from tui.screens.signin import active_cashiers_exist
 
         cashiers = active_cashiers_exist()
@@ -188,8 +189,6 @@ class ChaoyingApp(TillHost):
                            group="search-keys")
 
     def _refresh_search_keys_work(self) -> int:
-        from textual.worker import get_current_worker
-
         from store.catalogue import refresh_keys
 
         worker = get_current_worker()
@@ -217,7 +216,6 @@ class ChaoyingApp(TillHost):
 
     def _background(self, job: Callable[[], Any], done: Callable[[Any], Any],
                     failed: Callable[[Exception], Any]) -> None:
-        from store.db import db
 
         try:
             with db.connection_context():
@@ -290,7 +288,6 @@ class ChaoyingApp(TillHost):
         """On the Linux console (linux16) also swap glyphs its fonts lack for ones they have."""
         filters = list(super().get_line_filters())
         if getattr(self, "ascii_only", False):
-            from tui.console import ConsoleGlyphs
 
             if not hasattr(self, "_console_glyphs"):
                 self._console_glyphs = ConsoleGlyphs()
@@ -475,7 +472,6 @@ class ChaoyingApp(TillHost):
         if not self.ascii_only:
             return self.till.receipt_lines(sale_id)
         from printing.layout import YUAN
-        from tui.console import romanised_receipt
 
         return [line.replace(YUAN, " ¥") for line in self.till.receipt_lines(sale_id, romanised_receipt)]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
@@ -183,8 +184,6 @@ class SaleScreen(Screen):
         return self.query_one("#entry", Input)
 
     def say(self, text: str, error: bool = False) -> None:
-        from rich.text import Text
-
         message = self.query_one("#message", Static)
         message.update(Text(text))  # never markup: what the cashier typed ("[/]") is shown as typed
         message.set_class(error, "-error")
@@ -457,7 +456,6 @@ class SaleScreen(Screen):
 
     def ask_discount(self, dialog: Any, index: int, base_fen: int) -> None:
         """Show the dialog; a discount within the cashier's limits applies at once, else a manager says yes."""
-        from dataclasses import replace
 
         from store.discounts import approver
 
@@ -482,7 +480,6 @@ class SaleScreen(Screen):
 
     def approved(self, what: str, index: int, item: Any, spec: Any, manager: Optional[str]) -> None:
         """Over the limits: a shop without cashiers or a manager selling needs no PIN; else ask for one."""
-        from dataclasses import replace
 
         from tui.screens.pin import PinScreen
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, List, Optional
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
@@ -109,8 +110,6 @@ class TenderScreen(ModalScreen):
         self.query_one("#tender-payments", Static).update("\n".join(rows[-4:]) if rows else t("tender.none_yet"))
 
     def say(self, text: str, error: bool = False) -> None:
-        from rich.text import Text
-
         message = self.query_one("#tender-message", Static)
         message.update(Text(text))  # never markup: what the cashier typed ("[/]") is shown as typed
         message.set_class(error, "-error")

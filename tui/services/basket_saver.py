@@ -16,6 +16,8 @@ import logging
 import threading
 from typing import Any, Callable, Deque, List, Optional, Tuple
 
+from store.db import db
+
 log = logging.getLogger("chaoying.tui.services.basket_saver")
 
 RETRY_SECONDS = 1.0
@@ -87,8 +89,6 @@ class BasketSaver:
                 lambda: not self._queue and not self._busy and self._unsaved is None, timeout)
 
     def _run(self) -> None:
-        from store.db import db
-
         while True:
             with self._changed:
                 if not self._changed.wait_for(lambda: self._queue or self._stopping,

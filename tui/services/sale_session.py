@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from tui.i18n import t
 
 log = logging.getLogger("chaoying.tui.sale_session")
 
@@ -300,7 +303,6 @@ class SaleSession:
 
     def recheck_basket_discount(self, before_fen: int) -> Any:
         """An amount off the whole basket that its smaller subtotal no longer allows comes off (as a line's)."""
-        from functools import partial
 
         from store.discounts import amount_stands
 
@@ -325,7 +327,6 @@ class SaleSession:
 
     def set_qty(self, index: int, qty_milli: int) -> Tuple[Any, Any]:
         """The new quantity of line ``index``; (its discount that no longer stands, the basket's), each or None."""
-        from functools import partial
 
         from store.discounts import amount_stands
         from store.money import format_qty
@@ -650,6 +651,5 @@ def _what(spec: Any) -> str:
 
 def said(what: str, spec: Any) -> str:
     """A decision in a few words: "10%", "2.50" or, for a price, "Price 2.50" (in the UI's language)."""
-    from tui.i18n import t
 
     return t("key.price_override") + " " + _yuan(spec.value) if what == PRICE else _what(spec)

@@ -20,12 +20,19 @@ seen".
 """
 from __future__ import annotations
 
+import datetime
 import itertools
 import logging
 import queue
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple, Union
+
+from store import events, outcomes
+from store.db import db
+from store.models import Cashier, PrintAttempt, Sale
+from tui.i18n import t
 
 if TYPE_CHECKING:
     from printing.config import PrinterConfig
@@ -162,7 +169,6 @@ def printer_config(settings: Settings, printer: str) -> PrinterConfig:
 
 def cashier_name(code: str) -> str:
     """The name a receipt shows for a cashier code (the code when no such cashier is stored)."""
-    from store.models import Cashier
 
     cashier = Cashier.get_or_none(Cashier.code == code) if code else None
     return cashier.name if cashier is not None and cashier.name else code
@@ -358,7 +364,6 @@ class Till:
 
     def unresolved(self) -> List[Any]:
         """This till's sales with no known receipt outcome, oldest first (a store query)."""
-        from store import outcomes
 
         return list(outcomes.unresolved_sales(self.till_id))
 
@@ -384,7 +389,6 @@ class Till:
 
     def banner_sale(self) -> Optional[int]:
         """The sale whose failed receipt the banner shows now: the oldest failed one not being printed."""
-        from store import outcomes
 
         known = self.open_receipts.states if self.open_receipts is not None else ()
         for sale_id, state in known:
@@ -412,7 +416,6 @@ class Till:
         return facts
 
     def sale_facts(self, sale_id: int) -> SaleFacts:
-        from store.models import PrintAttempt, Sale
         from store.money import format_yuan
         from store.numbering import format_receipt_no
 
@@ -428,8 +431,6 @@ class Till:
 
     @staticmethod
     def outcome_of(sale_id: int) -> Any:
-        from store import outcomes
-
         return outcomes.get_outcome(sale_id)
 
     def commit_sale(self, basket: Any, tender: Any, basket_id: Optional[int] = None) -> Any:
@@ -442,7 +443,6 @@ class Till:
 
     def log_event(self, kind: str, detail: str = "", sale: Any = None, cashier: Optional[str] = None) -> None:
         """Append to the event log (``cashier``: who did it, else the one selling now); never raises."""
-        from store import events
 
         who = self.cashier if cashier is None else cashier
         try:
@@ -459,8 +459,6 @@ class Till:
 
     def backup(self, daily: bool = False) -> List[str]:
         """A backup now (after a Z close), or the day's (``daily``: none if made today); its warnings."""
-        import datetime
-        from pathlib import Path
 
         from store import backup
 
@@ -477,7 +475,6 @@ class Till:
 
     def receipt(self, sale_id: int) -> Any:
         """The printing.receipt.Receipt of a stored sale."""
-        from store.models import Sale
 
         return receipt_for_sale(Sale.get_by_id(sale_id), self.settings)
 
@@ -535,8 +532,6 @@ class Till:
 
     def _state_now(self, sale_id: int) -> str:
         """The stored outcome of a sale whose print crashed; failed when the store cannot say."""
-        from store import outcomes
-        from store.db import db
 
         try:
             with db.connection_context():
@@ -547,7 +542,6 @@ class Till:
 
     def _read_quietly(self) -> Optional[Unresolved]:
         """The open receipts after a crashed print; None when the store cannot say."""
-        from store.db import db
 
         try:
             with db.connection_context():
@@ -561,8 +555,6 @@ class Till:
 
     def _print(self, job: PrintJob) -> None:
         from store import events, print_attempts
-        from store.db import db
-        from store.models import Sale
 
         with db.connection_context():
             sale = Sale.get_by_id(job.sale_id)
@@ -607,8 +599,6 @@ class Till:
     def _kick_drawer(self, sale: Any) -> None:
         """A cash sale whose receipt never left: open the drawer on its own, the cashier needs change."""
         from printing.printer import PrintResult, open_drawer
-        from store import events
-        from store.db import db
 
         try:
             result = open_drawer(printer_config(self.settings, MAIN))
@@ -628,8 +618,6 @@ class Till:
     def _drawer_alone(self, job: DrawerJob) -> None:
         """Open the drawer with no sale; log it (drawer_open with the reason, or drawer_failed) and report."""
         from printing.printer import PrintResult, open_drawer
-        from store import events
-        from store.db import db
 
         if not self.settings.printer.drawer:
             result = PrintResult(False, "no_drawer", "没有设置钱箱", "no cash drawer is set up", printer=MAIN)
@@ -663,8 +651,6 @@ class Till:
             log.exception("print_report raised")
             result = PrintResult(False, "error", f"打印出错：{exc}", f"printing error: {exc}", printer=MAIN)
         if not result.ok:
-            from store import events
-            from store.db import db
 
             try:
                 with db.connection_context():
@@ -707,9 +693,6 @@ class Till:
         self.report(PrinterHealth(state, reason_zh, reason_en))
 
     def _log_health(self, previous: str, state: str) -> None:
-        from store import events
-        from store.db import db
-
         try:
             with db.connection_context():
                 events.log_event("printer_status", str(self.till_id), cashier=self.cashier or None,
@@ -737,7 +720,6 @@ def stored_reason(outcome: Any) -> str:
     """Why a stored receipt is not printed, in today's UI language."""
     from store import outcomes, print_attempts
     from tui.errors import printer_reason
-    from tui.i18n import t
 
     code = outcome.reason_code or ""
     if code == print_attempts.INTERRUPTED or outcome.state == outcomes.PENDING:
