@@ -146,7 +146,7 @@ class ChaoyingApp(TillHost):
 
     def _start_up_work(self) -> Tuple[bool, bool, Any]:
         from store import baskets
-        from tui.screens.signin import active_cashiers_exist
+        from tui.services.cashiers import active_cashiers_exist
 
         cashiers = active_cashiers_exist()
         self.till.recover()  # interrupted prints become failed (banner); never-printed sales print now

@@ -10,7 +10,6 @@ that does not count by piece types it); Esc there comes back to the rows.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
 from rich.text import Text
@@ -24,16 +23,9 @@ from tui import keymap
 from tui.i18n import brief, t, yuan
 from tui.screens.ask import Refused
 from tui.screens.widgets import KeyBar
+from tui.services.shifts import Count
 
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
-
-
-@dataclass(frozen=True)
-class Count:
-    """What the drawer holds: the total, and the pieces per denomination (fen -> pieces; {}: one total typed)."""
-
-    total_fen: int
-    pieces: Dict[int, int] = field(default_factory=dict)
 
 
 def pieces(text: str) -> int:
@@ -107,7 +99,9 @@ class CountScreen(ModalScreen[Optional[Count]]):
         self.show_total()
 
     def total_fen(self) -> int:
-        return sum(fen * n for fen, n in self.counted.items())
+        from store.shifts import counts_fen
+
+        return counts_fen(self.counted)
 
     def show_total(self) -> None:
         self.query_one("#count-total", Static).update(Text(t("count.total", amount=yuan(self.total_fen()))))
@@ -144,13 +138,14 @@ class CountScreen(ModalScreen[Optional[Count]]):
         """The running total follows each keystroke; a row that is not a number of pieces shows no amount and
         adds nothing (said on Enter)."""
         from store.money import format_yuan
+        from store.shifts import counts_fen
 
         fen = int((event.input.id or "")[len("count-"):])
         try:
             self.counted[fen] = pieces(event.value)
         except Refused:  # the row counts for nothing until it is a number of pieces (no stale amount shown)
             self.counted[fen] = 0
-        amount = format_yuan(fen * self.counted[fen]) if self.counted[fen] else ""
+        amount = format_yuan(counts_fen({fen: self.counted[fen]})) if self.counted[fen] else ""
         self.query_one(f"#count-amount-{fen}", Static).update(amount)
         self.show_total()
 

@@ -30,6 +30,7 @@ from tui.i18n import t
 from tui.screens.events import printer_name, reason_text
 from tui.screens.receipt_views import QrView
 from tui.screens.widgets import KeyBar
+from tui.services import corrections
 
 if TYPE_CHECKING:
     from textual import getters
@@ -304,7 +305,7 @@ class HistoryScreen(Screen):
 
     def action_reprint(self) -> None:
         """R: reprint (补打) the selected receipt, after the cap and the manager's PIN allow it."""
-        from store.queries import reprint_counts
+        from tui.services.receipts import reprint_facts
 
         row = self.selected()
         if row is None:
@@ -315,11 +316,8 @@ class HistoryScreen(Screen):
         if sale_id in app.in_flight:
             self.say(t("history.busy", number=number), error=True)
             return
-
-        def read() -> Any:
-            return app.till.outcome_of(sale_id).state, reprint_counts([sale_id]).get(sale_id, 0)
-
-        app.in_background(read, partial(self.reprint_checked, sale_id, number), group="history")
+        app.in_background(partial(reprint_facts, sale_id), partial(self.reprint_checked, sale_id, number),
+                          group="history")
 
     def reprint_checked(self, sale_id: int, number: str, answer: Any) -> None:
         """The receipt's state and reprint count came: apply the rule (cap, manager's PIN)."""
@@ -420,22 +418,17 @@ class Corrections:
     # ------------------------------------------------------------ refund
 
     def refund(self) -> None:
-        from store import documents
-
         row = self.chosen()
         if row is None:
             return
-
-        def read() -> Any:
-            return documents.refundable(row["id"]), documents.refund_room(row["id"])
-
-        self.app.in_background(read, partial(self.choose_lines, row), self.refused, group="history")
+        self.app.in_background(partial(corrections.refund_choices, row["id"]), partial(self.choose_lines, row),
+                               self.refused, group="history")
 
     def choose_lines(self, row: Dict[str, Any], answer: Any) -> None:
         from tui.screens.refund import RefundScreen
 
         lines, room = answer
-        if not any(line.remaining_qty > 0 for line in lines):
+        if corrections.all_refunded(lines):
             self.screen.say(t("history.all_refunded", number=row["receipt"]), error=True)
             return
 
@@ -463,24 +456,17 @@ class Corrections:
         self.app.push_screen(PinScreen(why), answered)
 
     def commit_refund(self, row: Dict[str, Any], choice: Any, manager: str) -> None:
-        from store import documents
-
         app = self.app
-        job = partial(documents.commit_refund, row["id"], list(choice.items), app.till_id, app.till.cashier or None,
-                      manager or None, "", list(choice.payments) if choice.payments is not None else None)
-        app.in_background(partial(self.committed_work, job), partial(self.committed, "history.refunded_ok"),
-                          self.refused, group="correction")
+        job = partial(corrections.commit_refund, row["id"], choice, app.till_id, app.till.cashier or None, manager)
+        app.in_background(job, partial(self.committed, "history.refunded_ok"), self.refused, group="correction")
 
     # ------------------------------------------------------------ void
 
     def void(self) -> None:
-        from store import documents
-        from store.models import Sale
-
         row = self.chosen()
         if row is None:
             return
-        self.app.in_background(lambda: documents.voidable(Sale.get_by_id(row["id"])),
+        self.app.in_background(partial(corrections.check_voidable, row["id"]),
                                lambda _ok: self.with_manager(t("pin.why_void", number=row["receipt"]),
                                                              partial(self.ask_reason, row),
                                                              t("history.void_cancelled", number=row["receipt"])),
@@ -498,28 +484,13 @@ class Corrections:
         self.app.push_screen(ReasonScreen(t("history.void_reason", number=row["receipt"])), answered)
 
     def commit_void(self, row: Dict[str, Any], manager: str, reason: str) -> None:
-        from store import documents
-
         app = self.app
-        job = partial(documents.commit_void, row["id"], app.till_id, app.till.cashier or None, manager, reason)
-        app.in_background(partial(self.committed_work, job), partial(self.committed, "history.voided_ok"),
-                          self.refused, group="correction")
+        job = partial(corrections.commit_void, row["id"], app.till_id, app.till.cashier or None, manager, reason)
+        app.in_background(job, partial(self.committed, "history.voided_ok"), self.refused, group="correction")
 
     # ------------------------------------------------------------ after the commit
 
-    @staticmethod
-    def committed_work(job: Callable[[], Any]) -> Tuple[int, str, str, bool]:
-        """Commit (off the UI thread); the document's id, number, amount and whether cash goes back."""
-        from store.models import Payment
-        from store.money import format_yuan
-        from store.numbering import format_receipt_no
-
-        document = job()
-        cash = Payment.select().where((Payment.sale == document.id) & (Payment.method == "cash")).exists()
-        return (document.id, format_receipt_no(document.till_id, document.receipt_no),
-                format_yuan(document.total_fen), cash)
-
-    def committed(self, key: str, answer: Tuple[int, str, str, bool]) -> None:
+    def committed(self, key: str, answer: corrections.Committed) -> None:
         document_id, number, amount, cash = answer
         self.app.print_sale(document_id, open_drawer=cash)  # the same receipt outcome and banner as a sale
         self.app.notify(t(key, number=number, amount=amount))  # the list reloads: its message line is redrawn

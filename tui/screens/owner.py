@@ -6,20 +6,20 @@ for a PIN (whoever runs the till is the owner), so it opens at once; a
 manager signed in opens it at once; anyone else is asked for a manager's
 PIN, and a wrong one opens nothing.
 
-The day's figures are ``store.reports.figures(till, first=day)``, which is
-per till: the view shows this till, and ``A`` sums every till that sold that
-day (counts and amounts add; cashiers, hours and products merge by name).
-Left and right change the day, ``D`` types one; ``Z`` lists the day's Z
-reports, shown with ``printing.report.report_lines`` and reprinted with
-``R`` on the till's printer. Every read runs off the UI thread; the screen
-says "loading" until it answers.
+The day's figures are ``tui.services.figures.day_figures``: this till, and
+``A`` sums every till that sold that day (counts and amounts add; cashiers,
+hours and products merge by name). Left and right change the day, ``D``
+types one; ``Z`` lists the day's Z reports, shown with
+``printing.report.report_lines`` and reprinted with ``R`` on the till's
+printer. Every read runs off the UI thread; the screen says "loading" until
+it answers.
 """
 from __future__ import annotations
 
 import datetime
 import logging
 from functools import partial
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -33,6 +33,7 @@ from tui.console import on_screen
 from tui.i18n import t
 from tui.screens.ask import AskScreen
 from tui.screens.widgets import KeyBar
+from tui.services.figures import day_figures, taken_off_fen
 
 if TYPE_CHECKING:
     from textual import getters
@@ -45,55 +46,7 @@ BAR_WIDTH = 30
 TENDERS = ("cash", "card", "wechat", "alipay")
 
 
-# ---------------------------------------------------------------- reading (store work, off the UI thread)
-
-def _add(total: Any, more: Any) -> Any:
-    """Two figures dicts added: numbers add, dicts add by key, lists merge by their name field."""
-    if isinstance(total, bool) or total is None:
-        return total if total is not None else more
-    if isinstance(total, int) and isinstance(more, int):
-        return total + more
-    if isinstance(total, dict) and isinstance(more, dict):
-        out = dict(total)
-        for key, value in more.items():
-            out[key] = _add(out[key], value) if key in out else value
-        return out
-    if isinstance(total, list) and isinstance(more, list):
-        return _merge_rows(total, more)
-    return total
-
-
-def _merge_rows(first: List[Dict[str, Any]], second: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    rows: Dict[Tuple[Any, ...], Dict[str, Any]] = {}
-    for row in first + second:
-        key = tuple((k, v) for k, v in sorted(row.items()) if isinstance(v, str))
-        rows[key] = _add(rows[key], row) if key in rows else dict(row)
-    return list(rows.values())
-
-
-def day_figures(till_id: str, day: datetime.date, all_tills: bool) -> Dict[str, Any]:
-    """The day's figures of this till (or every till, summed) and the day's Z reports."""
-    from store.models import Sale
-    from store.reports import day_scope, figures, z_list
-
-    if not all_tills:
-        result = figures(till_id, first=day)
-        tills = [str(till_id)]
-    else:
-        scope = day_scope(till_id, day, day)
-        tills = sorted({str(till_id)} | {t for (t,) in Sale.select(Sale.till_id).distinct().where(
-            (Sale.sold_at >= scope.since) & (Sale.sold_at < scope.until)).tuples()})
-        result = {}
-        for till in tills:
-            result = _add(result, figures(till, first=day)) if result else figures(till, first=day)
-        result["hours"].sort(key=lambda row: row["hour"])
-        result["cashiers"].sort(key=lambda row: row["cashier"])
-        result["top_products"].sort(key=lambda row: (-row["amount_fen"], row["name"]))
-        del result["top_products"][10:]
-    prefix = day.isoformat()
-    zs = [z for till in tills for z in z_list(till) if (z["closed_at"] or "").startswith(prefix)]
-    return dict(figures=result, zs=zs, day=day, all_tills=all_tills)
-
+# ---------------------------------------------------------------- typing a day
 
 def parse_day(text: str, today: datetime.date) -> Optional[datetime.date]:
     """A typed day: 2026-01-02, 2026/1/2, 20260102, or 01-02 / 1/2 (this year); None when not a day."""
@@ -140,7 +93,7 @@ def figure_lines(figures: Dict[str, Any], app: Any) -> List[str]:
     sales, refunds, voids = figures["sales"], figures["refunds"], figures["voids"]
     out = [t("owner.totals")]
     out.append(_row("  " + t("owner.sales"), str(sales["count"]), _yuan(sales["gross_fen"])))
-    out.append(_row("  " + t("owner.discounts"), "", _yuan(-sales["discount_fen"] - sales["rounding_fen"])))
+    out.append(_row("  " + t("owner.discounts"), "", _yuan(-taken_off_fen(sales))))
     out.append(_row("  " + t("owner.refunds"), str(refunds["count"]), _yuan(-refunds["amount_fen"])))
     out.append(_row("  " + t("owner.voids"), str(voids["count"]), _yuan(-voids["amount_fen"])))
     out.append(_row("  " + t("owner.net"), "", "¥" + _yuan(figures["net_fen"])))

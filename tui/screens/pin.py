@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from textual import on
 from textual.app import ComposeResult
@@ -59,8 +59,8 @@ class PinScreen(ModalScreen[Optional[str]]):
 
     @on(Input.Submitted, "#pin-input")
     def submitted(self, event: Input.Submitted) -> None:
-        from store.cashiers import check_manager
         from store.money import typed
+        from tui.services.cashiers import manager_code_for_pin
 
         event.stop()
         if self.checking:
@@ -71,14 +71,14 @@ class PinScreen(ModalScreen[Optional[str]]):
             self.refused()
             return
         self.checking = True  # PBKDF2 is slow by design: off the UI thread
-        self.app.in_background(partial(check_manager, pin), self.checked, self.check_failed, group="pin")
+        self.app.in_background(partial(manager_code_for_pin, pin), self.checked, self.check_failed, group="pin")
 
-    def checked(self, manager: Any) -> None:
+    def checked(self, manager: Optional[str]) -> None:
         self.checking = False
         if manager is None:
             self.refused()
             return
-        self.dismiss(manager.code)
+        self.dismiss(manager)
 
     def refused(self) -> None:
         self.app.log_event("pin_refused", detail="wrong manager PIN" + (f" ({self.why})" if self.why else ""))

@@ -9,7 +9,6 @@ store work on the UI thread.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from rich.text import Text
@@ -23,15 +22,8 @@ from tui import keymap
 from tui.console import on_screen
 from tui.i18n import t
 from tui.screens.widgets import KeyBar
-
-
-@dataclass(frozen=True)
-class RefundChoice:
-    """What the cashier chose: (line id, qty in thousandths) and the payments back (None: the original tenders)."""
-
-    items: Tuple[Tuple[int, int], ...]
-    payments: Optional[Tuple[Tuple[str, int], ...]]
-    total_fen: int
+from tui.services import corrections
+from tui.services.corrections import RefundChoice
 
 
 class RefundScreen(ModalScreen[Optional[RefundChoice]]):
@@ -97,15 +89,10 @@ class RefundScreen(ModalScreen[Optional[RefundChoice]]):
         self.query_one("#refund-total", Static).update(self.total_text())
 
     def total_fen(self) -> int:
-        return sum(line.refund_fen(self.qty[line.line_id]) for line in self.lines if self.qty.get(line.line_id))
+        return corrections.refund_total_fen(self.lines, self.qty)
 
     def payments(self) -> List[Tuple[str, int]]:
-        from store.documents import plan_refund_payments
-
-        total = self.total_fen()
-        if self.all_cash:
-            return [("cash", total)] if total else []
-        return plan_refund_payments(self.room, total)
+        return corrections.refund_payments(self.room, self.total_fen(), self.all_cash)
 
     def total_text(self) -> str:
         from store.money import format_yuan

@@ -3,9 +3,10 @@
 Type part of a name, pinyin (``kekou``), pinyin initials (``kkkl``) or the
 start of a code; results follow every keystroke. Up / Down move, Enter
 returns the chosen product's barcode, Esc closes with None. The search is
-a few index range scans (``store.catalogue.search_products``); it runs off the
-UI thread all the same, so typing never waits. Only the newest search is
-shown; Enter pressed before it came chooses when it comes.
+a few index range scans (``store.catalogue.search_products``, asked through
+``tui.services.products.find_products``); it runs off the UI thread all the
+same, so typing never waits. Only the newest search is shown; Enter pressed
+before it came chooses when it comes.
 """
 from __future__ import annotations
 
@@ -90,13 +91,6 @@ class SearchScreen(ModalScreen[Optional[str]]):
 
     # ------------------------------------------------------------ searching
 
-    def search(self, text: str) -> List[Dict[str, Any]]:
-        if self._search is not None:
-            return self._search(text, LIMIT)
-        from store.catalogue import search_products
-
-        return search_products(text, limit=LIMIT)
-
     @on(Input.Changed, "#search-input")
     def input_changed(self, event: Input.Changed) -> None:
         from store.money import typed
@@ -118,11 +112,10 @@ class SearchScreen(ModalScreen[Optional[str]]):
         log_failed_worker(event.worker)
 
     def _search_work(self, asked: int, text: str) -> None:
-        from store.db import db
+        from tui.services.products import find_products
 
         try:
-            with db.connection_context():
-                results = self.search(text)
+            results = find_products(text, LIMIT, self._search)
         except Exception as exc:
             self.post_message(SearchAnswer(asked, text, error=exc))
             return

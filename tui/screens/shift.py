@@ -1,7 +1,8 @@
 """The shift at the till: the opening float, paid in / paid out, the X report and the Z close (F11).
 
-Every store call runs off the UI thread (``app.in_background``); the store
-(store.shifts, store.reports) decides and refuses, this module asks and says.
+Every store call runs off the UI thread (``app.in_background``) through
+tui.services.shifts; the store (store.shifts, store.reports) decides and
+refuses, this module asks and says.
 The float and the Z's count are counted per denomination (tui.screens.count;
 F2 there types one total instead) and stored with their counts.
 """
@@ -21,8 +22,10 @@ from textual.widgets import Static
 from tui import keymap
 from tui.i18n import brief, t, yuan
 from tui.screens.ask import AmountScreen, Reason, Refused
-from tui.screens.count import Count, CountScreen
+from tui.screens.count import CountScreen
 from tui.screens.widgets import KeyBar
+from tui.services import shifts
+from tui.services.shifts import Count
 
 if TYPE_CHECKING:
     from tui.screens.host import TillHost
@@ -188,25 +191,20 @@ class ShiftFlows:
 
     def check_at_start(self) -> None:
         """Once, at start (after the sign-in): no open shift on this till -> ask the float."""
-        from store.shifts import current_shift
-
         if not self.app.settings.shift.ask_float:
             return
-        self.app.in_background(partial(current_shift, self.till_id),
-                               lambda shift: None if shift is not None else self.ask_float(), self.failed,
+        self.app.in_background(partial(shifts.shift_is_open, self.till_id),
+                               lambda is_open: None if is_open else self.ask_float(), self.failed,
                                group="shift")
 
     def ask_float(self) -> None:
         count_drawer(self.app, t("shift.float_title"), t("count.float_note"), t("shift.float_note"), self.float_given)
 
     def float_given(self, count: Optional[Count]) -> None:
-        from store.shifts import open_shift
-
         if count is None:
             self.app.notify(t("shift.no_shift"), timeout=6)
             return
-        self.app.in_background(partial(open_shift, self.till_id, count.total_fen, counts=count.pieces or None,
-                                       cashier=self.app.cashier or None),
+        self.app.in_background(partial(shifts.open_with_float, self.till_id, count, self.app.cashier or None),
                                self.shift_opened, self.failed, group="shift")
 
     def shift_opened(self, shift: Any) -> None:
@@ -242,7 +240,7 @@ class ShiftFlows:
         if answer is None:
             return
         amount, reason = answer
-        if kind == "paid_out" and amount > self.app.settings.shift.cashier_max_paid_out:
+        if shifts.paid_out_needs_manager(kind, amount, self.app.settings.shift.cashier_max_paid_out):
             from store.money import format_yuan
 
             why = t("shift.paid_out_pin", amount=format_yuan(amount))
@@ -257,14 +255,8 @@ class ShiftFlows:
         self.record_move(kind, amount, reason, manager)
 
     def record_move(self, kind: str, amount: int, reason: str, manager: Optional[str]) -> None:
-        from store import shifts
-
-        cashier = self.app.cashier or None
-        if kind == "paid_in":
-            job: Callable[[], Any] = partial(shifts.cash_in, self.till_id, amount, reason, cashier, manager)
-        else:
-            job = partial(shifts.cash_out, self.till_id, amount, reason, cashier, manager,
-                          limit_fen=self.app.settings.shift.cashier_max_paid_out)
+        job = partial(shifts.record_cash_move, self.till_id, kind, amount, reason, self.app.cashier or None, manager,
+                      self.app.settings.shift.cashier_max_paid_out)
         self.app.in_background(job, partial(self.moved, kind), self.failed, group="shift")
 
     def moved(self, kind: str, move: Any) -> None:
@@ -283,22 +275,14 @@ class ShiftFlows:
                             shop_name=self.app.settings.shop.name, language=self.app.language)
 
     def x_report(self) -> None:
-        from store.reports import x_report
-
-        self.app.in_background(partial(x_report, self.till_id), self.x_shown, self.failed, group="report")
+        self.app.in_background(partial(shifts.x_figures, self.till_id), self.x_shown, self.failed, group="report")
 
     def x_shown(self, figures: Any) -> None:
         self.app.push_screen(ReportView(t("x.title"), self.lines(figures, "X")))
 
     def z_start(self) -> None:
         """Refused at once when something is open (one sentence); else the count is asked."""
-        from store.reports import x_report, z_refusal
-
-        def work() -> Any:
-            z_refusal(self.till_id)
-            return x_report(self.till_id)
-
-        self.app.in_background(work, self.ask_count, self.failed, group="report")
+        self.app.in_background(partial(shifts.z_figures, self.till_id), self.ask_count, self.failed, group="report")
 
     def ask_count(self, figures: Any) -> None:
         self.expected_fen = figures["cash"]["expected_fen"]
@@ -314,9 +298,9 @@ class ShiftFlows:
 
         if count is None:
             return
-        difference = count.total_fen - self.expected_fen
-        limit = self.app.settings.shift.ask_difference_fen
-        if limit and abs(difference) >= limit:  # the count is in: the expected cash may be said, even when blind
+        difference = shifts.over_short_fen(count.total_fen, self.expected_fen)
+        if shifts.difference_needs_asking(difference, self.app.settings.shift.ask_difference_fen):
+            # the count is in: the expected cash may be said, even when blind
             said = t("z.short" if difference < 0 else "z.over", amount=yuan(abs(difference)))
             question = t("z.ask_difference", counted=yuan(count.total_fen), expected=yuan(self.expected_fen),
                          difference=said)
@@ -331,13 +315,8 @@ class ShiftFlows:
             self.z_start()  # count again, from the figures as they are now
 
     def close_z(self, count: Count) -> None:
-        from store.reports import close_z, z_dict
-
-        def work() -> Any:
-            return z_dict(close_z(self.till_id, counted_fen=count.total_fen, counts=count.pieces or None,
-                                  cashier=self.app.cashier or None))
-
-        self.app.in_background(work, self.z_closed, self.failed, group="report")
+        self.app.in_background(partial(shifts.close_with_z, self.till_id, count, self.app.cashier or None),
+                               self.z_closed, self.failed, group="report")
 
     def z_closed(self, z: Any) -> None:
         from store.money import format_yuan

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import TYPE_CHECKING, Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional
 
 from textual import on
 from textual.app import ComposeResult
@@ -29,21 +29,6 @@ if TYPE_CHECKING:
     from tui.screens.host import TillHost
 
 log = logging.getLogger("chaoying.tui.signin")
-
-
-def active_cashiers_exist() -> bool:
-    """True when at least one active cashier is in the store: the till then asks who sells."""
-    from store.models import Cashier
-
-    return Cashier.select().where(Cashier.active == True).exists()  # noqa: E712
-
-
-def check(code: str, pin: str, till_id: str, settings: Any) -> Tuple[Any, bool]:
-    """(the SignInAnswer for this code and PIN, whether any active cashier is left). Store work."""
-    from store.cashiers import sign_in
-
-    answer = sign_in(code, pin, till_id, settings.lock_attempts, settings.lock_minutes)
-    return answer, answer.cashier is not None or active_cashiers_exist()
 
 
 class SignInScreen(Screen[Optional[Any]]):
@@ -101,6 +86,7 @@ class SignInScreen(Screen[Optional[Any]]):
     @on(Input.Submitted, "#signin-pin")
     def pin_submitted(self, event: Input.Submitted) -> None:
         from store.money import typed
+        from tui.services.cashiers import check_sign_in
 
         event.stop()
         code_input = self.query_one("#signin-code", Input)
@@ -112,7 +98,7 @@ class SignInScreen(Screen[Optional[Any]]):
             code_input.focus()
             return
         self.checking = True
-        self.app.in_background(partial(check, code, pin, self.app.settings.till.id, self.app.settings.signin),
+        self.app.in_background(partial(check_sign_in, code, pin, self.app.settings.till.id, self.app.settings.signin),
                                partial(self.checked, code), self.check_failed, group="signin")
 
     def checked(self, code: str, answer: Any) -> None:

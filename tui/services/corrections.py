@@ -1,0 +1,92 @@
+"""The history's T (退货 refund) and V (作废 void) as plain rules: what can come back, the money back, the commit.
+
+Plain Python, no Textual: tui/screens/refund.py works out the refund with
+these from values read before it opened (on the UI thread, no store work);
+tui/screens/history.py runs the reads and commits off the UI thread. The
+store (store.documents) decides and refuses, under its write lock.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+
+
+@dataclass(frozen=True)
+class RefundChoice:
+    """What the cashier chose: (line id, qty in thousandths) and the payments back (None: the original tenders)."""
+
+    items: Tuple[Tuple[int, int], ...]
+    payments: Optional[Tuple[Tuple[str, int], ...]]
+    total_fen: int
+
+
+class Committed(NamedTuple):
+    """A committed refund or void, as the till prints and says it."""
+
+    document_id: int
+    number: str  # the document's receipt number, formatted
+    amount: str  # its total, formatted
+    cash_back: bool  # cash goes back: the drawer opens with its receipt
+
+
+def refund_choices(sale_id: int) -> Tuple[List[Any], Dict[str, int]]:
+    """A sale's lines with what is left to refund of each, and what each original tender can still take back."""
+    from store import documents
+
+    return documents.refundable(sale_id), documents.refund_room(sale_id)
+
+
+def all_refunded(lines: Sequence[Any]) -> bool:
+    """True when nothing of a sale's lines (store.documents.Refundable) is left to refund."""
+    return not any(line.remaining_qty > 0 for line in lines)
+
+
+def refund_total_fen(lines: Iterable[Any], qty: Mapping[int, int]) -> int:
+    """What refunding ``qty`` (line id -> thousandths) of ``lines`` gives back, each line its share of what was paid."""
+    return sum(line.refund_fen(qty[line.line_id]) for line in lines if qty.get(line.line_id))
+
+
+def refund_payments(room: Dict[str, int], total_fen: int, all_cash: bool) -> List[Tuple[str, int]]:
+    """How ``total_fen`` goes back: all in cash, or to the original tenders (non-cash first, within their room)."""
+    from store.documents import plan_refund_payments
+
+    if all_cash:
+        return [("cash", total_fen)] if total_fen else []
+    return plan_refund_payments(room, total_fen)
+
+
+def commit_refund(sale_id: int, choice: RefundChoice, till_id: str, cashier: Optional[str],
+                  manager: Optional[str]) -> Committed:
+    """Commit the refund the cashier chose of a sale as a new document; store work."""
+    from store import documents
+
+    payments = list(choice.payments) if choice.payments is not None else None
+    document = documents.commit_refund(sale_id, list(choice.items), till_id, cashier or None, manager or None, "",
+                                       payments)
+    return committed(document)
+
+
+def check_voidable(sale_id: int) -> None:
+    """Raise store.documents.DocumentError unless the sale can be voided (of today, not refunded or voided)."""
+    from store import documents
+    from store.models import Sale
+
+    documents.voidable(Sale.get_by_id(sale_id))
+
+
+def commit_void(sale_id: int, till_id: str, cashier: Optional[str], manager: str, reason: str) -> Committed:
+    """Void a whole sale of today as a new document, with the manager who allowed it and why; store work."""
+    from store import documents
+
+    return committed(documents.commit_void(sale_id, till_id, cashier or None, manager, reason))
+
+
+def committed(document: Any) -> Committed:
+    """A committed document's id, number and amount, and whether cash goes back with it; store work."""
+    from store.models import Payment
+    from store.money import format_yuan
+    from store.numbering import format_receipt_no
+
+    cash = Payment.select().where((Payment.sale == document.id) & (Payment.method == "cash")).exists()
+    return Committed(document.id, format_receipt_no(document.till_id, document.receipt_no),
+                     format_yuan(document.total_fen), cash)

@@ -1,0 +1,74 @@
+"""The owner's view (老板看账) figures as plain rules: one day of one till, or of every till summed.
+
+Plain Python, no Textual: tui/screens/owner.py reads ``day_figures`` off the
+UI thread and draws it. A day's figures are ``store.reports.figures(till,
+first=day)``, which is per till; every till that sold that day is summed
+here (counts and amounts add; cashiers, hours and products merge by name).
+"""
+from __future__ import annotations
+
+import datetime
+from typing import Any, Dict, List, Tuple
+
+TOP_PRODUCTS = 10  # the products the summed day lists, as one till's figures do
+
+
+def add_figures(total: Any, more: Any) -> Any:
+    """Two figures dicts added: numbers add, dicts add by key, lists merge by their name field."""
+    if isinstance(total, bool) or total is None:
+        return total if total is not None else more
+    if isinstance(total, int) and isinstance(more, int):
+        return total + more
+    if isinstance(total, dict) and isinstance(more, dict):
+        out = dict(total)
+        for key, value in more.items():
+            out[key] = add_figures(out[key], value) if key in out else value
+        return out
+    if isinstance(total, list) and isinstance(more, list):
+        return merge_rows(total, more)
+    return total
+
+
+def merge_rows(first: List[Dict[str, Any]], second: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Rows of two figures lists as one: rows with the same names (their text fields) add up."""
+    rows: Dict[Tuple[Any, ...], Dict[str, Any]] = {}
+    for row in first + second:
+        key = tuple((k, v) for k, v in sorted(row.items()) if isinstance(v, str))
+        rows[key] = add_figures(rows[key], row) if key in rows else dict(row)
+    return list(rows.values())
+
+
+def tills_that_sold(till_id: str, day: datetime.date) -> List[str]:
+    """This till and every till with a document on ``day``, sorted; store work."""
+    from store.models import Sale
+    from store.reports import day_scope
+
+    scope = day_scope(till_id, day, day)
+    sold = Sale.select(Sale.till_id).distinct().where((Sale.sold_at >= scope.since) & (Sale.sold_at < scope.until))
+    return sorted({str(till_id)} | {till for (till,) in sold.tuples()})
+
+
+def day_figures(till_id: str, day: datetime.date, all_tills: bool) -> Dict[str, Any]:
+    """The day's figures of this till (or every till, summed) and the day's Z reports; store work."""
+    from store.reports import figures, z_list
+
+    if not all_tills:
+        result = figures(till_id, first=day)
+        tills = [str(till_id)]
+    else:
+        tills = tills_that_sold(till_id, day)
+        result = {}
+        for till in tills:
+            result = add_figures(result, figures(till, first=day)) if result else figures(till, first=day)
+        result["hours"].sort(key=lambda row: row["hour"])
+        result["cashiers"].sort(key=lambda row: row["cashier"])
+        result["top_products"].sort(key=lambda row: (-row["amount_fen"], row["name"]))
+        del result["top_products"][TOP_PRODUCTS:]
+    prefix = day.isoformat()
+    zs = [z for till in tills for z in z_list(till) if (z["closed_at"] or "").startswith(prefix)]
+    return dict(figures=result, zs=zs, day=day, all_tills=all_tills)
+
+
+def taken_off_fen(sales: Dict[str, Any]) -> int:
+    """What discounts and 抹零 rounding took off the day's sales (the figures' sales dict), in fen."""
+    return sales["discount_fen"] + sales["rounding_fen"]
