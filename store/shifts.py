@@ -33,6 +33,11 @@ class ShiftError(StoreError, ValueError):
     """A shift action that cannot be done as asked: one sentence, a code and its values."""
 
 
+def denomination(fen: int) -> "tuple[int, str]":
+    """A note or coin as it is named: (100, "yuan") for 100 元, (5, "jiao") for 5 角."""
+    return (fen // 100, "yuan") if fen >= 100 else (fen // 10, "jiao")
+
+
 def counts_fen(counts: Optional[Mapping[int, int]]) -> int:
     """What a count per denomination (fen -> pieces) adds up to."""
     return sum(int(denomination) * int(pieces) for denomination, pieces in (counts or {}).items())

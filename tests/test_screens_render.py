@@ -163,6 +163,7 @@ PURE_NAMES = {
     ("store.shifts", "DENOMINATIONS"),         # constant: the yuan notes and coins, in fen
     ("store.shifts", "MAX_PIECES"),            # constant: most pieces a count takes
     ("store.shifts", "counts_fen"),            # arithmetic on a count per denomination, no database
+    ("store.shifts", "denomination"),          # a denomination as (number, yuan or jiao), no database
     ("store.shifts", "ShiftError"),            # error of a shift action
     ("store.codes", "CodeError"),              # error of a code that cannot be sold as read
     ("store.codes", "scale_layouts"),          # parsing: the [scale] settings as ScaleLayout values
@@ -178,14 +179,20 @@ PURE_NAMES = {
     ("store.outcomes", "E_RECEIPT"),           # constant: receipt outcome state
     ("store.outcomes", "DECLINED"),            # constant: receipt outcome state
     ("store.outcomes", "UNRESOLVED_STATES"),   # constant: the states that block the till
-    ("store.outcomes", "EVIDENCE_PRINTER"),    # constant: a print attempt's evidence
-    ("store.outcomes", "EVIDENCE_CASHIER"),    # constant: a print attempt's evidence
-    ("store.outcomes", "REPRINT_CAP"),         # constant: a ReprintRefused code
-    ("store.outcomes", "REPRINT_NEEDS_MANAGER"),  # constant: a ReprintRefused code
-    ("store.outcomes", "REPRINT_UNRESOLVED"),  # constant: a ReprintRefused code
-    ("store.outcomes", "ReprintRefused"),      # error of the reprint rule
+    ("store.print_attempts", "EVIDENCE_PRINTER"),  # constant: a print attempt's evidence
+    ("store.print_attempts", "EVIDENCE_CASHIER"),    # constant: a print attempt's evidence
+    ("store.print_attempts", "REPRINT_CAP"),         # constant: a ReprintRefused code
+    ("store.print_attempts", "REPRINT_NEEDS_MANAGER"),  # constant: a ReprintRefused code
+    ("store.print_attempts", "REPRINT_UNRESOLVED"),  # constant: a ReprintRefused code
+    ("store.print_attempts", "ReprintRefused"),      # error of the reprint rule
     ("store.outcomes", "is_unresolved"),       # pure rule on a state name
-    ("store.outcomes", "check_reprint"),       # pure rule: state, reprint count and settings in, raise or not
+    ("store.print_attempts", "check_reprint"),  # pure rule: state, reprint count and settings in, raise or not
+    # Named read-only queries a screen runs off the UI thread (app.in_background) to show a list: no write,
+    # and the query itself lives in the store, tested there.
+    ("store.queries", "events"),               # the event log's page for the events screen
+    ("store.queries", "search_receipts"),      # the history's search
+    ("store.queries", "sale_detail"),          # one document as the history shows it
+    ("store.baskets", "held"),                 # the held baskets' list (取单)
 }
 
 
@@ -417,7 +424,7 @@ from store.money import format_yuan
 import store.shifts
 def go(app):
     from store.sales import commit_sale, Basket
-    from store.queries import sale_detail
+    from store.queries import receipt_counts
     outcomes.resolve(1, outcomes.PRINTED)
     baskets.hold(1, "1", "")
     app.run(store.shifts.open_shift)
@@ -426,7 +433,7 @@ def go(app):
 ''')
     assert store_access(tmp_path) == [
         "tui/screens/store.py:5: from store.sales import commit_sale",
-        "tui/screens/store.py:6: from store.queries import sale_detail",
+        "tui/screens/store.py:6: from store.queries import receipt_counts",
         "tui/screens/store.py:7: outcomes.resolve (store.outcomes)",
         "tui/screens/store.py:8: baskets.hold (store.baskets)",
         "tui/screens/store.py:9: store.shifts.open_shift (store.shifts)",

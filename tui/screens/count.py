@@ -45,7 +45,10 @@ def pieces(text: str) -> int:
 
 def denomination_name(fen: int) -> str:
     """How a row names its denomination: 100 元 / 5 角 (zh), ¥100 / ¥0.50 (en)."""
-    return t("count.yuan", n=fen // 100) if fen >= 100 else t("count.jiao", n=fen // 10)
+    from store.shifts import denomination
+
+    n, unit = denomination(fen)
+    return t(f"count.{unit}", n=n)
 
 
 class CountScreen(ModalScreen[Optional[Count]]):
