@@ -298,3 +298,84 @@ def test_the_services_checks_can_fail(tmp_path):
         (services / path).unlink()
     assert not SERVICES_FORBIDDEN & set(_import_everything("tiny_services", tmp_path)["top"])
     assert textual_imports(tmp_path, "tiny_services") == []
+
+
+# ---------------------------------------------------------------- an import inside a function defers something
+
+#: The till's runtime: where an import inside a function must be for start-up's sake (the CLI's back-office
+#: commands load what each command needs, and are not held to it).
+RUNTIME = ("tui/app.py", "tui/screens", "tui/services")
+
+STARTUP_PROBE = r"""
+import json, sys
+import tui.cli, tui.app  # what `chaoying run` has loaded when it draws its first frame
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _type_checking_only(tree: ast.AST) -> set:
+    """The nodes under ``if TYPE_CHECKING:``: imports for the type checker, which defer nothing at run time."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", "")) == "TYPE_CHECKING":
+            found.update(id(inner) for statement in node.body for inner in ast.walk(statement))
+    return found
+
+
+def _runtime_files(root: Path) -> list:
+    files = []
+    for place in RUNTIME:
+        path = root / place
+        files.extend([path] if path.is_file() else sorted(path.glob("*.py")))
+    return files
+
+
+def needless_lazy_imports(root: Path, files, loaded: set) -> list:
+    """"file:line: module" for each import inside a function whose every module is loaded at start anyway."""
+    found = []
+    for path in files:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        typing_only = _type_checking_only(tree)
+        for function in ast.walk(tree):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                if id(node) in typing_only:
+                    continue
+                if isinstance(node, ast.Import):
+                    targets = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    targets = [f"{node.module}.{alias.name}" if (root / (node.module + "." + alias.name)
+                                                                 .replace(".", "/")).with_suffix(".py").exists()
+                               else node.module for alias in node.names]
+                else:
+                    continue
+                if all(target in loaded for target in targets):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}: {', '.join(sorted(set(targets)))}")
+    return sorted(set(found))
+
+
+def test_imports_inside_functions_defer_what_start_up_does_not_load():
+    """In the till's runtime an import inside a function is there for start-up: it defers a module the first
+    frame does not need (store.sales, the dialogs, printing: tens of ms of a ~0.33 s start, measured with
+    ``python -X importtime`` and tests/bench/bench_startup.py). One of a module loaded by then anyway is moved up."""
+    result = subprocess.run([sys.executable, "-c", STARTUP_PROBE], cwd=str(ROOT), capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert "tui.screens.sale" in loaded and "store.sales" not in loaded  # the probe sees the start, not more
+    found = needless_lazy_imports(ROOT, _runtime_files(ROOT), loaded)
+    assert not found, "imports inside functions of modules loaded at start anyway:\n" + "\n".join(found)
+
+
+def test_the_lazy_import_check_can_fail(tmp_path):
+    (tmp_path / "tiny").mkdir()
+    (tmp_path / "tiny" / "__init__.py").write_text("")
+    (tmp_path / "tiny" / "heavy.py").write_text("")
+    screen = tmp_path / "screen.py"
+    screen.write_text("import os\nfrom typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import json\n"
+                      "def f():\n    import os\n    from tiny import heavy\n"
+                      "    from os import path, sep\n    if TYPE_CHECKING:\n        import json\n")
+    assert needless_lazy_imports(tmp_path, [screen], {"os", "json", "tiny"}) == ["screen.py:6: os", "screen.py:8: os"]
+    assert needless_lazy_imports(tmp_path, [screen], {"os", "json", "tiny", "tiny.heavy"}) == [
+        "screen.py:6: os", "screen.py:7: tiny.heavy", "screen.py:8: os"]

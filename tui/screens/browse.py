@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Type
 
+from tui.screens.sale import SaleScreen
+
 if TYPE_CHECKING:
     from textual.screen import Screen
 
@@ -16,7 +18,6 @@ def toggle(app: Any, wanted: Type[Screen[Any]]) -> None:
     from tui.screens.banner import BannerScreen
     from tui.screens.events import EventsScreen
     from tui.screens.history import HistoryScreen
-    from tui.screens.sale import SaleScreen
 
     screen = app.screen
     if isinstance(screen, wanted):

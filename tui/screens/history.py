@@ -17,6 +17,7 @@ import logging
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
@@ -31,6 +32,7 @@ from tui.screens.events import printer_name, reason_text
 from tui.screens.receipt_views import QrView
 from tui.screens.widgets import KeyBar
 from tui.services import corrections
+from tui.services.till import MAIN
 
 if TYPE_CHECKING:
     from textual import getters
@@ -63,7 +65,6 @@ def kind_mark(row: Dict[str, Any]) -> str:
 def outcome_cell(row: Dict[str, Any]) -> Tuple[Text, int]:
     """The list's outcome cell and its row height: '有退货 已打印' on one line; two lines (the mark over the
     outcome) when they would not fit the column together: never cut."""
-    from rich.cells import cell_len
 
     mark, outcome = kind_mark(row), outcome_label(row["outcome"], row["reprints"])
     text = " ".join(filter(None, (mark, outcome)))
@@ -359,8 +360,6 @@ class HistoryScreen(Screen):
             self.say(t("history.unresolved", number=number), error=True)
 
     def submit_reprint(self, sale_id: int, number: str, approved_by: str = "") -> None:
-        from tui.services.till import MAIN
-
         app = self.app
         app.till.print_sale(sale_id, MAIN, reprint=True, approved_by=approved_by)
         self.say(t("history.reprinting", number=number))

@@ -32,8 +32,10 @@ from tui import keymap
 from tui.console import on_screen
 from tui.i18n import t
 from tui.screens.ask import AskScreen
+from tui.screens.sale import SaleScreen
 from tui.screens.widgets import KeyBar
 from tui.services.figures import day_figures, taken_off_fen
+from tui.services.till import MAIN, printer_config
 
 if TYPE_CHECKING:
     from textual import getters
@@ -320,7 +322,6 @@ class ZScreen(Screen):
 
     def action_reprint(self) -> None:
         """R: print this Z again on the till's printer, at the printer's width."""
-        from tui.services.till import MAIN, printer_config
 
         if self.printing:
             return
@@ -351,7 +352,6 @@ class ZScreen(Screen):
 def open_owner(app: Any) -> None:
     """Ctrl+W: over the sale screen only; a manager's PIN unless the shop has no cashiers or a manager sells."""
     from store.discounts import approver
-    from tui.screens.sale import SaleScreen
 
     if isinstance(app.screen, (OwnerScreen, ZScreen)):
         return

@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Input, Static
 
 from tui import keymap
 from tui.console import on_screen
-from tui.i18n import t
+from tui.i18n import brief, t
 from tui.screens.widgets import KeyBar
 from tui.services import corrections
 from tui.services.corrections import RefundChoice
@@ -118,7 +118,6 @@ class RefundScreen(ModalScreen[Optional[RefundChoice]]):
         from store.documents import DocumentError, check_refund_qty
         from store.money import parse_qty
         from tui.errors import describe
-        from tui.i18n import brief
 
         event.stop()
         line, text = self.selected(), event.value.strip()

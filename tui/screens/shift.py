@@ -19,7 +19,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from store.errors import StoreError
 from tui import keymap
+from tui.console import on_screen
 from tui.i18n import brief, t, yuan
 from tui.screens.ask import AmountScreen, Reason, Refused
 from tui.screens.count import CountScreen
@@ -113,8 +115,6 @@ class ReportView(ModalScreen[bool]):
         self.note = note
 
     def compose(self) -> ComposeResult:
-        from tui.console import on_screen
-
         with Vertical(id="report-box"):
             yield Static(self.title_text, id="report-title")
             yield Static(self.note, id="report-note")
@@ -178,7 +178,6 @@ class ShiftFlows:
 
     def failed(self, exc: Exception) -> None:
         """A refusal of the store in one sentence (tui.errors, by its code); anything else as a store error."""
-        from store.errors import StoreError
         from tui.errors import describe
 
         if isinstance(exc, StoreError):

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Optional
 
+from store.cashiers import check_manager, sign_in
+from store.models import Cashier
+
 
 class SignIn(NamedTuple):
     """The store's answer to a code and PIN (a store.cashiers.SignInAnswer), and whether any cashier is left."""
@@ -19,14 +22,12 @@ class SignIn(NamedTuple):
 
 def active_cashiers_exist() -> bool:
     """True when at least one active cashier is in the store: the till then asks who sells."""
-    from store.models import Cashier
 
     return Cashier.select().where(Cashier.active == True).exists()  # noqa: E712
 
 
 def check_sign_in(code: str, pin: str, till_id: str, settings: Any) -> SignIn:
     """Check a cashier's code and PIN under the [signin] lock rules; store work (a refusal is an event)."""
-    from store.cashiers import sign_in
 
     answer = sign_in(code, pin, till_id, settings.lock_attempts, settings.lock_minutes)
     return SignIn(answer, answer.cashier is not None or active_cashiers_exist())
@@ -34,7 +35,6 @@ def check_sign_in(code: str, pin: str, till_id: str, settings: Any) -> SignIn:
 
 def manager_code_for_pin(pin: str) -> Optional[str]:
     """The code of the active manager whose PIN this is, or None; store work (every manager's hash is tried)."""
-    from store.cashiers import check_manager
 
     manager = check_manager(pin)
     return None if manager is None else manager.code

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
+from store.models import Payment, Sale
+
 
 @dataclass(frozen=True)
 class RefundChoice:
@@ -69,7 +71,6 @@ def commit_refund(sale_id: int, choice: RefundChoice, till_id: str, cashier: Opt
 def check_voidable(sale_id: int) -> None:
     """Raise store.documents.DocumentError unless the sale can be voided (of today, not refunded or voided)."""
     from store import documents
-    from store.models import Sale
 
     documents.voidable(Sale.get_by_id(sale_id))
 
@@ -83,7 +84,6 @@ def commit_void(sale_id: int, till_id: str, cashier: Optional[str], manager: str
 
 def committed(document: Any) -> Committed:
     """A committed document's id, number and amount, and whether cash goes back with it; store work."""
-    from store.models import Payment
     from store.money import format_yuan
     from store.numbering import format_receipt_no
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime
 from typing import Any, Dict, List, Tuple
 
+from store.models import Sale
+
 TOP_PRODUCTS = 10  # the products the summed day lists, as one till's figures do
 
 
@@ -40,7 +42,6 @@ def merge_rows(first: List[Dict[str, Any]], second: List[Dict[str, Any]]) -> Lis
 
 def tills_that_sold(till_id: str, day: datetime.date) -> List[str]:
     """This till and every till with a document on ``day``, sorted; store work."""
-    from store.models import Sale
     from store.reports import day_scope
 
     scope = day_scope(till_id, day, day)

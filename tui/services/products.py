@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional
 
+from store.db import db
+
 Search = Callable[[str, int], List[Dict[str, Any]]]
 
 
 def find_products(text: str, limit: int, search: Optional[Search] = None) -> List[Dict[str, Any]]:
     """The products ``text`` finds (at most ``limit``), on this thread's own database connection; store work."""
     from store.catalogue import search_products
-    from store.db import db
 
     with db.connection_context():
         if search is not None:

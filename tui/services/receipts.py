@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from store import outcomes
+
 
 class ReprintFacts(NamedTuple):
     """A receipt's outcome state now and how many reprints of it were printed."""
@@ -18,7 +20,6 @@ class ReprintFacts(NamedTuple):
 
 def reprint_facts(sale_id: int) -> ReprintFacts:
     """The receipt outcome state of a sale and its printed reprints, as the reprint rule needs them; store work."""
-    from store import outcomes
     from store.queries import reprint_counts
 
     return ReprintFacts(outcomes.get_outcome(sale_id).state, reprint_counts([sale_id]).get(sale_id, 0))
