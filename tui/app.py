@@ -421,7 +421,7 @@ class ChaoyingApp(TillHost):
         banner = self.banner_for(event.sale_id)
         if banner is not None:
             if event.state == outcomes.FAILED:
-                banner.show_reason(reason or t("reason.unknown"))
+                banner.show_reason(reason or t("reason.unknown"), event.code)
             else:
                 banner.dismiss(True)
             return

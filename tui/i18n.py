@@ -97,6 +97,8 @@ ZH: Dict[str, str] = {
     "method.alipay": "支付宝",
     # banner
     "banner.title": "小票没有打印出来",
+    "banner.title_not_confirmed": "小票打印未确认",
+    "banner.came_out_question": "小票 {number} 确实打印出来了，在你手上？",
     "banner.receipt_no": "小票号",
     "banner.total": "金额",
     "banner.paid": "实收",
@@ -425,6 +427,10 @@ ZH: Dict[str, str] = {
     "tender.nothing_to_round": "￥{total} 没有零头可抹",
     "tender.rounding_removed": "已取消抹零，应收 ￥{total}",
     "tender.rounded_cash_only": "抹零后只收现金；要用{method}付款，先按 Ctrl+R 取消抹零",
+    "weight.title": "{name} 的重量（{unit}）",
+    "weight.not_added": "{name} 没有称重，没有加入",
+    "tender.no_method": "付款方式：未选（抹零后不收{method}；{cash} 现金）",
+    "tender.nothing_taken": "没有收款：抹零后不收{method}。按 {cash} 收现金，或按 Ctrl+R 取消抹零再用{method}付款",
     # issue 11: refunds (退货), voids (作废), no-sale drawer opening
     "key.no_sale": "开钱箱",
     "key.refund_no_receipt": "无单退货",
@@ -710,6 +716,8 @@ EN: Dict[str, str] = {
     "method.wechat": "WeChat",
     "method.alipay": "Alipay",
     "banner.title": "The receipt did not print",
+    "banner.title_not_confirmed": "The receipt was not confirmed printed",
+    "banner.came_out_question": "Did receipt {number} come out, and do you hold it?",
     "banner.receipt_no": "Receipt",
     "banner.total": "Total",
     "banner.paid": "Paid",
@@ -1027,6 +1035,11 @@ EN: Dict[str, str] = {
     "tender.nothing_to_round": "¥{total} is already round: there is nothing to round down",
     "tender.rounding_removed": "Rounding taken off: ¥{total} to pay",
     "tender.rounded_cash_only": "After rounding down only cash is taken; Ctrl+R takes it off to pay by {method}",
+    "weight.title": "Weight of {name} ({unit})",
+    "weight.not_added": "{name} not weighed: not added",
+    "tender.no_method": "Method: none ({method} is not taken after rounding down; {cash} cash)",
+    "tender.nothing_taken": ("Nothing was taken: {method} is not taken after rounding down. {cash} takes cash, "
+                             "or Ctrl+R takes the rounding off to pay by {method}"),
     # issue 11: refunds (退货), voids (作废), no-sale drawer opening
     "key.no_sale": "Drawer",
     "key.refund_no_receipt": "Refund w/o receipt",

@@ -333,3 +333,25 @@ def test_refund_without_receipt_only_when_the_setting_allows(owner):
     with pytest.raises(Refused) as refused:
         session.check_refund_without_receipt()
     assert refused.value.code == "sale.refund_without_receipt_off"
+
+
+def test_a_weighed_product_never_merges_and_asks_its_weight_by_plu():
+    from types import SimpleNamespace
+
+    potato, cola = SimpleNamespace(unit="斤"), SimpleNamespace(unit="瓶")
+    assert not rules.merges(potato, True) and rules.merges(cola, True) and not rules.merges(cola, False)
+    assert rules.asks_weight(potato, qty_typed=False, from_label=False)
+    assert not rules.asks_weight(potato, qty_typed=True, from_label=False)
+    assert not rules.asks_weight(potato, qty_typed=False, from_label=True)
+    assert not rules.asks_weight(cola, qty_typed=False, from_label=False)
+
+
+def test_two_weighings_of_one_product_are_two_lines(owner):
+    from store.catalogue import add_product
+
+    add_product("9601", "土豆 Potato", 250, "斤")
+    session = owner.session
+    session.add(product("9601"), 800, None)
+    assert session.line_after_scan(product("9601"), 500, None) == (500, 125)
+    session.add(product("9601"), 500, None)
+    assert [item.qty_milli for item in session.basket.items] == [800, 500]

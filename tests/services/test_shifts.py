@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from store import outcomes
+from store import print_attempts
 from store.errors import StoreError
 from store.models import CashMove, Shift
 from tests.store.helpers import catalogue, ring_up
@@ -14,8 +14,8 @@ COLA = "6901234567892"
 
 
 def printed(sale):
-    attempt = outcomes.start_printing(sale.id, "main")
-    outcomes.finish_printing(attempt.id, True)
+    attempt = print_attempts.start_printing(sale.id, "main")
+    print_attempts.finish_printing(attempt.id, True)
 
 
 def test_a_float_counted_per_denomination_opens_the_shift_with_its_pieces(sqlite_database):

@@ -235,7 +235,7 @@ async def test_round_down_to_jiao_on_12_37_in_cash_takes_12_30(shop):
         assert app.screen.query_one("#remaining", Digits).value == "12.30"
         await pilot.press("f3")  # card: refused, 抹零 is for cash
         assert "只收现金" in text_of(app.screen.query_one("#tender-message"))
-        await pilot.press("enter")  # cash, exact
+        await pilot.press("f2", "enter")  # cash, exact (a refused card leaves no method: F2 chooses cash)
         await printed_all(pilot, app)
         sale = last_sale()
         assert (sale.total_fen, sale.change_fen, sale.discount_fen) == (1230, 0, 7)

@@ -218,7 +218,7 @@ async def test_a_handwritten_receipt_gets_its_official_print_from_the_history(sh
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         shop.demo.set_fault("paper_out")
-        await sell_cash(pilot, APPLE)
+        await sell_cash(pilot, "1*" + APPLE)  # a 斤 of apples (a weighed PLU alone asks its weight)
         await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen))
         await pilot.press("h")
         await pilot.press("escape")  # close the copy view

@@ -496,7 +496,7 @@ async def test_killed_mid_print_the_cashier_holds_the_paper_p_records_printed_by
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: banner_up(app))
-        await pilot.press("p")
+        await pilot.press("p", "y")  # P asks first: the cashier says yes, the paper is here
         await wait_until(pilot, lambda: not banner_up(app))
         assert outcome(sale.id).state == "printed"
         evidence = [a.evidence for a in PrintAttempt.select().where(PrintAttempt.sale == sale.id).order_by(PrintAttempt.id)]

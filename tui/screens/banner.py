@@ -18,7 +18,7 @@ from store import outcomes
 from tui import keymap
 from tui.i18n import t
 from tui.screens.widgets import KeyBar
-from tui.services.till import SPARE, SaleFacts
+from tui.services.till import SPARE, UNSEEN_BY_STATUS, SaleFacts
 
 if TYPE_CHECKING:
     from textual import getters
@@ -76,6 +76,7 @@ class BannerScreen(ModalScreen[bool]):
     def show_facts(self, facts: SaleFacts) -> None:
         if self not in self.app.screen_stack:
             return
+        self.show_title(facts.reason_code)
         more = self.app.unresolved_count() - 1
         self.tries = max(self.tries, facts.tries)
         self.query_one("#banner-number", Static).update(facts.number)
@@ -85,9 +86,15 @@ class BannerScreen(ModalScreen[bool]):
         self.query_one("#banner-reason", Static).update(facts.reason)
         self.query_one("#banner-more", Static).update(t("banner.more", count=more) if more > 0 else "")
 
-    def show_reason(self, reason: str) -> None:
+    def show_title(self, reason_code: str) -> None:
+        """The title says what is known: not printed, or printed without the printer's confirmation."""
+        key = "banner.title_not_confirmed" if reason_code in UNSEEN_BY_STATUS else "banner.title"
+        self.query_one("#banner-title", Static).update(t(key))
+
+    def show_reason(self, reason: str, reason_code: str = "") -> None:
         """A print of this receipt failed again: the reason, and that it is still so after this many tries."""
         self.busy = False
+        self.show_title(reason_code)
         self.tries += 1
         shown = self.query_one("#banner-reason", Static)
         same = str(shown.render()) == reason
@@ -137,19 +144,24 @@ class BannerScreen(ModalScreen[bool]):
             self.app.resolve_from_banner(self, outcomes.E_RECEIPT)
 
     def action_came_out(self) -> None:
-        """The cashier holds the paper though the printer did not confirm it: printed, evidence cashier."""
-        if not self._blocked():
-            self.app.resolve_from_banner(self, outcomes.PRINTED)
+        """The cashier holds the paper though the printer did not confirm it: after Y, printed, evidence cashier."""
+        self.ask_then(t("banner.came_out_question", number=self.number()), outcomes.PRINTED)
 
-    def action_declined(self) -> None:
+    def number(self) -> str:
+        return str(self.query_one("#banner-number", Static).render())
+
+    def ask_then(self, question: str, state: str) -> None:
+        """Y records ``state`` (a cashier's word: never one unconfirmed key), N or Esc changes nothing."""
         from tui.screens.confirm import ConfirmScreen
 
         if self._blocked():
             return
-        number = str(self.query_one("#banner-number", Static).render())
 
         def answered(yes: Optional[bool]) -> None:
             if yes:
-                self.app.resolve_from_banner(self, outcomes.DECLINED)
+                self.app.resolve_from_banner(self, state)
 
-        self.app.push_screen(ConfirmScreen(t("decline.question", number=number)), answered)
+        self.app.push_screen(ConfirmScreen(question), answered)
+
+    def action_declined(self) -> None:
+        self.ask_then(t("decline.question", number=self.number()), outcomes.DECLINED)

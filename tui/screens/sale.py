@@ -35,6 +35,7 @@ from tui.services.sale_session import (
     ResumeFailed,
     SaleCommitted,
     SaleSession,
+    asks_weight,
     said,
 )
 
@@ -231,7 +232,23 @@ class SaleScreen(Screen):
             self.refuse(t("sale.bad_quantity", text=brief(text)))  # a scale label carries its own quantity
             return
         qty = qty_milli if "*" in text else label_qty
+        if asks_weight(product, "*" in text, label_qty != 1000 or amount_fen is not None):
+            self.ask_weight(product)
+            return
         self.add_line(product, qty, amount_fen)
+
+    def ask_weight(self, product: Any) -> None:
+        """A weighed product by its PLU: its weight is asked (in its unit), never taken as one."""
+        from tui.screens.ask import AskScreen
+
+        def weighed(qty: Optional[int]) -> None:
+            if qty is None:
+                self.say(t("weight.not_added", name=on_screen(self.app, product.name)))
+            else:
+                self.add_line(product, qty, None)
+
+        title = t("weight.title", name=on_screen(self.app, product.name), unit=on_screen(self.app, product.unit))
+        self.app.push_screen(AskScreen(title, "", max_length=12, parse=typed_qty), weighed)
 
     def add_line(self, product: Any, qty: int, amount_fen: Optional[int], confirmed: bool = False) -> None:
         """Add a line for a found product; a fraction of a piece is refused, a line over [limits] asks first."""

@@ -66,7 +66,8 @@ class TenderScreen(ModalScreen):
         self.session = session  # payments, 抹零 and the commit: the sale session (tui/services/sale_session.py)
         self.basket = session.basket
         self.tender = tender
-        self.method = "cash"
+        self.method = "cash"  # "" after a method the rules refused: Enter takes nothing until one is chosen
+        self.refused = ""  # that refused method, taken up again when Ctrl+R takes the rounding off
         self.saving = False  # the sale is being committed (off the UI thread): keys wait, nothing doubles
 
     def compose(self) -> ComposeResult:
@@ -118,7 +119,10 @@ class TenderScreen(ModalScreen):
 
     def set_method(self, method: str) -> None:
         self.method = method
-        said = t("tender.method", method=t(f"method.{method}"))
+        if method:
+            said = t("tender.method", method=t(f"method.{method}"))
+        else:
+            said = t("tender.no_method", method=t(f"method.{self.refused}"), cash=self.cash_key())
         if self.app.settings.selling.rounding != "off":  # 抹零 is on: say its key (the key bar is full)
             round_key = next(key for key in keymap.KEYS["tender"] if key.id == "tender.round")
             said += "    " + t("tender.round_hint", keys=keymap.display_key(keymap.key_of(round_key)))
@@ -137,12 +141,23 @@ class TenderScreen(ModalScreen):
     def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
         return not self.saving  # while saving no key may change or leave the tender
 
+    def cash_key(self) -> str:
+        cash = keymap.by_id("tender.cash")
+        return keymap.display_key(keymap.key_of(cash)) if cash is not None else "F2"
+
     def action_method(self, method: str) -> None:
+        """F2-F5: the method the next Enter takes. One the rules refuse leaves the tender with none: asking."""
         if not self.session.method_allowed(method):
+            self.refused = method
+            self.set_method("")
             self.say(t("tender.rounded_cash_only", method=t(f"method.{method}")), error=True)
             return
+        self.refused = ""
         self.set_method(method)
         self.say("")
+
+    def say_nothing_taken(self) -> None:
+        self.say(t("tender.nothing_taken", method=t(f"method.{self.refused}"), cash=self.cash_key()), error=True)
 
     def action_round(self) -> None:
         """Ctrl+R: 抹零, the total rounded down to 角 or 元 as the settings say; again: taken off.
@@ -160,7 +175,10 @@ class TenderScreen(ModalScreen):
             self.say(t(exc.code, total=total), error=True)
             return
         self.app.customer_display.show_total(basket.total_fen)
-        if self.method != "cash" and not self.session.method_allowed(self.method):
+        if spec is None and self.refused:  # the rounding is off: the method refused for it is asked again
+            method, self.refused = self.refused, ""
+            self.set_method(method)
+        elif self.method != "cash" and not self.session.method_allowed(self.method):
             self.set_method("cash")
         self.refresh_sums()
         total = format_yuan(basket.total_fen)
@@ -210,6 +228,9 @@ class TenderScreen(ModalScreen):
 
         if self.tender.covered:  # an earlier commit failed: try again, add nothing
             self.commit()
+            return
+        if not self.method:  # a refused method: nothing is taken until the cashier chooses one
+            self.say_nothing_taken()
             return
         amount = self._amount()
         if amount is None:
@@ -272,6 +293,9 @@ class TenderScreen(ModalScreen):
         """The terminal or the phone said no: record it, then another method."""
         from store.money import format_yuan
 
+        if not self.method:
+            self.say_nothing_taken()
+            return
         if self.method == "cash":  # a refused card or phone payment is recorded, never cash (a slip of F6)
             failed_key = keymap.by_id("tender.failed")
             key = keymap.display_key(keymap.key_of(failed_key)) if failed_key is not None else "F6"

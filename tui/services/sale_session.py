@@ -123,6 +123,20 @@ def hand_back(payments: List[Any]) -> Dict[str, int]:
     return owed
 
 
+def merges(product: Any, merge_scans: bool) -> bool:
+    """Does a repeat scan of ``product`` join its line? Never for a weighed product: each weighing is a line."""
+    from store.money import sold_by_weight
+
+    return merge_scans and not sold_by_weight(product.unit or "")
+
+
+def asks_weight(product: Any, qty_typed: bool, from_label: bool) -> bool:
+    """A product sold by weight, scanned by its PLU with no quantity typed and no scale label: ask its weight."""
+    from store.money import sold_by_weight
+
+    return sold_by_weight(product.unit or "") and not qty_typed and not from_label
+
+
 def drawer_opens(payments: List[Any]) -> bool:
     """Cash is among these successful payments: the drawer opens (to take it, or to hand it back)."""
     return any(payment.ok and payment.method == "cash" for payment in payments)
@@ -275,7 +289,7 @@ class SaleSession:
         """(quantity, amount) of the line a scan makes: its own, or its line's when a repeat scan joins it."""
         from store.money import line_amount
 
-        merge = self.settings.selling.merge_scans
+        merge = merges(product, self.settings.selling.merge_scans)
         joins = self.basket.merge_index(product, amount_fen) if merge and self.sale_open() else None
         line_qty = qty_milli if joins is None else self.basket.items[joins].qty_milli + qty_milli
         amount = line_amount(product.price_fen, line_qty) if amount_fen is None else amount_fen
@@ -286,7 +300,8 @@ class SaleSession:
         from store.sales import check_line
 
         check_line(product, qty_milli, amount_fen)
-        index = self.basket.add(product, qty_milli, amount_fen, merge=self.settings.selling.merge_scans)
+        merge = merges(product, self.settings.selling.merge_scans)
+        index = self.basket.add(product, qty_milli, amount_fen, merge=merge)
         self.save()
         return index
 

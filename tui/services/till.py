@@ -157,6 +157,7 @@ class SaleFacts:
     paid: str = ""  # what the customer handed over
     change: str = ""  # the change due: the cashier hands it over while deciding about the receipt
     tries: int = 0  # print attempts of this receipt (not counting reprints from the history)
+    reason_code: str = ""  # why it is not printed, as a code (not_confirmed: it may well be on paper)
 
 
 def printer_config(settings: Settings, printer: str) -> PrinterConfig:
@@ -425,7 +426,7 @@ class Till:
         tries = PrintAttempt.select().where((PrintAttempt.sale == sale_id) & (PrintAttempt.reprint_no == 0)).count()
         return SaleFacts(format_receipt_no(sale.till_id, sale.receipt_no), format_yuan(sale.total_fen),
                          outcome.state, reason, paid=format_yuan(sale.total_fen + sale.change_fen),
-                         change=format_yuan(sale.change_fen), tries=tries)
+                         change=format_yuan(sale.change_fen), tries=tries, reason_code=outcome.reason_code or "")
 
     # ------------------------------------------------------------ store helpers
 
