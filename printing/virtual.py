@@ -127,6 +127,7 @@ class VirtualPrinter:
         self.bytes_received = 0
         self.receipts = 0  # receipts written since start
         self.drawer_kicks = 0
+        self.rounds = 0  # times the reading loop went round (each round reads the state first, then the line)
         self.seen: Counter = Counter()  # queries received, e.g. "DLE EOT 4", "GS ( H"
         self.answered: Counter = Counter()  # queries answered
         self._state = "ok"
@@ -144,6 +145,7 @@ class VirtualPrinter:
         self._next_no = 1
         self._clock = 0.0
         self._triggers: list = []  # armed state switches: (kind, threshold, state)
+        self._listening = False  # the reading loop waits on the line, everything it read has been run
 
     # -- life cycle --------------------------------------------------------
     def open(self) -> None:
@@ -323,6 +325,20 @@ class VirtualPrinter:
         with self._cond:
             return self._cond.wait_for(lambda: predicate(self), timeout)
 
+    def drained(self) -> bool:
+        """Every byte sent so far has been read and run: the reading loop waits for more, nothing is unread.
+
+        (An incomplete command at the end waits for its remaining bytes; a stalled printer is never drained.)
+        """
+        with self._cond:
+            if not self._listening or self._master < 0:
+                return False
+            try:
+                unread, _, _ = select.select([self._master], [], [], 0)
+            except (OSError, ValueError):
+                return False
+            return not unread
+
     def receipt_path(self, number: int, suffix: str = ".txt") -> Path:
         return self.paper_dir / f"{number:04d}{suffix}"
 
@@ -337,6 +353,9 @@ class VirtualPrinter:
             chunk = max(1, int(self.baud / 10 * 0.02))  # ~20 ms of line time per read
         stalled = False
         while not self._stop.is_set():
+            with self._cond:
+                self.rounds += 1
+                self._cond.notify_all()
             if self._read_state() == "stall":
                 stalled = True
                 self._stop.wait(0.05)  # stop reading: the writer's buffer fills up
@@ -344,10 +363,16 @@ class VirtualPrinter:
             if stalled:  # back from a stall: run what was left unread
                 stalled = False
                 self._process()
+            with self._cond:
+                self._listening = True
+                self._cond.notify_all()
             try:
                 ready, _, _ = select.select([self._master, self._wake_r], [], [], 0.5)
             except (OSError, ValueError):
                 break
+            finally:
+                with self._cond:
+                    self._listening = False
             if self._wake_r in ready:
                 try:
                     os.read(self._wake_r, 64)

@@ -284,10 +284,22 @@ def test_stall_stops_reading_and_resumes(vp, port):
     vp.set_state("stall")
     port.write(ESC_INIT + b"held\n" + CUT)
     assert ask(port, b"\x10\x04\x01", timeout=0.3) == b""
-    time.sleep(0.2)
-    assert vp.bytes_received == 0  # nothing was read from the line
+    seen = vp.rounds  # both writes have returned: their bytes wait on the line
+    assert vp.wait_for(lambda v: v.rounds >= seen + 2, 5), "the reading loop stopped going round"
+    assert vp.bytes_received == 0  # a whole round since: it looked at its state and read nothing from the line
     vp.set_state("ok")
     assert receipt_text(vp) == "held\n"
+
+
+def test_drained_once_every_byte_sent_has_been_read_and_run(vp, port):
+    vp.set_state("stall")
+    port.write(b"\x1bp\x00\x32\x32")  # a drawer kick: no answer, no receipt, only the count says it was run
+    seen = vp.rounds
+    assert vp.wait_for(lambda v: v.rounds >= seen + 2, 5), "the reading loop stopped going round"
+    assert not vp.drained()  # stalled: the kick waits on the line
+    vp.set_state("ok")
+    assert vp.wait_for(lambda v: v.drained(), 5), "the printer never read the line empty"
+    assert vp.drawer_kicks == 1  # drained means run, not only read
 
 
 def test_stall_fills_the_line_until_the_writer_times_out(vp):

@@ -15,16 +15,46 @@ async def scan(pilot, code: str) -> None:
     await pilot.press(*code, "enter")
 
 
-async def settled(pilot) -> None:
-    """Let the till's thread workers and its basket saver (which commits sales) finish, and what their
-    answers start (an event write after a check, a print after a commit)."""
-    saver = getattr(pilot.app, "basket_saver", None)
-    for _ in range(2):
+async def settled(pilot, printer: bool = False, timeout: float = 15.0) -> None:
+    """Let the till finish what it has started, and what the answers start (an event write after a check,
+    a print after a commit): after this, what did not happen will not happen without a new key or timer.
+
+    Settled means: no thread worker is left (each has posted its answer), the basket saver has stored all it
+    was handed, and no message waits in the app's or a screen's queue. With ``printer``, also: no receipt is
+    in flight, the printer thread is idle (a separate drawer kick runs after its receipt's answer) and the
+    demo's virtual printer has read and run every byte on its line (a kick is never confirmed). All of it must
+    hold twice in a row with the UI loop run in between, since an answer handled can start new work.
+    Fails the test after ``timeout`` seconds, naming what was still busy.
+    """
+    app = pilot.app
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while quiet < 2:
         await pilot.pause()
-        if saver is not None:
-            await wait_until(pilot, lambda: saver.flush(0))
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+        busy = still_busy(app, printer)
+        quiet = 0 if busy else quiet + 1
+        if busy:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the till did not settle within {timeout} s: still busy: {', '.join(busy)}")
+            await pilot.pause(0.02)
+
+
+def still_busy(app, printer: bool = False) -> List[str]:
+    """What the till is still doing (see settled); empty when it has settled."""
+    busy = [f"worker {worker.name or worker.group}" for worker in app.workers]
+    saver = getattr(app, "basket_saver", None)
+    if saver is not None and not saver.flush(0):
+        busy.append("basket saver")
+    busy += [f"messages for {pump}" for pump in (app, *app.screen_stack) if pump.message_queue_size]
+    if printer:
+        if app.in_flight:
+            busy.append(f"receipts in flight {sorted(app.in_flight)}")
+        if not app.till.idle:
+            busy.append("printer thread")
+        virtual = getattr(getattr(app, "demo", None), "printer", None)
+        if virtual is not None and not virtual.drained():
+            busy.append("virtual printer (bytes on its line)")
+    return busy
 
 
 async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> None:

@@ -119,7 +119,7 @@ async def test_discount_over_the_limit_needs_a_manager_pin_and_stores_the_manage
         await wait_until(pilot, lambda: pin_up(app))
         assert "1.50 超过收银员的 10% 权限" in text_of(app.screen.query_one("#pin-why"))  # the limit is said
         await pilot.press(*"1111", "enter")  # the cashier's own PIN: not a manager's
-        await pilot.pause(0.3)
+        await settled(pilot)  # the PIN check (PBKDF2, off the UI thread) has answered
         assert pin_up(app) and "密码不对" in text_of(app.screen.query_one("#pin-message"))
         assert app.sale_screen.basket.total_fen == 300  # nothing given yet
         await pilot.press(*"4321", "enter")

@@ -222,7 +222,7 @@ async def test_a_failed_receipt_from_before_waits_for_the_sign_in_then_blocks(sh
 
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.3)
+        await settled(pilot, printer=True)  # the open receipts are read: a banner put first would be up by now
         assert signing_in(app)
         await pilot.press("ctrl+l", "f10")  # neither sign-out nor the event log while nobody is signed in
         await pilot.pause()
@@ -265,10 +265,8 @@ async def test_five_wrong_pins_lock_the_code_across_a_restart_until_the_lock_end
         await wrong(pilot, app, 2)
         assert [e.cashier for e in events("sign_in_locked")] == ["C1"]
         assert "已锁定" in text_of(app.screen.query_one("#signin-message"))
-        await sign_in(pilot, "C1", "1111")  # the right PIN is refused while locked
-        await pilot.pause(0.5)
-        await wait_until(pilot, lambda: not app.screen.checking)
-        assert signing_in(app) and app.cashier == ""
+        await sign_in(pilot, "C1", "1111")  # the right PIN is refused while locked (sign_in waits for the check)
+        assert signing_in(app) and app.cashier == "" and not app.screen.checking
         assert "已锁定" in text_of(app.screen.query_one("#signin-message"))
         later = datetime.timedelta(minutes=5, seconds=1)  # the lock's five minutes pass
         for event in Event.select():
