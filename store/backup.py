@@ -10,8 +10,11 @@ version, created_at, the file's SHA-256).
 
 Written atomically: everything is made inside a hidden ``.partial-*`` folder in
 the target, fsynced, then renamed into place, manifest first. A backup killed
-half-way leaves only that folder (swept a day later), never a file named like a
-finished backup, and the earlier backups untouched.
+half-way leaves only that folder, never a file named like a finished backup, and
+the earlier backups untouched. The folder holds an owner file naming the process
+that works in it; the next backup removes the folders whose process is gone (on
+this machine), and those of another machine (tills may share a backup folder) or
+without an owner file once they are a day old.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -37,7 +41,10 @@ from store.errors import StoreError
 SQLITE_SUFFIX = ".db.gz"
 PG_SUFFIX = ".pgdump"
 PARTIAL_PREFIX = ".partial-"
-#: A ``.partial-*`` folder older than this is a backup that died: swept by the next backup.
+#: Inside a ``.partial-*`` folder: who works in it (host, this boot and process namespace, pid, process start).
+OWNER_FILE = "owner.json"
+#: A ``.partial-*`` folder whose owner cannot be asked (another machine, no owner file) and is older than
+#: this is a backup that died: swept by the next backup.
 STALE_PARTIAL_S = 24 * 3600
 #: Backup API method only: pages copied per step, and the pause between steps.
 STEP_PAGES = 256
@@ -58,6 +65,8 @@ class BackupResult:
     copies: List[Path] = field(default_factory=list)  # the copy in the second place, if any
     warnings: List[str] = field(default_factory=list)  # the second place failed: the first copy stands
     removed: List[Path] = field(default_factory=list)  # rotated away
+    swept: List[Path] = field(default_factory=list)  # .partial-* folders of backups that died, removed first
+    swept_bytes: int = 0  # the space they took
 
 
 @dataclass(frozen=True)
@@ -133,7 +142,8 @@ def create_backup(url: str, target: Path, shop: str, till_id: str, keep_daily: i
     target = Path(target).expanduser()
     try:
         target.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=PARTIAL_PREFIX, dir=str(target)))
+        swept, swept_bytes = sweep_partials(target)  # first: a disk filled by dead backups has room again
+        work = partial_folder(target)
     except OSError as exc:
         raise BackupError(f"cannot write to the backup folder {target}: {_reason(exc)}", "backup_folder",
                           folder=str(target)) from None
@@ -153,7 +163,7 @@ def create_backup(url: str, target: Path, shop: str, till_id: str, keep_daily: i
             removed += rotate(Path(second).expanduser(), shop, till_id, keep_daily, keep_monthly)
         except OSError as exc:
             warnings.append(f"the second backup place {second} was not written: {_reason(exc)}")
-    return BackupResult(path, dict(_read_manifest(path) or {}), copies, warnings, removed)
+    return BackupResult(path, dict(_read_manifest(path) or {}), copies, warnings, removed, swept, swept_bytes)
 
 
 def _make(url: str, work: Path, when: datetime.datetime, method: str) -> Tuple[Path, Dict[str, Any]]:
@@ -298,7 +308,8 @@ def copy_backup(path: Path, folder: Path) -> Path:
     """Copy a finished backup and its manifest into ``folder`` (which must exist), whole or not at all."""
     if not folder.is_dir():
         raise FileNotFoundError(2, "the folder does not exist (is the stick plugged in?)", str(folder))
-    work = Path(tempfile.mkdtemp(prefix=PARTIAL_PREFIX, dir=str(folder)))
+    sweep_partials(folder)
+    work = partial_folder(folder)
     try:
         pairs = [(manifest_path(path), manifest_path(folder / path.name)), (path, folder / path.name)]
         for source, final in pairs:
@@ -373,7 +384,7 @@ def rotate(folder: Path, shop: str, till_id: str, keep_daily: int, keep_monthly:
     """Keep the newest backup of each of the last ``keep_daily`` days and ``keep_monthly`` months.
 
     Only this shop's and till's backups are touched (a folder may hold other tills'); the newest is
-    always kept. Partial folders of backups that died more than a day ago are swept. Returns what went.
+    always kept. Partial folders of backups that died are swept (``sweep_partials``). Returns what went.
     """
     prefix = f"chaoying-{shop_slug(shop)}-{till_id}-"
     ours = [info for info in list_backups(folder)
@@ -395,15 +406,8 @@ def rotate(folder: Path, shop: str, till_id: str, keep_daily: int, keep_monthly:
             with contextlib.suppress(FileNotFoundError):
                 manifest_path(info.path).unlink()
             removed.append(info.path)
-    _sweep_partials(Path(folder), now if now is not None else time.time())
+    sweep_partials(Path(folder), now)
     return removed
-
-
-def _sweep_partials(folder: Path, now: float) -> None:
-    with contextlib.suppress(OSError):
-        for entry in folder.iterdir():
-            if entry.name.startswith(PARTIAL_PREFIX) and now - entry.stat().st_mtime > STALE_PARTIAL_S:
-                shutil.rmtree(entry, ignore_errors=True)
 
 
 def made_since(folder: Path, shop: str, till_id: str, since: datetime.datetime) -> bool:
@@ -412,22 +416,196 @@ def made_since(folder: Path, shop: str, till_id: str, since: datetime.datetime) 
     return any(info.created >= since for info in list_backups(folder) if info.path.name.startswith(prefix))
 
 
+# ---------------------------------------------------------------- partial folders
+
+def partial_folder(folder: Path) -> Path:
+    """A new hidden ``.partial-*`` working folder in ``folder``, with the owner file that says it is in use."""
+    work = Path(tempfile.mkdtemp(prefix=PARTIAL_PREFIX, dir=str(folder)))
+    try:
+        (work / OWNER_FILE).write_text(json.dumps(_owner()), encoding="utf-8")
+    except OSError:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return work
+
+
+def sweep_partials(folder: Path, now: Optional[float] = None) -> Tuple[List[Path], int]:
+    """Remove the ``.partial-*`` folders of backups that died; return them and the bytes they took.
+
+    Dead: the owner file names a process of this machine (this boot, this
+    process namespace) that is gone, or whose pid another process now has.
+    A folder of another machine sharing the backup folder, or one without an
+    owner file (a backup still starting, or made before owner files), is
+    only removed once it is older than ``STALE_PARTIAL_S``: a running backup's
+    folder is never touched.
+    """
+    now = time.time() if now is None else now
+    swept: List[Path] = []
+    size = 0
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return swept, size
+    for entry in entries:
+        if not entry.name.startswith(PARTIAL_PREFIX) or entry.is_symlink() or not entry.is_dir():
+            continue
+        if not _abandoned(entry, now):
+            continue
+        taken = _folder_size(entry)
+        shutil.rmtree(entry, ignore_errors=True)
+        if not entry.exists():
+            swept.append(entry)
+            size += taken
+    return swept, size
+
+
+def _abandoned(work: Path, now: float) -> bool:
+    try:
+        age = now - work.stat().st_mtime
+    except OSError:  # another backup swept it meanwhile
+        return False
+    owner = _read_owner(work)
+    here = _runtime()
+    if owner is not None and here is not None and owner.get("runtime") == here:
+        return not _running(owner)
+    return age > STALE_PARTIAL_S
+
+
+def _owner() -> Dict[str, Any]:
+    pid = os.getpid()
+    return {"host": socket.gethostname(), "runtime": _runtime(), "pid": pid, "start": _process_start(pid),
+            "started_at": time.time()}
+
+
+def _read_owner(work: Path) -> Optional[Dict[str, Any]]:
+    try:
+        value = json.loads((work / OWNER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # not written yet, or another user's folder
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("pid"), int) or value["pid"] <= 0:
+        return None
+    return value
+
+
+def _runtime() -> Optional[str]:
+    """This boot of this machine and this process namespace: where a pid names one process.
+
+    Two tills sharing a backup folder never share it (a cloned disk has the
+    same host name, never the same boot id); None where /proc cannot tell.
+    """
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+    except (OSError, ValueError):
+        return None
+    return f"{boot} {namespace}" if boot else None
+
+
+def _process_stat(pid: int) -> Optional[List[str]]:
+    """The fields of /proc/PID/stat after the process name (which may hold spaces): state first."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        return stat[stat.rindex(")") + 2:].split()
+    except (OSError, ValueError):
+        return None
+
+
+def _process_start(pid: int) -> Optional[str]:
+    """When process ``pid`` started (clock ticks since boot), to tell it from a later process with its pid."""
+    fields = _process_stat(pid)
+    return fields[19] if fields and len(fields) > 19 else None  # field 22 of stat
+
+
+def _running(owner: Dict[str, Any]) -> bool:
+    pid = int(owner["pid"])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process (PermissionError): it is there
+        pass
+    fields = _process_stat(pid)
+    if fields is None:  # /proc hides it: it is there, as far as we can tell
+        return True
+    if fields[0] in ("Z", "X"):  # killed, not yet reaped by its parent
+        return False
+    start = fields[19] if len(fields) > 19 else None
+    return start is None or owner.get("start") is None or start == owner["start"]
+
+
+def _folder_size(folder: Path) -> int:
+    size = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                size += (Path(root) / name).stat().st_size
+    return size
+
+
 # ---------------------------------------------------------------- verify and restore
 
 def verify_backup(path: Path) -> VerifiedBackup:
-    """Unpack into a temporary file, run SQLite's integrity check, then the full journal check of the copy.
+    """Check a backup against its manifest: unpack it, SQLite's integrity check, the full journal check of the copy.
 
-    A PostgreSQL dump is read whole by ``pg_restore --list`` (checking its journal needs a server).
-    Raises BackupError naming what is wrong.
+    ``path``: the backup file, or its manifest (``X.json``: the backup it names
+    is checked). A backup without its manifest is not verified: nothing then
+    says what it should hold. A PostgreSQL dump is read whole by
+    ``pg_restore --list`` (checking its journal needs a server). Raises
+    BackupError naming what is wrong.
     """
     path = Path(path).expanduser()
+    if path.name.endswith(".json"):
+        note, path = path, backup_named_by(path)
+    else:
+        note = manifest_path(path)
     if not path.is_file():
         raise BackupError(f"{path} does not exist", "backup_missing", file=str(path))
+    manifest = _manifest_for(path, note)
     if path.name.endswith(PG_SUFFIX):
-        return _verify_pg(path)
-    with tempfile.TemporaryDirectory(prefix="chaoying-verify-") as work:
-        copy = Path(work) / "copy.db"
-        return _unpack_and_check(path, copy)
+        checked = _verify_pg(path, manifest or {})
+    else:
+        with tempfile.TemporaryDirectory(prefix="chaoying-verify-") as work:
+            checked = _unpack_and_check(path, Path(work) / "copy.db", manifest)
+    if manifest is None:  # said after the checks of the file itself: a damaged backup is the worse news
+        sales = f"{checked.sales} sale{'' if checked.sales == 1 else 's'}"
+        whole = "reads whole" if checked.kind == "postgresql" else f"is whole ({sales}, journal ok)"
+        raise BackupError(f"{path} has no manifest: {note.name} is missing beside it, so nothing says what it should "
+                          f"hold (the file itself {whole})", "backup_manifest_missing", file=str(path),
+                          manifest=str(note))
+    return checked
+
+
+def backup_named_by(note: Path) -> Path:
+    """The backup file a manifest names (its ``file``, in the manifest's folder)."""
+    if not note.is_file():
+        raise BackupError(f"{note} does not exist", "backup_missing", file=str(note))
+    try:
+        value = json.loads(note.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise BackupError(f"{note} is not a backup manifest: it is not readable JSON", "backup_manifest",
+                          file=str(note)) from None
+    name = value.get("file") if isinstance(value, dict) else None
+    if not isinstance(name, str) or Path(name).name != name or not name.endswith((SQLITE_SUFFIX, PG_SUFFIX)):
+        raise BackupError(f"{note} is not a backup manifest: it names no backup file", "backup_manifest",
+                          file=str(note))
+    found = note.with_name(name)
+    if not found.is_file():
+        raise BackupError(f"{found}, the backup {note.name} names, does not exist", "backup_missing", file=str(found))
+    return found
+
+
+def _manifest_for(path: Path, note: Path) -> Optional[Dict[str, Any]]:
+    """The manifest ``note`` of the backup ``path``, None when it is missing; one sentence when it is not one."""
+    if not note.exists():
+        return None
+    try:
+        value = json.loads(note.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        value = None
+    if not isinstance(value, dict):
+        raise BackupError(f"{path} cannot be checked: its manifest {note.name} is damaged (not readable JSON)",
+                          "backup_manifest", file=str(path), manifest=str(note))
+    return value
 
 
 def restore_backup(path: Path, to: Path) -> VerifiedBackup:
@@ -436,6 +614,8 @@ def restore_backup(path: Path, to: Path) -> VerifiedBackup:
     if to.exists() or Path(str(to) + "-wal").exists():
         raise BackupError(f"{to} already exists; restore only into a new file, never over a database",
                           "restore_exists", file=str(to))
+    if path.name.endswith(".json"):
+        path = backup_named_by(path)
     if path.name.endswith(PG_SUFFIX):
         raise BackupError(f"{path} is a PostgreSQL backup: restore it with pg_restore -d DATABASE {path}",
                           "restore_pg", file=str(path))
@@ -443,12 +623,12 @@ def restore_backup(path: Path, to: Path) -> VerifiedBackup:
         raise BackupError(f"{path} does not exist", "backup_missing", file=str(path))
     try:
         to.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=PARTIAL_PREFIX, dir=str(to.parent)))
+        work = partial_folder(to.parent)
     except OSError as exc:
         raise BackupError(f"cannot write {to}: {_reason(exc)}", "restore_write", file=str(to)) from None
     try:
         copy = work / "restored.db"
-        checked = _unpack_and_check(path, copy)
+        checked = _unpack_and_check(path, copy, _read_manifest(path))  # a restore without one still checks the copy
         _fsync(copy)
         try:
             os.link(copy, to)  # fails if ``to`` appeared meanwhile: never replaces a file
@@ -463,8 +643,7 @@ def restore_backup(path: Path, to: Path) -> VerifiedBackup:
     return VerifiedBackup(to, checked.sales, checked.tills, checked.kind, checked.journal_checked)
 
 
-def _unpack_and_check(path: Path, copy: Path) -> VerifiedBackup:
-    manifest = _read_manifest(path)
+def _unpack_and_check(path: Path, copy: Path, manifest: Optional[Dict[str, Any]]) -> VerifiedBackup:
     if manifest and manifest.get("sha256") and manifest["sha256"] != file_sha256(path):
         raise BackupError(f"{path} is damaged: it does not match the SHA-256 in its manifest",
                           "backup_damaged", file=str(path))
@@ -516,7 +695,7 @@ def _journal_check(copy: Path) -> Any:
         db.initialize(previous)
 
 
-def _verify_pg(path: Path) -> VerifiedBackup:
+def _verify_pg(path: Path, manifest: Dict[str, Any]) -> VerifiedBackup:
     pg_restore = shutil.which("pg_restore")
     if pg_restore is None:
         raise BackupError("pg_restore is not installed; install the PostgreSQL client tools", "backup_pg_dump")
@@ -526,7 +705,6 @@ def _verify_pg(path: Path) -> VerifiedBackup:
         last = (done.stderr.strip().splitlines() or ["no reason given"])[-1]
         raise BackupError(f"{path} is damaged: pg_restore cannot read it ({last})", "backup_damaged",
                           file=str(path))
-    manifest = _read_manifest(path) or {}
     if manifest.get("sha256") and manifest["sha256"] != file_sha256(path):
         raise BackupError(f"{path} is damaged: it does not match the SHA-256 in its manifest",
                           "backup_damaged", file=str(path))

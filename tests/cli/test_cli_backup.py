@@ -4,8 +4,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
+from pathlib import Path
 
-from tests.cli.helpers import one_line
+from tests.cli.helpers import REPO, one_line
 
 FORMULA = "=cmd|' /C calc'!A0"
 
@@ -46,6 +49,47 @@ def test_restore_refuses_an_existing_file_and_a_damaged_backup_in_one_sentence(s
         assert result.returncode == 1
         assert "is damaged" in one_line(result.stderr)
     assert not (shop.home / "n.db").exists()
+
+
+def test_backup_verify_given_the_manifest_checks_the_backup_it_names(shop):
+    shop.seed(2)
+    shop.ok("backup", "--to", str(shop.home / "b"))
+    path = _backups(shop)[0]["path"]
+    note = path[:-len(".db.gz")] + ".json"
+    assert f"backup ok: {path}: integrity check ok, journal ok, 2 sales" in shop.ok("backup", "verify", note).stdout
+
+
+def test_backup_verify_of_a_backup_without_its_manifest_says_the_manifest_is_missing(shop):
+    shop.seed(2)
+    shop.ok("backup", "--to", str(shop.home / "b"))
+    path = _backups(shop)[0]["path"]
+    note = Path(path[:-len(".db.gz")] + ".json")
+    note.unlink()
+    result = shop.run("backup", "verify", path)
+    assert result.returncode == 1 and "backup ok" not in result.stdout
+    line = one_line(result.stderr)
+    assert line.startswith("chaoying: backup not verified: ") and f"has no manifest: {note.name} is missing" in line
+
+
+def test_backup_removes_the_folders_stopped_backups_left(shop):
+    folder = shop.home / "b"
+    folder.mkdir()
+    for _ in range(2):  # each a real process that made its working folder and died without finishing
+        died = subprocess.run([sys.executable, "-c", LEAVE_PARTIAL, str(folder)], cwd=str(REPO), timeout=60)
+        assert died.returncode == 9
+    assert len(list(folder.glob(".partial-*"))) == 2
+    made = shop.ok("backup", "--to", str(folder)).stdout
+    assert "removed 2 unfinished backup folders left by backups that were stopped (" in made
+    assert not list(folder.glob(".partial-*"))
+
+
+LEAVE_PARTIAL = """
+import os, sys
+from pathlib import Path
+from store import backup
+(backup.partial_folder(Path(sys.argv[1])) / "copy.db").write_bytes(os.urandom(10_000))
+os._exit(9)
+"""
 
 
 def test_export_neutralises_formula_text_but_keeps_amounts(shop):

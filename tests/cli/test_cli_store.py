@@ -105,6 +105,68 @@ def test_init_honours_chaoying_config_and_config_after_the_subcommand(home, cli)
     assert (home / "after.toml").exists()
 
 
+def _story(shop: Shop) -> list:
+    """What a refused init must leave as it was: every sale, event and audit record."""
+    return [shop.sql(f"select * from {table} order by id") for table in ("sale", "event", "audit")]
+
+
+def test_init_says_which_database_it_uses_and_the_shop_already_in_it(home, cli):
+    shop = Shop(home, cli)
+    assert f"database: {shop.url} (new)" in shop.ok("init").stdout
+    shop.seed(3)
+    again = shop.ok("init").stdout
+    assert f"database: {shop.url}, which already holds shop 超赢小店 with 3 sales" in again
+    assert shop.sql("select till_id, detail from event where kind = 'shop'") == [("1", "超赢小店")]  # once
+    assert shop.ok("journal", "verify", "--full").stdout.startswith("journal ok: 3 sales")
+
+
+def test_init_with_a_new_settings_file_refuses_the_database_of_another_shop(home, cli):
+    zhang = Shop(home, cli)
+    zhang.config.write_text('[shop]\nname = "张记"\n', encoding="utf-8")  # no url: the default database
+    zhang.ok("init")
+    zhang.seed(2)
+    before = _story(zhang)
+    newcomer = Shop(home, cli)
+    newcomer.config = home / "new-shop.toml"
+    refused = newcomer.run("init")
+    assert refused.returncode == 2
+    line = one_line(refused.stderr)
+    assert f"database {zhang.url} already holds shop 张记 with 2 sales" in line
+    assert "超赢小店" in line and "nothing was changed" in line and "--force" in line
+    assert not newcomer.config.exists() and _story(zhang) == before
+    forced = newcomer.ok("init", "--force").stdout
+    assert "which already held shop 张记 with 2 sales, now shop 超赢小店 too" in forced
+    assert newcomer.config.exists()
+
+
+def test_init_refuses_settings_that_name_another_shop_than_the_database_records(shop):
+    shop.seed(1)
+    shop.config.write_text('[shop]\nname = "李记"\n', encoding="utf-8")
+    before = _story(shop)
+    refused = shop.run("init")
+    assert refused.returncode == 2
+    line = one_line(refused.stderr)
+    assert "already holds shop 超赢小店 with 1 sale" in line and "names shop 李记" in line
+    assert "set [shop] name to 超赢小店" in line
+    assert _story(shop) == before and shop.config.read_text(encoding="utf-8") == '[shop]\nname = "李记"\n'
+
+
+def test_init_on_a_database_that_records_no_shop_name(home, cli):
+    """Made before init recorded names: a new settings file is refused, the shop's own file records it."""
+    shop = Shop(home, cli)
+    url = "sqlite:///" + str(home / "old.sqlite3")
+    shop.seed(3, url=url)  # a database with sales and no shop recorded
+    env = {"DATABASE_URL": url}
+    refused = shop.run("init", env=env)
+    assert refused.returncode == 2
+    assert "3 sales of a shop whose name it does not record" in one_line(refused.stderr)
+    assert not shop.config.exists()
+    shop.config.write_text('[shop]\nname = "老店"\n', encoding="utf-8")
+    kept = shop.ok("init", env=env).stdout
+    assert f"database: {url}, which already holds 3 sales, now recorded as shop 老店's" in kept
+    assert "already holds shop 老店 with 3 sales" in shop.ok("init", env=env).stdout
+
+
 def test_init_with_database_url_creates_that_database(home, cli):
     shop = Shop(home, cli)
     other = home / "elsewhere" / "shop.db"
@@ -463,6 +525,23 @@ def test_products_import_on_postgresql(home, cli, postgres_url):
     listed = json.loads(shop.ok("products", "list", "--json", env=env).stdout)
     assert sorted(p["barcode"] for p in listed) == ["6901", "6902", "6903"]
     assert not shop.db_path.exists()
+
+
+def test_init_on_postgresql_names_the_database_without_its_password_and_its_shop(home, cli, postgres_url):
+    secret = postgres_url.replace("postgres@", "postgres:s3cret@", 1)  # trust auth: the password is not needed
+    shop = Shop(home, cli)
+    shop.config.write_text('[shop]\nname = "张记"\n', encoding="utf-8")
+    env = {"DATABASE_URL": secret}
+    shop.ok("init", env=env)
+    shop.seed(1, url=postgres_url)
+    again = shop.ok("init", env=env).stdout
+    assert "postgres:***@" in again and "s3cret" not in again
+    assert "already holds shop 张记 with 1 sale" in again
+    other = Shop(home, cli)
+    other.config = home / "other.toml"
+    refused = other.run("init", env=env)
+    assert refused.returncode == 2 and "s3cret" not in refused.stderr
+    assert "postgres:***@" in one_line(refused.stderr) and "already holds shop 张记" in refused.stderr
 
 
 def test_commands_other_than_init_do_not_create_a_database(home, cli):

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Tuple
 
 import pytest
 
@@ -96,7 +97,8 @@ def test_kill_9_mid_backup_leaves_the_earlier_backups_and_no_file_that_looks_who
     proc = subprocess.Popen([sys.executable, "-c", KILLED_BACKUP, sqlite_url, str(folder)], cwd=str(ROOT))
     try:
         deadline = time.monotonic() + 60
-        while not any(p.is_file() and p.stat().st_size > 0 for p in folder.glob(".partial-*/*")):
+        while not any(p.is_file() and p.stat().st_size > 0 and p.name != backup.OWNER_FILE
+                      for p in folder.glob(".partial-*/*")):
             assert proc.poll() is None, "the backup finished before it could be killed"
             assert time.monotonic() < deadline
             time.sleep(0.005)
@@ -110,11 +112,72 @@ def test_kill_9_mid_backup_leaves_the_earlier_backups_and_no_file_that_looks_who
     assert not [p for p in folder.iterdir() if p.name.endswith((".db.gz", ".pgdump")) and p != earlier.path]
     assert backup.file_sha256(earlier.path) == digest
     assert backup.verify_backup(earlier.path).sales == 3
-    # The next backup sweeps what the killed one left once it is a day old.
-    for partial in folder.glob(".partial-*"):
-        os.utime(partial, (time.time() - 2 * 86400,) * 2)
-    backup.rotate(folder, SHOP, "1", 7, 12)
+    # The next backup removes what the killed one left at once, before it starts: its process is gone.
+    [left] = folder.glob(".partial-*")
+    size = sum(p.stat().st_size for p in left.iterdir())
+    assert size > 0
+    made = backup.create_backup(sqlite_url, folder, SHOP, "1")
+    assert made.swept == [left] and made.swept_bytes == size
     assert not list(folder.glob(".partial-*"))
+
+
+OWN_A_PARTIAL_FOLDER = """
+import sys
+from pathlib import Path
+from store import backup
+print(backup.partial_folder(Path(sys.argv[1])), flush=True)
+sys.stdin.read()  # a backup at work until the test closes stdin
+"""
+
+
+def _leave_partial(folder: Path, running: bool) -> Tuple[Path, subprocess.Popen]:
+    """A ``.partial-*`` folder made by a real process, still running or gone, with a file in it."""
+    proc = subprocess.Popen([sys.executable, "-c", OWN_A_PARTIAL_FOLDER, str(folder)], cwd=str(ROOT),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline().strip()
+    assert line, "the process made no partial folder"
+    work = Path(line)
+    (work / "copy.db").write_bytes(b"x" * 4096)
+    if not running:
+        proc.communicate(timeout=30)
+    return work, proc
+
+
+def test_the_next_backup_sweeps_dead_backups_folders_and_never_a_running_ones(sqlite_database, sqlite_url, tmp_path):
+    """Two tills may share a backup folder: only folders whose owner is known gone, or a day old, go."""
+    ring_up(catalogue())
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    dead, _ = _leave_partial(folder, running=False)
+    dead_too, _ = _leave_partial(folder, running=False)
+    live, proc = _leave_partial(folder, running=True)
+    try:
+        reused = folder / ".partial-pid-reused"  # the live process's pid, but a process that started at another time
+        reused.mkdir()
+        owner = json.loads((live / backup.OWNER_FILE).read_text(encoding="utf-8"))
+        (reused / backup.OWNER_FILE).write_text(json.dumps(dict(owner, start="1")), encoding="utf-8")
+        elsewhere = folder / ".partial-other-till"  # another machine's backup at work: its pid means nothing here
+        elsewhere.mkdir()
+        (elsewhere / backup.OWNER_FILE).write_text(json.dumps(dict(owner, runtime="another boot", pid=999_999_999)),
+                                                   encoding="utf-8")
+        starting = folder / ".partial-no-owner-yet"  # a backup between making its folder and writing its owner
+        starting.mkdir()
+        old = folder / ".partial-older-version"  # no owner file, two days old: a backup that died long ago
+        old.mkdir()
+        (old / "copy.db").write_bytes(b"y" * 1000)
+        os.utime(old, (time.time() - 2 * 86400,) * 2)
+
+        gone = [dead, dead_too, reused, old]
+        size = sum(p.stat().st_size for work in gone for p in work.iterdir())
+
+        made = backup.create_backup(sqlite_url, folder, SHOP, "1")
+
+        assert sorted(made.swept) == sorted(gone) and made.swept_bytes == size
+        assert sorted(p.name for p in folder.glob(".partial-*")) == sorted([live.name, elsewhere.name, starting.name])
+        assert (live / "copy.db").read_bytes() == b"x" * 4096  # the running backup's work is untouched
+        assert backup.verify_backup(made.path).sales == 1
+    finally:
+        proc.communicate(timeout=30)
 
 
 def test_rotation_keeps_the_newest_of_n_days_and_n_months(sqlite_database, sqlite_url, tmp_path):
@@ -168,6 +231,38 @@ def test_restore_round_trip_and_refusals(sqlite_database, sqlite_url, tmp_path):
     with pytest.raises(BackupError, match="is damaged"):
         backup.restore_backup(damaged, tmp_path / "other.db")
     assert not (tmp_path / "other.db").exists()
+
+
+def test_verify_given_the_manifest_checks_the_backup_it_names(sqlite_database, sqlite_url, tmp_path):
+    products = catalogue()
+    for _ in range(2):
+        ring_up(products)
+    made = backup.create_backup(sqlite_url, tmp_path / "b", SHOP, "1")
+    note = backup.manifest_path(made.path)
+    checked = backup.verify_backup(note)
+    assert checked.path == made.path and checked.sales == 2 and checked.journal_checked
+    assert backup.restore_backup(note, tmp_path / "from-manifest.db").sales == 2
+    made.path.unlink()
+    with pytest.raises(BackupError, match="the backup .*json names, does not exist") as missing:
+        backup.verify_backup(note)
+    assert missing.value.code == "backup_missing"
+
+
+def test_a_backup_without_its_manifest_is_not_verified_but_still_restores(sqlite_database, sqlite_url, tmp_path):
+    ring_up(catalogue())
+    made = backup.create_backup(sqlite_url, tmp_path / "b", SHOP, "1")
+    note = backup.manifest_path(made.path)
+    note.unlink()
+    with pytest.raises(BackupError) as refused:
+        backup.verify_backup(made.path)
+    assert refused.value.code == "backup_manifest_missing"
+    assert f"has no manifest: {note.name} is missing" in str(refused.value)
+    assert "the file itself is whole (1 sale, journal ok)" in str(refused.value)
+    note.write_text("{not json", encoding="utf-8")
+    with pytest.raises(BackupError, match="its manifest .* is damaged"):
+        backup.verify_backup(made.path)
+    note.unlink()
+    assert backup.restore_backup(made.path, tmp_path / "restored.db").sales == 1  # the copy itself is checked
 
 
 def test_verify_names_a_changed_sale_in_the_copy(sqlite_database, sqlite_url, tmp_path):

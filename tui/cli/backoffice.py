@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 
 def register(sub) -> None:
@@ -24,7 +24,9 @@ def register(sub) -> None:
 
     p = _add(sub, "init", common, "create the database the settings name (and a commented default settings "
                                 "file when there is none)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing settings file with the defaults")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite an existing settings file with the defaults, and use a database that already "
+                        "holds another shop")
     p.set_defaults(handler=cmd_init)
 
     products = _add(sub, "products", None, "add, import, export, search and list products")
@@ -267,20 +269,31 @@ def _translate_db_errors(call: Callable[[], int]) -> int:
 # ---------------------------------------------------------------- init
 
 def cmd_init(args: argparse.Namespace) -> int:
-    """Create the database the settings name; write the default settings only when there are none (or --force)."""
+    """Create the database the settings name; write the default settings only when there are none (or --force).
+
+    Says which database it uses and which shop that database already holds;
+    refuses (exit 2, nothing changed) to mix another shop into it unless --force.
+    """
+    from store import shop
+    from store.db import redact
     from tui.settings import SettingsError, find_config_path, load_settings, write_default
 
     path = find_config_path(getattr(args, "config", None))
     if path.is_dir():
         raise _error(f"{path} is a folder; give --config the path of a .toml file")
-    keep = path.exists() and not args.force
+    new_settings = not path.exists()
+    keep = not new_settings and not args.force
     try:
         settings = load_settings(path if keep else None)
     except SettingsError as exc:
         raise _error(str(exc).rstrip("."), 2) from None
-    # The database comes first: if it cannot be created, no settings file is left behind.
-    _setup_logging(settings.database.url)
-    _open_database(settings.database.url, create=True)
+    url, name = settings.database.url, settings.shop.name
+    # The database comes first: if it cannot be created, or holds another shop, no settings file is left behind.
+    _setup_logging(url)
+    looked, held = _held_shop(url)
+    if not args.force and shop.mixes(held, name, new_settings):
+        raise _error(_mixed_shops(redact(url), held, name, path, new_settings))
+    _open_database(url, create=True)
     _close_database()
     if not keep:
         try:
@@ -296,13 +309,60 @@ def cmd_init(args: argparse.Namespace) -> int:
             made_key = make_key_file(Path(key_file))
         except OSError as exc:
             raise _error(f"cannot write the journal key {key_file}: {exc.strerror or exc}", 1) from None
-    from store.db import redact
+
+    def record(settings) -> int:
+        shop.record(name, settings.till.id)  # after the key is loaded: the event is sealed with it
+        return 0
+
+    _run(args, record, load_settings(path))
 
     print(f"settings: {path}" + (" (kept as it is; --force writes the defaults)" if keep else ""))
-    print(f"database: {redact(settings.database.url)}")
+    print(f"database: {redact(url)}" + (_database_note(held, name) if looked else ""))
     if key_file:
         print(f"journal key: {key_file}" + (" (new: keep a copy of it elsewhere)" if made_key else " (kept)"))
     return 0
+
+
+def _held_shop(url: str) -> Tuple[bool, Any]:
+    """(looked, the shop the database holds: store.shop.look, None when there is no database yet)."""
+    from store import shop
+    from store.db import redact
+
+    try:
+        return True, shop.look(url)
+    except Exception:  # unreadable or unreachable: opening it next says why, in one sentence
+        import logging
+
+        logging.getLogger("chaoying.cli").info("could not look into database %s", redact(url), exc_info=True)
+        return False, None
+
+
+def _held_text(held) -> str:
+    """'shop 张记 with 120 sales', or '120 sales of a shop whose name it does not record'."""
+    if not held.names:
+        return f"{plural(held.sales, 'sale')} of a shop whose name it does not record"
+    names = ", ".join(held.names)
+    return f"shop{'s' if len(held.names) > 1 else ''} {names} with {plural(held.sales, 'sale')}"
+
+
+def _database_note(held, name: str) -> str:
+    if held is None or not held.holds_a_shop:
+        return " (new)" if held is None else ""
+    if name in held.names:
+        return f", which already holds {_held_text(held)}"
+    if not held.names:
+        return f", which already holds {plural(held.sales, 'sale')}, now recorded as shop {name}'s"
+    return f", which already held {_held_text(held)}, now shop {name} too (--force)"
+
+
+def _mixed_shops(url: str, held, name: str, path: Path, new_settings: bool) -> str:
+    """Why init will not use a database of another shop, and the ways on: one sentence."""
+    if new_settings:
+        return (f"database {url} already holds {_held_text(held)}, and the new settings file {path} would use it "
+                f"for shop {name}: nothing was changed (write {path} with its own [shop] name and [database] url "
+                f"first, or run chaoying init --force to use this database anyway)")
+    return (f"database {url} already holds {_held_text(held)}, and {path} names shop {name}: nothing was changed "
+            f"(set [shop] name to {held.names[-1]} if it is that shop, or give {path} a [database] url of its own)")
 
 
 # ---------------------------------------------------------------- products

@@ -25,7 +25,7 @@ def register(sub) -> None:
     backup.set_defaults(handler=cmd_backup)
     actions = backup.add_subparsers(dest="action", metavar="ACTION")
     p = _add(actions, "verify", common, "check a backup: integrity check and the full journal check of the copy")
-    p.add_argument("file", metavar="FILE", help="a backup file (.db.gz or .pgdump)")
+    p.add_argument("file", metavar="FILE", help="a backup file (.db.gz or .pgdump) or its manifest (.json)")
     p.set_defaults(handler=cmd_backup_verify)
     p = _add(actions, "list", common, "list the backups in the backup folder")
     p.add_argument("--dir", metavar="DIR", help="backup folder (default: [backup] dir from the settings)")
@@ -33,7 +33,7 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_backup_list)
 
     p = _add(sub, "restore", common, "restore a backup into a new database file, after checking it")
-    p.add_argument("file", metavar="FILE", help="a backup file (.db.gz)")
+    p.add_argument("file", metavar="FILE", help="a backup file (.db.gz) or its manifest (.json)")
     p.add_argument("--to", metavar="PATH", required=True, help="the new database file (must not exist)")
     p.set_defaults(handler=cmd_restore)
 
@@ -62,6 +62,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
         raise _error(f"backup failed: {exc}; no backup was made", 1) from None
     for warning in result.warnings:
         print(f"chaoying: warning: {warning}", file=sys.stderr)
+    if result.swept:
+        print(f"removed {plural(len(result.swept), 'unfinished backup folder')} left by backups that were stopped "
+              f"({_size(result.swept_bytes)})")
     manifest = result.manifest
     print(f"backed up {plural(int(manifest.get('sales', 0)), 'sale')} to {result.path} "
           f"({_size(result.path.stat().st_size)})")
@@ -80,7 +83,9 @@ def cmd_backup_verify(args: argparse.Namespace) -> int:
     try:
         checked = verify_backup(Path(args.file))
     except BackupError as exc:
-        raise _error(f"backup not usable: {exc}", 1) from None
+        # Without its manifest a backup may still restore (the copy is checked then): it is unverified, not unusable.
+        verdict = "backup not verified" if exc.code == "backup_manifest_missing" else "backup not usable"
+        raise _error(f"{verdict}: {exc}", 1) from None
     if checked.journal_checked:
         print(f"backup ok: {checked.path}: integrity check ok, journal ok, "
               f"{plural(checked.sales, 'sale')} on {plural(checked.tills, 'till')}")
