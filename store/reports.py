@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Optional
 
 from peewee import JOIN, Case, fn
 
-from store import audit, baskets, events, outcomes, print_attempts
+from store import audit, baskets, events, money, outcomes, print_attempts
 from store.cashiers import cashier_code
 from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
@@ -392,7 +392,19 @@ def close_z(till_id: str, counted_fen: Optional[int] = None, counts: Optional[Di
             Shift.update(closed_at=row["closed_at"], closed_by=row["closed_by"], z_no=row["z_no"]).where(
                 Shift.id == shift.id).execute()
             audit.seal_row(audit.SHIFT, shift.id, till_id)
+        # after the figures: the Z anchors the audit head as it closed, this event follows it
+        events.log_event(events.EVENT_Z_CLOSE, till_id, cashier, detail=z_event_detail(row["z_no"], data["cash"]))
     return z
+
+
+def z_event_detail(z_no: int, cash: Dict[str, Any]) -> str:
+    """What the event log says of a Z: "Z 3: expected 183.00, counted 182.00, short 1.00"."""
+    text = f"Z {z_no}: expected {money.format_yuan(cash['expected_fen'])}"
+    if cash["counted_fen"] is None:
+        return text + ", not counted"
+    over = cash["over_short_fen"]
+    said = f"{'short' if over < 0 else 'over'} {money.format_yuan(abs(over))}" if over else "even"
+    return text + f", counted {money.format_yuan(cash['counted_fen'])}, {said}"
 
 
 def z_list(till_id: Optional[str] = None) -> List[Dict[str, Any]]:

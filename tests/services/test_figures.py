@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime
 
-from store import outcomes, reports, shifts
+from store import print_attempts, reports, shifts
 from tests.store.helpers import catalogue, ring_up
 from tui.services.figures import add_figures, day_figures, merge_rows, taken_off_fen, tills_that_sold
 
@@ -11,8 +11,8 @@ COLA, APPLE, BAG = "6901234567892", "2001", "42"
 
 
 def printed(sale):
-    attempt = outcomes.start_printing(sale.id, "main")
-    outcomes.finish_printing(attempt.id, True)
+    attempt = print_attempts.start_printing(sale.id, "main")
+    print_attempts.finish_printing(attempt.id, True)
 
 
 def test_figures_add_numbers_and_dicts_and_merge_rows_by_name():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from store import outcomes
+from store import print_attempts
 from store.errors import StoreError
 from store.models import CashMove, Shift
 from tests.store.helpers import catalogue, ring_up
@@ -14,8 +14,8 @@ COLA = "6901234567892"
 
 
 def printed(sale):
-    attempt = outcomes.start_printing(sale.id, "main")
-    outcomes.finish_printing(attempt.id, True)
+    attempt = print_attempts.start_printing(sale.id, "main")
+    print_attempts.finish_printing(attempt.id, True)
 
 
 def test_a_float_counted_per_denomination_opens_the_shift_with_its_pieces(sqlite_database):
@@ -86,3 +86,9 @@ def test_the_z_closes_the_shift_on_the_count_one_yuan_short(sqlite_database):
     assert (cash["expected_fen"], cash["counted_fen"], cash["over_short_fen"]) == (20700, 20600, -100)
     assert cash["counts"] == {"10000": 2, "500": 1, "100": 1}
     assert shifts.shift_is_open("1") is False
+
+
+def test_the_drawer_says_why_it_opens():
+    assert shifts.drawer_reason(shifts.OPEN, 20000, shift_number=3) == "shift 3 opened: float 200.00"
+    assert shifts.drawer_reason(shifts.PAID_OUT, 2000, "送货") == "paid out 20.00: 送货"
+    assert shifts.drawer_reason(shifts.PAID_IN, 5000, "") == "paid in 50.00"
