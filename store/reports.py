@@ -479,7 +479,11 @@ def _check_z(z: Dict[str, Any], expected: int, prev: str) -> str:
 # ---------------------------------------------------------------- sales over days
 
 def sales_by(till_id: Optional[str], first: datetime.date, last: datetime.date, by: str) -> List[Dict[str, Any]]:
-    """Documents from ``first`` to ``last`` grouped ``by`` day, hour, product, tender or cashier; net amounts."""
+    """Documents from ``first`` to ``last`` grouped ``by`` day, hour, product, tender or cashier; net amounts.
+
+    Each key names its unit: ``net_fen`` in fen, a product's ``qty_milli`` in
+    thousandths of its ``unit`` (the CLI prints them as yuan and quantities).
+    """
     if by not in BY:
         raise ReportError(f"Group by one of {', '.join(BY)}.", "bad_by", by=by)
     since = datetime.datetime.combine(first, datetime.time())
@@ -505,11 +509,11 @@ def sales_by(till_id: Optional[str], first: datetime.date, last: datetime.date, 
             rows.setdefault("cash", {"tender": "cash", "count": 0, "net_fen": 0})["net_fen"] -= int(change)
         return [rows[m] for m in sorted(rows, key=lambda m: (METHODS + (m,)).index(m))]
     amount = fn.SUM(Line.amount_fen * _sign())
-    query = (Line.select(Line.barcode, Line.name, fn.SUM(Line.qty_milli * _sign()), amount)
+    query = (Line.select(Line.barcode, Line.name, fn.SUM(Line.qty_milli * _sign()), fn.MAX(Line.unit), amount)
              .join(Sale, on=(Line.sale == Sale.id)).where(where)
              .group_by(Line.barcode, Line.name).order_by(amount.desc(), Line.name))
-    return [{"product": name, "barcode": barcode or "", "qty_milli": int(q or 0), "net_fen": int(a or 0)}
-            for barcode, name, q, a in query.tuples()]
+    return [{"product": name, "barcode": barcode or "", "qty_milli": int(q or 0), "unit": unit or "",
+             "net_fen": int(a or 0)} for barcode, name, q, unit, a in query.tuples()]
 
 
 def receipts_of_day(till_id: Optional[str], day: datetime.date) -> List[Dict[str, Any]]:
