@@ -19,7 +19,8 @@ LABELS = {
         "line_discount": "折扣", "subtotal": "小计", "discount": "优惠", "total": "合计",
         "change": "找零", "ref": "参考号", "tel": "电话", "tax": "税号",
         "original": "原单时间", "reprinted": "补打时间",
-        "original_no": "原单号", "no_original": "无原小票", "reason": "原因", "refund_total": "退款合计",
+        "original_no": "原单号", "no_original": "无原小票", "reason": "原因", "manager": "授权人",
+        "refund_total": "退款合计",
         "cash": "现金", "card": "银行卡", "wechat": "微信支付", "alipay": "支付宝",
         "basket_discount": "整单优惠", "rounding": "抹零", "price_changed": "改价", "list_price": "原价",
     },
@@ -29,7 +30,8 @@ LABELS = {
         "line_discount": "Discount", "subtotal": "Subtotal", "discount": "Discount", "total": "TOTAL",
         "change": "Change", "ref": "Ref", "tel": "Tel", "tax": "Tax ID",
         "original": "Original", "reprinted": "Reprinted",
-        "original_no": "Original no.", "no_original": "no receipt", "reason": "Reason", "refund_total": "REFUND",
+        "original_no": "Original no.", "no_original": "no receipt", "reason": "Reason", "manager": "Approved by",
+        "refund_total": "REFUND",
         "cash": "Cash", "card": "Card", "wechat": "WeChat Pay", "alipay": "Alipay",
         "basket_discount": "Basket discount", "rounding": "Rounded down", "price_changed": "Price changed",
         "list_price": "was",
@@ -189,12 +191,14 @@ MARKS = {"refund": "退货 REFUND", "void": "作废 VOID"}
 
 
 def _correction(receipt: Receipt, columns: int, labels: dict) -> List[Block]:
-    """退货 REFUND / 作废 VOID, the receipt it corrects and why."""
+    """退货 REFUND / 作废 VOID, the receipt it corrects, why and the manager who allowed it."""
     out = [Block("text", p, "bold") for p in center(MARKS.get(receipt.kind, receipt.kind.upper()), columns)]
     original = receipt.original_no or labels["no_original"]
     out.extend(Block("text", p, "bold") for p in left_right(labels["original_no"], original, columns))
     if receipt.reason.strip():
         out.extend(Block("text", p) for p in left_right(labels["reason"], receipt.reason.strip(), columns))
+    if receipt.manager.strip():  # who allowed it, as the event log says
+        out.extend(Block("text", p) for p in left_right(labels["manager"], receipt.manager.strip(), columns))
     out.append(Block("text", "-" * columns))
     return out
 

@@ -71,6 +71,7 @@ class Receipt:
     kind: str = "sale"
     original_no: str = ""
     reason: str = ""
+    manager: str = ""  # who allowed the refund or void (their name), printed under the reason
 
     @property
     def money_back(self) -> bool:

@@ -16,6 +16,7 @@ from store import money
 from store.cashiers import cashier_code
 from store.db import db, is_sqlite
 from store.errors import StoreError
+from store.events import with_manager
 from store.models import Line, Payment, Sale
 from store.numbering import format_receipt_no
 from store.sales import METHODS, PAYMENT_OK, commit_document
@@ -198,7 +199,8 @@ def commit_refund(sale_id: int, items: Sequence[Tuple[int, int]], till_id: str, 
     document = dict(kind=REFUND, original=sale_id, total_fen=total, reason=reason or "",
                     manager=cashier_code(manager), discount_fen=sum(r["discount_fen"] for r in rows))
     return commit_document(till_id, cashier_code(cashier), document, rows, _payment_rows(tenders), [],
-                           [(EVENT_REFUND, f"{number} {money.format_yuan(total)} {reason or ''}".strip())],
+                           [(EVENT_REFUND, with_manager(f"{number} {money.format_yuan(total)} {reason or ''}".strip(),
+                                                        manager))],
                            check=check)
 
 
@@ -235,9 +237,9 @@ def commit_void(sale_id: int, till_id: str, cashier=None, manager=None, reason: 
     number = format_receipt_no(original.till_id, original.receipt_no)
     document = dict(kind=VOID, original=sale_id, total_fen=original.total_fen, reason=reason.strip(),
                     manager=cashier_code(manager), discount_fen=original.discount_fen)
+    detail = with_manager(f"{number} {money.format_yuan(original.total_fen)} {reason}".strip(), manager)
     return commit_document(till_id, cashier_code(cashier), document, lines, _payment_rows(tenders), [],
-                           [(EVENT_VOID, f"{number} {money.format_yuan(original.total_fen)} {reason}".strip())],
-                           check=check)
+                           [(EVENT_VOID, detail)], check=check)
 
 
 def _payment_rows(tenders: Sequence[Tuple[str, int]]) -> List[dict]:
@@ -273,5 +275,6 @@ def commit_refund_without_receipt(basket, till_id: str, cashier=None, manager=No
                     manager=cashier_code(manager), discount_fen=basket.discount_fen)
     tenders = [(method, total)] if total > 0 else []
     return commit_document(till_id, cashier_code(cashier), document, rows, _payment_rows(tenders), [],
-                           [(EVENT_REFUND, f"no receipt {money.format_yuan(total)} {reason or ''}".strip())],
+                           [(EVENT_REFUND, with_manager(f"no receipt {money.format_yuan(total)} {reason or ''}".strip(),
+                                                        manager))],
                            basket_id)

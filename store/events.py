@@ -16,6 +16,16 @@ EVENT_OUTCOME = "outcome"
 EVENT_REPRINT = "reprint"
 EVENT_PRINT_FAILED = "print_failed"
 EVENT_PAYMENT_FAILED = "payment_failed"
+# The drawer's shift (store.shifts, store.reports): opened with its float, cash paid in and out, closed by a Z.
+EVENT_SHIFT_OPEN = "shift_open"
+EVENT_PAID_IN, EVENT_PAID_OUT = "paid_in", "paid_out"
+EVENT_Z_CLOSE = "z_close"
+
+
+def with_manager(detail: str, manager=None) -> str:
+    """An event's detail with the manager who allowed it: "1-000007 12.00 坏了 (manager 09)"."""
+    code = cashier_code(manager)
+    return f"{detail} (manager {code})" if code else detail
 
 
 def log_event(kind: str, till_id: str, cashier=None, sale=None, printer=None, detail: str = "") -> Event:

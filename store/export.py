@@ -6,6 +6,10 @@ cell that a spreadsheet would take for a formula (it begins with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return) is neutralised with a leading single
 quote, the OWASP rule against CSV injection; amounts are numbers and stay as
 they are ("-1.00" is a refund, not a formula).
+
+The payments export says what each payment kept apart from what was handed
+over and the change (``kept_tendered_change``): its ``kept`` column sums to
+the takings the reports give (store.reports), refunds and voids below zero.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Sequence, Tupl
 from store import money
 from store.models import Line, Payment, ReceiptOutcome, Sale
 from store.numbering import format_receipt_no
+from store.sales import PAYMENT_OK
 
 #: What a spreadsheet reads as the start of a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -43,9 +48,34 @@ COLUMNS: Dict[str, Sequence[Column]] = {
               ("total", "money"), ("change", "money"), ("receipt_outcome", "text")),
     "lines": (("receipt", "text"), ("sold_at", "time"), ("position", "int"), ("barcode", "text"),
               ("name", "text"), ("unit", "text"), ("unit_price", "money"), ("qty", "qty"), ("amount", "money")),
-    "payments": (("receipt", "text"), ("sold_at", "time"), ("position", "int"), ("method", "text"),
-                 ("amount", "money"), ("reference", "text"), ("status", "text"), ("reason", "text")),
+    # kept: what the payment leaves the shop (cash less its change; a refund's or void's below zero; a failed
+    # payment 0), so the column sums to the takings; tendered and change: what was handed over and back
+    "payments": (("receipt", "text"), ("kind", "text"), ("sold_at", "time"), ("position", "int"),
+                 ("method", "text"), ("kept", "money"), ("tendered", "money"), ("change", "money"),
+                 ("reference", "text"), ("status", "text"), ("reason", "text")),
 }
+
+
+def kept_tendered_change(kind: str, payments: Sequence[Dict[str, Any]], change_fen: int) -> List[Tuple[int, int, int]]:
+    """(kept, tendered, change) in fen for each payment of one document, in its order.
+
+    A sale's change comes out of its cash, the last cash payment first (only
+    cash exceeds what is due); money back (a refund, a void) is below zero; a
+    failed payment keeps nothing and is tendered as what was asked.
+    """
+    sign = 1 if kind == "sale" else -1
+    out = [(0, pay["amount_fen"], 0) if pay["status"] != PAYMENT_OK else
+           (sign * pay["amount_fen"], sign * pay["amount_fen"], 0) for pay in payments]
+    left = change_fen if kind == "sale" else 0
+    for index in reversed(range(len(payments))):
+        pay = payments[index]
+        if left <= 0:
+            break
+        if pay["method"] == "cash" and pay["status"] == PAYMENT_OK:
+            given = min(left, pay["amount_fen"])
+            out[index] = (pay["amount_fen"] - given, pay["amount_fen"], given)
+            left -= given
+    return out
 
 
 def _range_term(start: datetime.date, end: datetime.date) -> Any:
@@ -87,10 +117,16 @@ def rows(kind: str, start: datetime.date, end: datetime.date) -> Iterator[List[A
                        line["barcode"] or "", line["name"], line["unit"] or "", line["unit_price_fen"],
                        line["qty_milli"], line["amount_fen"]]
         elif kind == "payments":
+            paid: Dict[int, List[dict]] = {sale_id: [] for sale_id in ids}
             for pay in Payment.select().where(Payment.sale.in_(ids)).order_by(Payment.sale, Payment.position).dicts():
-                sale = by_id[pay["sale"]]
-                yield [format_receipt_no(sale["till_id"], sale["receipt_no"]), sale["sold_at"], pay["position"],
-                       pay["method"], pay["amount_fen"], pay["reference"] or "", pay["status"], pay["reason"] or ""]
+                paid[pay["sale"]].append(pay)
+            for sale in chunk:
+                pays, kind = paid[sale["id"]], sale["kind"] or "sale"
+                amounts = kept_tendered_change(kind, pays, sale["change_fen"] or 0)
+                for pay, (kept, tendered, change) in zip(pays, amounts):
+                    yield [format_receipt_no(sale["till_id"], sale["receipt_no"]), kind, sale["sold_at"],
+                           pay["position"], pay["method"], kept, tendered, change, pay["reference"] or "",
+                           pay["status"], pay["reason"] or ""]
         else:
             raise ValueError(f"unknown export {kind!r}")
 

@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Optional
 
 from peewee import JOIN, Case, fn
 
-from store import audit, baskets, events, outcomes, print_attempts
+from store import audit, baskets, events, money, outcomes, print_attempts
 from store.cashiers import cashier_code
 from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
@@ -392,7 +392,19 @@ def close_z(till_id: str, counted_fen: Optional[int] = None, counts: Optional[Di
             Shift.update(closed_at=row["closed_at"], closed_by=row["closed_by"], z_no=row["z_no"]).where(
                 Shift.id == shift.id).execute()
             audit.seal_row(audit.SHIFT, shift.id, till_id)
+        # after the figures: the Z anchors the audit head as it closed, this event follows it
+        events.log_event(events.EVENT_Z_CLOSE, till_id, cashier, detail=z_event_detail(row["z_no"], data["cash"]))
     return z
+
+
+def z_event_detail(z_no: int, cash: Dict[str, Any]) -> str:
+    """What the event log says of a Z: "Z 3: expected 183.00, counted 182.00, short 1.00"."""
+    text = f"Z {z_no}: expected {money.format_yuan(cash['expected_fen'])}"
+    if cash["counted_fen"] is None:
+        return text + ", not counted"
+    over = cash["over_short_fen"]
+    said = f"{'short' if over < 0 else 'over'} {money.format_yuan(abs(over))}" if over else "even"
+    return text + f", counted {money.format_yuan(cash['counted_fen'])}, {said}"
 
 
 def z_list(till_id: Optional[str] = None) -> List[Dict[str, Any]]:
@@ -467,7 +479,11 @@ def _check_z(z: Dict[str, Any], expected: int, prev: str) -> str:
 # ---------------------------------------------------------------- sales over days
 
 def sales_by(till_id: Optional[str], first: datetime.date, last: datetime.date, by: str) -> List[Dict[str, Any]]:
-    """Documents from ``first`` to ``last`` grouped ``by`` day, hour, product, tender or cashier; net amounts."""
+    """Documents from ``first`` to ``last`` grouped ``by`` day, hour, product, tender or cashier; net amounts.
+
+    Each key names its unit: ``net_fen`` in fen, a product's ``qty_milli`` in
+    thousandths of its ``unit`` (the CLI prints them as yuan and quantities).
+    """
     if by not in BY:
         raise ReportError(f"Group by one of {', '.join(BY)}.", "bad_by", by=by)
     since = datetime.datetime.combine(first, datetime.time())
@@ -493,11 +509,11 @@ def sales_by(till_id: Optional[str], first: datetime.date, last: datetime.date, 
             rows.setdefault("cash", {"tender": "cash", "count": 0, "net_fen": 0})["net_fen"] -= int(change)
         return [rows[m] for m in sorted(rows, key=lambda m: (METHODS + (m,)).index(m))]
     amount = fn.SUM(Line.amount_fen * _sign())
-    query = (Line.select(Line.barcode, Line.name, fn.SUM(Line.qty_milli * _sign()), amount)
+    query = (Line.select(Line.barcode, Line.name, fn.SUM(Line.qty_milli * _sign()), fn.MAX(Line.unit), amount)
              .join(Sale, on=(Line.sale == Sale.id)).where(where)
              .group_by(Line.barcode, Line.name).order_by(amount.desc(), Line.name))
-    return [{"product": name, "barcode": barcode or "", "qty_milli": int(q or 0), "net_fen": int(a or 0)}
-            for barcode, name, q, a in query.tuples()]
+    return [{"product": name, "barcode": barcode or "", "qty_milli": int(q or 0), "unit": unit or "",
+             "net_fen": int(a or 0)} for barcode, name, q, unit, a in query.tuples()]
 
 
 def receipts_of_day(till_id: Optional[str], day: datetime.date) -> List[Dict[str, Any]]:

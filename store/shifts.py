@@ -5,7 +5,8 @@ One open shift per till (a partial unique index says so too). Cash put in
 who; a paid out above the cashier's limit (``[shift] cashier_max_paid_out``,
 passed in by the caller) needs a manager. Hand-overs between cashiers are
 recorded inside the shift. The Z report that closes a shift lives in
-``store.reports``.
+``store.reports``. The opening, each paid in and paid out and the Z are in
+the event log too (store.events), written in the same transaction.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Mapping, Optional
 
 from peewee import fn
 
-from store import audit, money
+from store import audit, events, money
 from store.cashiers import cashier_code
 from store.db import write_transaction
 from store.errors import StoreError
@@ -23,6 +24,7 @@ from store.sales import PAYMENT_OK
 
 PAID_IN, PAID_OUT = "paid_in", "paid_out"
 CASH_MOVES = (PAID_IN, PAID_OUT)
+MOVE_EVENTS = {PAID_IN: events.EVENT_PAID_IN, PAID_OUT: events.EVENT_PAID_OUT}  # each move is in the event log
 #: The yuan in circulation a drawer is counted in, in fen, largest first (a coin counts with the note of its value).
 DENOMINATIONS = (10000, 5000, 2000, 1000, 500, 100, 50, 10)
 #: Most pieces of one denomination a count takes: more is a typo, not a drawer.
@@ -81,6 +83,8 @@ def open_shift(till_id: str, float_fen: Optional[int] = None, counts: Optional[M
                              opened_by=cashier_code(cashier), float_fen=float_fen, float_counts=text,
                              after_receipt_no=counter.last_receipt_no if counter else 0)
         audit.seal_row(audit.SHIFT, shift.id, till_id)
+        events.log_event(events.EVENT_SHIFT_OPEN, till_id, cashier,
+                         detail=f"shift {shift.number}, float {money.format_yuan(float_fen)}")
         return shift
 
 
@@ -104,6 +108,8 @@ def _move(kind: str, till_id: str, amount_fen: int, reason: str, cashier, manage
         move = CashMove.create(shift=shift.id, kind=kind, amount_fen=amount_fen, reason=reason.strip(),
                                cashier=cashier_code(cashier), manager=cashier_code(manager), at=now())
         audit.seal_row(audit.CASH_MOVE, move.id, till_id)
+        events.log_event(MOVE_EVENTS[kind], till_id, cashier,
+                         detail=events.with_manager(f"{money.format_yuan(amount_fen)} {move.reason}", manager))
         return move
 
 

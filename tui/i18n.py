@@ -634,6 +634,13 @@ ZH: Dict[str, str] = {
     "error.z_unresolved_receipt": "小票 {receipts} 还没有处理完（见提示条），处理后才能结班",
     "error.z_open_basket": "还有一单没有结账：先收款或取消，才能结班",
     "error.z_held_basket": "还有 {count} 张挂单：先取单收款或取消，才能结班",
+    # issue 23: the shift's events, an event read whole
+    "event.shift_open": "开班",
+    "event.paid_in": "存入现金",
+    "event.paid_out": "支出现金",
+    "event.z_close": "Z 结班",
+    "events.detail_title": "事件详情",
+    "key.whole_detail": "看全部",
 }
 
 EN: Dict[str, str] = {
@@ -1245,6 +1252,13 @@ EN: Dict[str, str] = {
     "error.z_unresolved_receipt": "Receipt {receipts} is not resolved yet (see the banner); resolve it before the Z",
     "error.z_open_basket": "A sale is still open: pay or cancel it before the Z",
     "error.z_held_basket": "{count} held baskets wait: resume and finish or cancel them before the Z",
+    # issue 23: the shift's events, an event read whole
+    "event.shift_open": "shift open",
+    "event.paid_in": "paid in",
+    "event.paid_out": "paid out",
+    "event.z_close": "Z close",
+    "events.detail_title": "Event detail",
+    "key.whole_detail": "Whole detail",
 }
 
 CATALOGUES: Dict[str, Dict[str, str]] = {"zh": ZH, "en": EN}

@@ -110,6 +110,7 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
     "events": (
         Key("events.up", "up", "cursor(-1)", "key.up", show=False),
         Key("events.down", "down", "cursor(1)", "key.down", show=False),
+        Key("events.detail", "enter", "whole_detail", "key.whole_detail"),
         Key("events.close", "escape", "close", "key.close"),
     ),
     "pin": (

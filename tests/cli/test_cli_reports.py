@@ -75,7 +75,7 @@ def test_sales_by_tender_and_receipts_of_the_day(shop):
     rows = json.loads(shop.ok("report", "sales", "--from", today, "--by", "tender", "--json").stdout)
     assert {r["tender"]: r["net_fen"] for r in rows} == {"cash": 300, "card": 600, "wechat": 600}
     text = shop.ok("report", "sales", "--from", today, "--to", today, "--csv").stdout
-    assert text.splitlines()[0] == "day,count,net_fen" and text.splitlines()[1] == f"{today},3,1500"
+    assert text.splitlines()[0] == "day,count,net_yuan" and text.splitlines()[1] == f"{today},3,15.00"
     receipts = json.loads(shop.ok("report", "receipts", "--date", today, "--json").stdout)
     assert receipts[0]["receipt"] == "1-000003" and not receipts[0]["printer_confirmed"]
     assert [r["printer_confirmed"] for r in receipts] == [False, True, True, True]

@@ -18,7 +18,7 @@ GOLDEN = Path(__file__).parent / "golden"
 
 def correction(kind: str, language: str = "zh") -> Receipt:
     """A refund of one of three bottles of receipt 1-000042 (sold 5% off: the refund says its share of the
-    discount), or the void of a whole receipt, as paper shows it."""
+    discount), or the void of a whole receipt, allowed by the manager 王店长, as paper shows it."""
     cola = ReceiptLine("Coca-Cola 可口可乐 330ml", 1000, 300, 300)
     water = ReceiptLine("农夫山泉饮用天然水 550ml", 3000, 200, 600)
     lines = (replace(cola, discount_fen=15),) if kind == "refund" else (cola, water)
@@ -27,7 +27,7 @@ def correction(kind: str, language: str = "zh") -> Receipt:
         ReceiptPayment("wechat", 500, "4200001234202405011234567890"), ReceiptPayment("cash", total - 500))
     return replace(sample_receipt(language), receipt_no="1-000043", lines=lines, total_fen=total, payments=payments,
                    change_fen=0, discount_fen=0, qr_payload="", kind=kind, original_no="1-000042",
-                   reason="瓶子漏了" if kind == "refund" else "收银员扫错了")
+                   reason="瓶子漏了" if kind == "refund" else "收银员扫错了", manager="王店长")
 
 # CHAOYING_UPDATE_GOLDEN=1 rewrites the golden files after a deliberate layout change.
 UPDATE = os.environ.get("CHAOYING_UPDATE_GOLDEN") == "1"
@@ -76,6 +76,14 @@ def test_layout_matches_golden_file(name):
         path.write_text(text, encoding="utf-8")
     assert path.exists(), "golden file %s is missing (run with CHAOYING_UPDATE_GOLDEN=1)" % path
     assert text == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("kind, language, label", [("refund", "zh", "授权人"), ("void", "en", "Approved by")])
+def test_a_refund_or_void_slip_names_the_manager_who_allowed_it_under_the_reason(kind, language, label):
+    paper = layout(correction(kind, language), 32)
+    reason = next(i for i, text in enumerate(paper) if text.startswith(("原因", "Reason")))
+    assert paper[reason + 1].startswith(label) and paper[reason + 1].endswith("王店长")
+    assert not any("王店长" in text for text in layout(replace(correction(kind, language), manager=""), 32))
 
 
 def test_golden_files_exist_for_both_widths():

@@ -86,3 +86,9 @@ def test_the_z_closes_the_shift_on_the_count_one_yuan_short(sqlite_database):
     assert (cash["expected_fen"], cash["counted_fen"], cash["over_short_fen"]) == (20700, 20600, -100)
     assert cash["counts"] == {"10000": 2, "500": 1, "100": 1}
     assert shifts.shift_is_open("1") is False
+
+
+def test_the_drawer_says_why_it_opens():
+    assert shifts.drawer_reason(shifts.OPEN, 20000, shift_number=3) == "shift 3 opened: float 200.00"
+    assert shifts.drawer_reason(shifts.PAID_OUT, 2000, "送货") == "paid out 20.00: 送货"
+    assert shifts.drawer_reason(shifts.PAID_IN, 5000, "") == "paid in 50.00"

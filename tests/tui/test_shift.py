@@ -99,6 +99,30 @@ async def test_pay_out_20_with_a_reason_and_x_shows_the_expected_cash(shop):
         assert app.screen is app.sale_screen
 
 
+async def test_the_drawer_opens_for_the_float_and_each_paid_in_or_out_and_the_log_says_why(shop):
+    """QA (issue 23): opening the shift and paying out left no trace in the event log, and no drawer opened."""
+    from store.models import Event
+
+    def logged(kind):
+        return [e.detail for e in Event.select().where(Event.kind == kind).order_by(Event.id)]
+
+    app = shop.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_shift(pilot, "200")
+        await wait_until(pilot, lambda: len(logged("drawer_open")) == 1)
+        for key, amount, reason in (("i", "50", "换零钱"), ("o", "20", "送货")):
+            await pilot.press("f11", key)
+            await wait_until(pilot, lambda: on(app, "AmountScreen"))
+            await type_in(pilot, amount, reason)
+            await settled(pilot)
+        await wait_until(pilot, lambda: len(logged("drawer_open")) == 3)
+        assert logged("drawer_open") == ["shift 1 opened: float 200.00", "paid in 50.00: 换零钱",
+                                         "paid out 20.00: 送货"]
+        assert shop.demo.printer.drawer_kicks == 3
+        assert logged("shift_open") == ["shift 1, float 200.00"]
+        assert logged("paid_in") == ["50.00 换零钱"] and logged("paid_out") == ["20.00 送货"]
+
+
 async def test_paying_out_above_the_limit_asks_a_manager_pin(shop):
     from store.cashiers import add_cashier
     from store.models import CashMove

@@ -220,6 +220,21 @@ def test_a_refund_of_a_discounted_line_prints_lines_that_add_up_to_its_total(sho
     assert "-2.00" in paper and "0.10" in paper and "-￥1.90" in paper
 
 
+def test_a_void_slip_names_the_manager_who_allowed_it(shop):
+    """QA (issue 23): the void slip named the cashier, not the manager whose PIN allowed it."""
+    from printing.layout import layout
+    from store import documents
+    from store.cashiers import add_cashier
+    from tui.services.till import receipt_for_sale
+
+    add_cashier("M1", "王店长", "4321", manager=True)
+    sale = cash_sale(Till(shop.settings, report=lambda event: None, cashier="c1"))
+    void = documents.commit_void(sale.id, shop.settings.till.id, "c1", manager="M1", reason="扫错了")
+    receipt = receipt_for_sale(void, shop.settings)
+    assert receipt.manager == "王店长"
+    assert any(text.startswith("授权人") and text.endswith("王店长") for text in layout(receipt, 32))
+
+
 def test_resolving_from_the_banner_records_the_outcome_once(shop, owner):
     till = owner.till
     sale = cash_sale(till)

@@ -193,30 +193,53 @@ def cmd_report_sales(args: argparse.Namespace) -> int:
         from store import reports
 
         rows = reports.sales_by(till, first, last, args.by)
-        if args.json:
+        if args.json:  # integers, each key naming its unit (net_fen, qty_milli)
             _print_json(rows)
-        elif args.csv:
+        elif args.csv:  # for a spreadsheet: yuan and quantities as written, the header naming them
             writer = csv.writer(sys.stdout)
-            writer.writerow(list(rows[0]) if rows else [args.by, "count", "net_fen"])
-            writer.writerows([list(row.values()) for row in rows])
+            writer.writerow(SALES_CSV[args.by])
+            writer.writerows([_sales_csv(row, args.by) for row in rows])
         else:
-            _print_table([args.by] + [k for k in (rows[0] if rows else {}) if k not in (args.by, "product")],
-                         [_cells(row, args.by) for row in rows], right=())
+            headers = SALES_TABLE[args.by]
+            _print_table(headers, [_sales_cells(row, args.by) for row in rows], right=range(len(headers) - 2,
+                                                                                            len(headers)))
             total = sum(row["net_fen"] for row in rows)
-            print(f"net {_yuan_text(total)} from {first} to {last}" + (f" on till {till}" if till else ""))
+            print(f"net {_yuan_text(total)} yuan from {first} to {last}" + (f" on till {till}" if till else ""))
         return 0
 
     return _run(args, body, settings)
 
 
-def _cells(row: Dict[str, Any], by: str) -> List[str]:
-    key = "product" if by == "product" else by
-    cells = [str(row[key])]
-    for name, value in row.items():
-        if name in (key,):
-            continue
-        cells.append(_yuan_text(value) if name.endswith("_fen") else str(value))
-    return cells
+#: `report sales` headers: money in yuan, a product's quantity in its unit (the JSON keeps fen and thousandths).
+SALES_TABLE = {by: [by, "count", "net (yuan)"] for by in ("day", "hour", "tender", "cashier")}
+SALES_TABLE["product"] = ["product", "barcode", "qty", "net (yuan)"]
+SALES_CSV = {by: [by, "count", "net_yuan"] for by in ("day", "hour", "tender", "cashier")}
+SALES_CSV["product"] = ["product", "barcode", "qty", "unit", "net_yuan"]
+
+
+def _qty_text(row: Dict[str, Any]) -> str:
+    from store.money import format_qty
+
+    return format_qty(row["qty_milli"]) + (row.get("unit") or "")
+
+
+def _sales_cells(row: Dict[str, Any], by: str) -> List[str]:
+    """One row of the `report sales` table: a product's quantity in its unit ("1.5斤"), money in yuan."""
+    if by == "product":
+        return [row["product"], row["barcode"], _qty_text(row), _yuan_text(row["net_fen"])]
+    return [str(row[by]), str(row["count"]), _yuan_text(row["net_fen"])]
+
+
+def _sales_csv(row: Dict[str, Any], by: str) -> List[str]:
+    """One CSV row of `report sales`: the quantity and its unit apart, money in yuan with two decimals, text
+    neutralised as the exports do."""
+    from store.export import neutralise  # a name a spreadsheet would run as a formula is text
+    from store.money import format_qty
+
+    if by == "product":
+        return [neutralise(row["product"]), neutralise(row["barcode"]), format_qty(row["qty_milli"]),
+                neutralise(row["unit"]), _yuan_text(row["net_fen"])]
+    return [neutralise(str(row[by])), str(row["count"]), _yuan_text(row["net_fen"])]
 
 
 def cmd_report_receipts(args: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 Printer faults, failed payments, reprints, drawer opens, receipt outcome
 choices ...: time, kind, receipt number, cashier and detail, so the owner can
 see what went wrong and when. The line under the list shows the selected
-event's whole detail.
+event's detail; Enter opens it whole, wrapped, in a dialog (Esc or Enter
+closes it), however long it is.
 """
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from typing import TYPE_CHECKING, Any, Dict, List
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.screen import Screen
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
 from tui import keymap
@@ -178,5 +181,52 @@ class EventsScreen(Screen):
         if table.row_count:
             table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + step)))
 
+    @on(DataTable.RowSelected, "#events-table")
+    def row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row (the table hears it first)."""
+        self.action_whole_detail()
+
+    def action_whole_detail(self) -> None:
+        """Enter: the selected event with its whole detail, wrapped, in a dialog."""
+        if not self.rows:
+            return
+        row = self.rows[min(self.query_one("#events-table", DataTable).cursor_row, len(self.rows) - 1)]
+        head = [row["at"] or "", kind_label(row["kind"]), row["receipt"] or "",
+                t("events.cashier", cashier=row["cashier"]) if row["cashier"] else ""]
+        self.app.push_screen(EventDetailView("  ".join(part for part in head if part),
+                                             on_screen(self.app, self.detail_of(row))))
+
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class EventDetailView(ModalScreen[bool]):
+    """One event whole: when, what, which receipt, who, and its detail wrapped to the width; Esc or Enter closes."""
+
+    BINDINGS = [b for b in keymap.bindings("view") if isinstance(b, Binding) and b.action == "close"]
+    AUTO_FOCUS = "#event-detail-scroll"
+    DEFAULT_CSS = """
+    EventDetailView { align: center middle; background: $background 60%; }
+    #event-detail-box { width: 72; max-width: 100%; height: auto; max-height: 100%; border: thick $accent;
+                        background: $surface; padding: 0 1; }
+    #event-detail-title { text-style: bold; width: 100%; height: auto; }
+    #event-detail-head { width: 100%; height: auto; color: $text-muted; }
+    #event-detail-scroll { height: auto; max-height: 16; }
+    #event-detail-box KeyBar { height: 1; color: $text-muted; }
+    """
+
+    def __init__(self, head: str, detail: str) -> None:
+        super().__init__()
+        self.head = head
+        self.detail = detail
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="event-detail-box"):
+            yield Static(t("events.detail_title"), id="event-detail-title")
+            yield Static(Text(self.head), id="event-detail-head")
+            with VerticalScroll(id="event-detail-scroll"):
+                yield Static(Text(self.detail or "-"), id="event-detail-text")  # wraps: nothing is cut
+            yield KeyBar("view", hidden=("view.prev", "view.next"))
+
+    def action_close(self) -> None:
+        self.dismiss(True)

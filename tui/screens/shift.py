@@ -4,7 +4,9 @@ Every store call runs off the UI thread (``app.in_background``) through
 tui.services.shifts; the store (store.shifts, store.reports) decides and
 refuses, this module asks and says.
 The float and the Z's count are counted per denomination (tui.screens.count;
-F2 there types one total instead) and stored with their counts.
+F2 there types one total instead) and stored with their counts. The drawer
+opens when the float goes in and for each paid in or out ([printer] drawer);
+the store logs the opening, the moves and the Z as events.
 """
 from __future__ import annotations
 
@@ -209,7 +211,13 @@ class ShiftFlows:
     def shift_opened(self, shift: Any) -> None:
         from store.money import format_yuan
 
+        self.open_drawer(shifts.drawer_reason(shifts.OPEN, shift.float_fen, shift_number=shift.number))
         self.app.notify(t("shift.opened", number=shift.number, amount=format_yuan(shift.float_fen)), timeout=6)
+
+    def open_drawer(self, reason: str) -> None:
+        """The float goes in, or cash is paid in or out: the drawer opens (logged as drawer_open with why)."""
+        if self.app.settings.printer.drawer:
+            self.app.till.open_drawer(reason)
 
     # ------------------------------------------------------------ F11
 
@@ -261,6 +269,7 @@ class ShiftFlows:
     def moved(self, kind: str, move: Any) -> None:
         from store.money import format_yuan
 
+        self.open_drawer(shifts.drawer_reason(kind, move.amount_fen, move.reason))
         self.app.notify(t("shift." + kind + "_done", amount=format_yuan(move.amount_fen), reason=move.reason),
                         timeout=6, markup=False)  # the reason is as typed: never markup
 

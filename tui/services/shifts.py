@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
 PAID_IN, PAID_OUT = "paid_in", "paid_out"  # store.shifts' kinds of cash move, as F11's menu names them
+OPEN = "open"  # F11's S: the shift opened with its float
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,16 @@ def open_with_float(till_id: str, count: Count, cashier: Optional[str] = None) -
     from store.shifts import open_shift
 
     return open_shift(till_id, count.total_fen, counts=count.pieces or None, cashier=cashier or None)
+
+
+def drawer_reason(kind: str, amount_fen: int, reason: str = "", shift_number: int = 0) -> str:
+    """Why the drawer opens, as the event log says it: the float of a shift just opened, or a paid in / out."""
+    from store.money import format_yuan
+
+    if kind == OPEN:
+        return f"shift {shift_number} opened: float {format_yuan(amount_fen)}"
+    said = f"{kind.replace('_', ' ')} {format_yuan(amount_fen)}"
+    return f"{said}: {reason}" if reason else said
 
 
 def paid_out_needs_manager(kind: str, amount_fen: int, limit_fen: int) -> bool:

@@ -224,6 +224,7 @@ def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprint
         kind=sale.kind or "sale",
         original_no=format_receipt_no(original.till_id, original.receipt_no) if original is not None else "",
         reason=sale.reason or "",
+        manager=cashier_name(sale.manager or ""),
     )
 
 
