@@ -183,19 +183,74 @@ def test_a_print_that_never_left_makes_no_copy(shop, owner):
     assert len(shop.paper()) == 1 and "副本 COPY" not in shop.paper()[0]
 
 
-def test_the_strip_shows_an_unconfirmed_print_until_a_print_is_confirmed(shop, owner):
-    """A good status read does not clear "not confirmed": the printer answers DLE EOT, it never confirms."""
+def test_the_strip_shows_an_unconfirmed_print_until_the_printer_confirms_again(shop, owner):
+    """A good DLE EOT does not clear "not confirmed": the idle poll asks for a confirmation too, and only an
+    answer to it says ready, with no print needed."""
     till = owner.till
     sale = cash_sale(till)
     shop.demo.set_fault("no_confirm")
     till.print_sale(sale.id)
     owner.finished()
     assert owner.next(PrinterHealth).state == "not_confirmed"
-    till._poll()  # the idle poll (this till polls only when asked): the printer answers, all fine
+    till._poll()  # the idle poll (this till polls only when asked): DLE EOT answered, the confirmation not
     assert till.health == "not_confirmed"
     shop.demo.set_fault("ok")
-    till.print_sale(sale.id)
+    till._poll()
     assert owner.next(PrinterHealth).state == "ready"
+
+
+@pytest.mark.parametrize("fault, state", [
+    ("cover_open", "cover_open"),
+    ("offline", "offline"),
+    ("no_confirm", "not_confirmed"),  # answers DLE EOT, never confirms: only the confirmation request sees it
+])
+def test_the_idle_poll_sees_a_fault_start_and_end_with_no_print(shop, fault, state):
+    """printer ready -> the fault starts -> PrinterHealth says so -> the fault ends -> ready, no sale between."""
+    owner = Owner(shop.settings, poll_seconds=0.2)
+    try:
+        assert owner.next(PrinterHealth).state == "ready"
+        shop.demo.set_fault(fault)
+        assert owner.next(PrinterHealth).state == state
+        shop.demo.set_fault("ok")
+        assert owner.next(PrinterHealth).state == "ready"
+    finally:
+        owner.stop()
+
+
+@pytest.mark.parametrize("fault, code", [("cover_open", "cover_open"), ("no_confirm", "not_confirmed")])
+def test_after_a_failed_print_the_idle_poll_says_ready_once_the_fault_ends(shop, fault, code):
+    """cover open (or no confirmation) -> the sale fails -> the fault ends -> ready before any other print."""
+    owner = Owner(shop.settings, poll_seconds=0.2)
+    try:
+        assert owner.next(PrinterHealth).state == "ready"
+        sale = cash_sale(owner.till)
+        shop.demo.set_fault(fault)
+        owner.till.print_sale(sale.id)
+        assert owner.finished().code == code
+        assert owner.next(PrinterHealth).state == code
+        shop.demo.set_fault("ok")
+        assert owner.next(PrinterHealth).state == "ready"
+        assert attempts(sale.id) == [outcomes.FAILED]  # no print came between
+    finally:
+        owner.stop()
+
+
+def test_idle_health_is_the_fault_then_no_confirmation_then_the_paper():
+    from printing.printer import PrinterStatus
+    from tui.services.till import idle_health
+
+    def status(**changes: Any) -> PrinterStatus:
+        values = dict(online=True, cover_open=False, paper_end=False, paper_near_end=False, error=False)
+        values.update(changes)
+        return PrinterStatus(**values)
+
+    assert idle_health(status()) == "ready"
+    assert idle_health(status(confirms=True)) == "ready"
+    assert idle_health(status(confirms=None)) == "ready"  # a printer set to confirm by status only
+    assert idle_health(status(confirms=False)) == "not_confirmed"
+    assert idle_health(status(confirms=False, paper_near_end=True)) == "not_confirmed"
+    assert idle_health(status(paper_near_end=True)) == "paper_near_end"
+    assert idle_health(status(online=False, cover_open=True)) == "cover_open"
 
 
 def test_a_refund_of_a_discounted_line_prints_lines_that_add_up_to_its_total(shop):
