@@ -125,13 +125,52 @@ def test_at_start_an_interrupted_print_needs_the_banner_and_a_pending_sale_print
     interrupted, pending = cash_sale(till), cash_sale(till)
     print_attempts.start_printing(interrupted.id, "main")  # the till stopped while this one printed
 
-    assert till.recover() == 1
+    assert till.recover().interrupted == 1
     assert till.in_flight == {pending.id}
     finished = owner.finished()
     assert (finished.sale_id, finished.state) == (pending.id, outcomes.PRINTED)
     assert outcome(interrupted.id).state == outcomes.FAILED
     assert till.banner_sale() == interrupted.id
     assert till.sale_facts(interrupted.id).reason == "打印时收银机被关掉了"
+
+
+def test_at_start_a_sale_that_never_reached_the_printer_is_named_logged_and_printed(shop, owner):
+    """killed after the commit, before any byte went out -> start: recover names it (for the cashier), the event
+    log says print_after_restart, and it prints once as the original (no paper could exist: no 副本 COPY)."""
+    from store.numbering import format_receipt_no
+
+    till = owner.till
+    sale = cash_sale(till)  # ... and the till was killed here
+    number = format_receipt_no(sale.till_id, sale.receipt_no)
+
+    recovery = till.recover()
+    assert (recovery.interrupted, recovery.printing) == (0, (number,))
+    assert events("print_after_restart", sale.id) == ["did not print before the stop: printed at start"]
+    assert owner.finished().state == outcomes.PRINTED
+    assert not till.blocked()
+    paper = shop.paper()
+    assert len(paper) == 1 and number in paper[0] and "副本 COPY" not in paper[0]
+
+
+def test_at_start_a_never_printed_sale_whose_print_fails_gets_the_banner(shop, owner):
+    till = owner.till
+    sale = cash_sale(till)
+    shop.demo.set_fault("paper_out")
+    assert till.recover().printing  # the cashier is told it prints ...
+    assert owner.finished().state == outcomes.FAILED
+    assert till.banner_sale() == sale.id  # ... and when it does not, the banner asks as for any failed print
+    assert events("print_after_restart", sale.id)
+
+
+def test_at_start_with_nothing_left_open_nothing_is_said_or_logged(shop, owner):
+    from store.models import Event
+    from tui.services.till import Recovery
+
+    sale = cash_sale(owner.till)
+    owner.till.print_sale(sale.id)
+    assert owner.finished().state == outcomes.PRINTED
+    assert owner.till.recover() == Recovery(0, ())
+    assert Event.select().where(Event.kind == "print_after_restart").count() == 0
 
 
 def test_the_print_after_an_interrupted_one_is_marked_copy_with_the_original_time(shop, owner):
@@ -141,7 +180,7 @@ def test_the_print_after_an_interrupted_one_is_marked_copy_with_the_original_tim
     till = owner.till
     plain, interrupted = cash_sale(till), cash_sale(till)
     print_attempts.start_printing(interrupted.id, "main")  # the till stopped while this one printed
-    assert till.recover() == 1  # ... and prints the pending one
+    assert till.recover().interrupted == 1  # ... and prints the pending one
     assert owner.finished().state == outcomes.PRINTED
     till.print_sale(interrupted.id)
     assert owner.finished().state == outcomes.PRINTED

@@ -48,6 +48,9 @@ STATUS_POLL_SECONDS = 2.0  # how often an idle printer thread asks the printer h
 AFTER_JOB_POLL_SECONDS = 0.5
 FIRST_POLL_SECONDS = 0.5
 
+#: The event of a sale that never reached the printer before the till stopped, printed at the next start.
+EVENT_PRINT_AFTER_RESTART = "print_after_restart"
+
 
 @dataclass(frozen=True)
 class PrintJob:
@@ -159,6 +162,14 @@ class Unresolved:
 
     stamp: int
     states: Tuple[Tuple[int, str], ...]  # (sale id, outcome state), oldest first
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What recover() found at start."""
+
+    interrupted: int = 0  # prints the stop cut short: now failed("interrupted"), the banner asks
+    printing: Tuple[str, ...] = ()  # receipt numbers of sales no byte of which reached the printer: printing now
 
 
 @dataclass(frozen=True)
@@ -361,12 +372,18 @@ class Till:
 
     # ------------------------------------------------------------ start, the banner, resolving
 
-    def recover(self) -> int:
+    def recover(self) -> Recovery:
         """After a crash: interrupted prints become failed (banner); never-printed sales print now.
 
-        Store work: run it off the UI thread. Returns how many prints were interrupted.
+        A pending sale has no print attempt: no byte of it reached the printer, so no paper can exist and
+        printing it is its next step (pending -> printing), not a copy. Each is logged as
+        print_after_restart and named in the answer, for the cashier to be told; if its print fails, the
+        banner follows as for any failed print.
+
+        Store work: run it off the UI thread.
         """
-        from store import outcomes, print_attempts
+        from store import print_attempts
+        from store.numbering import format_receipt_no
 
         recovered = print_attempts.recover_interrupted(self.till_id)
         self.know(self.read_open_receipts())
@@ -374,9 +391,15 @@ class Till:
         pending = [sale_id for sale_id, state in self.open_receipts.states if state == outcomes.PENDING]
         if recovered:
             log.warning("%d receipts were printing when the till stopped", recovered)
+        numbers = []
         for sale_id in pending:
+            sale = Sale.get_by_id(sale_id)
+            numbers.append(format_receipt_no(sale.till_id, sale.receipt_no))
+            events.log_event(EVENT_PRINT_AFTER_RESTART, self.till_id, cashier=self.cashier or None, sale=sale,
+                             printer=MAIN, detail="did not print before the stop: printed at start")
+            log.warning("receipt %s did not print before the stop: printing it now", numbers[-1])
             self.print_sale(sale_id)
-        return recovered
+        return Recovery(recovered, tuple(numbers))
 
     def unresolved(self) -> List[Any]:
         """This till's sales with no known receipt outcome, oldest first (a store query)."""
