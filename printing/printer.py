@@ -39,6 +39,9 @@ class PrinterStatus:
     paper_near_end: bool
     error: bool
     raw: Dict[int, int] = field(default_factory=dict)
+    # read_status(confirm=True): did the printer answer the confirmation request a print waits for?
+    # None when not asked (a fault, or a printer set to confirm by status only).
+    confirms: Optional[bool] = None
 
     @property
     def fault(self) -> str:
@@ -59,6 +62,8 @@ class PrinterStatus:
         parts.append("paper out" if self.paper_end else "paper near end" if self.paper_near_end else "paper ok")
         if self.error:
             parts.append("error")
+        if self.confirms is False:
+            parts.append("does not confirm")
         return ", ".join(parts)
 
 
@@ -118,10 +123,29 @@ def _status(t: SerialTransport, ns: Iterable[int] = (1, 2, 4), first_timeout: fl
     return decode_status(raw)
 
 
-def read_status(config: PrinterConfig) -> PrinterStatus:
-    """Current status via DLE EOT 1, 2, 4; raises PrinterError when the printer cannot tell."""
+def read_status(config: PrinterConfig, confirm: bool = False) -> PrinterStatus:
+    """Current status via DLE EOT 1, 2, 4; raises PrinterError when the printer cannot tell.
+
+    ``confirm``: with no fault, also send the confirmation request a print ends with (``GS ( H`` or
+    ``GS r 1``, by the printer setting) and say in ``confirms`` whether it was answered. An idle printer
+    answers it at once, so silence means its prints would not be confirmed: DLE EOT alone cannot see that.
+    """
     with SerialTransport(config) as t:
-        return _status(t)
+        status = _status(t)
+        if confirm and not status.fault and config.confirm in ("epson", "gs_r"):
+            status = replace(status, confirms=_confirms(t, config))
+        return status
+
+
+def _confirms(t: SerialTransport, config: PrinterConfig) -> bool:
+    """Does the idle printer answer the configured confirmation request within one status timeout?"""
+    request, expected = _confirm_request(config)
+    t.reset_input()
+    deadline = time.monotonic() + STATUS_TIMEOUT
+    t.write(request, STATUS_TIMEOUT)
+    if config.confirm == "epson":
+        return expected in t.read_until(lambda d: expected in d, deadline)
+    return _gs_r_ok(t.read_until(bool, deadline))
 
 
 def job_deadline(nbytes: int, config: PrinterConfig) -> float:

@@ -34,7 +34,16 @@ from tui.screens.host import TillHost
 from tui.screens.sale import SaleScreen
 from tui.services.basket_saver import BasketSaver
 from tui.services.sale_session import SaleSession, failed_detail
-from tui.services.till import MAIN, DrawerResult, PrinterHealth, PrintFinished, PrintStarted, ReportPrinted, Till
+from tui.services.till import (
+    MAIN,
+    DrawerResult,
+    PrinterHealth,
+    PrintFinished,
+    PrintStarted,
+    Recovery,
+    ReportPrinted,
+    Till,
+)
 
 log = logging.getLogger("chaoying.tui.app")
 
@@ -144,16 +153,16 @@ class ChaoyingApp(TillHost):
         """Off the UI thread: does the shop have cashiers; recover after a crash; read the open receipts."""
         self.in_background(self._start_up_work, self.started_up, self.start_up_failed, group="start")
 
-    def _start_up_work(self) -> Tuple[bool, bool, Any]:
+    def _start_up_work(self) -> Tuple[bool, bool, Any, Recovery]:
         from store import baskets
         from tui.services.cashiers import active_cashiers_exist
 
         cashiers = active_cashiers_exist()
-        self.till.recover()  # interrupted prints become failed (banner); never-printed sales print now
-        return cashiers, Product.select().exists(), baskets.open_basket(self.till_id)
+        recovery = self.till.recover()  # interrupted prints become failed (banner); never-printed sales print now
+        return cashiers, Product.select().exists(), baskets.open_basket(self.till_id), recovery
 
-    def started_up(self, answer: Tuple[bool, bool, Any]) -> None:
-        cashiers, products, left_open = answer
+    def started_up(self, answer: Tuple[bool, bool, Any, Recovery]) -> None:
+        cashiers, products, left_open, recovery = answer
         if self.journal_key_missing:  # first: what follows (a basket back, no products) is said over it
             self.sale_screen.say(t("journal.no_key", file=self.journal_key_missing), error=True)
         # a crash or a close with a basket: it comes back as it was (an emptied one is nothing to bring back)
@@ -163,6 +172,9 @@ class ChaoyingApp(TillHost):
             self.sale_screen.say(t("sale.no_products"))
         else:
             self.refresh_search_keys()
+        if recovery.printing:  # sold before the stop, no byte printed: printing now, so the cashier knows whose paper
+            self.sale_screen.say(t("restart.printing", count=len(recovery.printing),
+                                   numbers=", ".join(recovery.printing)))
         self.started = True
         self.sign_in_used = cashiers
         if cashiers and not self.cashier:

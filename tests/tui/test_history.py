@@ -335,6 +335,8 @@ def quick_polls(monkeypatch):
     ("near_end", "纸快用完", "-warning"),
     ("paper_out", "缺纸", "-error"),
     ("silent", "没有响应", "-error"),
+    ("cover_open", "盖未合上", "-error"),
+    ("no_confirm", "打印未确认", "-error"),  # answers DLE EOT, never confirms: seen with no sale failing first
 ])
 async def test_status_strip_shows_the_printer_state_without_blocking(shop, quick_polls, fault, words, css):
     from store.models import Event

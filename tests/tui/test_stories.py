@@ -505,7 +505,9 @@ async def test_killed_mid_print_the_cashier_holds_the_paper_p_records_printed_by
         assert shop.paper() == []
 
 
-async def test_sale_committed_but_never_printed_is_printed_at_start(shop):
+async def test_sale_committed_but_never_printed_is_printed_at_start_and_the_cashier_is_told(shop):
+    """killed after the commit, before any byte went out -> start: the sale screen says which receipt prints
+    and why, it prints, no banner."""
     from store.models import Product
     from store.sales import Basket, Tender, commit_sale
 
@@ -513,12 +515,14 @@ async def test_sale_committed_but_never_printed_is_printed_at_start(shop):
     basket.add(Product.get(Product.barcode == COLA))
     tender = Tender(basket.total_fen)
     tender.add_payment("cash", 300)
-    sale = commit_sale(basket, tender, shop.settings.till.id)
+    sale = commit_sale(basket, tender, shop.settings.till.id)  # ... and the till was killed here
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
+        message = app.sale_screen.query_one("#message")
+        await wait_until(pilot, lambda: "正在打印小票 1-000001：停机前没有打印出来" in text_of(message))
         await wait_until(pilot, lambda: outcome(sale.id).state == "printed")
         await printed_all(pilot, app)
-        assert len(shop.paper()) == 1
+        assert len(shop.paper()) == 1 and not banner_up(app)
 
 
 # ---------------------------------------------------------------- demo keys, help

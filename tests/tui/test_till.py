@@ -125,13 +125,52 @@ def test_at_start_an_interrupted_print_needs_the_banner_and_a_pending_sale_print
     interrupted, pending = cash_sale(till), cash_sale(till)
     print_attempts.start_printing(interrupted.id, "main")  # the till stopped while this one printed
 
-    assert till.recover() == 1
+    assert till.recover().interrupted == 1
     assert till.in_flight == {pending.id}
     finished = owner.finished()
     assert (finished.sale_id, finished.state) == (pending.id, outcomes.PRINTED)
     assert outcome(interrupted.id).state == outcomes.FAILED
     assert till.banner_sale() == interrupted.id
     assert till.sale_facts(interrupted.id).reason == "打印时收银机被关掉了"
+
+
+def test_at_start_a_sale_that_never_reached_the_printer_is_named_logged_and_printed(shop, owner):
+    """killed after the commit, before any byte went out -> start: recover names it (for the cashier), the event
+    log says print_after_restart, and it prints once as the original (no paper could exist: no 副本 COPY)."""
+    from store.numbering import format_receipt_no
+
+    till = owner.till
+    sale = cash_sale(till)  # ... and the till was killed here
+    number = format_receipt_no(sale.till_id, sale.receipt_no)
+
+    recovery = till.recover()
+    assert (recovery.interrupted, recovery.printing) == (0, (number,))
+    assert events("print_after_restart", sale.id) == ["did not print before the stop: printed at start"]
+    assert owner.finished().state == outcomes.PRINTED
+    assert not till.blocked()
+    paper = shop.paper()
+    assert len(paper) == 1 and number in paper[0] and "副本 COPY" not in paper[0]
+
+
+def test_at_start_a_never_printed_sale_whose_print_fails_gets_the_banner(shop, owner):
+    till = owner.till
+    sale = cash_sale(till)
+    shop.demo.set_fault("paper_out")
+    assert till.recover().printing  # the cashier is told it prints ...
+    assert owner.finished().state == outcomes.FAILED
+    assert till.banner_sale() == sale.id  # ... and when it does not, the banner asks as for any failed print
+    assert events("print_after_restart", sale.id)
+
+
+def test_at_start_with_nothing_left_open_nothing_is_said_or_logged(shop, owner):
+    from store.models import Event
+    from tui.services.till import Recovery
+
+    sale = cash_sale(owner.till)
+    owner.till.print_sale(sale.id)
+    assert owner.finished().state == outcomes.PRINTED
+    assert owner.till.recover() == Recovery(0, ())
+    assert Event.select().where(Event.kind == "print_after_restart").count() == 0
 
 
 def test_the_print_after_an_interrupted_one_is_marked_copy_with_the_original_time(shop, owner):
@@ -141,7 +180,7 @@ def test_the_print_after_an_interrupted_one_is_marked_copy_with_the_original_tim
     till = owner.till
     plain, interrupted = cash_sale(till), cash_sale(till)
     print_attempts.start_printing(interrupted.id, "main")  # the till stopped while this one printed
-    assert till.recover() == 1  # ... and prints the pending one
+    assert till.recover().interrupted == 1  # ... and prints the pending one
     assert owner.finished().state == outcomes.PRINTED
     till.print_sale(interrupted.id)
     assert owner.finished().state == outcomes.PRINTED
@@ -183,19 +222,74 @@ def test_a_print_that_never_left_makes_no_copy(shop, owner):
     assert len(shop.paper()) == 1 and "副本 COPY" not in shop.paper()[0]
 
 
-def test_the_strip_shows_an_unconfirmed_print_until_a_print_is_confirmed(shop, owner):
-    """A good status read does not clear "not confirmed": the printer answers DLE EOT, it never confirms."""
+def test_the_strip_shows_an_unconfirmed_print_until_the_printer_confirms_again(shop, owner):
+    """A good DLE EOT does not clear "not confirmed": the idle poll asks for a confirmation too, and only an
+    answer to it says ready, with no print needed."""
     till = owner.till
     sale = cash_sale(till)
     shop.demo.set_fault("no_confirm")
     till.print_sale(sale.id)
     owner.finished()
     assert owner.next(PrinterHealth).state == "not_confirmed"
-    till._poll()  # the idle poll (this till polls only when asked): the printer answers, all fine
+    till._poll()  # the idle poll (this till polls only when asked): DLE EOT answered, the confirmation not
     assert till.health == "not_confirmed"
     shop.demo.set_fault("ok")
-    till.print_sale(sale.id)
+    till._poll()
     assert owner.next(PrinterHealth).state == "ready"
+
+
+@pytest.mark.parametrize("fault, state", [
+    ("cover_open", "cover_open"),
+    ("offline", "offline"),
+    ("no_confirm", "not_confirmed"),  # answers DLE EOT, never confirms: only the confirmation request sees it
+])
+def test_the_idle_poll_sees_a_fault_start_and_end_with_no_print(shop, fault, state):
+    """printer ready -> the fault starts -> PrinterHealth says so -> the fault ends -> ready, no sale between."""
+    owner = Owner(shop.settings, poll_seconds=0.2)
+    try:
+        assert owner.next(PrinterHealth).state == "ready"
+        shop.demo.set_fault(fault)
+        assert owner.next(PrinterHealth).state == state
+        shop.demo.set_fault("ok")
+        assert owner.next(PrinterHealth).state == "ready"
+    finally:
+        owner.stop()
+
+
+@pytest.mark.parametrize("fault, code", [("cover_open", "cover_open"), ("no_confirm", "not_confirmed")])
+def test_after_a_failed_print_the_idle_poll_says_ready_once_the_fault_ends(shop, fault, code):
+    """cover open (or no confirmation) -> the sale fails -> the fault ends -> ready before any other print."""
+    owner = Owner(shop.settings, poll_seconds=0.2)
+    try:
+        assert owner.next(PrinterHealth).state == "ready"
+        sale = cash_sale(owner.till)
+        shop.demo.set_fault(fault)
+        owner.till.print_sale(sale.id)
+        assert owner.finished().code == code
+        assert owner.next(PrinterHealth).state == code
+        shop.demo.set_fault("ok")
+        assert owner.next(PrinterHealth).state == "ready"
+        assert attempts(sale.id) == [outcomes.FAILED]  # no print came between
+    finally:
+        owner.stop()
+
+
+def test_idle_health_is_the_fault_then_no_confirmation_then_the_paper():
+    from printing.printer import PrinterStatus
+    from tui.services.till import idle_health
+
+    def status(**changes: Any) -> PrinterStatus:
+        values = dict(online=True, cover_open=False, paper_end=False, paper_near_end=False, error=False)
+        values.update(changes)
+        return PrinterStatus(**values)
+
+    assert idle_health(status()) == "ready"
+    assert idle_health(status(confirms=True)) == "ready"
+    assert idle_health(status(confirms=None)) == "ready"  # a printer set to confirm by status only
+    assert idle_health(status(confirms=False)) == "not_confirmed"
+    assert idle_health(status(confirms=False, paper_near_end=True)) == "not_confirmed"
+    assert idle_health(status(paper_near_end=True)) == "paper_near_end"
+    assert idle_health(status(online=False, cover_open=True)) == "cover_open"
 
 
 def test_a_refund_of_a_discounted_line_prints_lines_that_add_up_to_its_total(shop):

@@ -43,9 +43,13 @@ log = logging.getLogger("chaoying.tui.services.till")
 MAIN = "main"
 SPARE = "backup"  # the spare printer; "backup" is the name it is stored and configured by
 
-STATUS_POLL_SECONDS = 6.0  # how often an idle printer thread asks the printer how it is
+STATUS_POLL_SECONDS = 2.0  # how often an idle printer thread asks the printer how it is: the strip follows
+# a fault and its end within a few seconds (a poll is a few bytes each way; a job queued meanwhile waits <= 0.4 s)
 AFTER_JOB_POLL_SECONDS = 0.5
 FIRST_POLL_SECONDS = 0.5
+
+#: The event of a sale that never reached the printer before the till stopped, printed at the next start.
+EVENT_PRINT_AFTER_RESTART = "print_after_restart"
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,8 @@ class ReportPrinted:
         return self.reason_zh if language == "zh" else self.reason_en
 
 
-#: Print failures a status read cannot see (the printer answers DLE EOT but never confirmed the job):
-#: the strip keeps them until a print is confirmed.
+#: Print failures DLE EOT cannot see: the printer answers status but never confirmed the job, so its paper may be
+#: out (the banner says "not confirmed"). The idle poll sees them only by asking for a confirmation (idle_health).
 UNSEEN_BY_STATUS = ("not_confirmed",)
 
 
@@ -99,6 +103,20 @@ class PrinterHealth:
     state: str
     reason_zh: str = ""
     reason_en: str = ""
+
+
+def idle_health(status: Any) -> str:
+    """The state an idle printer is in, from its printing.printer.read_status(confirm=True) answer.
+
+    Its fault first; then ``not_confirmed`` when it answers DLE EOT but not the confirmation request a
+    print waits for (its receipts would end on the banner); then paper near end; else ready. Each poll
+    decides afresh: a printer that confirms again is ready again without waiting for a print.
+    """
+    if status.fault:
+        return str(status.fault)
+    if status.confirms is False:
+        return UNSEEN_BY_STATUS[0]
+    return "paper_near_end" if status.paper_near_end else "ready"
 
 
 @dataclass(frozen=True)
@@ -144,6 +162,14 @@ class Unresolved:
 
     stamp: int
     states: Tuple[Tuple[int, str], ...]  # (sale id, outcome state), oldest first
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What recover() found at start."""
+
+    interrupted: int = 0  # prints the stop cut short: now failed("interrupted"), the banner asks
+    printing: Tuple[str, ...] = ()  # receipt numbers of sales no byte of which reached the printer: printing now
 
 
 @dataclass(frozen=True)
@@ -347,12 +373,18 @@ class Till:
 
     # ------------------------------------------------------------ start, the banner, resolving
 
-    def recover(self) -> int:
+    def recover(self) -> Recovery:
         """After a crash: interrupted prints become failed (banner); never-printed sales print now.
 
-        Store work: run it off the UI thread. Returns how many prints were interrupted.
+        A pending sale has no print attempt: no byte of it reached the printer, so no paper can exist and
+        printing it is its next step (pending -> printing), not a copy. Each is logged as
+        print_after_restart and named in the answer, for the cashier to be told; if its print fails, the
+        banner follows as for any failed print.
+
+        Store work: run it off the UI thread.
         """
-        from store import outcomes, print_attempts
+        from store import print_attempts
+        from store.numbering import format_receipt_no
 
         recovered = print_attempts.recover_interrupted(self.till_id)
         self.know(self.read_open_receipts())
@@ -360,9 +392,15 @@ class Till:
         pending = [sale_id for sale_id, state in self.open_receipts.states if state == outcomes.PENDING]
         if recovered:
             log.warning("%d receipts were printing when the till stopped", recovered)
+        numbers = []
         for sale_id in pending:
+            sale = Sale.get_by_id(sale_id)
+            numbers.append(format_receipt_no(sale.till_id, sale.receipt_no))
+            events.log_event(EVENT_PRINT_AFTER_RESTART, self.till_id, cashier=self.cashier or None, sale=sale,
+                             printer=MAIN, detail="did not print before the stop: printed at start")
+            log.warning("receipt %s did not print before the stop: printing it now", numbers[-1])
             self.print_sale(sale_id)
-        return recovered
+        return Recovery(recovered, tuple(numbers))
 
     def unresolved(self) -> List[Any]:
         """This till's sales with no known receipt outcome, oldest first (a store query)."""
@@ -668,11 +706,12 @@ class Till:
             log.exception("report result listener failed")
 
     def _poll(self) -> None:
-        """Ask the idle main printer how it is (DLE EOT); report PrinterHealth when the answer changes."""
+        """Ask the idle main printer how it is (DLE EOT, then the confirmation request); report PrinterHealth
+        when the answer changes."""
         from printing.printer import REASONS, PrinterError, read_status
 
         try:
-            status = read_status(printer_config(self.settings, MAIN))
+            status = read_status(printer_config(self.settings, MAIN), confirm=True)
         except PrinterError as exc:
             self._set_health(exc.code, exc.reason_zh, exc.reason_en)
             return
@@ -680,11 +719,9 @@ class Till:
             log.warning("printer status failed: %s", exc)
             self._set_health("error", f"打印机状态读取失败：{exc}", f"printer status failed: {exc}")
             return
-        if status.fault:
-            zh, en = REASONS.get(status.fault, REASONS["error"])
-            self._set_health(status.fault, zh, en)
-        elif self.health not in UNSEEN_BY_STATUS:  # a good status does not show the printer now confirms
-            self._set_health("paper_near_end" if status.paper_near_end else "ready", "", "")
+        state = idle_health(status)
+        zh, en = ("", "") if state in ("ready", "paper_near_end") else REASONS.get(state, REASONS["error"])
+        self._set_health(state, zh, en)
 
     def _set_health(self, state: str, reason_zh: str, reason_en: str) -> None:
         previous, self.health = self.health, state
