@@ -355,7 +355,8 @@ def _refuse_open_work(till_id: str) -> None:
         raise ReportError(f"Till {till_id} has an open basket; finish or cancel it before the Z report.",
                           "z_open_basket", till=till_id)
     if held_count:
-        raise ReportError(f"{held_count} held basket(s) wait; resume and finish or cancel them before the Z report.",
+        waits = "1 held basket waits" if held_count == 1 else f"{held_count} held baskets wait"
+        raise ReportError(f"{waits}; resume and finish or cancel them before the Z report.",
                           "z_held_basket", count=held_count)
 
 

@@ -627,6 +627,7 @@ ZH: Dict[str, str] = {
     "error.z_unresolved_receipt": "小票 {receipts} 还没有处理完（见提示条），处理后才能结班",
     "error.z_open_basket": "还有一单没有结账：先收款或取消，才能结班",
     "error.z_held_basket": "还有 {count} 张挂单：先取单收款或取消，才能结班",
+    "error.z_held_basket.one": "还有 {count} 张挂单：先取单收款或取消，才能结班",
 }
 
 EN: Dict[str, str] = {
@@ -1230,6 +1231,7 @@ EN: Dict[str, str] = {
     "error.z_unresolved_receipt": "Receipt {receipts} is not resolved yet (see the banner); resolve it before the Z",
     "error.z_open_basket": "A sale is still open: pay or cancel it before the Z",
     "error.z_held_basket": "{count} held baskets wait: resume and finish or cancel them before the Z",
+    "error.z_held_basket.one": "{count} held basket waits: resume and finish or cancel it before the Z",
 }
 
 CATALOGUES: Dict[str, Dict[str, str]] = {"zh": ZH, "en": EN}

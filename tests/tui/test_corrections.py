@@ -5,6 +5,7 @@ back office is the real `chaoying` CLI run in this process on the same file.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 
@@ -318,8 +319,22 @@ async def test_no_sale_is_refused_while_payment_is_taken(shop_with):
         assert shop.demo.printer.drawer_kicks == 0
 
 
-async def test_refund_without_receipt_is_off_by_default(shop_with):
+def test_the_demo_allows_the_refund_without_a_receipt_that_f1_lists(tmp_path):
+    """F1 lists Ctrl+T (无单退货); the demo turns it on, as it does 抹零; a shop's own settings file decides."""
+    from tui.demo import demo_settings
+    from tui.settings import load_settings
+
+    assert not load_settings(None).selling.refund_without_receipt  # off by default in a shop
+    demo = demo_settings(load_settings(None), tmp_path)
+    assert demo.selling.refund_without_receipt and demo.selling.rounding == "jiao"
+    own = tmp_path / "chaoying.toml"
+    own.write_text("[selling]\nrefund_without_receipt = false\n", encoding="utf-8")
+    assert not demo_settings(load_settings(own), tmp_path).selling.refund_without_receipt
+
+
+async def test_refund_without_receipt_is_refused_when_off(shop_with):
     shop = shop_with()
+    shop.settings = dataclasses.replace(shop.settings, selling=SellingSettings(refund_without_receipt=False))
     app = shop.app()
     async with app.run_test(size=(100, 30)) as pilot:
         await scan(pilot, COLA)
