@@ -8,8 +8,8 @@ moves. The identities they keep (a test checks them):
 - net = gross - discounts - 抹零 - refunds - voids
 - the tenders' amounts add up to net
 - expected cash = float + cash sales - cash refunds - cash voids + paid in - paid out
-  - cash taken before the shift (sold after the last Z while no shift was open: that cash was in
-  the drawer when the float was counted, so the float already holds it)
+  - cash sold before the shift (after the last Z while no shift was open: that cash was in the
+  drawer when the float was counted, so the float already holds it)
 
 A shift covers the till's documents after the previous Z (so nothing sold
 between a Z and the next shift is lost) and its events since then. A Z

@@ -1199,7 +1199,7 @@ EN: Dict[str, str] = {
     "shift.move_dropped": "No manager allowed it: the paid out was not recorded",
     "shift.paid_in_done": "Paid in ¥{amount} recorded ({reason})",
     "shift.paid_out_done": "Paid out ¥{amount} recorded ({reason})",
-    "x.title": "X report (read only, the shift stays open)",
+    "x.title": "X report (read only: it closes nothing)",
     "z.count_title": "Z close: count the cash in the drawer",
     # the drawer counted per denomination (tui/screens/count.py)
     "count.hint": "Pieces of each note (coins on its row); Enter: next row",

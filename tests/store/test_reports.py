@@ -252,7 +252,12 @@ def test_cash_taken_before_the_shift_is_in_the_float_not_counted_twice(sqlite_da
     figures = reports.z_dict(z)["figures"]
     assert figures["cash"]["over_short_fen"] == 0
     lines = report_lines(figures, 48, language="en")
-    assert any(line.startswith("  Taken before shift (in float)") and line.endswith("-7.00") for line in lines)
+    before = [line for line in lines if line.startswith("  Sold before the shift")]
+    assert len(before) == 1 and before[0].endswith(" -7.00")  # words a cashier reads at once, and why:
+    assert lines[lines.index(before[0]) + 1] == "    (already in the float count)"
+    assert not any("Taken" in line for line in lines)
+    zh = report_lines(figures, 32, language="zh")
+    assert zh[zh.index(next(line for line in zh if line.startswith("  开班前收的现金"))) + 1] == "    （已点在备用金里）"
     assert reports.verify_z().ok
     # the next shift starts after the Z: nothing before it
     shifts.open_shift("1", 21400)
