@@ -161,9 +161,10 @@ def _cash_lines(cash: Mapping[str, Any], labels: Mapping[str, str], columns: int
 
 
 def _count_lines(counts: Optional[Mapping[str, int]], columns: int) -> List[str]:
-    """A count per denomination ({fen: pieces}), one line each: "    100.00 x 2    200.00"."""
+    """A count per denomination ({fen: pieces}), one line each, the biggest note first (as the count asks them):
+    "    100.00 x 2    200.00". A Z read back from its JSON has them sorted as text: the order is not theirs."""
     out: List[str] = []
-    for denomination, pieces in (counts or {}).items():
+    for denomination, pieces in sorted((counts or {}).items(), key=lambda item: -int(item[0])):
         out.extend(left_right("    " + format_fen(int(denomination)) + " x %d" % pieces,
                               format_fen(int(denomination) * int(pieces)), columns))
     return out

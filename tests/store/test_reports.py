@@ -301,6 +301,21 @@ def test_paying_out_more_than_the_drawer_holds_is_refused(sqlite_database):
     assert shifts.drawer_fen("1") == 0
 
 
+def test_the_x_and_the_z_list_the_float_notes_in_one_order_the_biggest_first(sqlite_database):
+    """The float counted 2 x ¥100, 1 x ¥10, 3 x ¥1, 4 x 5角: the X (figures as made) and the Z (read back from
+    its JSON, sorted as text there) list those notes in the same order, as the count asks them."""
+    from printing.report import report_lines
+
+    shifts.open_shift("1", counts={100: 3, 10000: 2, 50: 4, 1000: 1}, cashier="c1")
+
+    def notes(lines):
+        return [line.split()[0] for line in lines if " x " in line]
+
+    x_notes = notes(report_lines(reports.x_report("1"), 48, kind="X", language="en"))
+    z = reports.z_dict(reports.close_z("1", counted_fen=20520, cashier="c1"))
+    assert x_notes == notes(report_lines(z["figures"], 48, language="en")) == ["100.00", "10.00", "1.00", "0.50"]
+
+
 def test_the_x_and_the_z_list_the_tenders_in_one_order_with_the_counts_in_one_column(sqlite_database):
     """The Z's figures come back from its JSON sorted by name: it still lists cash, card, WeChat, Alipay as the X
     does, and every tender's count ends in the same column whatever its amount."""
