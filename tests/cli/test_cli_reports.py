@@ -53,6 +53,17 @@ def test_the_day_closed_one_yuan_short(shop):
     assert "1 Z report" in shop.ok("journal", "verify").stdout
 
 
+def test_report_x_speaks_one_language(shop):
+    """The command line is English: 抹零 is "rounded down" there, no Chinese label among the English ones."""
+    import re
+
+    shop.ok("shift", "open", "--float", "200")
+    sell_the_day(shop)
+    text = shop.ok("report", "x").stdout
+    assert "rounded down" in text and "discounts" in text
+    assert re.findall(r"[\u3000-\u9fff\uff00-\uffef]+", text) == []
+
+
 def test_an_edited_z_fails_journal_verify(shop):
     shop.ok("shift", "open", "--float", "0")
     shop.ok("report", "z")

@@ -86,7 +86,8 @@ def _summary(f: Dict[str, Any], title: str) -> None:
     """The figures a shop owner reads first, as a table."""
     s, cash = f["sales"], f["cash"]
     rows = [["sales", str(s["count"]), _yuan_text(s["gross_fen"])],
-            ["discounts", "", _yuan_text(-s["discount_fen"])], ["抹零", "", _yuan_text(-s["rounding_fen"])],
+            ["discounts", "", _yuan_text(-s["discount_fen"])],
+            ["rounded down", "", _yuan_text(-s["rounding_fen"])],  # 抹零: the command line speaks English
             ["refunds", str(f["refunds"]["count"]), _yuan_text(-f["refunds"]["amount_fen"])],
             ["voids", str(f["voids"]["count"]), _yuan_text(-f["voids"]["amount_fen"])],
             ["net", "", _yuan_text(f["net_fen"])]]
@@ -94,8 +95,10 @@ def _summary(f: Dict[str, Any], title: str) -> None:
     failed = f["failed_payments"]
     rows.append(["failed payments", str(failed["count"]), _yuan_text(failed["amount_fen"])])
     rows += [["float", "", _yuan_text(cash["float_fen"])], ["paid in", "", _yuan_text(cash["paid_in_fen"])],
-             ["paid out", "", _yuan_text(-cash["paid_out_fen"])],
-             ["expected cash", "", _yuan_text(cash["expected_fen"])]]
+             ["paid out", "", _yuan_text(-cash["paid_out_fen"])]]
+    if cash.get("before_shift_fen"):  # an older Z has none
+        rows.append(["sold before the shift (already in the float count)", "", _yuan_text(-cash["before_shift_fen"])])
+    rows.append(["expected cash", "", _yuan_text(cash["expected_fen"])])
     if cash["counted_fen"] is not None:
         over = cash["over_short_fen"]
         rows += [["counted", "", _yuan_text(cash["counted_fen"])],
