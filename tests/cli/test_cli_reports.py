@@ -92,6 +92,23 @@ def test_sales_by_tender_and_receipts_of_the_day(shop):
     assert [r["printer_confirmed"] for r in receipts] == [False, True, True, True]
 
 
+def test_dates_take_today_and_yesterday(shop):
+    """--from today (and --to, --date, yesterday) where a date is natural; a word it does not know is one
+    sentence naming the option and the words it takes."""
+    sell_the_day(shop)
+    today = datetime.date.today().isoformat()
+    by_date = shop.ok("report", "sales", "--from", today, "--json").stdout
+    assert shop.ok("report", "sales", "--from", "today", "--json").stdout == by_date
+    assert shop.ok("report", "sales", "--from", "yesterday", "--to", "Today", "--json").stdout == by_date
+    assert json.loads(shop.ok("report", "sales", "--from", "yesterday", "--to", "yesterday", "--json").stdout) == []
+    receipts = json.loads(shop.ok("report", "receipts", "--date", "today", "--json").stdout)
+    assert len(receipts) == 4
+    assert shop.ok("sales", "list", "--date", "today").stdout.splitlines()[-1].startswith("3 sales on till 1 ")
+    result = shop.run("report", "sales", "--from", "tomorrow")
+    assert result.returncode == 2 and "--from 'tomorrow' is not a date like 2024-05-31, today or yesterday" \
+        in one_line(result.stderr)
+
+
 @pytest.mark.parametrize("args, words", [
     (("shift", "open", "--float", "两百"), "--float"),
     (("report", "z", "--counted", "-3"), "--counted"),
