@@ -18,13 +18,14 @@ AMOUNT_WIDTH = 10
 
 LABELS = {
     "zh": {
-        "X": "X 报表（未结班）", "Z": "Z 报表（结班）", "till": "收银台", "shift": "班次", "opened": "开班",
+        "X": "X 报表（未结班）", "X_no_shift": "X 报表（未开班）", "Z": "Z 报表（结班）",
+        "till": "收银台", "shift": "班次", "opened": "开班",
         "printed_at": "打印时间", "closed_by": "结班人", "sales": "销售笔数", "gross": "销售总额",
         "discount": "折扣", "rounding": "抹零", "refunds": "退货", "voids": "作废", "net": "净额",
         "tenders": "支付方式", "cash": "现金", "card": "银行卡", "wechat": "微信支付", "alipay": "支付宝",
         "failed": "失败支付", "drawer": "钱箱", "float": "备用金", "cash_sales": "现金销售",
         "cash_refunds": "现金退货", "cash_voids": "现金作废", "paid_in": "存入", "paid_out": "支出",
-        "before_shift": "开班前收的现金（已在备用金里）",
+        "before_shift": "开班前收的现金", "before_shift_note": "（已点在备用金里）",
         "expected": "应有现金", "counted": "实点现金", "over": "长款", "short": "短款", "blind": "（盲点）",
         "cashiers": "收银员", "hours": "时段", "top": "畅销商品", "receipts": "小票",
         "by_printer": "已打印（打印机确认）", "by_cashier": "已打印（收银员确认）", "reprints": "补打",
@@ -34,14 +35,16 @@ LABELS = {
         "head": "流水哈希", "audit_head": "审计链哈希", "count": "笔",
     },
     "en": {
-        "X": "X REPORT (shift open)", "Z": "Z REPORT (shift closed)", "till": "Till", "shift": "Shift",
+        "X": "X REPORT (shift open)", "X_no_shift": "X REPORT (no shift open)",
+        "Z": "Z REPORT (shift closed)", "till": "Till", "shift": "Shift",
         "opened": "Opened", "printed_at": "Printed", "closed_by": "Closed by", "sales": "Sales",
         "gross": "Gross", "discount": "Discounts", "rounding": "Rounded down", "refunds": "Refunds",
         "voids": "Voids", "net": "NET", "tenders": "Tenders", "cash": "Cash", "card": "Card",
         "wechat": "WeChat Pay", "alipay": "Alipay", "failed": "Failed payments", "drawer": "Drawer",
         "float": "Float", "cash_sales": "Cash sales", "cash_refunds": "Cash refunds", "cash_voids": "Cash voids",
         "paid_in": "Paid in", "paid_out": "Paid out",
-        "before_shift": "Taken before shift (in float)", "expected": "Expected cash", "counted": "Counted",
+        "before_shift": "Sold before the shift", "before_shift_note": "(already in the float count)",
+        "expected": "Expected cash", "counted": "Counted",
         "over": "Over", "short": "Short", "blind": " (blind)", "cashiers": "Cashiers", "hours": "Hours",
         "top": "Top products", "receipts": "Receipts", "by_printer": "Printed (printer)",
         "by_cashier": "Printed (cashier's word)", "reprints": "Reprints", "handwritten": "Handwritten",
@@ -70,6 +73,8 @@ def report_lines(figures: Mapping[str, Any], columns: int, kind: str = "Z", z_no
 
     if shop_name:
         out.extend(center(shop_name, columns))
+    if kind == "X" and figures.get("shift") is None:  # no shift open: everything since the last Z
+        kind = "X_no_shift"
     title = labels[kind] + (" #%d" % z_no if z_no is not None else "")
     out.extend(center(title, columns))
     out.append(rule)
@@ -144,6 +149,8 @@ def _cash_lines(cash: Mapping[str, Any], labels: Mapping[str, str], columns: int
         out.extend(left_right("  " + labels[name], format_fen(fen), columns))
         if name == "float":  # the float as it was counted, when it was counted per denomination
             out.extend(_count_lines(cash.get("float_counts"), columns))
+        if name == "before_shift":  # why it is taken off: the drawer held it when the float was counted
+            out.append("    " + labels["before_shift_note"])
     if cash.get("counted_fen") is not None:
         out.extend(left_right("  " + labels["counted"], format_fen(cash["counted_fen"]), columns))
         difference = cash["over_short_fen"]
@@ -154,9 +161,10 @@ def _cash_lines(cash: Mapping[str, Any], labels: Mapping[str, str], columns: int
 
 
 def _count_lines(counts: Optional[Mapping[str, int]], columns: int) -> List[str]:
-    """A count per denomination ({fen: pieces}), one line each: "    100.00 x 2    200.00"."""
+    """A count per denomination ({fen: pieces}), one line each, the biggest note first (as the count asks them):
+    "    100.00 x 2    200.00". A Z read back from its JSON has them sorted as text: the order is not theirs."""
     out: List[str] = []
-    for denomination, pieces in (counts or {}).items():
+    for denomination, pieces in sorted((counts or {}).items(), key=lambda item: -int(item[0])):
         out.extend(left_right("    " + format_fen(int(denomination)) + " x %d" % pieces,
                               format_fen(int(denomination) * int(pieces)), columns))
     return out

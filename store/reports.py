@@ -8,8 +8,8 @@ moves. The identities they keep (a test checks them):
 - net = gross - discounts - 抹零 - refunds - voids
 - the tenders' amounts add up to net
 - expected cash = float + cash sales - cash refunds - cash voids + paid in - paid out
-  - cash taken before the shift (sold after the last Z while no shift was open: that cash was in
-  the drawer when the float was counted, so the float already holds it)
+  - cash sold before the shift (after the last Z while no shift was open: that cash was in the
+  drawer when the float was counted, so the float already holds it)
 
 A shift covers the till's documents after the previous Z (so nothing sold
 between a Z and the next shift is lost) and its events since then. A Z
@@ -355,7 +355,8 @@ def _refuse_open_work(till_id: str) -> None:
         raise ReportError(f"Till {till_id} has an open basket; finish or cancel it before the Z report.",
                           "z_open_basket", till=till_id)
     if held_count:
-        raise ReportError(f"{held_count} held basket(s) wait; resume and finish or cancel them before the Z report.",
+        waits = "1 held basket waits" if held_count == 1 else f"{held_count} held baskets wait"
+        raise ReportError(f"{waits}; resume and finish or cancel them before the Z report.",
                           "z_held_basket", count=held_count)
 
 

@@ -99,7 +99,8 @@ def demo_settings(base: Any, folder: Path, display: str = "none") -> Any:
     shop, selling, shift = base.shop, base.selling, base.shift
     if base.path is None or not Path(base.path).exists():
         shop = dataclasses.replace(shop, name="超赢便利店 Chaoying Demo")
-        selling = dataclasses.replace(selling, rounding="jiao")  # the demo shows 抹零 (Ctrl+R on the tender)
+        # the demo shows 抹零 (Ctrl+R on the tender) and 无单退货 (Ctrl+T, listed in F1) at work
+        selling = dataclasses.replace(selling, rounding="jiao", refund_without_receipt=True)
         shift = dataclasses.replace(shift, ask_float=False)  # the demo sells at once; F11 S opens a shift
     database = dataclasses.replace(base.database, url="sqlite:///" + str(folder / "chaoying.sqlite3"))
     shown = dataclasses.replace(base.display, kind=display, port=str(folder / "display") if display != "none" else "")

@@ -67,6 +67,7 @@ ZH: Dict[str, str] = {
     "status.handwritten": "已开手写小票",
     "status.e_receipt": "已给电子小票",
     "status.declined": "顾客不要小票",
+    "status.voided": "已作废",
     "status.near_end": "打印纸快用完了，请准备换纸",
     # tender
     "tender.title": "付款",
@@ -226,7 +227,7 @@ ZH: Dict[str, str] = {
     "history.reprint_failed": "小票 {number} 补打没有打出来：{reason}",
     "history.qr_again": "小票 {number} 的电子小票（再次显示）",
     "history.cashier": "收银员 {cashier}",
-    "history.total": "合计 ￥{total}",
+    "history.total": "合计 {total}",
     "history.change": "找零 ￥{change}",
     "history.payment_failed": "{payment}（失败）",
     "history.outcome": "小票：{outcome}",
@@ -302,6 +303,7 @@ ZH: Dict[str, str] = {
     "search.placeholder": "商品名、拼音（kekou）、首字母（kkkl）或条码开头",
     "search.hint": "{updown} 选择  {enter} 加入  {close} 关闭",
     "search.none": "没有找到：{text}",
+    "search.browse": "商品目录（按拼音排）：输入名称、拼音或条码查找",
     "search.count": "{count} 个结果",
     "search.more": "{count}+ 个结果，继续输入可缩小范围",
     "search.error": "查找出错：{error}",
@@ -644,6 +646,7 @@ ZH: Dict[str, str] = {
     "event.z_close": "Z 结班",
     "events.detail_title": "事件详情",
     "key.whole_detail": "看全部",
+    "error.z_held_basket.one": "还有 {count} 张挂单：先取单收款或取消，才能结班",
 }
 
 EN: Dict[str, str] = {
@@ -699,6 +702,7 @@ EN: Dict[str, str] = {
     "status.handwritten": "handwritten receipt given",
     "status.e_receipt": "e-receipt given",
     "status.declined": "customer declined the receipt",
+    "status.voided": "voided",
     "status.near_end": "Paper is running out: have a new roll ready",
     "tender.title": "Payment",
     "tender.total": "Total",
@@ -849,7 +853,7 @@ EN: Dict[str, str] = {
     "history.reprint_failed": "The reprint of receipt {number} did not print: {reason}",
     "history.qr_again": "E-receipt of {number}, shown again",
     "history.cashier": "Cashier {cashier}",
-    "history.total": "Total ¥{total}",
+    "history.total": "Total {total}",
     "history.change": "Change ¥{change}",
     "history.payment_failed": "{payment} (failed)",
     "history.outcome": "Receipt: {outcome}",
@@ -921,6 +925,7 @@ EN: Dict[str, str] = {
     "search.placeholder": "Name, pinyin (kekou), initials (kkkl) or the start of a code",
     "search.hint": "{updown} choose  {enter} add  {close} close",
     "search.none": "Nothing found for {text}",
+    "search.browse": "The catalogue, by pinyin: type a name, pinyin or code to find one",
     "search.count": "{count} found",
     "search.more": "{count}+ found, type more to narrow",
     "search.error": "Search failed: {error}",
@@ -1224,7 +1229,7 @@ EN: Dict[str, str] = {
     "shift.move_dropped": "No manager allowed it: the paid out was not recorded",
     "shift.paid_in_done": "Paid in ¥{amount} recorded ({reason})",
     "shift.paid_out_done": "Paid out ¥{amount} recorded ({reason})",
-    "x.title": "X report (read only, the shift stays open)",
+    "x.title": "X report (read only: it closes nothing)",
     "z.count_title": "Z close: count the cash in the drawer",
     # the drawer counted per denomination (tui/screens/count.py)
     "count.hint": "Pieces of each note (coins on its row); Enter: next row",
@@ -1265,6 +1270,7 @@ EN: Dict[str, str] = {
     "event.z_close": "Z close",
     "events.detail_title": "Event detail",
     "key.whole_detail": "Whole detail",
+    "error.z_held_basket.one": "{count} held basket waits: resume and finish or cancel it before the Z",
 }
 
 CATALOGUES: Dict[str, Dict[str, str]] = {"zh": ZH, "en": EN}

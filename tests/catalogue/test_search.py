@@ -87,6 +87,18 @@ def test_results_are_limited_and_best_first(shop):
     assert catalogue.search_products("   ") == []
 
 
+def test_nothing_typed_browses_the_catalogue_in_pinyin_order(shop):
+    """F2 on an empty entry: the active products, the first ``limit`` of them by pinyin, not nothing."""
+    from store.pinyin import name_keys
+
+    catalogue.set_active("6902538005141", False)  # 农夫山泉: not sold any more, not listed
+    listed = [p["name"] for p in catalogue.browse_products(limit=50)]
+    active = [name for barcode, name, _, _ in CATALOGUE if barcode != "6902538005141"]
+    assert listed == sorted(active, key=lambda name: name_keys(name).pinyin)
+    assert [p["name"] for p in catalogue.browse_products(limit=3)] == listed[:3]
+    assert catalogue.browse_products(limit=0) == []
+
+
 def test_reindex_rebuilds_every_key(shop):
     from store.models import Product, ProductKey
 

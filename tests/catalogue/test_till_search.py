@@ -25,6 +25,26 @@ async def test_f2_kkkl_enter_adds_coca_cola(shop):
         assert len(basket(app)) == 1 and app.focused.id == "entry"
 
 
+async def test_f2_with_nothing_typed_lists_the_catalogue_to_browse(shop):
+    """F2 on an empty entry: the catalogue by pinyin (the demo's 30 products); Down and Enter add one sold by
+    the piece (a weighed one would ask its weight)."""
+    from tui.screens.search import LIMIT, SearchScreen
+    from tui.services.products import find_products
+
+    app = shop.app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f2")
+        assert isinstance(app.screen, SearchScreen)
+        await wait_until(pilot, lambda: bool(app.screen.results))
+        listed = [p["name"] for p in app.screen.results]
+        assert listed == [p["name"] for p in find_products("", LIMIT)] and len(listed) == LIMIT
+        assert "商品目录" in str(app.screen.query_one("#search-status").render())
+        index = next(i for i, p in enumerate(app.screen.results) if i and p["unit"] != "斤")
+        await pilot.press(*["down"] * index, "enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, SearchScreen))
+        assert [name for name, _, _ in basket(app)] == [listed[index]]
+
+
 async def test_a_price_label_from_the_scale_sells_at_the_label_price(shop):
     from store.codes import ScaleLayout, make_scale_label
 

@@ -53,6 +53,17 @@ def test_the_day_closed_one_yuan_short(shop):
     assert "1 Z report" in shop.ok("journal", "verify").stdout
 
 
+def test_report_x_speaks_one_language(shop):
+    """The command line is English: 抹零 is "rounded down" there, no Chinese label among the English ones."""
+    import re
+
+    shop.ok("shift", "open", "--float", "200")
+    sell_the_day(shop)
+    text = shop.ok("report", "x").stdout
+    assert "rounded down" in text and "discounts" in text
+    assert re.findall(r"[\u3000-\u9fff\uff00-\uffef]+", text) == []
+
+
 def test_an_edited_z_fails_journal_verify(shop):
     shop.ok("shift", "open", "--float", "0")
     shop.ok("report", "z")
@@ -79,6 +90,23 @@ def test_sales_by_tender_and_receipts_of_the_day(shop):
     receipts = json.loads(shop.ok("report", "receipts", "--date", today, "--json").stdout)
     assert receipts[0]["receipt"] == "1-000003" and not receipts[0]["printer_confirmed"]
     assert [r["printer_confirmed"] for r in receipts] == [False, True, True, True]
+
+
+def test_dates_take_today_and_yesterday(shop):
+    """--from today (and --to, --date, yesterday) where a date is natural; a word it does not know is one
+    sentence naming the option and the words it takes."""
+    sell_the_day(shop)
+    today = datetime.date.today().isoformat()
+    by_date = shop.ok("report", "sales", "--from", today, "--json").stdout
+    assert shop.ok("report", "sales", "--from", "today", "--json").stdout == by_date
+    assert shop.ok("report", "sales", "--from", "yesterday", "--to", "Today", "--json").stdout == by_date
+    assert json.loads(shop.ok("report", "sales", "--from", "yesterday", "--to", "yesterday", "--json").stdout) == []
+    receipts = json.loads(shop.ok("report", "receipts", "--date", "today", "--json").stdout)
+    assert len(receipts) == 4
+    assert shop.ok("sales", "list", "--date", "today").stdout.splitlines()[-1].startswith("3 sales on till 1 ")
+    result = shop.run("report", "sales", "--from", "tomorrow")
+    assert result.returncode == 2 and "--from 'tomorrow' is not a date like 2024-05-31, today or yesterday" \
+        in one_line(result.stderr)
 
 
 @pytest.mark.parametrize("args, words", [

@@ -102,3 +102,15 @@ def test_a_float_counted_per_denomination_is_printed_under_the_float():
     at = lines.index("  备用金                  200.00")  # the figure z_figures() gives; the counts follow it
     assert lines[at + 1:at + 3] == ["    100.00 x 2            200.00", "    1.00 x 3                3.00"]
     assert not any(" x " in line for line in lines[at + 3:])
+
+
+@pytest.mark.parametrize("language, open_title, no_shift_title", [
+    ("en", "X REPORT (shift open)", "X REPORT (no shift open)"),
+    ("zh", "X 报表（未结班）", "X 报表（未开班）"),
+])
+def test_an_x_with_no_shift_open_does_not_say_the_shift_is_open(language, open_title, no_shift_title):
+    figures = z_figures()
+    assert open_title in [line.strip() for line in report_lines(figures, 48, "X", language=language)]
+    figures.update(shift=None, opened_at=None)  # the X before any shift: everything since the last Z
+    titles = [line.strip() for line in report_lines(figures, 48, "X", language=language)]
+    assert no_shift_title in titles and open_title not in titles

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 
+from store.catalogue import browse_products
 from tests.store.helpers import catalogue
 from tui.services.products import find_products
 
@@ -20,6 +21,13 @@ def test_a_search_on_another_thread_finds_the_product_by_pinyin_and_by_code(sqli
     worker.start()
     worker.join(30)
     assert found == {"kekou": ["6901234567892"], "code": ["6901234567892"], "limit": []}
+
+
+def test_nothing_typed_finds_the_catalogue_not_nothing(sqlite_database):
+    catalogue()
+    browsed = find_products("  ", 2)
+    assert len(browsed) == 2 and browsed == find_products("", 2)
+    assert [p["barcode"] for p in find_products("", 100)] == [p["barcode"] for p in browse_products(100)]
 
 
 def test_a_search_given_by_the_caller_is_asked_with_the_text_and_the_limit(sqlite_database):

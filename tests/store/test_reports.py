@@ -252,7 +252,12 @@ def test_cash_taken_before_the_shift_is_in_the_float_not_counted_twice(sqlite_da
     figures = reports.z_dict(z)["figures"]
     assert figures["cash"]["over_short_fen"] == 0
     lines = report_lines(figures, 48, language="en")
-    assert any(line.startswith("  Taken before shift (in float)") and line.endswith("-7.00") for line in lines)
+    before = [line for line in lines if line.startswith("  Sold before the shift")]
+    assert len(before) == 1 and before[0].endswith(" -7.00")  # words a cashier reads at once, and why:
+    assert lines[lines.index(before[0]) + 1] == "    (already in the float count)"
+    assert not any("Taken" in line for line in lines)
+    zh = report_lines(figures, 32, language="zh")
+    assert zh[zh.index(next(line for line in zh if line.startswith("  开班前收的现金"))) + 1] == "    （已点在备用金里）"
     assert reports.verify_z().ok
     # the next shift starts after the Z: nothing before it
     shifts.open_shift("1", 21400)
@@ -294,6 +299,21 @@ def test_paying_out_more_than_the_drawer_holds_is_refused(sqlite_database):
     assert reports.x_report("1")["cash"]["paid_out_fen"] == 0
     shifts.cash_out("1", 10350, "货款", "c1", manager="m1")
     assert shifts.drawer_fen("1") == 0
+
+
+def test_the_x_and_the_z_list_the_float_notes_in_one_order_the_biggest_first(sqlite_database):
+    """The float counted 2 x ¥100, 1 x ¥10, 3 x ¥1, 4 x 5角: the X (figures as made) and the Z (read back from
+    its JSON, sorted as text there) list those notes in the same order, as the count asks them."""
+    from printing.report import report_lines
+
+    shifts.open_shift("1", counts={100: 3, 10000: 2, 50: 4, 1000: 1}, cashier="c1")
+
+    def notes(lines):
+        return [line.split()[0] for line in lines if " x " in line]
+
+    x_notes = notes(report_lines(reports.x_report("1"), 48, kind="X", language="en"))
+    z = reports.z_dict(reports.close_z("1", counted_fen=20520, cashier="c1"))
+    assert x_notes == notes(report_lines(z["figures"], 48, language="en")) == ["100.00", "10.00", "1.00", "0.50"]
 
 
 def test_the_x_and_the_z_list_the_tenders_in_one_order_with_the_counts_in_one_column(sqlite_database):

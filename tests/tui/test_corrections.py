@@ -5,6 +5,7 @@ back office is the real `chaoying` CLI run in this process on the same file.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 
@@ -124,6 +125,8 @@ async def test_refund_one_of_three_bottles_on_paper_linked_in_sales_list_and_the
         await settled(pilot)
         rows = {row["receipt"]: row for row in app.screen.rows}
         assert "退货" in str(app.screen.table.get_row_at(0)[3])  # the newest row: the refund, marked
+        assert str(app.screen.table.get_row_at(0)[2]) == "-3.00"  # money back: with a minus
+        assert str(app.screen.table.get_row_at(1)[2]) == "2.00"  # a sale: as it was
         assert rows["1-000001"]["refunded"] and rows["1-000003"]["original"] == "1-000001"
 
         # the second sale is voided with the manager's PIN and a reason
@@ -246,6 +249,7 @@ async def test_refunds_and_voids_are_refused_for_corrections_and_voided_sales(sh
         rows = {row["receipt"]: row for row in app.screen.rows}
         assert rows["1-000001"]["voided"]
         assert "已作废" in str(app.screen.table.get_row_at(1)[3]) and "作废" in str(app.screen.table.get_row_at(0)[3])
+        assert str(app.screen.table.get_row_at(0)[2]) == "-3.00"  # the void gave the 3.00 back
 
         for key in ("t", "v"):  # the voided sale: one sentence, nothing asked
             await open_history_on(pilot, "1-000001")
@@ -257,6 +261,40 @@ async def test_refunds_and_voids_are_refused_for_corrections_and_voided_sales(sh
         await wait_until(pilot, lambda: "不是销售单" in message(app))
         assert "1-000002" in message(app) and "作废" in message(app)
         assert screen_is(app, "HistoryScreen") and Sale.select().count() == 2
+
+
+async def test_after_a_void_the_success_panel_no_longer_says_the_sale_printed(shop_with, manager):
+    """Sold, printed, F9, V on it: back on the sale screen its success panel says the sale is voided."""
+    from store.models import Sale
+
+    shop = shop_with()
+    manager()
+    app = shop.app(cashier="C1")
+    async with app.run_test(size=(100, 30)) as pilot:
+        sale = await sell_cash(pilot, COLA)
+        status = app.sale_screen.query_one("#done-status")
+        assert text_of(status) == "已打印" and app.sale_screen.last_sale_id == sale.id
+        await open_history_on(pilot, "1-000001")
+        await pilot.press("v")
+        await pin(pilot, "4321")
+        await wait_until(pilot, lambda: screen_is(app, "ReasonScreen"))
+        await pilot.press(*"wrong item", "enter")
+        await wait_until(pilot, lambda: Sale.select().where(Sale.kind == "void").exists())
+        await printed_all(pilot, app)  # the void's own receipt printed: it does not speak for the sale
+        await pilot.press("escape")  # the history closes
+        await wait_until(pilot, lambda: app.screen is app.sale_screen)
+        assert text_of(status) == "已作废"
+        assert "1-000001" in text_of(app.sale_screen.query_one("#done-number"))
+
+
+def test_the_history_detail_gives_a_refund_or_void_total_with_a_minus():
+    from tui.screens.history import detail_text, shown_total
+
+    sale = dict(receipt="1-000001", kind="sale", total="3.00", sold_at="", lines=[], payments=[], outcome="printed",
+                print_attempts=[])
+    void = dict(sale, receipt="1-000002", kind="void", original="1-000001")
+    assert (shown_total(sale), shown_total(void)) == ("3.00", "-3.00")
+    assert "合计 ￥3.00" in detail_text(sale).plain and "合计 -￥3.00" in detail_text(void).plain
 
 
 async def test_a_void_is_refused_for_a_sale_of_another_day(shop_with, manager, monkeypatch):
@@ -318,8 +356,22 @@ async def test_no_sale_is_refused_while_payment_is_taken(shop_with):
         assert shop.demo.printer.drawer_kicks == 0
 
 
-async def test_refund_without_receipt_is_off_by_default(shop_with):
+def test_the_demo_allows_the_refund_without_a_receipt_that_f1_lists(tmp_path):
+    """F1 lists Ctrl+T (无单退货); the demo turns it on, as it does 抹零; a shop's own settings file decides."""
+    from tui.demo import demo_settings
+    from tui.settings import load_settings
+
+    assert not load_settings(None).selling.refund_without_receipt  # off by default in a shop
+    demo = demo_settings(load_settings(None), tmp_path)
+    assert demo.selling.refund_without_receipt and demo.selling.rounding == "jiao"
+    own = tmp_path / "chaoying.toml"
+    own.write_text("[selling]\nrefund_without_receipt = false\n", encoding="utf-8")
+    assert not demo_settings(load_settings(own), tmp_path).selling.refund_without_receipt
+
+
+async def test_refund_without_receipt_is_refused_when_off(shop_with):
     shop = shop_with()
+    shop.settings = dataclasses.replace(shop.settings, selling=SellingSettings(refund_without_receipt=False))
     app = shop.app()
     async with app.run_test(size=(100, 30)) as pilot:
         await scan(pilot, COLA)

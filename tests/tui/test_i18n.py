@@ -44,6 +44,30 @@ def test_each_key_has_the_same_placeholders_in_both_languages():
     assert wrong == {}
 
 
+def test_an_english_count_of_things_has_its_singular():
+    """"1 held baskets wait" reads "1 held basket waits": a text counting nouns has its ``.one`` form."""
+    from tui.i18n import CATALOGUES
+
+    counted_plural = re.compile(r"\{count\} (?:[a-z]+ ){0,2}?[a-z]+s\b")  # "{count} held baskets", "{count} items"
+    missing = sorted(key for key, text in CATALOGUES["en"].items()
+                     if not key.endswith(".one") and counted_plural.search(text) and key + ".one" not in CATALOGUES["en"])
+    assert missing == []
+
+
+def test_one_held_basket_before_the_z_is_said_in_the_singular():
+    from store.reports import ReportError
+    from tui import i18n
+    from tui.errors import describe
+
+    i18n.set_language("en")
+    try:
+        one, two = (describe(ReportError("", "z_held_basket", count=n)) for n in (1, 2))
+    finally:
+        i18n.set_language("zh")
+    assert one.startswith("1 held basket waits: ") and "cancel it before" in one
+    assert two.startswith("2 held baskets wait: ")
+
+
 def test_english_can_be_drawn_on_the_linux_console():
     """auto picks English on the console, which has no CJK glyphs (and no full-width yuan sign)."""
     from tui.i18n import CATALOGUES

@@ -145,3 +145,39 @@ def test_ascii_bars_and_typed_days():
     assert parse_day("20260102", today) == datetime.date(2026, 1, 2)
     assert parse_day("3-4", today) == datetime.date(2026, 3, 4)
     assert parse_day("2026-02-30", today) is None and parse_day("yesterday", today) is None
+
+
+def test_long_names_are_cut_so_the_columns_stay_put():
+    """A product or cashier name longer than its column is cut (with …, ~ on the console): every count starts in
+    one column and every amount ends in one, whatever the names."""
+    from types import SimpleNamespace
+
+    from rich.cells import cell_len
+
+    from tui.screens.owner import LABEL_WIDTH, figure_lines
+
+    tender = dict(count=1, amount_fen=300)
+    figures = dict(
+        sales=dict(count=2, gross_fen=1200, discount_fen=0, rounding_fen=0),
+        refunds=dict(count=0, amount_fen=0), voids=dict(count=0, amount_fen=0), net_fen=1200,
+        tenders=dict(cash=tender, card=tender, wechat=tender, alipay=tender), hours=[],
+        cashiers=[dict(cashier="小王", count=1, net_fen=300),
+                  dict(cashier="王店长的侄子（周末来帮忙的那位）", count=1, net_fen=900)],
+        top_products=[dict(name="可口可乐 Coca-Cola 330ml", qty_milli=2000, amount_fen=600),
+                      dict(name="康师傅红烧牛肉面 Beef Noodles 五连包 特价装", qty_milli=1000, amount_fen=450),
+                      dict(name="盐", qty_milli=12345, amount_fen=150)])
+    for ascii_only, mark in ((False, "…"), (True, "~")):
+        lines = figure_lines(figures, SimpleNamespace(ascii_only=ascii_only))
+        rows = [line for line in lines if line.startswith("  ") and line.rstrip()[-1].isdigit()
+                and ":00" not in line]
+        assert {cell_len(line) for line in rows} == {60}  # every amount ends in one column
+        counted = [line for line in rows if cell_len(line[:-12].rstrip()) > LABEL_WIDTH]
+        assert len(counted) >= 7
+        for line in counted:  # the count starts right after the label column
+            label, cells = "", 0
+            for char in line:
+                if cells >= LABEL_WIDTH:
+                    break
+                label, cells = label + char, cells + cell_len(char)
+            assert cells == LABEL_WIDTH and label.endswith(" ") and line[len(label)] != " ", line
+        assert sum(mark in line for line in rows) == 2  # the long product and the long cashier, cut

@@ -168,6 +168,23 @@ async def test_every_theme_loads_and_draws_the_till(tmp_path, monkeypatch, name,
         close_shop(shop)
 
 
+@pytest.mark.parametrize("name", ["dark", "light", "high-contrast", "linux16"])
+async def test_a_notification_never_covers_the_total_nor_the_entry(tmp_path, monkeypatch, name):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    shop = make_shop(tmp_path / "shop", theme=name)
+    try:
+        app = shop.app()
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:  # Pilot draws no toasts unless asked
+            await scan(pilot, COLA)
+            app.notify("Receipt 1-000001 reprinted (reprint 1)\nsecond line", timeout=30)
+            await wait_until(pilot, lambda: any(toast.region.area for toast in app.screen.query("Toast")))
+            toast = app.screen.query("Toast").first().region
+            for covered in ("#totalbar", "#total", "#entry", "#topline"):
+                assert not toast.overlaps(app.screen.query_one(covered).region), (name, covered, toast)
+    finally:
+        close_shop(shop)
+
+
 async def test_an_unknown_theme_warns_once_and_the_till_runs(tmp_path, monkeypatch, caplog):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("TERM", "xterm-256color")

@@ -83,7 +83,7 @@ def register(sub) -> None:
     actions = sales.add_subparsers(dest="action", metavar="ACTION")
     sales.set_defaults(handler=_choose(sales, "list"))
     p = _add(actions, "list", common, "list the sales of one day on this till")
-    p.add_argument("--date", metavar="YYYY-MM-DD", help="day to list (default: today)")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="day to list: a date, today or yesterday (default: today)")
     p.add_argument("--till", metavar="ID", help="till id (default: [till] id from the settings)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_sales_list)
@@ -643,15 +643,13 @@ def cmd_products_list(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- sales and receipts
 
-def _day(text: Optional[str]):
+def _day(text: Optional[str], option: str = "--date"):
+    """The day of a date option (YYYY-MM-DD, today, yesterday); none given: today."""
     import datetime as dt
 
-    if not text:
-        return dt.date.today()
-    try:
-        return dt.datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        raise _error(f"--date {text!r} is not a date like 2024-05-31") from None
+    from tui.cli.common import parse_day
+
+    return parse_day(text, option) if text else dt.date.today()
 
 
 def _till(args: argparse.Namespace, settings) -> str:

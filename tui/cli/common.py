@@ -6,6 +6,8 @@ import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import datetime
+
     from tui.settings import Settings
 
 
@@ -15,6 +17,24 @@ class CliError(Exception):
     def __init__(self, message: str, exit_code: int = 2):
         super().__init__(message)
         self.exit_code = exit_code
+
+
+#: Days a date option takes by name, as days before today.
+DAY_NAMES = {"today": 0, "yesterday": 1}
+DAY_FORMS = "a date like 2024-05-31, today or yesterday"
+
+
+def parse_day(text: str, option: str) -> datetime.date:
+    """A date option's day: YYYY-MM-DD, ``today`` or ``yesterday`` (local time); else one sentence naming it."""
+    import datetime as dt
+
+    word = text.strip().lower()
+    if word in DAY_NAMES:
+        return dt.date.today() - dt.timedelta(days=DAY_NAMES[word])
+    try:
+        return dt.datetime.strptime(text.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise CliError(f"{option} {text!r} is not {DAY_FORMS}", 2) from None
 
 
 def load_settings(args: argparse.Namespace, require_file: bool = False) -> Settings:

@@ -19,7 +19,8 @@ def register(sub) -> None:
     p.add_argument("kind", choices=("sales", "lines", "payments"), help="what to export")
     p.add_argument("-o", "--output", dest="file", metavar="FILE", default="-",
                    help="file to write, - for stdout (default; CSV only)")
-    p.add_argument("--from", dest="start", metavar="YYYY-MM-DD", required=True, help="first day")
+    p.add_argument("--from", dest="start", metavar="YYYY-MM-DD", required=True,
+                   help="first day: a date, today or yesterday")
     p.add_argument("--to", dest="end", metavar="YYYY-MM-DD", required=True, help="last day (included)")
     p.add_argument("--format", choices=("csv", "xlsx"), default="csv", help="csv (default) or xlsx")
     p.add_argument("--encoding", choices=("utf-8-sig", "gbk"), default="utf-8-sig",
@@ -28,12 +29,9 @@ def register(sub) -> None:
 
 
 def _date(text: str, option: str):
-    import datetime as dt
+    from tui.cli.common import parse_day
 
-    try:
-        return dt.datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        raise _error(f"{option} {text!r} is not a date like 2024-05-31") from None
+    return parse_day(text, option)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -31,7 +31,8 @@ def register(actions) -> None:
                 "商户订单号 or 支付宝交易号, or its last 4 or more characters), else by the same amount within "
                 "the time window, nearest time first. Listed: bill transactions with no sale, sales whose "
                 "payment is not on the bill, amount differences, refunds on one side only.")
-    p.add_argument("--date", metavar="YYYY-MM-DD", required=True, help="the day of the bills")
+    p.add_argument("--date", metavar="YYYY-MM-DD", required=True, help="the day of the bills: a date, today or "
+                                                                       "yesterday")
     p.add_argument("--wechat", metavar="BILL.csv", type=Path,
                    help="WeChat Pay 交易账单 (all transactions) as the merchant platform exports it, GBK or UTF-8")
     p.add_argument("--alipay", metavar="BILL.csv", type=Path,
@@ -49,10 +50,9 @@ def _minutes(text: str) -> datetime.timedelta:
 
 
 def _date(text: str) -> datetime.date:
-    try:
-        return datetime.datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        raise _error(f"--date {text!r} is not a date like 2024-05-31") from None
+    from tui.cli.common import parse_day
+
+    return parse_day(text, "--date")
 
 
 def _read(path: Path, provider: str):

@@ -33,7 +33,8 @@ def register(sub) -> None:
     p.add_argument("--list", action="store_true", help="list the Z reports instead of closing")
     p.set_defaults(handler=cmd_report_z)
     p = actions.add_parser("sales", parents=[common, till], help="net sales from one day to another, grouped")
-    p.add_argument("--from", dest="first", metavar="YYYY-MM-DD", required=True, help="first day")
+    p.add_argument("--from", dest="first", metavar="YYYY-MM-DD", required=True,
+                   help="first day: a date, today or yesterday")
     p.add_argument("--to", dest="last", metavar="YYYY-MM-DD", help="last day (default: the first)")
     p.add_argument("--by", choices=("day", "hour", "product", "tender", "cashier"), default="day")
     form = p.add_mutually_exclusive_group()
@@ -42,7 +43,7 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_report_sales)
     p = actions.add_parser("receipts", parents=[common, till], help="every document of a day with its payments, "
                            "receipt outcome and print attempts; those without a printer-confirmed receipt first")
-    p.add_argument("--date", metavar="YYYY-MM-DD", help="the day (default: today)")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="the day: a date, today or yesterday (default: today)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_report_receipts)
     from tui.cli import reconcile
@@ -86,7 +87,8 @@ def _summary(f: Dict[str, Any], title: str) -> None:
     """The figures a shop owner reads first, as a table."""
     s, cash = f["sales"], f["cash"]
     rows = [["sales", str(s["count"]), _yuan_text(s["gross_fen"])],
-            ["discounts", "", _yuan_text(-s["discount_fen"])], ["抹零", "", _yuan_text(-s["rounding_fen"])],
+            ["discounts", "", _yuan_text(-s["discount_fen"])],
+            ["rounded down", "", _yuan_text(-s["rounding_fen"])],  # 抹零: the command line speaks English
             ["refunds", str(f["refunds"]["count"]), _yuan_text(-f["refunds"]["amount_fen"])],
             ["voids", str(f["voids"]["count"]), _yuan_text(-f["voids"]["amount_fen"])],
             ["net", "", _yuan_text(f["net_fen"])]]
@@ -94,8 +96,10 @@ def _summary(f: Dict[str, Any], title: str) -> None:
     failed = f["failed_payments"]
     rows.append(["failed payments", str(failed["count"]), _yuan_text(failed["amount_fen"])])
     rows += [["float", "", _yuan_text(cash["float_fen"])], ["paid in", "", _yuan_text(cash["paid_in_fen"])],
-             ["paid out", "", _yuan_text(-cash["paid_out_fen"])],
-             ["expected cash", "", _yuan_text(cash["expected_fen"])]]
+             ["paid out", "", _yuan_text(-cash["paid_out_fen"])]]
+    if cash.get("before_shift_fen"):  # an older Z has none
+        rows.append(["sold before the shift (already in the float count)", "", _yuan_text(-cash["before_shift_fen"])])
+    rows.append(["expected cash", "", _yuan_text(cash["expected_fen"])])
     if cash["counted_fen"] is not None:
         over = cash["over_short_fen"]
         rows += [["counted", "", _yuan_text(cash["counted_fen"])],
@@ -184,8 +188,8 @@ def _print_z(settings, data: Dict[str, Any]) -> int:
 def cmd_report_sales(args: argparse.Namespace) -> int:
     settings = _settings(args)
     till = _till(args, settings) if args.till is not None else None
-    first = _day(args.first)
-    last = _day(args.last) if args.last else first
+    first = _day(args.first, "--from")
+    last = _day(args.last, "--to") if args.last else first
     if last < first:
         raise _error(f"--to {args.last} is before --from {args.first}")
 

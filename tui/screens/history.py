@@ -43,6 +43,7 @@ log = logging.getLogger("chaoying.tui.history")
 
 LIMIT = 200
 OUTCOME_WIDTH = 14  # the list's outcome column; a longer mark + outcome takes two lines
+VOIDED = "voided"  # what the sale screen's success panel says of its sale once it is voided ("status.voided")
 
 
 def outcome_label(state: str, reprints: int = 0) -> str:
@@ -60,6 +61,13 @@ def kind_mark(row: Dict[str, Any]) -> str:
     if row.get("voided"):
         return t("history.voided")
     return t("history.refunded") if row.get("refunded") else ""
+
+
+def shown_total(row: Dict[str, Any], symbol: bool = False) -> str:
+    """A document's total as the list ("-3.00") and the detail ("-￥3.00", with ``symbol``) show it: a refund's
+    or a void's with a minus, money that went back."""
+    total = t("money.amount", amount=row["total"]) if symbol else row["total"]
+    return total if (row.get("kind") or "sale") == "sale" else "-" + total
 
 
 def outcome_cell(row: Dict[str, Any]) -> Tuple[Text, int]:
@@ -197,7 +205,7 @@ class HistoryScreen(Screen):
             table.add_row(
                 row["receipt"],
                 (row["sold_at"] or "")[5:16],
-                Text(row["total"], justify="right"),
+                Text(shown_total(row), justify="right"),
                 outcome,
                 key=str(row["id"]),
                 height=height,
@@ -485,7 +493,12 @@ class Corrections:
     def commit_void(self, row: Dict[str, Any], manager: str, reason: str) -> None:
         app = self.app
         job = partial(corrections.commit_void, row["id"], app.till_id, app.till.cashier or None, manager, reason)
-        app.in_background(job, partial(self.committed, "history.voided_ok"), self.refused, group="correction")
+        app.in_background(job, partial(self.voided, row), self.refused, group="correction")
+
+    def voided(self, row: Dict[str, Any], answer: corrections.Committed) -> None:
+        self.committed("history.voided_ok", answer)
+        if self.app.sale_screen is not None:  # its success panel, if it shows this sale, no longer says "printed"
+            self.app.sale_screen.receipt_status(row["id"], VOIDED)
 
     # ------------------------------------------------------------ after the commit
 
@@ -520,7 +533,7 @@ def detail_text(sale: Dict[str, Any], reprints: int = 0, shown: Callable[[str], 
         qty = format_qty(line["qty_milli"]) + shown(line["unit"] or "")
         left = f"  {qty} × {format_yuan(line['unit_price_fen'])}"
         text.append(f"{left:<15}{format_yuan(line['amount_fen']):>9}\n")
-    text.append(t("history.total", total=sale["total"]) + "\n", style="bold")
+    text.append(t("history.total", total=shown_total(sale, symbol=True)) + "\n", style="bold")
     for payment in sale["payments"]:
         method = t("method." + payment["method"])
         amount = t("money.amount", amount=format_yuan(payment["amount_fen"]))

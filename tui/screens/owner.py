@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("chaoying.tui.owner")
 
 BAR_WIDTH = 30
+LABEL_WIDTH = 32  # the label column of a figure's row (the demo's names fit): the count starts after it
 TENDERS = ("cash", "card", "wechat", "alipay")
 
 
@@ -76,9 +77,23 @@ def _yuan(fen: int) -> str:
     return format_fen(fen)
 
 
-def _row(label: str, count: str, amount: str, width: int = 60) -> str:
-    """'  Label ........ count     amount' with the amount flush right at ``width`` cells."""
-    left = label + " " * max(1, 26 - cell_len(label)) + count
+def cut(text: str, cells: int, ascii_only: bool = False) -> str:
+    """``text`` in at most ``cells`` cells: a longer one cut, with '…' ('~' where only ASCII can be drawn)."""
+    if cell_len(text) <= cells:
+        return text
+    kept = ""
+    for char in text:
+        if cell_len(kept + char) > cells - 1:
+            break
+        kept += char
+    return kept + ("~" if ascii_only else "…")
+
+
+def _row(label: str, count: str, amount: str, width: int = 60, ascii_only: bool = False) -> str:
+    """'  Label ........ count     amount': the label cut to its column, so the counts start in one column
+    whatever the names, and the amount flush right at ``width`` cells."""
+    label = cut(label, LABEL_WIDTH - 1, ascii_only)
+    left = label + " " * (LABEL_WIDTH - cell_len(label)) + count
     return left + " " * max(1, width - cell_len(left) - cell_len(amount)) + amount
 
 
@@ -118,7 +133,7 @@ def figure_lines(figures: Dict[str, Any], app: Any) -> List[str]:
     out.append(t("owner.cashiers"))
     for cashier in figures["cashiers"]:
         out.append(_row("  " + (on_screen(app, cashier["cashier"]) or t("owner.no_cashier")),
-                        str(cashier["count"]), _yuan(cashier["net_fen"])))
+                        str(cashier["count"]), _yuan(cashier["net_fen"]), ascii_only=ascii_only))
     if not figures["cashiers"]:
         out.append("  -")
     out.append("")
@@ -127,7 +142,7 @@ def figure_lines(figures: Dict[str, Any], app: Any) -> List[str]:
 
     for product in figures["top_products"]:
         out.append(_row("  " + on_screen(app, product["name"]), format_qty(product["qty_milli"]),
-                        _yuan(product["amount_fen"])))
+                        _yuan(product["amount_fen"]), ascii_only=ascii_only))
     if not figures["top_products"]:
         out.append("  -")
     return out

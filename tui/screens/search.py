@@ -1,7 +1,8 @@
 """The product search popup (F2 on the sale screen).
 
 Type part of a name, pinyin (``kekou``), pinyin initials (``kkkl``) or the
-start of a code; results follow every keystroke. Up / Down move, Enter
+start of a code; results follow every keystroke. Opened with nothing typed,
+it lists the catalogue (the first products in pinyin order) to browse. Up / Down move, Enter
 returns the chosen product's barcode, Esc closes with None. The search is
 a few index range scans (``store.catalogue.search_products``, asked through
 ``tui.services.products.find_products``); it runs off the UI thread all the
@@ -86,8 +87,7 @@ class SearchScreen(ModalScreen[Optional[str]]):
 
     def on_mount(self) -> None:
         self.query_one("#search-results", OptionList).can_focus = False  # typing never leaves the input
-        if self.initial:
-            self.update_results(self.initial)
+        self.update_results(self.initial)  # nothing typed: the catalogue, to browse with Up and Down
 
     # ------------------------------------------------------------ searching
 
@@ -100,9 +100,6 @@ class SearchScreen(ModalScreen[Optional[str]]):
     def update_results(self, text: str) -> None:
         """Search off the UI thread; only the newest answer is shown."""
         self.asked += 1
-        if not text.strip():
-            self.show_results(self.asked, text, [])
-            return
         self.run_worker(partial(self._search_work, self.asked, text), thread=True, exit_on_error=False,
                         group="search")
 
@@ -148,7 +145,7 @@ class SearchScreen(ModalScreen[Optional[str]]):
         if self.results:
             options.highlighted = 0
         if not text.strip():
-            status.update("")
+            status.update(t("search.browse") if self.results else "")
         elif not self.results:
             status.update(t("search.none", text=text.strip()))
         elif len(self.results) >= LIMIT:
