@@ -34,6 +34,13 @@ def seed_products() -> None:
 
 def main(url: str, stop_file: str, count: int = 0, gap: float = 0.02, busy_ms: int = 0) -> int:
     database = open_database(url)
+    key_file = os.environ.get("SELL_LOOP_KEY_FILE")
+    if key_file:  # a till of a shop with a journal key seals its records with it, as `chaoying run` does
+        from pathlib import Path
+
+        from store import journal
+
+        journal.set_key(*journal.read_key_file(Path(key_file)))
     if busy_ms:
         database.execute_sql(f"PRAGMA busy_timeout = {int(busy_ms)}")
     products = [sales.find_product(barcode) for barcode, _, _ in PRODUCTS]
