@@ -648,10 +648,10 @@ class SaleScreen(Screen):
         self.tender_screen = TenderScreen(self.session, tender)
         self.app.push_screen(self.tender_screen, self.tender_done)
 
-    def tender_done(self, sale: Optional[Any]) -> None:
+    def tender_done(self, _sale: Optional[Any]) -> None:
+        """The tender closed: with the sale (SaleCommitted has shown it) or back to the basket (Esc), its
+        payments kept for the next F12."""
         self.tender_screen = None
-        if sale is None:  # back to the basket; the tender keeps its payments for F12
-            return
 
     def sale_committed(self, event: SaleCommitted) -> None:
         """The sale is stored: the success panel, the customer display, the receipt (and the drawer for cash)."""
