@@ -13,6 +13,7 @@ from typing import Any, List
 import pytest
 
 from store.sales import DiscountSpec, Tender, TenderPayment
+from tests.tui.helpers import COLA, WATER
 from tui.services import sale_session as rules
 from tui.services.basket_saver import BasketSaver
 from tui.services.sale_session import (
@@ -29,8 +30,6 @@ from tui.services.sale_session import (
 )
 from tui.services.till import Till
 
-COLA = "6901234567892"  # 可口可乐 3.00
-WATER = "6902538005141"  # 农夫山泉 2.00
 WAIT = 15.0
 
 

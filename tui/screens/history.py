@@ -497,7 +497,7 @@ class Corrections:
 
     def voided(self, row: Dict[str, Any], answer: corrections.Committed) -> None:
         self.committed("history.voided_ok", answer)
-        if self.app.sale_screen is not None:  # its success panel, if it shows this sale, no longer says "printed"
+        if self.app.sale_screen is not None:  # its success panel, if it shows this sale, says it is voided
             self.app.sale_screen.receipt_status(row["id"], VOIDED)
 
     # ------------------------------------------------------------ after the commit

@@ -36,6 +36,7 @@ from tui.services.sale_session import (
     SaleCommitted,
     SaleSession,
     asks_weight,
+    discount_text,
     said,
 )
 
@@ -375,7 +376,7 @@ class SaleScreen(Screen):
         from store.money import format_yuan
 
         if item.discount is not None:
-            return t("sale.line_discount_row", what=_what(item.discount), reason=item.discount.reason).strip()
+            return t("sale.line_discount_row", what=discount_text(item.discount), reason=item.discount.reason).strip()
         if item.price is not None:
             return t("sale.line_price_row", price=format_yuan(item.list_price_fen), reason=item.price.reason).strip()
         return ""
@@ -392,7 +393,7 @@ class SaleScreen(Screen):
         if basket.discount_fen:
             parts.append(t("sale.saved", amount=format_yuan(basket.discount_fen)))
         if basket.discount is not None:
-            parts.append(t("sale.basket_discount_shown", what=_what(basket.discount)))
+            parts.append(t("sale.basket_discount_shown", what=discount_text(basket.discount)))
         if basket.rounding is not None:
             parts.append(t("sale.rounding_shown", amount=format_yuan(basket.rounding_fen)))
         return "  ".join(parts)
@@ -555,12 +556,13 @@ class SaleScreen(Screen):
         self.refresh_basket(select=index if index >= 0 else table.cursor_row)
         shown = on_screen(self.app, item.name if item is not None else "")
         if what == BASKET:
-            self.say(t("sale.basket_discount_given", what=_what(spec)) if spec else t("sale.basket_discount_off"))
+            self.say(t("sale.basket_discount_given", what=discount_text(spec)) if spec
+                     else t("sale.basket_discount_off"))
         elif what == PRICE:
             self.say(t("sale.price_given", name=shown, price=_yuan(spec.value)) if spec
                      else t("sale.price_off", name=shown))
         else:
-            self.say(t("sale.discount_given", name=shown, what=_what(spec)) if spec
+            self.say(t("sale.discount_given", name=shown, what=discount_text(spec)) if spec
                      else t("sale.discount_off", name=shown))
         self.say_basket_discount_off(dropped)
 
@@ -956,10 +958,3 @@ def _yuan(fen: int) -> str:
     from store.money import format_yuan
 
     return format_yuan(fen)
-
-
-def _what(spec: Any) -> str:
-    """A discount as the cashier says it: 10% or 2.50 (off)."""
-    from store.money import format_percent
-
-    return format_percent(spec.value) if spec.kind == "percent" else _yuan(spec.value)

@@ -323,7 +323,7 @@ class SaleSession:
 
         dropped = self.basket.recheck_discount(before_fen, partial(amount_stands, max_percent=self.limits_percent()))
         if dropped is not None:
-            self.log("discount", f"basket: {_what(dropped)} off (subtotal {_yuan(self.basket.subtotal_fen)})")
+            self.log("discount", f"basket: {discount_text(dropped)} off (subtotal {_yuan(self.basket.subtotal_fen)})")
         return dropped
 
     def check_qty(self, index: int) -> Any:
@@ -354,7 +354,7 @@ class SaleSession:
         self.save()
         self.log("qty_changed", f"{item.name} {format_qty(old_qty)} -> {format_qty(qty_milli)}")
         if dropped is not None:
-            self.log("discount", f"line {index + 1} {item.name}: {_what(dropped)} off "
+            self.log("discount", f"line {index + 1} {item.name}: {discount_text(dropped)} off "
                                  f"(quantity {format_qty(qty_milli)})")
         return dropped, basket_dropped
 
@@ -657,8 +657,8 @@ def _yuan(fen: int) -> str:
     return format_yuan(fen)
 
 
-def _what(spec: Any) -> str:
-    """A discount as the event log says it: 10% or 2.50 (off)."""
+def discount_text(spec: Any) -> str:
+    """A discount as the cashier and the event log say it: 10% or 2.50 (off)."""
     from store.money import format_percent
 
     return format_percent(spec.value) if spec.kind == "percent" else _yuan(spec.value)
@@ -667,4 +667,4 @@ def _what(spec: Any) -> str:
 def said(what: str, spec: Any) -> str:
     """A decision in a few words: "10%", "2.50" or, for a price, "Price 2.50" (in the UI's language)."""
 
-    return t("key.price_override") + " " + _yuan(spec.value) if what == PRICE else _what(spec)
+    return t("key.price_override") + " " + _yuan(spec.value) if what == PRICE else discount_text(spec)
