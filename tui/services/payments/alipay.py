@@ -77,6 +77,7 @@ _REASONS = {
     "isv.invalid-app-id": "支付宝不认识这个 app_id",
     "TRADE_CLOSED": "交易已关闭，未付款",
 }
+_GATEWAY_CODE = re.compile(r"isv\.[a-z-]{1,40}")
 _WS = re.compile(r"[ \t\r\n]*")
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 _CHINA = timezone(timedelta(hours=8))  # the gateway reads timestamp as Beijing time
@@ -427,13 +428,14 @@ class AlipayClient:
         if not isinstance(fields, dict):
             return Answer(UNKNOWN, out_trade_no, code=BAD_ANSWER)
         if not rsa2_verify(self._alipay_key, body[start:end], str(sign)):
-            # Unsigned or not signed by Alipay: it settles nothing. The gateway's refusal of our own signature
-            # comes unsigned; it is named (our app key is wrong) but still settles nothing.
-            claimed = str(fields.get("sub_code", ""))[:40]
-            log.warning("alipay: %s order %s: an answer that does not check (%s)", method, out_trade_no, claimed)
-            if claimed == INVALID_SIGNATURE:
-                return Answer(UNKNOWN, out_trade_no, code=INVALID_SIGNATURE, reason=_REASONS[INVALID_SIGNATURE])
-            return Answer(UNKNOWN, out_trade_no, code=BAD_SIGNATURE)
+            # Not signed by Alipay: it settles nothing. The gateway's refusals of the request itself (our
+            # signature, our app_id) come unsigned: their isv.* code is named, for the log and the cashier.
+            claimed = str(fields.get("sub_code", ""))
+            gateway = not sign and _GATEWAY_CODE.fullmatch(claimed) is not None
+            log.warning("alipay: %s order %s: an answer that does not check (%s)", method, out_trade_no,
+                        claimed if gateway else "signature")
+            return Answer(UNKNOWN, out_trade_no, code=claimed if gateway else BAD_SIGNATURE,
+                          reason=_REASONS.get(claimed, "") if gateway else "")
         return fields
 
 
