@@ -1,12 +1,11 @@
 """Alipay 当面付 条码支付: the real client. ``alipay.trade.pay`` scene ``bar_code``, ``alipay.trade.query``,
 ``alipay.trade.cancel``, ``alipay.trade.refund`` and ``alipay.trade.fastpay.refund.query``, RSA2 both ways.
 
-Why the standard library and ``cryptography``, not python-alipay-sdk (2025): the SDK names only Alipay's own
-two gateways, sends every request (payment code included) as a GET URL, raises on an answer that does not
-check with the whole answer in the exception, cuts the signed text by counting braces (a brace inside a
-string breaks it) and pulls in pycryptodomex and pyOpenSSL. Here: our gateway, a timeout per request, the
-signed substring cut by json's own scanner, and ``cryptography`` loaded only when a client is built (on a
-worker), never at till start.
+Why the standard library and ``cryptography``, not python-alipay-sdk (2025): the SDK knows only Alipay's two
+gateways, sends the payment code in a GET URL, raises with the whole answer in the exception, finds the
+signed text by counting braces (a brace in a string breaks it) and brings pycryptodomex and pyOpenSSL. Here:
+our gateway, a timeout per request, the signed substring cut by json's own scanner, and ``cryptography``
+loaded only when a client is built (on a worker), never at till start.
 
 Decisions the documents leave to us:
 - A query that says ACQ.TRADE_NOT_EXIST is UNKNOWN, never FAILED: the pay may still be on its way. The
@@ -62,8 +61,10 @@ INVALID_SIGNATURE = "isv.invalid-signature"
 NO_ANSWER, BAD_SIGNATURE, OTHER_ORDER, BAD_ANSWER = "no_answer", "bad_signature", "other_order", "bad_answer"
 REFUND_NOT_FOUND = "refund_not_found"
 
-#: sub_codes that leave the order unclear whatever the code says: ask again.
-_UNCLEAR = {"ACQ.SYSTEM_ERROR", "aop.ACQ.SYSTEM_ERROR", "isp.unknow-error", "ACQ.TRADE_HAS_SUCCESS"}
+#: sub_codes that leave the order unclear whatever the code says: ask again. (TRADE_BUYER_NOT_MATCH: this
+#: out_trade_no is an order of another payment code, whose state only a query tells.)
+_UNCLEAR = {"ACQ.SYSTEM_ERROR", "aop.ACQ.SYSTEM_ERROR", "isp.unknow-error", "ACQ.TRADE_HAS_SUCCESS",
+            "ACQ.TRADE_BUYER_NOT_MATCH"}
 #: The provider's reasons in one plain sentence, for the sub_codes a cashier meets; others use sub_msg.
 _REASONS = {
     "ACQ.BUYER_BALANCE_NOT_ENOUGH": "余额不足",
@@ -75,7 +76,7 @@ _REASONS = {
     "ACQ.SELLER_BALANCE_NOT_ENOUGH": "商户支付宝账户余额不足，无法退款",
     INVALID_SIGNATURE: "支付宝拒绝了本机的签名：应用私钥与支付宝登记的应用公钥不符",
     "isv.invalid-app-id": "支付宝不认识这个 app_id",
-    "TRADE_CLOSED": "交易已关闭，未付款",
+    "TRADE_CLOSED": "交易已关闭",
 }
 _GATEWAY_CODE = re.compile(r"isv\.[a-z-]{1,40}")
 _WS = re.compile(r"[ \t\r\n]*")
@@ -372,7 +373,7 @@ class AlipayClient:
                       reason: str = "") -> Answer:
         """An answer about an order, only when it names ours: an answer naming another one is UNKNOWN."""
         named = str(fields.get("out_trade_no", ""))
-        if named != out_trade_no and (named or state in (PAID, WAITING)):
+        if named != out_trade_no and (named or state == PAID):
             log.warning("alipay: an answer for order %s named another order", out_trade_no)
             return self._settle(out_trade_no, Answer(UNKNOWN, out_trade_no, code=OTHER_ORDER))
         return self._settle(out_trade_no, Answer(state, out_trade_no, transaction_id=str(fields.get("trade_no", "")),
