@@ -150,6 +150,16 @@ def test_a_customer_confirming_for_12_s_is_waiting_then_paid(alipay_server):
     assert paid.transaction_id == first.transaction_id
 
 
+def test_stop_waiting_cancels_a_confirming_order_which_is_then_never_paid(alipay_server):
+    client = alipay_server.client()
+    assert client.pay("T1-W", CONFIRM_12, 800, "x").state == WAITING
+    alipay_server.clock.now += 5
+    assert (client.cancel("T1-W").state, client.cancel("T1-W").code) == (CANCELLED, "close")
+    alipay_server.clock.now += 60
+    assert client.query("T1-W").state == CANCELLED
+    assert alipay_server.sim._orders["T1-W"].refunded_fen() == 0
+
+
 def test_a_customer_who_declines_leaves_the_order_closed_unpaid(alipay_server):
     client = alipay_server.client()
     assert client.pay("T1-D", DECLINE_8, 800, "x").state == WAITING
@@ -195,6 +205,8 @@ def test_no_answer_comes_back_unknown_after_the_timeout_and_the_order_stays_unpa
     assert (query.state, query.code) == (UNKNOWN, "ACQ.TRADE_NOT_EXIST")  # never FAILED on its own
     assert client.cancel("T1-N").state == CANCELLED
     assert "T1-N" not in alipay_server.sim._orders
+    late = client.pay("T1-N", INSTANT, 800, "x")  # a pay landing after the cancel is refused
+    assert (late.state, late.code) == (FAILED, "ACQ.TRADE_HAS_CLOSE")
     # The schedule never cancels while the pay may still be on the wire.
     assert client.schedule.cancel_after_seconds == 0.3
 
