@@ -73,3 +73,13 @@ def _check_private(path: Path, info: os.stat_result) -> None:
         raise SecretFileError(path, NOT_OURS)
     if stat.S_IMODE(info.st_mode) & 0o077:
         raise SecretFileError(path, OPEN_TO_OTHERS)
+
+
+def write_secret(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` readable by us alone (mode 0600), replacing what was there."""
+    path = Path(path).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(content)
