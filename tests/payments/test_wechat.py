@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import socket
 import urllib.error
 import urllib.request
 
@@ -158,6 +159,14 @@ def test_no_answer_is_unknown_and_the_order_stays_unpaid(sim):
     assert hasty.cancel(number).state == CANCELLED and sim.wechat.orders[number].charges == 0
 
 
+def test_a_provider_that_cannot_be_reached_is_unknown():
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    answer = WeChatPay(f"http://127.0.0.1:{port}", DEMO_APPID, DEMO_MCH_ID, KEY, timeout=2).pay(order_no(), code(), 1, "s")
+    assert (answer.state, answer.code) == (UNKNOWN, NO_ANSWER) and answer.reason
+
+
 # ---------------------------------------------------------------- never twice
 
 def test_the_same_order_paid_twice_is_charged_once(client, sim):
@@ -211,6 +220,11 @@ def test_an_answer_for_another_order_is_unknown(client, sim):
     answer = client.pay(number, code(), 500, "s")
     assert (answer.state, answer.code) == (UNKNOWN, OTHER_ORDER)
     assert client.query(number).state == UNKNOWN
+    sim.wechat.other_order = ""
+    waiting = order_no()
+    assert client.pay(waiting, code("130"), 500, "s").state == WAITING
+    sim.wechat.other_order = "T1-SOMEONE-ELSE"
+    assert (client.query(waiting).state, client.query(waiting).code) == (UNKNOWN, OTHER_ORDER)
 
 
 @pytest.mark.parametrize("sign_type", [MD5, HMAC_SHA256])
@@ -324,7 +338,8 @@ def test_the_secret_and_the_whole_code_never_reach_an_error_or_the_log(sim, tmp_
     sim.wechat.wrong_signature = True
     texts.append(repr(client.pay(order_no(), code(), 100, "s")))
     texts.append(repr(WeChatPay(sim.url, DEMO_APPID, DEMO_MCH_ID, OTHER_KEY).refund("x", "y", 1, 1)))
-    for bad in ({"sign_type": "SHA1"}, {"base_url": "http://example.com"}, {"appid": ""}):
+    for bad in ({"sign_type": "SHA1"}, {"base_url": "http://example.com"}, {"appid": ""}, {"timeout": "soon"},
+                {"timeout": 0}):
         with pytest.raises(ProviderError) as caught:
             WeChatPay.from_settings({**settings(sim, key_file), **bad})
         texts.append(str(caught.value))

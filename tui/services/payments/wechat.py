@@ -176,11 +176,14 @@ class WeChatPay:
         key_file = str(get("api_key_file"))
         if not key_file:
             raise BadSetting("api_key_file", "the setting [payments.wechat] api_key_file is empty")
+        try:
+            timeout = float(get("timeout", DEFAULT_TIMEOUT))
+        except (TypeError, ValueError):
+            raise BadSetting("timeout", "the setting [payments.wechat] timeout must be a number of seconds") from None
         cert, cert_key = str(get("cert_file")), str(get("cert_key_file"))
-        return cls(get("base_url", DEFAULT_BASE_URL) or DEFAULT_BASE_URL, str(get("appid")), str(get("mch_id")),
+        return cls(str(get("base_url", DEFAULT_BASE_URL) or DEFAULT_BASE_URL), str(get("appid")), str(get("mch_id")),
                    read_secret(Path(key_file)), str(get("sign_type", MD5) or MD5),
-                   Path(cert) if cert else None, Path(cert_key) if cert_key else None,
-                   float(get("timeout", DEFAULT_TIMEOUT) or DEFAULT_TIMEOUT))
+                   Path(cert) if cert else None, Path(cert_key) if cert_key else None, timeout)
 
     def __repr__(self) -> str:
         return f"WeChatPay({self.base_url!r}, appid={self.appid!r}, mch_id={self.mch_id!r})"
