@@ -284,7 +284,8 @@ def test_a_refund_of_an_unpaid_order_is_refused_and_an_unknown_refund_is_not_kno
 
 # ---------------------------------------------------------------- settings
 
-@pytest.mark.parametrize("url", ["http://api.mch.weixin.qq.com", "http://10.0.0.5:8080", "ftp://127.0.0.1"])
+@pytest.mark.parametrize("url", ["http://api.mch.weixin.qq.com", "http://10.0.0.5:8080", "ftp://127.0.0.1",
+                                 "http://127.0.0.1:port", "https://"])
 def test_http_to_another_machine_is_refused_in_one_sentence(url):
     with pytest.raises(ProviderError) as caught:
         WeChatPay(url, DEMO_APPID, DEMO_MCH_ID, KEY)

@@ -109,18 +109,27 @@ def from_xml(body: bytes) -> Dict[str, str]:
         raise ValueError("not XML") from exc
     if root.tag != "xml":
         raise ValueError("not an APIv2 message")
-    return {child.tag: (child.text or "").strip() for child in root}
+    return {child.tag: child.text or "" for child in root}  # as sent: the signature covers the exact text
 
 
 def check_base_url(url: str) -> str:
     """``url`` without its trailing slash when it is https, or http on this machine; else ProviderError."""
     parts = urlsplit(url.strip())
-    if parts.scheme == "https" and parts.hostname:
+    if parts.scheme == "https" and parts.hostname and _port_ok(parts.netloc):
         return url.strip().rstrip("/")
-    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS:
+    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS and _port_ok(parts.netloc):
         return url.strip().rstrip("/")
     raise BadSetting("base_url", f"the setting [payments.wechat] base_url must be https:// "
                                  f"(http:// only for this machine), not {url!r}")
+
+
+def _port_ok(netloc: str) -> bool:
+    """A port that is a number 0-65535, or none (urlsplit raises only when asked for it)."""
+    try:
+        port = urlsplit(f"//{netloc}").port
+    except ValueError:
+        return False
+    return port is None or port > 0
 
 
 class BadSetting(ProviderError):
