@@ -3,10 +3,12 @@ read only when private to us, refused in one sentence naming the file, never its
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 
 import pytest
 
+from tui.services.payments.provider import PAID, REFUNDED, UNKNOWN
 from tui.services.payments.secrets import (
     EMPTY,
     MISSING,
@@ -19,6 +21,7 @@ from tui.services.payments.secrets import (
     write_secret,
 )
 from tui.services.payments.sim_wechat import DEMO_APPID, DEMO_MCH_ID
+from tui.services.payments.simulator import Simulator
 from tui.services.payments.wechat import BadSetting, WeChatPay
 
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -98,3 +101,33 @@ def test_a_certificate_that_does_not_load_is_one_sentence_without_the_key(certif
                   cert_key_file=key)
     assert caught.value.setting == "cert_file" and str(broken) in str(caught.value)
     assert "PRIVATE KEY" not in str(caught.value) and SECRET not in str(caught.value)
+
+
+def make_certificate(folder, name: str, subject_alt: str = ""):
+    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
+    extra = ["-addext", f"subjectAltName={subject_alt}"] if subject_alt else []
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", f"/CN={name}",
+                    *extra, "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
+def test_over_https_the_merchants_certificate_is_shown_and_the_servers_checked(tmp_path):
+    server_cert, server_key = make_certificate(tmp_path, "server", "IP:127.0.0.1")
+    merchant_cert, merchant_key = make_certificate(tmp_path, "merchant")
+    stranger_cert, stranger_key = make_certificate(tmp_path, "stranger")
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(merchant_cert))
+    tls.load_cert_chain(str(server_cert), str(server_key))
+    tls.verify_mode = ssl.CERT_REQUIRED  # as secapi: no merchant certificate, no answer
+    with Simulator(wechat_key=SECRET, tls=tls) as sim:
+        merchant = WeChatPay(sim.url, DEMO_APPID, DEMO_MCH_ID, SECRET, cert_file=merchant_cert,
+                             cert_key_file=merchant_key, ca_file=server_cert, timeout=5)
+        assert merchant.pay("T1-TLS", "134567890123450000", 300, "s").state == PAID
+        assert merchant.refund("T1-TLS", "R-TLS", 300, 300).state == REFUNDED
+        stranger = WeChatPay(sim.url, DEMO_APPID, DEMO_MCH_ID, SECRET, cert_file=stranger_cert,
+                             cert_key_file=stranger_key, ca_file=server_cert, timeout=5)
+        assert stranger.cancel("T1-TLS").state == UNKNOWN
+        trusting_no_one = WeChatPay(sim.url, DEMO_APPID, DEMO_MCH_ID, SECRET, cert_file=merchant_cert,
+                                    cert_key_file=merchant_key, timeout=5)  # the system's CAs: not our server
+        assert trusting_no_one.query("T1-TLS").code == "NO_ANSWER"
+        assert [r.path for r in sim.requests] == ["/pay/micropay", "/secapi/pay/refund", "/pay/refundquery"]
