@@ -175,6 +175,7 @@ def test_the_same_order_paid_twice_is_charged_once(client, sim):
     again = client.pay(number, payment_code, 500, "s")  # ORDERPAID: the client asks what it is
     assert again.state == PAID and again.transaction_id == first.transaction_id
     assert len(sim.wechat.calls("/pay/micropay", number)) == 2 and sim.wechat.orders[number].charges == 1
+    assert client.pay(number, payment_code, 600, "s").code == OTHER_ORDER  # paid, but not this amount
 
 
 def test_a_payment_code_is_spent_once_paid_or_not(client, sim):

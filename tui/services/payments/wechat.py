@@ -4,7 +4,8 @@
 Written on the standard library, not wechatpy: wechatpy raises on every result that is not SUCCESS (the
 two layers and err_code come back as an exception), never checks the signature of an API answer (only of
 notifications), logs each request's fields at debug (the whole auth_code) and pulls in requests,
-xmltodict, optionaldict and cryptography at import. What we need is ~200 lines of urllib-free http.client.
+xmltodict, optionaldict and cryptography at import. What we need is a few hundred lines on http.client,
+xml.etree, hmac and ssl, with our base_url, our timeout and our client certificate.
 
 Every answer is read on two layers: ``return_code`` (the link; FAIL is never a business refusal, so
 UNKNOWN) then ``result_code`` and ``err_code`` (the business). An answer whose signature does not check,
@@ -230,8 +231,11 @@ class WeChatPay:
             answer = Answer(UNKNOWN, out_trade_no, code=unclear.code, reason=unclear.reason)
         log.info("wechat pay %s code …%s %s fen: %s %s", out_trade_no, last4(auth_code), amount_fen,
                  answer.state, answer.code)
-        if answer.code == "ORDERPAID":
-            return self.query(out_trade_no)
+        if answer.code == "ORDERPAID":  # paid before: by this very order? the query says, and for how much
+            known = self.query(out_trade_no)
+            if known.state == PAID and known.amount_fen != amount_fen:
+                return Answer(UNKNOWN, out_trade_no, code=OTHER_ORDER, reason="微信支付回复的金额与订单不符")
+            return known
         return answer
 
     def _pay_answer(self, reply: Dict[str, str], out_trade_no: str, amount_fen: int) -> Answer:
