@@ -61,7 +61,8 @@ class Simulator:
                  hang_seconds: float = 30.0, tls: Optional[ssl.SSLContext] = None) -> None:
         self.wechat = WeChatSimulator(wechat_key, wechat_appid, wechat_mch_id, clock, hang_seconds)
         module = _sim_alipay() if alipay_keys is not None else None
-        self.alipay = module.AlipaySimulator(alipay_keys, clock=clock) if module is not None else None
+        self.alipay = module.AlipaySimulator.from_key_files(
+            alipay_keys, clock=clock, no_answer_seconds=hang_seconds) if module is not None else None
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         self._server.simulator = self  # type: ignore[attr-defined]
