@@ -103,7 +103,7 @@ class SignInScreen(Screen[Optional[Any]]):
 
     def checked(self, code: str, answer: Any) -> None:
         self.checking = False
-        signed, cashiers_left = answer
+        signed, cashiers_left = answer.answer, answer.cashiers_left
         cashier = signed.cashier
         if cashier is None and not cashiers_left:
             self.dismiss(None)  # every cashier was deactivated meanwhile: run without one
@@ -115,6 +115,8 @@ class SignInScreen(Screen[Optional[Any]]):
                 self.say(t("signin.wrong"))
             self.query_one("#signin-code", Input).focus()
             return
+        if answer.short_pin:  # a PIN set before the rule still signs in; the store has logged it for the owner
+            self.app.notify(t("pin.short", code=code, minimum=answer.short_pin), timeout=8)
         self.dismiss(cashier)
 
     def check_failed(self, exc: Exception) -> None:
