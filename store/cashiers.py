@@ -125,7 +125,9 @@ def check_cashier(code: str, pin: str) -> Optional[Cashier]:
 
 
 def check_manager(pin: str) -> Optional[Cashier]:
-    """The active manager whose PIN this is, or None (every manager's hash is tried: same time either way)."""
+    """The active manager whose PIN this is, or None (every manager's hash is tried: same time either way).
+
+    For the CLI's ``--manager-pin`` only: the till's manager prompt asks a code and its PIN (``approve``)."""
     found = None
     for manager in Cashier.select().where((Cashier.active == True) & (Cashier.manager == True)):  # noqa: E712
         if verify_pin(pin, manager.pin_hash) and found is None:

@@ -5,7 +5,8 @@ Shown at start when the shop has active cashiers, and again after a sign-out
 active cashier is left (the till then runs without one, as a fresh shop does).
 A wrong code or PIN is refused (one sentence, a beep, an event) and the
 screen stays, the focus back on the code; [signin] lock_attempts wrong PINs
-in a row lock that code for lock_minutes (counted from the event log).
+in a row lock that code for lock_minutes (counted from the event log, with
+the manager prompt's: one lock, store.cashiers.check_with_lock).
 """
 from __future__ import annotations
 
