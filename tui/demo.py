@@ -51,7 +51,7 @@ CATALOGUE = (
 # code, name, PIN of the demo's cashier (`chaoying demo` only: the tests' demo shop sells without sign-in)
 CASHIER = ("01", "小王", "1234")
 # ... and its manager: refunds, voids, price changes, large discounts, paid out, the owner's view (Ctrl+W)
-MANAGER = ("09", "店长", "9999")
+MANAGER = ("09", "店长", "999999")  # six digits: [signin] manager_min_pin_length
 
 FAULT_STATES = {
     "ok": "ok",

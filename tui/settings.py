@@ -199,10 +199,16 @@ class DisplaySettings:
 
 @dataclass(frozen=True)
 class SignInSettings:
-    """[signin]: cashier sign-in; wrong PINs in a row lock that cashier's code for a while."""
+    """[signin]: cashiers' PINs, at sign-in and at the manager prompt: wrong PINs in a row lock that code for a
+    while (both count, both are locked); how short a new PIN may be (a shorter PIN set before still works)."""
 
-    lock_attempts: int = _setting(5, _range(1, 100), "连续输错几次密码锁定 / wrong PINs in a row that lock a cashier")
-    lock_minutes: int = _setting(5, _range(1, 1440), "锁定分钟数 / minutes a locked cashier waits")
+    lock_attempts: int = _setting(5, _range(1, 100), "连续输错几次密码锁定（登录和店长密码一起算）/ wrong PINs "
+                                                    "in a row that lock a code (sign-in and manager prompt)")
+    lock_minutes: int = _setting(5, _range(1, 1440), "锁定分钟数 / minutes a locked code waits")
+    min_pin_length: int = _setting(4, _range(4, 32), "收银员新密码最少几位 / fewest characters of a new "
+                                                     "cashier's PIN")
+    manager_min_pin_length: int = _setting(6, _range(4, 32), "店长新密码最少几位 / fewest characters of a new "
+                                                             "manager's PIN")
 
 
 @dataclass(frozen=True)
@@ -714,7 +720,7 @@ _INTROS: Dict[str, List[str]] = {
     "receipt": ["# 小票 / Receipt"],
     "reprint": ["# 补打小票 / Reprints of past receipts (F9)"],
     "display": ["# 客显（顾客显示屏，串口）/ Customer display (serial)"],
-    "signin": ["# 收银员登录 / Cashier sign-in"],
+    "signin": ["# 收银员登录和店长密码 / Cashier sign-in and the manager's PIN"],
     "selling": ["# 收银：合并扫码、折扣与抹零、退货与作废的权限 / Selling: merged scans, discounts and 抹零, "
                 "who may refund and void"],
     "shift": ["# 班次：备用金、支出限额、盲点 / Shift: paid out limits, blind close"],

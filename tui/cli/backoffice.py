@@ -749,9 +749,10 @@ def cmd_cashiers_add(args: argparse.Namespace) -> int:
 
     def body(settings) -> int:
         from store.cashiers import CashierError, add_cashier
+        from tui.services.cashiers import pin_lengths
 
         try:
-            cashier = add_cashier(args.code, args.name, pin, manager=args.manager)
+            cashier = add_cashier(args.code, args.name, pin, manager=args.manager, lengths=pin_lengths(settings.signin))
         except CashierError as exc:
             raise _error(_sentence(exc).rstrip("."), 2) from None
         role = "manager" if cashier.manager else "cashier"
