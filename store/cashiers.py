@@ -17,6 +17,7 @@ from store import audit
 from store.db import write_transaction
 from store.errors import StoreError
 from store.models import Cashier, Event, now
+from store.text import control_problem
 
 ALGORITHM = "pbkdf2_sha256"
 ITERATIONS = 200_000
@@ -51,8 +52,17 @@ def verify_pin(pin: str, stored: str) -> bool:
     return hmac.compare_digest(digest, expected)
 
 
+def check_cashier_text(code: str, name: str) -> None:
+    """Refuse a code or name holding a control character, by the rule product names follow."""
+    for field, text in (("code", code or ""), ("name", name or "")):
+        problem = control_problem(field, text)
+        if problem:
+            raise CashierError(f"The cashier {problem}.", "cashier_control_character", field=field)
+
+
 def add_cashier(code: str, name: str, pin: str, manager: bool = False) -> Cashier:
     """Create a cashier (a manager with ``manager=True``); the PIN must have at least 4 characters."""
+    check_cashier_text(code, name)
     code, name = (code or "").strip(), (name or "").strip()
     if not code or len(code) > 16:
         raise CashierError("A cashier code needs 1 to 16 characters.", "cashier_code_length")
