@@ -52,7 +52,10 @@ def register(sub) -> None:
     p.add_argument("--by", metavar="NAME", help="who changes the prices (default: your login name)")
     p.set_defaults(handler=cmd_products_import)
     p = _add(actions, "export", common, "write every product as CSV that products import reads back")
-    p.add_argument("file", metavar="FILE", nargs="?", default="-", help="CSV file to write, - for stdout (default)")
+    p.add_argument("file", metavar="FILE", nargs="?", default="-",
+                   help="CSV file to write, - for stdout (default); never an existing file without --force")
+    p.add_argument("--force", action="store_true",
+                   help="replace FILE if it exists (never the shop's database, its journal key or settings)")
     p.add_argument("--encoding", choices=("utf-8", "gbk"), default="utf-8",
                    help="utf-8 (a file gets a BOM, for Excel) or gbk (GB18030)")
     p.set_defaults(handler=cmd_products_export)
@@ -523,6 +526,9 @@ def cmd_products_export(args: argparse.Namespace) -> int:
     settings = _settings(args)
     to_stdout = args.file == "-"
     encoding = "gb18030" if args.encoding == "gbk" else ("utf-8" if to_stdout else "utf-8-sig")
+    from tui.cli.common import check_output
+
+    path = None if to_stdout else check_output(args.file, args.force, settings)
 
     def body(settings) -> int:
         import io
@@ -538,7 +544,7 @@ def cmd_products_export(args: argparse.Namespace) -> int:
             return 0
         from tui.files import write_atomically
 
-        path = Path(args.file).expanduser()
+        assert path is not None
         try:
             count = write_atomically(path, catalogue.export_csv, encoding=encoding, newline="")
         except OSError as exc:
