@@ -90,10 +90,14 @@ def test_a_new_file_needs_no_force(shop):
     assert (shop.home / "new.csv").exists()
 
 
-def test_restore_never_writes_the_wal_of_the_live_database(shop):
-    wal = Path(f"{shop.db_path}-wal")
-    assert_refused(shop, ("restore", "any.db.gz", "--to", str(wal)), "the write-ahead log of the shop's database",
-                   wal)
+@pytest.mark.parametrize("suffix, words", [("", "the shop's database"),
+                                           ("-wal", "the write-ahead log of the shop's database")])
+def test_restore_never_writes_the_live_database_or_its_wal(shop, suffix, words):
+    shop.seed(1)
+    shop.ok("backup", "--to", str(shop.home / "b"))
+    backup = next((shop.home / "b").glob("*.db.gz"))
+    target = Path(f"{shop.db_path}{suffix}")
+    assert_refused(shop, ("restore", str(backup), "--to", str(target)), words, target)
 
 
 def test_the_virtual_printer_never_takes_a_shop_file_for_its_state_file(shop):
