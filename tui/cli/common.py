@@ -134,3 +134,52 @@ def check_output(path: Union[str, Path], force: bool, settings: Settings) -> Pat
     if not force and (target.exists() or target.is_symlink()):
         raise CliError(f"{target} already exists; add --force to replace it, or choose another file", 2)
     return target
+
+
+# ---------------------------------------------------------------- PINs: asked for or piped in, never in argv
+
+#: The options a PIN was once given with: dest -> option.
+_PIN_OPTIONS = {"pin": "--pin", "manager_pin": "--manager-pin"}
+
+
+def add_pin_options(parser: argparse.ArgumentParser, instead: str) -> None:
+    """--pin-stdin, and the old --pin / --manager-pin kept (hidden) only to refuse them, saying ``instead``."""
+    parser.add_argument("--pin-stdin", action="store_true",
+                        help="read the PIN from the first line of stdin (for scripts) instead of asking for it")
+    for dest, option in _PIN_OPTIONS.items():
+        parser.add_argument(option, dest=dest, help=argparse.SUPPRESS)
+    parser.set_defaults(pin_instead=instead)
+
+
+def refuse_pin_in_argv(args: argparse.Namespace) -> None:
+    """A PIN on the command line shows in ps and the shell history: refused before anything is read or written."""
+    for dest, option in _PIN_OPTIONS.items():
+        if getattr(args, dest, None) is not None:
+            raise CliError(f"{option} would show the PIN in ps and the shell history; {args.pin_instead} "
+                           f"(hidden), or pipe it in with --pin-stdin; nothing was changed", 2)
+
+
+def read_pin(from_stdin: bool, confirm: bool, prompt: str = "PIN") -> str:
+    """The PIN from stdin's first line (``from_stdin``), else asked for hidden on the terminal (twice: ``confirm``)."""
+    import sys
+
+    if from_stdin:
+        pin = sys.stdin.readline().rstrip("\r\n")
+        if not pin:
+            raise CliError("no PIN on the first line of stdin; nothing was changed", 2)
+        return pin
+    if not sys.stdin.isatty():
+        raise CliError("no terminal to ask for the PIN on; pipe it in with --pin-stdin", 2)
+    return _ask_pin(prompt, confirm)
+
+
+def _ask_pin(prompt: str, confirm: bool) -> str:
+    import getpass
+
+    try:
+        pin = getpass.getpass(f"{prompt}: ")
+        if confirm and getpass.getpass(f"{prompt} again: ") != pin:
+            raise CliError("the two PINs differ; nothing was changed", 2)
+    except (EOFError, KeyboardInterrupt):
+        raise CliError("no PIN given; nothing was changed", 2) from None
+    return pin
