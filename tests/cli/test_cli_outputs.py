@@ -103,3 +103,11 @@ def test_restore_never_writes_the_live_database_or_its_wal(shop, suffix, words):
 def test_the_virtual_printer_never_takes_a_shop_file_for_its_state_file(shop):
     assert_refused(shop, ("printer", "simulate", "--link", "printer", "--paper", ".", "--state-file", "shop.toml"),
                    "shop.toml is the settings file", shop.config)
+
+
+def test_the_demo_never_keeps_its_shop_in_the_shops_own_folder(shop):
+    before = shop.sql("select count(*) from product")
+    result = shop.run("demo", "--dir", str(shop.db_path.parent))
+    assert result.returncode == 2
+    assert "holds the shop's own database; keep the demo shop in another folder" in one_line(result.stderr)
+    assert shop.sql("select count(*) from product") == before  # no demo catalogue in the shop
