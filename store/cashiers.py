@@ -17,6 +17,7 @@ from store import audit
 from store.db import write_transaction
 from store.errors import StoreError
 from store.models import Cashier, Event, now
+from store.text import control_problem
 
 ALGORITHM = "pbkdf2_sha256"
 ITERATIONS = 200_000
@@ -82,9 +83,18 @@ def verify_pin(pin: str, stored: str) -> bool:
     return hmac.compare_digest(digest, expected)
 
 
+def check_cashier_text(code: str, name: str) -> None:
+    """Refuse a code or name holding a control character, by the rule product names follow."""
+    for field, text in (("code", code or ""), ("name", name or "")):
+        problem = control_problem(field, text)
+        if problem:
+            raise CashierError(f"The cashier {problem}.", "cashier_control_character", field=field)
+
+
 def add_cashier(code: str, name: str, pin: str, manager: bool = False,
                 lengths: PinLengths = FLOOR) -> Cashier:
     """Create a cashier (a manager with ``manager=True``); the PIN needs its role's ``lengths``."""
+    check_cashier_text(code, name)
     code, name = (code or "").strip(), (name or "").strip()
     if not code or len(code) > 16:
         raise CashierError("A cashier code needs 1 to 16 characters.", "cashier_code_length")
@@ -122,17 +132,6 @@ def check_cashier(code: str, pin: str) -> Optional[Cashier]:
         _same_time(pin)
         return None
     return cashier if verify_pin(pin, cashier.pin_hash) else None
-
-
-def check_manager(pin: str) -> Optional[Cashier]:
-    """The active manager whose PIN this is, or None (every manager's hash is tried: same time either way).
-
-    For the CLI's ``--manager-pin`` only: the till's manager prompt asks a code and its PIN (``approve``)."""
-    found = None
-    for manager in Cashier.select().where((Cashier.active == True) & (Cashier.manager == True)):  # noqa: E712
-        if verify_pin(pin, manager.pin_hash) and found is None:
-            found = manager
-    return found
 
 
 def cashier_code(cashier) -> str:

@@ -293,10 +293,10 @@ async def test_chaoying_demo_has_a_cashier_and_the_receipt_names_the_cashier(tmp
             hint = text_of(app.screen.query_one("#signin-message"))
             assert "01" in hint and "1234" in hint
             assert "演示店长：编号 09（店长），密码 999999" in hint  # a manager, for refunds, voids, Ctrl+W ...
-            from store.cashiers import check_manager
+            from store.cashiers import check_cashier
             from tui.demo import MANAGER
 
-            assert check_manager("999999").code == "09" and check_manager("1234") is None
+            assert check_cashier("09", "999999").manager and check_cashier("09", "1234") is None
             assert len(MANAGER[2]) >= settings.signin.manager_min_pin_length  # the demo follows its own rule
             await sign_in(pilot, "01", "1234")
             await wait_until(pilot, lambda: on_sale_screen(app))

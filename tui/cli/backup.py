@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from tui.cli.backoffice import _add, _error, _print_json, _print_table, _settings, plural
-from tui.cli.common import load_journal_key, load_settings
+from tui.cli.common import check_output, load_journal_key, load_settings
 
 
 def register(sub) -> None:
@@ -124,9 +124,11 @@ def cmd_backup_list(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from store.backup import BackupError, restore_backup
 
-    load_journal_key(load_settings(args))
+    settings = load_settings(args)
+    target = check_output(args.to, True, settings)  # an existing file: restore_backup refuses it in its words
+    load_journal_key(settings)
     try:
-        restored = restore_backup(Path(args.file), Path(args.to))
+        restored = restore_backup(Path(args.file), target)
     except BackupError as exc:
         raise _error(f"nothing restored: {exc}", 1) from None
     print(f"restored {plural(restored.sales, 'sale')} into {restored.path} (verified: integrity and journal ok); "
