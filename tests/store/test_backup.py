@@ -21,6 +21,15 @@ from tests.store.helpers import catalogue, ring_up
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOP = "超赢小店"
+KEY = bytes(range(32))
+
+
+@pytest.fixture(autouse=True)
+def journal_key() -> None:
+    """The shop's journal key is loaded, as `chaoying backup` and the till load it: manifests are sealed."""
+    from store import journal
+
+    journal.set_key(KEY)
 
 
 def _file(url: str) -> Path:
@@ -43,6 +52,9 @@ def _unpack(path: Path, to: Path) -> Path:
 
 def test_backup_while_another_process_commits_holds_every_sale_before_it_and_verifies(
         sqlite_database, sqlite_url, tmp_path):
+    from store import journal
+
+    journal.set_key(None)  # the worker commits without the key: all records of this shop are plain
     products = catalogue()
     for _ in range(5):
         ring_up(products)
@@ -57,6 +69,7 @@ def test_backup_while_another_process_commits_holds_every_sale_before_it_and_ver
         while len(_receipts(source)) < 50:  # the worker is committing now
             time.sleep(0.01)
         before = _receipts(source)  # committed before the backup started
+        journal.set_key(KEY)  # the manifest is sealed
         made = backup.create_backup(sqlite_url, tmp_path / "backups", SHOP, "1")
         out, err = worker.communicate(timeout=90)
         assert worker.returncode == 0, err
@@ -248,7 +261,8 @@ def test_verify_given_the_manifest_checks_the_backup_it_names(sqlite_database, s
     assert missing.value.code == "backup_missing"
 
 
-def test_a_backup_without_its_manifest_is_not_verified_but_still_restores(sqlite_database, sqlite_url, tmp_path):
+def test_a_backup_without_its_manifest_is_not_verified_and_restores_only_when_forced(
+        sqlite_database, sqlite_url, tmp_path):
     ring_up(catalogue())
     made = backup.create_backup(sqlite_url, tmp_path / "b", SHOP, "1")
     note = backup.manifest_path(made.path)
@@ -262,7 +276,11 @@ def test_a_backup_without_its_manifest_is_not_verified_but_still_restores(sqlite
     with pytest.raises(BackupError, match="its manifest .* is damaged"):
         backup.verify_backup(made.path)
     note.unlink()
-    assert backup.restore_backup(made.path, tmp_path / "restored.db").sales == 1  # the copy itself is checked
+    with pytest.raises(BackupError, match="is not proved: it has no manifest") as unproven:
+        backup.restore_backup(made.path, tmp_path / "restored.db")
+    assert unproven.value.code == "backup_unproven" and not (tmp_path / "restored.db").exists()
+    restored = backup.restore_backup(made.path, tmp_path / "restored.db", force=True)  # the copy itself is checked
+    assert restored.sales == 1 and "has no manifest" in restored.unproven
 
 
 def test_verify_names_a_changed_sale_in_the_copy(sqlite_database, sqlite_url, tmp_path):

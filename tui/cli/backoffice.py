@@ -781,8 +781,12 @@ def cmd_cashiers_list(args: argparse.Namespace) -> int:
 def cmd_journal_verify(args: argparse.Namespace) -> int:
     def body(settings) -> int:
         from store import journal, reports
+        from tui.cli.backup import findings_text, manifest_findings
 
-        result = journal.verify(full=args.full, checkpoint=True)
+        cut = manifest_findings(settings)  # first: no checkpoint is written over a head a backup shows went back
+        result = journal.verify(full=args.full, checkpoint=not cut)
+        if result.ok and cut:
+            raise _error(f"journal broken: {findings_text(cut)}", 1)
         z = reports.verify_z()
         if result.ok and not z.ok:
             raise _error(f"Z reports broken: {_sentence(z.message)}", 1)
