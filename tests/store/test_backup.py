@@ -320,3 +320,70 @@ def test_postgres_backup_is_pg_dump_custom_format(postgres_url, tmp_path):
     assert backup.verify_backup(made.path).sales == 2
     with pytest.raises(BackupError, match="pg_restore"):
         backup.restore_backup(made.path, tmp_path / "x.db")
+
+
+PG_DUMP_SPY = """#!/bin/sh
+printf '%s\\n' "$@" > "{out}/argv"
+env | cut -d= -f1 > "{out}/env"
+stat -c %a "$PGPASSFILE" > "{out}/passfile-mode"
+exec "{real}" "$@"
+"""
+
+
+def _password_database(server, name: str, user: str, password: str) -> str:
+    """A database only ``user`` with ``password`` may open (scram-sha-256 for it alone, trust stays for the rest)."""
+    import psycopg2
+
+    server.create_database(name)
+    admin = psycopg2.connect(dbname="postgres", user="postgres", host=str(server.dir), port=server.port)
+    try:
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute(f"CREATE ROLE \"{user}\" LOGIN PASSWORD %s", (password,))
+            cursor.execute(f'ALTER DATABASE "{name}" OWNER TO "{user}"')
+            hba = server.dir / "data" / "pg_hba.conf"
+            hba.write_text(f"local {name} all scram-sha-256\n" + hba.read_text())
+            cursor.execute("SELECT pg_reload_conf()")
+    finally:
+        admin.close()
+    for _ in range(400):  # the server reloads its rules on its own time: wait until a password is asked
+        try:
+            psycopg2.connect(dbname=name, user=user, host=str(server.dir), port=server.port).close()
+        except psycopg2.OperationalError as exc:
+            if "password" in str(exc):
+                break
+            raise
+        time.sleep(0.05)
+    else:
+        pytest.fail("the server never asked for the password")
+    return f"postgresql://{user}:{password}@/{name}?host={server.dir}&port={server.port}"
+
+
+def test_pg_dump_gets_the_password_from_a_private_passfile_never_from_its_command_line(
+        postgres_server, tmp_path, monkeypatch):
+    import shutil
+    import uuid
+
+    from store.db import close_database, db, open_database
+
+    password = "se:cr\\et-" + uuid.uuid4().hex[:8]  # a colon and a backslash: the passfile escapes both
+    tag = uuid.uuid4().hex[:10]
+    url = _password_database(postgres_server, f"pw_{tag}", f"u_{tag}", password)
+    spy = tmp_path / "bin"
+    spy.mkdir()
+    (spy / "pg_dump").write_text(PG_DUMP_SPY.format(out=tmp_path, real=shutil.which("pg_dump")))
+    (spy / "pg_dump").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{spy}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    open_database(url)
+    try:
+        ring_up(catalogue())
+        made = backup.create_backup(url, tmp_path / "b", SHOP, "1")  # the server asks pg_dump for the password
+    finally:
+        close_database()
+        db.initialize(None)
+    argv = (tmp_path / "argv").read_text()
+    assert "--snapshot=" in argv and password not in argv and "se:cr" not in argv
+    assert "PGPASSFILE" in (tmp_path / "env").read_text().split()
+    assert (tmp_path / "passfile-mode").read_text().strip() == "600"
+    assert made.manifest["sales"] == 1 and not list((tmp_path / "b").rglob("pgpass"))

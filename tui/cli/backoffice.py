@@ -320,6 +320,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     print(f"database: {redact(url)}" + (_database_note(held, name) if looked else ""))
     if key_file:
         print(f"journal key: {key_file}" + (" (new: keep a copy of it elsewhere)" if made_key else " (kept)"))
+    from tui.files import make_private, shop_paths
+
+    for change in make_private(shop_paths(load_settings(path), path)):  # what an older version left readable
+        print(f"made private: {change}")
     return 0
 
 
