@@ -84,10 +84,10 @@ def shop_paths(settings: Any, config: Path) -> List[Path]:
     import platformdirs
 
     from tui.logs import default_log_path, log_path_for_database, sqlite_file
-    from tui.settings import APP_NAME
 
-    folders = [Path(platformdirs.user_data_dir(APP_NAME)), Path(platformdirs.user_config_dir(APP_NAME)),
-               Path(platformdirs.user_log_dir(APP_NAME)), Path(settings.backup.dir)]
+    app = "chaoying"  # tui.settings.APP_NAME, which imports this module
+    folders = [Path(platformdirs.user_data_dir(app)), Path(platformdirs.user_config_dir(app)),
+               Path(platformdirs.user_log_dir(app)), Path(settings.backup.dir)]
     files: List[Path] = []
     database = sqlite_file(settings.database.url)
     for main in [database, database.with_name(f"{database.stem}-archive.sqlite3")] if database else []:

@@ -785,7 +785,7 @@ def cmd_cashiers_list(args: argparse.Namespace) -> int:
 def cmd_journal_verify(args: argparse.Namespace) -> int:
     def body(settings) -> int:
         from store import journal, reports
-        from tui.cli.backup import findings_text, manifest_findings
+        from tui.cli.manifests import findings_text, manifest_findings
 
         cut = manifest_findings(settings)  # first: no checkpoint is written over a head a backup shows went back
         result = journal.verify(full=args.full, checkpoint=not cut)

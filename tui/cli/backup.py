@@ -30,7 +30,8 @@ def register(sub) -> None:
     backup.add_argument("--to", metavar="DIR", help="backup folder (default: [backup] dir from the settings)")
     backup.set_defaults(handler=cmd_backup)
     actions = backup.add_subparsers(dest="action", metavar="ACTION")
-    p = _add(actions, "verify", common, "check a backup: integrity check and the full journal check of the copy")
+    p = _add(actions, "verify", common, "check a backup: its manifest's seal, integrity check, the copy's heads and "
+                                        "its full journal check")
     p.add_argument("file", metavar="FILE", help="a backup file (.db.gz or .pgdump) or its manifest (.json)")
     p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.set_defaults(handler=cmd_backup_verify)
@@ -156,22 +157,3 @@ def cmd_restore(args: argparse.Namespace) -> int:
           f"point [database] url at it to use it")
     return 0
 
-
-def manifest_findings(settings: Any) -> List[str]:
-    """What the manifests of this till's backups (backup folder and second place) say against the live database.
-
-    For ``journal verify``; the database must be open. A backup holding a record the live database lost
-    is a cut; a manifest whose seal is wrong was changed.
-    """
-    from store.backup import check_manifests
-
-    folders = [settings.backup.dir] + ([settings.backup.second_dir] if settings.backup.second_dir else [])
-    return [finding for folder in folders
-            for finding in check_manifests(Path(folder), settings.shop.name, settings.till.id)]
-
-
-
-def findings_text(findings: List[str]) -> str:
-    """The first finding, and how many more: one sentence."""
-    more = f" (and {plural(len(findings) - 1, 'more backup finding')})" if len(findings) > 1 else ""
-    return findings[0].rstrip(".") + more
