@@ -57,7 +57,7 @@ def test_backup_verify_given_the_manifest_checks_the_backup_it_names(shop):
     shop.ok("backup", "--to", str(shop.home / "b"))
     path = _backups(shop)[0]["path"]
     note = path[:-len(".db.gz")] + ".json"
-    assert f"backup ok: {path}: integrity check ok, journal ok, 2 sales" in shop.ok("backup", "verify", note).stdout
+    assert f"backup ok: {path}: manifest sealed, integrity check ok, journal ok, 2 sales" in shop.ok("backup", "verify", note).stdout
 
 
 def test_backup_verify_of_a_backup_without_its_manifest_says_the_manifest_is_missing(shop):

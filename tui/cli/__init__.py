@@ -66,6 +66,9 @@ def _command(argv: Sequence[str]) -> Optional[str]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    from tui.files import private_umask
+
+    private_umask()  # first: the database, its WAL, backups and logs are the owner's only
     argv = sys.argv[1:] if argv is None else list(argv)
     till = _command(argv) in TILL_COMMANDS
     if till:

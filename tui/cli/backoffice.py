@@ -327,6 +327,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     print(f"database: {redact(url)}" + (_database_note(held, name) if looked else ""))
     if key_file:
         print(f"journal key: {key_file}" + (" (new: keep a copy of it elsewhere)" if made_key else " (kept)"))
+    from tui.files import make_private, shop_paths
+
+    for change in make_private(shop_paths(load_settings(path), path)):  # what an older version left readable
+        print(f"made private: {change}")
     return 0
 
 
@@ -785,8 +789,12 @@ def cmd_cashiers_list(args: argparse.Namespace) -> int:
 def cmd_journal_verify(args: argparse.Namespace) -> int:
     def body(settings) -> int:
         from store import journal, reports
+        from tui.cli.manifests import findings_text, manifest_findings
 
-        result = journal.verify(full=args.full, checkpoint=True)
+        cut = manifest_findings(settings)  # first: no checkpoint is written over a head a backup shows went back
+        result = journal.verify(full=args.full, checkpoint=not cut)
+        if result.ok and cut:
+            raise _error(f"journal broken: {findings_text(cut)}", 1)
         z = reports.verify_z()
         if result.ok and not z.ok:
             raise _error(f"Z reports broken: {_sentence(z.message)}", 1)
