@@ -282,8 +282,9 @@ def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk, start: _Start) -
         for number, kind, ref, content, prev_hash, digest, record_kind in chunk:
             where = f"audit record {number} of till {till_id}"
             if number != seq + 1:
-                raise Broken(f"The audit records {seq + 1} to {number - 1} of till {till_id} were deleted.",
-                             till_id)
+                which = f"record {seq + 1} of till {till_id} was" if number == seq + 2 else \
+                    f"records {seq + 1} to {number - 1} of till {till_id} were"
+                raise Broken(f"The audit {which} deleted.", till_id)
             if prev_hash != prev:
                 raise Broken(f"The {where} does not follow the record before it (a record was altered).", till_id)
             # a plain record's time is read only when a loaded key says since when records must be keyed
@@ -386,6 +387,10 @@ def _walk_journal(till_id: str, start_no: int, prev: str, walk: _Walk, start: _S
         missing = format_receipt_no(till_id, expected)
         raise Broken(f"Receipt {missing} is missing from the journal: till {till_id} issued receipts up to "
                      f"{format_receipt_no(till_id, counter.last_receipt_no)}.", till_id, expected)
+    if counter is not None and counter.last_receipt_no < expected - 1:
+        raise Broken(f"Receipt {format_receipt_no(till_id, expected - 1)} is past the counter of till {till_id}, "
+                     f"which says it issued receipts up to {format_receipt_no(till_id, counter.last_receipt_no)}.",
+                     till_id, expected - 1)
     if counter is not None and counter.last_hash != prev:
         raise Broken(f"Receipt {format_receipt_no(till_id, expected - 1)} does not match the last journal hash "
                      f"of till {till_id}.", till_id, expected - 1)
@@ -473,7 +478,7 @@ def _check_rows(walk: _Walk, start: _Start) -> None:
                                                     .order_by(model.id).limit(SPAN))]
             for row_id in found:
                 if row_id not in recorded and not _older_than_its_seal(kind, row_id):
-                    raise Broken(f"The {_name(kind, row_id)} has no audit record: it was written outside the till.")
+                    raise Broken(f"{_name(kind, row_id)} has no audit record: it was written outside the till.")
             if len(found) < SPAN:
                 break
             after = found[-1]
@@ -484,13 +489,13 @@ _WHAT = {audit.ATTEMPT: "print attempt", audit.EVENT: "event", audit.SHIFT: "shi
 
 
 def _name(kind: str, row_id: int, recorded: Optional[list] = None) -> str:
-    """"shift 3", "Z report 1-2" (a Z by its till and number, from its record or its row)."""
+    """"The shift 3", "Z 1-2" (a Z by its till and number, from its record or its row, as verify_z names it)."""
     if kind != audit.Z_REPORT:
-        return f"{_WHAT[kind]} {row_id}"
+        return f"The {_WHAT[kind]} {row_id}"
     if recorded is None:
         row = ZReport.get_or_none(ZReport.id == row_id)
         recorded = [row.till_id, row.z_no] if row is not None else None
-    return f"Z report {recorded[0]}-{recorded[1]}" if recorded else f"Z report {row_id}"
+    return f"Z {recorded[0]}-{recorded[1]}" if recorded else f"The Z report {row_id}"
 
 
 def _older_than_its_seal(kind: str, row_id: int) -> bool:
@@ -504,7 +509,7 @@ def _older_than_its_seal(kind: str, row_id: int) -> bool:
 
 def _row_broken(kind: str, row_id: int, recorded: list, deleted: bool) -> None:
     if kind in audit.DAY_ROWS:  # a shift, a cash paid in or out, a hand-over, a Z: the figures of the day
-        raise Broken(f"The {_name(kind, row_id, recorded)} was {'deleted' if deleted else 'changed outside the till'}.")
+        raise Broken(f"{_name(kind, row_id, recorded)} was {'deleted' if deleted else 'changed outside the till'}.")
     if kind == audit.EVENT:
         what = f"Event {row_id} ({recorded[3]})"
         sale_id = recorded[4]
@@ -525,7 +530,7 @@ def _check_z_named(walk: _Walk) -> None:
         till_id, z_no = value[till_at], value[z_at]
         if z_no is not None and not ZReport.select().where((ZReport.till_id == till_id)
                                                            & (ZReport.z_no == z_no)).exists():
-            raise Broken(f"The Z report {till_id}-{z_no} was deleted: shift {shift_id} was closed by it.", till_id)
+            raise Broken(f"Z {till_id}-{z_no} was deleted: shift {shift_id} was closed by it.", till_id)
 
 
 # --- checkpoints ------------------------------------------------------------
