@@ -17,14 +17,22 @@ hash, or whose predecessor is missing.
 3. each receipt outcome, print attempt and event against its last audit
    record: changed, deleted, or written without one.
 
-Checkpoints (``journal_checkpoint``, chained and keyed like the rest) record
-where each chain stood when a verify passed and the highest ids then; the
-next verify starts there and checks only what came after, plus every row an
-audit record after the checkpoint names. An edit of a row already verified
-and never touched since is therefore seen only by ``--full``, which walks
-everything: ``backup verify`` (and so every restore) always does, so an
-edit made before a backup is seen when that backup is checked; run
-``journal verify --full`` now and then too.
+Checkpoints (store.checkpoints: numbered, chained and keyed, each with a
+record in every till's audit chain) record where each chain stood when a
+verify passed and the highest ids then; the next verify starts there and
+checks only what came after, plus every row an audit record after the
+checkpoint names. Both that and ``--full`` (which walks everything) first
+check every checkpoint's heads against the chains: a cut below a
+checkpoint's head is named, and a checkpoint is never written over a head
+that went backwards. An edit of a row already verified and never touched
+since is therefore seen only by ``--full``: ``backup verify`` (and so every
+restore) always does, so an edit made before a backup is seen when that
+backup is checked; run ``journal verify --full`` now and then too.
+
+Records written while the shop's key file was missing (hash kind "nokey",
+each run opened by the event ``journal_key_missing``) verify as plain ones
+and are counted apart (``VerifyResult.keyless``, ``keyless_note``); marked
+so without the event, they are a rewrite.
 """
 from __future__ import annotations
 
