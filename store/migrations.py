@@ -400,6 +400,23 @@ def _m009_audit_chain(database: peewee.Database, migrator: SchemaMigrator) -> No
         JournalCheckpoint.create(verified_at=datetime.datetime.now().replace(microsecond=0), content=content,
                                  prev_hash=genesis, hash=digest, hash_kind="")
 
+def _m011_z_reports_sealed(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Z reports join the audit chain: till_counter.z_unsealed, the last Z of each till closed before this.
+
+    From here each Z report is sealed in its till's audit chain when it is
+    closed; verify names a Z above ``z_unsealed`` that has no audit record.
+    """
+    for statement in (
+        "ALTER TABLE till_counter ADD COLUMN z_unsealed INTEGER NOT NULL DEFAULT 0",
+        "INSERT INTO till_counter (till_id, last_receipt_no, last_hash, audit_seq, audit_hash) "
+        "SELECT DISTINCT till_id, 0, '" + "0" * 64 + "', 0, '" + "0" * 64 + "' FROM z_report "
+        "WHERE till_id NOT IN (SELECT till_id FROM till_counter)",
+        "UPDATE till_counter SET z_unsealed = COALESCE((SELECT MAX(z_no) FROM z_report "
+        "WHERE z_report.till_id = till_counter.till_id), 0)",
+    ):
+        database.execute_sql(statement)
+
+
 def _m002_catalogue(database: peewee.Database, migrator: SchemaMigrator) -> None:
     from store.catalogue_migration import create_catalogue_tables
 
@@ -418,6 +435,7 @@ MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (7, "documents (refund, void), discounts, open and held baskets", _m007_documents_and_baskets),
     (8, "shifts, cash moves, hand-overs, Z reports", _m008_shifts_and_z_reports),
     (9, "audit chain over outcomes, print attempts and events; checkpoints; HMAC hash kinds", _m009_audit_chain),
+    (11, "Z reports sealed in the audit chain; till_counter.z_unsealed", _m011_z_reports_sealed),
 ]
 
 LATEST = MIGRATIONS[-1][0]

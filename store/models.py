@@ -71,6 +71,7 @@ class TillCounter(BaseModel):
     last_hash = CharField(max_length=64, default=GENESIS_HASH)
     audit_seq = IntegerField(default=0)  # head of the till's audit chain (store.audit)
     audit_hash = CharField(max_length=64, default=GENESIS_HASH)
+    z_unsealed = IntegerField(default=0)  # Z numbers up to it were closed before Z reports were sealed (migration 11)
 
     class Meta:
         table_name = "till_counter"

@@ -126,7 +126,7 @@ class ChaoyingApp(TillHost):
         self.backup_day: Optional[datetime.date] = None  # the day the daily backup was made (or tried)
         # [journal] key_file names a key the start could not load (tui.cli.common.load_journal_key): records
         # are written plain; said on the sale screen until a start finds the file
-        self.journal_key_missing = settings.journal.key_file if settings.journal.key_file and not chain.hash_kind() \
+        self.journal_key_missing = settings.journal.key_file if settings.journal.key_file and chain.key_missing() \
             else ""
         self.signed_out_by = ""  # who signed out with Ctrl+L: the next sign-in is a hand-over from them
         self.shift_asked = False  # the opening float is asked once, at start (after the first sign-in)

@@ -78,9 +78,9 @@ def load_journal_key(settings: Settings) -> None:
     if name and key is None:
         import logging
 
-        # Records written now are plain SHA-256; verify with the key names them as written without it.
+        # Records written now are plain SHA-256 marked "nokey"; verify lists them apart from a rewrite.
         logging.getLogger("chaoying.journal").warning("journal key file %s is missing or unreadable", name)
-    journal.set_key(key, made)
+    journal.set_key(key, made, missing=bool(name) and key is None)
 
 
 # ---------------------------------------------------------------- files a command writes
