@@ -263,7 +263,7 @@ def _heads(cursor: Any) -> Dict[str, Dict[str, Any]]:
 def _checkpoint_head(cursor: Any) -> Optional[Dict[str, Any]]:
     """The newest journal checkpoint (id and hash) in the snapshot ``cursor`` reads; None before any.
 
-    # merge: use journal.checkpoint_head() (read in the same snapshot as the figures)
+    Read in the backup's own snapshot, with its figures (journal.checkpoint_head reads the live database).
     """
     cursor.execute('SELECT MAX(version) FROM "schema_version"')
     if (cursor.fetchone()[0] or 0) < 8:  # migration 8 made the checkpoints
