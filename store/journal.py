@@ -430,7 +430,7 @@ def _check_rows(walk: _Walk, start: _Start) -> None:
 
 
 _WHAT = {audit.ATTEMPT: "print attempt", audit.EVENT: "event", audit.SHIFT: "shift",
-         audit.CASH_MOVE: "cash move", audit.HANDOVER: "hand-over"}
+         audit.CASH_MOVE: "cash move", audit.HANDOVER: "hand-over", audit.PAY_ATTEMPT: "payment attempt"}
 
 
 def _row_broken(kind: str, row_id: int, recorded: list, deleted: bool) -> None:
