@@ -43,3 +43,12 @@ def scenario_of(auth_code: str) -> Scenario:
     if end[:1] == "2" and end[1:].isdigit():
         return Scenario(DECLINE_CONFIRM, int(end[1:]))
     return Scenario(INSTANT)
+
+
+def refund_seconds(auth_code: str) -> int:
+    """How long the simulator keeps a refund of an order paid with this code processing, then done.
+
+    ``5NN``: NN seconds (``505``: 5 s; the order itself pays at once). Any other code: refunded at once.
+    """
+    end = auth_code[-3:]
+    return int(end[1:]) if end[:1] == "5" and end[1:].isdigit() else 0
