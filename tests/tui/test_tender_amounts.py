@@ -27,7 +27,7 @@ ODD = {
     "{text}": "not",
     "0": "zero",
     "0.00": "zero",
-    "1000000": "large",
+    "1000000000.00": "large",
     "1" + "0" * 12: "code",  # 8 digits or more are a scanned code: not a payment code, nothing charged
     "9" * 5000: "code",
     "9" * 100_000: "code",
