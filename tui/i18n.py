@@ -398,7 +398,7 @@ ZH: Dict[str, str] = {
     "pay_code.nothing_due": "这一单已经付清，不用再扫付款码",
     "pay.attempt_open": "付款码付款还没有结果：等它出来（付款界面可停止等待）再继续",
     "pay.mobile_not_removed": "{method}付款已经到账，不能在这里退回：请做退货",
-    "pay.confirming": "顾客确认中：{method} ￥{amount}（按 {key} 停止等待）",
+    "pay.confirming": "顾客确认中：{method} ￥{amount}（按 {keys} 停止等待）",
     "pay.unclear": "{method}暂时联系不上，￥{amount} 是否付成还不知道：正在后台继续询问",
     "pay.stopping": "正在撤销{method} ￥{amount} 这笔付款，请稍候",
     "pay.paid": "{method} ￥{amount} 付款成功，交易单号 {number}",
@@ -1039,7 +1039,7 @@ EN: Dict[str, str] = {
     "pay.attempt_open": "A payment code payment has no answer yet: wait for it (the payment screen can stop "
                         "waiting) before going on",
     "pay.mobile_not_removed": "The {method} payment has gone through and cannot be taken back here: make a refund",
-    "pay.confirming": "Customer confirming: {method} ¥{amount} ({key} stops waiting)",
+    "pay.confirming": "Customer confirming: {method} ¥{amount} ({keys} stops waiting)",
     "pay.unclear": "{method} cannot be reached; whether ¥{amount} was paid is not known yet: still asking in "
                    "the background",
     "pay.stopping": "Cancelling the {method} payment of ¥{amount}, please wait",

@@ -289,7 +289,7 @@ class TenderScreen(ModalScreen):
         attempt = next(reversed(list(self.session.attempts.values())), None)
         if attempt is None or mode in (modes.TAKE, modes.PAID_NOW):
             return
-        values = dict(method=t(f"method.{attempt.provider}"), amount=_yuan(attempt.amount_fen), key=self.stop_key())
+        values = dict(method=t(f"method.{attempt.provider}"), amount=_yuan(attempt.amount_fen), keys=self.stop_key())
         key = {modes.CONFIRMING: "pay.confirming", modes.UNCLEAR: "pay.unclear", modes.STOPPING: "pay.stopping"}[mode]
         self.say(t(key, **values), error=mode == modes.UNCLEAR)
 
