@@ -328,3 +328,28 @@ def test_a_late_answer_for_an_old_attempt_never_pays_the_new_basket(shop):
     shop.session.payment_event(paid)  # said again, late
     assert shop.session.tender.paid_fen == 0 and not shop.session.blocked()
     assert attempts.get(number).sale is not None
+
+
+def test_a_till_killed_while_the_customer_confirms_restarts_and_finishes_the_sale_charged_once(shop, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    shop.stop()  # this process's till is not running: the one in the child process sells
+    code = wechat_code("120")
+    path = shop.settings.database.url[len("sqlite:///"):]
+    child = subprocess.Popen([sys.executable, "-m", "tests.services.payment_till", path, shop.sim.url,
+                              shop.keys.wechat_api_key, code], stdout=subprocess.PIPE, text=True,
+                             cwd=os.getcwd())
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "waiting"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(WAIT)
+    [number] = [n for n, order in shop.sim.wechat.orders.items() if order.auth_code == code]
+    assert attempts.get(number).state == attempts.WAITING
+    shop.start()  # the till again, on the same file: the basket and its attempt come back, queried first
+    committed = shop.answer(SaleCommitted)
+    assert the_payment(committed.sale.id).out_trade_no == number
+    assert len(shop.pay_requests(number)) == 1 and shop.sim.wechat.orders[number].charges == 1
