@@ -493,7 +493,8 @@ def _check_rows(walk: _Walk, start: _Start) -> None:
 
 
 _WHAT = {audit.ATTEMPT: "print attempt", audit.EVENT: "event", audit.SHIFT: "shift",
-         audit.CASH_MOVE: "cash move", audit.HANDOVER: "hand-over", audit.Z_REPORT: "Z report"}
+         audit.CASH_MOVE: "cash move", audit.HANDOVER: "hand-over", audit.Z_REPORT: "Z report",
+         audit.PAY_ATTEMPT: "payment attempt"}
 
 
 def _name(kind: str, row_id: int, recorded: Optional[list] = None) -> str:

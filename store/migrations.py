@@ -400,6 +400,48 @@ def _m009_audit_chain(database: peewee.Database, migrator: SchemaMigrator) -> No
         JournalCheckpoint.create(verified_at=datetime.datetime.now().replace(microsecond=0), content=content,
                                  prev_hash=genesis, hash=digest, hash_kind="")
 
+def _m010_payment_attempts(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Payment attempts (one request to WeChat Pay or Alipay, stored before it leaves) and the payment's link.
+
+    - payment_attempt_open: a partial index holding only the attempts not yet settled (and the paid ones
+      no sale holds yet), per till: what the till asks at start and per sale, bounded by open work;
+    - payment_attempt_basket: the attempts of one basket;
+    - payment.out_trade_no: the attempt a mobile payment came from ("" for every older payment).
+    """
+
+    class Base(Model):
+        class Meta:
+            legacy_table_names = False
+
+    class PaymentAttempt(Base):
+        till_id = CharField(max_length=8)
+        basket = IntegerField(null=True)
+        out_trade_no = CharField(max_length=32, unique=True)
+        provider = CharField(max_length=16)
+        amount_fen = BigIntegerField()
+        code_last4 = CharField(max_length=4, default="")
+        created_at = DateTimeField()
+        state = CharField(max_length=12)
+        transaction_id = CharField(max_length=64, default="")
+        reason_code = CharField(max_length=64, default="")
+        reason = CharField(max_length=255, default="")
+        updated_at = DateTimeField()
+        sale = IntegerField(null=True)
+
+        class Meta:
+            table_name = "payment_attempt"
+
+    with database.bind_ctx([PaymentAttempt]):
+        database.create_tables([PaymentAttempt])
+    for statement in (
+        "CREATE INDEX payment_attempt_open ON payment_attempt (till_id, id) "
+        "WHERE state IN ('requested', 'waiting', 'unknown', 'cancelling', 'paid') AND sale IS NULL",
+        "CREATE INDEX payment_attempt_basket ON payment_attempt (basket) WHERE basket IS NOT NULL",
+        "ALTER TABLE payment ADD COLUMN out_trade_no VARCHAR(32) NOT NULL DEFAULT ''",
+    ):
+        database.execute_sql(statement)
+
+
 def _m011_z_reports_sealed(database: peewee.Database, migrator: SchemaMigrator) -> None:
     """Z reports join the audit chain: till_counter.z_unsealed, the last Z of each till closed before this.
 
@@ -435,6 +477,7 @@ MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (7, "documents (refund, void), discounts, open and held baskets", _m007_documents_and_baskets),
     (8, "shifts, cash moves, hand-overs, Z reports", _m008_shifts_and_z_reports),
     (9, "audit chain over outcomes, print attempts and events; checkpoints; HMAC hash kinds", _m009_audit_chain),
+    (10, "payment attempts (WeChat Pay, Alipay) and the payment's out_trade_no", _m010_payment_attempts),
     (11, "Z reports sealed in the audit chain; till_counter.z_unsealed", _m011_z_reports_sealed),
 ]
 

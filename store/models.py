@@ -193,9 +193,10 @@ class Payment(BaseModel):
     position = IntegerField()
     method = CharField(max_length=16)
     amount_fen = BigIntegerField()
-    reference = CharField(max_length=64, default="")
+    reference = CharField(max_length=64, default="")  # a mobile payment's: the provider's transaction number
     status = CharField(max_length=8, default="ok")  # ok | failed
     reason = CharField(max_length=255, default="")
+    out_trade_no = CharField(max_length=32, default="")  # the payment attempt it came from (mobile), else ""
 
 
 class ReceiptOutcome(BaseModel):
@@ -383,6 +384,31 @@ class ZReport(BaseModel):
         indexes = ((("till_id", "z_no"), True),)
 
 
+class PaymentAttempt(BaseModel):
+    """One request to a payment provider for an open basket (store.payment_attempts): stored before it leaves.
+
+    ``basket`` and ``sale`` are plain ids, not foreign keys: the archive moves old sales to another file
+    and attempts stay (they are never archived).
+    """
+
+    till_id = CharField(max_length=8)
+    basket = IntegerField(null=True)  # the open_basket row
+    out_trade_no = CharField(max_length=32, unique=True)
+    provider = CharField(max_length=16)
+    amount_fen = BigIntegerField()
+    code_last4 = CharField(max_length=4, default="")  # never the whole payment code
+    created_at = DateTimeField()
+    state = CharField(max_length=12)
+    transaction_id = CharField(max_length=64, default="")  # the provider's transaction number, once paid
+    reason_code = CharField(max_length=64, default="")
+    reason = CharField(max_length=255, default="")
+    updated_at = DateTimeField()
+    sale = IntegerField(null=True)  # the sale it paid, set in the sale's own transaction
+
+    class Meta:
+        table_name = "payment_attempt"
+
+
 ALL_MODELS = (
     SchemaVersion,
     Product,
@@ -406,4 +432,5 @@ ALL_MODELS = (
     ZReport,
     Audit,
     JournalCheckpoint,
+    PaymentAttempt,
 )
