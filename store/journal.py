@@ -430,7 +430,8 @@ def _check_rows(walk: _Walk, start: _Start) -> None:
 
 
 _WHAT = {audit.ATTEMPT: "print attempt", audit.EVENT: "event", audit.SHIFT: "shift",
-         audit.CASH_MOVE: "cash move", audit.HANDOVER: "hand-over", audit.PAY_ATTEMPT: "payment attempt"}
+         audit.CASH_MOVE: "cash move", audit.HANDOVER: "hand-over", audit.PAY_ATTEMPT: "payment attempt",
+         audit.PROVIDER_REFUND: "provider refund"}
 
 
 def _row_broken(kind: str, row_id: int, recorded: list, deleted: bool) -> None:
