@@ -136,6 +136,7 @@ class RefundDesk:
         self._changed = threading.Condition()
         self._follows: Dict[str, _Follow] = {}
         self._jobs: List[Callable[[], None]] = []
+        self._working = False  # the thread runs jobs handed in (they are no longer in _jobs)
         self._stopping = False
         self._thread: Optional[threading.Thread] = None
 
@@ -171,6 +172,11 @@ class RefundDesk:
         with self._changed:
             return list(self._follows)
 
+    def busy(self) -> bool:
+        """Work handed in and not yet done, or refunds still followed."""
+        with self._changed:
+            return bool(self._jobs or self._follows or self._working)
+
     def _job(self, job: Callable[[], None]) -> None:
         with self._changed:
             self._jobs.append(job)
@@ -186,9 +192,12 @@ class RefundDesk:
                     return
                 jobs, self._jobs = self._jobs, []
                 due = self._due()
+                self._working = bool(jobs)
             with db.connection_context():
                 for job in jobs:
                     self._safely(job)
+                with self._changed:
+                    self._working = False
                 for follow in due:
                     self._safely(partial(self._step, follow), follow)
 
@@ -294,3 +303,79 @@ class RefundDesk:
 
 __all__ = ["RefundDesk", "RefundDone", "RefundPending", "RefundRefused", "RefundUnclear", "RefundSchedule",
            "next_call", "state_after", "next_pause"]
+
+
+# ---------------------------------------------------------------- what the cashier is told
+
+def provider_name(provider: str) -> str:
+    """微信支付 / 支付宝 (WeChat Pay / Alipay): the provider as the sentences name it."""
+    from tui.i18n import t
+
+    return t("provider_refund.via." + provider) if provider in ("wechat", "alipay") else provider
+
+
+def event_text(event: RefundEvent) -> str:
+    """One sentence for an answer of the refund desk (the till shows it; a refusal says what to do)."""
+    from tui.i18n import t, yuan
+
+    values = dict(provider=provider_name(event.provider), amount=yuan(event.amount_fen))
+    if isinstance(event, RefundDone):
+        return t("provider_refund.done", refund_id=event.refund_id or "-", **values)
+    if isinstance(event, RefundRefused):
+        return t("provider_refund.refused", reason=event.reason or t("provider_refund.no_reason"),
+                 retry=t("provider_refund.retry_key"), **values)
+    if isinstance(event, RefundUnclear):
+        return t("provider_refund.unclear", reason=event.reason or t("provider_refund.no_reason"), **values)
+    return t("provider_refund.pending", **values)
+
+
+def refund_note(provider: str, refund: Dict[str, Any], retry: str = "") -> str:
+    """A provider refund as the history's detail and the sales list say it: its state, the provider's refund
+    number, why it is pending, or (refused) what to do (``retry``: how to ask again; the history's key)."""
+    from tui.i18n import t, yuan
+
+    values = dict(provider=provider_name(provider), amount=yuan(int(refund["amount_fen"])),
+                  number=refund["out_refund_no"])
+    state = refund["state"]
+    if state == REFUNDED:
+        return t("provider_refund.note.refunded", refund_id=refund["refund_id"] or "-", **values)
+    if state == FAILED:
+        reason = refund["reason"] or refund["reason_code"] or t("provider_refund.no_reason")
+        return t("provider_refund.refused", reason=reason, retry=retry or t("provider_refund.retry_key"), **values)
+    if state == PENDING:
+        return t("provider_refund.note.pending", why=refund["reason_code"] or "-", **values)
+    return t("provider_refund.note." + state, **values)
+
+
+def english_note(provider: str, refund: Dict[str, Any]) -> str:
+    """``refund_note`` in English, naming the command that asks again (the back-office CLI speaks English)."""
+    from tui import i18n
+
+    said = i18n.language()
+    i18n.set_language("en")
+    try:
+        return refund_note(provider, refund, retry="chaoying sales refund-again")
+    finally:
+        i18n.set_language(said)
+
+
+def unsettled_notes(sales: List[Dict[str, Any]]) -> List[str]:
+    """Under ``sales list``: each refund or void whose provider refund is refused or not settled yet."""
+    lines = []
+    for sale in sales:
+        for payment in sale.get("payments", ()):
+            refund = payment.get("refund")
+            if refund and refund["state"] != REFUNDED:
+                lines.append(f"{sale['receipt']}: {english_note(payment['method'], refund)}")
+    return lines
+
+
+def desk_from(settings: Any, till_id: str, report: Callable[[Any], Any],
+              post: Callable[..., Any]) -> Optional[RefundDesk]:
+    """The till's refund desk over the providers its settings set up; None when none is."""
+    from tui.services.payments.clients import providers_from
+
+    providers = providers_from(settings)
+    if not any(providers.offers(name) for name in ("wechat", "alipay")):
+        return None
+    return RefundDesk(till_id, providers, report=report, post=post)
