@@ -286,3 +286,34 @@ def test_a_sale_paid_by_a_typed_reference_refunds_as_today(sqlite_database):
     committed = refund_all(sale)
     assert refunds.of_document(committed.document_id) == []
     assert Payment.get(Payment.sale == committed.document_id).out_trade_no == ""
+
+
+# ---------------------------------------------------------------- what the cashier reads
+
+def test_a_refused_refund_says_what_to_do_in_both_languages():
+    from tui import i18n
+    from tui.services.payments.refunds import event_text, refund_note
+
+    refused = RefundRefused(7, "1_R00000007_1", "wechat", 700, reason="退款金额超过订单可退金额", code="ERROR")
+    i18n.set_language("en")
+    assert event_text(refused) == ("WeChat Pay refused the refund (退款金额超过订单可退金额): give the money back in "
+                                   "cash or try again later (P in the history)")
+    i18n.set_language("zh")
+    assert event_text(refused).startswith("微信支付拒绝了退款（退款金额超过订单可退金额）：请用现金")
+    pending = {"out_refund_no": "1_R00000007_1", "state": PENDING, "refund_id": "503", "reason_code": "PROCESSING",
+               "reason": "", "amount_fen": 700}
+    assert refund_note("alipay", pending) == "支付宝退款 ￥7.00 处理中（PROCESSING），收银机会自动查询"
+
+
+def test_the_history_detail_shows_the_transaction_number_and_the_refund_state():
+    from tui.screens.history import detail_text
+
+    refund = {"out_refund_no": "1_R00000008_1", "state": FAILED, "refund_id": "", "reason_code": "ERROR",
+              "reason": "订单已撤销", "amount_fen": 350}
+    document = {"receipt": "1-000008", "kind": "refund", "original": "1-000007", "sold_at": "2026-05-01 10:00:00",
+                "total": "3.50", "lines": [], "change_fen": 0, "outcome": "printed", "print_attempts": [],
+                "payments": [{"method": "wechat", "amount_fen": 350, "reference": "4200000001", "status": "ok",
+                              "transaction_id": "4200000001", "refund": refund}]}
+    text = detail_text(document).plain
+    assert "交易单号 4200000001" in text
+    assert "微信支付拒绝了退款（订单已撤销）" in text
