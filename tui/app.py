@@ -111,9 +111,16 @@ class ChaoyingApp(TillHost):
         self.basket_saver = BasketSaver(self.till_id, lambda: self.till.cashier,
                                    post=lambda function, *args: self.post_message(StoreAnswer(function, *args)),
                                    trouble=self.basket_trouble)
+        from tui.services.payments.clients import providers_from
+        from tui.services.payments.desk import PaymentDesk
+
+        self.payment_desk = PaymentDesk(self.till_id, providers_from(settings), subject=settings.shop.name,
+                                        post=lambda function, *args: self.post_message(StoreAnswer(function, *args)))
         self.session = SaleSession(self.till, self.basket_saver, settings, report=self.session_report,
-                                   log_event=self.log_event, sign_in_used=lambda: self.sign_in_used)
-        self.refund_desk = make_refund_desk(settings, self.till_id, self.refund_report,
+                                   log_event=self.log_event, sign_in_used=lambda: self.sign_in_used,
+                                   desk=self.payment_desk)
+        self.payment_desk._report = self.session.payment_event
+        self.refund_desk = make_refund_desk(self.payment_desk.providers, self.till_id, self.refund_report,
                                             lambda function, *args: self.post_message(StoreAnswer(function, *args)))
         self.sale_screen: Any = None
         self.printer_state = ""  # what the idle printer last said (PrinterHealth); "" = not asked yet
@@ -141,6 +148,7 @@ class ChaoyingApp(TillHost):
     def on_mount(self) -> None:
         self.till.start()
         self.basket_saver.start()
+        self.payment_desk.start()
         self.customer_display.start()
         if self.refund_desk is not None:  # refunds a stop left unsettled are asked again, off the UI thread
             self.refund_desk.start()
@@ -158,21 +166,24 @@ class ChaoyingApp(TillHost):
         """Off the UI thread: does the shop have cashiers; recover after a crash; read the open receipts."""
         self.in_background(self._start_up_work, self.started_up, self.start_up_failed, group="start")
 
-    def _start_up_work(self) -> Tuple[bool, bool, Any, Recovery]:
-        from store import baskets
+    def _start_up_work(self) -> Tuple[bool, bool, Any, Recovery, List[Any]]:
+        from store import baskets, payment_attempts
         from tui.services.cashiers import active_cashiers_exist
 
         cashiers = active_cashiers_exist()
         recovery = self.till.recover()  # interrupted prints become failed (banner); never-printed sales print now
-        return cashiers, Product.select().exists(), baskets.open_basket(self.till_id), recovery
+        left_open = baskets.open_basket(self.till_id)
+        left_attempts = payment_attempts.of_basket(left_open.id) if left_open is not None else []
+        return cashiers, Product.select().exists(), left_open, recovery, left_attempts
 
-    def started_up(self, answer: Tuple[bool, bool, Any, Recovery]) -> None:
-        cashiers, products, left_open, recovery = answer
+    def started_up(self, answer: Tuple[bool, bool, Any, Recovery, List[Any]]) -> None:
+        cashiers, products, left_open, recovery, left_attempts = answer
         if self.journal_key_missing:  # first: what follows (a basket back, no products) is said over it
             self.sale_screen.say(t("journal.no_key", file=self.journal_key_missing), error=True)
         # a crash or a close with a basket: it comes back as it was (an emptied one is nothing to bring back)
         if left_open is not None and (left_open.basket.items or left_open.payments):
-            self.sale_screen.restore(left_open)
+            self.sale_screen.restore(left_open, left_attempts)
+        self.payment_desk.recover()  # the attempts left open are asked first (their basket knows them now)
         if not products:  # a new shop: say where products come from before the first scan fails
             self.sale_screen.say(t("sale.no_products"))
         else:
@@ -340,6 +351,7 @@ class ChaoyingApp(TillHost):
     def on_unmount(self) -> None:
         if not (self.sale_screen is not None and self.sale_screen.sale_open()):  # a kept basket keeps them
             self.log_abandoned_payments(closing=True)
+        self.payment_desk.stop(timeout=2.0)
         if not self.basket_saver.stop(timeout=2.0):
             log.error("the till closed before the open basket was stored")
         self.till.stop(timeout=2.0)
@@ -711,11 +723,12 @@ class ChaoyingApp(TillHost):
         self.push_screen(FaultMenu(self.demo.fault), chosen)
 
 
-def make_refund_desk(settings: Any, till_id: str, report: Callable[[Any], Any], post: Callable[..., Any]) -> Any:
-    """The refund desk when a provider is set up ([payments.wechat], [payments.alipay]); else None."""
+def make_refund_desk(providers: Any, till_id: str, report: Callable[[Any], Any], post: Callable[..., Any]) -> Any:
+    """The refund desk over the payment desk's providers when one is set up ([payments.wechat], [payments.alipay]);
+    else None."""
     from tui.services.payments.refunds import desk_from
 
-    return desk_from(settings, till_id, report, post)
+    return desk_from(providers, till_id, report, post)
 
 
 def make_customer_display(settings: Any, on_trouble: Callable[[str], Any]) -> Any:

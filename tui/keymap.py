@@ -70,6 +70,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("tender.cancel", "ctrl+x", "cancel_basket", "key.cancel_basket", priority=True),
         # not on the key bar (Esc must stay visible): the method line says it when 抹零 is on
         Key("tender.round", "ctrl+r", "round", "key.round", show=False),
+        # not on the key bar (it is full): the tender says it while the customer confirms
+        Key("tender.stop_waiting", "ctrl+s", "stop_waiting", "key.stop_waiting", show=False, priority=True),
     ),
     "banner": (
         Key("banner.reprint", "r", "reprint", "key.reprint"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import socket
 import urllib.error
 import urllib.request
 
@@ -158,6 +159,14 @@ def test_no_answer_is_unknown_and_the_order_stays_unpaid(sim):
     assert hasty.cancel(number).state == CANCELLED and sim.wechat.orders[number].charges == 0
 
 
+def test_a_provider_that_cannot_be_reached_is_unknown():
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    answer = WeChatPay(f"http://127.0.0.1:{port}", DEMO_APPID, DEMO_MCH_ID, KEY, timeout=2).pay(order_no(), code(), 1, "s")
+    assert (answer.state, answer.code) == (UNKNOWN, NO_ANSWER) and answer.reason
+
+
 # ---------------------------------------------------------------- never twice
 
 def test_the_same_order_paid_twice_is_charged_once(client, sim):
@@ -166,6 +175,7 @@ def test_the_same_order_paid_twice_is_charged_once(client, sim):
     again = client.pay(number, payment_code, 500, "s")  # ORDERPAID: the client asks what it is
     assert again.state == PAID and again.transaction_id == first.transaction_id
     assert len(sim.wechat.calls("/pay/micropay", number)) == 2 and sim.wechat.orders[number].charges == 1
+    assert client.pay(number, payment_code, 600, "s").code == OTHER_ORDER  # paid, but not this amount
 
 
 def test_a_payment_code_is_spent_once_paid_or_not(client, sim):
@@ -211,6 +221,11 @@ def test_an_answer_for_another_order_is_unknown(client, sim):
     answer = client.pay(number, code(), 500, "s")
     assert (answer.state, answer.code) == (UNKNOWN, OTHER_ORDER)
     assert client.query(number).state == UNKNOWN
+    sim.wechat.other_order = ""
+    waiting = order_no()
+    assert client.pay(waiting, code("130"), 500, "s").state == WAITING
+    sim.wechat.other_order = "T1-SOMEONE-ELSE"
+    assert (client.query(waiting).state, client.query(waiting).code) == (UNKNOWN, OTHER_ORDER)
 
 
 @pytest.mark.parametrize("sign_type", [MD5, HMAC_SHA256])
@@ -270,7 +285,8 @@ def test_a_refund_of_an_unpaid_order_is_refused_and_an_unknown_refund_is_not_kno
 
 # ---------------------------------------------------------------- settings
 
-@pytest.mark.parametrize("url", ["http://api.mch.weixin.qq.com", "http://10.0.0.5:8080", "ftp://127.0.0.1"])
+@pytest.mark.parametrize("url", ["http://api.mch.weixin.qq.com", "http://10.0.0.5:8080", "ftp://127.0.0.1",
+                                 "http://127.0.0.1:port", "https://"])
 def test_http_to_another_machine_is_refused_in_one_sentence(url):
     with pytest.raises(ProviderError) as caught:
         WeChatPay(url, DEMO_APPID, DEMO_MCH_ID, KEY)
@@ -324,7 +340,8 @@ def test_the_secret_and_the_whole_code_never_reach_an_error_or_the_log(sim, tmp_
     sim.wechat.wrong_signature = True
     texts.append(repr(client.pay(order_no(), code(), 100, "s")))
     texts.append(repr(WeChatPay(sim.url, DEMO_APPID, DEMO_MCH_ID, OTHER_KEY).refund("x", "y", 1, 1)))
-    for bad in ({"sign_type": "SHA1"}, {"base_url": "http://example.com"}, {"appid": ""}):
+    for bad in ({"sign_type": "SHA1"}, {"base_url": "http://example.com"}, {"appid": ""}, {"timeout": "soon"},
+                {"timeout": 0}):
         with pytest.raises(ProviderError) as caught:
             WeChatPay.from_settings({**settings(sim, key_file), **bad})
         texts.append(str(caught.value))

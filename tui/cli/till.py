@@ -154,7 +154,7 @@ def run_demo(args: Any) -> int:
         # a virtual customer display: the kind the settings name, else a 2x20 VFD
         display = base.display.kind if base.display.kind != "none" else "vfd2x20"
         settings, demo = start_demo(base, folder, on_open=lambda opened: locks.append(_lock_till(opened)),
-                                    display=display, cashier=True)
+                                    display=display, cashier=True, payments=True)
     except CliError:
         raise
     except Exception as exc:

@@ -370,12 +370,9 @@ def unsettled_notes(sales: List[Dict[str, Any]]) -> List[str]:
     return lines
 
 
-def desk_from(settings: Any, till_id: str, report: Callable[[Any], Any],
+def desk_from(providers: Any, till_id: str, report: Callable[[Any], Any],
               post: Callable[..., Any]) -> Optional[RefundDesk]:
-    """The till's refund desk over the providers its settings set up; None when none is."""
-    from tui.services.payments.clients import providers_from
-
-    providers = providers_from(settings)
+    """The till's refund desk over ``providers`` (clients.providers_from(settings)); None when none is set up."""
     if not any(providers.offers(name) for name in ("wechat", "alipay")):
         return None
     return RefundDesk(till_id, providers, report=report, post=post)

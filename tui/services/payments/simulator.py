@@ -10,10 +10,11 @@ chosen by the code scanned (``scenarios``). For the demo and the tests; never a 
         sim.wechat.orders      # out_trade_no -> sim_wechat.Order (state, charges, refunds)
 
 ``Simulator(wechat_key, alipay_keys=None, clock=time.monotonic, port=0, wechat_appid=DEMO_APPID,
-wechat_mch_id=DEMO_MCH_ID, hang_seconds=30.0)`` starts at once on 127.0.0.1 (port 0: any free one) in a
+wechat_mch_id=DEMO_MCH_ID, hang_seconds=30.0, tls=None)`` starts at once on 127.0.0.1 (port 0: any free one) in a
 daemon thread; ``.url`` is ``http://127.0.0.1:PORT`` (the base_url of both clients: WeChat's paths and
 Alipay's gateway ``.url + "/gateway.do"``); ``.stop()`` (or leaving the ``with``) ends it. ``clock``
-(seconds) drives the scenarios' waits, so a test runs a customer's 12 s in no time. ``alipay_keys`` are
+(seconds) drives the scenarios' waits, so a test runs a customer's 12 s in no time; ``tls`` (a server
+``ssl.SSLContext``) serves https instead, e.g. asking for the merchant's client certificate. ``alipay_keys`` are
 what ``sim_alipay.demo_keys`` gives; without them (or without sim_alipay) ``/gateway.do`` answers 501.
 
 Stand-alone: ``python -m tui.services.payments.simulator --port 8765 [--keys FOLDER]``.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import ssl
 import tempfile
 import threading
 import time
@@ -56,14 +58,16 @@ class Simulator:
 
     def __init__(self, wechat_key: str, alipay_keys: Any = None, clock: Callable[[], float] = time.monotonic,
                  port: int = 0, wechat_appid: str = DEMO_APPID, wechat_mch_id: str = DEMO_MCH_ID,
-                 hang_seconds: float = 30.0) -> None:
+                 hang_seconds: float = 30.0, tls: Optional[ssl.SSLContext] = None) -> None:
         self.wechat = WeChatSimulator(wechat_key, wechat_appid, wechat_mch_id, clock, hang_seconds)
         module = _sim_alipay() if alipay_keys is not None else None
         self.alipay = module.AlipaySimulator(alipay_keys, clock=clock) if module is not None else None
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         self._server.simulator = self  # type: ignore[attr-defined]
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        if tls is not None:  # https, as the real ones (a test's own certificates)
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="payment-simulator", daemon=True)
         self._thread.start()

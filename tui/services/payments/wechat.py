@@ -4,7 +4,8 @@
 Written on the standard library, not wechatpy: wechatpy raises on every result that is not SUCCESS (the
 two layers and err_code come back as an exception), never checks the signature of an API answer (only of
 notifications), logs each request's fields at debug (the whole auth_code) and pulls in requests,
-xmltodict, optionaldict and cryptography at import. What we need is ~200 lines of urllib-free http.client.
+xmltodict, optionaldict and cryptography at import. What we need is a few hundred lines on http.client,
+xml.etree, hmac and ssl, with our base_url, our timeout and our client certificate.
 
 Every answer is read on two layers: ``return_code`` (the link; FAIL is never a business refusal, so
 UNKNOWN) then ``result_code`` and ``err_code`` (the business). An answer whose signature does not check,
@@ -109,18 +110,27 @@ def from_xml(body: bytes) -> Dict[str, str]:
         raise ValueError("not XML") from exc
     if root.tag != "xml":
         raise ValueError("not an APIv2 message")
-    return {child.tag: (child.text or "").strip() for child in root}
+    return {child.tag: child.text or "" for child in root}  # as sent: the signature covers the exact text
 
 
 def check_base_url(url: str) -> str:
     """``url`` without its trailing slash when it is https, or http on this machine; else ProviderError."""
     parts = urlsplit(url.strip())
-    if parts.scheme == "https" and parts.hostname:
+    if parts.scheme == "https" and parts.hostname and _port_ok(parts.netloc):
         return url.strip().rstrip("/")
-    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS:
+    if parts.scheme == "http" and parts.hostname in LOCAL_HOSTS and _port_ok(parts.netloc):
         return url.strip().rstrip("/")
     raise BadSetting("base_url", f"the setting [payments.wechat] base_url must be https:// "
                                  f"(http:// only for this machine), not {url!r}")
+
+
+def _port_ok(netloc: str) -> bool:
+    """A port that is a number 0-65535, or none (urlsplit raises only when asked for it)."""
+    try:
+        port = urlsplit(f"//{netloc}").port
+    except ValueError:
+        return False
+    return port is None or port > 0
 
 
 class BadSetting(ProviderError):
@@ -149,7 +159,8 @@ class WeChatPay:
 
     def __init__(self, base_url: str, appid: str, mch_id: str, api_key: str, sign_type: str = MD5,
                  cert_file: Optional[Path] = None, cert_key_file: Optional[Path] = None,
-                 timeout: float = DEFAULT_TIMEOUT, client_ip: str = "127.0.0.1") -> None:
+                 timeout: float = DEFAULT_TIMEOUT, client_ip: str = "127.0.0.1",
+                 ca_file: Optional[Path] = None) -> None:
         self.base_url = check_base_url(base_url)
         for setting, value in (("appid", appid), ("mch_id", mch_id), ("api_key_file", api_key)):
             if not value:
@@ -162,13 +173,12 @@ class WeChatPay:
         self.appid, self.mch_id, self.sign_type = appid, mch_id, sign_type
         self.timeout, self.client_ip = float(timeout), client_ip
         self._api_key = api_key
-        self._plain = ssl.create_default_context() if self.base_url.startswith("https:") else None
-        self._secure = self._cert_context(cert_file, cert_key_file)
+        self._context = self._tls_context(cert_file, cert_key_file, ca_file)
 
     @classmethod
     def from_settings(cls, section: Any) -> "WeChatPay":
         """Built from the ``[payments.wechat]`` section (attributes or a mapping): base_url, appid, mch_id,
-        api_key_file, sign_type, cert_file, cert_key_file, timeout."""
+        api_key_file, sign_type, cert_file, cert_key_file, timeout, ca_file (optional)."""
         def get(name: str, default: Any = "") -> Any:
             value = section.get(name, default) if isinstance(section, Mapping) else getattr(section, name, default)
             return default if value is None else value
@@ -176,29 +186,36 @@ class WeChatPay:
         key_file = str(get("api_key_file"))
         if not key_file:
             raise BadSetting("api_key_file", "the setting [payments.wechat] api_key_file is empty")
-        cert, cert_key = str(get("cert_file")), str(get("cert_key_file"))
-        return cls(get("base_url", DEFAULT_BASE_URL) or DEFAULT_BASE_URL, str(get("appid")), str(get("mch_id")),
-                   read_secret(Path(key_file)), str(get("sign_type", MD5) or MD5),
-                   Path(cert) if cert else None, Path(cert_key) if cert_key else None,
-                   float(get("timeout", DEFAULT_TIMEOUT) or DEFAULT_TIMEOUT))
+        try:
+            timeout = float(get("timeout", DEFAULT_TIMEOUT))
+        except (TypeError, ValueError):
+            raise BadSetting("timeout", "the setting [payments.wechat] timeout must be a number of seconds") from None
+        def path(name: str) -> Optional[Path]:
+            return Path(str(get(name))) if get(name) else None
+
+        return cls(str(get("base_url", DEFAULT_BASE_URL) or DEFAULT_BASE_URL), str(get("appid")), str(get("mch_id")),
+                   read_secret(Path(key_file)), str(get("sign_type", MD5) or MD5), path("cert_file"),
+                   path("cert_key_file"), timeout, ca_file=path("ca_file"))
 
     def __repr__(self) -> str:
         return f"WeChatPay({self.base_url!r}, appid={self.appid!r}, mch_id={self.mch_id!r})"
 
-    def _cert_context(self, cert_file: Optional[Path], cert_key_file: Optional[Path]) -> Optional[ssl.SSLContext]:
-        """The client certificate the secapi calls need (reverse, refund); none over http to this machine."""
-        if self._plain is None:
+    def _tls_context(self, cert_file: Optional[Path], cert_key_file: Optional[Path],
+                     ca_file: Optional[Path]) -> Optional[ssl.SSLContext]:
+        """TLS with the merchant's certificate, shown when the server asks (the secapi calls: reverse, refund);
+        the server checked against the system's CAs (or ``ca_file``). None over http to this machine."""
+        if not self.base_url.startswith("https:"):
             return None
         if not cert_file or not cert_key_file:
             raise BadSetting("cert_file", "the settings [payments.wechat] cert_file and cert_key_file are needed: "
                                           "reverse and refund ask for the merchant's certificate")
         check_private(Path(cert_key_file).expanduser())
-        context = ssl.create_default_context()
         try:
+            context = ssl.create_default_context(cafile=str(Path(ca_file).expanduser()) if ca_file else None)
             context.load_cert_chain(str(Path(cert_file).expanduser()), str(Path(cert_key_file).expanduser()))
         except (OSError, ssl.SSLError):
-            raise BadSetting("cert_file", f"the certificate {cert_file} and its key {cert_key_file} "
-                                          f"cannot be loaded") from None
+            files = f"the certificate {cert_file} and its key {cert_key_file}" + (f" (or {ca_file})" if ca_file else "")
+            raise BadSetting("cert_file", f"{files} cannot be loaded") from None
         return context
 
     # ------------------------------------------------------------ the five calls
@@ -214,8 +231,11 @@ class WeChatPay:
             answer = Answer(UNKNOWN, out_trade_no, code=unclear.code, reason=unclear.reason)
         log.info("wechat pay %s code …%s %s fen: %s %s", out_trade_no, last4(auth_code), amount_fen,
                  answer.state, answer.code)
-        if answer.code == "ORDERPAID":
-            return self.query(out_trade_no)
+        if answer.code == "ORDERPAID":  # paid before: by this very order? the query says, and for how much
+            known = self.query(out_trade_no)
+            if known.state == PAID and known.amount_fen != amount_fen:
+                return Answer(UNKNOWN, out_trade_no, code=OTHER_ORDER, reason="微信支付回复的金额与订单不符")
+            return known
         return answer
 
     def _pay_answer(self, reply: Dict[str, str], out_trade_no: str, amount_fen: int) -> Answer:
@@ -254,7 +274,7 @@ class WeChatPay:
     def cancel(self, out_trade_no: str) -> Answer:
         """``secapi/pay/reverse``: CANCELLED, or UNKNOWN with ``retry`` while the answer says recall=Y."""
         try:
-            reply = self._post("secapi/pay/reverse", {"out_trade_no": out_trade_no}, secure=True)
+            reply = self._post("secapi/pay/reverse", {"out_trade_no": out_trade_no})
             recall = reply.get("recall") == "Y"
             if reply.get("result_code") == "SUCCESS" and not recall:
                 answer = Answer(CANCELLED, out_trade_no, code="SUCCESS")
@@ -272,7 +292,7 @@ class WeChatPay:
         fields = {"out_trade_no": out_trade_no, "out_refund_no": out_refund_no, "total_fee": str(total_fen),
                   "refund_fee": str(refund_fen), "refund_desc": _cut(reason, 80)}
         try:
-            reply = self._post("secapi/pay/refund", fields, secure=True)
+            reply = self._post("secapi/pay/refund", fields)
             answer = _refund_answer(reply, out_refund_no, refund_fen)
         except _Unclear as unclear:
             answer = RefundAnswer(UNKNOWN, out_refund_no, code=unclear.code, reason=unclear.reason)
@@ -296,14 +316,13 @@ class WeChatPay:
 
     # ------------------------------------------------------------ one request
 
-    def _post(self, path: str, fields: Dict[str, str], secure: bool = False,
-              expect: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    def _post(self, path: str, fields: Dict[str, str], expect: Optional[Dict[str, str]] = None) -> Dict[str, str]:
         """Send ``fields`` signed; the answer's fields once it is known to be the provider's, for this
         merchant and this order (return_code SUCCESS, signature checked). Raises _Unclear otherwise."""
         message = {"appid": self.appid, "mch_id": self.mch_id, "nonce_str": uuid.uuid4().hex,
                    "sign_type": self.sign_type, **{k: v for k, v in fields.items() if v != ""}}
         message["sign"] = sign(message, self._api_key, self.sign_type)
-        reply = self._exchange(path, to_xml(message), secure)
+        reply = self._exchange(path, to_xml(message))
         if reply.get("return_code") != "SUCCESS":
             raise _Unclear(reply.get("return_code") or BAD_ANSWER, _cut(reply.get("return_msg", ""), 120))
         if not signed(reply, self._api_key, self.sign_type):
@@ -317,14 +336,13 @@ class WeChatPay:
                 raise _Unclear(OTHER_ORDER, "微信支付的回复属于另一笔订单")
         return reply
 
-    def _exchange(self, path: str, body: bytes, secure: bool) -> Dict[str, str]:
+    def _exchange(self, path: str, body: bytes) -> Dict[str, str]:
         """One HTTP POST of ``body``; the answer's fields (not yet checked). Raises _Unclear."""
         parts = urlsplit(self.base_url)
-        context = self._secure if secure else self._plain
         connection: http.client.HTTPConnection
         if parts.scheme == "https":
             connection = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=self.timeout,
-                                                     context=context)
+                                                     context=self._context)
         else:
             connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=self.timeout)
         try:
