@@ -57,7 +57,8 @@ def cmd_refund_again(args: argparse.Namespace) -> int:
         again = [row.out_refund_no for row in rows if row.state in (refunds.FAILED,) + refunds.OPEN_STATES]
         if not again:
             raise _error(f"the refunds of receipt {receipt} are all refunded already", 1)
-        desk = desk_from(providers_from(settings), till, lambda event: None, lambda function, *values: function(*values))
+        desk = desk_from(providers_from(settings), till, lambda event: None,
+                         lambda function, *values: function(*values))
         if desk is None:
             raise _error("WeChat Pay and Alipay are not set up in the settings ([payments.wechat], [payments.alipay])")
         _ask(desk, rows, again)
