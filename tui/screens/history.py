@@ -119,7 +119,7 @@ class HistoryScreen(Screen):
 
     It opens in the search box: everything typed there is search text, never a
     command (a product name such as "rice" starts with R). The letter keys (R,
-    Q, T, V) are commands on the list only; Enter, Down or Tab move there, and
+    Q, T, V, P) are commands on the list only; Enter, Down or Tab move there, and
     BSpace or a key that is not a command goes back to the box.
     """
 
@@ -266,7 +266,7 @@ class HistoryScreen(Screen):
         self.table.focus()
 
     def on_key(self, event: events.Key) -> None:
-        """Typing on the list goes to the search box (R, Q, T, V are keys of their own there); so does BSpace."""
+        """Typing on the list goes to the search box (R, Q, T, V, P are keys of their own there); so does BSpace."""
         search = self.search
         if search.has_focus:
             return  # the box's own keys: it takes every printable key before the screen's letter bindings
