@@ -36,6 +36,7 @@ from store.models import (
     Event,
     PaymentAttempt,
     PrintAttempt,
+    ProviderRefund,
     ReceiptOutcome,
     Sale,
     Shift,
@@ -48,11 +49,12 @@ from store.models import (
 COMMIT, OUTCOME, ATTEMPT, EVENT = "commit", "outcome", "attempt", "event"
 SHIFT, CASH_MOVE, HANDOVER = "shift", "cash_move", "handover"
 PAY_ATTEMPT = "pay_attempt"  # a payment attempt (store.payment_attempts), at each change of its state
+PROVIDER_REFUND = "provider_refund"  # a provider refund (store.provider_refunds), at each change of its state
 Z_REPORT = "z_report"
 #: A journal checkpoint written (ref: its number; content: its number and hash).
 CHECKPOINT = "checkpoint"
 #: Rows of a till's day besides its documents, sealed as they are written or changed (seal_row).
-DAY_ROWS = (SHIFT, CASH_MOVE, HANDOVER, PAY_ATTEMPT,
+DAY_ROWS = (SHIFT, CASH_MOVE, HANDOVER, PAY_ATTEMPT, PROVIDER_REFUND,
             Z_REPORT)
 #: The event that opens each run of records written while the shop's key file was missing.
 EVENT_KEY_MISSING = "journal_key_missing"
@@ -69,18 +71,21 @@ FIELDS: Dict[str, Tuple[str, ...]] = {
     HANDOVER: ("shift", "from_cashier", "to_cashier", "at"),
     PAY_ATTEMPT: ("till_id", "basket", "out_trade_no", "provider", "amount_fen", "code_last4", "created_at", "state",
                   "transaction_id", "reason_code", "reason", "updated_at", "sale"),
+    PROVIDER_REFUND: ("till_id", "document", "position", "out_refund_no", "out_trade_no", "provider", "total_fen",
+                      "amount_fen", "created_at", "state", "refund_id", "reason_code", "reason", "updated_at"),
     Z_REPORT: ("till_id", "z_no", "shift", "closed_at", "closed_by", "last_receipt_no", "figures", "journal_head",
                "prev_hash", "hash"),
 }
 #: The field of each kind that says when its row was written.
 _TIME = {OUTCOME: "updated_at", ATTEMPT: "started_at", EVENT: "at", SHIFT: "opened_at", CASH_MOVE: "at",
-         HANDOVER: "at", PAY_ATTEMPT: "updated_at",
+         HANDOVER: "at", PAY_ATTEMPT: "updated_at", PROVIDER_REFUND: "updated_at",
          Z_REPORT: "closed_at"}
 
 
 #: The table of each kind of row a record copies (the day's rows and the others that are checked row by row).
 MODELS: Dict[str, Any] = {ATTEMPT: PrintAttempt, EVENT: Event, SHIFT: Shift, CASH_MOVE: CashMove,
                           HANDOVER: ShiftHandover, PAY_ATTEMPT: PaymentAttempt,
+                          PROVIDER_REFUND: ProviderRefund,
                           Z_REPORT: ZReport}
 
 

@@ -494,7 +494,8 @@ def _check_rows(walk: _Walk, start: _Start) -> None:
 
 _WHAT = {audit.ATTEMPT: "print attempt", audit.EVENT: "event", audit.SHIFT: "shift",
          audit.CASH_MOVE: "cash move", audit.HANDOVER: "hand-over", audit.Z_REPORT: "Z report",
-         audit.PAY_ATTEMPT: "payment attempt"}
+         audit.PAY_ATTEMPT: "payment attempt",
+         audit.PROVIDER_REFUND: "provider refund"}
 
 
 def _name(kind: str, row_id: int, recorded: Optional[list] = None) -> str:

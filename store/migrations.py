@@ -459,6 +459,48 @@ def _m011_z_reports_sealed(database: peewee.Database, migrator: SchemaMigrator) 
         database.execute_sql(statement)
 
 
+def _m012_provider_refunds(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Provider refunds: the refund of a WeChat Pay or Alipay payment a refund or void document asks for.
+
+    - provider_refund_open: a partial index holding only the refunds not settled yet (requested, pending,
+      unknown), per till: what the till follows at start, bounded by open work;
+    - provider_refund_document: the provider refunds of one document (history, receipts, reports).
+    """
+
+    class Base(Model):
+        class Meta:
+            legacy_table_names = False
+
+    class ProviderRefund(Base):
+        till_id = CharField(max_length=8)
+        document = IntegerField()
+        position = IntegerField()
+        out_refund_no = CharField(max_length=64, unique=True)
+        out_trade_no = CharField(max_length=32)
+        provider = CharField(max_length=16)
+        total_fen = BigIntegerField()
+        amount_fen = BigIntegerField()
+        created_at = DateTimeField()
+        state = CharField(max_length=12)
+        refund_id = CharField(max_length=64, default="")
+        reason_code = CharField(max_length=64, default="")
+        reason = CharField(max_length=255, default="")
+        updated_at = DateTimeField()
+
+        class Meta:
+            table_name = "provider_refund"
+
+    with database.bind_ctx([ProviderRefund]):
+        database.create_tables([ProviderRefund])
+    for statement in (
+        "CREATE INDEX provider_refund_open ON provider_refund (till_id, id) "
+        "WHERE state IN ('requested', 'pending', 'unknown')",
+        "CREATE INDEX provider_refund_document ON provider_refund (document)",
+        "CREATE INDEX provider_refund_order ON provider_refund (out_trade_no)",
+    ):
+        database.execute_sql(statement)
+
+
 def _m002_catalogue(database: peewee.Database, migrator: SchemaMigrator) -> None:
     from store.catalogue_migration import create_catalogue_tables
 
@@ -479,6 +521,7 @@ MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (9, "audit chain over outcomes, print attempts and events; checkpoints; HMAC hash kinds", _m009_audit_chain),
     (10, "payment attempts (WeChat Pay, Alipay) and the payment's out_trade_no", _m010_payment_attempts),
     (11, "Z reports sealed in the audit chain; till_counter.z_unsealed", _m011_z_reports_sealed),
+    (12, "provider refunds (WeChat Pay, Alipay) of refund and void documents", _m012_provider_refunds),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -409,6 +409,34 @@ class PaymentAttempt(BaseModel):
         table_name = "payment_attempt"
 
 
+class ProviderRefund(BaseModel):
+    """One refund asked of a payment provider for a refund or void document (store.provider_refunds): stored
+    with the document, in its transaction, before the request leaves.
+
+    ``document`` is a plain id (as PaymentAttempt's ``sale``): the archive moves old documents away and
+    provider refunds stay. ``out_refund_no`` comes from the document (till, receipt number, payment position):
+    asking again after a crash uses the same one, so the provider refunds at most once.
+    """
+
+    till_id = CharField(max_length=8)
+    document = IntegerField()  # the refund or void (a sale row of kind refund / void)
+    position = IntegerField()  # the document's payment it gives back
+    out_refund_no = CharField(max_length=64, unique=True)
+    out_trade_no = CharField(max_length=32)  # the paid order it refunds
+    provider = CharField(max_length=16)
+    total_fen = BigIntegerField()  # the order's amount (WeChat asks for it with each refund)
+    amount_fen = BigIntegerField()  # what goes back
+    created_at = DateTimeField()
+    state = CharField(max_length=12)
+    refund_id = CharField(max_length=64, default="")  # the provider's refund number
+    reason_code = CharField(max_length=64, default="")
+    reason = CharField(max_length=255, default="")
+    updated_at = DateTimeField()
+
+    class Meta:
+        table_name = "provider_refund"
+
+
 ALL_MODELS = (
     SchemaVersion,
     Product,
@@ -433,4 +461,5 @@ ALL_MODELS = (
     Audit,
     JournalCheckpoint,
     PaymentAttempt,
+    ProviderRefund,
 )

@@ -597,10 +597,14 @@ def commit_document(till_id: str, cashier: str, document: Dict[str, Any], lines:
         for kind, detail in events:  # failed payments: rare, each with its own audit record
             audit.add_event(till_id, kind, cashier, sale_id, detail=detail, at=fields["sold_at"])
         paid_attempts = [r["out_trade_no"] for r in payments if r.get("out_trade_no") and r["status"] == PAYMENT_OK]
-        if paid_attempts:  # mobile payments: their attempts now belong to this sale (sealed; never twice)
+        if paid_attempts and fields["kind"] == "sale":  # mobile payments: their attempts now belong to this sale
             from store import payment_attempts
 
             payment_attempts.link_sale(paid_attempts, sale_id, till_id)
+        elif paid_attempts:  # a refund's or void's money back to those orders: asked of the provider after this
+            from store import provider_refunds
+
+            provider_refunds.add_for_document(sale_id, till_id, fields["receipt_no"], payments)
     sale = Sale(id=sale_id, **fields)
     sale._dirty.clear()
     return sale

@@ -33,6 +33,8 @@ from tui.i18n import t
 from tui.screens.host import TillHost
 from tui.screens.sale import SaleScreen
 from tui.services.basket_saver import BasketSaver
+from tui.services.payments.clients import providers_from
+from tui.services.payments.desk import PaymentDesk
 from tui.services.sale_session import SaleSession, failed_detail
 from tui.services.till import (
     MAIN,
@@ -111,15 +113,14 @@ class ChaoyingApp(TillHost):
         self.basket_saver = BasketSaver(self.till_id, lambda: self.till.cashier,
                                    post=lambda function, *args: self.post_message(StoreAnswer(function, *args)),
                                    trouble=self.basket_trouble)
-        from tui.services.payments.clients import providers_from
-        from tui.services.payments.desk import PaymentDesk
-
         self.payment_desk = PaymentDesk(self.till_id, providers_from(settings), subject=settings.shop.name,
+                                        report=lambda event: self.session.payment_event(event),
                                         post=lambda function, *args: self.post_message(StoreAnswer(function, *args)))
         self.session = SaleSession(self.till, self.basket_saver, settings, report=self.session_report,
                                    log_event=self.log_event, sign_in_used=lambda: self.sign_in_used,
                                    desk=self.payment_desk)
-        self.payment_desk._report = self.session.payment_event
+        self.refund_desk = make_refund_desk(self.payment_desk.providers, self.till_id, self.refund_report,
+                                            lambda function, *args: self.post_message(StoreAnswer(function, *args)))
         self.sale_screen: Any = None
         self.printer_state = ""  # what the idle printer last said (PrinterHealth); "" = not asked yet
         self.printer_reason = ""
@@ -148,6 +149,9 @@ class ChaoyingApp(TillHost):
         self.basket_saver.start()
         self.payment_desk.start()
         self.customer_display.start()
+        if self.refund_desk is not None:  # refunds a stop left unsettled are asked again, off the UI thread
+            self.refund_desk.start()
+            self.refund_desk.recover()
         self.watch_demo_display()
         self.set_cashier(self.cashier)
         self.sale_screen = SaleScreen(self.session)
@@ -351,6 +355,8 @@ class ChaoyingApp(TillHost):
             log.error("the till closed before the open basket was stored")
         self.till.stop(timeout=2.0)
         self.customer_display.stop()
+        if self.refund_desk is not None:
+            self.refund_desk.stop(timeout=2.0)
 
     # ------------------------------------------------------------ the customer display
 
@@ -412,6 +418,18 @@ class ChaoyingApp(TillHost):
     def print_sale(self, sale_id: int, printer: str = MAIN, open_drawer: bool = False) -> None:
         """Hand a sale to the till's printer thread; the answer comes back as TillReport messages."""
         self.till.print_sale(sale_id, printer, open_drawer)
+
+    def refund_report(self, event: Any) -> None:
+        """The refund desk's answer (on the UI thread): one sentence; a refusal stays longer, and histories read
+        again so the receipt's detail says it."""
+        from tui.screens.history import refresh_histories
+        from tui.services.payments.refunds import RefundRefused, event_text
+
+        refused = isinstance(event, RefundRefused)
+        if refused:
+            self.bell()
+        self.notify(event_text(event), severity="error" if refused else "information", timeout=15 if refused else 6)
+        refresh_histories(self)
 
     def session_report(self, event: Any) -> None:
         """The sale session's answer (on the UI thread: the basket saver posts it here)."""
@@ -702,6 +720,14 @@ class ChaoyingApp(TillHost):
                 self.notify(t("demo.fault.set", state=t("demo.fault." + name)))
 
         self.push_screen(FaultMenu(self.demo.fault), chosen)
+
+
+def make_refund_desk(providers: Any, till_id: str, report: Callable[[Any], Any], post: Callable[..., Any]) -> Any:
+    """The refund desk over the payment desk's providers when one is set up ([payments.wechat], [payments.alipay]);
+    else None."""
+    from tui.services.payments.refunds import desk_from
+
+    return desk_from(providers, till_id, report, post)
 
 
 def make_customer_display(settings: Any, on_trouble: Callable[[str], Any]) -> Any:

@@ -672,6 +672,24 @@ ZH: Dict[str, str] = {
     "events.detail_title": "事件详情",
     "key.whole_detail": "看全部",
     "error.z_held_basket.one": "还有 {count} 张挂单：先取单收款或取消，才能结班",
+    # issue 21 (5): refunds of mobile-paid sales through the provider
+    "provider_refund.via.wechat": "微信支付",
+    "provider_refund.via.alipay": "支付宝",
+    "provider_refund.no_reason": "没有说明原因",
+    "provider_refund.done": "{provider}已退款 {amount}，退款单号 {refund_id}",
+    "provider_refund.pending": "{provider}已受理退款 {amount}，正在处理：收银机会自动查询结果",
+    "provider_refund.unclear": "{provider}还没有答复退款 {amount}（{reason}）：收银机在后台继续询问",
+    "provider_refund.refused": "{provider}拒绝了退款（{reason}）：请用现金把钱退给顾客，或稍后再试（{retry}）",
+    "provider_refund.retry_key": "历史记录里按 P",
+    "provider_refund.note.refunded": "{provider}已退款 {amount}，退款单号 {refund_id}",
+    "provider_refund.note.pending": "{provider}退款 {amount} 处理中（{why}），收银机会自动查询",
+    "provider_refund.note.requested": "{provider}退款 {amount} 已记录，等待发送（{number}）",
+    "provider_refund.note.unknown": "{provider}退款 {amount} 还没有答复，收银机在后台继续询问（{number}）",
+    "history.txn": "交易单号 {number}",
+    "key.refund_again": "重新退款",
+    "history.refund_again_none": "小票 {number} 没有被拒绝的退款可以重试",
+    "history.refund_again_sent": "已重新申请小票 {number} 的退款",
+    "history.refund_again_off": "这台收银机没有设置微信支付或支付宝，不能重新申请退款",
 }
 
 EN: Dict[str, str] = {
@@ -1324,6 +1342,27 @@ EN: Dict[str, str] = {
     "events.detail_title": "Event detail",
     "key.whole_detail": "Whole detail",
     "error.z_held_basket.one": "{count} held basket waits: resume and finish or cancel it before the Z",
+    # issue 21 (5): refunds of mobile-paid sales through the provider
+    "provider_refund.via.wechat": "WeChat Pay",
+    "provider_refund.via.alipay": "Alipay",
+    "provider_refund.no_reason": "no reason given",
+    "provider_refund.done": "{provider} refunded {amount}: refund number {refund_id}",
+    "provider_refund.pending": "{provider} accepted the refund of {amount}; it is being processed and the till "
+                               "checks it",
+    "provider_refund.unclear": "{provider} has not answered the refund of {amount} ({reason}); the till keeps asking",
+    "provider_refund.refused": "{provider} refused the refund ({reason}): give the money back in cash or try again "
+                               "later ({retry})",
+    "provider_refund.retry_key": "P in the history",
+    "provider_refund.note.refunded": "{provider} refunded {amount}: refund number {refund_id}",
+    "provider_refund.note.pending": "{provider} refund of {amount} being processed ({why}); the till checks it",
+    "provider_refund.note.requested": "{provider} refund of {amount} stored, not sent yet ({number})",
+    "provider_refund.note.unknown": "{provider} has not answered the refund of {amount}; the till keeps asking "
+                                    "({number})",
+    "history.txn": "Txn {number}",
+    "key.refund_again": "Refund again",
+    "history.refund_again_none": "Receipt {number} has no refused refund to try again",
+    "history.refund_again_sent": "The refund of receipt {number} is asked again",
+    "history.refund_again_off": "WeChat Pay and Alipay are not set up on this till: the refund cannot be asked again",
 }
 
 CATALOGUES: Dict[str, Dict[str, str]] = {"zh": ZH, "en": EN}

@@ -108,6 +108,7 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("history.close", "escape", "close", "key.close"),
         Key("history.refund", "t", "refund", "key.refund"),
         Key("history.void", "v", "void", "key.void_sale"),
+        Key("history.refund_again", "p", "refund_again", "key.refund_again"),
     ),
     "events": (
         Key("events.up", "up", "cursor(-1)", "key.up", show=False),

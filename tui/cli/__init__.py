@@ -28,9 +28,10 @@ def build_parser(till_only: bool = False) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     till.register(sub)
     if not till_only:
-        from tui.cli import backoffice, backup, exports, printer, reports
+        from tui.cli import backoffice, backup, exports, printer, refunds, reports
 
         backoffice.register(sub)
+        refunds.register(sub)  # sales refund-again
         backup.register(sub)
         exports.register(sub)
         printer.register(sub)

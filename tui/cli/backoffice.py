@@ -707,6 +707,10 @@ def cmd_sales_list(args: argparse.Namespace) -> int:
             line += (f"; {corrections} refund{'s' if corrections != 1 else ''} or void{'s' if corrections != 1 else ''}"
                      f" gave back {format_yuan(back)}; net {format_yuan(sold - back)}")
         print(line)
+        from tui.services.payments.refunds import unsettled_notes
+
+        for note in unsettled_notes(sales):  # a refund the provider refused or has not settled: said, not hidden
+            print(note)
         return 0
 
     return _run(args, body, settings)
