@@ -276,6 +276,7 @@ class Bench:
         post(app, ["ctrl+s"])  # stop waiting: the order is reversed, the basket is paid in cash
         await wait_until(lambda: not app.session.blocked(), "the unanswered order to be cancelled")
         await self.frames.after("enter", self.panel_of_a_new_sale(), "the cash sale after the hang")
+        await self.idle()  # its receipt printed before the till stops
         return {"idle_keys": idle_keys, "idle_gap": idle_gap, "hung_keys": hung_keys, "hung_gap": hung_gap}
 
 
