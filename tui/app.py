@@ -32,6 +32,7 @@ from tui.console import ConsoleGlyphs, romanised_receipt
 from tui.i18n import t
 from tui.screens.host import TillHost
 from tui.screens.sale import SaleScreen
+from tui.services import payment_aside
 from tui.services.basket_saver import BasketSaver
 from tui.services.payments.clients import providers_from
 from tui.services.payments.desk import PaymentDesk
@@ -168,13 +169,13 @@ class ChaoyingApp(TillHost):
     def _start_up_work(self) -> Tuple[bool, bool, Any, Recovery, List[Any], List[Any]]:
         from store import baskets, payment_attempts
         from tui.services.cashiers import active_cashiers_exist
-        from tui.services.payment_aside import found_aside
 
         cashiers = active_cashiers_exist()
         recovery = self.till.recover()  # interrupted prints become failed (banner); never-printed sales print now
         left_open = baskets.open_basket(self.till_id)
         left_attempts = payment_attempts.of_basket(left_open.id) if left_open is not None else []
-        return cashiers, Product.select().exists(), left_open, recovery, left_attempts, found_aside(self.till_id)
+        aside = payment_aside.found_aside(self.till_id)  # set aside for a provider's answer: asked again
+        return cashiers, Product.select().exists(), left_open, recovery, left_attempts, aside
 
     def started_up(self, answer: Tuple[bool, bool, Any, Recovery, List[Any], List[Any]]) -> None:
         cashiers, products, left_open, recovery, left_attempts, aside = answer

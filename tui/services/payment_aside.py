@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from store import payment_attempts as states
 
@@ -108,11 +108,12 @@ def aside_at(value: Any) -> Optional[datetime.datetime]:
 
 # ---------------------------------------------------------------- the store work (the basket saver's thread)
 
-def commit_aside(till: Any, out_trade_no: str) -> Optional[Tuple[Any, Any]]:
+def commit_aside(till: Any, out_trade_no: str, missing_payments: Callable[[List[Any], List[Any]], List[Any]]
+                 ) -> Optional[Tuple[Any, Any]]:
     """The basket set aside for this paid attempt becomes its sale, with its stored tender and the attempt's
-    payment (missing_payments: once); (sale, tender), or None when the basket is no longer aside."""
+    payment (``missing_payments``, the session's rule: once); (sale, tender), or None when the basket is no
+    longer aside."""
     from store import baskets
-    from tui.services.sale_session import missing_payments
 
     stored = baskets.stored(states.get(out_trade_no).basket)
     if stored is None or stored.state != baskets.ASIDE:

@@ -927,7 +927,7 @@ class SaleSession:
                                           f"sale {sale.receipt_no}")
             self._report(AsideCommitted(aside, sale))
 
-        self.saver.run(lambda _open_id: aside_rules.commit_aside(till, aside.out_trade_no), done,
+        self.saver.run(lambda _open_id: aside_rules.commit_aside(till, aside.out_trade_no, missing_payments), done,
                        lambda exc: self._report(AsideFailed(aside, exc)))
 
     def _release_aside(self, aside: aside_rules.Aside, event: Any) -> None:
