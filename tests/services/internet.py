@@ -47,7 +47,8 @@ class Line:
             with socket.create_connection(("127.0.0.1", self.port), timeout=30) as upstream:
                 threading.Thread(target=_pipe, args=(client, upstream), daemon=True).start()
                 if mode == LOSING:
-                    upstream.recv(1)  # the provider answered: that answer is lost on the way
+                    while upstream.recv(65536):  # the provider answers: that answer is lost on the way
+                        pass
                     return
                 _pipe(upstream, client)
         except OSError:
