@@ -880,8 +880,7 @@ class SaleSession:
             self._report(SetAsideFailed(exc))
 
         def done(_value: Any) -> None:
-            self.busy, self._holding = "", None
-            self.log(baskets.EVENT_SET_ASIDE, f"{aside.provider} {_yuan(aside.amount_fen)} {aside.out_trade_no}")
+            self.busy, self._holding = "", None  # the store logged it (basket_set_aside)
             self._report(BasketSetAside(aside))
 
         self.busy, self._holding = HOLDING, (self.basket, self.tender)
@@ -931,8 +930,6 @@ class SaleSession:
                        lambda exc: self._report(AsideFailed(aside, exc)))
 
     def _release_aside(self, aside: aside_rules.Aside, event: Any) -> None:
-        from store import baskets
-
         note = t("aside.failed_note", method=t(f"method.{aside.provider}"))
         till_id, cashier = self.till.till_id, self.till.cashier or None
 
@@ -940,8 +937,7 @@ class SaleSession:
             if self.aside.pop(aside.out_trade_no, None) is None or not released:
                 self._not_aside(aside, event)
                 return
-            self.log(baskets.EVENT_RELEASED, f"{aside.provider} {_yuan(aside.amount_fen)} {aside.out_trade_no}")
-            self._report(AsideReleased(aside))
+            self._report(AsideReleased(aside))  # the store logged it (basket_released)
 
         self.saver.run(lambda _open_id: aside_rules.release_aside(till_id, aside.out_trade_no, note, cashier),
                        done, lambda exc: self._report(AsideFailed(aside, exc)))
