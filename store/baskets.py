@@ -7,6 +7,10 @@ starts again with the basket and the money taken as they were. A paid
 basket ends ``sold`` in the sale's own transaction (store.sales); a basket
 given up ends ``cancelled``, or ``abandoned`` with each payment recorded as
 handed back; a held basket (挂单) waits as ``held`` until a till resumes it.
+A basket set ``aside`` waits for a payment provider's answer about its
+unclear attempt (the shop's internet is down): listed with the held ones,
+never resumed, it ends sold when the attempt is paid or ``held`` again when
+nothing was charged.
 """
 from __future__ import annotations
 
@@ -22,8 +26,12 @@ from store.models import OpenBasket, now
 from store.sales import Basket, Tender, TenderPayment
 
 OPEN, HELD, SOLD, CANCELLED, ABANDONED = "open", "held", "sold", "cancelled", "abandoned"
+ASIDE = "aside"
+#: Listed as held (取单 shows them, a Z report waits for them).
+HELD_STATES = (HELD, ASIDE)
 EVENT_CANCELLED, EVENT_HANDED_BACK = "basket_cancelled", "payment_handed_back"
 EVENT_HELD, EVENT_RESUMED = "basket_held", "basket_resumed"
+EVENT_SET_ASIDE, EVENT_RELEASED = "basket_set_aside", "basket_released"
 
 
 class BasketError(StoreError, ValueError):
@@ -148,9 +156,54 @@ def hold(basket_id: int, till_id: str, note: str = "", cashier=None) -> None:
                      detail=f"{row.items} items {money.format_yuan(row.total_fen)} {note or ''}".strip())
 
 
+def set_aside(basket_id: int, till_id: str, note: str = "", cashier=None) -> int:
+    """Set the open basket aside while its payment attempt is unclear (no money may have been taken); its id."""
+    with write_transaction():
+        row = OpenBasket.get_or_none(OpenBasket.id == basket_id)
+        if row is None or row.state != OPEN:
+            raise BasketError("That basket is no longer open.", "basket_not_open")
+        if row.paid_fen:
+            raise BasketError("A basket with money taken cannot be held; finish or cancel it.", "held_with_payment")
+        OpenBasket.update(state=ASIDE, note=(note or "")[:255], updated_at=now()).where(
+            OpenBasket.id == basket_id).execute()
+        audit.add_event(str(till_id), cashier=cashier_code(cashier), kind=EVENT_SET_ASIDE,
+                        detail=f"{row.items} items {money.format_yuan(row.total_fen)} {note or ''}".strip())
+    return basket_id
+
+
+def release(basket_id: int, till_id: str, note: str = "", cashier=None) -> bool:
+    """The set-aside basket's attempt charged nothing: it is a held basket now (False: it was not aside)."""
+    with write_transaction():
+        row = OpenBasket.get_or_none(OpenBasket.id == basket_id)
+        if row is None or not _close_to(basket_id, HELD, note):
+            return False
+        audit.add_event(str(till_id), cashier=cashier_code(cashier), kind=EVENT_RELEASED,
+                        detail=f"{row.items} items {money.format_yuan(row.total_fen)} {note or ''}".strip())
+    return True
+
+
+def _close_to(basket_id: int, state: str, note: str) -> bool:
+    return bool(OpenBasket.update(state=state, note=(note or "")[:255], updated_at=now())
+                .where((OpenBasket.id == basket_id) & (OpenBasket.state == ASIDE)).execute())
+
+
+def stored(basket_id: Optional[int]) -> Optional[Stored]:
+    """One basket as stored (any state), or None."""
+    row = OpenBasket.get_or_none(OpenBasket.id == basket_id) if basket_id is not None else None
+    return _stored(row) if row is not None else None
+
+
+def aside(till_id: str) -> List[Stored]:
+    """The baskets this till set aside for a provider's answer, oldest first (asked again at start)."""
+    rows = (OpenBasket.select().where((OpenBasket.state == ASIDE) & (OpenBasket.till_id == str(till_id)))
+            .order_by(OpenBasket.id))
+    return [_stored(row) for row in rows]
+
+
 def held(limit: int = 50) -> List[Stored]:
-    """The held baskets of the shop, oldest first (any till may resume one)."""
-    rows = OpenBasket.select().where(OpenBasket.state == HELD).order_by(OpenBasket.id).limit(limit)
+    """The held baskets of the shop, and those set aside for a provider's answer, oldest first (any till may
+    resume a held one)."""
+    rows = OpenBasket.select().where(OpenBasket.state.in_(HELD_STATES)).order_by(OpenBasket.id).limit(limit)
     return [_stored(row) for row in rows]
 
 
@@ -160,14 +213,21 @@ def resume(basket_id: int, till_id: str, cashier=None) -> Stored:
         changed = (OpenBasket.update(state=OPEN, till_id=str(till_id), updated_at=now())
                    .where((OpenBasket.id == basket_id) & (OpenBasket.state == HELD)).execute())
         if not changed:
-            raise BasketError("That held basket was already taken.", "held_taken")
+            _not_resumed(basket_id)
         row = OpenBasket.get_by_id(basket_id)
         audit.add_event(str(till_id), cashier=cashier_code(cashier), kind=EVENT_RESUMED,
                      detail=f"{row.items} items {money.format_yuan(row.total_fen)} {row.note}".strip())
     return _stored(row)
 
 
+def _not_resumed(basket_id: int) -> None:
+    row = OpenBasket.get_or_none(OpenBasket.id == basket_id)
+    if row is not None and row.state == ASIDE:
+        raise BasketError("That basket waits for its payment's answer.", "held_waits_for_payment")
+    raise BasketError("That held basket was already taken.", "held_taken")
+
+
 def counts(till_id: str) -> Tuple[int, int]:
     """(open baskets of this till, held baskets of the shop): a Z report is refused while either is not 0."""
     open_count = OpenBasket.select().where((OpenBasket.state == OPEN) & (OpenBasket.till_id == str(till_id))).count()
-    return open_count, OpenBasket.select().where(OpenBasket.state == HELD).count()
+    return open_count, OpenBasket.select().where(OpenBasket.state.in_(HELD_STATES)).count()

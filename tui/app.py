@@ -32,6 +32,7 @@ from tui.console import ConsoleGlyphs, romanised_receipt
 from tui.i18n import t
 from tui.screens.host import TillHost
 from tui.screens.sale import SaleScreen
+from tui.services import payment_aside
 from tui.services.basket_saver import BasketSaver
 from tui.services.payments.clients import providers_from
 from tui.services.payments.desk import PaymentDesk
@@ -165,7 +166,7 @@ class ChaoyingApp(TillHost):
         """Off the UI thread: does the shop have cashiers; recover after a crash; read the open receipts."""
         self.in_background(self._start_up_work, self.started_up, self.start_up_failed, group="start")
 
-    def _start_up_work(self) -> Tuple[bool, bool, Any, Recovery, List[Any]]:
+    def _start_up_work(self) -> Tuple[bool, bool, Any, Recovery, List[Any], List[Any]]:
         from store import baskets, payment_attempts
         from tui.services.cashiers import active_cashiers_exist
 
@@ -173,15 +174,17 @@ class ChaoyingApp(TillHost):
         recovery = self.till.recover()  # interrupted prints become failed (banner); never-printed sales print now
         left_open = baskets.open_basket(self.till_id)
         left_attempts = payment_attempts.of_basket(left_open.id) if left_open is not None else []
-        return cashiers, Product.select().exists(), left_open, recovery, left_attempts
+        aside = payment_aside.found_aside(self.till_id)  # set aside for a provider's answer: asked again
+        return cashiers, Product.select().exists(), left_open, recovery, left_attempts, aside
 
-    def started_up(self, answer: Tuple[bool, bool, Any, Recovery, List[Any]]) -> None:
-        cashiers, products, left_open, recovery, left_attempts = answer
+    def started_up(self, answer: Tuple[bool, bool, Any, Recovery, List[Any], List[Any]]) -> None:
+        cashiers, products, left_open, recovery, left_attempts, aside = answer
         if self.journal_key_missing:  # first: what follows (a basket back, no products) is said over it
             self.sale_screen.say(t("journal.no_key", file=self.journal_key_missing), error=True)
         # a crash or a close with a basket: it comes back as it was (an emptied one is nothing to bring back)
         if left_open is not None and (left_open.basket.items or left_open.payments):
             self.sale_screen.restore(left_open, left_attempts)
+        self.session.recover_aside(aside)  # baskets set aside for a provider's answer: settled or asked again
         self.payment_desk.recover()  # the attempts left open are asked first (their basket knows them now)
         if not products:  # a new shop: say where products come from before the first scan fails
             self.sale_screen.say(t("sale.no_products"))

@@ -406,8 +406,20 @@ ZH: Dict[str, str] = {
     "pay.attempt_open": "付款码付款还没有结果：等它出来（付款界面可停止等待）再继续",
     "pay.mobile_not_removed": "{method}付款已经到账，不能在这里退回：请做退货",
     "pay.confirming": "顾客确认中：{method} ￥{amount}（按 {keys} 停止等待）",
-    "pay.unclear": "{method}暂时联系不上，￥{amount} 是否付成还不知道：正在后台继续询问",
-    "pay.stopping": "正在撤销{method} ￥{amount} 这笔付款，请稍候",
+    "pay.unclear": "{method}无应答（￥{amount}），后台继续查询；按 {aside} 先挂起此单，为下一位顾客结账",
+    "pay.stopping": "正在撤销{method} ￥{amount} 这笔付款，请稍候（联系不上时按 {aside} 先挂起此单）",
+    "key.set_aside": "挂起等结果",
+    "aside.not_unclear": "只有付款码付款无应答时才能先挂起此单：顾客确认中请等待，或按 {keys} 停止等待",
+    "aside.note": "等{method}的结果，不能取单",
+    "aside.failed_note": "{method}没有付成：取回后换别的方式付款",
+    "aside.done": "此单已挂起，后台继续查询{method}：可以为下一位顾客结账",
+    "aside.paid": "{time} 挂起那一单的{method}付款 ￥{amount} 已到账：销售 {number}，小票正在打印",
+    "aside.released": "{time} 挂起那一单的{method} ￥{amount} 没有付成，没有扣款：已转为挂单，"
+                      "按 {shortcut} 取回后换别的方式付款",
+    "error.held_waits_for_payment": "这一单在等付款码付款的结果，结果出来前不能取单",
+    "event.basket_set_aside": "挂起等结果",
+    "event.basket_released": "转为挂单",
+    "event.basket_aside_paid": "挂起单到账",
     "pay.paid": "{method} ￥{amount} 付款成功，交易单号 {number}",
     "pay.refused": "{method}没有付成：{reason}。请换一个付款码或付款方式",
     "pay.no_reason": "对方没有说原因",
@@ -1073,9 +1085,25 @@ EN: Dict[str, str] = {
                         "waiting) before going on",
     "pay.mobile_not_removed": "The {method} payment has gone through and cannot be taken back here: make a refund",
     "pay.confirming": "Customer confirming: {method} ¥{amount} ({keys} stops waiting)",
-    "pay.unclear": "{method} cannot be reached; whether ¥{amount} was paid is not known yet: still asking in "
-                   "the background",
-    "pay.stopping": "Cancelling the {method} payment of ¥{amount}, please wait",
+    "pay.unclear": "{method} does not answer (¥{amount}); it keeps asking in the background; {aside} sets this "
+                   "basket aside to serve the next customer",
+    "pay.stopping": "Cancelling the {method} payment of ¥{amount}, please wait ({aside} sets this basket aside "
+                    "if it does not answer)",
+    "key.set_aside": "Set aside",
+    "aside.not_unclear": "A basket is set aside only while its payment code payment gets no answer: while the "
+                         "customer confirms, wait or press {keys} to stop waiting",
+    "aside.note": "waits for {method}'s answer; cannot be taken back yet",
+    "aside.failed_note": "{method} payment failed: take it back and pay another way",
+    "aside.done": "Basket set aside; still asking {method} in the background: serve the next customer",
+    "aside.paid": "The {method} payment (¥{amount}) of the basket set aside at {time} arrived: sale {number}, "
+                  "its receipt is printing",
+    "aside.released": "The {method} payment (¥{amount}) of the basket set aside at {time} did not go through; "
+                      "nothing was charged: it is a held basket now, {shortcut} takes it back to pay another way",
+    "error.held_waits_for_payment": "This basket waits for its payment code payment's answer; it cannot be "
+                                    "taken back before the answer",
+    "event.basket_set_aside": "set aside",
+    "event.basket_released": "now held",
+    "event.basket_aside_paid": "aside paid",
     "pay.paid": "{method} ¥{amount} paid, transaction number {number}",
     "pay.refused": "{method} did not pay: {reason}. Try another code or method",
     "pay.no_reason": "no reason given",

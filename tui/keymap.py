@@ -72,6 +72,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("tender.round", "ctrl+r", "round", "key.round", show=False),
         # not on the key bar (it is full): the tender says it while the customer confirms
         Key("tender.stop_waiting", "ctrl+s", "stop_waiting", "key.stop_waiting", show=False, priority=True),
+        # not on the key bar: the tender says it while a payment code payment gets no answer
+        Key("tender.set_aside", "ctrl+g", "set_aside", "key.set_aside", show=False, priority=True),
     ),
     "banner": (
         Key("banner.reprint", "r", "reprint", "key.reprint"),

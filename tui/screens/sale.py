@@ -19,6 +19,7 @@ from tui.console import on_screen
 from tui.i18n import brief, t
 from tui.screens.status import BackupWarningStrip, JournalKeyStrip, PrinterStrip
 from tui.screens.widgets import Amount, KeyBar, TopBar
+from tui.services.payment_aside import AsideCommitted, AsideFailed, AsideReleased, BasketSetAside, SetAsideFailed
 from tui.services.sale_session import (
     BASKET,
     LINE,
@@ -697,6 +698,9 @@ class SaleScreen(Screen):
         if self.query_one("#main", ContentSwitcher).current != "basket" and not self.busy:
             self.refuse(t("hold.empty"))
             return
+        if self.session.may_set_aside():  # a restored basket whose payment is unclear: it waits aside
+            self.set_aside()
+            return
         try:
             self.session.check_hold()
         except Refused as exc:
@@ -729,6 +733,46 @@ class SaleScreen(Screen):
         self.refresh_basket()
         self.replay_typed_ahead()
         self.refuse(on_screen(self.app, describe(event.error)))  # after the scans typed meanwhile: this to read
+
+    def set_aside(self) -> None:
+        try:
+            self.session.set_aside()
+        except Refused as exc:
+            self.refuse(t(exc.code))
+            return
+        self.show_setting_aside()
+
+    def show_setting_aside(self) -> None:
+        """The basket waits aside for its payment's answer: the screen empties at once for the next customer."""
+        self.refresh_basket()
+        self.show_total_on_display()
+        self.say(t("hold.holding"))
+
+    def set_aside_done(self, event: BasketSetAside) -> None:
+        self.say(t("aside.done", method=t(f"method.{event.aside.provider}")))
+        self.replay_typed_ahead()
+
+    def aside_committed(self, event: AsideCommitted) -> None:
+        """A set-aside basket's payment arrived: its sale is stored; its receipt prints (the banner if it fails);
+        the open basket, mid-tender or not, is not touched."""
+        from store.numbering import format_receipt_no
+
+        sale, aside = event.sale, event.aside
+        self.app.print_sale(sale.id)
+        self.app.notify(t("aside.paid", method=t(f"method.{aside.provider}"), time=aside.at,
+                          amount=_yuan(aside.amount_fen), number=format_receipt_no(sale.till_id, sale.receipt_no)),
+                        timeout=15)
+
+    def aside_released(self, event: AsideReleased) -> None:
+        aside = event.aside
+        held_key = keymap.by_id("sale.held")
+        self.app.notify(t("aside.released", method=t(f"method.{aside.provider}"), time=aside.at,
+                          amount=_yuan(aside.amount_fen),
+                          shortcut=keymap.display_key(keymap.key_of(held_key)) if held_key else ""),
+                        severity="warning", timeout=15)
+
+    def aside_failed(self, event: AsideFailed) -> None:
+        self.app.store_error(event.error)
 
     def action_held(self) -> None:
         """Ctrl+Y 取单: the held baskets, to take one back (only onto an empty basket)."""
@@ -771,6 +815,8 @@ class SaleScreen(Screen):
         handlers: Dict[type, Callable[[Any], None]] = {
             SaleCommitted: self.sale_committed, CommitFailed: self.commit_failed,
             BasketHeld: self.hold_done, HoldFailed: self.hold_failed,
+            BasketSetAside: self.set_aside_done, SetAsideFailed: self.hold_failed,
+            AsideCommitted: self.aside_committed, AsideReleased: self.aside_released, AsideFailed: self.aside_failed,
             BasketResumed: self.resumed, ResumeFailed: self.resume_failed,
             BasketEnded: self.basket_ended, EndFailed: self.end_failed,
             RefundedWithoutReceipt: self.refunded_without_receipt, RefundFailed: self.refund_failed}

@@ -289,13 +289,31 @@ class TenderScreen(ModalScreen):
         attempt = next(reversed(list(self.session.attempts.values())), None)
         if attempt is None or mode in (modes.TAKE, modes.PAID_NOW):
             return
-        values = dict(method=t(f"method.{attempt.provider}"), amount=_yuan(attempt.amount_fen), keys=self.stop_key())
+        values = dict(method=t(f"method.{attempt.provider}"), amount=_yuan(attempt.amount_fen), keys=self.stop_key(),
+                      aside=self.aside_key())
         key = {modes.CONFIRMING: "pay.confirming", modes.UNCLEAR: "pay.unclear", modes.STOPPING: "pay.stopping"}[mode]
         self.say(t(key, **values), error=mode == modes.UNCLEAR)
 
     def stop_key(self) -> str:
         found = keymap.by_id("tender.stop_waiting")
         return keymap.display_key(keymap.key_of(found)) if found is not None else "Ctrl+S"
+
+    def aside_key(self) -> str:
+        found = keymap.by_id("tender.set_aside")
+        return keymap.display_key(keymap.key_of(found)) if found is not None else "Ctrl+G"
+
+    def action_set_aside(self) -> None:
+        """Ctrl+G while the payment is unclear: the basket waits aside for the answer, the till serves the next
+        customer (the desk keeps asking)."""
+        try:
+            self.session.set_aside()
+        except Refused as exc:
+            self.say(t(exc.code, keys=self.stop_key(), aside=self.aside_key()), error=True)
+            return
+        self.dismiss(None)
+        sale_screen = self.app.sale_screen
+        if sale_screen is not None:
+            sale_screen.show_setting_aside()
 
     def action_stop_waiting(self) -> None:
         """Ctrl+S: the cashier stops waiting for the customer; the order is cancelled (the tender says when)."""
