@@ -23,6 +23,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Tuple
 
+from printing.encode import printable
+
 log = logging.getLogger("chaoying.printing.customer_display")
 
 KINDS = ("none", "led8", "vfd2x20")
@@ -98,7 +100,7 @@ def spread(left: str, right: str, columns: int = VFD_COLUMNS) -> str:
 
 def encode_line(text: str, encoding: str) -> bytes:
     """One line in the display's encoding; what it cannot show becomes '?', padded to 20 bytes."""
-    data = fit(text).encode(encoding, errors="replace")
+    data = fit(printable(text)).encode(encoding, errors="replace")
     return data[:VFD_COLUMNS].ljust(VFD_COLUMNS, b" ")
 
 

@@ -112,8 +112,22 @@ def is_cjk_encoding(encoding: str) -> bool:
     return codecs.lookup(encoding).name in _CJK_CODECS
 
 
+# C0, DEL and C1: ESC/POS commands start with C0 bytes (ESC p kicks the drawer, GS V cuts).
+_CONTROLS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)])
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters: what a text field holds is printed, never obeyed.
+
+    The one door every text byte of a receipt, a report and the customer
+    display goes through; line breaks are the layout's, added after it.
+    """
+    return text.translate(_CONTROLS)
+
+
 def encode_text(text: str, encoding: str) -> bytes:
-    """Bytes for the printer; characters it cannot show become '?' (as wide as the character was)."""
+    """Bytes for the printer, control characters dropped; characters it cannot show become '?' (as wide)."""
+    text = printable(text)
     try:
         data = text.encode(encoding)
         if is_cjk_encoding(encoding):
@@ -153,6 +167,7 @@ def _qr(printer: Any, payload: str, config: PrinterConfig) -> None:
     from escpos.constants import QR_ECLEVEL_M
 
     size = 5 if config.width == 80 else 4
+    payload = printable(payload)
     if config.qr == "native":
         printer._raw(ALIGN["center"])
         printer.qr(payload, ec=QR_ECLEVEL_M, size=size, native=True)

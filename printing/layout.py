@@ -17,7 +17,7 @@ LABELS = {
         "no": "单号", "till": "收银台", "cashier": "收银员", "time": "时间",
         "item": "品名", "qty": "数量", "price": "单价", "amount": "金额",
         "line_discount": "折扣", "subtotal": "小计", "discount": "优惠", "total": "合计",
-        "change": "找零", "ref": "参考号", "tel": "电话", "tax": "税号",
+        "change": "找零", "ref": "参考号", "txn": "交易单号", "tel": "电话", "tax": "税号",
         "original": "原单时间", "reprinted": "补打时间",
         "original_no": "原单号", "no_original": "无原小票", "reason": "原因", "manager": "授权人",
         "refund_total": "退款合计",
@@ -28,7 +28,7 @@ LABELS = {
         "no": "No.", "till": "Till", "cashier": "Cashier", "time": "Time",
         "item": "Item", "qty": "Qty", "price": "Price", "amount": "Amount",
         "line_discount": "Discount", "subtotal": "Subtotal", "discount": "Discount", "total": "TOTAL",
-        "change": "Change", "ref": "Ref", "tel": "Tel", "tax": "Tax ID",
+        "change": "Change", "ref": "Ref", "txn": "Txn no.", "tel": "Tel", "tax": "Tax ID",
         "original": "Original", "reprinted": "Reprinted",
         "original_no": "Original no.", "no_original": "no receipt", "reason": "Reason", "manager": "Approved by",
         "refund_total": "REFUND",
@@ -238,7 +238,8 @@ def _body(receipt: Receipt, columns: int, labels: dict) -> List[Block]:
         label = labels.get(payment.method, payment.method)
         out.extend(Block("text", p) for p in left_right(label, format_fen(back * payment.amount_fen), columns))
         if payment.reference:
-            out.extend(Block("text", p) for p in left_right(labels["ref"], payment.reference, columns))
+            label = labels["txn" if payment.transaction else "ref"]
+            out.extend(Block("text", p) for p in left_right(label, payment.reference, columns))
     if back > 0 and (receipt.change_fen or any(p.method == "cash" for p in receipt.payments)):
         out.extend(Block("text", p) for p in left_right(labels["change"], format_fen(receipt.change_fen), columns))
     out.append(Block("text", "-" * columns))

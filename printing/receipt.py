@@ -34,11 +34,15 @@ class ReceiptAdjustment:
 
 @dataclass(frozen=True)
 class ReceiptPayment:
-    """One tender of a sale; ``reference`` is the card/WeChat/Alipay transaction number."""
+    """One tender of a sale; ``reference`` is the card/WeChat/Alipay transaction number.
+
+    ``transaction``: the till charged it through the provider, so the reference is the provider's own
+    transaction number (交易单号), not one a cashier typed."""
 
     method: str
     amount_fen: int
     reference: str = ""
+    transaction: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,13 @@ last record and that no recorded row was deleted.
 
 The till's head (``audit_seq``, ``audit_hash``) lives on its ``till_counter``
 row, locked like the receipt number.
+
+A Z report is sealed like a shift (kind ``z_report``); each journal
+checkpoint adds a record (kind ``checkpoint``, ref: its number) to every
+till's chain it covers, so a checkpoint deleted while its record stands is
+named, and deleting it unnoticed means cutting the chain back to before it.
+A record written while the shop's key is missing (hash kind "nokey") opens
+its run with the event ``journal_key_missing``.
 """
 from __future__ import annotations
 
@@ -27,19 +34,30 @@ from store.models import (
     Audit,
     CashMove,
     Event,
+    PaymentAttempt,
     PrintAttempt,
+    ProviderRefund,
     ReceiptOutcome,
     Sale,
     Shift,
     ShiftHandover,
     TillCounter,
+    ZReport,
     now,
 )
 
 COMMIT, OUTCOME, ATTEMPT, EVENT = "commit", "outcome", "attempt", "event"
 SHIFT, CASH_MOVE, HANDOVER = "shift", "cash_move", "handover"
+PAY_ATTEMPT = "pay_attempt"  # a payment attempt (store.payment_attempts), at each change of its state
+PROVIDER_REFUND = "provider_refund"  # a provider refund (store.provider_refunds), at each change of its state
+Z_REPORT = "z_report"
+#: A journal checkpoint written (ref: its number; content: its number and hash).
+CHECKPOINT = "checkpoint"
 #: Rows of a till's day besides its documents, sealed as they are written or changed (seal_row).
-DAY_ROWS = (SHIFT, CASH_MOVE, HANDOVER)
+DAY_ROWS = (SHIFT, CASH_MOVE, HANDOVER, PAY_ATTEMPT, PROVIDER_REFUND,
+            Z_REPORT)
+#: The event that opens each run of records written while the shop's key file was missing.
+EVENT_KEY_MISSING = "journal_key_missing"
 
 #: The columns each kind of record copies, in this order.
 FIELDS: Dict[str, Tuple[str, ...]] = {
@@ -51,15 +69,24 @@ FIELDS: Dict[str, Tuple[str, ...]] = {
             "closed_at", "closed_by", "z_no"),
     CASH_MOVE: ("shift", "kind", "amount_fen", "reason", "cashier", "manager", "at"),
     HANDOVER: ("shift", "from_cashier", "to_cashier", "at"),
+    PAY_ATTEMPT: ("till_id", "basket", "out_trade_no", "provider", "amount_fen", "code_last4", "created_at", "state",
+                  "transaction_id", "reason_code", "reason", "updated_at", "sale"),
+    PROVIDER_REFUND: ("till_id", "document", "position", "out_refund_no", "out_trade_no", "provider", "total_fen",
+                      "amount_fen", "created_at", "state", "refund_id", "reason_code", "reason", "updated_at"),
+    Z_REPORT: ("till_id", "z_no", "shift", "closed_at", "closed_by", "last_receipt_no", "figures", "journal_head",
+               "prev_hash", "hash"),
 }
 #: The field of each kind that says when its row was written.
 _TIME = {OUTCOME: "updated_at", ATTEMPT: "started_at", EVENT: "at", SHIFT: "opened_at", CASH_MOVE: "at",
-         HANDOVER: "at"}
+         HANDOVER: "at", PAY_ATTEMPT: "updated_at", PROVIDER_REFUND: "updated_at",
+         Z_REPORT: "closed_at"}
 
 
 #: The table of each kind of row a record copies (the day's rows and the others that are checked row by row).
 MODELS: Dict[str, Any] = {ATTEMPT: PrintAttempt, EVENT: Event, SHIFT: Shift, CASH_MOVE: CashMove,
-                          HANDOVER: ShiftHandover}
+                          HANDOVER: ShiftHandover, PAY_ATTEMPT: PaymentAttempt,
+                          PROVIDER_REFUND: ProviderRefund,
+                          Z_REPORT: ZReport}
 
 
 def hashed_value(value: Any) -> Any:
@@ -145,10 +172,32 @@ def append(database: peewee.Database, till_id: str, kind: str, ref: int, content
     else:
         seq, prev = head
     hash_kind = journal.hash_kind()
+    if hash_kind == journal.NOKEY and not _in_keyless_run(till_id, seq):
+        seq, prev = _announce_missing_key(database, till_id, seq, prev, insert)
     digest = journal.chain_hash(prev, content, hash_kind)
     database.execute_sql(insert, (till_id, seq + 1, kind, int(ref), content, prev, digest, hash_kind))
     if head is None:
         database.execute_sql(update, (seq + 1, digest, till_id))
+    return seq + 1, digest
+
+
+def _in_keyless_run(till_id: str, seq: int) -> bool:
+    """True when the till's newest record (``seq``) was itself written while the key was missing."""
+    if not seq:
+        return False
+    kind = Audit.select(Audit.hash_kind).where((Audit.till_id == till_id) & (Audit.seq == seq)).scalar()
+    return kind == journal.NOKEY
+
+
+def _announce_missing_key(database: peewee.Database, till_id: str, seq: int, prev: str,
+                          insert: str) -> Tuple[int, str]:
+    """The event that opens a run of records written while the shop's key file was missing, and its record."""
+    event = Event.create(at=now(), till_id=str(till_id), kind=EVENT_KEY_MISSING, printer="",
+                         detail="the journal key file could not be read: records are sealed without it")
+    row = Event.select().where(Event.id == event.id).dicts().get()
+    content = row_content(EVENT, row)
+    digest = journal.chain_hash(prev, content, journal.NOKEY)
+    database.execute_sql(insert, (till_id, seq + 1, EVENT, int(event.id), content, prev, digest, journal.NOKEY))
     return seq + 1, digest
 
 

@@ -5,8 +5,21 @@ WAL mode the tills keep committing while it runs, see tests/bench/bench_backup.p
 gzip-compressed; a PostgreSQL backup is ``pg_dump -Fc`` of a snapshot whose
 figures go into the manifest. Each backup is ``chaoying-<shop>-<till>-<YYYYMMDD>-<HHMMSS>``
 plus ``.db.gz`` or ``.pgdump``, with a JSON manifest of the same name beside it
-(sales count, each till's last receipt number, journal head and audit head, schema
-version, created_at, the file's SHA-256).
+(sales count, each till's last receipt number, journal head and audit head, the
+head of the journal checkpoints, schema version, created_at, the file's SHA-256).
+
+The manifest is sealed: ``hmac`` is HMAC-SHA256 with the journal key of all its
+other fields (``keyed`` true). ``backup verify`` and ``restore`` refuse a manifest
+whose seal does not match (changed, or made by hand), and check the copy's
+journal against it (sales count, every till's heads, the checkpoint head). A
+manifest without a seal (made while the key was missing, or before manifests were
+sealed), or one whose key is not loaded, proves nothing: they refuse it unless
+told ``force``. ``check_manifests`` holds the live database against the manifests
+of its backups: a head a backup holds that the live database no longer has means
+records were cut from it after that backup.
+
+Files are the owner's only: backups, manifests and restored databases 0600, the
+folders made for them 0700 (whatever the umask).
 
 Written atomically: everything is made inside a hidden ``.partial-*`` folder in
 the target, fsynced, then renamed into place, manifest first. A backup killed
@@ -19,9 +32,11 @@ without an owner file once they are a day old.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import gzip
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -52,6 +67,13 @@ STEP_SLEEP_S = 0.002
 _STAMP = re.compile(r"(?P<date>\d{8})-(?P<time>\d{6})(?:-(?P<n>\d+))?(?P<ext>\.db\.gz|\.pgdump)$")
 _NAME = re.compile(r"^chaoying-.+-" + _STAMP.pattern)
 _CHUNK = 1 << 20
+#: 2: the manifest is sealed (``keyed``, ``hmac``) and names the checkpoint head (``checkpoint``).
+MANIFEST_FORMAT = 2
+#: Put before the manifest's text under its HMAC: a manifest's seal is never a chain's hash, nor one a valid seal.
+_SEAL_CONTEXT = "chaoying backup manifest\n"
+#: The seal of a manifest (``seal_state``).
+SEALED, FORGED, UNKEYED, NO_KEY = "sealed", "forged", "unkeyed", "no_key"
+FILE_MODE, FOLDER_MODE = 0o600, 0o700
 
 
 class BackupError(StoreError):
@@ -84,6 +106,8 @@ class VerifiedBackup:
     tills: int
     kind: str  # sqlite | postgresql
     journal_checked: bool
+    #: why the manifest does not prove the backup ("" when its seal does): a use told ``force``
+    unproven: str = ""
 
 
 # ---------------------------------------------------------------- names
@@ -141,7 +165,7 @@ def create_backup(url: str, target: Path, shop: str, till_id: str, keep_daily: i
     when = (when or datetime.datetime.now()).replace(microsecond=0)
     target = Path(target).expanduser()
     try:
-        target.mkdir(parents=True, exist_ok=True)
+        target.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
         swept, swept_bytes = sweep_partials(target)  # first: a disk filled by dead backups has room again
         work = partial_folder(target)
     except OSError as exc:
@@ -215,10 +239,11 @@ def read_figures(db_file: Path) -> Dict[str, Any]:
     try:
         sales = con.execute('SELECT COUNT(*) FROM "sale"').fetchone()[0]
         tills = _heads(con.cursor())
+        checkpoint = _checkpoint_head(con.cursor())
         version = con.execute('SELECT MAX(version) FROM "schema_version"').fetchone()[0]
     finally:
         con.close()
-    return {"sales": int(sales), "tills": tills, "schema_version": version}
+    return {"sales": int(sales), "tills": tills, "checkpoint": checkpoint, "schema_version": version}
 
 
 def _heads(cursor: Any) -> Dict[str, Dict[str, Any]]:
@@ -235,8 +260,28 @@ def _heads(cursor: Any) -> Dict[str, Dict[str, Any]]:
     return heads
 
 
+def _checkpoint_head(cursor: Any) -> Optional[Dict[str, Any]]:
+    """The newest journal checkpoint (id and hash) in the snapshot ``cursor`` reads; None before any.
+
+    Read in the backup's own snapshot, with its figures (journal.checkpoint_head reads the live database).
+    """
+    cursor.execute('SELECT MAX(version) FROM "schema_version"')
+    if (cursor.fetchone()[0] or 0) < 8:  # migration 8 made the checkpoints
+        return None
+    cursor.execute('SELECT id, hash FROM "journal_checkpoint" ORDER BY id DESC LIMIT 1')
+    row = cursor.fetchone()
+    return None if row is None else {"id": int(row[0]), "hash": row[1]}
+
+
+def _private(path: Path, binary: bool = True) -> Any:
+    """``path`` opened for writing, made (or emptied) with mode 0600 whatever the umask."""
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)  # a file that was there keeps its mode otherwise
+    return open(fd, "wb") if binary else open(fd, "w", encoding="utf-8")
+
+
 def _compress(raw: Path, packed: Path) -> None:
-    with open(raw, "rb") as source, open(packed, "wb") as out:
+    with open(raw, "rb") as source, _private(packed) as out:
         with gzip.GzipFile(filename="chaoying.db", mode="wb", fileobj=out, compresslevel=6, mtime=0) as gz:
             shutil.copyfileobj(source, gz, _CHUNK)
         out.flush()
@@ -251,6 +296,7 @@ def _pg_dump(url: str, dump: Path) -> Dict[str, Any]:
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
         raise BackupError("pg_dump is not installed; install the PostgreSQL client tools", "backup_pg_dump")
+    bare, env = _pg_client(dsn, dump.parent)
     con = psycopg2.connect(dsn)
     try:
         con.set_session(isolation_level="REPEATABLE READ", readonly=True)
@@ -260,18 +306,40 @@ def _pg_dump(url: str, dump: Path) -> Dict[str, Any]:
             cursor.execute('SELECT COUNT(*) FROM "sale"')
             sales = cursor.fetchone()[0]
             tills = _heads(cursor)
+            checkpoint = _checkpoint_head(cursor)
             cursor.execute('SELECT MAX(version) FROM "schema_version"')
             version = cursor.fetchone()[0]
-            done = subprocess.run([pg_dump, "-Fc", f"--snapshot={snapshot}", "-f", str(dump), "-d", dsn],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            done = subprocess.run([pg_dump, "-Fc", f"--snapshot={snapshot}", "-f", str(dump), "-d", bare],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         con.rollback()
     finally:
         con.close()
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no reason given"])[-1]
         raise BackupError(f"pg_dump failed: {last}", "backup_pg_dump")
+    os.chmod(dump, FILE_MODE)
     _fsync(dump)
-    return {"sales": int(sales), "tills": tills, "schema_version": version}
+    return {"sales": int(sales), "tills": tills, "checkpoint": checkpoint, "schema_version": version}
+
+
+def _pg_client(dsn: str, work: Path) -> Tuple[str, Dict[str, str]]:
+    """The connection string without its password, and the environment that gives pg_dump the password.
+
+    The password goes into a 0600 passfile in the 0700 working folder (PGPASSFILE), never into argv,
+    where every user of the machine sees it (ps, /proc/PID/cmdline).
+    """
+    from psycopg2.extensions import make_dsn, parse_dsn
+
+    params = parse_dsn(dsn)
+    password = params.pop("password", None)
+    env = dict(os.environ)
+    if password:
+        passfile = work / "pgpass"
+        with _private(passfile, binary=False) as out:
+            out.write("*:*:*:*:" + password.replace("\\", "\\\\").replace(":", "\\:") + "\n")
+        env["PGPASSFILE"] = str(passfile)
+        env.pop("PGPASSWORD", None)
+    return make_dsn(**params), env
 
 
 def _libpq_url(url: str) -> str:
@@ -291,10 +359,10 @@ def _free_stem(folder: Path, stem: str) -> str:
 def _publish(work: Path, file: Path, manifest: Dict[str, Any], target: Path, stem: str, pg: bool) -> Path:
     """Manifest, then the backup, renamed from the partial folder into place; then the folder is synced."""
     final = target / (stem + (PG_SUFFIX if pg else SQLITE_SUFFIX))
-    manifest.update(file=final.name, size=file.stat().st_size, sha256=file_sha256(file), format=1)
+    manifest.update(file=final.name, size=file.stat().st_size, sha256=file_sha256(file), format=MANIFEST_FORMAT)
     note = work / "manifest.json"
-    with open(note, "w", encoding="utf-8") as out:
-        json.dump(manifest, out, ensure_ascii=False, indent=2, sort_keys=True)
+    with _private(note, binary=False) as out:
+        json.dump(seal_manifest(manifest), out, ensure_ascii=False, indent=2, sort_keys=True)
         out.write("\n")
         out.flush()
         os.fsync(out.fileno())
@@ -317,6 +385,7 @@ def copy_backup(path: Path, folder: Path) -> Path:
                 continue
             temp = work / source.name
             shutil.copyfile(source, temp)
+            os.chmod(temp, FILE_MODE)
             _fsync(temp)
             os.replace(temp, final)
         _fsync_folder(folder)
@@ -542,37 +611,110 @@ def _folder_size(folder: Path) -> int:
     return size
 
 
+# ---------------------------------------------------------------- the manifest's seal
+
+def seal_manifest(manifest: Dict[str, Any]) -> Dict[str, Any]:
+    """``manifest`` sealed with the journal key: ``hmac`` over all its other fields; ``keyed`` false without a key."""
+    from store import chain
+
+    sealed = {name: value for name, value in manifest.items() if name != "hmac"}
+    sealed["keyed"] = chain.hash_kind() == chain.HMAC
+    if sealed["keyed"]:
+        sealed["hmac"] = _seal(sealed)
+    return sealed
+
+
+def _seal(manifest: Dict[str, Any]) -> str:
+    from store import chain
+
+    text = json.dumps({name: value for name, value in manifest.items() if name != "hmac"},
+                      ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return chain.chain_hash(_SEAL_CONTEXT, text, chain.HMAC)
+
+
+def seal_state(manifest: Dict[str, Any]) -> str:
+    """SEALED (the seal matches the loaded key), FORGED (it does not), UNKEYED (no seal), NO_KEY (no key loaded)."""
+    from store import chain
+
+    seal = manifest.get("hmac")
+    if seal is None and manifest.get("keyed") is not True:
+        return UNKEYED
+    if chain.hash_kind() != chain.HMAC:
+        return NO_KEY
+    good = isinstance(seal, str) and hmac.compare_digest(_seal(manifest), seal)
+    return SEALED if good and manifest.get("keyed") is True else FORGED
+
+
+def _proof(path: Path, note: Path, manifest: Optional[Dict[str, Any]]) -> str:
+    """Why the manifest does not prove the backup ("" when its seal does); BackupError when the seal is wrong."""
+    if manifest is None:
+        return f"it has no manifest ({note.name} is missing beside it), so nothing says what it should hold"
+    state = seal_state(manifest)
+    if state == FORGED:
+        raise BackupError(f"{path} is refused: its manifest {note.name} was changed or made by hand (its seal does "
+                          f"not match the journal key)", "backup_manifest_forged", file=str(path),
+                          manifest=str(note))
+    if state == UNKEYED:
+        return (f"its manifest {note.name} has no seal (it was made without the journal key, or by hand), so "
+                f"nothing proves what the backup should hold")
+    if state == NO_KEY:
+        return (f"its manifest {note.name} is sealed with the journal key, which is not loaded here, so the seal "
+                f"cannot be checked")
+    return ""
+
+
+def _proved(checked: VerifiedBackup, unproven: str, force: bool) -> VerifiedBackup:
+    """``checked``, saying why it is not proved; refused (BackupError) when it is not and not ``force``."""
+    if unproven and not force:
+        whole = ("reads whole" if checked.kind == "postgresql"
+                 else f"is whole: {checked.sales} sale{'' if checked.sales == 1 else 's'}, journal ok")
+        raise BackupError(f"{checked.path} is not proved: {unproven} (the file itself {whole})", "backup_unproven",
+                          file=str(checked.path))
+    return dataclasses.replace(checked, unproven=unproven)
+
+
 # ---------------------------------------------------------------- verify and restore
 
-def verify_backup(path: Path) -> VerifiedBackup:
-    """Check a backup against its manifest: unpack it, SQLite's integrity check, the full journal check of the copy.
+def verify_backup(path: Path, force: bool = False) -> VerifiedBackup:
+    """Check a backup against its manifest: its seal, SQLite's integrity check, the full journal check of the copy.
 
     ``path``: the backup file, or its manifest (``X.json``: the backup it names
     is checked). A backup without its manifest is not verified: nothing then
-    says what it should hold. A PostgreSQL dump is read whole by
-    ``pg_restore --list`` (checking its journal needs a server). Raises
-    BackupError naming what is wrong.
+    says what it should hold. A manifest whose seal does not match the journal
+    key is refused; one without a seal, or whose key is not loaded, proves
+    nothing: refused unless ``force`` (the result's ``unproven`` then says why).
+    A PostgreSQL dump is read whole by ``pg_restore --list`` (checking its
+    journal needs a server). Raises BackupError naming what is wrong.
     """
-    path = Path(path).expanduser()
-    if path.name.endswith(".json"):
-        note, path = path, backup_named_by(path)
-    else:
-        note = manifest_path(path)
-    if not path.is_file():
-        raise BackupError(f"{path} does not exist", "backup_missing", file=str(path))
+    path, note = _backup_and_manifest(Path(path).expanduser())
     manifest = _manifest_for(path, note)
-    if path.name.endswith(PG_SUFFIX):
-        checked = _verify_pg(path, manifest or {})
-    else:
-        with tempfile.TemporaryDirectory(prefix="chaoying-verify-") as work:
-            checked = _unpack_and_check(path, Path(work) / "copy.db", manifest)
+    unproven = _proof(path, note, manifest) if manifest is not None else ""
+    checked = _check_file(path, manifest)
     if manifest is None:  # said after the checks of the file itself: a damaged backup is the worse news
         sales = f"{checked.sales} sale{'' if checked.sales == 1 else 's'}"
         whole = "reads whole" if checked.kind == "postgresql" else f"is whole ({sales}, journal ok)"
         raise BackupError(f"{path} has no manifest: {note.name} is missing beside it, so nothing says what it should "
                           f"hold (the file itself {whole})", "backup_manifest_missing", file=str(path),
                           manifest=str(note))
-    return checked
+    return _proved(checked, unproven, force)
+
+
+def _backup_and_manifest(path: Path) -> Tuple[Path, Path]:
+    """(the backup file, its manifest) for a backup file or a manifest; BackupError when the backup is missing."""
+    if path.name.endswith(".json"):
+        note, path = path, backup_named_by(path)
+    else:
+        note = manifest_path(path)
+    if not path.is_file():
+        raise BackupError(f"{path} does not exist", "backup_missing", file=str(path))
+    return path, note
+
+
+def _check_file(path: Path, manifest: Optional[Dict[str, Any]]) -> VerifiedBackup:
+    if path.name.endswith(PG_SUFFIX):
+        return _verify_pg(path, manifest or {})
+    with tempfile.TemporaryDirectory(prefix="chaoying-verify-") as work:
+        return _unpack_and_check(path, Path(work) / "copy.db", manifest)
 
 
 def backup_named_by(note: Path) -> Path:
@@ -608,39 +750,46 @@ def _manifest_for(path: Path, note: Path) -> Optional[Dict[str, Any]]:
     return value
 
 
-def restore_backup(path: Path, to: Path) -> VerifiedBackup:
-    """Restore a verified backup into the new database file ``to``; never over an existing file."""
+def restore_backup(path: Path, to: Path, force: bool = False) -> VerifiedBackup:
+    """Restore a verified backup into the new database file ``to`` (0600); never over an existing file.
+
+    Its manifest must prove it as for ``verify_backup``; without one, or without a seal that can be
+    checked, only with ``force`` (the copy itself is checked all the same).
+    """
     path, to = Path(path).expanduser(), Path(to).expanduser()
     if to.exists() or Path(str(to) + "-wal").exists():
         raise BackupError(f"{to} already exists; restore only into a new file, never over a database",
                           "restore_exists", file=str(to))
-    if path.name.endswith(".json"):
-        path = backup_named_by(path)
+    path, note = _backup_and_manifest(path)
     if path.name.endswith(PG_SUFFIX):
         raise BackupError(f"{path} is a PostgreSQL backup: restore it with pg_restore -d DATABASE {path}",
                           "restore_pg", file=str(path))
-    if not path.is_file():
-        raise BackupError(f"{path} does not exist", "backup_missing", file=str(path))
+    manifest = _manifest_for(path, note)
+    unproven = _proof(path, note, manifest)
     try:
-        to.parent.mkdir(parents=True, exist_ok=True)
+        to.parent.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
         work = partial_folder(to.parent)
     except OSError as exc:
         raise BackupError(f"cannot write {to}: {_reason(exc)}", "restore_write", file=str(to)) from None
     try:
         copy = work / "restored.db"
-        checked = _unpack_and_check(path, copy, _read_manifest(path))  # a restore without one still checks the copy
+        checked = _proved(_unpack_and_check(path, copy, manifest), unproven, force)
         _fsync(copy)
-        try:
-            os.link(copy, to)  # fails if ``to`` appeared meanwhile: never replaces a file
-        except FileExistsError:
-            raise BackupError(f"{to} already exists; restore only into a new file, never over a database",
-                              "restore_exists", file=str(to)) from None
-        except OSError as exc:
-            raise BackupError(f"cannot write {to}: {_reason(exc)}", "restore_write", file=str(to)) from None
-        _fsync_folder(to.parent)
+        _link_new(copy, to)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return VerifiedBackup(to, checked.sales, checked.tills, checked.kind, checked.journal_checked)
+    return dataclasses.replace(checked, path=to)
+
+
+def _link_new(copy: Path, to: Path) -> None:
+    try:
+        os.link(copy, to)  # fails if ``to`` appeared meanwhile: never replaces a file
+    except FileExistsError:
+        raise BackupError(f"{to} already exists; restore only into a new file, never over a database",
+                          "restore_exists", file=str(to)) from None
+    except OSError as exc:
+        raise BackupError(f"cannot write {to}: {_reason(exc)}", "restore_write", file=str(to)) from None
+    _fsync_folder(to.parent)
 
 
 def _unpack_and_check(path: Path, copy: Path, manifest: Optional[Dict[str, Any]]) -> VerifiedBackup:
@@ -648,21 +797,55 @@ def _unpack_and_check(path: Path, copy: Path, manifest: Optional[Dict[str, Any]]
         raise BackupError(f"{path} is damaged: it does not match the SHA-256 in its manifest",
                           "backup_damaged", file=str(path))
     try:
-        with gzip.open(path, "rb") as source, open(copy, "wb") as out:
+        with gzip.open(path, "rb") as source, _private(copy) as out:
             shutil.copyfileobj(source, out, _CHUNK)
     except (OSError, EOFError, zlib.error) as exc:  # cut short, not gzip, or bytes changed
         raise BackupError(f"{path} is damaged: it is not a whole compressed backup ({_reason(exc)})",
                           "backup_damaged", file=str(path)) from None
     _integrity_check(path, copy)
     figures = read_figures(copy)
-    if manifest and manifest.get("sales") is not None and manifest["sales"] != figures["sales"]:
-        raise BackupError(f"{path} holds {figures['sales']} sales but its manifest says {manifest['sales']}",
-                          "backup_manifest", file=str(path))
+    _check_figures(path, manifest or {}, figures)
     result = _journal_check(copy)
     if not result.ok:
         raise BackupError(f"{path}: the journal of the copy is broken: {result.message.rstrip('.')}",
                           "backup_journal", file=str(path))
     return VerifiedBackup(path, figures["sales"], len(figures["tills"]), "sqlite", True)
+
+
+def _check_figures(path: Path, manifest: Dict[str, Any], figures: Dict[str, Any]) -> None:
+    """The copy holds what its manifest says: the sales count, every till's heads, the checkpoint head."""
+    if manifest.get("sales") is not None and manifest["sales"] != figures["sales"]:
+        raise BackupError(f"{path} holds {figures['sales']} sales but its manifest says {manifest['sales']}",
+                          "backup_manifest", file=str(path))
+    said = manifest.get("tills")
+    if said is not None and said != figures["tills"]:
+        raise BackupError(f"{path} does not hold what its manifest says: {_heads_apart(said, figures['tills'])}",
+                          "backup_manifest", file=str(path))
+    if "checkpoint" in manifest and manifest["checkpoint"] != figures["checkpoint"]:
+        raise BackupError(f"{path} does not hold what its manifest says: its newest journal checkpoint is not the "
+                          f"one the manifest names", "backup_manifest", file=str(path))
+
+
+def _heads_apart(said: Any, held: Dict[str, Dict[str, Any]]) -> str:
+    """Where a manifest's heads and the copy's part: the first till they differ on."""
+    said = said if isinstance(said, dict) else {}
+    for till in sorted(set(said) | set(held), key=str):
+        manifest, copy = said.get(till), held.get(till)
+        if manifest == copy:
+            continue
+        if not isinstance(manifest, dict):
+            return f"it holds till {till}, which the manifest does not name"
+        if copy is None:
+            return f"the manifest names till {till}, which it does not hold"
+        return f"till {till} ends at {_head_text(copy)} in it, at {_head_text(manifest)} in the manifest"
+    return "its tills are not the ones the manifest names"
+
+
+def _head_text(head: Dict[str, Any]) -> str:
+    text = f"receipt {head.get('last_receipt_no')}"
+    if head.get("audit_seq") is not None:
+        text += f" and audit record {head.get('audit_seq')}"
+    return text + f" (hash {str(head.get('last_hash'))[:12]}…)"
 
 
 def _integrity_check(path: Path, copy: Path) -> None:
@@ -711,3 +894,94 @@ def _verify_pg(path: Path, manifest: Dict[str, Any]) -> VerifiedBackup:
     return VerifiedBackup(path, int(manifest.get("sales") or 0), len(manifest.get("tills") or {}),
                           "postgresql", False)
 
+
+
+# ---------------------------------------------------------------- the live database against its backups
+
+def check_manifests(folder: Path, shop: str, till_id: str) -> List[str]:
+    """The live database (the bound one) held against the manifests of this till's backups in ``folder``.
+
+    One finding per manifest that disagrees: a head it holds (a receipt, an
+    audit record, a checkpoint) that the live database no longer has, or has
+    changed, means records were cut or rewritten after that backup; a seal that
+    does not match the journal key means the manifest was changed or made by
+    hand. A manifest without a seal is held against the live database all the
+    same. A folder that cannot be read (a stick not plugged in) finds nothing.
+    """
+    from store import archive_view
+
+    findings: List[str] = []
+    with archive_view.joined():  # a receipt moved to the archive file is still there
+        for note in _manifests(Path(folder).expanduser(), f"chaoying-{shop_slug(shop)}-{till_id}-"):
+            manifest = _manifest_or_none(note)
+            finding = _manifest_finding(note, manifest) if manifest is not None else ""
+            if finding:
+                findings.append(finding)
+    return findings
+
+
+def _manifests(folder: Path, prefix: str) -> List[Path]:
+    try:
+        names = sorted(entry.name for entry in folder.iterdir())
+    except OSError:
+        return []
+    return [folder / name for name in names if name.startswith(prefix) and name.endswith(".json")
+            and _created(name[:-len(".json")] + SQLITE_SUFFIX) is not None]
+
+
+def _manifest_or_none(note: Path) -> Optional[Dict[str, Any]]:
+    try:
+        value = json.loads(note.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _manifest_finding(note: Path, manifest: Dict[str, Any]) -> str:
+    if seal_state(manifest) == FORGED:
+        return f"the backup manifest {note} was changed or made by hand: its seal does not match the journal key"
+    tills = manifest.get("tills")
+    for till, head in sorted(tills.items() if isinstance(tills, dict) else [], key=lambda item: str(item[0])):
+        finding = _till_finding(note.name, str(till), head if isinstance(head, dict) else {})
+        if finding:
+            return finding
+    return _checkpoint_finding(note.name, manifest.get("checkpoint"))
+
+
+def _till_finding(name: str, till: str, head: Dict[str, Any]) -> str:
+    """Whether the live database still has the last receipt and audit record of ``till`` that backup ``name`` holds."""
+    from store.models import Audit, Sale
+    from store.numbering import format_receipt_no
+
+    number = int(head.get("last_receipt_no") or 0)
+    if number:
+        what = f"receipt {format_receipt_no(till, number)}"
+        row = Sale.select(Sale.hash).where((Sale.till_id == till) & (Sale.receipt_no == number)).first()
+        finding = _head_finding(what, name, None if row is None else row.hash, head.get("last_hash"))
+        if finding:
+            return finding
+    seq = int(head.get("audit_seq") or 0)
+    if seq:
+        row = Audit.select(Audit.hash).where((Audit.till_id == till) & (Audit.seq == seq)).first()
+        return _head_finding(f"audit record {seq} of till {till}", name, None if row is None else row.hash,
+                             head.get("audit_hash"))
+    return ""
+
+
+def _checkpoint_finding(name: str, head: Any) -> str:
+    from store.models import JournalCheckpoint
+
+    if not isinstance(head, dict) or not head.get("id"):
+        return ""
+    row = JournalCheckpoint.get_or_none(JournalCheckpoint.id == int(head["id"]))
+    return _head_finding(f"journal checkpoint {head['id']}", name, None if row is None else row.hash,
+                         head.get("hash"))
+
+
+def _head_finding(what: str, name: str, live: Optional[str], held: Any) -> str:
+    if live is None:
+        return (f"{what}, the newest in backup {name}, is gone from the live database: records were cut after "
+                f"that backup")
+    if live != held:
+        return f"{what} in the live database is not the one backup {name} holds: it was rewritten after that backup"
+    return ""

@@ -62,14 +62,15 @@ def payment_detail(payment: TenderPayment) -> str:
 def _content(basket: Basket, payments: List[TenderPayment]) -> str:
     data = basket.as_dict()
     data["payments"] = [dict(method=p.method, amount_fen=p.amount_fen, reference=p.reference, status=p.status,
-                             reason=p.reason) for p in payments]
+                             reason=p.reason, **({"out_trade_no": p.out_trade_no} if p.out_trade_no else {}))
+                        for p in payments]
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def _stored(row: OpenBasket) -> Stored:
     data = json.loads(row.content or "{}")
     payments = [TenderPayment(p["method"], int(p["amount_fen"]), p.get("reference", ""), p.get("status", "ok"),
-                              p.get("reason", "")) for p in data.get("payments", [])]
+                              p.get("reason", ""), p.get("out_trade_no", "")) for p in data.get("payments", [])]
     return Stored(row.id, row.till_id, row.state, row.cashier, row.note, row.opened_at, row.updated_at,
                   row.total_fen, row.paid_fen, row.items, Basket.from_dict(data), payments)
 

@@ -42,6 +42,7 @@ from store.export import neutralise, unneutralise
 from store.gs1 import check_digit_problem
 from store.models import Product, ProductKey, now
 from store.pinyin import SUFFIX_MAX, NameKeys, name_keys, search_key
+from store.text import control_problem
 
 log = logging.getLogger("chaoying.store.catalogue")
 
@@ -198,14 +199,6 @@ def _columns(header: Sequence[str]) -> Tuple[Dict[str, int], List[str]]:
             f"line 1: the header has no {' or '.join(missing)} column; it needs barcode,name,price[,unit] "
             f"(or 条码,品名,售价,单位), not {','.join(header)!r}", "missing_columns", columns=missing)
     return columns, ignored
-
-
-def control_problem(column: str, text: str) -> Optional[str]:
-    """A phrase when ``text`` holds a control character (C0, DEL, C1: an escape sequence too), else None."""
-    for index, char in enumerate(text):
-        if ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F:
-            return f"the {column} holds the control character U+{ord(char):04X} at character {index + 1}"
-    return None
 
 
 def check_row(line_no: int, cells: Dict[str, str]) -> Tuple[Optional[ProductRow], List[str]]:

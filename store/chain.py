@@ -5,6 +5,12 @@ HMAC-SHA256 and say so (hash_kind "hmac"): rebuilding a chain after an edit
 then needs the key, which lives in a file outside the database ([journal]
 key_file, written by `chaoying init`). Older records keep their plain
 SHA-256 and verify as such.
+
+A till whose settings name a key file that it cannot read sells on with
+plain SHA-256 records marked "nokey" (written while the shop's key was
+missing): verify reports them apart from records rewritten without the key
+(store.journal), and the first of each run of them is the event
+``journal_key_missing`` (store.audit).
 """
 from __future__ import annotations
 
@@ -28,7 +34,10 @@ def chain_hash(prev_hash: str, content: str, kind: str = "") -> str:
 
 
 HMAC = "hmac"
+#: A plain SHA-256 record written while the shop's key file was missing (the till sold on without it).
+NOKEY = "nokey"
 _key: Optional[bytes] = None
+_missing = False  # the settings name a key file and it could not be read
 _made = ""  # when the key was made ("YYYY-MM-DD HH:MM:SS"; "" unknown): later records must be keyed
 
 
@@ -36,10 +45,19 @@ class KeyMissing(Exception):
     """A record is sealed with the journal key and the key is not loaded."""
 
 
-def set_key(key: Optional[bytes], made: str = "") -> None:
-    """Use ``key`` for new records and for verifying keyed ones (None: no key); ``made``: when it was made."""
-    global _key, _made
-    _key, _made = key, (made if key is not None else "")
+def set_key(key: Optional[bytes], made: str = "", missing: bool = False) -> None:
+    """Use ``key`` for new records and for verifying keyed ones (None: no key); ``made``: when it was made.
+
+    ``missing``: the shop has a key (its settings name the file) but it could
+    not be read; new records are then plain and marked "nokey".
+    """
+    global _key, _made, _missing
+    _key, _made, _missing = key, (made if key is not None else ""), (key is None and missing)
+
+
+def key_missing() -> bool:
+    """True while the shop's key file names a key that could not be loaded: records are written "nokey"."""
+    return _missing
 
 
 def key_made() -> str:
@@ -48,8 +66,10 @@ def key_made() -> str:
 
 
 def hash_kind() -> str:
-    """The hash kind new records get: "hmac" with a key, "" (SHA-256) without."""
-    return HMAC if _key is not None else ""
+    """The hash kind new records get: "hmac" with a key, "nokey" while the shop's key is missing, "" without one."""
+    if _key is not None:
+        return HMAC
+    return NOKEY if _missing else ""
 
 
 def make_key_file(path: Path) -> bool:

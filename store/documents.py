@@ -198,9 +198,9 @@ def commit_refund(sale_id: int, items: Sequence[Tuple[int, int]], till_id: str, 
     number = format_receipt_no(original.till_id, original.receipt_no)
     document = dict(kind=REFUND, original=sale_id, total_fen=total, reason=reason or "",
                     manager=cashier_code(manager), discount_fen=sum(r["discount_fen"] for r in rows))
-    return commit_document(till_id, cashier_code(cashier), document, rows, _payment_rows(tenders), [],
-                           [(EVENT_REFUND, with_manager(f"{number} {money.format_yuan(total)} {reason or ''}".strip(),
-                                                        manager))],
+    return commit_document(till_id, cashier_code(cashier), document, rows, _refund_payment_rows(sale_id, tenders),
+                           [], [(EVENT_REFUND, with_manager(f"{number} {money.format_yuan(total)} {reason or ''}"
+                                                            .strip(), manager))],
                            check=check)
 
 
@@ -238,13 +238,24 @@ def commit_void(sale_id: int, till_id: str, cashier=None, manager=None, reason: 
     document = dict(kind=VOID, original=sale_id, total_fen=original.total_fen, reason=reason.strip(),
                     manager=cashier_code(manager), discount_fen=original.discount_fen)
     detail = with_manager(f"{number} {money.format_yuan(original.total_fen)} {reason}".strip(), manager)
-    return commit_document(till_id, cashier_code(cashier), document, lines, _payment_rows(tenders), [],
-                           [(EVENT_VOID, detail)], check=check)
+    return commit_document(till_id, cashier_code(cashier), document, lines, _refund_payment_rows(sale_id, tenders),
+                           [], [(EVENT_VOID, detail)], check=check)
 
 
 def _payment_rows(tenders: Sequence[Tuple[str, int]]) -> List[dict]:
     return [dict(position=index, method=method, amount_fen=amount, reference="", status=PAYMENT_OK, reason="")
             for index, (method, amount) in enumerate(tenders, start=1)]
+
+
+def _refund_payment_rows(sale_id: int, tenders: Sequence[Tuple[str, int]]) -> List[dict]:
+    """A refund's or void's payments: a mobile method split over the sale's till-charged orders (each row naming
+    its order and transaction number: the provider refunds it), the rest as before (store.provider_refunds)."""
+    from store.provider_refunds import orders_of, split_by_order
+
+    rows = split_by_order(tenders, orders_of(sale_id))
+    return [dict(position=index, method=row["method"], amount_fen=row["amount_fen"], reference=row["reference"],
+                 status=PAYMENT_OK, reason="", out_trade_no=row["out_trade_no"])
+            for index, row in enumerate(rows, start=1)]
 
 
 def corrections(sale_id: int) -> List[Sale]:

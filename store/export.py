@@ -52,7 +52,10 @@ COLUMNS: Dict[str, Sequence[Column]] = {
     # payment 0), so the column sums to the takings; tendered and change: what was handed over and back
     "payments": (("receipt", "text"), ("kind", "text"), ("sold_at", "time"), ("position", "int"),
                  ("method", "text"), ("kept", "money"), ("tendered", "money"), ("change", "money"),
-                 ("reference", "text"), ("status", "text"), ("reason", "text")),
+                 ("reference", "text"), ("status", "text"), ("reason", "text"),
+                 # a payment the till charged through WeChat Pay / Alipay: the provider's transaction number
+                 # (交易单号) and the till's order number; blank for a typed reference
+                 ("transaction", "text"), ("out_trade_no", "text")),
 }
 
 
@@ -126,7 +129,8 @@ def rows(kind: str, start: datetime.date, end: datetime.date) -> Iterator[List[A
                 for pay, (kept, tendered, change) in zip(pays, amounts):
                     yield [format_receipt_no(sale["till_id"], sale["receipt_no"]), kind, sale["sold_at"],
                            pay["position"], pay["method"], kept, tendered, change, pay["reference"] or "",
-                           pay["status"], pay["reason"] or ""]
+                           pay["status"], pay["reason"] or "",
+                           (pay["reference"] or "") if pay["out_trade_no"] else "", pay["out_trade_no"] or ""]
         else:
             raise ValueError(f"unknown export {kind!r}")
 

@@ -17,14 +17,22 @@ hash, or whose predecessor is missing.
 3. each receipt outcome, print attempt and event against its last audit
    record: changed, deleted, or written without one.
 
-Checkpoints (``journal_checkpoint``, chained and keyed like the rest) record
-where each chain stood when a verify passed and the highest ids then; the
-next verify starts there and checks only what came after, plus every row an
-audit record after the checkpoint names. An edit of a row already verified
-and never touched since is therefore seen only by ``--full``, which walks
-everything: ``backup verify`` (and so every restore) always does, so an
-edit made before a backup is seen when that backup is checked; run
-``journal verify --full`` now and then too.
+Checkpoints (store.checkpoints: numbered, chained and keyed, each with a
+record in every till's audit chain) record where each chain stood when a
+verify passed and the highest ids then; the next verify starts there and
+checks only what came after, plus every row an audit record after the
+checkpoint names. Both that and ``--full`` (which walks everything) first
+check every checkpoint's heads against the chains: a cut below a
+checkpoint's head is named, and a checkpoint is never written over a head
+that went backwards. An edit of a row already verified and never touched
+since is therefore seen only by ``--full``: ``backup verify`` (and so every
+restore) always does, so an edit made before a backup is seen when that
+backup is checked; run ``journal verify --full`` now and then too.
+
+Records written while the shop's key file was missing (hash kind "nokey",
+each run opened by the event ``journal_key_missing``) verify as plain ones
+and are counted apart (``VerifyResult.keyless``, ``keyless_note``); marked
+so without the event, they are a rewrite.
 """
 from __future__ import annotations
 
@@ -36,27 +44,28 @@ from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, 
 
 import peewee
 
-from store import archive_view as archive, audit, chain
+from store import archive_view as archive, audit, chain, checkpoints
 from store.chain import HMAC, KeyMissing, chain_hash, hash_kind, make_key_file, read_key_file, set_key
-from store.db import db, is_sqlite, write_transaction
+from store.checkpoints import Broken, check_checkpoint_head, checkpoint_head
+from store.db import db, is_sqlite
 from store.models import (
     GENESIS_HASH,
     Audit,
     Discount,
     Event,
-    JournalCheckpoint,
     Line,
     Payment,
     PrintAttempt,
     ReceiptOutcome,
     Sale,
     TillCounter,
-    now,
+    ZReport,
 )
 from store.numbering import format_receipt_no
 
-__all__ = ["HMAC", "KeyMissing", "VerifyResult", "canonical_content", "chain_hash", "hash_kind", "make_key_file",
-           "read_key_file", "read_rows", "sale_chunks", "set_key", "verify"]
+__all__ = ["HMAC", "KeyMissing", "VerifyResult", "canonical_content", "chain_hash", "check_checkpoint_head",
+           "checkpoint_head", "hash_kind", "make_key_file", "read_key_file", "read_rows", "sale_chunks", "set_key",
+           "verify"]
 
 CHUNK = 2000
 
@@ -197,12 +206,9 @@ class VerifyResult:
     unchecked: int = 0
     records_checked: int = 0
     from_checkpoint: bool = False
-
-
-class Broken(Exception):
-    def __init__(self, message: str, till: Optional[str] = None, receipt_no: Optional[int] = None):
-        super().__init__(message)
-        self.message, self.till, self.receipt_no = message, till, receipt_no
+    #: records written while the shop's key file was missing (hash kind "nokey"), and the sentence naming them
+    keyless: int = 0
+    keyless_note: str = ""
 
 
 @dataclass
@@ -228,6 +234,12 @@ class _Walk:
     attempts: Dict[int, str] = field(default_factory=dict)
     events: Dict[int, str] = field(default_factory=dict)
     day_rows: Dict[str, Dict[int, str]] = field(default_factory=lambda: {kind: {} for kind in audit.DAY_ROWS})
+    checkpoints: Dict[int, Tuple[str, str, int]] = field(default_factory=dict)  # number -> (hash, till, seq)
+    #: written while the key file was missing: receipt numbers and audit records per till, when the till said so
+    keyless_receipts: Dict[str, List[int]] = field(default_factory=dict)
+    keyless_records: Dict[str, int] = field(default_factory=dict)
+    key_missing_at: Dict[str, str] = field(default_factory=dict)
+    keyless_commits: set = field(default_factory=set)  # sale ids whose commit record was written keyless
     unchecked: int = 0
     records: int = 0
     sales: int = 0
@@ -264,7 +276,7 @@ def _archived(start: _Start, till_id: str, index: int, number: int) -> bool:
 
 
 def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk, start: _Start) -> Tuple[int, str]:
-    keyed, made = False, chain.key_made()
+    keyed, made, last_kind = False, chain.key_made(), ""
     if seq:
         at = Audit.get_or_none((Audit.till_id == till_id) & (Audit.seq == seq))
         if at is None and _archived(start, till_id, 2, seq):
@@ -273,39 +285,75 @@ def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk, start: _Start) -
             raise Broken(f"Audit record {seq} of till {till_id} was changed or removed after it was verified.",
                          till_id)
         keyed = at is not None and at.hash_kind == chain.HMAC
+        last_kind = at.hash_kind if at is not None else ""
     for chunk in audit.records(till_id, seq):
         for number, kind, ref, content, prev_hash, digest, record_kind in chunk:
             where = f"audit record {number} of till {till_id}"
             if number != seq + 1:
-                raise Broken(f"The audit records {seq + 1} to {number - 1} of till {till_id} were deleted.",
-                             till_id)
+                which = f"record {seq + 1} of till {till_id} was" if number == seq + 2 else \
+                    f"records {seq + 1} to {number - 1} of till {till_id} were"
+                raise Broken(f"The audit {which} deleted.", till_id)
             if prev_hash != prev:
                 raise Broken(f"The {where} does not follow the record before it (a record was altered).", till_id)
             # a plain record's time is read only when a loaded key says since when records must be keyed
-            if record_kind != chain.HMAC and (keyed or (made and _after_key(audit.record_time(kind, content)))):
+            if record_kind not in _MARKED and (keyed or (made and _after_key(audit.record_time(kind, content)))):
                 raise Broken(f"The {where} was rewritten without the journal key.", till_id)
+            if record_kind == chain.NOKEY:
+                _keyless_record(till_id, where, kind, content, last_kind, walk)
             if not _hash_ok(prev, content, digest, record_kind, walk):
                 raise Broken(f"The {where} was changed after it was written.", till_id)
             keyed = keyed or record_kind == chain.HMAC
-            if kind == audit.COMMIT:
-                value = json.loads(content)
-                reasons = value["reasons"]  # not a list (a crafted record): kept as it is, it matches no sale
-                walk.commits[ref] = (value["hash"], tuple(reasons) if isinstance(reasons, list) else reasons)
-                walk.outcomes[ref] = audit.dumps(value["outcome"])
-            elif kind == audit.OUTCOME:
-                walk.outcomes[ref] = content
-            elif kind == audit.ATTEMPT:
-                walk.attempts[ref] = content
-            elif kind == audit.EVENT:
-                walk.events[ref] = content
-            elif kind in walk.day_rows:
-                walk.day_rows[kind][ref] = content
-            seq, prev, walk.records = number, digest, walk.records + 1
+            _take(till_id, number, kind, ref, content, record_kind, walk)
+            seq, prev, walk.records, last_kind = number, digest, walk.records + 1, record_kind
     counter = TillCounter.get_or_none(TillCounter.till_id == till_id)
     if counter is not None and (counter.audit_seq != seq or counter.audit_hash != prev):
         raise Broken(f"The audit chain of till {till_id} was cut: it ends at record {seq} "
                      f"but the till wrote up to record {counter.audit_seq}.", till_id)
     return seq, prev
+
+
+#: Hash kinds that are not plain: keyed, or written while the key was missing (each checked on its own).
+_MARKED = (chain.HMAC, chain.NOKEY)
+
+
+def _keyless_record(till_id: str, where: str, kind: str, content: str, last_kind: str, walk: _Walk) -> None:
+    """A record written while the key file was missing: each run of them opens with the event that says so."""
+    if last_kind != chain.NOKEY:
+        said = kind == audit.EVENT and _event_kind(content) == audit.EVENT_KEY_MISSING
+        if not said:
+            raise Broken(f"The {where} is marked as written while the journal key was missing, but no event "
+                         f"says the key was missing: it was rewritten without the key.", till_id)
+        walk.key_missing_at.setdefault(till_id, audit.record_time(kind, content))
+    walk.keyless_records[till_id] = walk.keyless_records.get(till_id, 0) + 1
+
+
+def _event_kind(content: str) -> str:
+    try:
+        return str(json.loads(content)[audit.FIELDS[audit.EVENT].index("kind")])
+    except (ValueError, IndexError, TypeError):
+        return ""
+
+
+def _take(till_id: str, number: int, kind: str, ref: int, content: str, record_kind: str, walk: _Walk) -> None:
+    """Keep what a record says, for the checks of the rows after the walk."""
+    if kind == audit.COMMIT:
+        value = json.loads(content)
+        reasons = value["reasons"]  # not a list (a crafted record): kept as it is, it matches no sale
+        walk.commits[ref] = (value["hash"], tuple(reasons) if isinstance(reasons, list) else reasons)
+        walk.outcomes[ref] = audit.dumps(value["outcome"])
+        if record_kind == chain.NOKEY:
+            walk.keyless_commits.add(ref)
+    elif kind == audit.OUTCOME:
+        walk.outcomes[ref] = content
+    elif kind == audit.ATTEMPT:
+        walk.attempts[ref] = content
+    elif kind == audit.EVENT:
+        walk.events[ref] = content
+    elif kind in walk.day_rows:
+        walk.day_rows[kind][ref] = content
+    elif kind == audit.CHECKPOINT:
+        value = json.loads(content)
+        walk.checkpoints[int(ref)] = (str(value.get("hash")) if isinstance(value, dict) else "", till_id, number)
 
 
 def _walk_journal(till_id: str, start_no: int, prev: str, walk: _Walk, start: _Start) -> Tuple[int, str]:
@@ -329,9 +377,11 @@ def _walk_journal(till_id: str, start_no: int, prev: str, walk: _Walk, start: _S
                 raise Broken(f"Receipt {format_receipt_no(till_id, no)} does not follow the receipt before it in the "
                              f"journal (its link was changed or the previous receipt was altered).", till_id, no)
             kind = sale["hash_kind"] or ""
-            if kind != chain.HMAC and (keyed or (made and _after_key(sale["sold_at"]))):
+            if kind not in _MARKED and (keyed or (made and _after_key(sale["sold_at"]))):
                 raise Broken(f"Receipt {format_receipt_no(till_id, no)} was rewritten without the journal key.",
                              till_id, no)
+            if kind == chain.NOKEY:
+                _keyless_receipt(sale, till_id, after_sale, walk)
             content = canonical_content(sale, sale["_lines"], sale["_payments"], sale["_discounts"])
             if not _hash_ok(prev, content, sale["hash"], kind, walk):
                 raise Broken(f"Receipt {format_receipt_no(till_id, no)} was changed after it was recorded: "
@@ -345,10 +395,23 @@ def _walk_journal(till_id: str, start_no: int, prev: str, walk: _Walk, start: _S
         missing = format_receipt_no(till_id, expected)
         raise Broken(f"Receipt {missing} is missing from the journal: till {till_id} issued receipts up to "
                      f"{format_receipt_no(till_id, counter.last_receipt_no)}.", till_id, expected)
+    if counter is not None and counter.last_receipt_no < expected - 1:
+        raise Broken(f"Receipt {format_receipt_no(till_id, expected - 1)} is past the counter of till {till_id}, "
+                     f"which says it issued receipts up to {format_receipt_no(till_id, counter.last_receipt_no)}.",
+                     till_id, expected - 1)
     if counter is not None and counter.last_hash != prev:
         raise Broken(f"Receipt {format_receipt_no(till_id, expected - 1)} does not match the last journal hash "
                      f"of till {till_id}.", till_id, expected - 1)
     return expected - 1, prev
+
+
+def _keyless_receipt(sale: dict, till_id: str, after_sale: int, walk: _Walk) -> None:
+    """A document written while the key file was missing: its commit record was written so too."""
+    if sale["id"] > after_sale and sale["id"] not in walk.keyless_commits:
+        raise Broken(f"Receipt {format_receipt_no(till_id, sale['receipt_no'])} is marked as written while the "
+                     f"journal key was missing, but its audit record is not: it was rewritten without the key.",
+                     till_id, sale["receipt_no"])
+    walk.keyless_receipts.setdefault(till_id, []).append(sale["receipt_no"])
 
 
 def _check_commit(sale: dict, walk: _Walk, till_id: str) -> None:
@@ -422,21 +485,41 @@ def _check_rows(walk: _Walk, start: _Start) -> None:
             found = [row["id"] for row in read_rows(model.select(model.id).where(model.id > after)
                                                     .order_by(model.id).limit(SPAN))]
             for row_id in found:
-                if row_id not in recorded:
-                    raise Broken(f"The {_WHAT[kind]} {row_id} has no audit record: it was written outside the till.")
+                if row_id not in recorded and not _older_than_its_seal(kind, row_id):
+                    raise Broken(f"{_name(kind, row_id)} has no audit record: it was written outside the till.")
             if len(found) < SPAN:
                 break
             after = found[-1]
 
 
 _WHAT = {audit.ATTEMPT: "print attempt", audit.EVENT: "event", audit.SHIFT: "shift",
-         audit.CASH_MOVE: "cash move", audit.HANDOVER: "hand-over"}
+         audit.CASH_MOVE: "cash move", audit.HANDOVER: "hand-over", audit.Z_REPORT: "Z report",
+         audit.PAY_ATTEMPT: "payment attempt",
+         audit.PROVIDER_REFUND: "provider refund"}
+
+
+def _name(kind: str, row_id: int, recorded: Optional[list] = None) -> str:
+    """"The shift 3", "Z 1-2" (a Z by its till and number, from its record or its row, as verify_z names it)."""
+    if kind != audit.Z_REPORT:
+        return f"The {_WHAT[kind]} {row_id}"
+    if recorded is None:
+        row = ZReport.get_or_none(ZReport.id == row_id)
+        recorded = [row.till_id, row.z_no] if row is not None else None
+    return f"Z {recorded[0]}-{recorded[1]}" if recorded else f"The Z report {row_id}"
+
+
+def _older_than_its_seal(kind: str, row_id: int) -> bool:
+    """A Z closed before Z reports were sealed (migration 11: till_counter.z_unsealed) has no audit record."""
+    if kind != audit.Z_REPORT:
+        return False
+    row = ZReport.get_or_none(ZReport.id == row_id)
+    counter = TillCounter.get_or_none(TillCounter.till_id == row.till_id) if row is not None else None
+    return counter is not None and row is not None and row.z_no <= counter.z_unsealed
 
 
 def _row_broken(kind: str, row_id: int, recorded: list, deleted: bool) -> None:
-    if kind in audit.DAY_ROWS:  # a shift, a cash paid in or out, a hand-over: the figures of a Z
-        what = _WHAT[kind]
-        raise Broken(f"The {what} {row_id} was {'deleted' if deleted else 'changed outside the till'}.")
+    if kind in audit.DAY_ROWS:  # a shift, a cash paid in or out, a hand-over, a Z: the figures of the day
+        raise Broken(f"{_name(kind, row_id, recorded)} was {'deleted' if deleted else 'changed outside the till'}.")
     if kind == audit.EVENT:
         what = f"Event {row_id} ({recorded[3]})"
         sale_id = recorded[4]
@@ -448,35 +531,35 @@ def _row_broken(kind: str, row_id: int, recorded: list, deleted: bool) -> None:
     raise Broken(f"{what}{of} was {'deleted' if deleted else 'changed outside the till'}.", till, no)
 
 
+def _check_z_named(walk: _Walk) -> None:
+    """Every Z a shift was closed by (as its record says) is still there: a Z older than its seal too."""
+    fields = audit.FIELDS[audit.SHIFT]
+    till_at, z_at = fields.index("till_id"), fields.index("z_no")
+    for shift_id, content in sorted(walk.day_rows[audit.SHIFT].items()):
+        value = json.loads(content)
+        till_id, z_no = value[till_at], value[z_at]
+        if z_no is not None and not ZReport.select().where((ZReport.till_id == till_id)
+                                                           & (ZReport.z_no == z_no)).exists():
+            raise Broken(f"Z {till_id}-{z_no} was deleted: shift {shift_id} was closed by it.", till_id)
+
+
 # --- checkpoints ------------------------------------------------------------
 
 
-def _checkpoints() -> Tuple[Optional[Dict], Optional[Dict]]:
+def _checkpoints(points: Optional[List[checkpoints.Checkpoint]] = None) -> Tuple[Optional[Dict], Optional[Dict]]:
     """(the first checkpoint's content, the newest this verify can trust), after checking their chain.
 
-    The first checkpoint is migration 8's: its ``baseline`` says which rows
+    The first checkpoint is migration 9's: its ``baseline`` says which rows
     are older than the audit chain. Without the key, keyed checkpoints are
     not trusted (the walk then starts at the beginning).
     """
-    prev, first, trusted, keyed = GENESIS_HASH, None, None, False
-    key = chain.hash_kind() == chain.HMAC
-    for row in JournalCheckpoint.select().order_by(JournalCheckpoint.id):
-        if row.prev_hash != prev:
-            raise Broken(f"Journal checkpoint {row.id} does not follow the checkpoint before it.")
-        if keyed and row.hash_kind != chain.HMAC:
-            raise Broken(f"Journal checkpoint {row.id} was written without the journal key.")
-        if row.hash_kind != chain.HMAC or key:
-            if chain.chain_hash(prev, row.content, row.hash_kind) != row.hash:
-                raise Broken(f"Journal checkpoint {row.id} was changed after it was written.")
-            trusted = json.loads(row.content)
-        keyed = keyed or row.hash_kind == chain.HMAC
-        first = first or json.loads(row.content)
-        prev = row.hash
-    return first, trusted
+    points = checkpoints.read_chain() if points is None else points
+    trusted = [point.content for point in points if point.trusted]
+    return (points[0].content if points else None), (trusted[-1] if trusted else None)
 
 
-def _start(full: bool, joined: bool) -> Tuple[_Start, bool]:
-    first, trusted = _checkpoints()
+def _start(full: bool, joined: bool, points: List[checkpoints.Checkpoint]) -> Tuple[_Start, bool]:
+    first, trusted = _checkpoints(points)
     baseline = first["baseline"] if first else {"sale": 0, "attempt": 0, "event": 0}
     cut = None if joined else archive.cut()
     if cut is not None and (full or trusted is None or not trusted["tills"]):
@@ -494,13 +577,7 @@ def _max_id(model) -> int:
 
 
 def _write_checkpoint(content: Dict) -> None:
-    text = audit.dumps(content)
-    with write_transaction():
-        last = JournalCheckpoint.select().order_by(JournalCheckpoint.id.desc()).first()
-        prev = last.hash if last is not None else GENESIS_HASH
-        kind = chain.hash_kind()
-        JournalCheckpoint.create(verified_at=now(), content=text, prev_hash=prev,
-                                 hash=chain.chain_hash(prev, text, kind), hash_kind=kind)
+    checkpoints.write(content)
 
 
 # --- the walk -----------------------------------------------------------------
@@ -509,9 +586,10 @@ def _write_checkpoint(content: Dict) -> None:
 def verify(full: bool = True, checkpoint: bool = False) -> VerifyResult:
     """Check every chain and row; report the first break, or that all is intact.
 
-    ``full``: walk everything (else start at the last checkpoint);
-    ``checkpoint``: when all is intact and every record could be checked,
-    store where the chains stand now.
+    ``full``: walk everything (else start at the last checkpoint); both
+    check every checkpoint's heads against the chains. ``checkpoint``: when
+    all is intact and every record could be checked, store where the chains
+    stand now.
     """
     walk, tills = _Walk(), []
     try:
@@ -519,34 +597,25 @@ def verify(full: bool = True, checkpoint: bool = False) -> VerifyResult:
         with archive.joined() as joined, db.atomic():
             if not is_sqlite(db.obj):  # PostgreSQL: a sale committed mid-walk must not appear half-seen
                 db.obj.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            start, from_checkpoint = _start(full, joined)
+            points = checkpoints.read_chain()
+            start, from_checkpoint = _start(full, joined, points)
+            checkpoints.check_heads(points, lambda till, index, number: _archived(start, till, index, number))
             tills = _tills()
-            heads: Dict[str, List] = {}
-            for till_id in tills:
-                no, sale_hash, seq, audit_hash = start.tills.get(till_id, (0, GENESIS_HASH, 0, GENESIS_HASH))
-                heads[till_id] = list(_walk_audit(till_id, seq, audit_hash, walk, start))
-            baseline = start.baseline or {"sale": 0, "attempt": 0, "event": 0}
-            start.sale = max(start.sale, baseline["sale"])
-            start.attempt = max(start.attempt, baseline["attempt"])
-            start.event = max(start.event, baseline["event"])
-            for till_id in tills:
-                no, sale_hash, _, _ = start.tills.get(till_id, (0, GENESIS_HASH, 0, GENESIS_HASH))
-                last_no, last_hash = _walk_journal(till_id, no, sale_hash, walk, start)
-                heads[till_id] = [last_no, last_hash] + heads[till_id]
+            new = _walk_chains(tills, start, walk)
             _check_outcomes(walk, start)
             _check_rows(walk, start)
-            new = {"tills": heads, "sale": _max_id(Sale), "attempt": _max_id(PrintAttempt),
-                   "event": _max_id(Event), "baseline": baseline}
-            new.update({kind: _max_id(audit.MODELS[kind]) for kind in audit.DAY_ROWS})
+            checkpoints.check_records(walk.checkpoints, points)
+            _check_z_named(walk)
     except Broken as broken:
         return VerifyResult(False, broken.till, broken.receipt_no, broken.message, walk.sales, len(tills),
                             walk.unchecked, walk.records)
+    keyless, note = _keyless_note(walk)
     if walk.unchecked:
         return VerifyResult(
             True, None, None,
             f"The journal could not be fully checked: {walk.unchecked} records are sealed with the journal key "
             f"and the key file is not available; the rest is intact.",
-            walk.sales, len(tills), walk.unchecked, walk.records, from_checkpoint)
+            walk.sales, len(tills), walk.unchecked, walk.records, from_checkpoint, keyless, note)
     if checkpoint:
         _write_checkpoint(new)
     plural = "" if len(tills) == 1 else "s"
@@ -557,4 +626,55 @@ def verify(full: bool = True, checkpoint: bool = False) -> VerifyResult:
     return VerifyResult(
         True, None, None,
         f"The journal is intact: {walk.sales} sales{since} on {len(tills)} till{plural} checked.",
-        walk.sales, len(tills), 0, walk.records, from_checkpoint)
+        walk.sales, len(tills), 0, walk.records, from_checkpoint, keyless, note)
+
+
+def _walk_chains(tills: List[str], start: _Start, walk: _Walk) -> Dict:
+    """Walk each till's audit chain, then its journal; return the checkpoint content of where they end."""
+    heads: Dict[str, List] = {}
+    for till_id in tills:
+        no, sale_hash, seq, audit_hash = start.tills.get(till_id, (0, GENESIS_HASH, 0, GENESIS_HASH))
+        heads[till_id] = list(_walk_audit(till_id, seq, audit_hash, walk, start))
+    baseline = start.baseline or {"sale": 0, "attempt": 0, "event": 0}
+    start.sale = max(start.sale, baseline["sale"])
+    start.attempt = max(start.attempt, baseline["attempt"])
+    start.event = max(start.event, baseline["event"])
+    for till_id in tills:
+        no, sale_hash, _, _ = start.tills.get(till_id, (0, GENESIS_HASH, 0, GENESIS_HASH))
+        last_no, last_hash = _walk_journal(till_id, no, sale_hash, walk, start)
+        heads[till_id] = [last_no, last_hash] + heads[till_id]
+    new = {"tills": heads, "sale": _max_id(Sale), "attempt": _max_id(PrintAttempt), "event": _max_id(Event),
+           "baseline": baseline}
+    new.update({kind: _max_id(audit.MODELS[kind]) for kind in audit.DAY_ROWS})
+    return new
+
+
+def _keyless_note(walk: _Walk) -> Tuple[int, str]:
+    """How many records were written while the key file was missing, and one sentence naming them ("" none)."""
+    count = sum(walk.keyless_records.values()) + sum(len(numbers) for numbers in walk.keyless_receipts.values())
+    if not count:
+        return 0, ""
+    parts = []
+    for till_id in sorted(set(walk.keyless_records) | set(walk.keyless_receipts)):
+        receipts = _numbers_text(till_id, walk.keyless_receipts.get(till_id, []))
+        records = walk.keyless_records.get(till_id, 0)
+        said = walk.key_missing_at.get(till_id)
+        text = f"till {till_id}: " + ", ".join(part for part in (
+            f"receipt{'s' if len(walk.keyless_receipts.get(till_id, [])) > 1 else ''} {receipts}" if receipts else "",
+            f"{records} audit record{'s' if records != 1 else ''}" if records else "") if part)
+        parts.append(text + (f" (the till said the key was missing at {said})" if said else ""))
+    return count, (f"{count} records were written while the journal key was missing, and anyone with the database "
+                   f"file could have rewritten them until a keyed record or checkpoint followed: "
+                   + "; ".join(parts) + ".")
+
+
+def _numbers_text(till_id: str, numbers: List[int]) -> str:
+    """"1-000008 to 1-000010, 1-000014": receipt numbers in runs."""
+    runs: List[List[int]] = []
+    for no in sorted(numbers):
+        if runs and no == runs[-1][1] + 1:
+            runs[-1][1] = no
+        else:
+            runs.append([no, no])
+    return ", ".join(format_receipt_no(till_id, a) + (f" to {format_receipt_no(till_id, b)}" if b != a else "")
+                     for a, b in runs)

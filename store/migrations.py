@@ -400,6 +400,107 @@ def _m009_audit_chain(database: peewee.Database, migrator: SchemaMigrator) -> No
         JournalCheckpoint.create(verified_at=datetime.datetime.now().replace(microsecond=0), content=content,
                                  prev_hash=genesis, hash=digest, hash_kind="")
 
+def _m010_payment_attempts(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Payment attempts (one request to WeChat Pay or Alipay, stored before it leaves) and the payment's link.
+
+    - payment_attempt_open: a partial index holding only the attempts not yet settled (and the paid ones
+      no sale holds yet), per till: what the till asks at start and per sale, bounded by open work;
+    - payment_attempt_basket: the attempts of one basket;
+    - payment.out_trade_no: the attempt a mobile payment came from ("" for every older payment).
+    """
+
+    class Base(Model):
+        class Meta:
+            legacy_table_names = False
+
+    class PaymentAttempt(Base):
+        till_id = CharField(max_length=8)
+        basket = IntegerField(null=True)
+        out_trade_no = CharField(max_length=32, unique=True)
+        provider = CharField(max_length=16)
+        amount_fen = BigIntegerField()
+        code_last4 = CharField(max_length=4, default="")
+        created_at = DateTimeField()
+        state = CharField(max_length=12)
+        transaction_id = CharField(max_length=64, default="")
+        reason_code = CharField(max_length=64, default="")
+        reason = CharField(max_length=255, default="")
+        updated_at = DateTimeField()
+        sale = IntegerField(null=True)
+
+        class Meta:
+            table_name = "payment_attempt"
+
+    with database.bind_ctx([PaymentAttempt]):
+        database.create_tables([PaymentAttempt])
+    for statement in (
+        "CREATE INDEX payment_attempt_open ON payment_attempt (till_id, id) "
+        "WHERE state IN ('requested', 'waiting', 'unknown', 'cancelling', 'paid') AND sale IS NULL",
+        "CREATE INDEX payment_attempt_basket ON payment_attempt (basket) WHERE basket IS NOT NULL",
+        "ALTER TABLE payment ADD COLUMN out_trade_no VARCHAR(32) NOT NULL DEFAULT ''",
+    ):
+        database.execute_sql(statement)
+
+
+def _m011_z_reports_sealed(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Z reports join the audit chain: till_counter.z_unsealed, the last Z of each till closed before this.
+
+    From here each Z report is sealed in its till's audit chain when it is
+    closed; verify names a Z above ``z_unsealed`` that has no audit record.
+    """
+    for statement in (
+        "ALTER TABLE till_counter ADD COLUMN z_unsealed INTEGER NOT NULL DEFAULT 0",
+        "INSERT INTO till_counter (till_id, last_receipt_no, last_hash, audit_seq, audit_hash) "
+        "SELECT DISTINCT till_id, 0, '" + "0" * 64 + "', 0, '" + "0" * 64 + "' FROM z_report "
+        "WHERE till_id NOT IN (SELECT till_id FROM till_counter)",
+        "UPDATE till_counter SET z_unsealed = COALESCE((SELECT MAX(z_no) FROM z_report "
+        "WHERE z_report.till_id = till_counter.till_id), 0)",
+    ):
+        database.execute_sql(statement)
+
+
+def _m012_provider_refunds(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Provider refunds: the refund of a WeChat Pay or Alipay payment a refund or void document asks for.
+
+    - provider_refund_open: a partial index holding only the refunds not settled yet (requested, pending,
+      unknown), per till: what the till follows at start, bounded by open work;
+    - provider_refund_document: the provider refunds of one document (history, receipts, reports).
+    """
+
+    class Base(Model):
+        class Meta:
+            legacy_table_names = False
+
+    class ProviderRefund(Base):
+        till_id = CharField(max_length=8)
+        document = IntegerField()
+        position = IntegerField()
+        out_refund_no = CharField(max_length=64, unique=True)
+        out_trade_no = CharField(max_length=32)
+        provider = CharField(max_length=16)
+        total_fen = BigIntegerField()
+        amount_fen = BigIntegerField()
+        created_at = DateTimeField()
+        state = CharField(max_length=12)
+        refund_id = CharField(max_length=64, default="")
+        reason_code = CharField(max_length=64, default="")
+        reason = CharField(max_length=255, default="")
+        updated_at = DateTimeField()
+
+        class Meta:
+            table_name = "provider_refund"
+
+    with database.bind_ctx([ProviderRefund]):
+        database.create_tables([ProviderRefund])
+    for statement in (
+        "CREATE INDEX provider_refund_open ON provider_refund (till_id, id) "
+        "WHERE state IN ('requested', 'pending', 'unknown')",
+        "CREATE INDEX provider_refund_document ON provider_refund (document)",
+        "CREATE INDEX provider_refund_order ON provider_refund (out_trade_no)",
+    ):
+        database.execute_sql(statement)
+
+
 def _m002_catalogue(database: peewee.Database, migrator: SchemaMigrator) -> None:
     from store.catalogue_migration import create_catalogue_tables
 
@@ -418,6 +519,9 @@ MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (7, "documents (refund, void), discounts, open and held baskets", _m007_documents_and_baskets),
     (8, "shifts, cash moves, hand-overs, Z reports", _m008_shifts_and_z_reports),
     (9, "audit chain over outcomes, print attempts and events; checkpoints; HMAC hash kinds", _m009_audit_chain),
+    (10, "payment attempts (WeChat Pay, Alipay) and the payment's out_trade_no", _m010_payment_attempts),
+    (11, "Z reports sealed in the audit chain; till_counter.z_unsealed", _m011_z_reports_sealed),
+    (12, "provider refunds (WeChat Pay, Alipay) of refund and void documents", _m012_provider_refunds),
 ]
 
 LATEST = MIGRATIONS[-1][0]

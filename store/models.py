@@ -71,6 +71,7 @@ class TillCounter(BaseModel):
     last_hash = CharField(max_length=64, default=GENESIS_HASH)
     audit_seq = IntegerField(default=0)  # head of the till's audit chain (store.audit)
     audit_hash = CharField(max_length=64, default=GENESIS_HASH)
+    z_unsealed = IntegerField(default=0)  # Z numbers up to it were closed before Z reports were sealed (migration 11)
 
     class Meta:
         table_name = "till_counter"
@@ -192,9 +193,10 @@ class Payment(BaseModel):
     position = IntegerField()
     method = CharField(max_length=16)
     amount_fen = BigIntegerField()
-    reference = CharField(max_length=64, default="")
+    reference = CharField(max_length=64, default="")  # a mobile payment's: the provider's transaction number
     status = CharField(max_length=8, default="ok")  # ok | failed
     reason = CharField(max_length=255, default="")
+    out_trade_no = CharField(max_length=32, default="")  # the payment attempt it came from (mobile), else ""
 
 
 class ReceiptOutcome(BaseModel):
@@ -382,6 +384,59 @@ class ZReport(BaseModel):
         indexes = ((("till_id", "z_no"), True),)
 
 
+class PaymentAttempt(BaseModel):
+    """One request to a payment provider for an open basket (store.payment_attempts): stored before it leaves.
+
+    ``basket`` and ``sale`` are plain ids, not foreign keys: the archive moves old sales to another file
+    and attempts stay (they are never archived).
+    """
+
+    till_id = CharField(max_length=8)
+    basket = IntegerField(null=True)  # the open_basket row
+    out_trade_no = CharField(max_length=32, unique=True)
+    provider = CharField(max_length=16)
+    amount_fen = BigIntegerField()
+    code_last4 = CharField(max_length=4, default="")  # never the whole payment code
+    created_at = DateTimeField()
+    state = CharField(max_length=12)
+    transaction_id = CharField(max_length=64, default="")  # the provider's transaction number, once paid
+    reason_code = CharField(max_length=64, default="")
+    reason = CharField(max_length=255, default="")
+    updated_at = DateTimeField()
+    sale = IntegerField(null=True)  # the sale it paid, set in the sale's own transaction
+
+    class Meta:
+        table_name = "payment_attempt"
+
+
+class ProviderRefund(BaseModel):
+    """One refund asked of a payment provider for a refund or void document (store.provider_refunds): stored
+    with the document, in its transaction, before the request leaves.
+
+    ``document`` is a plain id (as PaymentAttempt's ``sale``): the archive moves old documents away and
+    provider refunds stay. ``out_refund_no`` comes from the document (till, receipt number, payment position):
+    asking again after a crash uses the same one, so the provider refunds at most once.
+    """
+
+    till_id = CharField(max_length=8)
+    document = IntegerField()  # the refund or void (a sale row of kind refund / void)
+    position = IntegerField()  # the document's payment it gives back
+    out_refund_no = CharField(max_length=64, unique=True)
+    out_trade_no = CharField(max_length=32)  # the paid order it refunds
+    provider = CharField(max_length=16)
+    total_fen = BigIntegerField()  # the order's amount (WeChat asks for it with each refund)
+    amount_fen = BigIntegerField()  # what goes back
+    created_at = DateTimeField()
+    state = CharField(max_length=12)
+    refund_id = CharField(max_length=64, default="")  # the provider's refund number
+    reason_code = CharField(max_length=64, default="")
+    reason = CharField(max_length=255, default="")
+    updated_at = DateTimeField()
+
+    class Meta:
+        table_name = "provider_refund"
+
+
 ALL_MODELS = (
     SchemaVersion,
     Product,
@@ -405,4 +460,6 @@ ALL_MODELS = (
     ZReport,
     Audit,
     JournalCheckpoint,
+    PaymentAttempt,
+    ProviderRefund,
 )

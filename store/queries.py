@@ -101,6 +101,7 @@ def sales_on(date: datetime.date, till_id: Optional[str] = None) -> List[Dict[st
         item["payments"] = payments[row["id"]]
         result.append(item)
     _link_documents(result)
+    attach_provider_refunds(result)
     return result
 
 
@@ -183,6 +184,7 @@ def sale_detail(sale_id: int) -> Optional[Dict[str, Any]]:
         _payment_dict(payment)
         for payment in Payment.select().where(Payment.sale == sale["id"]).order_by(Payment.position).dicts()
     ]
+    attach_provider_refunds([detail])
     outcome = ReceiptOutcome.select().where(ReceiptOutcome.sale == sale["id"]).dicts().first() or {}
     detail["outcome"] = outcome.get("state")
     detail["reason_code"] = outcome.get("reason_code", "")
@@ -386,10 +388,34 @@ def events(till_id: Optional[str] = None, limit: int = 500,
 
 
 def _payment_dict(payment: Mapping[str, Any]) -> Dict[str, Any]:
+    """A payment as the history, ``sales list --json`` and reports read it: a till-charged one (its
+    ``out_trade_no`` set) names its provider and the provider's transaction number (the reference)."""
+    charged = bool(payment.get("out_trade_no"))
     return {
-        "method": payment["method"], "amount_fen": payment["amount_fen"],
+        "position": payment["position"], "method": payment["method"], "amount_fen": payment["amount_fen"],
         "reference": payment["reference"], "status": payment["status"], "reason": payment["reason"],
+        "provider": payment["method"] if charged else "", "out_trade_no": payment.get("out_trade_no") or "",
+        "transaction_id": payment["reference"] if charged else "",
     }
+
+
+def _refund_dict(row: Any) -> Dict[str, Any]:
+    return {"out_refund_no": row.out_refund_no, "state": row.state, "refund_id": row.refund_id,
+            "reason_code": row.reason_code, "reason": row.reason, "amount_fen": row.amount_fen}
+
+
+def attach_provider_refunds(documents: Iterable[Mapping[str, Any]]) -> None:
+    """Give each refund's or void's till-charged payment ``refund``: its provider refund (number, state, the
+    provider's refund number or why it is pending or refused); other payments get None."""
+    from store.provider_refunds import of_documents
+
+    wanted = [item["id"] for item in documents if (item.get("kind") or "sale") != "sale"
+              and any(p.get("out_trade_no") for p in item.get("payments", ()))]
+    found = of_documents(wanted) if wanted else {}
+    for item in documents:
+        for payment in item.get("payments", ()):
+            row = found.get((item["id"], payment["position"]))
+            payment["refund"] = _refund_dict(row) if row is not None else None
 
 
 def _chunks(ids: List[int], size: int = 500) -> Iterable[List[int]]:

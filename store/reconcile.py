@@ -21,6 +21,11 @@ text to integer fen through ``money.parse_yuan``, never through a float.
 Matching, per provider and per direction (money in: a sale's payment; money
 back: a refund's or void's payment):
 
+0. by transaction number, for the payments the till charged itself (no
+   typed reference needed): a sale's payment by the provider's transaction
+   number (微信订单号 / 支付宝交易号) or the till's order number (商户订单号),
+   a refund's by its refund number (商户退款单号 / 退款批次号/请求号, or WeChat's
+   微信退款单号). A match with different amounts is an amount difference.
 1. by reference, where the cashier typed one: the typed text equals one of the
    row's numbers (微信订单号 / 商户订单号, 支付宝交易号 / 商户订单号, or a refund's
    own numbers), or, when it is at least 4 characters long, is the end of one
@@ -138,6 +143,9 @@ class TillPayment:
     provider: str                  # the payment method: wechat | alipay
     amount_fen: int
     reference: str
+    out_trade_no: str = ""         # charged by the till: its order number (the reference is the transaction number)
+    out_refund_no: str = ""        # a refund the till asked of the provider: its refund number
+    refund_id: str = ""            # ... and the provider's
 
     @property
     def kind(self) -> str:
@@ -153,14 +161,14 @@ class TillPayment:
         return {"receipt": self.receipt, "till_id": self.till_id, "receipt_no": self.receipt_no,
                 "document": self.document, "kind": self.kind, "time": self.at.isoformat(sep=" "),
                 "method": self.provider, "amount_fen": self.amount_fen, "amount": money.format_yuan(self.amount_fen),
-                "reference": self.reference}
+                "reference": self.reference, "out_trade_no": self.out_trade_no, "out_refund_no": self.out_refund_no}
 
 
 @dataclass(frozen=True)
 class Match:
     bill: BillRow
     till: TillPayment
-    by: str                        # "reference" | "time"
+    by: str                        # "transaction" | "reference" | "time"
 
     def as_dict(self) -> Dict[str, Any]:
         return {"by": self.by, "bill": self.bill.as_dict(), "till": self.till.as_dict(),
@@ -363,26 +371,56 @@ def till_payments(day: datetime.date, providers: Iterable[str] = PROVIDERS) -> L
 
     start = datetime.datetime.combine(day, datetime.time())
     end = start + datetime.timedelta(days=1)
-    query = (Payment.select(Payment.id, Payment.method, Payment.amount_fen, Payment.reference, Sale.till_id,
-                            Sale.receipt_no, Sale.kind, Sale.sold_at)
+    query = (Payment.select(Payment.id, Payment.method, Payment.amount_fen, Payment.reference, Payment.out_trade_no,
+                            Payment.position, Payment.sale, Sale.till_id, Sale.receipt_no, Sale.kind, Sale.sold_at)
              .join(Sale)
              .where((Sale.sold_at >= start) & (Sale.sold_at < end) & (Payment.status == PAYMENT_OK)
                     & Payment.method.in_(list(providers)))
              .order_by(Sale.sold_at, Sale.till_id, Sale.receipt_no, Payment.position))
+    rows = list(query.dicts())
+    refunds = _provider_refunds(rows)
     found = []
-    for row in query.dicts():
+    for row in rows:
         at = row["sold_at"]
         if not isinstance(at, datetime.datetime):
             at = datetime.datetime.fromisoformat(str(at))
+        refund = refunds.get((row["sale"], row["position"]))
         found.append(TillPayment(row["id"], row["till_id"], row["receipt_no"], row["kind"] or "sale", at,
-                                 row["method"], int(row["amount_fen"]), row["reference"] or ""))
+                                 row["method"], int(row["amount_fen"]), row["reference"] or "",
+                                 row["out_trade_no"] or "", refund.out_refund_no if refund else "",
+                                 refund.refund_id if refund else ""))
     return found
+
+
+def _provider_refunds(rows: Sequence[Dict[str, Any]]) -> Dict[Tuple[int, int], Any]:
+    """(document, position) -> the provider refund of each refund's or void's till-charged payment among ``rows``."""
+    from store.provider_refunds import of_documents
+
+    documents = sorted({row["sale"] for row in rows if (row["kind"] or "sale") != "sale" and row["out_trade_no"]})
+    return of_documents(documents) if documents else {}
 
 
 # ---------------------------------------------------------------- matching
 
 def _reference(text: str) -> str:
     return _cell(text).upper()
+
+
+def _charged_numbers(payment: TillPayment) -> set:
+    """The numbers of a payment the till charged (or refunded) itself through the provider; empty otherwise."""
+    if payment.kind == PAYMENT:
+        numbers = (payment.reference, payment.out_trade_no) if payment.out_trade_no else ()
+    else:
+        numbers = (payment.out_refund_no, payment.refund_id) if payment.out_refund_no else ()
+    return {_reference(n) for n in numbers if _reference(n)}
+
+
+#: The bill's columns that name what the till's own numbers name: a payment's order, a refund's refund.
+_ROW_KEYS = {PAYMENT: ("transaction", "order"), REFUND: ("refund_order", "refund_no", "refund_id")}
+
+
+def _row_numbers(row: BillRow, payment: TillPayment) -> set:
+    return {_reference(row.numbers.get(key, "")) for key in _ROW_KEYS[payment.kind]} - {""}
 
 
 def _gap(row: BillRow, payment: TillPayment) -> datetime.timedelta:
@@ -404,7 +442,16 @@ def reconcile(rows: Sequence[BillRow], payments: Sequence[TillPayment],
     def same_side(row: BillRow, payment: TillPayment) -> bool:
         return row.provider == payment.provider and row.kind == payment.kind
 
-    typed = [p for p in payments if _reference(p.reference)]
+    charged: List[TillPayment] = []
+    for payment in payments:  # the till's own numbers first: they need no typed reference
+        numbered = _charged_numbers(payment)
+        named = [r for r in free_rows if numbered and same_side(r, payment) and numbered & _row_numbers(r, payment)]
+        if named:
+            take(min(named, key=lambda r: _gap(r, payment)), payment, "transaction")
+        elif numbered:
+            charged.append(payment)  # not on the bill by its numbers: by amount and time below
+    known = {id(p) for p in payments if _charged_numbers(p)}
+    typed = [p for p in payments if _reference(p.reference) and id(p) not in known]
     exact: List[TillPayment] = []
     for payment in typed:  # exact numbers first: a suffix must not take the row another payment names in full
         ref = _reference(payment.reference)
@@ -422,7 +469,7 @@ def reconcile(rows: Sequence[BillRow], payments: Sequence[TillPayment],
             take(min(ends, key=lambda r: _gap(r, payment)), payment, "reference")
         else:
             waiting.append(payment)
-    waiting += [p for p in payments if not _reference(p.reference)]
+    waiting += charged + [p for p in payments if not _reference(p.reference) and id(p) not in known]
 
     pairs = sorted(((_gap(r, p), p.at, r.line, i, j) for i, p in enumerate(waiting) for j, r in enumerate(free_rows)
                     if same_side(r, p) and r.amount_fen == p.amount_fen and _gap(r, p) <= window),

@@ -389,6 +389,7 @@ def close_z(till_id: str, counted_fen: Optional[int] = None, counts: Optional[Di
             figures=data, journal_head=data["journal_head"], prev_hash=last.hash if last else GENESIS_HASH)
         row["hash"] = z_hash(row["prev_hash"], row)
         z = ZReport.create(**dict(row, figures=canonical(data), shift=shift.id if shift else None))
+        audit.seal_row(audit.Z_REPORT, z.id, till_id)  # a Z deleted or rebuilt is named by journal verify
         if shift is not None:
             Shift.update(closed_at=row["closed_at"], closed_by=row["closed_by"], z_no=row["z_no"]).where(
                 Shift.id == shift.id).execute()

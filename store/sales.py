@@ -365,6 +365,7 @@ class TenderPayment:
     reference: str = ""
     status: str = PAYMENT_OK  # PAYMENT_OK | PAYMENT_FAILED
     reason: str = ""
+    out_trade_no: str = ""  # a mobile payment's attempt (store.payment_attempts); reference: its transaction number
 
     @property
     def ok(self) -> bool:
@@ -384,7 +385,7 @@ class Tender:
         self.total_fen = int(total_fen)
         self.payments: List[TenderPayment] = []
 
-    def add_payment(self, method: str, amount_fen: int, reference: str = "") -> TenderPayment:
+    def add_payment(self, method: str, amount_fen: int, reference: str = "", out_trade_no: str = "") -> TenderPayment:
         """Record a successful payment; only cash may exceed what is still due."""
         self._check(method, amount_fen)
         if self.covered and self.total_fen > 0:
@@ -395,14 +396,16 @@ class Tender:
                 f"{money.format_yuan(self.remaining_fen)} still due; only cash gives change.",
                 "non_cash_too_much", method=method, amount_fen=amount_fen, due_fen=self.remaining_fen,
             )
-        payment = TenderPayment(method, int(amount_fen), reference or "")
+        payment = TenderPayment(method, int(amount_fen), reference or "", out_trade_no=out_trade_no or "")
         self.payments.append(payment)
         return payment
 
-    def record_failed(self, method: str, amount_fen: int, reference: str = "", reason: str = "") -> TenderPayment:
+    def record_failed(self, method: str, amount_fen: int, reference: str = "", reason: str = "",
+                      out_trade_no: str = "") -> TenderPayment:
         """Record a payment that did not go through; it is kept but not counted."""
         self._check(method, amount_fen)
-        payment = TenderPayment(method, int(amount_fen), reference or "", PAYMENT_FAILED, reason or "")
+        payment = TenderPayment(method, int(amount_fen), reference or "", PAYMENT_FAILED, reason or "",
+                                out_trade_no or "")
         self.payments.append(payment)
         return payment
 
@@ -468,7 +471,7 @@ _SALE_FIELDS = (Sale.till_id, Sale.receipt_no, Sale.sold_at, Sale.cashier, Sale.
 _LINE_FIELDS = (Line.sale, Line.position, Line.product, Line.barcode, Line.name, Line.unit,
                 Line.unit_price_fen, Line.qty_milli, Line.amount_fen, Line.discount_fen, Line.original_line)
 _PAYMENT_FIELDS = (Payment.sale, Payment.position, Payment.method, Payment.amount_fen,
-                   Payment.reference, Payment.status, Payment.reason)
+                   Payment.reference, Payment.status, Payment.reason, Payment.out_trade_no)
 _DISCOUNT_FIELDS = (Discount.sale, Discount.line_position, Discount.kind, Discount.value, Discount.amount_fen,
                     Discount.reason, Discount.cashier, Discount.manager)
 _MAX_ROWS = 100  # rows per multi-row INSERT, far below any bound-parameter limit
@@ -546,7 +549,8 @@ def commit_sale(basket: Basket, tender: Tender, till_id: str, cashier=None,
 
 def payment_rows(payments: List[TenderPayment]) -> List[Dict[str, Any]]:
     return [dict(position=index + 1, method=payment.method, amount_fen=payment.amount_fen,
-                 reference=payment.reference, status=payment.status, reason=payment.reason)
+                 reference=payment.reference, status=payment.status, reason=payment.reason,
+                 out_trade_no=payment.out_trade_no)
             for index, payment in enumerate(payments)]
 
 
@@ -588,8 +592,8 @@ def commit_document(till_id: str, cashier: str, document: Dict[str, Any], lines:
             (sale_id, r["position"], r["product"], r["barcode"], r["name"], r["unit"], r["unit_price_fen"],
              r["qty_milli"], r["amount_fen"], r["discount_fen"], r["original_line"]) for r in lines])
         _insert_rows(database, "payment", [
-            (sale_id, r["position"], r["method"], r["amount_fen"], r["reference"], r["status"], r["reason"])
-            for r in payments])
+            (sale_id, r["position"], r["method"], r["amount_fen"], r["reference"], r["status"], r["reason"],
+             r.get("out_trade_no", "")) for r in payments])
         _insert_rows(database, "discount", [
             (sale_id, r["line_position"], r["kind"], r["value"], r["amount_fen"], r["reason"], r["cashier"],
              r["manager"]) for r in discounts])
@@ -604,6 +608,15 @@ def commit_document(till_id: str, cashier: str, document: Dict[str, Any], lines:
         numbering.advance(database, till_id, fields["receipt_no"], fields["hash"], audit_seq, audit_hash)
         for kind, detail in events:  # failed payments: rare, each with its own audit record
             audit.add_event(till_id, kind, cashier, sale_id, detail=detail, at=fields["sold_at"])
+        paid_attempts = [r["out_trade_no"] for r in payments if r.get("out_trade_no") and r["status"] == PAYMENT_OK]
+        if paid_attempts and fields["kind"] == "sale":  # mobile payments: their attempts now belong to this sale
+            from store import payment_attempts
+
+            payment_attempts.link_sale(paid_attempts, sale_id, till_id)
+        elif paid_attempts:  # a refund's or void's money back to those orders: asked of the provider after this
+            from store import provider_refunds
+
+            provider_refunds.add_for_document(sale_id, till_id, fields["receipt_no"], payments)
     sale = Sale(id=sale_id, **fields)
     sale._dirty.clear()
     return sale

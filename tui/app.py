@@ -33,6 +33,8 @@ from tui.i18n import t
 from tui.screens.host import TillHost
 from tui.screens.sale import SaleScreen
 from tui.services.basket_saver import BasketSaver
+from tui.services.payments.clients import providers_from
+from tui.services.payments.desk import PaymentDesk
 from tui.services.sale_session import SaleSession, failed_detail
 from tui.services.till import (
     MAIN,
@@ -111,8 +113,14 @@ class ChaoyingApp(TillHost):
         self.basket_saver = BasketSaver(self.till_id, lambda: self.till.cashier,
                                    post=lambda function, *args: self.post_message(StoreAnswer(function, *args)),
                                    trouble=self.basket_trouble)
+        self.payment_desk = PaymentDesk(self.till_id, providers_from(settings), subject=settings.shop.name,
+                                        report=lambda event: self.session.payment_event(event),
+                                        post=lambda function, *args: self.post_message(StoreAnswer(function, *args)))
         self.session = SaleSession(self.till, self.basket_saver, settings, report=self.session_report,
-                                   log_event=self.log_event, sign_in_used=lambda: self.sign_in_used)
+                                   log_event=self.log_event, sign_in_used=lambda: self.sign_in_used,
+                                   desk=self.payment_desk)
+        self.refund_desk = make_refund_desk(self.payment_desk.providers, self.till_id, self.refund_report,
+                                            lambda function, *args: self.post_message(StoreAnswer(function, *args)))
         self.sale_screen: Any = None
         self.printer_state = ""  # what the idle printer last said (PrinterHealth); "" = not asked yet
         self.printer_reason = ""
@@ -126,7 +134,7 @@ class ChaoyingApp(TillHost):
         self.backup_day: Optional[datetime.date] = None  # the day the daily backup was made (or tried)
         # [journal] key_file names a key the start could not load (tui.cli.common.load_journal_key): records
         # are written plain; said on the sale screen until a start finds the file
-        self.journal_key_missing = settings.journal.key_file if settings.journal.key_file and not chain.hash_kind() \
+        self.journal_key_missing = settings.journal.key_file if settings.journal.key_file and chain.key_missing() \
             else ""
         self.signed_out_by = ""  # who signed out with Ctrl+L: the next sign-in is a hand-over from them
         self.shift_asked = False  # the opening float is asked once, at start (after the first sign-in)
@@ -139,7 +147,11 @@ class ChaoyingApp(TillHost):
     def on_mount(self) -> None:
         self.till.start()
         self.basket_saver.start()
+        self.payment_desk.start()
         self.customer_display.start()
+        if self.refund_desk is not None:  # refunds a stop left unsettled are asked again, off the UI thread
+            self.refund_desk.start()
+            self.refund_desk.recover()
         self.watch_demo_display()
         self.set_cashier(self.cashier)
         self.sale_screen = SaleScreen(self.session)
@@ -153,21 +165,24 @@ class ChaoyingApp(TillHost):
         """Off the UI thread: does the shop have cashiers; recover after a crash; read the open receipts."""
         self.in_background(self._start_up_work, self.started_up, self.start_up_failed, group="start")
 
-    def _start_up_work(self) -> Tuple[bool, bool, Any, Recovery]:
-        from store import baskets
+    def _start_up_work(self) -> Tuple[bool, bool, Any, Recovery, List[Any]]:
+        from store import baskets, payment_attempts
         from tui.services.cashiers import active_cashiers_exist
 
         cashiers = active_cashiers_exist()
         recovery = self.till.recover()  # interrupted prints become failed (banner); never-printed sales print now
-        return cashiers, Product.select().exists(), baskets.open_basket(self.till_id), recovery
+        left_open = baskets.open_basket(self.till_id)
+        left_attempts = payment_attempts.of_basket(left_open.id) if left_open is not None else []
+        return cashiers, Product.select().exists(), left_open, recovery, left_attempts
 
-    def started_up(self, answer: Tuple[bool, bool, Any, Recovery]) -> None:
-        cashiers, products, left_open, recovery = answer
+    def started_up(self, answer: Tuple[bool, bool, Any, Recovery, List[Any]]) -> None:
+        cashiers, products, left_open, recovery, left_attempts = answer
         if self.journal_key_missing:  # first: what follows (a basket back, no products) is said over it
             self.sale_screen.say(t("journal.no_key", file=self.journal_key_missing), error=True)
         # a crash or a close with a basket: it comes back as it was (an emptied one is nothing to bring back)
         if left_open is not None and (left_open.basket.items or left_open.payments):
-            self.sale_screen.restore(left_open)
+            self.sale_screen.restore(left_open, left_attempts)
+        self.payment_desk.recover()  # the attempts left open are asked first (their basket knows them now)
         if not products:  # a new shop: say where products come from before the first scan fails
             self.sale_screen.say(t("sale.no_products"))
         else:
@@ -335,10 +350,13 @@ class ChaoyingApp(TillHost):
     def on_unmount(self) -> None:
         if not (self.sale_screen is not None and self.sale_screen.sale_open()):  # a kept basket keeps them
             self.log_abandoned_payments(closing=True)
+        self.payment_desk.stop(timeout=2.0)
         if not self.basket_saver.stop(timeout=2.0):
             log.error("the till closed before the open basket was stored")
         self.till.stop(timeout=2.0)
         self.customer_display.stop()
+        if self.refund_desk is not None:
+            self.refund_desk.stop(timeout=2.0)
 
     # ------------------------------------------------------------ the customer display
 
@@ -400,6 +418,18 @@ class ChaoyingApp(TillHost):
     def print_sale(self, sale_id: int, printer: str = MAIN, open_drawer: bool = False) -> None:
         """Hand a sale to the till's printer thread; the answer comes back as TillReport messages."""
         self.till.print_sale(sale_id, printer, open_drawer)
+
+    def refund_report(self, event: Any) -> None:
+        """The refund desk's answer (on the UI thread): one sentence; a refusal stays longer, and histories read
+        again so the receipt's detail says it."""
+        from tui.screens.history import refresh_histories
+        from tui.services.payments.refunds import RefundRefused, event_text
+
+        refused = isinstance(event, RefundRefused)
+        if refused:
+            self.bell()
+        self.notify(event_text(event), severity="error" if refused else "information", timeout=15 if refused else 6)
+        refresh_histories(self)
 
     def session_report(self, event: Any) -> None:
         """The sale session's answer (on the UI thread: the basket saver posts it here)."""
@@ -690,6 +720,14 @@ class ChaoyingApp(TillHost):
                 self.notify(t("demo.fault.set", state=t("demo.fault." + name)))
 
         self.push_screen(FaultMenu(self.demo.fault), chosen)
+
+
+def make_refund_desk(providers: Any, till_id: str, report: Callable[[Any], Any], post: Callable[..., Any]) -> Any:
+    """The refund desk over the payment desk's providers when one is set up ([payments.wechat], [payments.alipay]);
+    else None."""
+    from tui.services.payments.refunds import desk_from
+
+    return desk_from(providers, till_id, report, post)
 
 
 def make_customer_display(settings: Any, on_trouble: Callable[[str], Any]) -> Any:

@@ -51,7 +51,7 @@ CATALOGUE = (
 # code, name, PIN of the demo's cashier (`chaoying demo` only: the tests' demo shop sells without sign-in)
 CASHIER = ("01", "小王", "1234")
 # ... and its manager: refunds, voids, price changes, large discounts, paid out, the owner's view (Ctrl+W)
-MANAGER = ("09", "店长", "9999")
+MANAGER = ("09", "店长", "999999")  # six digits: [signin] manager_min_pin_length
 
 FAULT_STATES = {
     "ok": "ok",
@@ -76,6 +76,7 @@ class Demo:
     printer: Any = None  # printing.virtual.VirtualPrinter
     fault: str = "ok"
     display: Any = None  # printing.customer_display.VirtualDisplay, when the demo has a customer display
+    simulator: Any = None  # tui.services.payments.simulator.Simulator: the demo's WeChat Pay and Alipay
     cashier: bool = False  # the demo cashier (CASHIER) is in the shop: the sign-in says its code and PIN
     manager: bool = False  # the demo manager (MANAGER) is in the shop: the sign-in says its code and PIN too
 
@@ -84,6 +85,9 @@ class Demo:
         self.fault = name
 
     def stop(self) -> None:
+        if self.simulator is not None:
+            self.simulator.stop()
+            self.simulator = None
         if self.display is not None:
             self.display.stop()
             self.display = None
@@ -108,6 +112,26 @@ def demo_settings(base: Any, folder: Path, display: str = "none") -> Any:
     journal = dataclasses.replace(base.journal, key_file="")  # a throw-away shop: its journal has no key
     return dataclasses.replace(base, database=database, printer=printer, spare_printer=None, shop=shop,
                                display=shown, backup=backup, selling=selling, shift=shift, journal=journal)
+
+
+def start_payments(settings: Any, folder: Path) -> "tuple[Any, Any]":
+    """The payment simulator on this machine, its demo key files (0600) in the demo's folder, and the settings
+    with [payments.wechat] and [payments.alipay] pointing at it: the demo codes (README) pay with it."""
+    from tui.services.payments import sim_alipay
+    from tui.services.payments.sim_wechat import DEMO_APPID, DEMO_MCH_ID
+    from tui.services.payments.simulator import Simulator, demo_keys
+
+    keys = demo_keys(folder / "payment-keys")
+    simulator = Simulator(wechat_key=keys.wechat_api_key, alipay_keys=keys.alipay)
+    payments = settings.payments
+    wechat = dataclasses.replace(payments.wechat, base_url=simulator.url, appid=DEMO_APPID, mch_id=DEMO_MCH_ID,
+                                 api_key_file=str(keys.wechat_api_key_file), cert_file="", cert_key_file="")
+    alipay = dataclasses.replace(payments.alipay, gateway=simulator.url + "/gateway.do",
+                                 app_id=sim_alipay.DEMO_APP_ID,
+                                 private_key_file=str(keys.alipay["app_private_key"]),
+                                 alipay_public_key_file=str(keys.alipay["alipay_public_key"]))
+    payments = dataclasses.replace(payments, wechat=wechat, alipay=alipay)
+    return dataclasses.replace(settings, payments=payments), simulator
 
 
 def seed_catalogue() -> int:
@@ -142,7 +166,7 @@ def seed_cashiers() -> "tuple[bool, bool]":
 
 def start_demo(base_settings: Any, folder: Optional[Path] = None,
                on_open: Optional[Callable[[Any], None]] = None, display: str = "none",
-               cashier: bool = False) -> "tuple[Any, Demo]":
+               cashier: bool = False, payments: bool = False) -> "tuple[Any, Demo]":
     """Create (or reuse) the demo folder, open and seed its database, start its printer (and virtual display).
 
     ``display``: the kind of virtual customer display (``chaoying demo`` uses a VFD), "none" for none.
@@ -150,6 +174,7 @@ def start_demo(base_settings: Any, folder: Optional[Path] = None,
     ``on_open(settings)`` runs once the database is open, before anything is
     written or the printer starts (the CLI takes the till lock there).
     ``cashier`` adds the demo cashier and manager (``chaoying demo``): the till then starts on a sign-in.
+    ``payments`` starts the payment simulator and points [payments.*] at it (``chaoying demo``).
     """
     from printing.virtual import VirtualPrinter
     from store.db import open_database
@@ -172,6 +197,8 @@ def start_demo(base_settings: Any, folder: Optional[Path] = None,
         from printing.customer_display import VirtualDisplay
 
         demo.display = VirtualDisplay(settings.display.port, display, settings.display.encoding).start()
+    if payments:
+        settings, demo.simulator = start_payments(settings, folder)
     state = demo.printer.state
     demo.fault = next((name for name, word in FAULT_STATES.items() if word == state), "ok")
     log.info("demo in %s", folder)

@@ -70,6 +70,8 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("tender.cancel", "ctrl+x", "cancel_basket", "key.cancel_basket", priority=True),
         # not on the key bar (Esc must stay visible): the method line says it when 抹零 is on
         Key("tender.round", "ctrl+r", "round", "key.round", show=False),
+        # not on the key bar (it is full): the tender says it while the customer confirms
+        Key("tender.stop_waiting", "ctrl+s", "stop_waiting", "key.stop_waiting", show=False, priority=True),
     ),
     "banner": (
         Key("banner.reprint", "r", "reprint", "key.reprint"),
@@ -106,6 +108,7 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("history.close", "escape", "close", "key.close"),
         Key("history.refund", "t", "refund", "key.refund"),
         Key("history.void", "v", "void", "key.void_sale"),
+        Key("history.refund_again", "p", "refund_again", "key.refund_again"),
     ),
     "events": (
         Key("events.up", "up", "cursor(-1)", "key.up", show=False),

@@ -4,6 +4,9 @@ The till owns the whole screen, and escpos calls ``logging.basicConfig()`` on
 import; once the root logger has our file handler, that call does nothing,
 and ``remove_terminal_handlers()`` cleans up after anything that added one
 anyway.
+
+The log names cashiers, sales and payment failures: the file (and each rotated
+one) is 0600, a folder made for it 0700, whatever the umask.
 """
 from __future__ import annotations
 
@@ -78,8 +81,8 @@ def setup_logging(path: Optional[Path] = None, level: int = logging.INFO,
     handler: logging.Handler = logging.NullHandler()
     for candidate in candidates:
         try:
-            candidate.parent.mkdir(parents=True, exist_ok=True)
-            handler = logging.handlers.RotatingFileHandler(
+            candidate.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            handler = PrivateFileHandler(
                 str(candidate), maxBytes=MAX_BYTES, backupCount=BACKUP_COUNT,
                 encoding="utf-8", delay=False,
             )
@@ -96,6 +99,14 @@ def setup_logging(path: Optional[Path] = None, level: int = logging.INFO,
     logging.captureWarnings(True)
     threading.excepthook = _log_thread_exception  # not on stderr, under the till's screen
     return used
+
+
+class PrivateFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files only their owner reads (0600): made so, never widened by the umask."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
 
 
 def _log_thread_exception(args: Any) -> None:

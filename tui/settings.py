@@ -199,10 +199,16 @@ class DisplaySettings:
 
 @dataclass(frozen=True)
 class SignInSettings:
-    """[signin]: cashier sign-in; wrong PINs in a row lock that cashier's code for a while."""
+    """[signin]: cashiers' PINs, at sign-in and at the manager prompt: wrong PINs in a row lock that code for a
+    while (both count, both are locked); how short a new PIN may be (a shorter PIN set before still works)."""
 
-    lock_attempts: int = _setting(5, _range(1, 100), "连续输错几次密码锁定 / wrong PINs in a row that lock a cashier")
-    lock_minutes: int = _setting(5, _range(1, 1440), "锁定分钟数 / minutes a locked cashier waits")
+    lock_attempts: int = _setting(5, _range(1, 100), "连续输错几次密码锁定（登录和店长密码一起算）/ wrong PINs "
+                                                    "in a row that lock a code (sign-in and manager prompt)")
+    lock_minutes: int = _setting(5, _range(1, 1440), "锁定分钟数 / minutes a locked code waits")
+    min_pin_length: int = _setting(4, _range(4, 32), "收银员新密码最少几位 / fewest characters of a new "
+                                                     "cashier's PIN")
+    manager_min_pin_length: int = _setting(6, _range(4, 32), "店长新密码最少几位 / fewest characters of a new "
+                                                             "manager's PIN")
 
 
 @dataclass(frozen=True)
@@ -275,6 +281,65 @@ class JournalSettings:
                                                        "relative = beside the settings file; empty = no key)")
 
 
+def _http_url(value: Any) -> Optional[str]:
+    if not isinstance(value, str):
+        return "must be text in quotes"
+    if value and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        return "must be empty or a URL beginning https:// (http:// for this machine only)"
+    return None
+
+
+def _sign_type(value: Any) -> Optional[str]:
+    return _choice("MD5", "HMAC-SHA256")(value)
+
+
+def _seconds(value: Any) -> Optional[str]:
+    return _range(1, 120)(value)
+
+
+@dataclass(frozen=True)
+class WechatPaySettings:
+    """[payments.wechat]: WeChat Pay APIv2 付款码支付; empty base_url = WeChat Pay not offered on this till."""
+
+    base_url: str = _setting("", _http_url, "空 = 不收微信付款码 / empty = no WeChat Pay; "
+                                            "https://api.mch.weixin.qq.com")
+    appid: str = _setting("", _string, "公众账号 ID / appid")
+    mch_id: str = _setting("", _string, "商户号 / merchant id")
+    api_key_file: str = _setting("", _string, "API 密钥文件（权限 600）/ API key file (mode 600)")
+    cert_file: str = _setting("", _string, "商户证书（撤销、退款用）/ merchant certificate (reverse, refund)")
+    cert_key_file: str = _setting("", _string, "证书私钥文件（权限 600）/ certificate key file (mode 600)")
+    sign_type: str = _setting("MD5", _sign_type, "签名方式 / signature: MD5, HMAC-SHA256")
+    timeout_seconds: int = _setting(10, _seconds, "秒：每次请求最多等多久 / seconds each request may take")
+
+    @property
+    def set_up(self) -> bool:
+        return bool(self.base_url)
+
+
+@dataclass(frozen=True)
+class AlipaySettings:
+    """[payments.alipay]: Alipay alipay.trade.pay (bar_code); empty gateway = Alipay not offered on this till."""
+
+    gateway: str = _setting("", _http_url, "空 = 不收支付宝付款码 / empty = no Alipay; "
+                                           "https://openapi.alipay.com/gateway.do")
+    app_id: str = _setting("", _string, "应用 ID / app id")
+    private_key_file: str = _setting("", _string, "应用私钥文件（权限 600）/ app private key file (mode 600)")
+    alipay_public_key_file: str = _setting("", _string, "支付宝公钥文件 / Alipay public key file")
+    timeout_seconds: int = _setting(10, _seconds, "秒：每次请求最多等多久 / seconds each request may take")
+
+    @property
+    def set_up(self) -> bool:
+        return bool(self.gateway)
+
+
+@dataclass(frozen=True)
+class PaymentsSettings:
+    """[payments.wechat] and [payments.alipay]: the providers this till charges payment codes with."""
+
+    wechat: WechatPaySettings = WechatPaySettings()
+    alipay: AlipaySettings = AlipaySettings()
+
+
 # The cash drawer hangs off the main printer, so the spare does not kick it.
 # The spare printer's section is [backup_printer] and its name "backup": stored on print attempts.
 MAIN_PRINTER = PrinterConfig(port="/dev/ttyUSB0", name="main")
@@ -302,6 +367,7 @@ class Settings:
     backup: BackupSettings = BackupSettings()
     limits: LimitsSettings = LimitsSettings()
     journal: JournalSettings = JournalSettings()
+    payments: PaymentsSettings = PaymentsSettings()
     keys: Mapping[str, str] = field(default_factory=dict)  # [keys]: binding id -> key(s), checked by tui.keymap
 
     def with_ui(self, language: Optional[str] = None, theme: Optional[str] = None) -> "Settings":
@@ -321,7 +387,11 @@ SECTIONS: Dict[str, Any] = {
     "backup": BackupSettings,
     "limits": LimitsSettings,
     "journal": JournalSettings,
+    "payments.wechat": WechatPaySettings,
+    "payments.alipay": AlipaySettings,
 }
+#: [payments.wechat] is written [payments] wechat in TOML: a table of tables.
+PAYMENTS_SECTION = "payments"
 # [keys] is free-form (binding id -> key names): the till knows its ids (tui.keymap checks them).
 KEYS_SECTION = "keys"
 
@@ -447,7 +517,7 @@ def _syntax_error(path: Path, text: str, exc: Exception) -> SettingsError:
 def _merge(values: dict, data: dict, path: Path, text: str) -> Dict[str, str]:
     """Check every table of the file into ``values``; returns the [keys] table."""
     keys: Dict[str, str] = {}
-    for section, table in data.items():
+    for section, table in _flat_sections(data, path, text):
         if section == KEYS_SECTION and isinstance(table, dict):
             keys = _keys_table(table, path, text)
             continue
@@ -473,6 +543,23 @@ def _merge(values: dict, data: dict, path: Path, text: str) -> Dict[str, str]:
                 raise _error(path, line, f"{section}.{key}", f"{_name(section, key)} {problem}, not {_show(value)}")
             values[section][key] = value
     return keys
+
+
+def _flat_sections(data: dict, path: Path, text: str) -> List[Tuple[str, Any]]:
+    """The file's tables, [payments.wechat] and [payments.alipay] as sections of their own."""
+    found: List[Tuple[str, Any]] = []
+    for section, table in data.items():
+        if section != PAYMENTS_SECTION or not isinstance(table, dict):
+            found.append((section, table))
+            continue
+        for name, sub in table.items():
+            full = f"{PAYMENTS_SECTION}.{name}"
+            if full not in SECTIONS or not isinstance(sub, dict):
+                line = _line_of(text, full, None) or _line_of(text, PAYMENTS_SECTION, name)
+                raise _error(path, line, full, f"[{full}] is not a known section; the payment providers are "
+                             "[payments.wechat] and [payments.alipay]")
+            found.append((full, sub))
+    return found
 
 
 def _keys_table(table: dict, path: Path, text: str, prefix: str = "") -> Dict[str, str]:
@@ -558,8 +645,20 @@ def _build(path: Optional[Path], values: dict, keys: Dict[str, str]) -> Settings
         backup=_backup_settings(values["backup"], path),
         limits=LimitsSettings(**values["limits"]),
         journal=JournalSettings(key_file=_beside(values["journal"]["key_file"], path)),
+        payments=_payments_settings(values, path),
         keys=keys,
     )
+
+
+def _payments_settings(values: Dict[str, Any], path: Optional[Path]) -> PaymentsSettings:
+    """Key and certificate files resolved as the journal key is: relative = beside the settings file."""
+    def files(section: str, names: Tuple[str, ...]) -> Dict[str, Any]:
+        table = dict(values[section])
+        return {**table, **{name: _beside(table[name], path) for name in names}}
+
+    wechat = files("payments.wechat", ("api_key_file", "cert_file", "cert_key_file"))
+    alipay = files("payments.alipay", ("private_key_file", "alipay_public_key_file"))
+    return PaymentsSettings(WechatPaySettings(**wechat), AlipaySettings(**alipay))
 
 
 def _backup_settings(values: Dict[str, Any], path: Optional[Path]) -> BackupSettings:
@@ -714,7 +813,7 @@ _INTROS: Dict[str, List[str]] = {
     "receipt": ["# 小票 / Receipt"],
     "reprint": ["# 补打小票 / Reprints of past receipts (F9)"],
     "display": ["# 客显（顾客显示屏，串口）/ Customer display (serial)"],
-    "signin": ["# 收银员登录 / Cashier sign-in"],
+    "signin": ["# 收银员登录和店长密码 / Cashier sign-in and the manager's PIN"],
     "selling": ["# 收银：合并扫码、折扣与抹零、退货与作废的权限 / Selling: merged scans, discounts and 抹零, "
                 "who may refund and void"],
     "shift": ["# 班次：备用金、支出限额、盲点 / Shift: paid out limits, blind close"],
@@ -723,6 +822,9 @@ _INTROS: Dict[str, List[str]] = {
                "# Guard rails: a quantity, line or change this large asks the cashier first (most likely a slip)"],
     "journal": ["# 日志防篡改密钥 / Journal key: with it, rebuilding the hash chain after an edit needs the key.",
                 "# 请把密钥文件另存一份（U 盘）/ keep a copy of the key file elsewhere (a USB stick)."],
+    "payments.wechat": ["# 微信付款码支付（APIv2）：扫顾客的付款码收款。密钥文件权限必须是 600。",
+                        "# WeChat Pay (APIv2 付款码): the till charges the payment code. Key files: mode 600."],
+    "payments.alipay": ["# 支付宝当面付（条码支付）/ Alipay face-to-face (bar_code): the same, for Alipay codes."],
 }
 
 _PRINTER_NOTES = {

@@ -4,7 +4,7 @@
 HOME and the XDG folders point into the test's folder, stdout and stderr are
 read through capsys, and afterwards ``process_state()`` puts back what a
 command leaves behind process-wide (logging handlers, the bound database,
-the UI language, environment variables), so the next call, and the next
+the UI language, environment variables, the umask), so the next call, and the next
 test, starts clean.
 
 The fixtures ``home``, ``cli`` and ``shop`` live in tests/cli/conftest.py.
@@ -77,9 +77,12 @@ def process_state() -> Iterator[None]:
     environ = dict(os.environ)
     database = db.obj
     language = i18n.language()
+    umask = os.umask(0o077)  # main() sets it: put back after, as the end of its process would
+    os.umask(umask)
     try:
         yield
     finally:
+        os.umask(umask)
         if db.obj is not database:
             try:
                 close_database()

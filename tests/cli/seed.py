@@ -20,7 +20,8 @@ def sell(url: str, till: str, count: int, key_file: str = "") -> None:
     from store.sales import Basket, Tender, commit_sale, find_product
 
     open_database(url)
-    journal.set_key(*(journal.read_key_file(Path(key_file)) if key_file else (None, "")))
+    key, made = journal.read_key_file(Path(key_file)) if key_file else (None, "")
+    journal.set_key(key, made, missing=bool(key_file) and key is None)  # as tui.cli.common.load_journal_key
     try:
         for code, name, price in (("100", "可乐", 300), ("200", "面包", 650)):
             if find_product(code) is None:

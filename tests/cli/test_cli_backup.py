@@ -37,11 +37,12 @@ def test_restore_refuses_an_existing_file_and_a_damaged_backup_in_one_sentence(s
     shop.seed(2)
     shop.ok("backup", "--to", str(shop.home / "b"))
     path = _backups(shop)[0]["path"]
-    live = shop.db_path.read_bytes()
-    refused = shop.run("restore", path, "--to", str(shop.db_path))
+    existing = shop.home / "old.sqlite3"  # the live database is refused before (tests/cli/test_cli_outputs.py)
+    existing.write_bytes(b"old")
+    refused = shop.run("restore", path, "--to", str(existing))
     assert refused.returncode == 1
     assert "already exists; restore only into a new file" in one_line(refused.stderr)
-    assert shop.db_path.read_bytes() == live
+    assert existing.read_bytes() == b"old"
     damaged = shop.home / "b" / "chaoying-x-1-20240101-000000.db.gz"
     damaged.write_bytes(b"\x1f\x8b" + b"not really gzip" * 10)
     for args in (("backup", "verify", str(damaged)), ("restore", str(damaged), "--to", str(shop.home / "n.db"))):
@@ -56,7 +57,7 @@ def test_backup_verify_given_the_manifest_checks_the_backup_it_names(shop):
     shop.ok("backup", "--to", str(shop.home / "b"))
     path = _backups(shop)[0]["path"]
     note = path[:-len(".db.gz")] + ".json"
-    assert f"backup ok: {path}: integrity check ok, journal ok, 2 sales" in shop.ok("backup", "verify", note).stdout
+    assert f"backup ok: {path}: manifest sealed, integrity check ok, journal ok, 2 sales" in shop.ok("backup", "verify", note).stdout
 
 
 def test_backup_verify_of_a_backup_without_its_manifest_says_the_manifest_is_missing(shop):

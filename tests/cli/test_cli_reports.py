@@ -124,9 +124,9 @@ def test_bad_input_is_one_sentence_and_changes_nothing(shop, args, words):
 
 
 def test_paid_out_above_the_limit_needs_a_manager_pin(shop):
-    shop.ok("cashiers", "add", "--code", "m1", "--name", "店长", "--pin", "9999", "--manager")
+    shop.ok("cashiers", "add", "--code", "m1", "--name", "店长", "--pin-stdin", "--manager", input="999999\n")
     shop.ok("shift", "open", "--float", "500")
     result = shop.run("shift", "pay-out", "80", "--reason", "货款")
     assert result.returncode == 1 and "manager" in one_line(result.stderr)
-    shop.ok("shift", "pay-out", "80", "--reason", "货款", "--manager-pin", "9999")
+    shop.ok("shift", "pay-out", "80", "--reason", "货款", "--manager", "m1", "--pin-stdin", input="999999\n")
     assert shop.sql("select amount_fen, manager from cash_move") == [(8000, "m1")]

@@ -134,7 +134,7 @@ def test_amounts_in_fen_go_out_as_yuan_and_come_back_exactly(alipay_server, fen,
     client = alipay_server.client()
     assert client.pay("T1-A", INSTANT, fen, "x").amount_fen == fen
     assert client.query("T1-A").amount_fen == fen
-    assert alipay_server.sim._orders["T1-A"].amount_fen == fen
+    assert alipay_server.sim.orders["T1-A"].amount_fen == fen
     assert alipay.format_yuan(fen) == yuan
 
 
@@ -157,7 +157,7 @@ def test_stop_waiting_cancels_a_confirming_order_which_is_then_never_paid(alipay
     assert (client.cancel("T1-W").state, client.cancel("T1-W").code) == (CANCELLED, "close")
     alipay_server.clock.now += 60
     assert client.query("T1-W").state == CANCELLED
-    assert alipay_server.sim._orders["T1-W"].refunded_fen() == 0
+    assert alipay_server.sim.orders["T1-W"].refunded_fen() == 0
 
 
 def test_a_customer_who_declines_leaves_the_order_closed_unpaid(alipay_server):
@@ -204,7 +204,7 @@ def test_no_answer_comes_back_unknown_after_the_timeout_and_the_order_stays_unpa
     query = client.query("T1-N")
     assert (query.state, query.code) == (UNKNOWN, "ACQ.TRADE_NOT_EXIST")  # never FAILED on its own
     assert client.cancel("T1-N").state == CANCELLED
-    assert "T1-N" not in alipay_server.sim._orders
+    assert "T1-N" not in alipay_server.sim.orders
     late = client.pay("T1-N", INSTANT, 800, "x")  # a pay landing after the cancel is refused
     assert (late.state, late.code) == (FAILED, "ACQ.TRADE_HAS_CLOSE")
     # The schedule never cancels while the pay may still be on the wire.
@@ -223,7 +223,7 @@ def test_the_same_order_is_never_charged_twice_and_a_code_is_spent_once(alipay_s
     again = client.pay("T1-S", "281234567890999000", 500, "x")  # ACQ.TRADE_HAS_SUCCESS: asked, it is paid
     assert (again.state, again.transaction_id) == (PAID, first.transaction_id)
     assert [r.method for r in alipay_server.sim.requests][-2:] == ["alipay.trade.pay", "alipay.trade.query"]
-    assert list(alipay_server.sim._orders) == ["T1-S"]
+    assert list(alipay_server.sim.orders) == ["T1-S"]
     assert client.pay("T1-S2", INSTANT, 500, "x").state == FAILED  # the same code for another basket
 
 
@@ -269,7 +269,7 @@ def test_a_wrong_app_key_is_refused_by_the_simulator_and_said_plainly(alipay_ser
     assert (answer.state, answer.code) == (UNKNOWN, alipay.INVALID_SIGNATURE)
     assert "应用私钥" in answer.reason
     assert INSTANT not in answer.reason + caplog.text  # the gateway's refusal quotes the code: not passed on
-    assert alipay_server.sim._orders == {}
+    assert alipay_server.sim.orders == {}
 
 
 def test_a_wrong_app_id_is_refused_and_named(alipay_server):
@@ -287,7 +287,7 @@ def test_cancel_asked_again_while_retry_flag_is_y_then_a_paid_order_is_given_bac
     first, second, third = client.cancel("T1-Y"), client.cancel("T1-Y"), client.cancel("T1-Y")
     assert [(a.state, a.retry) for a in (first, second)] == [(UNKNOWN, True), (UNKNOWN, True)]
     assert (third.state, third.code, third.retry) == (CANCELLED, "refund", False)
-    assert alipay_server.sim._orders["T1-Y"].refunded_fen() == 800
+    assert alipay_server.sim.orders["T1-Y"].refunded_fen() == 800
 
 
 def test_refunds_full_or_partial_each_out_request_no_once_never_above_what_was_paid(alipay_server):
@@ -297,11 +297,11 @@ def test_refunds_full_or_partial_each_out_request_no_once_never_above_what_was_p
     assert (part.state, part.amount_fen, part.out_refund_no) == (REFUNDED, 300, "R-1")
     again = client.refund("T1-P", "R-1", 1000, 300)  # fund_change=N: the client asks, it was refunded
     assert (again.state, again.amount_fen) == (REFUNDED, 300)
-    assert alipay_server.sim._orders["T1-P"].refunded_fen() == 300
+    assert alipay_server.sim.orders["T1-P"].refunded_fen() == 300
     too_much = client.refund("T1-P", "R-2", 1000, 800)
     assert (too_much.state, too_much.code) == (FAILED, "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL")
     assert client.refund("T1-P", "R-2", 1000, 700).state == REFUNDED
-    assert alipay_server.sim._orders["T1-P"].refunded_fen() == 1000
+    assert alipay_server.sim.orders["T1-P"].refunded_fen() == 1000
     requested = [(r.method, r.out_request_no) for r in alipay_server.sim.requests if r.out_request_no]
     assert requested.count(("alipay.trade.refund", "R-1")) == 2
 
@@ -310,7 +310,7 @@ def test_a_full_refund_of_an_instant_order(alipay_server):
     client = alipay_server.client()
     client.pay("T1-FULL", INSTANT, 999999, "x")
     assert (client.refund("T1-FULL", "R-F", 999999, 999999).amount_fen) == 999999
-    assert alipay_server.sim._orders["T1-FULL"].refunded_fen() == 999999
+    assert alipay_server.sim.orders["T1-FULL"].refunded_fen() == 999999
 
 
 def test_the_refund_query_says_refunded_or_not_found(alipay_server):

@@ -21,6 +21,15 @@ from tests.store.helpers import catalogue, ring_up
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOP = "超赢小店"
+KEY = bytes(range(32))
+
+
+@pytest.fixture(autouse=True)
+def journal_key() -> None:
+    """The shop's journal key is loaded, as `chaoying backup` and the till load it: manifests are sealed."""
+    from store import journal
+
+    journal.set_key(KEY)
 
 
 def _file(url: str) -> Path:
@@ -43,6 +52,9 @@ def _unpack(path: Path, to: Path) -> Path:
 
 def test_backup_while_another_process_commits_holds_every_sale_before_it_and_verifies(
         sqlite_database, sqlite_url, tmp_path):
+    from store import journal
+
+    journal.set_key(None)  # the worker commits without the key: all records of this shop are plain
     products = catalogue()
     for _ in range(5):
         ring_up(products)
@@ -57,6 +69,7 @@ def test_backup_while_another_process_commits_holds_every_sale_before_it_and_ver
         while len(_receipts(source)) < 50:  # the worker is committing now
             time.sleep(0.01)
         before = _receipts(source)  # committed before the backup started
+        journal.set_key(KEY)  # the manifest is sealed
         made = backup.create_backup(sqlite_url, tmp_path / "backups", SHOP, "1")
         out, err = worker.communicate(timeout=90)
         assert worker.returncode == 0, err
@@ -248,7 +261,8 @@ def test_verify_given_the_manifest_checks_the_backup_it_names(sqlite_database, s
     assert missing.value.code == "backup_missing"
 
 
-def test_a_backup_without_its_manifest_is_not_verified_but_still_restores(sqlite_database, sqlite_url, tmp_path):
+def test_a_backup_without_its_manifest_is_not_verified_and_restores_only_when_forced(
+        sqlite_database, sqlite_url, tmp_path):
     ring_up(catalogue())
     made = backup.create_backup(sqlite_url, tmp_path / "b", SHOP, "1")
     note = backup.manifest_path(made.path)
@@ -262,7 +276,11 @@ def test_a_backup_without_its_manifest_is_not_verified_but_still_restores(sqlite
     with pytest.raises(BackupError, match="its manifest .* is damaged"):
         backup.verify_backup(made.path)
     note.unlink()
-    assert backup.restore_backup(made.path, tmp_path / "restored.db").sales == 1  # the copy itself is checked
+    with pytest.raises(BackupError, match="is not proved: it has no manifest") as unproven:
+        backup.restore_backup(made.path, tmp_path / "restored.db")
+    assert unproven.value.code == "backup_unproven" and not (tmp_path / "restored.db").exists()
+    restored = backup.restore_backup(made.path, tmp_path / "restored.db", force=True)  # the copy itself is checked
+    assert restored.sales == 1 and "has no manifest" in restored.unproven
 
 
 def test_verify_names_a_changed_sale_in_the_copy(sqlite_database, sqlite_url, tmp_path):
@@ -302,3 +320,70 @@ def test_postgres_backup_is_pg_dump_custom_format(postgres_url, tmp_path):
     assert backup.verify_backup(made.path).sales == 2
     with pytest.raises(BackupError, match="pg_restore"):
         backup.restore_backup(made.path, tmp_path / "x.db")
+
+
+PG_DUMP_SPY = """#!/bin/sh
+printf '%s\\n' "$@" > "{out}/argv"
+env | cut -d= -f1 > "{out}/env"
+stat -c %a "$PGPASSFILE" > "{out}/passfile-mode"
+exec "{real}" "$@"
+"""
+
+
+def _password_database(server, name: str, user: str, password: str) -> str:
+    """A database only ``user`` with ``password`` may open (scram-sha-256 for it alone, trust stays for the rest)."""
+    import psycopg2
+
+    server.create_database(name)
+    admin = psycopg2.connect(dbname="postgres", user="postgres", host=str(server.dir), port=server.port)
+    try:
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute(f"CREATE ROLE \"{user}\" LOGIN PASSWORD %s", (password,))
+            cursor.execute(f'ALTER DATABASE "{name}" OWNER TO "{user}"')
+            hba = server.dir / "data" / "pg_hba.conf"
+            hba.write_text(f"local {name} all scram-sha-256\n" + hba.read_text())
+            cursor.execute("SELECT pg_reload_conf()")
+    finally:
+        admin.close()
+    for _ in range(400):  # the server reloads its rules on its own time: wait until a password is asked
+        try:
+            psycopg2.connect(dbname=name, user=user, host=str(server.dir), port=server.port).close()
+        except psycopg2.OperationalError as exc:
+            if "password" in str(exc):
+                break
+            raise
+        time.sleep(0.05)
+    else:
+        pytest.fail("the server never asked for the password")
+    return f"postgresql://{user}:{password}@/{name}?host={server.dir}&port={server.port}"
+
+
+def test_pg_dump_gets_the_password_from_a_private_passfile_never_from_its_command_line(
+        postgres_server, tmp_path, monkeypatch):
+    import shutil
+    import uuid
+
+    from store.db import close_database, db, open_database
+
+    password = "se:cr\\et-" + uuid.uuid4().hex[:8]  # a colon and a backslash: the passfile escapes both
+    tag = uuid.uuid4().hex[:10]
+    url = _password_database(postgres_server, f"pw_{tag}", f"u_{tag}", password)
+    spy = tmp_path / "bin"
+    spy.mkdir()
+    (spy / "pg_dump").write_text(PG_DUMP_SPY.format(out=tmp_path, real=shutil.which("pg_dump")))
+    (spy / "pg_dump").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{spy}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    open_database(url)
+    try:
+        ring_up(catalogue())
+        made = backup.create_backup(url, tmp_path / "b", SHOP, "1")  # the server asks pg_dump for the password
+    finally:
+        close_database()
+        db.initialize(None)
+    argv = (tmp_path / "argv").read_text()
+    assert "--snapshot=" in argv and password not in argv and "se:cr" not in argv
+    assert "PGPASSFILE" in (tmp_path / "env").read_text().split()
+    assert (tmp_path / "passfile-mode").read_text().strip() == "600"
+    assert made.manifest["sales"] == 1 and not list((tmp_path / "b").rglob("pgpass"))

@@ -45,3 +45,24 @@ def test_cashier_validation(database):
         with pytest.raises(cashiers.CashierError):
             cashiers.add_cashier(code, name, pin)
     assert Cashier.select().count() == 1
+
+
+def test_a_new_pin_shorter_than_its_roles_minimum_is_refused_in_one_sentence(database):
+    lengths = cashiers.PinLengths(cashier=5, manager=6)  # [signin] min_pin_length, manager_min_pin_length
+    with pytest.raises(cashiers.CashierError, match=r"^A PIN needs at least 5 characters\.$"):
+        cashiers.add_cashier("c1", "王芳", "1234", lengths=lengths)
+    with pytest.raises(cashiers.CashierError, match=r"^A manager's PIN needs at least 6 characters\.$") as refused:
+        cashiers.add_cashier("m1", "李经理", "12345", manager=True, lengths=lengths)
+    assert (refused.value.code, refused.value.values["min"]) == ("pin_short", 6)
+    assert Cashier.select().count() == 0
+    cashiers.add_cashier("c1", "王芳", "12345", lengths=lengths)
+    cashiers.add_cashier("m1", "李经理", "123456", manager=True, lengths=lengths)
+    with pytest.raises(cashiers.CashierError, match="manager's PIN needs at least 6"):
+        cashiers.set_pin("m1", "12345", lengths=lengths)  # a new PIN follows the cashier's role
+    cashiers.set_pin("c1", "54321", lengths=lengths)
+    assert cashiers.check_cashier("m1", "123456") is not None  # the refused PIN changed nothing
+
+
+def test_no_setting_goes_below_the_stores_floor(database):
+    with pytest.raises(cashiers.CashierError, match="at least 4"):
+        cashiers.add_cashier("c1", "王芳", "123", lengths=cashiers.PinLengths(1, 1))

@@ -6,7 +6,7 @@ import datetime
 import pytest
 
 from store import events, print_attempts, queries
-from store.cashiers import add_cashier, check_manager
+from store.cashiers import LockRule, add_cashier, approve
 from store.models import Cashier, Sale
 from tests.store.helpers import catalogue, ring_up
 
@@ -80,8 +80,9 @@ def test_manager_flag_and_manager_pin(database):
     add_cashier("M1", "王店长", "4321", manager=True)
     add_cashier("C1", "小李", "1111")
     assert Cashier.get(Cashier.code == "C1").manager is False
-    assert check_manager("4321").code == "M1"
-    assert check_manager("1111") is None  # a cashier's PIN is not a manager's
-    assert check_manager("") is None
+    rule = LockRule(5, 10)
+    assert approve("M1", "4321", "1", rule).cashier.code == "M1"
+    assert approve("C1", "1111", "1", rule).cashier is None  # a cashier's code and PIN are not a manager's
+    assert approve("M1", "", "1", rule).cashier is None
     Cashier.update(active=False).where(Cashier.code == "M1").execute()
-    assert check_manager("4321") is None
+    assert approve("M1", "4321", "1", rule).cashier is None

@@ -197,7 +197,7 @@ def test_with_the_key_a_chain_rebuilt_from_the_start_is_caught_by_the_checkpoint
     assert journal.verify(full=False, checkpoint=True).ok
     edit("UPDATE line SET amount_fen = 1 WHERE sale_id = ?", made[0].id)
     _rebuild_plain_chains()
-    assert "after it was verified" in broken(full=False).message
+    assert "is not the one journal checkpoint 2 verified" in broken(full=False).message
 
 
 def test_keyed_records_without_the_key_are_unchecked_not_broken(database, keyed):
@@ -268,7 +268,7 @@ def test_a_sale_edited_before_the_checkpoint_is_caught_at_the_checkpoint_link(sh
     assert journal.verify(full=False, checkpoint=True).ok
     edit("UPDATE line SET amount_fen = 1 WHERE sale_id = ?", shop[3].id)
     _rebuild_plain_chains()
-    assert "after it was verified" in broken(full=False).message
+    assert "is not the one journal checkpoint 2 verified" in broken(full=False).message
 
 
 def test_backup_manifest_figures_hold_the_audit_head(shop):

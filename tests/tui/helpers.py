@@ -101,3 +101,13 @@ def screen_text(app) -> str:
     from textual.widgets import Static
 
     return "\n".join(text_of(w) for w in app.screen.query(Static))
+
+
+async def manager_pin(pilot, code: str, pin: str) -> None:
+    """At the manager prompt: the manager's code (over whatever the field held), Enter, the PIN, Enter."""
+    from textual.widgets import Input
+
+    field = pilot.app.screen.query_one("#pin-code", Input)
+    field.value = ""
+    field.focus()
+    await pilot.press(*code, "enter", *pin, "enter")

@@ -13,7 +13,18 @@ import pytest
 
 from tests.cli.helpers import Cli
 from tests.tui.conftest import close_shop, make_shop
-from tests.tui.helpers import APPLE, COLA, WATER, last_sale, printed_all, scan, settled, text_of, wait_until
+from tests.tui.helpers import (
+    APPLE,
+    COLA,
+    WATER,
+    last_sale,
+    manager_pin,
+    printed_all,
+    scan,
+    settled,
+    text_of,
+    wait_until,
+)
 from tui.settings import SellingSettings
 
 
@@ -35,7 +46,7 @@ def shop_with(tmp_path, monkeypatch):
 
 @pytest.fixture
 def manager():
-    """A manager (PIN 4321) and a cashier (PIN 1111) whose PIN is not a manager's."""
+    """A manager (M1, PIN 4321) and a cashier (C1, PIN 1111)."""
     from store.cashiers import add_cashier
 
     def make():
@@ -74,9 +85,10 @@ def message(app) -> str:
     return text_of(app.screen.query_one("#history-message"))
 
 
-async def pin(pilot, code: str) -> None:
+async def pin(pilot, pin: str, code: str = "M1") -> None:
+    """The manager prompt: M1's code (unless ``code``) and ``pin``."""
     await wait_until(pilot, lambda: screen_is(pilot.app, "PinScreen"))
-    await pilot.press(*code, "enter")
+    await manager_pin(pilot, code, pin)
 
 
 def back_office(shop, capsys, monkeypatch, *args: str):
@@ -216,7 +228,7 @@ async def test_a_refund_asks_the_managers_pin_when_the_setting_says_so(shop_with
         await pilot.press("t")
         await wait_until(pilot, lambda: screen_is(app, "RefundScreen"))
         await pilot.press("1", "enter", "f12")
-        await pin(pilot, "1111")  # a cashier's PIN is not a manager's
+        await pin(pilot, "1111")  # the cashier's PIN with the manager's code: wrong
         await wait_until(pilot, lambda: "密码不对" in text_of(app.screen.query_one("#pin-message")))
         assert screen_is(app, "PinScreen")
         await pilot.press("escape")

@@ -6,7 +6,18 @@ import dataclasses
 
 import pytest
 
-from tests.tui.helpers import COLA, WATER, last_sale, printed_all, scan, screen_text, settled, text_of, wait_until
+from tests.tui.helpers import (
+    COLA,
+    WATER,
+    last_sale,
+    manager_pin,
+    printed_all,
+    scan,
+    screen_text,
+    settled,
+    text_of,
+    wait_until,
+)
 
 ODD = "8801237"  # a product at ¥12.37, for 抹零
 
@@ -118,11 +129,11 @@ async def test_discount_over_the_limit_needs_a_manager_pin_and_stores_the_manage
         await give(pilot, "f5", "1.50", "老顾客")  # 50% of ¥3.00: above the cashier's 10%
         await wait_until(pilot, lambda: pin_up(app))
         assert "1.50 超过收银员的 10% 权限" in text_of(app.screen.query_one("#pin-why"))  # the limit is said
-        await pilot.press(*"1111", "enter")  # the cashier's own PIN: not a manager's
+        await manager_pin(pilot, "M1", "1111")  # the cashier's own PIN with the manager's code: wrong
         await settled(pilot)  # the PIN check (PBKDF2, off the UI thread) has answered
         assert pin_up(app) and "密码不对" in text_of(app.screen.query_one("#pin-message"))
         assert app.sale_screen.basket.total_fen == 300  # nothing given yet
-        await pilot.press(*"4321", "enter")
+        await manager_pin(pilot, "M1", "4321")
         await wait_until(pilot, lambda: not pin_up(app))
         assert app.sale_screen.basket.total_fen == 150
         await pay_cash(pilot, app)
@@ -172,7 +183,7 @@ async def test_price_override_by_a_cashier_is_refused_without_a_manager_pin(shop
         assert text_of(app.screen.query_one("#message")) == "没有改价：没有店长同意"
         await give(pilot, "ctrl+p", "2.50", "破损")
         await wait_until(pilot, lambda: pin_up(app))
-        await pilot.press(*"4321", "enter")
+        await manager_pin(pilot, "M1", "4321")
         await wait_until(pilot, lambda: app.sale_screen.basket.total_fen == 250)
         assert "改价 原价 3.00 破损" in basket_rows(app)[0]
         await pay_cash(pilot, app)

@@ -136,7 +136,7 @@ async def test_twelve_million_in_cash_for_a_cola_asks_and_no_takes_nothing(shop)
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await scan(pilot, COLA)
-        await pilot.press("f12", *"12345678", "enter")
+        await pilot.press("f12", *"12345678.00", "enter")  # 8 digits alone are a scanned code
         assert asking(app)
         assert "12345678.00" in question(app) and "12345675.00" in question(app)
         await pilot.press("escape")
@@ -153,7 +153,7 @@ async def test_twelve_million_in_cash_confirmed_gives_the_change_and_is_logged(s
     app = shop.app()
     async with app.run_test(size=(80, 24)) as pilot:
         await scan(pilot, COLA)
-        await pilot.press("f12", *"12345678", "enter")
+        await pilot.press("f12", *"12345678.00", "enter")  # 8 digits alone are a scanned code
         assert asking(app)
         await pilot.press("y")
         await printed_all(pilot, app)

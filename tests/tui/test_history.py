@@ -14,6 +14,7 @@ from tests.tui.helpers import (
     COLA,
     WATER,
     last_sale,
+    manager_pin,
     outcome,
     printed_all,
     scan,
@@ -293,13 +294,13 @@ async def test_manager_pin_wrong_pin_refused_right_pin_prints(shop_with):
         assert isinstance(app.screen, PinScreen)
         pin_input = app.screen.query_one("#pin-input", Input)
         assert pin_input.password  # the PIN is masked
-        await pilot.press(*"1111", "enter")
+        await manager_pin(pilot, "M1", "1111")  # the cashier's PIN with the manager's code
         await wait_until(pilot, lambda: "密码不对" in text_of(app.screen.query_one("#pin-message")))  # PBKDF2: slow
         assert isinstance(app.screen, PinScreen)
         assert len(shop.paper()) == 1 and not app.in_flight
         await settled(pilot)  # the event is written off the UI thread
         assert Event.select().where(Event.kind == "pin_refused").count() == 1
-        await pilot.press(*"4321", "enter")
+        await manager_pin(pilot, "M1", "4321")
         await wait_until(pilot, lambda: not isinstance(app.screen, PinScreen))
         await printed_all(pilot, app)
         assert len(shop.paper()) == 2 and "补打 REPRINT 1" in shop.paper()[-1]

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import datetime
 
-from tests.tui.helpers import COLA, WATER, last_sale, printed_all, scan, screen_text, settled, text_of, wait_until
+from tests.tui.helpers import (
+    COLA,
+    WATER,
+    last_sale,
+    manager_pin,
+    printed_all,
+    scan,
+    screen_text,
+    settled,
+    text_of,
+    wait_until,
+)
 
 
 def with_cashiers() -> None:
@@ -54,15 +65,15 @@ async def test_the_owners_view_is_refused_with_a_wrong_pin_and_shows_todays_figu
         await sell_and_refund(pilot, app)
         await pilot.press("ctrl+w")
         await wait_until(pilot, lambda: isinstance(app.screen, PinScreen))
-        await pilot.press(*"1111", "enter")  # a cashier's PIN: not a manager's
-        await wait_until(pilot, lambda: "密码不对" in text_of(app.screen.query_one("#pin-message")))
+        await manager_pin(pilot, "C1", "1111")  # a cashier's code and PIN: not a manager's
+        await wait_until(pilot, lambda: "编号 C1 不是店长" in text_of(app.screen.query_one("#pin-message")))
         assert isinstance(app.screen, PinScreen) and not owner_up(app)
         await pilot.press("escape")
         await settled(pilot)
         assert not owner_up(app)  # Esc on the PIN opens nothing
         await pilot.press("ctrl+w")
         await wait_until(pilot, lambda: isinstance(app.screen, PinScreen))
-        await pilot.press(*"4321", "enter")
+        await manager_pin(pilot, "M1", "4321")
         await wait_until(pilot, lambda: loaded(app))
         text = figures_text(app)
         hour = datetime.datetime.now().strftime("%H")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tests.tui.helpers import COLA, printed_all, scan, screen_text, settled, wait_until
+from tests.tui.helpers import COLA, manager_pin, printed_all, scan, screen_text, settled, wait_until
 
 
 def asking(shop, **shift):
@@ -136,7 +136,7 @@ async def test_paying_out_above_the_limit_asks_a_manager_pin(shop):
         await type_in(pilot, "80", "进货")
         await wait_until(pilot, lambda: on(app, "PinScreen"))
         assert CashMove.select().count() == 0
-        await type_in(pilot, "4321")
+        await manager_pin(pilot, "M1", "4321")
         await settled(pilot)
         move = CashMove.get()
         assert (move.amount_fen, move.manager) == (8000, "M1")

@@ -277,7 +277,7 @@ async def test_five_wrong_pins_lock_the_code_across_a_restart_until_the_lock_end
 
 
 async def test_chaoying_demo_has_a_cashier_and_the_receipt_names_the_cashier(tmp_path, monkeypatch):
-    """`chaoying demo`'s shop: the sign-in says 01 / 1234 and the manager 09 / 9999; the paper says 收银员 小王."""
+    """`chaoying demo`'s shop: the sign-in says 01 / 1234 and the manager 09 / 999999; the paper says 收银员 小王."""
     from tests.tui.conftest import Shop, close_shop
     from tui.demo import start_demo
     from tui.settings import load_settings
@@ -292,10 +292,12 @@ async def test_chaoying_demo_has_a_cashier_and_the_receipt_names_the_cashier(tmp
             await wait_until(pilot, lambda: signing_in(app))
             hint = text_of(app.screen.query_one("#signin-message"))
             assert "01" in hint and "1234" in hint
-            assert "演示店长：编号 09（店长），密码 9999" in hint  # a manager, for refunds, voids, Ctrl+W ...
-            from store.cashiers import check_manager
+            assert "演示店长：编号 09（店长），密码 999999" in hint  # a manager, for refunds, voids, Ctrl+W ...
+            from store.cashiers import check_cashier
+            from tui.demo import MANAGER
 
-            assert check_manager("9999").code == "09" and check_manager("1234") is None
+            assert check_cashier("09", "999999").manager and check_cashier("09", "1234") is None
+            assert len(MANAGER[2]) >= settings.signin.manager_min_pin_length  # the demo follows its own rule
             await sign_in(pilot, "01", "1234")
             await wait_until(pilot, lambda: on_sale_screen(app))
             await scan(pilot, COLA)

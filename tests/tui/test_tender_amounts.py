@@ -27,11 +27,12 @@ ODD = {
     "{text}": "not",
     "0": "zero",
     "0.00": "zero",
-    "1" + "0" * 12: "large",
-    "9" * 5000: "large",
-    "9" * 100_000: "large",
+    "1000000000.00": "large",
+    "1" + "0" * 12: "code",  # 8 digits or more are a scanned code: not a payment code, nothing charged
+    "9" * 5000: "code",
+    "9" * 100_000: "code",
 }
-SAYS = {"not": "金额不对", "zero": "金额必须大于零", "large": "金额太大"}
+SAYS = {"not": "金额不对", "zero": "金额必须大于零", "large": "金额太大", "code": "没有收款"}
 
 
 @pytest.mark.parametrize("typed", list(ODD), ids=lambda s: s if len(s) < 20 else f"{len(s)}-digits")

@@ -20,7 +20,7 @@ import peewee
 import pytest
 
 from tests.tui.conftest import close_shop, make_shop
-from tests.tui.helpers import COLA, WATER, last_sale, outcome, printed_all, scan, screen_text, wait_until
+from tests.tui.helpers import COLA, WATER, last_sale, manager_pin, outcome, printed_all, scan, screen_text, wait_until
 from tui.settings import ReprintSettings
 
 TUI = Path(__file__).resolve().parents[2] / "tui"
@@ -150,9 +150,9 @@ async def test_a_whole_day_runs_no_store_work_on_the_ui_thread(managed_shop, mon
         await wait_until(pilot, lambda: [row["receipt"] for row in app.screen.rows] == ["1-000001"])
         await pilot.press("enter", "r")
         await wait_until(pilot, lambda: on(app, "PinScreen"))
-        await pilot.press(*"1111", "enter")
+        await manager_pin(pilot, "M1", "1111")
         await wait_until(pilot, lambda: "密码不对" in screen_text(app))
-        await pilot.press(*"4321", "enter")
+        await manager_pin(pilot, "M1", "4321")
         await wait_until(pilot, lambda: on(app, "HistoryScreen"))
         await printed_all(pilot, app)
         await wait_until(pilot, lambda: "补打 REPRINT 1" in shop.paper()[-1])

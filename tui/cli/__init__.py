@@ -28,9 +28,10 @@ def build_parser(till_only: bool = False) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     till.register(sub)
     if not till_only:
-        from tui.cli import backoffice, backup, exports, printer, reports
+        from tui.cli import backoffice, backup, exports, printer, refunds, reports
 
         backoffice.register(sub)
+        refunds.register(sub)  # sales refund-again
         backup.register(sub)
         exports.register(sub)
         printer.register(sub)
@@ -66,6 +67,9 @@ def _command(argv: Sequence[str]) -> Optional[str]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    from tui.files import private_umask
+
+    private_umask()  # first: the database, its WAL, backups and logs are the owner's only
     argv = sys.argv[1:] if argv is None else list(argv)
     till = _command(argv) in TILL_COMMANDS
     if till:

@@ -52,7 +52,10 @@ def register(sub) -> None:
     p.add_argument("--by", metavar="NAME", help="who changes the prices (default: your login name)")
     p.set_defaults(handler=cmd_products_import)
     p = _add(actions, "export", common, "write every product as CSV that products import reads back")
-    p.add_argument("file", metavar="FILE", nargs="?", default="-", help="CSV file to write, - for stdout (default)")
+    p.add_argument("file", metavar="FILE", nargs="?", default="-",
+                   help="CSV file to write, - for stdout (default); never an existing file without --force")
+    p.add_argument("--force", action="store_true",
+                   help="replace FILE if it exists (never the shop's database, its journal key or settings)")
     p.add_argument("--encoding", choices=("utf-8", "gbk"), default="utf-8",
                    help="utf-8 (a file gets a BOM, for Excel) or gbk (GB18030)")
     p.set_defaults(handler=cmd_products_export)
@@ -100,12 +103,16 @@ def register(sub) -> None:
     cashiers = _add(sub, "cashiers", None, "add and list cashiers (and managers)")
     actions = cashiers.add_subparsers(dest="action", metavar="ACTION")
     cashiers.set_defaults(handler=_choose(cashiers, "add or list"))
-    p = _add(actions, "add", common, "add a cashier; --manager lets their PIN allow reprints")
+    p = _add(actions, "add", common, "add a cashier (the PIN is asked for twice, hidden, or read from stdin "
+                                      "with --pin-stdin; never given on the command line); --manager lets their "
+                                      "PIN allow reprints")
     p.add_argument("--code", required=True, help="cashier code, 1 to 16 characters")
     p.add_argument("--name", required=True, help="cashier name")
-    p.add_argument("--pin", help="PIN, at least 4 characters (asked for, hidden, when left out)")
     p.add_argument("--manager", action="store_true", help="a manager: their PIN allows reprints when "
                                                           "[reprint] manager_pin = true")
+    from tui.cli.common import add_pin_options
+
+    add_pin_options(p, "leave it out to be asked for the PIN")  # twice, hidden; at least 4 characters
     p.set_defaults(handler=cmd_cashiers_add)
     p = _add(actions, "list", common, "list cashiers")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -320,6 +327,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     print(f"database: {redact(url)}" + (_database_note(held, name) if looked else ""))
     if key_file:
         print(f"journal key: {key_file}" + (" (new: keep a copy of it elsewhere)" if made_key else " (kept)"))
+    from tui.files import make_private, shop_paths
+
+    for change in make_private(shop_paths(load_settings(path), path)):  # what an older version left readable
+        print(f"made private: {change}")
     return 0
 
 
@@ -523,6 +534,9 @@ def cmd_products_export(args: argparse.Namespace) -> int:
     settings = _settings(args)
     to_stdout = args.file == "-"
     encoding = "gb18030" if args.encoding == "gbk" else ("utf-8" if to_stdout else "utf-8-sig")
+    from tui.cli.common import check_output
+
+    path = None if to_stdout else check_output(args.file, args.force, settings)
 
     def body(settings) -> int:
         import io
@@ -538,7 +552,7 @@ def cmd_products_export(args: argparse.Namespace) -> int:
             return 0
         from tui.files import write_atomically
 
-        path = Path(args.file).expanduser()
+        assert path is not None
         try:
             count = write_atomically(path, catalogue.export_csv, encoding=encoding, newline="")
         except OSError as exc:
@@ -693,6 +707,10 @@ def cmd_sales_list(args: argparse.Namespace) -> int:
             line += (f"; {corrections} refund{'s' if corrections != 1 else ''} or void{'s' if corrections != 1 else ''}"
                      f" gave back {format_yuan(back)}; net {format_yuan(sold - back)}")
         print(line)
+        from tui.services.payments.refunds import unsettled_notes
+
+        for note in unsettled_notes(sales):  # a refund the provider refused or has not settled: said, not hidden
+            print(note)
         return 0
 
     return _run(args, body, settings)
@@ -735,23 +753,17 @@ def cmd_receipts_list(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- journal
 
 def cmd_cashiers_add(args: argparse.Namespace) -> int:
-    pin = args.pin
-    if pin is None:
-        import getpass
+    from tui.cli.common import read_pin, refuse_pin_in_argv
 
-        try:
-            pin = getpass.getpass("PIN: ")
-            again = getpass.getpass("PIN again: ")
-        except (EOFError, KeyboardInterrupt):
-            raise _error("no PIN given; nothing was changed", 2) from None
-        if pin != again:
-            raise _error("the two PINs differ; nothing was changed", 2)
+    refuse_pin_in_argv(args)
+    pin = read_pin(args.pin_stdin, confirm=True)
 
     def body(settings) -> int:
         from store.cashiers import CashierError, add_cashier
+        from tui.services.cashiers import pin_lengths
 
         try:
-            cashier = add_cashier(args.code, args.name, pin, manager=args.manager)
+            cashier = add_cashier(args.code, args.name, pin, manager=args.manager, lengths=pin_lengths(settings.signin))
         except CashierError as exc:
             raise _error(_sentence(exc).rstrip("."), 2) from None
         role = "manager" if cashier.manager else "cashier"
@@ -781,8 +793,12 @@ def cmd_cashiers_list(args: argparse.Namespace) -> int:
 def cmd_journal_verify(args: argparse.Namespace) -> int:
     def body(settings) -> int:
         from store import journal, reports
+        from tui.cli.manifests import findings_text, manifest_findings
 
-        result = journal.verify(full=args.full, checkpoint=True)
+        cut = manifest_findings(settings)  # first: no checkpoint is written over a head a backup shows went back
+        result = journal.verify(full=args.full, checkpoint=not cut)
+        if result.ok and cut:
+            raise _error(f"journal broken: {findings_text(cut)}", 1)
         z = reports.verify_z()
         if result.ok and not z.ok:
             raise _error(f"Z reports broken: {_sentence(z.message)}", 1)
@@ -794,6 +810,8 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
             since = " (checked from the last checkpoint; --full checks everything)" if result.from_checkpoint else ""
             zs = f", {plural(z.checked, 'Z report')}" if z.checked else ""
             print(f"journal ok: {plural(Sale.select().count(), 'sale')}{zs}{since}")
+            if result.keyless_note:  # chained, each run opened by its event: not broken, never silent
+                print(f"chaoying: warning: {_sentence(result.keyless_note)}", file=sys.stderr)
             return 0
         message = _sentence(result.message) if result.message else ""
         receipt = _bad_receipt_name(result)

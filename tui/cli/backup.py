@@ -1,6 +1,9 @@
 """Backups: `chaoying backup [--to DIR]`, `backup verify FILE`, `backup list`, `restore FILE --to PATH`.
 
 The work is store.backup's; here are the arguments, the settings and the sentences.
+A backup's manifest is sealed with the journal key: verify and restore refuse a
+manifest whose seal does not match, and one they cannot prove (no seal, or the
+key not loaded) unless --force.
 """
 from __future__ import annotations
 
@@ -10,7 +13,10 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 from tui.cli.backoffice import _add, _error, _print_json, _print_table, _settings, plural
-from tui.cli.common import load_journal_key, load_settings
+from tui.cli.common import check_output, load_journal_key, load_settings
+
+FORCE_HELP = ("use a backup whose manifest cannot be proved: it has no seal (made while the journal key was "
+              "missing) or the key is not loaded; never one whose seal does not match")
 
 
 def register(sub) -> None:
@@ -24,8 +30,10 @@ def register(sub) -> None:
     backup.add_argument("--to", metavar="DIR", help="backup folder (default: [backup] dir from the settings)")
     backup.set_defaults(handler=cmd_backup)
     actions = backup.add_subparsers(dest="action", metavar="ACTION")
-    p = _add(actions, "verify", common, "check a backup: integrity check and the full journal check of the copy")
+    p = _add(actions, "verify", common, "check a backup: its manifest's seal, integrity check, the copy's heads and "
+                                        "its full journal check")
     p.add_argument("file", metavar="FILE", help="a backup file (.db.gz or .pgdump) or its manifest (.json)")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.set_defaults(handler=cmd_backup_verify)
     p = _add(actions, "list", common, "list the backups in the backup folder")
     p.add_argument("--dir", metavar="DIR", help="backup folder (default: [backup] dir from the settings)")
@@ -35,6 +43,7 @@ def register(sub) -> None:
     p = _add(sub, "restore", common, "restore a backup into a new database file, after checking it")
     p.add_argument("file", metavar="FILE", help="a backup file (.db.gz) or its manifest (.json)")
     p.add_argument("--to", metavar="PATH", required=True, help="the new database file (must not exist)")
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
     p.set_defaults(handler=cmd_restore)
 
 
@@ -53,6 +62,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     require_database(settings.database.url)
+    load_journal_key(settings)  # the manifest is sealed with it
     target = Path(args.to).expanduser() if args.to else Path(settings.backup.dir)
     second = Path(settings.backup.second_dir) if settings.backup.second_dir else None
     try:
@@ -81,18 +91,30 @@ def cmd_backup_verify(args: argparse.Namespace) -> int:
 
     load_journal_key(load_settings(args))  # a backup is read on a new PC too, before any shop is made there
     try:
-        checked = verify_backup(Path(args.file))
+        checked = verify_backup(Path(args.file), force=args.force)
     except BackupError as exc:
         # Without its manifest a backup may still restore (the copy is checked then): it is unverified, not unusable.
-        verdict = "backup not verified" if exc.code == "backup_manifest_missing" else "backup not usable"
-        raise _error(f"{verdict}: {exc}", 1) from None
+        unverified = exc.code in ("backup_manifest_missing", "backup_unproven")
+        raise _error(f"{'backup not verified' if unverified else 'backup not usable'}: {_with_force(exc)}", 1) from None
+    verdict = "backup ok" if not checked.unproven else "backup checked but not proved"
     if checked.journal_checked:
-        print(f"backup ok: {checked.path}: integrity check ok, journal ok, "
+        print(f"{verdict}: {checked.path}: {_sealed(checked)}integrity check ok, journal ok, "
               f"{plural(checked.sales, 'sale')} on {plural(checked.tills, 'till')}")
     else:
-        print(f"backup readable: {checked.path}: pg_restore reads it whole, "
-              f"{plural(checked.sales, 'sale')} in its manifest (restore it to check the journal)")
+        print(f"{'backup readable' if not checked.unproven else verdict}: {checked.path}: {_sealed(checked)}"
+              f"pg_restore reads it whole, {plural(checked.sales, 'sale')} in its manifest (restore it to check "
+              f"the journal)")
     return 0
+
+
+def _with_force(exc: Exception) -> str:
+    """The refusal, and for one that --force overrides, that it does."""
+    text = str(exc).rstrip(".")
+    return text + "; --force uses it anyway" if getattr(exc, "code", "") == "backup_unproven" else text
+
+
+def _sealed(checked: Any) -> str:
+    return "manifest sealed, " if not checked.unproven else f"{checked.unproven}; "
 
 
 def cmd_backup_list(args: argparse.Namespace) -> int:
@@ -124,12 +146,16 @@ def cmd_backup_list(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from store.backup import BackupError, restore_backup
 
-    load_journal_key(load_settings(args))
+    settings = load_settings(args)
+    target = check_output(args.to, True, settings)  # an existing file: restore_backup refuses it in its words
+    load_journal_key(settings)
     try:
-        restored = restore_backup(Path(args.file), Path(args.to))
+        restored = restore_backup(Path(args.file), target, force=args.force)
     except BackupError as exc:
-        raise _error(f"nothing restored: {exc}", 1) from None
-    print(f"restored {plural(restored.sales, 'sale')} into {restored.path} (verified: integrity and journal ok); "
+        raise _error(f"nothing restored: {_with_force(exc)}", 1) from None
+    proof = "manifest sealed, integrity and journal ok" if not restored.unproven else (
+        f"integrity and journal ok, but not proved: {restored.unproven}")
+    print(f"restored {plural(restored.sales, 'sale')} into {restored.path} (verified: {proof}); "
           f"point [database] url at it to use it")
     return 0
 

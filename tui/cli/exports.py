@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from tui.cli.backoffice import _add, _error, _run, _settings, plural
+from tui.cli.common import check_output
 
 
 def register(sub) -> None:
@@ -18,7 +18,9 @@ def register(sub) -> None:
                                     "for an accountant (formula-looking text neutralised)")
     p.add_argument("kind", choices=("sales", "lines", "payments"), help="what to export")
     p.add_argument("-o", "--output", dest="file", metavar="FILE", default="-",
-                   help="file to write, - for stdout (default; CSV only)")
+                   help="file to write, - for stdout (default; CSV only); never an existing file without --force")
+    p.add_argument("--force", action="store_true",
+                   help="replace FILE if it exists (never the shop's database, its journal key or settings)")
     p.add_argument("--from", dest="start", metavar="YYYY-MM-DD", required=True,
                    help="first day: a date, today or yesterday")
     p.add_argument("--to", dest="end", metavar="YYYY-MM-DD", required=True, help="last day (included)")
@@ -43,6 +45,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "xlsx" and to_stdout:
         raise _error("an XLSX export needs a file name, e.g. chaoying export sales --format xlsx -o sales.xlsx")
     encoding = "gb18030" if args.encoding == "gbk" else "utf-8-sig"
+    path = None if to_stdout else check_output(args.file, args.force, settings)
 
     def body(settings) -> int:
         import io
@@ -56,7 +59,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             finally:
                 out.detach()
             return 0
-        path = Path(args.file).expanduser()
+        assert path is not None
         from tui.files import write_atomically
 
         try:

@@ -142,6 +142,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         raise CliError("printer simulate needs --link PATH (the device link to create)", 2)
     if not args.paper:
         raise CliError("printer simulate needs --paper DIR (where receipts are written)", 2)
+    _check_simulator_files(args)
     width = _width(args.width)
     assert width is not None  # simulate's --width defaults to "80"
     baud = _positive_int(args.baud, "--baud")
@@ -163,6 +164,24 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except (VirtualPrinterError, OSError) as exc:
         raise CliError(f"cannot start the virtual printer: {exc}", 1) from None
     return 0
+
+
+def _check_simulator_files(args: argparse.Namespace) -> None:
+    """The link and the state file the simulator writes are never one of the shop's files.
+
+    Both may exist (a stale link, the state file of an earlier run); the
+    simulator needs no settings, so settings that do not load protect nothing.
+    """
+    from tui.cli.common import check_output
+    from tui.settings import SettingsError, load
+
+    try:
+        settings = load(getattr(args, "config", None))
+    except SettingsError:
+        return
+    for path in (args.link, args.state_file):
+        if path:
+            check_output(path, True, settings)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ import sys
 from typing import Any, Dict, List, Optional
 
 from tui.cli.backoffice import _add, _choose, _day, _error, _print_json, _print_table, _run, _sentence, _settings, _till
+from tui.cli.common import add_pin_options, read_pin, refuse_pin_in_argv
 
 
 def register(sub) -> None:
@@ -62,7 +63,10 @@ def register(sub) -> None:
         p.add_argument("amount", metavar="YUAN", help="the amount, e.g. 20")
         p.add_argument("--reason", required=True, help="why (e.g. 送货 delivery)")
         p.add_argument("--cashier", metavar="CODE", default="", help="who")
-        p.add_argument("--manager-pin", metavar="PIN", help="a manager's PIN, above the cashier's paid out limit")
+        p.add_argument("--manager", metavar="CODE", default="",
+                       help="the manager who allows it (above the cashier's paid out limit): their PIN is asked "
+                            "for, hidden, or read with --pin-stdin; wrong PINs lock the code as at sign-in")
+        add_pin_options(p, "give --manager CODE to be asked for the manager's PIN")
         p.set_defaults(handler=cmd_shift_move, kind=name)
 
 
@@ -294,16 +298,21 @@ def cmd_shift_move(args: argparse.Namespace) -> int:
     settings = _settings(args)
     till = _till(args, settings)
     amount = _yuan("amount", args.amount) or 0
+    refuse_pin_in_argv(args)
+    if args.pin_stdin and not args.manager:
+        raise _error("--pin-stdin reads the PIN of the manager named with --manager CODE")
+    pin = read_pin(args.pin_stdin, confirm=False, prompt="manager's PIN") if args.manager else None
 
     def body(settings) -> int:
         from store import shifts
-        from store.cashiers import check_manager
+        from store.cashiers import LockRule, approve
 
         manager = None
-        if args.manager_pin:
-            manager = check_manager(args.manager_pin)
+        if pin is not None:
+            rule = LockRule(settings.signin.lock_attempts, settings.signin.lock_minutes)
+            manager = approve(args.manager, pin, till, rule, f"{args.kind} {_yuan_text(amount)}").cashier
             if manager is None:
-                raise _error("that PIN is not a manager's; nothing was changed")
+                raise _error("that code and PIN are not an unlocked manager's; nothing was changed")
         try:
             if args.kind == "pay-in":
                 shifts.cash_in(till, amount, args.reason, args.cashier, manager)

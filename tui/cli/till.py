@@ -131,6 +131,21 @@ def run_till(args: Any) -> int:
     return 0
 
 
+def _refuse_shop_folder(folder: Any, base: Any) -> None:
+    """The demo never sells into the shop's own database (demo --dir naming the shop's folder)."""
+    from tui.cli.common import CliError, check_output
+    from tui.demo import demo_settings
+    from tui.logs import sqlite_file
+
+    database = sqlite_file(demo_settings(base, folder).database.url)
+    if database is None:
+        return
+    try:
+        check_output(database, True, base)
+    except CliError:
+        raise CliError(f"{folder} holds the shop's own database; keep the demo shop in another folder", 2) from None
+
+
 def run_demo(args: Any) -> int:
     """Run the till on a demo shop with a virtual printer."""
     import tempfile
@@ -141,6 +156,8 @@ def run_demo(args: Any) -> int:
 
     base = _settings(args, require_file=False)
     keep = bool(getattr(args, "dir", None))
+    if keep:
+        _refuse_shop_folder(Path(args.dir).expanduser(), base)
     folder = Path(args.dir) if keep else Path(tempfile.mkdtemp(prefix="chaoying-demo-"))
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -154,7 +171,7 @@ def run_demo(args: Any) -> int:
         # a virtual customer display: the kind the settings name, else a 2x20 VFD
         display = base.display.kind if base.display.kind != "none" else "vfd2x20"
         settings, demo = start_demo(base, folder, on_open=lambda opened: locks.append(_lock_till(opened)),
-                                    display=display, cashier=True)
+                                    display=display, cashier=True, payments=True)
     except CliError:
         raise
     except Exception as exc:

@@ -36,7 +36,8 @@ log = logging.getLogger("chaoying.tui.events")
 LIMIT = 500
 # Kinds worth a colour: something went wrong.
 TROUBLE = ("print_failed", "payment_failed", "drawer_failed", "printer_status", "paper_near_end",
-           "reprint_refused", "pin_refused", "sign_in_refused", "report_print_failed")
+           "reprint_refused", "pin_refused", "sign_in_refused", "sign_in_locked", "locked_refused",
+           "pin_short", "report_print_failed")
 
 
 def kind_label(kind: str) -> str:

@@ -32,6 +32,7 @@ from tui.screens.events import printer_name, reason_text
 from tui.screens.receipt_views import QrView
 from tui.screens.widgets import KeyBar
 from tui.services import corrections
+from tui.services.payments.refunds import refund_note
 from tui.services.till import MAIN
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ class HistoryScreen(Screen):
 
     It opens in the search box: everything typed there is search text, never a
     command (a product name such as "rice" starts with R). The letter keys (R,
-    Q, T, V) are commands on the list only; Enter, Down or Tab move there, and
+    Q, T, V, P) are commands on the list only; Enter, Down or Tab move there, and
     BSpace or a key that is not a command goes back to the box.
     """
 
@@ -265,7 +266,7 @@ class HistoryScreen(Screen):
         self.table.focus()
 
     def on_key(self, event: events.Key) -> None:
-        """Typing on the list goes to the search box (R, Q, T, V are keys of their own there); so does BSpace."""
+        """Typing on the list goes to the search box (R, Q, T, V, P are keys of their own there); so does BSpace."""
         search = self.search
         if search.has_focus:
             return  # the box's own keys: it takes every printable key before the screen's letter bindings
@@ -379,6 +380,27 @@ class HistoryScreen(Screen):
     def action_void(self) -> None:
         """V: void (作废) the selected sale of today, with a manager's PIN and a reason."""
         Corrections(self).void()
+
+    def action_refund_again(self) -> None:
+        """P: ask the provider again for a refund it refused (the same refund number: never twice)."""
+        row = self.selected()
+        if row is None:
+            self.say(t("history.nothing_selected"), error=True)
+            return
+        desk = getattr(self.app, "refund_desk", None)
+        if desk is None:
+            self.say(t("history.refund_again_off"), error=True)
+            return
+        self.app.in_background(partial(corrections.refused_refunds, row["id"]),
+                               partial(self.refund_asked_again, row, desk), group="history")
+
+    def refund_asked_again(self, row: Dict[str, Any], desk: Any, numbers: List[str]) -> None:
+        if not numbers:
+            self.say(t("history.refund_again_none", number=row["receipt"]), error=True)
+            return
+        for number in numbers:
+            desk.retry(number)
+        self.say(t("history.refund_again_sent", number=row["receipt"]))
 
     def action_qr(self) -> None:
         """Q: the receipt as a QR code again (the banner's QR view)."""
@@ -506,6 +528,9 @@ class Corrections:
         document_id, number, amount, cash = answer
         self.app.print_sale(document_id, open_drawer=cash)  # the same receipt outcome and banner as a sale
         self.app.notify(t(key, number=number, amount=amount))  # the list reloads: its message line is redrawn
+        desk = getattr(self.app, "refund_desk", None)
+        if desk is not None:  # mobile payments go back through the provider, once the document is stored
+            desk.send(document_id)
         if self.screen in self.app.screen_stack:
             self.screen.reload()
 
@@ -537,11 +562,17 @@ def detail_text(sale: Dict[str, Any], reprints: int = 0, shown: Callable[[str], 
     for payment in sale["payments"]:
         method = t("method." + payment["method"])
         amount = t("money.amount", amount=format_yuan(payment["amount_fen"]))
-        line = f"{method} {amount} {payment['reference']}".rstrip()
+        reference = t("history.txn", number=payment["transaction_id"]) if payment.get("transaction_id") \
+            else payment["reference"]
+        line = f"{method} {amount} {reference}".rstrip()
         if payment["status"] != "ok":
             text.append(t("history.payment_failed", payment=line) + "\n", style="dim")
         else:
             text.append(line + "\n")
+        if payment.get("refund"):
+            refused = payment["refund"]["state"] == "failed"
+            text.append("  " + refund_note(payment["method"], payment["refund"]) + "\n",
+                        style="bold" if refused else "")
     if sale.get("change_fen"):
         text.append(t("history.change", change=format_yuan(sale["change_fen"])) + "\n")
     text.append("\n" + t("history.outcome", outcome=outcome_label(sale["outcome"] or "", 0)), style="bold")

@@ -1,13 +1,16 @@
-"""A manager's PIN: masked input, checked against the managers' PIN hashes.
+"""The manager prompt: a manager's code and masked PIN, checked for that code only.
 
-Dismisses with the manager's code when the PIN is right, None on Esc. A wrong
-PIN is refused (one sentence, a beep, an event) and the prompt stays.
+Dismisses with the manager's code when the code and PIN are right, None on
+Esc. A refusal (a wrong code or PIN, a code that is no manager's, a locked
+code) is one sentence and a beep, the store has logged it, and the prompt
+stays with the focus on the code. Wrong PINs lock the code as at sign-in
+([signin] lock_attempts, lock_minutes: tui.services.cashiers.check_approval).
 """
 from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from textual import on
 from textual.app import ComposeResult
@@ -28,13 +31,13 @@ log = logging.getLogger("chaoying.tui.pin")
 
 
 class PinScreen(ModalScreen[Optional[str]]):
-    """Ask for a manager's PIN before an action a cashier may not do alone."""
+    """Ask for a manager's code and PIN before an action a cashier may not do alone."""
 
     if TYPE_CHECKING:  # self.app is the till's app, for the type checker only
         app = getters.app(TillHost)
 
     BINDINGS = keymap.bindings("pin")
-    AUTO_FOCUS = "#pin-input"
+    AUTO_FOCUS = "#pin-code"
     DEFAULT_CSS = """
     PinScreen { align: center middle; background: $background 60%; }
     #pin-box { width: 50; max-width: 100%; height: auto; border: thick $warning; background: $surface; padding: 0 1; }
@@ -53,36 +56,54 @@ class PinScreen(ModalScreen[Optional[str]]):
         with Vertical(id="pin-box"):
             yield Static(t("pin.title"), id="pin-title")
             yield Static(self.why, id="pin-why")
+            yield Input(placeholder=t("pin.code"), id="pin-code")
             yield Input(password=True, placeholder=t("pin.placeholder"), id="pin-input")
             yield Static("", id="pin-message")
             yield KeyBar("pin")
 
+    @on(Input.Submitted, "#pin-code")
+    def code_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value.strip():
+            self.query_one("#pin-input", Input).focus()
+
     @on(Input.Submitted, "#pin-input")
     def submitted(self, event: Input.Submitted) -> None:
         from store.money import typed
-        from tui.services.cashiers import manager_code_for_pin
+        from tui.services.cashiers import check_approval
 
         event.stop()
         if self.checking:
             return
-        pin = typed(event.value)  # full-width digits from a Chinese input method
+        code_input = self.query_one("#pin-code", Input)
+        code, pin = typed(code_input.value).strip(), typed(event.value)  # full-width digits: a Chinese input method
         event.input.value = ""
+        if not code:
+            code_input.focus()
+            return
         if not pin:
-            self.refused()
             return
         self.checking = True  # PBKDF2 is slow by design: off the UI thread
-        self.app.in_background(partial(manager_code_for_pin, pin), self.checked, self.check_failed, group="pin")
+        app = self.app
+        job = partial(check_approval, code, pin, app.settings.till.id, app.settings.signin, self.why)
+        app.in_background(job, partial(self.checked, code), self.check_failed, group="pin")
 
-    def checked(self, manager: Optional[str]) -> None:
+    def checked(self, code: str, answer: Any) -> None:
+        from tui.services.cashiers import LOCKED, NOT_MANAGER
+
         self.checking = False
-        if manager is None:
-            self.refused()
+        if answer.manager is not None:
+            if answer.short_pin:
+                self.app.notify(t("pin.short", code=code, minimum=answer.short_pin), timeout=8)
+            self.dismiss(answer.manager)
             return
-        self.dismiss(manager)
-
-    def refused(self) -> None:
-        self.app.log_event("pin_refused", detail="wrong manager PIN" + (f" ({self.why})" if self.why else ""))
-        self.say(t("pin.wrong"))
+        if answer.refused == LOCKED:
+            self.say(t("pin.locked", code=code, minutes=answer.minutes_left))
+        elif answer.refused == NOT_MANAGER:
+            self.say(t("pin.not_manager", code=code))
+        else:
+            self.say(t("pin.wrong"))
+        self.query_one("#pin-code", Input).focus()
 
     def check_failed(self, exc: Exception) -> None:
         """The database is away: say so, stay."""

@@ -81,12 +81,17 @@ class SuccessPanel(Vertical):
     def on_mount(self) -> None:
         self._show()
 
-    def show_sale(self, sale: Any, paid_fen: int) -> None:
+    def show_sale(self, sale: Any, paid_fen: int, payments: Tuple[Any, ...] = ()) -> None:
+        """``payments``: the sale's successful ones; a mobile one shows its provider and transaction number."""
         from store.money import format_yuan
         from store.numbering import format_receipt_no
 
         self.sale_id = sale.id
         self.amount = t("done.amount", amount=format_yuan(paid_fen))
+        for payment in payments:
+            if payment.out_trade_no:
+                self.amount += "\n" + t("done.mobile", method=t(f"method.{payment.method}"),
+                                        number=payment.reference)
         self.change = format_yuan(sale.change_fen)
         self.number = t("done.receipt_no", number=format_receipt_no(sale.till_id, sale.receipt_no))
         self.set_status(outcomes.PENDING)
@@ -662,7 +667,7 @@ class SaleScreen(Screen):
             self.tender_screen.committed(sale)  # closes the tender (tender_done); keys typed meanwhile come here
         self.last_sale_id = sale.id
         self.app.customer_display.show_paid_change(event.paid_fen, sale.change_fen)
-        self.success_panel().show_sale(sale, event.paid_fen)
+        self.success_panel().show_sale(sale, event.paid_fen, event.payments)
         self.query_one("#main", ContentSwitcher).current = "done"
         self.query_one("#total", Digits).update(_yuan(sale.total_fen))
         self.query_one("#items", Static).update("")
@@ -769,7 +774,19 @@ class SaleScreen(Screen):
             BasketResumed: self.resumed, ResumeFailed: self.resume_failed,
             BasketEnded: self.basket_ended, EndFailed: self.end_failed,
             RefundedWithoutReceipt: self.refunded_without_receipt, RefundFailed: self.refund_failed}
-        handlers[type(event)](event)
+        handler = handlers.get(type(event))
+        if handler is None:  # a payment attempt's news (tui.services.payments.desk)
+            self.payment_event(event)
+            return
+        handler(event)
+
+    def payment_event(self, event: Any) -> None:
+        """The tender shows it; with the tender closed (a restored basket), one sentence here."""
+        if self.tender_screen is not None:
+            self.tender_screen.payment_event(event)
+        elif type(event).__name__ == "PaymentPaid":
+            self.say(t("pay.paid", method=t(f"method.{event.provider}"), amount=_yuan(event.amount_fen),
+                       number=event.transaction_id))
 
     def commit_failed(self, event: CommitFailed) -> None:
         if self.tender_screen is not None:
@@ -821,9 +838,10 @@ class SaleScreen(Screen):
         """The signed-in cashier changed: redraw the title line."""
         self.query_one(TopBar).show()
 
-    def restore(self, stored: Any) -> None:
-        """The basket left open at the last run (a crash, a close) comes back with its payments."""
-        self.session.restore(stored)
+    def restore(self, stored: Any, attempts: Any = ()) -> None:
+        """The basket left open at the last run (a crash, a close) comes back with its payments and payment
+        attempts (a paid one whose payment was not stored yet becomes its payment, and the sale commits)."""
+        self.session.restore(stored, list(attempts))
         self.show_restored()
 
     def show_restored(self) -> None:

@@ -5,7 +5,8 @@ Shown at start when the shop has active cashiers, and again after a sign-out
 active cashier is left (the till then runs without one, as a fresh shop does).
 A wrong code or PIN is refused (one sentence, a beep, an event) and the
 screen stays, the focus back on the code; [signin] lock_attempts wrong PINs
-in a row lock that code for lock_minutes (counted from the event log).
+in a row lock that code for lock_minutes (counted from the event log, with
+the manager prompt's: one lock, store.cashiers.check_with_lock).
 """
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ class SignInScreen(Screen[Optional[Any]]):
 
     def checked(self, code: str, answer: Any) -> None:
         self.checking = False
-        signed, cashiers_left = answer
+        signed, cashiers_left = answer.answer, answer.cashiers_left
         cashier = signed.cashier
         if cashier is None and not cashiers_left:
             self.dismiss(None)  # every cashier was deactivated meanwhile: run without one
@@ -115,6 +116,8 @@ class SignInScreen(Screen[Optional[Any]]):
                 self.say(t("signin.wrong"))
             self.query_one("#signin-code", Input).focus()
             return
+        if answer.short_pin:  # a PIN set before the rule still signs in; the store has logged it for the owner
+            self.app.notify(t("pin.short", code=code, minimum=answer.short_pin), timeout=8)
         self.dismiss(cashier)
 
     def check_failed(self, exc: Exception) -> None:

@@ -14,6 +14,7 @@ from textual.widgets import Digits, Input, Static
 from tui import keymap
 from tui.i18n import brief, t
 from tui.screens.widgets import Amount, KeyBar
+from tui.services import sale_session as modes
 from tui.services.sale_session import Refused, SaleSession
 
 if TYPE_CHECKING:
@@ -32,6 +33,12 @@ def amount_refused(exc: ValueError, text: str) -> str:
     if getattr(exc, "code", "") == "amount_too_large":
         return t("tender.amount_too_large", text=shown, max=format_yuan(MAX_FEN))
     return t("tender.bad_amount", text=shown)
+
+
+def _yuan(fen: int) -> str:
+    from store.money import format_yuan
+
+    return format_yuan(fen)
 
 
 class SavingNote(Static, can_focus=True):
@@ -189,6 +196,9 @@ class TenderScreen(ModalScreen):
             sale_screen.refresh_basket()
 
     def action_back(self) -> None:
+        if self.session.blocked() and not self.saving:  # the attempt is followed here: stay until it is known
+            self.show_attempt()
+            return
         self.dismiss(None)
 
     def action_reference(self) -> None:
@@ -223,11 +233,14 @@ class TenderScreen(ModalScreen):
         self.take_payment()
 
     def take_payment(self) -> None:
-        """Enter: the typed amount (empty = what is still to pay) by the method chosen."""
+        """Enter: a scanned payment code (付款码) charges its provider; else the typed amount (empty = what is
+        still to pay) by the method chosen."""
         from store.money import format_yuan
 
         if self.tender.covered:  # an earlier commit failed: try again, add nothing
             self.commit()
+            return
+        if self.scanned_code():
             return
         if not self.method:  # a refused method: nothing is taken until the cashier chooses one
             self.say_nothing_taken()
@@ -246,6 +259,71 @@ class TenderScreen(ModalScreen):
                        amount=format_yuan(self.tender.remaining_fen)), error=True)
             return
         self.pay_with_reference(amount)
+
+    # ------------------------------------------------------------ payment codes (付款码)
+
+    def scanned_code(self) -> bool:
+        """The amount field holds a scanned code: a payment code is charged (no key picks the method), any
+        other code is refused in one sentence. False when it is no code at all (an amount)."""
+        from tui.services.payments.codes import NotAPaymentCode, provider_of
+
+        field = self.query_one("#amount", Input)
+        text = field.value.strip()
+        try:
+            if provider_of(text) is None:
+                return False
+        except NotAPaymentCode:
+            pass  # the session says why, in one sentence
+        field.value = ""
+        try:
+            self.session.charge_code(text)
+        except Refused as exc:
+            self.say(t(exc.code, method=t(f"method.{exc.values.get('method', 'wechat')}")), error=True)
+            return True
+        self.show_attempt()
+        return True
+
+    def show_attempt(self) -> None:
+        """What the open payment attempt is doing now (customer confirming, unclear, stopping), or nothing."""
+        mode = self.session.tender_mode()
+        attempt = next(reversed(list(self.session.attempts.values())), None)
+        if attempt is None or mode in (modes.TAKE, modes.PAID_NOW):
+            return
+        values = dict(method=t(f"method.{attempt.provider}"), amount=_yuan(attempt.amount_fen), keys=self.stop_key())
+        key = {modes.CONFIRMING: "pay.confirming", modes.UNCLEAR: "pay.unclear", modes.STOPPING: "pay.stopping"}[mode]
+        self.say(t(key, **values), error=mode == modes.UNCLEAR)
+
+    def stop_key(self) -> str:
+        found = keymap.by_id("tender.stop_waiting")
+        return keymap.display_key(keymap.key_of(found)) if found is not None else "Ctrl+S"
+
+    def action_stop_waiting(self) -> None:
+        """Ctrl+S: the cashier stops waiting for the customer; the order is cancelled (the tender says when)."""
+        if not self.session.stop_waiting():
+            self.say(t("pay.nothing_waiting"), error=True)
+            return
+        self.show_attempt()
+
+    def payment_event(self, event: Any) -> None:
+        """The desk's answer about this basket's attempt (the session has taken it in)."""
+        name = type(event).__name__
+        method = t(f"method.{event.provider}")
+        if name == "PaymentPaid":
+            self.refresh_sums()
+            self.say(t("pay.paid", method=method, amount=_yuan(event.amount_fen), number=event.transaction_id))
+            if self.tender.covered:
+                self.show_saving()  # the session commits the sale now
+            return
+        if name == "PaymentRefused":
+            self.refresh_sums()
+            self.say(t("pay.refused", method=method, reason=event.reason or t("pay.no_reason")), error=True)
+        elif name == "PaymentCancelled":
+            self.refresh_sums()
+            self.say(t("pay.cancelled", method=method), error=True)
+        elif name == "PaymentNotSent":
+            self.say(t("pay.not_sent", method=method, reason=event.reason), error=True)
+        else:
+            self.show_attempt()
 
     def pay_with_reference(self, amount: int) -> None:
         """A card, WeChat or Alipay payment, with what the cashier typed in the reference field (after Tab).
@@ -348,13 +426,17 @@ class TenderScreen(ModalScreen):
         """
         if self.saving:
             return
+        self.show_saving()
+        self.query_one("#tender-message", Static).update("")
+        self.session.commit()  # the sale screen hears SaleCommitted or CommitFailed and hands it here
+
+    def show_saving(self) -> None:
+        """"Saving…" while the session commits the sale; keys typed meanwhile are kept for the sale screen."""
         self.saving = True
         note = self.query_one(SavingNote)
         note.typed.clear()
         note.display = True
         note.focus()
-        self.query_one("#tender-message", Static).update("")
-        self.session.commit()  # the sale screen hears SaleCommitted or CommitFailed and hands it here
 
     def committed(self, sale: Any) -> None:
         note = self.query_one(SavingNote)

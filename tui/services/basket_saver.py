@@ -82,6 +82,14 @@ class BasketSaver:
             self._queue.append(("finish", (job, done, failed)))
             self._changed.notify_all()
 
+    def run(self, job: Callable[[Optional[int]], Any], done: Callable[[Any], Any],
+            failed: Callable[[Exception], Any]) -> None:
+        """After the queued changes: ``job(basket_id)`` with the basket as stored, which goes on (a payment
+        attempt is charged for it); ``done(value)`` or ``failed(error)`` are posted back."""
+        with self._changed:
+            self._queue.append(("run", (job, done, failed)))
+            self._changed.notify_all()
+
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything handed in is done and stored; False if that took longer than ``timeout``."""
         with self._changed:
@@ -125,7 +133,8 @@ class BasketSaver:
                 log.error("basket not finished: %s", exc, exc_info=exc)
                 self._post(failed, exc)
                 return
-            self.basket_id = None
+            if kind == "finish":
+                self.basket_id = None
             self._post(done, result)
 
     def _save(self) -> bool:

@@ -68,6 +68,15 @@ def commit_refund(sale_id: int, choice: RefundChoice, till_id: str, cashier: Opt
     return committed(document)
 
 
+def refused_refunds(document_id: int) -> List[str]:
+    """The provider refunds of a refund or void document that the provider refused (their out_refund_no): what
+    the history's P asks again, with the same numbers; store work."""
+    from store import provider_refunds
+
+    return [row.out_refund_no for row in provider_refunds.of_document(document_id)
+            if row.state == provider_refunds.FAILED]
+
+
 def check_voidable(sale_id: int) -> None:
     """Raise store.documents.DocumentError unless the sale can be voided (of today, not refunded or voided)."""
     from store import documents

@@ -23,11 +23,21 @@ Call it from one thread (the UI thread); it never touches the store itself.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from store import payment_attempts as states
 from tui.i18n import t
+from tui.services.payments.desk import (
+    PaymentCancelled,
+    PaymentCancelling,
+    PaymentNotSent,
+    PaymentPaid,
+    PaymentRefused,
+    PaymentUnclear,
+    PaymentWaiting,
+)
 
 log = logging.getLogger("chaoying.tui.sale_session")
 
@@ -51,11 +61,13 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class SaleCommitted:
-    """The basket is a sale now, durable before any printing; ``cash``: the drawer opens with its receipt."""
+    """The basket is a sale now, durable before any printing; ``cash``: the drawer opens with its receipt.
+    ``payments``: its successful payments (a mobile one with its provider and transaction number)."""
 
     sale: Any
     paid_fen: int
     cash: bool
+    payments: Tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,7 +119,61 @@ class RefundFailed:
     error: Exception
 
 
+@dataclass(frozen=True)
+class AttemptView:
+    """What the session knows of one payment attempt of its basket (the store row has the same names)."""
+
+    out_trade_no: str
+    provider: str
+    amount_fen: int
+    state: str
+    transaction_id: str = ""
+    reason: str = ""
+    sale: Optional[int] = None
+
+
 # ---------------------------------------------------------------- the rules, one function each
+
+#: What the tender may do now (tender_mode).
+TAKE, CONFIRMING, UNCLEAR, STOPPING, PAID_NOW = "take", "confirming", "unclear", "stopping", "paid"
+
+
+def blocks_basket(attempts: List[Any]) -> bool:
+    """An attempt not known failed or cancelled blocks paying again, holding, abandoning and cancelling the
+    basket: the customer is charged at most once."""
+    return any(attempt.state not in states.NOTHING_CHARGED for attempt in attempts)
+
+
+def missing_payments(tender_payments: List[Any], attempts: List[Any]) -> List[Any]:
+    """The paid attempts (no sale yet) whose payment the stored tender lacks, each once: a crash came between
+    the attempt's paid mark and the tender's save. Added on restore, never twice."""
+    from store.sales import TenderPayment
+
+    held = {payment.out_trade_no for payment in tender_payments if payment.ok and payment.out_trade_no}
+    missing = []
+    for attempt in attempts:
+        if attempt.state == states.PAID and attempt.sale is None and attempt.out_trade_no not in held:
+            held.add(attempt.out_trade_no)
+            missing.append(TenderPayment(attempt.provider, int(attempt.amount_fen), attempt.transaction_id,
+                                         out_trade_no=attempt.out_trade_no))
+    return missing
+
+
+def tender_mode(attempts: List[Any]) -> str:
+    """What the tender may do now, by its newest attempt not failed or cancelled: TAKE a code or a method;
+    CONFIRMING (the customer confirms: the stop-waiting key); UNCLEAR (no answer: the desk keeps asking);
+    STOPPING (being cancelled); PAID_NOW (the sale is committed)."""
+    for attempt in reversed(attempts):
+        if attempt.state in (states.REQUESTED, states.WAITING):
+            return CONFIRMING
+        if attempt.state == states.UNKNOWN:
+            return UNCLEAR
+        if attempt.state == states.CANCELLING:
+            return STOPPING
+        if attempt.state == states.PAID:
+            return PAID_NOW
+    return TAKE
+
 
 def money_taken(tender: Any) -> bool:
     """Money has been taken for this basket: it cannot be changed, held, left or dropped without handing it back."""
@@ -212,9 +278,11 @@ class SaleSession:
 
     def __init__(self, till: Any, saver: Any, settings: Any, report: Callable[[Any], Any] = lambda event: None,
                  log_event: Optional[Callable[..., Any]] = None,
-                 sign_in_used: Callable[[], bool] = lambda: False) -> None:
+                 sign_in_used: Callable[[], bool] = lambda: False, desk: Optional[Any] = None) -> None:
         self.till = till
         self.saver = saver
+        self.desk = desk  # tui.services.payments.desk.PaymentDesk; None: no provider is set up
+        self.attempts: Dict[str, AttemptView] = {}  # the open basket's payment attempts, oldest first
         self.settings = settings
         self._report = report
         self._log_event = log_event or (lambda kind, detail="": till.log_event(kind, detail=detail))
@@ -260,9 +328,21 @@ class SaleSession:
         return self.ending or bool(self.busy)
 
     def check_changeable(self) -> None:
-        """Refused while money is taken (its lines are what was paid for) or the basket is ending."""
-        if self.money_taken() or self.ending:
+        """Refused while money is taken (its lines are what was paid for), a payment attempt is open, or the
+        basket is ending."""
+        if self.money_taken() or self.ending or self.blocked():
             raise Refused("sale.payment_in_progress")
+
+    def blocked(self) -> bool:
+        """A payment attempt of this basket is not known failed or cancelled (blocks_basket)."""
+        return blocks_basket(list(self.attempts.values()))
+
+    def check_not_blocked(self) -> None:
+        if self.blocked():
+            raise Refused("pay.attempt_open")
+
+    def tender_mode(self) -> str:
+        return tender_mode(list(self.attempts.values()))
 
     def save(self) -> None:
         """The basket or its payments changed: the saver stores it (nothing taken is ever lost)."""
@@ -436,6 +516,7 @@ class SaleSession:
         """A payment taken (stored at once); SaleError when the tender refuses it."""
         if not self.method_allowed(method):
             raise Refused("tender.rounded_cash_only", method=method)
+        self.check_not_blocked()
         payment = self._tender().add_payment(method, amount_fen, reference)
         log.info("payment %s %s", method, amount_fen)
         self.save()  # money taken is stored as it is taken
@@ -455,6 +536,10 @@ class SaleSession:
         """Take back the last payment (stored, logged); cash opens the drawer to hand it back. None if none."""
         from store.baskets import payment_detail
 
+        self.check_not_blocked()
+        last = self.last_payment()
+        if last is not None and last.out_trade_no:  # charged by the provider: only a refund gives it back
+            raise Refused("pay.mobile_not_removed", method=last.method)
         removed = self._tender().remove_last()
         if removed is None:
             return None
@@ -470,6 +555,7 @@ class SaleSession:
         from store.money import format_yuan
 
         basket, tender = self.basket, self._tender()
+        self.check_not_blocked()
         spec = None if basket.rounding is not None else rounding_spec(basket, tender, self.settings.selling,
                                                                         self.till.cashier)
         basket.set_rounding(spec)
@@ -484,8 +570,9 @@ class SaleSession:
         basket, tender, till = self.basket, self._tender(), self.till
 
         def done(sale: Any) -> None:
-            self._basket, self.tender = None, None
-            self._report(SaleCommitted(sale, tender.paid_fen, drawer_opens(tender.payments)))
+            self._basket, self.tender, self.attempts = None, None, {}
+            self._report(SaleCommitted(sale, tender.paid_fen, drawer_opens(tender.payments),
+                                       tuple(tender.ok_payments)))
 
         self.saver.finish(lambda basket_id: till.commit_sale(basket, tender, basket_id), done,
                           lambda exc: self._report(CommitFailed(exc)))
@@ -498,6 +585,7 @@ class SaleSession:
             raise Refused("held.busy")
         if self.basket.is_empty:
             raise Refused("hold.empty")
+        self.check_not_blocked()
         if self.money_taken():
             raise Refused("hold.paid")
 
@@ -524,7 +612,7 @@ class SaleSession:
             self._report(BasketHeld())
 
         self.busy, self._holding = HOLDING, (self.basket, self.tender)
-        self._basket, self.tender = None, None
+        self._basket, self.tender, self.attempts = None, None, {}
         self.saver.finish(hold, done, failed)
 
     def check_resume(self) -> None:
@@ -560,17 +648,32 @@ class SaleSession:
         self.busy = RESUMING
         self.saver.finish(resume, done, failed)
 
-    def restore(self, stored: Any) -> None:
-        """A stored basket (left open by a crash or a close, or resumed) is this session's, with its payments."""
+    def restore(self, stored: Any, attempts: List[Any] = ()) -> bool:  # type: ignore[assignment]
+        """A stored basket (left open by a crash or a close, or resumed) is this session's, with its payments
+        and its payment attempts (read from the store). A paid attempt whose payment the tender lacks becomes
+        its payment, once; a tender covered by it commits now (SaleCommitted follows): True then."""
         self.saver.adopt(stored.id)
         self._basket = stored.basket
         self.tender = stored.tender() if stored.payments else None
+        self.attempts = {a.out_trade_no: _view(a) for a in attempts}
+        missing = missing_payments(stored.payments, list(attempts))
+        if not missing:
+            return False
+        self.tender = tender_for(self.basket, self.tender)
+        self.tender.payments.extend(missing)  # charged by the provider: kept whatever the tender says
+        self.save()
+        log.info("restored basket %s: %d paid payment attempts added", stored.id, len(missing))
+        if self.tender.covered:
+            self.commit()
+            return True
+        return False
 
     # ------------------------------------------------------------ ending without a sale
 
     def check_cancel(self) -> None:
         if not self.basket_open():
             raise Refused("abandon.nothing")
+        self.check_not_blocked()
 
     def cancel(self) -> None:
         """End the open basket: cancelled, or abandoned with each payment handed back (the drawer opens for
@@ -612,7 +715,7 @@ class SaleSession:
 
     def start_over(self) -> None:
         """The basket ended without a sale: the next change starts a new one."""
-        self._basket, self.tender = None, None
+        self._basket, self.tender, self.attempts = None, None, {}
 
     def hand_over(self) -> None:
         """Sign-out: the next cashier starts with no tender of the last one's."""
@@ -650,6 +753,87 @@ class SaleSession:
         if self.money_taken():
             raise Refused("sale.payment_in_progress")
 
+    # ------------------------------------------------------------ mobile payments (付款码)
+
+    def charge_code(self, text: str) -> str:
+        """A scanned payment code pays the amount due with its provider (through the desk, after the basket is
+        stored); its out_trade_no. Refused: a code of the wrong form, a provider not set up, a basket an
+        attempt blocks, nothing due. Payment events follow (payment_event)."""
+        from tui.services.payments.codes import NotAPaymentCode, provider_of
+
+        try:
+            provider = provider_of(text)
+        except NotAPaymentCode as exc:
+            raise Refused(exc.key) from None
+        if provider is None:
+            raise Refused("pay_code.not_a_payment_code")
+        if self.desk is None or not self.desk.offers(provider):
+            raise Refused("pay_code.not_set_up", method=provider)
+        self.check_not_blocked()
+        due = self._tender().remaining_fen
+        if due <= 0:
+            raise Refused("pay_code.nothing_due")
+        if not self.method_allowed(provider):
+            raise Refused("tender.rounded_cash_only", method=provider)
+        desk, code = self.desk, text.strip()
+        out_trade_no = desk.new_out_trade_no()
+        self.attempts[out_trade_no] = AttemptView(out_trade_no, provider, due, states.REQUESTED)
+        self.save()  # the basket is stored first: the attempt names it
+        self.saver.run(lambda basket_id: desk.charge(out_trade_no, basket_id, provider, code, due),
+                       lambda _value: None, partial(self._not_sent, out_trade_no, provider, due))
+        log.info("payment %s: %s %d fen", out_trade_no, provider, due)
+        return out_trade_no
+
+    def stop_waiting(self) -> bool:
+        """The cashier stops waiting for the customer: the open attempt is cancelled. False if none is open."""
+        waiting = [a for a in self.attempts.values() if a.state in states.OPEN_STATES]
+        if not waiting or self.desk is None:
+            return False
+        self.desk.stop_waiting(waiting[-1].out_trade_no)
+        return True
+
+    def payment_event(self, event: Any) -> None:
+        """The desk's answer about an attempt (on the owner's thread). One of another basket pays nothing here."""
+        view = self.attempts.get(event.out_trade_no)
+        if view is None:
+            log.warning("payment %s is not this basket's: %s ignored", event.out_trade_no, type(event).__name__)
+            return
+        if isinstance(event, PaymentNotSent):  # nothing stored, nothing asked: as if never scanned
+            del self.attempts[event.out_trade_no]
+            self._report(event)
+            return
+        state = _state_of(event, view.state)
+        self.attempts[event.out_trade_no] = replace(view, state=state, reason=getattr(event, "reason", ""),
+                                                    transaction_id=getattr(event, "transaction_id", ""))
+        if state == states.PAID:
+            self._paid(event)
+        elif state in states.NOTHING_CHARGED:
+            self._not_charged(event, state)
+        self._report(event)
+        if state == states.PAID and self.tender is not None and self.tender.covered:
+            self.commit()
+
+    def _paid(self, event: Any) -> None:
+        from store.sales import TenderPayment
+
+        self.tender = tender_for(self.basket, self.tender)
+        if any(p.ok and p.out_trade_no == event.out_trade_no for p in self.tender.payments):
+            return  # said again: it is in the tender once
+        # charged by the provider: kept as it is (the basket could not change while the attempt was open)
+        self.tender.payments.append(TenderPayment(event.provider, event.amount_fen, event.transaction_id,
+                                                  out_trade_no=event.out_trade_no))
+        self.save()
+
+    def _not_charged(self, event: Any, state: str) -> None:
+        self.tender = tender_for(self.basket, self.tender)
+        reason = getattr(event, "reason", "") or state
+        self.tender.record_failed(event.provider, event.amount_fen, "", reason, out_trade_no=event.out_trade_no)
+        self.save()
+
+    def _not_sent(self, out_trade_no: str, provider: str, amount_fen: int, exc: Exception) -> None:
+        """The basket could not be stored: no attempt, no request. Said as the desk says a request not sent."""
+        self.payment_event(PaymentNotSent(out_trade_no, provider, amount_fen, str(exc)))
+
 
 def _yuan(fen: int) -> str:
     from store.money import format_yuan
@@ -668,3 +852,19 @@ def said(what: str, spec: Any) -> str:
     """A decision in a few words: "10%", "2.50" or, for a price, "Price 2.50" (in the UI's language)."""
 
     return t("key.price_override") + " " + _yuan(spec.value) if what == PRICE else discount_text(spec)
+
+
+def _view(attempt: Any) -> AttemptView:
+    return AttemptView(attempt.out_trade_no, attempt.provider, int(attempt.amount_fen), attempt.state,
+                       attempt.transaction_id or "", attempt.reason or "", attempt.sale)
+
+
+#: The attempt's state after each kind of desk event (PaymentUnclear says its own).
+_EVENT_STATES = {PaymentWaiting: states.WAITING, PaymentPaid: states.PAID, PaymentRefused: states.FAILED,
+                 PaymentCancelling: states.CANCELLING, PaymentCancelled: states.CANCELLED}
+
+
+def _state_of(event: Any, current: str) -> str:
+    if isinstance(event, PaymentUnclear):
+        return str(event.state)
+    return _EVENT_STATES.get(type(event), current)

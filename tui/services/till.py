@@ -220,7 +220,8 @@ def receipt_for_sale(sale: Any, settings: Settings, reprint_no: int = 0, reprint
                           "" if d.kind == "round" else _discount_note(d))
         for d in discounts if d.line_position == 0 and d.amount_fen)
     payments = tuple(
-        ReceiptPayment(method=p.method, amount_fen=p.amount_fen, reference=p.reference or "")
+        ReceiptPayment(method=p.method, amount_fen=p.amount_fen, reference=p.reference or "",
+                       transaction=bool(p.out_trade_no))
         for p in sorted(sale.payments, key=lambda row: row.position)
         if p.status == "ok"
     )

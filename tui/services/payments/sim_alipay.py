@@ -82,7 +82,7 @@ class AlipaySimulator:
         self.no_answer_seconds = no_answer_seconds  # NO_ANSWER: how long the answer hangs
         self.cancel_retries = 0                     # the first N cancels of each order answer retry_flag=Y
         self.requests: List[Request] = []
-        self._orders: Dict[str, _Order] = {}
+        self.orders: Dict[str, _Order] = {}
         self._spent: Dict[str, str] = {}            # auth_code -> the out_trade_no that spent it
         self._closed_unknown: set = set()           # out_trade_nos cancelled before any pay arrived
         self._count = 0
@@ -160,7 +160,7 @@ class AlipaySimulator:
             return _failed("ACQ.INVALID_PARAMETER", "参数无效")
         if out_trade_no in self._closed_unknown:
             return _failed("ACQ.TRADE_HAS_CLOSE", "交易已经关闭", out_trade_no)
-        order = self._orders.get(out_trade_no)
+        order = self.orders.get(out_trade_no)
         if order is not None:
             return self._pay_again(order, auth_code)
         if auth_code in self._spent:
@@ -171,7 +171,7 @@ class AlipaySimulator:
         self._spent[auth_code] = out_trade_no
         self._count += 1
         trade_no = time.strftime("%Y%m%d") + "22001" + f"{400000000000000 + self._count:015d}"
-        order = self._orders[out_trade_no] = _Order(out_trade_no, auth_code, amount_fen, scenario, self.clock(),
+        order = self.orders[out_trade_no] = _Order(out_trade_no, auth_code, amount_fen, scenario, self.clock(),
                                                     trade_no)
         if scenario.kind == scenarios.BALANCE_LOW:
             order.closed = True
@@ -194,14 +194,14 @@ class AlipaySimulator:
         return {"code": "10003", "msg": " order success pay inprocess", **self._trade(order)}
 
     def _query(self, biz: dict) -> dict:
-        order = self._orders.get(str(biz["out_trade_no"]))
+        order = self.orders.get(str(biz["out_trade_no"]))
         if order is None:
             return _failed("ACQ.TRADE_NOT_EXIST", "交易不存在")
         return {**_ok(), **self._trade(order), "trade_status": order.status(self.clock())}
 
     def _cancel(self, biz: dict) -> dict:
         out_trade_no = str(biz["out_trade_no"])
-        order = self._orders.get(out_trade_no)
+        order = self.orders.get(out_trade_no)
         if order is None:
             self._closed_unknown.add(out_trade_no)  # a pay that lands later is refused
             return {**_ok(), "out_trade_no": out_trade_no, "retry_flag": "N", "action": "close"}
@@ -217,7 +217,7 @@ class AlipaySimulator:
 
     def _refund(self, biz: dict) -> dict:
         out_trade_no, out_request_no = str(biz["out_trade_no"]), str(biz.get("out_request_no") or biz["out_trade_no"])
-        order = self._orders.get(out_trade_no)
+        order = self.orders.get(out_trade_no)
         if order is None:
             return _failed("ACQ.TRADE_NOT_EXIST", "交易不存在")
         if out_request_no in order.refunds:  # the same refund asked again: no money moves this time
@@ -234,7 +234,7 @@ class AlipaySimulator:
         return {**self._refund_answer(order), "fund_change": "Y"}
 
     def _refund_query(self, biz: dict) -> dict:
-        order = self._orders.get(str(biz["out_trade_no"]))
+        order = self.orders.get(str(biz["out_trade_no"]))
         if order is None:
             return _failed("ACQ.TRADE_NOT_EXIST", "交易不存在")
         out_request_no = str(biz.get("out_request_no") or biz["out_trade_no"])

@@ -15,14 +15,13 @@ daemon thread; ``.url`` is ``http://127.0.0.1:PORT`` (the base_url of both clien
 Alipay's gateway ``.url + "/gateway.do"``); ``.stop()`` (or leaving the ``with``) ends it. ``clock``
 (seconds) drives the scenarios' waits, so a test runs a customer's 12 s in no time; ``tls`` (a server
 ``ssl.SSLContext``) serves https instead, e.g. asking for the merchant's client certificate. ``alipay_keys`` are
-what ``sim_alipay.demo_keys`` gives; without them (or without sim_alipay) ``/gateway.do`` answers 501.
+what ``sim_alipay.demo_keys`` gives; without them ``/gateway.do`` answers 501.
 
 Stand-alone: ``python -m tui.services.payments.simulator --port 8765 [--keys FOLDER]``.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import ssl
 import tempfile
 import threading
@@ -31,26 +30,15 @@ import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Callable, List, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 from tui.services.payments.secrets import write_secret
+from tui.services.payments.sim_alipay import AlipaySimulator, demo_keys as alipay_demo_keys
 from tui.services.payments.sim_wechat import DEMO_APPID, DEMO_MCH_ID, WeChatSimulator
 
 ALIPAY_PATH = "/gateway.do"
 WECHAT_KEY_FILE = "wechat_api_key"
-
-
-def _sim_alipay() -> Optional[ModuleType]:
-    """The Alipay half, when it is there (a missing module only: its own import errors still show)."""
-    name = "tui.services.payments.sim_alipay"
-    try:
-        return importlib.import_module(name)
-    except ImportError as exc:
-        if exc.name != name:
-            raise
-        return None
 
 
 class Simulator:
@@ -60,9 +48,8 @@ class Simulator:
                  port: int = 0, wechat_appid: str = DEMO_APPID, wechat_mch_id: str = DEMO_MCH_ID,
                  hang_seconds: float = 30.0, tls: Optional[ssl.SSLContext] = None) -> None:
         self.wechat = WeChatSimulator(wechat_key, wechat_appid, wechat_mch_id, clock, hang_seconds)
-        module = _sim_alipay() if alipay_keys is not None else None
-        self.alipay = module.AlipaySimulator.from_key_files(
-            alipay_keys, clock=clock, no_answer_seconds=hang_seconds) if module is not None else None
+        self.alipay = AlipaySimulator.from_key_files(alipay_keys, clock=clock, no_answer_seconds=hang_seconds) \
+            if alipay_keys is not None else None
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         self._server.simulator = self  # type: ignore[attr-defined]
@@ -148,19 +135,16 @@ class DemoKeys:
 
     wechat_api_key_file: Path
     wechat_api_key: str
-    alipay: Any = None           # what sim_alipay.demo_keys(folder) gave (None without the Alipay half)
+    alipay: Any                  # what sim_alipay.demo_keys(folder) gave
 
 
 def demo_keys(folder: Path) -> DemoKeys:
-    """Write fresh demo keys into ``folder`` (each file 0600): WeChat's API key, and Alipay's when its half
-    of the simulator is there."""
+    """Write fresh demo keys into ``folder`` (each file 0600): WeChat's API key and Alipay's key pairs."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     key = uuid.uuid4().hex  # 32 characters, as a WeChat API key
     write_secret(folder / WECHAT_KEY_FILE, key.encode("ascii"))
-    module = _sim_alipay()
-    alipay = module.demo_keys(folder) if module is not None else None
-    return DemoKeys(folder / WECHAT_KEY_FILE, key, alipay)
+    return DemoKeys(folder / WECHAT_KEY_FILE, key, alipay_demo_keys(folder))
 
 
 def main(argv: Optional[List[str]] = None) -> None:
