@@ -15,7 +15,8 @@ The floor is raw ``sqlite3`` on its own connection with the store's pragmas
 (``store.db.SQLITE_PRAGMAS``: WAL, synchronous=FULL, foreign keys, busy
 timeout), doing in one ``BEGIN IMMEDIATE`` transaction what the commit
 must: read the counter (receipt number, journal head, audit head), insert
-the sale (every column the store writes), its 5 lines, its payment, the
+the sale (every column the store writes), its 5 lines, its payment (a
+cash one: no payment attempt to link), the
 ``pending`` outcome and the commit's audit record, update the counter, and
 COMMIT (one fsync). It hashes the same canonical text (SHA-256 of the
 journal and of the audit record), built with one prebuilt JSON encoder; the
@@ -83,8 +84,8 @@ SALE_SQL = ('INSERT INTO "sale" (till_id, receipt_no, sold_at, cashier, total_fe
             'kind, original_id, reason, manager, discount_fen, hash_kind) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)')
 LINE_SQL = ('INSERT INTO "line" (sale_id, position, product_id, barcode, name, unit, unit_price_fen, qty_milli, '
             'amount_fen, discount_fen, original_line_id) VALUES ' + ",".join(["(?,?,?,?,?,?,?,?,?,?,?)"] * 5))
-PAYMENT_SQL = ('INSERT INTO "payment" (sale_id, position, method, amount_fen, reference, status, reason) '
-               'VALUES (?,?,?,?,?,?,?)')
+PAYMENT_SQL = ('INSERT INTO "payment" (sale_id, position, method, amount_fen, reference, status, reason, '
+               'out_trade_no) VALUES (?,?,?,?,?,?,?,?)')
 OUTCOME_SQL = ('INSERT INTO "receipt_outcome" (sale_id, state, reason_code, reason, updated_at) '
                'VALUES (?,?,?,?,?)')
 AUDIT_SQL = ('INSERT INTO "audit" (till_id, seq, kind, ref, content, prev_hash, hash, hash_kind) '
@@ -145,7 +146,8 @@ def raw_sqlite_commit(conn: sqlite3.Connection, till_id: str = TILL) -> float:
                        ln.amount_fen, ln.discount_fen, None)
         conn.execute(LINE_SQL, values)
         for i, p in enumerate(tender.payments):
-            conn.execute(PAYMENT_SQL, (sale_id, i + 1, p.method, p.amount_fen, p.reference, p.status, p.reason))
+            conn.execute(PAYMENT_SQL, (sale_id, i + 1, p.method, p.amount_fen, p.reference, p.status, p.reason,
+                                       p.out_trade_no))
         conn.execute(OUTCOME_SQL, (sale_id, "pending", "", "", at))
         content = audit_text(digest)
         audit_digest = hashlib.sha256((audit_hash + content).encode("utf-8")).hexdigest()
@@ -242,7 +244,7 @@ def raw_pg_commit(conn: Any, till_id: str = TILL) -> float:
         cur.execute(LINE_SQL.replace("?", "%s"), values)
         for i, p in enumerate(tender.payments):
             cur.execute(PAYMENT_SQL.replace("?", "%s"),
-                        (sale_id, i + 1, p.method, p.amount_fen, p.reference, p.status, p.reason))
+                        (sale_id, i + 1, p.method, p.amount_fen, p.reference, p.status, p.reason, p.out_trade_no))
         cur.execute(OUTCOME_SQL.replace("?", "%s"), (sale_id, "pending", "", "", now))
         content = audit_text(digest)
         audit_digest = hashlib.sha256((audit_hash + content).encode("utf-8")).hexdigest()

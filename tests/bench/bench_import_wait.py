@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import select
+import shutil
 import statistics
 import subprocess
 import sys
@@ -127,9 +128,12 @@ def main() -> int:
     env = env_for(folder, url)
     stop = folder / "stop"
 
-    floor, _ = sell(url, env, stop, args.floor, args.gap)
-    during, (took, said) = sell(url, env, stop, 0, args.gap, import_process(first, env))
-    again, (took2, said2) = sell(url, env, stop, 0, args.gap, import_process(second, env))
+    try:
+        floor, _ = sell(url, env, stop, args.floor, args.gap)
+        during, (took, said) = sell(url, env, stop, 0, args.gap, import_process(first, env))
+        again, (took2, said2) = sell(url, env, stop, 0, args.gap, import_process(second, env))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
     rows = len(text) - 1
     print(f"commit_sale of a 5-line sale, one till process, {args.gap * 1000:.0f} ms between sales; "
