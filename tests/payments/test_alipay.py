@@ -352,7 +352,7 @@ def test_a_key_file_others_may_read_is_refused_naming_the_file_never_its_content
     with pytest.raises(ProviderError) as caught:
         AlipayClient("https://openapi.alipay.com/gateway.do", "2021", loose, alipay_keys["alipay_public_key"])
     message = str(caught.value)
-    assert str(loose) in message and "0600" in message
+    assert str(loose) in message and "chmod 600" in message
     assert "PRIVATE" not in message and message.endswith(".")
 
 

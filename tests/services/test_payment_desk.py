@@ -351,3 +351,13 @@ def test_a_till_killed_while_the_customer_confirms_restarts_and_finishes_the_sal
     committed = shop.answer(SaleCommitted)
     assert the_payment(committed.sale.id).out_trade_no == number
     assert len(shop.pay_requests(number)) == 1 and shop.sim.wechat.orders[number].charges == 1
+
+
+def test_a_paid_answer_counts_only_for_the_amount_asked():
+    from tui.services.payments.desk import amount_agrees
+    from tui.services.payments.provider import PAID, WAITING, Answer
+
+    assert amount_agrees(Answer(PAID, "T1", "42", amount_fen=350), 350)
+    assert amount_agrees(Answer(PAID, "T1", "42"), 350)  # the answer does not say: the order's own amount
+    assert not amount_agrees(Answer(PAID, "T1", "42", amount_fen=35), 350)
+    assert amount_agrees(Answer(WAITING, "T1", amount_fen=35), 350)  # only a paid answer settles money

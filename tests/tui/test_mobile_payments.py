@@ -59,6 +59,8 @@ async def test_a_scanned_wechat_code_pays_and_the_panel_shows_the_transaction_nu
         assert payment.method == "wechat" and payment.reference and payment.out_trade_no
         panel = text_of(app.sale_screen.query_one("#done-amount"))
         assert payment.reference in panel and "微信" in panel
+        await pilot.pause()
+        assert app.sale_screen.query_one("#done-amount").size.height == 2  # its second line is on screen, not cut off
 
 
 async def test_balance_too_low_says_why_and_the_tender_stays_open_for_cash(pay_shop):

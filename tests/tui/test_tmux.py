@@ -320,3 +320,27 @@ def test_killed_with_money_taken_then_restarted_the_basket_and_the_payment_are_b
     assert [row[1] for row in open_baskets(folder)] == ["sold"]
     tmux.keys("again", "C-q")
     wait_gone(tmux, "again")
+
+
+def test_a_newcomer_pays_with_a_wechat_and_an_alipay_code_in_the_demo(tmux, tmp_path):
+    """Issue 21's newcomer: each demo code pays at once; its transaction number is on the panel and the paper."""
+    folder = tmp_path / "demo"
+    tmux.start("till", demo_command(tmp_path, folder))
+    sign_in(tmux, "till")
+    tmux.wait_for("till", "合计")
+    for number, code in (("0001", "134567890123456000"), ("0002", "2812345678901234000")):
+        tmux.keys("till", "6901234567892", "Enter")
+        tmux.wait_for("till", "可口可乐")
+        tmux.keys("till", "F12")
+        tmux.wait_for("till", "还差")
+        tmux.keys("till", code, "Enter")  # as a scanner types it: no key picks the method
+        screen = tmux.wait_for("till", f"1-00{number}")
+        con = sqlite3.connect(str(folder / "chaoying.sqlite3"))
+        with con:
+            (transaction,), = con.execute("SELECT reference FROM payment WHERE out_trade_no != '' "
+                                          "ORDER BY id DESC LIMIT 1").fetchall()
+        con.close()
+        assert transaction and transaction in screen
+        paper = wait_for_file(folder / "paper" / f"{number}.txt", transaction)
+        assert "交易单号" in paper
+        tmux.keys("till", "Escape")

@@ -32,7 +32,7 @@ from tui.screens.events import printer_name, reason_text
 from tui.screens.receipt_views import QrView
 from tui.screens.widgets import KeyBar
 from tui.services import corrections
-from tui.services.payments.refunds import refund_note
+from tui.services.payments.refunds import refund_note, refused
 from tui.services.till import MAIN
 
 if TYPE_CHECKING:
@@ -570,9 +570,8 @@ def detail_text(sale: Dict[str, Any], reprints: int = 0, shown: Callable[[str], 
         else:
             text.append(line + "\n")
         if payment.get("refund"):
-            refused = payment["refund"]["state"] == "failed"
             text.append("  " + refund_note(payment["method"], payment["refund"]) + "\n",
-                        style="bold" if refused else "")
+                        style="bold" if refused(payment["refund"]) else "")
     if sale.get("change_fen"):
         text.append(t("history.change", change=format_yuan(sale["change_fen"])) + "\n")
     text.append("\n" + t("history.outcome", outcome=outcome_label(sale["outcome"] or "", 0)), style="bold")

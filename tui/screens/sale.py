@@ -815,6 +815,8 @@ class SaleScreen(Screen):
 
     def receipt_status(self, sale_id: int, state: str, reason: str = "", warning: str = "") -> None:
         """The till reported on a sale's receipt; update the success panel if it is shown."""
+        if not self.is_mounted:  # the till is stopping: a report of a receipt still printing has nowhere to go
+            return
         if sale_id == self.last_sale_id:
             self.success_panel().set_status(state, reason, warning)
         elif warning == "paper_near_end":

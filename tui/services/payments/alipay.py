@@ -20,9 +20,7 @@ import base64
 import ipaddress
 import json
 import logging
-import os
 import re
-import stat
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -45,6 +43,7 @@ from tui.services.payments.provider import (
     Schedule,
     last4,
 )
+from tui.services.payments.secrets import read_secret_bytes
 
 log = logging.getLogger(__name__)
 
@@ -82,16 +81,6 @@ _GATEWAY_CODE = re.compile(r"isv\.[a-z-]{1,40}")
 _WS = re.compile(r"[ \t\r\n]*")
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 _CHINA = timezone(timedelta(hours=8))  # the gateway reads timestamp as Beijing time
-
-
-def _read_secret_bytes(path: Path) -> bytes:  # merge: replace with secrets.read_secret_bytes
-    """A key file's bytes, refused (ProviderError naming the file, never its content) when others may read it."""
-    try:
-        if stat.S_IMODE(os.stat(path).st_mode) & 0o077:
-            raise ProviderError(f"The key file {path} may be read by others: make it mode 0600.")
-        return path.read_bytes()
-    except OSError as exc:
-        raise ProviderError(f"The key file {path} cannot be read ({exc.strerror}).") from None
 
 
 def load_private_key(data: bytes, path: Path) -> Any:
@@ -243,8 +232,8 @@ class AlipayClient:
         self.app_id = app_id
         self.timeout_seconds = float(timeout_seconds)
         private_key_file, alipay_public_key_file = Path(private_key_file), Path(alipay_public_key_file)
-        self._private_key = load_private_key(_read_secret_bytes(private_key_file), private_key_file)
-        self._alipay_key = load_public_key(_read_secret_bytes(alipay_public_key_file), alipay_public_key_file)
+        self._private_key = load_private_key(read_secret_bytes(private_key_file), private_key_file)
+        self._alipay_key = load_public_key(read_secret_bytes(alipay_public_key_file), alipay_public_key_file)
         # Never cancel while our own pay may still be on the wire: not before its timeout is over.
         self.schedule = schedule or Schedule(poll_seconds=POLL_SECONDS, wait_limit_seconds=WAIT_LIMIT_SECONDS,
                                              cancel_after_seconds=self.timeout_seconds, retry_seconds=POLL_SECONDS)

@@ -292,6 +292,10 @@ class PaymentDesk:
     def _apply(self, order: _Order, answer: Answer, after_pay: bool = False) -> None:
         if answer.out_trade_no != order.out_trade_no:
             answer = Answer(answers.UNKNOWN, order.out_trade_no, code="OTHER_ORDER")
+        if not amount_agrees(answer, order.amount_fen):  # never paid for another amount: asked again, then reversed
+            log.error("payment %s: the provider says %d fen were paid, not %d", order.out_trade_no,
+                      answer.amount_fen, order.amount_fen)
+            answer = Answer(answers.UNKNOWN, order.out_trade_no, code="AMOUNT_DIFFERS")
         state = _STATE_OF[answer.state]
         if order.state == attempts.CANCELLING and state in (attempts.WAITING, attempts.UNKNOWN):
             state = attempts.CANCELLING  # still not cancelled: cancel again
@@ -357,6 +361,11 @@ class PaymentDesk:
 
     def _say(self, event: Any) -> None:
         self._post(self._report, event)
+
+
+def amount_agrees(answer: Answer, amount_fen: int) -> bool:
+    """A paid answer counts only for the amount asked (0: the provider did not say, as some answers do not)."""
+    return answer.state != answers.PAID or answer.amount_fen in (0, amount_fen)
 
 
 _STATE_OF = {answers.PAID: attempts.PAID, answers.WAITING: attempts.WAITING, answers.FAILED: attempts.FAILED,

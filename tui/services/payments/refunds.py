@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional
 
+from store import provider_refunds
 from store.db import db
+from store.provider_refunds import FAILED, PENDING, REFUNDED, REQUESTED, UNKNOWN
 from tui.services.payments import provider as answers
 from tui.services.payments.provider import RefundAnswer
 
 log = logging.getLogger("chaoying.tui.services.payments.refunds")
 
-# == store.provider_refunds' states (the store is imported on the desk's thread)
-REQUESTED, PENDING, REFUNDED, FAILED, UNKNOWN = "requested", "pending", "refunded", "failed", "unknown"
 QUERY, REFUND = "query", "refund"
 
 
@@ -220,20 +220,14 @@ class RefundDesk:
         return max(0.0, min(follow.due for follow in self._follows.values()) - self._clock())
 
     def _follow_document(self, document_id: int) -> None:
-        from store import provider_refunds
-
         for row in provider_refunds.of_document(document_id):
             if row.state in provider_refunds.OPEN_STATES:
                 self._add(row, ask_first=row.state != REQUESTED)
 
     def _retried(self, out_refund_no: str) -> None:
-        from store import provider_refunds
-
         self._add(provider_refunds.ask_again(out_refund_no), ask_first=False)
 
     def _recovered(self) -> None:
-        from store import provider_refunds
-
         for row in provider_refunds.open_refunds(self.till_id):
             log.info("refund %s left %s at the last stop: asked again", row.out_refund_no, row.state)
             self._add(row, ask_first=True)
@@ -269,8 +263,6 @@ class RefundDesk:
         return answer
 
     def _apply(self, follow: _Follow, answer: RefundAnswer) -> None:
-        from store import provider_refunds
-
         state = state_after(follow.state, answer.state)
         if state != follow.state or answer.state != answers.UNKNOWN:
             provider_refunds.move(follow.out_refund_no, state, answer.refund_id, answer.code, answer.reason)
@@ -327,6 +319,11 @@ def event_text(event: RefundEvent) -> str:
     if isinstance(event, RefundUnclear):
         return t("provider_refund.unclear", reason=event.reason or t("provider_refund.no_reason"), **values)
     return t("provider_refund.pending", **values)
+
+
+def refused(refund: Dict[str, Any]) -> bool:
+    """The provider said no to this refund: the money must go back another way (or be asked again)."""
+    return bool(refund["state"] == FAILED)
 
 
 def refund_note(provider: str, refund: Dict[str, Any], retry: str = "") -> str:

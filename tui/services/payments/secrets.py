@@ -14,11 +14,11 @@ from tui.services.payments.provider import ProviderError
 MISSING, UNREADABLE, NOT_OURS, OPEN_TO_OTHERS, EMPTY = "missing", "unreadable", "not_ours", "open_to_others", "empty"
 
 _SENTENCES = {
-    MISSING: "the key file {path} is missing",
-    UNREADABLE: "the key file {path} cannot be read",
-    NOT_OURS: "the key file {path} belongs to another user: chown it to the user running the till",
-    OPEN_TO_OTHERS: "the key file {path} may be read by other users: chmod 600 it",
-    EMPTY: "the key file {path} is empty",
+    MISSING: "The key file {path} is missing.",
+    UNREADABLE: "The key file {path} cannot be read.",
+    NOT_OURS: "The key file {path} belongs to another user: chown it to the user running the till.",
+    OPEN_TO_OTHERS: "The key file {path} may be read by other users: chmod 600 it.",
+    EMPTY: "The key file {path} is empty.",
 }
 
 
