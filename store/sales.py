@@ -210,7 +210,10 @@ class Basket:
 
     @property
     def lines(self) -> List[BasketLine]:
-        gross, own, basket, rounding = self._amounts()
+        return self._lines_of(self._amounts())
+
+    def _lines_of(self, amounts: Tuple[List[int], List[int], int, int]) -> List[BasketLine]:
+        gross, own, basket, rounding = amounts
         shares = money.allocate(basket + rounding, [g - o for g, o in zip(gross, own)])
         lines = []
         for item, line_gross, line_own, share in zip(self.items, gross, own, shares):
@@ -233,7 +236,11 @@ class Basket:
 
     @property
     def total_fen(self) -> int:
-        gross, own, basket, rounding = self._amounts()
+        return self._total_of(self._amounts())
+
+    @staticmethod
+    def _total_of(amounts: Tuple[List[int], List[int], int, int]) -> int:
+        gross, own, basket, rounding = amounts
         return sum(gross) - sum(own) - basket - rounding
 
     @property
@@ -251,7 +258,10 @@ class Basket:
 
     def discount_rows(self) -> List[Dict[str, Any]]:
         """The discount decisions, as stored with the sale (store.models.Discount)."""
-        gross, own, basket, rounding = self._amounts()
+        return self._discount_rows_of(self._amounts())
+
+    def _discount_rows_of(self, amounts: Tuple[List[int], List[int], int, int]) -> List[Dict[str, Any]]:
+        gross, own, basket, rounding = amounts
         rows = []
         for position, (item, line_gross, line_own) in enumerate(zip(self.items, gross, own), start=1):
             if item.price is not None:
@@ -516,7 +526,9 @@ def commit_sale(basket: Basket, tender: Tender, till_id: str, cashier=None,
     """
     if basket.is_empty:
         raise SaleError("The basket is empty.", "basket_empty")
-    if tender.total_fen != basket.total_fen:
+    amounts = basket._amounts()  # once: the lines, the total, the discounts and their rows all come from it
+    total_fen = basket._total_of(amounts)
+    if tender.total_fen != total_fen:
         raise SaleError("The payments were taken for a different total than the basket's.", "tender_mismatch")
     if not tender.covered:
         raise SaleError(f"{money.format_yuan(tender.remaining_fen)} is still due.", "still_due",
@@ -526,13 +538,13 @@ def commit_sale(basket: Basket, tender: Tender, till_id: str, cashier=None,
         dict(position=index + 1, product=line.product_id, barcode=line.barcode, name=line.name,
              unit=line.unit, unit_price_fen=line.unit_price_fen, qty_milli=line.qty_milli,
              amount_fen=line.amount_fen, discount_fen=line.discount_fen, original_line=None)
-        for index, line in enumerate(basket.lines)
+        for index, line in enumerate(basket._lines_of(amounts))
     ]
-    document = dict(total_fen=basket.total_fen, change_fen=tender.change_fen, discount_fen=basket.discount_fen)
+    document = dict(total_fen=total_fen, change_fen=tender.change_fen, discount_fen=sum(amounts[0]) - total_fen)
     events = [(EVENT_PAYMENT_FAILED, f"{p.method} {money.format_yuan(p.amount_fen)} {p.reason}".strip())
               for p in tender.failed_payments]
     return commit_document(till_id, code, document, lines, payment_rows(tender.payments),
-                           basket.discount_rows(), events, basket_id)
+                           basket._discount_rows_of(amounts), events, basket_id)
 
 
 def payment_rows(payments: List[TenderPayment]) -> List[Dict[str, Any]]:

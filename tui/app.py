@@ -139,9 +139,16 @@ class ChaoyingApp(TillHost):
             else ""
         self.signed_out_by = ""  # who signed out with Ctrl+L: the next sign-in is a hand-over from them
         self.shift_asked = False  # the opening float is asked once, at start (after the first sign-in)
-        from tui.screens.shift import ShiftFlows
+        self._shifts: Any = None
 
-        self.shifts = ShiftFlows(self)
+    @property
+    def shifts(self) -> Any:
+        """The shift dialogs (tui.screens.shift.ShiftFlows), loaded when first asked: after the first frame."""
+        if self._shifts is None:
+            from tui.screens.shift import ShiftFlows
+
+            self._shifts = ShiftFlows(self)
+        return self._shifts
 
     # ------------------------------------------------------------ start and stop
 
@@ -152,15 +159,21 @@ class ChaoyingApp(TillHost):
         self.customer_display.start()
         if self.refund_desk is not None:  # refunds a stop left unsettled are asked again, off the UI thread
             self.refund_desk.start()
-            self.refund_desk.recover()
         self.watch_demo_display()
         self.set_cashier(self.cashier)
         self.sale_screen = SaleScreen(self.session)
         self.push_screen(self.sale_screen)
         self.warn_unknown_theme()
-        self.start_up()
+        # The start-up store work begins once the first frame is drawn: its imports and queries, on a thread,
+        # would share the CPU with drawing it. Keys typed before it answers wait for it, as before.
+        self.call_after_refresh(self.start_up_after_frame)
         if self.settings.backup.idle_minutes > 0:
             self.set_interval(BACKUP_CHECK_SECONDS, self.maybe_backup)
+
+    def start_up_after_frame(self) -> None:
+        self.start_up()
+        if self.refund_desk is not None:
+            self.refund_desk.recover()
 
     def start_up(self) -> None:
         """Off the UI thread: does the shop have cashiers; recover after a crash; read the open receipts."""
@@ -188,8 +201,8 @@ class ChaoyingApp(TillHost):
         self.payment_desk.recover()  # the attempts left open are asked first (their basket knows them now)
         if not products:  # a new shop: say where products come from before the first scan fails
             self.sale_screen.say(t("sale.no_products"))
-        else:
-            self.refresh_search_keys()
+        else:  # after the first frame, with the warm-up: it loads the catalogue module and reads every key
+            self.set_timer(WARM_UP_SECONDS, self.refresh_search_keys)
         if recovery.printing:  # sold before the stop, no byte printed: printing now, so the cashier knows whose paper
             self.sale_screen.say(t("restart.printing", count=len(recovery.printing),
                                    numbers=", ".join(recovery.printing)))
@@ -728,16 +741,45 @@ class ChaoyingApp(TillHost):
 def make_refund_desk(providers: Any, till_id: str, report: Callable[[Any], Any], post: Callable[..., Any]) -> Any:
     """The refund desk over the payment desk's providers when one is set up ([payments.wechat], [payments.alipay]);
     else None."""
+    if not any(providers.offers(name) for name in ("wechat", "alipay")):
+        return None  # as desk_from says; a till without providers never loads the refunds module
     from tui.services.payments.refunds import desk_from
 
     return desk_from(providers, till_id, report, post)
 
 
+class NoDisplay:
+    """[display] kind "none": a Display that shows nothing (what printing.customer_display.Display does then)."""
+
+    enabled = False
+    failed = False
+
+    def start(self) -> "NoDisplay":
+        return self
+
+    def stop(self) -> None:
+        pass
+
+    def show_item(self, name: str, price_fen: int) -> None:
+        pass
+
+    def show_total(self, total_fen: int) -> None:
+        pass
+
+    def show_welcome(self) -> None:
+        pass
+
+    def show_paid_change(self, paid_fen: int, change_fen: int) -> None:
+        pass
+
+
 def make_customer_display(settings: Any, on_trouble: Callable[[str], Any]) -> Any:
     """The till's customer display (printing.customer_display.Display) from the [display] settings."""
+    d = settings.display
+    if d.kind == "none":  # no display: nothing to drive, and printing's encoder stays unloaded until a print
+        return NoDisplay()
     from printing.customer_display import Display, DisplayConfig
 
-    d = settings.display
     config = DisplayConfig(kind=d.kind, port=d.port, baudrate=d.baudrate, encoding=d.encoding,
                            language=settings.receipt.language)
     return Display(config, on_trouble)

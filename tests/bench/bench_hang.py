@@ -26,6 +26,10 @@ from pathlib import Path
 from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.bench import common  # noqa: E402
+
 TARGET_RATIO = 1.5  # a scan during a hung print, against the idle floor (median)
 CODE = "7"  # 馒头 by its PLU: two keys with Enter, so many scans fit in one hung print
 
@@ -38,19 +42,17 @@ async def scan_seconds(pilot, app) -> Optional[float]:
     before = len(basket.lines)
     started = time.perf_counter()
     await pilot.press(*CODE, "enter")
+    limit = common.deadline(30, "a scan in the basket")
     while len(basket.lines) == before:
         if not isinstance(app.screen, SaleScreen):
             return None
+        limit.check()
         await pilot.pause(0.001)
     return time.perf_counter() - started
 
 
-async def wait_until(pilot, predicate, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {predicate}")
-        await pilot.pause(0.02)
+async def wait_until(pilot, predicate, what: str, timeout: float = 60.0) -> None:
+    await common.wait_until(predicate, pilot, timeout, what, step=0.02)
 
 
 def banner_number(app) -> str:
@@ -73,28 +75,30 @@ async def measure(folder: Path, rounds: int, scans: int) -> dict:
     base = load_settings(None)  # each scan a line of its own: a scan is measured by the basket growing
     settings, demo = start_demo(dataclasses.replace(
         base, selling=dataclasses.replace(base.selling, merge_scans=False)), folder / "shop")
-    idle, hung, late = [], [], 0
+    idle, hung, late = [], [], 0  # idle and hung: one list of scan seconds per round
     try:
         app = ChaoyingApp(settings, demo=demo, language="zh")
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_until(pilot, lambda: app.started)  # start-up store work answered (off the UI thread)
+            await wait_until(pilot, lambda: app.started, "the till ready for a scan")  # start-up store work answered (off the UI thread)
             demo.set_fault("no_confirm")
             for _ in range(rounds):
+                idle.append([])
+                hung.append([])
                 for _ in range(scans):
-                    idle.append(await scan_seconds(pilot, app))  # no print in flight: never the banner
+                    idle[-1].append(await scan_seconds(pilot, app))  # no print in flight: never the banner
                 await pilot.press("f12", "enter")  # pay: the receipt goes to a printer that never confirms
-                await wait_until(pilot, lambda: bool(app.in_flight))
+                await wait_until(pilot, lambda: bool(app.in_flight), "the receipt at the printer")
                 for _ in range(scans):
                     seconds = await scan_seconds(pilot, app)
                     if seconds is not None and app.in_flight:
-                        hung.append(seconds)
+                        hung[-1].append(seconds)
                     else:
                         late += 1  # the print gave up before this scan landed: not counted
                         break
-                await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen))
-                await wait_until(pilot, lambda: banner_number(app))
+                await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen), "the banner")
+                await wait_until(pilot, lambda: bool(banner_number(app)), "the banner's receipt number")
                 await pilot.press("d", "y")  # declined: the banner goes, the next round can pay
-                await wait_until(pilot, lambda: isinstance(app.screen, SaleScreen))
+                await wait_until(pilot, lambda: isinstance(app.screen, SaleScreen), "the sale screen after D Y")
     finally:
         demo.stop()
     return {"idle": idle, "hung": hung, "late": late}
@@ -109,30 +113,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="hung prints (each a few seconds)")
     parser.add_argument("--scans", type=int, default=8, help="scans per round, idle and while hung")
+    parser.add_argument("--figures", default="", help="write the figures as JSON here (run_all.py)")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
     with tempfile.TemporaryDirectory(prefix="chaoying-bench-") as tmp:
         result = asyncio.run(measure(Path(tmp), args.rounds, args.scans))
-    idle, hung = result["idle"], result["hung"]
-    if not hung:
+    pairs = [(statistics.median(h), statistics.median(i)) for i, h in zip(result["idle"], result["hung"]) if h]
+    if not pairs:
         print("no scan landed while a print was hung; try fewer --scans")
         return 1
-    ratio = statistics.median(hung) / statistics.median(idle)
-    rows = [
-        ("scan -> basket, printer idle (ms)", f"{statistics.median(idle) * 1000:.0f}",
-         f"{p95(idle) * 1000:.0f}", str(len(idle)), "", "", ""),
-        ("scan -> basket, print hung (ms)", f"{statistics.median(hung) * 1000:.0f}",
-         f"{p95(hung) * 1000:.0f}", str(len(hung)), f"{ratio:.2f}x", f"<= {TARGET_RATIO}x",
-         "ok" if ratio <= TARGET_RATIO else "MISSED"),
-    ]
-    header = ("measure", "median", "p95", "scans", "ratio", "target", "")
-    widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
-    print(f"{args.rounds} hung prints, {args.scans} scans each way per round "
-          f"({result['late']} landed after the print gave up, not counted); Python {sys.version.split()[0]}")
-    for row in [header] + rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
-    return 0 if ratio <= TARGET_RATIO else 1
+    # paired per round: a round's hung scans against its own idle scans, seconds apart
+    stats = common.PairStats.of([h for h, _ in pairs], [i for _, i in pairs])
+    rows = [common.Figure.pair("scan -> basket while a print hangs", stats, TARGET_RATIO, floor_name="printer idle")]
+    common.print_table(f"{args.rounds} hung prints, {args.scans} scans each way per round, paired by round "
+                       f"({result['late']} landed after the print gave up, not counted); {common.machine()}", rows)
+    common.write_figures(args.figures, rows)
+    return 0 if common.all_met(rows) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(common.run_main(main))

@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
+import shutil
 import statistics
 import subprocess
 import sys
@@ -35,10 +37,13 @@ sys.path.insert(0, str(ROOT))
 
 from store import catalogue  # noqa: E402
 from store.db import close_database, open_database  # noqa: E402
+from tests.bench import common  # noqa: E402
 from tests.bench.bench_catalogue import make_csv  # noqa: E402
 from tests.catalogue import sell_loop  # noqa: E402
 
 TARGET_MS = 200
+START_SECONDS = 60
+SELL_SECONDS = 900
 
 
 def env_for(folder: Path, url: str) -> dict:
@@ -55,6 +60,11 @@ def sell(url: str, env: dict, stop: Path, count: int, gap: float, during=None):
                              str(gap)], cwd=str(ROOT), env=env, text=True,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert till.stdout is not None and till.stdin is not None
+    ready, _, _ = select.select([till.stdout], [], [], START_SECONDS)
+    if not ready:
+        till.kill()
+        till.wait()
+        raise common.DeadlineMissed(f"the till loop ready to sell: not done within {START_SECONDS} s")
     if till.stdout.readline().strip() != "ready":
         raise SystemExit(till.stderr.read() if till.stderr else "the till did not start")
     till.stdin.write("go\n")
@@ -63,7 +73,12 @@ def sell(url: str, env: dict, stop: Path, count: int, gap: float, during=None):
     if during is not None:
         extra = during()
         stop.touch()
-    out, err = till.communicate(timeout=600)
+    try:
+        out, err = till.communicate(timeout=SELL_SECONDS)
+    except subprocess.TimeoutExpired:
+        till.kill()
+        till.communicate()
+        raise common.DeadlineMissed(f"the till loop's sales: not done within {SELL_SECONDS} s") from None
     if stop.exists():
         stop.unlink()
     if till.returncode != 0:
@@ -94,6 +109,7 @@ def main() -> int:
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--floor", type=int, default=300, help="commits with no import running")
     parser.add_argument("--gap", type=float, default=0.02, help="seconds between two sales of the till")
+    parser.add_argument("--figures", default="", help="write the figures as JSON here (run_all.py)")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="chaoying-bench-import-"))
@@ -112,9 +128,12 @@ def main() -> int:
     env = env_for(folder, url)
     stop = folder / "stop"
 
-    floor, _ = sell(url, env, stop, args.floor, args.gap)
-    during, (took, said) = sell(url, env, stop, 0, args.gap, import_process(first, env))
-    again, (took2, said2) = sell(url, env, stop, 0, args.gap, import_process(second, env))
+    try:
+        floor, _ = sell(url, env, stop, args.floor, args.gap)
+        during, (took, said) = sell(url, env, stop, 0, args.gap, import_process(first, env))
+        again, (took2, said2) = sell(url, env, stop, 0, args.gap, import_process(second, env))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
     rows = len(text) - 1
     print(f"commit_sale of a 5-line sale, one till process, {args.gap * 1000:.0f} ms between sales; "
@@ -129,8 +148,13 @@ def main() -> int:
     verdict = "PASS" if longest < TARGET_MS and not failed else "FAIL"
     print(f"target: longest wait during an import < {TARGET_MS} ms, every commit lands: {verdict} "
           f"(longest {longest:.1f} ms, floor's longest {max(floor['waits']) * 1000:.1f} ms, {failed} failed)")
+    figures = [common.Figure(f"longest commit wait during a {rows:,}-row import", f"{longest:.1f} ms",
+                             f"{max(floor['waits']) * 1000:.1f} ms (longest, no import)",
+                             target=f"< {TARGET_MS} ms, none failed", met=verdict == "PASS")]
+    common.print_table(f"Import wait; {common.machine()}", figures)
+    common.write_figures(args.figures, figures)
     return 0 if verdict == "PASS" else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(common.run_main(main))

@@ -3,67 +3,82 @@
 Run from the repository root (a script, not a test):
 
     python tests/bench/bench_scale.py [--sales 1000000] [--small 100] [--runs 200]
-                                      [--pg-sales 0]
+                                      [--till-runs 15] [--pg-sales 0]
 
-Each store is seeded once with raw SQL (tests/bench/bench_commit.py's
-seeding: 5 lines, a payment and a printed outcome per sale, one sale every
-30 s from 2024-01-01) and cached under /tmp by size and schema version; each
-run works on a copy. One row per measured operation: p50 and p99 with the big
-store, the same with the small one, and the ratio big/small. Targets: the
-per-sale and start-up rows within 1.1x; every history search p99 under 50 ms.
-A commit writes into indexes that are deeper with a million sales, so it is
-also judged against raw sqlite3 writing the same sale in the same file (the
-floor row): within 1.1x, or within 5% of the floor's own growth.
+Both stores are the shared seeded files (tests/bench/common.py: 5 lines, a
+payment, a printed outcome and the commit's audit record per sale, one sale
+every 30 s from 2024-01-01), each run on a copy. Both are open at once and
+every row runs paired: the big store, then the small one (then the other
+way round), so a change of load moves both sides of a pair alike. The
+figure is the median of the per-pair ratios big/small, with its spread.
+Targets: the per-sale, start-up and commit rows within 1.1x; every history
+search p99 under 50 ms with the big store. The raw sqlite3 commit
+(bench_commit's floor, same rows, same durability) is shown for how much a
+commit grows with deeper indexes by itself.
 
 A row is a function in ``ROWS``: ``(name, kind, fn)`` where ``fn(ctx)``
-returns a callable timed once per run (``kind`` "till" gets the ratio target,
-"history" the 50 ms one, "commit" the floor's, "floor" none). The till's own rows (``TILL_ROWS``) run the real
-Textual app on the same store: start-up to the till ready for a scan (its
-start-up store work answered), and F12 to the tender dialog open, with a
-virtual printer on a pty.
+returns a callable timed once per run (``kind`` "till" and "commit" get the
+ratio target, "history" the 50 ms one, "floor" none). The till's own rows
+(``TILL_ROWS``) run the real Textual app on each store in turn: start-up to
+the till ready for a scan (its start-up store work answered), and F12 to
+the tender dialog open, with a virtual printer on a pty; every wait there
+has a deadline.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
+import dataclasses
 import datetime
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from store import baskets, documents, migrations, outcomes, print_attempts, queries, sales  # noqa: E402
-from store.db import close_database, open_database  # noqa: E402
-from tests.bench import bench_commit  # noqa: E402
+from store import baskets, documents, outcomes, print_attempts, queries, sales  # noqa: E402
+from store.db import close_database, db, open_database  # noqa: E402
+from tests.bench import bench_commit, common  # noqa: E402
 
 TILL = "1"
+TARGET = 1.1
+HISTORY_P99_S = 0.050
 
 
 class Context:
-    """What a row may use: the number of sales stored and the products of the seeded catalogue."""
+    """What a row may use: the store's database, the number of sales stored and the seeded products."""
 
-    def __init__(self, stored: int, url: str = "") -> None:
+    def __init__(self, database: Any, stored: int, url: str = "") -> None:
+        self.database = database
         self.stored = stored
         self.url = url
-        self.products = [sales.find_product(p[0]) for p in bench_commit.PRODUCTS]
+        self.products = [sales.find_product(p[0]) for p in common.PRODUCTS]
 
     def sell(self) -> None:
         basket = sales.Basket()
-        for product, qty in zip(self.products, bench_commit.QTYS):
+        for product, qty in zip(self.products, common.QTYS):
             basket.add(product, qty)
         tender = sales.Tender(basket.total_fen)
         tender.add_payment("cash", basket.total_fen)
         sales.commit_sale(basket, tender, TILL, "bench")
 
+    def on(self, fn: Callable[[], object]) -> Callable[[], float]:
+        """``fn`` run against this store (the models bound to it first, outside the time)."""
+        def run() -> float:
+            db.initialize(self.database)
+            start = time.perf_counter()
+            fn()
+            return time.perf_counter() - start
+        return run
+
 
 def _middle_day(ctx: Context) -> str:
     seconds = 30 * (ctx.stored // 2)
-    return (bench_commit.BASE_TIME + datetime.timedelta(seconds=seconds)).strftime("%Y-%m-%d")
+    return (common.BASE_TIME + datetime.timedelta(seconds=seconds)).strftime("%Y-%m-%d")
 
 
 def row_unresolved(ctx: Context) -> Callable[[], object]:
@@ -79,15 +94,11 @@ def row_commit(ctx: Context) -> Callable[[], object]:
 
 
 def row_raw_commit(ctx: Context) -> Callable[[], object]:
-    """The floor: raw sqlite3 writing the same sale (bench_commit's), on its own till, in the same file."""
+    """The floor: raw sqlite3 writing the same rows (bench_commit's floor) on the same till, in the same file."""
     if not ctx.url.startswith("sqlite"):
         return lambda: None
-    raw = sqlite3.connect(ctx.url[len("sqlite:///"):], isolation_level=None, timeout=10)
-    for name, value in bench_commit.SQLITE_PRAGMAS:
-        raw.execute(f"PRAGMA {name} = {value}")
-    raw.execute('INSERT OR IGNORE INTO "till_counter" (till_id, last_receipt_no, last_hash) VALUES (?,?,?)',
-                ("2", 0, "0" * 64))
-    return lambda: bench_commit.raw_sqlite_commit(raw, "2")
+    raw = bench_commit.raw_connection(Path(ctx.url[len("sqlite:///"):]))
+    return lambda: bench_commit.raw_sqlite_commit(raw, TILL)
 
 
 def row_open_basket(ctx: Context) -> Callable[[], object]:
@@ -114,8 +125,7 @@ def row_search_rare_name(ctx: Context) -> Callable[[], object]:
 
 
 def row_search_amount(ctx: Context) -> Callable[[], object]:
-    total = bench_commit._seed_rows(1)[4]
-    return lambda: queries.search_receipts(TILL, f"{total / 100:.2f}")  # every sale has this total
+    return lambda: queries.search_receipts(TILL, f"{common.TOTAL_FEN / 100:.2f}")  # every sale has this total
 
 
 def row_search_day(ctx: Context) -> Callable[[], object]:
@@ -147,176 +157,169 @@ ROWS: List[Tuple[str, str, Callable[[Context], Callable[[], object]]]] = [
 TILL_ROWS = [("till start-up", "till"), ("F12 to tender", "till")]
 
 
-async def _till_times(url: str, runs: int, folder: Path) -> Dict[str, List[float]]:
-    """Start the real till on ``url`` ``runs`` times; in each, time F12 to the tender dialog."""
-    import dataclasses
-
-    from printing.virtual import VirtualPrinter
-    from tui.app import ChaoyingApp
-    from tui.screens.tender import TenderScreen
+def _till_settings(url: str, port: Path) -> Any:
     from tui.settings import load_settings
 
     base = load_settings(None)
-    printer = VirtualPrinter(folder / "printer", folder / "paper", width=80).start()
-    settings = dataclasses.replace(
+    return dataclasses.replace(
         base.with_ui(language="zh", theme="dark"),
         database=dataclasses.replace(base.database, url=url),
-        printer=dataclasses.replace(base.printer, port=str(folder / "printer")),
+        printer=dataclasses.replace(base.printer, port=str(port)),
         shift=dataclasses.replace(base.shift, ask_float=False),  # the float dialog would take the keys
         journal=dataclasses.replace(base.journal, key_file=""),
     )
-    times: Dict[str, List[float]] = {"till start-up": [], "F12 to tender": []}
+
+
+async def _till_once(ctx: Context, settings: Any) -> Tuple[float, float]:
+    """One start of the real till on ``ctx``'s store: (start-up to ready, F12 to the tender dialog)."""
+    from tui.app import ChaoyingApp
+    from tui.screens.tender import TenderScreen
+
+    db.initialize(ctx.database)
+    app = ChaoyingApp(settings, language="zh")
+    app.till.poll_seconds = 0  # no idle status polls during the measurement
+    start = time.perf_counter()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await common.wait_until(lambda: app.started, pilot, 60, "the till ready for a scan (start-up store work)")
+        ready = time.perf_counter() - start
+        await pilot.press(*common.PRODUCTS[0][0], "enter")
+        start = time.perf_counter()
+        await pilot.press("f12")
+        await common.wait_until(lambda: isinstance(app.screen, TenderScreen), pilot, 30, "the tender dialog after F12")
+        tender = time.perf_counter() - start
+        await pilot.press("escape")
+    return ready, tender
+
+
+async def _till_pairs(big: Context, small: Context, runs: int, folder: Path) -> Dict[str, common.PairStats]:
+    """The till started ``runs`` times on each store, alternating; paired start-up and F12 figures."""
+    from printing.virtual import VirtualPrinter
+
+    printer = VirtualPrinter(folder / "printer", folder / "paper", width=80).start()
+    settings = {id(c): _till_settings(c.url, folder / "printer") for c in (big, small)}
+    found: Dict[str, Dict[int, List[float]]] = {"till start-up": {}, "F12 to tender": {}}
+    limit = common.deadline(60 * max(5, runs), f"{runs} till start-ups on each store")
     try:
-        for run in range(runs + 1):  # the first run imports and warms up: not counted
-            app = ChaoyingApp(settings, language="zh")
-            app.till.poll_seconds = 0  # no idle status polls during the measurement
-            start = time.perf_counter()
-            async with app.run_test(size=(80, 24)) as pilot:
-                while not app.started:
-                    await pilot.pause(0.001)
-                ready = time.perf_counter() - start
-                await pilot.press(*bench_commit.PRODUCTS[0][0], "enter")
-                start = time.perf_counter()
-                await pilot.press("f12")
-                while not isinstance(app.screen, TenderScreen):
-                    await pilot.pause(0.001)
-                tender = time.perf_counter() - start
-                await pilot.press("escape")
-            if run:
-                times["till start-up"].append(ready)
-                times["F12 to tender"].append(tender)
+        for run in range(runs + 1):  # the first pair imports and warms up: not counted
+            limit.check()
+            for ctx in ((big, small) if run % 2 else (small, big)):
+                ready, tender = await _till_once(ctx, settings[id(ctx)])
+                if run:
+                    found["till start-up"].setdefault(id(ctx), []).append(ready)
+                    found["F12 to tender"].setdefault(id(ctx), []).append(tender)
     finally:
         printer.stop()
-    return times
+    return {name: common.PairStats.of(times[id(big)], times[id(small)]) for name, times in found.items()}
 
 
-def _p(values: List[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+def measure(big: Context, small: Context, runs: int, till_runs: int = 0) -> Dict[str, common.PairStats]:
+    """The till rows first (the commit rows below leave receipts pending, which a start would print), then
+    every store row, each paired, big store against small."""
+    found: Dict[str, common.PairStats] = {}
+    if till_runs:
+        folder = Path(tempfile.mkdtemp(prefix="chaoying-scale-till-"))
+        try:
+            found.update(asyncio.run(_till_pairs(big, small, till_runs, folder)))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    limit = common.deadline(120 + runs * 3, "the store rows")
+    for name, _, make in ROWS:
+        fns = []
+        for ctx in (big, small):
+            db.initialize(ctx.database)
+            fns.append(ctx.on(make(ctx)))
+        found[name] = common.paired(fns[0], fns[1], runs, warmup=min(20, runs), limit=limit)
+    return found
 
 
-def seeded_sqlite(n: int, cache_dir: Path) -> Path:
-    cached = cache_dir / f"chaoying-scale-{n}-v{migrations.LATEST}.sqlite3"
-    if not cached.exists():
-        print(f"seeding {n:,} sales into {cached} (once) ...", flush=True)
-        start = time.perf_counter()
-        bench_commit.seed_sqlite(cached, n)
-        print(f"  seeded in {time.perf_counter() - start:.0f} s", flush=True)
-    return cached
+def _open(url: str, stored: int) -> Context:
+    database = open_database(url)
+    ctx = Context(database, stored, url)
+    ctx.sell()  # one pending receipt: the open work the till sees at start
+    return ctx
 
 
-def measure(url: str, stored: int, runs: int, till_runs: int = 0) -> Dict[str, List[float]]:
-    open_database(url)
-    try:
-        ctx = Context(stored, url)
-        ctx.sell()  # one pending receipt: the open work the till sees at start
-        times: Dict[str, List[float]] = {}
-        for name, _, make in ROWS:
-            fn = make(ctx)
-            for _ in range(min(20, runs)):  # warm the caches and the statement cache
-                fn()
-            taken = []
-            for _ in range(runs):
-                start = time.perf_counter()
-                fn()
-                taken.append(time.perf_counter() - start)
-            times[name] = taken
-        if till_runs:
-            import asyncio
-
-            folder = Path(tempfile.mkdtemp(prefix="chaoying-scale-till-"))
-            try:
-                times.update(asyncio.run(_till_times(url, till_runs, folder)))
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-        return times
-    finally:
-        close_database()
+def bench_sqlite(n: int, small: int, runs: int, folder: Optional[str], till_runs: int) -> Dict[str, common.PairStats]:
+    with common.work_copy(n, folder) as big_file, common.work_copy(small, folder) as small_file:
+        big = _open("sqlite:///" + str(big_file), n)
+        little = _open("sqlite:///" + str(small_file), small)
+        bench_commit._load_products()
+        try:
+            return measure(big, little, runs, till_runs)
+        finally:
+            for ctx in (big, little):
+                db.initialize(ctx.database)
+                close_database()
 
 
-def bench_sqlite(n: int, runs: int, cache_dir: Path, till_runs: int = 0) -> Dict[str, List[float]]:
-    cached = seeded_sqlite(n, cache_dir)
-    work_dir = Path(tempfile.mkdtemp(prefix="chaoying-scale-", dir=str(cache_dir)))
-    try:
-        work = work_dir / "bench.sqlite3"
-        shutil.copyfile(cached, work)
-        return measure("sqlite:///" + str(work), n, runs, till_runs)
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
-
-
-def bench_postgres(sizes: Tuple[int, int], runs: int) -> List[Dict[str, List[float]]]:
+def bench_postgres(sizes: Tuple[int, int], runs: int) -> Dict[str, common.PairStats]:
     from tests.store.pgserver import PostgresServer
 
     server = PostgresServer(fsync=True).start()
     try:
-        found = []
+        contexts = []
         for n in sizes:
             url = server.create_database(f"scale{n}")
             print(f"seeding {n:,} sales into PostgreSQL ...", flush=True)
             start = time.perf_counter()
             bench_commit.seed_postgres(url, n)
             print(f"  seeded in {time.perf_counter() - start:.0f} s", flush=True)
-            found.append(measure(url, n, runs))
-        return found
+            contexts.append(_open(url, n))
+        try:
+            return measure(contexts[0], contexts[1], runs)
+        finally:
+            for ctx in contexts:
+                db.initialize(ctx.database)
+                close_database()
     finally:
         server.stop()
 
 
-def table(title: str, big: int, small: int, big_t: Dict[str, List[float]], small_t: Dict[str, List[float]]) -> bool:
-    print()
-    print(title)
-    header = (f"{'operation':<26} {f'p50 {big:,}':>14} {f'p99 {big:,}':>14} {f'p50 {small:,}':>12} "
-              f"{f'p99 {small:,}':>12} {'ratio p50':>9} {'ratio p99':>9}  target")
-    print(header)
-    print("-" * len(header))
-    ok = True
+def figures(found: Dict[str, common.PairStats], big: int, small: int, label: str) -> List[common.Figure]:
+    rows = []
     for name, kind in [(name, kind) for name, kind, _ in ROWS] + TILL_ROWS:
-        if name not in big_t:
+        if name not in found:
             continue
-        b, s = big_t[name], small_t[name]
-        r50, r99 = _p(b, .5) / _p(s, .5), _p(b, .99) / _p(s, .99)
+        stats = found[name]
+        title = f"{label}: {name}, {big:,} vs {small:,}"
         if kind == "till":
-            met = r50 <= 1.1
-            target = f"p50 ratio <= 1.1x: {'met' if met else 'NOT met'}"
-        elif kind == "commit":  # writes go deeper into larger indexes: judged against the floor's own growth
-            floor = "raw sqlite3 commit (floor)"
-            grown = _p(big_t[floor], .5) / _p(small_t[floor], .5) if floor in big_t else 1.0
-            met = r50 <= max(1.1, grown * 1.05)
-            target = f"p50 ratio <= 1.1x or the floor's {grown:.2f}x + 5%: {'met' if met else 'NOT met'}"
+            rows.append(common.Figure.pair(title, stats, TARGET))
+        elif kind == "commit":  # deeper indexes cost the floor too: judged against the floor's own growth
+            grown = found["raw sqlite3 commit (floor)"].ratio if "raw sqlite3 commit (floor)" in found else 1.0
+            bound = max(TARGET, grown * 1.05)
+            figure = common.Figure.pair(title, stats, bound)
+            figure.target = f"<= {TARGET}x or floor's {grown:.2f}x + 5%"
+            rows.append(figure)
         elif kind == "floor":
-            target = "what raw sqlite3 does"
-        else:
-            met = _p(b, .99) < 0.050
-            target = f"p99 < 50 ms: {'met' if met else 'NOT met'}"
-        ok = ok and met
-        print(f"{name:<26} {_p(b, .5) * 1e3:14.3f} {_p(b, .99) * 1e3:14.3f} {_p(s, .5) * 1e3:12.3f} "
-              f"{_p(s, .99) * 1e3:12.3f} {r50:8.2f}x {r99:8.2f}x  {target}")
-    return ok
+            rows.append(common.Figure.pair(title, stats, 0))
+        else:  # history: the big store's p99 against an absolute bound
+            figure = common.Figure.pair(title + " (p99)", stats, 0)
+            figure.ours = f"p99 {stats.ours_p99 * 1e3:.1f} ms"
+            figure.floor = f"p99 {stats.floor_p99 * 1e3:.1f} ms"
+            figure.target, figure.met = f"p99 < {HISTORY_P99_S * 1e3:.0f} ms", stats.ours_p99 < HISTORY_P99_S
+            rows.append(figure)
+    return rows
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--sales", type=int, default=1_000_000, help="sales in the big store")
     parser.add_argument("--small", type=int, default=100, help="sales in the small store")
-    parser.add_argument("--runs", type=int, default=200, help="measured runs per row and store")
-    parser.add_argument("--till-runs", type=int, default=15, help="till start-ups per store (0: skip the till rows)")
+    parser.add_argument("--runs", type=int, default=200, help="measured pairs per row")
+    parser.add_argument("--till-runs", type=int, default=15, help="till start-up pairs (0: skip the till rows)")
     parser.add_argument("--pg-sales", type=int, default=0, help="also PostgreSQL with this many sales (0: skip)")
-    parser.add_argument("--cache-dir", default=tempfile.gettempdir(), help="where seeded SQLite files are cached")
+    parser.add_argument("--cache-dir", default=None, help="where seeded SQLite files are cached")
+    parser.add_argument("--figures", default="", help="write the figures as JSON here (run_all.py)")
     args = parser.parse_args(argv)
-    cache = Path(args.cache_dir)
 
-    big_t = bench_sqlite(args.sales, args.runs, cache, args.till_runs)
-    small_t = bench_sqlite(args.small, args.runs, cache, args.till_runs)
-    ok = table(f"SQLite {sqlite3.sqlite_version}, ms, {args.runs} runs (python {sys.version.split()[0]})",
-               args.sales, args.small, big_t, small_t)
+    found = bench_sqlite(args.sales, args.small, args.runs, args.cache_dir, args.till_runs)
+    rows = figures(found, args.sales, args.small, "SQLite")
     if args.pg_sales:
-        pg_big, pg_small = bench_postgres((args.pg_sales, args.small), args.runs)
-        ok = table(f"PostgreSQL 15, ms, {args.runs} runs", args.pg_sales, args.small, pg_big, pg_small) and ok
-    print()
-    print(f"all targets: {'met' if ok else 'NOT met'}")
-    return 0 if ok else 1
+        rows += figures(bench_postgres((args.pg_sales, args.small), args.runs), args.pg_sales, args.small, "PostgreSQL")
+    common.print_table(f"1M vs 100: {args.runs} pairs per row, median of per-pair ratios; {common.machine()}", rows)
+    common.write_figures(args.figures, rows)
+    return 0 if common.all_met(rows) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(common.run_main(main))

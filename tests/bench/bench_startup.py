@@ -1,11 +1,13 @@
 """Start-up, memory and keystroke latency of the till, against a bare Textual app.
 
-Run: python tests/bench/bench_startup.py [--runs 7]
+Run: python tests/bench/bench_startup.py [--runs 9] [--scans 30]
 
 Start-up is measured from launching the process to the first frame being
 on screen and the app taking keys (App Ready + one refresh), in a real pty at
 80x24. The floor is a bare Textual app with Header, Input and Footer, run
-the same way in the same run. Peak memory is ru_maxrss at that moment. The
+the same way in the same run, alternately (bare-till, till-bare, ...): each
+pair gives a ratio, and the figure is the median of the ratios with their
+spread (tests/bench/common.py). Every child has a deadline. Peak memory is ru_maxrss at that moment. The
 till is run through the real CLI (`chaoying --config ... run`) on a SQLite
 shop with a catalogue. Keystroke latency is measured with Pilot: Enter after
 a scanned code until the basket holds the new row.
@@ -28,7 +30,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-TARGET_STARTUP = 1.5
+if __name__ == "__main__" and (len(sys.argv) < 2 or sys.argv[1] != "--child"):
+    sys.path.insert(0, str(ROOT))
+    from tests.bench import common  # noqa: E402  (not in the children: they measure their own imports)
+TARGET_STARTUP = 1.3
+CHILD_SECONDS = 60  # a start-up that takes longer than this ends the run
 TARGET_MEMORY = 1.5
 
 
@@ -137,11 +143,18 @@ def run_in_pty(args: list, folder: Path) -> dict:
     process = subprocess.Popen([sys.executable, __file__, *args, str(result_file)], stdin=slave,
                                stdout=slave, stderr=slave, cwd=str(ROOT), env=env, start_new_session=True)
     try:
-        process.wait(timeout=60)
+        try:
+            process.wait(timeout=CHILD_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)  # its own session: the child and anything it started
+            process.wait()
+            raise common.DeadlineMissed(f"{args[1]} start-up to the first frame: not done within {CHILD_SECONDS} s") from None
     finally:
         stop.set()
         os.close(slave)
         os.close(master)
+    if not result_file.exists():
+        raise common.DeadlineMissed(f"{args[1]} start-up ended (exit {process.returncode}) before its first frame")
     data = json.loads(result_file.read_text())
     return {"seconds": data["ready"] - started, "maxrss_mb": data["maxrss_kb"] / 1024}
 
@@ -176,8 +189,8 @@ async def keystroke_latency(folder: Path, scans: int) -> dict:
     try:
         app = ChaoyingApp(settings, demo=demo)
         async with app.run_test(size=(80, 24)) as pilot:
-            while not app.started:  # start-up store work answered (off the UI thread); scans before it wait
-                await pilot.pause(0.01)
+            # start-up store work answered (off the UI thread); scans before it wait
+            await common.wait_until(lambda: app.started, pilot, 60, "the till ready for a scan", step=0.01)
             table = app.sale_screen.query_one("#basket", DataTable)
             for number in range(scans):
                 await pilot.press(*"6901234567892")
@@ -185,7 +198,8 @@ async def keystroke_latency(folder: Path, scans: int) -> dict:
                 t0 = time.perf_counter()
                 await pilot.press("enter")
                 t1 = time.perf_counter()
-                assert table.row_count == number + 1 and updated
+                await common.wait_until(lambda n=number: table.row_count == n + 1 and bool(updated), pilot, 30,
+                                        f"scan {number + 1} in the basket")
                 enter.append(updated[0] - t0)
                 round_trip.append(t1 - t0)
     finally:
@@ -201,43 +215,37 @@ def p95(values: list) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7, help="start-ups of each app (median is reported)")
+    parser.add_argument("--runs", type=int, default=9, help="start-up pairs (bare Textual and the till)")
     parser.add_argument("--scans", type=int, default=30, help="scans for the keystroke latency")
+    parser.add_argument("--figures", default="", help="write the figures as JSON here (run_all.py)")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
     with tempfile.TemporaryDirectory(prefix="chaoying-bench-") as tmp:
         folder = Path(tmp)
         config = make_shop(folder)
-        run_in_pty(["--child", "bare"], folder)  # warm the disk cache and .pyc files
-        run_in_pty(["--child", "till", str(config)], folder)
-        bare, till = [], []
-        for _ in range(args.runs):  # interleaved, so both see the same machine load
-            bare.append(run_in_pty(["--child", "bare"], folder))
-            till.append(run_in_pty(["--child", "till", str(config)], folder))
+        runs = {"bare": ["--child", "bare"], "till": ["--child", "till", str(config)]}
+        found = {"bare": [], "till": []}  # type: dict
+        for pair in range(args.runs + 1):  # the first pair warms the disk cache and .pyc files: not counted
+            for side in (("till", "bare") if pair % 2 else ("bare", "till")):
+                result = run_in_pty(runs[side], folder)
+                if pair:
+                    found[side].append(result)
         latency = asyncio.run(keystroke_latency(folder, args.scans))
 
-    def median(rows: list, key: str) -> float:
-        return statistics.median(row[key] for row in rows)
-
-    start_bare, start_till = median(bare, "seconds"), median(till, "seconds")
-    mem_bare, mem_till = median(bare, "maxrss_mb"), median(till, "maxrss_mb")
-    start_ratio, mem_ratio = start_till / start_bare, mem_till / mem_bare
+    start = common.PairStats.of([r["seconds"] for r in found["till"]], [r["seconds"] for r in found["bare"]])
+    memory = common.PairStats.of([r["maxrss_mb"] for r in found["till"]], [r["maxrss_mb"] for r in found["bare"]])
     rows = [
-        ("start-up to first frame (s)", f"{start_bare:.3f}", f"{start_till:.3f}", f"{start_ratio:.2f}x",
-         f"<= {TARGET_STARTUP}x", "ok" if start_ratio <= TARGET_STARTUP else "MISSED"),
-        ("peak memory (MB)", f"{mem_bare:.1f}", f"{mem_till:.1f}", f"{mem_ratio:.2f}x",
-         f"<= {TARGET_MEMORY}x", "ok" if mem_ratio <= TARGET_MEMORY else "MISSED"),
-        ("Enter -> basket updated (ms)", "", f"{statistics.median(latency['enter_ms']):.1f} "
-         f"(p95 {p95(latency['enter_ms']):.1f})", "", "", ""),
-        ("Enter, Pilot round trip (ms)", "", f"{statistics.median(latency['round_ms']):.1f} "
-         f"(p95 {p95(latency['round_ms']):.1f})", "", "", ""),
+        common.Figure.pair("till start-up to first frame", start, TARGET_STARTUP, unit="s", scale=1,
+                           floor_name="bare Textual"),
+        common.Figure.pair("peak memory at first frame", memory, TARGET_MEMORY, unit="MB", scale=1,
+                           floor_name="bare Textual"),
+        common.Figure("Enter -> basket updated", f"{statistics.median(latency['enter_ms']):.1f} ms "
+                      f"(p95 {p95(latency['enter_ms']):.1f})"),
+        common.Figure("Enter, Pilot round trip", f"{statistics.median(latency['round_ms']):.1f} ms "
+                      f"(p95 {p95(latency['round_ms']):.1f})"),
     ]
-    header = ("measure", "bare Textual", "Chaoying till", "ratio", "target", "")
-    widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
-    print(f"runs: {args.runs} start-ups each (median), {args.scans} scans; Python {sys.version.split()[0]}")
-    for row in [header] + rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
-    return 0 if start_ratio <= TARGET_STARTUP and mem_ratio <= TARGET_MEMORY else 1
+    common.print_table(f"Start-up: {args.runs} pairs, {args.scans} scans; {common.machine()}", rows)
+    common.write_figures(args.figures, rows)
+    return 0 if common.all_met(rows) else 1
 
 
 if __name__ == "__main__":
@@ -248,4 +256,4 @@ if __name__ == "__main__":
         else:
             child_till(sys.argv[-1], sys.argv[3])
         sys.exit(0)
-    sys.exit(main())
+    sys.exit(common.run_main(main))

@@ -1,85 +1,40 @@
-"""``journal verify`` on a big journal: full walk vs from a checkpoint, against raw sqlite3 reading the same rows.
+"""``journal verify`` on a big journal: the full walk against raw sqlite3 reading the same rows, and from a checkpoint.
 
 Run from the repository root (a script, not a test):
 
-    python tests/bench/bench_verify.py [--sales 1000000] [--new 1000] [--key]
+    python tests/bench/bench_verify.py [--sales 1000000] [--runs 2] [--new 1000] [--key]
 
-Builds a SQLite file (migrated by the store) with ``--sales`` sales of one
-till (one line, one payment, a pending outcome, the commit's audit record),
-written with raw ``executemany`` and correct journal and audit hashes, so
-the file verifies; it is cached under ``--cache-dir`` by size, schema
-version and hash kind, and each run works on a copy. Then times:
+Works on a copy of the shared seeded file (tests/bench/common.py: 5-line
+sales of one till with a payment, a printed outcome and the commit's audit
+record, real journal and audit hashes, so the file verifies; ``--key``: a
+separate cache sealed with a fixed journal key, HMAC-SHA256). Then:
 
-- raw: sqlite3 reading every sale, line, payment, outcome and audit row (the floor);
-- full: ``journal.verify(full=True)`` (it and the floor: best of ``--runs``);
+- ``--runs`` pairs, alternating who goes first: raw sqlite3 reading every
+  sale, line, payment, outcome, audit and other row (the floor) and
+  ``journal.verify(full=True, checkpoint=True)`` (what ``journal verify
+  --full`` runs); the figure is the median of the per-pair
+  ratios with its spread. Target: within 1.5x.
 - checkpoint: ``journal.verify(full=False)`` right after a checkpoint, after
   ``--new`` more sales committed through the store (what a till's daily
-  verify sees).
-
-The issue's target: 1,000,000 sales verified in under 5 s (from a checkpoint).
+  verify sees). Target: under 5 s.
 """
 from __future__ import annotations
 
 import argparse
-import datetime
-import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import List
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from store import audit, journal, migrations  # noqa: E402
+from store import chain, journal  # noqa: E402
 from store.db import close_database, open_database  # noqa: E402
-from store.models import GENESIS_HASH  # noqa: E402
+from tests.bench import common  # noqa: E402
 
-BATCH = 20_000
-
-
-def build(path: Path, count: int) -> None:
-    """``count`` chained sales of till 1, written raw in batches."""
-    open_database("sqlite:///" + str(path))  # migrations
-    close_database()
-    con = sqlite3.connect(str(path), isolation_level=None)
-    con.execute("PRAGMA synchronous=OFF")
-    con.execute("BEGIN")
-    kind = journal.hash_kind()
-    prev, audit_prev = GENESIS_HASH, GENESIS_HASH
-    day = datetime.datetime(2020, 1, 1)
-    for start in range(0, count, BATCH):
-        sales, lines, payments, outcomes_, records = [], [], [], [], []
-        for n in range(start + 1, min(count, start + BATCH) + 1):
-            at = (day + datetime.timedelta(seconds=n * 30)).isoformat(sep=" ")
-            sale = dict(till_id="1", receipt_no=n, sold_at=at, cashier="c1", total_fen=350, change_fen=0)
-            line = dict(position=1, barcode="6901234567892", name="可口可乐 330ml", unit="瓶", unit_price_fen=350,
-                        qty_milli=1000, amount_fen=350)
-            payment = dict(position=1, method="cash", amount_fen=350, reference="", status="ok", reason="")
-            digest = journal.chain_hash(prev, journal.canonical_content(sale, [line], [payment]), kind)
-            sales.append((n, "1", n, at, "c1", 350, 0, prev, digest, kind))
-            lines.append((n, 1, "6901234567892", "可口可乐 330ml", "瓶", 350, 1000, 350))
-            payments.append((n, 1, "cash", 350, "", "ok", ""))
-            outcomes_.append((n, "pending", "", "", at))
-            content = audit.commit_content(n, digest, [payment], dict(state="pending", reason_code="", reason="",
-                                                                      updated_at=at))
-            audit_digest = journal.chain_hash(audit_prev, content, kind)
-            records.append(("1", n, audit.COMMIT, n, content, audit_prev, audit_digest, kind))
-            prev, audit_prev = digest, audit_digest
-        con.executemany("INSERT INTO sale (id, till_id, receipt_no, sold_at, cashier, total_fen, change_fen, "
-                        "prev_hash, hash, hash_kind) VALUES (?,?,?,?,?,?,?,?,?,?)", sales)
-        con.executemany("INSERT INTO line (sale_id, position, barcode, name, unit, unit_price_fen, qty_milli, "
-                        "amount_fen) VALUES (?,?,?,?,?,?,?,?)", lines)
-        con.executemany("INSERT INTO payment (sale_id, position, method, amount_fen, reference, status, reason) "
-                        "VALUES (?,?,?,?,?,?,?)", payments)
-        con.executemany("INSERT INTO receipt_outcome (sale_id, state, reason_code, reason, updated_at) "
-                        "VALUES (?,?,?,?,?)", outcomes_)
-        con.executemany("INSERT INTO audit (till_id, seq, kind, ref, content, prev_hash, hash, hash_kind) "
-                        "VALUES (?,?,?,?,?,?,?,?)", records)
-    con.execute("INSERT INTO till_counter (till_id, last_receipt_no, last_hash, audit_seq, audit_hash) "
-                "VALUES ('1', ?, ?, ?, ?)", (count, prev, count, audit_prev))
-    con.execute("COMMIT")
-    con.close()
+TARGET = 1.5
+KEY = b"bench-verify-key-" * 2  # a fixed key: the cached file stays checkable
 
 
 def raw_read(path: Path) -> float:
@@ -115,59 +70,52 @@ def timed(function) -> "tuple[float, object]":
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--sales", type=int, default=1_000_000)
     parser.add_argument("--new", type=int, default=1000, help="sales committed after the checkpoint")
-    parser.add_argument("--key", action="store_true", help="seal with a journal key (HMAC-SHA256)")
-    parser.add_argument("--runs", type=int, default=2, help="the floor and the full walk: best of this many")
-    parser.add_argument("--cache-dir", default=tempfile.gettempdir(), help="where built SQLite files are cached")
+    parser.add_argument("--key", action="store_true", help="sealed with a journal key (HMAC-SHA256)")
+    parser.add_argument("--runs", type=int, default=2, help="pairs of the floor and the full walk")
+    parser.add_argument("--cache-dir", default=None, help="where the seeded SQLite files are cached")
+    parser.add_argument("--figures", default="", help="write the figures as JSON here (run_all.py)")
     args = parser.parse_args()
     if args.key:
-        journal.set_key(b"bench-verify-key-" * 2)  # a fixed key: the cached file stays checkable
-    kind = "hmac" if args.key else "sha256"
-    cached = Path(args.cache_dir) / f"chaoying-bench-verify-{args.sales}-v{migrations.LATEST}-{kind}.sqlite3"
-    if not cached.exists():
-        print(f"building {args.sales:,} sales into {cached} (once) ...", flush=True)
-        building = cached.with_suffix(".building")
-        build_s, _ = timed(lambda: build(building, args.sales))
-        building.rename(cached)
-        print(f"  built in {build_s:.0f} s", flush=True)
-    folder = Path(tempfile.mkdtemp(prefix="chaoying-bench-verify-", dir=args.cache_dir))
-    path = folder / "verify.sqlite3"
-    shutil.copyfile(cached, path)  # the run writes checkpoints and new sales
-    raw_read(path)  # the copy's pages into the OS cache, as they are for the runs below
-    floor = min(raw_read(path) for _ in range(args.runs))
-    open_database("sqlite:///" + str(path))
-    try:
-        walks = [timed(lambda: journal.verify(full=True))[0] for _ in range(args.runs - 1)]
-        last_s, full = timed(lambda: journal.verify(full=True, checkpoint=True))  # the last stores a checkpoint
-        full_s = min(walks + [last_s])
-        assert full.ok, full.message
-        sell(args.new)
-        floor_new = raw_read(path)
-        incremental_s, incremental = timed(lambda: journal.verify(full=False, checkpoint=True))
-        assert incremental.ok and incremental.from_checkpoint and incremental.sales_checked == args.new, incremental
-        again_s, _ = timed(lambda: journal.verify(full=False, checkpoint=True))
-    finally:
-        close_database()
-    rows = [
-        ("raw sqlite3 read, all rows", args.sales, floor),
-        ("verify --full", full.sales_checked, full_s),
-        (f"verify from checkpoint (+{args.new:,} new)", incremental.sales_checked, incremental_s),
-        ("verify from checkpoint (nothing new)", 0, again_s),
-    ]
+        chain.set_key(KEY)
+    with common.work_copy(args.sales, args.cache_dir, keyed=args.key) as path:
+        raw_read(path)  # the copy's pages into the OS cache, as they are for the runs below
+        open_database("sqlite:///" + str(path))
+        try:
+            results: List[object] = []
+
+            def full() -> float:
+                seconds, result = timed(lambda: journal.verify(full=True, checkpoint=True))  # as the CLI's
+                results.append(result)
+                return seconds
+
+            stats = common.paired(full, lambda: raw_read(path), args.runs, warmup=0,
+                                  limit=common.deadline(300 * args.runs, f"{args.runs} full verify pairs"))
+            walked = results[-1]
+            assert walked.ok, walked.message  # type: ignore[attr-defined]
+            sell(args.new)
+            incremental_s, incremental = timed(lambda: journal.verify(full=False, checkpoint=True))
+            assert incremental.ok and incremental.from_checkpoint and incremental.sales_checked == args.new, incremental
+            again_s, _ = timed(lambda: journal.verify(full=False, checkpoint=True))
+        finally:
+            close_database()
     kind = "HMAC-SHA256" if args.key else "SHA-256"
-    print(f"\njournal verify of {args.sales:,} sales ({kind}), python {sys.version.split()[0]}, "
-          f"SQLite {sqlite3.sqlite_version}; floor re-read with the new sales: {floor_new:.2f} s")
-    print(f"{'':42} {'sales walked':>12} {'seconds':>9} {'µs/sale':>8} {'x floor':>8}")
-    for name, walked, seconds in rows:
-        per = seconds / args.sales * 1e6
-        print(f"{name:42} {walked:>12,} {seconds:>9.2f} {per:>8.1f} {seconds / floor:>7.2f}x")
-    target = "met" if incremental_s < 5 else "NOT met"
-    print(f"\ntarget: {args.sales:,} sales verified in under 5 s from a checkpoint: {target}")
-    shutil.rmtree(folder, ignore_errors=True)
-    return 0
+    rate = args.sales / stats.ours
+    full_row = common.Figure.pair(f"journal verify --full, {args.sales:,} sales ({kind})", stats, TARGET, unit="s",
+                                  scale=1, floor_name="raw read")
+    full_row.ours += f", {rate:,.0f} sales/s"
+    rows = [
+        full_row,
+        common.Figure(f"verify from a checkpoint, +{args.new:,} new", f"{incremental_s:.2f} s", target="< 5 s",
+                      met=incremental_s < 5),
+        common.Figure("verify from a checkpoint, nothing new", f"{again_s:.2f} s"),
+    ]
+    common.print_table(f"Journal verify, {args.runs} pairs; {common.machine()}", rows)
+    common.write_figures(args.figures, rows)
+    return 0 if common.all_met(rows) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(common.run_main(main))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
@@ -796,7 +797,9 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
         from tui.cli.manifests import findings_text, manifest_findings
 
         cut = manifest_findings(settings)  # first: no checkpoint is written over a head a backup shows went back
+        started = time.perf_counter()
         result = journal.verify(full=args.full, checkpoint=not cut)
+        seconds = time.perf_counter() - started
         if result.ok and cut:
             raise _error(f"journal broken: {findings_text(cut)}", 1)
         z = reports.verify_z()
@@ -809,7 +812,9 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
 
             since = " (checked from the last checkpoint; --full checks everything)" if result.from_checkpoint else ""
             zs = f", {plural(z.checked, 'Z report')}" if z.checked else ""
-            print(f"journal ok: {plural(Sale.select().count(), 'sale')}{zs}{since}")
+            # --full walks everything: how fast it read, so a slow disk or a grown journal shows
+            rate = f" ({_rate(result.sales_checked + result.records_checked, seconds)})" if args.full else ""
+            print(f"journal ok: {plural(Sale.select().count(), 'sale')}{zs}{since}{rate}")
             if result.keyless_note:  # chained, each run opened by its event: not broken, never silent
                 print(f"chaoying: warning: {_sentence(result.keyless_note)}", file=sys.stderr)
             return 0
@@ -820,6 +825,12 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
         raise _error(f"journal broken: {message}", 1)
 
     return _run(args, body)
+
+
+def _rate(records: int, seconds: float) -> str:
+    """"N records in S s, R records/s": what a full walk read."""
+    per_second = records / seconds if seconds > 0 else 0.0
+    return f"{plural(records, 'record')} checked in {seconds:.1f} s, {per_second:,.0f} records/s"
 
 
 def cmd_archive(args: argparse.Namespace) -> int:

@@ -71,7 +71,7 @@ def require_database(url: str) -> None:
 
 def load_journal_key(settings: Settings) -> None:
     """Seal and check the journal with the key file of [journal] key_file when it exists."""
-    from store import journal
+    from store import chain as journal  # the key's home: store.journal (the walk) waits for a verify
 
     name = settings.journal.key_file
     key, made = journal.read_key_file(Path(name)) if name else (None, "")
