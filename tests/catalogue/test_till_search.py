@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests.tui.conftest import shop  # noqa: F401 (the till's demo-shop fixture)
-from tests.tui.helpers import printed_all, scan, settled, wait_until
+from tests.tui.helpers import printed_all, scan, wait_until
 
 
 def basket(app):
@@ -102,7 +102,6 @@ async def test_the_till_renews_the_keys_of_products_an_older_version_saved(shop)
     assert catalogue.search_products("pijiu") == []
     app = shop.app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await settled(pilot)
-        assert catalogue.stale_products() == []
+        await wait_until(pilot, lambda: catalogue.stale_products() == [])  # renewed after the first frame
         await pilot.press("f2", *"pijiu")
         await wait_until(pilot, lambda: [p["name"] for p in app.screen.results] == ["青岛啤酒 Tsingtao Beer 500ml"])
