@@ -196,7 +196,7 @@ def find(barcode: str) -> Product:
     code = unicodedata.normalize("NFKC", barcode or "").strip()
     product = Product.get_or_none(Product.barcode == code) if code else None
     if product is None:
-        raise StockError(f"No product has the barcode {code!r}.", "unknown_barcode", barcode=code)
+        raise StockError(f"No product has the barcode {code}.", "unknown_barcode", barcode=code)
     return product
 
 
@@ -694,3 +694,26 @@ def check_balances() -> List[str]:
     return [f"The stock of {names.get(pid, ('?', '?'))[1]} ({names.get(pid, ('?', '?'))[0]}) is "
             f"{money.format_qty(kept.get(pid, 0))} but its moves add up to {money.format_qty(sums.get(pid, 0))}."
             for pid in wrong]
+
+
+def export_rows(kind: str, start: datetime.date, end: datetime.date) -> Iterable[List[Any]]:
+    """Raw cells of ``export stock`` (every balance now) or ``export moves`` (the range's), as store.export's."""
+    if kind == "stock":
+        for row in list_stock():
+            yield [row.barcode, row.name, row.unit, row.on_hand_milli,
+                   "" if row.min_milli is None else money.format_qty(row.min_milli), row.avg_cost_fen, row.value_fen]
+        return
+    after, first, last = 0, _day_range(start)[0], _day_range(end)[1]
+    while True:
+        chunk = list(StockMove.select(StockMove, Product.barcode, Product.name)
+                     .join(Product, on=(StockMove.product == Product.id))
+                     .where((StockMove.id > after) & (StockMove.at >= first) & (StockMove.at < last))
+                     .order_by(StockMove.id).limit(2000))
+        if not chunk:
+            return
+        receipts = _receipts({move.document for move in chunk if move.document})
+        for move in chunk:
+            yield [move.id, move.at, move.product.barcode, move.product.name, move.kind, move.qty_milli, move.cost_fen,
+                   move.reason, move.note, receipts.get(move.document, ""), move.ref, move.till_id, move.cashier,
+                   move.manager]
+        after = chunk[-1].id
