@@ -125,14 +125,15 @@ def cmd_stock_moves(args: argparse.Namespace) -> int:
 
 def _store(call):
     """Run a store call; its StockError becomes one sentence (exit 2), nothing written."""
-    from store.stock import StockError, StockFileError
+    from store.errors import StoreError
+    from store.stock import StockFileError
 
     try:
         return call()
     except StockFileError as exc:
         raise _error("; ".join(f"line {line}: {_sentence(text).rstrip('.')}" for line, text in exc.errors)
                      + "; nothing was written") from None
-    except StockError as exc:
+    except StoreError as exc:  # a stock change refused, a file that is not text (store.catalogue.decode)
         raise _error(f"{_sentence(exc).rstrip('.')}; nothing was written") from None
 
 
@@ -147,12 +148,12 @@ def cmd_stock_receive(args: argparse.Namespace) -> int:
     data = _read_file(Path(args.file).expanduser()) if args.file else b""
 
     def body(settings) -> int:
-        from store import stock
+        from store import stock, stock_files
 
         if args.file:
-            rows = _store(lambda: stock.read_delivery(data))
+            rows = _store(lambda: stock_files.read_delivery(data))
         else:
-            rows = [_store(lambda: stock.delivery_row(args.barcode, args.qty, args.cost, args.supplier))]
+            rows = [_store(lambda: stock_files.delivery_row(args.barcode, args.qty, args.cost, args.supplier))]
         count = _store(lambda: stock.receive(rows, till, args.cashier, args.ref))
         print(f"received {plural(count, 'product')} on till {till}")
         return 0
@@ -206,10 +207,10 @@ def cmd_stock_count(args: argparse.Namespace) -> int:
     data = _read_file(Path(args.file).expanduser())
 
     def body(settings) -> int:
-        from store import money, stock
+        from store import money, stock, stock_files
         from store.cashiers import LockRule, approve
 
-        rows = _store(lambda: stock.read_count(data))  # checked whole before the PIN is asked for
+        rows = _store(lambda: stock_files.read_count(data))  # checked whole before the PIN is asked for
         pin = read_pin(args.pin_stdin, confirm=False, prompt="manager's PIN")
         rule = LockRule(settings.signin.lock_attempts, settings.signin.lock_minutes)
         if approve(args.manager, pin, till, rule, f"stocktake {args.file}").cashier is None:
