@@ -156,7 +156,7 @@ def measure(big: Path, small: Path, runs: int) -> Dict[str, Dict[str, List[float
         try:
             for _ in range(3):  # warm both
                 for row in ROWS:
-                    for name, one in workers.items():
+                    for one in workers.values():
                         one.ask(row)
             for run in range(runs):
                 for row in ROWS:
