@@ -345,6 +345,17 @@ def set_min(barcode: str, qty_milli: Optional[int]) -> None:
         StockBalance.update(min_milli=qty_milli).where(StockBalance.product == product.id).execute()
 
 
+def set_mins(pairs: Sequence[Tuple[str, int]]) -> None:
+    """Thresholds of many products (a product import's min_stock column), 100 per short transaction."""
+    for start in range(0, len(pairs), 100):
+        chunk = dict(pairs[start:start + 100])
+        with write_transaction():
+            ids = dict(Product.select(Product.barcode, Product.id).where(Product.barcode.in_(list(chunk))).tuples())
+            for barcode, qty in chunk.items():
+                StockBalance.insert(product=ids[barcode]).on_conflict_ignore().execute()
+                StockBalance.update(min_milli=qty).where(StockBalance.product == ids[barcode]).execute()
+
+
 # ---------------------------------------------------------------- stocktake
 
 

@@ -169,3 +169,14 @@ def test_export_stock_and_moves_csv_and_xlsx(stocked):
     assert kinds == ["received", "sale", "refund"]
     result = stocked.run("export", "moves", "-o", "m.csv")
     assert result.returncode == 2 and "--from" in one_line(result.stderr)
+
+
+def test_products_import_takes_a_min_stock_column(shop):
+    path = shop.csv("products.csv", "barcode,name,price,unit,min_stock\n7001,豆浆,2.5,杯,20\n7002,油条,1,根,\n")
+    shop.ok("products", "import", str(path))
+    rows = listed(shop)
+    assert rows["7001"]["min"] == "20" and rows["7002"]["min"] is None
+    assert list(listed(shop, "--low")) == ["7001"]
+    bad = shop.csv("bad.csv", "barcode,name,price,min_stock\n7003,包子,1.5,很多\n")
+    result = shop.run("products", "import", str(bad))
+    assert result.returncode == 2 and "Min_stock '很多' is not a number" in result.stderr
