@@ -63,7 +63,7 @@ class StockFileError(StockError):
     """A delivery or count file with bad lines: ``errors`` (line, one sentence each); nothing was written."""
 
     def __init__(self, errors: List[Tuple[int, str]]) -> None:
-        super().__init__(" ".join(f"Line {line}: {text}" for line, text in errors), "bad_lines",
+        super().__init__(" ".join(f"Line {line}: {text}" for line, text in errors), "stock_bad_lines",
                          lines=[line for line, _ in errors])
         self.errors = errors
 
@@ -186,7 +186,7 @@ def find(barcode: str) -> Product:
     code = unicodedata.normalize("NFKC", barcode or "").strip()
     product = Product.get_or_none(Product.barcode == code) if code else None
     if product is None:
-        raise StockError(f"No product has the barcode {code}.", "unknown_barcode", barcode=code)
+        raise StockError(f"No product has the barcode {code}.", "stock_unknown_barcode", barcode=code)
     return product
 
 
@@ -319,7 +319,7 @@ def parse_signed_qty(text: str) -> int:
     try:
         return sign * money.parse_qty(cleaned.lstrip("+-"))
     except ValueError:
-        raise StockError(f"Quantity {text!r} is not a number like -2 or 1.5 (other than zero).", "bad_qty",
+        raise StockError(f"Quantity {text!r} is not a number like -2 or 1.5 (other than zero).", "stock_bad_qty",
                          qty=text) from None
 
 
@@ -327,12 +327,12 @@ def adjust(barcode: str, qty_milli: int, reason: str, till_id: str, cashier: str
     """An adjustment with its reason (报损 damaged, 丢失 lost, 自用 own_use, 赠送 given, other + note); the move id."""
     product = find(barcode)
     if reason not in REASONS:
-        raise StockError(f"Reason {reason!r} is not one of {', '.join(REASONS)}.", "bad_reason", reason=reason)
+        raise StockError(f"Reason {reason!r} is not one of {', '.join(REASONS)}.", "stock_bad_reason", reason=reason)
     if reason == OTHER and not (note or "").strip():
-        raise StockError("An adjustment for another reason needs a note saying why.", "needs_note")
+        raise StockError("An adjustment for another reason needs a note saying why.", "stock_needs_note")
     if not qty_milli or not money.whole_pieces(product.unit, qty_milli):
         raise StockError(f"{product.name} is counted by the piece: {money.format_qty(qty_milli)} is not a whole "
-                         f"number other than zero.", "bad_qty", qty=money.format_qty(qty_milli))
+                         f"number other than zero.", "stock_bad_qty", qty=money.format_qty(qty_milli))
     return _write(int(product.id), ADJUSTED, qty_milli, till_id, reason=reason, note=(note or "").strip()[:255],
                   cashier=cashier)
 
@@ -385,9 +385,9 @@ def open_count(till_id: str) -> Optional[CountInfo]:
 def _open(count_id: int) -> StockCount:
     row = StockCount.get_or_none(StockCount.id == int(count_id))
     if row is None:
-        raise StockError("That stocktake does not exist.", "no_such_count")
+        raise StockError("That stocktake does not exist.", "stock_no_such_count")
     if row.state != OPEN:
-        raise StockError(f"Stocktake {count_name(row.till_id, row.number)} was already applied.", "count_applied",
+        raise StockError(f"Stocktake {count_name(row.till_id, row.number)} was already applied.", "stock_count_applied",
                          count=count_name(row.till_id, row.number))
     return row
 
@@ -397,7 +397,7 @@ def count_line(count_id: int, barcode: str, counted_milli: int, cashier: str = "
     product = find(barcode)
     if counted_milli < 0 or not money.whole_pieces(product.unit, counted_milli):
         raise StockError(f"{product.name}: {money.format_qty(counted_milli)} is not a count (a whole number of "
-                         f"pieces, zero or more).", "bad_count", qty=money.format_qty(counted_milli))
+                         f"pieces, zero or more).", "stock_bad_count", qty=money.format_qty(counted_milli))
     with write_transaction():
         count = _open(count_id)
         expected = on_hand(int(product.id))
@@ -427,7 +427,7 @@ def apply_count(count_id: int, till_id: str, manager: str) -> List[CountResult]:
     every product with stock that was not counted, as 0, now.
     """
     if not (manager or "").strip():
-        raise StockError("Applying a stocktake needs a manager.", "count_needs_manager")
+        raise StockError("Applying a stocktake needs a manager.", "stock_count_needs_manager")
     with write_transaction():
         count = _open(count_id)
         lines = count_lines(count.id)

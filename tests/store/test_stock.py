@@ -115,8 +115,7 @@ def test_count_numbers_are_per_till_and_gapless(database):
     (b"barcode,qty,cost\n6901234567892,-3,1.00\n", "Line 2: Qty -3 is negative."),
     (b"barcode,qty,cost\n6901234567892,3,1.005\n", "Line 2: Cost '1.005' is not an amount in yuan like 3.50 "
                                                   "(at most two decimals)."),
-    (b"barcode,qty,cost\n6901234567892,1.5,1.00\n", "Line 2: Qty 1.5 is not a whole number of pieces (\xe7\x93\xb6)."
-     .decode() if False else "Line 2: Qty 1.5 is not a whole number of pieces (瓶)."),
+    (b"barcode,qty,cost\n6901234567892,1.5,1.00\n", "Line 2: Qty 1.5 is not a whole number of pieces (瓶)."),
 ])
 def test_a_bad_delivery_names_its_line_and_writes_nothing(database, content, sentence):
     catalogue()

@@ -196,7 +196,7 @@ def _threshold(text: str) -> int:
 
     qty = stock.parse_signed_qty(text)
     if qty < 0:
-        raise stock.StockError(f"A threshold of {text} is negative.", "bad_qty")
+        raise stock.StockError(f"A threshold of {text} is negative.", "stock_bad_qty")
     return qty
 
 
