@@ -160,7 +160,7 @@ def count_name(till_id: str, number: int) -> str:
 
 def on_hand(product_id: int) -> int:
     """A product's on hand (thousandths of its unit): one balance row by primary key; 0 when it has none."""
-    row = db.obj.execute_sql(_sql(db.obj)[0], (int(product_id),)).fetchone()
+    row = db.obj.execute_sql(_read_sql(db.obj), (int(product_id),)).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -227,6 +227,17 @@ def _sql(database: peewee.Database) -> Tuple[str, str, str, str]:
             insert += f" RETURNING {q('id')}"
         found = _statements[key] = (read, insert_balance, update, insert)
     return found
+
+
+_reads: Dict[tuple, str] = {}
+
+
+def _read_sql(database: peewee.Database) -> str:
+    """A balance's on hand by primary key, without the lock a move takes (PostgreSQL: no FOR UPDATE)."""
+    key = (type(database), database.param, database.quote)
+    if key not in _reads:
+        _reads[key] = _sql(database)[0].replace(" FOR UPDATE", "")
+    return _reads[key]
 
 
 def moving_average(on_hand_milli: int, avg_cost_fen: int, qty_milli: int, cost_fen: int) -> int:

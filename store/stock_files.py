@@ -37,8 +37,8 @@ def _qty_problem(column: str, text: str, unit: str, allow_zero: bool = False) ->
         return None, f"the {column} is empty"
     if cleaned.startswith("-"):
         return None, f"{column} {cleaned} is negative"
-    if allow_zero and cleaned.strip("0.") == "" and cleaned[0].isdigit():
-        return 0, ""
+    if cleaned.strip("0.") == "" and cleaned[0].isdigit():
+        return (0, "") if allow_zero else (None, f"{column} {cleaned} is zero")
     try:
         qty = money.parse_qty(cleaned)
     except ValueError:
