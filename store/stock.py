@@ -529,8 +529,8 @@ def day_margin(day: datetime.date) -> Margin:
 
 
 def moves(barcode: Optional[str] = None, start: Optional[datetime.date] = None,
-          end: Optional[datetime.date] = None) -> List[Dict[str, Any]]:
-    """The moves, oldest first: of one product, between two days (both included)."""
+          end: Optional[datetime.date] = None, limit: Optional[int] = None) -> List[Dict[str, Any]]:
+    """The moves, oldest first: of one product, between two days (both included); ``limit``: the newest ones."""
     where = peewee.SQL("1 = 1")
     if barcode:
         where &= StockMove.product == find(barcode).id
@@ -539,14 +539,18 @@ def moves(barcode: Optional[str] = None, start: Optional[datetime.date] = None,
     if end is not None:
         where &= StockMove.at < _day_range(end)[1]
     query = (StockMove.select(StockMove, Product.barcode, Product.name, Product.unit)
-             .join(Product, on=(StockMove.product == Product.id)).where(where).order_by(StockMove.id))
-    receipts = _receipts({move.document for move in query if move.document})
+             .join(Product, on=(StockMove.product == Product.id)).where(where))
+    if limit:
+        found = list(query.order_by(StockMove.id.desc()).limit(int(limit)))[::-1]
+    else:
+        found = list(query.order_by(StockMove.id))
+    receipts = _receipts({move.document for move in found if move.document})
     return [dict(id=move.id, at=audit.hashed_value(move.at), barcode=move.product.barcode, name=move.product.name,
                  unit=move.product.unit or "", kind=move.kind, qty=money.format_qty(move.qty_milli),
                  qty_milli=move.qty_milli, cost_fen=move.cost_fen, reason=move.reason, note=move.note,
                  document=receipts.get(move.document, ""), ref=move.ref, till_id=move.till_id,
                  cashier=move.cashier, manager=move.manager)
-            for move in query]
+            for move in found]
 
 
 def _receipts(ids: set) -> Dict[int, str]:

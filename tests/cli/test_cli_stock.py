@@ -149,6 +149,9 @@ def test_moves_by_date_range(stocked):
     assert len(json.loads(stocked.ok("stock", "moves", "--from", "today", "--to", "today", "--json").stdout)) == 1
     tomorrow = (today + datetime.timedelta(days=1)).isoformat()
     assert json.loads(stocked.ok("stock", "moves", "--from", tomorrow, "--json").stdout) == []
+    stocked.ok("stock", "receive", "--barcode", COLA, "--qty", "6", "--cost", "2")
+    newest = json.loads(stocked.ok("stock", "moves", "--limit", "1", "--json").stdout)
+    assert [m["qty"] for m in newest] == ["6"]
     result = stocked.run("stock", "moves", "--from", "today", "--to", "yesterday")
     assert result.returncode == 2
 
