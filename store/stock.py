@@ -217,8 +217,9 @@ def _sql(database: peewee.Database) -> Tuple[str, str, str, str]:
         read = f"SELECT {q('on_hand_milli')}, {q('avg_cost_fen')} FROM {bal} WHERE {q('product_id')} = {p}"
         if not is_sqlite(database):
             read += " FOR UPDATE"
+        # two tills' first moves of one product (PostgreSQL): the second waits, then finds the row
         insert_balance = (f"INSERT INTO {bal} ({q('product_id')}, {q('on_hand_milli')}, {q('avg_cost_fen')}, "
-                          f"{q('last_move')}) VALUES ({p}, 0, 0, 0)")
+                          f"{q('last_move')}) VALUES ({p}, 0, 0, 0) ON CONFLICT DO NOTHING")
         update = (f"UPDATE {bal} SET {q('on_hand_milli')} = {p}, {q('avg_cost_fen')} = {p}, {q('last_move')} = {p} "
                   f"WHERE {q('product_id')} = {p}")
         columns = ", ".join(q(StockMove._meta.fields[name].column_name) for name in audit.FIELDS[audit.STOCK_MOVE])
@@ -259,7 +260,7 @@ def _move(database: peewee.Database, product_id: int, kind: str, qty_milli: int,
     row = database.execute_sql(read, (product_id,)).fetchone()
     if row is None:
         database.execute_sql(insert_balance, (product_id,))
-        row = (0, 0)
+        row = database.execute_sql(read, (product_id,)).fetchone()
     held, average = int(row[0]), int(row[1])
     if cost_fen is not None:
         average = moving_average(held, average, qty_milli, cost_fen)
