@@ -13,12 +13,15 @@ Public API (the till's screens and the CLI call these; the errors are ``StockErr
 - reading: ``on_hand(product_id) -> int``, ``on_hand_many(product_ids) -> {id: qty_milli}``,
   ``balance(product_id) -> Optional[Balance]``, ``find(barcode) -> Product`` (StockError when unknown);
 - the sale hook: ``moves_for_document(database, document_id, kind, till_id, cashier, lines, at, head) -> head``
-  (store.sales.commit_document; a refund line's ``restock`` False: back, then written off as damaged);
+  (store.sales.commit_document; a refund line's ``restock`` False: back, then written off as damaged: the
+  refund's API is ``documents.commit_refund(sale_id, [(line_id, qty_milli, restock), ...], ...)``, restock
+  True when left out, and ``commit_refund_without_receipt(..., restock=True)``);
 - receiving: ``receive(rows, till_id, cashier="", ref="") -> int`` (moves written), the rows from
   ``store.stock_files``: ``read_delivery(data) -> List[DeliveryRow]`` (StockFileError naming every bad line) or
   ``delivery_row(barcode, qty_text, cost_text, supplier="") -> DeliveryRow`` (a scan, a typed line);
 - adjusting: ``adjust(barcode, qty_milli, reason, till_id, cashier="", note="") -> int`` (the move's id),
-  ``set_min(barcode, qty_milli or None)``, ``parse_signed_qty(text) -> int``;
+  ``set_min(barcode, qty_milli or None)``, ``set_mins([(barcode, qty_milli)])`` (products import's
+  min_stock), ``parse_signed_qty(text) -> int``;
 - stocktake: ``start_count(till_id, cashier="", whole=False) -> CountInfo``,
   ``count_line(count_id, barcode, counted_milli, cashier="") -> CountLineInfo``,
   ``count_lines(count_id) -> List[CountLineInfo]`` (the standing line per product),
@@ -26,8 +29,14 @@ Public API (the till's screens and the CLI call these; the errors are ``StockErr
   ``count_file(rows, till_id, cashier, manager, whole=False) -> (CountInfo, List[CountResult])``,
   ``open_count(till_id) -> Optional[CountInfo]``, ``count_name(till_id, number) -> str``;
 - the owner's view: ``list_stock(low=False) -> List[Balance]``, ``low_stock()``, ``stock_value() -> int``,
-  ``moves(barcode=None, start=None, end=None) -> List[dict]``, ``day_margin(day) -> Margin``,
-  ``check_balances() -> List[str]`` (one sentence per product whose balance disagrees with its moves).
+  ``moves(barcode=None, start=None, end=None, limit=None) -> List[dict]``, ``day_margin(day) -> Margin``,
+  ``check_balances() -> List[str]`` (one sentence per product whose balance disagrees with its moves),
+  ``export_rows(kind, start, end)`` (store.export's ``stock`` and ``moves``).
+
+Error codes are ``stock_*`` (tui.errors says them from ``error.<code>``): stock_unknown_barcode (barcode),
+stock_bad_qty (qty), stock_bad_reason (reason), stock_needs_note, stock_bad_count (qty), stock_no_such_count,
+stock_count_applied (count), stock_count_needs_manager, stock_bad_delivery (problems), stock_bad_lines (lines;
+StockFileError.errors), stock_empty_file, stock_missing_columns (columns).
 """
 from __future__ import annotations
 
@@ -52,7 +61,6 @@ REASONS = (DAMAGED, LOST, OWN_USE, GIVEN, OTHER)
 #: The sign a document's line moves stock by.
 _DOCUMENT_SIGN = {SALE: -1, REFUND: 1, VOID: 1}
 OPEN, APPLIED = "open", "applied"
-
 
 
 class StockError(StoreError, ValueError):
