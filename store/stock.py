@@ -498,11 +498,11 @@ def count_file(rows: Sequence[CountRow], till_id: str, cashier: str, manager: st
 
 
 def list_stock(low: bool = False) -> List[Balance]:
-    """Every product's balance by barcode (``low``: only those at or below their threshold)."""
+    """Every product on sale, and any other with stock, by barcode (``low``: only those at or below their threshold)."""
     if low:
         return _balances(StockBalance.min_milli.is_null(False)
                          & (StockBalance.on_hand_milli <= StockBalance.min_milli))
-    return _balances(Product.active == True)  # noqa: E712
+    return _balances((Product.active == True) | (StockBalance.on_hand_milli != 0))  # noqa: E712  retired, on the shelf
 
 
 def low_stock() -> List[Balance]:
@@ -581,12 +581,10 @@ def check_balances() -> List[str]:
     kept = {int(pid): int(qty) for pid, qty in
             StockBalance.select(StockBalance.product, StockBalance.on_hand_milli).tuples()}
     wrong = sorted(pid for pid in set(sums) | set(kept) if sums.get(pid, 0) != kept.get(pid, 0))
-    names = {int(pid): (barcode, name) for pid, barcode, name in
-             Product.select(Product.id, Product.barcode, Product.name).where(Product.id.in_(wrong)).tuples()} \
-        if wrong else {}
-    return [f"The stock of {names.get(pid, ('?', '?'))[1]} ({names.get(pid, ('?', '?'))[0]}) is "
-            f"{money.format_qty(kept.get(pid, 0))} but its moves add up to {money.format_qty(sums.get(pid, 0))}."
-            for pid in wrong]
+    names = {int(pid): f"{name} ({barcode})" for pid, barcode, name in
+             Product.select(Product.id, Product.barcode, Product.name).where(Product.id.in_(wrong)).tuples()}
+    return [f"The stock of {names.get(pid, f'product {pid}')} is {money.format_qty(kept.get(pid, 0))} but its "
+            f"moves add up to {money.format_qty(sums.get(pid, 0))}." for pid in wrong]
 
 
 def export_rows(kind: str, start: datetime.date, end: datetime.date) -> Iterable[List[Any]]:
