@@ -41,6 +41,9 @@ from store.models import (
     Sale,
     Shift,
     ShiftHandover,
+    StockCount,
+    StockCountLine,
+    StockMove,
     TillCounter,
     ZReport,
     now,
@@ -51,11 +54,13 @@ SHIFT, CASH_MOVE, HANDOVER = "shift", "cash_move", "handover"
 PAY_ATTEMPT = "pay_attempt"  # a payment attempt (store.payment_attempts), at each change of its state
 PROVIDER_REFUND = "provider_refund"  # a provider refund (store.provider_refunds), at each change of its state
 Z_REPORT = "z_report"
+#: Stock (store.stock): a move as written; a stocktake at its start and when applied; each counted line.
+STOCK_MOVE, STOCK_COUNT, STOCK_COUNT_LINE = "stock_move", "stock_count", "count_line"
 #: A journal checkpoint written (ref: its number; content: its number and hash).
 CHECKPOINT = "checkpoint"
 #: Rows of a till's day besides its documents, sealed as they are written or changed (seal_row).
 DAY_ROWS = (SHIFT, CASH_MOVE, HANDOVER, PAY_ATTEMPT, PROVIDER_REFUND,
-            Z_REPORT)
+            Z_REPORT, STOCK_MOVE, STOCK_COUNT, STOCK_COUNT_LINE)
 #: The event that opens each run of records written while the shop's key file was missing.
 EVENT_KEY_MISSING = "journal_key_missing"
 
@@ -75,18 +80,23 @@ FIELDS: Dict[str, Tuple[str, ...]] = {
                       "amount_fen", "created_at", "state", "refund_id", "reason_code", "reason", "updated_at"),
     Z_REPORT: ("till_id", "z_no", "shift", "closed_at", "closed_by", "last_receipt_no", "figures", "journal_head",
                "prev_hash", "hash"),
+    STOCK_MOVE: ("product", "kind", "qty_milli", "cost_fen", "reason", "note", "document", "count", "ref",
+                 "till_id", "at", "cashier", "manager"),
+    STOCK_COUNT: ("till_id", "number", "started_at", "cashier", "whole", "state", "applied_at", "manager"),
+    STOCK_COUNT_LINE: ("count", "product", "counted_milli", "expected_milli", "counted_at", "cashier"),
 }
 #: The field of each kind that says when its row was written.
 _TIME = {OUTCOME: "updated_at", ATTEMPT: "started_at", EVENT: "at", SHIFT: "opened_at", CASH_MOVE: "at",
          HANDOVER: "at", PAY_ATTEMPT: "updated_at", PROVIDER_REFUND: "updated_at",
-         Z_REPORT: "closed_at"}
+         Z_REPORT: "closed_at", STOCK_MOVE: "at", STOCK_COUNT: "started_at", STOCK_COUNT_LINE: "counted_at"}
 
 
 #: The table of each kind of row a record copies (the day's rows and the others that are checked row by row).
 MODELS: Dict[str, Any] = {ATTEMPT: PrintAttempt, EVENT: Event, SHIFT: Shift, CASH_MOVE: CashMove,
                           HANDOVER: ShiftHandover, PAY_ATTEMPT: PaymentAttempt,
                           PROVIDER_REFUND: ProviderRefund,
-                          Z_REPORT: ZReport}
+                          Z_REPORT: ZReport, STOCK_MOVE: StockMove, STOCK_COUNT: StockCount,
+                          STOCK_COUNT_LINE: StockCountLine}
 
 
 def hashed_value(value: Any) -> Any:

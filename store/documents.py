@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from store import money
 from store.cashiers import cashier_code
@@ -148,15 +148,17 @@ def _lock_original(sale_id: int) -> None:
         list(Sale.select(Sale.id).where(Sale.id == sale_id).for_update())
 
 
-def commit_refund(sale_id: int, items: Sequence[Tuple[int, int]], till_id: str, cashier=None, manager=None,
+def commit_refund(sale_id: int, items: Sequence[Tuple[Any, ...]], till_id: str, cashier=None, manager=None,
                   reason: str = "", payments: Optional[Sequence[Tuple[str, int]]] = None) -> Sale:
-    """Refund ``items`` (line id, quantity in thousandths) of a sale as a new document; return it.
+    """Refund ``items`` (line id, quantity in thousandths[, restock]) of a sale as a new document; return it.
 
     Never more of a line than was sold less what was refunded before (checked
     again under the write lock); the money goes back by ``payments`` (method,
-    fen), by default to the original tenders.
+    fen), by default to the original tenders. ``restock`` (default True): the
+    goods go back on the shelf; False: damaged (store.stock writes them off).
     """
-    wanted = [(int(line_id), int(qty)) for line_id, qty in items if int(qty) != 0]
+    restock = {int(item[0]): bool(item[2]) for item in items if len(item) > 2}
+    wanted = [(int(item[0]), int(item[1])) for item in items if int(item[1]) != 0]
     if not wanted or any(qty < 0 for _, qty in wanted):
         raise DocumentError("Choose at least one line and a quantity above zero to refund.", "refund_nothing")
 
@@ -195,6 +197,7 @@ def commit_refund(sale_id: int, items: Sequence[Tuple[int, int]], till_id: str, 
                 Line.select(Line.id, Line.product).where(Line.id.in_([r["original_line"] for r in rows]))}
     for row in rows:
         row["product"] = products.get(row["original_line"])
+        row["restock"] = restock.get(row["original_line"], True)
     number = format_receipt_no(original.till_id, original.receipt_no)
     document = dict(kind=REFUND, original=sale_id, total_fen=total, reason=reason or "",
                     manager=cashier_code(manager), discount_fen=sum(r["discount_fen"] for r in rows))
@@ -264,7 +267,8 @@ def corrections(sale_id: int) -> List[Sale]:
 
 
 def commit_refund_without_receipt(basket, till_id: str, cashier=None, manager=None, reason: str = "",
-                                  method: str = "cash", basket_id: Optional[int] = None) -> Sale:
+                                  method: str = "cash", basket_id: Optional[int] = None,
+                                  restock: bool = True) -> Sale:
     """无单退货: the basket's goods come back with no original receipt; the money goes back by ``method``.
 
     Only when [selling] refund_without_receipt allows it and a manager said so
@@ -279,7 +283,7 @@ def commit_refund_without_receipt(basket, till_id: str, cashier=None, manager=No
         raise DocumentError("A refund without a receipt needs a manager.", "refund_needs_manager")
     rows = [dict(position=index, product=line.product_id, barcode=line.barcode, name=line.name, unit=line.unit,
                  unit_price_fen=line.unit_price_fen, qty_milli=line.qty_milli, amount_fen=line.amount_fen,
-                 discount_fen=line.discount_fen, original_line=None)
+                 discount_fen=line.discount_fen, original_line=None, restock=restock)
             for index, line in enumerate(basket.lines, start=1)]
     total = basket.total_fen
     document = dict(kind=REFUND, original=None, total_fen=total, reason=reason or "",

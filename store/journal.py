@@ -495,7 +495,8 @@ def _check_rows(walk: _Walk, start: _Start) -> None:
 _WHAT = {audit.ATTEMPT: "print attempt", audit.EVENT: "event", audit.SHIFT: "shift",
          audit.CASH_MOVE: "cash move", audit.HANDOVER: "hand-over", audit.Z_REPORT: "Z report",
          audit.PAY_ATTEMPT: "payment attempt",
-         audit.PROVIDER_REFUND: "provider refund"}
+         audit.PROVIDER_REFUND: "provider refund", audit.STOCK_MOVE: "stock move", audit.STOCK_COUNT: "stock count",
+         audit.STOCK_COUNT_LINE: "stock count line"}
 
 
 def _name(kind: str, row_id: int, recorded: Optional[list] = None) -> str:

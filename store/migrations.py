@@ -501,6 +501,80 @@ def _m012_provider_refunds(database: peewee.Database, migrator: SchemaMigrator) 
         database.execute_sql(statement)
 
 
+def _m013_stock(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Stock: append-only moves, a balance per product kept with each move, stocktakes and their lines.
+
+    - stock_move_product: a product's moves in order (its history, the balance check);
+    - stock_count_line_count: the lines of one count.
+    """
+
+    class Base(Model):
+        class Meta:
+            legacy_table_names = False
+
+    class Product(Base):
+        class Meta:
+            table_name = "product"
+
+    class StockMove(Base):
+        product = ForeignKeyField(Product, index=False, column_name="product_id")
+        kind = CharField(max_length=8)
+        qty_milli = BigIntegerField()
+        cost_fen = BigIntegerField(default=0)
+        reason = CharField(max_length=12, default="")
+        note = CharField(max_length=255, default="")
+        document = IntegerField(null=True)
+        count = IntegerField(null=True)
+        ref = CharField(max_length=64, default="")
+        till_id = CharField(max_length=8)
+        at = DateTimeField(index=True)
+        cashier = CharField(max_length=16, default="")
+        manager = CharField(max_length=16, default="")
+
+        class Meta:
+            table_name = "stock_move"
+
+    class StockBalance(Base):
+        product = ForeignKeyField(Product, primary_key=True, column_name="product_id")
+        on_hand_milli = BigIntegerField(default=0)
+        avg_cost_fen = BigIntegerField(default=0)
+        min_milli = BigIntegerField(null=True)
+        last_move = IntegerField(default=0)
+
+        class Meta:
+            table_name = "stock_balance"
+
+    class StockCount(Base):
+        till_id = CharField(max_length=8)
+        number = IntegerField()
+        started_at = DateTimeField()
+        cashier = CharField(max_length=16, default="")
+        whole = IntegerField(default=0)
+        state = CharField(max_length=8, default="open")
+        applied_at = DateTimeField(null=True)
+        manager = CharField(max_length=16, default="")
+
+        class Meta:
+            table_name = "stock_count"
+            indexes = ((("till_id", "number"), True),)
+
+    class StockCountLine(Base):
+        count = ForeignKeyField(StockCount, column_name="count_id")
+        product = ForeignKeyField(Product, column_name="product_id", index=False)
+        counted_milli = BigIntegerField()
+        expected_milli = BigIntegerField()
+        counted_at = DateTimeField()
+        cashier = CharField(max_length=16, default="")
+
+        class Meta:
+            table_name = "stock_count_line"
+
+    tables = [StockMove, StockBalance, StockCount, StockCountLine]
+    with database.bind_ctx([Product] + tables):
+        database.create_tables(tables)
+    database.execute_sql("CREATE INDEX stock_move_product ON stock_move (product_id, id)")
+
+
 def _m002_catalogue(database: peewee.Database, migrator: SchemaMigrator) -> None:
     from store.catalogue_migration import create_catalogue_tables
 
@@ -522,6 +596,7 @@ MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (10, "payment attempts (WeChat Pay, Alipay) and the payment's out_trade_no", _m010_payment_attempts),
     (11, "Z reports sealed in the audit chain; till_counter.z_unsealed", _m011_z_reports_sealed),
     (12, "provider refunds (WeChat Pay, Alipay) of refund and void documents", _m012_provider_refunds),
+    (13, "stock: moves, balances, stocktakes", _m013_stock),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -437,6 +437,83 @@ class ProviderRefund(BaseModel):
         table_name = "provider_refund"
 
 
+class StockMove(BaseModel):
+    """One change of a product's quantity on hand (store.stock): append-only, sealed in the audit chain.
+
+    ``qty_milli`` is signed, in thousandths of the product's unit, as a line's: 1000 is one piece, or one kg
+    (so a kg product moves in grams). ``cost_fen``: the unit cost (per piece or per unit weighed), the
+    delivery's for ``received``, else the moving average when the move was written. ``document`` is the sale,
+    refund or void (a plain id: the archive moves documents away, moves stay), ``count`` the stocktake.
+    """
+
+    product = ForeignKeyField(Product, index=False, column_name="product_id")  # (product, id): migration 13
+    kind = CharField(max_length=8)  # sale | refund | void | received | counted | adjusted
+    qty_milli = BigIntegerField()
+    cost_fen = BigIntegerField(default=0)
+    reason = CharField(max_length=12, default="")  # adjusted: damaged | lost | own_use | given | other
+    note = CharField(max_length=255, default="")
+    document = IntegerField(null=True)
+    count = IntegerField(null=True)
+    ref = CharField(max_length=64, default="")  # a delivery's number or supplier
+    till_id = CharField(max_length=8)
+    at = DateTimeField(index=True)
+    cashier = CharField(max_length=16, default="")
+    manager = CharField(max_length=16, default="")
+
+    class Meta:
+        table_name = "stock_move"
+
+
+class StockBalance(BaseModel):
+    """A product's on hand and moving average cost, kept in the same transaction as each of its moves.
+
+    ``min_milli``: the low-stock threshold (None: none). ``last_move``: the newest move it includes.
+    """
+
+    product = ForeignKeyField(Product, primary_key=True, column_name="product_id")
+    on_hand_milli = BigIntegerField(default=0)
+    avg_cost_fen = BigIntegerField(default=0)
+    min_milli = BigIntegerField(null=True)
+    last_move = IntegerField(default=0)
+
+    class Meta:
+        table_name = "stock_balance"
+
+
+class StockCount(BaseModel):
+    """A stocktake (盘点): numbered gaplessly per till; ``state`` open, then applied by a manager."""
+
+    till_id = CharField(max_length=8)
+    number = IntegerField()
+    started_at = DateTimeField()
+    cashier = CharField(max_length=16, default="")
+    whole = IntegerField(default=0)  # 1: uncounted products with stock count as 0 (an int: sealed as read back)
+    state = CharField(max_length=8, default="open")  # open | applied
+    applied_at = DateTimeField(null=True)
+    manager = CharField(max_length=16, default="")
+
+    class Meta:
+        table_name = "stock_count"
+        indexes = ((("till_id", "number"), True),)
+
+
+class StockCountLine(BaseModel):
+    """One product counted: what was on the shelf and what the till expected at that moment.
+
+    A product counted again in the same count: the newest line stands (append-only, a typo corrected).
+    """
+
+    count = ForeignKeyField(StockCount, backref="lines", column_name="count_id")
+    product = ForeignKeyField(Product, column_name="product_id", index=False)
+    counted_milli = BigIntegerField()
+    expected_milli = BigIntegerField()  # the balance's on hand when it was counted
+    counted_at = DateTimeField()
+    cashier = CharField(max_length=16, default="")
+
+    class Meta:
+        table_name = "stock_count_line"
+
+
 ALL_MODELS = (
     SchemaVersion,
     Product,
@@ -462,4 +539,8 @@ ALL_MODELS = (
     JournalCheckpoint,
     PaymentAttempt,
     ProviderRefund,
+    StockMove,
+    StockBalance,
+    StockCount,
+    StockCountLine,
 )

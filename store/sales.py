@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from store import audit, chain, journal, money, numbering, outcomes
+from store import audit, chain, journal, money, numbering, outcomes, stock
 from store.cashiers import cashier_code
 from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
@@ -593,6 +593,8 @@ def commit_document(till_id: str, cashier: str, document: Dict[str, Any], lines:
         audit_seq, audit_hash = audit.append(
             database, till_id, audit.COMMIT, sale_id,
             audit.commit_content(fields["receipt_no"], fields["hash"], payments, pending), (audit_seq, audit_hash))
+        audit_seq, audit_hash = stock.moves_for_document(database, sale_id, fields["kind"], till_id, cashier, lines,
+                                                         fields["sold_at"], (audit_seq, audit_hash))
         numbering.advance(database, till_id, fields["receipt_no"], fields["hash"], audit_seq, audit_hash)
         for kind, detail in events:  # failed payments: rare, each with its own audit record
             audit.add_event(till_id, kind, cashier, sale_id, detail=detail, at=fields["sold_at"])
