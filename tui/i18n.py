@@ -730,6 +730,7 @@ ZH: Dict[str, str] = {
     "stocktake.pin_why": "盘点要店长密码才能生效",
     "stocktake.not_applied": "盘点没有生效（没有店长密码），数过的还在",
     "stocktake.applied": "盘点 {number} 已生效：{count} 个商品的库存改了",
+    "stocktake.applied.one": "盘点 {number} 已生效：{count} 个商品的库存改了",
     "stocktake.print_question": "盘点已生效。打印盘点单吗？",
     "stocktake.printing": "正在打印盘点单……",
     "stocktake.printed": "盘点单已打印",
@@ -748,6 +749,17 @@ ZH: Dict[str, str] = {
     "receive.bad_cost": "“{text}”不是金额，请写成 2.50（最多两位小数）",
     "receive.received": "已进货：{name} {qty}，进价 ￥{cost}，现在库存 {on_hand}",
     "receive.failed": "没有进货：{error}",
+    "error.stock": "库存没有改动：{detail}",
+    "stocktake.whole_fixed": "整盘还是部分盘点，要在数第一个商品之前选定",
+    "event.stocktake": "盘点",
+    "event.stock_received": "进货",
+    "help.screen.stocktake": "盘点",
+    "help.screen.receive": "扫码进货",
+    "error.unknown_barcode": "查无此码：{barcode}",
+    "error.bad_count": "{qty} 不是盘点数（按件卖的要整数，零或以上）",
+    "error.count_applied": "盘点 {count} 已经生效过了",
+    "error.no_such_count": "找不到这次盘点",
+    "error.count_needs_manager": "盘点要店长同意才能生效",
 }
 
 EN: Dict[str, str] = {
@@ -1461,6 +1473,7 @@ EN: Dict[str, str] = {
     "stocktake.pin_why": "A stocktake needs a manager's PIN to apply",
     "stocktake.not_applied": "The stocktake was not applied (no manager's PIN); the counts are kept",
     "stocktake.applied": "Stocktake {number} applied: {count} products' stock changed",
+    "stocktake.applied.one": "Stocktake {number} applied: {count} product's stock changed",
     "stocktake.print_question": "The stocktake is applied. Print the count?",
     "stocktake.printing": "Printing the count...",
     "stocktake.printed": "The count is printed",
@@ -1479,6 +1492,17 @@ EN: Dict[str, str] = {
     "receive.bad_cost": "\"{text}\" is not an amount: write it as 2.50 (two decimals at most)",
     "receive.received": "Received: {name} {qty} at ¥{cost}; on hand now {on_hand}",
     "receive.failed": "Nothing was received: {error}",
+    "error.stock": "The stock did not change: {detail}",
+    "stocktake.whole_fixed": "Whole or partial is chosen before the first product is counted",
+    "event.stocktake": "stocktake",
+    "event.stock_received": "stock received",
+    "help.screen.stocktake": "Stocktake",
+    "help.screen.receive": "Receive by scanning",
+    "error.unknown_barcode": "Unknown code: {barcode}",
+    "error.bad_count": "{qty} is not a count (a whole number of pieces, zero or more)",
+    "error.count_applied": "Stocktake {count}: already applied",
+    "error.no_such_count": "That stocktake does not exist",
+    "error.count_needs_manager": "Applying a stocktake needs a manager",
 }
 
 CATALOGUES: Dict[str, Dict[str, str]] = {"zh": ZH, "en": EN}

@@ -81,8 +81,8 @@ def commit_refund(sale_id: int, choice: RefundChoice, till_id: str, cashier: Opt
     from store import documents
 
     payments = list(choice.payments) if choice.payments is not None else None
-    document = documents.commit_refund(sale_id, list(choice.items), till_id, cashier or None, manager or None, "",
-                                       payments)
+    items = [(line_id, qty, choice.restock(line_id)) for line_id, qty in choice.items]  # damaged: on hand stays
+    document = documents.commit_refund(sale_id, items, till_id, cashier or None, manager or None, "", payments)
     return committed(document)
 
 
