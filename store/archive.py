@@ -109,6 +109,11 @@ def _plan(cursor, since: str) -> Tuple[Dict[str, Tuple[int, str, int, str]], Lis
         archived["event"].update(r[0] for r in cursor.execute(f"SELECT id FROM event WHERE sale_id IN ({marks})",
                                                               chunk).fetchall())
     archived["attempt"] = attempts
+    # the records of the documents' stock moves go with them; the moves stay (a balance is their sum)
+    archived["stock_move"] = set()
+    for chunk in _chunks(sorted(ids)):
+        archived["stock_move"].update(r[0] for r in cursor.execute(
+            f"SELECT id FROM stock_move WHERE document IN ({','.join('?' * len(chunk))})", chunk).fetchall())
     audit_cut: Dict[str, int] = {}
     tills = [r[0] for r in cursor.execute("SELECT DISTINCT till_id FROM audit").fetchall()]
     for till in tills:

@@ -26,7 +26,7 @@ from store.sales import PAYMENT_OK
 
 #: What a spreadsheet reads as the start of a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-KINDS = ("sales", "lines", "payments")
+KINDS = ("sales", "lines", "payments", "stock", "moves")
 
 # A column: its header and its kind: text (neutralised), money (fen), qty (thousandths), int, time.
 Column = Tuple[str, str]
@@ -56,6 +56,12 @@ COLUMNS: Dict[str, Sequence[Column]] = {
                  # a payment the till charged through WeChat Pay / Alipay: the provider's transaction number
                  # (交易单号) and the till's order number; blank for a typed reference
                  ("transaction", "text"), ("out_trade_no", "text")),
+    # store.stock: every product's balance now (the dates are not used), and the stock moves of the range
+    "stock": (("barcode", "text"), ("name", "text"), ("unit", "text"), ("on_hand", "qty"), ("min", "text"),
+              ("avg_cost", "money"), ("value", "money")),
+    "moves": (("id", "int"), ("at", "time"), ("barcode", "text"), ("name", "text"), ("kind", "text"), ("qty", "qty"),
+              ("cost", "money"), ("reason", "text"), ("note", "text"), ("document", "text"), ("ref", "text"),
+              ("till", "text"), ("cashier", "text"), ("manager", "text")),
 }
 
 
@@ -104,6 +110,11 @@ def _sales(start: datetime.date, end: datetime.date) -> Iterator[List[dict]]:
 
 def rows(kind: str, start: datetime.date, end: datetime.date) -> Iterator[List[Any]]:
     """Raw cells (text, fen, thousandths, ints, datetimes) of one export, in COLUMNS[kind] order."""
+    if kind in ("stock", "moves"):
+        from store import stock
+
+        yield from stock.export_rows(kind, start, end)
+        return
     for chunk in _sales(start, end):
         ids = [sale["id"] for sale in chunk]
         by_id = {sale["id"]: sale for sale in chunk}

@@ -14,15 +14,15 @@ Public API (the till's screens and the CLI call these; the errors are ``StockErr
   ``balance(product_id) -> Optional[Balance]``, ``find(barcode) -> Product`` (StockError when unknown);
 - the sale hook: ``moves_for_document(database, document_id, kind, till_id, cashier, lines, at, head) -> head``
   (store.sales.commit_document; a refund line's ``restock`` False: back, then written off as damaged);
-- receiving: ``read_delivery(data) -> List[DeliveryRow]`` (StockFileError naming every bad line),
-  ``delivery_row(barcode, qty_text, cost_text, supplier="") -> DeliveryRow``,
-  ``receive(rows, till_id, cashier="", ref="") -> int`` (moves written);
+- receiving: ``receive(rows, till_id, cashier="", ref="") -> int`` (moves written), the rows from
+  ``store.stock_files``: ``read_delivery(data) -> List[DeliveryRow]`` (StockFileError naming every bad line) or
+  ``delivery_row(barcode, qty_text, cost_text, supplier="") -> DeliveryRow`` (a scan, a typed line);
 - adjusting: ``adjust(barcode, qty_milli, reason, till_id, cashier="", note="") -> int`` (the move's id),
   ``set_min(barcode, qty_milli or None)``, ``parse_signed_qty(text) -> int``;
 - stocktake: ``start_count(till_id, cashier="", whole=False) -> CountInfo``,
   ``count_line(count_id, barcode, counted_milli, cashier="") -> CountLineInfo``,
   ``count_lines(count_id) -> List[CountLineInfo]`` (the standing line per product),
-  ``apply_count(count_id, till_id, manager) -> List[CountResult]``, ``read_count(data) -> List[CountRow]``,
+  ``apply_count(count_id, till_id, manager) -> List[CountResult]``, ``stock_files.read_count(data) -> List[CountRow]``,
   ``count_file(rows, till_id, cashier, manager, whole=False) -> (CountInfo, List[CountResult])``,
   ``open_count(till_id) -> Optional[CountInfo]``, ``count_name(till_id, number) -> str``;
 - the owner's view: ``list_stock(low=False) -> List[Balance]``, ``low_stock()``, ``stock_value() -> int``,
@@ -31,9 +31,7 @@ Public API (the till's screens and the CLI call these; the errors are ``StockErr
 """
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -55,14 +53,6 @@ REASONS = (DAMAGED, LOST, OWN_USE, GIVEN, OTHER)
 _DOCUMENT_SIGN = {SALE: -1, REFUND: 1, VOID: 1}
 OPEN, APPLIED = "open", "applied"
 
-#: Header names of a delivery or count file, by our column.
-HEADERS = {
-    "barcode": ("barcode", "code", "条码", "条形码", "商品条码", "编码", "商品编码"),
-    "qty": ("qty", "quantity", "数量", "进货数量"),
-    "cost": ("cost", "进价", "成本", "单价", "成本价"),
-    "supplier": ("supplier", "供应商", "供货商"),
-    "counted": ("counted", "count", "盘点数量", "实盘", "实盘数量"),
-}
 
 
 class StockError(StoreError, ValueError):
@@ -196,7 +186,7 @@ def find(barcode: str) -> Product:
     code = unicodedata.normalize("NFKC", barcode or "").strip()
     product = Product.get_or_none(Product.barcode == code) if code else None
     if product is None:
-        raise StockError(f"No product has the barcode {code!r}.", "unknown_barcode", barcode=code)
+        raise StockError(f"No product has the barcode {code}.", "unknown_barcode", barcode=code)
     return product
 
 
@@ -307,138 +297,6 @@ def _write(product_id: int, kind: str, qty_milli: int, till_id: str, **extra: An
     with write_transaction():
         move_id, _ = _move(db.obj, product_id, kind, qty_milli, till_id, now(), **extra)
     return move_id
-
-
-# ---------------------------------------------------------------- files
-
-
-def _problem(text: str) -> str:
-    return text[:1].upper() + text[1:] + "."
-
-
-def _qty_problem(column: str, text: str, unit: str, allow_zero: bool = False) -> Tuple[Optional[int], str]:
-    """(thousandths, "") or (None, the phrase saying what is wrong with ``text``)."""
-    cleaned = text.strip()
-    if not cleaned:
-        return None, f"the {column} is empty"
-    if cleaned.startswith("-"):
-        return None, f"{column} {cleaned} is negative"
-    if allow_zero and cleaned.strip("0.") == "" and cleaned[0].isdigit():
-        return 0, ""
-    try:
-        qty = money.parse_qty(cleaned)
-    except ValueError:
-        return None, f"{column} {cleaned!r} is not a number like 24 or 1.5"
-    if not money.whole_pieces(unit, qty):
-        return None, f"{column} {cleaned} is not a whole number of pieces ({unit or 'no unit'})"
-    return qty, ""
-
-
-def _cost_problem(text: str) -> Tuple[Optional[int], str]:
-    cleaned = text.strip()
-    if not cleaned:
-        return None, "the cost is empty"
-    if cleaned.startswith("-"):
-        return None, f"cost {cleaned} is negative"
-    try:
-        return money.parse_yuan(cleaned), ""
-    except ValueError:
-        return None, f"cost {cleaned!r} is not an amount in yuan like 3.50 (at most two decimals)"
-
-
-def _product_problem(barcode: str) -> Tuple[Optional[Product], str]:
-    code = unicodedata.normalize("NFKC", barcode).strip()
-    if not code:
-        return None, "the barcode is empty"
-    product = Product.get_or_none(Product.barcode == code)
-    return product, "" if product is not None else f"no product has the barcode {code}"
-
-
-def delivery_row(barcode: str, qty_text: str, cost_text: str, supplier: str = "", line_no: int = 0) -> DeliveryRow:
-    """One received product from typed text (``--barcode B --qty N --cost C``); StockError naming what is wrong."""
-    row, problems = _delivery(line_no, barcode, qty_text, cost_text, supplier)
-    if row is None:
-        raise StockError(_problem("; ".join(problems)), "bad_delivery", problems=problems)
-    return row
-
-
-def _delivery(line_no: int, barcode: str, qty_text: str, cost_text: str,
-              supplier: str) -> Tuple[Optional[DeliveryRow], List[str]]:
-    product, problem = _product_problem(barcode)
-    problems = [problem] if problem else []
-    qty, problem = _qty_problem("qty", qty_text, product.unit if product else "")
-    problems += [problem] if problem else []
-    cost, problem = _cost_problem(cost_text)
-    problems += [problem] if problem else []
-    if len(supplier.strip()) > 64:
-        problems.append("the supplier is longer than 64 characters")
-    if problems or product is None or qty is None or cost is None:
-        return None, problems
-    return DeliveryRow(line_no, int(product.id), product.barcode, qty, cost, supplier.strip()), []
-
-
-def _rows(data: bytes, needed: Sequence[str]) -> Iterable[Tuple[int, Dict[str, str]]]:
-    """(line number, {column: text}) of a CSV file as shops save it (store.catalogue.decode); the header by name."""
-    from store.catalogue import decode
-
-    text, _ = decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if header is None:
-        raise StockError(f"The file is empty; it needs the header {','.join(needed)}.", "empty_file")
-    columns: Dict[str, int] = {}
-    for index, raw in enumerate(header):
-        name = unicodedata.normalize("NFKC", raw).strip().lower()
-        ours = next((column for column, names in HEADERS.items() if name in names), None)
-        if ours is not None:
-            columns.setdefault(ours, index)
-    missing = [name for name in needed if name not in columns]
-    if missing:
-        raise StockError(f"Line 1: the header has no {' or '.join(missing)} column; it needs {','.join(needed)}.",
-                         "missing_columns", columns=missing)
-    for cells in reader:
-        if any(cell.strip() for cell in cells):
-            yield reader.line_num, {name: (cells[index] if index < len(cells) else "")
-                                    for name, index in columns.items()}
-
-
-def read_delivery(data: bytes) -> List[DeliveryRow]:
-    """A delivery file (barcode,qty,cost[,supplier]), checked whole: StockFileError naming every bad line."""
-    rows, errors = [], []
-    for line_no, cells in _rows(data, ("barcode", "qty", "cost")):
-        row, problems = _delivery(line_no, cells["barcode"], cells["qty"], cells["cost"], cells.get("supplier", ""))
-        if row is None:
-            errors.append((line_no, _problem("; ".join(problems))))
-        else:
-            rows.append(row)
-    if errors:
-        raise StockFileError(errors)
-    if not rows:
-        raise StockError("The file has no products to receive.", "empty_file")
-    return rows
-
-
-def read_count(data: bytes) -> List[CountRow]:
-    """A count file (barcode,counted), checked whole: StockFileError naming every bad line."""
-    rows: List[CountRow] = []
-    errors: List[Tuple[int, str]] = []
-    seen: Dict[int, int] = {}
-    for line_no, cells in _rows(data, ("barcode", "counted")):
-        product, problem = _product_problem(cells["barcode"])
-        problems = [problem] if problem else []
-        counted, problem = _qty_problem("counted", cells["counted"], product.unit if product else "", True)
-        problems += [problem] if problem else []
-        if product is not None and seen.setdefault(int(product.id), line_no) != line_no:
-            problems.append(f"barcode {product.barcode} is already counted on line {seen[int(product.id)]}")
-        if problems or product is None or counted is None:
-            errors.append((line_no, _problem("; ".join(problems))))
-        else:
-            rows.append(CountRow(line_no, int(product.id), product.barcode, counted))
-    if errors:
-        raise StockFileError(errors)
-    if not rows:
-        raise StockError("The file has no counted products.", "empty_file")
-    return rows
 
 
 # ---------------------------------------------------------------- receiving, adjusting, thresholds
@@ -694,3 +552,26 @@ def check_balances() -> List[str]:
     return [f"The stock of {names.get(pid, ('?', '?'))[1]} ({names.get(pid, ('?', '?'))[0]}) is "
             f"{money.format_qty(kept.get(pid, 0))} but its moves add up to {money.format_qty(sums.get(pid, 0))}."
             for pid in wrong]
+
+
+def export_rows(kind: str, start: datetime.date, end: datetime.date) -> Iterable[List[Any]]:
+    """Raw cells of ``export stock`` (every balance now) or ``export moves`` (the range's), as store.export's."""
+    if kind == "stock":
+        for row in list_stock():
+            yield [row.barcode, row.name, row.unit, row.on_hand_milli,
+                   "" if row.min_milli is None else money.format_qty(row.min_milli), row.avg_cost_fen, row.value_fen]
+        return
+    after, first, last = 0, _day_range(start)[0], _day_range(end)[1]
+    while True:
+        chunk = list(StockMove.select(StockMove, Product.barcode, Product.name)
+                     .join(Product, on=(StockMove.product == Product.id))
+                     .where((StockMove.id > after) & (StockMove.at >= first) & (StockMove.at < last))
+                     .order_by(StockMove.id).limit(2000))
+        if not chunk:
+            return
+        receipts = _receipts({move.document for move in chunk if move.document})
+        for move in chunk:
+            yield [move.id, move.at, move.product.barcode, move.product.name, move.kind, move.qty_milli, move.cost_fen,
+                   move.reason, move.note, receipts.get(move.document, ""), move.ref, move.till_id, move.cashier,
+                   move.manager]
+        after = chunk[-1].id

@@ -5,7 +5,7 @@ import datetime
 
 import pytest
 
-from store import documents, journal, stock
+from store import documents, journal, stock, stock_files
 from store.models import StockBalance, StockMove
 from tests.store.helpers import catalogue, ring_up
 
@@ -20,7 +20,7 @@ def _qtys(product_id):
 def test_the_story_receive_sell_refund_count(database):
     products = catalogue()
     cola = products[COLA]
-    stock.receive([stock.delivery_row(COLA, "24", "2.00")], "1", "c1", ref="D-001")
+    stock.receive([stock_files.delivery_row(COLA, "24", "2.00")], "1", "c1", ref="D-001")
     sale = ring_up(products, (COLA, 3000))
     line = sale.lines.get()
     documents.commit_refund(sale.id, [(line.id, 1000, True)], "1", "c1")
@@ -41,7 +41,7 @@ def test_the_story_receive_sell_refund_count(database):
 
 def test_an_edited_move_is_named_by_verify(database):
     products = catalogue()
-    stock.receive([stock.delivery_row(COLA, "24", "2.00")], "1")
+    stock.receive([stock_files.delivery_row(COLA, "24", "2.00")], "1")
     ring_up(products, (COLA, 3000))
     move = StockMove.select().where(StockMove.kind == "sale").get()
     StockMove.update(qty_milli=-1000).where(StockMove.id == move.id).execute()
@@ -51,7 +51,7 @@ def test_an_edited_move_is_named_by_verify(database):
 
 def test_a_deleted_move_is_named_and_a_balance_off_its_moves_is_named(database):
     products = catalogue()
-    stock.receive([stock.delivery_row(COLA, "24", "2.00")], "1")
+    stock.receive([stock_files.delivery_row(COLA, "24", "2.00")], "1")
     ring_up(products, (COLA, 3000))
     StockBalance.update(on_hand_milli=5000).execute()
     assert stock.check_balances() == ["The stock of 可口可乐 330ml (6901234567892) is 5 but its moves add up to 21."]
@@ -79,14 +79,14 @@ def test_void_puts_the_goods_back(database):
 
 def test_moving_average_cost_on_receipt(database):
     catalogue()
-    stock.receive([stock.delivery_row(COLA, "10", "2.00")], "1")
-    stock.receive([stock.delivery_row(COLA, "30", "3.00")], "1")
+    stock.receive([stock_files.delivery_row(COLA, "10", "2.00")], "1")
+    stock.receive([stock_files.delivery_row(COLA, "30", "3.00")], "1")
     assert stock.balance(stock.find(COLA).id).avg_cost_fen == 275
 
 
 def test_a_sale_during_the_count_stays(database):
     products = catalogue()
-    stock.receive([stock.delivery_row(COLA, "24", "2.00")], "1")
+    stock.receive([stock_files.delivery_row(COLA, "24", "2.00")], "1")
     count = stock.start_count("1")
     stock.count_line(count.id, COLA, 22000)  # two missing on the shelf, as of now
     ring_up(products, (COLA, 3000))  # sold after it was counted
@@ -96,8 +96,8 @@ def test_a_sale_during_the_count_stays(database):
 
 def test_a_whole_count_zeroes_what_it_did_not_name(database):
     catalogue()
-    stock.receive([stock.delivery_row(COLA, "24", "2.00"), stock.delivery_row("2001", "1.5", "8.00")], "1")
-    rows = stock.read_count(b"barcode,counted\n6901234567892,20\n")
+    stock.receive([stock_files.delivery_row(COLA, "24", "2.00"), stock_files.delivery_row("2001", "1.5", "8.00")], "1")
+    rows = stock_files.read_count(b"barcode,counted\n6901234567892,20\n")
     info, results = stock.count_file(rows, "1", "c1", "m1", whole=True)
     assert info.state == "applied" and info.name == "1-0001"
     assert {r.barcode: r.difference_milli for r in results} == {COLA: -4000, "2001": -1500}
@@ -121,7 +121,7 @@ def test_count_numbers_are_per_till_and_gapless(database):
 def test_a_bad_delivery_names_its_line_and_writes_nothing(database, content, sentence):
     catalogue()
     with pytest.raises(stock.StockFileError) as raised:
-        stock.read_delivery(b"barcode,qty,cost\n2001,1,1.00\n" + content.split(b"\n", 1)[1])
+        stock_files.read_delivery(b"barcode,qty,cost\n2001,1,1.00\n" + content.split(b"\n", 1)[1])
     assert str(raised.value) == sentence.replace("Line 2", "Line 3")
     assert StockMove.select().count() == 0
 
@@ -129,7 +129,7 @@ def test_a_bad_delivery_names_its_line_and_writes_nothing(database, content, sen
 def test_a_count_that_is_not_a_number_names_its_line(database):
     catalogue()
     with pytest.raises(stock.StockFileError) as raised:
-        stock.read_count("条码,实盘\n6901234567892,十九\n".encode("gbk"))
+        stock_files.read_count("条码,实盘\n6901234567892,十九\n".encode("gbk"))
     assert str(raised.value) == "Line 2: Counted '十九' is not a number like 24 or 1.5."
 
 

@@ -136,6 +136,8 @@ def cut_the_newest_sale(con: sqlite3.Connection) -> None:
             con.execute("DELETE FROM event WHERE id = ?", (ref,))
         elif kind == audit.OUTCOME and ref != sale_id:
             _restore_outcome(con, ref)
+        elif kind == audit.STOCK_MOVE:  # the sale's stock moves (store.stock) go with it
+            con.execute("DELETE FROM stock_move WHERE id = ?", (ref,))
     for table in ("line", "payment", "discount", "print_attempt", "receipt_outcome", "event"):
         con.execute(f"DELETE FROM {table} WHERE sale_id = ?", (sale_id,))
     con.execute("DELETE FROM sale WHERE id = ?", (sale_id,))

@@ -28,7 +28,7 @@ def build_parser(till_only: bool = False) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     till.register(sub)
     if not till_only:
-        from tui.cli import backoffice, backup, exports, printer, refunds, reports
+        from tui.cli import backoffice, backup, exports, printer, refunds, reports, stock
 
         backoffice.register(sub)
         refunds.register(sub)  # sales refund-again
@@ -36,6 +36,7 @@ def build_parser(till_only: bool = False) -> argparse.ArgumentParser:
         exports.register(sub)
         printer.register(sub)
         reports.register(sub)
+        stock.register(sub)
     _one_line_errors(parser)
     return parser
 

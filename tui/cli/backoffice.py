@@ -802,6 +802,13 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
         z = reports.verify_z()
         if result.ok and not z.ok:
             raise _error(f"Z reports broken: {_sentence(z.message)}", 1)
+        if result.ok and args.full:
+            from store import stock
+
+            wrong = stock.check_balances()
+            if wrong:
+                raise _error(f"stock broken: {_sentence(wrong[0])}" + (f" (and {len(wrong) - 1} more)"
+                                                                      if len(wrong) > 1 else ""), 1)
         if result.ok and result.unchecked:
             raise _error(f"journal not fully checked: {_sentence(result.message).rstrip('.')}", 3)
         if result.ok:

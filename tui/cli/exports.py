@@ -1,4 +1,4 @@
-"""`chaoying export sales|lines|payments --from D --to D [--format csv|xlsx] [--encoding ...] [-o FILE]`."""
+"""`chaoying export sales|lines|payments|moves --from D --to D` and `export stock` [--format csv|xlsx] [-o FILE]."""
 from __future__ import annotations
 
 import argparse
@@ -16,14 +16,15 @@ def register(sub) -> None:
     )
     p = _add(sub, "export", common, "export sales, lines or payments of a date range as CSV or XLSX "
                                     "for an accountant (formula-looking text neutralised)")
-    p.add_argument("kind", choices=("sales", "lines", "payments"), help="what to export")
+    p.add_argument("kind", choices=("sales", "lines", "payments", "stock", "moves"),
+                   help="what to export (stock: every product's balance now, no dates)")
     p.add_argument("-o", "--output", dest="file", metavar="FILE", default="-",
                    help="file to write, - for stdout (default; CSV only); never an existing file without --force")
     p.add_argument("--force", action="store_true",
                    help="replace FILE if it exists (never the shop's database, its journal key or settings)")
-    p.add_argument("--from", dest="start", metavar="YYYY-MM-DD", required=True,
-                   help="first day: a date, today or yesterday")
-    p.add_argument("--to", dest="end", metavar="YYYY-MM-DD", required=True, help="last day (included)")
+    p.add_argument("--from", dest="start", metavar="YYYY-MM-DD",
+                   help="first day: a date, today or yesterday (needed, except for stock)")
+    p.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day (included; needed, except for stock)")
     p.add_argument("--format", choices=("csv", "xlsx"), default="csv", help="csv (default) or xlsx")
     p.add_argument("--encoding", choices=("utf-8-sig", "gbk"), default="utf-8-sig",
                    help="CSV text: utf-8-sig (default, UTF-8 with a BOM for Excel) or gbk (GB18030)")
@@ -38,6 +39,12 @@ def _date(text: str, option: str):
 
 def cmd_export(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if args.kind == "stock":
+        args.start = args.start or "today"
+        args.end = args.end or "today"
+    for option, value in (("--from", args.start), ("--to", args.end)):
+        if value is None:
+            raise _error(f"export {args.kind} needs {option} YYYY-MM-DD")
     start, end = _date(args.start, "--from"), _date(args.end, "--to")
     if end < start:
         raise _error(f"--to {args.end} is before --from {args.start}")
@@ -71,8 +78,10 @@ def cmd_export(args: argparse.Namespace) -> int:
                                          encoding=encoding, newline="")
         except OSError as exc:
             raise _error(f"cannot write {path}: {exc.strerror or exc}", 1) from None
-        noun = {"sales": "sale", "lines": "line", "payments": "payment"}[args.kind]
-        print(f"exported {plural(count, noun)} from {start} to {end} to {path} ({args.format})")
+        noun = {"sales": "sale", "lines": "line", "payments": "payment", "stock": "product", "moves": "stock move"}[
+            args.kind]
+        when = "" if args.kind == "stock" else f" from {start} to {end}"
+        print(f"exported {plural(count, noun)}{when} to {path} ({args.format})")
         return 0
 
     return _run(args, body, settings)
