@@ -155,8 +155,9 @@ def seed_stock(products: Any, till_id: str) -> None:
     (else every line would be marked as sold with none on hand)."""
     from store import stock
     from store.money import format_yuan
+    from store.stock_files import delivery_row
 
-    rows = [stock.delivery_row(barcode, DEMO_STOCK, format_yuan(price_fen * 6 // 10))
+    rows = [delivery_row(barcode, DEMO_STOCK, format_yuan(price_fen * 6 // 10))
             for barcode, _name, price_fen, _unit in products]
     if rows:
         stock.receive(rows, till_id, ref="demo")

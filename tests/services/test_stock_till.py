@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from store import stock as store_stock
+from store.stock_files import delivery_row
 from tests.store.helpers import catalogue, ring_up
 from tui.services import stock
 from tui.services.corrections import RefundChoice, shelf_answer
@@ -121,7 +122,7 @@ def test_the_search_results_carry_their_on_hand_read_from_the_balances(sqlite_da
     from tui.services.products import find_products
 
     products = catalogue()
-    store_stock.receive([store_stock.delivery_row(COLA, "24", "2.00")], "1")
+    store_stock.receive([delivery_row(COLA, "24", "2.00")], "1")
     ring_up(products, (COLA, 3000))
     found = {p["barcode"]: p["on_hand"] for p in find_products("", 10)}
     assert found[COLA] == "21瓶" and found["42"] == "0"
@@ -129,7 +130,7 @@ def test_the_search_results_carry_their_on_hand_read_from_the_balances(sqlite_da
 
 def test_a_stocktake_on_the_till_starts_with_its_first_product_and_applies_to_the_count(sqlite_database):
     products = catalogue()
-    store_stock.receive([store_stock.delivery_row(COLA, "24", "2.00")], "1")
+    store_stock.receive([delivery_row(COLA, "24", "2.00")], "1")
     assert stock.open_count("1") == (None, [])
     with pytest.raises(store_stock.StockError):
         stock.count_product(None, False, "1", "c1", "404", 1000)  # unknown: no count started for it
@@ -155,7 +156,7 @@ def test_the_owners_stock_figures_name_the_low_products_the_value_and_the_margin
     from tui.services.figures import day_figures
 
     products = catalogue()
-    store_stock.receive([store_stock.delivery_row(COLA, "24", "2.00")], "1")
+    store_stock.receive([delivery_row(COLA, "24", "2.00")], "1")
     ring_up(products, (COLA, 3000))
     store_stock.set_min(COLA, 21000)
     figures = day_figures("1", datetime.date.today(), all_tills=False)["stock"]

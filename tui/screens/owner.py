@@ -38,6 +38,7 @@ from tui.screens.ask import AskScreen
 from tui.screens.sale import SaleScreen
 from tui.screens.widgets import KeyBar
 from tui.services.figures import day_figures, taken_off_fen
+from tui.services.stock import on_hand_text
 from tui.services.till import MAIN, printer_config
 
 if TYPE_CHECKING:
@@ -153,8 +154,6 @@ def figure_lines(figures: Dict[str, Any], app: Any) -> List[str]:
 
 def stock_lines(stock: Dict[str, Any], app: Any) -> List[str]:
     """The shop's stock as screen lines: its value at cost, the day's gross margin, and what to reorder."""
-    from tui.services.stock import on_hand_text
-
     ascii_only = bool(getattr(app, "ascii_only", False))
     margin = stock["margin"]
     out = [t("owner.stock")]

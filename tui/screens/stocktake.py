@@ -28,6 +28,7 @@ from tui.console import on_screen
 from tui.i18n import brief, t
 from tui.screens.widgets import KeyBar
 from tui.services import stock
+from tui.services.till import MAIN, printer_config
 
 if TYPE_CHECKING:
     from textual import getters
@@ -237,8 +238,6 @@ class StocktakeScreen(_StockScreen):
                              lambda yes: self.print_paper(paper) if yes else None)
 
     def print_paper(self, paper: Any) -> None:
-        from tui.services.till import MAIN, printer_config
-
         try:
             columns = printer_config(self.app.settings, MAIN).columns
         except ValueError:

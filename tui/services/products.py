@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional
 
 from store.db import db
+from tui.services.stock import on_hand_text
 
 Search = Callable[[str, int], List[Dict[str, Any]]]
 
@@ -36,7 +37,6 @@ def with_on_hand(products: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Each found product with its on hand as the search shows it ("on_hand": "12瓶"): one read of the kept
     balances for them all, never a sum of moves; store work."""
     from store.stock import on_hand_many
-    from tui.services.stock import on_hand_text
 
     ids = [product["id"] for product in products if product.get("id") is not None]
     held = on_hand_many(ids) if ids else {}

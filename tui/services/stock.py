@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
+from tui.i18n import t
+
 #: [stock] negative
 ALLOW, WARN, REFUSE = "allow", "warn", "refuse"
 
@@ -117,7 +119,6 @@ def count_paper(name: str, whole: bool, manager: str, lines: Sequence[Any], resu
     """The stocktake as printed lines (a report the printer takes like a Z's): its number, whole or partial,
     the manager, and per product on hand, counted and the difference."""
     from store.money import format_qty
-    from tui.i18n import t
 
     before = {line.product_id: line.expected_milli for line in lines}
     out = [t("stocktake.paper_title", number=name),
@@ -140,7 +141,8 @@ def receive_one(barcode: str, qty_text: str, cost_text: str, till_id: str, cashi
     """One delivery line received as typed (qty, cost in yuan per unit): (its name, on hand now); StockError
     with one sentence when the code, the quantity or the cost is bad, nothing written; store work."""
     from store import stock as store_stock
+    from store.stock_files import delivery_row
 
-    row = store_stock.delivery_row(barcode, qty_text, cost_text)
+    row = delivery_row(barcode, qty_text, cost_text)
     store_stock.receive([row], till_id, cashier)
     return store_stock.find(barcode).name, store_stock.on_hand(row.product_id)
