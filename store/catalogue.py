@@ -69,6 +69,7 @@ HEADERS = {
     "price": ("price", "价格", "售价", "零售价", "单价"),
     "unit": ("unit", "单位"),
     "active": ("active", "在售", "状态"),
+    "min_stock": ("min_stock", "最低库存", "库存下限", "安全库存"),  # the low-stock threshold (store.stock)
 }
 EXPORT_COLUMNS = ("barcode", "name", "price", "unit", "active")
 _TRUE = {"1", "true", "yes", "y", "是", "在售", "启用"}
@@ -87,6 +88,7 @@ class ProductRow:
     price_fen: int
     unit: str = ""
     active: bool = True
+    min_stock_milli: Optional[int] = None  # a min_stock column's threshold; None: not given
 
 
 @dataclass
@@ -233,9 +235,24 @@ def check_row(line_no: int, cells: Dict[str, str]) -> Tuple[Optional[ProductRow]
             active = False
         else:
             problems.append(f"active {cells['active']!r} is not 1 or 0")
+    min_stock = _min_stock(cells.get("min_stock", ""), problems)
     if problems or price_fen is None:
         return None, problems
-    return ProductRow(line_no, barcode, name, price_fen, unit, active), problems
+    return ProductRow(line_no, barcode, name, price_fen, unit, active, min_stock), problems
+
+
+def _min_stock(text: str, problems: List[str]) -> Optional[int]:
+    """A min_stock cell as thousandths (None when empty); a phrase added to ``problems`` when it is no number."""
+    text = text.strip()
+    if not text:
+        return None
+    if text.strip("0.") == "" and text[0].isdigit():
+        return 0
+    try:
+        return money.parse_qty(text)
+    except ValueError:
+        problems.append(f"min_stock {text!r} is not a number like 20")
+        return None
 
 
 def _name_unit_problems(name: str, unit: str) -> List[str]:
@@ -690,6 +707,9 @@ def import_file(data: bytes, keep_going: bool = False, changed_by: str = "",
         counts = import_products(parsed.rows, changed_by=changed_by, progress=progress)
         result.added, result.updated, result.price_changes = counts.added, counts.updated, counts.price_changes
         result.unchanged = counts.unchanged
+        from store import stock
+
+        stock.set_mins([(row.barcode, row.min_stock_milli) for row in parsed.rows if row.min_stock_milli is not None])
     result.imported = True
     return result
 

@@ -63,7 +63,7 @@ class StockFileError(StockError):
     """A delivery or count file with bad lines: ``errors`` (line, one sentence each); nothing was written."""
 
     def __init__(self, errors: List[Tuple[int, str]]) -> None:
-        super().__init__(" ".join(f"Line {line}: {text}" for line, text in errors), "bad_lines",
+        super().__init__(" ".join(f"Line {line}: {text}" for line, text in errors), "stock_bad_lines",
                          lines=[line for line, _ in errors])
         self.errors = errors
 
@@ -160,7 +160,7 @@ def count_name(till_id: str, number: int) -> str:
 
 def on_hand(product_id: int) -> int:
     """A product's on hand (thousandths of its unit): one balance row by primary key; 0 when it has none."""
-    row = db.obj.execute_sql(_sql(db.obj)[0], (int(product_id),)).fetchone()
+    row = db.obj.execute_sql(_read_sql(db.obj), (int(product_id),)).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -186,7 +186,7 @@ def find(barcode: str) -> Product:
     code = unicodedata.normalize("NFKC", barcode or "").strip()
     product = Product.get_or_none(Product.barcode == code) if code else None
     if product is None:
-        raise StockError(f"No product has the barcode {code}.", "unknown_barcode", barcode=code)
+        raise StockError(f"No product has the barcode {code}.", "stock_unknown_barcode", barcode=code)
     return product
 
 
@@ -227,6 +227,17 @@ def _sql(database: peewee.Database) -> Tuple[str, str, str, str]:
             insert += f" RETURNING {q('id')}"
         found = _statements[key] = (read, insert_balance, update, insert)
     return found
+
+
+_reads: Dict[tuple, str] = {}
+
+
+def _read_sql(database: peewee.Database) -> str:
+    """A balance's on hand by primary key, without the lock a move takes (PostgreSQL: no FOR UPDATE)."""
+    key = (type(database), database.param, database.quote)
+    if key not in _reads:
+        _reads[key] = _sql(database)[0].replace(" FOR UPDATE", "")
+    return _reads[key]
 
 
 def moving_average(on_hand_milli: int, avg_cost_fen: int, qty_milli: int, cost_fen: int) -> int:
@@ -319,7 +330,7 @@ def parse_signed_qty(text: str) -> int:
     try:
         return sign * money.parse_qty(cleaned.lstrip("+-"))
     except ValueError:
-        raise StockError(f"Quantity {text!r} is not a number like -2 or 1.5 (other than zero).", "bad_qty",
+        raise StockError(f"Quantity {text!r} is not a number like -2 or 1.5 (other than zero).", "stock_bad_qty",
                          qty=text) from None
 
 
@@ -327,12 +338,12 @@ def adjust(barcode: str, qty_milli: int, reason: str, till_id: str, cashier: str
     """An adjustment with its reason (报损 damaged, 丢失 lost, 自用 own_use, 赠送 given, other + note); the move id."""
     product = find(barcode)
     if reason not in REASONS:
-        raise StockError(f"Reason {reason!r} is not one of {', '.join(REASONS)}.", "bad_reason", reason=reason)
+        raise StockError(f"Reason {reason!r} is not one of {', '.join(REASONS)}.", "stock_bad_reason", reason=reason)
     if reason == OTHER and not (note or "").strip():
-        raise StockError("An adjustment for another reason needs a note saying why.", "needs_note")
+        raise StockError("An adjustment for another reason needs a note saying why.", "stock_needs_note")
     if not qty_milli or not money.whole_pieces(product.unit, qty_milli):
         raise StockError(f"{product.name} is counted by the piece: {money.format_qty(qty_milli)} is not a whole "
-                         f"number other than zero.", "bad_qty", qty=money.format_qty(qty_milli))
+                         f"number other than zero.", "stock_bad_qty", qty=money.format_qty(qty_milli))
     return _write(int(product.id), ADJUSTED, qty_milli, till_id, reason=reason, note=(note or "").strip()[:255],
                   cashier=cashier)
 
@@ -343,6 +354,17 @@ def set_min(barcode: str, qty_milli: Optional[int]) -> None:
     with write_transaction():
         StockBalance.insert(product=product.id).on_conflict_ignore().execute()
         StockBalance.update(min_milli=qty_milli).where(StockBalance.product == product.id).execute()
+
+
+def set_mins(pairs: Sequence[Tuple[str, int]]) -> None:
+    """Thresholds of many products (a product import's min_stock column), 100 per short transaction."""
+    for start in range(0, len(pairs), 100):
+        chunk = dict(pairs[start:start + 100])
+        with write_transaction():
+            ids = dict(Product.select(Product.barcode, Product.id).where(Product.barcode.in_(list(chunk))).tuples())
+            for barcode, qty in chunk.items():
+                StockBalance.insert(product=ids[barcode]).on_conflict_ignore().execute()
+                StockBalance.update(min_milli=qty).where(StockBalance.product == ids[barcode]).execute()
 
 
 # ---------------------------------------------------------------- stocktake
@@ -374,9 +396,9 @@ def open_count(till_id: str) -> Optional[CountInfo]:
 def _open(count_id: int) -> StockCount:
     row = StockCount.get_or_none(StockCount.id == int(count_id))
     if row is None:
-        raise StockError("That stocktake does not exist.", "no_such_count")
+        raise StockError("That stocktake does not exist.", "stock_no_such_count")
     if row.state != OPEN:
-        raise StockError(f"Stocktake {count_name(row.till_id, row.number)} was already applied.", "count_applied",
+        raise StockError(f"Stocktake {count_name(row.till_id, row.number)} was already applied.", "stock_count_applied",
                          count=count_name(row.till_id, row.number))
     return row
 
@@ -386,7 +408,7 @@ def count_line(count_id: int, barcode: str, counted_milli: int, cashier: str = "
     product = find(barcode)
     if counted_milli < 0 or not money.whole_pieces(product.unit, counted_milli):
         raise StockError(f"{product.name}: {money.format_qty(counted_milli)} is not a count (a whole number of "
-                         f"pieces, zero or more).", "bad_count", qty=money.format_qty(counted_milli))
+                         f"pieces, zero or more).", "stock_bad_count", qty=money.format_qty(counted_milli))
     with write_transaction():
         count = _open(count_id)
         expected = on_hand(int(product.id))
@@ -416,7 +438,7 @@ def apply_count(count_id: int, till_id: str, manager: str) -> List[CountResult]:
     every product with stock that was not counted, as 0, now.
     """
     if not (manager or "").strip():
-        raise StockError("Applying a stocktake needs a manager.", "count_needs_manager")
+        raise StockError("Applying a stocktake needs a manager.", "stock_count_needs_manager")
     with write_transaction():
         count = _open(count_id)
         lines = count_lines(count.id)
@@ -507,8 +529,8 @@ def day_margin(day: datetime.date) -> Margin:
 
 
 def moves(barcode: Optional[str] = None, start: Optional[datetime.date] = None,
-          end: Optional[datetime.date] = None) -> List[Dict[str, Any]]:
-    """The moves, oldest first: of one product, between two days (both included)."""
+          end: Optional[datetime.date] = None, limit: Optional[int] = None) -> List[Dict[str, Any]]:
+    """The moves, oldest first: of one product, between two days (both included); ``limit``: the newest ones."""
     where = peewee.SQL("1 = 1")
     if barcode:
         where &= StockMove.product == find(barcode).id
@@ -517,14 +539,18 @@ def moves(barcode: Optional[str] = None, start: Optional[datetime.date] = None,
     if end is not None:
         where &= StockMove.at < _day_range(end)[1]
     query = (StockMove.select(StockMove, Product.barcode, Product.name, Product.unit)
-             .join(Product, on=(StockMove.product == Product.id)).where(where).order_by(StockMove.id))
-    receipts = _receipts({move.document for move in query if move.document})
+             .join(Product, on=(StockMove.product == Product.id)).where(where))
+    if limit:
+        found = list(query.order_by(StockMove.id.desc()).limit(int(limit)))[::-1]
+    else:
+        found = list(query.order_by(StockMove.id))
+    receipts = _receipts({move.document for move in found if move.document})
     return [dict(id=move.id, at=audit.hashed_value(move.at), barcode=move.product.barcode, name=move.product.name,
                  unit=move.product.unit or "", kind=move.kind, qty=money.format_qty(move.qty_milli),
                  qty_milli=move.qty_milli, cost_fen=move.cost_fen, reason=move.reason, note=move.note,
                  document=receipts.get(move.document, ""), ref=move.ref, till_id=move.till_id,
                  cashier=move.cashier, manager=move.manager)
-            for move in query]
+            for move in found]
 
 
 def _receipts(ids: set) -> Dict[int, str]:

@@ -37,8 +37,8 @@ def _qty_problem(column: str, text: str, unit: str, allow_zero: bool = False) ->
         return None, f"the {column} is empty"
     if cleaned.startswith("-"):
         return None, f"{column} {cleaned} is negative"
-    if allow_zero and cleaned.strip("0.") == "" and cleaned[0].isdigit():
-        return 0, ""
+    if cleaned.strip("0.") == "" and cleaned[0].isdigit():
+        return (0, "") if allow_zero else (None, f"{column} {cleaned} is zero")
     try:
         qty = money.parse_qty(cleaned)
     except ValueError:
@@ -72,7 +72,7 @@ def delivery_row(barcode: str, qty_text: str, cost_text: str, supplier: str = ""
     """One received product from typed text (``--barcode B --qty N --cost C``); StockError naming what is wrong."""
     row, problems = _delivery(line_no, barcode, qty_text, cost_text, supplier)
     if row is None:
-        raise StockError(_problem("; ".join(problems)), "bad_delivery", problems=problems)
+        raise StockError(_problem("; ".join(problems)), "stock_bad_delivery", problems=problems)
     return row
 
 
@@ -97,7 +97,7 @@ def _rows(data: bytes, needed: Sequence[str]) -> Iterable[Tuple[int, Dict[str, s
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if header is None:
-        raise StockError(f"The file is empty; it needs the header {','.join(needed)}.", "empty_file")
+        raise StockError(f"The file is empty; it needs the header {','.join(needed)}.", "stock_empty_file")
     columns: Dict[str, int] = {}
     for index, raw in enumerate(header):
         name = unicodedata.normalize("NFKC", raw).strip().lower()
@@ -107,7 +107,7 @@ def _rows(data: bytes, needed: Sequence[str]) -> Iterable[Tuple[int, Dict[str, s
     missing = [name for name in needed if name not in columns]
     if missing:
         raise StockError(f"Line 1: the header has no {' or '.join(missing)} column; it needs {','.join(needed)}.",
-                         "missing_columns", columns=missing)
+                         "stock_missing_columns", columns=missing)
     for cells in reader:
         if any(cell.strip() for cell in cells):
             yield reader.line_num, {name: (cells[index] if index < len(cells) else "")
@@ -126,7 +126,7 @@ def read_delivery(data: bytes) -> List[DeliveryRow]:
     if errors:
         raise StockFileError(errors)
     if not rows:
-        raise StockError("The file has no products to receive.", "empty_file")
+        raise StockError("The file has no products to receive.", "stock_empty_file")
     return rows
 
 
@@ -149,7 +149,7 @@ def read_count(data: bytes) -> List[CountRow]:
     if errors:
         raise StockFileError(errors)
     if not rows:
-        raise StockError("The file has no counted products.", "empty_file")
+        raise StockError("The file has no counted products.", "stock_empty_file")
     return rows
 
 

@@ -19,6 +19,7 @@ COMMANDS = [
     ["report", "x"], ["report", "z", "--list"], ["report", "sales", "--from", "2024-01-01"],
     ["report", "receipts"], ["shift", "open", "--float", "200"], ["shift", "pay-out", "20", "--reason", "x"],
     ["report", "reconcile", "--date", "2024-05-31", "--wechat", "bill.csv"], ["archive", "--before", "2024-01-01"],
+    ["stock", "list"], ["stock", "receive", "--barcode", "1", "--qty", "1", "--cost", "1"],
 ]
 
 

@@ -149,6 +149,9 @@ def test_moves_by_date_range(stocked):
     assert len(json.loads(stocked.ok("stock", "moves", "--from", "today", "--to", "today", "--json").stdout)) == 1
     tomorrow = (today + datetime.timedelta(days=1)).isoformat()
     assert json.loads(stocked.ok("stock", "moves", "--from", tomorrow, "--json").stdout) == []
+    stocked.ok("stock", "receive", "--barcode", COLA, "--qty", "6", "--cost", "2")
+    newest = json.loads(stocked.ok("stock", "moves", "--limit", "1", "--json").stdout)
+    assert [m["qty"] for m in newest] == ["6"]
     result = stocked.run("stock", "moves", "--from", "today", "--to", "yesterday")
     assert result.returncode == 2
 
@@ -169,3 +172,14 @@ def test_export_stock_and_moves_csv_and_xlsx(stocked):
     assert kinds == ["received", "sale", "refund"]
     result = stocked.run("export", "moves", "-o", "m.csv")
     assert result.returncode == 2 and "--from" in one_line(result.stderr)
+
+
+def test_products_import_takes_a_min_stock_column(shop):
+    path = shop.csv("products.csv", "barcode,name,price,unit,min_stock\n7001,豆浆,2.5,杯,20\n7002,油条,1,根,\n")
+    shop.ok("products", "import", str(path))
+    rows = listed(shop)
+    assert rows["7001"]["min"] == "20" and rows["7002"]["min"] is None
+    assert list(listed(shop, "--low")) == ["7001"]
+    bad = shop.csv("bad.csv", "barcode,name,price,min_stock\n7003,包子,1.5,很多\n")
+    result = shop.run("products", "import", str(bad))
+    assert result.returncode == 2 and "Min_stock '很多' is not a number" in result.stderr

@@ -44,6 +44,7 @@ def register(sub) -> None:
     p.add_argument("--barcode", help="of one product")
     p.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day: a date, today or yesterday")
     p.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day (included)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the newest N moves")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_stock_moves)
     p = actions.add_parser("receive", parents=[common, till], help="进货: a delivery from a CSV file "
@@ -110,7 +111,7 @@ def cmd_stock_moves(args: argparse.Namespace) -> int:
     def body(settings) -> int:
         from store import money, stock
 
-        rows = _store(lambda: stock.moves(args.barcode, start, end))
+        rows = _store(lambda: stock.moves(args.barcode, start, end, args.limit))
         if args.json:
             _print_json(rows)
             return 0
@@ -196,7 +197,7 @@ def _threshold(text: str) -> int:
 
     qty = stock.parse_signed_qty(text)
     if qty < 0:
-        raise stock.StockError(f"A threshold of {text} is negative.", "bad_qty")
+        raise stock.StockError(f"A threshold of {text} is negative.", "stock_bad_qty")
     return qty
 
 
