@@ -755,11 +755,11 @@ ZH: Dict[str, str] = {
     "event.stock_received": "进货",
     "help.screen.stocktake": "盘点",
     "help.screen.receive": "扫码进货",
-    "error.unknown_barcode": "查无此码：{barcode}",
-    "error.bad_count": "{qty} 不是盘点数（按件卖的要整数，零或以上）",
-    "error.count_applied": "盘点 {count} 已经生效过了",
-    "error.no_such_count": "找不到这次盘点",
-    "error.count_needs_manager": "盘点要店长同意才能生效",
+    "error.stock_unknown_barcode": "查无此码：{barcode}",
+    "error.stock_bad_count": "{qty} 不是盘点数（按件卖的要整数，零或以上）",
+    "error.stock_count_applied": "盘点 {count} 已经生效过了",
+    "error.stock_no_such_count": "找不到这次盘点",
+    "error.stock_count_needs_manager": "盘点要店长同意才能生效",
 }
 
 EN: Dict[str, str] = {
@@ -1498,11 +1498,11 @@ EN: Dict[str, str] = {
     "event.stock_received": "stock received",
     "help.screen.stocktake": "Stocktake",
     "help.screen.receive": "Receive by scanning",
-    "error.unknown_barcode": "Unknown code: {barcode}",
-    "error.bad_count": "{qty} is not a count (a whole number of pieces, zero or more)",
-    "error.count_applied": "Stocktake {count}: already applied",
-    "error.no_such_count": "That stocktake does not exist",
-    "error.count_needs_manager": "Applying a stocktake needs a manager",
+    "error.stock_unknown_barcode": "Unknown code: {barcode}",
+    "error.stock_bad_count": "{qty} is not a count (a whole number of pieces, zero or more)",
+    "error.stock_count_applied": "Stocktake {count}: already applied",
+    "error.stock_no_such_count": "That stocktake does not exist",
+    "error.stock_count_needs_manager": "Applying a stocktake needs a manager",
 }
 
 CATALOGUES: Dict[str, Dict[str, str]] = {"zh": ZH, "en": EN}
