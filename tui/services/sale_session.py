@@ -364,7 +364,8 @@ class SaleSession:
     def resolve(self, code: str) -> Any:
         """What a scanned code stands for (product, quantity, a label's amount), or None; CodeError if misread.
 
-        The one store read on the UI thread: a unique-index lookup, so scans land in the order scanned.
+        The store reads on the UI thread: a unique-index lookup, and the product's on hand (its balance row by
+        key, unless [stock] negative = allow), so scans land in the order scanned.
         """
         from store.codes import resolve_code, scale_layouts
 
