@@ -10,6 +10,7 @@ import pytest
 
 from store import stock as store_stock
 from store.stock_files import delivery_row
+from tests.services.test_sale_session import settings  # noqa: F401 (the fixture: a demo till on SQLite)
 from tests.store.helpers import catalogue, ring_up
 from tui.services import stock
 from tui.services.corrections import RefundChoice, shelf_answer
@@ -164,3 +165,57 @@ def test_the_owners_stock_figures_name_the_low_products_the_value_and_the_margin
     assert figures["value_fen"] == 21 * 200
     assert (figures["margin"].sales_fen, figures["margin"].cost_fen, figures["margin"].margin_fen) == (
         1050, 600, 450)
+
+
+# ---------------------------------------------------------------- the sale session (no screen)
+
+
+def _session(settings, negative: str):
+    import dataclasses
+
+    from tests.services.test_sale_session import Owner
+
+    return Owner(dataclasses.replace(settings, stock=StockSettings(negative=negative)))
+
+
+def test_the_session_reads_on_hand_at_the_scan_and_marks_the_line_beyond_it_once(settings):
+    from tests.tui.helpers import COLA as DEMO_COLA
+
+    store_stock.adjust(DEMO_COLA, -49000, store_stock.LOST, "1")  # one bottle on the shelf
+    owner = _session(settings, stock.WARN)
+    try:
+        session = owner.session
+        found = session.resolve(DEMO_COLA)
+        session.check_stock(found.product, 1000)  # the one on the shelf: fine
+        index = session.add(found.product, 1000, None)
+        item = session.basket.items[index]
+        assert not session.line_short(item) and session.say_short(item) is None
+        session.resolve(DEMO_COLA)
+        index = session.add(found.product, 1000, None)  # a second: none on hand
+        item = session.basket.items[index]
+        assert session.line_short(item)
+        assert session.say_short(item) == "1瓶" and session.say_short(item) is None  # said once
+        session.start_over()
+        assert not session.line_short(item)  # a new basket forgets what the last one read
+    finally:
+        owner.stop()
+
+
+def test_the_session_refuses_a_scan_and_a_larger_quantity_beyond_on_hand_when_set_to_refuse(settings):
+    from tests.tui.helpers import COLA as DEMO_COLA
+    from tui.services.sale_session import Refused
+
+    store_stock.adjust(DEMO_COLA, -49000, store_stock.LOST, "1")
+    owner = _session(settings, stock.REFUSE)
+    try:
+        session = owner.session
+        found = session.resolve(DEMO_COLA)
+        index = session.add(found.product, 1000, None)
+        with pytest.raises(Refused) as caught:
+            session.check_stock(found.product, 1000)
+        assert caught.value.code == "stock.refused" and caught.value.values["on_hand"] == "1瓶"
+        with pytest.raises(Refused):
+            session.set_qty(index, 2000)
+        assert session.basket.items[index].qty_milli == 1000
+    finally:
+        owner.stop()
