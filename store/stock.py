@@ -13,12 +13,15 @@ Public API (the till's screens and the CLI call these; the errors are ``StockErr
 - reading: ``on_hand(product_id) -> int``, ``on_hand_many(product_ids) -> {id: qty_milli}``,
   ``balance(product_id) -> Optional[Balance]``, ``find(barcode) -> Product`` (StockError when unknown);
 - the sale hook: ``moves_for_document(database, document_id, kind, till_id, cashier, lines, at, head) -> head``
-  (store.sales.commit_document; a refund line's ``restock`` False: back, then written off as damaged);
+  (store.sales.commit_document; a refund line's ``restock`` False: back, then written off as damaged: the
+  refund's API is ``documents.commit_refund(sale_id, [(line_id, qty_milli, restock), ...], ...)``, restock
+  True when left out, and ``commit_refund_without_receipt(..., restock=True)``);
 - receiving: ``receive(rows, till_id, cashier="", ref="") -> int`` (moves written), the rows from
   ``store.stock_files``: ``read_delivery(data) -> List[DeliveryRow]`` (StockFileError naming every bad line) or
   ``delivery_row(barcode, qty_text, cost_text, supplier="") -> DeliveryRow`` (a scan, a typed line);
 - adjusting: ``adjust(barcode, qty_milli, reason, till_id, cashier="", note="") -> int`` (the move's id),
-  ``set_min(barcode, qty_milli or None)``, ``parse_signed_qty(text) -> int``;
+  ``set_min(barcode, qty_milli or None)``, ``set_mins([(barcode, qty_milli)])`` (products import's
+  min_stock), ``parse_signed_qty(text) -> int``;
 - stocktake: ``start_count(till_id, cashier="", whole=False) -> CountInfo``,
   ``count_line(count_id, barcode, counted_milli, cashier="") -> CountLineInfo``,
   ``count_lines(count_id) -> List[CountLineInfo]`` (the standing line per product),
@@ -26,8 +29,14 @@ Public API (the till's screens and the CLI call these; the errors are ``StockErr
   ``count_file(rows, till_id, cashier, manager, whole=False) -> (CountInfo, List[CountResult])``,
   ``open_count(till_id) -> Optional[CountInfo]``, ``count_name(till_id, number) -> str``;
 - the owner's view: ``list_stock(low=False) -> List[Balance]``, ``low_stock()``, ``stock_value() -> int``,
-  ``moves(barcode=None, start=None, end=None) -> List[dict]``, ``day_margin(day) -> Margin``,
-  ``check_balances() -> List[str]`` (one sentence per product whose balance disagrees with its moves).
+  ``moves(barcode=None, start=None, end=None, limit=None) -> List[dict]``, ``day_margin(day) -> Margin``,
+  ``check_balances() -> List[str]`` (one sentence per product whose balance disagrees with its moves),
+  ``export_rows(kind, start, end)`` (store.export's ``stock`` and ``moves``).
+
+Error codes are ``stock_*`` (tui.errors says them from ``error.<code>``): stock_unknown_barcode (barcode),
+stock_bad_qty (qty), stock_bad_reason (reason), stock_needs_note, stock_bad_count (qty), stock_no_such_count,
+stock_count_applied (count), stock_count_needs_manager, stock_bad_delivery (problems), stock_bad_lines (lines;
+StockFileError.errors), stock_empty_file, stock_missing_columns (columns).
 """
 from __future__ import annotations
 
@@ -52,7 +61,6 @@ REASONS = (DAMAGED, LOST, OWN_USE, GIVEN, OTHER)
 #: The sign a document's line moves stock by.
 _DOCUMENT_SIGN = {SALE: -1, REFUND: 1, VOID: 1}
 OPEN, APPLIED = "open", "applied"
-
 
 
 class StockError(StoreError, ValueError):
@@ -217,8 +225,9 @@ def _sql(database: peewee.Database) -> Tuple[str, str, str, str]:
         read = f"SELECT {q('on_hand_milli')}, {q('avg_cost_fen')} FROM {bal} WHERE {q('product_id')} = {p}"
         if not is_sqlite(database):
             read += " FOR UPDATE"
+        # two tills' first moves of one product (PostgreSQL): the second waits, then finds the row
         insert_balance = (f"INSERT INTO {bal} ({q('product_id')}, {q('on_hand_milli')}, {q('avg_cost_fen')}, "
-                          f"{q('last_move')}) VALUES ({p}, 0, 0, 0)")
+                          f"{q('last_move')}) VALUES ({p}, 0, 0, 0) ON CONFLICT DO NOTHING")
         update = (f"UPDATE {bal} SET {q('on_hand_milli')} = {p}, {q('avg_cost_fen')} = {p}, {q('last_move')} = {p} "
                   f"WHERE {q('product_id')} = {p}")
         columns = ", ".join(q(StockMove._meta.fields[name].column_name) for name in audit.FIELDS[audit.STOCK_MOVE])
@@ -259,7 +268,7 @@ def _move(database: peewee.Database, product_id: int, kind: str, qty_milli: int,
     row = database.execute_sql(read, (product_id,)).fetchone()
     if row is None:
         database.execute_sql(insert_balance, (product_id,))
-        row = (0, 0)
+        row = database.execute_sql(read, (product_id,)).fetchone()
     held, average = int(row[0]), int(row[1])
     if cost_fen is not None:
         average = moving_average(held, average, qty_milli, cost_fen)
@@ -489,11 +498,11 @@ def count_file(rows: Sequence[CountRow], till_id: str, cashier: str, manager: st
 
 
 def list_stock(low: bool = False) -> List[Balance]:
-    """Every product's balance by barcode (``low``: only those at or below their threshold)."""
+    """Every product on sale, and any other with stock, by barcode (``low``: only those at or below their threshold)."""
     if low:
         return _balances(StockBalance.min_milli.is_null(False)
                          & (StockBalance.on_hand_milli <= StockBalance.min_milli))
-    return _balances(Product.active == True)  # noqa: E712
+    return _balances((Product.active == True) | (StockBalance.on_hand_milli != 0))  # noqa: E712  retired, on the shelf
 
 
 def low_stock() -> List[Balance]:
@@ -572,12 +581,10 @@ def check_balances() -> List[str]:
     kept = {int(pid): int(qty) for pid, qty in
             StockBalance.select(StockBalance.product, StockBalance.on_hand_milli).tuples()}
     wrong = sorted(pid for pid in set(sums) | set(kept) if sums.get(pid, 0) != kept.get(pid, 0))
-    names = {int(pid): (barcode, name) for pid, barcode, name in
-             Product.select(Product.id, Product.barcode, Product.name).where(Product.id.in_(wrong)).tuples()} \
-        if wrong else {}
-    return [f"The stock of {names.get(pid, ('?', '?'))[1]} ({names.get(pid, ('?', '?'))[0]}) is "
-            f"{money.format_qty(kept.get(pid, 0))} but its moves add up to {money.format_qty(sums.get(pid, 0))}."
-            for pid in wrong]
+    names = {int(pid): f"{name} ({barcode})" for pid, barcode, name in
+             Product.select(Product.id, Product.barcode, Product.name).where(Product.id.in_(wrong)).tuples()}
+    return [f"The stock of {names.get(pid, f'product {pid}')} is {money.format_qty(kept.get(pid, 0))} but its "
+            f"moves add up to {money.format_qty(sums.get(pid, 0))}." for pid in wrong]
 
 
 def export_rows(kind: str, start: datetime.date, end: datetime.date) -> Iterable[List[Any]]:
