@@ -134,18 +134,33 @@ def start_payments(settings: Any, folder: Path) -> "tuple[Any, Any]":
     return dataclasses.replace(settings, payments=payments), simulator
 
 
-def seed_catalogue() -> int:
+def seed_catalogue(till_id: str = "1") -> int:
     """Add the demo products that are not there yet; return how many were added."""
     from store.catalogue import add_product
     from store.models import Product
 
     known = {row.barcode for row in Product.select(Product.barcode)}
-    added = 0
-    for barcode, name, price_fen, unit in CATALOGUE:
-        if barcode not in known:
-            add_product(barcode, name, price_fen, unit)
-            added += 1
-    return added
+    added = [item for item in CATALOGUE if item[0] not in known]
+    for barcode, name, price_fen, unit in added:
+        add_product(barcode, name, price_fen, unit)
+    seed_stock(added, till_id)
+    return len(added)
+
+
+DEMO_STOCK = "50"  # of each demo product, received when it is added (pieces, or its weighed unit)
+
+
+def seed_stock(products: Any, till_id: str) -> None:
+    """An opening delivery of the products just added, at 60% of their price: a demo sells from stock on hand
+    (else every line would be marked as sold with none on hand)."""
+    from store import stock
+    from store.money import format_yuan
+    from store.stock_files import delivery_row
+
+    rows = [delivery_row(barcode, DEMO_STOCK, format_yuan(price_fen * 6 // 10))
+            for barcode, _name, price_fen, _unit in products]
+    if rows:
+        stock.receive(rows, till_id, ref="demo")
 
 
 def seed_cashiers() -> "tuple[bool, bool]":
@@ -187,7 +202,7 @@ def start_demo(base_settings: Any, folder: Optional[Path] = None,
     open_database(settings.database.url)
     if on_open is not None:
         on_open(settings)
-    seed_catalogue()
+    seed_catalogue(settings.till.id)
     cashier, manager = seed_cashiers() if cashier else (False, False)
     demo = Demo(folder=folder, paper_dir=folder / "paper", printer_link=folder / "printer",
                 state_file=folder / "printer-state", cashier=cashier, manager=manager)

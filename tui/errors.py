@@ -30,6 +30,7 @@ FRAMES = {
     "ReprintRefused": "error.receipt_state",
     "PrinterError": "error.printer",
     "DocumentError": "error.document",
+    "StockError": "error.stock",
 }
 
 

@@ -171,7 +171,17 @@ KEYS: Dict[str, Tuple[Key, ...]] = {
         Key("owner.type_day", "d", "type_day", "key.type_day"),
         Key("owner.all_tills", "a", "all_tills", "key.all_tills"),
         Key("owner.zs", "z", "zs", "key.z_reports"),
+        Key("owner.stocktake", "s", "stocktake", "key.stocktake"),
+        Key("owner.receive", "g", "receive", "key.receive"),
         Key("owner.close", "escape", "close", "key.close"),
+    ),
+    "stocktake": (  # 盘点: scan a code, type the count, Enter; F12 applies it with a manager's PIN
+        Key("stocktake.whole", "f3", "whole", "key.count_whole"),
+        Key("stocktake.finish", "f12", "finish", "key.count_finish"),
+        Key("stocktake.close", "escape", "close", "key.close"),
+    ),
+    "receive": (  # 进货 by scanning: code, quantity, cost, Enter
+        Key("receive.close", "escape", "close", "key.close"),
     ),
     "owner_z": (
         Key("owner_z.reprint", "r", "reprint", "key.reprint_z"),
@@ -232,7 +242,8 @@ def display_key(key: str) -> str:
 MODIFIERS = ("ctrl", "shift", "alt", "meta")
 # Screens that type text into an input: a plain printable key would be swallowed
 # by the input or steal its letters. App (and demo) keys are active on every screen.
-TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "refund", "ask", "amount", "count"}
+TYPING_GROUPS = {"app", "demo", "till", "sale", "tender", "search", "pin", "refund", "ask", "amount", "count",
+                 "stocktake", "receive"}
 GLOBAL_GROUPS = ("app", "demo", "till")
 # A screen that hears another group's keys too (the count dialog goes back on amount.cancel).
 SHARED_GROUPS = {"count": ("amount",)}

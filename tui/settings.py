@@ -281,6 +281,15 @@ class JournalSettings:
                                                        "relative = beside the settings file; empty = no key)")
 
 
+@dataclass(frozen=True)
+class StockSettings:
+    """[stock]: selling a product with none on hand (on hand after the line below 0)."""
+
+    negative: str = _setting("warn", _choice("allow", "warn", "refuse"),
+                             "没有库存还卖：allow = 照卖不提示，warn = 照卖并在这一行标“缺货”，refuse = 不让卖 / "
+                             "selling with none on hand: allow (say nothing), warn (mark the line), refuse")
+
+
 def _http_url(value: Any) -> Optional[str]:
     if not isinstance(value, str):
         return "must be text in quotes"
@@ -367,6 +376,7 @@ class Settings:
     backup: BackupSettings = BackupSettings()
     limits: LimitsSettings = LimitsSettings()
     journal: JournalSettings = JournalSettings()
+    stock: StockSettings = StockSettings()
     payments: PaymentsSettings = PaymentsSettings()
     keys: Mapping[str, str] = field(default_factory=dict)  # [keys]: binding id -> key(s), checked by tui.keymap
 
@@ -387,6 +397,7 @@ SECTIONS: Dict[str, Any] = {
     "backup": BackupSettings,
     "limits": LimitsSettings,
     "journal": JournalSettings,
+    "stock": StockSettings,
     "payments.wechat": WechatPaySettings,
     "payments.alipay": AlipaySettings,
 }
@@ -645,6 +656,7 @@ def _build(path: Optional[Path], values: dict, keys: Dict[str, str]) -> Settings
         backup=_backup_settings(values["backup"], path),
         limits=LimitsSettings(**values["limits"]),
         journal=JournalSettings(key_file=_beside(values["journal"]["key_file"], path)),
+        stock=StockSettings(**values["stock"]),
         payments=_payments_settings(values, path),
         keys=keys,
     )
@@ -822,6 +834,7 @@ _INTROS: Dict[str, List[str]] = {
                "# Guard rails: a quantity, line or change this large asks the cashier first (most likely a slip)"],
     "journal": ["# 日志防篡改密钥 / Journal key: with it, rebuilding the hash chain after an edit needs the key.",
                 "# 请把密钥文件另存一份（U 盘）/ keep a copy of the key file elsewhere (a USB stick)."],
+    "stock": ["# 库存：卖出没有库存的商品时怎么办 / Stock: selling a product with none on hand"],
     "payments.wechat": ["# 微信付款码支付（APIv2）：扫顾客的付款码收款。密钥文件权限必须是 600。",
                         "# WeChat Pay (APIv2 付款码): the till charges the payment code. Key files: mode 600."],
     "payments.alipay": ["# 支付宝当面付（条码支付）/ Alipay face-to-face (bar_code): the same, for Alipay codes."],

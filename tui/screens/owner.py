@@ -11,8 +11,11 @@ The day's figures are ``tui.services.figures.day_figures``: this till, and
 hours and products merge by name). Left and right change the day, ``D``
 types one; ``Z`` lists the day's Z reports, shown with
 ``printing.report.report_lines`` and reprinted with ``R`` on the till's
-printer. Every read runs off the UI thread; the screen says "loading" until
-it answers.
+printer. Below them the shop's stock: its value at moving average cost, the
+day's gross margin and the products at or below their minimum
+(``tui.services.figures.stock_figures``); ``S`` counts the stock (盘点) and
+``G`` receives a delivery by scanning (tui/screens/stocktake.py). Every read
+runs off the UI thread; the screen says "loading" until it answers.
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ from tui.screens.ask import AskScreen
 from tui.screens.sale import SaleScreen
 from tui.screens.widgets import KeyBar
 from tui.services.figures import day_figures, taken_off_fen
+from tui.services.stock import on_hand_text
 from tui.services.till import MAIN, printer_config
 
 if TYPE_CHECKING:
@@ -148,6 +152,27 @@ def figure_lines(figures: Dict[str, Any], app: Any) -> List[str]:
     return out
 
 
+def stock_lines(stock: Dict[str, Any], app: Any) -> List[str]:
+    """The shop's stock as screen lines: its value at cost, the day's gross margin, and what to reorder."""
+    ascii_only = bool(getattr(app, "ascii_only", False))
+    margin = stock["margin"]
+    out = [t("owner.stock")]
+    out.append(_row("  " + t("owner.stock_value"), "", _yuan(stock["value_fen"])))
+    out.append(_row("  " + t("owner.margin_sales"), "", _yuan(margin.sales_fen)))
+    out.append(_row("  " + t("owner.margin_cost"), "", _yuan(margin.cost_fen)))
+    out.append(_row("  " + t("owner.margin"), "", "¥" + _yuan(margin.margin_fen)))
+    out.append("")
+    out.append(t("owner.low"))
+    for row in stock["low"]:
+        unit = on_screen(app, row.unit or "")
+        out.append(_row("  " + on_screen(app, row.name), t("owner.low_row", on_hand=on_hand_text(
+            row.on_hand_milli, unit), min=on_hand_text(row.min_milli, unit)), "", ascii_only=ascii_only))
+    if not stock["low"]:
+        out.append("  " + t("owner.no_low"))
+    out.append("  " + t("owner.stock_hint"))
+    return out
+
+
 # ---------------------------------------------------------------- the screens
 
 class OwnerScreen(Screen):
@@ -213,6 +238,7 @@ class OwnerScreen(Screen):
         if not figures["sales"]["count"] and not figures["refunds"]["count"] and not figures["voids"]["count"]:
             lines += [t("owner.no_sales"), ""]
         lines += figure_lines(figures, self.app)
+        lines += [""] + stock_lines(answer["stock"], self.app)
         lines += ["", t("owner.zs")]
         for z in answer["zs"]:
             lines.append("  " + t("owner.z_row", till=z["till_id"], z_no=z["z_no"], at=(z["closed_at"] or "")[11:16],
@@ -262,6 +288,18 @@ class OwnerScreen(Screen):
             self.say(t("owner.no_zs"), error=True)
             return
         self.app.push_screen(ZScreen(self.loaded["zs"], len(self.loaded["zs"]) - 1))
+
+    def action_stocktake(self) -> None:
+        """S: a stocktake (盘点) on the till; the figures are read again when it closes."""
+        from tui.screens.stocktake import StocktakeScreen
+
+        self.app.push_screen(StocktakeScreen(), lambda _none: self.reload())
+
+    def action_receive(self) -> None:
+        """G: receive a delivery (进货) by scanning; the figures are read again when it closes."""
+        from tui.screens.stocktake import ReceiveScreen
+
+        self.app.push_screen(ReceiveScreen(), lambda _none: self.reload())
 
     def action_close(self) -> None:
         self.dismiss(None)

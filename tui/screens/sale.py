@@ -271,6 +271,11 @@ class SaleScreen(Screen):
             self.refuse(on_screen(self.app, describe(exc)))
             return
         line_qty, amount = self.session.line_after_scan(product, qty, amount_fen)  # a repeat scan: its line
+        try:
+            self.session.check_stock(product, qty)  # [stock] negative = refuse: none on hand, not sold
+        except Refused as exc:
+            self.refuse(t(exc.code, **{**exc.values, "name": on_screen(self.app, product.name)}))
+            return
         question = None if confirmed else guards.line_question(self.app.settings.limits, product.name, line_qty, amount)
         if question is not None:
             ask_limit(self.app, question, lambda: self.add_line(product, qty, amount_fen, confirmed=True),
@@ -281,7 +286,11 @@ class SaleScreen(Screen):
         self.refresh_basket(select=index)
         line = self.basket.lines[index]
         self.app.customer_display.show_item(line.name, line.unit_price_fen)  # 单价: the price of one
-        self.say(t("sale.added", name=on_screen(self.app, product.name)))
+        short = self.session.say_short(self.basket.items[index])  # [stock] negative = warn: said once
+        if short is not None:
+            self.say(t("stock.short_said", name=on_screen(self.app, product.name), on_hand=short), error=True)
+        else:
+            self.say(t("sale.added", name=on_screen(self.app, product.name)))
 
     def show_total_on_display(self) -> None:
         """The basket changed (quantity, void, discount, resumed): the customer sees its new total."""
@@ -357,6 +366,9 @@ class SaleScreen(Screen):
         table.clear()
         for number, (item, line) in enumerate(zip(self.basket.items, self.basket.lines), start=1):
             name = Text(on_screen(self.app, line.name), no_wrap=True, overflow="ellipsis")
+            if self.session.line_short(item):  # sold with none on hand ([stock] negative = warn)
+                name = Text.assemble((t("stock.short_mark") + " ", "bold reverse"), name, no_wrap=True,
+                                     overflow="ellipsis")
             amount = Text(format_yuan(line.gross_fen), justify="right")
             below = self.discount_row(item, line)  # a discounted line: what and why on a second row
             if below:
@@ -623,6 +635,9 @@ class SaleScreen(Screen):
             dropped, basket_dropped = self.session.set_qty(index, qty)
         except SaleError as exc:
             self.refuse(on_screen(self.app, describe(exc)))
+            return
+        except Refused as exc:  # [stock] negative = refuse
+            self.refuse(t(exc.code, **{**exc.values, "name": on_screen(self.app, item.name)}))
             return
         self.show_total_on_display()
         self.refresh_basket(select=index)

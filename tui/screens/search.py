@@ -162,6 +162,8 @@ class SearchScreen(ModalScreen[Optional[str]]):
         line.append("  " + t("money.amount", amount=product["price"]))
         if product.get("unit"):
             line.append("/" + on_screen(self.app, product["unit"]))
+        if product.get("on_hand"):
+            line.append("  " + t("search.on_hand", qty=on_screen(self.app, product["on_hand"])))
         line.append(f"  {product['barcode']}", style="dim")
         return Option(line, id=f"p{product['id']}")
 

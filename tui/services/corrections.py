@@ -20,6 +20,11 @@ class RefundChoice:
     items: Tuple[Tuple[int, int], ...]
     payments: Optional[Tuple[Tuple[str, int], ...]]
     total_fen: int
+    damaged: Tuple[int, ...] = ()  # line ids whose goods do not go back on the shelf (the rest do)
+
+    def restock(self, line_id: int) -> bool:
+        """Does this line's returned quantity go back on the shelf (into on hand)?"""
+        return line_id not in self.damaged
 
 
 class Committed(NamedTuple):
@@ -48,6 +53,19 @@ def refund_total_fen(lines: Iterable[Any], qty: Mapping[int, int]) -> int:
     return sum(line.refund_fen(qty[line.line_id]) for line in lines if qty.get(line.line_id))
 
 
+def shelf_answer(text: str) -> Optional[bool]:
+    """The cashier's answer to "back on the shelf?" for a returned line: Enter or Y yes, N no (damaged); None
+    for anything else (asked again)."""
+    from store.money import typed
+
+    answer = typed(text).strip().lower()  # Ｙ from a Chinese input method
+    if answer in ("", "y", "是"):
+        return True
+    if answer in ("n", "否"):
+        return False
+    return None
+
+
 def refund_payments(room: Dict[str, int], total_fen: int, all_cash: bool) -> List[Tuple[str, int]]:
     """How ``total_fen`` goes back: all in cash, or to the original tenders (non-cash first, within their room)."""
     from store.documents import plan_refund_payments
@@ -63,8 +81,8 @@ def commit_refund(sale_id: int, choice: RefundChoice, till_id: str, cashier: Opt
     from store import documents
 
     payments = list(choice.payments) if choice.payments is not None else None
-    document = documents.commit_refund(sale_id, list(choice.items), till_id, cashier or None, manager or None, "",
-                                       payments)
+    items = [(line_id, qty, choice.restock(line_id)) for line_id, qty in choice.items]  # damaged: on hand stays
+    document = documents.commit_refund(sale_id, items, till_id, cashier or None, manager or None, "", payments)
     return committed(document)
 
 

@@ -4,6 +4,8 @@ Plain Python, no Textual: tui/screens/owner.py reads ``day_figures`` off the
 UI thread and draws it. A day's figures are ``store.reports.figures(till,
 first=day)``, which is per till; every till that sold that day is summed
 here (counts and amounts add; cashiers, hours and products merge by name).
+The stock (``stock_figures``: low stock, stock value, the day's margin) is the
+shop's, every till's moves together (store.stock).
 """
 from __future__ import annotations
 
@@ -67,7 +69,15 @@ def day_figures(till_id: str, day: datetime.date, all_tills: bool) -> Dict[str, 
         del result["top_products"][TOP_PRODUCTS:]
     prefix = day.isoformat()
     zs = [z for till in tills for z in z_list(till) if (z["closed_at"] or "").startswith(prefix)]
-    return dict(figures=result, zs=zs, day=day, all_tills=all_tills)
+    return dict(figures=result, zs=zs, day=day, all_tills=all_tills, stock=stock_figures(day))
+
+
+def stock_figures(day: datetime.date) -> Dict[str, Any]:
+    """The shop's stock for the owner: what to reorder (at or below its min), what the stock on the shelves cost
+    (moving average) and the day's gross margin (sales at price less what the goods cost); store work."""
+    from store import stock
+
+    return dict(low=stock.low_stock(), value_fen=stock.stock_value(), margin=stock.day_margin(day))
 
 
 def taken_off_fen(sales: Dict[str, Any]) -> int:

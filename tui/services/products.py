@@ -3,13 +3,15 @@
 Plain Python, no Textual: tui/screens/search.py runs ``find_products`` on its
 own thread worker for every keystroke (and once on opening, for the catalogue
 shown before anything is typed) and shows only the newest answer. The search
-itself (names, pinyin, initials, codes) is ``store.catalogue``'s.
+itself (names, pinyin, initials, codes) is ``store.catalogue``'s; each product
+found comes with its on hand (``store.stock.on_hand_many``, the kept balances).
 """
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional
 
 from store.db import db
+from tui.services.stock import on_hand_text
 
 Search = Callable[[str, int], List[Dict[str, Any]]]
 
@@ -23,7 +25,20 @@ def find_products(text: str, limit: int, search: Optional[Search] = None) -> Lis
 
     with db.connection_context():
         if search is not None:
-            return search(text, limit)
-        if not text.strip():
-            return browse_products(limit)
-        return search_products(text, limit=limit)
+            found = search(text, limit)
+        elif not text.strip():
+            found = browse_products(limit)
+        else:
+            found = search_products(text, limit=limit)
+        return with_on_hand(found)
+
+
+def with_on_hand(products: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Each found product with its on hand as the search shows it ("on_hand": "12瓶"): one read of the kept
+    balances for them all, never a sum of moves; store work."""
+    from store.stock import on_hand_many
+
+    ids = [product["id"] for product in products if product.get("id") is not None]
+    held = on_hand_many(ids) if ids else {}
+    return [{**product, "on_hand": on_hand_text(held[product["id"]], product.get("unit") or "")}
+            if product.get("id") in held else product for product in products]

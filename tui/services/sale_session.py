@@ -25,11 +25,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from types import SimpleNamespace
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from store import payment_attempts as states
 from tui.i18n import t
-from tui.services import payment_aside as aside_rules
+from tui.services import payment_aside as aside_rules, stock
 from tui.services.payment_aside import (
     AsideCommitted,
     AsideFailed,
@@ -301,6 +302,9 @@ class SaleSession:
         self.busy = ""  # HOLDING or RESUMING: scans wait
         self._holding: Optional[Tuple[Any, Any]] = None  # (basket, tender) being held, back if the hold fails
         self.aside: Dict[str, aside_rules.Aside] = {}  # baskets set aside while their attempt is unclear
+        self._stock_of: Optional[Any] = None  # the basket _on_hand and _said_short are of
+        self._on_hand: Dict[int, Optional[int]] = {}  # product id -> on hand read at its scan (this basket)
+        self._said_short: Set[int] = set()  # products whose "none on hand" sentence was said (this basket)
 
     # ------------------------------------------------------------ what it is now
 
@@ -368,11 +372,50 @@ class SaleSession:
     def resolve(self, code: str) -> Any:
         """What a scanned code stands for (product, quantity, a label's amount), or None; CodeError if misread.
 
-        The one store read on the UI thread: a unique-index lookup, so scans land in the order scanned.
+        The store reads on the UI thread: a unique-index lookup, and the product's on hand (its balance row by
+        key, unless [stock] negative = allow), so scans land in the order scanned.
         """
         from store.codes import resolve_code, scale_layouts
 
-        return resolve_code(code, scale_layouts(self.settings.scale)) if code else None
+        resolved = resolve_code(code, scale_layouts(self.settings.scale)) if code else None
+        if resolved is not None and self.settings.stock.negative != stock.ALLOW:
+            self._stock()[0][resolved.product.id] = stock.read_on_hand(resolved.product.id)  # one indexed row
+        return resolved
+
+    # ------------------------------------------------------------ stock on hand ([stock] negative)
+
+    def _stock(self) -> Tuple[Dict[int, Optional[int]], Set[int]]:
+        """This basket's on hand per product (read at its scans) and the products already said short."""
+        if self._stock_of is not self.basket:
+            self._stock_of, self._on_hand, self._said_short = self.basket, {}, set()
+        return self._on_hand, self._said_short
+
+    def stock_mark(self, product_id: Optional[int], more_milli: int = 0) -> str:
+        """stock.stock_mark of a product: the basket's quantity of it (and ``more_milli`` about to be added)
+        against its on hand read at the scan; FINE when it was not read."""
+        if product_id is None:
+            return stock.FINE
+        qty = stock.basket_qty(self.basket.items, product_id) + more_milli
+        return stock.stock_mark(self._stock()[0].get(product_id), qty, self.settings.stock.negative)
+
+    def check_stock(self, product: Any, qty_milli: int) -> None:
+        """Refused("stock.refused") when adding ``qty_milli`` of ``product`` sells more than is on hand and
+        [stock] negative refuses it."""
+        if self.stock_mark(product.id, qty_milli) == stock.REFUSED:
+            on_hand = self._stock()[0].get(product.id)
+            raise Refused("stock.refused", name=product.name, on_hand=stock.on_hand_text(on_hand, product.unit))
+
+    def line_short(self, item: Any) -> bool:
+        """Is this line's product sold beyond its on hand ([stock] negative = warn): its row shows the mark."""
+        return self.stock_mark(item.product_id) == stock.SHORT
+
+    def say_short(self, item: Any) -> Optional[str]:
+        """The line's product's on hand as text the first time it goes short in this basket, else None."""
+        on_hand, said = self._stock()
+        if item.product_id in said or not self.line_short(item):
+            return None
+        said.add(item.product_id)
+        return stock.on_hand_text(on_hand.get(item.product_id), item.unit)
 
     def line_after_scan(self, product: Any, qty_milli: int, amount_fen: Optional[int]) -> Tuple[int, int]:
         """(quantity, amount) of the line a scan makes: its own, or its line's when a repeat scan joins it."""
@@ -430,13 +473,16 @@ class SaleSession:
         return line_amount(price, qty_milli)
 
     def set_qty(self, index: int, qty_milli: int) -> Tuple[Any, Any]:
-        """The new quantity of line ``index``; (its discount that no longer stands, the basket's), each or None."""
+        """The new quantity of line ``index``; (its discount that no longer stands, the basket's), each or None.
+        Refused("stock.refused") when more than is on hand and [stock] negative refuses it."""
 
         from store.discounts import amount_stands
         from store.money import format_qty
 
         item = self.basket.items[index]
         old_qty = item.qty_milli
+        if qty_milli > old_qty and item.product_id is not None:  # [stock] negative = refuse: not beyond on hand
+            self.check_stock(SimpleNamespace(id=item.product_id, name=item.name, unit=item.unit), qty_milli - old_qty)
         before = self.basket.subtotal_fen
         dropped = self.basket.set_qty(index, qty_milli, partial(amount_stands, max_percent=self.limits_percent()))
         basket_dropped = self.recheck_basket_discount(before)
