@@ -78,12 +78,22 @@ def _in_order(rows: List[tuple]) -> List[tuple]:
     return rows
 
 
-def _lines_text(lines: List[tuple]) -> str:
-    parts = []
-    for _, position, barcode, name, unit, price, qty, amount, discount, original in _in_order(lines):
-        discount = int(discount or 0)
-        extra = f",{discount},{int(original or 0)}" if discount or original else ""
-        parts.append(f"[{int(position)},{_quote(barcode or '')},{_quote(name)},{_quote(unit or '')},"
+def _lines_text(lines: List[tuple], ordered: bool = False) -> str:
+    """The lines' part of the text; ``ordered``: already sorted by position (else they must come in order)."""
+    parts: List[str] = []
+    last = None
+    for _, position, barcode, name, unit, price, qty, amount, discount, original in lines:
+        position = int(position)
+        if not ordered:
+            if last is not None and position <= last:  # not in position order as read: canonical_content's sort
+                return _lines_text(sorted(lines, key=_position), True)
+            last = position
+        if discount or original:
+            discount = int(discount or 0)
+            extra = f",{discount},{int(original or 0)}" if discount or original else ""
+        else:
+            extra = ""
+        parts.append(f"[{position},{_quote(barcode or '')},{_quote(name)},{_quote(unit or '')},"
                      f"{int(price)},{int(qty)},{int(amount)}{extra}]")
     return ",".join(parts)
 
