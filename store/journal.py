@@ -44,7 +44,7 @@ from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, 
 
 import peewee
 
-from store import archive_view as archive, audit, chain, checkpoints
+from store import archive_view as archive, audit, chain, checkpoints, journal_fast
 from store.chain import HMAC, KeyMissing, chain_hash, hash_kind, make_key_file, read_key_file, set_key
 from store.checkpoints import Broken, check_checkpoint_head, checkpoint_head
 from store.db import db, is_sqlite
@@ -591,7 +591,18 @@ def verify(full: bool = True, checkpoint: bool = False) -> VerifyResult:
     check every checkpoint's heads against the chains. ``checkpoint``: when
     all is intact and every record could be checked, store where the chains
     stand now.
+
+    The fast walk (store.journal_fast) goes first; when it cannot confirm
+    everything, this module's walk runs and names the first break.
     """
+    try:
+        return _verify(full, checkpoint, fast=True)
+    except Exception:  # noqa: BLE001 - anything the fast walk could not confirm is decided (and named) below
+        return _verify(full, checkpoint, fast=False)
+
+
+def _verify(full: bool, checkpoint: bool, fast: bool) -> VerifyResult:
+    """verify with the fast walk (``fast``: every break raises) or this module's (a break is named)."""
     walk, tills = _Walk(), []
     try:
         # the archive file (if any) read as one with this; one snapshot for the whole walk (WAL: from the first read)
@@ -602,12 +613,14 @@ def verify(full: bool = True, checkpoint: bool = False) -> VerifyResult:
             start, from_checkpoint = _start(full, joined, points)
             checkpoints.check_heads(points, lambda till, index, number: _archived(start, till, index, number))
             tills = _tills()
-            new = _walk_chains(tills, start, walk)
+            new = (_walk_chains_fast if fast else _walk_chains)(tills, start, walk)
             _check_outcomes(walk, start)
             _check_rows(walk, start)
             checkpoints.check_records(walk.checkpoints, points)
             _check_z_named(walk)
     except Broken as broken:
+        if fast:
+            raise
         return VerifyResult(False, broken.till, broken.receipt_no, broken.message, walk.sales, len(tills),
                             walk.unchecked, walk.records)
     keyless, note = _keyless_note(walk)
@@ -644,6 +657,23 @@ def _walk_chains(tills: List[str], start: _Start, walk: _Walk) -> Dict:
         no, sale_hash, _, _ = start.tills.get(till_id, (0, GENESIS_HASH, 0, GENESIS_HASH))
         last_no, last_hash = _walk_journal(till_id, no, sale_hash, walk, start)
         heads[till_id] = [last_no, last_hash] + heads[till_id]
+    new = {"tills": heads, "sale": _max_id(Sale), "attempt": _max_id(PrintAttempt), "event": _max_id(Event),
+           "baseline": baseline}
+    new.update({kind: _max_id(audit.MODELS[kind]) for kind in audit.DAY_ROWS})
+    return new
+
+
+def _walk_chains_fast(tills: List[str], start: _Start, walk: _Walk) -> Dict:
+    """_walk_chains by store.journal_fast: each till's audit chain and journal side by side."""
+    heads: Dict[str, List] = {}
+    baseline = start.baseline or {"sale": 0, "attempt": 0, "event": 0}
+    starts = {till_id: start.tills.get(till_id, (0, GENESIS_HASH, 0, GENESIS_HASH)) for till_id in tills}
+    start.sale = max(start.sale, baseline["sale"])
+    start.attempt = max(start.attempt, baseline["attempt"])
+    start.event = max(start.event, baseline["event"])
+    for till_id in tills:
+        no, sale_hash, seq, audit_hash = starts[till_id]
+        heads[till_id] = list(journal_fast.walk_till(till_id, (seq, audit_hash), (no, sale_hash), walk, start))
     new = {"tills": heads, "sale": _max_id(Sale), "attempt": _max_id(PrintAttempt), "event": _max_id(Event),
            "baseline": baseline}
     new.update({kind: _max_id(audit.MODELS[kind]) for kind in audit.DAY_ROWS})
