@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
@@ -673,7 +674,8 @@ def _walk_chains_fast(tills: List[str], start: _Start, walk: _Walk) -> Dict:
     start.event = max(start.event, baseline["event"])
     for till_id in tills:
         no, sale_hash, seq, audit_hash = starts[till_id]
-        heads[till_id] = list(journal_fast.walk_till(till_id, (seq, audit_hash), (no, sale_hash), walk, start))
+        heads[till_id] = list(journal_fast.walk_till(till_id, (seq, audit_hash), (no, sale_hash), walk, start,
+                                                          sys.modules[__name__]))
     new = {"tills": heads, "sale": _max_id(Sale), "attempt": _max_id(PrintAttempt), "event": _max_id(Event),
            "baseline": baseline}
     new.update({kind: _max_id(audit.MODELS[kind]) for kind in audit.DAY_ROWS})

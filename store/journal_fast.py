@@ -211,9 +211,8 @@ def documents(till_id: str, after: int) -> Iterator[Tuple[tuple, List[tuple], Li
 class _Journal:
     """One till's journal, walked as its audit chain meets each commit record (store.journal._walk_journal)."""
 
-    def __init__(self, till_id: str, start_no: int, prev: str, walk: Any, start: Any, check: Callable) -> None:
-        from store import journal
-
+    def __init__(self, till_id: str, start_no: int, prev: str, walk: Any, start: Any, check: Callable,
+                 journal: Any) -> None:
         self.j, self.till_id, self.walk, self.check = journal, till_id, walk, check
         self.expected, self.prev, self.after_sale, self.made = start_no + 1, prev, start.sale, chain.key_made()
         self.keyed = False
@@ -318,15 +317,14 @@ def _as_dicts(sale: tuple, sold_at: Any, lines: List[tuple], payments: List[tupl
 
 
 def walk_till(till_id: str, start_audit: Tuple[int, str], start_journal: Tuple[int, str], walk: Any,
-              start: Any) -> Tuple[int, str, int, str]:
+              start: Any, journal: Any) -> Tuple[int, str, int, str]:
     """One till's audit chain and journal, side by side; (receipt no, journal hash, audit seq, audit hash) at the end.
 
     The audit chain's checks are store.journal._walk_audit's; each commit
     record takes its document from the journal (_Journal), every other
-    record is kept as store.journal._take keeps it.
+    record is kept as store.journal._take keeps it. ``journal`` is store.journal itself (its rules, passed
+    in: it imports this module).
     """
-    from store import journal
-
     check = hash_check()
     seq, prev = start_audit
     keyed, made, last_kind = False, chain.key_made(), ""
@@ -338,7 +336,7 @@ def walk_till(till_id: str, start_audit: Tuple[int, str], start_journal: Tuple[i
             raise Unconfirmed("the audit record a checkpoint names")
         keyed = at is not None and at.hash_kind == chain.HMAC
         last_kind = at.hash_kind if at is not None else ""
-    documents_walk = _Journal(till_id, start_journal[0], start_journal[1], walk, start, check)
+    documents_walk = _Journal(till_id, start_journal[0], start_journal[1], walk, start, check, journal)
     marked, commit, take, records = journal._MARKED, audit.COMMIT, journal._take, 0
     for chunk in audit.records(till_id, seq):
         for number, kind, ref, content, prev_hash, digest, record_kind in chunk:
