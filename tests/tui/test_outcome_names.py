@@ -7,9 +7,8 @@ from pathlib import Path
 from store.outcomes import STATES
 
 TUI = Path(__file__).resolve().parents[2] / "tui"
-# i18n holds the words for each state; keymap's "handwritten"/"declined" are banner action names;
-# provider.py and scenarios.py name what a payment provider answers (another machine, its own words).
-EXEMPT = {"i18n.py", "keymap.py", "provider.py", "scenarios.py"}
+# i18n holds the words for each state; keymap's "handwritten"/"declined" are banner action names.
+EXEMPT = {"i18n.py", "keymap.py"}
 
 
 def state_literals(root: Path) -> list:

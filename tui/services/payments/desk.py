@@ -296,7 +296,7 @@ class PaymentDesk:
             log.error("payment %s: the provider says %d fen were paid, not %d", order.out_trade_no,
                       answer.amount_fen, order.amount_fen)
             answer = Answer(answers.UNKNOWN, order.out_trade_no, code="AMOUNT_DIFFERS")
-        state = _STATE_OF[answer.state]
+        state = answer.state  # an answer's words are the attempt's states (provider.py)
         if order.state == attempts.CANCELLING and state in (attempts.WAITING, attempts.UNKNOWN):
             state = attempts.CANCELLING  # still not cancelled: cancel again
         self._move(order, state, answer)
@@ -367,9 +367,6 @@ def amount_agrees(answer: Answer, amount_fen: int) -> bool:
     """A paid answer counts only for the amount asked (0: the provider did not say, as some answers do not)."""
     return answer.state != answers.PAID or answer.amount_fen in (0, amount_fen)
 
-
-_STATE_OF = {answers.PAID: attempts.PAID, answers.WAITING: attempts.WAITING, answers.FAILED: attempts.FAILED,
-             answers.CANCELLED: attempts.CANCELLED, answers.UNKNOWN: attempts.UNKNOWN}
 
 
 def _as_time(value: Any) -> datetime.datetime:

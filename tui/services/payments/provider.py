@@ -10,18 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-# ---------------------------------------------------------------- what an answer says about an order
+from store.payment_attempts import CANCELLED, FAILED, PAID, UNKNOWN, WAITING  # noqa: F401 (the answers' words)
 
-PAID = "paid"            # the provider says the money moved (WeChat SUCCESS, Alipay TRADE_SUCCESS/FINISHED)
-WAITING = "waiting"      # the customer is confirming on the phone (USERPAYING, WAIT_BUYER_PAY)
-FAILED = "failed"        # the provider says no, for good (balance too low, code expired, ...): nothing charged
-CANCELLED = "cancelled"  # reversed / cancelled: nothing charged (or the charge was given back)
-UNKNOWN = "unknown"      # no answer, a system error, an answer that does not check: ask again
+# ---------------------------------------------------------------- what an answer says about an order
+# The payment attempt's own states (imported above from store.payment_attempts): an answer moves the
+# attempt to its state.
+#   PAID       the provider says the money moved (WeChat SUCCESS, Alipay TRADE_SUCCESS/FINISHED)
+#   WAITING    the customer is confirming on the phone (USERPAYING, WAIT_BUYER_PAY)
+#   FAILED     the provider says no, for good (balance too low, code expired, ...): nothing charged
+#   CANCELLED  reversed / cancelled: nothing charged (or the charge was given back)
+#   UNKNOWN    no answer, a system error, an answer that does not check: ask again
 
 # ---------------------------------------------------------------- what an answer says about a refund
 
 REFUNDED = "refunded"    # the money went back (WeChat SUCCESS, Alipay fund_change=Y or the query says so)
-PENDING = "pending"      # accepted, not yet done (WeChat PROCESSING): query it
+PENDING = "accepted"     # accepted, not yet done (WeChat PROCESSING): query it (the refund is then pending)
 # FAILED and UNKNOWN as above
 
 

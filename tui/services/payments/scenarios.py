@@ -16,7 +16,7 @@ ERROR_THEN_PAID = "error_paid"   # pay answers a system error; the order is paid
 ERROR_NOT_PAID = "error_unpaid"  # pay answers a system error; the order is not paid (NOTPAY / WAIT), cancel
 NO_ANSWER = "no_answer"          # pay gets no answer (the connection hangs past the client's timeout);
                                  # the order was never paid: queries say NOTPAY, cancel works
-DECLINE_CONFIRM = "declined"     # the customer confirms for N seconds, then declines (never paid)
+DECLINE_CONFIRM = "declines"     # the customer confirms for N seconds, then declines (never paid)
 
 
 @dataclass(frozen=True)
