@@ -144,31 +144,27 @@ def abandon(basket_id: int, till_id: str, cashier=None) -> List[TenderPayment]:
 
 def hold(basket_id: int, till_id: str, note: str = "", cashier=None) -> None:
     """挂单: put the basket aside (no payment may have been taken)."""
-    with write_transaction():
-        row = OpenBasket.get_or_none(OpenBasket.id == basket_id)
-        if row is None or row.state != OPEN:
-            raise BasketError("That basket is no longer open.", "basket_not_open")
-        if row.paid_fen:
-            raise BasketError("A basket with money taken cannot be held; finish or cancel it.", "held_with_payment")
-        OpenBasket.update(state=HELD, note=(note or "")[:255], updated_at=now()).where(
-            OpenBasket.id == basket_id).execute()
-        audit.add_event(str(till_id), cashier=cashier_code(cashier), kind=EVENT_HELD,
-                     detail=f"{row.items} items {money.format_yuan(row.total_fen)} {note or ''}".strip())
+    _put_aside(basket_id, till_id, note, cashier, HELD, EVENT_HELD)
 
 
 def set_aside(basket_id: int, till_id: str, note: str = "", cashier=None) -> int:
     """Set the open basket aside while its payment attempt is unclear (no money may have been taken); its id."""
+    _put_aside(basket_id, till_id, note, cashier, ASIDE, EVENT_SET_ASIDE)
+    return basket_id
+
+
+def _put_aside(basket_id: int, till_id: str, note: str, cashier: Any, state: str, event: str) -> None:
+    """The open basket, with no money taken, becomes ``state`` (held, or aside), with its note and ``event``."""
     with write_transaction():
         row = OpenBasket.get_or_none(OpenBasket.id == basket_id)
         if row is None or row.state != OPEN:
             raise BasketError("That basket is no longer open.", "basket_not_open")
         if row.paid_fen:
             raise BasketError("A basket with money taken cannot be held; finish or cancel it.", "held_with_payment")
-        OpenBasket.update(state=ASIDE, note=(note or "")[:255], updated_at=now()).where(
+        OpenBasket.update(state=state, note=(note or "")[:255], updated_at=now()).where(
             OpenBasket.id == basket_id).execute()
-        audit.add_event(str(till_id), cashier=cashier_code(cashier), kind=EVENT_SET_ASIDE,
+        audit.add_event(str(till_id), cashier=cashier_code(cashier), kind=event,
                         detail=f"{row.items} items {money.format_yuan(row.total_fen)} {note or ''}".strip())
-    return basket_id
 
 
 def release(basket_id: int, till_id: str, note: str = "", cashier=None) -> bool:
