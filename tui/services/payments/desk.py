@@ -27,6 +27,7 @@ from store import payment_attempts as attempts
 from store.db import db
 from tui.services.payments import provider as answers
 from tui.services.payments.provider import Answer, Schedule
+from tui.services.payments.worker import Worker
 
 log = logging.getLogger("chaoying.tui.services.payments.desk")
 
@@ -107,8 +108,10 @@ class _Order:
 BACKOFF_POLLS = 6
 
 
-class PaymentDesk:
+class PaymentDesk(Worker):
     """Charges payment codes and follows their attempts, on its own thread."""
+
+    thread_name = "chaoying-payments"
 
     def __init__(self, till_id: str, providers: Any, report: Callable[[Any], Any] = lambda event: None,
                  post: Callable[..., Any] = lambda function, *args: function(*args),
@@ -121,26 +124,11 @@ class PaymentDesk:
         self._schedule = schedule  # tests: a short one for every provider; else each client's own
         self._clock = clock
         self.subject = subject  # what the customer's phone shows: the shop's name
-        self._changed = threading.Condition()
+        super().__init__()
         self._orders: Dict[str, _Order] = {}
         self._recover: List[str] = []
-        self._stopping = False
-        self._thread: Optional[threading.Thread] = None
 
     # ------------------------------------------------------------ handed in (any thread)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="chaoying-payments", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 2.0) -> None:
-        """End the thread; attempts still open are followed again by the next start's ``recover``."""
-        with self._changed:
-            self._stopping = True
-            self._changed.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def offers(self, provider: str) -> bool:
         """Is ``provider`` set up on this till?"""

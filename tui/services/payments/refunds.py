@@ -17,7 +17,6 @@ never called on the UI thread except to hand work in.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -28,6 +27,7 @@ from store.db import db
 from store.provider_refunds import FAILED, PENDING, REFUNDED, REQUESTED, UNKNOWN
 from tui.services.payments import provider as answers
 from tui.services.payments.provider import RefundAnswer
+from tui.services.payments.worker import Worker
 
 log = logging.getLogger("chaoying.tui.services.payments.refunds")
 
@@ -123,8 +123,10 @@ class _Follow:
     said: str = ""
 
 
-class RefundDesk:
+class RefundDesk(Worker):
     """Asks the providers for the refunds of refund and void documents, on its own thread."""
+
+    thread_name = "chaoying-refunds"
 
     def __init__(self, till_id: str, providers: Any, report: Callable[[Any], Any] = lambda event: None,
                  post: Callable[..., Any] = lambda function, *args: function(*args),
@@ -133,27 +135,12 @@ class RefundDesk:
         self.providers = providers  # tui.services.payments.clients.Providers
         self._report, self._post = report, post
         self.schedule, self._clock = schedule, clock
-        self._changed = threading.Condition()
+        super().__init__()
         self._follows: Dict[str, _Follow] = {}
         self._jobs: List[Callable[[], None]] = []
         self._working = False  # the thread runs jobs handed in (they are no longer in _jobs)
-        self._stopping = False
-        self._thread: Optional[threading.Thread] = None
 
     # ------------------------------------------------------------ handed in (any thread)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="chaoying-refunds", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 2.0) -> None:
-        """End the thread; refunds still open are followed again by the next start's ``recover``."""
-        with self._changed:
-            self._stopping = True
-            self._changed.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def send(self, document_id: int) -> None:
         """Ask the provider for the refunds of a document just committed (soon, on the desk's thread)."""
