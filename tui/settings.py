@@ -92,6 +92,20 @@ def _database_url(value: Any) -> Optional[str]:
     return None
 
 
+def _server_url(value: Any) -> Optional[str]:
+    if not isinstance(value, str):
+        return "must be text in quotes"
+    if value and not re.match(r"postgres(ql)?://", value):
+        return "must be empty or a PostgreSQL URL such as \"postgresql://user@host/shop\""
+    return None
+
+
+def _shop_code(value: Any) -> Optional[str]:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{0,16}", value):
+        return "must be empty or 1 to 16 letters, digits, '-' or '_'"
+    return None
+
+
 def _scale_prefixes(value: Any) -> Optional[str]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(p, str) for p in value):
         return "must be a list of two-digit prefixes in quotes, such as [\"20\", \"21\"]"
@@ -125,6 +139,7 @@ class TillSettings:
     # == store.tills.STALE_AFTER_S (a test keeps them equal; importing store here would slow every command)
     lock_timeout: int = _setting(30, _range(5, 3600),
                                  "秒：无响应的收银台多久后可被接管 / seconds before a silent till can be taken over")
+    shop: str = _setting("", _shop_code, "门店代码（多店共用服务器时）/ shop code, when several shops share a server")
 
 
 @dataclass(frozen=True)
@@ -142,6 +157,16 @@ class DatabaseSettings:
     """[database]: where sales are stored; ``url`` is resolved (DATABASE_URL, default SQLite file)."""
 
     url: str = _setting("", _database_url, "空 = 默认 SQLite 文件 / empty = the default SQLite file")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """[server]: the shop's PostgreSQL server that every till syncs to; empty = this till stands alone."""
+
+    url: str = _setting("", _server_url, "空 = 无服务器 / empty = no server; "
+                                         "如 / such as \"postgresql://chaoying:secret@192.168.1.10/shop\"")
+    warn_minutes: int = _setting(15, _range(1, 24 * 60),
+                                 "分钟：收银台多久未同步时提醒 / minutes before a till that has not synced is listed")
 
 
 @dataclass(frozen=True)
@@ -364,6 +389,7 @@ class Settings:
     till: TillSettings = TillSettings()
     ui: UiSettings = UiSettings()
     database: DatabaseSettings = DatabaseSettings()
+    server: ServerSettings = ServerSettings()
     printer: PrinterConfig = MAIN_PRINTER
     spare_printer: Optional[PrinterConfig] = None  # [backup_printer]; None when its port is empty
     scale: ScaleSettings = ScaleSettings()
@@ -388,6 +414,7 @@ class Settings:
 
 SECTIONS: Dict[str, Any] = {
     "shop": ShopSettings, "till": TillSettings, "ui": UiSettings, "database": DatabaseSettings,
+    "server": ServerSettings,
     "printer": MAIN_PRINTER, "backup_printer": SPARE_PRINTER,
     "scale": ScaleSettings, "receipt": ReceiptSettings, "reprint": ReprintSettings,
     "display": DisplaySettings,
@@ -644,6 +671,7 @@ def _build(path: Optional[Path], values: dict, keys: Dict[str, str]) -> Settings
         till=TillSettings(**values["till"]),
         ui=UiSettings(**values["ui"]),
         database=DatabaseSettings(**values["database"]),
+        server=ServerSettings(**values["server"]),
         printer=PrinterConfig(name="main", **values["printer"]),
         spare_printer=PrinterConfig(name="backup", **spare) if spare["port"] else None,
         scale=ScaleSettings(**values["scale"]),
@@ -812,11 +840,11 @@ _INTROS: Dict[str, List[str]] = {
     "till": ["# 收银台编号：1 到 8 个字母、数字、- 或 _，每台收银机不同",
              "# Till id: 1 to 8 letters, digits, - or _; different on every till"],
     "ui": [],
-    "database": ["# 数据库 / Database",
-                 "# 留空 = 用户数据目录里的 SQLite 文件；多台收银机共用时填 PostgreSQL 地址。",
-                 "# Empty = a SQLite file in the user data dir; several tills share a PostgreSQL URL:",
-                 '#   url = "postgresql://chaoying:secret@192.168.1.10/shop"',
-                 "# 环境变量 DATABASE_URL 优先 / the DATABASE_URL environment variable wins."],
+    "database": ["# 本机数据库 / Database: every till sells on its own SQLite file",
+                 "# 留空 = 用户数据目录里的 SQLite 文件 / empty = a SQLite file in the user data dir."],
+    "server": ["# 门店服务器（PostgreSQL）：每台收银机把记录同步上去，商品和收银员从这里同步下来。",
+               "# The shop's server (PostgreSQL): every till syncs its records up, products and cashiers come down.",
+               "# 服务器断开时照常收银，恢复后自动补传 / offline, the till sells on and catches up by itself."],
     "printer": ["# 小票打印机（ESC/POS 串口）/ Receipt printer (ESC/POS, serial)"],
     "backup_printer": ["# 备用打印机：port 留空表示没有 / Backup printer: empty port = none"],
     "scale": ["# 电子秤条码（EAN-13，前缀 20-29）/ Label scale barcodes (EAN-13, prefix 20-29)",
