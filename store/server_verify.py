@@ -1,9 +1,10 @@
 """``journal verify`` on the shop's server: every till's chains as the server stores them.
 
-The server (store.server) keeps each till's audit records exactly as the
-till wrote them, and its rows with their ids shifted into the till's block
-(``till_index * ID_BLOCK + local id``). For each till (of a shop) this walks,
-naming the first break as store.journal.verify does:
+The server (store.server) keeps each till's audit records as the till wrote
+them (their ref, when it is an id, shifted), and its rows with their ids
+shifted into the till's block (``till_index * ID_BLOCK + local id``). For
+each till (of a shop) this walks, naming the first break as
+store.journal.verify does:
 
 1. the audit chain as stored: numbers without gaps, links, plain SHA-256
    hashes recomputed, HMAC ones with the journal key when it is loaded (else
@@ -29,8 +30,8 @@ from store.db import db
 from store.models import GENESIS_HASH, ReceiptOutcome
 from store.till_filter import SYNC_TILL
 
-#: The columns of a till's rows that hold the till's own ids (shifted on the server; products never are).
-ID_FIELDS = ("id", "sale", "shift", "original", "original_line", "count", "document", "basket")
+#: The fields of a till's rows that hold the till's own ids (shifted on the server; products never are).
+ID_FIELDS = ("sale", "shift", "original", "original_line", "count", "document", "basket")
 
 
 @dataclass(frozen=True)
@@ -73,23 +74,11 @@ class ServerVerifyResult:
         return sum(till.unchecked for till in self.tills)
 
 
-def id_block() -> int:
-    from store.server import ID_BLOCK
+def local_row(row: Dict[str, Any], base: int) -> Dict[str, Any]:
+    """``row`` with every id field (ID_FIELDS) as the till knows it (store.server.local_id); its own id kept."""
+    from store.server import local_id
 
-    return int(ID_BLOCK)
-
-
-def local_id(value: Any, base: int, block: Optional[int] = None) -> Any:
-    """A server id as the till knows it: ``value - base`` inside the till's block, else as it is."""
-    block = id_block() if block is None else block
-    if isinstance(value, int) and not isinstance(value, bool) and base <= value < base + block:
-        return value - base
-    return value
-
-
-def local_row(row: Dict[str, Any], base: int, block: int) -> Dict[str, Any]:
-    """``row`` with every id column (ID_FIELDS) in the till's own ids."""
-    return {name: local_id(value, base, block) if name in ID_FIELDS else value for name, value in row.items()}
+    return {name: local_id(value, base) if name in ID_FIELDS else value for name, value in row.items()}
 
 
 def verify_server(tills: Optional[Sequence[str]] = None) -> ServerVerifyResult:
@@ -120,15 +109,16 @@ def _heads(tills: Optional[Sequence[str]]) -> List[Dict[str, Any]]:
 
 def verify_till(head: Dict[str, Any]) -> TillVerified:
     """One till's chains on the server (``head``: its sync_till row as a dict)."""
+    from store.server import ID_BLOCK
+
     till_id, shop = str(head["till_id"]), str(head["shop"] or "")
-    block = id_block()
-    base = int(head["till_index"]) * block
+    base, block = int(head["till_index"]) * ID_BLOCK, ID_BLOCK
     walk, start = journal._Walk(), journal._Start()
     try:
         seq, last = journal._walk_audit(till_id, 0, GENESIS_HASH, walk, start)
         _check_head(till_id, head, seq, last)
-        journal._walk_journal(till_id, 0, GENESIS_HASH, walk, start, _local_chunks(till_id, base, block))
-        _check_outcomes(walk, base, block)
+        journal._walk_journal(till_id, 0, GENESIS_HASH, walk, start, _local_chunks(till_id, base))
+        _check_outcomes(walk)
         _check_rows(till_id, walk, base, block)
         journal._check_z_named(walk)
     except Broken as broken:
@@ -156,14 +146,15 @@ def _check_head(till_id: str, head: Dict[str, Any], seq: int, last: str) -> None
                      f"rewritten).", till_id)
 
 
-def _local_chunks(till_id: str, base: int, block: int) -> Iterator[List[dict]]:
-    """The till's documents in receipt order (journal.sale_chunks), every id as the till knows it."""
+def _local_chunks(till_id: str, base: int) -> Iterator[List[dict]]:
+    """The till's documents in receipt order (journal.sale_chunks), the ids they hash as the till knows them
+    (each keeps its server id: its commit record's ref is shifted too)."""
     for chunk in journal.sale_chunks(till_id):
         out = []
         for sale in chunk:
-            row = local_row({k: v for k, v in sale.items() if not k.startswith("_")}, base, block)
+            row = local_row({k: v for k, v in sale.items() if not k.startswith("_")}, base)
             for part in ("_lines", "_payments", "_discounts"):
-                row[part] = [local_row(item, base, block) for item in sale[part]]
+                row[part] = [local_row(item, base) for item in sale[part]]
             out.append(row)
         yield out
 
@@ -173,40 +164,40 @@ def _ranges(ids: Iterable[int]) -> Iterator[List[int]]:
 
 
 def _receipt_of(sale_local: int, base: int) -> tuple:
-    """(till, receipt number, "receipt 1-000003") of a till's sale id, read on the server."""
+    """(till, receipt number, "receipt 1-000003") of a till's own sale id, read on the server."""
     return journal._receipt(base + int(sale_local))
 
 
-def _check_outcomes(walk: Any, base: int, block: int) -> None:
+def _check_outcomes(walk: Any) -> None:
+    """Each receipt outcome as its last record says (keys: server sale ids, as the records' refs)."""
     for ids in _ranges(walk.outcomes):
-        rows = {local_id(row["sale"], base, block): row for row in journal.read_rows(
-            ReceiptOutcome.select().where(ReceiptOutcome.sale.between(base + ids[0], base + ids[-1])))}
+        rows = {row["sale"]: row for row in journal.read_rows(
+            ReceiptOutcome.select().where(ReceiptOutcome.sale.between(ids[0], ids[-1])))}
         for sale_id in ids:
             row = rows.get(sale_id)
             if row is not None and audit.row_content(audit.OUTCOME, row) == walk.outcomes[sale_id]:
                 continue
             state = audit.FIELDS[audit.OUTCOME].index("state")
             recorded = _loads(walk.outcomes[sale_id])
-            till, no, name = _receipt_of(sale_id, base)
+            till, no, name = journal._receipt(sale_id)
             if row is None:
                 raise Broken(f"The receipt outcome of {name} ({recorded[state]}) was deleted on the server.", till, no)
             raise Broken(f"The receipt outcome of {name} ({row['state']}) was edited on the server.", till, no)
 
 
 def _check_rows(till_id: str, walk: Any, base: int, block: int) -> None:
+    """Each row as its last record says (keys: server ids, as the records' refs), and none without a record."""
     kinds = [(audit.ATTEMPT, walk.attempts), (audit.EVENT, walk.events)]
     kinds += [(kind, walk.day_rows[kind]) for kind in audit.DAY_ROWS]
     for kind, recorded in kinds:
         model = audit.MODELS[kind]
         for ids in _ranges(recorded):
-            rows: Dict[int, Dict[str, Any]] = {}
-            for stored in journal.read_rows(model.select().where(model.id.between(base + ids[0], base + ids[-1]))):
-                mapped = local_row(stored, base, block)
-                rows[mapped["id"]] = mapped
+            rows = {row["id"]: row for row in journal.read_rows(model.select().where(model.id.between(ids[0],
+                                                                                                   ids[-1])))}
             for row_id in ids:
                 row = rows.get(row_id)
-                if row is None or audit.row_content(kind, row) != recorded[row_id]:
-                    _row_broken(kind, row_id, _loads(recorded[row_id]), row is None, till_id, base)
+                if row is None or audit.row_content(kind, local_row(row, base)) != recorded[row_id]:
+                    _row_broken(kind, row_id - base, _loads(recorded[row_id]), row is None, till_id, base)
         _no_row_without_record(till_id, kind, model, recorded, base, block)
 
 
@@ -219,7 +210,7 @@ def _no_row_without_record(till_id: str, kind: str, model: Any, recorded: Dict[i
             model.select(model.id).where((model.id > after) & (model.id < base + block))
             .order_by(model.id).limit(journal.SPAN))]
         for row_id in found:
-            if row_id - base not in recorded:
+            if row_id not in recorded:
                 raise Broken(f"{_name(kind, row_id - base)} of till {till_id} is on the server with no audit "
                              f"record of the till: it was written on the server.", till_id)
         if len(found) < journal.SPAN:
