@@ -210,6 +210,17 @@ def test_server_verify_names_a_changed_hash(shop, server):
     assert "till 2: " in said and "audit record" in said, said
 
 
+def test_server_verify_names_a_head_the_records_do_not_reach(shop, server):
+    sql(server, "UPDATE sync_till SET head_seq = head_seq + 1 WHERE till_id = '1'")
+    said = _broken(shop, server)
+    assert "till 1: the server's head of till 1 is record" in said and "records were deleted" in said, said
+
+
+def test_x_on_the_server_of_a_shop_without_tills(shop, server):
+    result = shop.ok("report", "x", "--server", server, "--shop", "Z")
+    assert result.stdout.strip() == "no till of shop Z has synced to the server yet"
+
+
 def test_server_verify_without_the_key_checks_links_and_says_so(shop, server):
     away = shop.home / "elsewhere.key"
     shop.key_file.rename(away)  # the settings name a key file this machine does not have

@@ -885,7 +885,7 @@ def _verify_on_server(args: argparse.Namespace, settings) -> int:
               + ("ok, " if till.ok else "BROKEN: ") + _sentence(till.message))
     rate = _rate(result.records + result.sales, result.seconds)
     if not result.tills:
-        print(f"no till of {covered.words} has synced to the server yet")
+        print("no till" + (f" of shop {covered.shop}" if covered.shop else "") + " has synced to the server yet")
     if not result.ok:
         first = result.broken[0]
         raise _error(f"journal broken on the server: till {first.till_id}: {_sentence(first.message)}"

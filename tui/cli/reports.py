@@ -138,9 +138,10 @@ def cmd_report_x(args: argparse.Namespace) -> int:
         from store.till_filter import shop_tills
 
         covered = cover(args, settings)
-        tills = [covered.one] if covered.one is not None else list(covered.tills or shop_tills(""))
-        if not covered.server:  # the till's own X: one, as always
-            tills = tills[:1]
+        if covered.one is not None or not covered.server:  # the till's own X: one, as always
+            tills = [covered.one or settings.till.id]
+        else:  # on the server: each till of the shop (every till on the server with --shop "")
+            tills = list(covered.tills) if covered.tills is not None else shop_tills("")
         done = [reports.x_report(till) for till in tills]
         if args.json:
             _print_json(done[0] if not covered.server else done)  # on the server: one X per till
@@ -151,7 +152,7 @@ def cmd_report_x(args: argparse.Namespace) -> int:
             _summary(figures, f"X report of till {figures['till_id']}"
                      + (f", shift {figures['shift']}" if figures["shift"] else ""))
         if covered.server and not done:
-            print(f"no till of {covered.words} has synced yet")
+            print("no till" + (f" of shop {covered.shop}" if covered.shop else "") + " has synced to the server yet")
         return 0
 
     return _run(args, body, settings)
