@@ -528,11 +528,16 @@ class _Batch:
                 (self.till, GENESIS_HASH, seq, digest))
 
     def _write_documents(self) -> None:
-        if not self.sales:
-            return
+        for table, columns, values in self.document_rows():
+            names = ", ".join(f'"{c}"' for c in columns)
+            self._values(f'INSERT INTO "{table}" ({names}) VALUES %s', values)
+
+    def document_rows(self) -> List[Tuple[str, List[str], List[tuple]]]:
+        """(table, columns, rows) of the batch's new documents, their ids shifted."""
         parts = {"sale": [document["sale"] for document in self.sales]}
         for table, key in (("line", "lines"), ("payment", "payments"), ("discount", "discounts")):
             parts[table] = [row for document in self.sales for row in document[key]]
+        found = []
         for table, rows in parts.items():
             if not rows:
                 continue
@@ -544,8 +549,8 @@ class _Batch:
                 for column in shifted:
                     row[column] = self.shift(row[column])
                 values.append(tuple(row.get(column) for column in columns))
-            names = ", ".join(f'"{c}"' for c in columns)
-            self._values(f'INSERT INTO "{table}" ({names}) VALUES %s', values)
+            found.append((table, columns, values))
+        return found
 
     def _write_balances(self) -> None:
         """Each product's on hand (every till's moves) and moving average, as store.stock keeps them on a till."""
