@@ -249,3 +249,9 @@ def test_server_flag_alone_needs_the_settings_url(shop):
 def test_shop_off_the_server_is_one_sentence(shop):
     result = shop.run("sales", "list", "--shop", "A")
     assert result.returncode == 2 and "--shop chooses tills on the shop's server" in one_line(result.stderr)
+
+
+def test_server_verify_names_a_deleted_print_attempt(shop, server):
+    sql(server, "DELETE FROM print_attempt WHERE sale_id IN (SELECT id FROM sale WHERE till_id = '2' AND receipt_no = 1)")
+    said = _broken(shop, server)
+    assert "till 2: print attempt 1 of receipt 2-000001 was deleted on the server" in said, said
