@@ -23,6 +23,7 @@ from store import money
 from store.models import Line, Payment, ReceiptOutcome, Sale
 from store.numbering import format_receipt_no
 from store.sales import PAYMENT_OK
+from store.till_filter import Tills, and_tills
 
 #: What a spreadsheet reads as the start of a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -93,11 +94,11 @@ def _range_term(start: datetime.date, end: datetime.date) -> Any:
     return (Sale.sold_at >= first) & (Sale.sold_at < after)
 
 
-def _sales(start: datetime.date, end: datetime.date) -> Iterator[List[dict]]:
-    """Sales of the range in (sold_at, till, receipt) order, in chunks (bounded memory)."""
+def _sales(start: datetime.date, end: datetime.date, tills: Tills = None) -> Iterator[List[dict]]:
+    """Sales of the range (of ``tills``: store.till_filter) in (sold_at, id) order, in chunks (bounded memory)."""
     last: Tuple[Any, ...] = ()
     while True:
-        query = Sale.select().where(_range_term(start, end))
+        query = Sale.select().where(and_tills(_range_term(start, end), Sale.till_id, tills))
         if last:
             sold_at, sale_id = last
             query = query.where((Sale.sold_at > sold_at) | ((Sale.sold_at == sold_at) & (Sale.id > sale_id)))
@@ -108,14 +109,14 @@ def _sales(start: datetime.date, end: datetime.date) -> Iterator[List[dict]]:
         last = (chunk[-1]["sold_at"], chunk[-1]["id"])
 
 
-def rows(kind: str, start: datetime.date, end: datetime.date) -> Iterator[List[Any]]:
-    """Raw cells (text, fen, thousandths, ints, datetimes) of one export, in COLUMNS[kind] order."""
+def rows(kind: str, start: datetime.date, end: datetime.date, tills: Tills = None) -> Iterator[List[Any]]:
+    """Raw cells (text, fen, thousandths, ints, datetimes) of one export of ``tills``, in COLUMNS[kind] order."""
     if kind in ("stock", "moves"):
         from store import stock
 
-        yield from stock.export_rows(kind, start, end)
+        yield from stock.export_rows(kind, start, end, tills)
         return
-    for chunk in _sales(start, end):
+    for chunk in _sales(start, end, tills):
         ids = [sale["id"] for sale in chunk]
         by_id = {sale["id"]: sale for sale in chunk}
         if kind == "sales":
@@ -169,18 +170,18 @@ def text_cells(kind: str, raw: Sequence[Any]) -> List[str]:
     return cells
 
 
-def write_csv(out: io.TextIOBase, kind: str, start: datetime.date, end: datetime.date) -> int:
+def write_csv(out: io.TextIOBase, kind: str, start: datetime.date, end: datetime.date, tills: Tills = None) -> int:
     """Header and rows of one export as CSV; returns the number of rows."""
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([name for name, _ in COLUMNS[kind]])
     count = 0
-    for raw in rows(kind, start, end):
+    for raw in rows(kind, start, end, tills):
         writer.writerow(text_cells(kind, raw))
         count += 1
     return count
 
 
-def write_xlsx(out: BinaryIO, kind: str, start: datetime.date, end: datetime.date) -> int:
+def write_xlsx(out: BinaryIO, kind: str, start: datetime.date, end: datetime.date, tills: Tills = None) -> int:
     """One export as an XLSX sheet (openpyxl, streamed); amounts are exact decimal numbers."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -196,7 +197,7 @@ def write_xlsx(out: BinaryIO, kind: str, start: datetime.date, end: datetime.dat
         "text": lambda value: (neutralise(str(value)), None),
     }
     count = 0
-    for raw in rows(kind, start, end):
+    for raw in rows(kind, start, end, tills):
         row = []
         for (_, column_kind), value in zip(COLUMNS[kind], raw):
             shown, number_format = makers[column_kind](value)

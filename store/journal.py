@@ -357,7 +357,10 @@ def _take(till_id: str, number: int, kind: str, ref: int, content: str, record_k
         walk.checkpoints[int(ref)] = (str(value.get("hash")) if isinstance(value, dict) else "", till_id, number)
 
 
-def _walk_journal(till_id: str, start_no: int, prev: str, walk: _Walk, start: _Start) -> Tuple[int, str]:
+def _walk_journal(till_id: str, start_no: int, prev: str, walk: _Walk, start: _Start,
+                  chunks: Optional[Iterable[List[dict]]] = None) -> Tuple[int, str]:
+    """The till's journal after receipt ``start_no``; ``chunks``: its documents as sale_chunks gives them (the
+    server's verify gives them in the till's own ids, store.server_verify)."""
     expected, keyed, after_sale, made = start_no + 1, False, start.sale, chain.key_made()
     if start_no:
         at = Sale.get_or_none((Sale.till_id == till_id) & (Sale.receipt_no == start_no))
@@ -367,7 +370,7 @@ def _walk_journal(till_id: str, start_no: int, prev: str, walk: _Walk, start: _S
             raise Broken(f"Receipt {format_receipt_no(till_id, start_no)} was changed or removed after it was "
                          f"verified.", till_id, start_no)
         keyed = at is not None and at.hash_kind == chain.HMAC
-    for chunk in sale_chunks(till_id, start_no):
+    for chunk in sale_chunks(till_id, start_no) if chunks is None else chunks:
         for sale in chunk:
             no = sale["receipt_no"]
             if no != expected:

@@ -18,6 +18,7 @@ from store import money
 from store.models import Event, Line, LineName, Payment, PrintAttempt, ReceiptOutcome, Sale
 from store.numbering import format_receipt_no
 from store.outcomes import PRINTED, unresolved_term
+from store.till_filter import Tills, restrict
 
 log = logging.getLogger("chaoying.store.queries")
 
@@ -70,8 +71,9 @@ def _link_documents(items: List[Dict[str, Any]]) -> None:
 
 # --- sales and receipts ----------------------------------------------------
 
-def sales_on(date: datetime.date, till_id: Optional[str] = None) -> List[Dict[str, Any]]:
-    """Sales of one calendar day (local time), oldest first, with payments and outcome."""
+def sales_on(date: datetime.date, till_id: Tills = None) -> List[Dict[str, Any]]:
+    """Sales of one calendar day (local time) of ``till_id`` (store.till_filter), oldest first, with payments
+    and outcome."""
     start = datetime.datetime.combine(date, datetime.time())
     end = start + datetime.timedelta(days=1)
     query = (
@@ -80,9 +82,7 @@ def sales_on(date: datetime.date, till_id: Optional[str] = None) -> List[Dict[st
         .where((Sale.sold_at >= start) & (Sale.sold_at < end))
         .order_by(Sale.sold_at, Sale.till_id, Sale.receipt_no)
     )
-    if till_id is not None:
-        query = query.where(Sale.till_id == str(till_id))
-    rows = list(query.dicts())
+    rows = list(restrict(query, Sale.till_id, till_id).dicts())
     ids = [row["id"] for row in rows]
     payments: Dict[int, list] = {sale_id: [] for sale_id in ids}
     line_counts: Dict[int, int] = {}
@@ -105,9 +105,9 @@ def sales_on(date: datetime.date, till_id: Optional[str] = None) -> List[Dict[st
     return result
 
 
-def receipts(unresolved_only: bool = False, till_id: Optional[str] = None,
+def receipts(unresolved_only: bool = False, till_id: Tills = None,
              limit: Optional[int] = None) -> List[Dict[str, Any]]:
-    """Receipt outcome per sale, oldest first; ``limit`` keeps only the newest N."""
+    """Receipt outcome per sale of ``till_id`` (store.till_filter), oldest first; ``limit`` keeps only the newest N."""
     query = (
         Sale.select(
             Sale, ReceiptOutcome.state, ReceiptOutcome.reason_code,
@@ -119,8 +119,7 @@ def receipts(unresolved_only: bool = False, till_id: Optional[str] = None,
     )
     if unresolved_only:
         query = query.where(unresolved_term())
-    if till_id is not None:
-        query = query.where(Sale.till_id == str(till_id))
+    query = restrict(query, Sale.till_id, till_id)
     if limit is not None:
         query = query.limit(int(limit))
     rows = list(query.dicts())

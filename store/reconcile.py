@@ -364,18 +364,20 @@ def _read_alipay(rows: List[List[str]], header_at: int, columns: Dict[str, int],
 
 # ---------------------------------------------------------------- the till's side
 
-def till_payments(day: datetime.date, providers: Iterable[str] = PROVIDERS) -> List[TillPayment]:
-    """The shop's mobile payments (every till) of documents of ``day`` that took or gave back money."""
+def till_payments(day: datetime.date, providers: Iterable[str] = PROVIDERS, tills: Any = None) -> List[TillPayment]:
+    """The shop's mobile payments (every till, or ``tills``: store.till_filter) of documents of ``day`` that took
+    or gave back money."""
     from store.models import Payment, Sale
     from store.sales import PAYMENT_OK
+    from store.till_filter import and_tills
 
     start = datetime.datetime.combine(day, datetime.time())
     end = start + datetime.timedelta(days=1)
     query = (Payment.select(Payment.id, Payment.method, Payment.amount_fen, Payment.reference, Payment.out_trade_no,
                             Payment.position, Payment.sale, Sale.till_id, Sale.receipt_no, Sale.kind, Sale.sold_at)
              .join(Sale)
-             .where((Sale.sold_at >= start) & (Sale.sold_at < end) & (Payment.status == PAYMENT_OK)
-                    & Payment.method.in_(list(providers)))
+             .where(and_tills((Sale.sold_at >= start) & (Sale.sold_at < end) & (Payment.status == PAYMENT_OK)
+                              & Payment.method.in_(list(providers)), Sale.till_id, tills))
              .order_by(Sale.sold_at, Sale.till_id, Sale.receipt_no, Payment.position))
     rows = list(query.dicts())
     refunds = _provider_refunds(rows)

@@ -51,6 +51,7 @@ from store.models import (
 from store.numbering import format_receipt_no
 from store.sales import METHODS, PAYMENT_FAILED, PAYMENT_OK
 from store.shifts import PAID_IN, PAID_OUT, _counts_json, counts_fen, current_shift
+from store.till_filter import Tills, and_tills, restrict
 
 SALE, REFUND, VOID = "sale", "refund", "void"
 ROUND = "round"
@@ -409,11 +410,9 @@ def z_event_detail(z_no: int, cash: Dict[str, Any]) -> str:
     return text + f", counted {money.format_yuan(cash['counted_fen'])}, {said}"
 
 
-def z_list(till_id: Optional[str] = None) -> List[Dict[str, Any]]:
-    """Every Z (of one till), oldest first, with its figures."""
-    query = ZReport.select().order_by(ZReport.till_id, ZReport.z_no)
-    if till_id is not None:
-        query = query.where(ZReport.till_id == str(till_id))
+def z_list(till_id: Tills = None) -> List[Dict[str, Any]]:
+    """Every Z (of ``till_id``: store.till_filter), oldest first, with its figures."""
+    query = restrict(ZReport.select().order_by(ZReport.till_id, ZReport.z_no), ZReport.till_id, till_id)
     return [z_dict(z) for z in query]
 
 
@@ -480,7 +479,7 @@ def _check_z(z: Dict[str, Any], expected: int, prev: str) -> str:
 
 # ---------------------------------------------------------------- sales over days
 
-def sales_by(till_id: Optional[str], first: datetime.date, last: datetime.date, by: str) -> List[Dict[str, Any]]:
+def sales_by(till_id: Tills, first: datetime.date, last: datetime.date, by: str) -> List[Dict[str, Any]]:
     """Documents from ``first`` to ``last`` grouped ``by`` day, hour, product, tender or cashier; net amounts.
 
     Each key names its unit: ``net_fen`` in fen, a product's ``qty_milli`` in
@@ -490,9 +489,7 @@ def sales_by(till_id: Optional[str], first: datetime.date, last: datetime.date, 
         raise ReportError(f"Group by one of {', '.join(BY)}.", "bad_by", by=by)
     since = datetime.datetime.combine(first, datetime.time())
     until = datetime.datetime.combine(last + datetime.timedelta(days=1), datetime.time())
-    where = (Sale.sold_at >= since) & (Sale.sold_at < until)
-    if till_id is not None:
-        where &= Sale.till_id == str(till_id)
+    where = and_tills((Sale.sold_at >= since) & (Sale.sold_at < until), Sale.till_id, till_id)
     sale_count = fn.SUM(_is_sale())
     if by in ("day", "hour", "cashier"):
         key = {"day": _day_of(Sale.sold_at), "hour": _hour_of(Sale.sold_at), "cashier": Sale.cashier}[by]
@@ -518,13 +515,11 @@ def sales_by(till_id: Optional[str], first: datetime.date, last: datetime.date, 
              "net_fen": int(a or 0)} for barcode, name, q, unit, a in query.tuples()]
 
 
-def receipts_of_day(till_id: Optional[str], day: datetime.date) -> List[Dict[str, Any]]:
-    """Every document of the day with its payments, receipt outcome and print attempts; those without a
-    printer-confirmed receipt first."""
-    scope = day_scope(till_id or "", day, day)
-    where = (Sale.sold_at >= scope.since) & (Sale.sold_at < scope.until)
-    if till_id is not None:
-        where &= Sale.till_id == str(till_id)
+def receipts_of_day(till_id: Tills, day: datetime.date) -> List[Dict[str, Any]]:
+    """Every document of the day (of ``till_id``: store.till_filter) with its payments, receipt outcome and print
+    attempts; those without a printer-confirmed receipt first."""
+    scope = day_scope("", day, day)
+    where = and_tills((Sale.sold_at >= scope.since) & (Sale.sold_at < scope.until), Sale.till_id, till_id)
     docs = list(Sale.select(Sale, ReceiptOutcome.state.alias("outcome"))
                 .join(ReceiptOutcome, JOIN.LEFT_OUTER, on=(ReceiptOutcome.sale == Sale.id))
                 .where(where).order_by(Sale.till_id, Sale.receipt_no).dicts())

@@ -51,6 +51,7 @@ from store import audit, money
 from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
 from store.models import Product, Sale, StockBalance, StockCount, StockCountLine, StockMove, now
+from store.till_filter import and_tills
 
 SALE, REFUND, VOID = "sale", "refund", "void"
 RECEIVED, COUNTED, ADJUSTED = "received", "counted", "adjusted"
@@ -587,8 +588,9 @@ def check_balances() -> List[str]:
             f"moves add up to {money.format_qty(sums.get(pid, 0))}." for pid in wrong]
 
 
-def export_rows(kind: str, start: datetime.date, end: datetime.date) -> Iterable[List[Any]]:
-    """Raw cells of ``export stock`` (every balance now) or ``export moves`` (the range's), as store.export's."""
+def export_rows(kind: str, start: datetime.date, end: datetime.date, tills: Any = None) -> Iterable[List[Any]]:
+    """Raw cells of ``export stock`` (every balance now) or ``export moves`` (the range's, of ``tills``:
+    store.till_filter), as store.export's."""
     if kind == "stock":
         for row in list_stock():
             yield [row.barcode, row.name, row.unit, row.on_hand_milli,
@@ -598,7 +600,8 @@ def export_rows(kind: str, start: datetime.date, end: datetime.date) -> Iterable
     while True:
         chunk = list(StockMove.select(StockMove, Product.barcode, Product.name)
                      .join(Product, on=(StockMove.product == Product.id))
-                     .where((StockMove.id > after) & (StockMove.at >= first) & (StockMove.at < last))
+                     .where(and_tills((StockMove.id > after) & (StockMove.at >= first) & (StockMove.at < last),
+                                      StockMove.till_id, tills))
                      .order_by(StockMove.id).limit(2000))
         if not chunk:
             return

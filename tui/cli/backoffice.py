@@ -17,6 +17,8 @@ from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 def register(sub) -> None:
     """Add init, products, sales, receipts and journal."""
+    from tui.cli.on_server import add_server_options
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config", metavar="PATH", default=argparse.SUPPRESS,
@@ -86,19 +88,25 @@ def register(sub) -> None:
     sales = _add(sub, "sales", None, "list sales")
     actions = sales.add_subparsers(dest="action", metavar="ACTION")
     sales.set_defaults(handler=_choose(sales, "list"))
-    p = _add(actions, "list", common, "list the sales of one day on this till")
+    p = _add(actions, "list", common, "list the sales of one day on this till (or every till of the shop, on the "
+                                      "server)")
     p.add_argument("--date", metavar="YYYY-MM-DD", help="day to list: a date, today or yesterday (default: today)")
-    p.add_argument("--till", metavar="ID", help="till id (default: [till] id from the settings)")
+    p.add_argument("--till", metavar="ID", help="till id (default: [till] id from the settings; on the server: "
+                                                "every till of the shop)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_server_options(p)
     p.set_defaults(handler=cmd_sales_list)
 
     receipts = _add(sub, "receipts", None, "list receipt outcomes")
     actions = receipts.add_subparsers(dest="action", metavar="ACTION")
     receipts.set_defaults(handler=_choose(receipts, "list"))
-    p = _add(actions, "list", common, "list receipts of this till and what the customer got")
+    p = _add(actions, "list", common, "list receipts of this till (or every till of the shop, on the server) and "
+                                      "what the customer got")
     p.add_argument("--unresolved", action="store_true", help="only receipts still pending, printing or failed")
-    p.add_argument("--till", metavar="ID", help="till id (default: [till] id from the settings)")
+    p.add_argument("--till", metavar="ID", help="till id (default: [till] id from the settings; on the server: "
+                                                "every till of the shop)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_server_options(p)
     p.set_defaults(handler=cmd_receipts_list)
 
     cashiers = _add(sub, "cashiers", None, "add and list cashiers (and managers)")
@@ -137,6 +145,9 @@ def register(sub) -> None:
                 "(backup verify always does). Exit 0: intact; 1: broken; 3: records sealed with the journal key "
                 "could not be checked because the key file is missing.")
     p.add_argument("--full", action="store_true", help="walk everything, not only what came after the last checkpoint")
+    p.add_argument("--key-file", metavar="PATH", help="on the server: the shop's journal key file, to check the "
+                                                      "records sealed with it (default: [journal] key_file)")
+    add_server_options(p)
     p.set_defaults(handler=cmd_journal_verify)
 
 
@@ -193,7 +204,18 @@ def _open_database(url: str, create: bool = False):
         import logging
 
         logging.getLogger("chaoying.cli").exception("cannot open database %s", redact(url))
-        raise _error(f"cannot open database {redact(url)}: {_one_line(exc)}", _db_error_code(exc)) from None
+        reason = _without_password(_one_line(exc), url)
+        raise _error(f"cannot open database {redact(url)}: {reason}", _db_error_code(exc)) from None
+
+
+def _without_password(text: str, url: str) -> str:
+    """``text`` with the password of ``url`` replaced by *** (a driver may quote what it was given)."""
+    from urllib.parse import unquote, urlsplit
+
+    password = urlsplit(url).password
+    for secret in {password, unquote(password)} if password else ():
+        text = text.replace(secret, "***")
+    return text
 
 
 def _db_error_code(exc: Exception) -> int:
@@ -250,7 +272,9 @@ def _run(args: argparse.Namespace, body: Callable[[Any], int], settings: Any = N
     """Load settings (unless given), open the database, run ``body(settings)``, close."""
     if settings is None:
         settings = _settings(args)
-    _open_database(settings.database.url)
+    from tui.cli.on_server import database_url
+
+    _open_database(database_url(args, settings))
     from tui.cli.common import load_journal_key
 
     load_journal_key(settings)
@@ -679,14 +703,15 @@ def _till(args: argparse.Namespace, settings) -> str:
 def cmd_sales_list(args: argparse.Namespace) -> int:
     settings = _settings(args)
     day = _day(args.date)
-    till = _till(args, settings)
 
     def body(settings) -> int:
         from store import archive, queries
         from store.money import format_yuan
+        from tui.cli.on_server import cover
 
+        covered = cover(args, settings)
         with archive.joined():  # a day of an archived year is read from the archive file
-            sales = queries.sales_on(day, till)
+            sales = queries.sales_on(day, covered.tills)
         if args.json:
             _print_json(sales)
             return 0
@@ -702,7 +727,7 @@ def cmd_sales_list(args: argparse.Namespace) -> int:
         sold = sum(s["total_fen"] for s in sales if s["kind"] == "sale")
         back = sum(s["total_fen"] for s in sales if s["kind"] != "sale")
         count = sum(1 for s in sales if s["kind"] == "sale")
-        line = f"{plural(count, 'sale')} on till {till} on {day.isoformat()}, total {format_yuan(sold)}"
+        line = f"{plural(count, 'sale')} on {covered.words} on {day.isoformat()}, total {format_yuan(sold)}"
         if back or count != len(sales):  # refunds and voids gave money back: say it apart, and the net
             corrections = len(sales) - count
             line += (f"; {corrections} refund{'s' if corrections != 1 else ''} or void{'s' if corrections != 1 else ''}"
@@ -727,12 +752,13 @@ def _kind_text(sale: dict) -> str:
 
 def cmd_receipts_list(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    till = _till(args, settings)
 
     def body(settings) -> int:
         from store import queries
+        from tui.cli.on_server import cover
 
-        receipts = queries.receipts(args.unresolved, till)
+        covered = cover(args, settings)
+        receipts = queries.receipts(args.unresolved, covered.tills)
         if args.json:
             _print_json(receipts)
             return 0
@@ -745,7 +771,7 @@ def cmd_receipts_list(args: argparse.Namespace) -> int:
                 right=(2, 5),
             )
         kind = "unresolved receipt" if args.unresolved else "receipt"
-        print(f"{plural(len(receipts), kind)} on till {till}")
+        print(f"{plural(len(receipts), kind)} on {covered.words}")
         return 0
 
     return _run(args, body, settings)
@@ -795,6 +821,13 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
     def body(settings) -> int:
         from store import journal, reports
         from tui.cli.manifests import findings_text, manifest_findings
+        from tui.cli.on_server import cover, on_server
+
+        if on_server(args):
+            return _verify_on_server(args, settings)
+        cover(args, settings, default_till=False)  # --shop is the server's: one sentence here
+        if args.key_file:
+            raise _error("--key-file is for the shop's server; the till checks with [journal] key_file")
 
         cut = manifest_findings(settings)  # first: no checkpoint is written over a head a backup shows went back
         started = time.perf_counter()
@@ -832,6 +865,39 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
         raise _error(f"journal broken: {message}", 1)
 
     return _run(args, body)
+
+
+def _verify_on_server(args: argparse.Namespace, settings) -> int:
+    """Every till (of the shop) on the server: each chain as stored, the server's head, each row; writes nothing."""
+    from store import chain
+    from store.server_verify import verify_server
+    from tui.cli.on_server import cover
+
+    covered = cover(args, settings)
+    if args.key_file:
+        key, made = chain.read_key_file(Path(args.key_file).expanduser())
+        if key is None:
+            raise _error(f"cannot read the journal key file {args.key_file}")
+        chain.set_key(key, made)
+    result = verify_server(covered.tills)
+    for till in result.tills:
+        print(f"till {till.till_id}" + (f" (shop {till.shop})" if till.shop else "") + ": "
+              + ("ok, " if till.ok else "BROKEN: ") + _sentence(till.message))
+    rate = _rate(result.records + result.sales, result.seconds)
+    if not result.tills:
+        print("no till" + (f" of shop {covered.shop}" if covered.shop else "") + " has synced to the server yet")
+    if not result.ok:
+        first = result.broken[0]
+        raise _error(f"journal broken on the server: till {first.till_id}: {_sentence(first.message)}"
+                     + (f" (and {len(result.broken) - 1} more till{'s' if len(result.broken) > 2 else ''} broken)"
+                        if len(result.broken) > 1 else "") + f" ({rate})", 1)
+    words = f" of shop {covered.shop}" if covered.shop else ""
+    print(f"journal ok on the server: {plural(len(result.tills), 'till')}{words}, {plural(result.sales, 'sale')} "
+          f"({rate}; the whole chains, no checkpoint written)")
+    if result.unchecked:
+        raise _error(f"journal not fully checked: {plural(result.unchecked, 'record')} sealed with the journal key "
+                     f"were checked by their links only; give the shop's key with --key-file", 3)
+    return 0
 
 
 def _rate(records: int, seconds: float) -> str:

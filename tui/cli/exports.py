@@ -6,6 +6,7 @@ import sys
 
 from tui.cli.backoffice import _add, _error, _run, _settings, plural
 from tui.cli.common import check_output
+from tui.cli.on_server import add_server_options, cover
 
 
 def register(sub) -> None:
@@ -28,6 +29,9 @@ def register(sub) -> None:
     p.add_argument("--format", choices=("csv", "xlsx"), default="csv", help="csv (default) or xlsx")
     p.add_argument("--encoding", choices=("utf-8-sig", "gbk"), default="utf-8-sig",
                    help="CSV text: utf-8-sig (default, UTF-8 with a BOM for Excel) or gbk (GB18030)")
+    p.add_argument("--till", metavar="ID", help="only this till's documents (default: every till; on the server: "
+                                                "every till of the shop)")
+    add_server_options(p)
     p.set_defaults(handler=cmd_export)
 
 
@@ -59,10 +63,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         from store import export
 
+        tills = cover(args, settings, default_till=False).tills
         if to_stdout:
             out = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="", write_through=True)
             try:
-                export.write_csv(out, args.kind, start, end)
+                export.write_csv(out, args.kind, start, end, tills)
             finally:
                 out.detach()
             return 0
@@ -71,10 +76,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         try:
             if args.format == "xlsx":
-                count = write_atomically(path, lambda out: export.write_xlsx(out, args.kind, start, end),
+                count = write_atomically(path, lambda out: export.write_xlsx(out, args.kind, start, end, tills),
                                          binary=True)
             else:
-                count = write_atomically(path, lambda handle: export.write_csv(handle, args.kind, start, end),
+                count = write_atomically(path, lambda handle: export.write_csv(handle, args.kind, start, end, tills),
                                          encoding=encoding, newline="")
         except OSError as exc:
             raise _error(f"cannot write {path}: {exc.strerror or exc}", 1) from None

@@ -40,6 +40,11 @@ def register(actions) -> None:
     p.add_argument("--window", metavar="MINUTES", default="10",
                    help="how far apart in time a payment and a bill row may be to match by amount (default 10)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--till", metavar="ID", help="only this till's payments (default: every till; on the server: "
+                                                "every till of the shop)")
+    from tui.cli.on_server import add_server_options
+
+    add_server_options(p)
     p.set_defaults(handler=cmd_reconcile)
 
 
@@ -78,8 +83,10 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
     def body(settings) -> int:
         from store.reconcile import reconcile, till_payments
+        from tui.cli.on_server import cover
 
-        payments = till_payments(day, [bill.provider for _, bill in bills])
+        covered = cover(args, settings, default_till=False)
+        payments = till_payments(day, [bill.provider for _, bill in bills], covered.tills)
         result = reconcile([row for _, bill in bills for row in bill.rows], payments, window)
         if args.json:
             _print_json({"date": day.isoformat(), "window_minutes": int(window.total_seconds() // 60),
@@ -87,20 +94,20 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
                                     "transactions": len(bill.rows)} for path, bill in bills],
                          "till_payments": len(payments), **result.as_dict()})
         else:
-            _say(day, window, bills, payments, result)
+            _say(day, window, bills, payments, result, covered.words)
         return 0 if result.ok else 1
 
     return _run(args, body, settings)
 
 
-def _say(day, window, bills, payments, result) -> None:
+def _say(day, window, bills, payments, result, words: str = "every till") -> None:
     from store.reconcile import NAMES
 
     minutes = int(window.total_seconds() // 60)
     read = ", ".join(f"{NAMES[bill.provider]} bill {path.name}: {plural(len(bill.rows), 'transaction')} "
                      f"({bill.encoding})" for path, bill in bills)
     print(f"Reconciliation of {day.isoformat()} (time window ±{minutes} min): {read}; "
-          f"{plural(len(payments), 'mobile payment')} on the tills")
+          f"{plural(len(payments), 'mobile payment')} on " + ("the tills" if words == "every till" else words))
     sections = (
         ("Bill transactions with no sale", result.bill_only, "bill"),
         ("Sales whose payment is not on the bill", result.till_only, "till"),

@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional
 
 from tui.cli.backoffice import _add, _choose, _day, _error, _print_json, _print_table, _run, _sentence, _settings, _till
 from tui.cli.common import add_pin_options, read_pin, refuse_pin_in_argv
+from tui.cli.on_server import add_server_options, cover, refuse_on_server
 
 
 def register(sub) -> None:
@@ -20,20 +21,27 @@ def register(sub) -> None:
                         help="settings file (TOML); same as chaoying --config PATH")
     till = argparse.ArgumentParser(add_help=False)
     till.add_argument("--till", metavar="ID", help="till id (default: [till] id from the settings)")
+    # the read reports: also on the shop's server, where they cover every till of the shop
+    read = argparse.ArgumentParser(add_help=False)
+    read.add_argument("--till", metavar="ID", help="till id (default: [till] id from the settings; on the server: "
+                                                   "every till of the shop)")
+    add_server_options(read)
 
     report = _add(sub, "report", None, "X and Z reports, sales figures, the receipts of a day, reconciliation")
     actions = report.add_subparsers(dest="action", metavar="ACTION")
     report.set_defaults(handler=_choose(report, "x, z, sales, receipts or reconcile"))
-    p = actions.add_parser("x", parents=[common, till], help="the open shift's figures so far (changes nothing)")
+    p = actions.add_parser("x", parents=[common, read], help="the open shift's figures so far (changes nothing; "
+                                                          "on the server: of each till of the shop)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_report_x)
-    p = actions.add_parser("z", parents=[common, till], help="close the shift with a Z report (or --list them)")
+    p = actions.add_parser("z", parents=[common, read], help="close the shift with a Z report (or --list them; "
+                                                          "on the server only --list)")
     p.add_argument("--counted", metavar="YUAN", help="the cash counted in the drawer, e.g. 182.50")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--print", action="store_true", help="print the Z on the till's printer")
     p.add_argument("--list", action="store_true", help="list the Z reports instead of closing")
     p.set_defaults(handler=cmd_report_z)
-    p = actions.add_parser("sales", parents=[common, till], help="net sales from one day to another, grouped")
+    p = actions.add_parser("sales", parents=[common, read], help="net sales from one day to another, grouped")
     p.add_argument("--from", dest="first", metavar="YYYY-MM-DD", required=True,
                    help="first day: a date, today or yesterday")
     p.add_argument("--to", dest="last", metavar="YYYY-MM-DD", help="last day (default: the first)")
@@ -42,7 +50,7 @@ def register(sub) -> None:
     form.add_argument("--json", action="store_true", help="print JSON")
     form.add_argument("--csv", action="store_true", help="print CSV")
     p.set_defaults(handler=cmd_report_sales)
-    p = actions.add_parser("receipts", parents=[common, till], help="every document of a day with its payments, "
+    p = actions.add_parser("receipts", parents=[common, read], help="every document of a day with its payments, "
                            "receipt outcome and print attempts; those without a printer-confirmed receipt first")
     p.add_argument("--date", metavar="YYYY-MM-DD", help="the day: a date, today or yesterday (default: today)")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -124,16 +132,27 @@ def _summary(f: Dict[str, Any], title: str) -> None:
 
 def cmd_report_x(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    till = _till(args, settings)
 
     def body(settings) -> int:
         from store import reports
+        from store.till_filter import shop_tills
 
-        figures = reports.x_report(till)
+        covered = cover(args, settings)
+        if covered.one is not None or not covered.server:  # the till's own X: one, as always
+            tills = [covered.one or settings.till.id]
+        else:  # on the server: each till of the shop (every till on the server with --shop "")
+            tills = list(covered.tills) if covered.tills is not None else shop_tills("")
+        done = [reports.x_report(till) for till in tills]
         if args.json:
-            _print_json(figures)
-        else:
-            _summary(figures, f"X report of till {till}" + (f", shift {figures['shift']}" if figures["shift"] else ""))
+            _print_json(done[0] if not covered.server else done)  # on the server: one X per till
+            return 0
+        for number, figures in enumerate(done):
+            if number:
+                print()
+            _summary(figures, f"X report of till {figures['till_id']}"
+                     + (f", shift {figures['shift']}" if figures["shift"] else ""))
+        if covered.server and not done:
+            print("no till" + (f" of shop {covered.shop}" if covered.shop else "") + " has synced to the server yet")
         return 0
 
     return _run(args, body, settings)
@@ -142,6 +161,7 @@ def cmd_report_x(args: argparse.Namespace) -> int:
 def cmd_report_z(args: argparse.Namespace) -> int:
     settings = _settings(args)
     till = _till(args, settings)
+    listed = args.till if args.till is not None else None
     counted = _yuan("--counted", args.counted)
     if args.list and (counted is not None or args.print):
         raise _error("--list lists the Z reports; it takes neither --counted nor --print")
@@ -150,7 +170,7 @@ def cmd_report_z(args: argparse.Namespace) -> int:
         from store import reports
 
         if args.list:
-            rows = reports.z_list(till if args.till is not None else None)
+            rows = reports.z_list(cover(args, settings, default_till=False).tills if listed is None else listed)
             if args.json:
                 _print_json(rows)
             else:
@@ -159,6 +179,7 @@ def cmd_report_z(args: argparse.Namespace) -> int:
                      _yuan_text(z["figures"]["net_fen"]), _yuan_text(z["figures"]["cash"]["over_short_fen"]),
                      z["figures"]["last_receipt"] or "-"] for z in rows], right=(1, 4, 5))
             return 0
+        refuse_on_server(args, "closing a Z")
         try:
             z = reports.close_z(till, counted_fen=counted, cashier=None)
         except reports.ReportError as exc:
@@ -191,7 +212,6 @@ def _print_z(settings, data: Dict[str, Any]) -> int:
 
 def cmd_report_sales(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    till = _till(args, settings) if args.till is not None else None
     first = _day(args.first, "--from")
     last = _day(args.last, "--to") if args.last else first
     if last < first:
@@ -200,7 +220,8 @@ def cmd_report_sales(args: argparse.Namespace) -> int:
     def body(settings) -> int:
         from store import reports
 
-        rows = reports.sales_by(till, first, last, args.by)
+        covered = cover(args, settings, default_till=False)
+        rows = reports.sales_by(covered.tills, first, last, args.by)
         if args.json:  # integers, each key naming its unit (net_fen, qty_milli)
             _print_json(rows)
         elif args.csv:  # for a spreadsheet: yuan and quantities as written, the header naming them
@@ -212,7 +233,7 @@ def cmd_report_sales(args: argparse.Namespace) -> int:
             _print_table(headers, [_sales_cells(row, args.by) for row in rows], right=range(len(headers) - 2,
                                                                                             len(headers)))
             total = sum(row["net_fen"] for row in rows)
-            print(f"net {_yuan_text(total)} yuan from {first} to {last}" + (f" on till {till}" if till else ""))
+            print(f"net {_yuan_text(total)} yuan from {first} to {last} on {covered.words}")
         return 0
 
     return _run(args, body, settings)
@@ -252,14 +273,14 @@ def _sales_csv(row: Dict[str, Any], by: str) -> List[str]:
 
 def cmd_report_receipts(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    till = _till(args, settings) if args.till is not None else None
     day = _day(args.date)
 
     def body(settings) -> int:
         from store import reports
         from store.outcomes import PRINTING
 
-        rows = reports.receipts_of_day(till, day)
+        covered = cover(args, settings, default_till=False)
+        rows = reports.receipts_of_day(covered.tills, day)
         if args.json:
             _print_json(rows)
             return 0
@@ -270,7 +291,7 @@ def cmd_report_receipts(args: argparse.Namespace) -> int:
              r["outcome"] + ("" if r["printer_confirmed"] else " (no printer confirmation)"),
              ", ".join(a["result"] or PRINTING for a in r["print_attempts"])] for r in rows], right=(3,))
         unconfirmed = sum(1 for r in rows if not r["printer_confirmed"])
-        print(f"{len(rows)} documents on {day}; {unconfirmed} without a printer-confirmed receipt")
+        print(f"{len(rows)} documents on {day} on {covered.words}; {unconfirmed} without a printer-confirmed receipt")
         return 0
 
     return _run(args, body, settings)
@@ -284,6 +305,7 @@ def cmd_shift_open(args: argparse.Namespace) -> int:
     def body(settings) -> int:
         from store import shifts
 
+        refuse_on_server(args, "opening a shift")
         try:
             shift = shifts.open_shift(till, float_fen, cashier=args.cashier)
         except shifts.ShiftError as exc:
@@ -307,6 +329,7 @@ def cmd_shift_move(args: argparse.Namespace) -> int:
         from store import shifts
         from store.cashiers import LockRule, approve
 
+        refuse_on_server(args, "cash paid in or out")
         manager = None
         if pin is not None:
             rule = LockRule(settings.signin.lock_attempts, settings.signin.lock_minutes)
