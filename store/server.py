@@ -168,6 +168,15 @@ def _widen_ids(cursor: Any) -> None:
         cursor.execute(f'ALTER SEQUENCE "{sequence}" AS BIGINT')
 
 
+def _widen_audit_kind(cursor: Any) -> None:
+    """audit.kind VARCHAR(32): SQLite never checked its 12, and "provider_refund" has 15 characters."""
+    cursor.execute("SELECT character_maximum_length FROM information_schema.columns WHERE table_schema = "
+                   "current_schema() AND table_name = 'audit' AND column_name = 'kind'")
+    row = cursor.fetchone()
+    if row is not None and row[0] is not None and int(row[0]) < 32:
+        cursor.execute('ALTER TABLE "audit" ALTER COLUMN "kind" TYPE VARCHAR(32)')
+
+
 def _drop_foreign_keys(cursor: Any) -> None:
     """No foreign keys on till-owned tables: rows arrive in record order, and a product may be unknown here."""
     cursor.execute(
@@ -189,7 +198,7 @@ def _create_sync_till(cursor: Any) -> None:
     cursor.execute("CREATE INDEX IF NOT EXISTS sync_till_shop ON sync_till (shop, till_index)")
 
 
-SERVER_PARTS.extend([_widen_ids, _drop_foreign_keys, _create_sync_till])
+SERVER_PARTS.extend([_widen_ids, _widen_audit_kind, _drop_foreign_keys, _create_sync_till])
 
 
 # ---------------------------------------------------------------- reading the tills
