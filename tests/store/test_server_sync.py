@@ -282,3 +282,52 @@ def test_an_unreachable_server_is_one_sentence_without_the_password(tmp_path):
         server.connect_server(url, timeout_s=1)
     assert "secret" not in str(failed.value) and "***" in str(failed.value)
     assert "\n" not in str(failed.value)
+
+
+def test_keyed_records_are_hashed_again_only_where_the_key_is_loaded(shop_server, tmp_path):
+    from store import chain
+
+    url, conn = shop_server
+    chain.set_key(b"k" * 32, made="2000-01-01 00:00:00")
+    _, batch = _batch(tmp_path)
+    assert {r["hash_kind"] for r in batch["records"]} == {chain.HMAC}
+    forged = [dict(r) for r in batch["records"]]
+    forged[-1]["content"] = forged[-1]["content"].replace("0", "1", 1)  # its link intact, its hash now wrong
+    with pytest.raises(server.BatchRefused) as refused:
+        server.send_batch(conn, dict(batch, records=forged))  # this process has the key: hashed again
+    assert refused.value.code == "sync_bad_hash"
+    chain.set_key(None)
+    unlinked = [dict(r) for r in batch["records"]]
+    unlinked[1]["prev_hash"] = "f" * 64
+    with pytest.raises(server.BatchRefused) as refused:
+        server.send_batch(conn, dict(batch, records=unlinked))  # without the key the links are still checked
+    assert refused.value.code == "sync_rewritten"
+    assert server.send_batch(conn, batch) == batch["records"][-1]["seq"]
+
+
+def test_two_tills_first_batches_at_once_get_two_indexes(shop_server, tmp_path):
+    import threading
+
+    url, conn = shop_server
+    batches = [_batch(tmp_path / till_id, till_id)[1] for till_id in ("01", "02", "03")]
+    start = threading.Barrier(len(batches))
+    heads, errors = [], []
+
+    def send(batch):
+        own = server.connect_server(url)
+        try:
+            start.wait(timeout=30)
+            heads.append(server.send_batch(own, batch))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=send, args=(batch,)) for batch in batches]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors and len(heads) == 3
+    assert sorted(h["till_index"] for h in server.till_heads(conn)) == [1, 2, 3]
+    assert _count(conn, "SELECT count(DISTINCT id / %s) FROM sale", server.ID_BLOCK) == 3
