@@ -453,6 +453,9 @@ class _Batch:
             sale = document["sale"]
             content = json.loads(record["content"])
             number = int(sale["receipt_no"])
+            if str(sale["till_id"]) != self.till:
+                self.refuse(f"Till {self.till}'s batch holds receipt {number} of till {sale['till_id']}.",
+                            "sync_bad_document", seq=int(record["seq"]))
             if content.get("hash") != sale["hash"] or int(content.get("receipt_no", -1)) != number:
                 self.refuse(f"Till {self.till}'s receipt {number} does not match its commit record "
                             f"{record['seq']}.", "sync_bad_document", seq=int(record["seq"]))
