@@ -38,10 +38,13 @@ ID_BLOCK = 10 ** 12
 #: must be idempotent (it runs on every ``chaoying init``). Other modules append their own.
 SERVER_PARTS: List[Callable[[Any], None]] = []
 
-#: Tables whose rows a till writes and sync brings to the server (ids widened, foreign keys dropped there).
-TILL_TABLES = ("sale", "line", "payment", "discount", "receipt_outcome", "print_attempt", "event", "audit",
-               "shift", "cash_move", "shift_handover", "z_report", "payment_attempt", "provider_refund",
-               "stock_move", "stock_balance", "stock_count", "stock_count_line", "open_basket", "till_counter")
+#: Tables whose rows a till writes and sync brings to the server: on the server their integer id columns are
+#: BIGINT and they have no foreign keys (every migrate_server, so later migrations' columns are widened too).
+#: A module with till-owned tables of its own appends them before migrate_server runs.
+TILL_TABLES: List[str] = [
+    "sale", "line", "payment", "discount", "receipt_outcome", "print_attempt", "event", "audit", "shift",
+    "cash_move", "shift_handover", "z_report", "payment_attempt", "provider_refund", "stock_move", "stock_balance",
+    "stock_count", "stock_count_line", "open_basket", "till_counter"]
 #: Integer columns holding an id that are not named id or *_id.
 _PLAIN_ID_COLUMNS = ("basket", "sale", "document", "count", "last_move", "ref")
 

@@ -331,3 +331,18 @@ def test_two_tills_first_batches_at_once_get_two_indexes(shop_server, tmp_path):
     assert not errors and len(heads) == 3
     assert sorted(h["till_index"] for h in server.till_heads(conn)) == [1, 2, 3]
     assert _count(conn, "SELECT count(DISTINCT id / %s) FROM sale", server.ID_BLOCK) == 3
+
+
+def test_a_batch_the_server_cannot_store_leaves_nothing_and_the_connection_usable(shop_server, tmp_path):
+    url, conn = shop_server
+    _, batch = _batch(tmp_path)
+    documents = json.loads(json.dumps(batch["documents"]))
+    for document in documents.values():
+        document["sale"]["colour"] = "red"  # a column this server does not have (a newer till)
+    with pytest.raises(server.ServerError) as failed:
+        server.send_batch(conn, dict(batch, documents=documents))
+    assert not isinstance(failed.value, server.BatchRefused)
+    assert "colour" in str(failed.value) and "\n" not in str(failed.value)
+    assert _count(conn, "SELECT count(*) FROM audit") == 0
+    assert server.till_heads(conn) == []  # not even the till row: one transaction
+    assert server.send_batch(conn, batch) == batch["records"][-1]["seq"]
