@@ -65,7 +65,8 @@ def _create(path: Path) -> None:
         database.close()
 
 
-def _plan(cursor, since: str) -> Tuple[Dict[str, Tuple[int, str, int, str]], List[int], List[int], Dict[str, int]]:
+def _plan(cursor, since: str, synced: bool = False
+          ) -> Tuple[Dict[str, Tuple[int, str, int, str]], List[int], List[int], Dict[str, int]]:
     """Read through the joined view: (each till's cut head, document ids, sale-less event ids, audit cut per till).
 
     Raises ArchiveError for anything that forbids the cut.
@@ -127,9 +128,26 @@ def _plan(cursor, since: str) -> Tuple[Dict[str, Tuple[int, str, int, str]], Lis
             audit_cut[till] = seq
             no, digest, _, _ = heads.get(till, (0, "", 0, ""))
             heads[till] = (no, digest, seq, prev)
+    _refuse_unsynced(cursor, audit_cut, synced)
     maxima = {kind: max(archived[kind], default=0) for kind in ("commit", "attempt", "event")}
     heads["_max"] = (maxima["commit"], "", maxima["attempt"], str(maxima["event"]))  # read by _record_cut
     return heads, sorted(ids), sorted(events), audit_cut
+
+
+def _refuse_unsynced(cursor, audit_cut: Dict[str, int], synced: bool) -> None:
+    """Records the shop's server has not acknowledged (store.sync_batch's mark) never leave the till's file.
+
+    A till that syncs (a ``sync_mark`` row, or ``synced``: a server is named) keeps every record after its
+    mark: the next batch reads them from here.
+    """
+    for till, seq in audit_cut.items():
+        row = cursor.execute("SELECT sent_seq FROM sync_mark WHERE till_id = ?", (till,)).fetchone()
+        if row is None and not synced:
+            continue
+        sent = row[0] if row else 0
+        if seq > sent:
+            raise ArchiveError(f"{seq - sent} records of till {till} to archive are not on the shop's server yet: "
+                               f"archive once they are synced (chaoying sync status); nothing was archived.")
 
 
 def _chunks(ids: List[int], size: int = 500) -> List[List[int]]:
@@ -147,7 +165,8 @@ def _fail_after_batch() -> None:
     """A hook for tests: raise here to stop after a committed batch."""
 
 
-def archive(before: datetime.date, today: Optional[datetime.date] = None, batch: int = BATCH) -> ArchiveResult:
+def archive(before: datetime.date, today: Optional[datetime.date] = None, batch: int = BATCH,
+            synced: bool = False) -> ArchiveResult:
     """Move the documents sold before ``before`` (1 January of a past year) to the archive file; see the module."""
     from store import journal
 
@@ -169,7 +188,7 @@ def archive(before: datetime.date, today: Optional[datetime.date] = None, batch:
             raise ArchiveError(f"The journal is broken, nothing was archived: {result.message}")
         connection = db.obj.connection()
         with db.atomic():
-            heads, ids, events, audit_cut = _plan(connection.cursor(), since)
+            heads, ids, events, audit_cut = _plan(connection.cursor(), since, synced)
             in_archive = connection.execute("SELECT COUNT(*) FROM archive.sale").fetchone()[0]
             in_main = connection.execute("SELECT COUNT(*) FROM main.sale WHERE sold_at < ?", (since,)).fetchone()[0]
             resumed = bool(cut_missing(since) and in_archive and (in_main or audit_cut or events))

@@ -143,3 +143,23 @@ def test_interrupted_archive_is_finished(two_years, monkeypatch):
         assert copy.execute("SELECT COUNT(*) FROM sale").fetchone()[0] == 6
         assert copy.execute("SELECT COUNT(*) FROM payment").fetchone()[0] == 6
     assert journal.verify(full=True).ok
+
+
+def test_records_the_server_has_not_acknowledged_stay(two_years):
+    """A syncing till never archives what its next batch must still read (store.sync_batch's mark)."""
+    from store import sync_batch
+
+    before = Sale.select().count()
+    with pytest.raises(archive.ArchiveError, match="not on the shop's server yet"):
+        archive.archive(CUT, today=TODAY, synced=True)  # a server is named: no mark yet = nothing sent
+    for till in ("1", "2"):
+        last = Audit.select().where(Audit.till_id == till).order_by(Audit.seq.desc()).first()
+        sync_batch.instance_id(till)
+        sync_batch.mark_sent(till, last.seq - 1, last.prev_hash)  # all but the newest record acknowledged
+    with pytest.raises(archive.ArchiveError, match="till 2 to archive are not on the shop's server yet"):
+        archive.archive(CUT, today=TODAY)  # the marks say these tills sync, named server or not
+    assert Sale.select().count() == before
+    for till in ("1", "2"):
+        last = Audit.select().where(Audit.till_id == till).order_by(Audit.seq.desc()).first()
+        sync_batch.mark_sent(till, last.seq, last.hash)
+    assert archive.archive(CUT, today=TODAY, synced=True).documents == 6

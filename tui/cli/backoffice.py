@@ -918,7 +918,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
         from store import archive
 
         try:
-            result = archive.archive(before)
+            result = archive.archive(before, synced=bool(settings.server.url))
         except archive.ArchiveError as exc:
             raise _error(_sentence(exc).rstrip("."), 1) from None
         again = "finished the interrupted archive: " if result.resumed else ""
