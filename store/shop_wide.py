@@ -734,25 +734,33 @@ def claim_refusal(conn: Any, till_id: str, instance: str) -> str:
     return ""
 
 
-def check_claim_in_background(server_url: str, till_id: str, instance: Callable[[], str],
-                              told: Callable[[str], Any], timeout_s: float = 5.0) -> threading.Thread:
+def claim_sentence(server_url: str, till_id: str, timeout_s: float = 5.0) -> str:
+    """The server's refusal of this till's id in one sentence, "" when it has none or cannot be reached (the
+    sync status says offline); store and network work, for a thread worker at start."""
+    try:
+        from store.sync_batch import instance_id
+
+        mine = instance_id(str(till_id))
+        conn = connect(server_url, timeout_s)
+        try:
+            return claim_refusal(conn, till_id, mine)
+        finally:
+            conn.close()
+    except Exception as exc:  # noqa: BLE001 - offline or refusing the password: the sync worker says so
+        log.info("till id claim not checked: %s", exc)
+        return ""
+
+
+def check_claim_in_background(server_url: str, till_id: str, told: Callable[[str], Any],
+                              timeout_s: float = 5.0) -> threading.Thread:
     """At start: read the server's claim of this till's id on a daemon thread (never holding start-up up);
     ``told(sentence)`` when it is refused. Unreachable: nothing is said (the sync status line says offline)."""
 
     def run() -> None:
         from store.db import db
 
-        try:
-            with db.connection_context():
-                mine = instance()
-            conn = connect(server_url, timeout_s)
-            try:
-                sentence = claim_refusal(conn, till_id, mine)
-            finally:
-                conn.close()
-        except Exception as exc:  # noqa: BLE001 - offline or refusing: the sync worker says so
-            log.info("till id claim not checked: %s", exc)
-            return
+        with db.connection_context():
+            sentence = claim_sentence(server_url, till_id, timeout_s)
         if sentence:
             log.warning("till %s: %s", till_id, sentence)
             told(sentence)

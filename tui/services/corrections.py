@@ -86,6 +86,60 @@ def commit_refund(sale_id: int, choice: RefundChoice, till_id: str, cashier: Opt
     return committed(document)
 
 
+# ---------------------------------------------------------------- another till's receipt (through the server)
+
+def other_till_receipt(text: str, till_id: str) -> bool:
+    """Does the history's search box name a receipt of another till ("1-000123" on till 2)?"""
+    from store.money import typed
+    from store.shop_wide import parse_receipt
+
+    parsed = parse_receipt(typed(text or ""))
+    return parsed is not None and parsed[0] != str(till_id)
+
+
+def _server(server_url: str) -> Any:
+    """A short connection to the shop's server, or ShopWideError OFFLINE_REFUND (no server, or none answers)."""
+    from store import shop_wide
+
+    offline = shop_wide.ShopWideError(shop_wide.OFFLINE_REFUND[0].upper() + shop_wide.OFFLINE_REFUND[1:] + ".",
+                                      "refund_offline")
+    if not server_url:
+        raise offline
+    try:
+        return shop_wide.connect(server_url)
+    except Exception as exc:
+        raise offline from exc
+
+
+def foreign_refund_choices(server_url: str, till_id: str, text: str) -> Any:
+    """Another till's receipt from the server, copied here (store.shop_wide.ForeignReceipt: its lines with what
+    is left to refund shop-wide, and each tender's room); store and network work."""
+    from store import shop_wide
+    from store.money import typed
+
+    conn = _server(server_url)
+    try:
+        return shop_wide.foreign_receipt(conn, till_id, typed(text))
+    finally:
+        conn.close()
+
+
+def commit_foreign_refund(server_url: str, receipt: Any, choice: RefundChoice, till_id: str, cashier: Optional[str],
+                          manager: Optional[str]) -> Committed:
+    """Commit the refund of another till's receipt as this till's own document; store and network work."""
+    from store import shop_wide
+
+    payments = list(choice.payments) if choice.payments is not None else None
+    items = [(line_id, qty, choice.restock(line_id)) for line_id, qty in choice.items]
+    conn = _server(server_url)
+    try:
+        document = shop_wide.commit_foreign_refund(conn, receipt, items, till_id, cashier or None, manager or None,
+                                                   "", payments)
+    finally:
+        conn.close()
+    return committed(document)
+
+
 def refused_refunds(document_id: int) -> List[str]:
     """The provider refunds of a refund or void document that the provider refused (their out_refund_no): what
     the history's P asks again, with the same numbers; store work."""
