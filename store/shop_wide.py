@@ -694,17 +694,20 @@ def copy_tills() -> List[str]:
 
 
 def copies_for(documents: Mapping[str, Mapping[str, Any]]) -> Dict[str, Dict[str, int]]:
-    """What a sync batch sends under ``copies``: for the documents in it that point at local copies, kind ->
-    {str(local id): server id} (sale: ``original``; line: ``original_line``). Empty when none does."""
+    """What a sync batch sends under ``copies``: for the documents in it (store.sync_batch.documents: rows by
+    column) that point at local copies, kind -> {str(local id): server id} (sale: ``original_id``; line:
+    ``original_line_id``). Empty when none does."""
     sales: set = set()
     lines: set = set()
     for document in documents.values():
-        original = document.get("sale", {}).get("original")
+        sale = document.get("sale", {})
+        original = sale.get("original_id", sale.get("original"))
         if original:
             sales.add(int(original))
         for line in document.get("lines", ()):
-            if line.get("original_line"):
-                lines.add(int(line["original_line"]))
+            original_line = line.get("original_line_id", line.get("original_line"))
+            if original_line:
+                lines.add(int(original_line))
     result: Dict[str, Dict[str, int]] = {}
     for kind, ids in (("sale", sales), ("line", lines)):
         if not ids:
