@@ -212,3 +212,175 @@ def test_a_set_aside_basket_stays_on_its_till(tills):
         assert shop_wide.other_held(conn, "2") == []
     finally:
         conn.close()
+
+
+# ---------------------------------------------------------------- a refund of another till's receipt
+
+def sync(tills: Tills, till: str) -> int:
+    """Send till ``till``'s waiting records (bound to it): as the sync worker would; the server's head."""
+    from store import server, sync_batch
+
+    conn = tills.connect()
+    try:
+        head = 0
+        while True:
+            batch = sync_batch.build_batch(till, "")
+            if batch is None:
+                return head
+            head = server.send_batch(conn, batch)
+            sync_batch.mark_sent(till, head, batch["records"][-1]["hash"])
+    finally:
+        conn.close()
+
+
+def lines_of(sale_id: int):
+    from store.models import Line
+
+    return list(Line.select().where(Line.sale == sale_id).order_by(Line.position))
+
+
+def left(receipt) -> list:
+    return [(line.name, line.remaining_qty) for line in receipt.lines]
+
+
+def test_till_2_refunds_till_1s_receipt_through_the_server(tills):
+    """Sold on 1 (3 colas, a bag), 1 cola refunded on 1, synced -> on 2: 2 colas and the bag are left; 2 colas
+    refunded on 2 as its own document -> nothing more of the cola; both tills verify; after 2 syncs, the server
+    holds the refund pointing at till 1's sale and line, and its journal hash still checks."""
+    from store import documents, journal, server
+    from store.chain import chain_hash
+    from store.models import Sale
+    from tests.store.helpers import ring_up
+
+    with tills.on("1"):
+        sold = ring_up(tills.products["1"], ("6901234567892", 3000), ("42", 1000), till_id="1")
+        cola, bag = lines_of(sold.id)
+        documents.commit_refund(sold.id, [(cola.id, 1000)], "1", "c1", reason="broken")
+        sync(tills, "1")
+    with tills.on("2"):
+        ring_up(tills.products["2"], till_id="2")  # till 2's own receipt 2-000001
+        conn = tills.connect()
+        try:
+            receipt = shop_wide.foreign_receipt(conn, "2", "1-000001")
+            assert receipt.number == "1-000001"
+            assert left(receipt) == [("可口可乐 330ml", 2000), ("塑料袋", 1000)]
+            assert receipt.room == {"cash": 3 * 350 + 20 - 350}
+            copy_cola = receipt.lines[0].line_id
+            refund = shop_wide.commit_foreign_refund(conn, receipt, [(copy_cola, 2000)], "2", "c2", reason="too many")
+            assert (refund.till_id, refund.receipt_no, refund.kind, refund.total_fen) == ("2", 2, "refund", 700)
+            assert refund.original_id == receipt.copy_id and shop_wide.is_copy(receipt.copy_id)
+            assert [(p.method, p.amount_fen) for p in refund.payments] == [("cash", 700)]
+            again = shop_wide.foreign_receipt(conn, "2", "1-000001")  # the copy is made once
+            assert again.copy_id == receipt.copy_id
+            assert left(again) == [("可口可乐 330ml", 0), ("塑料袋", 1000)]
+            with pytest.raises(documents.DocumentError) as too_much:
+                shop_wide.commit_foreign_refund(conn, again, [(copy_cola, 1000)], "2", "c2")
+            assert too_much.value.code == "refund_too_much"
+        finally:
+            conn.close()
+        assert Sale.select().where(Sale.till_id == "2").count() == 2  # its own numbering: 2-000001, 2-000002
+        result = journal.verify()
+        assert result.ok, result.message
+        assert result.tills_checked == 1  # the copy of till 1's receipt is not walked as a chain of till 1
+        journal._verify(True, False, fast=True)  # the fast walk confirms it too (it raises on anything it cannot)
+        refund_id = refund.id
+        sync(tills, "2")
+    with tills.on("1"):
+        assert journal.verify().ok
+    conn = tills.connect()
+    try:
+        base1, base2 = server.till_base(conn, "1"), server.till_base(conn, "2")
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT original_id, kind, prev_hash, hash, till_id, receipt_no, sold_at, cashier, "
+                           "total_fen, change_fen, reason, manager, discount_fen FROM sale WHERE id = %s",
+                           (base2 + refund_id,))
+            row = cursor.fetchone()
+            assert row[0] == base1 + sold.id and row[1] == "refund"
+            cursor.execute("SELECT original_line_id FROM line WHERE sale_id = %s", (base2 + refund_id,))
+            assert [r[0] for r in cursor.fetchall()] == [base1 + cola.id]
+            # a server-side verify reads the refund back as till 2 hashed it: through shop_copy
+            mapping = shop_wide.copy_ids(cursor, "2")
+            assert mapping[("sale", base1 + sold.id)] == receipt.copy_id
+            cursor.execute("SELECT position, barcode, name, unit, unit_price_fen, qty_milli, amount_fen, "
+                           "discount_fen, original_line_id FROM line WHERE sale_id = %s", (base2 + refund_id,))
+            names = [c[0] for c in cursor.description]
+            lines = [dict(zip(names, r)) for r in cursor.fetchall()]
+            cursor.execute("SELECT position, method, amount_fen, reference, status FROM payment WHERE sale_id = %s",
+                           (base2 + refund_id,))
+            names = [c[0] for c in cursor.description]
+            payments = [dict(zip(names, r)) for r in cursor.fetchall()]
+        conn.commit()
+    finally:
+        conn.close()
+    sale = dict(zip(("original", "kind", "prev_hash", "hash", "till_id", "receipt_no", "sold_at", "cashier",
+                     "total_fen", "change_fen", "reason", "manager", "discount_fen"), row))
+    sale["original"] = mapping[("sale", sale["original"])]
+    for line in lines:
+        line["original_line"] = mapping[("line", line.pop("original_line_id"))]
+    assert chain_hash(sale["prev_hash"], journal.canonical_content(sale, lines, payments)) == sale["hash"]
+
+
+def test_a_refund_on_till_1_after_till_2s_is_respected_on_till_3(tills, tmp_path):
+    """Refunds of one receipt by two other tills add up: what till 2 gave back (synced) is not left on till 3."""
+    from tests.store.helpers import catalogue, ring_up
+
+    tills.urls["3"] = "sqlite:///" + str(tmp_path / "till3.sqlite3")
+    with tills.on("3"):
+        tills.products["3"] = catalogue()
+    with tills.on("1"):
+        sold = ring_up(tills.products["1"], ("6901234567892", 3000), till_id="1")
+        sync(tills, "1")
+    for till, expected in (("2", 3000), ("3", 2000)):
+        with tills.on(till):
+            conn = tills.connect()
+            try:
+                receipt = shop_wide.foreign_receipt(conn, till, "1-000001")
+                assert left(receipt) == [("可口可乐 330ml", expected)]
+                shop_wide.commit_foreign_refund(conn, receipt, [(receipt.lines[0].line_id, 1000)], till, "c")
+            finally:
+                conn.close()
+            sync(tills, till)
+    assert sold.receipt_no == 1
+
+
+def test_a_voided_receipt_of_another_till_is_not_refunded(tills):
+    from store import documents
+    from tests.store.helpers import ring_up
+
+    with tills.on("1"):
+        sold = ring_up(tills.products["1"], till_id="1")
+        documents.commit_void(sold.id, "1", "c1", manager="M1", reason="mistake")
+        sync(tills, "1")
+    with tills.on("2"):
+        conn = tills.connect()
+        try:
+            with pytest.raises(documents.DocumentError) as voided:
+                shop_wide.foreign_receipt(conn, "2", "1-000001")
+            assert voided.value.code == "voided"
+            with pytest.raises(documents.DocumentError) as missing:
+                shop_wide.foreign_receipt(conn, "2", "1-000099")
+            assert missing.value.code == "no_such_receipt"
+            with pytest.raises(shop_wide.ShopWideError) as own:
+                shop_wide.foreign_receipt(conn, "2", "2-000001")
+            assert own.value.code == "receipt_own"
+        finally:
+            conn.close()
+
+
+def test_offline_a_refund_of_another_tills_receipt_waits_and_this_tills_own_still_works(tills):
+    from store import documents
+    from tests.store.helpers import ring_up
+    from tui.services import corrections
+
+    dead = "postgresql://nobody@127.0.0.1:1/none"
+    with tills.on("2"):
+        own = ring_up(tills.products["2"], till_id="2")
+        assert corrections.other_till_receipt("1-000001", "2") and not corrections.other_till_receipt("2-000001", "2")
+        with pytest.raises(shop_wide.ShopWideError) as offline:
+            corrections.foreign_refund_choices(dead, "2", "1-000001")
+        assert offline.value.code == "refund_offline"
+        assert str(offline.value) == ("A refund of another till's receipt waits for the server; this till's own "
+                                      "receipts can be refunded.")
+        line = lines_of(own.id)[0]
+        refund = documents.commit_refund(own.id, [(line.id, 1000)], "2", "c2")
+        assert refund.kind == "refund" and refund.original_id == own.id
