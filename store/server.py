@@ -564,7 +564,7 @@ class _Batch:
         """The copies mapping kept on the server (shop_copy), so a verify reads the refund back as hashed."""
         copies = self.batch.get("copies")
         if copies and self.sales:
-            from store.shop_wide import record_copies
+            from store.shop_copies import record_copies
 
             record_copies(self.cursor, self.till, copies)
 
@@ -609,10 +609,10 @@ def _hashed_line(line: Dict[str, Any]) -> Dict[str, Any]:
 def _shop_wide_part() -> None:
     """The shop-wide tables (store.shop_wide: held baskets across tills; shop_copy, which send_batch writes from a
     batch's copies) are part of every migrate_server."""
-    from store import shop_wide
+    from store import shop_copies
 
-    if shop_wide.install_server not in SERVER_PARTS:
-        SERVER_PARTS.append(shop_wide.install_server)
+    if shop_copies.install_server not in SERVER_PARTS:
+        SERVER_PARTS.append(shop_copies.install_server)
 
 
 _shop_wide_part()
