@@ -384,3 +384,33 @@ def test_offline_a_refund_of_another_tills_receipt_waits_and_this_tills_own_stil
         line = lines_of(own.id)[0]
         refund = documents.commit_refund(own.id, [(line.id, 1000)], "2", "c2")
         assert refund.kind == "refund" and refund.original_id == own.id
+
+
+# ---------------------------------------------------------------- one id, one till
+
+def test_a_second_database_claiming_till_1_is_told_by_the_servers_claim(tills, tmp_path):
+    """Till 1 syncs; another database starting as till 1 reads the server's claim at start and is told; once
+    its batch is refused, both databases are told the server's sentence. Offline: nothing is said."""
+    from store import server, sync_batch
+    from tests.store.helpers import ring_up
+
+    tills.urls["1b"] = "sqlite:///" + str(tmp_path / "till1b.sqlite3")
+    with tills.on("1b"):
+        tills.products["1b"] = catalogue()
+    with tills.on("1"):
+        ring_up(tills.products["1"], till_id="1")
+        sync(tills, "1")
+        assert shop_wide.claim_sentence(tills.server_url, "1") == ""
+    with tills.on("1b"):
+        said = []
+        shop_wide.check_claim_in_background(tills.server_url, "1", said.append).join(timeout=60)
+        assert said and "already used by another till's database" in said[0]
+        ring_up(tills.products["1b"], till_id="1")
+        with pytest.raises(server.BatchRefused):
+            sync(tills, "1")
+        refused = shop_wide.claim_sentence(tills.server_url, "1")
+        assert refused.startswith("Two tills claim id 1")
+        assert shop_wide.claim_sentence("postgresql://nobody@127.0.0.1:1/none", "1", timeout_s=2) == ""
+        assert sync_batch.waiting("1") > 0  # its sales stay here
+    with tills.on("1"):
+        assert shop_wide.claim_sentence(tills.server_url, "1") == refused  # said on both
