@@ -580,6 +580,19 @@ def _elsewhere(conn: Any, copy_id: int, server_id: int, till_id: str
     return {lines[line]: value for line, value in done.items() if line in lines}, given, voided
 
 
+def own_elsewhere(conn: Any, till_id: str, sale_id: int) -> Tuple[Dict[int, Tuple[int, int]], Dict[str, int], bool]:
+    """What other tills gave back of this till's own sale ``sale_id``, as the server says (line id -> (qty, fen),
+    method -> fen, voided there); nothing when the server has not seen this till yet."""
+    from store.server import ID_BLOCK, till_base
+
+    base = till_base(conn, str(till_id))
+    if base is None:
+        return {}, {}, False
+    lines = [line.id for line in Line.select(Line.id).where(Line.sale == int(sale_id))]
+    done, given, voided = refunded_elsewhere(conn, base + int(sale_id), [base + line for line in lines], till_id)
+    return ({line - base: value for line, value in done.items() if base <= line < base + ID_BLOCK}, given, voided)
+
+
 def _voided(number: str) -> Exception:
     from store.documents import DocumentError
 

@@ -414,3 +414,35 @@ def test_a_second_database_claiming_till_1_is_told_by_the_servers_claim(tills, t
         assert sync_batch.waiting("1") > 0  # its sales stay here
     with tills.on("1"):
         assert shop_wide.claim_sentence(tills.server_url, "1") == refused  # said on both
+
+
+def test_till_1_refunding_its_own_receipt_online_respects_what_till_2_gave_back(tills):
+    """Till 2 refunds 2 of till 1's 3 colas (synced); till 1, online, has 1 left of its own receipt; offline, it
+    refunds from what it knows."""
+    from store import documents
+    from tests.store.helpers import ring_up
+    from tui.services import corrections
+
+    with tills.on("1"):
+        sold = ring_up(tills.products["1"], ("6901234567892", 3000), till_id="1")
+        sync(tills, "1")
+    with tills.on("2"):
+        conn = tills.connect()
+        try:
+            receipt = shop_wide.foreign_receipt(conn, "2", "1-000001")
+            shop_wide.commit_foreign_refund(conn, receipt, [(receipt.lines[0].line_id, 2000)], "2", "c2")
+        finally:
+            conn.close()
+        sync(tills, "2")
+    with tills.on("1"):
+        lines, room = corrections.refund_choices(sold.id, tills.server_url, "1")
+        assert [line.remaining_qty for line in lines] == [1000] and room == {"cash": 350}
+        offline_lines, _ = corrections.refund_choices(sold.id, "postgresql://nobody@127.0.0.1:1/none", "1")
+        assert [line.remaining_qty for line in offline_lines] == [3000]
+        choice = corrections.RefundChoice(((lines[0].line_id, 2000),), None, 700)
+        with pytest.raises(documents.DocumentError) as too_much:
+            corrections.commit_refund(sold.id, choice, "1", "c1", None, tills.server_url)
+        assert too_much.value.code == "refund_too_much"
+        done = corrections.commit_refund(sold.id, corrections.RefundChoice(((lines[0].line_id, 1000),), None, 350),
+                                         "1", "c1", None, tills.server_url)
+        assert done.amount == "3.50"

@@ -454,8 +454,9 @@ class Corrections:
         row = self.chosen()
         if row is None:
             return
-        self.app.in_background(partial(corrections.refund_choices, row["id"]), partial(self.choose_lines, row),
-                               self.refused, group="history")
+        self.app.in_background(partial(corrections.refund_choices, row["id"], self.app.settings.server.url,
+                                       self.app.till_id), partial(self.choose_lines, row), self.refused,
+                               group="history")
 
     def refund_foreign(self, text: str) -> None:
         """T on another till's receipt number (not in this till's history): looked up on the server, off the UI
@@ -511,7 +512,7 @@ class Corrections:
                           app.till.cashier or None, manager)
         else:
             job = partial(corrections.commit_refund, row["id"], choice, app.till_id, app.till.cashier or None,
-                          manager)
+                          manager, app.settings.server.url)
         app.in_background(job, partial(self.committed, "history.refunded_ok"), self.refused, group="correction")
 
     # ------------------------------------------------------------ void
