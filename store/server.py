@@ -38,10 +38,13 @@ ID_BLOCK = 10 ** 12
 #: must be idempotent (it runs on every ``chaoying init``). Other modules append their own.
 SERVER_PARTS: List[Callable[[Any], None]] = []
 
-#: Tables whose rows a till writes and sync brings to the server (ids widened, foreign keys dropped there).
-TILL_TABLES = ("sale", "line", "payment", "discount", "receipt_outcome", "print_attempt", "event", "audit",
-               "shift", "cash_move", "shift_handover", "z_report", "payment_attempt", "provider_refund",
-               "stock_move", "stock_balance", "stock_count", "stock_count_line", "open_basket", "till_counter")
+#: Tables whose rows a till writes and sync brings to the server: on the server their integer id columns are
+#: BIGINT and they have no foreign keys (every migrate_server, so later migrations' columns are widened too).
+#: A module with till-owned tables of its own appends them before migrate_server runs.
+TILL_TABLES: List[str] = [
+    "sale", "line", "payment", "discount", "receipt_outcome", "print_attempt", "event", "audit", "shift",
+    "cash_move", "shift_handover", "z_report", "payment_attempt", "provider_refund", "stock_move", "stock_balance",
+    "stock_count", "stock_count_line", "open_basket", "till_counter"]
 #: Integer columns holding an id that are not named id or *_id.
 _PLAIN_ID_COLUMNS = ("basket", "sale", "document", "count", "last_move", "ref")
 
@@ -168,6 +171,15 @@ def _widen_ids(cursor: Any) -> None:
         cursor.execute(f'ALTER SEQUENCE "{sequence}" AS BIGINT')
 
 
+def _widen_audit_kind(cursor: Any) -> None:
+    """audit.kind VARCHAR(32): SQLite never checked its 12, and "provider_refund" has 15 characters."""
+    cursor.execute("SELECT character_maximum_length FROM information_schema.columns WHERE table_schema = "
+                   "current_schema() AND table_name = 'audit' AND column_name = 'kind'")
+    row = cursor.fetchone()
+    if row is not None and row[0] is not None and int(row[0]) < 32:
+        cursor.execute('ALTER TABLE "audit" ALTER COLUMN "kind" TYPE VARCHAR(32)')
+
+
 def _drop_foreign_keys(cursor: Any) -> None:
     """No foreign keys on till-owned tables: rows arrive in record order, and a product may be unknown here."""
     cursor.execute(
@@ -189,7 +201,7 @@ def _create_sync_till(cursor: Any) -> None:
     cursor.execute("CREATE INDEX IF NOT EXISTS sync_till_shop ON sync_till (shop, till_index)")
 
 
-SERVER_PARTS.extend([_widen_ids, _drop_foreign_keys, _create_sync_till])
+SERVER_PARTS.extend([_widen_ids, _widen_audit_kind, _drop_foreign_keys, _create_sync_till])
 
 
 # ---------------------------------------------------------------- reading the tills
@@ -446,6 +458,9 @@ class _Batch:
             sale = document["sale"]
             content = json.loads(record["content"])
             number = int(sale["receipt_no"])
+            if str(sale["till_id"]) != self.till:
+                self.refuse(f"Till {self.till}'s batch holds receipt {number} of till {sale['till_id']}.",
+                            "sync_bad_document", seq=int(record["seq"]))
             if content.get("hash") != sale["hash"] or int(content.get("receipt_no", -1)) != number:
                 self.refuse(f"Till {self.till}'s receipt {number} does not match its commit record "
                             f"{record['seq']}.", "sync_bad_document", seq=int(record["seq"]))
@@ -531,11 +546,16 @@ class _Batch:
                 (self.till, GENESIS_HASH, seq, digest))
 
     def _write_documents(self) -> None:
-        if not self.sales:
-            return
+        for table, columns, values in self.document_rows():
+            names = ", ".join(f'"{c}"' for c in columns)
+            self._values(f'INSERT INTO "{table}" ({names}) VALUES %s', values)
+
+    def document_rows(self) -> List[Tuple[str, List[str], List[tuple]]]:
+        """(table, columns, rows) of the batch's new documents, their ids shifted."""
         parts = {"sale": [document["sale"] for document in self.sales]}
         for table, key in (("line", "lines"), ("payment", "payments"), ("discount", "discounts")):
             parts[table] = [row for document in self.sales for row in document[key]]
+        found = []
         for table, rows in parts.items():
             if not rows:
                 continue
@@ -547,8 +567,8 @@ class _Batch:
                 for column in shifted:
                     row[column] = self.shift_document_id(column, row[column])
                 values.append(tuple(row.get(column) for column in columns))
-            names = ", ".join(f'"{c}"' for c in columns)
-            self._values(f'INSERT INTO "{table}" ({names}) VALUES %s', values)
+            found.append((table, columns, values))
+        return found
 
     def shift_document_id(self, column: str, value: Any) -> Any:
         """A document's id shifted into the till's block; a refund's original (line) that is a local copy of

@@ -5,7 +5,20 @@ import contextlib
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from store import audit, documents, models as m, outcomes, print_attempts, reports, server, shifts, stock, sync_batch
+from store import (
+    audit,
+    documents,
+    models as m,
+    outcomes,
+    payment_attempts,
+    print_attempts,
+    reports,
+    sales as selling,
+    server,
+    shifts,
+    stock,
+    sync_batch,
+)
 from store.db import close_database, db, open_database
 from tests.store.helpers import catalogue, ring_up
 
@@ -68,6 +81,13 @@ def a_day(till_id: str, sales: int = 3) -> Dict[str, Any]:
     for document in (refund, void):
         attempt = print_attempts.start_printing(document.id, "main", "c1")
         print_attempts.finish_printing(attempt.id, ok=True)
+    paid = _mobile_sale(products, till_id)
+    refund_line = m.Line.select().where(m.Line.sale == paid.id).first()
+    back = documents.commit_refund(paid.id, [(refund_line.id, refund_line.qty_milli)], till_id, "c1",
+                                   reason="unwanted")
+    for document in (paid, back):
+        attempt = print_attempts.start_printing(document.id, "main", "c1")
+        print_attempts.finish_printing(attempt.id, ok=True)
     shifts.cash_in(till_id, 5000, "change", "c1")
     shifts.record_handover(till_id, "c1", "c2")
     count = stock.start_count(till_id, "c2")
@@ -76,6 +96,18 @@ def a_day(till_id: str, sales: int = 3) -> Dict[str, Any]:
     audit.add_event(till_id, "drawer_open", "c2", detail="no sale")
     reports.close_z(till_id, cashier="c2")
     return products
+
+
+def _mobile_sale(products: Dict[str, Any], till_id: str) -> Any:
+    """A sale paid by WeChat Pay through a payment attempt (requested, then paid), linked to the sale."""
+    basket = selling.Basket()
+    basket.add(products["42"], 2000)
+    number = payment_attempts.new_out_trade_no(till_id)
+    payment_attempts.create(number, till_id, None, "wechat", basket.total_fen, "134567890123456789")
+    payment_attempts.move(number, payment_attempts.PAID, transaction_id="4200000001")
+    tender = selling.Tender(basket.total_fen)
+    tender.add_payment("wechat", basket.total_fen, reference="4200000001", out_trade_no=number)
+    return selling.commit_sale(basket, tender, till_id, "c1")
 
 
 #: Per synced model: the fields holding a till's local id (shifted on the server); product ids are not.
