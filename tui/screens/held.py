@@ -36,13 +36,6 @@ def held_time(value: Any) -> str:
     return str(value or "")[5:16]
 
 
-def _local_held() -> Any:
-    """This database's held baskets, as the list takes them (a till without a server); store work."""
-    from store import shop_wide
-
-    return shop_wide.held_list("", "")
-
-
 class HeldScreen(Screen[Any]):
     """The held baskets as a table; Enter takes the selected one, Esc closes."""
 
@@ -59,9 +52,9 @@ class HeldScreen(Screen[Any]):
     HeldScreen KeyBar { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
     """
 
-    def __init__(self, load: Optional[Callable[[], Any]] = None) -> None:
+    def __init__(self, load: Callable[[], Any]) -> None:
         super().__init__()
-        self.load = load  # store work returning store.shop_wide.HeldList (None: this database's held baskets)
+        self.load = load  # store work returning store.shop_wide.HeldList (the sale session's held_list)
         self.rows: List[Any] = []  # store.shop_wide.HeldRow: this till's, then the other tills'
         self.note = ""  # the sentence saying the other tills' wait for the server, or ""
         self.loaded = False  # the first read came back
@@ -80,7 +73,7 @@ class HeldScreen(Screen[Any]):
         table.add_column(Text(t("held.col.amount"), justify="right"), width=10, key="amount")
         table.add_column(t("held.col.cashier"), width=8, key="cashier")
         table.add_column(t("held.col.note"), width=32, key="note")
-        self.app.in_background(self.load or _local_held, self.show_rows, self.failed, group="held")
+        self.app.in_background(self.load, self.show_rows, self.failed, group="held")
 
     def failed(self, exc: Exception) -> None:
         log.error("held baskets not read: %s", exc, exc_info=exc)
