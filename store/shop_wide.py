@@ -78,11 +78,16 @@ def configure(till_id: str, shop: str = "") -> None:
     _identity.update(till_id=str(till_id), shop=shop or "")
 
 
-def _who(till_id: Optional[str], shop: Optional[str]) -> Tuple[str, str]:
+def _who(till_id: Optional[str], shop: Optional[str]) -> Optional[Tuple[str, str]]:
+    """The till (and shop) a push is for: as given, as configured, or this database's one sync_mark till."""
     till = till_id if till_id is not None else _identity.get("till_id")
     if not till:
-        raise ShopWideError("shop_wide.push needs the till id: call configure(till_id, shop) first.",
-                            "shop_wide_no_till")
+        from store.models import SyncMark
+
+        marks = [row.till_id for row in SyncMark.select(SyncMark.till_id).limit(2)]
+        if len(marks) != 1:
+            return None  # not yet known (nothing synced yet): nothing to push
+        till = marks[0]
     return str(till), shop if shop is not None else _identity.get("shop", "")
 
 
@@ -125,10 +130,16 @@ copy_tills = shop_copies.copy_tills
 
 def push(conn: Any, till_id: Optional[str] = None, shop: Optional[str] = None) -> None:
     """This till's held baskets onto the server, those it no longer holds off it, and those another till took
-    closed here. Bounded by open work (the held baskets and the pushed marks); one server transaction."""
+    closed here. Bounded by open work (the held baskets and the pushed marks); one server transaction.
+
+    The till is ``till_id`` (and ``shop``), else the one ``configure`` named, else this database's one
+    sync_mark till (the sync worker's); none known yet: nothing is pushed."""
     from store.baskets import HELD
 
-    till_id, shop = _who(till_id, shop)
+    who = _who(till_id, shop)
+    if who is None:
+        return
+    till_id, shop = who
     held = {row.id: row for row in OpenBasket.select().where(
         (OpenBasket.state == HELD) & (OpenBasket.till_id == till_id) & (OpenBasket.paid_fen == 0))}
     marks = {mark.basket: mark for mark in HeldPush.select().where(HeldPush.state == PUSHED)}

@@ -446,3 +446,22 @@ def test_till_1_refunding_its_own_receipt_online_respects_what_till_2_gave_back(
         done = corrections.commit_refund(sold.id, corrections.RefundChoice(((lines[0].line_id, 1000),), None, 350),
                                          "1", "c1", None, tills.server_url)
         assert done.amount == "3.50"
+
+
+def test_push_as_the_sync_worker_calls_it_finds_its_till(tills, monkeypatch):
+    """push(conn) with no till named: the one configure named, else this database's sync_mark till; none
+    known yet, nothing is pushed."""
+    from store import sync_batch
+
+    monkeypatch.setattr(shop_wide, "_identity", {})
+    with tills.on("1"):
+        held_id = hold_one(tills, "1")
+        conn = tills.connect()
+        try:
+            shop_wide.push(conn)  # nothing synced yet: whose baskets these are is not known
+            assert HeldPush.get_or_none(HeldPush.basket == held_id) is None
+            sync_batch.instance_id("1")
+            shop_wide.push(conn)
+            assert HeldPush.get_by_id(held_id).state == shop_wide.PUSHED
+        finally:
+            conn.close()
