@@ -87,11 +87,12 @@ def _original(sale_id: int) -> Sale:
     return sale
 
 
-def refundable(sale_id: int) -> List[Refundable]:
-    """The lines of a sale with what was already refunded of each."""
+def refundable(sale_id: int, elsewhere: Optional[Dict[int, Tuple[int, int]]] = None) -> List[Refundable]:
+    """The lines of a sale with what was already refunded of each (``elsewhere``: line id -> (qty, fen) other
+    tills gave back, as the server says: store.shop_wide's refund of another till's receipt)."""
     _original(sale_id)
     lines = list(Line.select().where(Line.sale == sale_id).order_by(Line.position))
-    done: Dict[int, Tuple[int, int]] = {}
+    done: Dict[int, Tuple[int, int]] = dict(elsewhere or {})
     returned = (Line.select(Line.original_line, Line.qty_milli, Line.amount_fen)
                 .join(Sale).where((Line.original_line.in_([line.id for line in lines])) & (Sale.kind == REFUND))
                 .tuples())
@@ -149,7 +150,8 @@ def _lock_original(sale_id: int) -> None:
 
 
 def commit_refund(sale_id: int, items: Sequence[Tuple[Any, ...]], till_id: str, cashier=None, manager=None,
-                  reason: str = "", payments: Optional[Sequence[Tuple[str, int]]] = None) -> Sale:
+                  reason: str = "", payments: Optional[Sequence[Tuple[str, int]]] = None,
+                  elsewhere: Optional[Dict[int, Tuple[int, int]]] = None) -> Sale:
     """Refund ``items`` (line id, quantity in thousandths[, restock]) of a sale as a new document; return it.
 
     Never more of a line than was sold less what was refunded before (checked
@@ -163,7 +165,7 @@ def commit_refund(sale_id: int, items: Sequence[Tuple[Any, ...]], till_id: str, 
         raise DocumentError("Choose at least one line and a quantity above zero to refund.", "refund_nothing")
 
     def plan() -> Tuple[List[dict], int]:
-        lines = {line.line_id: line for line in refundable(sale_id)}
+        lines = {line.line_id: line for line in refundable(sale_id, elsewhere)}
         rows, total = [], 0
         for position, (line_id, qty) in enumerate(wanted, start=1):
             line = lines.get(line_id)

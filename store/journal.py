@@ -54,6 +54,7 @@ from store.models import (
     Audit,
     Discount,
     Event,
+    ForeignCopy,
     Line,
     Payment,
     PrintAttempt,
@@ -254,10 +255,13 @@ def _hash_ok(prev: str, content: str, digest: str, kind: str, walk: _Walk) -> bo
 
 
 def _tills() -> List[str]:
-    tills = {row.till_id for row in Sale.select(Sale.till_id).distinct()}
-    tills.update(row.till_id for row in TillCounter.select(TillCounter.till_id))
+    """The tills whose chains this database holds: not those of which it holds only local copies of another
+    till's documents (store.shop_wide: a refund of another till's receipt), which have no counter or audit."""
+    sold = {row.till_id for row in Sale.select(Sale.till_id).distinct()}
+    tills = {row.till_id for row in TillCounter.select(TillCounter.till_id)}
     tills.update(row.till_id for row in Audit.select(Audit.till_id).distinct())
-    return sorted(tills)
+    copies = {row.till_id for row in ForeignCopy.select(ForeignCopy.till_id).distinct()}
+    return sorted(tills | (sold - copies))
 
 
 def _after_key(at: object) -> bool:

@@ -24,6 +24,7 @@ from peewee import (
     BigIntegerField,
     BooleanField,
     CharField,
+    CompositeKey,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
@@ -588,6 +589,41 @@ def _m014_sync_mark(database: peewee.Database, migrator: SchemaMigrator) -> None
         "instance VARCHAR(32) NOT NULL)")
 
 
+def _m016_shop_wide(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Shop-wide features (store.shop_wide): local copies of other tills' documents, held baskets pushed."""
+
+    class Base(Model):
+        class Meta:
+            legacy_table_names = False
+
+    class ForeignCopy(Base):
+        kind = CharField(max_length=8)
+        local_id = IntegerField()
+        server_id = BigIntegerField()
+        till_id = CharField(max_length=8)
+        receipt_no = IntegerField(default=0)
+        copied_at = DateTimeField()
+
+        class Meta:
+            table_name = "foreign_copy"
+            primary_key = CompositeKey("kind", "local_id")
+            indexes = ((("kind", "server_id"), True), (("till_id",), False))
+
+    class HeldPush(Base):
+        basket = IntegerField(primary_key=True)
+        state = CharField(max_length=10)
+        pushed_at = CharField(max_length=32, default="")
+        taken_by = CharField(max_length=8, default="")
+        at = DateTimeField()
+
+        class Meta:
+            table_name = "held_push"
+            indexes = ((("state",), False),)
+
+    with database.bind_ctx([ForeignCopy, HeldPush]):
+        database.create_tables([ForeignCopy, HeldPush])
+
+
 def _m002_catalogue(database: peewee.Database, migrator: SchemaMigrator) -> None:
     from store.catalogue_migration import create_catalogue_tables
 
@@ -611,6 +647,7 @@ MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (12, "provider refunds (WeChat Pay, Alipay) of refund and void documents", _m012_provider_refunds),
     (13, "stock: moves, balances, stocktakes", _m013_stock),
     (14, "sync_mark: what the server has acknowledged, per till; the instance id", _m014_sync_mark),
+    (16, "shop-wide: local copies of other tills' documents, held baskets pushed to the server", _m016_shop_wide),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -526,6 +526,41 @@ class SyncMark(BaseModel):
 
     class Meta:
         table_name = "sync_mark"
+class ForeignCopy(BaseModel):
+    """A row of another till's document copied here from the server (store.shop_wide), kept apart.
+
+    A refund of another till's receipt points at a local copy of that receipt (``kind`` sale, and each of its
+    lines, kind line): ``local_id`` is the copy's id here, ``server_id`` the original's id on the server. The
+    copy is not this till's: its journal walk skips it (store.journal._tills), and sync sends the mapping.
+    """
+
+    kind = CharField(max_length=8)  # sale | line | payment
+    local_id = IntegerField()
+    server_id = BigIntegerField()
+    till_id = CharField(max_length=8)  # the till the original is of
+    receipt_no = IntegerField(default=0)
+    copied_at = DateTimeField()
+
+    class Meta:
+        table_name = "foreign_copy"
+        primary_key = CompositeKey("kind", "local_id")
+        indexes = ((("kind", "server_id"), True), (("till_id",), False))
+
+
+class HeldPush(BaseModel):
+    """A held basket of this till as pushed to the server (store.shop_wide): ``state`` pushed (listed there),
+    withdrawn (back here, or gone) or taken (another till, ``taken_by``, took it there). ``pushed_at``: the
+    basket's updated_at as pushed (changed since: pushed again)."""
+
+    basket = IntegerField(primary_key=True)
+    state = CharField(max_length=10)
+    pushed_at = CharField(max_length=32, default="")
+    taken_by = CharField(max_length=8, default="")
+    at = DateTimeField()
+
+    class Meta:
+        table_name = "held_push"
+        indexes = ((("state",), False),)
 
 
 ALL_MODELS = (
@@ -558,4 +593,6 @@ ALL_MODELS = (
     StockCount,
     StockCountLine,
     SyncMark,
+    ForeignCopy,
+    HeldPush,
 )

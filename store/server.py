@@ -341,6 +341,8 @@ _REF_IS_ID = frozenset([audit.COMMIT, audit.OUTCOME, *_SHIFTED])
 _DOCUMENT_IDS = {"sale": ("id", "original_id"), "line": ("id", "sale_id", "original_line_id"),
                  "payment": ("id", "sale_id"), "discount": ("id", "sale_id")}
 _PAGE = 1000
+#: Document columns that may name a local copy of another till's row (batch["copies"]: kind -> local -> server).
+_COPIED = {"original_id": "sale", "original_line_id": "line"}
 
 
 def _columns(kind: str) -> Tuple[str, Tuple[str, ...]]:
@@ -512,6 +514,7 @@ class _Batch:
         self._values("INSERT INTO audit (till_id, seq, kind, ref, content, prev_hash, hash, hash_kind) VALUES %s",
                      self.audit_rows)
         self._write_documents()
+        self._write_copies()
         for kind, rows in self.rows.items():
             if not rows:
                 continue
@@ -562,10 +565,28 @@ class _Batch:
             for row in rows:
                 row = dict(row)
                 for column in shifted:
-                    row[column] = self.shift(row[column])
+                    row[column] = self.shift_document_id(column, row[column])
                 values.append(tuple(row.get(column) for column in columns))
             found.append((table, columns, values))
         return found
+
+    def shift_document_id(self, column: str, value: Any) -> Any:
+        """A document's id shifted into the till's block; a refund's original (line) that is a local copy of
+        another till's receipt (``batch["copies"]``, store.shop_wide) becomes that till's server id instead."""
+        kind = _COPIED.get(column)
+        if kind is not None and value is not None:
+            server_id = (self.batch.get("copies") or {}).get(kind, {}).get(str(value))
+            if server_id is not None:
+                return int(server_id)
+        return self.shift(value)
+
+    def _write_copies(self) -> None:
+        """The copies mapping kept on the server (shop_copy), so a verify reads the refund back as hashed."""
+        copies = self.batch.get("copies")
+        if copies and self.sales:
+            from store.shop_copies import record_copies
+
+            record_copies(self.cursor, self.till, copies)
 
     def _write_balances(self) -> None:
         """Each product's on hand (every till's moves) and moving average, as store.stock keeps them on a till."""
@@ -603,3 +624,15 @@ def _hashed_line(line: Dict[str, Any]) -> Dict[str, Any]:
     values = dict(line)
     values["original_line"] = line.get("original_line_id")
     return values
+
+
+def _shop_wide_part() -> None:
+    """The shop-wide tables (store.shop_wide: held baskets across tills; shop_copy, which send_batch writes from a
+    batch's copies) are part of every migrate_server."""
+    from store import shop_copies
+
+    if shop_copies.install_server not in SERVER_PARTS:
+        SERVER_PARTS.append(shop_copies.install_server)
+
+
+_shop_wide_part()

@@ -117,6 +117,12 @@ def build_batch(till_id: str, shop: str, limit: int = 500) -> Optional[dict]:
     sale_ids = [record["ref"] for record in records if record["kind"] == _COMMIT]
     batch: Dict[str, Any] = {"shop": shop or "", "till": till_id, "instance": instance, "records": records,
                              "documents": documents(sale_ids)}
+    if batch["documents"]:
+        from store.shop_copies import copies_for
+
+        copies = copies_for(batch["documents"])  # a refund of another till's receipt: its server ids
+        if copies:
+            batch["copies"] = copies
     return batch
 
 

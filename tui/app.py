@@ -172,8 +172,24 @@ class ChaoyingApp(TillHost):
 
     def start_up_after_frame(self) -> None:
         self.start_up()
+        self.check_till_claim()
         if self.refund_desk is not None:
             self.refund_desk.recover()
+
+    def check_till_claim(self) -> None:
+        """With a server: in the background (never holding start-up up), does the server refuse this till's id
+        (another till's database claims it)? Said once, as a warning that stays."""
+        from store import shop_wide
+
+        url = self.settings.server.url
+        shop_wide.configure(self.till_id, self.settings.till.shop)  # whom the sync worker's push is for
+        if url:
+            self.in_background(partial(shop_wide.claim_sentence, url, self.till_id), self.claim_told,
+                               lambda exc: log.info("till id claim not checked: %s", exc), group="claim")
+
+    def claim_told(self, sentence: str) -> None:
+        if sentence:
+            self.notify(t("till.claim_refused", sentence=sentence), severity="error", timeout=60)
 
     def start_up(self) -> None:
         """Off the UI thread: does the shop have cashiers; recover after a crash; read the open receipts."""

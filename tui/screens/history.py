@@ -447,13 +447,34 @@ class Corrections:
     # ------------------------------------------------------------ refund
 
     def refund(self) -> None:
+        text = self.screen.search.value
+        if self.screen.selected() is None and corrections.other_till_receipt(text, self.app.till_id):
+            self.refund_foreign(text)
+            return
         row = self.chosen()
         if row is None:
             return
-        self.app.in_background(partial(corrections.refund_choices, row["id"]), partial(self.choose_lines, row),
+        self.app.in_background(partial(corrections.refund_choices, row["id"], self.app.settings.server.url,
+                                       self.app.till_id), partial(self.choose_lines, row), self.refused,
+                               group="history")
+
+    def refund_foreign(self, text: str) -> None:
+        """T on another till's receipt number (not in this till's history): looked up on the server, off the UI
+        thread; offline, one sentence says it waits for the server."""
+        if self.app.till_blocked():
+            self.screen.say(t("sale.waiting_receipt"), error=True)
+            return
+        url = self.app.settings.server.url
+        self.screen.say(t("history.foreign_looking", number=text.strip()))
+
+        def found(receipt: Any) -> None:
+            row = {"id": receipt.copy_id, "receipt": receipt.number}
+            self.choose_lines(row, (receipt.lines, receipt.room), receipt)
+
+        self.app.in_background(partial(corrections.foreign_refund_choices, url, self.app.till_id, text), found,
                                self.refused, group="history")
 
-    def choose_lines(self, row: Dict[str, Any], answer: Any) -> None:
+    def choose_lines(self, row: Dict[str, Any], answer: Any, foreign: Any = None) -> None:
         from tui.screens.refund import RefundScreen
 
         lines, room = answer
@@ -466,10 +487,10 @@ class Corrections:
                 self.screen.say(t("history.refund_cancelled", number=row["receipt"]))
             elif self.app.settings.selling.refund_manager_pin:
                 self.with_manager(t("pin.why_refund", number=row["receipt"]),
-                                  partial(self.commit_refund, row, choice), t("history.refund_cancelled",
-                                                                              number=row["receipt"]))
+                                  partial(self.commit_refund, row, choice, foreign=foreign),
+                                  t("history.refund_cancelled", number=row["receipt"]))
             else:
-                self.commit_refund(row, choice, "")
+                self.commit_refund(row, choice, "", foreign)
 
         self.app.push_screen(RefundScreen(row["receipt"], lines, room), chosen)
 
@@ -484,9 +505,14 @@ class Corrections:
 
         self.app.push_screen(PinScreen(why), answered)
 
-    def commit_refund(self, row: Dict[str, Any], choice: Any, manager: str) -> None:
+    def commit_refund(self, row: Dict[str, Any], choice: Any, manager: str, foreign: Any = None) -> None:
         app = self.app
-        job = partial(corrections.commit_refund, row["id"], choice, app.till_id, app.till.cashier or None, manager)
+        if foreign is not None:  # another till's receipt: what other tills gave back is read again, then committed
+            job = partial(corrections.commit_foreign_refund, app.settings.server.url, foreign, choice, app.till_id,
+                          app.till.cashier or None, manager)
+        else:
+            job = partial(corrections.commit_refund, row["id"], choice, app.till_id, app.till.cashier or None,
+                          manager, app.settings.server.url)
         app.in_background(job, partial(self.committed, "history.refunded_ok"), self.refused, group="correction")
 
     # ------------------------------------------------------------ void

@@ -798,9 +798,9 @@ class SaleScreen(Screen):
         except Refused as exc:
             self.refuse(t(exc.code))
             return
-        self.app.push_screen(HeldScreen(), self.take_held)
+        self.app.push_screen(HeldScreen(self.session.held_list), self.take_held)
 
-    def take_held(self, basket_id: Optional[int]) -> None:
+    def take_held(self, basket_id: Any) -> None:
         """Resume the chosen basket (on the saver's thread, after what it still has to store)."""
         if basket_id is None or self.busy:
             return

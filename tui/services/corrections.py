@@ -36,11 +36,41 @@ class Committed(NamedTuple):
     cash_back: bool  # cash goes back: the drawer opens with its receipt
 
 
-def refund_choices(sale_id: int) -> Tuple[List[Any], Dict[str, int]]:
-    """A sale's lines with what is left to refund of each, and what each original tender can still take back."""
+def refund_choices(sale_id: int, server_url: str = "", till_id: str = "") -> Tuple[List[Any], Dict[str, int]]:
+    """A sale's lines with what is left to refund of each, and what each original tender can still take back:
+    with a server that answers, less what other tills already gave back of it (offline: this till's own)."""
     from store import documents
 
-    return documents.refundable(sale_id), documents.refund_room(sale_id)
+    elsewhere, given = _given_elsewhere(sale_id, server_url, till_id)
+    room = documents.refund_room(sale_id)
+    return (documents.refundable(sale_id, elsewhere),
+            {method: amount - given.get(method, 0) for method, amount in room.items()})
+
+
+def _given_elsewhere(sale_id: int, server_url: str, till_id: str) -> Tuple[Dict[int, Tuple[int, int]], Dict[str, int]]:
+    """What other tills gave back of this till's sale, from the server; nothing when none is named or answers."""
+    if not server_url:
+        return {}, {}
+    from store import shop_wide
+    from store.documents import DocumentError
+
+    try:
+        conn = shop_wide.connect(server_url)
+    except Exception:  # noqa: BLE001 - offline: this till's own receipts are refunded from what it knows
+        return {}, {}
+    try:
+        elsewhere, given, voided = shop_wide.own_elsewhere(conn, till_id, sale_id)
+    except Exception:  # noqa: BLE001 - the server failed mid-read: as offline
+        return {}, {}
+    finally:
+        conn.close()
+    if voided:
+        from store.numbering import format_receipt_no
+
+        sale = Sale.get_by_id(sale_id)
+        number = format_receipt_no(sale.till_id, sale.receipt_no)
+        raise DocumentError(f"Receipt {number} was voided.", "voided", receipt=number)
+    return elsewhere, given
 
 
 def all_refunded(lines: Sequence[Any]) -> bool:
@@ -76,13 +106,74 @@ def refund_payments(room: Dict[str, int], total_fen: int, all_cash: bool) -> Lis
 
 
 def commit_refund(sale_id: int, choice: RefundChoice, till_id: str, cashier: Optional[str],
-                  manager: Optional[str]) -> Committed:
-    """Commit the refund the cashier chose of a sale as a new document; store work."""
+                  manager: Optional[str], server_url: str = "") -> Committed:
+    """Commit the refund the cashier chose of a sale as a new document (what other tills gave back of it read
+    from the server again, when one answers); store work."""
     from store import documents
 
     payments = list(choice.payments) if choice.payments is not None else None
     items = [(line_id, qty, choice.restock(line_id)) for line_id, qty in choice.items]  # damaged: on hand stays
-    document = documents.commit_refund(sale_id, items, till_id, cashier or None, manager or None, "", payments)
+    elsewhere, given = _given_elsewhere(sale_id, server_url, till_id)
+    if payments is None and given:  # back to the original tenders, within what other tills left on each
+        lines = documents.refundable(sale_id, elsewhere)
+        room = {method: amount - given.get(method, 0) for method, amount in documents.refund_room(sale_id).items()}
+        payments = documents.plan_refund_payments(room, refund_total_fen(lines, dict(choice.items)))
+    document = documents.commit_refund(sale_id, items, till_id, cashier or None, manager or None, "", payments,
+                                       elsewhere=elsewhere)
+    return committed(document)
+
+
+# ---------------------------------------------------------------- another till's receipt (through the server)
+
+def other_till_receipt(text: str, till_id: str) -> bool:
+    """Does the history's search box name a receipt of another till ("1-000123" on till 2)?"""
+    from store.money import typed
+    from store.shop_wide import parse_receipt
+
+    parsed = parse_receipt(typed(text or ""))
+    return parsed is not None and parsed[0] != str(till_id)
+
+
+def _server(server_url: str) -> Any:
+    """A short connection to the shop's server, or ShopWideError OFFLINE_REFUND (no server, or none answers)."""
+    from store import shop_wide
+
+    offline = shop_wide.ShopWideError(shop_wide.OFFLINE_REFUND[0].upper() + shop_wide.OFFLINE_REFUND[1:] + ".",
+                                      "refund_offline")
+    if not server_url:
+        raise offline
+    try:
+        return shop_wide.connect(server_url)
+    except Exception as exc:
+        raise offline from exc
+
+
+def foreign_refund_choices(server_url: str, till_id: str, text: str) -> Any:
+    """Another till's receipt from the server, copied here (store.shop_wide.ForeignReceipt: its lines with what
+    is left to refund shop-wide, and each tender's room); store and network work."""
+    from store import shop_wide
+    from store.money import typed
+
+    conn = _server(server_url)
+    try:
+        return shop_wide.foreign_receipt(conn, till_id, typed(text))
+    finally:
+        conn.close()
+
+
+def commit_foreign_refund(server_url: str, receipt: Any, choice: RefundChoice, till_id: str, cashier: Optional[str],
+                          manager: Optional[str]) -> Committed:
+    """Commit the refund of another till's receipt as this till's own document; store and network work."""
+    from store import shop_wide
+
+    payments = list(choice.payments) if choice.payments is not None else None
+    items = [(line_id, qty, choice.restock(line_id)) for line_id, qty in choice.items]
+    conn = _server(server_url)
+    try:
+        document = shop_wide.commit_foreign_refund(conn, receipt, items, till_id, cashier or None, manager or None,
+                                                   "", payments)
+    finally:
+        conn.close()
     return committed(document)
 
 

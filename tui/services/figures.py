@@ -45,10 +45,12 @@ def merge_rows(first: List[Dict[str, Any]], second: List[Dict[str, Any]]) -> Lis
 def tills_that_sold(till_id: str, day: datetime.date) -> List[str]:
     """This till and every till with a document on ``day``, sorted; store work."""
     from store.reports import day_scope
+    from store.shop_copies import copy_tills
 
     scope = day_scope(till_id, day, day)
     sold = Sale.select(Sale.till_id).distinct().where((Sale.sold_at >= scope.since) & (Sale.sold_at < scope.until))
-    return sorted({str(till_id)} | {till for (till,) in sold.tuples()})
+    copies = set(copy_tills())  # another till's receipts copied here for a refund are not this till's day
+    return sorted({str(till_id)} | {till for (till,) in sold.tuples() if till not in copies})
 
 
 def day_figures(till_id: str, day: datetime.date, all_tills: bool) -> Dict[str, Any]:

@@ -677,16 +677,25 @@ class SaleSession:
         if self.sale_open() or self.money_taken():
             raise Refused("held.finish_first")
 
-    def resume(self, basket_id: int) -> None:
-        """Take held basket ``basket_id`` back (after what the saver still has to store); BasketResumed or
-        ResumeFailed follows."""
+    def resume(self, basket_id: Any) -> None:
+        """Take a held basket back (after what the saver still has to store); BasketResumed or ResumeFailed
+        follows. ``basket_id``: what the Ctrl+Y row hands over (store.shop_wide.HeldRow.choice): this till's
+        basket id, or another till's basket on the shop's server, claimed there first (store.shop_wide.take)."""
         from store import baskets
 
         self.check_resume()
         till_id, cashier = self.till.till_id, self.till.cashier or None
+        server_url = self.server_url()
+
+        def take() -> Any:
+            if not server_url and isinstance(basket_id, int):
+                return baskets.resume(basket_id, till_id, cashier)
+            from store import shop_wide
+
+            return shop_wide.take(basket_id, till_id, cashier, server_url)
 
         def resume(current_id: Optional[int]) -> Any:
-            stored = baskets.resume(basket_id, till_id, cashier)
+            stored = take()
             if current_id is not None and current_id != stored.id:
                 baskets.cancel(current_id, till_id, cashier)  # a basket emptied line by line: it ends here
             return stored
@@ -702,6 +711,22 @@ class SaleSession:
 
         self.busy = RESUMING
         self.saver.finish(resume, done, failed)
+
+    def server_url(self) -> str:
+        """The shop's server ([server] url), "" when this till stands alone."""
+        server = getattr(self.settings, "server", None)
+        return str(getattr(server, "url", "") or "")
+
+    def shop(self) -> str:
+        """The shop code ([till] shop): the server lists the held baskets of this shop's tills."""
+        return str(getattr(getattr(self.settings, "till", None), "shop", "") or "")
+
+    def held_list(self) -> Any:
+        """Ctrl+Y's list (store.shop_wide.held_list): this till's held baskets and, from the server, the other
+        tills'; store and network work, for a thread worker."""
+        from store import shop_wide
+
+        return shop_wide.held_list(self.till.till_id, self.server_url(), self.shop())
 
     def restore(self, stored: Any, attempts: List[Any] = ()) -> bool:  # type: ignore[assignment]
         """A stored basket (left open by a crash or a close, or resumed) is this session's, with its payments
