@@ -74,11 +74,25 @@ class ServerVerifyResult:
         return sum(till.unchecked for till in self.tills)
 
 
-def local_row(row: Dict[str, Any], base: int) -> Dict[str, Any]:
-    """``row`` with every id field (ID_FIELDS) as the till knows it (store.server.local_id); its own id kept."""
+#: The id fields a refund of another till's receipt points with, and the kind of copy (store.shop_copies) each names.
+COPIED = {"original": "sale", "original_line": "line"}
+
+
+def local_row(row: Dict[str, Any], base: int, copies: Optional[Dict[Any, int]] = None) -> Dict[str, Any]:
+    """``row`` with every id field (ID_FIELDS) as the till knows it (store.server.local_id); its own id kept.
+
+    ``copies`` (store.shop_copies.copy_ids): another till's server id a refund points at, back to the local
+    copy's id the till hashed.
+    """
     from store.server import local_id
 
-    return {name: local_id(value, base) if name in ID_FIELDS else value for name, value in row.items()}
+    out = {}
+    for name, value in row.items():
+        if name in ID_FIELDS:
+            mapped = copies.get((COPIED[name], value)) if copies and name in COPIED else None
+            value = local_id(value, base) if mapped is None else mapped
+        out[name] = value
+    return out
 
 
 def verify_server(tills: Optional[Sequence[str]] = None) -> ServerVerifyResult:
@@ -117,7 +131,7 @@ def verify_till(head: Dict[str, Any]) -> TillVerified:
     try:
         seq, last = journal._walk_audit(till_id, 0, GENESIS_HASH, walk, start)
         _check_head(till_id, head, seq, last)
-        journal._walk_journal(till_id, 0, GENESIS_HASH, walk, start, _local_chunks(till_id, base))
+        journal._walk_journal(till_id, 0, GENESIS_HASH, walk, start, _local_chunks(till_id, base, _copies(till_id)))
         _check_outcomes(walk)
         _check_rows(till_id, walk, base, block)
         journal._check_z_named(walk)
@@ -146,15 +160,22 @@ def _check_head(till_id: str, head: Dict[str, Any], seq: int, last: str) -> None
                      f"rewritten).", till_id)
 
 
-def _local_chunks(till_id: str, base: int) -> Iterator[List[dict]]:
+def _copies(till_id: str) -> Dict[Any, int]:
+    """The till's copies of other tills' documents its refunds point at (store.shop_copies), by server id."""
+    from store.shop_copies import copy_ids
+
+    return copy_ids(db.cursor(), till_id)
+
+
+def _local_chunks(till_id: str, base: int, copies: Dict[Any, int]) -> Iterator[List[dict]]:
     """The till's documents in receipt order (journal.sale_chunks), the ids they hash as the till knows them
     (each keeps its server id: its commit record's ref is shifted too)."""
     for chunk in journal.sale_chunks(till_id):
         out = []
         for sale in chunk:
-            row = local_row({k: v for k, v in sale.items() if not k.startswith("_")}, base)
+            row = local_row({k: v for k, v in sale.items() if not k.startswith("_")}, base, copies)
             for part in ("_lines", "_payments", "_discounts"):
-                row[part] = [local_row(item, base) for item in sale[part]]
+                row[part] = [local_row(item, base, copies) for item in sale[part]]
             out.append(row)
         yield out
 

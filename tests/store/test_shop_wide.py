@@ -318,6 +318,13 @@ def test_till_2_refunds_till_1s_receipt_through_the_server(tills):
     for line in lines:
         line["original_line"] = mapping[("line", line.pop("original_line_id"))]
     assert chain_hash(sale["prev_hash"], journal.canonical_content(sale, lines, payments)) == sale["hash"]
+    from store import server_verify
+    from store.db import open_database
+
+    open_database(tills.server_url)  # journal verify --server: both tills' chains, the refund through shop_copy
+    checked = server_verify.verify_server()
+    assert checked.ok, [t.message for t in checked.broken]
+    assert {t.till_id for t in checked.tills} == {"1", "2"}
 
 
 def test_a_refund_on_till_1_after_till_2s_is_respected_on_till_3(tills, tmp_path):
