@@ -32,6 +32,7 @@ BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 30.0
 REFUSED_RETRY_S = 60.0
 CONNECT_TIMEOUT_S = 5.0
+STARTUP_TIMEOUT_S = 2.0  # the till's start asks the server once, for a till new on its SQLite: never longer
 BATCH_LIMIT = 500
 
 #: The other helpers' hooks, called with the server connection each round when their module imports.
@@ -47,6 +48,16 @@ class SyncStatus:
     waiting: int = 0
     error: str = ""  # why the last round failed, one sentence ("" when it worked)
     refused: str = ""  # the server's refusal of this till's batches, one sentence ("" when none)
+
+
+class HookFailed(Exception):
+    """A hook (HOOKS) raised: the round fails like any other, naming the hook."""
+
+    def __init__(self, name: str, error: BaseException) -> None:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0].strip()
+        super().__init__(f"{name} failed: {first}")
+        self.name = name
+        self.error = error
 
 
 def next_backoff(current: float, first: float = BACKOFF_FIRST_S, most: float = BACKOFF_MAX_S) -> float:
@@ -70,6 +81,8 @@ def sentence(exc: BaseException) -> str:
         from store.server import ServerError
     except ImportError:  # pragma: no cover - the server module is part of the till
         ServerError = ()  # type: ignore[assignment,misc]
+    if isinstance(exc, HookFailed) and isinstance(exc.error, ServerError):  # type: ignore[arg-type]
+        return redacted(sentence(exc.error))
     if isinstance(exc, ServerError):  # type: ignore[arg-type]
         return redacted(first)
     return redacted(f"sync with the shop's server failed: {first}")
@@ -119,6 +132,60 @@ def local_mark(till_id: str) -> Tuple[int, str]:
     cursor = db.execute_sql(f"SELECT sent_seq, sent_hash FROM sync_mark WHERE till_id = {db.param}", (till_id,))
     row = cursor.fetchone()
     return (0, _genesis()) if row is None else (int(row[0]), str(row[1]))
+
+
+def shared_days_refusal(conn: Any, till_id: str) -> str:
+    """One sentence when the server holds receipts of ``till_id`` from the shared-database days (its till_counter
+    has a row the sync never made, as no sync_till row says); "" otherwise. A local numbering from 1 would
+    repeat them, so the owner gives this till a new id (simple and correct: no chain is spliced)."""
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('till_counter') IS NOT NULL, to_regclass('sync_till') IS NOT NULL")
+            has_counter, has_sync = cursor.fetchone()
+            if not has_counter:
+                return ""
+            cursor.execute("SELECT last_receipt_no, audit_seq FROM till_counter WHERE till_id = %s", (till_id,))
+            row = cursor.fetchone()
+            if row is None or not (row[0] or row[1]):
+                return ""
+            if has_sync:
+                cursor.execute("SELECT 1 FROM sync_till WHERE till_id = %s", (till_id,))
+                if cursor.fetchone() is not None:
+                    return ""  # the sync made it: the server's chain check speaks for it
+    finally:
+        _end_transaction(conn)
+    return (f"the shop's server already holds receipts up to {row[0]} of till {till_id} from when the tills sold "
+            f"on it directly, and this till's own numbering would repeat them: give this till an id the server "
+            f"has not seen in [till] id and start it again")
+
+
+def local_till_is_new(till_id: str) -> bool:
+    """True when this till has no receipt and no audit record in the local database yet."""
+    from store.models import TillCounter
+
+    counter = TillCounter.get_or_none(TillCounter.till_id == till_id)
+    return counter is None or not (counter.last_receipt_no or counter.audit_seq)
+
+
+def repeated_numbers(server_url: str, till_id: str, timeout_s: float = STARTUP_TIMEOUT_S) -> str:
+    """At the till's start: the refusal of shared_days_refusal for a till new on its SQLite ("" otherwise, and
+    when the server cannot be reached: the sync worker asks again before its first batch)."""
+    if not local_till_is_new(till_id):
+        return ""
+    from store.server import ServerError, connect_server
+
+    try:
+        conn = connect_server(server_url, timeout_s=timeout_s)
+    except ServerError as exc:
+        log.warning("till %s: the shop's server was not asked at start: %s", till_id, sentence(exc))
+        return ""
+    try:
+        return shared_days_refusal(conn, till_id)
+    except Exception as exc:  # noqa: BLE001 - asked again by the sync worker
+        log.warning("till %s: the shop's server could not be asked at start: %s", till_id, sentence(exc))
+        return ""
+    finally:
+        conn.close()
 
 
 class SyncWorker:
@@ -218,12 +285,14 @@ class SyncWorker:
 
     def _round(self) -> None:
         conn = self._connection()
-        if not self._aligned:
-            self._align(conn)
         if not self._status.refused or time.monotonic() >= self._refused_until:
-            self._push(conn)
+            if self._aligned or self._align(conn):
+                self._push(conn)
         for name, hook in self._hooks or ():
-            hook(conn)
+            try:
+                hook(conn)
+            except Exception as exc:
+                raise HookFailed(name, exc) from exc
             _end_transaction(conn)
         self._backoff = 0.0
         self.rounds += 1
@@ -241,8 +310,9 @@ class SyncWorker:
         self._aligned = False
         return self._conn
 
-    def _align(self, conn: Any) -> None:
-        """Move the local mark to the server's head when the server has this till's records the mark lacks."""
+    def _align(self, conn: Any) -> bool:
+        """Move the local mark to the server's head when the server has this till's records the mark lacks.
+        False (and the refusal in the status) when this till must not send: its numbers would repeat."""
         from store import sync_batch
         from store.server import till_heads
 
@@ -250,6 +320,14 @@ class SyncWorker:
                     None)
         _end_transaction(conn)
         sent_seq, _sent_hash = local_mark(self.till_id)
+        refusal = shared_days_refusal(conn, self.till_id) if head is None and sent_seq == 0 else ""
+        self._aligned = not refusal
+        if refusal:
+            if refusal != self._status.refused:
+                log.error("till %s: %s", self.till_id, refusal)
+            self._refused_until = time.monotonic() + self.refused_retry_s
+            self._set(refused=refusal)
+            return False
         if head is not None and int(head.get("head_seq") or 0) != sent_seq:
             seq, digest = int(head["head_seq"] or 0), str(head.get("head_hash") or "")
             if seq == 0 or _local_hash(self.till_id, seq) == digest:
@@ -257,7 +335,7 @@ class SyncWorker:
                          "server", self.till_id, seq, sent_seq)
                 sync_batch.mark_sent(self.till_id, seq, digest or _genesis())
             # else: the server holds records this till does not: its batches will be refused, and say why
-        self._aligned = True
+        return True
 
     def _push(self, conn: Any) -> None:
         from store import sync_batch
@@ -283,7 +361,8 @@ class SyncWorker:
                 sync_batch.mark_sent(self.till_id, head, last["hash"])
             else:  # the server's head is elsewhere: follow it
                 self._aligned = False
-                self._align(conn)
+                if not self._align(conn):
+                    return
             self.sent += len(batch["records"])
             self._set(refused="", online=True, offline_since=None, error="", waiting=self._waiting())
 
