@@ -56,9 +56,10 @@ class LocalFirst:
     source: str = ""  # "file" ([database] url), "env" (DATABASE_URL) or ""
 
 
-def sell_locally(settings: Any, environ: Optional[Mapping[str, str]] = None) -> LocalFirst:
+def sell_locally(settings: Any, environ: Optional[Mapping[str, str]] = None, migrate: bool = True) -> LocalFirst:
     """Apply the local-first rule to loaded settings: migrate the file when it names PostgreSQL in
-    [database] url; treat DATABASE_URL naming PostgreSQL as the server for this run. Logs the sentence."""
+    [database] url (``migrate``: the till's start; a command that only reads leaves the file alone); treat
+    DATABASE_URL naming PostgreSQL as the server for this run. Logs the sentence when it migrates."""
     from tui.settings import DatabaseSettings, default_database_url, resolve_database_url
 
     environ = os.environ if environ is None else environ
@@ -77,6 +78,8 @@ def sell_locally(settings: Any, environ: Optional[Mapping[str, str]] = None) -> 
     file = local[len("sqlite:///"):] if local.startswith("sqlite:///") else local
     backup: Optional[Path] = None
     problem = ""
+    if not migrate:
+        return LocalFirst(changed, "", redact_url(server), file, None, source)
     if source == "file":
         try:
             backup = migrate_file(settings.path, server)

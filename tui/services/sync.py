@@ -432,3 +432,15 @@ def _local_hash(till_id: str, seq: int) -> Optional[str]:
 
     row = Audit.get_or_none((Audit.till_id == till_id) & (Audit.seq == seq))
     return None if row is None else row.hash
+
+
+def server_heads(server_url: str, shop: str = "", timeout_s: float = 3.0) -> List[Dict[str, Any]]:
+    """The server's heads of every till (of ``shop`` when given), on a short-lived connection: for the
+    owner's view and ``chaoying sync status``, never the UI thread. Raises ServerError."""
+    from store.server import connect_server, till_heads
+
+    conn = connect_server(server_url, timeout_s=timeout_s)
+    try:
+        return list(till_heads(conn, shop or None))
+    finally:
+        conn.close()
