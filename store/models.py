@@ -514,6 +514,20 @@ class StockCountLine(BaseModel):
         table_name = "stock_count_line"
 
 
+class SyncMark(BaseModel):
+    """What the shop's server has acknowledged of a till's audit chain (store.sync_batch), and the instance:
+    a random id of this local database, made once, that the server ties the till id to (store.server)."""
+
+    till_id = CharField(max_length=8, primary_key=True)
+    sent_seq = IntegerField(default=0)
+    sent_hash = CharField(max_length=64, default=GENESIS_HASH)
+    sent_at = DateTimeField(null=True)
+    instance = CharField(max_length=32)
+
+    class Meta:
+        table_name = "sync_mark"
+
+
 ALL_MODELS = (
     SchemaVersion,
     Product,
@@ -543,4 +557,5 @@ ALL_MODELS = (
     StockBalance,
     StockCount,
     StockCountLine,
+    SyncMark,
 )
