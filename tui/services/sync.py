@@ -328,9 +328,13 @@ class SyncWorker:
             self._refused_until = time.monotonic() + self.refused_retry_s
             self._set(refused=refusal)
             return False
-        if head is not None and int(head.get("head_seq") or 0) != sent_seq:
-            seq, digest = int(head["head_seq"] or 0), str(head.get("head_hash") or "")
-            if seq == 0 or _local_hash(self.till_id, seq) == digest:
+        # no row: the server has none of this till's records (a new server, or one restored from before them)
+        seq = int(head.get("head_seq") or 0) if head is not None else 0
+        if seq != sent_seq:
+            digest = str(head.get("head_hash") or "") if head is not None else ""
+            theirs = str(head.get("instance") or "") if head is not None else ""
+            ours = theirs and sync_batch.instance_id(self.till_id) == theirs  # the server's records are this till's
+            if seq == 0 or (ours and _local_hash(self.till_id, seq) == digest):
                 log.info("till %s: the server's head is record %d, the local mark was %d; the mark follows the "
                          "server", self.till_id, seq, sent_seq)
                 sync_batch.mark_sent(self.till_id, seq, digest or _genesis())
@@ -377,7 +381,7 @@ class SyncWorker:
             log.error("till %s: %s", self.till_id, said, exc_info=exc)
             self._last_logged = said
         else:
-            log.warning("till %s: %s (again)", self.till_id, said)
+            log.debug("till %s: %s (again)", self.till_id, said)
         self._close()
         self._backoff = next_backoff(self._backoff, most=self.backoff_max_s)
         self._next_try = time.monotonic() + self._backoff
