@@ -121,7 +121,7 @@ def stale_tills(heads: Sequence[Dict[str, Any]], now: datetime.datetime, warn_mi
         minutes = None if last is None else int((now - last).total_seconds() // 60)
         if minutes is None or minutes >= warn_minutes:
             found.append({**head, "minutes": minutes})
-    found.sort(key=lambda row: -1 if row["minutes"] is None else -row["minutes"])
+    found.sort(key=lambda row: (0, 0) if row["minutes"] is None else (1, -row["minutes"]))  # never synced first
     return found
 
 
