@@ -30,9 +30,9 @@ def start_server() -> PostgresServer:
 
 def shop_database(server: PostgresServer) -> str:
     """A fresh database on ``server``, migrated as `chaoying init` does; its TCP URL (with the password)."""
-    from store.server import migrate_server
-
     import uuid
+
+    from store.server import migrate_server
 
     name = "t_" + uuid.uuid4().hex[:12]
     server.create_database(name)
