@@ -32,6 +32,7 @@ from tui.console import ConsoleGlyphs, romanised_receipt
 from tui.i18n import t
 from tui.screens.host import TillHost
 from tui.screens.sale import SaleScreen
+from tui.screens.status import sync_problem
 from tui.services import payment_aside
 from tui.services.basket_saver import BasketSaver
 from tui.services.payments.clients import providers_from
@@ -398,8 +399,6 @@ class ChaoyingApp(TillHost):
 
     def on_sync_report(self, message: SyncReport) -> None:
         """The sync worker's new status: the strip renders it; a new failing sentence is said once."""
-        from tui.screens.status import sync_problem
-
         self.sync_status = message.status
         if self.sale_screen is None or not self.sale_screen.is_mounted:
             return

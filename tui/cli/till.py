@@ -74,12 +74,15 @@ def _keys_line(path: Any, binding_id: str) -> Optional[int]:
     return None
 
 
-def _open_database(url: str, create: bool = False) -> None:
-    if url.startswith("sqlite"):
-        # peewee imports every database driver it can find; a SQLite till uses
-        # none, and psycopg2 alone costs ~20 ms of start-up.
+def _skip_drivers(settings: Any) -> None:
+    """peewee imports every database driver it can find; a SQLite till without a server uses none, and psycopg2
+    alone costs ~20 ms of start-up. A till with a server keeps psycopg2: its sync worker talks to the server."""
+    if settings.database.url.startswith("sqlite") and not settings.server.url:
         for driver in ("psycopg2", "psycopg", "pymysql"):
             sys.modules.setdefault(driver, None)  # type: ignore[arg-type]
+
+
+def _open_database(url: str, create: bool = False) -> None:
     from store.db import open_database, redact
     from tui.cli.common import CliError, require_database
 
@@ -117,9 +120,11 @@ def refusal(exc: Any) -> str:
 
 def run_till(args: Any) -> int:
     """Run the till with the settings file, always on its own SQLite file ([server] url: synced to the server)."""
+    settings = _settings(args)
+    _skip_drivers(settings)  # before store.db (imported by local_first) imports peewee
     from tui.services.local_first import sell_locally
 
-    local = sell_locally(_settings(args))  # a [database] url or DATABASE_URL naming PostgreSQL: the server now
+    local = sell_locally(settings)  # a [database] url or DATABASE_URL naming PostgreSQL: the server now
     if local.said:
         print(f"chaoying: {local.said}", file=sys.stderr, flush=True)
     settings = local.settings

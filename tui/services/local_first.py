@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
+from store.db import redact
+
 log = logging.getLogger("chaoying.local_first")
 
 BACKUP_SUFFIX = ".before-server"
@@ -38,8 +40,6 @@ def is_postgres(url: str) -> bool:
 
 def redact_url(url: str) -> str:
     """The URL with its password replaced (store.db.redact, the one home of the rule)."""
-    from store.db import redact
-
     return redact(url)
 
 
@@ -117,10 +117,8 @@ def _file_database_url(path: Optional[Path]) -> str:
 
 
 def _toml(text: str) -> Dict[str, Any]:
-    try:
-        import tomllib
-    except ImportError:  # Python < 3.11
-        import tomli as tomllib  # type: ignore[no-redef]
+    from tui.settings import tomllib  # the settings' own TOML reader (tomllib, or tomli before 3.11)
+
     try:
         return tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError):

@@ -24,6 +24,9 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from store.db import db
+from store.models import GENESIS_HASH, Audit, TillCounter
+
 log = logging.getLogger("chaoying.sync")
 
 THREAD_NAME = "chaoying-sync"
@@ -127,8 +130,6 @@ def stale_tills(heads: Sequence[Dict[str, Any]], now: datetime.datetime, warn_mi
 
 def local_mark(till_id: str) -> Tuple[int, str]:
     """(sent_seq, sent_hash) of this till's mark in the local database; (0, genesis) before the first batch."""
-    from store.db import db
-
     cursor = db.execute_sql(f"SELECT sent_seq, sent_hash FROM sync_mark WHERE till_id = {db.param}", (till_id,))
     row = cursor.fetchone()
     return (0, _genesis()) if row is None else (int(row[0]), str(row[1]))
@@ -161,8 +162,6 @@ def shared_days_refusal(conn: Any, till_id: str) -> str:
 
 def local_till_is_new(till_id: str) -> bool:
     """True when this till has no receipt and no audit record in the local database yet."""
-    from store.models import TillCounter
-
     counter = TillCounter.get_or_none(TillCounter.till_id == till_id)
     return counter is None or not (counter.last_receipt_no or counter.audit_seq)
 
@@ -272,8 +271,6 @@ class SyncWorker:
 
     def _step(self) -> None:
         """One tick: a round when a connection may be tried, else only the count of records waiting."""
-        from store.db import db
-
         try:
             with db.connection_context():
                 if time.monotonic() >= self._next_try:
@@ -387,8 +384,6 @@ class SyncWorker:
         self._next_try = time.monotonic() + self._backoff
         waiting = self._status.waiting
         try:
-            from store.db import db
-
             with db.connection_context():
                 waiting = self._waiting()
         except Exception:  # noqa: BLE001 - the local count is only for the status line
@@ -425,15 +420,11 @@ def _end_transaction(conn: Any) -> None:
 
 
 def _genesis() -> str:
-    from store.models import GENESIS_HASH
-
     return GENESIS_HASH
 
 
 def _local_hash(till_id: str, seq: int) -> Optional[str]:
     """The hash of this till's local audit record ``seq`` (None when the till has no such record)."""
-    from store.models import Audit
-
     row = Audit.get_or_none((Audit.till_id == till_id) & (Audit.seq == seq))
     return None if row is None else row.hash
 
