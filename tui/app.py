@@ -32,6 +32,7 @@ from tui.console import ConsoleGlyphs, romanised_receipt
 from tui.i18n import t
 from tui.screens.host import TillHost
 from tui.screens.sale import SaleScreen
+from tui.screens.status import sync_problem
 from tui.services import payment_aside
 from tui.services.basket_saver import BasketSaver
 from tui.services.payments.clients import providers_from
@@ -70,6 +71,14 @@ class DisplayReport(Message):
         super().__init__()
         self.trouble = trouble
         self.shown = shown
+
+
+class SyncReport(Message):
+    """A new SyncStatus of the sync worker's thread, brought to the UI thread."""
+
+    def __init__(self, status: Any) -> None:
+        super().__init__()
+        self.status = status
 
 
 class StoreAnswer(Message):
@@ -137,6 +146,11 @@ class ChaoyingApp(TillHost):
         # are written plain; said on the sale screen until a start finds the file
         self.journal_key_missing = settings.journal.key_file if settings.journal.key_file and chain.key_missing() \
             else ""
+        # [server] url: the sync worker sends this till's records up on its own thread (tui/services/sync.py)
+        self.sync = make_sync_worker(settings, lambda status: self.post_message(SyncReport(status)))
+        self.sync_status: Any = self.sync.status() if self.sync is not None else None
+        self.sync_problem = ""  # the failing sync's sentence last said on the sale screen
+        self.local_first: Any = None  # tui.services.local_first.LocalFirst of the start: said once on the screen
         self.signed_out_by = ""  # who signed out with Ctrl+L: the next sign-in is a hand-over from them
         self.shift_asked = False  # the opening float is asked once, at start (after the first sign-in)
         self._shifts: Any = None
@@ -159,6 +173,8 @@ class ChaoyingApp(TillHost):
         self.customer_display.start()
         if self.refund_desk is not None:  # refunds a stop left unsettled are asked again, off the UI thread
             self.refund_desk.start()
+        if self.sync is not None:
+            self.sync.start()
         self.watch_demo_display()
         self.set_cashier(self.cashier)
         self.sale_screen = SaleScreen(self.session)
@@ -210,6 +226,8 @@ class ChaoyingApp(TillHost):
         cashiers, products, left_open, recovery, left_attempts, aside = answer
         if self.journal_key_missing:  # first: what follows (a basket back, no products) is said over it
             self.sale_screen.say(t("journal.no_key", file=self.journal_key_missing), error=True)
+        if self.local_first is not None and self.local_first.said:  # a [database] url that named PostgreSQL
+            self.sale_screen.say(t("sync.local_first", server=self.local_first.server, file=self.local_first.file))
         # a crash or a close with a basket: it comes back as it was (an emptied one is nothing to bring back)
         if left_open is not None and (left_open.basket.items or left_open.payments):
             self.sale_screen.restore(left_open, left_attempts)
@@ -389,6 +407,22 @@ class ChaoyingApp(TillHost):
         self.customer_display.stop()
         if self.refund_desk is not None:
             self.refund_desk.stop(timeout=2.0)
+        if self.sync is not None and not self.sync.stop(timeout=3.0):
+            log.warning("the sync worker was still in a round when the till closed; what it sent is marked "
+                        "at the next start")
+
+    # ------------------------------------------------------------ the shop's server
+
+    def on_sync_report(self, message: SyncReport) -> None:
+        """The sync worker's new status: the strip renders it; a new failing sentence is said once."""
+        self.sync_status = message.status
+        if self.sale_screen is None or not self.sale_screen.is_mounted:
+            return
+        self.sale_screen.show_sync(message.status)
+        problem = sync_problem(message.status)
+        if problem and problem != self.sync_problem:
+            self.sale_screen.say(problem, error=True)
+        self.sync_problem = problem
 
     # ------------------------------------------------------------ the customer display
 
@@ -450,6 +484,8 @@ class ChaoyingApp(TillHost):
     def print_sale(self, sale_id: int, printer: str = MAIN, open_drawer: bool = False) -> None:
         """Hand a sale to the till's printer thread; the answer comes back as TillReport messages."""
         self.till.print_sale(sale_id, printer, open_drawer)
+        if self.sync is not None:
+            self.sync.notify()  # committed: the sync worker sends it without waiting for its next poll
 
     def refund_report(self, event: Any) -> None:
         """The refund desk's answer (on the UI thread): one sentence; a refusal stays longer, and histories read
@@ -752,6 +788,15 @@ class ChaoyingApp(TillHost):
                 self.notify(t("demo.fault.set", state=t("demo.fault." + name)))
 
         self.push_screen(FaultMenu(self.demo.fault), chosen)
+
+
+def make_sync_worker(settings: Any, on_change: Callable[[Any], Any]) -> Any:
+    """The sync worker when [server] url names the shop's server; else None (the module is not even loaded)."""
+    if not settings.server.url:
+        return None
+    from tui.services.sync import SyncWorker
+
+    return SyncWorker(settings.server.url, settings.till.id, settings.till.shop, on_change=on_change)
 
 
 def make_refund_desk(providers: Any, till_id: str, report: Callable[[Any], Any], post: Callable[..., Any]) -> Any:

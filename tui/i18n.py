@@ -785,6 +785,22 @@ ZH: Dict[str, str] = {
     "error.stock_count_applied": "盘点 {count} 已经生效过了",
     "error.stock_no_such_count": "找不到这次盘点",
     "error.stock_count_needs_manager": "盘点要店长同意才能生效",
+    # the shop's server (tui/services/sync.py)
+    "sync.online": "在线",
+    "sync.online_waiting": "在线 · 待发送 {count} 条",
+    "sync.connecting": "正在连接服务器",
+    "sync.offline": "离线自 {since}",
+    "sync.offline_waiting": "离线自 {since} · 待发送 {count} 条",
+    "sync.refused": "服务器拒收 · 待发送 {count} 条",
+    "sync.problem": "同步：{reason}",
+    "sync.local_first": "{server} 现在是门店服务器：本收银台在自己的 SQLite 文件 {file} 上收银，并同步到服务器",
+    "owner.sync": "同步（门店服务器）",
+    "owner.sync_loading": "正在问服务器……",
+    "owner.sync_all_fine": "所有收银台都在 {minutes} 分钟内同步过",
+    "owner.sync_stale": "收银台 {till} 已 {minutes} 分钟没有同步（最后 {at}）",
+    "owner.sync_never": "收银台 {till} 还没有同步过",
+    "owner.sync_refused": "收银台 {till} 被服务器拒收：{reason}",
+    "owner.sync_unreachable": "连不上门店服务器：{reason}",
 }
 
 EN: Dict[str, str] = {
@@ -1558,6 +1574,23 @@ EN: Dict[str, str] = {
     "error.stock_count_applied": "Stocktake {count}: already applied",
     "error.stock_no_such_count": "That stocktake does not exist",
     "error.stock_count_needs_manager": "Applying a stocktake needs a manager",
+    # the shop's server (tui/services/sync.py)
+    "sync.online": "online",
+    "sync.online_waiting": "online · {count} to send",
+    "sync.connecting": "connecting to the server",
+    "sync.offline": "offline since {since}",
+    "sync.offline_waiting": "offline since {since} · {count} to send",
+    "sync.refused": "refused by the server · {count} to send",
+    "sync.problem": "Sync: {reason}",
+    "sync.local_first": "{server} is now the shop's server: this till sells on its own SQLite file {file} and "
+                        "syncs to it",
+    "owner.sync": "Sync (the shop's server)",
+    "owner.sync_loading": "asking the server...",
+    "owner.sync_all_fine": "every till has synced within {minutes} minutes",
+    "owner.sync_stale": "till {till} has not synced for {minutes} minutes (last {at})",
+    "owner.sync_never": "till {till} has never synced",
+    "owner.sync_refused": "till {till} is refused by the server: {reason}",
+    "owner.sync_unreachable": "cannot reach the shop's server: {reason}",
 }
 
 CATALOGUES: Dict[str, Dict[str, str]] = {"zh": ZH, "en": EN}

@@ -663,7 +663,7 @@ def _show(value: Any) -> str:
 def _build(path: Optional[Path], values: dict, keys: Dict[str, str]) -> Settings:
     values["till"]["id"] = str(values["till"]["id"])
     values["scale"]["prefixes"] = tuple(values["scale"]["prefixes"])
-    values["database"]["url"] = _resolve_database_url(values["database"]["url"], path)
+    values["database"]["url"] = resolve_database_url(values["database"]["url"], path)
     spare = values["backup_printer"]
     return Settings(
         path=path,
@@ -733,8 +733,10 @@ def _beside(text: str, path: Optional[Path]) -> str:
     return str(found)
 
 
-def _resolve_database_url(url: str, path: Optional[Path]) -> str:
-    env = os.environ.get("DATABASE_URL", "").strip()
+def resolve_database_url(url: str, path: Optional[Path], env: Optional[str] = None) -> str:
+    """The database a settings file's [database] url means: ``env`` (DATABASE_URL when None) first, then the
+    URL (a relative SQLite file beside the settings file), then the default SQLite file."""
+    env = (os.environ.get("DATABASE_URL", "") if env is None else env).strip()
     if env:
         return env
     if not url:

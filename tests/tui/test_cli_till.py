@@ -9,8 +9,8 @@ from pathlib import Path
 CHAOYING = Path(sys.executable).parent / "chaoying"
 
 
-def run(*args: str, tmp_path: Path):
-    env = dict(os.environ)
+def run(*args: str, tmp_path: Path, **extra: str):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), **extra}  # this work tree's code
     env.pop("DATABASE_URL", None)
     env["CHAOYING_LOG_DIR"] = str(tmp_path / "logs")
     return subprocess.run([str(CHAOYING), *args], capture_output=True, text=True, env=env, timeout=60,
@@ -27,14 +27,21 @@ def test_a_bad_setting_is_one_line_naming_file_line_and_key(tmp_path):
     assert len(lines) == 1 and "line 2" in lines[0] and "baudrate" in lines[0]
 
 
-def test_an_unreachable_database_is_one_line(tmp_path):
+def test_a_postgresql_database_url_becomes_the_server_and_the_till_sells_on_its_own_sqlite(tmp_path):
+    """The shared-database days' settings: one sentence says what the URL now means, the file is migrated (the
+    old one kept beside it); here the till's own SQLite file cannot be made (its folder is a file): one line."""
     config = tmp_path / "chaoying.toml"
     config.write_text('[database]\nurl = "postgresql://nobody:secret@127.0.0.1:1/shop"\n', encoding="utf-8")
-    result = run("--config", str(config), "run", tmp_path=tmp_path)
+    blocked = tmp_path / "data"
+    blocked.write_text("not a folder", encoding="utf-8")
+    result = run("--config", str(config), "run", tmp_path=tmp_path, XDG_DATA_HOME=str(blocked))
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("chaoying: cannot open the database")
+    assert len(lines) == 2 and "that is now the shop's server" in lines[0] and "[server] url" in lines[0]
+    assert lines[1].startswith("chaoying: cannot open the database sqlite:///")
     assert "secret" not in result.stderr
+    assert config.read_text(encoding="utf-8") == '[database]\n\n[server]\nurl = "postgresql://nobody:secret@127.0.0.1:1/shop"\n'
+    assert (tmp_path / "chaoying.toml.before-server").read_text(encoding="utf-8").startswith("[database]")
 
 
 def test_demo_and_run_are_registered():

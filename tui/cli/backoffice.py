@@ -356,7 +356,23 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     for change in make_private(shop_paths(load_settings(path), path)):  # what an older version left readable
         print(f"made private: {change}")
+    _init_server(load_settings(path).server.url)
     return 0
+
+
+def _init_server(url: str) -> None:
+    """[server] url: create or migrate the shop's server's schema as the till's was; one sentence on failure."""
+    if not url:
+        return
+    from store.db import redact
+    from store.server import ServerError, migrate_server
+
+    try:
+        done = migrate_server(url)
+    except ServerError as exc:
+        raise _error(f"the till is set up, but the shop's server could not be: {str(exc).rstrip('.')}; "
+                     f"run chaoying init again when it can be reached", 1) from None
+    print(f"server: {redact(url)} (its schema is up to date: {len(done)} steps checked)")
 
 
 def _held_shop(url: str) -> Tuple[bool, Any]:

@@ -74,16 +74,20 @@ def _keys_line(path: Any, binding_id: str) -> Optional[int]:
     return None
 
 
-def _open_database(url: str) -> None:
-    if url.startswith("sqlite"):
-        # peewee imports every database driver it can find; a SQLite till uses
-        # none, and psycopg2 alone costs ~20 ms of start-up.
+def _skip_drivers(settings: Any) -> None:
+    """peewee imports every database driver it can find; a SQLite till without a server uses none, and psycopg2
+    alone costs ~20 ms of start-up. A till with a server keeps psycopg2: its sync worker talks to the server."""
+    if settings.database.url.startswith("sqlite") and not settings.server.url:
         for driver in ("psycopg2", "psycopg", "pymysql"):
             sys.modules.setdefault(driver, None)  # type: ignore[arg-type]
+
+
+def _open_database(url: str, create: bool = False) -> None:
     from store.db import open_database, redact
     from tui.cli.common import CliError, require_database
 
-    require_database(url)  # the till never makes an empty shop: init does
+    if not create:
+        require_database(url)  # the till never makes an empty shop: init does (or a move to local first)
     try:
         open_database(url)
     except Exception as exc:
@@ -115,20 +119,44 @@ def refusal(exc: Any) -> str:
 
 
 def run_till(args: Any) -> int:
-    """Run the till with the settings file."""
+    """Run the till with the settings file, always on its own SQLite file ([server] url: synced to the server)."""
     settings = _settings(args)
-    _open_database(settings.database.url)
+    _skip_drivers(settings)  # before store.db (imported by local_first) imports peewee
+    from tui.services.local_first import sell_locally
+
+    local = sell_locally(settings)  # a [database] url or DATABASE_URL naming PostgreSQL: the server now
+    if local.said:
+        print(f"chaoying: {local.said}", file=sys.stderr, flush=True)
+    settings = local.settings
+    _open_database(settings.database.url, create=bool(local.source))
     from tui.cli.common import load_journal_key
 
     load_journal_key(settings)
+    _refuse_repeated_numbers(settings)
     lock = _lock_till(settings)
     try:
         from tui.app import ChaoyingApp
 
-        ChaoyingApp(settings).run()
+        app = ChaoyingApp(settings)
+        app.local_first = local
+        app.run()
     finally:
         lock.release()
     return 0
+
+
+def _refuse_repeated_numbers(settings: Any) -> None:
+    """A till new on its SQLite whose id the server holds receipts of, from when tills sold on it directly: its
+    numbers would repeat them, so it refuses to start in one sentence (exit 2). A server out of reach: it starts
+    (the sync worker asks again before its first batch)."""
+    if not settings.server.url:
+        return
+    from tui.cli.common import CliError
+    from tui.services.sync import STARTUP_TIMEOUT_S, repeated_numbers
+
+    refusal = repeated_numbers(settings.server.url, settings.till.id, STARTUP_TIMEOUT_S)
+    if refusal:
+        raise CliError(refusal, 2)
 
 
 def _refuse_shop_folder(folder: Any, base: Any) -> None:

@@ -16,6 +16,10 @@ day's gross margin and the products at or below their minimum
 (``tui.services.figures.stock_figures``); ``S`` counts the stock (盘点) and
 ``G`` receives a delivery by scanning (tui/screens/stocktake.py). Every read
 runs off the UI thread; the screen says "loading" until it answers.
+
+With ``[server] url`` set, a last part lists each till that has not synced for longer
+than ``[server] warn_minutes``, from the server's heads (``tui.services.sync.server_heads``,
+read off the UI thread with a short timeout; a server out of reach is one sentence).
 """
 from __future__ import annotations
 
@@ -51,6 +55,29 @@ log = logging.getLogger("chaoying.tui.owner")
 BAR_WIDTH = 30
 LABEL_WIDTH = 32  # the label column of a figure's row (the demo's names fit): the count starts after it
 TENDERS = ("cash", "card", "wechat", "alipay")
+
+
+# ---------------------------------------------------------------- tills that have not synced
+
+def sync_lines(heads: List[Dict[str, Any]], now: datetime.datetime, warn_minutes: int) -> List[str]:
+    """The owner's lines for the server's heads: each till late (or refused), else that every till is fine."""
+    from tui.services.sync import stale_tills
+
+    lines = [t("owner.sync")]
+    late = stale_tills(heads, now, warn_minutes)
+    for head in late:
+        if head["minutes"] is None:
+            lines.append("  " + t("owner.sync_never", till=head["till_id"]))
+            continue
+        last = head["last_at"]
+        at = last.strftime("%m-%d %H:%M") if isinstance(last, datetime.datetime) else str(last)[5:16]
+        lines.append("  " + t("owner.sync_stale", till=head["till_id"], minutes=head["minutes"], at=at))
+    for head in heads:
+        if head.get("refusal"):
+            lines.append("  " + t("owner.sync_refused", till=head["till_id"], reason=head["refusal"]))
+    if len(lines) == 1:
+        lines.append("  " + t("owner.sync_all_fine", minutes=warn_minutes))
+    return lines
 
 
 # ---------------------------------------------------------------- typing a day
@@ -203,11 +230,39 @@ class OwnerScreen(Screen):
         yield Static("", id="owner-title")
         with VerticalScroll(id="owner-body"):
             yield Static("", id="owner-figures")
+            if self.app.settings.server.url:
+                yield Static("", id="owner-sync")
         yield Static("", id="owner-message")
         yield KeyBar("owner")
 
     def on_mount(self) -> None:
         self.reload()
+        self.reload_sync()
+
+    def reload_sync(self) -> None:
+        """The server's heads, off the UI thread: which till has not synced for [server] warn_minutes."""
+        from tui.services.sync import server_heads
+
+        server = self.app.settings.server
+        if not server.url:
+            return
+        self.query_one("#owner-sync", Static).update(t("owner.sync") + "\n  " + t("owner.sync_loading"))
+        self.app.in_background(partial(server_heads, server.url, self.app.settings.till.shop),
+                               self.show_sync, self.sync_failed, group="owner-sync")
+
+    def show_sync(self, heads: List[Dict[str, Any]]) -> None:
+        if self.is_attached:
+            lines = sync_lines(heads, datetime.datetime.now(), self.app.settings.server.warn_minutes)
+            self.query_one("#owner-sync", Static).update(Text("\n".join([""] + lines), no_wrap=True,
+                                                              overflow="ellipsis"))
+
+    def sync_failed(self, exc: Exception) -> None:
+        from tui.services.sync import sentence
+
+        log.warning("owner's view: the server's heads could not be read: %s", sentence(exc))
+        if self.is_attached:
+            self.query_one("#owner-sync", Static).update(
+                "\n" + t("owner.sync") + "\n  " + t("owner.sync_unreachable", reason=sentence(exc)))
 
     def title_text(self) -> str:
         which = t("owner.all_tills") if self.all_tills else t("owner.this_till", till=self.app.till_id)

@@ -17,7 +17,7 @@ from store import outcomes
 from tui import keymap
 from tui.console import on_screen
 from tui.i18n import brief, t
-from tui.screens.status import BackupWarningStrip, JournalKeyStrip, PrinterStrip
+from tui.screens.status import BackupWarningStrip, JournalKeyStrip, PrinterStrip, SyncStrip
 from tui.screens.widgets import Amount, KeyBar, TopBar
 from tui.services.payment_aside import AsideCommitted, AsideFailed, AsideReleased, BasketSetAside, SetAsideFailed
 from tui.services.sale_session import (
@@ -161,6 +161,7 @@ class SaleScreen(Screen):
             yield TopBar(id="topbar")
             yield JournalKeyStrip(id="journal-strip")
             yield BackupWarningStrip(id="backup-strip")
+            yield SyncStrip(id="sync-strip")
             yield PrinterStrip(id="printer-strip")
         yield Input(placeholder=t("sale.entry_placeholder"), id="entry")
         yield Static("", id="message")
@@ -891,6 +892,11 @@ class SaleScreen(Screen):
         """What the idle printer said, on the status strip (none while the till closes: a report may come late)."""
         for strip in self.query(PrinterStrip).results(PrinterStrip):
             strip.show(state, reason)
+
+    def show_sync(self, status: Any) -> None:
+        """The sync worker's status (a SyncStatus) on its strip."""
+        for strip in self.query(SyncStrip).results(SyncStrip):
+            strip.show(status)
 
     def show_display(self, text: str) -> None:
         """The demo: what the customer display shows, on its strip."""

@@ -5,6 +5,9 @@ on the UI thread) and reports PrinterHealth; the app hands it to this strip.
 """
 from __future__ import annotations
 
+import datetime
+from typing import Any, Optional
+
 from textual.widgets import Static
 
 from tui.i18n import t
@@ -83,3 +86,51 @@ class JournalKeyStrip(Static):
         shown = bool(getattr(self.app, "journal_key_missing", ""))
         self.update(t("journal.strip_no_key") if shown else "")
         self.set_class(shown, "-shown")
+
+
+def sync_text(status: Any, today: Optional[datetime.date] = None) -> str:
+    """The sync strip's words for a SyncStatus (tui.services.sync): online, or offline since when, to send."""
+    count = status.waiting
+    if status.refused:
+        return t("sync.refused", count=count)
+    if status.online:
+        return t("sync.online_waiting", count=count) if count else t("sync.online")
+    if status.offline_since is None:
+        return t("sync.connecting")
+    since = status.offline_since
+    today = today or datetime.date.today()
+    shown = since.strftime("%H:%M") if since.date() == today else since.strftime("%m-%d %H:%M")
+    return t("sync.offline_waiting", since=shown, count=count) if count else t("sync.offline", since=shown)
+
+
+def sync_problem(status: Any) -> str:
+    """The failing sync's one sentence for the message line ("" when it works): a refusal first."""
+    reason = status.refused or ("" if status.online else status.error)
+    return t("sync.problem", reason=reason) if reason else ""
+
+
+class SyncStrip(Static):
+    """Beside the printer strip when the till syncs to a server: green online, yellow offline, red refused.
+
+    It renders the SyncStatus the app hands it (the sync worker's, on its own thread); nothing here waits.
+    """
+
+    DEFAULT_CSS = """
+    SyncStrip { width: auto; height: 1; padding: 0 1; background: $primary; color: $text; display: none; }
+    SyncStrip.-shown { display: block; }
+    SyncStrip.-ok { background: $success; }
+    SyncStrip.-warning { background: $warning; text-style: bold; }
+    SyncStrip.-error { background: $error; text-style: bold; }
+    """
+
+    def on_mount(self) -> None:
+        status = getattr(self.app, "sync_status", None)
+        if status is not None:
+            self.show(status)
+
+    def show(self, status: Any) -> None:
+        self.update(sync_text(status))
+        self.add_class("-shown")
+        self.set_class(status.online and not status.refused, "-ok")
+        self.set_class(not status.online and not status.refused, "-warning")
+        self.set_class(bool(status.refused), "-error")
