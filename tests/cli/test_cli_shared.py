@@ -109,3 +109,55 @@ def test_an_unreachable_server_is_one_sentence_without_the_password(shop, home):
 def test_a_server_option_that_is_no_postgresql_url_is_refused(shop):
     result = shop.run("products", "price", "42", "1.00", "--server", "sqlite:///x.db")
     assert result.returncode == 2 and "is not a PostgreSQL URL" in one_line(result.stderr)
+
+
+# ---------------------------------------------------------------- shared settings
+
+def test_a_shared_setting_set_on_the_server_overrides_the_tills_file_from_its_next_start(server_shop):
+    from store.db import open_database
+    from tui.cli.common import load_settings
+    from tui.cli.till import with_shared_settings
+
+    shop = server_shop
+    result = shop.ok("shared", "set", "selling.cashier_max_discount", "15", "--by", "owner")
+    assert "shared selling.cashier_max_discount = 15" in result.stdout and ON_SERVER in result.stdout
+    shop.ok("shared", "set", "selling.rounding", "jiao")
+    shop.ok("shared", "set", "limits.max_qty", "50")
+    listed = shop.ok("shared", "list", "--json").stdout  # the server's
+    assert '"cashier_max_discount": 15' in listed and ON_SERVER not in listed
+    assert _pull(shop) == 3
+    import argparse
+
+    with process_state():
+        open_database(shop.url)
+        file = load_settings(argparse.Namespace(config=str(shop.config)))
+        applied = with_shared_settings(file)
+    assert (file.selling.cashier_max_discount, file.selling.rounding, file.limits.max_qty) != (15, "jiao", 50)
+    assert (applied.selling.cashier_max_discount, applied.selling.rounding, applied.limits.max_qty) == (15, "jiao", 50)
+    assert applied.selling.merge_scans == file.selling.merge_scans  # the rest is the file's
+    assert "selling.rounding" in shop.ok("shared", "unset", "selling.rounding").stdout
+    assert _pull(shop) == 1
+
+
+def test_a_shared_setting_is_checked_as_the_file_would_check_it(server_shop):
+    shop = server_shop
+    for args, words in ((["selling.cashier_max_discount", "lots"], "must be"),
+                        (["selling.rounding", "cents"], "must be one of"),
+                        (["printer.baudrate", "9600"], "cannot be shared"),
+                        (["selling.no_such_key", "1"], "is not a known setting"),
+                        (["selling", "1"], "is not SECTION.KEY")):
+        result = shop.run("shared", "set", *args)
+        assert result.returncode == 2 and words in one_line(result.stderr), (args, result.stderr)
+    assert "no shared settings" in shop.ok("shared", "list").stdout
+
+
+def test_shared_settings_that_fail_their_check_on_the_till_are_ignored_and_said():
+    from store import shared_data
+    from tui.settings import SHARED_SECTIONS, Settings, with_shared
+
+    assert SHARED_SECTIONS == shared_data.SHARED_SECTIONS
+    applied, problems = with_shared(Settings(), {"selling": {"cashier_max_discount": "x", "rounding": "yuan"},
+                                                 "printer": {"baudrate": 1}})
+    assert applied.selling.rounding == "yuan"
+    assert applied.selling.cashier_max_discount == Settings().selling.cashier_max_discount
+    assert len(problems) == 2 and all(problem.startswith("shared setting ignored: ") for problem in problems)

@@ -287,7 +287,7 @@ def _server_url(args: argparse.Namespace, settings: Any) -> str:
     return url
 
 
-def _run_shared(args: argparse.Namespace, body: Callable[[Any], int], settings: Any = None) -> int:
+def _run_shared(args: argparse.Namespace, body: Callable[[Any], int], settings: Any = None, note: bool = True) -> int:
     """``_run`` for a command that writes shared data: on the shop's server when one is named (migrated, with
     store.shared_data's part), else on the local database as before. Tills copy the server's within seconds."""
     if settings is None:
@@ -318,8 +318,9 @@ def _run_shared(args: argparse.Namespace, body: Callable[[Any], int], settings: 
         _close_database()
     import logging
 
-    logging.getLogger("chaoying.cli").info("shared data written to the server %s", redact(url))
-    print(ON_SERVER)
+    if note:
+        logging.getLogger("chaoying.cli").info("shared data written to the server %s", redact(url))
+        print(ON_SERVER)
     return code
 
 
