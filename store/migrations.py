@@ -575,6 +575,19 @@ def _m013_stock(database: peewee.Database, migrator: SchemaMigrator) -> None:
     database.execute_sql("CREATE INDEX stock_move_product ON stock_move (product_id, id)")
 
 
+def _m014_sync_mark(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """sync_mark: per till, the last audit record the server has acknowledged, and this database's instance id.
+
+    The instance is a random id made once per local database: the server refuses a second database claiming
+    a till id it already knows (store.server).
+    """
+    stamp = "DATETIME" if isinstance(database, peewee.SqliteDatabase) else "TIMESTAMP"
+    database.execute_sql(
+        "CREATE TABLE sync_mark (till_id VARCHAR(8) NOT NULL PRIMARY KEY, sent_seq INTEGER NOT NULL DEFAULT 0, "
+        f"sent_hash VARCHAR(64) NOT NULL DEFAULT '{'0' * 64}', sent_at {stamp}, "
+        "instance VARCHAR(32) NOT NULL)")
+
+
 def _m015_shared_data(database: peewee.Database, migrator: SchemaMigrator) -> None:
     """Shared data from the shop's server (store.shared_data): what the local copy equals, shared settings.
 
@@ -633,6 +646,7 @@ MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (11, "Z reports sealed in the audit chain; till_counter.z_unsealed", _m011_z_reports_sealed),
     (12, "provider refunds (WeChat Pay, Alipay) of refund and void documents", _m012_provider_refunds),
     (13, "stock: moves, balances, stocktakes", _m013_stock),
+    (14, "sync_mark: what the server has acknowledged, per till; the instance id", _m014_sync_mark),
     (15, "shared data from the shop's server: shared_copy, shared_setting", _m015_shared_data),
 ]
 

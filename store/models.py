@@ -514,6 +514,20 @@ class StockCountLine(BaseModel):
         table_name = "stock_count_line"
 
 
+class SyncMark(BaseModel):
+    """What the shop's server has acknowledged of a till's audit chain (store.sync_batch), and the instance:
+    a random id of this local database, made once, that the server ties the till id to (store.server)."""
+
+    till_id = CharField(max_length=8, primary_key=True)
+    sent_seq = IntegerField(default=0)
+    sent_hash = CharField(max_length=64, default=GENESIS_HASH)
+    sent_at = DateTimeField(null=True)
+    instance = CharField(max_length=32)
+
+    class Meta:
+        table_name = "sync_mark"
+
+
 class SharedCopy(BaseModel):
     """What the local copy of one shared table (store.shared_data) was made from: the server and its version."""
 
@@ -569,6 +583,7 @@ ALL_MODELS = (
     StockBalance,
     StockCount,
     StockCountLine,
+    SyncMark,
     SharedCopy,
     SharedSetting,
 )

@@ -44,6 +44,7 @@ BENCHES: List[Tuple[str, str, List[str], int]] = [
     ("print", "bench_print.py", ["--repeat", "2"], 240),
     ("import_wait", "bench_import_wait.py", ["--products", "30000", "--floor", "150"], 300),
     ("backup", "bench_backup.py", ["--sales", "100000", "--floor", "150", "--no-steps"], 240),
+    ("sync", "bench_sync.py", ["--sales", "10000"], 600),
 ]
 
 
