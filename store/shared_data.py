@@ -42,6 +42,7 @@ from peewee import Field, Model
 from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
 from store.models import Cashier, PriceChange, Product, ProductKey, SharedCopy, SharedSetting, now
+from store.server import SERVER_PARTS, ServerError
 
 log = logging.getLogger("chaoying.store.shared_data")
 
@@ -55,8 +56,9 @@ TRIGGER = "chaoying_shared_bump"
 _CHUNK = 200
 
 
-class SharedDataError(StoreError):
-    """The server's shared data cannot be read or copied: one sentence (``code``, ``values``)."""
+class SharedDataError(ServerError):
+    """The server's shared data cannot be read or copied, or the server went away while it was read: one
+    sentence (``code``, ``values``); the till's copy is unchanged."""
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,8 @@ Row = Tuple[Any, ...]
 def install_server(cursor: Any) -> None:
     """Server DDL (idempotent): the ``shared_version`` row and a statement trigger on each shared table.
 
-    Called with a psycopg2 cursor inside ``store.server.migrate_server``'s transaction, after the till
-    migrations made the shared tables.
+    One of ``store.server.SERVER_PARTS`` (appended when this module is imported): called with a psycopg2
+    cursor inside ``migrate_server``'s transaction, after the till migrations made the shared tables.
     """
     cursor.execute(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} ("
                    "id integer PRIMARY KEY CHECK (id = 1), instance varchar(64) NOT NULL)")
@@ -164,19 +166,28 @@ def _changed(tables: Set[str]) -> None:
 def pull(conn: Any) -> int:
     """Make the local copy of the shared tables equal to the server's; return the local rows changed.
 
-    ``conn``: a psycopg2 connection to the server with no transaction of the caller's open (the sync
-    worker's). One primary-key read when nothing moved. Raises SharedDataError (the server has no shared
-    data part, or its rows cannot be copied) or psycopg2's errors (the server went away); the local copy is
-    then as it was. Store work: never on the UI thread.
+    ``conn``: a psycopg2 connection to the server (``store.server.connect_server``) with no transaction of
+    the caller's open: the sync worker's, on its own thread. One primary-key read when nothing moved; the
+    server transaction is ended either way. Raises SharedDataError, a ServerError (one sentence: the server
+    has no shared-data part, went away mid-read, or sent rows this till cannot take); the local copy is then
+    as it was. Store work: never on the UI thread.
     """
+    import psycopg2
+
     with _local_connection():
-        with _server_snapshot(conn) as cursor:
-            server = _server_versions(cursor)
-            local = _local_versions()
-            moved = [table for table in TABLES if local.get(table.name) != (server["instance"], server[table.name])]
-            if not moved:
-                return 0
-            rows = {table.name: _server_rows(cursor, table) for table in moved}
+        try:
+            with _server_snapshot(conn) as cursor:
+                server = _server_versions(cursor)
+                local = _local_versions()
+                moved = [table for table in TABLES
+                         if local.get(table.name) != (server["instance"], server[table.name])]
+                if not moved:
+                    return 0
+                rows = {table.name: _server_rows(cursor, table) for table in moved}
+        except psycopg2.Error as exc:
+            text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise SharedDataError(f"The shop's server went away while the shared data was read ({text}); "
+                                  "the till's copy is unchanged.", "shared_read_failed", reason=text) from exc
         changed, tables = _apply(rows, server)
     log.info("shared data from the server: %d rows changed (%s)", changed, ", ".join(sorted(tables)) or "none")
     if changed:
@@ -434,3 +445,7 @@ def copied_from() -> Optional[str]:
 def on_server(database: Any) -> bool:
     """True when ``database`` is the shop's server (PostgreSQL with the shared_version row), not a till's copy."""
     return not is_sqlite(database) and database.table_exists(VERSION_TABLE)
+
+
+if install_server not in SERVER_PARTS:
+    SERVER_PARTS.append(install_server)

@@ -17,6 +17,7 @@ from store import catalogue, migrations, sales, shared_data
 from store.cashiers import add_cashier, check_cashier
 from store.db import close_database, connect_url, db, open_database
 from store.models import Cashier, Line, PriceChange, Product, ProductKey, SharedCopy
+from store.server import ServerError, connect_server, migrate_server
 
 CSV = ("barcode,name,price,unit\n"
        "6901234567892,可口可乐 330ml,3.50,瓶\n"
@@ -37,13 +38,10 @@ class Counting(psycopg2.extensions.cursor):
 class Shop:
     def __init__(self, server_url: str, till_url: str) -> None:
         self.server_url, self.till_url = server_url, till_url
-        database = connect_url(server_url)
-        migrations.migrate(database)
-        database.close()
-        self.conn = psycopg2.connect(server_url)
-        with self.conn, self.conn.cursor() as cursor:
-            shared_data.install_server(cursor)
-            shared_data.install_server(cursor)  # idempotent
+        done = migrate_server(server_url)  # the till schema, then every server part: ours among them
+        assert any(step.startswith("server: Server DDL (idempotent)") for step in done)
+        migrate_server(server_url)  # idempotent
+        self.conn = connect_server(server_url)
         open_database(till_url)
 
     @contextlib.contextmanager
@@ -282,11 +280,12 @@ def test_a_server_gone_mid_read_changes_nothing_locally(shop, monkeypatch):
         return real(cursor, table)
 
     monkeypatch.setattr(shared_data, "_server_rows", cut)
-    with pytest.raises(psycopg2.Error):
+    with pytest.raises(ServerError) as caught:
         shop.pull()
+    assert caught.value.code == "shared_read_failed" and "unchanged" in str(caught.value)
     assert (_everything(), sorted(SharedCopy.select().tuples())) == before
     monkeypatch.undo()
-    shop.conn = psycopg2.connect(shop.server_url)  # the worker reconnects
+    shop.conn = connect_server(shop.server_url)  # the worker reconnects
     assert shop.pull() == 3  # the product, its price change, the cashier
     assert sales.find_product("2001").price_fen == 1500
 
@@ -297,7 +296,7 @@ def test_an_unreachable_server_raises_and_leaves_the_copy(shop):
     shop.pull()
     before = _everything()
     shop.conn.close()
-    with pytest.raises(psycopg2.Error):
+    with pytest.raises(ServerError):
         shop.pull()
     assert _everything() == before
 
