@@ -31,13 +31,14 @@ after each pull that changed rows) or registers ``on_change(callback)``.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import logging
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Type
 
-from peewee import Field, Model
+from peewee import BooleanField, DateTimeField, Field, Model
 
 from store.db import db, is_sqlite, write_transaction
 from store.errors import StoreError
@@ -244,13 +245,22 @@ def _server_rows(cursor: Any, table: _Table) -> Dict[Row, Row]:
 
 
 def _keyed(table: _Table, raw: Sequence[Sequence[Any]]) -> Dict[Row, Row]:
-    fields = table.fields
+    """Rows by primary key, each value as peewee reads it (only booleans and times need a conversion)."""
+    convert = [(i, field.python_value) for i, field in enumerate(table.fields) if _converted(field)]
     at = [table.columns.index(column) for column in table.key]
     rows: Dict[Row, Row] = {}
     for values in raw:
-        row = tuple(field.python_value(value) for field, value in zip(fields, values))
+        if convert:
+            values = list(values)
+            for i, python_value in convert:
+                values[i] = python_value(values[i])
+        row = tuple(values)
         rows[tuple(row[i] for i in at)] = row
     return rows
+
+
+def _converted(field: Field) -> bool:
+    return isinstance(field, (BooleanField, DateTimeField))
 
 
 def _local_versions() -> Dict[str, Tuple[str, int]]:
@@ -323,6 +333,8 @@ def _diff(table: _Table, server: Dict[Row, Row]) -> _Diff:
 
 
 def _write(table: _Table, diff: _Diff, server: Dict[Row, Row]) -> int:
+    """Deletions, then updates, then inserts, as plain statements run many at a time (a whole catalogue's
+    keys are hundreds of thousands of rows: query building per row would hold the write lock for seconds)."""
     count = 0
     if table.name == "product":
         count += _drop_products([key[0] for key in diff.gone], server)
@@ -330,27 +342,50 @@ def _write(table: _Table, diff: _Diff, server: Dict[Row, Row]) -> int:
         count += _delete(table, diff.gone)
     if diff.changed and table.unique:
         _move_aside(table, diff.changed)
-    for row in diff.changed:
-        values = dict(zip(table.fields, row))
-        where = None
-        for column in table.key:
-            term = table.model._meta.columns[column] == values[table.model._meta.columns[column]]
-            where = term if where is None else where & term
-        table.model.update({f: v for f, v in values.items() if f.column_name not in table.key}).where(where).execute()
+    param = db.obj.param
+    cursor = db.obj.cursor()
+    if diff.changed:
+        rest = [column for column in table.columns if column not in table.key]
+        at = [table.columns.index(column) for column in rest + list(table.key)]
+        sets = ", ".join(f'"{column}" = {param}' for column in rest)
+        cursor.executemany(f'UPDATE "{table.name}" SET {sets} WHERE {_where(table.key, param)}',
+                           [tuple(row[i] for i in at) for row in _db_rows(table, diff.changed)])
     count += len(diff.changed)
-    for start in range(0, len(diff.new), _CHUNK):
-        table.model.insert_many(diff.new[start:start + _CHUNK], fields=table.fields).execute()
+    if diff.new:
+        columns = ", ".join(f'"{column}"' for column in table.columns)
+        marks = ", ".join([param] * len(table.columns))
+        cursor.executemany(f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})',
+                           _db_rows(table, diff.new))
     count += len(diff.new)
     return count
 
 
+def _where(columns: Sequence[str], param: str) -> str:
+    return " AND ".join(f'"{column}" = {param}' for column in columns)
+
+
+def _db_row(table: _Table, row: Row) -> Row:
+    """A row as the local SQLite stores it, as peewee writes it: a bool as 0/1, a datetime as its text."""
+    if not is_sqlite(db.obj):
+        return row
+    values = list(row)
+    for i, value in enumerate(row):
+        if isinstance(value, bool):
+            values[i] = int(value)
+        elif isinstance(value, (datetime.datetime, datetime.date)):
+            values[i] = str(value)
+    return tuple(values)
+
+
+def _db_rows(table: _Table, rows: List[Row]) -> List[Row]:
+    if not is_sqlite(db.obj) or not any(_converted(field) for field in table.fields):
+        return rows
+    return [_db_row(table, row) for row in rows]
+
+
 def _delete(table: _Table, keys: List[Row]) -> int:
-    columns = [table.model._meta.columns[column] for column in table.key]
-    for key in keys:
-        where = None
-        for column, value in zip(columns, key):
-            where = (column == value) if where is None else where & (column == value)
-        table.model.delete().where(where).execute()
+    if keys:
+        db.obj.cursor().executemany(f'DELETE FROM "{table.name}" WHERE {_where(table.key, db.obj.param)}', keys)
     return len(keys)
 
 
