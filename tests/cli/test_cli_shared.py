@@ -58,6 +58,19 @@ def test_products_import_with_a_server_writes_the_server_and_the_till_receives_i
     assert [(p["barcode"], p["price"]) for p in shop.products()] == [("6901", "3.50"), ("6902", "4.00")]
 
 
+def test_min_stock_thresholds_are_not_written_to_the_server(server_shop):
+    shop = server_shop
+    result = shop.ok("products", "import", str(shop.csv("mins.csv", "barcode,name,price,min_stock\n6901,可乐,3.50,12\n")))
+    assert "min_stock thresholds not written (1 row)" in result.stdout and ON_SERVER in result.stdout
+    conn = psycopg2.connect(shop.server_url)  # type: ignore[attr-defined]
+    try:
+        with conn, conn.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM stock_balance")
+            assert cursor.fetchone() == (0,)
+    finally:
+        conn.close()
+
+
 def test_a_price_change_deactivation_and_a_new_product_on_the_server_come_down(server_shop):
     shop = server_shop
     shop.ok("products", "import", str(shop.csv("good.csv", GOOD_CSV)))

@@ -483,7 +483,7 @@ def cmd_products_import(args: argparse.Namespace) -> int:
         progress = ImportProgress(sys.stderr)
         try:
             result = catalogue.import_file(data, keep_going=args.keep_going, changed_by=_who(args),
-                                           progress=progress)
+                                           progress=progress, mins=not getattr(args, "on_server", False))
         except catalogue.ImportIncomplete as exc:
             raise _error(_unfinished(path, "stopped", exc.values["reason"], exc.written, exc.total), 1) from None
         except catalogue.CatalogueError as exc:
@@ -510,6 +510,9 @@ def cmd_products_import(args: argparse.Namespace) -> int:
             note = f", {plural(result.price_changes, 'price change')}" if result.price_changes else ""
             print(f"imported {plural(imported, 'product')} from {path} ({result.encoding}): "
                   f"{result.added} added, {result.updated} updated, {result.unchanged} unchanged{note}{skipped}")
+        if result.mins_ignored:
+            print(f"min_stock thresholds not written ({plural(result.mins_ignored, 'row')}): they are each till's; "
+                  "set them on a till with chaoying stock min")
         if bad:
             if getattr(args, "on_server", False):
                 print(ON_SERVER)  # the good rows are written
