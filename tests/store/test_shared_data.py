@@ -346,3 +346,32 @@ def test_a_new_server_is_copied_whole(shop, postgres_server):
         assert _everything() == on_other
     finally:
         other.conn.close()
+
+
+def test_a_running_till_hears_shared_settings_change_after_a_pull(shop):
+    from tui.services.shared_settings import SharedSettingsFollower
+    from tui.settings import Settings
+
+    got = []
+    follower = SharedSettingsFollower(Settings(), got.append).start()
+    try:
+        with shop.server():
+            catalogue.add_product("42", "塑料袋", 20)
+        shop.pull()
+        assert got == []  # products only: the settings stay
+        with shop.server():
+            shared_data.set_shared_setting("selling", "cashier_max_discount", 25)
+            shared_data.set_shared_setting("limits", "max_qty", "many")  # fails its check: ignored
+        shop.pull()
+        assert len(got) == 1 and got[0].selling.cashier_max_discount == 25
+        assert got[0].limits.max_qty == Settings().limits.max_qty
+        with shop.server():
+            shared_data.unset_shared_setting("selling", "cashier_max_discount")
+        shop.pull()
+        assert got[-1].selling.cashier_max_discount == Settings().selling.cashier_max_discount  # the file's again
+    finally:
+        follower.stop()
+    with shop.server():
+        shared_data.set_shared_setting("selling", "cashier_max_discount", 30)
+    shop.pull()
+    assert len(got) == 2  # stopped: not told

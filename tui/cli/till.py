@@ -134,15 +134,9 @@ def run_till(args: Any) -> int:
 def with_shared_settings(settings: Any) -> Any:
     """The settings with the shop's shared [selling] and [limits] values (the server's, in this till's copy of
     store.shared_data) over the file's; a value that fails its check is ignored and logged in one sentence."""
-    import logging
+    from tui.services.shared_settings import applied
 
-    from store.shared_data import shared_settings
-    from tui.settings import with_shared
-
-    applied, problems = with_shared(settings, shared_settings())
-    for problem in problems:
-        logging.getLogger("chaoying.till").warning("%s", problem)
-    return applied
+    return applied(settings)
 
 
 def _refuse_shop_folder(folder: Any, base: Any) -> None:
