@@ -16,3 +16,14 @@ class StoreError(Exception):
         super().__init__(message)
         self.code = code
         self.values: Dict[str, Any] = values
+
+
+class ServerError(StoreError):
+    """The shop's server could not be reached or did not do what was asked: one sentence, password redacted."""
+
+    def __init__(self, message: str, code: str = "server_error", **values: Any) -> None:
+        super().__init__(message, code, **values)
+
+
+class BatchRefused(ServerError):
+    """The server refused a till's batch (its chain broken, or a second till claiming the id); it is recorded."""

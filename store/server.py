@@ -26,7 +26,7 @@ from typing import Any, Callable, Dict, Iterable, List, NoReturn, Optional, Sequ
 
 from store import audit, chain, journal
 from store.db import redact
-from store.errors import StoreError
+from store.errors import BatchRefused, ServerError
 from store.models import GENESIS_HASH
 
 log = logging.getLogger("chaoying.store.server")
@@ -45,17 +45,6 @@ TILL_TABLES: List[str] = [
 _PLAIN_ID_COLUMNS = ("basket", "sale", "document", "count", "last_move", "ref")
 
 _LOCK_KEY = 0x63687379  # "chsy": serialises new till indexes and server migrations
-
-
-class ServerError(StoreError):
-    """The shop's server could not be reached or did not do what was asked: one sentence, password redacted."""
-
-    def __init__(self, message: str, code: str = "server_error", **values: Any) -> None:
-        super().__init__(message, code, **values)
-
-
-class BatchRefused(ServerError):
-    """The server refused a till's batch (its chain broken, or a second till claiming the id); it is recorded."""
 
 
 class _Refused(Exception):

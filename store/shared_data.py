@@ -41,9 +41,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set,
 from peewee import BooleanField, DateTimeField, Field, Model
 
 from store.db import db, is_sqlite, write_transaction
-from store.errors import StoreError
+from store.errors import ServerError, StoreError
 from store.models import Cashier, PriceChange, Product, ProductKey, SharedCopy, SharedSetting, now
-from store.server import ServerError
 
 log = logging.getLogger("chaoying.store.shared_data")
 
@@ -184,7 +183,7 @@ def pull(conn: Any) -> int:
                          if local.get(table.name) != (server["instance"], server[table.name])]
                 if not moved:
                     return 0
-                rows = {table.name: _server_rows(cursor, table) for table in moved}
+                rows = _kept_while_empty({table.name: _server_rows(cursor, table) for table in moved})
         except psycopg2.Error as exc:
             text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise SharedDataError(f"The shop's server went away while the shared data was read ({text}); "
@@ -194,6 +193,25 @@ def pull(conn: Any) -> int:
     if changed:
         _changed(tables)
     return changed
+
+
+#: A server table that holds no row yet leaves the till's own copy of it (and of the tables hanging on it) alone.
+_KEPT_WHILE_EMPTY = {"product": ("product", "product_key", "price_change"), "cashier": ("cashier",)}
+_said_empty: Set[str] = set()
+
+
+def _kept_while_empty(rows: Dict[str, Optional[Dict[Row, Row]]]) -> Dict[str, Optional[Dict[Row, Row]]]:
+    """``rows`` with None (the till's copy kept, the version still recorded) for each group whose server table
+    is empty: a till joining a server that has no catalogue (or no cashiers) yet keeps selling from its own,
+    instead of losing it, until the owner writes them there (a row written there moves the version again)."""
+    for table, group in _KEPT_WHILE_EMPTY.items():
+        if table in rows and not rows[table]:
+            if table not in _said_empty:
+                _said_empty.add(table)
+                log.warning("the shop's server has no %s rows yet: this till keeps its own until they are written "
+                            "there (chaoying products import / cashiers add --server)", table)
+            rows = {name: None if name in group else found for name, found in rows.items()}
+    return rows
 
 
 @contextlib.contextmanager
@@ -288,8 +306,9 @@ def _local_connection() -> Iterator[None]:
 
 # ---------------------------------------------------------------- the local copy
 
-def _apply(server_rows: Dict[str, Dict[Row, Row]], versions: Dict[str, Any]) -> Tuple[int, Set[str]]:
-    """One local write transaction: each moved table made equal, and shared_copy set to the versions read."""
+def _apply(server_rows: Dict[str, Optional[Dict[Row, Row]]], versions: Dict[str, Any]) -> Tuple[int, Set[str]]:
+    """One local write transaction: each moved table made equal (None: kept as it is), and shared_copy set to the
+    versions read."""
     changed = 0
     tables: Set[str] = set()
     try:
@@ -297,8 +316,9 @@ def _apply(server_rows: Dict[str, Dict[Row, Row]], versions: Dict[str, Any]) -> 
             # parents first: a product deleted takes its keys and price changes with it (ON DELETE CASCADE)
             # before those tables are compared, and a new product is there before its keys
             for table in TABLES:
-                if table.name in server_rows:
-                    count = _write(table, _diff(table, server_rows[table.name]), server_rows[table.name])
+                found = server_rows.get(table.name)
+                if found is not None:
+                    count = _write(table, _diff(table, found), found)
                     changed += count
                     if count:
                         tables.add(table.name)

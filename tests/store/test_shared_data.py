@@ -375,3 +375,20 @@ def test_a_running_till_hears_shared_settings_change_after_a_pull(shop):
         shared_data.set_shared_setting("selling", "cashier_max_discount", 30)
     shop.pull()
     assert len(got) == 2  # stopped: not told
+
+
+def test_a_till_joining_a_server_without_a_catalogue_keeps_its_own_until_one_is_written_there(shop):
+    from store import cashiers
+
+    catalogue.import_file(CSV)  # the till's own catalogue and cashier, from before it had a server
+    cashiers.add_cashier("01", "王", "1234")
+    own = _everything()
+    shop.pull()  # the server has no products and no cashiers yet: nothing of the till's is lost
+    assert _everything() == own
+    with shop.server():
+        catalogue.import_file(CSV)
+        catalogue.set_price("2001", 1380, changed_by="owner")
+        on_server = _products()
+    shop.pull()  # now the server's catalogue is the shop's; the cashier stays while the server has none
+    assert _products() == on_server
+    assert _cashiers() == own[3]
