@@ -16,7 +16,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Iterator, List, Tuple
 
 import pytest
 
@@ -274,7 +274,7 @@ def test_two_tills_and_the_server_stopped_and_started_in_real_terminals(shop):
     tmux.wait_for("till2", "旺旺雪饼")  # the refund screen lists till 1's lines
     tmux.keys("till2", "1", "Enter")
     tmux.keys("till2", "F12")
-    screen = tmux.wait_for("till2", "2-000003")
+    tmux.wait_for("till2", "2-000003")  # "Refund 2-000003 saved": till 2's own numbering
     tmux.keys("till2", "Escape")
     tmux.wait_for("till2", "Total")
 
@@ -294,7 +294,8 @@ def test_two_tills_and_the_server_stopped_and_started_in_real_terminals(shop):
     tmux.wait_until("till1", lambda s: "在线" in s and "待发送" not in s and "离线" not in s, "online again",
                     timeout=30)
     for till in ("1", "2"):
-        deadline_for(f"till {till} all on the server", lambda: all_sent(shop, till), log=lambda: shop.log(till))
+        deadline_for(f"till {till} all on the server", lambda t=till: all_sent(shop, t),
+                     log=lambda t=till: shop.log(t))
         seqs = server_seqs(shop.url, till)
         assert len(seqs) == len(set(seqs)) == seqs[-1]  # every record once, from 1 up
         numbers = [row[0] for row in server_rows(shop.url, "SELECT receipt_no FROM sale WHERE till_id = %s "
