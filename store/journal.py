@@ -280,8 +280,17 @@ def _archived(start: _Start, till_id: str, index: int, number: int) -> bool:
     return head is not None and number <= int(head[index])
 
 
+def another_key(till_id: str) -> str:
+    """Two sealed records in a row that do not check with the loaded key: most likely not the key they were
+    sealed with (a change made without the key breaks the record changed, not the next one's own HMAC)."""
+    return (f"The audit records of till {till_id} sealed with the journal key do not check with the key file "
+            f"given: they were sealed with another key (a till makes its own at chaoying init unless the shop's "
+            f"key file is copied to it first) or changed after they were written.")
+
+
 def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk, start: _Start) -> Tuple[int, str]:
     keyed, made, last_kind = False, chain.key_made(), ""
+    doubted = ""  # a sealed record whose HMAC failed: changed, unless the next sealed one fails too (another key)
     if seq:
         at = Audit.get_or_none((Audit.till_id == till_id) & (Audit.seq == seq))
         if at is None and _archived(start, till_id, 2, seq):
@@ -305,11 +314,19 @@ def _walk_audit(till_id: str, seq: int, prev: str, walk: _Walk, start: _Start) -
                 raise Broken(f"The {where} was rewritten without the journal key.", till_id)
             if record_kind == chain.NOKEY:
                 _keyless_record(till_id, where, kind, content, last_kind, walk)
-            if not _hash_ok(prev, content, digest, record_kind, walk):
+            ok = _hash_ok(prev, content, digest, record_kind, walk)
+            if not ok and record_kind != chain.HMAC:
                 raise Broken(f"The {where} was changed after it was written.", till_id)
+            if doubted and record_kind == chain.HMAC:  # the sealed record after one that failed tells which
+                raise Broken(another_key(till_id) if not ok else
+                             f"The {doubted} was changed after it was written.", till_id)
+            if not ok:
+                doubted = where  # this record changed, or the key is not the one it was sealed with
             keyed = keyed or record_kind == chain.HMAC
             _take(till_id, number, kind, ref, content, record_kind, walk)
             seq, prev, walk.records, last_kind = number, digest, walk.records + 1, record_kind
+    if doubted:  # no other sealed record to tell: the record is named
+        raise Broken(f"The {doubted} was changed after it was written.", till_id)
     counter = TillCounter.get_or_none(TillCounter.till_id == till_id)
     if counter is not None and (counter.audit_seq != seq or counter.audit_hash != prev):
         raise Broken(f"The audit chain of till {till_id} was cut: it ends at record {seq} "

@@ -69,3 +69,23 @@ def test_the_owners_view_lines_name_each_late_till_and_each_refusal():
     assert lines == ["同步（门店服务器）", "  收银台 2 已 58 分钟没有同步（最后 03-05 14:02）",
                      "  收银台 2 被服务器拒收：Two tills claim id 2."]
     assert sync_lines(heads[:1], now, 15) == ["同步（门店服务器）", "  所有收银台都在 15 分钟内同步过"]
+
+
+def test_a_server_failure_is_logged_as_its_sentence_a_bug_with_its_traceback(caplog):
+    """The server stopped is the network's doing: its sentence says it all, a traceback in the log would be noise
+    (the real till under tmux logged four for one outage). Anything else the round raised is a bug: traced."""
+    import logging
+
+    from store.server import ServerError
+    from tui.services.sync import HookFailed, SyncWorker, expected
+
+    gone = ServerError("The shop's server postgresql://u:***@h/shop cannot be reached: Connection refused.")
+    assert expected(gone) and expected(HookFailed("store.shared_data.pull", gone))
+    assert not expected(RuntimeError("a bug")) and not expected(HookFailed("store.x.pull", KeyError("k")))
+    worker = SyncWorker("postgresql://u:pw@h/shop", "1")
+    with caplog.at_level(logging.ERROR, logger="chaoying.sync"):
+        worker._failed(gone)
+        worker._failed(HookFailed("store.x.pull", KeyError("k")))
+    server, bug = caplog.records
+    assert "cannot be reached" in server.getMessage() and server.exc_info is None
+    assert "store.x.pull failed" in bug.getMessage() and bug.exc_info is not None

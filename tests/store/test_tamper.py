@@ -313,3 +313,22 @@ def test_a_shift_closed_by_a_z_is_sealed_as_closed(sqlite_database):
     assert journal.verify().ok
     edit("UPDATE shift SET closed_by = 'c9' WHERE id = ?", shift.id)  # who closed the day, rewritten
     assert f"shift {shift.id} was changed" in broken().message
+
+
+def test_a_key_file_of_another_till_is_named_as_such_a_record_changed_with_the_right_key_as_changed(
+        sqlite_database, keyed):
+    """Each till's `chaoying init` makes its own key unless the shop's is copied first: the server's verify with
+    the office's key then met till 1's record 1 "changed after it was written" (the real tills under tmux). Two
+    sealed records in a row that do not check say it is the key; with the right key an edit names its record."""
+    products = catalogue()
+    for _ in range(2):
+        ring_up(products)
+    journal.set_key(bytes(reversed(range(32))), "2000-01-01 00:00:00")  # another till's key
+    result = journal.verify()
+    assert not result.ok and "were sealed with another key" in result.message
+    assert "do not check with the key file given" in result.message
+    journal.set_key(KEY, "2000-01-01 00:00:00")
+    assert journal.verify().ok
+    edit("UPDATE audit SET content = content || ' ' WHERE seq = 2")
+    result = journal.verify()
+    assert not result.ok and result.message == "The audit record 2 of till 1 was changed after it was written."

@@ -67,6 +67,7 @@ def tmux(tmp_path):
     env = dict(os.environ)
     env.pop("DATABASE_URL", None)
     env.pop("CHAOYING_CONFIG", None)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])  # this work tree's code, not the installed one
     env["TERM"] = "xterm-256color"
     env["LANG"] = "C.UTF-8"
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")  # no settings file there: the defaults

@@ -91,6 +91,17 @@ def sentence(exc: BaseException) -> str:
     return redacted(f"sync with the shop's server failed: {first}")
 
 
+def expected(exc: BaseException) -> bool:
+    """True for a failure the network or the server explains (a ServerError, also inside a hook's failure):
+    its sentence says it all, the log needs no traceback. Anything else is a bug, logged with its traceback."""
+    try:
+        from store.server import ServerError
+    except ImportError:  # pragma: no cover - the server module is part of the till
+        return False
+    error = exc.error if isinstance(exc, HookFailed) else exc
+    return isinstance(error, ServerError)
+
+
 def load_hooks(names: Sequence[Tuple[str, str]] = HOOKS) -> List[Tuple[str, Callable[[Any], Any]]]:
     """The hooks whose module imports: (name, function). A missing module is fine; a broken one is logged."""
     found: List[Tuple[str, Callable[[Any], Any]]] = []
@@ -374,8 +385,8 @@ class SyncWorker:
 
     def _failed(self, exc: BaseException) -> None:
         said = sentence(exc)
-        if said != self._last_logged:
-            log.error("till %s: %s", self.till_id, said, exc_info=exc)
+        if said != self._last_logged:  # the server's own failure is its sentence; anything else, a bug: traced
+            log.error("till %s: %s", self.till_id, said, exc_info=None if expected(exc) else exc)
             self._last_logged = said
         else:
             log.debug("till %s: %s (again)", self.till_id, said)
