@@ -234,7 +234,10 @@ def _documents_sql(discounts: bool) -> str:
     _APART) their reasons as the commit record holds them, the rest of the
     canonical text, its outcome row's text). SQLite's json_quote and
     json_array escape text as json's encoder (ensure_ascii off) does and
-    write integers as Python does; a value of another type than the
+    write integers as Python does; lines and payments come in the order
+    stored (by id), which is position order as the till writes them (in
+    another, the text is not the sorted canonical one and the walk that
+    names breaks decides, passing it); a value of another type than the
     canonical text holds there gives a text no canonical text is, so its
     hash does not match and the walk that names breaks decides. A time not
     as hashed gives NULL: that document is done from its rows
@@ -279,8 +282,8 @@ FROM sale s WHERE s.till_id = ? AND s.receipt_no > ? AND +s.id BETWEEN ? AND ? O
 
 
 DOCUMENTS_SQL = {True: _documents_sql(True), False: _documents_sql(False)}
-_BATCH_SQL = ("SELECT min(id), max(id), count(*) FROM (SELECT s.id FROM sale s WHERE s.till_id = ? AND s.receipt_no > ? "
-              "ORDER BY s.receipt_no LIMIT ?)")
+_BATCH_SQL = ("SELECT min(id), max(id), count(*) FROM (SELECT s.id FROM sale s WHERE s.till_id = ? "
+              "AND s.receipt_no > ? ORDER BY s.receipt_no LIMIT ?)")
 _DISCOUNTED_SQL = "SELECT 1 FROM discount WHERE sale_id BETWEEN ? AND ? LIMIT 1"
 
 
@@ -365,13 +368,15 @@ class _Journal:
         return self.expected - 1, self.prev
 
     def _rows(self, row: tuple, commit: Optional[str] = None) -> None:
-        self._document(*row, commit=commit)
+        """A document as ``documents`` gives it: (sale, lines, payments, discounts, outcome)."""
+        self._document(row[0], row[1], row[2], row[3], row[4], commit)
 
     def _built(self, row: tuple, commit: Optional[str] = None) -> None:
         """A document as DOCUMENTS_SQL gives it: its text built by SQLite (NULL: done from its rows)."""
         sale_id, no, prev_hash, digest, kind, sold_at, head, paid, tail, outcome = row
         if head is None:
-            self._document(*document_rows(sale_id), commit=commit)
+            rows = document_rows(sale_id)
+            self._document(rows[0], rows[1], rows[2], rows[3], rows[4], commit)
             return
         payments, _, reasons = paid.partition(_APART)
         content, reasons = f"{head}{payments}{tail}", f"[{reasons}]"
