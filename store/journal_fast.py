@@ -36,11 +36,15 @@ from operator import itemgetter
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from store import audit, chain
-from store.db import db
+from store.db import db, is_sqlite
 from store.models import Discount, Line, Payment, ReceiptOutcome, Sale, TillCounter
 
 #: Sales per batch (with their lines, payments, discounts and outcomes): about 2 MB of rows.
 BATCH = 5000
+
+
+#: Hash kinds that are not plain (store.journal._MARKED).
+_MARKED = (chain.HMAC, chain.NOKEY)
 
 
 class Unconfirmed(Exception):
@@ -208,6 +212,113 @@ def documents(till_id: str, after: int) -> Iterator[Tuple[tuple, List[tuple], Li
         del sales, lines, payments, discounts, outcomes
 
 
+# --- SQLite: the texts built by the database ------------------------------------------------------
+
+#: A time as the hashed text holds it (store.journal._HASHED_TIME), as a condition on a column.
+_TIME_GLOB = "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]'"
+
+
+def _as_hashed(column: str) -> str:
+    return f"(typeof({column}) = 'text' AND {column} GLOB {_TIME_GLOB})"
+
+
+#: Between a document's payments and their reasons in one column (json_quote escapes it: no text holds it raw).
+_APART = "\x01"
+
+
+def _documents_sql(discounts: bool) -> str:
+    """Each document of a till after a receipt, in receipt order, its texts built by SQLite.
+
+    A row: (id, receipt_no, prev_hash, hash, hash_kind, sold_at, the
+    canonical text up to its payments, its payments' part and (after
+    _APART) their reasons as the commit record holds them, the rest of the
+    canonical text, its outcome row's text). SQLite's json_quote and
+    json_array escape text as json's encoder (ensure_ascii off) does and
+    write integers as Python does; lines and payments come in the order
+    stored (by id), which is position order as the till writes them (in
+    another, the text is not the sorted canonical one and the walk that
+    names breaks decides, passing it); a value of another type than the
+    canonical text holds there gives a text no canonical text is, so its
+    hash does not match and the walk that names breaks decides. A time not
+    as hashed gives NULL: that document is done from its rows
+    (document_text); no outcome row, or one not as hashed, NULL too.
+    ``discounts``: the batch has discount rows (without: checked to have
+    none in the batch's range of ids).
+    """
+    discount = """|| coalesce(',"discounts":[' || (SELECT group_concat(j, ',') FROM (
+      SELECT json_array(d.line_position, d.kind, d.value, d.amount_fen, coalesce(d.reason, ''),
+                        coalesce(d.cashier, ''), coalesce(d.manager, '')) AS j
+      FROM discount d WHERE d.sale_id = s.id
+      ORDER BY d.line_position, d.kind, d.value, d.amount_fen, coalesce(d.reason, ''), coalesce(d.cashier, ''),
+               coalesce(d.manager, ''))) || ']', '')""" if discounts else ""
+    return f"""
+SELECT s.id, s.receipt_no, s.prev_hash, s.hash, s.hash_kind, s.sold_at,
+ CASE WHEN {_as_hashed("s.sold_at")} THEN
+ '{{"cashier":' || json_quote(coalesce(s.cashier, '')) || ',"change_fen":' || json_quote(s.change_fen)
+ || CASE WHEN coalesce(s.discount_fen, 0) != 0 THEN ',"discount_fen":' || json_quote(s.discount_fen) ELSE '' END
+ {discount}
+ || CASE WHEN s.kind IS 'sale' THEN '' ELSE ',"kind":' || json_quote(s.kind) END
+ || ',"lines":[' || coalesce((SELECT group_concat(j, ',') FROM (
+      SELECT CASE WHEN coalesce(l.discount_fen, 0) != 0 OR coalesce(l.original_line_id, 0) != 0
+        THEN json_array(l.position, coalesce(l.barcode, ''), l.name, coalesce(l.unit, ''), l.unit_price_fen,
+                        l.qty_milli, l.amount_fen, coalesce(l.discount_fen, 0), coalesce(l.original_line_id, 0))
+        ELSE json_array(l.position, coalesce(l.barcode, ''), l.name, coalesce(l.unit, ''), l.unit_price_fen,
+                        l.qty_milli, l.amount_fen) END AS j
+      FROM line l WHERE l.sale_id = s.id ORDER BY l.id)), '') || ']'
+ || CASE WHEN coalesce(s.manager, '') != '' THEN ',"manager":' || json_quote(s.manager) ELSE '' END
+ || CASE WHEN coalesce(s.original_id, 0) != 0 THEN ',"original":' || json_quote(s.original_id) ELSE '' END
+ || ',"payments":[' END,
+ (SELECT coalesce(group_concat(j, ','), '') || char(1) || coalesce(group_concat(r, ','), '') FROM (
+      SELECT json_array(p.position, p.method, p.amount_fen, coalesce(p.reference, ''), p.status) AS j,
+             json_quote(coalesce(p.reason, '')) AS r
+      FROM payment p WHERE p.sale_id = s.id ORDER BY p.id)),
+ ']' || CASE WHEN coalesce(s.reason, '') != '' THEN ',"reason":' || json_quote(s.reason) ELSE '' END
+ || ',"receipt_no":' || json_quote(s.receipt_no) || ',"sold_at":' || json_quote(s.sold_at)
+ || ',"till_id":' || json_quote(s.till_id) || ',"total_fen":' || json_quote(s.total_fen) || '}}',
+ (SELECT CASE WHEN {_as_hashed("o.updated_at")} THEN json_array(o.state, o.reason_code, o.reason, o.updated_at) END
+  FROM receipt_outcome o WHERE o.sale_id = s.id)
+FROM sale s WHERE s.till_id = ? AND s.receipt_no > ? AND +s.id BETWEEN ? AND ? ORDER BY s.receipt_no LIMIT ?
+"""
+
+
+DOCUMENTS_SQL = {True: _documents_sql(True), False: _documents_sql(False)}
+_BATCH_SQL = ("SELECT min(id), max(id), count(*) FROM (SELECT s.id FROM sale s WHERE s.till_id = ? "
+              "AND s.receipt_no > ? ORDER BY s.receipt_no LIMIT ?)")
+_DISCOUNTED_SQL = "SELECT 1 FROM discount WHERE sale_id BETWEEN ? AND ? LIMIT 1"
+
+
+def documents_sql(till_id: str, after: int) -> Iterator[tuple]:
+    """The till's documents after receipt ``after`` in receipt order, each as one row of DOCUMENTS_SQL (SQLite).
+
+    Each batch: its range of sale ids first, then (whether any discount row
+    is in that range) its documents inside that range: in the walk's one
+    snapshot those are the same rows, and a row missing would be a gap in
+    the receipt numbers.
+    """
+    while True:
+        low, high, count = db.execute_sql(_BATCH_SQL, (till_id, after, BATCH)).fetchone()
+        if not count:
+            return
+        discounted = db.execute_sql(_DISCOUNTED_SQL, (low, high)).fetchone() is not None
+        rows = db.execute_sql(DOCUMENTS_SQL[discounted], (till_id, after, low, high, BATCH)).fetchall()
+        if len(rows) != count:
+            raise Unconfirmed("a batch of documents read twice differently")
+        yield from rows
+        after = rows[-1][1]
+        del rows
+
+
+def document_rows(sale_id: int) -> Tuple[tuple, List[tuple], List[tuple], List[tuple], Optional[tuple]]:
+    """One document as ``documents`` gives it: (sale, lines, payments, discounts, outcome)."""
+    sale = db.execute(Sale.select(*SALE_COLUMNS).where(Sale.id == sale_id)).fetchone()
+    if sale is None:
+        raise Unconfirmed("a document gone while read")
+    found = [list(db.execute(model.select(*columns).where(model.sale == sale_id).order_by(model.id)).fetchall())
+             for model, columns in ((Line, LINE_COLUMNS), (Payment, PAYMENT_COLUMNS), (Discount, DISCOUNT_COLUMNS))]
+    outcome = db.execute(ReceiptOutcome.select(*OUTCOME_COLUMNS).where(ReceiptOutcome.sale == sale_id)).fetchone()
+    return sale, found[0], found[1], found[2], outcome
+
+
 class _Journal:
     """One till's journal, walked as its audit chain meets each commit record (store.journal._walk_journal)."""
 
@@ -223,34 +334,81 @@ class _Journal:
             elif at is None or at.hash != prev:
                 raise Unconfirmed("the receipt a checkpoint names")
             self.keyed = at is not None and at.hash_kind == chain.HMAC
-        self.rows = documents(till_id, start_no)
+        # SQLite builds each document's text itself (DOCUMENTS_SQL): one row per document; elsewhere its rows
+        self.rows: Iterator[Any] = documents_sql(till_id, start_no) if is_sqlite(db.obj) else documents(till_id,
+                                                                                                         start_no)
+        self.take: Callable[..., None] = self._built if is_sqlite(db.obj) else self._rows
         self.time = Sale.sold_at
         self.outcome_time = ReceiptOutcome.updated_at
 
     def next_commit(self, ref: int, content: str, record_kind: str) -> None:
         """Walk the documents up to the next one with a commit record: it must be ``ref``, recorded as ``content``."""
+        take, after_sale = self.take, self.after_sale
         for row in self.rows:
-            sale = row[0]
-            if sale[0] > self.after_sale:
-                if sale[0] != ref:
+            sale_id = row[0] if type(row[0]) is not tuple else row[0][0]
+            if sale_id > after_sale:
+                if sale_id != ref:
                     raise Unconfirmed("a commit record out of the journal's order")
                 if record_kind == chain.NOKEY:
                     self.walk.keyless_commits.add(ref)
-                self._document(*row, commit=content)
+                take(row, content)
                 return
-            self._document(*row)
+            take(row)
         raise Unconfirmed("a commit record without its document in this till")
 
     def finish(self) -> Tuple[int, str]:
         """The documents after the last commit record (none may need one) and the till's counter."""
         for row in self.rows:
-            if row[0][0] > self.after_sale:
+            if (row[0] if type(row[0]) is not tuple else row[0][0]) > self.after_sale:
                 raise Unconfirmed("a document without a commit record in its till's chain")
-            self._document(*row)
+            self.take(row)
         counter = TillCounter.get_or_none(TillCounter.till_id == self.till_id)
         if counter is not None and (counter.last_receipt_no != self.expected - 1 or counter.last_hash != self.prev):
             raise Unconfirmed("the till's counter")
         return self.expected - 1, self.prev
+
+    def _rows(self, row: tuple, commit: Optional[str] = None) -> None:
+        """A document as ``documents`` gives it: (sale, lines, payments, discounts, outcome)."""
+        self._document(row[0], row[1], row[2], row[3], row[4], commit)
+
+    def _built(self, row: tuple, commit: Optional[str] = None) -> None:
+        """A document as DOCUMENTS_SQL gives it: its text built by SQLite (NULL: done from its rows)."""
+        sale_id, no, prev_hash, digest, kind, sold_at, head, paid, tail, outcome = row
+        if head is None:
+            rows = document_rows(sale_id)
+            self._document(rows[0], rows[1], rows[2], rows[3], rows[4], commit)
+            return
+        payments, _, reasons = paid.partition(_APART)
+        content, reasons = f"{head}{payments}{tail}", f"[{reasons}]"
+        walk = self.walk
+        if no != self.expected or prev_hash != self.prev:
+            raise Unconfirmed("a receipt number or link")
+        kind = kind or ""
+        if kind not in _MARKED and (self.keyed or (self.made and self.j._after_key(sold_at))):
+            raise Unconfirmed("a plain record after a keyed one")
+        if kind == chain.NOKEY:
+            self.j._keyless_receipt(dict(id=sale_id, receipt_no=no), self.till_id, self.after_sale, walk)
+        matched = self.check(self.prev, content, digest, kind)
+        if matched is None:
+            walk.unchecked += 1
+        elif not matched:
+            raise Unconfirmed("a document's hash")
+        self.keyed = self.keyed or kind == chain.HMAC
+        if commit is not None:
+            if outcome is not None and commit == commit_text(no, digest, reasons, outcome):
+                walk.outcomes.pop(sale_id, None)  # this record is the sale's outcome now, and the row holds it
+            else:
+                self._recorded(sale_id, digest, tuple(json.loads(reasons)), commit)
+        self.prev, self.expected, walk.sales = digest, no + 1, walk.sales + 1
+
+    def _recorded(self, sale_id: int, digest: str, reasons: tuple, content: str) -> None:
+        """A commit record whose outcome is not the row's now: its hash and reasons, its outcome kept for the check."""
+        value = json.loads(content)
+        recorded = value["reasons"]
+        recorded = tuple(recorded) if isinstance(recorded, list) else recorded
+        if (value["hash"], recorded) != (digest, reasons):
+            raise Unconfirmed("a commit record")
+        self.walk.outcomes[sale_id] = audit.dumps(value["outcome"])
 
     def _document(self, sale: tuple, lines: List[tuple], payments: List[tuple], discounts: List[tuple],
                   outcome: Optional[tuple], commit: Optional[str] = None) -> None:
@@ -298,12 +456,7 @@ class _Journal:
                     return
         except TypeError:
             pass
-        value = json.loads(content)
-        recorded = value["reasons"]
-        recorded = tuple(recorded) if isinstance(recorded, list) else recorded
-        if (value["hash"], recorded) != (sale[8], tuple([row[6] or "" for row in payments])):
-            raise Unconfirmed("a commit record")
-        walk.outcomes[sale_id] = audit.dumps(value["outcome"])
+        self._recorded(sale_id, sale[8], tuple([row[6] or "" for row in payments]), content)
 
 
 def _as_dicts(sale: tuple, sold_at: Any, lines: List[tuple], payments: List[tuple],
