@@ -118,6 +118,7 @@ class ImportResult:
     price_changes: int = 0
     errors: List[Tuple[int, str]] = field(default_factory=list)
     ignored_columns: List[str] = field(default_factory=list)
+    mins_ignored: int = 0  # min_stock thresholds not written (import_file's ``mins`` False)
 
 
 # ---------------------------------------------------------------- reading CSV
@@ -692,12 +693,14 @@ def price_history(barcode: str) -> List[Dict[str, Any]]:
 
 
 def import_file(data: bytes, keep_going: bool = False, changed_by: str = "",
-                progress: Optional[Progress] = None) -> ImportResult:
+                progress: Optional[Progress] = None, mins: bool = True) -> ImportResult:
     """Check every row of a product CSV, then write them (or only the good ones with ``keep_going``).
 
     Nothing is written when a row is bad (without ``keep_going``). The rows are
     written in short batches (``import_products``): ImportIncomplete says how
-    far a failed import got; the same import again finishes it.
+    far a failed import got; the same import again finishes it. ``mins`` False
+    leaves a min_stock column's thresholds alone (they are a till's stock
+    balances, not the shop server's to write); ``mins_ignored`` counts them.
     """
     parsed = read_products(data)
     result = ImportResult(parsed.encoding, False, errors=parsed.errors, ignored_columns=parsed.ignored_columns)
@@ -707,9 +710,13 @@ def import_file(data: bytes, keep_going: bool = False, changed_by: str = "",
         counts = import_products(parsed.rows, changed_by=changed_by, progress=progress)
         result.added, result.updated, result.price_changes = counts.added, counts.updated, counts.price_changes
         result.unchanged = counts.unchanged
-        from store import stock
+        thresholds = [(row.barcode, row.min_stock_milli) for row in parsed.rows if row.min_stock_milli is not None]
+        if mins:
+            from store import stock
 
-        stock.set_mins([(row.barcode, row.min_stock_milli) for row in parsed.rows if row.min_stock_milli is not None])
+            stock.set_mins(thresholds)
+        else:
+            result.mins_ignored = len(thresholds)
     result.imported = True
     return result
 

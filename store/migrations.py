@@ -589,6 +589,42 @@ def _m014_sync_mark(database: peewee.Database, migrator: SchemaMigrator) -> None
         "instance VARCHAR(32) NOT NULL)")
 
 
+def _m015_shared_data(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Shared data from the shop's server (store.shared_data): what the local copy equals, shared settings.
+
+    - shared_copy: per shared table, the server (its instance) and the version the local copy was made from;
+    - shared_setting: [selling] and [limits] values the shop sets for every till (JSON values).
+    """
+
+    class Base(Model):
+        class Meta:
+            legacy_table_names = False
+
+    class SharedCopy(Base):
+        name = CharField(max_length=32, primary_key=True)
+        instance = CharField(max_length=64, default="")
+        version = BigIntegerField(default=0)
+        pulled_at = DateTimeField(null=True)
+
+        class Meta:
+            table_name = "shared_copy"
+
+    class SharedSetting(Base):
+        section = CharField(max_length=32)
+        key = CharField(max_length=64)
+        value = TextField()
+        changed_at = DateTimeField(null=True)
+        changed_by = CharField(max_length=50, default="")
+
+        class Meta:
+            table_name = "shared_setting"
+            primary_key = peewee.CompositeKey("section", "key")
+
+    tables = [SharedCopy, SharedSetting]
+    with database.bind_ctx(tables):
+        database.create_tables(tables)
+
+
 def _m017_sync_error(database: peewee.Database, migrator: SchemaMigrator) -> None:
     """sync_mark.error, error_at: the sync worker's last failing sentence ("" once a round works again) and when
     it was said, so another process (``chaoying sync status``) can show it. Written when it changes, not each round.
@@ -656,6 +692,7 @@ MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (12, "provider refunds (WeChat Pay, Alipay) of refund and void documents", _m012_provider_refunds),
     (13, "stock: moves, balances, stocktakes", _m013_stock),
     (14, "sync_mark: what the server has acknowledged, per till; the instance id", _m014_sync_mark),
+    (15, "shared data from the shop's server: shared_copy, shared_setting", _m015_shared_data),
     (16, "shop-wide: local copies of other tills' documents, held baskets pushed to the server", _m016_shop_wide),
     (17, "sync_mark: the sync's last error and when, for chaoying sync status", _m017_sync_error),
 ]

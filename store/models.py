@@ -565,6 +565,32 @@ class HeldPush(BaseModel):
         indexes = ((("state",), False),)
 
 
+class SharedCopy(BaseModel):
+    """What the local copy of one shared table (store.shared_data) was made from: the server and its version."""
+
+    name = CharField(max_length=32, primary_key=True)  # the shared table
+    instance = CharField(max_length=64, default="")  # the server's shared_version.instance
+    version = BigIntegerField(default=0)
+    pulled_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "shared_copy"
+
+
+class SharedSetting(BaseModel):
+    """A [selling] or [limits] value the shop sets for every till; it overrides the till's file (JSON value)."""
+
+    section = CharField(max_length=32)
+    key = CharField(max_length=64)
+    value = TextField()
+    changed_at = DateTimeField(null=True)
+    changed_by = CharField(max_length=50, default="")
+
+    class Meta:
+        table_name = "shared_setting"
+        primary_key = CompositeKey("section", "key")
+
+
 ALL_MODELS = (
     SchemaVersion,
     Product,
@@ -595,6 +621,8 @@ ALL_MODELS = (
     StockCount,
     StockCountLine,
     SyncMark,
+    SharedCopy,
+    SharedSetting,
     ForeignCopy,
     HeldPush,
 )

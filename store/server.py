@@ -1,7 +1,7 @@
 """The shop's server side of sync up: each till's records arrive in journal order, exactly once, chain checked.
 
 The server is a PostgreSQL database holding the till schema (store.migrations,
-applied by ``migrate_server``) plus server-only parts (``SERVER_PARTS``):
+applied by ``migrate_server``) plus server-only parts (``server_parts``):
 every till-owned table with BIGINT ids and no foreign keys, and ``sync_till``,
 one row per till: its shop, its ``till_index``, the instance (the till's
 local database) that owns the id, the head of its chain as the server holds
@@ -33,10 +33,6 @@ log = logging.getLogger("chaoying.store.server")
 
 #: Ids of one till on the server: till_index * ID_BLOCK + local id.
 ID_BLOCK = 10 ** 12
-
-#: Server-only schema parts, each called with a psycopg2 cursor inside migrate_server's one transaction; each
-#: must be idempotent (it runs on every ``chaoying init``). Other modules append their own.
-SERVER_PARTS: List[Callable[[Any], None]] = []
 
 #: Tables whose rows a till writes and sync brings to the server: on the server their integer id columns are
 #: BIGINT and they have no foreign keys (every migrate_server, so later migrations' columns are widened too).
@@ -103,7 +99,7 @@ def connect_server(url: str, timeout_s: float = 5.0) -> Any:
 
 
 def migrate_server(url: str) -> List[str]:
-    """Create or migrate the server's schema: the till migrations on PostgreSQL, then every SERVER_PARTS part.
+    """Create or migrate the server's schema: the till migrations on PostgreSQL, then every server part (server_parts).
 
     The migrations run on a peewee database of their own (``store.db.db`` stays bound as it was); the parts in
     one psycopg2 transaction under an advisory lock. Returns a sentence per step done.
@@ -137,7 +133,7 @@ def migrate_server(url: str) -> List[str]:
         with conn.cursor() as cursor:
             cursor.execute("SET LOCAL statement_timeout = 0")
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-            for part in SERVER_PARTS:
+            for part in server_parts():
                 part(cursor)
                 done.append("server: " + ((part.__doc__ or part.__name__).strip().splitlines()[0]))
         conn.commit()
@@ -240,7 +236,14 @@ def _local_head_ready(cursor: Any) -> bool:
     return True
 
 
-SERVER_PARTS.extend([_widen_ids, _widen_audit_kind, _drop_foreign_keys, _create_sync_till])
+def server_parts() -> List[Callable[[Any], None]]:
+    """The server-only schema parts, each called with a psycopg2 cursor inside migrate_server's one transaction;
+    each is idempotent (it runs on every ``chaoying init``): ours, the shop-wide tables (store.shop_copies) and
+    the shared data's version row and triggers (store.shared_data)."""
+    from store import shared_data, shop_copies  # they import this module
+
+    return [_widen_ids, _widen_audit_kind, _drop_foreign_keys, _create_sync_till, shop_copies.install_server,
+            shared_data.install_server]
 
 
 # ---------------------------------------------------------------- reading the tills
@@ -685,15 +688,3 @@ def _hashed_line(line: Dict[str, Any]) -> Dict[str, Any]:
     values = dict(line)
     values["original_line"] = line.get("original_line_id")
     return values
-
-
-def _shop_wide_part() -> None:
-    """The shop-wide tables (store.shop_wide: held baskets across tills; shop_copy, which send_batch writes from a
-    batch's copies) are part of every migrate_server."""
-    from store import shop_copies
-
-    if shop_copies.install_server not in SERVER_PARTS:
-        SERVER_PARTS.append(shop_copies.install_server)
-
-
-_shop_wide_part()

@@ -43,7 +43,7 @@ SERVER_DDL = (
 
 
 def install_server(cursor: Any) -> None:
-    """The server-only tables of the shop-wide features (idempotent DDL; store.server.SERVER_PARTS runs it)."""
+    """The server-only tables of the shop-wide features (idempotent DDL; store.server.server_parts)."""
     for statement in SERVER_DDL:
         cursor.execute(statement)
 

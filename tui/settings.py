@@ -690,6 +690,43 @@ def _build(path: Optional[Path], values: dict, keys: Dict[str, str]) -> Settings
     )
 
 
+#: Sections whose values the shop may set for every till on its server (store.shared_data's shared_setting).
+SHARED_SECTIONS = ("selling", "limits")
+
+
+def shared_problem(section: str, key: str, value: Any) -> Optional[str]:
+    """Why a shared value cannot be used (one sentence), or None: the file's own checks, and only shared sections."""
+    if section not in SHARED_SECTIONS:
+        return (f"[{section}] cannot be shared; the shop's server sets only "
+                + " and ".join(f"[{name}]" for name in SHARED_SECTIONS) + " values")
+    checkers = _checkers(section)
+    if key not in checkers:
+        return f"{_name(section, key)} is not a known setting{_did_you_mean(key, checkers)}"
+    problem = checkers[key](value)
+    return f"{_name(section, key)} {problem}, not {_show(value)}" if problem else None
+
+
+def with_shared(settings: Settings, shared: Mapping[str, Mapping[str, Any]]) -> Tuple[Settings, List[str]]:
+    """``settings`` with the shop's shared values ({section: {key: value}}) over the file's, and the problems.
+
+    A value that fails the check the settings file would give is ignored (the file's value stays) and said
+    as one sentence in the problems.
+    """
+    problems: List[str] = []
+    for section, table in sorted(shared.items()):
+        changes: Dict[str, Any] = {}
+        for key, value in sorted(table.items()):
+            problem = shared_problem(section, key, value)
+            if problem:
+                problems.append(f"shared setting ignored: {problem}")
+            else:
+                changes[key] = value
+        if changes:
+            settings = dataclasses.replace(settings, **{section: dataclasses.replace(getattr(settings, section),
+                                                                                    **changes)})
+    return settings, problems
+
+
 def _payments_settings(values: Dict[str, Any], path: Optional[Path]) -> PaymentsSettings:
     """Key and certificate files resolved as the journal key is: relative = beside the settings file."""
     def files(section: str, names: Tuple[str, ...]) -> Dict[str, Any]:

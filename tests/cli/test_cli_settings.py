@@ -20,6 +20,7 @@ COMMANDS = [
     ["report", "receipts"], ["shift", "open", "--float", "200"], ["shift", "pay-out", "20", "--reason", "x"],
     ["report", "reconcile", "--date", "2024-05-31", "--wechat", "bill.csv"], ["archive", "--before", "2024-01-01"],
     ["stock", "list"], ["stock", "receive", "--barcode", "1", "--qty", "1", "--cost", "1"],
+    ["shared", "list"], ["shared", "set", "selling.rounding", "jiao"],
 ]
 
 

@@ -28,7 +28,7 @@ def build_parser(till_only: bool = False) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     till.register(sub)
     if not till_only:
-        from tui.cli import backoffice, backup, exports, printer, refunds, reports, stock, sync
+        from tui.cli import backoffice, backup, exports, printer, refunds, reports, shared, stock, sync
 
         backoffice.register(sub)
         refunds.register(sub)  # sales refund-again
@@ -38,6 +38,7 @@ def build_parser(till_only: bool = False) -> argparse.ArgumentParser:
         reports.register(sub)
         stock.register(sub)
         sync.register(sub)
+        shared.register(sub)  # shared settings
     _one_line_errors(parser)
     return parser
 

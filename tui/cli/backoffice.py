@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 
 def register(sub) -> None:
@@ -23,6 +23,14 @@ def register(sub) -> None:
     common.add_argument(
         "--config", metavar="PATH", default=argparse.SUPPRESS,
         help="settings file (TOML); same as chaoying --config PATH",
+    )
+
+    # commands that write shared data (products, prices, cashiers): the shop's server when one is named
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument(
+        "--server", metavar="URL", default=None,
+        help="the shop's server (postgresql://...) to write to; default: [server] url from the settings. "
+             "Without one, the local database is written",
     )
 
     p = _add(sub, "init", common, "create the database the settings name (and a commented default settings "
@@ -36,13 +44,13 @@ def register(sub) -> None:
     actions = products.add_subparsers(dest="action", metavar="ACTION")
     products.set_defaults(handler=_choose(
         products, "add, import, export, list, search, price, history, activate or deactivate"))
-    p = _add(actions, "add", common, "add one product")
+    p = _add(actions, "add", [common, shared], "add one product")
     p.add_argument("--barcode", required=True, help="barcode or PLU code")
     p.add_argument("--name", required=True, help="product name")
     p.add_argument("--price", required=True, metavar="YUAN", help="price in yuan, e.g. 3.50")
     p.add_argument("--unit", default="", help="unit, e.g. 个, 瓶, kg")
     p.set_defaults(handler=cmd_products_add)
-    p = _add(actions, "import", common, "import products from a CSV file: every row is checked first, "
+    p = _add(actions, "import", [common, shared], "import products from a CSV file: every row is checked first, "
                                          "nothing is written if one is bad")
     p.epilog = ("Rows are written in short batches, so tills keep selling during a long import. If an import "
                 "is interrupted (Ctrl-C, a crash, a full disk), run the same import again to finish it: rows "
@@ -67,14 +75,14 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_products_search)
-    p = _add(actions, "price", common, "change the price of one product (recorded with who and when)")
+    p = _add(actions, "price", [common, shared], "change the price of one product (recorded with who and when)")
     p.add_argument("barcode", help="barcode or PLU")
     p.add_argument("price", metavar="YUAN", help="new price in yuan, e.g. 3.50")
     p.add_argument("--by", metavar="NAME", help="who changes the price (default: your login name)")
     p.set_defaults(handler=cmd_products_price)
     for name, help_text in (("deactivate", "stop selling a product (the till no longer finds it)"),
                             ("activate", "sell a deactivated product again")):
-        p = _add(actions, name, common, help_text)
+        p = _add(actions, name, [common, shared], help_text)
         p.add_argument("barcode", help="barcode or PLU")
         p.set_defaults(handler=cmd_products_active, active=name == "activate")
     p = _add(actions, "history", common, "list the price changes of one product")
@@ -112,7 +120,7 @@ def register(sub) -> None:
     cashiers = _add(sub, "cashiers", None, "add and list cashiers (and managers)")
     actions = cashiers.add_subparsers(dest="action", metavar="ACTION")
     cashiers.set_defaults(handler=_choose(cashiers, "add or list"))
-    p = _add(actions, "add", common, "add a cashier (the PIN is asked for twice, hidden, or read from stdin "
+    p = _add(actions, "add", [common, shared], "add a cashier (the PIN is asked for twice, hidden, or read from stdin "
                                       "with --pin-stdin; never given on the command line); --manager lets their "
                                       "PIN allow reprints")
     p.add_argument("--code", required=True, help="cashier code, 1 to 16 characters")
@@ -151,8 +159,10 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_journal_verify)
 
 
-def _add(sub, name: str, common: Optional[argparse.ArgumentParser], help_text: str) -> argparse.ArgumentParser:
-    return sub.add_parser(name, parents=[common] if common else [], help=help_text, description=help_text)
+def _add(sub, name: str, common: Union[None, argparse.ArgumentParser, List[argparse.ArgumentParser]],
+         help_text: str) -> argparse.ArgumentParser:
+    parents = common if isinstance(common, list) else [common] if common else []
+    return sub.add_parser(name, parents=parents, help=help_text, description=help_text)
 
 
 def _choose(parser: argparse.ArgumentParser, actions: str) -> Callable[[argparse.Namespace], int]:
@@ -282,6 +292,62 @@ def _run(args: argparse.Namespace, body: Callable[[Any], int], settings: Any = N
         return _translate_db_errors(lambda: body(settings))
     finally:
         _close_database()
+
+
+#: What a command that wrote shared data to the server says last.
+ON_SERVER = "written to the shop's server; tills receive it within seconds"
+
+
+def _server_url(args: argparse.Namespace, settings: Any) -> str:
+    """The server a shared-data command writes to: --server, else [server] url; "" for none."""
+    url = getattr(args, "server", None)
+    if url is None:
+        url = settings.server.url
+    url = (url or "").strip()
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        from store.db import redact
+
+        raise _error(f"--server {redact(url)!r} is not a PostgreSQL URL such as postgresql://user@host/shop")
+    return url
+
+
+def _run_shared(args: argparse.Namespace, body: Callable[[Any], int], settings: Any = None, note: bool = True) -> int:
+    """``_run`` for a command that writes shared data: on the shop's server when one is named (migrated, with
+    store.shared_data's part), else on the local database as before. Tills copy the server's within seconds."""
+    if settings is None:
+        settings = _settings(args)
+    url = _server_url(args, settings)
+    args.on_server = bool(url)
+    if not url:
+        return _run(args, body, settings)
+    from store import shared_data
+    from store.db import db, redact
+
+    def install() -> int:
+        shared_data.install_on(db.obj)  # idempotent: the tills' copy sees this command's writes
+        return 0
+
+    from tui.cli.on_server import with_timeout
+
+    _open_database(with_timeout(url))
+    try:
+        _translate_db_errors(install)
+    except Exception:
+        _close_database()
+        raise
+    from tui.cli.common import load_journal_key
+
+    load_journal_key(settings)
+    try:
+        code = _translate_db_errors(lambda: body(settings))
+    finally:
+        _close_database()
+    import logging
+
+    if note:
+        logging.getLogger("chaoying.cli").info("shared data written to the server %s", redact(url))
+        print(ON_SERVER)
+    return code
 
 
 def _translate_db_errors(call: Callable[[], int]) -> int:
@@ -438,7 +504,7 @@ def cmd_products_add(args: argparse.Namespace) -> int:
         print(f"added {product['barcode']} {product['name']} {product['price']}")
         return 0
 
-    return _run(args, body, settings)
+    return _run_shared(args, body, settings)
 
 
 def _sentence(exc: Union[BaseException, str]) -> str:
@@ -459,7 +525,7 @@ def cmd_products_import(args: argparse.Namespace) -> int:
         progress = ImportProgress(sys.stderr)
         try:
             result = catalogue.import_file(data, keep_going=args.keep_going, changed_by=_who(args),
-                                           progress=progress)
+                                           progress=progress, mins=not getattr(args, "on_server", False))
         except catalogue.ImportIncomplete as exc:
             raise _error(_unfinished(path, "stopped", exc.values["reason"], exc.written, exc.total), 1) from None
         except catalogue.CatalogueError as exc:
@@ -486,11 +552,16 @@ def cmd_products_import(args: argparse.Namespace) -> int:
             note = f", {plural(result.price_changes, 'price change')}" if result.price_changes else ""
             print(f"imported {plural(imported, 'product')} from {path} ({result.encoding}): "
                   f"{result.added} added, {result.updated} updated, {result.unchanged} unchanged{note}{skipped}")
+        if result.mins_ignored:
+            print(f"min_stock thresholds not written ({plural(result.mins_ignored, 'row')}): they are each till's; "
+                  "set them on a till with chaoying stock min")
         if bad:
+            if getattr(args, "on_server", False):
+                print(ON_SERVER)  # the good rows are written
             raise _error(f"{rows} in {path} not imported (--keep-going)", 1)
         return 0
 
-    return _run(args, body, settings)
+    return _run_shared(args, body, settings)
 
 
 def _unfinished(path: Path, what: str, reason: str, written: int, total: int) -> str:
@@ -643,7 +714,7 @@ def cmd_products_price(args: argparse.Namespace) -> int:
             print(f"{args.barcode}: {format_yuan(old)} -> {format_yuan(new)}")
         return 0
 
-    return _run(args, body, settings)
+    return _run_shared(args, body, settings)
 
 
 def cmd_products_active(args: argparse.Namespace) -> int:
@@ -655,7 +726,7 @@ def cmd_products_active(args: argparse.Namespace) -> int:
         print(f"{args.barcode} {'is sold again' if args.active else 'is no longer sold'}")
         return 0
 
-    return _run(args, body)
+    return _run_shared(args, body)
 
 
 def cmd_products_history(args: argparse.Namespace) -> int:
@@ -813,7 +884,7 @@ def cmd_cashiers_add(args: argparse.Namespace) -> int:
         print(f"added {role} {cashier.code} ({cashier.name})")
         return 0
 
-    return _run(args, body)
+    return _run_shared(args, body)
 
 
 def cmd_cashiers_list(args: argparse.Namespace) -> int:

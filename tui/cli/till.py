@@ -137,7 +137,7 @@ def run_till(args: Any) -> int:
     try:
         from tui.app import ChaoyingApp
 
-        app = ChaoyingApp(settings)
+        app = ChaoyingApp(with_shared_settings(settings))
         app.local_first = local
         app.run()
     finally:
@@ -157,6 +157,14 @@ def _refuse_repeated_numbers(settings: Any) -> None:
     refusal = repeated_numbers(settings.server.url, settings.till.id, STARTUP_TIMEOUT_S)
     if refusal:
         raise CliError(refusal, 2)
+
+
+def with_shared_settings(settings: Any) -> Any:
+    """The settings with the shop's shared [selling] and [limits] values (the server's, in this till's copy of
+    store.shared_data) over the file's; a value that fails its check is ignored and logged in one sentence."""
+    from tui.services.shared_settings import applied
+
+    return applied(settings)
 
 
 def _refuse_shop_folder(folder: Any, base: Any) -> None:
