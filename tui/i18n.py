@@ -797,15 +797,17 @@ ZH: Dict[str, str] = {
     "sync.failed": "与门店服务器同步失败：{detail}",
     "sync.hook_failed": "与门店服务器同步失败：{name} 出错：{detail}",
     "sync.server_said": "门店服务器：{detail}",
-    "sync.repeated_numbers": "门店服务器上已有收银台 {till} 直接在服务器上收银时开的小票（到 {number} 号），本机从头编号会重复："
-                             "请在 [till] id 给本机换一个服务器没见过的编号，再重新启动",
+    "sync.repeated_numbers": "门店服务器上已有收银台 {till} 直接在服务器上收银时开的小票（到 {number} 号），"
+                             "本机从头编号会重复：请在 [till] id 给本机换一个服务器没见过的编号，再重新启动",
     "error.server_unreachable": "连不上门店服务器 {url}：{detail}",
     "error.server_error": "读不了门店服务器：{detail}",
     "error.server_batch_failed": "门店服务器没有收下收银台 {till} 的记录：{detail}",
     "error.server_failed": "门店服务器拒绝了请求：{detail}",
-    "error.sync_two_tills": "两台收银机都用编号 {till}：服务器只收先发来的那台的记录，另一台的一直拒收，直到其中一台换一个编号",
+    "error.sync_two_tills": "两台收银机都用编号 {till}：服务器只收先发来的那台的记录，另一台的一直拒收，"
+                            "直到其中一台换一个编号",
     "error.sync_other_shop": "收银台 {till} 在服务器上属于另一家门店（{shop}）",
-    "error.sync_rewritten": "收银台 {till} 的第 {seq} 条记录和服务器上的不一样：记录链被截断重写过，或另一台收银机在用编号 {till}",
+    "error.sync_rewritten": "收银台 {till} 的第 {seq} 条记录和服务器上的不一样：记录链被截断重写过，"
+                            "或另一台收银机在用编号 {till}",
     "error.sync_gap": "收银台 {till} 第 {seq} 条记录之前缺了记录（服务器上到第 {head} 条）",
     "error.sync_bad_hash": "收银台 {till} 的第 {seq} 条记录和它的哈希对不上：封存后被改过",
     "error.sync_bad_document": "收银台 {till} 第 {seq} 条记录的小票对不上（和记录、日志哈希或上一张小票不符）",

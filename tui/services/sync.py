@@ -21,10 +21,11 @@ from __future__ import annotations
 import datetime
 import logging
 import re
+import string
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from store.db import db
 from store.models import GENESIS_HASH, Audit, TillCounter
@@ -110,32 +111,25 @@ def shown(exc: BaseException) -> str:
     server = _server_error(exc)
     if server is not None:
         key = "error." + str(getattr(server, "code", ""))
-        if key in EN:
-            try:
-                return redacted(t(key, **words(dict(getattr(server, "values", None) or {}))))
-            except (KeyError, IndexError, ValueError):  # a value the words need is missing: the frame
-                pass
+        values = words(dict(getattr(server, "values", None) or {}))
+        if key in EN and _fields(EN[key]) <= set(values):  # a value the words need is missing: the frame
+            return redacted(t(key, **values))
         return redacted(t("sync.server_said", detail=_first(server)))
     if isinstance(exc, HookFailed):
         return redacted(t("sync.hook_failed", name=exc.name, detail=_first(exc.error)))
     return redacted(t("sync.failed", detail=_first(exc)))
 
 
+def _fields(text: str) -> Set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
 def default_hooks() -> List[Hook]:
     """What each round calls after the push, with the server connection: shared data down (prices, cashiers,
     settings), then this till's held baskets up. A hook that raises fails the round, named (HookFailed)."""
-    from store import shop_wide
+    from store import shared_data, shop_wide
 
-    hooks: List[Hook] = []
-    try:
-        from store import shared_data  # type: ignore[attr-defined]
-    except ModuleNotFoundError as exc:  # pragma: no cover - until store.shared_data (branch down) is merged
-        if exc.name != "store.shared_data":
-            raise
-    else:
-        hooks.append(("store.shared_data.pull", shared_data.pull))
-    hooks.append(("store.shop_wide.push", shop_wide.push))
-    return hooks
+    return [("store.shared_data.pull", shared_data.pull), ("store.shop_wide.push", shop_wide.push)]
 
 
 def stale_tills(heads: Sequence[Dict[str, Any]], now: datetime.datetime, warn_minutes: int) -> List[Dict[str, Any]]:
@@ -258,6 +252,7 @@ class SyncWorker:
         self._last_logged = ""
         self._kept: Optional[str] = None  # the failing sentence kept in the local database (None: not read yet)
         self.rounds = 0  # rounds that worked (tests wait on it)
+        self.failures = 0  # rounds that failed
         self.sent = 0  # records this worker sent
 
     # ------------------------------------------------------------ what the till calls
@@ -430,6 +425,7 @@ class SyncWorker:
         return int(sync_batch.waiting(self.till_id))
 
     def _failed(self, exc: BaseException) -> None:
+        self.failures += 1
         said = sentence(exc)
         if said != self._last_logged:
             log.error("till %s: %s", self.till_id, said, exc_info=exc)
