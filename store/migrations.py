@@ -625,6 +625,15 @@ def _m015_shared_data(database: peewee.Database, migrator: SchemaMigrator) -> No
         database.create_tables(tables)
 
 
+def _m017_sync_error(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """sync_mark.error, error_at: the sync worker's last failing sentence ("" once a round works again) and when
+    it was said, so another process (``chaoying sync status``) can show it. Written when it changes, not each round.
+    """
+    stamp = "DATETIME" if isinstance(database, peewee.SqliteDatabase) else "TIMESTAMP"
+    database.execute_sql("ALTER TABLE sync_mark ADD COLUMN error TEXT NOT NULL DEFAULT ''")
+    database.execute_sql(f"ALTER TABLE sync_mark ADD COLUMN error_at {stamp}")
+
+
 def _m016_shop_wide(database: peewee.Database, migrator: SchemaMigrator) -> None:
     """Shop-wide features (store.shop_wide): local copies of other tills' documents, held baskets pushed."""
 
@@ -685,6 +694,7 @@ MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (14, "sync_mark: what the server has acknowledged, per till; the instance id", _m014_sync_mark),
     (15, "shared data from the shop's server: shared_copy, shared_setting", _m015_shared_data),
     (16, "shop-wide: local copies of other tills' documents, held baskets pushed to the server", _m016_shop_wide),
+    (17, "sync_mark: the sync's last error and when, for chaoying sync status", _m017_sync_error),
 ]
 
 LATEST = MIGRATIONS[-1][0]

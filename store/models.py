@@ -523,6 +523,8 @@ class SyncMark(BaseModel):
     sent_hash = CharField(max_length=64, default=GENESIS_HASH)
     sent_at = DateTimeField(null=True)
     instance = CharField(max_length=32)
+    error = TextField(default="")  # the sync worker's last failing sentence, "" once a round works (migration 17)
+    error_at = DateTimeField(null=True)  # when that sentence was first said (or cleared)
 
     class Meta:
         table_name = "sync_mark"

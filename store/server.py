@@ -22,7 +22,7 @@ import datetime
 import json
 import logging
 import math
-from typing import Any, Callable, Dict, Iterable, List, NoReturn, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NoReturn, Optional, Sequence, Set, Tuple
 
 from store import audit, chain, journal
 from store.db import redact
@@ -84,7 +84,7 @@ def connect_server(url: str, timeout_s: float = 5.0) -> Any:
             options=f"-c statement_timeout={int(timeout_s * 6000)}")
     except psycopg2.Error as exc:
         raise ServerError(f"The shop's server {redact(url)} cannot be reached: {_sentence(exc, url)}.",
-                          "server_unreachable", url=redact(url)) from None
+                          "server_unreachable", url=redact(url), detail=_sentence(exc, url)) from None
 
 
 def migrate_server(url: str) -> List[str]:
@@ -184,6 +184,45 @@ def _create_sync_till(cursor: Any) -> None:
         "last_at TIMESTAMP, records BIGINT NOT NULL DEFAULT 0, refusal TEXT NOT NULL DEFAULT '', "
         "refused_at TIMESTAMP, refused_instance VARCHAR(32) NOT NULL DEFAULT '')")
     cursor.execute("CREATE INDEX IF NOT EXISTS sync_till_shop ON sync_till (shop, till_index)")
+    _add_local_head(cursor)
+
+
+def _add_local_head(cursor: Any) -> bool:
+    """sync_till.local_seq, local_at: the till's own head as its last batch said (how many it still had to send).
+    True when they were there already."""
+    cursor.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
+                   "AND table_name = 'sync_till' AND column_name IN ('local_seq', 'local_at')")
+    if cursor.fetchone()[0] == 2:  # read first: ALTER TABLE locks the table even when the columns are there
+        return True
+    cursor.execute("ALTER TABLE sync_till ADD COLUMN IF NOT EXISTS local_seq BIGINT, "
+                   "ADD COLUMN IF NOT EXISTS local_at TIMESTAMP")
+    return False
+
+
+#: Servers (by connection dsn) whose sync_till is known to have the local head columns.
+_LOCAL_HEAD_READY: Set[str] = set()
+
+
+def _local_head_ready(cursor: Any) -> bool:
+    """True when sync_till has local_seq and local_at: a server migrated before them gets them at the first batch
+    of this process (in a savepoint, first in the batch's transaction); False when this user may not add them."""
+    import psycopg2
+
+    dsn = str(getattr(cursor.connection, "dsn", ""))
+    if dsn in _LOCAL_HEAD_READY:
+        return True
+    cursor.execute("SAVEPOINT local_head")
+    try:
+        there = _add_local_head(cursor)
+    except psycopg2.Error as exc:
+        cursor.execute("ROLLBACK TO SAVEPOINT local_head")
+        log.warning("the server's sync_till has no local head columns and they cannot be added here (%s): run "
+                    "chaoying init", _sentence(exc))
+        return False
+    cursor.execute("RELEASE SAVEPOINT local_head")
+    if there:  # columns added now are known once committed: a refused batch rolls them back
+        _LOCAL_HEAD_READY.add(dsn)
+    return True
 
 
 def server_parts() -> List[Callable[[Any], None]]:
@@ -207,34 +246,51 @@ def local_id(value: Optional[int], base: int) -> Optional[int]:
 
 
 _HEAD_COLUMNS = ("till_id", "shop", "till_index", "instance", "head_seq", "head_hash", "last_at", "records",
-                 "refusal", "refused_at", "refused_instance")
+                 "refusal", "refused_at", "refused_instance", "local_seq", "local_at")
 
 
-def _read(conn: Any, sql: str, params: Sequence[Any]) -> List[tuple]:
-    """Rows of a read; ends the transaction it opened (the caller's own open one is left as it was)."""
+def _read(conn: Any, sql: str, params: Sequence[Any], named: bool = False) -> List[Any]:
+    """Rows of a read (dicts by column name when ``named``); ends the transaction it opened (the caller's own
+    open one is left as it was)."""
     import psycopg2.extensions as ext
 
     idle = conn.get_transaction_status() == ext.TRANSACTION_STATUS_IDLE
     try:
         with conn.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            rows = cursor.fetchall()
+            if named:
+                names = [column[0] for column in cursor.description]
+                return [dict(zip(names, row)) for row in rows]
+            return rows
     except Exception as exc:
         if idle:
             conn.rollback()
-        raise ServerError(f"The shop's server could not be read: {_sentence(exc)}.", "server_error") from None
+        raise ServerError(f"The shop's server could not be read: {_sentence(exc)}.", "server_error",
+                          detail=_sentence(exc)) from None
     finally:
         if idle and conn.get_transaction_status() != ext.TRANSACTION_STATUS_IDLE:
             conn.rollback()
 
 
 def till_heads(conn: Any, shop: Optional[str] = None) -> List[dict]:
-    """The server's sync_till rows as dicts (every till, or those of ``shop``), by till index."""
-    sql = f"SELECT {', '.join(_HEAD_COLUMNS)} FROM sync_till"
+    """The server's sync_till rows as dicts (every till, or those of ``shop``), by till index.
+
+    ``local_seq``/``local_at`` are the till's own head as its last accepted batch said (None before a till
+    said one, or on a server migrated before them), and ``to_send`` what it still had to send then
+    (``local_seq - head_seq``; None when unknown): a till that is offline cannot report a newer figure.
+    """
+    sql = "SELECT * FROM sync_till"  # every column there is: a server migrated before local_seq still reads
     params: Tuple[Any, ...] = ()
     if shop is not None:
         sql, params = sql + " WHERE shop = %s", (shop,)
-    return [dict(zip(_HEAD_COLUMNS, row)) for row in _read(conn, sql + " ORDER BY till_index", params)]
+    heads = []
+    for row in _read(conn, sql + " ORDER BY till_index", params, named=True):
+        head = {name: row.get(name) for name in _HEAD_COLUMNS}
+        local = head["local_seq"]
+        head["to_send"] = None if local is None else max(0, int(local) - int(head["head_seq"] or 0))
+        heads.append(head)
+    return heads
 
 
 def till_base(conn: Any, till_id: str) -> Optional[int]:
@@ -288,7 +344,7 @@ def send_batch(conn: Any, batch: dict) -> int:
         except psycopg2.Error:
             pass
         raise ServerError(f"The shop's server did not take till {till}'s records: {_sentence(exc)}.",
-                          "server_batch_failed", till=till) from None
+                          "server_batch_failed", till=till, detail=_sentence(exc)) from None
 
 
 def _lock_till(cursor: Any, till: str, shop: str) -> tuple:
@@ -371,6 +427,7 @@ class _Batch:
     def apply(self) -> int:
         if not self.till or not self.instance:
             self.refuse("The batch names no till or no instance.", "sync_bad_batch")
+        local_head = _local_head_ready(self.cursor) and isinstance(self.batch.get("head"), dict)
         till_index, shop, instance, head_seq, head_hash, count, refused_instance = _lock_till(
             self.cursor, self.till, self.shop)
         if instance and instance != self.instance:
@@ -388,12 +445,16 @@ class _Batch:
                 self._take(record)
             self._write(new)
         head_seq, head_hash = (new[-1]["seq"], new[-1]["hash"]) if new else (int(head_seq), str(head_hash))
-        cleared = ", refusal = '', refused_at = NULL, refused_instance = ''" \
+        more = ", refusal = '', refused_at = NULL, refused_instance = ''" \
             if refused_instance == self.instance else ""
+        values: Tuple[Any, ...] = (self.shop, self.instance, head_seq, head_hash, len(new))
+        if local_head:  # the till's own head as it built the batch: what it still had to send
+            head = self.batch["head"]
+            more += ", local_seq = GREATEST(%s, %s), local_at = %s"
+            values += (int(head.get("seq") or 0), int(head_seq), _time(head.get("at")) or None)
         self.cursor.execute(
             f"UPDATE sync_till SET shop = %s, instance = %s, head_seq = %s, head_hash = %s, last_at = now(), "
-            f"records = records + %s{cleared} WHERE till_id = %s",
-            (self.shop, self.instance, head_seq, head_hash, len(new), self.till))
+            f"records = records + %s{more} WHERE till_id = %s", values + (self.till,))
         return int(head_seq)
 
     # -- the chain

@@ -6,7 +6,11 @@ sequence order, with the documents (sale, lines, payments, discounts) of its
 
     {"shop", "till", "instance",
      "records": [{"seq", "kind", "ref", "content", "prev_hash", "hash", "hash_kind"}],
-     "documents": {str(local sale id): {"sale": {...}, "lines": [...], "payments": [...], "discounts": [...]}}}
+     "documents": {str(local sale id): {"sale": {...}, "lines": [...], "payments": [...], "discounts": [...]}},
+     "head": {"seq": the till's own audit head, "at": when the batch was built, by the till's clock}}
+
+The head lets the server say how many records each till still had to send as of its last batch
+(store.server.till_heads: ``local_seq``, ``local_at``); no batch is ever sent only to carry it.
 
 Document rows are keyed by column name (``sale_id``, ``original_id``,
 ``product_id``, ``original_line_id``), with their local ids; times are text
@@ -15,13 +19,15 @@ worker's) through ``store.db.db``, which is bound to the till's database:
 peewee keeps one connection per thread.
 
 ``sync_mark`` (migration 14) holds, per till, the last record the server
-acknowledged and this database's instance id (random, made once).
+acknowledged and this database's instance id (random, made once); since
+migration 17 also the sync worker's last error sentence and when
+(``keep_error``, ``last_error``), for ``chaoying sync status``.
 """
 from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from store.db import db, write_transaction
 from store.models import GENESIS_HASH, now
@@ -56,11 +62,40 @@ def _sent(till_id: str) -> int:
     return int(row[0]) if row else 0
 
 
-def waiting(till_id: str) -> int:
-    """How many of the till's records the server has not acknowledged: two primary-key reads."""
+def _head(till_id: str) -> int:
     p = _param()
     head = db.execute_sql(f"SELECT audit_seq FROM till_counter WHERE till_id = {p}", (str(till_id),)).fetchone()
-    return max(0, (int(head[0]) if head else 0) - _sent(till_id))
+    return int(head[0]) if head else 0
+
+
+def waiting(till_id: str) -> int:
+    """How many of the till's records the server has not acknowledged: two primary-key reads."""
+    return max(0, _head(till_id) - _sent(till_id))
+
+
+def last_error(till_id: str) -> Tuple[str, Optional[datetime.datetime]]:
+    """(the sync's last failing sentence, when it was said) as the worker kept it; ("", None) when none."""
+    cursor = db.execute_sql(f"SELECT * FROM sync_mark WHERE till_id = {_param()}", (str(till_id),))
+    names = [column[0] for column in cursor.description]
+    row = cursor.fetchone()
+    values = dict(zip(names, row)) if row is not None else {}
+    at = values.get("error_at")
+    if isinstance(at, str) and at:
+        at = datetime.datetime.fromisoformat(at)
+    return str(values.get("error") or ""), at or None
+
+
+def keep_error(till_id: str, sentence: str, at: datetime.datetime) -> bool:
+    """Keep ``sentence`` ("" once the sync works again) as the till's last sync error, said at ``at``; nothing is
+    written when it is the one kept already. True when it was written."""
+    if last_error(till_id)[0] == sentence:
+        return False
+    instance_id(till_id)  # the row exists
+    p = _param()
+    with write_transaction():
+        db.execute_sql(f"UPDATE sync_mark SET error = {p}, error_at = {p} WHERE till_id = {p}",
+                       (sentence, at.isoformat(sep=" ") if _sqlite() else at, str(till_id)))
+    return True
 
 
 def mark_sent(till_id: str, seq: int, hash: str) -> None:  # noqa: A002 (the contract's name)
@@ -104,6 +139,7 @@ def build_batch(till_id: str, shop: str, limit: int = 500) -> Optional[dict]:
     """
     till_id = str(till_id)
     instance = instance_id(till_id)
+    head, at = _head(till_id), now()
     p = _param()
     rows = db.execute_sql(
         f"SELECT {', '.join(_RECORD_COLUMNS)} FROM audit WHERE till_id = {p} AND seq > {p} ORDER BY seq LIMIT {p}",
@@ -116,7 +152,8 @@ def build_batch(till_id: str, shop: str, limit: int = 500) -> Optional[dict]:
         record["hash_kind"] = record["hash_kind"] or ""
     sale_ids = [record["ref"] for record in records if record["kind"] == _COMMIT]
     batch: Dict[str, Any] = {"shop": shop or "", "till": till_id, "instance": instance, "records": records,
-                             "documents": documents(sale_ids)}
+                             "documents": documents(sale_ids),
+                             "head": {"seq": max(head, records[-1]["seq"]), "at": time_text(at)}}
     if batch["documents"]:
         from store.shop_copies import copies_for
 

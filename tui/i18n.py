@@ -794,11 +794,36 @@ ZH: Dict[str, str] = {
     "sync.refused": "服务器拒收 · 待发送 {count} 条",
     "sync.problem": "同步：{reason}",
     "sync.local_first": "{server} 现在是门店服务器：本收银台在自己的 SQLite 文件 {file} 上收银，并同步到服务器",
+    "sync.failed": "与门店服务器同步失败：{detail}",
+    "sync.hook_failed": "与门店服务器同步失败：{name} 出错：{detail}",
+    "sync.server_said": "门店服务器：{detail}",
+    "sync.repeated_numbers": "门店服务器上已有收银台 {till} 直接在服务器上收银时开的小票（到 {number} 号），"
+                             "本机从头编号会重复：请在 [till] id 给本机换一个服务器没见过的编号，再重新启动",
+    "error.server_unreachable": "连不上门店服务器 {url}：{detail}",
+    "error.server_error": "读不了门店服务器：{detail}",
+    "error.server_batch_failed": "门店服务器没有收下收银台 {till} 的记录：{detail}",
+    "error.server_failed": "门店服务器拒绝了请求：{detail}",
+    "error.sync_two_tills": "两台收银机都用编号 {till}：服务器只收先发来的那台的记录，另一台的一直拒收，"
+                            "直到其中一台换一个编号",
+    "error.sync_other_shop": "收银台 {till} 在服务器上属于另一家门店（{shop}）",
+    "error.sync_rewritten": "收银台 {till} 的第 {seq} 条记录和服务器上的不一样：记录链被截断重写过，"
+                            "或另一台收银机在用编号 {till}",
+    "error.sync_gap": "收银台 {till} 第 {seq} 条记录之前缺了记录（服务器上到第 {head} 条）",
+    "error.sync_bad_hash": "收银台 {till} 的第 {seq} 条记录和它的哈希对不上：封存后被改过",
+    "error.sync_bad_document": "收银台 {till} 第 {seq} 条记录的小票对不上（和记录、日志哈希或上一张小票不符）",
+    "error.sync_no_document": "收银台 {till} 发来的一批缺了第 {seq} 条记录的小票",
+    "error.sync_out_of_order": "收银台 {till} 发来的一批记录顺序不对",
+    "error.sync_bad_batch": "发来的一批没有写收银台编号或实例",
+    "error.shared_read_failed": "读共享数据时门店服务器断开了（{reason}）：本机的副本没有变",
+    "error.shared_not_installed": "服务器上还没有共享数据：请设好 [server] url 后运行 chaoying init",
+    "error.shared_copy_failed": "服务器的共享数据没能复制到本机（{reason}）：本机的副本没有变",
     "owner.sync": "同步（门店服务器）",
     "owner.sync_loading": "正在问服务器……",
     "owner.sync_all_fine": "所有收银台都在 {minutes} 分钟内同步过",
     "owner.sync_stale": "收银台 {till} 已 {minutes} 分钟没有同步（最后 {at}）",
     "owner.sync_never": "收银台 {till} 还没有同步过",
+    "owner.sync_last": "收银台 {till} 最后同步 {at}",
+    "owner.sync_to_send": " · 待发送 {count} 条（截至它最后一批）",
     "owner.sync_refused": "收银台 {till} 被服务器拒收：{reason}",
     "owner.sync_unreachable": "连不上门店服务器：{reason}",
 }
@@ -1584,11 +1609,40 @@ EN: Dict[str, str] = {
     "sync.problem": "Sync: {reason}",
     "sync.local_first": "{server} is now the shop's server: this till sells on its own SQLite file {file} and "
                         "syncs to it",
+    "sync.failed": "sync with the shop's server failed: {detail}",
+    "sync.hook_failed": "sync with the shop's server failed: {name} failed: {detail}",
+    "sync.server_said": "the shop's server: {detail}",
+    "sync.repeated_numbers": "the shop's server already holds receipts up to {number} of till {till} from when the "
+                             "tills sold on it directly, and this till's own numbering would repeat them: give this "
+                             "till an id the server has not seen in [till] id and start it again",
+    "error.server_unreachable": "The shop's server {url} cannot be reached: {detail}.",
+    "error.server_error": "The shop's server could not be read: {detail}.",
+    "error.server_batch_failed": "The shop's server did not take till {till}'s records: {detail}.",
+    "error.server_failed": "The server refused the request: {detail}",
+    "error.sync_two_tills": "Two tills claim id {till}: the server takes its records from the till that sent "
+                            "first, and refuses the other's until one of them gets another id.",
+    "error.sync_other_shop": "Till {till} belongs to another shop ({shop}) on the server.",
+    "error.sync_rewritten": "Till {till}'s record {seq} differs from the one the server holds: its chain was cut "
+                            "back and rewritten, or another till sends as {till}.",
+    "error.sync_gap": "Till {till}'s records are missing before record {seq} (the server holds up to {head}).",
+    "error.sync_bad_hash": "Till {till}'s record {seq} does not match its hash: it was changed after it was sealed.",
+    "error.sync_bad_document": "Till {till}'s receipt of record {seq} does not match (its record, its journal hash "
+                               "or the receipt before it).",
+    "error.sync_no_document": "Till {till}'s batch lacks the receipt of record {seq}.",
+    "error.sync_out_of_order": "Till {till}'s batch is not in sequence order.",
+    "error.sync_bad_batch": "The batch names no till or no instance.",
+    "error.shared_read_failed": "The shop's server went away while the shared data was read ({reason}); the "
+                                "till's copy is unchanged.",
+    "error.shared_not_installed": "The server has no shared data yet: run chaoying init with [server] url set.",
+    "error.shared_copy_failed": "The server's shared data could not be copied to this till ({reason}); the till's "
+                                "copy is unchanged.",
     "owner.sync": "Sync (the shop's server)",
     "owner.sync_loading": "asking the server...",
     "owner.sync_all_fine": "every till has synced within {minutes} minutes",
     "owner.sync_stale": "till {till} has not synced for {minutes} minutes (last {at})",
     "owner.sync_never": "till {till} has never synced",
+    "owner.sync_last": "till {till} last synced {at}",
+    "owner.sync_to_send": " · {count} to send (as of its last batch)",
     "owner.sync_refused": "till {till} is refused by the server: {reason}",
     "owner.sync_unreachable": "cannot reach the shop's server: {reason}",
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime
 
 from tui import i18n
-from tui.services.sync import SyncStatus, load_hooks, next_backoff, redacted, stale_tills
+from tui.services.sync import HookFailed, SyncStatus, default_hooks, next_backoff, redacted, shown, stale_tills
 
 TODAY = datetime.date(2026, 3, 5)
 AT_1402 = datetime.datetime(2026, 3, 5, 14, 2, 31)
@@ -43,10 +43,56 @@ def test_passwords_never_reach_a_sentence():
     assert redacted("dsn host=x password=s3cret user=y") == "dsn host=x password=*** user=y"
 
 
-def test_a_hook_whose_module_is_missing_is_left_out():
-    assert load_hooks([("store.no_such_module_here", "pull")]) == []
-    found = load_hooks([("store.money", "format_yuan")])
-    assert [name for name, _ in found] == ["store.money.format_yuan"]
+def test_the_rounds_hooks_are_the_other_parts_called_directly_shop_wide_last():
+    from store import shared_data, shop_wide
+
+    assert default_hooks() == [("store.shared_data.pull", shared_data.pull), ("store.shop_wide.push", shop_wide.push)]
+
+
+def test_the_servers_failures_are_said_in_chinese_on_a_chinese_screen_and_in_english_in_the_log():
+    from store.server import BatchRefused, ServerError
+    from tui.screens.status import sync_problem
+    from tui.services.sync import sentence
+
+    gone = ServerError("The shop's server postgresql://till:***@10.0.0.9/shop cannot be reached: timeout expired.",
+                       "server_unreachable", url="postgresql://till:***@10.0.0.9/shop", detail="timeout expired")
+    assert shown(gone) == "连不上门店服务器 postgresql://till:***@10.0.0.9/shop：timeout expired"
+    assert sentence(gone) == str(gone)  # the log's
+    two = BatchRefused("Two tills claim id 1: ...", "sync_two_tills", till="1", instance="abc")
+    assert shown(two).startswith("两台收银机都用编号 1：")
+    gap = BatchRefused("Till 1's records 5-6 are missing before record 7.", "sync_gap", till="1", seq=7, head=4)
+    assert shown(gap) == "收银台 1 第 7 条记录之前缺了记录（服务器上到第 4 条）"
+    in_hook = HookFailed("store.shop_wide.push", ServerError("The server refused the request: boom", "server_failed",
+                                                             detail="boom"))
+    assert shown(in_hook) == "门店服务器拒绝了请求：boom"
+    broken = HookFailed("store.shop_wide.push", RuntimeError("the hook is broken"))
+    assert shown(broken) == "与门店服务器同步失败：store.shop_wide.push 出错：the hook is broken"
+    assert "store.shop_wide.push" in sentence(broken)
+    no_words = ServerError("Something new went wrong.", "server_something_new")
+    assert shown(no_words) == "门店服务器：Something new went wrong."
+    missing = ServerError("The shop's server could not be read: x.", "server_error")  # no detail: the frame
+    assert shown(missing) == "门店服务器：The shop's server could not be read: x."
+    status = SyncStatus(online=False, offline_since=AT_1402, error=sentence(gone), shown_error=shown(gone))
+    assert sync_problem(status) == "同步：连不上门店服务器 postgresql://till:***@10.0.0.9/shop：timeout expired"
+    refused = SyncStatus(online=True, refused=sentence(two), shown_refused=shown(two))
+    assert sync_problem(refused).startswith("同步：两台收银机都用编号 1：")
+    i18n.set_language("en")
+    assert shown(gap) == "Till 1's records are missing before record 7 (the server holds up to 4)."
+    assert shown(gone) == str(gone)
+
+
+def test_this_tills_line_of_sync_status_says_its_last_error_and_another_tills_to_send_as_of_its_last_batch():
+    from tui.cli.sync import _line
+
+    mine = {"till": "1", "this_till": True, "sent_seq": 40, "sent_at": "2026-03-05 14:00:07", "waiting": 3,
+            "refusal": "", "last_error": "The shop's server x cannot be reached: timeout expired.",
+            "last_error_at": "2026-03-05 14:02:31"}
+    assert _line(mine, TODAY) == ("till 1 (this till): last sent record 40 at 2026-03-05 14:00:07; 3 to send; "
+                                  "last error at 14:02: The shop's server x cannot be reached: timeout expired.")
+    assert "last error at 2026-03-05 14:02:" in _line(mine, TODAY + datetime.timedelta(days=1))
+    other = {"till": "2", "this_till": False, "sent_seq": 9, "sent_at": None, "waiting": 12, "refusal": ""}
+    assert _line(other) == "till 2: last sent record 9; 12 to send as of its last batch"
+    assert _line({**other, "waiting": None}).endswith("; to send: known on that till (it has not reported)")
 
 
 def test_tills_late_by_more_than_warn_minutes_are_listed_oldest_first():
@@ -67,8 +113,24 @@ def test_the_owners_view_lines_name_each_late_till_and_each_refusal():
              {"till_id": "2", "last_at": datetime.datetime(2026, 3, 5, 14, 2), "refusal": "Two tills claim id 2."}]
     lines = sync_lines(heads, now, 15)
     assert lines == ["同步（门店服务器）", "  收银台 2 已 58 分钟没有同步（最后 03-05 14:02）",
-                     "  收银台 2 被服务器拒收：Two tills claim id 2."]
-    assert sync_lines(heads[:1], now, 15) == ["同步（门店服务器）", "  所有收银台都在 15 分钟内同步过"]
+                     "  收银台 1 最后同步 03-05 15:00", "  收银台 2 被服务器拒收：Two tills claim id 2."]
+    assert sync_lines(heads[:1], now, 15) == ["同步（门店服务器）", "  所有收银台都在 15 分钟内同步过",
+                                              "  收银台 1 最后同步 03-05 15:00"]
+
+
+def test_the_owners_view_says_what_each_till_still_had_to_send_as_of_its_last_batch():
+    from tui.screens.owner import sync_lines
+
+    now = datetime.datetime(2026, 3, 5, 15, 0)
+    heads = [{"till_id": "1", "last_at": now, "refusal": "", "to_send": 0},
+             {"till_id": "2", "last_at": datetime.datetime(2026, 3, 5, 14, 2), "refusal": "", "to_send": 37},
+             {"till_id": "3", "last_at": None, "refusal": "", "to_send": None}]
+    assert sync_lines(heads, now, 15) == [
+        "同步（门店服务器）", "  收银台 3 还没有同步过",
+        "  收银台 2 已 58 分钟没有同步（最后 03-05 14:02） · 待发送 37 条（截至它最后一批）",
+        "  收银台 1 最后同步 03-05 15:00 · 待发送 0 条（截至它最后一批）"]
+    i18n.set_language("en")
+    assert sync_lines(heads[:1], now, 15)[-1] == "  till 1 last synced 03-05 15:00 · 0 to send (as of its last batch)"
 
 
 def test_a_server_failure_is_logged_as_its_sentence_a_bug_with_its_traceback(caplog):

@@ -224,9 +224,6 @@ def test_a_till_id_the_server_held_before_tills_synced_is_refused_before_any_num
 
 
 def test_hooks_are_called_each_round_and_a_failing_one_never_stops_the_push(tmp_path, shop_url):
-    from tui.services.sync import load_hooks
-
-    assert all(name.startswith("store.") for name, _ in load_hooks([("store.no_such_part", "pull")]) + [("store.", 0)])
     calls = []
 
     def pull(conn):
@@ -241,11 +238,109 @@ def test_hooks_are_called_each_round_and_a_failing_one_never_stops_the_push(tmp_
         try:
             wait_for(lambda: all_on_server(shop_url, "1"), what="pushed before the hooks")
             status = wait_for(lambda: worker.status().error and worker.status(), what="the hook's failure")
-            assert "test.broken" in status.error
+            assert "test.broken" in status.error and not status.online
+            assert status.shown_error == "与门店服务器同步失败：test.broken 出错：the hook is broken"
             wait_for(lambda: len(calls) >= 2, what="the hooks called again after the backoff")
             assert worker.alive
         finally:
             worker.stop(timeout=10)
+
+
+def test_a_round_calls_the_shared_data_pull_and_the_shop_wide_push_directly(tmp_path, shop_url, monkeypatch):
+    from store import shared_data, shop_wide
+
+    called = []
+    for module, name in ((shared_data, "pull"), (shop_wide, "push")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda conn, _real=real, _name=name: (called.append(_name), _real(conn)))
+    with local_till(tmp_path) as products:
+        ring_up(products)
+        worker = worker_for(shop_url, hooks=None)
+        try:
+            wait_for(lambda: worker.rounds >= 1, what="a round with the default hooks")
+            assert worker.status().error == "" and called[:2] == ["pull", "push"]
+        finally:
+            worker.stop(timeout=10)
+
+
+def test_each_batch_says_the_tills_own_head_so_the_server_knows_what_it_still_had_to_send(tmp_path, shop_url):
+    import psycopg2
+
+    from store import sync_batch
+    from store.models import TillCounter
+
+    def heads():
+        return {head["till_id"]: head for head in server_heads(shop_url)}
+
+    conn = psycopg2.connect(shop_url)  # a server migrated before the till's head was sent: no columns for it
+    with conn, conn.cursor() as cursor:
+        cursor.execute("ALTER TABLE sync_till DROP COLUMN local_seq, DROP COLUMN local_at")
+    conn.close()
+    store_server._LOCAL_HEAD_READY.clear()
+    with local_till(tmp_path) as products:
+        for _ in range(4):
+            ring_up(products)
+        head = TillCounter.get(TillCounter.till_id == "1").audit_seq
+        batch = sync_batch.build_batch("1", "", limit=3)
+        assert batch["head"]["seq"] == head and batch["head"]["at"]
+        assert heads() == {}  # till_heads reads a server without the columns
+        conn = store_server.connect_server(shop_url)
+        try:  # its first batch adds them, and says the head
+            assert store_server.send_batch(conn, batch) == 3
+            sync_batch.mark_sent("1", 3, batch["records"][-1]["hash"])
+        finally:
+            conn.close()
+        first = heads()["1"]
+        assert first["head_seq"] == 3 and first["local_seq"] == head and first["to_send"] == head - 3
+        assert first["local_at"] is not None
+        worker = worker_for(shop_url)
+        try:
+            wait_for(lambda: all_on_server(shop_url, "1"), what="the rest sent")
+            wait_for(lambda: heads()["1"]["to_send"] == 0, what="nothing left to send, as the last batch said")
+            assert worker.sent == head - 3  # no empty batch was sent to report the head
+        finally:
+            worker.stop(timeout=10)
+    conn = psycopg2.connect(shop_url)
+    with conn, conn.cursor() as cursor:
+        cursor.execute("ALTER TABLE sync_till DROP COLUMN local_seq, DROP COLUMN local_at")
+    conn.close()
+    store_server.migrate_server(shop_url)  # the next chaoying init adds them too, once
+    assert heads()["1"]["to_send"] is None  # until the till's next batch
+    store_server.migrate_server(shop_url)
+
+
+def test_the_last_error_is_kept_in_the_local_database_when_it_changes_and_cleared_when_a_round_works(
+        tmp_path, pg, shop_url, monkeypatch):
+    from store import sync_batch
+
+    real, written = sync_batch.keep_error, []
+
+    def counted(till_id, sentence, at):
+        done = real(till_id, sentence, at)
+        if done:
+            written.append(sentence)
+        return done
+
+    monkeypatch.setattr(sync_batch, "keep_error", counted)
+    wrong = shop_url.replace(PASSWORD, "not-the-password")
+    with local_till(tmp_path) as products:
+        ring_up(products)
+        worker = worker_for(wrong, backoff_max_s=1.0)
+        try:
+            status = wait_for(lambda: worker.status().error and worker.status(), what="the failure")
+            assert status.shown_error.startswith("连不上门店服务器 ") and "not-the-password" not in status.shown_error
+            wait_for(lambda: worker.failures >= 3 and worker._kept == status.error, what="three failed rounds")
+        finally:
+            assert worker.stop(timeout=10)
+        assert written == [status.error]  # once, not each round
+        error, at = sync_batch.last_error("1")
+        assert error == status.error and at is not None
+        worker = worker_for(shop_url)
+        try:
+            wait_for(lambda: worker.status().online and worker._kept == "", what="online, the error cleared")
+        finally:
+            assert worker.stop(timeout=10)
+        assert written == [status.error, ""] and sync_batch.last_error("1")[0] == ""
 
 
 # ---------------------------------------------------------------- the till process killed mid-batch

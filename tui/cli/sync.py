@@ -1,4 +1,9 @@
-"""`chaoying sync status [--json]`: each till's last record on the shop's server, records waiting, refusals."""
+"""`chaoying sync status [--json]`: each till's last record on the shop's server, records waiting, refusals.
+
+This till's figures are its own (its SQLite file): the records it still has to send and the sync's last error
+(kept by the running till's sync worker). Another till's records to send are as its last batch said them
+(store.server.till_heads ``to_send``): a till that is offline cannot report a newer figure.
+"""
 from __future__ import annotations
 
 import argparse
@@ -16,9 +21,10 @@ def register(sub) -> None:
     actions = sync.add_subparsers(dest="action", metavar="ACTION")
     status = actions.add_parser(
         "status", help="each till's last sent record, records waiting and the last refusal",
-        description="Each till's last record on the shop's server (seq, time), the records this till still has "
-                    "to send (from its own mark), and any refusal. The server is asked with a short timeout; "
-                    "when it cannot be reached, this till's own figures are still printed (exit 1).")
+        description="Each till's last record on the shop's server (seq, time), the records each till still has "
+                    "to send (this till's from its own mark, another's as of its last batch), any refusal, and "
+                    "this till's last sync error. The server is asked with a short timeout; when it cannot be "
+                    "reached, this till's own figures are still printed (exit 1).")
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(handler=cmd_sync_status)
     sync.set_defaults(handler=lambda args: _choose(sync))
@@ -46,9 +52,11 @@ def _local(settings: Any) -> Dict[str, Any]:
 
         row = db.execute_sql(f"SELECT sent_seq, sent_at FROM sync_mark WHERE till_id = {db.param}",
                              (till,)).fetchone()
+        error, error_at = sync_batch.last_error(till)
         return {"till": till, "this_till": True, "head_seq": counter.audit_seq if counter else 0,
                 "sent_seq": int(row[0]) if row else 0, "sent_at": _time(row[1]) if row else None,
-                "waiting": int(sync_batch.waiting(till)), "refusal": ""}
+                "waiting": int(sync_batch.waiting(till)), "refusal": "",
+                "last_error": error, "last_error_at": _time(error_at) if error else None}
     finally:
         close_database()
 
@@ -88,7 +96,8 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
         for head in heads:
             row = {"till": head["till_id"], "this_till": head["till_id"] == mine["till"],
                    "sent_seq": int(head.get("head_seq") or 0), "sent_at": _time(head.get("last_at")),
-                   "waiting": None, "refusal": head.get("refusal") or ""}
+                   "waiting": head.get("to_send"), "waiting_as_of": _time(head.get("local_at")),
+                   "refusal": head.get("refusal") or ""}
             if row["this_till"]:
                 mine.update(server_seq=row["sent_seq"], sent_at=row["sent_at"] or mine["sent_at"],
                             refusal=row["refusal"])
@@ -107,10 +116,26 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _line(row: Dict[str, Any]) -> str:
+def _line(row: Dict[str, Any], today: Optional[datetime.date] = None) -> str:
     who = f"till {row['till']}" + (" (this till)" if row["this_till"] else "")
     sent = f"last sent record {row['sent_seq']}" + (f" at {row['sent_at']}" if row["sent_at"] else "") \
         if row["sent_seq"] else "nothing sent yet"
-    waiting = f"{row['waiting']} waiting" if row["waiting"] is not None else "waiting: known on that till"
+    if row["this_till"]:
+        waiting = f"{row['waiting']} to send"
+    elif row["waiting"] is not None:
+        waiting = f"{row['waiting']} to send as of its last batch"
+    else:
+        waiting = "to send: known on that till (it has not reported)"
     refusal = f"; refused: {row['refusal']}" if row["refusal"] else ""
-    return f"{who}: {sent}; {waiting}{refusal}"
+    error = ""
+    if row.get("last_error"):
+        error = f"; last error at {_clock(row.get('last_error_at'), today)}: {row['last_error']}"
+    return f"{who}: {sent}; {waiting}{refusal}{error}"
+
+
+def _clock(text: Optional[str], today: Optional[datetime.date] = None) -> str:
+    """A time of _time as the line says it: 14:02 today, else 2026-03-04 14:02."""
+    if not text:
+        return "an unknown time"
+    today = today or datetime.date.today()
+    return text[11:16] if text[:10] == today.isoformat() else text[:16]

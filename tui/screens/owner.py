@@ -60,23 +60,31 @@ TENDERS = ("cash", "card", "wechat", "alipay")
 # ---------------------------------------------------------------- tills that have not synced
 
 def sync_lines(heads: List[Dict[str, Any]], now: datetime.datetime, warn_minutes: int) -> List[str]:
-    """The owner's lines for the server's heads: each till late (or refused), else that every till is fine."""
+    """The owner's lines for the server's heads: each till late (oldest first), then the others, each with the
+    records it still had to send as of its last batch (store.server.till_heads ``to_send``), then refusals."""
     from tui.services.sync import stale_tills
 
     lines = [t("owner.sync")]
     late = stale_tills(heads, now, warn_minutes)
-    for head in late:
-        if head["minutes"] is None:
+    if not late:
+        lines.append("  " + t("owner.sync_all_fine", minutes=warn_minutes))
+    late_ids = {head["till_id"] for head in late}
+    for head in late + [head for head in heads if head["till_id"] not in late_ids]:
+        if head.get("minutes", 0) is None:
             lines.append("  " + t("owner.sync_never", till=head["till_id"]))
             continue
         last = head["last_at"]
         at = last.strftime("%m-%d %H:%M") if isinstance(last, datetime.datetime) else str(last)[5:16]
-        lines.append("  " + t("owner.sync_stale", till=head["till_id"], minutes=head["minutes"], at=at))
+        if head["till_id"] in late_ids:
+            line = t("owner.sync_stale", till=head["till_id"], minutes=head["minutes"], at=at)
+        else:
+            line = t("owner.sync_last", till=head["till_id"], at=at)
+        if head.get("to_send") is not None:
+            line += t("owner.sync_to_send", count=head["to_send"])
+        lines.append("  " + line)
     for head in heads:
         if head.get("refusal"):
             lines.append("  " + t("owner.sync_refused", till=head["till_id"], reason=head["refusal"]))
-    if len(lines) == 1:
-        lines.append("  " + t("owner.sync_all_fine", minutes=warn_minutes))
     return lines
 
 

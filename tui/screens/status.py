@@ -104,8 +104,12 @@ def sync_text(status: Any, today: Optional[datetime.date] = None) -> str:
 
 
 def sync_problem(status: Any) -> str:
-    """The failing sync's one sentence for the message line ("" when it works): a refusal first."""
-    reason = status.refused or ("" if status.online else status.error)
+    """The failing sync's one sentence for the message line ("" when it works): a refusal first, in the UI
+    language (the status's shown_* words; its English sentence when it has none)."""
+    if status.refused:
+        reason = getattr(status, "shown_refused", "") or status.refused
+    else:
+        reason = "" if status.online else getattr(status, "shown_error", "") or status.error
     return t("sync.problem", reason=reason) if reason else ""
 
 

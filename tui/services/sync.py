@@ -4,28 +4,32 @@ One daemon thread ("chaoying-sync"), never the UI thread. Each round it connects
 connection (backoff 1, 2, 4 ... 30 s after a failure, reset by a round that works), aligns the
 till's mark with the server's head on a new connection (the server's head is the truth: a crash
 between the server's commit and ``mark_sent`` leaves the server ahead), sends batches until none
-waits, then calls the other helpers' hooks (``store.shared_data.pull``, ``store.shop_wide.push``)
-when their modules exist. It polls about every second and wakes at once on ``notify()``.
+waits, then calls the other parts' hooks (``default_hooks``: ``store.shared_data.pull``,
+``store.shop_wide.push``). It polls about every second and wakes at once on ``notify()``.
 
 Nothing that fails stops it: a round that raises is one sentence (password redacted) in the status
 and the log (with its traceback), the connection is closed and replaced, never reused, and the
 next round comes after the backoff. A batch the server refuses stops the pushing: the refusal's
 sentence stays in the status and the push is tried again a minute later, in case the owner fixed
-it. ``status()`` hands out a frozen SyncStatus; the screens only render it.
+it. ``status()`` hands out a frozen SyncStatus; the screens only render it. Its sentences are
+English (the log's); ``shown_error``/``shown_refused`` say the same in the UI language, from the
+server's error codes (``shown``). The last failing sentence is kept in the local database
+(``store.sync_batch.keep_error``, written when it changes) for ``chaoying sync status``.
 """
 from __future__ import annotations
 
 import datetime
-import importlib
 import logging
 import re
+import string
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from store.db import db
 from store.models import GENESIS_HASH, Audit, TillCounter
+from tui.i18n import t
 
 log = logging.getLogger("chaoying.sync")
 
@@ -38,8 +42,7 @@ CONNECT_TIMEOUT_S = 5.0
 STARTUP_TIMEOUT_S = 2.0  # the till's start asks the server once, for a till new on its SQLite: never longer
 BATCH_LIMIT = 500
 
-#: The other helpers' hooks, called with the server connection each round when their module imports.
-HOOKS: List[Tuple[str, str]] = [("store.shared_data", "pull"), ("store.shop_wide", "push")]
+Hook = Tuple[str, Callable[[Any], Any]]
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,12 @@ class SyncStatus:
     waiting: int = 0
     error: str = ""  # why the last round failed, one sentence ("" when it worked)
     refused: str = ""  # the server's refusal of this till's batches, one sentence ("" when none)
+    shown_error: str = ""  # ``error`` in the UI language ("" when none)
+    shown_refused: str = ""  # ``refused`` in the UI language ("" when none)
 
 
 class HookFailed(Exception):
-    """A hook (HOOKS) raised: the round fails like any other, naming the hook."""
+    """A hook (default_hooks) raised: the round fails like any other, naming the hook."""
 
     def __init__(self, name: str, error: BaseException) -> None:
         first = (str(error).strip().splitlines() or [type(error).__name__])[0].strip()
@@ -77,49 +82,63 @@ def redacted(text: str) -> str:
     return _PASSWORD_IN_DSN.sub(r"\1***", _PASSWORD_IN_URL.sub(r"\1***@", text))
 
 
+def _first(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0].strip()
+
+
+def _server_error(exc: BaseException) -> Optional[BaseException]:
+    """The ServerError of a failed round (a hook's own included), None when it is another error."""
+    from store.server import ServerError
+
+    inner = exc.error if isinstance(exc, HookFailed) else exc
+    return inner if isinstance(inner, ServerError) else None
+
+
 def sentence(exc: BaseException) -> str:
-    """One sentence for a failed round: the server's own (ServerError) or the first line of the error."""
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].strip()
-    try:
-        from store.server import ServerError
-    except ImportError:  # pragma: no cover - the server module is part of the till
-        ServerError = ()  # type: ignore[assignment,misc]
-    if isinstance(exc, HookFailed) and isinstance(exc.error, ServerError):  # type: ignore[arg-type]
-        return redacted(sentence(exc.error))
-    if isinstance(exc, ServerError):  # type: ignore[arg-type]
-        return redacted(first)
-    return redacted(f"sync with the shop's server failed: {first}")
+    """One English sentence for a failed round (the log's): the server's own (ServerError) or the first line."""
+    server = _server_error(exc)
+    if server is not None:
+        return redacted(_first(server))
+    return redacted(f"sync with the shop's server failed: {_first(exc)}")
 
 
 def expected(exc: BaseException) -> bool:
     """True for a failure the network or the server explains (a ServerError, also inside a hook's failure):
     its sentence says it all, the log needs no traceback. Anything else is a bug, logged with its traceback."""
-    try:
-        from store.server import ServerError
-    except ImportError:  # pragma: no cover - the server module is part of the till
-        return False
+    from store.errors import ServerError
+
     error = exc.error if isinstance(exc, HookFailed) else exc
     return isinstance(error, ServerError)
 
 
-def load_hooks(names: Sequence[Tuple[str, str]] = HOOKS) -> List[Tuple[str, Callable[[Any], Any]]]:
-    """The hooks whose module imports: (name, function). A missing module is fine; a broken one is logged."""
-    found: List[Tuple[str, Callable[[Any], Any]]] = []
-    for module_name, function_name in names:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue  # that part of the till is not there: nothing to call
-            log.error("sync hook %s cannot be loaded: %s", module_name, exc, exc_info=exc)
-            continue
-        except Exception as exc:  # noqa: BLE001 - a broken hook never stops the sync
-            log.error("sync hook %s cannot be loaded: %s", module_name, exc, exc_info=exc)
-            continue
-        function = getattr(module, function_name, None)
-        if callable(function):
-            found.append((f"{module_name}.{function_name}", function))
-    return found
+def shown(exc: BaseException) -> str:
+    """The same failure in the UI language: the words of the server's error code (i18n ``error.<code>``,
+    e.g. error.server_unreachable), else a translated frame around its first line; a hook is named."""
+    from tui.errors import words
+    from tui.i18n import EN
+
+    server = _server_error(exc)
+    if server is not None:
+        key = "error." + str(getattr(server, "code", ""))
+        values = words(dict(getattr(server, "values", None) or {}))
+        if key in EN and _fields(EN[key]) <= set(values):  # a value the words need is missing: the frame
+            return redacted(t(key, **values))
+        return redacted(t("sync.server_said", detail=_first(server)))
+    if isinstance(exc, HookFailed):
+        return redacted(t("sync.hook_failed", name=exc.name, detail=_first(exc.error)))
+    return redacted(t("sync.failed", detail=_first(exc)))
+
+
+def _fields(text: str) -> Set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def default_hooks() -> List[Hook]:
+    """What each round calls after the push, with the server connection: shared data down (prices, cashiers,
+    settings), then this till's held baskets up. A hook that raises fails the round, named (HookFailed)."""
+    from store import shared_data, shop_wide
+
+    return [("store.shared_data.pull", shared_data.pull), ("store.shop_wide.push", shop_wide.push)]
 
 
 def stale_tills(heads: Sequence[Dict[str, Any]], now: datetime.datetime, warn_minutes: int) -> List[Dict[str, Any]]:
@@ -150,25 +169,35 @@ def shared_days_refusal(conn: Any, till_id: str) -> str:
     """One sentence when the server holds receipts of ``till_id`` from the shared-database days (its till_counter
     has a row the sync never made, as no sync_till row says); "" otherwise. A local numbering from 1 would
     repeat them, so the owner gives this till a new id (simple and correct: no chain is spliced)."""
+    number = shared_days_receipt(conn, till_id)
+    return "" if number is None else _repeated(till_id, number)
+
+
+def _repeated(till_id: str, number: int) -> str:
+    return (f"the shop's server already holds receipts up to {number} of till {till_id} from when the tills sold "
+            f"on it directly, and this till's own numbering would repeat them: give this till an id the server "
+            f"has not seen in [till] id and start it again")
+
+
+def shared_days_receipt(conn: Any, till_id: str) -> Optional[int]:
+    """The last receipt number of ``till_id`` the server holds from the shared-database days; None when none."""
     try:
         with conn.cursor() as cursor:
             cursor.execute("SELECT to_regclass('till_counter') IS NOT NULL, to_regclass('sync_till') IS NOT NULL")
             has_counter, has_sync = cursor.fetchone()
             if not has_counter:
-                return ""
+                return None
             cursor.execute("SELECT last_receipt_no, audit_seq FROM till_counter WHERE till_id = %s", (till_id,))
             row = cursor.fetchone()
             if row is None or not (row[0] or row[1]):
-                return ""
+                return None
             if has_sync:
                 cursor.execute("SELECT 1 FROM sync_till WHERE till_id = %s", (till_id,))
                 if cursor.fetchone() is not None:
-                    return ""  # the sync made it: the server's chain check speaks for it
+                    return None  # the sync made it: the server's chain check speaks for it
     finally:
         _end_transaction(conn)
-    return (f"the shop's server already holds receipts up to {row[0]} of till {till_id} from when the tills sold "
-            f"on it directly, and this till's own numbering would repeat them: give this till an id the server "
-            f"has not seen in [till] id and start it again")
+    return int(row[0] or 0)
 
 
 def local_till_is_new(till_id: str) -> bool:
@@ -203,7 +232,7 @@ class SyncWorker:
 
     def __init__(self, server_url: str, till_id: str, shop: str = "", *,
                  on_change: Optional[Callable[[SyncStatus], Any]] = None,
-                 hooks: Optional[Sequence[Tuple[str, Callable[[Any], Any]]]] = None,
+                 hooks: Optional[Sequence[Hook]] = None,
                  poll_s: float = POLL_S, backoff_max_s: float = BACKOFF_MAX_S,
                  refused_retry_s: float = REFUSED_RETRY_S, connect_timeout_s: float = CONNECT_TIMEOUT_S,
                  batch_limit: int = BATCH_LIMIT,
@@ -230,7 +259,9 @@ class SyncWorker:
         self._next_try = 0.0  # time.monotonic() of the next connect
         self._refused_until = 0.0  # while refused: when the push is tried again
         self._last_logged = ""
+        self._kept: Optional[str] = None  # the failing sentence kept in the local database (None: not read yet)
         self.rounds = 0  # rounds that worked (tests wait on it)
+        self.failures = 0  # rounds that failed
         self.sent = 0  # records this worker sent
 
     # ------------------------------------------------------------ what the till calls
@@ -269,8 +300,6 @@ class SyncWorker:
 
     def _run(self) -> None:
         try:
-            if self._hooks is None:
-                self._hooks = load_hooks()
             while not self._stopping:
                 self._step()
                 with self._wake:
@@ -290,8 +319,27 @@ class SyncWorker:
                     self._set(waiting=self._waiting())
         except Exception as exc:  # noqa: BLE001 - the thread never dies
             self._failed(exc)
+        self._keep_error()
+
+    def _keep_error(self) -> None:
+        """The failing sentence (a refusal first, as the message line says it) kept in the local database for
+        ``chaoying sync status``: written when it changes or clears, never each round."""
+        said = self._status.refused or self._status.error
+        if said == self._kept:
+            return
+        from store import sync_batch
+
+        try:
+            with db.connection_context():
+                sync_batch.keep_error(self.till_id, said, self.clock())
+            self._kept = said
+        except Exception as exc:  # noqa: BLE001 - kept at the next tick; the status has it meanwhile
+            log.warning("till %s: the sync's last error could not be kept in the local database: %s",
+                        self.till_id, _first(exc))
 
     def _round(self) -> None:
+        if self._hooks is None:
+            self._hooks = default_hooks()  # here, not at start: an import that fails is a round that fails
         conn = self._connection()
         if not self._status.refused or time.monotonic() >= self._refused_until:
             if self._aligned or self._align(conn):
@@ -304,7 +352,7 @@ class SyncWorker:
             _end_transaction(conn)
         self._backoff = 0.0
         self.rounds += 1
-        self._set(online=True, offline_since=None, error="", waiting=self._waiting())
+        self._set(online=True, offline_since=None, error="", shown_error="", waiting=self._waiting())
         self._last_logged = ""
 
     def _connection(self) -> Any:
@@ -328,13 +376,14 @@ class SyncWorker:
                     None)
         _end_transaction(conn)
         sent_seq, _sent_hash = local_mark(self.till_id)
-        refusal = shared_days_refusal(conn, self.till_id) if head is None and sent_seq == 0 else ""
-        self._aligned = not refusal
-        if refusal:
+        number = shared_days_receipt(conn, self.till_id) if head is None and sent_seq == 0 else None
+        self._aligned = number is None
+        if number is not None:
+            refusal = _repeated(self.till_id, number)
             if refusal != self._status.refused:
                 log.error("till %s: %s", self.till_id, refusal)
             self._refused_until = time.monotonic() + self.refused_retry_s
-            self._set(refused=refusal)
+            self._set(refused=refusal, shown_refused=t("sync.repeated_numbers", number=number, till=self.till_id))
             return False
         # no row: the server has none of this till's records (a new server, or one restored from before them)
         seq = int(head.get("head_seq") or 0) if head is not None else 0
@@ -366,7 +415,7 @@ class SyncWorker:
                 self._refused_until = time.monotonic() + self.refused_retry_s
                 self._aligned = False  # the retry reads the server's head again
                 _end_transaction(conn)
-                self._set(refused=said, waiting=self._waiting())
+                self._set(refused=said, shown_refused=shown(exc), waiting=self._waiting())
                 return
             last = batch["records"][-1]
             if head == last["seq"]:
@@ -376,7 +425,8 @@ class SyncWorker:
                 if not self._align(conn):
                     return
             self.sent += len(batch["records"])
-            self._set(refused="", online=True, offline_since=None, error="", waiting=self._waiting())
+            self._set(refused="", shown_refused="", online=True, offline_since=None, error="", shown_error="",
+                      waiting=self._waiting())
 
     def _waiting(self) -> int:
         from store import sync_batch
@@ -384,6 +434,7 @@ class SyncWorker:
         return int(sync_batch.waiting(self.till_id))
 
     def _failed(self, exc: BaseException) -> None:
+        self.failures += 1
         said = sentence(exc)
         if said != self._last_logged:  # the server's own failure is its sentence; anything else, a bug: traced
             log.error("till %s: %s", self.till_id, said, exc_info=None if expected(exc) else exc)
@@ -400,7 +451,7 @@ class SyncWorker:
         except Exception:  # noqa: BLE001 - the local count is only for the status line
             pass
         self._set(online=False, offline_since=self._status.offline_since or self.clock(), error=said,
-                  waiting=waiting)
+                  shown_error=shown(exc), waiting=waiting)
 
     def _close(self) -> None:
         conn, self._conn = self._conn, None
