@@ -28,8 +28,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from store.db import db
+from store.errors import ServerError
 from store.models import GENESIS_HASH, Audit, TillCounter
-from tui.i18n import t
+from tui.i18n import EN, t
 
 log = logging.getLogger("chaoying.sync")
 
@@ -88,7 +89,6 @@ def _first(exc: BaseException) -> str:
 
 def _server_error(exc: BaseException) -> Optional[BaseException]:
     """The ServerError of a failed round (a hook's own included), None when it is another error."""
-    from store.server import ServerError
 
     inner = exc.error if isinstance(exc, HookFailed) else exc
     return inner if isinstance(inner, ServerError) else None
@@ -105,8 +105,6 @@ def sentence(exc: BaseException) -> str:
 def expected(exc: BaseException) -> bool:
     """True for a failure the network or the server explains (a ServerError, also inside a hook's failure):
     its sentence says it all, the log needs no traceback. Anything else is a bug, logged with its traceback."""
-    from store.errors import ServerError
-
     error = exc.error if isinstance(exc, HookFailed) else exc
     return isinstance(error, ServerError)
 
@@ -115,7 +113,6 @@ def shown(exc: BaseException) -> str:
     """The same failure in the UI language: the words of the server's error code (i18n ``error.<code>``,
     e.g. error.server_unreachable), else a translated frame around its first line; a hook is named."""
     from tui.errors import words
-    from tui.i18n import EN
 
     server = _server_error(exc)
     if server is not None:
