@@ -89,7 +89,6 @@ def _first(exc: BaseException) -> str:
 
 def _server_error(exc: BaseException) -> Optional[BaseException]:
     """The ServerError of a failed round (a hook's own included), None when it is another error."""
-
     inner = exc.error if isinstance(exc, HookFailed) else exc
     return inner if isinstance(inner, ServerError) else None
 
@@ -105,8 +104,7 @@ def sentence(exc: BaseException) -> str:
 def expected(exc: BaseException) -> bool:
     """True for a failure the network or the server explains (a ServerError, also inside a hook's failure):
     its sentence says it all, the log needs no traceback. Anything else is a bug, logged with its traceback."""
-    error = exc.error if isinstance(exc, HookFailed) else exc
-    return isinstance(error, ServerError)
+    return _server_error(exc) is not None
 
 
 def shown(exc: BaseException) -> str:
