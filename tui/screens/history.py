@@ -551,9 +551,11 @@ class Corrections:
     # ------------------------------------------------------------ after the commit
 
     def committed(self, key: str, answer: corrections.Committed) -> None:
-        document_id, number, amount, cash = answer
+        document_id, number, amount, cash, note = answer
         self.app.print_sale(document_id, open_drawer=cash)  # the same receipt outcome and banner as a sale
         self.app.notify(t(key, number=number, amount=amount))  # the list reloads: its message line is redrawn
+        if note:  # refunded offline: other tills' refunds of the receipt may not be known yet
+            self.app.notify(t(f"history.{note}"), severity="warning")
         desk = getattr(self.app, "refund_desk", None)
         if desk is not None:  # mobile payments go back through the provider, once the document is stored
             desk.send(document_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
+from store.errors import ServerError
 from store.models import Payment, Sale
 
 
@@ -34,6 +35,7 @@ class Committed(NamedTuple):
     number: str  # the document's receipt number, formatted
     amount: str  # its total, formatted
     cash_back: bool  # cash goes back: the drawer opens with its receipt
+    note: str = ""  # what to say with it, a code ("" none): OFFLINE_OWN_NOTE (the i18n key history.<code>)
 
 
 def refund_choices(sale_id: int, server_url: str = "", till_id: str = "") -> Tuple[List[Any], Dict[str, int]]:
@@ -107,20 +109,45 @@ def refund_payments(room: Dict[str, int], total_fen: int, all_cash: bool) -> Lis
 
 def commit_refund(sale_id: int, choice: RefundChoice, till_id: str, cashier: Optional[str],
                   manager: Optional[str], server_url: str = "") -> Committed:
-    """Commit the refund the cashier chose of a sale as a new document (what other tills gave back of it read
-    from the server again, when one answers); store work."""
-    from store import documents
+    """Commit the refund the cashier chose of this till's own sale as a new document; store and network work.
+
+    With a server that answers, under a claim on it (store.refund_claims): what other tills gave back of it,
+    or are giving back at this moment, is counted. A server named but not answering: committed from what this
+    till knows, and ``note`` says other tills' refunds of it may not be known yet (OFFLINE_OWN)."""
+    from store import documents, shop_wide
 
     payments = list(choice.payments) if choice.payments is not None else None
     items = [(line_id, qty, choice.restock(line_id)) for line_id, qty in choice.items]  # damaged: on hand stays
-    elsewhere, given = _given_elsewhere(sale_id, server_url, till_id)
-    if payments is None and given:  # back to the original tenders, within what other tills left on each
-        lines = documents.refundable(sale_id, elsewhere)
-        room = {method: amount - given.get(method, 0) for method, amount in documents.refund_room(sale_id).items()}
-        payments = documents.plan_refund_payments(room, refund_total_fen(lines, dict(choice.items)))
-    document = documents.commit_refund(sale_id, items, till_id, cashier or None, manager or None, "", payments,
-                                       elsewhere=elsewhere)
-    return committed(document)
+    note = ""
+    if server_url:
+        try:
+            conn = shop_wide.connect(server_url)
+        except Exception:  # noqa: BLE001 - offline: this till's own receipts are refunded from what it knows
+            conn = None
+        if conn is not None:
+            try:
+                document = shop_wide.claimed_own_refund(conn, sale_id, items, till_id, cashier or None,
+                                                        manager or None, "", payments)
+            except ServerError:  # the server failed before anything was claimed: as offline
+                document = None
+                note = offline_own_note()
+            finally:
+                conn.close()
+            if document is not None:
+                return committed(document)
+        else:
+            note = offline_own_note()
+    document = documents.commit_refund(sale_id, items, till_id, cashier or None, manager or None, "", payments)
+    return committed(document, note)
+
+
+#: Committed.note of a refund of this till's own receipt made while the named server does not answer.
+OFFLINE_OWN_NOTE = "refund_offline_own"
+
+
+def offline_own_note() -> str:
+    """The note of a refund of this till's own receipt made offline (store.refund_claims.OFFLINE_OWN says it)."""
+    return OFFLINE_OWN_NOTE
 
 
 # ---------------------------------------------------------------- another till's receipt (through the server)
@@ -200,11 +227,11 @@ def commit_void(sale_id: int, till_id: str, cashier: Optional[str], manager: str
     return committed(documents.commit_void(sale_id, till_id, cashier or None, manager, reason))
 
 
-def committed(document: Any) -> Committed:
+def committed(document: Any, note: str = "") -> Committed:
     """A committed document's id, number and amount, and whether cash goes back with it; store work."""
     from store.money import format_yuan
     from store.numbering import format_receipt_no
 
     cash = Payment.select().where((Payment.sale == document.id) & (Payment.method == "cash")).exists()
     return Committed(document.id, format_receipt_no(document.till_id, document.receipt_no),
-                     format_yuan(document.total_fen), cash)
+                     format_yuan(document.total_fen), cash, note)
