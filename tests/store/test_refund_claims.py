@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Tuple
 
 import pytest
 
-from store import refund_claims, shop_wide
+from store import refund_claims
 from tests.store.test_shop_wide import Tills, lines_of, server_url, sync, tills  # noqa: F401 - fixtures
 
 COLA = "6901234567892"
