@@ -236,6 +236,10 @@ def test_offline_own_refund_works_and_says_other_tills_refunds_may_not_be_known(
 
     sold, cola = sold_and_synced(tills, 1000, 0)
     with tills.on("1"):
+        lines, _room, note = corrections.noted_refund_choices(sold.id, DEAD, "1")
+        assert [line.remaining_qty for line in lines] == [1000] and note == corrections.OFFLINE_OWN_NOTE
+        assert corrections.noted_refund_choices(sold.id, tills.server_url, "1")[2] == ""  # online: nothing said
+        assert corrections.noted_refund_choices(sold.id, "", "1")[2] == ""  # no server named: a one-till shop
         done = corrections.commit_refund(sold.id, corrections.RefundChoice(((cola.id, 1000),), None, 350), "1",
                                          "c1", None, DEAD)
     assert done.amount == "3.50" and done.note == corrections.OFFLINE_OWN_NOTE

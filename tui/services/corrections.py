@@ -28,6 +28,11 @@ class RefundChoice:
         return line_id not in self.damaged
 
 
+#: The note of a refund of this till's own receipt while the named server does not answer (i18n
+#: history.refund_offline_own; store.refund_claims.OFFLINE_OWN says it in English).
+OFFLINE_OWN_NOTE = "refund_offline_own"
+
+
 class Committed(NamedTuple):
     """A committed refund or void, as the till prints and says it."""
 
@@ -40,30 +45,42 @@ class Committed(NamedTuple):
 
 def refund_choices(sale_id: int, server_url: str = "", till_id: str = "") -> Tuple[List[Any], Dict[str, int]]:
     """A sale's lines with what is left to refund of each, and what each original tender can still take back:
-    with a server that answers, less what other tills already gave back of it (offline: this till's own)."""
+    with a server that answers, less what other tills already gave back of it or are giving back now (their
+    refund claims); offline: this till's own."""
+    lines, room, _note = noted_refund_choices(sale_id, server_url, till_id)
+    return lines, room
+
+
+def noted_refund_choices(sale_id: int, server_url: str = "", till_id: str = ""
+                         ) -> Tuple[List[Any], Dict[str, int], str]:
+    """refund_choices and the note to show with them: OFFLINE_OWN_NOTE when a server is named but does not
+    answer (other tills' refunds of it may not be known yet), else ""; store and network work."""
     from store import documents
 
-    elsewhere, given = _given_elsewhere(sale_id, server_url, till_id)
+    elsewhere, given, answered = _given_elsewhere(sale_id, server_url, till_id)
     room = documents.refund_room(sale_id)
     return (documents.refundable(sale_id, elsewhere),
-            {method: amount - given.get(method, 0) for method, amount in room.items()})
+            {method: amount - given.get(method, 0) for method, amount in room.items()},
+            OFFLINE_OWN_NOTE if server_url and not answered else "")
 
 
-def _given_elsewhere(sale_id: int, server_url: str, till_id: str) -> Tuple[Dict[int, Tuple[int, int]], Dict[str, int]]:
-    """What other tills gave back of this till's sale, from the server; nothing when none is named or answers."""
+def _given_elsewhere(sale_id: int, server_url: str, till_id: str
+                     ) -> Tuple[Dict[int, Tuple[int, int]], Dict[str, int], bool]:
+    """What other tills gave back (or claimed) of this till's sale, from the server, and whether it answered;
+    nothing when none is named or answers."""
     if not server_url:
-        return {}, {}
+        return {}, {}, False
     from store import shop_wide
     from store.documents import DocumentError
 
     try:
         conn = shop_wide.connect(server_url)
     except Exception:  # noqa: BLE001 - offline: this till's own receipts are refunded from what it knows
-        return {}, {}
+        return {}, {}, False
     try:
         elsewhere, given, voided = shop_wide.own_elsewhere(conn, till_id, sale_id)
     except Exception:  # noqa: BLE001 - the server failed mid-read: as offline
-        return {}, {}
+        return {}, {}, False
     finally:
         conn.close()
     if voided:
@@ -72,7 +89,7 @@ def _given_elsewhere(sale_id: int, server_url: str, till_id: str) -> Tuple[Dict[
         sale = Sale.get_by_id(sale_id)
         number = format_receipt_no(sale.till_id, sale.receipt_no)
         raise DocumentError(f"Receipt {number} was voided.", "voided", receipt=number)
-    return elsewhere, given
+    return elsewhere, given, True
 
 
 def all_refunded(lines: Sequence[Any]) -> bool:
@@ -130,24 +147,15 @@ def commit_refund(sale_id: int, choice: RefundChoice, till_id: str, cashier: Opt
                                                         manager or None, "", payments)
             except ServerError:  # the server failed before anything was claimed: as offline
                 document = None
-                note = offline_own_note()
+                note = OFFLINE_OWN_NOTE
             finally:
                 conn.close()
             if document is not None:
                 return committed(document)
         else:
-            note = offline_own_note()
+            note = OFFLINE_OWN_NOTE
     document = documents.commit_refund(sale_id, items, till_id, cashier or None, manager or None, "", payments)
     return committed(document, note)
-
-
-#: Committed.note of a refund of this till's own receipt made while the named server does not answer.
-OFFLINE_OWN_NOTE = "refund_offline_own"
-
-
-def offline_own_note() -> str:
-    """The note of a refund of this till's own receipt made offline (store.refund_claims.OFFLINE_OWN says it)."""
-    return OFFLINE_OWN_NOTE
 
 
 # ---------------------------------------------------------------- another till's receipt (through the server)
