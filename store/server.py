@@ -228,11 +228,11 @@ def _local_head_ready(cursor: Any) -> bool:
 def server_parts() -> List[Callable[[Any], None]]:
     """The server-only schema parts, each called with a psycopg2 cursor inside migrate_server's one transaction;
     each is idempotent (it runs on every ``chaoying init``): ours, the shop-wide tables (store.shop_copies) and
-    the shared data's version row and triggers (store.shared_data)."""
-    from store import shared_data, shop_copies  # they import this module
+    the shared data's version row and triggers (store.shared_data) and the refund claims (store.refund_claims)."""
+    from store import refund_claims, shared_data, shop_copies  # they import this module
 
     return [_widen_ids, _widen_audit_kind, _drop_foreign_keys, _create_sync_till, shop_copies.install_server,
-            shared_data.install_server]
+            shared_data.install_server, refund_claims.install_server]
 
 
 # ---------------------------------------------------------------- reading the tills
@@ -568,6 +568,7 @@ class _Batch:
                      self.audit_rows)
         self._write_documents()
         self._write_copies()
+        self._close_claims()
         for kind, rows in self.rows.items():
             if not rows:
                 continue
@@ -640,6 +641,15 @@ class _Batch:
             from store.shop_copies import record_copies
 
             record_copies(self.cursor, self.till, copies)
+
+    def _close_claims(self) -> None:
+        """Each arriving refund closes its till's claim on the receipt (store.refund_claims): the refund and the
+        end of its claim land in one transaction."""
+        from store import refund_claims
+
+        refunds = refund_claims.refunds_of(self.sales, self.shift_document_id)
+        if refunds:
+            refund_claims.close_for_refunds(self.cursor, self.till, refunds)
 
     def _write_balances(self) -> None:
         """Each product's on hand (every till's moves) and moving average, as store.stock keeps them on a till."""

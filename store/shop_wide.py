@@ -22,8 +22,9 @@ every refund already on the server by other tills, less this till's own refunds 
 ``commit_foreign_refund`` commits the refund as this till's own document (its numbering, chain, drawer),
 ``original`` pointing at the copy; ``copies_for(documents)`` is what sync sends with a batch so the server
 stores the refund pointing at the other till's ids, and keeps the mapping (``shop_copy``) so it can still
-verify the refund's hash. Two tills refunding one receipt at once are not serialised across tills: each
-checks the server just before it commits (the server's lock cannot span two local databases).
+verify the refund's hash. Two tills refunding one receipt at once are serialised by a claim on the server
+(store.refund_claims: the receipt locked, its lines claimed, then the refund committed here); so is this
+till's own receipt while the server answers (``claimed_own_refund``).
 
 **One id, one till.** ``claim_refusal(conn, till_id, instance)`` reads the server's claim of a till id
 (store.server.till_heads) and returns the sentence to show when another database holds it;
@@ -508,22 +509,15 @@ def server_receipt(conn: Any, receipt_till: str, receipt_no: int) -> Optional[Di
 
 def refunded_elsewhere(conn: Any, server_sale_id: int, line_ids: Iterable[int], till_id: str
                        ) -> Tuple[Dict[int, Tuple[int, int]], Dict[str, int], bool]:
-    """What the server says every till but ``till_id`` already gave back of a sale: per server line id (qty,
-    fen), per method (fen), and whether it was voided (by any till)."""
-    lines = [int(line_id) for line_id in line_ids]
+    """What every till but ``till_id`` already took of a sale, as the server says: per server line id (qty,
+    fen) their refunds plus their live refund claims (store.refund_claims), per method (fen) their refunds,
+    and whether it was voided (by any till)."""
+    from store import refund_claims
+
     try:
         with conn.cursor() as cursor:
-            cursor.execute("SELECT l.original_line_id, SUM(l.qty_milli), SUM(l.amount_fen) FROM line l "
-                           "JOIN sale s ON s.id = l.sale_id WHERE s.kind = 'refund' AND s.till_id <> %s "
-                           "AND l.original_line_id = ANY(%s) GROUP BY l.original_line_id", (str(till_id), lines))
-            done = {int(line): (int(qty), int(fen)) for line, qty, fen in cursor.fetchall()}
-            cursor.execute("SELECT p.method, SUM(p.amount_fen) FROM payment p JOIN sale s ON s.id = p.sale_id "
-                           "WHERE s.original_id = %s AND s.kind = 'refund' AND s.till_id <> %s AND p.status = 'ok' "
-                           "GROUP BY p.method", (int(server_sale_id), str(till_id)))
-            given = {str(method): int(fen) for method, fen in cursor.fetchall()}
-            cursor.execute("SELECT 1 FROM sale WHERE original_id = %s AND kind = 'void' LIMIT 1",
-                           (int(server_sale_id),))
-            voided = cursor.fetchone() is not None
+            done = refund_claims.taken(cursor, till_id, line_ids)
+            given, voided = refund_claims.given_and_voided(cursor, till_id, server_sale_id)
         conn.commit()
     except Exception as exc:
         _rollback(conn)
@@ -645,26 +639,71 @@ def commit_foreign_refund(conn: Any, receipt: ForeignReceipt, items: Sequence[Tu
                           payments: Optional[Sequence[Tuple[str, int]]] = None) -> Sale:
     """Refund ``items`` (copy line id, qty[, restock]) of another till's receipt as this till's own document.
 
-    What other tills gave back is read from the server again just before the commit; the money goes back by
-    ``payments``, by default to the original tenders within what they can still take back shop-wide."""
-    from store import documents
+    Under a claim on the server (store.refund_claims): what other tills gave back or are giving back now is
+    read under the receipt's lock, this refund's lines are claimed, then it is committed here. The money goes
+    back by ``payments``, by default to the original tenders within what they can still take back shop-wide."""
+    lines = _line_map(receipt.copy_id)
+    return claimed_refund(conn, receipt.copy_id, receipt.server_id, {local: server for server, local in lines.items()},
+                          receipt.number, items, till_id, cashier, manager, reason, payments)
 
-    elsewhere, given, voided = _elsewhere(conn, receipt.copy_id, receipt.server_id, till_id)
-    if voided:
-        raise _voided(receipt.number)
-    if payments is None:
-        lines = {line.line_id: line for line in documents.refundable(receipt.copy_id, elsewhere)}
-        total = 0
+
+def claimed_refund(conn: Any, sale_id: int, server_sale_id: int, to_server: Mapping[int, int], number: str,
+                   items: Sequence[Tuple[Any, ...]], till_id: str, cashier: Any = None, manager: Any = None,
+                   reason: str = "", payments: Optional[Sequence[Tuple[str, int]]] = None) -> Sale:
+    """Refund ``items`` (local line id, qty[, restock]) of local sale ``sale_id`` (a copy, or this till's own)
+    under a claim of server sale ``server_sale_id`` (``to_server``: local line id -> server line id). Too much
+    asked: DocumentError saying what is left (what other tills gave back or claimed counted)."""
+    from store import documents, refund_claims
+
+    to_local = {server: local for local, server in to_server.items()}
+
+    def local(taken: Dict[int, Tuple[int, int]]) -> Dict[int, Tuple[int, int]]:
+        return {to_local[line]: value for line, value in taken.items() if line in to_local}
+
+    def plan(taken: Dict[int, Tuple[int, int]], given: Dict[str, int], voided: bool) -> Dict[int, Tuple[int, int]]:
+        if voided:
+            raise _voided(number)
+        lines = {line.line_id: line for line in documents.refundable(sale_id, local(taken))}
+        wanted: Dict[int, Tuple[int, int]] = {}
         for item in items:
             line = lines.get(int(item[0]))
-            if line is not None and int(item[1]) > 0:
-                documents.check_refund_qty(line, int(item[1]))
-                total += line.refund_fen(int(item[1]))
-        room = {method: amount - given.get(method, 0)
-                for method, amount in documents.refund_room(receipt.copy_id).items()}
-        payments = documents.plan_refund_payments(room, total)
-    return documents.commit_refund(receipt.copy_id, items, till_id, cashier, manager, reason, payments,
-                                   elsewhere=elsewhere)
+            if line is None or int(item[1]) <= 0 or int(item[0]) not in to_server:
+                continue  # commit_refund says what is wrong with it
+            documents.check_refund_qty(line, int(item[1]))
+            qty, fen = wanted.get(to_server[line.line_id], (0, 0))
+            wanted[to_server[line.line_id]] = (qty + int(item[1]), fen + line.refund_fen(int(item[1])))
+        return wanted
+
+    def commit(taken: Dict[int, Tuple[int, int]], given: Dict[str, int]) -> Sale:
+        elsewhere = local(taken)
+        tenders = payments
+        if tenders is None:
+            lines = {line.line_id: line for line in documents.refundable(sale_id, elsewhere)}
+            total = sum(lines[int(item[0])].refund_fen(int(item[1])) for item in items
+                        if int(item[0]) in lines and int(item[1]) > 0)
+            room = {method: amount - given.get(method, 0) for method, amount in documents.refund_room(sale_id).items()}
+            tenders = documents.plan_refund_payments(room, total)
+        return documents.commit_refund(sale_id, items, till_id, cashier, manager, reason, tenders, elsewhere=elsewhere)
+
+    return refund_claims.claimed_refund(conn, till_id, server_sale_id, list(to_server.values()), plan, commit)
+
+
+def claimed_own_refund(conn: Any, sale_id: int, items: Sequence[Tuple[Any, ...]], till_id: str, cashier: Any = None,
+                       manager: Any = None, reason: str = "", payments: Optional[Sequence[Tuple[str, int]]] = None
+                       ) -> Optional[Sale]:
+    """Refund ``items`` of this till's own sale under a claim on the server; None when the server has not seen
+    this till yet (no other till can know its receipts: refund it without a claim)."""
+    from store.numbering import format_receipt_no
+    from store.server import till_base
+
+    base = till_base(conn, str(till_id))
+    if base is None:
+        return None
+    sale = Sale.get_by_id(int(sale_id))
+    to_server = {line.id: base + line.id for line in Line.select(Line.id).where(Line.sale == int(sale_id))}
+    return claimed_refund(conn, int(sale_id), base + int(sale_id), to_server,
+                          format_receipt_no(sale.till_id, sale.receipt_no), items, till_id, cashier, manager, reason,
+                          payments)
 
 
 # ---------------------------------------------------------------- one id, one till

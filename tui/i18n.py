@@ -503,6 +503,7 @@ ZH: Dict[str, str] = {
     "history.void_cancelled": "小票 {number} 没有作废",
     "history.void_reason": "作废小票 {number} 的原因",
     "history.refunded_ok": "退货单 {number} 已保存，退款 ￥{amount}",
+    "history.refund_offline_own": "服务器连不上时退的货：别的收银台对这张小票的退货可能还不知道",
     "history.voided_ok": "作废单 {number} 已保存，退款 ￥{amount}",
     "history.original": "原小票 {number}",
     "history.no_original": "无（无单退货）",
@@ -1312,6 +1313,8 @@ EN: Dict[str, str] = {
     "history.void_cancelled": "Receipt {number} was not voided",
     "history.void_reason": "Why is receipt {number} voided?",
     "history.refunded_ok": "Refund {number} saved: ¥{amount} back",
+    "history.refund_offline_own": ("Refunded while the server is not reachable: other tills' refunds of this "
+                                   "receipt may not be known yet"),
     "history.voided_ok": "Void {number} saved: ¥{amount} back",
     "history.original": "Original receipt {number}",
     "history.no_original": "none (refund without a receipt)",

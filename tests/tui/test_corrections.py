@@ -488,3 +488,30 @@ async def test_the_history_list_follows_a_refunds_print_and_its_banner_choice_an
             assert str(cell("1-000003")) == "refund\nhandwritten"  # the banner's choice refreshed the row
     finally:
         close_shop(shop)
+
+
+async def test_offline_refund_of_this_tills_own_receipt_says_other_tills_refunds_may_not_be_known(
+        tmp_path, monkeypatch):
+    """A server named but not answering: T on this till's receipt opens the refund with the sentence that other
+    tills' refunds of it may not be known yet; F12 refunds it all the same, and the sentence is said again."""
+    from store.models import Sale
+    from tui.settings import ServerSettings
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("CHAOYING_CONFIG", raising=False)
+    shop = make_shop(tmp_path / "shop", language="en", selling=SellingSettings(refund_manager_pin=False),
+                     server=ServerSettings(url="postgresql://nobody@127.0.0.1:1/none"))
+    sentence = "other tills' refunds of this receipt may not be known yet"
+    try:
+        app = shop.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await sell_cash(pilot, COLA)
+            await open_history_on(pilot, "1-000001")
+            await pilot.press("t")
+            await wait_until(pilot, lambda: screen_is(app, "RefundScreen")
+                             and sentence in text_of(app.screen.query_one("#refund-message")))
+            await pilot.press("1", "enter", "f12")
+            await wait_until(pilot, lambda: Sale.select().where(Sale.kind == "refund").count() == 1)
+            await wait_until(pilot, lambda: any(sentence in str(n.message) for n in app._notifications))
+    finally:
+        close_shop(shop)

@@ -454,7 +454,7 @@ class Corrections:
         row = self.chosen()
         if row is None:
             return
-        self.app.in_background(partial(corrections.refund_choices, row["id"], self.app.settings.server.url,
+        self.app.in_background(partial(corrections.noted_refund_choices, row["id"], self.app.settings.server.url,
                                        self.app.till_id), partial(self.choose_lines, row), self.refused,
                                group="history")
 
@@ -477,7 +477,8 @@ class Corrections:
     def choose_lines(self, row: Dict[str, Any], answer: Any, foreign: Any = None) -> None:
         from tui.screens.refund import RefundScreen
 
-        lines, room = answer
+        lines, room, *noted = answer  # noted: the note of a refund read offline (other tills' may be unknown)
+        note = t(f"history.{noted[0]}") if noted and noted[0] else ""
         if corrections.all_refunded(lines):
             self.screen.say(t("history.all_refunded", number=row["receipt"]), error=True)
             return
@@ -492,7 +493,7 @@ class Corrections:
             else:
                 self.commit_refund(row, choice, "", foreign)
 
-        self.app.push_screen(RefundScreen(row["receipt"], lines, room), chosen)
+        self.app.push_screen(RefundScreen(row["receipt"], lines, room, note), chosen)
 
     def with_manager(self, why: str, then: Callable[[str], Any], cancelled: str) -> None:
         from tui.screens.pin import PinScreen
@@ -551,9 +552,11 @@ class Corrections:
     # ------------------------------------------------------------ after the commit
 
     def committed(self, key: str, answer: corrections.Committed) -> None:
-        document_id, number, amount, cash = answer
+        document_id, number, amount, cash, note = answer
         self.app.print_sale(document_id, open_drawer=cash)  # the same receipt outcome and banner as a sale
         self.app.notify(t(key, number=number, amount=amount))  # the list reloads: its message line is redrawn
+        if note:  # refunded offline: other tills' refunds of the receipt may not be known yet
+            self.app.notify(t(f"history.{note}"), severity="warning")
         desk = getattr(self.app, "refund_desk", None)
         if desk is not None:  # mobile payments go back through the provider, once the document is stored
             desk.send(document_id)

@@ -44,9 +44,10 @@ class RefundScreen(ModalScreen[Optional[RefundChoice]]):
     #refund-box KeyBar { height: 1; color: $text-muted; }
     """
 
-    def __init__(self, number: str, lines: List[Any], room: Dict[str, int]) -> None:
+    def __init__(self, number: str, lines: List[Any], room: Dict[str, int], note: str = "") -> None:
         super().__init__()
         self.number = number
+        self.note = note  # a sentence shown first (a refund read offline: other tills' may not be known yet)
         self.lines = lines  # store.documents.Refundable, in receipt order
         self.room = room  # what each original tender can still take back
         self.qty: Dict[int, int] = {}  # line id -> thousandths to refund
@@ -71,6 +72,8 @@ class RefundScreen(ModalScreen[Optional[RefundChoice]]):
             table.add_column(Text(t("refund.col." + key), justify="right"), width=8, key=key)
         table.add_column(Text(t("refund.col.now"), justify="right"), width=14, key="now")  # and 回架 / 损坏
         self.show()
+        if self.note:
+            self.say(self.note)
 
     @property
     def table(self) -> DataTable:

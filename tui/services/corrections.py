@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
+from store.errors import ServerError
 from store.models import Payment, Sale
 
 
@@ -27,6 +28,11 @@ class RefundChoice:
         return line_id not in self.damaged
 
 
+#: The note of a refund of this till's own receipt while the named server does not answer (i18n
+#: history.refund_offline_own; store.refund_claims.OFFLINE_OWN says it in English).
+OFFLINE_OWN_NOTE = "refund_offline_own"
+
+
 class Committed(NamedTuple):
     """A committed refund or void, as the till prints and says it."""
 
@@ -34,34 +40,47 @@ class Committed(NamedTuple):
     number: str  # the document's receipt number, formatted
     amount: str  # its total, formatted
     cash_back: bool  # cash goes back: the drawer opens with its receipt
+    note: str = ""  # what to say with it, a code ("" none): OFFLINE_OWN_NOTE (the i18n key history.<code>)
 
 
 def refund_choices(sale_id: int, server_url: str = "", till_id: str = "") -> Tuple[List[Any], Dict[str, int]]:
     """A sale's lines with what is left to refund of each, and what each original tender can still take back:
-    with a server that answers, less what other tills already gave back of it (offline: this till's own)."""
+    with a server that answers, less what other tills already gave back of it or are giving back now (their
+    refund claims); offline: this till's own."""
+    lines, room, _note = noted_refund_choices(sale_id, server_url, till_id)
+    return lines, room
+
+
+def noted_refund_choices(sale_id: int, server_url: str = "", till_id: str = ""
+                         ) -> Tuple[List[Any], Dict[str, int], str]:
+    """refund_choices and the note to show with them: OFFLINE_OWN_NOTE when a server is named but does not
+    answer (other tills' refunds of it may not be known yet), else ""; store and network work."""
     from store import documents
 
-    elsewhere, given = _given_elsewhere(sale_id, server_url, till_id)
+    elsewhere, given, answered = _given_elsewhere(sale_id, server_url, till_id)
     room = documents.refund_room(sale_id)
     return (documents.refundable(sale_id, elsewhere),
-            {method: amount - given.get(method, 0) for method, amount in room.items()})
+            {method: amount - given.get(method, 0) for method, amount in room.items()},
+            OFFLINE_OWN_NOTE if server_url and not answered else "")
 
 
-def _given_elsewhere(sale_id: int, server_url: str, till_id: str) -> Tuple[Dict[int, Tuple[int, int]], Dict[str, int]]:
-    """What other tills gave back of this till's sale, from the server; nothing when none is named or answers."""
+def _given_elsewhere(sale_id: int, server_url: str, till_id: str
+                     ) -> Tuple[Dict[int, Tuple[int, int]], Dict[str, int], bool]:
+    """What other tills gave back (or claimed) of this till's sale, from the server, and whether it answered;
+    nothing when none is named or answers."""
     if not server_url:
-        return {}, {}
+        return {}, {}, False
     from store import shop_wide
     from store.documents import DocumentError
 
     try:
         conn = shop_wide.connect(server_url)
     except Exception:  # noqa: BLE001 - offline: this till's own receipts are refunded from what it knows
-        return {}, {}
+        return {}, {}, False
     try:
         elsewhere, given, voided = shop_wide.own_elsewhere(conn, till_id, sale_id)
     except Exception:  # noqa: BLE001 - the server failed mid-read: as offline
-        return {}, {}
+        return {}, {}, False
     finally:
         conn.close()
     if voided:
@@ -70,7 +89,7 @@ def _given_elsewhere(sale_id: int, server_url: str, till_id: str) -> Tuple[Dict[
         sale = Sale.get_by_id(sale_id)
         number = format_receipt_no(sale.till_id, sale.receipt_no)
         raise DocumentError(f"Receipt {number} was voided.", "voided", receipt=number)
-    return elsewhere, given
+    return elsewhere, given, True
 
 
 def all_refunded(lines: Sequence[Any]) -> bool:
@@ -107,20 +126,36 @@ def refund_payments(room: Dict[str, int], total_fen: int, all_cash: bool) -> Lis
 
 def commit_refund(sale_id: int, choice: RefundChoice, till_id: str, cashier: Optional[str],
                   manager: Optional[str], server_url: str = "") -> Committed:
-    """Commit the refund the cashier chose of a sale as a new document (what other tills gave back of it read
-    from the server again, when one answers); store work."""
-    from store import documents
+    """Commit the refund the cashier chose of this till's own sale as a new document; store and network work.
+
+    With a server that answers, under a claim on it (store.refund_claims): what other tills gave back of it,
+    or are giving back at this moment, is counted. A server named but not answering: committed from what this
+    till knows, and ``note`` says other tills' refunds of it may not be known yet (OFFLINE_OWN)."""
+    from store import documents, shop_wide
 
     payments = list(choice.payments) if choice.payments is not None else None
     items = [(line_id, qty, choice.restock(line_id)) for line_id, qty in choice.items]  # damaged: on hand stays
-    elsewhere, given = _given_elsewhere(sale_id, server_url, till_id)
-    if payments is None and given:  # back to the original tenders, within what other tills left on each
-        lines = documents.refundable(sale_id, elsewhere)
-        room = {method: amount - given.get(method, 0) for method, amount in documents.refund_room(sale_id).items()}
-        payments = documents.plan_refund_payments(room, refund_total_fen(lines, dict(choice.items)))
-    document = documents.commit_refund(sale_id, items, till_id, cashier or None, manager or None, "", payments,
-                                       elsewhere=elsewhere)
-    return committed(document)
+    note = ""
+    if server_url:
+        try:
+            conn = shop_wide.connect(server_url)
+        except Exception:  # noqa: BLE001 - offline: this till's own receipts are refunded from what it knows
+            conn = None
+        if conn is not None:
+            try:
+                document = shop_wide.claimed_own_refund(conn, sale_id, items, till_id, cashier or None,
+                                                        manager or None, "", payments)
+            except ServerError:  # the server failed before anything was claimed: as offline
+                document = None
+                note = OFFLINE_OWN_NOTE
+            finally:
+                conn.close()
+            if document is not None:
+                return committed(document)
+        else:
+            note = OFFLINE_OWN_NOTE
+    document = documents.commit_refund(sale_id, items, till_id, cashier or None, manager or None, "", payments)
+    return committed(document, note)
 
 
 # ---------------------------------------------------------------- another till's receipt (through the server)
@@ -200,11 +235,11 @@ def commit_void(sale_id: int, till_id: str, cashier: Optional[str], manager: str
     return committed(documents.commit_void(sale_id, till_id, cashier or None, manager, reason))
 
 
-def committed(document: Any) -> Committed:
+def committed(document: Any, note: str = "") -> Committed:
     """A committed document's id, number and amount, and whether cash goes back with it; store work."""
     from store.money import format_yuan
     from store.numbering import format_receipt_no
 
     cash = Payment.select().where((Payment.sale == document.id) & (Payment.method == "cash")).exists()
     return Committed(document.id, format_receipt_no(document.till_id, document.receipt_no),
-                     format_yuan(document.total_fen), cash)
+                     format_yuan(document.total_fen), cash, note)
