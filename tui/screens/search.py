@@ -112,7 +112,7 @@ class SearchScreen(ModalScreen[Optional[str]]):
         from tui.services.products import find_products
 
         try:
-            results = find_products(text, LIMIT, self._search)
+            results = find_products(text, LIMIT, self._search, bool(self.app.settings.server.url))
         except Exception as exc:
             self.post_message(SearchAnswer(asked, text, error=exc))
             return

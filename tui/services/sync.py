@@ -4,7 +4,8 @@ One daemon thread ("chaoying-sync"), never the UI thread. Each round it connects
 connection (backoff 1, 2, 4 ... 30 s after a failure, reset by a round that works), aligns the
 till's mark with the server's head on a new connection (the server's head is the truth: a crash
 between the server's commit and ``mark_sent`` leaves the server ahead), sends batches until none
-waits, then calls the other helpers' hooks (``store.shared_data.pull``, ``store.shop_wide.push``)
+waits, then calls the other helpers' hooks (``store.shared_data.pull``, ``store.shop_wide.push``,
+``store.shop_stock.pull``)
 when their modules exist. It polls about every second and wakes at once on ``notify()``.
 
 Nothing that fails stops it: a round that raises is one sentence (password redacted) in the status
@@ -39,7 +40,8 @@ STARTUP_TIMEOUT_S = 2.0  # the till's start asks the server once, for a till new
 BATCH_LIMIT = 500
 
 #: The other helpers' hooks, called with the server connection each round when their module imports.
-HOOKS: List[Tuple[str, str]] = [("store.shared_data", "pull"), ("store.shop_wide", "push")]
+HOOKS: List[Tuple[str, str]] = [("store.shared_data", "pull"), ("store.shop_wide", "push"),
+                                ("store.shop_stock", "pull")]
 
 
 @dataclass(frozen=True)
