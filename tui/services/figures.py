@@ -13,6 +13,7 @@ import datetime
 from typing import Any, Dict, List, Tuple
 
 from store.models import Sale
+from tui.services.stock import as_of_note
 
 TOP_PRODUCTS = 10  # the products the summed day lists, as one till's figures do
 
@@ -83,7 +84,6 @@ def stock_figures(day: datetime.date, shop_wide: bool = False) -> Dict[str, Any]
     this till's day.
     """
     from store import shop_stock, stock
-    from tui.services.stock import as_of_note
 
     held: Any = shop_stock if shop_wide else stock
     return dict(low=held.low_stock(), value_fen=held.stock_value(), margin=stock.day_margin(day),
