@@ -669,6 +669,24 @@ def _m016_shop_wide(database: peewee.Database, migrator: SchemaMigrator) -> None
         database.create_tables([ForeignCopy, HeldPush])
 
 
+def _m018_shop_stock(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """The shop's stock as the server last said it (store.shop_stock), apart from the till's own balances.
+
+    - shop_stock: per product, the server's on hand (every till's synced moves), average cost and threshold;
+    - shop_stock_mark: one row: the server it came from, its version, this till's head seq there at that
+      moment and the first local move the figure does not hold (moves from it on are added on the till).
+    """
+    stamp = "DATETIME" if isinstance(database, peewee.SqliteDatabase) else "TIMESTAMP"
+    database.execute_sql(
+        "CREATE TABLE shop_stock (product_id INTEGER NOT NULL PRIMARY KEY, on_hand_milli BIGINT NOT NULL DEFAULT 0, "
+        "avg_cost_fen BIGINT NOT NULL DEFAULT 0, min_milli BIGINT, version BIGINT NOT NULL DEFAULT 0)")
+    database.execute_sql(
+        "CREATE TABLE shop_stock_mark (id INTEGER NOT NULL PRIMARY KEY, instance VARCHAR(64) NOT NULL DEFAULT '', "
+        "version BIGINT NOT NULL DEFAULT 0, till_id VARCHAR(8) NOT NULL DEFAULT '', "
+        "head_seq BIGINT NOT NULL DEFAULT 0, first_move BIGINT NOT NULL DEFAULT 0, "
+        f"pulled_at {stamp}, checked_at {stamp})")
+
+
 def _m002_catalogue(database: peewee.Database, migrator: SchemaMigrator) -> None:
     from store.catalogue_migration import create_catalogue_tables
 
@@ -695,6 +713,7 @@ MIGRATIONS: List[Tuple[int, str, MigrationFn]] = [
     (15, "shared data from the shop's server: shared_copy, shared_setting", _m015_shared_data),
     (16, "shop-wide: local copies of other tills' documents, held baskets pushed to the server", _m016_shop_wide),
     (17, "sync_mark: the sync's last error and when, for chaoying sync status", _m017_sync_error),
+    (18, "shop stock: the server's balances of every till's moves, and what this till added since", _m018_shop_stock),
 ]
 
 LATEST = MIGRATIONS[-1][0]

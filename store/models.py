@@ -591,6 +591,39 @@ class SharedSetting(BaseModel):
         primary_key = CompositeKey("section", "key")
 
 
+class ShopStock(BaseModel):
+    """A product's stock as the shop's server last said it (store.shop_stock): every till's synced moves.
+
+    Kept apart from ``stock_balance`` (this till's own moves only, which ``journal verify --full`` checks).
+    """
+
+    product_id = IntegerField(primary_key=True)  # no foreign key: a product the till no longer has may be here
+    on_hand_milli = BigIntegerField(default=0)
+    avg_cost_fen = BigIntegerField(default=0)
+    min_milli = BigIntegerField(null=True)
+    version = BigIntegerField(default=0)  # the server's version of the row
+
+    class Meta:
+        table_name = "shop_stock"
+
+
+class ShopStockMark(BaseModel):
+    """One row (id 1): what ``shop_stock`` was read from: the server, its version, this till's head seq there at
+    that moment, the first local move the figure lacks, when it was read and when the server last confirmed it."""
+
+    id = IntegerField(primary_key=True)
+    instance = CharField(max_length=64, default="")
+    version = BigIntegerField(default=0)
+    till_id = CharField(max_length=8, default="")
+    head_seq = BigIntegerField(default=0)
+    first_move = BigIntegerField(default=0)
+    pulled_at = DateTimeField(null=True)
+    checked_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "shop_stock_mark"
+
+
 ALL_MODELS = (
     SchemaVersion,
     Product,
@@ -625,4 +658,6 @@ ALL_MODELS = (
     SharedSetting,
     ForeignCopy,
     HeldPush,
+    ShopStock,
+    ShopStockMark,
 )

@@ -228,11 +228,12 @@ def _local_head_ready(cursor: Any) -> bool:
 def server_parts() -> List[Callable[[Any], None]]:
     """The server-only schema parts, each called with a psycopg2 cursor inside migrate_server's one transaction;
     each is idempotent (it runs on every ``chaoying init``): ours, the shop-wide tables (store.shop_copies) and
-    the shared data's version row and triggers (store.shared_data) and the refund claims (store.refund_claims)."""
-    from store import refund_claims, shared_data, shop_copies  # they import this module
+    the shared data's version row and triggers (store.shared_data), the refund claims (store.refund_claims) and
+    the shop-wide stock version (store.shop_stock)."""
+    from store import refund_claims, shared_data, shop_copies, shop_stock  # they import this module
 
     return [_widen_ids, _widen_audit_kind, _drop_foreign_keys, _create_sync_till, shop_copies.install_server,
-            shared_data.install_server, refund_claims.install_server]
+            shared_data.install_server, refund_claims.install_server, shop_stock.install_server]
 
 
 # ---------------------------------------------------------------- reading the tills

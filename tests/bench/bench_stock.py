@@ -8,7 +8,9 @@ Each store (100 products) is seeded once with raw sqlite3 ``executemany`` and ca
 and schema version (seeding 10,000,000 moves takes minutes); each run works on a copy. Two worker processes,
 one per store, are asked in interleaved pairs (big, small, big, small...), each answer awaited with a deadline:
 one sale's commit (a 2-line basket: two moves, their audit records, two balance updates), one product's on hand
-(the balance row by primary key, timed over a batch), and the stock list (every balance). Target: big/small
+(the balance row by primary key, timed over a batch), the shop's on hand of it (store.shop_stock: the server's
+row plus the till's moves after the bound, on the (product_id, id) index; the tail grows by the runs' commits,
+alike in both stores) and the stock list (every balance). Target: big/small
 p50 within 1.1x (a commit writes into indexes one level deeper with 10,000,000 rows; on hand and the list never
 read history). The row "bare" is the same sale whose lines name no product (no moves): a commit with its moves
 within 1.2x of it.
@@ -34,7 +36,11 @@ sys.path.insert(0, str(ROOT))
 
 DEADLINE_S = 30.0  # one answer of a worker; a seeded store opens within it too
 BATCH = 200  # on hand calls per timed answer
-ROWS = ("commit", "bare", "on_hand", "list")
+ROWS = ("commit", "bare", "on_hand", "shop", "list")
+#: Rows with a target of their own: the shop's on hand seeks the moves index (product_id, id) once for the tail,
+#: and that B-tree is a level or two deeper with 10,000,000 moves (a few microseconds); it never reads history.
+TARGETS = {"shop": 1.5}
+TAIL = 5  # the seeded store's moves not yet in the server's figure (store.shop_stock): a till's unsynced sales
 
 
 def _cache(moves: int) -> Path:
@@ -77,6 +83,12 @@ def seed(moves: int) -> Path:
                     "SELECT product_id, SUM(qty_milli) + 1000000, 200, 10000, MAX(id) FROM stock_move "
                     "GROUP BY product_id")
         con.execute("UPDATE stock_move SET qty_milli = qty_milli + 1000000 WHERE id <= 100")  # sums stay the balance
+        # the shop's figure as a pull left it: the server's balances, the last TAIL moves not in them yet
+        con.execute("INSERT INTO shop_stock (product_id, on_hand_milli, avg_cost_fen, min_milli, version) "
+                    "SELECT product_id, on_hand_milli, avg_cost_fen, min_milli, 1 FROM stock_balance")
+        con.execute("INSERT INTO shop_stock_mark (id, instance, version, till_id, head_seq, first_move, pulled_at, "
+                    "checked_at) VALUES (1, 'bench', 1, '1', 0, ?, ?, ?)",
+                    (max(1, moves - TAIL + 1), "2020-01-01 00:00:00", "2020-01-01 00:00:00"))
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.execute("ANALYZE")
     con.close()
@@ -89,7 +101,7 @@ def seed(moves: int) -> Path:
 
 
 def worker(path: str) -> None:
-    from store import sales, stock
+    from store import sales, shop_stock, stock
     from store.db import open_database
 
     open_database("sqlite:///" + path)
@@ -109,6 +121,10 @@ def worker(path: str) -> None:
         elif name == "on_hand":
             for _ in range(BATCH):
                 stock.on_hand(products[0].id)
+            elapsed = (time.perf_counter() - began) / BATCH
+        elif name == "shop":
+            for _ in range(BATCH):
+                shop_stock.on_hand(products[0].id)
             elapsed = (time.perf_counter() - began) / BATCH
         else:
             stock.list_stock()
@@ -195,12 +211,12 @@ def main(argv=None) -> int:
     for row in ROWS:
         b, s = times["big"][row], times["small"][row]
         ratio = statistics.median(b) / statistics.median(s)
-        ok = ok and ratio <= 1.1
+        ok = ok and ratio <= TARGETS.get(row, 1.1)
         print(f"{row:<10} {statistics.median(b) * 1e3:>9.3f}ms {_p99(b) * 1e3:>9.3f}ms "
               f"{statistics.median(s) * 1e3:>9.3f}ms {_p99(s) * 1e3:>9.3f}ms {ratio:>6.2f}x")
     moved = statistics.median(times["big"]["commit"]) / statistics.median(times["big"]["bare"])
     print(f"{args.moves:,} moves vs {args.small:,}, {args.runs} interleaved pairs: "
-          + ("within 1.1x" if ok else "NOT within 1.1x")
+          + ("within 1.1x (shop 1.5x)" if ok else "NOT within 1.1x (shop 1.5x)")
           + f"; a commit with its stock moves vs the same without: {moved:.2f}x (target 1.2x)")
     ok = ok and moved <= 1.2
     return 0 if ok else 1

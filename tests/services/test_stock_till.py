@@ -219,3 +219,31 @@ def test_the_session_refuses_a_scan_and_a_larger_quantity_beyond_on_hand_when_se
         assert session.basket.items[index].qty_milli == 1000
     finally:
         owner.stop()
+
+
+def test_with_a_server_named_the_scan_reads_the_shops_on_hand_and_says_its_time_when_stale(settings):
+    import dataclasses
+
+    from store.models import ShopStock, ShopStockMark, StockMove
+    from tests.services.test_sale_session import Owner
+    from tests.tui.helpers import COLA as DEMO_COLA
+    from tui.i18n import t
+    from tui.settings import ServerSettings
+
+    pid = store_stock.find(DEMO_COLA).id
+    # as a pull left it at 09:05: the shop holds 1 (till 1 sold the rest); the server has all of this till's moves
+    ShopStock.create(product_id=pid, on_hand_milli=1000, avg_cost_fen=0, version=1)
+    ShopStockMark.create(id=1, instance="s", version=1, till_id="1", head_seq=0,
+                         first_move=StockMove.select().count() + 1, pulled_at=datetime.datetime(2020, 1, 1, 9, 5),
+                         checked_at=datetime.datetime(2020, 1, 1, 9, 5))
+    shop = dataclasses.replace(settings, stock=StockSettings(negative=stock.WARN),
+                               server=ServerSettings(url="postgresql://till@server/shop"))
+    for named, said in ((False, None), (True, "1瓶" + t("stock.as_of", time="09:05"))):
+        owner = Owner(shop if named else dataclasses.replace(shop, server=ServerSettings()))
+        try:
+            session = owner.session
+            found = session.resolve(DEMO_COLA)
+            index = session.add(found.product, 2000, None)  # two: the shop has one, this till alone fifty
+            assert session.say_short(session.basket.items[index]) == said
+        finally:
+            owner.stop()

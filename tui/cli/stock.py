@@ -80,9 +80,10 @@ def register(sub) -> None:
 
 def cmd_stock_list(args: argparse.Namespace) -> int:
     def body(settings) -> int:
-        from store import money, stock
+        from store import money, shop_stock, stock
 
-        rows = stock.list_stock(low=args.low)
+        held = shop_stock if settings.server.url else stock  # a shop's server: every till's synced moves
+        rows = held.list_stock(low=args.low)
         if args.json:
             _print_json([dict(barcode=r.barcode, name=r.name, unit=r.unit, on_hand=money.format_qty(r.on_hand_milli),
                               min=None if r.min_milli is None else money.format_qty(r.min_milli),
@@ -94,7 +95,10 @@ def cmd_stock_list(args: argparse.Namespace) -> int:
                        money.format_yuan(r.avg_cost_fen), money.format_yuan(r.value_fen)) for r in rows],
                      right=(2, 3, 4, 5))
         if not args.low:
-            print(f"stock value at cost: {money.format_yuan(stock.stock_value())}")
+            print(f"stock value at cost: {money.format_yuan(held.stock_value())}")
+        as_of = shop_stock.as_of() if settings.server.url else None
+        if as_of is not None:
+            print(f"the shop's stock (every till), as the server said it at {as_of:%Y-%m-%d %H:%M}")
         return 0
 
     return _run(args, body)

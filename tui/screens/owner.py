@@ -191,7 +191,7 @@ def stock_lines(stock: Dict[str, Any], app: Any) -> List[str]:
     """The shop's stock as screen lines: its value at cost, the day's gross margin, and what to reorder."""
     ascii_only = bool(getattr(app, "ascii_only", False))
     margin = stock["margin"]
-    out = [t("owner.stock")]
+    out = [t("owner.stock") + stock.get("as_of", "")]
     out.append(_row("  " + t("owner.stock_value"), "", _yuan(stock["value_fen"])))
     out.append(_row("  " + t("owner.margin_sales"), "", _yuan(margin.sales_fen)))
     out.append(_row("  " + t("owner.margin_cost"), "", _yuan(margin.cost_fen)))
@@ -283,7 +283,8 @@ class OwnerScreen(Screen):
         self.query_one("#owner-title", Static).update(self.title_text())
         self.query_one("#owner-figures", Static).update(t("owner.loading"))
         self.say("")
-        self.app.in_background(partial(day_figures, self.app.till_id, self.day, self.all_tills),
+        self.app.in_background(partial(day_figures, self.app.till_id, self.day, self.all_tills,
+                                       bool(self.app.settings.server.url)),
                                partial(self.show, self.asked), partial(self.failed, self.asked), group="owner")
 
     def failed(self, asked: int, exc: Exception) -> None:

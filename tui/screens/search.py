@@ -112,7 +112,8 @@ class SearchScreen(ModalScreen[Optional[str]]):
         from tui.services.products import find_products
 
         try:
-            results = find_products(text, LIMIT, self._search)
+            server = getattr(getattr(self.app, "settings", None), "server", None)  # a shop's server: its stock
+            results = find_products(text, LIMIT, self._search, bool(getattr(server, "url", "")))
         except Exception as exc:
             self.post_message(SearchAnswer(asked, text, error=exc))
             return

@@ -13,6 +13,7 @@ import datetime
 from typing import Any, Dict, List, Tuple
 
 from store.models import Sale
+from tui.services.stock import as_of_note
 
 TOP_PRODUCTS = 10  # the products the summed day lists, as one till's figures do
 
@@ -53,7 +54,7 @@ def tills_that_sold(till_id: str, day: datetime.date) -> List[str]:
     return sorted({str(till_id)} | {till for (till,) in sold.tuples() if till not in copies})
 
 
-def day_figures(till_id: str, day: datetime.date, all_tills: bool) -> Dict[str, Any]:
+def day_figures(till_id: str, day: datetime.date, all_tills: bool, shop_wide: bool = False) -> Dict[str, Any]:
     """The day's figures of this till (or every till, summed) and the day's Z reports; store work."""
     from store.reports import figures, z_list
 
@@ -71,15 +72,22 @@ def day_figures(till_id: str, day: datetime.date, all_tills: bool) -> Dict[str, 
         del result["top_products"][TOP_PRODUCTS:]
     prefix = day.isoformat()
     zs = [z for till in tills for z in z_list(till) if (z["closed_at"] or "").startswith(prefix)]
-    return dict(figures=result, zs=zs, day=day, all_tills=all_tills, stock=stock_figures(day))
+    return dict(figures=result, zs=zs, day=day, all_tills=all_tills, stock=stock_figures(day, shop_wide))
 
 
-def stock_figures(day: datetime.date) -> Dict[str, Any]:
+def stock_figures(day: datetime.date, shop_wide: bool = False) -> Dict[str, Any]:
     """The shop's stock for the owner: what to reorder (at or below its min), what the stock on the shelves cost
-    (moving average) and the day's gross margin (sales at price less what the goods cost); store work."""
-    from store import stock
+    (moving average) and the day's gross margin (sales at price less what the goods cost); store work.
 
-    return dict(low=stock.low_stock(), value_fen=stock.stock_value(), margin=stock.day_margin(day))
+    ``shop_wide`` ([server] url set): low stock and value are the shop's (store.shop_stock: every till's
+    moves), ``as_of`` " (as of 10:42)" when the server has not confirmed them for a while; the margin is
+    this till's day.
+    """
+    from store import shop_stock, stock
+
+    held: Any = shop_stock if shop_wide else stock
+    return dict(low=held.low_stock(), value_fen=held.stock_value(), margin=stock.day_margin(day),
+                as_of=as_of_note(shop_wide))
 
 
 def taken_off_fen(sales: Dict[str, Any]) -> int:

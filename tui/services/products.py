@@ -11,15 +11,17 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List, Optional
 
 from store.db import db
-from tui.services.stock import on_hand_text
+from tui.services.stock import as_of_note, on_hand_text
 
 Search = Callable[[str, int], List[Dict[str, Any]]]
 
 
-def find_products(text: str, limit: int, search: Optional[Search] = None) -> List[Dict[str, Any]]:
+def find_products(text: str, limit: int, search: Optional[Search] = None,
+                  shop_wide: bool = False) -> List[Dict[str, Any]]:
     """The products ``text`` finds (at most ``limit``), on this thread's own database connection; store work.
 
     Nothing typed yet (F2 on an empty entry): the catalogue, its first ``limit`` products in pinyin order.
+    ``shop_wide`` ([server] url set): on hand is the shop's (store.shop_stock), with its time when stale.
     """
     from store.catalogue import browse_products, search_products
 
@@ -30,15 +32,20 @@ def find_products(text: str, limit: int, search: Optional[Search] = None) -> Lis
             found = browse_products(limit)
         else:
             found = search_products(text, limit=limit)
-        return with_on_hand(found)
+        return with_on_hand(found, shop_wide)
 
 
-def with_on_hand(products: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def with_on_hand(products: List[Dict[str, Any]], shop_wide: bool = False) -> List[Dict[str, Any]]:
     """Each found product with its on hand as the search shows it ("on_hand": "12瓶"): one read of the kept
-    balances for them all, never a sum of moves; store work."""
-    from store.stock import on_hand_many
+    balances for them all, never a sum of moves; ``shop_wide``: the shop's, " (as of 10:42)" when stale;
+    store work."""
+    if shop_wide:
+        from store.shop_stock import on_hand_many
+    else:
+        from store.stock import on_hand_many
 
     ids = [product["id"] for product in products if product.get("id") is not None]
     held = on_hand_many(ids) if ids else {}
-    return [{**product, "on_hand": on_hand_text(held[product["id"]], product.get("unit") or "")}
+    note = as_of_note(shop_wide) if held else ""
+    return [{**product, "on_hand": on_hand_text(held[product["id"]], product.get("unit") or "") + note}
             if product.get("id") in held else product for product in products]

@@ -305,6 +305,7 @@ class SaleSession:
         self._stock_of: Optional[Any] = None  # the basket _on_hand and _said_short are of
         self._on_hand: Dict[int, Optional[int]] = {}  # product id -> on hand read at its scan (this basket)
         self._said_short: Set[int] = set()  # products whose "none on hand" sentence was said (this basket)
+        self._as_of = ""  # " (as of 10:42)" after the shop-wide on hand read last, when the server is not reached
 
     # ------------------------------------------------------------ what it is now
 
@@ -379,7 +380,9 @@ class SaleSession:
 
         resolved = resolve_code(code, scale_layouts(self.settings.scale)) if code else None
         if resolved is not None and self.settings.stock.negative != stock.ALLOW:
-            self._stock()[0][resolved.product.id] = stock.read_on_hand(resolved.product.id)  # one indexed row
+            shop_wide = bool(self.settings.server.url)  # the shop's figure: every till's moves (store.shop_stock)
+            self._stock()[0][resolved.product.id] = stock.read_on_hand(resolved.product.id, shop_wide)  # indexed
+            self._as_of = stock.as_of_note(shop_wide)
         return resolved
 
     # ------------------------------------------------------------ stock on hand ([stock] negative)
@@ -403,7 +406,8 @@ class SaleSession:
         [stock] negative refuses it."""
         if self.stock_mark(product.id, qty_milli) == stock.REFUSED:
             on_hand = self._stock()[0].get(product.id)
-            raise Refused("stock.refused", name=product.name, on_hand=stock.on_hand_text(on_hand, product.unit))
+            raise Refused("stock.refused", name=product.name,
+                          on_hand=stock.on_hand_text(on_hand, product.unit) + self._as_of)
 
     def line_short(self, item: Any) -> bool:
         """Is this line's product sold beyond its on hand ([stock] negative = warn): its row shows the mark."""
@@ -415,7 +419,7 @@ class SaleSession:
         if item.product_id in said or not self.line_short(item):
             return None
         said.add(item.product_id)
-        return stock.on_hand_text(on_hand.get(item.product_id), item.unit)
+        return stock.on_hand_text(on_hand.get(item.product_id), item.unit) + self._as_of
 
     def line_after_scan(self, product: Any, qty_milli: int, amount_fen: Optional[int]) -> Tuple[int, int]:
         """(quantity, amount) of the line a scan makes: its own, or its line's when a repeat scan joins it."""

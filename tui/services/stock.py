@@ -9,6 +9,7 @@ hand does: ``allow`` says nothing, ``warn`` marks the line (and says so once),
 """
 from __future__ import annotations
 
+import datetime
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
 from tui.i18n import t
@@ -45,11 +46,42 @@ def basket_qty(items: Iterable[Any], product_id: int) -> int:
     return sum(item.qty_milli for item in items if item.product_id == product_id)
 
 
-def read_on_hand(product_id: int) -> Optional[int]:
-    """A product's on hand in thousandths: one indexed row (its kept balance, never a sum of moves); store work."""
+def read_on_hand(product_id: int, shop_wide: bool = False) -> Optional[int]:
+    """A product's on hand in thousandths: one indexed row (its kept balance, never a sum of moves); store work.
+
+    ``shop_wide`` ([server] url is set): the shop's figure (store.shop_stock: the server's balance of every
+    till's moves plus this till's not yet in it, an index range of the moves not yet synced).
+    """
+    if shop_wide:
+        from store import shop_stock
+
+        return shop_stock.on_hand(product_id)
     from store import stock as store_stock
 
     return store_stock.on_hand(product_id)
+
+
+#: The shop's figure not confirmed by the server for this long (minutes: offline) is said with its time.
+STALE_MINUTES = 5
+
+
+def stale_time(as_of: Optional[datetime.datetime], now: datetime.datetime,
+               minutes: int = STALE_MINUTES) -> Optional[str]:
+    """"HH:MM" of the shop's figure when the server last confirmed it over ``minutes`` ago; None when it is
+    recent, or when nothing came down (the figure is the till's own)."""
+    if as_of is None or (now - as_of).total_seconds() < minutes * 60:
+        return None
+    return as_of.strftime("%H:%M")
+
+
+def as_of_note(shop_wide: bool, now: Optional[datetime.datetime] = None) -> str:
+    """" (as of 10:42)" after a shop-wide on hand the server has not confirmed for a while, else ""; store work."""
+    if not shop_wide:
+        return ""
+    from store import shop_stock
+
+    time = stale_time(shop_stock.as_of(), now or datetime.datetime.now())
+    return t("stock.as_of", time=time) if time else ""
 
 
 def parse_count(text: str) -> int:
@@ -145,4 +177,4 @@ def receive_one(barcode: str, qty_text: str, cost_text: str, till_id: str, cashi
 
     row = delivery_row(barcode, qty_text, cost_text)
     store_stock.receive([row], till_id, cashier)
-    return store_stock.find(barcode).name, store_stock.on_hand(row.product_id)
+    return store_stock.find(barcode).name, store_stock.on_hand(row.product_id)  # what this till received into

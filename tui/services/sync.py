@@ -5,7 +5,8 @@ connection (backoff 1, 2, 4 ... 30 s after a failure, reset by a round that work
 till's mark with the server's head on a new connection (the server's head is the truth: a crash
 between the server's commit and ``mark_sent`` leaves the server ahead), sends batches until none
 waits, then calls the other parts' hooks (``default_hooks``: ``store.shared_data.pull``,
-``store.shop_wide.push``). It polls about every second and wakes at once on ``notify()``.
+``store.shop_wide.push``, ``store.shop_stock.pull``). It polls about every second and wakes at
+once on ``notify()``.
 
 Nothing that fails stops it: a round that raises is one sentence (password redacted) in the status
 and the log (with its traceback), the connection is closed and replaced, never reused, and the
@@ -130,10 +131,12 @@ def _fields(text: str) -> Set[str]:
 
 def default_hooks() -> List[Hook]:
     """What each round calls after the push, with the server connection: shared data down (prices, cashiers,
-    settings), then this till's held baskets up. A hook that raises fails the round, named (HookFailed)."""
-    from store import shared_data, shop_wide
+    settings), then this till's held baskets up, then the shop's stock balances down. A hook that raises fails
+    the round, named (HookFailed)."""
+    from store import shared_data, shop_stock, shop_wide
 
-    return [("store.shared_data.pull", shared_data.pull), ("store.shop_wide.push", shop_wide.push)]
+    return [("store.shared_data.pull", shared_data.pull), ("store.shop_wide.push", shop_wide.push),
+            ("store.shop_stock.pull", shop_stock.pull)]
 
 
 def stale_tills(heads: Sequence[Dict[str, Any]], now: datetime.datetime, warn_minutes: int) -> List[Dict[str, Any]]:
