@@ -151,6 +151,10 @@ class ChaoyingApp(TillHost):
         self.sync_status: Any = self.sync.status() if self.sync is not None else None
         self.sync_problem = ""  # the failing sync's sentence last said on the sale screen
         self.local_first: Any = None  # tui.services.local_first.LocalFirst of the start: said once on the screen
+        # run_till, [server] url: does the server refuse this till's start (tui.services.sync.repeated_numbers)?
+        # Asked on a thread after the first frame, before the start-up work; keys typed meanwhile wait for it.
+        self.start_refusal: Optional[Callable[[], str]] = None
+        self.refused = ""  # that refusal's sentence: the till ended before selling, run_till says it (exit 2)
         self.signed_out_by = ""  # who signed out with Ctrl+L: the next sign-in is a hand-over from them
         self.shift_asked = False  # the opening float is asked once, at start (after the first sign-in)
         self._shifts: Any = None
@@ -173,8 +177,6 @@ class ChaoyingApp(TillHost):
         self.customer_display.start()
         if self.refund_desk is not None:  # refunds a stop left unsettled are asked again, off the UI thread
             self.refund_desk.start()
-        if self.sync is not None:
-            self.sync.start()
         self.watch_demo_display()
         self.set_cashier(self.cashier)
         self.sale_screen = SaleScreen(self.session)
@@ -187,19 +189,44 @@ class ChaoyingApp(TillHost):
             self.set_interval(BACKUP_CHECK_SECONDS, self.maybe_backup)
 
     def start_up_after_frame(self) -> None:
-        self.start_up()
-        self.check_till_claim()
+        if self.start_refusal is not None:  # asked on a thread first; the start-up work follows its answer
+            self.in_background(self.start_refusal, self.refusal_told, self.refusal_not_asked, group="start")
+        else:
+            self.start_up()
+        self.start_sync()
         if self.refund_desk is not None:
             self.refund_desk.recover()
+
+    def refusal_told(self, sentence: str) -> None:
+        """The answer of ``start_refusal``: a refusal ends the till before it sells (run_till says it, exit 2)."""
+        if sentence:
+            self.refused = sentence
+            self.exit(return_code=2)
+            return
+        self.start_up()
+
+    def refusal_not_asked(self, exc: Exception) -> None:
+        log.warning("till %s: the start's question to the server failed: %s", self.till_id, exc)
+        self.start_up()  # the sync worker asks again before its first batch
+
+    def start_sync(self) -> None:
+        """With a server, after the first frame: the sync worker's thread starts (its imports and connects never
+        share the CPU with the first frame), and the till id claim is checked in the background."""
+        if self.sync is None:
+            return
+        from store import shop_wide
+
+        shop_wide.configure(self.till_id, self.settings.till.shop)  # whom the sync worker's push is for
+        self.sync.start()
+        self.check_till_claim()
 
     def check_till_claim(self) -> None:
         """With a server: in the background (never holding start-up up), does the server refuse this till's id
         (another till's database claims it)? Said once, as a warning that stays."""
-        from store import shop_wide
-
         url = self.settings.server.url
-        shop_wide.configure(self.till_id, self.settings.till.shop)  # whom the sync worker's push is for
         if url:
+            from store import shop_wide
+
             self.in_background(partial(shop_wide.claim_sentence, url, self.till_id), self.claim_told,
                                lambda exc: log.info("till id claim not checked: %s", exc), group="claim")
 

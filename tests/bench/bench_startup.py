@@ -9,7 +9,9 @@ the same way in the same run, alternately (bare-till, till-bare, ...): each
 pair gives a ratio, and the figure is the median of the ratios with their
 spread (tests/bench/common.py). Every child has a deadline. Peak memory is ru_maxrss at that moment. The
 till is run through the real CLI (`chaoying --config ... run`) on a SQLite
-shop with a catalogue. Keystroke latency is measured with Pilot: Enter after
+shop with a catalogue; a second row runs it with ``[server] url`` naming a
+server out of reach (``--no-server`` leaves it out): nothing of the network
+may delay the first frame. Keystroke latency is measured with Pilot: Enter after
 a scanned code until the basket holds the new row.
 """
 from __future__ import annotations
@@ -74,11 +76,11 @@ def child_till(result_file: str, config: str) -> None:
 
     opened = till_cli._open_database
 
-    def open_then_measure(url: str) -> None:
+    def open_then_measure(url: str, *args, **kwargs) -> None:
         # tui.app is imported here, where run_till itself first imports it (after the
         # database is open): importing it earlier would load what a SQLite till never
         # loads (peewee's PostgreSQL driver) and measure another start-up than the real one.
-        opened(url)
+        opened(url, *args, **kwargs)
         import tui.app
 
         class Measured(tui.app.ChaoyingApp):
@@ -112,6 +114,18 @@ def make_shop(folder: Path) -> Path:
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(ROOT))
     return config
+
+
+UNREACHABLE_SERVER = "postgresql://till@127.0.0.1:1/shop"  # nothing listens on port 1: every connect is refused
+
+
+def server_config(config: Path) -> Path:
+    """The same shop with [server] url naming a server out of reach: its connects run on threads after the
+    first frame, so the start-up should be the plain till's."""
+    with_server = config.with_name("chaoying-server.toml")
+    with_server.write_text(config.read_text(encoding="utf-8") + '[server]\nurl = "{}"\n'.format(UNREACHABLE_SERVER),
+                           encoding="utf-8")
+    return with_server
 
 
 def run_in_pty(args: list, folder: Path) -> dict:
@@ -217,15 +231,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9, help="start-up pairs (bare Textual and the till)")
     parser.add_argument("--scans", type=int, default=30, help="scans for the keystroke latency")
+    parser.add_argument("--no-server", action="store_true",
+                        help="leave out the row of a till whose [server] url names a server out of reach")
     parser.add_argument("--figures", default="", help="write the figures as JSON here (run_all.py)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="chaoying-bench-") as tmp:
         folder = Path(tmp)
         config = make_shop(folder)
         runs = {"bare": ["--child", "bare"], "till": ["--child", "till", str(config)]}
-        found = {"bare": [], "till": []}  # type: dict
-        for pair in range(args.runs + 1):  # the first pair warms the disk cache and .pyc files: not counted
-            for side in (("till", "bare") if pair % 2 else ("bare", "till")):
+        if not args.no_server:
+            runs["server"] = ["--child", "till", str(server_config(config))]
+        found = {side: [] for side in runs}  # type: dict
+        order = list(runs)
+        for pair in range(args.runs + 1):  # the first round warms the disk cache and .pyc files: not counted
+            for side in (order[::-1] if pair % 2 else order):  # bare-till-server, server-till-bare, ...
                 result = run_in_pty(runs[side], folder)
                 if pair:
                     found[side].append(result)
@@ -236,6 +255,12 @@ def main() -> int:
     rows = [
         common.Figure.pair("till start-up to first frame", start, TARGET_STARTUP, unit="s", scale=1,
                            floor_name="bare Textual"),
+    ]
+    if "server" in found:
+        served = common.PairStats.of([r["seconds"] for r in found["server"]], [r["seconds"] for r in found["bare"]])
+        rows.append(common.Figure.pair("till start-up, [server] url out of reach", served, TARGET_STARTUP, unit="s",
+                                       scale=1, floor_name="bare Textual"))
+    rows += [
         common.Figure.pair("peak memory at first frame", memory, TARGET_MEMORY, unit="MB", scale=1,
                            floor_name="bare Textual"),
         common.Figure("Enter -> basket updated", f"{statistics.median(latency['enter_ms']):.1f} ms "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-from typing import Any, List, Optional
+from typing import Any, Callable, List, Optional
 
 
 def register(sub) -> None:
@@ -74,12 +74,26 @@ def _keys_line(path: Any, binding_id: str) -> Optional[int]:
     return None
 
 
+_DRIVERS = ("psycopg2", "psycopg", "pymysql")
+
+
 def _skip_drivers(settings: Any) -> None:
-    """peewee imports every database driver it can find; a SQLite till without a server uses none, and psycopg2
-    alone costs ~20 ms of start-up. A till with a server keeps psycopg2: its sync worker talks to the server."""
-    if settings.database.url.startswith("sqlite") and not settings.server.url:
-        for driver in ("psycopg2", "psycopg", "pymysql"):
-            sys.modules.setdefault(driver, None)  # type: ignore[arg-type]
+    """peewee imports every database driver it can find; the till's peewee only ever opens its own SQLite file
+    (the local-first rule: a PostgreSQL URL names the shop's server, which psycopg2 talks to directly), and
+    psycopg2 alone costs ~20 ms of start-up. So peewee is imported here with the drivers hidden from it; a till
+    with a server then gets psycopg2 back for its sync thread, which imports it after the first frame."""
+    url = settings.database.url.strip().lower()
+    if not (url.startswith("sqlite") or url.startswith("postgres")):
+        return  # another database (MySQL, ...): peewee needs its driver
+    hidden = [driver for driver in _DRIVERS if driver not in sys.modules]
+    for driver in hidden:
+        sys.modules[driver] = None  # type: ignore[assignment]
+    try:
+        import peewee  # noqa: F401  (imported without the drivers: the till's peewee is SQLite's)
+    finally:
+        for driver in hidden:
+            if sys.modules.get(driver, False) is None:
+                del sys.modules[driver]  # importable again: the sync thread's psycopg2, a report's
 
 
 def _open_database(url: str, create: bool = False) -> None:
@@ -132,31 +146,37 @@ def run_till(args: Any) -> int:
     from tui.cli.common import load_journal_key
 
     load_journal_key(settings)
-    _refuse_repeated_numbers(settings)
     lock = _lock_till(settings)
     try:
         from tui.app import ChaoyingApp
 
         app = ChaoyingApp(with_shared_settings(settings))
         app.local_first = local
+        app.start_refusal = start_refusal(settings)
         app.run()
     finally:
         lock.release()
+    if app.refused:
+        from tui.cli.common import CliError
+
+        raise CliError(app.refused, 2)
     return 0
 
 
-def _refuse_repeated_numbers(settings: Any) -> None:
-    """A till new on its SQLite whose id the server holds receipts of, from when tills sold on it directly: its
-    numbers would repeat them, so it refuses to start in one sentence (exit 2). A server out of reach: it starts
-    (the sync worker asks again before its first batch)."""
+def start_refusal(settings: Any) -> Optional[Callable[[], str]]:
+    """With [server] url: the question the till asks the server at start, on a thread after the first frame
+    and before it sells. A till new on its SQLite whose id the server holds receipts of, from when tills sold on
+    it directly, would repeat their numbers: it refuses to start in one sentence (exit 2). A server out of reach:
+    it starts (the sync worker asks again before its first batch). None without a server."""
     if not settings.server.url:
-        return
-    from tui.cli.common import CliError
-    from tui.services.sync import STARTUP_TIMEOUT_S, repeated_numbers
+        return None
 
-    refusal = repeated_numbers(settings.server.url, settings.till.id, STARTUP_TIMEOUT_S)
-    if refusal:
-        raise CliError(refusal, 2)
+    def ask() -> str:
+        from tui.services.sync import STARTUP_TIMEOUT_S, repeated_numbers
+
+        return repeated_numbers(settings.server.url, settings.till.id, STARTUP_TIMEOUT_S)
+
+    return ask
 
 
 def with_shared_settings(settings: Any) -> Any:
