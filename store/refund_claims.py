@@ -213,7 +213,7 @@ def refunds_of(documents: Iterable[Mapping[str, Any]], shift: Callable[[str, Any
     for document in documents:
         sale = document["sale"]
         original = sale.get("original_id")
-        if sale.get("kind") != "refund" or original is None:
+        if sale.get("kind") not in ("refund", "void") or original is None:  # a void closes its claim too
             continue
         lines: Dict[int, int] = {}
         for line in document.get("lines", ()):

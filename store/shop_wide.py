@@ -706,6 +706,38 @@ def claimed_own_refund(conn: Any, sale_id: int, items: Sequence[Tuple[Any, ...]]
                           payments)
 
 
+def claimed_own_void(conn: Any, sale_id: int, till_id: str, cashier: Any = None, manager: Any = None,
+                     reason: str = "") -> Optional[Sale]:
+    """Void this till's own sale under a claim of all its lines on the server (store.refund_claims), so a refund
+    of it on another till (already on the server, or being made now) is counted: refused then, as a void of a
+    refunded sale is here. None when the server has not seen this till yet (void it without a claim)."""
+    from store import documents, refund_claims
+    from store.numbering import format_receipt_no
+    from store.server import till_base
+
+    base = till_base(conn, str(till_id))
+    if base is None:
+        return None
+    sale = Sale.get_by_id(int(sale_id))
+    number = format_receipt_no(sale.till_id, sale.receipt_no)
+    lines = documents.refundable(int(sale_id), {})
+
+    def plan(taken: Dict[int, Tuple[int, int]], given: Dict[str, int], voided: bool) -> Dict[int, Tuple[int, int]]:
+        if voided:
+            raise _voided(number)
+        if taken or given:
+            raise documents.DocumentError(f"Receipt {number} already has a refund; refund the rest instead.",
+                                          "void_refunded", receipt=number)
+        return {base + line.line_id: (line.remaining_qty, line.refund_fen(line.remaining_qty))
+                for line in lines if line.remaining_qty > 0}
+
+    def commit(_taken: Dict[int, Tuple[int, int]], _given: Dict[str, int]) -> Sale:
+        return documents.commit_void(int(sale_id), till_id, cashier, manager, reason)
+
+    return refund_claims.claimed_refund(conn, till_id, base + int(sale_id), [base + line.line_id for line in lines],
+                                        plan, commit)
+
+
 # ---------------------------------------------------------------- one id, one till
 
 def claim_refusal(conn: Any, till_id: str, instance: str) -> str:

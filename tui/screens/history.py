@@ -541,7 +541,8 @@ class Corrections:
 
     def commit_void(self, row: Dict[str, Any], manager: str, reason: str) -> None:
         app = self.app
-        job = partial(corrections.commit_void, row["id"], app.till_id, app.till.cashier or None, manager, reason)
+        job = partial(corrections.commit_void, row["id"], app.till_id, app.till.cashier or None, manager, reason,
+                      app.settings.server.url)
         app.in_background(job, partial(self.voided, row), self.refused, group="correction")
 
     def voided(self, row: Dict[str, Any], answer: corrections.Committed) -> None:

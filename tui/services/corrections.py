@@ -228,10 +228,28 @@ def check_voidable(sale_id: int) -> None:
     documents.voidable(Sale.get_by_id(sale_id))
 
 
-def commit_void(sale_id: int, till_id: str, cashier: Optional[str], manager: str, reason: str) -> Committed:
-    """Void a whole sale of today as a new document, with the manager who allowed it and why; store work."""
-    from store import documents
+def commit_void(sale_id: int, till_id: str, cashier: Optional[str], manager: str, reason: str,
+                server_url: str = "") -> Committed:
+    """Void a whole sale of today as a new document, with the manager who allowed it and why; store and network
+    work. With a server that answers, under a claim of all its lines (store.shop_wide.claimed_own_void): a refund
+    of it made on another till is counted (the void is refused), and no other till refunds it meanwhile; offline,
+    from what this till knows."""
+    from store import documents, shop_wide
 
+    if server_url:
+        try:
+            conn = shop_wide.connect(server_url)
+        except Exception:  # noqa: BLE001 - offline: voided from what this till knows
+            conn = None
+        if conn is not None:
+            try:
+                document = shop_wide.claimed_own_void(conn, sale_id, till_id, cashier or None, manager, reason)
+            except ServerError:  # the server failed before anything was claimed: as offline
+                document = None
+            finally:
+                conn.close()
+            if document is not None:
+                return committed(document)
     return committed(documents.commit_void(sale_id, till_id, cashier or None, manager, reason))
 
 

@@ -422,6 +422,9 @@ class SyncWorker:
                 self._aligned = False
                 if not self._align(conn):
                     return
+                if local_mark(self.till_id)[0] != head:  # the mark could not follow (the server holds records
+                    self._aligned = False  # this till does not): the same batch again would loop, never ending
+                    return  # the round; the next round aligns again
             self.sent += len(batch["records"])
             self._set(refused="", shown_refused="", online=True, offline_since=None, error="", shown_error="",
                       waiting=self._waiting())
