@@ -280,8 +280,11 @@ def till_heads(conn: Any, shop: Optional[str] = None) -> List[dict]:
     ``local_seq``/``local_at`` are the till's own head as its last accepted batch said (None before a till
     said one, or on a server migrated before them), and ``to_send`` what it still had to send then
     (``local_seq - head_seq``; None when unknown): a till that is offline cannot report a newer figure.
+    ``silent_s``: seconds since its last accepted batch by the server's clock (None: never).
     """
-    sql = "SELECT * FROM sync_till"  # every column there is: a server migrated before local_seq still reads
+    # every column there is (a server migrated before local_seq still reads), and how long each till has been
+    # silent by the server's own clock (last_at is the server's now(); the till's clock or zone may differ)
+    sql = "SELECT *, EXTRACT(EPOCH FROM (now()::timestamp - last_at))::bigint AS silent_s FROM sync_till"
     params: Tuple[Any, ...] = ()
     if shop is not None:
         sql, params = sql + " WHERE shop = %s", (shop,)
@@ -290,6 +293,7 @@ def till_heads(conn: Any, shop: Optional[str] = None) -> List[dict]:
         head = {name: row.get(name) for name in _HEAD_COLUMNS}
         local = head["local_seq"]
         head["to_send"] = None if local is None else max(0, int(local) - int(head["head_seq"] or 0))
+        head["silent_s"] = row.get("silent_s")
         heads.append(head)
     return heads
 

@@ -43,10 +43,11 @@ def test_passwords_never_reach_a_sentence():
     assert redacted("dsn host=x password=s3cret user=y") == "dsn host=x password=*** user=y"
 
 
-def test_the_rounds_hooks_are_the_other_parts_called_directly_shop_wide_last():
-    from store import shared_data, shop_wide
+def test_the_rounds_hooks_are_the_other_parts_called_directly_shop_stock_last():
+    from store import shared_data, shop_stock, shop_wide
 
-    assert default_hooks() == [("store.shared_data.pull", shared_data.pull), ("store.shop_wide.push", shop_wide.push)]
+    assert default_hooks() == [("store.shared_data.pull", shared_data.pull), ("store.shop_wide.push", shop_wide.push),
+                               ("store.shop_stock.pull", shop_stock.pull)]
 
 
 def test_the_servers_failures_are_said_in_chinese_on_a_chinese_screen_and_in_english_in_the_log():
@@ -103,6 +104,15 @@ def test_tills_late_by_more_than_warn_minutes_are_listed_oldest_first():
              {"till_id": "4", "last_at": now - datetime.timedelta(hours=2), "refusal": ""}]
     late = stale_tills(heads, now, 15)
     assert [(row["till_id"], row["minutes"]) for row in late] == [("3", None), ("4", 120), ("2", 20)]
+
+
+def test_a_tills_silence_is_measured_by_the_servers_clock_not_the_tills():
+    """A server in UTC and tills in China: last_at is 8 hours "behind" the till's clock, yet the till synced
+    a minute ago by the server's own reckoning (silent_s, store.server.till_heads)."""
+    now = datetime.datetime(2026, 3, 5, 15, 0)
+    heads = [{"till_id": "1", "last_at": now - datetime.timedelta(hours=8), "silent_s": 60, "refusal": ""},
+             {"till_id": "2", "last_at": now, "silent_s": 3600, "refusal": ""}]
+    assert [(row["till_id"], row["minutes"]) for row in stale_tills(heads, now, 15)] == [("2", 60)]
 
 
 def test_the_owners_view_lines_name_each_late_till_and_each_refusal():

@@ -76,6 +76,7 @@ def test_a_days_records_arrive_once_and_the_servers_rows_equal_the_tills(shop_se
     [row] = server.till_heads(conn)
     assert (row["till_id"], row["till_index"], row["head_seq"], row["records"], row["refusal"]) == \
         ("01", 1, head, head, "")
+    assert 0 <= row["silent_s"] < 600  # by the server's clock: it wrote last_at moments ago
     base = server.till_base(conn, "01")
     assert base == server.ID_BLOCK
     with bound(url):

@@ -141,15 +141,23 @@ def default_hooks() -> List[Hook]:
 
 def stale_tills(heads: Sequence[Dict[str, Any]], now: datetime.datetime, warn_minutes: int) -> List[Dict[str, Any]]:
     """The tills of the server's heads (store.server.till_heads) whose last batch is older than
-    ``warn_minutes`` (or that never sent one), oldest first, each with ``minutes`` since then (None: never)."""
+    ``warn_minutes`` (or that never sent one), oldest first, each with ``minutes`` since then (None: never).
+
+    The age is the server's own (``silent_s``: its clock wrote ``last_at``); ``now`` only stands in for a head
+    without it."""
     found: List[Dict[str, Any]] = []
     for head in heads:
-        last = head.get("last_at")
+        last, silent = head.get("last_at"), head.get("silent_s")
         if isinstance(last, str):
             last = datetime.datetime.fromisoformat(last)
         if last is not None and last.tzinfo is not None and now.tzinfo is None:
             last = last.astimezone().replace(tzinfo=None)
-        minutes = None if last is None else int((now - last).total_seconds() // 60)
+        if last is None:
+            minutes = None
+        elif silent is not None:
+            minutes = int(silent) // 60
+        else:
+            minutes = int((now - last).total_seconds() // 60)
         if minutes is None or minutes >= warn_minutes:
             found.append({**head, "minutes": minutes})
     found.sort(key=lambda row: (0, 0) if row["minutes"] is None else (1, -row["minutes"]))  # never synced first
