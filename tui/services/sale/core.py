@@ -51,6 +51,15 @@ def money_taken(tender: Any) -> bool:
     return tender is not None and tender.paid_fen > 0
 
 
+def stored_id(basket_id: Optional[int]) -> int:
+    """The stored basket's id the saver hands its job; BasketError when the basket is no longer open."""
+    from store import baskets
+
+    if basket_id is None:
+        raise baskets.BasketError("That basket is no longer open.", "basket_not_open")
+    return basket_id
+
+
 def yuan(fen: int) -> str:
     from store.money import format_yuan
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, List, Optional
 
 from tui.services.sale.attempts import attempt_view, missing_payments
-from tui.services.sale.core import HOLDING, RESUMING, Refused, log
+from tui.services.sale.core import HOLDING, RESUMING, Refused, log, stored_id
 from tui.services.sale.tender import TenderPart, tender_for
 
 
@@ -55,9 +55,7 @@ class HeldPart(TenderPart):
         till_id, cashier = self.till.till_id, self.till.cashier or None
 
         def hold(basket_id: Optional[int]) -> None:
-            if basket_id is None:
-                raise baskets.BasketError("That basket is no longer open.", "basket_not_open")
-            baskets.hold(basket_id, till_id, note, cashier)
+            baskets.hold(stored_id(basket_id), till_id, note, cashier)
 
         def failed(exc: Exception) -> None:
             if self._holding is not None:

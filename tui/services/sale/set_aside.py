@@ -2,22 +2,14 @@
 (the rules: tui/services/payment_aside.py) (a part of SaleSession)."""
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Tuple
 
 from store import payment_attempts as states
 from tui.i18n import t
 from tui.services import payment_aside as aside_rules
 from tui.services.payment_aside import AsideCommitted, AsideFailed, AsideReleased, BasketSetAside, SetAsideFailed
 from tui.services.sale.attempts import AttemptsPart, missing_payments, state_of
-from tui.services.sale.core import HOLDING, Refused, yuan
-
-
-def _stored_id(basket_id: Optional[int]) -> int:
-    from store import baskets
-
-    if basket_id is None:
-        raise baskets.BasketError("That basket is no longer open.", "basket_not_open")
-    return basket_id
+from tui.services.sale.core import HOLDING, Refused, stored_id, yuan
 
 
 class AsidePart(AttemptsPart):
@@ -69,7 +61,7 @@ class AsidePart(AttemptsPart):
         self.busy, self._holding = HOLDING, (self.basket, self.tender)
         self.aside[aside.out_trade_no] = aside
         self._basket, self.tender, self.attempts = None, None, {}
-        self.saver.finish(lambda basket_id: baskets.set_aside(_stored_id(basket_id), till_id, note, cashier),
+        self.saver.finish(lambda basket_id: baskets.set_aside(stored_id(basket_id), till_id, note, cashier),
                           done, failed)
         return aside
 
