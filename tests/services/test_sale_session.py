@@ -148,6 +148,17 @@ def test_hand_back_per_method_in_the_order_taken():
     assert not rules.drawer_opens([TenderPayment("wechat", 300), TenderPayment("cash", 100, status="failed")])
 
 
+def test_store_work_on_a_basket_no_longer_stored_is_refused_in_one_sentence():
+    """Holding or setting aside hands the saver's stored basket id on; none (no longer open) is a BasketError."""
+    from store.baskets import BasketError
+    from tui.services.sale.core import stored_id
+
+    assert stored_id(7) == 7
+    with pytest.raises(BasketError) as refused:
+        stored_id(None)
+    assert refused.value.code == "basket_not_open" and str(refused.value) == "That basket is no longer open."
+
+
 # ---------------------------------------------------------------- lines and discounts
 
 def test_a_repeat_scan_joins_its_line_and_every_change_is_stored(owner, settings):
