@@ -27,3 +27,16 @@ class ServerError(StoreError):
 
 class BatchRefused(ServerError):
     """The server refused a till's batch (its chain broken, or a second till claiming the id); it is recorded."""
+
+
+def server_error(exc: Exception, what: str = "the request") -> Exception:
+    """A psycopg2 error as the one-sentence ServerError ("The server refused <what>: ...", password redacted);
+    any other error (a ServerError, a DocumentError of the caller's plan) as it is."""
+    import psycopg2
+
+    if not isinstance(exc, psycopg2.Error):
+        return exc
+    from store.db import redact
+
+    first = redact(str(exc).strip().split("\n")[0]) or type(exc).__name__
+    return ServerError(f"The server refused {what}: {first}", "server_failed", detail=first)

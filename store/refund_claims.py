@@ -32,6 +32,8 @@ import logging
 import uuid
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Sequence, Tuple
 
+from store.errors import server_error
+
 log = logging.getLogger("chaoying.store.refund_claims")
 
 #: claim states on the server: taken (the till's local commit pending), committed there, its refund arrived
@@ -174,7 +176,7 @@ def claimed_refund(conn: Any, till_id: str, server_sale_id: int, server_lines: S
         conn.commit()
     except Exception as exc:
         _rollback(conn)
-        raise _server_error(exc) from exc
+        raise server_error(exc, "the refund claim") from exc
     try:
         answer = commit(elsewhere, given)
     except BaseException:
@@ -229,20 +231,3 @@ def _rollback(conn: Any) -> None:
         conn.rollback()
     except Exception:  # noqa: BLE001 - a connection already gone
         log.debug("rollback failed", exc_info=True)
-
-
-def _server_error(exc: Exception) -> Exception:
-    """A psycopg2 error as the one-sentence ServerError (password redacted); others (a DocumentError from the
-    plan) as they are."""
-    from store.errors import ServerError
-
-    try:
-        import psycopg2
-    except ImportError:  # pragma: no cover - psycopg2 is a dependency
-        return exc
-    if isinstance(exc, psycopg2.Error):
-        from store.db import redact
-
-        first = redact(str(exc).strip().split("\n")[0]) or type(exc).__name__
-        return ServerError(f"The server refused the refund claim: {first}", "server_failed", detail=first)
-    return exc

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from store import shop_copies
-from store.errors import StoreError
+from store.errors import StoreError, server_error
 from store.models import ForeignCopy, HeldPush, Line, OpenBasket, Payment, Product, Sale, now
 
 log = logging.getLogger("chaoying.store.shop_wide")
@@ -97,24 +97,6 @@ def connect(url: str, timeout_s: float = SHORT_TIMEOUT_S) -> Any:
     from store.server import connect_server
 
     return connect_server(url, timeout_s=timeout_s)
-
-
-def _server_error(exc: Exception) -> Exception:
-    """A psycopg2 error as the one-sentence ServerError (password redacted); others as they are."""
-    from store.server import ServerError
-
-    if isinstance(exc, ServerError):
-        return exc
-    try:
-        import psycopg2
-    except ImportError:  # pragma: no cover - psycopg2 is a dependency
-        return exc
-    if isinstance(exc, psycopg2.Error):
-        from store.db import redact
-
-        first = redact(str(exc).strip().split("\n")[0]) or type(exc).__name__
-        return ServerError(f"The server refused the request: {first}", "server_failed", detail=first)
-    return exc
 
 
 # ---------------------------------------------------------------- the server's part
@@ -186,7 +168,7 @@ def push(conn: Any, till_id: Optional[str] = None, shop: Optional[str] = None) -
         conn.commit()
     except Exception as exc:
         _rollback(conn)
-        raise _server_error(exc) from exc
+        raise server_error(exc) from exc
     _after_push(till_id, sent, gone, taken)
 
 
@@ -293,7 +275,7 @@ def other_held(conn: Any, till_id: str, shop: str = "", limit: int = LIST_LIMIT)
         conn.commit()
     except Exception as exc:
         _rollback(conn)
-        raise _server_error(exc) from exc
+        raise server_error(exc) from exc
     return [ServerHeld(str(r[0]), int(r[1]), r[2], r[3], int(r[4]), int(r[5]), r[6], r[7]) for r in rows]
 
 
@@ -343,7 +325,7 @@ def claim(conn: Any, held: ServerHeld, till_id: str) -> ServerHeld:
         conn.commit()
     except Exception as exc:
         _rollback(conn)
-        raise _server_error(exc) from exc
+        raise server_error(exc) from exc
     if row is None:
         if found is not None and found[0] == S_TAKEN:
             raise ShopWideError(f"That held basket was already taken on till {found[1]}.", "held_taken_on",
@@ -425,7 +407,7 @@ def _withdraw(conn: Any, basket_id: int, till_id: str) -> None:
         conn.commit()
     except Exception as exc:
         _rollback(conn)
-        raise _server_error(exc) from exc
+        raise server_error(exc) from exc
     if found is not None and found[0] == S_TAKEN:
         _after_push(str(till_id), [], [], {basket_id: str(found[1])})
         raise ShopWideError(f"That held basket was already taken on till {found[1]}.", "held_taken_on",
@@ -503,7 +485,7 @@ def server_receipt(conn: Any, receipt_till: str, receipt_no: int) -> Optional[Di
         conn.commit()
     except Exception as exc:
         _rollback(conn)
-        raise _server_error(exc) from exc
+        raise server_error(exc) from exc
     return sale
 
 
@@ -521,7 +503,7 @@ def refunded_elsewhere(conn: Any, server_sale_id: int, line_ids: Iterable[int], 
         conn.commit()
     except Exception as exc:
         _rollback(conn)
-        raise _server_error(exc) from exc
+        raise server_error(exc) from exc
     return done, given, voided
 
 
