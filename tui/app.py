@@ -81,6 +81,14 @@ class SyncReport(Message):
         self.status = status
 
 
+class SharedSettingsReport(Message):
+    """New settings (the shop's shared [selling] and [limits] changed on its server), brought to the UI thread."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__()
+        self.settings = settings
+
+
 class StoreAnswer(Message):
     """The answer of store work run on a thread worker, brought to the UI thread."""
 
@@ -98,8 +106,10 @@ class ChaoyingApp(TillHost):
     BINDINGS = keymap.bindings("app") + keymap.bindings("demo") + keymap.bindings("till")
 
     def __init__(self, settings: Any, demo: Any = None, cashier: str = "",
-                 language: Optional[str] = None) -> None:
+                 language: Optional[str] = None, file_settings: Any = None) -> None:
         self.settings = settings
+        # the settings file's own, under the shop's shared values (run_till); the follower lays those on it again
+        self.file_settings = file_settings if file_settings is not None else settings
         self.demo = demo
         self.cashier = cashier  # given here: already signed in (tests, scripts); else the sign-in decides
         self.cashier_name = ""
@@ -129,6 +139,7 @@ class ChaoyingApp(TillHost):
         self.session = SaleSession(self.till, self.basket_saver, settings, report=self.session_report,
                                    log_event=self.log_event, sign_in_used=lambda: self.sign_in_used,
                                    desk=self.payment_desk)
+        self.session.settings_taken = self.settings_taken
         self.refund_desk = make_refund_desk(self.payment_desk.providers, self.till_id, self.refund_report,
                                             lambda function, *args: self.post_message(StoreAnswer(function, *args)))
         self.sale_screen: Any = None
@@ -150,6 +161,7 @@ class ChaoyingApp(TillHost):
         self.sync = make_sync_worker(settings, lambda status: self.post_message(SyncReport(status)))
         self.sync_status: Any = self.sync.status() if self.sync is not None else None
         self.sync_problem = ""  # the failing sync's sentence last said on the sale screen
+        self.settings_follower: Any = None  # tui.services.shared_settings.SharedSettingsFollower, with the worker
         self.local_first: Any = None  # tui.services.local_first.LocalFirst of the start: said once on the screen
         # run_till, [server] url: does the server refuse this till's start (tui.services.sync.repeated_numbers)?
         # Asked on a thread after the first frame, before the start-up work; keys typed meanwhile wait for it.
@@ -217,6 +229,7 @@ class ChaoyingApp(TillHost):
         from store import shop_wide
 
         shop_wide.configure(self.till_id, self.settings.till.shop)  # whom the sync worker's push is for
+        self.follow_shared_settings()  # before the worker: its first pull may bring changes made while off
         self.sync.start()
         self.check_till_claim()
 
@@ -434,6 +447,8 @@ class ChaoyingApp(TillHost):
         self.customer_display.stop()
         if self.refund_desk is not None:
             self.refund_desk.stop(timeout=2.0)
+        if self.settings_follower is not None:
+            self.settings_follower.stop()
         if self.sync is not None and not self.sync.stop(timeout=3.0):
             log.warning("the sync worker was still in a round when the till closed; what it sent is marked "
                         "at the next start")
@@ -450,6 +465,30 @@ class ChaoyingApp(TillHost):
         if problem and problem != self.sync_problem:
             self.sale_screen.say(problem, error=True)
         self.sync_problem = problem
+
+    def follow_shared_settings(self) -> None:
+        """The shop's shared [selling] and [limits] values flow down while the till runs: each pull that changed
+        them (on the sync thread) posts the new settings here (``on_shared_settings_report``)."""
+        from tui.services.shared_settings import SharedSettingsFollower
+
+        self.settings_follower = SharedSettingsFollower(
+            self.file_settings, lambda settings: self.post_message(SharedSettingsReport(settings))).start()
+
+    def on_shared_settings_report(self, message: SharedSettingsReport) -> None:
+        """New shared settings: in use at once, or, while a basket is being paid, when that basket ends (never in
+        the middle of a tender: SaleSession.follow_settings; ``session_report`` hears the basket end)."""
+        if not self.session.follow_settings(message.settings):
+            log.info("till %s: the shop's shared settings changed; in use when the basket being paid ends",
+                     self.till_id)
+
+    def settings_taken(self, settings: Any) -> None:
+        """The session put new settings in use (on the UI thread): the app's and the till's are the same."""
+        from tui.services.shared_settings import changes
+
+        before, self.settings = self.settings, settings
+        self.till.settings = settings
+        log.info("till %s: the shop's shared settings are in use now: %s", self.till_id,
+                 ", ".join(changes(before, settings)) or "no value changed")
 
     # ------------------------------------------------------------ the customer display
 
@@ -527,9 +566,11 @@ class ChaoyingApp(TillHost):
         refresh_histories(self)
 
     def session_report(self, event: Any) -> None:
-        """The sale session's answer (on the UI thread: the basket saver posts it here)."""
+        """The sale session's answer (on the UI thread: the basket saver posts it here). A basket that ended puts
+        settings waiting for it in use."""
         if self.sale_screen is not None:
             self.sale_screen.session_event(event)
+        self.session.take_waiting_settings()
 
     def on_till_report(self, message: TillReport) -> None:
         handlers: Dict[type, Callable[[Any], None]] = {

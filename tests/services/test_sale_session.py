@@ -365,3 +365,37 @@ def test_two_weighings_of_one_product_are_two_lines(owner):
     assert session.line_after_scan(product("9601"), 500, None) == (500, 125)
     session.add(product("9601"), 500, None)
     assert [item.qty_milli for item in session.basket.items] == [800, 500]
+
+
+# ---------------------------------------------------------------- settings followed while the till runs
+
+
+def test_new_settings_wait_while_a_basket_is_paid_and_are_in_use_when_it_ends(owner, settings):
+    session = owner.session
+    taken: List[Any] = []
+    session.settings_taken = taken.append
+    session.add(product(COLA), 1000, None)
+    first = with_selling(settings, cashier_max_discount=30)
+    assert session.follow_settings(first)  # rung up, not paid: in use for the next step at once
+    assert session.settings is first and taken == [first]
+    session.open_tender()
+    session.pay("cash", 100)
+    second, third = with_selling(settings, cashier_max_discount=40), with_selling(settings, cashier_max_discount=50)
+    assert not session.follow_settings(second) and not session.follow_settings(third)  # mid-tender: they wait
+    assert session.settings is first and session.settings_waiting()
+    session.pay("cash", session.tender.remaining_fen)
+    session.commit()
+    owner.answer(SaleCommitted)
+    assert session.settings is first  # the owner (the app's session_report) asks when it hears the end
+    assert session.take_waiting_settings()
+    assert session.settings is third and taken == [first, third] and not session.settings_waiting()
+
+
+def test_settings_waiting_on_an_opened_tender_come_in_when_the_basket_is_cancelled(owner, settings):
+    session = owner.session
+    session.add(product(COLA), 1000, None)
+    session.open_tender()  # F12, then back to the basket: its tender is kept until the basket ends
+    new = with_selling(settings, cashier_max_discount=30)
+    assert not session.follow_settings(new)
+    session.start_over()
+    assert session.settings is new

@@ -1,7 +1,8 @@
 """`chaoying shared`: [selling] and [limits] values the shop sets for every till, on its server.
 
-A shared value overrides the till's own settings file from the till's next start (``tui.cli.till``); it is
-checked as the file's would be. Written to the shop's server when one is named ([server] url or --server;
+A shared value overrides the till's own settings file at the till's start (``tui.cli.till``) and, while it runs,
+from the pull that brings it (``tui.services.shared_settings``; a basket being paid keeps the old values until it
+ends); it is checked as the file's would be. Written to the shop's server when one is named ([server] url or --server;
 tills copy it within seconds, store.shared_data), else to the local database.
 """
 from __future__ import annotations
@@ -69,7 +70,7 @@ def cmd_shared_set(args: argparse.Namespace) -> int:
 
         set_shared_setting(section, key, value, changed_by=_who(args))
         print(f"shared {section}.{key} = {json.dumps(value, ensure_ascii=False)} for every till "
-              "(from each till's next start)")
+              "(each till within seconds; a basket being paid keeps the old ones until it ends)")
         return 0
 
     return _run_shared(args, body)

@@ -150,7 +150,7 @@ def run_till(args: Any) -> int:
     try:
         from tui.app import ChaoyingApp
 
-        app = ChaoyingApp(with_shared_settings(settings))
+        app = ChaoyingApp(with_shared_settings(settings), file_settings=settings)  # followed while it runs
         app.local_first = local
         app.start_refusal = start_refusal(settings)
         app.run()

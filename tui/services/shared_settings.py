@@ -25,10 +25,26 @@ def applied(file_settings: Any) -> Any:
     return settings
 
 
+def changes(before: Any, after: Any) -> List[str]:
+    """The shared values that differ, as "limits.max_qty 999 -> 5" (for the log line of a swap)."""
+    import dataclasses
+
+    from tui.settings import SHARED_SECTIONS
+
+    found: List[str] = []
+    for section in SHARED_SECTIONS:
+        old, new = getattr(before, section), getattr(after, section)
+        for field in dataclasses.fields(new):
+            was, now = getattr(old, field.name), getattr(new, field.name)
+            if was != now:
+                found.append(f"{section}.{field.name} {was!r} -> {now!r}")
+    return found
+
+
 class SharedSettingsFollower:
     """Calls ``apply(settings)`` with fresh settings after every pull that changed the shared settings."""
 
-    def __init__(self, file_settings: Any, apply: Callable[[Any], None]) -> None:
+    def __init__(self, file_settings: Any, apply: Callable[[Any], Any]) -> None:
         self.file_settings = file_settings
         self.apply = apply
         self.errors: List[str] = []

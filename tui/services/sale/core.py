@@ -90,6 +90,8 @@ class SessionCore:
         self._on_hand: Dict[int, Optional[int]] = {}  # product id -> on hand read at its scan (this basket)
         self._said_short: Set[int] = set()  # products whose "none on hand" sentence was said (this basket)
         self._as_of = ""  # " (as of 10:42)" after the shop-wide on hand read last, when the server is not reached
+        self._next_settings: Optional[Any] = None  # new shared settings waiting for the basket being paid to end
+        self.settings_taken: Callable[[Any], Any] = lambda settings: None  # the owner swaps its own too (the app)
 
     # ------------------------------------------------------------ what it is now
 
@@ -149,7 +151,38 @@ class SessionCore:
     def start_over(self) -> None:
         """The basket ended without a sale: the next change starts a new one."""
         self._basket, self.tender, self.attempts = None, None, {}
+        self.take_waiting_settings()
 
     def hand_over(self) -> None:
         """Sign-out: the next cashier starts with no tender of the last one's."""
         self.tender = None
+        self.take_waiting_settings()
+
+    # ------------------------------------------------------------ the settings, kept current
+
+    def paying(self) -> bool:
+        """Is a basket being paid: F12 opened its tender (kept, with its payments, until the basket ends), money
+        is taken, a payment attempt is open, or it is ending or being held or set aside?"""
+        return self.tender is not None or self.money_taken() or bool(self.attempts) or self.waits()
+
+    def follow_settings(self, settings: Any) -> bool:
+        """New settings while the till runs (the shop's shared [selling] and [limits] changed on its server:
+        tui.services.shared_settings.SharedSettingsFollower). True: in use from now on.
+
+        A swap never happens in the middle of a tender: while a basket is being paid (``paying``) they wait,
+        and the basket's end (its sale, cancel, hold or set-aside; ``take_waiting_settings``) puts them in use.
+        Newer settings replace ones still waiting. Every rule reads ``self.settings`` when it asks, so the swap
+        reaches each of them."""
+        self._next_settings = settings
+        return self.take_waiting_settings()
+
+    def take_waiting_settings(self) -> bool:
+        """Settings waiting for the basket to end are put in use when none is being paid; True when they were."""
+        if self._next_settings is None or self.paying():
+            return False
+        self.settings, self._next_settings = self._next_settings, None
+        self.settings_taken(self.settings)
+        return True
+
+    def settings_waiting(self) -> bool:
+        return self._next_settings is not None
