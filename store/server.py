@@ -185,6 +185,18 @@ def _create_sync_till(cursor: Any) -> None:
         "refused_at TIMESTAMP, refused_instance VARCHAR(32) NOT NULL DEFAULT '')")
     cursor.execute("CREATE INDEX IF NOT EXISTS sync_till_shop ON sync_till (shop, till_index)")
     _add_local_head(cursor)
+    _add_refusal_code(cursor)
+
+
+def _add_refusal_code(cursor: Any) -> None:
+    """sync_till.refusal_code, refusal_values: the last refusal's error code and its values (JSON text), so a
+    reader says it in its own language (the refusal column is the English sentence)."""
+    cursor.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
+                   "AND table_name = 'sync_till' AND column_name IN ('refusal_code', 'refusal_values')")
+    if cursor.fetchone()[0] == 2:  # read first: ALTER TABLE locks the table even when the columns are there
+        return
+    cursor.execute("ALTER TABLE sync_till ADD COLUMN IF NOT EXISTS refusal_code VARCHAR(64) NOT NULL DEFAULT '', "
+                   "ADD COLUMN IF NOT EXISTS refusal_values TEXT NOT NULL DEFAULT '{}'")
 
 
 def _add_local_head(cursor: Any) -> bool:
@@ -247,7 +259,8 @@ def local_id(value: Optional[int], base: int) -> Optional[int]:
 
 
 _HEAD_COLUMNS = ("till_id", "shop", "till_index", "instance", "head_seq", "head_hash", "last_at", "records",
-                 "refusal", "refused_at", "refused_instance", "local_seq", "local_at")
+                 "refusal", "refusal_code", "refusal_values", "refused_at", "refused_instance", "local_seq",
+                 "local_at")
 
 
 def _read(conn: Any, sql: str, params: Sequence[Any], named: bool = False) -> List[Any]:
@@ -291,11 +304,22 @@ def till_heads(conn: Any, shop: Optional[str] = None) -> List[dict]:
     heads = []
     for row in _read(conn, sql + " ORDER BY till_index", params, named=True):
         head = {name: row.get(name) for name in _HEAD_COLUMNS}
+        head["refusal_code"] = str(head["refusal_code"] or "")
+        head["refusal_values"] = _values(head["refusal_values"])
         local = head["local_seq"]
         head["to_send"] = None if local is None else max(0, int(local) - int(head["head_seq"] or 0))
         head["silent_s"] = row.get("silent_s")
         heads.append(head)
     return heads
+
+
+def _values(text: Any) -> Dict[str, Any]:
+    """A stored refusal's values ({} when none, or not a JSON object)."""
+    try:
+        values = json.loads(text) if text else {}
+    except (TypeError, ValueError):
+        return {}
+    return values if isinstance(values, dict) else {}
 
 
 def till_base(conn: Any, till_id: str) -> Optional[int]:
@@ -340,7 +364,7 @@ def send_batch(conn: Any, batch: dict) -> int:
         except _Refused as refused:
             conn.rollback()
             _record_refusal(conn, till, str(batch.get("shop") or ""), str(batch.get("instance") or ""),
-                            refused.sentence)
+                            refused.sentence, refused.code, dict(refused.values, till=till))
             log.warning("batch refused: %s", refused.sentence)
             raise BatchRefused(refused.sentence, refused.code, till=till, **refused.values) from None
     except psycopg2.Error as exc:
@@ -368,14 +392,27 @@ def _lock_till(cursor: Any, till: str, shop: str) -> tuple:
     return row
 
 
-def _record_refusal(conn: Any, till: str, shop: str, instance: str, sentence: str) -> None:
-    """Write the refusal on the till's row in its own transaction, so both tills (and the owner) see it."""
+def _record_refusal(conn: Any, till: str, shop: str, instance: str, sentence: str, code: str = "",
+                    values: Optional[Dict[str, Any]] = None) -> None:
+    """Write the refusal (its sentence, code and values) on the till's row in its own transaction, so both
+    tills (and the owner) see it; a server migrated before refusal_code keeps the sentence only."""
+    import psycopg2
+
     if not till:
         return
     with conn.cursor() as cursor:
         _lock_till(cursor, till, shop)
         cursor.execute("UPDATE sync_till SET refusal = %s, refused_at = now(), refused_instance = %s "
                        "WHERE till_id = %s", (sentence, instance, till))
+        cursor.execute("SAVEPOINT refusal_code")
+        try:
+            cursor.execute("UPDATE sync_till SET refusal_code = %s, refusal_values = %s WHERE till_id = %s",
+                           (code, json.dumps(values or {}, sort_keys=True, default=str), till))
+        except psycopg2.Error as exc:  # no refusal_code column yet (chaoying init adds it): the sentence only
+            cursor.execute("ROLLBACK TO SAVEPOINT refusal_code")
+            log.info("the server's sync_till has no refusal_code column (%s): run chaoying init", _sentence(exc))
+        else:
+            cursor.execute("RELEASE SAVEPOINT refusal_code")
     conn.commit()
 
 

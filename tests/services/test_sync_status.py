@@ -128,6 +128,32 @@ def test_the_owners_view_lines_name_each_late_till_and_each_refusal():
                                               "  收银台 1 最后同步 03-05 15:00"]
 
 
+def test_the_owners_view_says_a_refusal_by_its_code_in_the_ui_language_else_the_stored_sentence():
+    """The server stores a refusal's code and values beside its English sentence; the owner's view says it
+    with the till strip's words (tui.services.sync.coded, the mapping ``shown`` uses), the sentence otherwise."""
+    from store.errors import BatchRefused
+    from tui.screens.owner import sync_lines
+
+    now = datetime.datetime(2026, 3, 5, 15, 0)
+    sentence = "Till 2's record 7 does not match its hash: it was changed after it was sealed."
+    heads = [{"till_id": "2", "last_at": now, "refusal": sentence, "refusal_code": "sync_bad_hash",
+              "refusal_values": {"till": "2", "seq": 7}},
+             {"till_id": "3", "last_at": now, "refusal": "A refusal of a newer server.", "refusal_code": "sync_new",
+              "refusal_values": {}},
+             {"till_id": "4", "last_at": now, "refusal": "Till 4's records are missing before record 9.",
+              "refusal_code": "sync_gap", "refusal_values": {"till": "4", "seq": 9}},  # no head: its words need it
+             {"till_id": "5", "last_at": now, "refusal": "Till 5's batch is not in sequence order."}]  # an old server
+    lines = sync_lines(heads, now, 15)
+    assert lines[-4:] == ["  收银台 2 被服务器拒收：收银台 2 的第 7 条记录和它的哈希对不上：封存后被改过",
+                          "  收银台 3 被服务器拒收：A refusal of a newer server.",
+                          "  收银台 4 被服务器拒收：Till 4's records are missing before record 9.",
+                          "  收银台 5 被服务器拒收：Till 5's batch is not in sequence order."]
+    strip = shown(BatchRefused(sentence, "sync_bad_hash", till="2", seq=7))
+    assert lines[-4].endswith(strip)  # the same words as the till's own strip
+    i18n.set_language("en")
+    assert sync_lines(heads[:1], now, 15)[-1] == "  till 2 is refused by the server: " + sentence
+
+
 def test_the_owners_view_says_what_each_till_still_had_to_send_as_of_its_last_batch():
     from tui.screens.owner import sync_lines
 

@@ -219,6 +219,34 @@ def test_two_tills_claiming_one_id_the_second_is_refused_and_both_can_see_it(sho
     assert _count(conn, "SELECT count(*) FROM sale") == 2
 
 
+def test_two_tills_claiming_one_id_the_owners_view_says_the_refusal_in_chinese(shop_server, tmp_path):
+    """The server keeps the refusal's code and values beside its English sentence: the owner's view (a Chinese
+    screen) says it with the words the till's own strip uses; migrate_server adds the columns once."""
+    from tui.screens.owner import sync_lines
+
+    url, conn = shop_server
+    first, second = Till(tmp_path / "a", "01"), Till(tmp_path / "b", "01")
+    with first:
+        ring_up(catalogue(), till_id="01")
+        first.push(conn)  # the first claims the id
+    with second:
+        ring_up(catalogue(), till_id="01")
+        with pytest.raises(server.BatchRefused) as raised:
+            second.push(conn)
+    refused = raised.value
+    [head] = server.till_heads(conn)
+    assert head["refusal_code"] == "sync_two_tills"
+    assert head["refusal_values"]["till"] == "01" and head["refusal_values"]["instance"]
+    assert "Two tills claim id 01" in head["refusal"]  # the log's sentence is still stored
+    now = datetime.datetime.now()
+    last = sync_lines([head], now, 15)[-1]
+    assert last.startswith("  收银台 01 被服务器拒收：两台收银机都用编号 01："), last
+    assert "Two tills" not in last
+    from tui.services.sync import shown
+    assert last.endswith(shown(refused)), (last, shown(refused))  # the till's strip says the same
+    assert not any(step.startswith("migration") for step in server.migrate_server(url))  # idempotent
+
+
 def test_two_tills_rows_coexist_with_shifted_ids_and_reports_see_both(shop_server, tmp_path):
     url, conn = shop_server
     tills = [Till(tmp_path, "01"), Till(tmp_path, "02")]

@@ -10,12 +10,25 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 
 import pytest
 
 from tests.services.syncnet import all_on_server, on_server, shop_database, start_server
 from tests.tui.conftest import close_shop, make_shop
-from tests.tui.helpers import APPLE, COLA, WATER, last_sale, outcome, printed_all, scan, text_of, wait_until
+from tests.tui.helpers import (
+    APPLE,
+    COLA,
+    WATER,
+    last_sale,
+    outcome,
+    printed_all,
+    scan,
+    screen_text,
+    settled,
+    text_of,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -56,6 +69,39 @@ def synced(shop) -> bool:
     return all_on_server(shop.server_url, shop.settings.till.id)
 
 
+def on_screen_now(app) -> str:
+    """What the till shows, for a failure: the screen on top, its text, the last receipt and its outcome."""
+    from store.models import ReceiptOutcome
+
+    sale = last_sale()
+    got = ReceiptOutcome.get_or_none(ReceiptOutcome.sale == sale.id) if sale is not None else None
+    said = " | ".join(line for line in screen_text(app).splitlines() if line.strip())
+    return (f"screen {type(app.screen).__name__}: {said[:400]!r}; last receipt "
+            f"{sale.receipt_no if sale is not None else None} ({got.state if got else 'no outcome'}"
+            f"{' ' + got.reason_code if got and got.reason_code else ''}); till blocked: {app.till_blocked()}")
+
+
+async def ready_to_sell(pilot, app, receipt_no: int, timeout: float = 30.0) -> None:
+    """Wait until receipt ``receipt_no`` is the till's last, its answer seen, nothing blocks the till, and the
+    sale screen is on top (no banner, tender or message over it), so the next keys start the next sale; fail
+    naming what is on screen (a banner of a slow printer confirmation, say) instead of a wrong count later."""
+    from store.models import ReceiptOutcome
+
+    def ready() -> bool:
+        sale = last_sale()
+        return (sale is not None and sale.receipt_no == receipt_no and app.screen is app.sale_screen
+                and not app.in_flight and not app.till_blocked()
+                and ReceiptOutcome.get_or_none(ReceiptOutcome.sale == sale.id) is not None)
+
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the till is not ready for the sale after receipt {receipt_no} within "
+                                 f"{timeout} s: {on_screen_now(app)}")
+        await pilot.pause(0.05)
+    await settled(pilot)
+
+
 async def sell_cash(pilot, *codes: str) -> None:
     for code in codes:
         await scan(pilot, code)
@@ -71,9 +117,11 @@ async def test_20_sales_with_the_server_stopped_are_all_on_the_server_once_when_
         await wait_until(pilot, lambda: synced(synced_shop), timeout=30)
         await wait_until(pilot, lambda: strip(app) == "在线")
         pg.stop(mode="immediate")
-        for _ in range(20):
+        await ready_to_sell(pilot, app, 1)
+        for receipt_no in range(2, 22):
             await sell_cash(pilot, WATER)
             await printed_all(pilot, app)  # printed as usual: nothing waits for the server
+            await ready_to_sell(pilot, app, receipt_no)  # this sale happened, and the next keys start the next
         assert last_sale().receipt_no == 21
         await wait_until(pilot, lambda: strip(app).startswith("离线自") and "待发送" in strip(app), timeout=30)
         assert app.sync_problem.startswith("同步：连不上门店服务器 ")  # said once, why, in the UI's language

@@ -55,7 +55,7 @@ def _local(settings: Any) -> Dict[str, Any]:
         error, error_at = sync_batch.last_error(till)
         return {"till": till, "this_till": True, "head_seq": counter.audit_seq if counter else 0,
                 "sent_seq": int(row[0]) if row else 0, "sent_at": _time(row[1]) if row else None,
-                "waiting": int(sync_batch.waiting(till)), "refusal": "",
+                "waiting": int(sync_batch.waiting(till)), "refusal": "", "refusal_code": "",
                 "last_error": error, "last_error_at": _time(error_at) if error else None}
     finally:
         close_database()
@@ -97,10 +97,10 @@ def cmd_sync_status(args: argparse.Namespace) -> int:
             row = {"till": head["till_id"], "this_till": head["till_id"] == mine["till"],
                    "sent_seq": int(head.get("head_seq") or 0), "sent_at": _time(head.get("last_at")),
                    "waiting": head.get("to_send"), "waiting_as_of": _time(head.get("local_at")),
-                   "refusal": head.get("refusal") or ""}
+                   "refusal": head.get("refusal") or "", "refusal_code": head.get("refusal_code") or ""}
             if row["this_till"]:
                 mine.update(server_seq=row["sent_seq"], sent_at=row["sent_at"] or mine["sent_at"],
-                            refusal=row["refusal"])
+                            refusal=row["refusal"], refusal_code=row["refusal_code"])
             else:
                 tills.append(row)
     if args.json:

@@ -61,8 +61,9 @@ TENDERS = ("cash", "card", "wechat", "alipay")
 
 def sync_lines(heads: List[Dict[str, Any]], now: datetime.datetime, warn_minutes: int) -> List[str]:
     """The owner's lines for the server's heads: each till late (oldest first), then the others, each with the
-    records it still had to send as of its last batch (store.server.till_heads ``to_send``), then refusals."""
-    from tui.services.sync import stale_tills
+    records it still had to send as of its last batch (store.server.till_heads ``to_send``), then refusals (in
+    the UI's language from their ``refusal_code``/``refusal_values``, else the server's stored sentence)."""
+    from tui.services.sync import coded, stale_tills
 
     lines = [t("owner.sync")]
     late = stale_tills(heads, now, warn_minutes)
@@ -83,8 +84,11 @@ def sync_lines(heads: List[Dict[str, Any]], now: datetime.datetime, warn_minutes
             line += t("owner.sync_to_send", count=head["to_send"])
         lines.append("  " + line)
     for head in heads:
-        if head.get("refusal"):
-            lines.append("  " + t("owner.sync_refused", till=head["till_id"], reason=head["refusal"]))
+        if head.get("refusal"):  # in the UI's language from its code, as the till's own strip says it
+            values = dict(head.get("refusal_values") or {})
+            values.setdefault("till", head["till_id"])
+            reason = coded(str(head.get("refusal_code") or ""), values) or head["refusal"]
+            lines.append("  " + t("owner.sync_refused", till=head["till_id"], reason=reason))
     return lines
 
 

@@ -26,7 +26,7 @@ import string
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from store.db import db
 from store.errors import ServerError
@@ -111,18 +111,27 @@ def expected(exc: BaseException) -> bool:
 def shown(exc: BaseException) -> str:
     """The same failure in the UI language: the words of the server's error code (i18n ``error.<code>``,
     e.g. error.server_unreachable), else a translated frame around its first line; a hook is named."""
-    from tui.errors import words
-
     server = _server_error(exc)
     if server is not None:
-        key = "error." + str(getattr(server, "code", ""))
-        values = words(dict(getattr(server, "values", None) or {}))
-        if key in EN and _fields(EN[key]) <= set(values):  # a value the words need is missing: the frame
-            return redacted(t(key, **values))
+        said = coded(str(getattr(server, "code", "")), getattr(server, "values", None) or {})
+        if said is not None:
+            return redacted(said)
         return redacted(t("sync.server_said", detail=_first(server)))
     if isinstance(exc, HookFailed):
         return redacted(t("sync.hook_failed", name=exc.name, detail=_first(exc.error)))
     return redacted(t("sync.failed", detail=_first(exc)))
+
+
+def coded(code: str, values: Mapping[str, Any]) -> Optional[str]:
+    """A server error's code and values in the UI language (i18n ``error.<code>``), None when the code has no
+    words or a value its words need is missing (the caller then says the server's own sentence)."""
+    from tui.errors import words
+
+    key = "error." + str(code or "")
+    shown_values = words(dict(values or {}))
+    if key in EN and _fields(EN[key]) <= set(shown_values):
+        return t(key, **shown_values)
+    return None
 
 
 def _fields(text: str) -> Set[str]:
