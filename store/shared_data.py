@@ -491,12 +491,6 @@ def unset_shared_setting(section: str, key: str) -> bool:
                                                  & (SharedSetting.key == key)).execute())
 
 
-def copied_from() -> Optional[str]:
-    """The server instance the local copy was made from, or None when nothing came down yet."""
-    row = SharedCopy.select(SharedCopy.instance).limit(1).tuples().first()
-    return row[0] if row else None
-
-
 def on_server(database: Any) -> bool:
     """True when ``database`` is the shop's server (PostgreSQL with the shared_version row), not a till's copy."""
     return not is_sqlite(database) and database.table_exists(VERSION_TABLE)
