@@ -8,6 +8,7 @@ file's and hands them to ``apply`` (the app posts them to its UI thread, which s
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any, Callable, List, Optional, Set
 
@@ -27,8 +28,6 @@ def applied(file_settings: Any) -> Any:
 
 def changes(before: Any, after: Any) -> List[str]:
     """The shared values that differ, as "limits.max_qty 999 -> 5" (for the log line of a swap)."""
-    import dataclasses
-
     from tui.settings import SHARED_SECTIONS
 
     found: List[str] = []
