@@ -76,6 +76,18 @@ def postgres_url(postgres_server) -> str:
     return postgres_server.create_database()
 
 
+@pytest.fixture
+def pg():
+    """A PostgreSQL server of the test's own, which the test may stop and start (tests/services/syncnet.py)."""
+    from tests.services.syncnet import start_server
+
+    server = start_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request) -> str:
     return request.getfixturevalue(f"{request.param}_url")
@@ -171,7 +183,7 @@ def pytest_collection_modifyitems(config, items) -> None:
         path = item.nodeid.split("::")[0]
         used = _used(item)
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if "postgres_server" in item.fixturenames or params.get("db_url") == "postgres":
+        if {"postgres_server", "pg"} & set(item.fixturenames) or params.get("db_url") == "postgres":
             item.add_marker(pytest.mark.postgres)
         if PTY_NAMES & used:
             item.add_marker(pytest.mark.pty)

@@ -21,21 +21,11 @@ from tests.services.syncnet import (
     local_till,
     on_server,
     shop_database,
-    start_server,
     wait_for,
 )
 from tests.store.helpers import ring_up
 from tests.store.tcpproxy import TcpProxy
 from tui.services.sync import SyncWorker, repeated_numbers, server_heads
-
-
-@pytest.fixture
-def pg():
-    server = start_server()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

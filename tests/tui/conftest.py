@@ -100,3 +100,20 @@ def console_shop(tmp_path, monkeypatch):
         yield shop
     finally:
         close_shop(shop)
+
+
+@pytest.fixture
+def synced_shop(tmp_path, monkeypatch, pg):
+    """A till's shop whose [server] url names a fresh database on ``pg`` (migrated as chaoying init does)."""
+    from tests.services.syncnet import shop_database
+    from tui.settings import ServerSettings
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("CHAOYING_CONFIG", raising=False)
+    url = shop_database(pg)
+    shop = make_shop(tmp_path / "shop", server=ServerSettings(url=url, warn_minutes=15))
+    shop.server_url = url  # type: ignore[attr-defined]
+    try:
+        yield shop
+    finally:
+        close_shop(shop)

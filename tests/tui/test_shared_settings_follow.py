@@ -14,10 +14,6 @@ import subprocess
 import sys
 import threading
 
-import pytest
-
-from tests.services.syncnet import start_server
-from tests.tui.conftest import close_shop, make_shop
 from tests.tui.helpers import COLA, last_sale, printed_all, scan, text_of, wait_until
 
 
@@ -41,31 +37,6 @@ def set_on_server(url: str, section: str, key: str, value) -> None:
     env.pop("DATABASE_URL", None)
     subprocess.run([sys.executable, "-c", code, url, section, key, str(value)], check=True, timeout=60, env=env,
                    cwd=os.getcwd())
-
-
-@pytest.fixture
-def pg():
-    server = start_server()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def synced_shop(tmp_path, monkeypatch, pg):
-    from tests.services.syncnet import shop_database
-    from tui.settings import ServerSettings
-
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("CHAOYING_CONFIG", raising=False)
-    url = shop_database(pg)
-    shop = make_shop(tmp_path / "shop", server=ServerSettings(url=url, warn_minutes=15))
-    shop.server_url = url  # type: ignore[attr-defined]
-    try:
-        yield shop
-    finally:
-        close_shop(shop)
 
 
 async def test_a_max_qty_set_on_the_server_asks_on_the_running_till_without_a_restart(synced_shop, caplog):

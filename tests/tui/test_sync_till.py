@@ -12,9 +12,7 @@ import dataclasses
 import logging
 import time
 
-import pytest
-
-from tests.services.syncnet import all_on_server, on_server, shop_database, start_server
+from tests.services.syncnet import all_on_server, on_server
 from tests.tui.conftest import close_shop, make_shop
 from tests.tui.helpers import (
     APPLE,
@@ -29,30 +27,6 @@ from tests.tui.helpers import (
     text_of,
     wait_until,
 )
-
-
-@pytest.fixture
-def pg():
-    server = start_server()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def synced_shop(tmp_path, monkeypatch, pg):
-    from tui.settings import ServerSettings
-
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("CHAOYING_CONFIG", raising=False)
-    url = shop_database(pg)
-    shop = make_shop(tmp_path / "shop", server=ServerSettings(url=url, warn_minutes=15))
-    shop.server_url = url  # type: ignore[attr-defined]
-    try:
-        yield shop
-    finally:
-        close_shop(shop)
 
 
 def banner_up(app) -> bool:
