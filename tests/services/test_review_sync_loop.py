@@ -7,18 +7,14 @@ import shutil
 import pytest
 
 from store import server as store_server
-from tests.services.syncnet import local_till, shop_database, start_server, wait_for
+from tests.services.syncnet import local_till, shop_database, wait_for
 from tests.store.helpers import ring_up
 from tui.services.sync import SyncWorker
 
 
 @pytest.fixture
-def shop_url():
-    server = start_server()
-    try:
-        yield shop_database(server)
-    finally:
-        server.stop()
+def shop_url(pg):
+    return shop_database(pg)
 
 
 def _sync(url: str) -> None:
