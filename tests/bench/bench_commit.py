@@ -93,6 +93,13 @@ AUDIT_SQL = ('INSERT INTO "audit" (till_id, seq, kind, ref, content, prev_hash, 
 COUNTER_SQL = ('UPDATE "till_counter" SET last_receipt_no = ?, last_hash = ?, audit_seq = ?, audit_hash = ? '
                'WHERE till_id = ?')
 LOCK_SQL = 'SELECT last_receipt_no, last_hash, audit_seq, audit_hash FROM "till_counter" WHERE till_id = ?'
+# each line's stock move (store.stock): the balance read and updated, the move inserted and sealed
+BALANCE_SQL = 'SELECT on_hand_milli, avg_cost_fen FROM "stock_balance" WHERE product_id = ?'
+NEW_BALANCE_SQL = ('INSERT INTO "stock_balance" (product_id, on_hand_milli, avg_cost_fen, last_move) '
+                   'VALUES (?, 0, 0, 0) ON CONFLICT DO NOTHING')
+MOVE_SQL = ('INSERT INTO "stock_move" (product_id, kind, qty_milli, cost_fen, reason, note, document, count, '
+            'ref, till_id, at, cashier, manager) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)')
+SET_BALANCE_SQL = 'UPDATE "stock_balance" SET on_hand_milli = ?, avg_cost_fen = ?, last_move = ? WHERE product_id = ?'
 
 
 def floor_texts(basket: sales.Basket, tender: sales.Tender, till_id: str, receipt_no: int, at: str,
@@ -112,6 +119,12 @@ def floor_texts(basket: sales.Basket, tender: sales.Tender, till_id: str, receip
     return sale_text, audit_text
 
 
+def move_values(product_id: int, qty_milli: int, cost_fen: int, sale_id: int, till_id: str, at: str,
+                cashier: str) -> list:
+    """A sale line's stock move, in the columns its audit record copies (store.audit.FIELDS)."""
+    return [product_id, "sale", -qty_milli, cost_fen, "", "", sale_id, None, "", till_id, at, cashier, ""]
+
+
 def check_floor_texts() -> None:
     """The floor hashes the very text the store does (else it would be a cheaper, different job)."""
     basket, tender = _basket()
@@ -125,6 +138,9 @@ def check_floor_texts() -> None:
     assert sale_text == journal.canonical_content(sale, lines, payments), "floor's journal text differs"
     outcome = dict(state="pending", reason_code="", reason="", updated_at=datetime.datetime(2024, 6, 1, 12))
     assert audit_text("ab" * 32) == audit.commit_content(7, "ab" * 32, payments, outcome), "floor's audit text differs"
+    values = move_values(3, 2000, 150, 9, TILL, at, "bench")
+    row = dict(zip(audit.FIELDS[audit.STOCK_MOVE], values), document=9, count=None, product=3)
+    assert _ENCODER.encode(values) == audit.row_content(audit.STOCK_MOVE, row), "floor's stock move text differs"
 
 
 def raw_sqlite_commit(conn: sqlite3.Connection, till_id: str = TILL) -> float:
@@ -151,8 +167,21 @@ def raw_sqlite_commit(conn: sqlite3.Connection, till_id: str = TILL) -> float:
         conn.execute(OUTCOME_SQL, (sale_id, "pending", "", "", at))
         content = audit_text(digest)
         audit_digest = hashlib.sha256((audit_hash + content).encode("utf-8")).hexdigest()
-        conn.execute(AUDIT_SQL, (till_id, audit_seq + 1, "commit", sale_id, content, audit_hash, audit_digest, ""))
-        conn.execute(COUNTER_SQL, (receipt_no, digest, audit_seq + 1, audit_digest, till_id))
+        audit_seq += 1
+        conn.execute(AUDIT_SQL, (till_id, audit_seq, "commit", sale_id, content, audit_hash, audit_digest, ""))
+        for ln in basket.lines:
+            row = conn.execute(BALANCE_SQL, (ln.product_id,)).fetchone()
+            if row is None:
+                conn.execute(NEW_BALANCE_SQL, (ln.product_id,))
+                row = conn.execute(BALANCE_SQL, (ln.product_id,)).fetchone()
+            values = move_values(ln.product_id, ln.qty_milli, row[1], sale_id, till_id, at, "bench")
+            move_id = conn.execute(MOVE_SQL, values).lastrowid
+            conn.execute(SET_BALANCE_SQL, (row[0] - ln.qty_milli, row[1], move_id, ln.product_id))
+            content = _ENCODER.encode(values)
+            prev, audit_digest = audit_digest, hashlib.sha256((audit_digest + content).encode("utf-8")).hexdigest()
+            audit_seq += 1
+            conn.execute(AUDIT_SQL, (till_id, audit_seq, "stock_move", move_id, content, prev, audit_digest, ""))
+        conn.execute(COUNTER_SQL, (receipt_no, digest, audit_seq, audit_digest, till_id))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -223,13 +223,35 @@ def measure(big: Context, small: Context, runs: int, till_runs: int = 0) -> Dict
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     limit = common.deadline(120 + runs * 3, "the store rows")
-    for name, _, make in ROWS:
+    writes: Dict[str, List[Callable[[], float]]] = {}
+    for name, kind, make in ROWS:
         fns = []
         for ctx in (big, small):
             db.initialize(ctx.database)
             fns.append(ctx.on(make(ctx)))
-        found[name] = common.paired(fns[0], fns[1], runs, warmup=min(20, runs), limit=limit)
+        if kind in ("commit", "floor"):
+            writes[name] = fns
+        else:
+            found[name] = common.paired(fns[0], fns[1], runs, warmup=min(20, runs), limit=limit)
+    found.update(_interleaved(writes, runs, min(20, runs), limit))
     return found
+
+
+def _interleaved(rows: Dict[str, List[Callable[[], float]]], runs: int, warmup: int,
+                 limit: common.Deadline) -> Dict[str, common.PairStats]:
+    """The commit and its floor in one loop, each on the big store then the small one (the order turning
+    round every run), so the commit's growth and the floor's are taken in the same weather: the WAL, its
+    checkpoints and the disk's moods fall on both."""
+    calls = [(name, side, fn) for name, fns in rows.items() for side, fn in enumerate(fns)]
+    times: Dict[Tuple[str, int], List[float]] = {(name, side): [] for name, side, _ in calls}
+    for run in range(warmup + runs):
+        limit.check()
+        shift = run % len(calls)
+        for name, side, fn in calls[shift:] + calls[:shift]:
+            took = common.timed(fn)
+            if run >= warmup:
+                times[(name, side)].append(took)
+    return {name: common.PairStats.of(times[(name, 0)], times[(name, 1)]) for name in rows}
 
 
 def _open(url: str, stored: int) -> Context:
