@@ -279,13 +279,13 @@ def _move(database: peewee.Database, product_id: int, kind: str, qty_milli: int,
                   ref=extra.get("ref", ""), till_id=str(till_id), at=audit.hashed_value(at),
                   cashier=(extra.get("cashier") or "")[:16], manager=(extra.get("manager") or "")[:16])
     params = [values[name] for name in audit.FIELDS[audit.STOCK_MOVE]]
+    content = audit.dumps(params)  # audit.row_content's text: every value already as it is hashed
     if not is_sqlite(database):
         params[audit.FIELDS[audit.STOCK_MOVE].index("at")] = at
     cursor = database.execute_sql(insert, params)
     move_id = cursor.fetchone()[0] if database.returning_clause else cursor.lastrowid
     database.execute_sql(update, (held + int(qty_milli), average, move_id, product_id))
-    head = audit.append(database, str(till_id), audit.STOCK_MOVE, move_id,
-                        audit.row_content(audit.STOCK_MOVE, values), head)
+    head = audit.append(database, str(till_id), audit.STOCK_MOVE, move_id, content, head)
     return move_id, head
 
 
