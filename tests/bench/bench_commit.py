@@ -17,7 +17,9 @@ timeout), doing in one ``BEGIN IMMEDIATE`` transaction what the commit
 must: read the counter (receipt number, journal head, audit head), insert
 the sale (every column the store writes), its 5 lines, its payment (a
 cash one: no payment attempt to link), the
-``pending`` outcome and the commit's audit record, update the counter, and
+``pending`` outcome and the commit's audit record, each line's stock move
+(its balance read and updated, the move inserted and sealed in the audit
+chain, as store.stock does), update the counter, and
 COMMIT (one fsync). It hashes the same canonical text (SHA-256 of the
 journal and of the audit record), built with one prebuilt JSON encoder; the
 text is checked once to equal the store's. The figure is the median of the
