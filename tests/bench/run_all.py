@@ -37,7 +37,7 @@ BENCHES: List[Tuple[str, str, List[str], int]] = [
     ("startup", "bench_startup.py", ["--runs", "9", "--scans", "20"], 150),
     ("commit", "bench_commit.py", ["--sales", "{sales}", "--commits", "300"], 240),
     ("scale", "bench_scale.py", ["--sales", "{sales}", "--small", "100", "--runs", "100", "--till-runs", "15"], 420),
-    ("verify", "bench_verify.py", ["--sales", "{sales}", "--runs", "2", "--new", "1000"], 420),
+    ("verify", "bench_verify.py", ["--sales", "{sales}", "--runs", "3", "--new", "1000"], 420),
     ("reports", "bench_reports.py", ["--sales", "{sales}", "--runs", "5"], 240),
     ("catalogue", "bench_catalogue.py", ["--products", "20000", "--lookups", "2000", "--rounds", "3"], 240),
     ("hang", "bench_hang.py", ["--rounds", "3", "--scans", "8"], 180),
