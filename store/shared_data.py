@@ -36,7 +36,7 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Type
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Type
 
 from peewee import BooleanField, DateTimeField, Field, Model
 
@@ -61,8 +61,7 @@ class SharedDataError(ServerError):
     sentence (``code``, ``values``); the till's copy is unchanged."""
 
 
-@dataclass(frozen=True)
-class _Table:
+class _Table(NamedTuple):
     name: str
     model: Type[Model]
     key: Tuple[str, ...]  # the primary key's columns

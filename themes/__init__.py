@@ -9,9 +9,8 @@ native ANSI mode, no true colour) and ASCII borders; ``auto`` picks it when
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from textual.theme import Theme
 
@@ -21,8 +20,7 @@ DEFAULT = "dark"
 CONSOLE = "linux16"
 
 
-@dataclass(frozen=True)
-class ThemeSpec:
+class ThemeSpec(NamedTuple):
     theme: Theme
     css: Tuple[str, ...] = ()  # overlays in themes/, loaded after BASE_CSS
     ascii: bool = False  # only ASCII glyphs: borders and the big amounts (Linux console fonts)

@@ -191,14 +191,17 @@ class ChaoyingApp(TillHost):
             self.refund_desk.start()
         self.watch_demo_display()
         self.set_cashier(self.cashier)
-        self.sale_screen = SaleScreen(self.session)
-        self.push_screen(self.sale_screen)
         self.warn_unknown_theme()
         # The start-up store work begins once the first frame is drawn: its imports and queries, on a thread,
         # would share the CPU with drawing it. Keys typed before it answers wait for it, as before.
         self.call_after_refresh(self.start_up_after_frame)
         if self.settings.backup.idle_minutes > 0:
             self.set_interval(BACKUP_CHECK_SECONDS, self.maybe_backup)
+
+    def get_default_screen(self) -> SaleScreen:
+        """The sale screen is the bottom of the stack: no empty default screen to build and style first."""
+        self.sale_screen = SaleScreen(self.session)
+        return self.sale_screen
 
     def start_up_after_frame(self) -> None:
         if self.start_refusal is not None:  # asked on a thread first; the start-up work follows its answer

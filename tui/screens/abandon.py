@@ -12,7 +12,7 @@ module asks the questions and says what was handed back.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -32,7 +32,7 @@ log = logging.getLogger("chaoying.tui.abandon")
 KEEP, CANCEL = "keep", "cancel"
 
 
-def hand_back_text(payments: List[Any]) -> str:
+def hand_back_text(payments: Sequence[Any]) -> str:
     """'¥5.00 cash, ¥3.00 WeChat' in the UI language."""
     from store.money import format_yuan
 

@@ -904,8 +904,9 @@ class SaleScreen(Screen):
             strip.update(t("display.shown", text=on_screen(self.app, text)))
 
     def show_cashier(self) -> None:
-        """The signed-in cashier changed: redraw the title line."""
-        self.query_one(TopBar).show()
+        """The signed-in cashier changed: redraw the title line (not composed yet: it shows them when it is)."""
+        for bar in self.query(TopBar):
+            bar.show()
 
     def restore(self, stored: Any, attempts: Any = ()) -> None:
         """The basket left open at the last run (a crash, a close) comes back with its payments and payment

@@ -15,9 +15,8 @@ import logging
 import os
 import re
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, NamedTuple, Optional
 
 from store.db import redact
 
@@ -43,8 +42,7 @@ def redact_url(url: str) -> str:
     return redact(url)
 
 
-@dataclass(frozen=True)
-class LocalFirst:
+class LocalFirst(NamedTuple):
     """What the till sells on after the rule: settings with a SQLite ``database.url`` and the server in
     ``server.url``; ``said`` is the one sentence for the start ("" when nothing needed saying)."""
 

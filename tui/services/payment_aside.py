@@ -10,8 +10,7 @@ sale only (store.payment_attempts.link_sale).
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, List, NamedTuple, Optional, Tuple
 
 from store import payment_attempts as states
 
@@ -19,8 +18,7 @@ from store import payment_attempts as states
 COMMIT, RELEASE, WAIT = "commit", "release", "wait"
 
 
-@dataclass(frozen=True)
-class Aside:
+class Aside(NamedTuple):
     """One basket set aside: the attempt it waits for, and when it was set aside ("14:02")."""
 
     out_trade_no: str
@@ -31,35 +29,30 @@ class Aside:
 
 # ---------------------------------------------------------------- events (through the session's report)
 
-@dataclass(frozen=True)
-class BasketSetAside:
+class BasketSetAside(NamedTuple):
     aside: Aside
 
 
-@dataclass(frozen=True)
-class SetAsideFailed:
+class SetAsideFailed(NamedTuple):
     """Not set aside (the database is away): the basket is back as it was."""
 
     error: Exception
 
 
-@dataclass(frozen=True)
-class AsideCommitted:
+class AsideCommitted(NamedTuple):
     """The set-aside basket's attempt was paid: it is a sale now, durable before its receipt prints."""
 
     aside: Aside
     sale: Any
 
 
-@dataclass(frozen=True)
-class AsideReleased:
+class AsideReleased(NamedTuple):
     """Its attempt charged nothing (failed, cancelled): it is a held basket now, to take back and pay."""
 
     aside: Aside
 
 
-@dataclass(frozen=True)
-class AsideFailed:
+class AsideFailed(NamedTuple):
     """The store work for a set-aside basket failed; the next start asks again."""
 
     aside: Aside

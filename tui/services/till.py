@@ -25,9 +25,8 @@ import itertools
 import logging
 import queue
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optional, Set, Tuple, Union
 
 from store import events, outcomes
 from store.db import db
@@ -52,8 +51,7 @@ FIRST_POLL_SECONDS = 0.5
 EVENT_PRINT_AFTER_RESTART = "print_after_restart"
 
 
-@dataclass(frozen=True)
-class PrintJob:
+class PrintJob(NamedTuple):
     sale_id: int
     printer: str = MAIN  # MAIN | SPARE
     open_drawer: bool = False
@@ -61,16 +59,14 @@ class PrintJob:
     approved_by: str = ""  # the manager whose PIN allowed the reprint
 
 
-@dataclass(frozen=True)
-class DrawerJob:
+class DrawerJob(NamedTuple):
     """Open the cash drawer with no receipt (开钱箱: a no-sale, cash handed back); ``reason`` goes in the log."""
 
     reason: str
     cashier: str = ""
 
 
-@dataclass(frozen=True)
-class ReportJob:
+class ReportJob(NamedTuple):
     """Print an X or Z report (not a sale: no receipt outcome) on the main printer; ``name`` says which."""
 
     name: str
@@ -78,8 +74,7 @@ class ReportJob:
     done: Optional[Callable[[Any], Any]] = None  # hears the ReportPrinted instead of report() (the owner's view)
 
 
-@dataclass(frozen=True)
-class ReportPrinted:
+class ReportPrinted(NamedTuple):
     """A report print ended: ``ok`` only on the printer's confirmation, else why not."""
 
     name: str
@@ -96,8 +91,7 @@ class ReportPrinted:
 UNSEEN_BY_STATUS = ("not_confirmed",)
 
 
-@dataclass(frozen=True)
-class PrinterHealth:
+class PrinterHealth(NamedTuple):
     """What the idle printer said when asked: ready, paper_near_end, paper_out, offline, no_answer, ..."""
 
     state: str
@@ -119,8 +113,7 @@ def idle_health(status: Any) -> str:
     return "paper_near_end" if status.paper_near_end else "ready"
 
 
-@dataclass(frozen=True)
-class DrawerResult:
+class DrawerResult(NamedTuple):
     """A drawer kick sent on its own (the receipt of a cash sale did not print)."""
 
     sale_id: int
@@ -129,16 +122,14 @@ class DrawerResult:
     reason_en: str
 
 
-@dataclass(frozen=True)
-class PrintStarted:
+class PrintStarted(NamedTuple):
     """The printer thread sent a receipt to a printer."""
 
     sale_id: int
     printer: str
 
 
-@dataclass(frozen=True)
-class PrintFinished:
+class PrintFinished(NamedTuple):
     """A print attempt ended; ``state`` is the receipt outcome it left."""
 
     sale_id: int
@@ -156,24 +147,21 @@ class PrintFinished:
         return self.reason_zh if language == "zh" else self.reason_en
 
 
-@dataclass(frozen=True)
-class Unresolved:
+class Unresolved(NamedTuple):
     """This till's sales with no known receipt outcome, as read at one moment (``stamp`` orders reads)."""
 
     stamp: int
     states: Tuple[Tuple[int, str], ...]  # (sale id, outcome state), oldest first
 
 
-@dataclass(frozen=True)
-class Recovery:
+class Recovery(NamedTuple):
     """What recover() found at start."""
 
     interrupted: int = 0  # prints the stop cut short: now failed("interrupted"), the banner asks
     printing: Tuple[str, ...] = ()  # receipt numbers of sales no byte of which reached the printer: printing now
 
 
-@dataclass(frozen=True)
-class SaleFacts:
+class SaleFacts(NamedTuple):
     """What the banner says about a sale."""
 
     number: str

@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, NamedTuple, Optional
 
 from store import payment_attempts as attempts
 from store.db import db
@@ -34,54 +34,66 @@ log = logging.getLogger("chaoying.tui.services.payments.desk")
 
 # ---------------------------------------------------------------- events (through report)
 
-@dataclass(frozen=True)
-class PaymentEvent:
+# The desk's news about one order (out_trade_no), each with the order's provider and amount.
+
+class PaymentWaiting(NamedTuple):
+    """The customer is confirming on the phone (顾客确认中)."""
+
     out_trade_no: str
     provider: str
     amount_fen: int
 
 
-@dataclass(frozen=True)
-class PaymentWaiting(PaymentEvent):
-    """The customer is confirming on the phone (顾客确认中)."""
-
-
-@dataclass(frozen=True)
-class PaymentPaid(PaymentEvent):
+class PaymentPaid(NamedTuple):
+    out_trade_no: str
+    provider: str
+    amount_fen: int
     transaction_id: str = ""
 
 
-@dataclass(frozen=True)
-class PaymentRefused(PaymentEvent):
+class PaymentRefused(NamedTuple):
     """The provider said no for good (余额不足, 付款码已过期): nothing charged."""
 
+    out_trade_no: str
+    provider: str
+    amount_fen: int
     reason: str = ""
     code: str = ""
 
 
-@dataclass(frozen=True)
-class PaymentUnclear(PaymentEvent):
+class PaymentUnclear(NamedTuple):
     """No answer that settles it (the provider cannot be reached, a system error): the desk keeps asking.
     ``state``: the attempt's (unknown, or cancelling while the cancel gets no answer)."""
 
+    out_trade_no: str
+    provider: str
+    amount_fen: int
     reason: str = ""
     state: str = attempts.UNKNOWN
 
 
-@dataclass(frozen=True)
-class PaymentCancelling(PaymentEvent):
+class PaymentCancelling(NamedTuple):
     """The desk cancels the order (the wait is over or the cashier stopped it); cancelled follows."""
 
+    out_trade_no: str
+    provider: str
+    amount_fen: int
 
-@dataclass(frozen=True)
-class PaymentCancelled(PaymentEvent):
+
+class PaymentCancelled(NamedTuple):
     """Reversed / cancelled: nothing charged."""
 
+    out_trade_no: str
+    provider: str
+    amount_fen: int
 
-@dataclass(frozen=True)
-class PaymentNotSent(PaymentEvent):
+
+class PaymentNotSent(NamedTuple):
     """The request never left (the client cannot be built, the attempt could not be stored): nothing charged."""
 
+    out_trade_no: str
+    provider: str
+    amount_fen: int
     reason: str = ""
 
 

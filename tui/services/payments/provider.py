@@ -8,7 +8,7 @@ state UNKNOWN (the money may or may not have moved: ask again). Only a client th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from store.payment_attempts import CANCELLED, FAILED, PAID, UNKNOWN, WAITING  # noqa: F401 (the answers' words)
 
@@ -28,8 +28,7 @@ PENDING = "accepted"     # accepted, not yet done (WeChat PROCESSING): query it 
 # FAILED and UNKNOWN as above
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """One answer about one order (``out_trade_no``)."""
 
     state: str                   # PAID | WAITING | FAILED | CANCELLED | UNKNOWN
@@ -41,8 +40,7 @@ class Answer:
     retry: bool = False          # on cancel: the provider asks to be asked again (recall=Y, retry_flag=Y)
 
 
-@dataclass(frozen=True)
-class RefundAnswer:
+class RefundAnswer(NamedTuple):
     """One answer about one refund (``out_refund_no``)."""
 
     state: str                   # REFUNDED | PENDING | FAILED | UNKNOWN

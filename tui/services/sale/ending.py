@@ -2,36 +2,31 @@
 the drawer; and the refund without a receipt (无单退货) (a part of SaleSession)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from tui.services.sale.core import Refused, SessionCore, log
 from tui.services.sale.tender import drawer_opens
 
 
-@dataclass(frozen=True)
-class BasketEnded:
+class BasketEnded(NamedTuple):
     """Cancelled (nothing taken) or abandoned: ``handed_back`` is what went back to the customer."""
 
-    handed_back: List[Any] = field(default_factory=list)
+    handed_back: Tuple[Any, ...] = ()
 
 
-@dataclass(frozen=True)
-class EndFailed:
+class EndFailed(NamedTuple):
     error: Exception
 
 
-@dataclass(frozen=True)
-class RefundedWithoutReceipt:
+class RefundedWithoutReceipt(NamedTuple):
     refund: Any
 
 
-@dataclass(frozen=True)
-class RefundFailed:
+class RefundFailed(NamedTuple):
     error: Exception
 
 
-def hand_back(payments: List[Any]) -> Dict[str, int]:
+def hand_back(payments: Sequence[Any]) -> Dict[str, int]:
     """Fen to hand back per method for the successful payments, methods in the order first taken."""
     owed: Dict[str, int] = {}
     for payment in payments:
@@ -86,7 +81,7 @@ class EndingPart(SessionCore):
                 till.open_drawer("basket abandoned: hand back " + ", ".join(
                     payment_detail(p) for p in handed if p.method == "cash"))
             log.info("basket %s, %d payments handed back", "abandoned" if handed else "cancelled", len(handed))
-            self._report(BasketEnded(list(handed)))
+            self._report(BasketEnded(tuple(handed)))
 
         def failed(exc: Exception) -> None:
             self.ending = False

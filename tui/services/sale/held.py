@@ -2,33 +2,28 @@
 shop's server: store/shop_wide.py), the Ctrl+Y list, and restoring a stored basket (a part of SaleSession)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, List, Optional
+from typing import Any, List, NamedTuple, Optional
 
 from tui.services.sale.attempts import attempt_view, missing_payments
 from tui.services.sale.core import HOLDING, RESUMING, Refused, log, stored_id
 from tui.services.sale.tender import TenderPart, tender_for
 
 
-@dataclass(frozen=True)
-class BasketHeld:
+class BasketHeld(NamedTuple):
     pass
 
 
-@dataclass(frozen=True)
-class HoldFailed:
+class HoldFailed(NamedTuple):
     """Not held: the basket is back as it was."""
 
     error: Exception
 
 
-@dataclass(frozen=True)
-class BasketResumed:
+class BasketResumed(NamedTuple):
     stored: Any
 
 
-@dataclass(frozen=True)
-class ResumeFailed:
+class ResumeFailed(NamedTuple):
     error: Exception
 
 

@@ -2,14 +2,12 @@
 and the commit of the sale (a part of SaleSession)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, List, Tuple
+from typing import Any, List, NamedTuple, Tuple
 
 from tui.services.sale.core import Refused, SessionCore, log
 
 
-@dataclass(frozen=True)
-class SaleCommitted:
+class SaleCommitted(NamedTuple):
     """The basket is a sale now, durable before any printing; ``cash``: the drawer opens with its receipt.
     ``payments``: its successful payments (a mobile one with its provider and transaction number)."""
 
@@ -19,8 +17,7 @@ class SaleCommitted:
     payments: Tuple[Any, ...] = ()
 
 
-@dataclass(frozen=True)
-class CommitFailed:
+class CommitFailed(NamedTuple):
     error: Exception
 
 
