@@ -192,9 +192,6 @@ class ChaoyingApp(TillHost):
         self.watch_demo_display()
         self.set_cashier(self.cashier)
         self.warn_unknown_theme()
-        # The start-up store work begins once the first frame is drawn: its imports and queries, on a thread,
-        # would share the CPU with drawing it. Keys typed before it answers wait for it, as before.
-        self.call_after_refresh(self.start_up_after_frame)
         if self.settings.backup.idle_minutes > 0:
             self.set_interval(BACKUP_CHECK_SECONDS, self.maybe_backup)
 
@@ -427,6 +424,9 @@ class ChaoyingApp(TillHost):
         if not gc.isenabled():  # chaoying run / demo (tui.cli.main) built the till with collections off:
             gc.freeze()  # what start-up made stays for good, out of every later collection's walk
             gc.enable()
+        # The first frame is on screen: the start-up store work begins after it (its imports and queries, on
+        # threads, would share the CPU with drawing it). Keys typed before it answers wait for it, as before.
+        self.call_after_refresh(self.start_up_after_frame)
 
     def warm_up(self) -> None:
         """Import what the first scan and the first sale need while the cashier looks at the screen."""

@@ -121,8 +121,34 @@ def _setting(default: Any, check: Checker, note: str) -> Any:
 
 # ---------------------------------------------------------------- the sections
 
-@dataclass(frozen=True)
-class ShopSettings:
+
+class Section:
+    """What every section compares, hashes and shows itself by: its fields, as a dataclass's own methods do.
+
+    One copy for all of them (each is ``@dataclass(frozen=True, eq=False, repr=False)``): Python 3.11 compiles
+    every method it generates for every class at import, and these three per section cost the till ~3 ms of its
+    start-up to the first frame (tests/bench/bench_startup.py)."""
+
+    __slots__ = ()
+
+    def _values(self) -> Tuple[Any, ...]:
+        return tuple(getattr(self, f.name) for f in fields(self))  # type: ignore[arg-type]
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))  # type: ignore[arg-type]
+        return f"{type(self).__qualname__}({shown})"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ShopSettings(Section):
     """[shop]: who the shop is, printed at the top of every receipt."""
 
     name: str = _setting("超赢小店", _string, "店名 / shop name")
@@ -131,8 +157,8 @@ class ShopSettings:
     tax_id: str = _setting("", _string, "税号 / tax id")
 
 
-@dataclass(frozen=True)
-class TillSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class TillSettings(Section):
     """[till]: this register; receipt numbers are gapless per till id."""
 
     id: str = _setting("1", _till_id, "收银台编号 / till id")
@@ -142,8 +168,8 @@ class TillSettings:
     shop: str = _setting("", _shop_code, "门店代码（多店共用服务器时）/ shop code, when several shops share a server")
 
 
-@dataclass(frozen=True)
-class UiSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class UiSettings(Section):
     """[ui]: the screen's language and theme (``auto`` = English and linux16 on the Linux console)."""
 
     language: str = _setting("auto", _choice("auto", "zh", "en"),
@@ -152,15 +178,15 @@ class UiSettings:
                                            "(auto = linux16 on the Linux console)")
 
 
-@dataclass(frozen=True)
-class DatabaseSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class DatabaseSettings(Section):
     """[database]: where sales are stored; ``url`` is resolved (DATABASE_URL, default SQLite file)."""
 
     url: str = _setting("", _database_url, "空 = 默认 SQLite 文件 / empty = the default SQLite file")
 
 
-@dataclass(frozen=True)
-class ServerSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class ServerSettings(Section):
     """[server]: the shop's PostgreSQL server that every till syncs to; empty = this till stands alone."""
 
     url: str = _setting("", _server_url, "空 = 无服务器 / empty = no server; "
@@ -169,8 +195,8 @@ class ServerSettings:
                                  "分钟：收银台多久未同步时提醒 / minutes before a till that has not synced is listed")
 
 
-@dataclass(frozen=True)
-class ScaleSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class ScaleSettings(Section):
     """[scale]: label scale EAN-13 codes: prefix, PLU, [price check digit], value, check digit."""
 
     prefixes: Tuple[str, ...] = _setting(tuple(str(n) for n in range(20, 30)), _scale_prefixes,
@@ -182,8 +208,8 @@ class ScaleSettings:
     price_check: bool = _setting(False, _boolean, "价格校验位 / price check digit")
 
 
-@dataclass(frozen=True)
-class ReceiptSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class ReceiptSettings(Section):
     """[receipt]: the text around every receipt, and its language (whatever the screen's)."""
 
     header: str = _setting("", _string, "票头 / header text")
@@ -191,8 +217,8 @@ class ReceiptSettings:
     language: str = _setting("zh", _choice("zh", "en"), "小票语言 / receipt language: zh, en")
 
 
-@dataclass(frozen=True)
-class ReprintSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class ReprintSettings(Section):
     """[reprint]: reprints of past receipts (补打) from the history."""
 
     manager_pin: bool = _setting(False, _boolean, "补打要店长密码 / a manager's PIN allows each reprint")
@@ -200,19 +226,13 @@ class ReprintSettings:
 
 
 def _encoding(value: Any) -> Optional[str]:
-    import codecs
-
     if not isinstance(value, str):
         return "must be text in quotes"
-    try:
-        codecs.lookup(value)
-    except LookupError:
-        return "must be an encoding such as \"gb18030\" or \"ascii\""
-    return None
+    return None if printer_config.known_encoding(value) else "must be an encoding such as \"gb18030\" or \"ascii\""
 
 
-@dataclass(frozen=True)
-class DisplaySettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class DisplaySettings(Section):
     """[display]: the customer display (客显) on a serial port: price on scan, total at F12, paid and change."""
 
     kind: str = _setting("none", _choice("none", "led8", "vfd2x20"),
@@ -222,8 +242,8 @@ class DisplaySettings:
     encoding: str = _setting("gb18030", _encoding, "VFD 编码 / VFD text encoding: gb18030, or ascii (English only)")
 
 
-@dataclass(frozen=True)
-class SignInSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class SignInSettings(Section):
     """[signin]: cashiers' PINs, at sign-in and at the manager prompt: wrong PINs in a row lock that code for a
     while (both count, both are locked); how short a new PIN may be (a shorter PIN set before still works)."""
 
@@ -236,8 +256,8 @@ class SignInSettings:
                                                              "manager's PIN")
 
 
-@dataclass(frozen=True)
-class SellingSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class SellingSettings(Section):
     """[selling]: the basket, discounts and 抹零, and who may correct a sale (a manager's PIN above the limits)."""
 
     merge_scans: bool = _setting(True, _boolean, "同一商品再扫一次并入原行 / a repeated scan adds to its line")
@@ -255,8 +275,8 @@ class SellingSettings:
                                          "开钱箱（不销售）要店长密码 / opening the drawer without a sale needs a PIN")
 
 
-@dataclass(frozen=True)
-class ShiftSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class ShiftSettings(Section):
     """[shift]: the cash drawer's shift: paid out limits per role, and a blind close."""
 
     cashier_max_paid_out: int = _setting(
@@ -273,8 +293,8 @@ class ShiftSettings:
         "short asks first whether to count again (5000 = ￥50), 0 = never asks")
 
 
-@dataclass(frozen=True)
-class BackupSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class BackupSettings(Section):
     """[backup]: where `chaoying backup` (and the till, once a day when idle) puts backups, and how many stay."""
 
     dir: str = _setting("", _string, "空 = 用户数据目录里的 backups / empty = backups in the user data dir")
@@ -286,8 +306,8 @@ class BackupSettings:
                                                       "minutes idle before the daily backup, 0 = never")
 
 
-@dataclass(frozen=True)
-class LimitsSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class LimitsSettings(Section):
     """[limits]: entries so large they are most likely a slip; the till asks the cashier first (0 = never asks)."""
 
     max_qty: int = _setting(999, _range(0), "一行数量超过就确认，0 = 不问 / a line quantity above this asks; 0 = never")
@@ -297,8 +317,8 @@ class LimitsSettings:
                                    "分：现金找零超过就确认 / fen: cash change above this asks (100000 = ￥1000)")
 
 
-@dataclass(frozen=True)
-class JournalSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class JournalSettings(Section):
     """[journal]: the key that seals the journal and the audit chain (HMAC), kept outside the database."""
 
     key_file: str = _setting("journal.key", _string, "日志密钥文件（chaoying init 生成；相对路径 = 设置文件旁边；"
@@ -306,8 +326,8 @@ class JournalSettings:
                                                        "relative = beside the settings file; empty = no key)")
 
 
-@dataclass(frozen=True)
-class StockSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class StockSettings(Section):
     """[stock]: selling a product with none on hand (on hand after the line below 0)."""
 
     negative: str = _setting("warn", _choice("allow", "warn", "refuse"),
@@ -331,8 +351,8 @@ def _seconds(value: Any) -> Optional[str]:
     return _range(1, 120)(value)
 
 
-@dataclass(frozen=True)
-class WechatPaySettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class WechatPaySettings(Section):
     """[payments.wechat]: WeChat Pay APIv2 付款码支付; empty base_url = WeChat Pay not offered on this till."""
 
     base_url: str = _setting("", _http_url, "空 = 不收微信付款码 / empty = no WeChat Pay; "
@@ -350,8 +370,8 @@ class WechatPaySettings:
         return bool(self.base_url)
 
 
-@dataclass(frozen=True)
-class AlipaySettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class AlipaySettings(Section):
     """[payments.alipay]: Alipay alipay.trade.pay (bar_code); empty gateway = Alipay not offered on this till."""
 
     gateway: str = _setting("", _http_url, "空 = 不收支付宝付款码 / empty = no Alipay; "
@@ -366,8 +386,8 @@ class AlipaySettings:
         return bool(self.gateway)
 
 
-@dataclass(frozen=True)
-class PaymentsSettings:
+@dataclass(frozen=True, eq=False, repr=False)
+class PaymentsSettings(Section):
     """[payments.wechat] and [payments.alipay]: the providers this till charges payment codes with."""
 
     wechat: WechatPaySettings = WechatPaySettings()
@@ -380,8 +400,8 @@ MAIN_PRINTER = PrinterConfig(port="/dev/ttyUSB0", name="main")
 SPARE_PRINTER = PrinterConfig(port="", drawer=False, name="backup")
 
 
-@dataclass(frozen=True)
-class Settings:
+@dataclass(frozen=True, eq=False, repr=False)
+class Settings(Section):
     """Everything the settings file says, checked."""
 
     path: Optional[Path] = None

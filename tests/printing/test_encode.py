@@ -180,3 +180,19 @@ def test_bad_printer_settings_are_one_clear_sentence():
         PrinterConfig(port="/dev/ttyS0", baudrate=96000)
     c = PrinterConfig(port="/dev/ttyS0", baudrate=115200, parity="E", width=58, name="backup")
     assert (c.name, c.parity, c.columns) == ("backup", "E", 32)
+
+
+@pytest.mark.parametrize("name", ["gb18030", "GB18030", "gbk", "ascii", "utf-8", "cp437", "klingon", "gb-18030x"])
+def test_known_encoding_says_what_codecs_lookup_says(name):
+    """known_encoding answers the default without loading its codec: the answer must still be Python's."""
+    import codecs
+
+    from printing.config import DEFAULT_ENCODING, known_encoding
+
+    try:
+        codecs.lookup(name)
+        python_knows = True
+    except LookupError:
+        python_knows = False
+    assert known_encoding(name) is python_knows
+    assert known_encoding(DEFAULT_ENCODING) and codecs.lookup(DEFAULT_ENCODING).name == "gb18030"
