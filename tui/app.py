@@ -36,7 +36,6 @@ from tui.screens.status import sync_problem
 from tui.services import payment_aside
 from tui.services.basket_saver import BasketSaver
 from tui.services.payments.clients import providers_from
-from tui.services.payments.desk import PaymentDesk
 from tui.services.sale_session import SaleSession, failed_detail
 from tui.services.till import (
     MAIN,
@@ -133,14 +132,12 @@ class ChaoyingApp(TillHost):
         self.basket_saver = BasketSaver(self.till_id, lambda: self.till.cashier,
                                    post=lambda function, *args: self.post_message(StoreAnswer(function, *args)),
                                    trouble=self.basket_trouble)
-        self.payment_desk = PaymentDesk(self.till_id, providers_from(settings), subject=settings.shop.name,
-                                        report=lambda event: self.session.payment_event(event),
-                                        post=lambda function, *args: self.post_message(StoreAnswer(function, *args)))
+        self.providers = providers_from(settings)  # which providers are offered; each client loads on first use
+        self._payment_desk: Any = None  # built after the first frame (payment_desk)
         self.session = SaleSession(self.till, self.basket_saver, settings, report=self.session_report,
-                                   log_event=self.log_event, sign_in_used=lambda: self.sign_in_used,
-                                   desk=self.payment_desk)
+                                   log_event=self.log_event, sign_in_used=lambda: self.sign_in_used)
         self.session.settings_taken = self.settings_taken
-        self.refund_desk = make_refund_desk(self.payment_desk.providers, self.till_id, self.refund_report,
+        self.refund_desk = make_refund_desk(self.providers, self.till_id, self.refund_report,
                                             lambda function, *args: self.post_message(StoreAnswer(function, *args)))
         self.sale_screen: Any = None
         self.printer_state = ""  # what the idle printer last said (PrinterHealth); "" = not asked yet
@@ -185,7 +182,6 @@ class ChaoyingApp(TillHost):
     def on_mount(self) -> None:
         self.till.start()
         self.basket_saver.start()
-        self.payment_desk.start()
         self.customer_display.start()
         if self.refund_desk is not None:  # refunds a stop left unsettled are asked again, off the UI thread
             self.refund_desk.start()
@@ -200,7 +196,22 @@ class ChaoyingApp(TillHost):
         self.sale_screen = SaleScreen(self.session)
         return self.sale_screen
 
+    @property
+    def payment_desk(self) -> Any:
+        """The payment desk (tui/services/payments/desk.py), the sale session's, built when first asked: after the
+        first frame (start_up_after_frame), before the start-up work that may hand it attempts to ask again."""
+        if self._payment_desk is None:
+            from tui.services.payments.desk import PaymentDesk
+
+            self._payment_desk = PaymentDesk(
+                self.till_id, self.providers, subject=self.settings.shop.name,
+                report=lambda event: self.session.payment_event(event),
+                post=lambda function, *args: self.post_message(StoreAnswer(function, *args)))
+            self.session.desk = self._payment_desk
+        return self._payment_desk
+
     def start_up_after_frame(self) -> None:
+        self.payment_desk.start()
         if self.start_refusal is not None:  # asked on a thread first; the start-up work follows its answer
             self.in_background(self.start_refusal, self.refusal_told, self.refusal_not_asked, group="start")
         else:
@@ -443,7 +454,8 @@ class ChaoyingApp(TillHost):
     def on_unmount(self) -> None:
         if not (self.sale_screen is not None and self.sale_screen.sale_open()):  # a kept basket keeps them
             self.log_abandoned_payments(closing=True)
-        self.payment_desk.stop(timeout=2.0)
+        if self._payment_desk is not None:
+            self._payment_desk.stop(timeout=2.0)
         if not self.basket_saver.stop(timeout=2.0):
             log.error("the till closed before the open basket was stored")
         self.till.stop(timeout=2.0)

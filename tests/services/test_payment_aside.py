@@ -29,7 +29,7 @@ from tui.services.payment_aside import (
 from tui.services.payments import sim_alipay
 from tui.services.payments.alipay import AlipayClient
 from tui.services.payments.clients import Providers
-from tui.services.payments.desk import PaymentCancelled, PaymentUnclear, PaymentWaiting
+from tui.services.payments.events import PaymentCancelled, PaymentUnclear, PaymentWaiting
 from tui.services.payments.sim_wechat import DEMO_APPID, DEMO_MCH_ID
 from tui.services.payments.simulator import Simulator, demo_keys
 from tui.services.payments.wechat import WeChatPay

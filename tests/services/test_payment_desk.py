@@ -23,14 +23,8 @@ from tui.services.basket_saver import BasketSaver
 from tui.services.payments import sim_alipay
 from tui.services.payments.alipay import AlipayClient
 from tui.services.payments.clients import Providers
-from tui.services.payments.desk import (
-    PaymentCancelled,
-    PaymentDesk,
-    PaymentPaid,
-    PaymentRefused,
-    PaymentUnclear,
-    PaymentWaiting,
-)
+from tui.services.payments.desk import PaymentDesk
+from tui.services.payments.events import PaymentCancelled, PaymentPaid, PaymentRefused, PaymentUnclear, PaymentWaiting
 from tui.services.payments.provider import Schedule
 from tui.services.payments.sim_wechat import DEMO_APPID, DEMO_MCH_ID
 from tui.services.payments.simulator import Simulator, demo_keys

@@ -837,7 +837,7 @@ class SaleScreen(Screen):
             BasketEnded: self.basket_ended, EndFailed: self.end_failed,
             RefundedWithoutReceipt: self.refunded_without_receipt, RefundFailed: self.refund_failed}
         handler = handlers.get(type(event))
-        if handler is None:  # a payment attempt's news (tui.services.payments.desk)
+        if handler is None:  # a payment attempt's news (tui.services.payments.events)
             self.payment_event(event)
             return
         handler(event)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import Any, Callable, Dict
+from typing import TYPE_CHECKING, Any, Callable, Dict
 
-from tui.services.payments.provider import Provider, ProviderError
+if TYPE_CHECKING:  # the provider module loads with the desk, after the till's first frame
+    from tui.services.payments.provider import Provider
 
 
 class Providers:
@@ -30,6 +31,8 @@ class Providers:
         with self._lock:
             if name not in self._built:
                 if name not in self._builders:
+                    from tui.services.payments.provider import ProviderError
+
                     raise ProviderError(f"{name} is not set up on this till.")
                 self._built[name] = self._builders[name]()
             return self._built[name]
@@ -60,4 +63,4 @@ def _alipay(section: Any) -> Provider:
     return AlipayClient.from_settings(dataclasses.asdict(section))
 
 
-__all__ = ["Providers", "ProviderError", "providers_from"]
+__all__ = ["Providers", "providers_from"]

@@ -21,80 +21,24 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, NamedTuple, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from store import payment_attempts as attempts
 from store.db import db
 from tui.services.payments import provider as answers
+from tui.services.payments.events import (
+    PaymentCancelled,
+    PaymentCancelling,
+    PaymentNotSent,
+    PaymentPaid,
+    PaymentRefused,
+    PaymentUnclear,
+    PaymentWaiting,
+)
 from tui.services.payments.provider import Answer, Schedule
 from tui.services.payments.worker import Worker
 
 log = logging.getLogger("chaoying.tui.services.payments.desk")
-
-
-# ---------------------------------------------------------------- events (through report)
-
-# The desk's news about one order (out_trade_no), each with the order's provider and amount.
-
-class PaymentWaiting(NamedTuple):
-    """The customer is confirming on the phone (顾客确认中)."""
-
-    out_trade_no: str
-    provider: str
-    amount_fen: int
-
-
-class PaymentPaid(NamedTuple):
-    out_trade_no: str
-    provider: str
-    amount_fen: int
-    transaction_id: str = ""
-
-
-class PaymentRefused(NamedTuple):
-    """The provider said no for good (余额不足, 付款码已过期): nothing charged."""
-
-    out_trade_no: str
-    provider: str
-    amount_fen: int
-    reason: str = ""
-    code: str = ""
-
-
-class PaymentUnclear(NamedTuple):
-    """No answer that settles it (the provider cannot be reached, a system error): the desk keeps asking.
-    ``state``: the attempt's (unknown, or cancelling while the cancel gets no answer)."""
-
-    out_trade_no: str
-    provider: str
-    amount_fen: int
-    reason: str = ""
-    state: str = attempts.UNKNOWN
-
-
-class PaymentCancelling(NamedTuple):
-    """The desk cancels the order (the wait is over or the cashier stopped it); cancelled follows."""
-
-    out_trade_no: str
-    provider: str
-    amount_fen: int
-
-
-class PaymentCancelled(NamedTuple):
-    """Reversed / cancelled: nothing charged."""
-
-    out_trade_no: str
-    provider: str
-    amount_fen: int
-
-
-class PaymentNotSent(NamedTuple):
-    """The request never left (the client cannot be built, the attempt could not be stored): nothing charged."""
-
-    out_trade_no: str
-    provider: str
-    amount_fen: int
-    reason: str = ""
 
 
 # ---------------------------------------------------------------- one order being followed
@@ -375,5 +319,4 @@ def _as_time(value: Any) -> datetime.datetime:
     return datetime.datetime.fromisoformat(str(value))
 
 
-__all__ = ["PaymentDesk", "PaymentWaiting", "PaymentPaid", "PaymentRefused", "PaymentUnclear", "PaymentCancelling",
-           "PaymentCancelled", "PaymentNotSent"]
+__all__ = ["PaymentDesk", "amount_agrees"]

@@ -7,7 +7,7 @@ from functools import partial
 from typing import Any, List
 
 from store import payment_attempts as states
-from tui.services.payments.desk import (
+from tui.services.payments.events import (
     PaymentCancelled,
     PaymentCancelling,
     PaymentNotSent,
