@@ -163,16 +163,16 @@ def hash_check() -> Callable[[str, str, str, str], Optional[bool]]:
     """A function (prev, content, digest, kind) -> True when it matches, False when not, None: keyed, no key."""
     key = chain._key
     keyed = hmac.new(key, digestmod=hashlib.sha256) if key is not None else None
-    sha256 = hashlib.sha256
+    sha256, keyed_kind = hashlib.sha256, chain.HMAC
 
     def check(prev: str, content: str, digest: str, kind: str) -> Optional[bool]:
-        if kind == chain.HMAC:
-            if keyed is None:
-                return None
-            mac = keyed.copy()
-            mac.update((prev + content).encode("utf-8"))
-            return mac.hexdigest() == digest
-        return sha256((prev + content).encode("utf-8")).hexdigest() == digest
+        if kind != keyed_kind:  # the plain hash first: most records of most shops
+            return sha256((prev + content).encode("utf-8")).hexdigest() == digest
+        if keyed is None:
+            return None
+        mac = keyed.copy()
+        mac.update((prev + content).encode("utf-8"))
+        return mac.hexdigest() == digest
 
     return check
 
