@@ -126,3 +126,32 @@ def test_peewee_loads_without_the_drivers_and_psycopg2_stays_importable(url):
     seen = json.loads(subprocess.run([sys.executable, "-c", CHILD, url], cwd=str(ROOT), check=True,
                                      capture_output=True, text=True, timeout=60).stdout)
     assert seen == {"peewee_psycopg2": False, "hidden_left": [], "importable": True}
+
+
+async def test_the_sale_screen_is_the_only_screen_and_the_payment_desk_starts_after_the_first_frame(shop,
+                                                                                                     monkeypatch):
+    from tui.services.payments.desk import PaymentDesk
+
+    callers = []
+    start = PaymentDesk.start
+
+    def watched_start(desk):
+        callers.append([frame.function for frame in inspect.stack()[1:2]])
+        return start(desk)
+
+    monkeypatch.setattr(PaymentDesk, "start", watched_start)
+    app = till(shop, None)
+    assert app._payment_desk is None and app.session.desk is None  # nothing of the desk before the app runs
+    async with app.run_test(size=(100, 24)) as pilot:
+        await wait_until(pilot, lambda: app.started)
+        assert app.screen_stack == [app.sale_screen]  # no empty default screen built and styled below it
+        assert app.session.desk is app.payment_desk
+    assert callers == [["start_up_after_frame"]]
+
+
+def test_importing_the_app_loads_neither_the_payment_desk_nor_the_provider_interface():
+    code = ("import sys, tui.app; print(sorted(m for m in ('tui.services.payments.desk', "
+            "'tui.services.payments.provider', 'tui.services.payments.wechat') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=str(ROOT), check=True, capture_output=True,
+                            text=True, timeout=60).stdout.strip()
+    assert loaded == "[]"
