@@ -154,9 +154,8 @@ class ChaoyingApp(TillHost):
         # are written plain; said on the sale screen until a start finds the file
         self.journal_key_missing = settings.journal.key_file if settings.journal.key_file and chain.key_missing() \
             else ""
-        # [server] url: the sync worker sends this till's records up on its own thread (tui/services/sync.py)
-        self.sync = make_sync_worker(settings, lambda status: self.post_message(SyncReport(status)))
-        self.sync_status: Any = self.sync.status() if self.sync is not None else None
+        self._sync: Any = None  # [server] url: the sync worker (sync), built after the first frame
+        self.sync_status: Any = None  # the sync worker's last status: its strip shows from the first one
         self.sync_problem = ""  # the failing sync's sentence last said on the sale screen
         self.settings_follower: Any = None  # tui.services.shared_settings.SharedSettingsFollower, with the worker
         self.local_first: Any = None  # tui.services.local_first.LocalFirst of the start: said once on the screen
@@ -232,6 +231,14 @@ class ChaoyingApp(TillHost):
         log.warning("till %s: the start's question to the server failed: %s", self.till_id, exc)
         self.start_up()  # the sync worker asks again before its first batch
 
+    @property
+    def sync(self) -> Any:
+        """With [server] url, the sync worker that sends this till's records up on its own thread
+        (tui/services/sync.py), built when first asked: after the first frame (start_sync). None without a server."""
+        if self._sync is None and self.settings.server.url:
+            self._sync = make_sync_worker(self.settings, lambda status: self.post_message(SyncReport(status)))
+        return self._sync
+
     def start_sync(self) -> None:
         """With a server, after the first frame: the sync worker's thread starts (its imports and connects never
         share the CPU with the first frame), and the till id claim is checked in the background."""
@@ -242,6 +249,7 @@ class ChaoyingApp(TillHost):
         shop_wide.configure(self.till_id, self.settings.till.shop)  # whom the sync worker's push is for
         self.follow_shared_settings()  # before the worker: its first pull may bring changes made while off
         self.sync.start()
+        self.post_message(SyncReport(self.sync.status()))  # its strip shows it at once: connecting
         self.check_till_claim()
 
     def check_till_claim(self) -> None:
@@ -464,7 +472,7 @@ class ChaoyingApp(TillHost):
             self.refund_desk.stop(timeout=2.0)
         if self.settings_follower is not None:
             self.settings_follower.stop()
-        if self.sync is not None and not self.sync.stop(timeout=3.0):
+        if self._sync is not None and not self._sync.stop(timeout=3.0):
             log.warning("the sync worker was still in a round when the till closed; what it sent is marked "
                         "at the next start")
 
@@ -565,8 +573,8 @@ class ChaoyingApp(TillHost):
     def print_sale(self, sale_id: int, printer: str = MAIN, open_drawer: bool = False) -> None:
         """Hand a sale to the till's printer thread; the answer comes back as TillReport messages."""
         self.till.print_sale(sale_id, printer, open_drawer)
-        if self.sync is not None:
-            self.sync.notify()  # committed: the sync worker sends it without waiting for its next poll
+        if self._sync is not None:
+            self._sync.notify()  # committed: the sync worker sends it without waiting for its next poll
 
     def refund_report(self, event: Any) -> None:
         """The refund desk's answer (on the UI thread): one sentence; a refusal stays longer, and histories read
