@@ -2,7 +2,6 @@
 while one waits, and the desk's answers (a part of SaleSession)."""
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import partial
 from typing import Any, List
 
@@ -127,8 +126,8 @@ class AttemptsPart(TenderPart):
             self._report(event)
             return
         state = state_of(event, view.state)
-        self.attempts[event.out_trade_no] = replace(view, state=state, reason=getattr(event, "reason", ""),
-                                                    transaction_id=getattr(event, "transaction_id", ""))
+        self.attempts[event.out_trade_no] = view._replace(state=state, reason=getattr(event, "reason", ""),
+                                                          transaction_id=getattr(event, "transaction_id", ""))
         if state == states.PAID:
             self._paid(event)
         elif state in states.NOTHING_CHARGED:

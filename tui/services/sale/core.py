@@ -6,8 +6,7 @@ The state of ``SaleSession`` (tui/services/sale_session.py) lives here; each of 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
 from store import payment_attempts as states
 from tui.services import payment_aside as aside_rules
@@ -27,8 +26,7 @@ class Refused(Exception):
         self.values = values
 
 
-@dataclass(frozen=True)
-class AttemptView:
+class AttemptView(NamedTuple):
     """What the session knows of one payment attempt of its basket (the store row has the same names)."""
 
     out_trade_no: str
