@@ -235,7 +235,7 @@ class ChaoyingApp(TillHost):
     def sync(self) -> Any:
         """With [server] url, the sync worker that sends this till's records up on its own thread
         (tui/services/sync.py), built when first asked: after the first frame (start_sync). None without a server."""
-        if self._sync is None and self.settings.server.url:
+        if self._sync is None:  # make_sync_worker: None without [server] url
             self._sync = make_sync_worker(self.settings, lambda status: self.post_message(SyncReport(status)))
         return self._sync
 
